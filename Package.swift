@@ -1,0 +1,57 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings shared by every target of our own: Swift 6 language mode with strict concurrency.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "shiming",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "shiming", targets: ["shiming"]),
+        .library(name: "IdentityRules", targets: ["IdentityRules"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.115.0"),
+        .package(url: "https://github.com/vapor/fluent.git", from: "4.12.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.8.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/JohnSundell/Plot.git", from: "0.14.0"),
+    ],
+    targets: [
+        .target(name: "IdentityRules", swiftSettings: strict),
+        .target(name: "ShimingCore", dependencies: ["IdentityRules"], swiftSettings: strict),
+        .target(
+            name: "ShimingServer",
+            dependencies: [
+                "ShimingCore",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Plot", package: "Plot"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "shiming", dependencies: ["ShimingServer"], swiftSettings: strict),
+        .testTarget(name: "IdentityRulesTests", dependencies: ["IdentityRules"], swiftSettings: strict),
+        .testTarget(name: "ShimingCoreTests", dependencies: ["ShimingCore"], swiftSettings: strict),
+        .testTarget(
+            name: "ShimingServerTests",
+            dependencies: [
+                "ShimingServer",
+                .product(name: "VaporTesting", package: "vapor"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,49 @@
+import Fluent
+import Prometheus
+import ShimingCore
+import Vapor
+
+/// What a configured Shiming application holds beside Vapor's own state: its configuration,
+/// injected services and the objects built from them once at start.
+public struct ShimingContext: Sendable {
+    /// The configuration the app was built from.
+    public let configuration: ShimingConfiguration
+    /// Injected side effects.
+    public let services: Services
+    /// The message sink actually in use.
+    public let messageSink: any MessageSink
+    /// Keys derived from the master key.
+    public let keyRing: KeyRing
+    /// Encryption for personal data in columns.
+    public let cipher: FieldCipher
+    /// Blind indexes for lookups on encrypted values.
+    public let blindIndex: BlindIndex
+    /// This app's Prometheus registry (per app, not process-global, so tests stay independent).
+    public let metrics: PrometheusCollectorRegistry
+    /// Serialises write transactions where the engine needs it (SQLite).
+    public let writeGate: WriteGate
+}
+
+extension Application {
+    private struct ShimingContextKey: StorageKey {
+        typealias Value = ShimingContext
+    }
+
+    /// The Shiming context; available after `configure(_:configuration:services:)`.
+    public var shiming: ShimingContext {
+        get {
+            guard let context = storage[ShimingContextKey.self] else {
+                fatalError("configure(_:configuration:services:) has not been called on this application")
+            }
+            return context
+        }
+        set { storage[ShimingContextKey.self] = newValue }
+    }
+}
+
+extension Request {
+    /// The Shiming context of the application serving this request.
+    public var shiming: ShimingContext { application.shiming }
+    /// "Now", from the injected clock.
+    public var now: Date { application.shiming.services.clock.now() }
+}

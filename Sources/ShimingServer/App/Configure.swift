@@ -1,0 +1,102 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Prometheus
+import ShimingCore
+import Vapor
+
+/// Builds the whole application from its configuration and injected services. Production,
+/// tests and tools all go through here; nothing is global except Vapor's JSON settings.
+public func configure(
+    _ app: Application,
+    configuration: ShimingConfiguration,
+    services: Services = Services()
+) async throws {
+    app.logger.logLevel = configuration.logLevel
+    try FileManager.default.createDirectory(
+        atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+        attributes: [.posixPermissions: 0o700]
+    )
+
+    let masterKey = try MasterKey.load(configuration.encryptionKey, random: services.random, logger: app.logger)
+    let keyRing = KeyRing(masterKey: masterKey)
+
+    switch configuration.database {
+    case .sqlite(let path):
+        app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+    case .postgres(let url):
+        do {
+            app.databases.use(try .postgres(url: url, sqlLogLevel: .trace), as: .psql)
+        } catch {
+            throw ConfigurationError(variable: "DATABASE_URL", problem: "is not a valid PostgreSQL URL: \(error)")
+        }
+    }
+    let isSQLite: Bool = if case .sqlite = configuration.database { true } else { false }
+    if isSQLite {
+        // WAL lets readers proceed while one writer commits; the setting persists in the file.
+        try await SQLiteTuning.apply(on: app.db)
+    }
+    for migration in ShimingMigrations.all {
+        app.migrations.add(migration)
+    }
+
+    let messageSink: any MessageSink = services.messageSink ?? {
+        switch configuration.messageSink {
+        case .file(let path): FileMessageSink(path: path)
+        }
+    }()
+
+    let registry = PrometheusCollectorRegistry()
+    app.shiming = ShimingContext(
+        configuration: configuration,
+        services: services,
+        messageSink: messageSink,
+        keyRing: keyRing,
+        cipher: FieldCipher(keyRing: keyRing),
+        blindIndex: BlindIndex(keyRing: keyRing),
+        metrics: registry,
+        writeGate: WriteGate(serialises: isSQLite)
+    )
+
+    JSONCoding.install()
+
+    app.http.server.configuration.hostname = configuration.hostname
+    app.http.server.configuration.port = configuration.port
+
+    app.middleware = Middlewares()
+    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
+    app.middleware.use(RequestMetricsMiddleware(registry: registry))
+    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(ShimingErrorMiddleware())
+
+    SystemController().register(app.routes)
+    WebController().register(app.routes)
+
+    app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
+    app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")
+    app.asyncCommands.use(AuditCommands(), as: "audit")
+}
+
+/// Engine settings for the embedded SQLite file.
+enum SQLiteTuning {
+    static func apply(on db: any Database) async throws {
+        try await SQLDialectSwitch.run(on: db, sqlite: ["PRAGMA journal_mode=WAL"], postgres: [])
+    }
+}
+
+/// RFC 3339 timestamps in every JSON body (API.md). Vapor keeps JSON coders process-wide, so
+/// they are installed once, however many applications a process builds (tests build many).
+enum JSONCoding {
+    static func install() { _ = installed }
+
+    private static let installed: Void = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        ContentConfiguration.global.use(encoder: encoder, for: .json)
+        ContentConfiguration.global.use(decoder: decoder, for: .json)
+    }()
+}

@@ -1,0 +1,24 @@
+import ShimingCore
+
+/// The side effects Shiming depends on, injected at configure time so tests swap them:
+/// time, randomness and message delivery. Later capabilities add their adapters here
+/// (SMS gateway, registry client, file store).
+public struct Services: Sendable {
+    /// The source of "now".
+    public var clock: any WallClock
+    /// The source of randomness for codes and tokens.
+    public var random: any RandomSource
+    /// Where the outbox worker delivers messages; `nil` means "as configured".
+    public var messageSink: (any MessageSink)?
+
+    /// Creates a set of services; defaults are the real ones.
+    public init(
+        clock: any WallClock = SystemClock(),
+        random: any RandomSource = SystemRandom(),
+        messageSink: (any MessageSink)? = nil
+    ) {
+        self.clock = clock
+        self.random = random
+        self.messageSink = messageSink
+    }
+}

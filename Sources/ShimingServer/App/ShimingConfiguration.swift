@@ -1,0 +1,211 @@
+import Foundation
+import Logging
+import ShimingCore
+
+/// Everything an operator can set, read from the environment (12-factor). Each field's
+/// variable and default is documented in README.md's configuration table.
+public struct ShimingConfiguration: Sendable {
+    /// Where the relational data lives.
+    public enum Database: Sendable, Equatable {
+        /// An embedded SQLite file.
+        case sqlite(path: String)
+        /// A PostgreSQL server, given as a `postgres://` URL.
+        case postgres(url: String)
+    }
+
+    /// Where the master encryption key comes from.
+    public enum KeySource: Sendable, Equatable {
+        /// Base64 of 32 bytes, given directly (`SHIMING_ENCRYPTION_KEY`).
+        case inline(String)
+        /// A file holding the base64 key (`SHIMING_ENCRYPTION_KEY_FILE`).
+        case file(path: String)
+        /// The data dir's own key file, created on first start (SQLite only).
+        case dataDirectory(path: String)
+    }
+
+    /// How delivered messages leave the system.
+    public enum MessageSinkSetting: Sendable, Equatable {
+        /// Append JSON lines to a file (development and tests; see API.md).
+        case file(path: String)
+    }
+
+    /// Log line format.
+    public enum LogFormat: String, Sendable {
+        /// Human-readable lines.
+        case text
+        /// One JSON object per line, for log collectors.
+        case json
+    }
+
+    /// The data directory (`SHIMING_DATA_DIR`).
+    public var dataDirectory: String
+    /// The database (`DATABASE_URL`, else an SQLite file in the data dir).
+    public var database: Database
+    /// The address to listen on (`SHIMING_HOSTNAME`, or `--hostname`).
+    public var hostname: String
+    /// The port to listen on (`PORT`, or `--port`).
+    public var port: Int
+    /// Minimum log level (`SHIMING_LOG_LEVEL` or `LOG_LEVEL`).
+    public var logLevel: Logger.Level
+    /// Log line format (`SHIMING_LOG_FORMAT`).
+    public var logFormat: LogFormat
+    /// Message delivery (`SHIMING_MESSAGE_SINK`).
+    public var messageSink: MessageSinkSetting
+    /// Master key source (`SHIMING_ENCRYPTION_KEY`, `SHIMING_ENCRYPTION_KEY_FILE`).
+    public var encryptionKey: KeySource
+    /// How often the outbox worker looks for due messages (`SHIMING_OUTBOX_POLL_SECONDS`).
+    public var outboxPollInterval: Double
+
+    /// The SQLite file used when no `DATABASE_URL` is given.
+    public static func defaultSQLitePath(in dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent("shiming.sqlite")
+    }
+
+    /// Reads the configuration from environment variables, refusing unusable values with a
+    /// message that names the variable and says what is expected.
+    public static func fromEnvironment(
+        _ env: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ShimingConfiguration {
+        func value(_ name: String) -> String? {
+            guard let raw = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else { return nil }
+            return raw
+        }
+
+        let dataDirectory = value("SHIMING_DATA_DIR") ?? "./shiming-data"
+
+        let database: Database
+        if let url = value("DATABASE_URL") {
+            let lower = url.lowercased()
+            if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://")
+                || lower.hasPrefix("postgres+tcp://") || lower.hasPrefix("postgres+uds://") {
+                database = .postgres(url: url)
+            } else if lower.hasPrefix("sqlite://") {
+                database = .sqlite(path: String(url.dropFirst("sqlite://".count)))
+            } else {
+                throw ConfigurationError(
+                    variable: "DATABASE_URL",
+                    problem: "must start with postgres:// (or sqlite:// followed by a file path); leave it unset for the embedded SQLite file"
+                )
+            }
+        } else {
+            database = .sqlite(path: defaultSQLitePath(in: dataDirectory))
+        }
+
+        var port = 8080
+        if let raw = value("PORT") {
+            guard let parsed = Int(raw), (1...65535).contains(parsed) else {
+                throw ConfigurationError(variable: "PORT", problem: "must be a number between 1 and 65535, got \"\(raw)\"")
+            }
+            port = parsed
+        }
+
+        var logLevel = Logger.Level.info
+        if let raw = value("SHIMING_LOG_LEVEL") ?? value("LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: raw.lowercased()) else {
+                throw ConfigurationError(
+                    variable: "SHIMING_LOG_LEVEL",
+                    problem: "must be one of trace, debug, info, notice, warning, error, critical; got \"\(raw)\""
+                )
+            }
+            logLevel = parsed
+        }
+
+        var logFormat = LogFormat.text
+        if let raw = value("SHIMING_LOG_FORMAT") {
+            guard let parsed = LogFormat(rawValue: raw.lowercased()) else {
+                throw ConfigurationError(variable: "SHIMING_LOG_FORMAT", problem: "must be text or json, got \"\(raw)\"")
+            }
+            logFormat = parsed
+        }
+
+        let messageSink: MessageSinkSetting
+        if let raw = value("SHIMING_MESSAGE_SINK") {
+            guard raw.hasPrefix("file:"), raw.count > "file:".count else {
+                throw ConfigurationError(
+                    variable: "SHIMING_MESSAGE_SINK",
+                    problem: "must be file:/path/to/messages.jsonl, got \"\(raw)\""
+                )
+            }
+            messageSink = .file(path: String(raw.dropFirst("file:".count)))
+        } else {
+            messageSink = .file(path: (dataDirectory as NSString).appendingPathComponent("messages.jsonl"))
+        }
+
+        let key: KeySource
+        switch (value("SHIMING_ENCRYPTION_KEY"), value("SHIMING_ENCRYPTION_KEY_FILE")) {
+        case (.some, .some):
+            throw ConfigurationError(
+                variable: "SHIMING_ENCRYPTION_KEY",
+                problem: "set either SHIMING_ENCRYPTION_KEY or SHIMING_ENCRYPTION_KEY_FILE, not both"
+            )
+        case (.some(let inline), nil):
+            key = .inline(inline)
+        case (nil, .some(let path)):
+            key = .file(path: path)
+        case (nil, nil):
+            if case .postgres = database {
+                throw ConfigurationError(
+                    variable: "SHIMING_ENCRYPTION_KEY",
+                    problem: """
+                    is required with PostgreSQL, so that every instance encrypts with the same key. \
+                    Make one with `openssl rand -base64 32` (or `head -c 32 /dev/urandom | base64`), \
+                    keep it safe, and set SHIMING_ENCRYPTION_KEY (or SHIMING_ENCRYPTION_KEY_FILE) on every instance
+                    """
+                )
+            }
+            key = .dataDirectory(path: (dataDirectory as NSString).appendingPathComponent("encryption.key"))
+        }
+
+        var poll = 2.0
+        if let raw = value("SHIMING_OUTBOX_POLL_SECONDS") {
+            guard let parsed = Double(raw), parsed > 0, parsed <= 3600 else {
+                throw ConfigurationError(
+                    variable: "SHIMING_OUTBOX_POLL_SECONDS",
+                    problem: "must be a number of seconds between 0 and 3600, got \"\(raw)\""
+                )
+            }
+            poll = parsed
+        }
+
+        return ShimingConfiguration(
+            dataDirectory: dataDirectory,
+            database: database,
+            hostname: value("SHIMING_HOSTNAME") ?? "127.0.0.1",
+            port: port,
+            logLevel: logLevel,
+            logFormat: logFormat,
+            messageSink: messageSink,
+            encryptionKey: key,
+            outboxPollInterval: poll
+        )
+    }
+
+    /// The database with any password removed, for logs and banners.
+    public var databaseDescription: String {
+        switch database {
+        case .sqlite(let path):
+            return "SQLite \(path)"
+        case .postgres(let url):
+            guard var components = URLComponents(string: url) else { return "PostgreSQL" }
+            if components.password != nil { components.password = "***" }
+            return "PostgreSQL \(components.string ?? "")"
+        }
+    }
+
+    /// The message sink as `SHIMING_MESSAGE_SINK` would spell it.
+    public var messageSinkDescription: String {
+        switch messageSink {
+        case .file(let path): "file:\(path)"
+        }
+    }
+}
+
+/// A configuration value that Shiming cannot start with.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    /// The environment variable at fault.
+    public var variable: String
+    /// What is wrong and how to fix it.
+    public var problem: String
+
+    public var description: String { "\(variable) \(problem)" }
+}

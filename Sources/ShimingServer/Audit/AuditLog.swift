@@ -1,0 +1,174 @@
+import Crypto
+import Fluent
+import Foundation
+import SQLKit
+
+/// Who did something, as recorded in the audit log.
+public enum AuditActor: Sendable, Equatable {
+    /// Shiming itself (workers, schedulers, start-up).
+    case system
+    /// Someone not signed in.
+    case anonymous
+    /// An applicant's account.
+    case account(UUID)
+    /// A staff member's account.
+    case staff(UUID)
+    /// A relying platform, by its API key id.
+    case platform(UUID)
+    /// An operator on the command line.
+    case cli(String)
+
+    /// The stored form, e.g. `account:4F…`.
+    public var stored: String {
+        switch self {
+        case .system: "system"
+        case .anonymous: "anonymous"
+        case .account(let id): "account:\(id.uuidString.lowercased())"
+        case .staff(let id): "staff:\(id.uuidString.lowercased())"
+        case .platform(let id): "platform:\(id.uuidString.lowercased())"
+        case .cli(let user): "cli:\(user)"
+        }
+    }
+}
+
+/// A recorded event, as read back from the log.
+public struct AuditEvent: Sendable, Equatable {
+    public var id: UUID
+    public var seq: Int64
+    public var actor: String
+    public var action: String
+    public var subject: String?
+    public var occurredAt: Date
+    public var ip: String?
+    /// JSON object text with sorted keys; never holds unmasked personal data.
+    public var details: String
+    public var prevHash: String
+    public var hash: String
+
+    /// The hash this event must carry given its fields and its predecessor's hash:
+    /// SHA-256 over the previous hash and an unambiguous JSON encoding of the fields.
+    public var expectedHash: String {
+        AuditEvent.chainHash(previous: prevHash, fields: canonicalFields)
+    }
+
+    var canonicalFields: [String] {
+        [
+            String(seq), id.uuidString.lowercased(), actor, action, subject ?? "",
+            String(AuditEvent.milliseconds(occurredAt)), ip ?? "", details,
+        ]
+    }
+
+    static let genesisHash = String(repeating: "0", count: 64)
+
+    static func chainHash(previous: String, fields: [String]) -> String {
+        let encoded = (try? JSONEncoder().encode(fields)) ?? Data()
+        var hasher = SHA256()
+        hasher.update(data: Data(previous.utf8))
+        hasher.update(data: Data([0x0A]))
+        hasher.update(data: encoded)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whole milliseconds since 1970: the precision both engines keep exactly.
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
+/// Appends to and reads the audit log. Every state change calls `record` inside the same
+/// transaction as the change, so that either both are stored or neither.
+public enum AuditLog {
+    /// Appends one event, chained to the current last event.
+    ///
+    /// On PostgreSQL a transaction-scoped advisory lock orders concurrent appenders; on SQLite
+    /// the write gate already admits one writer. The unique `seq` is the last line of defence:
+    /// a fork in the chain cannot be stored.
+    @discardableResult
+    public static func record(
+        _ action: String,
+        actor: AuditActor,
+        subject: String? = nil,
+        ip: String? = nil,
+        details: [String: String] = [:],
+        at now: Date,
+        on db: any Database
+    ) async throws -> AuditEvent {
+        assert(db.inTransaction, "audit events are written in the transaction of the change they record")
+        if SQLEngine.of(db) == .postgres, let sql = db as? any SQLDatabase {
+            try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: advisoryLockKey))").run()
+        }
+        let last = try await AuditEventRecord.query(on: db).sort(\.$seq, .descending).first()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let detailText = String(decoding: try encoder.encode(details), as: UTF8.self)
+        var event = AuditEvent(
+            id: UUID(),
+            seq: (last?.seq ?? 0) + 1,
+            actor: actor.stored,
+            action: action,
+            subject: subject,
+            occurredAt: Date(timeIntervalSince1970: Double(AuditEvent.milliseconds(now)) / 1000),
+            ip: ip,
+            details: detailText,
+            prevHash: last?.hash ?? AuditEvent.genesisHash,
+            hash: ""
+        )
+        event.hash = event.expectedHash
+        try await AuditEventRecord(event: event).create(on: db)
+        return event
+    }
+
+    /// Events about one subject, oldest first.
+    public static func events(subject: String, on db: any Database) async throws -> [AuditEvent] {
+        try await AuditEventRecord.query(on: db)
+            .filter(\.$subject == subject)
+            .sort(\.$seq, .ascending)
+            .all()
+            .map(\.event)
+    }
+
+    /// The most recent events, newest first.
+    public static func latest(_ limit: Int, on db: any Database) async throws -> [AuditEvent] {
+        try await AuditEventRecord.query(on: db).sort(\.$seq, .descending).limit(limit).all().map(\.event)
+    }
+
+    /// Walks the whole chain in order and reports the first event whose hash, predecessor
+    /// link or sequence number is wrong.
+    public static func verify(on db: any Database, pageSize: Int = 1000) async throws -> AuditVerification {
+        var expectedSeq: Int64 = 1
+        var previousHash = AuditEvent.genesisHash
+        while true {
+            let page = try await AuditEventRecord.query(on: db)
+                .filter(\.$seq >= expectedSeq)
+                .sort(\.$seq, .ascending)
+                .limit(pageSize)
+                .all()
+                .map(\.event)
+            if page.isEmpty { return .intact(events: expectedSeq - 1, lastHash: previousHash) }
+            for event in page {
+                if event.seq != expectedSeq {
+                    return .broken(seq: expectedSeq, reason: "event \(expectedSeq) is missing")
+                }
+                if event.prevHash != previousHash {
+                    return .broken(seq: event.seq, reason: "does not link to the previous event's hash")
+                }
+                if event.hash != event.expectedHash {
+                    return .broken(seq: event.seq, reason: "content does not match its hash")
+                }
+                previousHash = event.hash
+                expectedSeq += 1
+            }
+        }
+    }
+
+    /// An arbitrary constant naming Shiming's audit-chain lock among PostgreSQL advisory locks.
+    static let advisoryLockKey: Int64 = 0x5348_494D_4155_4431
+}
+
+/// The result of checking the audit chain.
+public enum AuditVerification: Sendable, Equatable {
+    /// Every event is in place; `lastHash` can be written down to detect later truncation.
+    case intact(events: Int64, lastHash: String)
+    /// The chain breaks at this sequence number.
+    case broken(seq: Int64, reason: String)
+}

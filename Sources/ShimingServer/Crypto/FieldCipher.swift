@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import ShimingCore
+
+/// Encrypts personal data for storage: AES-256-GCM with a fresh nonce per value, the key id
+/// stored beside the ciphertext, and the column's name bound in as associated data so that a
+/// ciphertext copied into another column (or row kind) does not decrypt.
+///
+/// Stored form: `<keyID>.<base64(nonce ‖ ciphertext ‖ tag)>`.
+public struct FieldCipher: Sendable {
+    private let keyID: String
+    private let key: SymmetricKey
+
+    /// Creates a cipher with the field-encryption subkey of a key ring.
+    public init(keyRing: KeyRing, purpose: KeyPurpose = .fieldEncryption) {
+        keyID = keyRing.keyID
+        key = keyRing.key(for: purpose)
+    }
+
+    /// Encrypts bytes for the named context (e.g. `account.phone`).
+    public func seal(_ plaintext: Data, context: String) throws -> String {
+        let box = try AES.GCM.seal(plaintext, using: key, authenticating: Data(context.utf8))
+        guard let combined = box.combined else { throw FieldCipherError.malformed }
+        return keyID + "." + combined.base64EncodedString()
+    }
+
+    /// Encrypts a string for the named context.
+    public func seal(_ plaintext: String, context: String) throws -> String {
+        try seal(Data(plaintext.utf8), context: context)
+    }
+
+    /// Decrypts bytes sealed for the named context.
+    public func openData(_ stored: String, context: String) throws -> Data {
+        guard let dot = stored.firstIndex(of: ".") else { throw FieldCipherError.malformed }
+        let storedKeyID = stored[..<dot]
+        guard storedKeyID == keyID else { throw FieldCipherError.unknownKey(String(storedKeyID)) }
+        guard let combined = Data(base64Encoded: String(stored[stored.index(after: dot)...])) else {
+            throw FieldCipherError.malformed
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: combined)
+            return try AES.GCM.open(box, using: key, authenticating: Data(context.utf8))
+        } catch {
+            throw FieldCipherError.authenticationFailed
+        }
+    }
+
+    /// Decrypts a string sealed for the named context.
+    public func open(_ stored: String, context: String) throws -> String {
+        guard let text = String(data: try openData(stored, context: context), encoding: .utf8) else {
+            throw FieldCipherError.malformed
+        }
+        return text
+    }
+}
+
+/// Why a stored value could not be decrypted.
+public enum FieldCipherError: Error, Equatable, Sendable {
+    /// Not in the stored form.
+    case malformed
+    /// Sealed with a key this deployment does not hold.
+    case unknownKey(String)
+    /// Tampered with, or sealed for another context.
+    case authenticationFailed
+}
+
+/// An HMAC-SHA256 "blind index" of a normalised value: equal inputs give equal indexes, so
+/// "is this number already used?" is an indexed lookup, while the index reveals nothing about
+/// the value without the key.
+public struct BlindIndex: Sendable {
+    private let key: SymmetricKey
+
+    /// Creates an index with the blind-index subkey of a key ring.
+    public init(keyRing: KeyRing) {
+        key = keyRing.key(for: .blindIndex)
+    }
+
+    /// The hex index of a value within a domain (e.g. `resident_id`); the domain keeps equal
+    /// strings of different kinds apart.
+    public func index(_ value: String, domain: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((domain + "\u{1F}" + value).utf8), using: key)
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+}

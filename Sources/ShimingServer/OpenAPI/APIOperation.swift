@@ -1,0 +1,82 @@
+import Vapor
+
+/// The documentation of one route, kept on the route itself so that the OpenAPI document is
+/// generated from what is actually registered: a route cannot exist undocumented without a
+/// test noticing, and the document cannot describe a route that does not exist.
+public struct APIOperation: Sendable {
+    /// One documented response.
+    public struct Response: Sendable {
+        public var description: String
+        public var schema: JSONSchema?
+        public var contentType: String
+
+        public init(_ description: String, schema: JSONSchema? = nil, contentType: String = "application/json") {
+            self.description = description
+            self.schema = schema
+            self.contentType = contentType
+        }
+    }
+
+    /// Stable identifier, e.g. `getHealth`.
+    public var operationID: String
+    /// Short English summary.
+    public var summary: String
+    /// Grouping in the document (`system`, `accounts`, …).
+    public var tag: String
+    /// JSON request body, if any.
+    public var requestBody: JSONSchema?
+    /// Query parameters and their schemas.
+    public var query: [String: JSONSchema]
+    /// Responses by status code.
+    public var responses: [Int: Response]
+    /// Named schemas this operation refers to with `.ref`.
+    public var components: [String: JSONSchema]
+    /// Whether the route needs a signed-in caller (session cookie or bearer token).
+    public var requiresAuthentication: Bool
+
+    /// Creates an operation description.
+    public init(
+        _ operationID: String,
+        summary: String,
+        tag: String,
+        requestBody: JSONSchema? = nil,
+        query: [String: JSONSchema] = [:],
+        responses: [Int: Response],
+        components: [String: JSONSchema] = [:],
+        requiresAuthentication: Bool = false
+    ) {
+        self.operationID = operationID
+        self.summary = summary
+        self.tag = tag
+        self.requestBody = requestBody
+        self.query = query
+        self.responses = responses
+        self.components = components
+        self.requiresAuthentication = requiresAuthentication
+    }
+}
+
+extension Route {
+    static let operationKey = "shiming.openapi.operation"
+
+    /// The route's API documentation, if it is a documented route.
+    var operation: APIOperation? {
+        userInfo[Route.operationKey] as? APIOperation
+    }
+}
+
+extension RoutesBuilder {
+    /// Registers a documented JSON route.
+    @discardableResult
+    public func on<Response: AsyncResponseEncodable>(
+        _ method: HTTPMethod,
+        _ path: PathComponent...,
+        documentation: APIOperation,
+        body: HTTPBodyStreamStrategy = .collect,
+        use handler: @Sendable @escaping (Request) async throws -> Response
+    ) -> Route {
+        let route = on(method, path, body: body, use: handler)
+        route.userInfo[Route.operationKey] = documentation
+        return route
+    }
+}

@@ -1,0 +1,136 @@
+import Fluent
+import Foundation
+import Logging
+import SQLKit
+
+/// Writes messages into the outbox and delivers due ones.
+///
+/// Nothing is ever sent from a request handler: the handler enqueues inside its transaction,
+/// and the worker delivers afterwards. A message whose change rolled back is never sent; a
+/// message whose delivery fails is retried with exponential backoff and, after
+/// `maxAttempts`, kept as `failed` for admins to see.
+public struct Outbox: Sendable {
+    /// Deliveries tried before a message is marked failed.
+    public static let maxAttempts = 8
+    /// How long a claimed message stays reserved for the worker that claimed it.
+    static let lease: TimeInterval = 120
+
+    let cipher: FieldCipher
+
+    /// Creates an outbox that seals payloads with the given cipher.
+    public init(cipher: FieldCipher) {
+        self.cipher = cipher
+    }
+
+    /// Adds a message to the outbox inside the caller's transaction.
+    @discardableResult
+    public func enqueue(_ message: OutgoingMessage, at now: Date, on db: any Database) async throws -> UUID {
+        assert(db.inTransaction, "messages are enqueued in the transaction of the change that caused them")
+        let record = OutboxMessageRecord()
+        let id = UUID()
+        record.id = id
+        record.channel = message.channel.rawValue
+        record.template = message.template
+        record.payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))
+        record.status = OutboxStatus.pending.rawValue
+        record.attempts = 0
+        record.nextAttemptAt = now
+        record.createdAt = now
+        try await record.create(on: db)
+        return id
+    }
+
+    /// The delay before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at one hour.
+    public static func backoff(afterAttempts attempts: Int) -> TimeInterval {
+        min(30 * pow(2, Double(max(attempts - 1, 0))), 3600)
+    }
+
+    static func payloadContext(_ id: UUID) -> String {
+        "outbox.payload." + id.uuidString.lowercased()
+    }
+
+    /// Claims up to `limit` due messages for this worker. The claim is one conditional
+    /// `UPDATE … RETURNING`, so two workers (or two instances) never claim the same message;
+    /// PostgreSQL additionally skips rows another worker has locked.
+    func claimDue(limit: Int, now: Date, on db: any Database) async throws -> [UUID] {
+        guard let sql = db as? any SQLDatabase else { return [] }
+        let lock: SQLQueryString = SQLEngine.of(db) == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let due: SQLQueryString = """
+            (status = 'pending' AND next_attempt_at <= \(bind: now)) \
+            OR (status = 'sending' AND lease_until < \(bind: now))
+            """
+        let rows = try await sql.raw("""
+            UPDATE outbox_messages SET status = 'sending', lease_until = \(bind: now.addingTimeInterval(Self.lease))
+            WHERE id IN (SELECT id FROM outbox_messages WHERE \(due) ORDER BY next_attempt_at LIMIT \(bind: limit)\(lock))
+            AND (\(due))
+            RETURNING id
+            """).all()
+        return try rows.map { try $0.decode(column: "id", as: UUID.self) }
+    }
+
+    /// Delivers every due message once; returns what happened. Safe to run concurrently.
+    public func deliverDue(
+        sink: any MessageSink,
+        now: Date,
+        on db: any Database,
+        logger: Logger,
+        limit: Int = 100
+    ) async throws -> DeliveryReport {
+        var report = DeliveryReport()
+        for id in try await claimDue(limit: limit, now: now, on: db) {
+            guard let record = try await OutboxMessageRecord.find(id, on: db) else { continue }
+            let message: OutgoingMessage
+            do {
+                let payload = try cipher.openData(record.payload, context: Self.payloadContext(id))
+                message = try JSONDecoder().decode(OutgoingMessage.self, from: payload)
+            } catch {
+                // Unreadable payloads cannot improve with retries; keep the row, flag it.
+                record.status = OutboxStatus.failed.rawValue
+                record.lastError = "payload cannot be decrypted: \(error)"
+                record.leaseUntil = nil
+                try await record.save(on: db)
+                report.failed += 1
+                continue
+            }
+            record.attempts += 1
+            do {
+                try await sink.deliver(message, at: now)
+                record.status = OutboxStatus.sent.rawValue
+                record.sentAt = now
+                record.lastError = nil
+                report.sent += 1
+            } catch {
+                record.lastError = String(describing: error)
+                if record.attempts >= Self.maxAttempts {
+                    record.status = OutboxStatus.failed.rawValue
+                    report.failed += 1
+                    logger.error("Outbox message \(id) (\(record.template)) failed for good after \(record.attempts) attempts: \(error)")
+                } else {
+                    record.status = OutboxStatus.pending.rawValue
+                    record.nextAttemptAt = now.addingTimeInterval(Self.backoff(afterAttempts: record.attempts))
+                    report.retrying += 1
+                    logger.warning("Outbox message \(id) (\(record.template)) not delivered, attempt \(record.attempts): \(error)")
+                }
+            }
+            record.leaseUntil = nil
+            try await record.save(on: db)
+        }
+        return report
+    }
+
+    /// Counts of messages per status, for admins and `/metrics`.
+    public static func statusCounts(on db: any Database) async throws -> [OutboxStatus: Int] {
+        var counts: [OutboxStatus: Int] = [:]
+        for status in [OutboxStatus.pending, .sending, .sent, .failed] {
+            counts[status] = try await OutboxMessageRecord.query(on: db).filter(\.$status == status.rawValue).count()
+        }
+        return counts
+    }
+}
+
+/// What one delivery round did.
+public struct DeliveryReport: Sendable, Equatable {
+    public var sent = 0
+    public var retrying = 0
+    public var failed = 0
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// One message that Shiming sends to a person or a platform: an SMS, an e-mail or a webhook.
+public struct OutgoingMessage: Sendable, Codable, Equatable {
+    /// How the message travels.
+    public enum Channel: String, Sendable, Codable, CaseIterable {
+        case sms
+        case email
+        case webhook
+    }
+
+    /// How the message travels.
+    public var channel: Channel
+    /// Phone number, e-mail address or URL.
+    public var to: String
+    /// The template it was made from, e.g. `registration_code`.
+    public var template: String
+    /// E-mail subject, if any.
+    public var subject: String?
+    /// The plain text (SMS text, e-mail text part, or webhook body).
+    public var text: String
+    /// An HTML alternative for e-mail.
+    public var html: String?
+    /// The one-time code the message carries, if any (the development sink shows it to tests).
+    public var code: String?
+
+    /// Creates a message.
+    public init(
+        channel: Channel, to: String, template: String, subject: String? = nil,
+        text: String, html: String? = nil, code: String? = nil
+    ) {
+        self.channel = channel
+        self.to = to
+        self.template = template
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.code = code
+    }
+}

@@ -1,0 +1,25 @@
+import Fluent
+import SQLKit
+
+/// The two engines Shiming runs on, for the few places where SQL must differ.
+enum SQLEngine: Sendable {
+    case sqlite
+    case postgres
+
+    /// The engine behind a Fluent database.
+    static func of(_ database: any Database) -> SQLEngine {
+        (database as? any SQLDatabase)?.dialect.name == "postgresql" ? .postgres : .sqlite
+    }
+}
+
+/// Runs engine-specific raw statements; used by migrations for triggers and indexes that
+/// Fluent's schema builder cannot express.
+enum SQLDialectSwitch {
+    static func run(on database: any Database, sqlite: [String], postgres: [String]) async throws {
+        guard let sql = database as? any SQLDatabase else { return }
+        let statements = SQLEngine.of(database) == .postgres ? postgres : sqlite
+        for statement in statements {
+            try await sql.raw(SQLQueryString(statement)).run()
+        }
+    }
+}

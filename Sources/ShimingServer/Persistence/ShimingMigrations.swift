@@ -1,0 +1,10 @@
+import Fluent
+
+/// Every migration, in order. Later capabilities append; a migration never changes once
+/// released (SQLite cannot alter column types, so changes are new migrations).
+enum ShimingMigrations {
+    static let all: [any Migration] = [
+        CreateAuditEvents(),
+        CreateOutboxMessages(),
+    ]
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Plot
+import ShimingCore
+
+/// The frame around every page: language, viewport for phones, the stylesheet, a header with
+/// the language switch, and a footer. No scripts, fonts or styles from anywhere else.
+enum Layout {
+    /// A whole page with the given title and main content.
+    static func page(
+        title: LocalizedText,
+        lang: Lang,
+        path: String,
+        main: Node<HTML.BodyContext>
+    ) -> HTML {
+        HTML(
+            .attribute(named: "lang", value: lang.rawValue),
+            .head(
+                .meta(.charset(.utf8)),
+                .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
+                .title("\(title(lang)) · \(WebText.brand(lang))"),
+                .link(.rel(.stylesheet), .href(Stylesheet.path))
+            ),
+            .body(
+                .a(.class("skip"), .href("#main"), .text(WebText.skipToContent(lang))),
+                .header(
+                    .class("site"),
+                    .a(.class("brand"), .href("/"), .text(WebText.brand(lang))),
+                    .nav(
+                        .attribute(named: "aria-label", value: WebText.navigation(lang)),
+                        .a(.href("/signin"), .text(WebText.signIn(lang))),
+                        languageSwitch(current: lang, path: path)
+                    )
+                ),
+                .main(.id("main"), main),
+                .footer(
+                    .class("site"),
+                    .p(.text(WebText.footer(lang)))
+                )
+            )
+        )
+    }
+
+    /// A link to the same page in the other language.
+    static func languageSwitch(current: Lang, path: String) -> Node<HTML.BodyContext> {
+        let other: Lang = current == .zhCN ? .en : .zhCN
+        let label = other == .en ? "English" : "中文"
+        return .a(
+            .class("lang"),
+            .href("/lang/\(other.rawValue)?next=\(path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")"),
+            .attribute(named: "hreflang", value: other.rawValue),
+            .attribute(named: "lang", value: other.rawValue),
+            .text(label)
+        )
+    }
+}
+
+/// Texts shared by every page.
+enum WebText {
+    static let brand = LocalizedText("实名认证", "Shiming")
+    static let skipToContent = LocalizedText("跳到正文", "Skip to content")
+    static let navigation = LocalizedText("主导航", "Main navigation")
+    static let signIn = LocalizedText("登录", "Sign in")
+    static let register = LocalizedText("注册", "Register")
+    static let home = LocalizedText("返回首页", "Back to the home page")
+    static let footer = LocalizedText(
+        "您的个人信息加密保存，页面上只显示部分内容，每次查看都有记录。",
+        "Your personal data is stored encrypted, shown only masked, and every look at it is recorded."
+    )
+}

@@ -1,0 +1,61 @@
+import Crypto
+import Foundation
+
+/// The one hand-written stylesheet, served by Shiming itself. Large type, high contrast and
+/// big touch targets so that elderly users and small phones are served well (适老化).
+enum Stylesheet {
+    static let path = "/assets/shiming.css"
+
+    /// A strong validator so browsers can revalidate cheaply.
+    static let etag: String = {
+        let digest = SHA256.hash(data: Data(css.utf8))
+        return "\"" + digest.prefix(8).map { String(format: "%02x", $0) }.joined() + "\""
+    }()
+
+    static let css = """
+    :root {
+      --ink: #111; --paper: #fff; --muted: #444; --line: #767676;
+      --accent: #0b57a4; --accent-ink: #fff; --warn: #a30000; --soft: #eef4fb;
+    }
+    * { box-sizing: border-box; }
+    html { font-size: 112.5%; -webkit-text-size-adjust: 100%; }
+    body {
+      margin: 0; color: var(--ink); background: var(--paper); line-height: 1.7;
+      font-family: system-ui, -apple-system, "PingFang SC", "Hiragino Sans GB", "Noto Sans CJK SC",
+        "Source Han Sans SC", "Microsoft YaHei", sans-serif;
+    }
+    a { color: var(--accent); text-underline-offset: 0.2em; }
+    a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible {
+      outline: 3px solid #f2a900; outline-offset: 2px;
+    }
+    .skip { position: absolute; left: -999px; }
+    .skip:focus { left: 1rem; top: 1rem; background: var(--paper); padding: 0.5rem; z-index: 10; }
+    header.site {
+      display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem 1rem;
+      padding: 0.75rem 1rem; border-bottom: 2px solid var(--ink);
+    }
+    header.site .brand { font-size: 1.3rem; font-weight: 700; color: var(--ink); text-decoration: none; }
+    header.site nav { display: flex; flex-wrap: wrap; gap: 0.5rem 1.25rem; align-items: center; }
+    header.site nav a { display: inline-block; min-height: 48px; line-height: 48px; padding: 0 0.25rem; }
+    main { max-width: 46rem; margin: 0 auto; padding: 1rem; }
+    h1 { font-size: 1.7rem; line-height: 1.3; margin: 1rem 0; }
+    h2 { font-size: 1.3rem; margin: 1.75rem 0 0.5rem; }
+    p, li { max-width: 40em; }
+    ul.plain { padding-left: 1.2rem; }
+    .lead { font-size: 1.15rem; color: var(--muted); }
+    .actions { display: flex; flex-wrap: wrap; gap: 0.75rem; margin: 1.25rem 0; }
+    .button, button {
+      display: inline-block; min-height: 52px; padding: 0.7rem 1.4rem; border-radius: 6px; border: 2px solid var(--accent);
+      font: inherit; font-weight: 600; text-decoration: none; cursor: pointer; background: var(--paper); color: var(--accent);
+    }
+    .button.primary, button.primary { background: var(--accent); color: var(--accent-ink); }
+    .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; background: var(--soft); }
+    .error-code { color: var(--warn); font-weight: 700; }
+    footer.site { border-top: 1px solid var(--line); margin-top: 2rem; padding: 1rem; color: var(--muted); font-size: 0.95rem; }
+    footer.site p { max-width: 46rem; margin: 0 auto; }
+    @media (max-width: 30rem) {
+      html { font-size: 106.25%; }
+      .actions .button { width: 100%; text-align: center; }
+    }
+    """
+}

@@ -1,0 +1,62 @@
+import Foundation
+import ShimingCore
+import Vapor
+
+/// The public web shell: home page, language switch, stylesheet.
+struct WebController {
+    func register(_ routes: any RoutesBuilder) {
+        routes.get(use: home)
+        routes.get("lang", ":code", use: switchLanguage)
+        routes.get("assets", "shiming.css", use: stylesheet)
+    }
+
+    @Sendable func home(_ req: Request) async throws -> Response {
+        Self.html(Home.view(.init(lang: req.lang)).render())
+    }
+
+    /// Remembers the chosen language in a cookie and goes back to the page the visitor was on.
+    @Sendable func switchLanguage(_ req: Request) async throws -> Response {
+        guard let code = req.parameters.get("code"), let lang = Lang(rawValue: code) else {
+            throw UserFacingError(
+                code: "unsupported_language", kind: .notFound,
+                message: LocalizedText("不支持该语言。", "This language is not available."),
+                fields: ["code": "unsupported"]
+            )
+        }
+        let next = Self.safeRedirectTarget(req.query[String.self, at: "next"])
+        let response = req.redirect(to: next, redirectType: .normal)
+        response.cookies[Request.langCookie] = HTTPCookies.Value(
+            string: lang.rawValue,
+            maxAge: 365 * 24 * 3600,
+            path: "/",
+            isHTTPOnly: true,
+            sameSite: .lax
+        )
+        return response
+    }
+
+    /// Only same-site absolute paths; anything else (`//evil.example`, `https://…`) goes home.
+    static func safeRedirectTarget(_ raw: String?) -> String {
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"),
+              !raw.contains(where: { $0.isNewline }) else { return "/" }
+        return raw
+    }
+
+    @Sendable func stylesheet(_ req: Request) async throws -> Response {
+        if req.headers.first(name: .ifNoneMatch) == Stylesheet.etag {
+            return Response(status: .notModified)
+        }
+        var headers = HTTPHeaders()
+        headers.contentType = .init(type: "text", subType: "css", parameters: ["charset": "utf-8"])
+        headers.replaceOrAdd(name: .eTag, value: Stylesheet.etag)
+        headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=3600")
+        return Response(status: .ok, headers: headers, body: .init(string: Stylesheet.css))
+    }
+
+    static func html(_ text: String, status: HTTPResponseStatus = .ok) -> Response {
+        var headers = HTTPHeaders()
+        headers.contentType = .init(type: "text", subType: "html", parameters: ["charset": "utf-8"])
+        headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return Response(status: status, headers: headers, body: .init(string: text))
+    }
+}

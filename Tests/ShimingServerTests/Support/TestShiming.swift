@@ -1,0 +1,130 @@
+import Fluent
+import FluentPostgresDriver
+import Foundation
+import ShimingCore
+import SQLKit
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+/// The instant every test starts at (the day the test corpus was labelled).
+let testStart = Date(timeIntervalSince1970: 1_795_248_000)  // 2026-11-21T08:00:00Z
+
+/// A fixed master key for tests (base64 of 32 bytes).
+let testEncryptionKey = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+
+/// Which engine the app-level suites run on: PostgreSQL when the test script provides
+/// `SHIMING_TEST_DATABASE_URL`, else a temporary SQLite file per test.
+enum TestEngine {
+    static var postgresURL: String? {
+        guard let url = ProcessInfo.processInfo.environment["SHIMING_TEST_DATABASE_URL"], !url.isEmpty else { return nil }
+        return url
+    }
+    static var name: String { postgresURL == nil ? "sqlite" : "postgres" }
+}
+
+/// A configured application and the test doubles it was built with.
+struct TestShiming: Sendable {
+    let app: Application
+    let clock: ManualClock
+    let sink: RecordingMessageSink
+    let configuration: ShimingConfiguration
+
+    var db: any Database { app.db }
+
+    /// Runs a request against the in-memory server.
+    func send(
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], json: (any Encodable)? = nil
+    ) async throws -> TestingHTTPResponse {
+        var headers = headers
+        var body: ByteBuffer?
+        if let json {
+            headers.contentType = .json
+            body = ByteBuffer(data: try JSONEncoder().encode(json))
+        }
+        return try await app.testing().sendRequest(method, path, headers: headers, body: body)
+    }
+
+    /// Delivers due outbox messages into the recording sink.
+    @discardableResult
+    func deliverOutbox() async throws -> DeliveryReport {
+        try await Outbox(cipher: app.shiming.cipher).deliverDue(
+            sink: sink, now: clock.now(), on: app.db, logger: app.logger
+        )
+    }
+}
+
+/// Builds a fully configured Shiming on a fresh database (a temp SQLite file, or a new
+/// PostgreSQL database in the test cluster), migrates it, runs `body` and shuts down.
+/// (Deliberately not named `withApp`: VaporTesting's own `withApp` builds an unconfigured app.)
+func withShiming<T>(
+    dataDirectory: String? = nil,
+    _ body: (TestShiming) async throws -> T
+) async throws -> T {
+    let directory = dataDirectory ?? FileManager.default.temporaryDirectory
+        .appendingPathComponent("shiming-test-\(UUID().uuidString.prefix(8))").path
+    let app = try await Application.make(.testing)
+    let clock = ManualClock(testStart)
+    let sink = RecordingMessageSink()
+    do {
+        let database: ShimingConfiguration.Database
+        if let url = TestEngine.postgresURL {
+            database = .postgres(url: try await TestPostgres.freshDatabase(baseURL: url, app: app))
+        } else {
+            database = .sqlite(path: ShimingConfiguration.defaultSQLitePath(in: directory))
+        }
+        let configuration = testConfiguration(dataDirectory: directory, database: database)
+        try await configure(app, configuration: configuration, services: Services(clock: clock, messageSink: sink))
+        try await app.autoMigrate()
+        let result = try await body(TestShiming(app: app, clock: clock, sink: sink, configuration: configuration))
+        try await app.asyncShutdown()
+        return result
+    } catch {
+        try? await app.asyncShutdown()
+        throw error
+    }
+}
+
+func testConfiguration(dataDirectory: String, database: ShimingConfiguration.Database) -> ShimingConfiguration {
+    ShimingConfiguration(
+        dataDirectory: dataDirectory,
+        database: database,
+        hostname: "127.0.0.1",
+        port: 0,
+        logLevel: .warning,
+        logFormat: .text,
+        messageSink: .file(path: (dataDirectory as NSString).appendingPathComponent("messages.jsonl")),
+        encryptionKey: .inline(testEncryptionKey),
+        outboxPollInterval: 1
+    )
+}
+
+/// Per-test PostgreSQL databases, so suites run in parallel without seeing each other's rows.
+enum TestPostgres {
+    static func freshDatabase(baseURL: String, app: Application) async throws -> String {
+        guard var components = URLComponents(string: baseURL) else { throw URLError(.badURL) }
+        let name = "shiming_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let admin = DatabaseID(string: "test-admin")
+        app.databases.use(try .postgres(url: baseURL), as: admin, isDefault: false)
+        guard let sql = app.db(admin) as? any SQLDatabase else { throw URLError(.badURL) }
+        try await sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
+        components.path = "/" + name
+        return components.string!
+    }
+}
+
+extension TestingHTTPResponse {
+    /// The body decoded as JSON into `T`.
+    func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: Data(buffer: body))
+    }
+
+    /// The body as text.
+    var text: String { String(buffer: body) }
+
+    /// The API error in the body (API.md's error shape).
+    var apiError: ErrorResponse.Detail? { try? json(ErrorResponse.self).error }
+}

@@ -18,6 +18,7 @@ public final class WriteGate: Sendable {
     }
 
     /// Runs `body` inside a database transaction, admitted through the gate.
+    @discardableResult
     public func transaction<T: Sendable>(
         on db: any Database,
         _ body: @escaping @Sendable (any Database) async throws -> T

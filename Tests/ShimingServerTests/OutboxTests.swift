@@ -1,0 +1,154 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+@testable import ShimingServer
+
+@Suite("Outbox and message delivery")
+struct OutboxTests {
+    struct Abandon: Error {}
+
+    let codeMessage = OutgoingMessage(
+        channel: .sms, to: "13800138000", template: "registration_code",
+        text: "您的验证码是 246810，5 分钟内有效。", code: "246810"
+    )
+
+    func enqueue(_ message: OutgoingMessage, _ shiming: TestShiming) async throws {
+        let outbox = Outbox(cipher: shiming.app.shiming.cipher)
+        let now = shiming.clock.now()
+        try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx in
+            try await outbox.enqueue(message, at: now, on: tx)
+        }
+    }
+
+    @Test("an enqueued message is delivered by the worker, not before")
+    func deliver() async throws {
+        try await withShiming { shiming in
+            try await enqueue(codeMessage, shiming)
+            #expect(shiming.sink.messages.isEmpty)
+            let report = try await shiming.deliverOutbox()
+            #expect(report == DeliveryReport(sent: 1, retrying: 0, failed: 0))
+            #expect(shiming.sink.messages == [codeMessage])
+            #expect(try await shiming.deliverOutbox() == DeliveryReport(), "a sent message is not sent again")
+            #expect(try await Outbox.statusCounts(on: shiming.db)[.sent] == 1)
+        }
+    }
+
+    @Test("a message enqueued in a transaction that rolls back is never sent")
+    func rollback() async throws {
+        try await withShiming { shiming in
+            let outbox = Outbox(cipher: shiming.app.shiming.cipher)
+            let now = shiming.clock.now()
+            let message = codeMessage
+            await #expect(throws: Abandon.self) {
+                try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx async throws -> Void in
+                    try await outbox.enqueue(message, at: now, on: tx)
+                    throw Abandon()
+                }
+            }
+            let report = try await shiming.deliverOutbox()
+            #expect(report == DeliveryReport())
+            #expect(shiming.sink.messages.isEmpty)
+        }
+    }
+
+    @Test("recipient and text are encrypted at rest")
+    func encryptedAtRest() async throws {
+        try await withShiming { shiming in
+            try await enqueue(codeMessage, shiming)
+            let sql = try #require(shiming.db as? any SQLDatabase)
+            let row = try #require(try await sql.raw("SELECT * FROM outbox_messages").first())
+            let payload = try row.decode(column: "payload", as: String.self)
+            #expect(!payload.contains("13800138000"))
+            #expect(!payload.contains("246810"))
+            #expect(payload.hasPrefix(shiming.app.shiming.keyRing.keyID + "."))
+            #expect(try row.decode(column: "template", as: String.self) == "registration_code")
+        }
+    }
+
+    @Test("a failed delivery is retried with exponential backoff and never lost")
+    func retries() async throws {
+        try await withShiming { shiming in
+            try await enqueue(codeMessage, shiming)
+            shiming.sink.failNext(2)
+            #expect(try await shiming.deliverOutbox() == DeliveryReport(sent: 0, retrying: 1, failed: 0))
+            #expect(try await shiming.deliverOutbox() == DeliveryReport(), "not due again before the backoff")
+            shiming.clock.advance(by: 30)
+            #expect(try await shiming.deliverOutbox() == DeliveryReport(sent: 0, retrying: 1, failed: 0))
+            shiming.clock.advance(by: 59)
+            #expect(try await shiming.deliverOutbox() == DeliveryReport())
+            shiming.clock.advance(by: 1)
+            #expect(try await shiming.deliverOutbox() == DeliveryReport(sent: 1, retrying: 0, failed: 0))
+            #expect(shiming.sink.messages == [codeMessage])
+        }
+    }
+
+    @Test("after the last attempt a message is kept as failed, with its error")
+    func failsForGood() async throws {
+        try await withShiming { shiming in
+            try await enqueue(codeMessage, shiming)
+            shiming.sink.failNext(Outbox.maxAttempts)
+            var reports: [DeliveryReport] = []
+            for _ in 0..<Outbox.maxAttempts {
+                reports.append(try await shiming.deliverOutbox())
+                shiming.clock.advance(by: 3600)
+            }
+            #expect(reports.last == DeliveryReport(sent: 0, retrying: 0, failed: 1))
+            let record = try #require(try await OutboxMessageRecord.query(on: shiming.db).first())
+            #expect(record.status == "failed")
+            #expect(record.attempts == Outbox.maxAttempts)
+            #expect(record.lastError?.contains("told to fail") == true)
+            #expect(shiming.sink.messages.isEmpty)
+        }
+    }
+
+    @Test("backoff doubles from 30 seconds and stops at an hour")
+    func backoff() {
+        #expect(Outbox.backoff(afterAttempts: 1) == 30)
+        #expect(Outbox.backoff(afterAttempts: 2) == 60)
+        #expect(Outbox.backoff(afterAttempts: 3) == 120)
+        #expect(Outbox.backoff(afterAttempts: 20) == 3600)
+    }
+
+    @Test("two workers delivering at once send each message exactly once")
+    func concurrentWorkers() async throws {
+        try await withShiming { shiming in
+            for i in 0..<30 {
+                var message = codeMessage
+                message.to = "1380013\(String(format: "%04d", i))"
+                try await enqueue(message, shiming)
+            }
+            let reports = try await withThrowingTaskGroup(of: DeliveryReport.self) { group in
+                for _ in 0..<3 { group.addTask { try await shiming.deliverOutbox() } }
+                return try await group.reduce(into: [DeliveryReport]()) { $0.append($1) }
+            }
+            #expect(reports.map(\.sent).reduce(0, +) == 30)
+            #expect(shiming.sink.messages.count == 30)
+            #expect(Set(shiming.sink.messages.map(\.to)).count == 30)
+        }
+    }
+
+    @Test("the file sink appends one JSON line per message, with the code and the time")
+    func fileSink() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sink-\(UUID().uuidString)")
+        let path = directory.appendingPathComponent("messages.jsonl").path
+        let sink = FileMessageSink(path: path)
+        try await sink.deliver(codeMessage, at: testStart)
+        try await sink.deliver(
+            OutgoingMessage(channel: .email, to: "li@example.com", template: "welcome", subject: "欢迎", text: "Hello"),
+            at: testStart.addingTimeInterval(1)
+        )
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: String]
+        #expect(first == [
+            "channel": "sms", "to": "13800138000", "template": "registration_code",
+            "text": "您的验证码是 246810，5 分钟内有效。", "code": "246810", "at": "2026-11-21T08:00:00Z",
+        ])
+        let second = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: String]
+        #expect(second?["code"] == nil)
+        #expect(second?["channel"] == "email")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+}

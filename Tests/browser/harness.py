@@ -1,0 +1,119 @@
+"""Starts a real `shiming serve` and a real Chromium for the browser tests.
+
+Environment:
+  SHIMING_BIN                path to the built `shiming` executable (scripts/test sets it)
+  SHIMING_SCREENSHOT_DIR     where screenshots go (default .build/screenshots)
+  SHIMING_BROWSER_PG_URL     optional PostgreSQL URL for the PostgreSQL smoke tests
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCREENSHOT_DIR = os.environ.get("SHIMING_SCREENSHOT_DIR", os.path.join(ROOT, ".build", "screenshots"))
+
+
+def shiming_bin():
+    path = os.environ.get("SHIMING_BIN")
+    if not path:
+        path = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=ROOT, text=True).strip() + "/shiming"
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"shiming executable not found at {path}; run `swift build` first")
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One `shiming serve` process on a free port with its own data directory."""
+
+    def __init__(self, data_dir=None, env=None):
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="shiming-browser-")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ)
+        for name in ("DATABASE_URL", "SHIMING_ENCRYPTION_KEY", "SHIMING_ENCRYPTION_KEY_FILE", "SHIMING_MESSAGE_SINK"):
+            self.env.pop(name, None)
+        self.env.update({"SHIMING_DATA_DIR": self.data_dir, "SHIMING_LOG_LEVEL": "notice"})
+        self.env.update(env or {})
+        self.process = None
+        self.output_path = os.path.join(tempfile.mkdtemp(prefix="shiming-log-"), "serve.log")
+
+    def start(self, timeout=90):
+        self.output = open(self.output_path, "w")
+        self.process = subprocess.Popen(
+            [shiming_bin(), "serve", "--hostname", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"shiming serve exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                status, _, _ = self.get("/healthz")
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"shiming serve did not become healthy in {timeout}s:\n{self.log()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "output", None):
+            self.output.close()
+
+    def log(self):
+        with open(self.output_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def get(self, path, headers=None):
+        request = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def get_json(self, path, headers=None):
+        status, _, body = self.get(path, headers)
+        return status, json.loads(body)
+
+
+def make_browser(width=390, height=844):
+    """Headless Debian Chromium through chromedriver; phone-sized by default."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     f"--window-size={width},{height}", "--lang=zh-CN"):
+        options.add_argument(argument)
+    # A Chinese-speaking visitor: the browser asks for zh-CN first.
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    return webdriver.Chrome(service=service, options=options)
+
+
+def screenshot(browser, name):
+    os.makedirs(SCREENSHOT_DIR, exist_ok=True)
+    path = os.path.join(SCREENSHOT_DIR, name)
+    browser.save_screenshot(path)
+    return path

@@ -152,3 +152,28 @@ struct OutboxTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 }
+
+@Suite("Outbox worker in the background")
+struct OutboxWorkerTests {
+    @Test("the worker started by serve delivers without being asked, and stops on shutdown")
+    func backgroundDelivery() async throws {
+        try await withShiming { shiming in
+            let worker = OutboxWorker()
+            shiming.app.lifecycle.use(worker)
+            worker.start(shiming.app)
+            let outbox = Outbox(cipher: shiming.app.shiming.cipher)
+            let now = shiming.clock.now()
+            try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx in
+                try await outbox.enqueue(
+                    OutgoingMessage(channel: .email, to: "wang@example.com", template: "welcome", text: "欢迎"),
+                    at: now, on: tx
+                )
+            }
+            // Real time passes here: the worker polls every second.
+            for _ in 0..<100 where shiming.sink.messages.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(shiming.sink.messages.map(\.to) == ["wang@example.com"])
+        }
+    }
+}

@@ -35,18 +35,24 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        guard let line = line(for: event, at: Date()) else { return }
+        FileHandle.standardError.write(line)
+    }
+
+    /// The JSON line for one record; call metadata wins over the logger's own.
+    func line(for event: LogEvent, at date: Date) -> Data? {
         var object: [String: String] = [:]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = "\(value)"
         }
-        object["at"] = Date().formatted(.iso8601)
+        object["at"] = date.formatted(.iso8601)
         object["level"] = event.level.rawValue
         object["label"] = label
         object["message"] = "\(event.message)"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var data = try? encoder.encode(object) else { return }
+        guard var data = try? encoder.encode(object) else { return nil }
         data.append(0x0A)
-        FileHandle.standardError.write(data)
+        return data
     }
 }

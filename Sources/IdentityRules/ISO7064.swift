@@ -17,4 +17,28 @@ public enum ISO7064 {
         let value = (12 - sum % 11) % 11
         return value == 10 ? "X" : Character(String(value))
     }
+
+    /// The check value (0…10) for the first 17 bytes, which the caller has checked are digits.
+    @inline(__always)
+    static func mod11_2Value(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        // Unrolled weights: the compiler keeps them in registers, no array access.
+        var sum = Int(bytes[0] &- 0x30) &* 7
+        sum &+= Int(bytes[1] &- 0x30) &* 9
+        sum &+= Int(bytes[2] &- 0x30) &* 10
+        sum &+= Int(bytes[3] &- 0x30) &* 5
+        sum &+= Int(bytes[4] &- 0x30) &* 8
+        sum &+= Int(bytes[5] &- 0x30) &* 4
+        sum &+= Int(bytes[6] &- 0x30) &* 2
+        sum &+= Int(bytes[7] &- 0x30) &* 1
+        sum &+= Int(bytes[8] &- 0x30) &* 6
+        sum &+= Int(bytes[9] &- 0x30) &* 3
+        sum &+= Int(bytes[10] &- 0x30) &* 7
+        sum &+= Int(bytes[11] &- 0x30) &* 9
+        sum &+= Int(bytes[12] &- 0x30) &* 10
+        sum &+= Int(bytes[13] &- 0x30) &* 5
+        sum &+= Int(bytes[14] &- 0x30) &* 8
+        sum &+= Int(bytes[15] &- 0x30) &* 4
+        sum &+= Int(bytes[16] &- 0x30) &* 2
+        return (12 - sum % 11) % 11
+    }
 }

@@ -1,0 +1,160 @@
+/// Resident identity card numbers (居民身份证号码, GB 11643-1999) and the numbers that share
+/// their structure: first-generation 15-digit numbers and residence permits for Hong Kong,
+/// Macao and Taiwan residents (810000 / 820000 / 830000).
+///
+/// An 18-character number is: division code (6) · birth date YYYYMMDD (8) · sequence (3, odd
+/// = male) · ISO 7064 MOD 11-2 check character (`0`–`9` or `X`).
+public enum ResidentIDNumber {
+    /// Removes spaces, hyphens and full-width forms and upper-cases the check character `x`.
+    public static func compact(_ input: String) -> String {
+        let compacted = Normalization.compactSeparators(input)
+        guard compacted.utf8.last == UInt8(ascii: "x") else { return compacted }
+        return String(compacted.dropLast()) + "X"
+    }
+
+    /// Validates an 18- or 15-character number and returns what it says; throws the first rule
+    /// it breaks, checked in the order length, format, birth date, region, check character.
+    /// `today` bounds the birth date (pass the current date in China).
+    public static func validate(_ input: String, today: CivilDate) throws(DocumentError) -> IdentityFacts {
+        if let facts = try fastPath(input, today: today) { return facts }
+        let compacted = compact(input)
+        return try Normalization.withBytes(compacted) { bytes throws(DocumentError) in
+            switch bytes.count {
+            case 18: try scan18(bytes, today: today)
+            case 15: try scan15(bytes, today: today)
+            default: throw DocumentError.invalidLength
+            }
+        }
+    }
+
+    /// Whether the number is valid; allocation-free for 18 plain ASCII characters.
+    @inline(__always)
+    public static func isValid(_ input: String, today: CivilDate) -> Bool {
+        (try? validate(input, today: today)) != nil
+    }
+
+    /// `110101 19491231 002X`: the number in groups, as printed on forms.
+    public static func format(_ input: String) -> String {
+        let compacted = compact(input)
+        let characters = Array(compacted)
+        switch characters.count {
+        case 18: return String(characters[0..<6]) + " " + String(characters[6..<14]) + " " + String(characters[14...])
+        case 15: return String(characters[0..<6]) + " " + String(characters[6..<12]) + " " + String(characters[12...])
+        default: return compacted
+        }
+    }
+
+    /// `110101********002X`: division code and last four kept, the birth date and the rest
+    /// hidden. Works on any input length (never reveals more than ten characters).
+    public static func mask(_ input: String) -> String {
+        Masking.keep(first: 6, last: 4, of: compact(input))
+    }
+
+    /// The 18-character form of a valid 15-digit number (century `19` inserted, check character
+    /// added); a valid 18-character number comes back compacted.
+    public static func upgrade(_ input: String, today: CivilDate) throws(DocumentError) -> String {
+        let compacted = compact(input)
+        guard try validate(compacted, today: today).type == .residentID15 else { return compacted }
+        let body = String(compacted.prefix(6)) + "19" + String(compacted.dropFirst(6))
+        guard let check = ISO7064.mod11_2CheckCharacter(for: body) else { throw .invalidFormat }
+        return body + String(check)
+    }
+
+    /// Plain 18-character ASCII input is checked in place without copying; anything else
+    /// (separators, full-width digits, 15 digits) returns `nil` for the general path.
+    @inline(__always)
+    static func fastPath(_ input: String, today: CivilDate) throws(DocumentError) -> IdentityFacts? {
+        var input = input
+        let result: Result<IdentityFacts, DocumentError>? = input.withUTF8 { bytes in
+            guard bytes.count == 18, Normalization.allDigits(bytes, 0..<17) else { return nil }
+            let last = bytes[17]
+            guard Normalization.isDigit(last) || last == UInt8(ascii: "X") || last == UInt8(ascii: "x") else { return nil }
+            do throws(DocumentError) { return .success(try scan18(bytes, today: today)) } catch { return .failure(error) }
+        }
+        return try result?.get()
+    }
+
+    /// Checks 18 bytes (after compaction).
+    @inline(__always)
+    static func scan18(_ bytes: UnsafeBufferPointer<UInt8>, today: CivilDate) throws(DocumentError) -> IdentityFacts {
+        guard bytes.count == 18 else { throw .invalidLength }
+        guard Normalization.allDigits(bytes, 0..<17) else { throw .invalidFormat }
+        let last = bytes[17]
+        let checkValue: Int
+        if Normalization.isDigit(last) {
+            checkValue = Int(last &- 0x30)
+        } else if last == UInt8(ascii: "X") || last == UInt8(ascii: "x") {
+            checkValue = 10
+        } else {
+            throw .invalidFormat
+        }
+        let birth = try birthDate(bytes, at: 6, century: nil, today: today)
+        let region = Normalization.number(bytes, 0..<6)
+        let type: DocumentType
+        let active: Bool
+        switch region {
+        case 810_000, 820_000, 830_000:
+            // Residence permits: valid whatever the holder's birth year.
+            type = .hmtResidencePermit
+            active = true
+        default:
+            type = .residentID
+            try RegionTable.check(region, birthYear: birth.year)
+            active = RegionTable.lastYearMarker(region) == RegionTable.activeMarker
+        }
+        guard ISO7064.mod11_2Value(bytes) == checkValue else { throw .invalidChecksum }
+        let gender: Gender = (bytes[16] & 1) == 1 ? .male : .female
+        return IdentityFacts(type: type, birthDate: birth, gender: gender, regionCode: region, regionActive: active)
+    }
+
+    /// Checks a first-generation 15-digit number: division code · YYMMDD (19YY) · sequence (3).
+    static func scan15(_ bytes: UnsafeBufferPointer<UInt8>, today: CivilDate) throws(DocumentError) -> IdentityFacts {
+        guard bytes.count == 15 else { throw .invalidLength }
+        guard Normalization.allDigits(bytes, 0..<15) else { throw .invalidFormat }
+        let birth = try birthDate(bytes, at: 6, century: 19, today: today)
+        let region = Normalization.number(bytes, 0..<6)
+        try RegionTable.check(region, birthYear: birth.year)
+        let gender: Gender = (bytes[14] & 1) == 1 ? .male : .female
+        return IdentityFacts(
+            type: .residentID15, birthDate: birth, gender: gender, regionCode: region,
+            regionActive: RegionTable.lastYearMarker(region) == RegionTable.activeMarker
+        )
+    }
+
+    /// Reads YYYYMMDD (or YYMMDD with a fixed century) at `offset` and checks that the date
+    /// exists and lies between 1900-01-01 and `today`.
+    @inline(__always)
+    static func birthDate(
+        _ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, century: Int?, today: CivilDate
+    ) throws(DocumentError) -> CivilDate {
+        let year: Int
+        var cursor = offset
+        if let century {
+            year = century * 100 + Normalization.number(bytes, cursor..<cursor + 2)
+            cursor += 2
+        } else {
+            year = Normalization.number(bytes, cursor..<cursor + 4)
+            cursor += 4
+        }
+        let month = Normalization.number(bytes, cursor..<cursor + 2)
+        let day = Normalization.number(bytes, cursor + 2..<cursor + 4)
+        guard let date = CivilDate(year: year, month: month, day: day),
+              date >= CivilDate.earliestBirthDate, date <= today else { throw .invalidBirthDate }
+        return date
+    }
+}
+
+/// Partial display of identifiers.
+enum Masking {
+    /// Keeps the first and last characters and replaces the rest with `*`; short inputs are
+    /// masked more so that at most half of them shows.
+    static func keep(first: Int, last: Int, of text: String) -> String {
+        let characters = Array(text)
+        var first = first, last = last
+        while first + last > characters.count / 2, first + last > 0 {
+            if first >= last { first -= 1 } else { last -= 1 }
+        }
+        let hidden = characters.count - first - last
+        return String(characters.prefix(first)) + String(repeating: "*", count: hidden) + String(characters.suffix(last))
+    }
+}

@@ -42,7 +42,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "shiming", dependencies: ["ShimingServer"], swiftSettings: strict),
+        .executableTarget(name: "shiming", dependencies: ["ShimingServer", "IdentityRules"], swiftSettings: strict),
         .testTarget(name: "IdentityRulesTests", dependencies: ["IdentityRules"], swiftSettings: strict),
         .testTarget(name: "ShimingCoreTests", dependencies: ["ShimingCore"], swiftSettings: strict),
         .testTarget(

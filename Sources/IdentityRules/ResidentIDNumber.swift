@@ -55,9 +55,14 @@ public enum ResidentIDNumber {
     public static func upgrade(_ input: String, today: CivilDate) throws(DocumentError) -> String {
         let compacted = compact(input)
         guard try validate(compacted, today: today).type == .residentID15 else { return compacted }
-        let body = String(compacted.prefix(6)) + "19" + String(compacted.dropFirst(6))
-        guard let check = ISO7064.mod11_2CheckCharacter(for: body) else { throw .invalidFormat }
-        return body + String(check)
+        return eighteenCharacterForm(ofValid15: compacted)
+    }
+
+    /// Inserts the century and appends the check character; the input is a valid compact
+    /// 15-digit number.
+    static func eighteenCharacterForm(ofValid15 number: String) -> String {
+        let body = String(number.prefix(6)) + "19" + String(number.dropFirst(6))
+        return body + String(ISO7064.mod11_2CheckCharacter(for: body) ?? "?")
     }
 
     /// Plain 18-character ASCII input is checked in place without copying; anything else

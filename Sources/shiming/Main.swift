@@ -8,6 +8,12 @@ import Vapor
 @main
 enum ShimingMain {
     static func main() async throws {
+        // Tools that need no configuration, database or data directory run on their own.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "idcheck" {
+            exit(IDCheckTool.run(Array(arguments.dropFirst())))
+        }
+
         let environment = try Environment.detect()
         let configuration: ShimingConfiguration
         do {

@@ -1,0 +1,92 @@
+/// Writes check results as the JSON lines of `shiming idcheck` (one object per line, in a
+/// fixed key order), straight into a byte buffer: no intermediate objects, no encoder.
+///
+/// Valid: `{"input","valid":true,"type","normalized","birthDate","gender","region",
+/// "regionName","regionActive"}` (the last five only for numbers that carry them; 15-digit
+/// numbers add `"normalized18"`). Invalid: `{"input","valid":false,"type","error"}`.
+public struct CheckReport {
+    /// Region names by code and period, already JSON-escaped (names repeat a lot in rolls).
+    private var regionNameCache: [Int: [UInt8]] = [:]
+
+    /// Creates a writer.
+    public init() {}
+
+    /// Appends the JSON line for one result, newline included.
+    public mutating func append(_ result: DocumentCheckResult, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"input":"#.utf8)
+        Self.appendString(result.input, to: &out)
+        out.append(contentsOf: result.isValid ? #","valid":true,"type":"#.utf8 : #","valid":false,"type":"#.utf8)
+        if let type = result.type { Self.appendString(type.rawValue, to: &out) } else { out.append(contentsOf: #""unknown""#.utf8) }
+        if let error = result.error {
+            out.append(contentsOf: #","error":""#.utf8)
+            out.append(contentsOf: error.rawValue.utf8)
+            out.append(contentsOf: "\"}\n".utf8)
+            return
+        }
+        if let normalized = result.normalized {
+            out.append(contentsOf: #","normalized":"#.utf8)
+            Self.appendString(normalized, to: &out)
+        }
+        if let facts = result.facts {
+            if facts.type == .residentID15, let normalized = result.normalized {
+                out.append(contentsOf: #","normalized18":"#.utf8)
+                Self.appendString(ResidentIDNumber.eighteenCharacterForm(ofValid15: normalized), to: &out)
+            }
+            out.append(contentsOf: #","birthDate":""#.utf8)
+            Self.appendDate(facts.birthDate, to: &out)
+            out.append(contentsOf: facts.gender == .male ? #"","gender":"male","region":""#.utf8 : #"","gender":"female","region":""#.utf8)
+            out.append(contentsOf: String(facts.regionCode).utf8)
+            out.append(contentsOf: #"","regionName":"#.utf8)
+            appendRegionName(facts, to: &out)
+            out.append(contentsOf: facts.regionActive ? #","regionActive":true"#.utf8 : #","regionActive":false"#.utf8)
+        }
+        out.append(contentsOf: "}\n".utf8)
+    }
+
+    private mutating func appendRegionName(_ facts: IdentityFacts, to out: inout [UInt8]) {
+        // Names depend on the period of use, hence on the birth year: key by both.
+        let key = facts.regionCode &* 10_000 &+ facts.birthDate.year
+        if let cached = regionNameCache[key] {
+            out.append(contentsOf: cached)
+            return
+        }
+        var encoded: [UInt8] = []
+        if let name = facts.regionName { Self.appendString(name, to: &encoded) } else { encoded.append(contentsOf: "null".utf8) }
+        regionNameCache[key] = encoded
+        out.append(contentsOf: encoded)
+    }
+
+    private static func appendDate(_ date: CivilDate, to out: inout [UInt8]) {
+        func two(_ value: Int) {
+            out.append(UInt8(ascii: "0") &+ UInt8(value / 10))
+            out.append(UInt8(ascii: "0") &+ UInt8(value % 10))
+        }
+        two(date.year / 100)
+        two(date.year % 100)
+        out.append(UInt8(ascii: "-"))
+        two(date.month)
+        out.append(UInt8(ascii: "-"))
+        two(date.day)
+    }
+
+    /// Appends a JSON string literal (quotes included), escaping what RFC 8259 requires.
+    public static func appendString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+            case 0x09: out.append(contentsOf: #"\t"#.utf8)
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

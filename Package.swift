@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/JohnSundell/Plot.git", from: "0.14.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
     ],
     targets: [
         .target(name: "IdentityRules", swiftSettings: strict),
@@ -43,7 +44,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "shiming", dependencies: ["ShimingServer", "IdentityRules"], swiftSettings: strict),
-        .testTarget(name: "IdentityRulesTests", dependencies: ["IdentityRules"], swiftSettings: strict),
+        .testTarget(
+            name: "IdentityRulesTests",
+            dependencies: ["IdentityRules", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ShimingCoreTests", dependencies: ["ShimingCore"], swiftSettings: strict),
         .testTarget(
             name: "ShimingServerTests",

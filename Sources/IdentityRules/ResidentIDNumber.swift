@@ -151,12 +151,13 @@ public enum ResidentIDNumber {
 
 /// Partial display of identifiers.
 enum Masking {
-    /// Keeps the first and last characters and replaces the rest with `*`; short inputs are
-    /// masked more so that at most half of them shows.
+    /// Keeps the first and last characters and replaces the rest with `*`; short inputs keep
+    /// fewer so that at least a third of any input stays hidden.
     static func keep(first: Int, last: Int, of text: String) -> String {
         let characters = Array(text)
         var first = first, last = last
-        while first + last > characters.count / 2, first + last > 0 {
+        let mustHide = (characters.count + 2) / 3
+        while characters.count - first - last < mustHide, first + last > 0 {
             if first >= last { first -= 1 } else { last -= 1 }
         }
         let hidden = characters.count - first - last

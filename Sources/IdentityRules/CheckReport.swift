@@ -35,7 +35,7 @@ public struct CheckReport {
             out.append(contentsOf: #","birthDate":""#.utf8)
             Self.appendDate(facts.birthDate, to: &out)
             out.append(contentsOf: facts.gender == .male ? #"","gender":"male","region":""#.utf8 : #"","gender":"female","region":""#.utf8)
-            out.append(contentsOf: String(facts.regionCode).utf8)
+            Self.appendDigits(facts.regionCode, to: &out)
             out.append(contentsOf: #"","regionName":"#.utf8)
             appendRegionName(facts, to: &out)
             out.append(contentsOf: facts.regionActive ? #","regionActive":true"#.utf8 : #","regionActive":false"#.utf8)
@@ -54,6 +54,15 @@ public struct CheckReport {
         if let name = facts.regionName { Self.appendString(name, to: &encoded) } else { encoded.append(contentsOf: "null".utf8) }
         regionNameCache[key] = encoded
         out.append(contentsOf: encoded)
+    }
+
+    private static func appendDigits(_ value: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") &+ UInt8(value / divisor % 10))
+            divisor /= 10
+        }
     }
 
     private static func appendDate(_ date: CivilDate, to out: inout [UInt8]) {

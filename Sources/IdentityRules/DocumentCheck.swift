@@ -116,34 +116,44 @@ public enum DocumentCheck {
     /// starts with a province code is a resident ID number; organisation codes made only of
     /// digits can be checked with the `uscc` selection.
     public static func detect(_ input: String) -> DocumentType? {
-        if input.contains("@") || input.contains("＠") { return .email }
-        let compacted = Normalization.compactSeparators(input)
-        let bytes = Array(compacted.utf8)
-        let digits = bytes.filter(Normalization.isDigit).count
-        if digits == 0 {
-            return bytes.isEmpty ? nil : .personalName
-        }
+        var compacted = Normalization.compactSeparators(input)  // no copy for plain input
+        return compacted.withUTF8 { bytes in detect(bytes: bytes) }
+    }
+
+    private static func detect(bytes: UnsafeBufferPointer<UInt8>) -> DocumentType? {
         let count = bytes.count
-        let upper = compacted.uppercased()
-        if upper.hasPrefix("+86") || upper.hasPrefix("0086") || (count == 11 && digits == 11 && bytes[0] == UInt8(ascii: "1")) {
-            return .mobile
+        var digits = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: "@") { return .email }
+            if Normalization.isDigit(byte) { digits += 1 }
         }
+        if digits == 0 {
+            if count == 0 { return nil }
+            // Full-width @ (EF BC A0) survives compaction as UTF-8.
+            for i in 0..<max(0, count - 2) where bytes[i] == 0xEF && bytes[i + 1] == 0xBC && bytes[i + 2] == 0xA0 {
+                return .email
+            }
+            return .personalName
+        }
+        let isMobilePrefix = bytes.starts(with: "+86".utf8) || bytes.starts(with: "0086".utf8)
+        if isMobilePrefix || (count == 11 && digits == 11 && bytes[0] == UInt8(ascii: "1")) { return .mobile }
+        if count == 13, digits == 13, bytes.starts(with: "861".utf8) { return .mobile }
+        let first = bytes[0]
         switch count {
         case 18:
-            let leadingDigits = bytes.prefix(17).allSatisfy(Normalization.isDigit)
-            let lastIsCheck = Normalization.isDigit(bytes[17]) || bytes[17] == UInt8(ascii: "X") || bytes[17] == UInt8(ascii: "x")
-            guard leadingDigits, lastIsCheck else { return .unifiedSocialCreditCode }
-            if bytes[0] == UInt8(ascii: "9") {
-                let century = (bytes[6], bytes[7])
-                let looksLikeDate = century == (UInt8(ascii: "1"), UInt8(ascii: "9")) || century == (UInt8(ascii: "2"), UInt8(ascii: "0"))
-                return looksLikeDate ? .foreignPermanentResident2023 : .unifiedSocialCreditCode
+            let last = bytes[17]
+            let lastIsCheck = Normalization.isDigit(last) || last == UInt8(ascii: "X") || last == UInt8(ascii: "x")
+            guard Normalization.allDigits(bytes, 0..<17), lastIsCheck else { return .unifiedSocialCreditCode }
+            if first == UInt8(ascii: "9") {
+                let century = Normalization.number(bytes, 6..<8)
+                return century == 19 || century == 20 ? .foreignPermanentResident2023 : .unifiedSocialCreditCode
             }
-            return residentFamilyGuess(compacted)
+            return residentFamily(bytes)
         case 15:
             if digits == 15 { return .residentID15 }
-            if bytes.prefix(3).allSatisfy({ $0 & 0xDF >= 0x41 && $0 & 0xDF <= 0x5A }) { return .foreignPermanentResidentOld }
+            if (0..<3).allSatisfy({ Normalization.isUpper(bytes[$0] & 0xDF) }) { return .foreignPermanentResidentOld }
         case 9, 11:
-            switch bytes[0] {
+            switch first {
             case UInt8(ascii: "H"), UInt8(ascii: "M"): return .hkMacaoTravelPermit
             case UInt8(ascii: "E"), UInt8(ascii: "G"), UInt8(ascii: "D"), UInt8(ascii: "S"), UInt8(ascii: "P"):
                 if count == 9 { return .passport }
@@ -155,14 +165,24 @@ public enum DocumentCheck {
             break
         }
         // Mostly digits of about the right length: a mistyped resident ID number.
-        if digits >= count - 1, (14...20).contains(count) { return residentFamilyGuess(compacted) }
+        if digits >= count - 1, (14...20).contains(count) { return residentFamily(bytes) }
         return nil
+    }
+
+    private static func residentFamily(_ bytes: UnsafeBufferPointer<UInt8>) -> DocumentType {
+        if bytes.count == 15 { return .residentID15 }
+        if bytes.count >= 6, Normalization.allDigits(bytes, 0..<6) {
+            switch Normalization.number(bytes, 0..<6) {
+            case 810_000, 820_000, 830_000: return .hmtResidencePermit
+            default: break
+            }
+        }
+        return .residentID
     }
 
     /// Which member of the resident-ID family a (possibly invalid) number would be.
     static func residentFamilyGuess(_ compacted: String) -> DocumentType {
-        if compacted.utf8.count == 15 { return .residentID15 }
-        for prefix in ["810000", "820000", "830000"] where compacted.hasPrefix(prefix) { return .hmtResidencePermit }
-        return .residentID
+        var compacted = compacted
+        return compacted.withUTF8 { residentFamily($0) }
     }
 }

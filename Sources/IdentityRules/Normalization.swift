@@ -3,7 +3,9 @@
 enum Normalization {
     /// Converts full-width ASCII forms (Ａ, １, －, 　) to ASCII and drops spaces, hyphens and
     /// similar separators. Letter case is kept: each document decides what case means.
+    /// Input that is already plain ASCII letters and digits comes back as it is, without copying.
     static func compactSeparators(_ input: String) -> String {
+        if isPlainAlphanumeric(input) { return input }
         var result = String.UnicodeScalarView()
         for scalar in input.unicodeScalars {
             let ascii = halfWidth(scalar)
@@ -24,6 +26,16 @@ enum Normalization {
         case 0xFF01...0xFF5E: Unicode.Scalar(scalar.value - 0xFEE0)!
         case 0x3000: " "
         default: scalar
+        }
+    }
+
+    /// Whether every byte is an ASCII letter or digit (nothing to compact).
+    @inline(__always)
+    static func isPlainAlphanumeric(_ input: String) -> Bool {
+        var input = input
+        return input.withUTF8 { bytes in
+            for byte in bytes where !(isDigit(byte) || isUpper(byte & 0xDF)) { return false }
+            return true
         }
     }
 

@@ -65,15 +65,14 @@ public enum ResidentIDNumber {
         return body + String(ISO7064.mod11_2CheckCharacter(for: body) ?? "?")
     }
 
-    /// Plain 18-character ASCII input is checked in place without copying; anything else
+    /// 18 plain ASCII letters and digits are checked in place without copying; anything else
     /// (separators, full-width digits, 15 digits) returns `nil` for the general path.
     @inline(__always)
     static func fastPath(_ input: String, today: CivilDate) throws(DocumentError) -> IdentityFacts? {
         var input = input
         let result: Result<IdentityFacts, DocumentError>? = input.withUTF8 { bytes in
-            guard bytes.count == 18, Normalization.allDigits(bytes, 0..<17) else { return nil }
-            let last = bytes[17]
-            guard Normalization.isDigit(last) || last == UInt8(ascii: "X") || last == UInt8(ascii: "x") else { return nil }
+            guard bytes.count == 18 else { return nil }
+            for byte in bytes where !(Normalization.isDigit(byte) || Normalization.isUpper(byte & 0xDF)) { return nil }
             do throws(DocumentError) { return .success(try scan18(bytes, today: today)) } catch { return .failure(error) }
         }
         return try result?.get()

@@ -35,7 +35,7 @@ enum Generated {
         return String(repeating: "0", count: max(0, width - text.count)) + text
     }
 
-    static let days1900ToToday = 46_346  // 1900-01-01 … 2026-11-21
+    static let days1900ToToday = 46_345  // days from 1900-01-01 to 2026-11-21
 }
 
 @Suite("Properties of generated numbers")

@@ -11,6 +11,56 @@ public struct CheckReport {
     /// Creates a writer.
     public init() {}
 
+    /// Checks one input line given as UTF-8 bytes and appends its JSON line. Lines shaped like
+    /// an 18-character resident ID number are checked and written straight from the bytes
+    /// (no `String`, no allocation); everything else goes through `DocumentCheck.check`. Both
+    /// paths write the same bytes.
+    public mutating func appendLine(
+        _ line: UnsafeBufferPointer<UInt8>, as selection: DocumentCheck.Selection, today: CivilDate, to out: inout [UInt8]
+    ) {
+        if Self.isResidentShaped(line, selection: selection) {
+            out.append(contentsOf: #"{"input":""#.utf8)
+            out.append(contentsOf: line)
+            do throws(DocumentError) {
+                let facts = try ResidentIDNumber.scan18(line, today: today)
+                out.append(contentsOf: #"","valid":true,"type":""#.utf8)
+                out.append(contentsOf: facts.type.rawValue.utf8)
+                out.append(contentsOf: #"","normalized":""#.utf8)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: line[0..<17]))
+                out.append(line[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : line[17])
+                out.append(UInt8(ascii: "\""))
+                appendFacts(facts, to: &out)
+                out.append(contentsOf: "}\n".utf8)
+            } catch {
+                out.append(contentsOf: #"","valid":false,"type":""#.utf8)
+                out.append(contentsOf: DocumentCheck.residentFamily(line).rawValue.utf8)
+                out.append(contentsOf: #"","error":""#.utf8)
+                out.append(contentsOf: error.rawValue.utf8)
+                out.append(contentsOf: "\"}\n".utf8)
+            }
+            return
+        }
+        append(DocumentCheck.check(String(decoding: line, as: UTF8.self), as: selection, today: today), to: &out)
+    }
+
+    /// Lines the byte path handles: exactly what detection (or the `resident` selection) would
+    /// send to the resident-ID rules without any clean-up.
+    @inline(__always)
+    static func isResidentShaped(_ line: UnsafeBufferPointer<UInt8>, selection: DocumentCheck.Selection) -> Bool {
+        guard line.count == 18 else { return false }
+        switch selection {
+        case .resident:
+            for byte in line where !(Normalization.isDigit(byte) || Normalization.isUpper(byte & 0xDF)) { return false }
+            return true
+        case .auto:
+            let last = line[17]
+            return line[0] != UInt8(ascii: "9") && Normalization.allDigits(line, 0..<17)
+                && (Normalization.isDigit(last) || last == UInt8(ascii: "X") || last == UInt8(ascii: "x"))
+        default:
+            return false
+        }
+    }
+
     /// Appends the JSON line for one result, newline included.
     public mutating func append(_ result: DocumentCheckResult, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"input":"#.utf8)
@@ -32,15 +82,20 @@ public struct CheckReport {
                 out.append(contentsOf: #","normalized18":"#.utf8)
                 Self.appendString(ResidentIDNumber.eighteenCharacterForm(ofValid15: normalized), to: &out)
             }
-            out.append(contentsOf: #","birthDate":""#.utf8)
-            Self.appendDate(facts.birthDate, to: &out)
-            out.append(contentsOf: facts.gender == .male ? #"","gender":"male","region":""#.utf8 : #"","gender":"female","region":""#.utf8)
-            Self.appendDigits(facts.regionCode, to: &out)
-            out.append(contentsOf: #"","regionName":"#.utf8)
-            appendRegionName(facts, to: &out)
-            out.append(contentsOf: facts.regionActive ? #","regionActive":true"#.utf8 : #","regionActive":false"#.utf8)
+            appendFacts(facts, to: &out)
         }
         out.append(contentsOf: "}\n".utf8)
+    }
+
+    /// `,"birthDate":…,"regionActive":…` for numbers that carry facts.
+    private mutating func appendFacts(_ facts: IdentityFacts, to out: inout [UInt8]) {
+        out.append(contentsOf: #","birthDate":""#.utf8)
+        Self.appendDate(facts.birthDate, to: &out)
+        out.append(contentsOf: facts.gender == .male ? #"","gender":"male","region":""#.utf8 : #"","gender":"female","region":""#.utf8)
+        Self.appendDigits(facts.regionCode, to: &out)
+        out.append(contentsOf: #"","regionName":"#.utf8)
+        appendRegionName(facts, to: &out)
+        out.append(contentsOf: facts.regionActive ? #","regionActive":true"#.utf8 : #","regionActive":false"#.utf8)
     }
 
     private mutating func appendRegionName(_ facts: IdentityFacts, to out: inout [UInt8]) {

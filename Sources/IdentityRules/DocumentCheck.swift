@@ -169,7 +169,7 @@ public enum DocumentCheck {
         return nil
     }
 
-    private static func residentFamily(_ bytes: UnsafeBufferPointer<UInt8>) -> DocumentType {
+    static func residentFamily(_ bytes: UnsafeBufferPointer<UInt8>) -> DocumentType {
         if bytes.count == 15 { return .residentID15 }
         if bytes.count >= 6, Normalization.allDigits(bytes, 0..<6) {
             switch Normalization.number(bytes, 0..<6) {

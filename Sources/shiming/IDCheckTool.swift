@@ -65,10 +65,11 @@ enum IDCheckTool {
             return writer.flush() ? 0 : 1
         }
 
-        // Stream standard input: fixed-size reads, complete lines handled in place, the
+        // Stream standard input: fixed-size reads, complete lines checked in place, the
         // unfinished tail carried into the next read. Memory stays constant.
         var pending: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        pending.reserveCapacity(1 << 20)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
             if count < 0 {
@@ -77,26 +78,30 @@ enum IDCheckTool {
             }
             if count == 0 { break }
             pending.append(contentsOf: chunk[0..<count])
-            var lineStart = 0
-            while let newline = pending[lineStart...].firstIndex(of: 0x0A) {
-                handle(pending[lineStart..<newline], selection, today, &report, &writer)
-                lineStart = newline + 1
+            let consumed = pending.withUnsafeBufferPointer { bytes in
+                var lineStart = 0
+                for index in 0..<bytes.count where bytes[index] == 0x0A {
+                    handle(UnsafeBufferPointer(rebasing: bytes[lineStart..<index]), selection, today, &report, &writer)
+                    lineStart = index + 1
+                }
+                return lineStart
             }
-            pending.removeFirst(lineStart)
+            pending.removeFirst(consumed)
             guard writer.flushIfFull() else { return 1 }
         }
-        if !pending.isEmpty { handle(pending[...], selection, today, &report, &writer) }
+        if !pending.isEmpty {
+            pending.withUnsafeBufferPointer { handle($0, selection, today, &report, &writer) }
+        }
         return writer.flush() ? 0 : 1
     }
 
     @inline(__always)
     static func handle(
-        _ line: ArraySlice<UInt8>, _ selection: DocumentCheck.Selection, _ today: CivilDate,
+        _ line: UnsafeBufferPointer<UInt8>, _ selection: DocumentCheck.Selection, _ today: CivilDate,
         _ report: inout CheckReport, _ writer: inout OutputWriter
     ) {
-        let trimmed = line.last == 0x0D ? line.dropLast() : line  // CRLF files
-        let input = String(decoding: trimmed, as: UTF8.self)
-        report.append(DocumentCheck.check(input, as: selection, today: today), to: &writer.buffer)
+        let trimmed = line.last == 0x0D ? UnsafeBufferPointer(rebasing: line.dropLast()) : line  // CRLF files
+        report.appendLine(trimmed, as: selection, today: today, to: &writer.buffer)
     }
 
     static func fail(_ message: String, code: Int32 = 2) -> Int32 {

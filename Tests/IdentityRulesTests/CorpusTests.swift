@@ -28,3 +28,22 @@ struct CorpusTests {
         #expect(disagreements.count == 0, "e.g. \(disagreements.prefix(10).joined(separator: "; "))")
     }
 }
+
+@Suite("idcheck output paths")
+struct CheckReportTests {
+    @Test("the byte path and the String path write identical lines for every corpus number", arguments: [
+        DocumentCheck.Selection.auto, .resident,
+    ])
+    func samePaths(selection: DocumentCheck.Selection) throws {
+        let numbers = try Fixtures.rows("resident_id_corpus.tsv", header: true).map { $0[0] }
+            + ["11010519491231002x", "t60426199101010078", "91110000600037341L", "A1110000600037341L", "810000198001011236"]
+        var fast = CheckReport(), slow = CheckReport()
+        for number in numbers {
+            var viaBytes: [UInt8] = [], viaString: [UInt8] = []
+            var copy = number
+            copy.withUTF8 { fast.appendLine($0, as: selection, today: Fixtures.today, to: &viaBytes) }
+            slow.append(DocumentCheck.check(number, as: selection, today: Fixtures.today), to: &viaString)
+            #expect(viaBytes == viaString, "\(number): \(String(decoding: viaBytes, as: UTF8.self)) vs \(String(decoding: viaString, as: UTF8.self))")
+        }
+    }
+}

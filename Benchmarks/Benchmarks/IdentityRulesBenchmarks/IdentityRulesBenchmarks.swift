@@ -49,6 +49,28 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // One call per iteration, so the malloc count is exact per call (the scaled benchmarks
+    // above divide counts by a million and would hide one allocation in ten calls).
+    Benchmark("ResidentIDNumber.isValid, allocations per call",
+              configuration: .init(metrics: [.mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 20_000)) { benchmark in
+        for i in benchmark.scaledIterations {
+            blackHole(ResidentIDNumber.isValid(i % 2 == 0 ? valid[i % 10] : invalid[i % 10], today: today))
+        }
+    }
+
+    Benchmark("CheckReport.appendLine (the idcheck path), valid and invalid lines",
+              configuration: .init(scalingFactor: .kilo)) { benchmark in
+        var report = CheckReport()
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 20)
+        let lines = (valid + invalid).map { Array($0.utf8) }
+        for i in benchmark.scaledIterations {
+            lines[i % 20].withUnsafeBufferPointer { report.appendLine($0, as: .auto, today: today, to: &out) }
+            if out.count > 1 << 19 { out.removeAll(keepingCapacity: true) }
+        }
+        blackHole(out)
+    }
+
     Benchmark("DocumentCheck.check, auto-detected, with region names",
               configuration: .init(scalingFactor: .kilo)) { benchmark in
         var report = CheckReport()

@@ -105,6 +105,9 @@ public enum EmailAddress {
     /// Whether the address is valid.
     public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
 
+    /// The address as it should be stored and shown: compact form.
+    public static func format(_ input: String) -> String { compact(input) }
+
     /// `l***@example.com`: the first character of the local part and the domain kept.
     public static func mask(_ input: String) -> String {
         let address = compact(input)
@@ -194,6 +197,9 @@ public enum PersonalName {
 
     /// Whether the name is valid.
     public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
+
+    /// The name as it should be stored and shown: compact form.
+    public static func format(_ input: String) -> String { compact(input) }
 
     /// `张**`: the first character kept.
     public static func mask(_ input: String) -> String {

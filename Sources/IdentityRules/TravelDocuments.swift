@@ -52,6 +52,12 @@ public enum ForeignPermanentResidentID {
         }
     }
 
+    /// Whether the number is valid.
+    public static func isValid(_ input: String, today: CivilDate) -> Bool { (try? validate(input, today: today)) != nil }
+
+    /// The number as printed: compact, no grouping.
+    public static func format(_ input: String) -> String { compact(input) }
+
     /// Keeps the first 4 and last 4 characters.
     public static func mask(_ input: String) -> String {
         Masking.keep(first: 4, last: 4, of: compact(input))
@@ -64,6 +70,12 @@ public enum ForeignPermanentResidentID {
 public enum PassportNumber {
     /// Removes separators and full-width forms.
     public static func compact(_ input: String) -> String { Normalization.compactSeparators(input) }
+
+    /// Whether the number has a valid format.
+    public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
+
+    /// The number as printed: compact, no grouping.
+    public static func format(_ input: String) -> String { compact(input) }
 
     /// Validates the format.
     public static func validate(_ input: String) throws(DocumentError) -> String {
@@ -101,6 +113,12 @@ public enum HKMacaoTravelPermit {
     /// Removes separators and full-width forms.
     public static func compact(_ input: String) -> String { Normalization.compactSeparators(input) }
 
+    /// Whether the number has a valid format.
+    public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
+
+    /// The number as printed: compact, no grouping.
+    public static func format(_ input: String) -> String { compact(input) }
+
     /// Validates the format.
     public static func validate(_ input: String) throws(DocumentError) -> String {
         let number = compact(input)
@@ -121,6 +139,12 @@ public enum HKMacaoTravelPermit {
 public enum TaiwanCompatriotPermit {
     /// Removes separators and full-width forms.
     public static func compact(_ input: String) -> String { Normalization.compactSeparators(input) }
+
+    /// Whether the number has a valid format.
+    public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
+
+    /// The number as printed: compact, no grouping.
+    public static func format(_ input: String) -> String { compact(input) }
 
     /// Validates the format.
     public static func validate(_ input: String) throws(DocumentError) -> String {

@@ -159,3 +159,19 @@ struct OtherDocumentTests {
         #expect(DocumentCheck.check("810000198001011236", as: .hmt, today: today).isValid)
     }
 }
+
+@Suite("Every document has the same verbs")
+struct VerbTests {
+    @Test("compact, validate, isValid, format and mask agree for each type")
+    func verbs() throws {
+        let today = Fixtures.today
+        #expect(PassportNumber.isValid(" E1234 5678 ") && PassportNumber.format(" E1234 5678 ") == "E12345678")
+        #expect(HKMacaoTravelPermit.isValid("H-1234-5678") && HKMacaoTravelPermit.format("H-1234-5678") == "H12345678")
+        #expect(TaiwanCompatriotPermit.isValid("1234 5678") && TaiwanCompatriotPermit.format("1234 5678") == "12345678")
+        #expect(ForeignPermanentResidentID.isValid("91184019850312001x", today: today))
+        #expect(ForeignPermanentResidentID.format("91184019850312001x") == "91184019850312001X")
+        #expect(EmailAddress.format(" Li@Example.COM ") == "Li@example.com")
+        #expect(PersonalName.format(" 阿沛 • 阿旺晋美 ") == "阿沛·阿旺晋美")
+        #expect(!PassportNumber.isValid("EI1234567"))
+    }
+}

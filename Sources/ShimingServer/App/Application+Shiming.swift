@@ -22,6 +22,8 @@ public struct ShimingContext: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// Serialises write transactions where the engine needs it (SQLite).
     public let writeGate: WriteGate
+    /// Hashes and checks passwords.
+    public let passwordHasher: any PasswordHasher
 }
 
 extension Application {

@@ -56,7 +56,9 @@ public func configure(
         cipher: FieldCipher(keyRing: keyRing),
         blindIndex: BlindIndex(keyRing: keyRing),
         metrics: registry,
-        writeGate: WriteGate(serialises: isSQLite)
+        writeGate: WriteGate(serialises: isSQLite),
+        passwordHasher: services.passwordHasher
+            ?? BcryptPasswordHasher(cost: configuration.bcryptCost, threadPool: app.threadPool)
     )
 
     JSONCoding.install()
@@ -69,13 +71,17 @@ public func configure(
     app.middleware.use(RequestMetricsMiddleware(registry: registry))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(ShimingErrorMiddleware())
+    app.middleware.use(SessionAuthenticator())
 
     SystemController().register(app.routes)
     WebController().register(app.routes)
+    AccountsController().register(app.routes)
+    StaffController().register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")
     app.asyncCommands.use(AuditCommands(), as: "audit")
+    app.asyncCommands.use(AdminCommands(), as: "admin")
 }
 
 /// Engine settings for the embedded SQLite file.

@@ -10,15 +10,19 @@ public struct Services: Sendable {
     public var random: any RandomSource
     /// Where the outbox worker delivers messages; `nil` means "as configured".
     public var messageSink: (any MessageSink)?
+    /// How passwords are hashed; `nil` means bcrypt at the configured cost.
+    public var passwordHasher: (any PasswordHasher)?
 
     /// Creates a set of services; defaults are the real ones.
     public init(
         clock: any WallClock = SystemClock(),
         random: any RandomSource = SystemRandom(),
-        messageSink: (any MessageSink)? = nil
+        messageSink: (any MessageSink)? = nil,
+        passwordHasher: (any PasswordHasher)? = nil
     ) {
         self.clock = clock
         self.random = random
         self.messageSink = messageSink
+        self.passwordHasher = passwordHasher
     }
 }

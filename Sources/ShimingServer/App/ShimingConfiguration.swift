@@ -55,6 +55,10 @@ public struct ShimingConfiguration: Sendable {
     public var encryptionKey: KeySource
     /// How often the outbox worker looks for due messages (`SHIMING_OUTBOX_POLL_SECONDS`).
     public var outboxPollInterval: Double
+    /// The address people reach this deployment at, for links in e-mails (`SHIMING_PUBLIC_URL`).
+    public var publicURL: String
+    /// bcrypt cost for passwords (`SHIMING_BCRYPT_COST`, default 12).
+    public var bcryptCost: Int
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -167,16 +171,32 @@ public struct ShimingConfiguration: Sendable {
             poll = parsed
         }
 
+        var bcryptCost = 12
+        if let raw = value("SHIMING_BCRYPT_COST") {
+            guard let parsed = Int(raw), (4...31).contains(parsed) else {
+                throw ConfigurationError(variable: "SHIMING_BCRYPT_COST", problem: "must be a number between 4 and 31 (12 or more in production), got \"\(raw)\"")
+            }
+            bcryptCost = parsed
+        }
+        let hostname = value("SHIMING_HOSTNAME") ?? "127.0.0.1"
+        var publicURL = value("SHIMING_PUBLIC_URL") ?? "http://\(hostname == "0.0.0.0" ? "localhost" : hostname):\(port)"
+        while publicURL.hasSuffix("/") { publicURL.removeLast() }
+        guard publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://") else {
+            throw ConfigurationError(variable: "SHIMING_PUBLIC_URL", problem: "must start with http:// or https://, got \"\(publicURL)\"")
+        }
+
         return ShimingConfiguration(
             dataDirectory: dataDirectory,
             database: database,
-            hostname: value("SHIMING_HOSTNAME") ?? "127.0.0.1",
+            hostname: hostname,
             port: port,
             logLevel: logLevel,
             logFormat: logFormat,
             messageSink: messageSink,
             encryptionKey: key,
-            outboxPollInterval: poll
+            outboxPollInterval: poll,
+            publicURL: publicURL,
+            bcryptCost: bcryptCost
         )
     }
 

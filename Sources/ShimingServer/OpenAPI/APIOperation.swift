@@ -31,8 +31,11 @@ public struct APIOperation: Sendable {
     public var responses: [Int: Response]
     /// Named schemas this operation refers to with `.ref`.
     public var components: [String: JSONSchema]
+    /// Who may call the route; enforced by `AccessGuard` when the route is registered.
+    public var access: Access
+
     /// Whether the route needs a signed-in caller (session cookie or bearer token).
-    public var requiresAuthentication: Bool
+    public var requiresAuthentication: Bool { access != .everyone }
 
     /// Creates an operation description.
     public init(
@@ -43,7 +46,7 @@ public struct APIOperation: Sendable {
         query: [String: JSONSchema] = [:],
         responses: [Int: Response],
         components: [String: JSONSchema] = [:],
-        requiresAuthentication: Bool = false
+        access: Access = .everyone
     ) {
         self.operationID = operationID
         self.summary = summary
@@ -52,7 +55,7 @@ public struct APIOperation: Sendable {
         self.query = query
         self.responses = responses
         self.components = components
-        self.requiresAuthentication = requiresAuthentication
+        self.access = access
     }
 }
 
@@ -66,7 +69,7 @@ extension Route {
 }
 
 extension RoutesBuilder {
-    /// Registers a documented JSON route.
+    /// Registers a documented JSON route, guarded by the access its documentation declares.
     @discardableResult
     public func on<Response: AsyncResponseEncodable>(
         _ method: HTTPMethod,
@@ -75,7 +78,8 @@ extension RoutesBuilder {
         body: HTTPBodyStreamStrategy = .collect,
         use handler: @Sendable @escaping (Request) async throws -> Response
     ) -> Route {
-        let route = on(method, path, body: body, use: handler)
+        let builder: any RoutesBuilder = documentation.access == .everyone ? self : grouped(AccessGuard(access: documentation.access))
+        let route = builder.on(method, path, body: body, use: handler)
         route.userInfo[Route.operationKey] = documentation
         return route
     }

@@ -46,7 +46,11 @@ enum OpenAPIDocument {
                     RequestBody(required: true, content: ["application/json": MediaType(schema: $0)])
                 },
                 responses: responses,
-                security: documented.requiresAuthentication ? [["bearer": []], ["session": []]] : nil
+                security: documented.requiresAuthentication ? [["bearer": []], ["session": []]] : nil,
+                xShimingRoles: {
+                    if case .staff(let roles) = documented.access { return roles.sorted().map(\.rawValue) }
+                    return nil
+                }()
             )
             paths[path, default: [:]][route.method.rawValue.lowercased()] = operation
             schemas.merge(documented.components) { current, _ in current }
@@ -109,6 +113,13 @@ enum OpenAPIDocument {
         var requestBody: RequestBody?
         var responses: [String: ResponseObject]
         var security: [[String: [String]]]?
+        /// Staff roles allowed to call the operation (absent: anyone signed in, or everyone).
+        var xShimingRoles: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case operationId, summary, tags, parameters, requestBody, responses, security
+            case xShimingRoles = "x-shiming-roles"
+        }
     }
 
     struct Parameter: Encodable {

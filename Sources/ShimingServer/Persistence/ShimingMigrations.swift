@@ -6,5 +6,9 @@ enum ShimingMigrations {
     static let all: [any Migration] = [
         CreateAuditEvents(),
         CreateOutboxMessages(),
+        CreateAccounts(),
+        CreateOneTimeCodes(),
+        CreateSessions(),
+        CreateSignInThrottles(),
     ]
 }

@@ -96,7 +96,9 @@ func testConfiguration(dataDirectory: String, database: ShimingConfiguration.Dat
         logFormat: .text,
         messageSink: .file(path: (dataDirectory as NSString).appendingPathComponent("messages.jsonl")),
         encryptionKey: .inline(testEncryptionKey),
-        outboxPollInterval: 1
+        outboxPollInterval: 1,
+        publicURL: "http://shiming.test",
+        bcryptCost: 4
     )
 }
 

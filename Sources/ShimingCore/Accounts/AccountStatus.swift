@@ -1,0 +1,55 @@
+/// The life of an account. Every request checks it: only `active` accounts (and
+/// `pending_activation` ones, with limited rights) may act.
+public enum AccountStatus: String, Sendable, Codable, CaseIterable {
+    /// Registered; a contact is not confirmed yet (or the e-mail link not followed).
+    case pendingActivation = "pending_activation"
+    /// In use.
+    case active
+    /// Locked by the system (e.g. a second confirmation not entered in time); an admin or a
+    /// reset unlocks it.
+    case locked
+    /// Frozen by staff with a reason; the holder may appeal.
+    case frozen
+    /// Closed at the holder's request or by staff; nothing can be done with it.
+    case closed
+
+    /// Whether the account may sign in at all.
+    public var maySignIn: Bool {
+        switch self {
+        case .pendingActivation, .active: true
+        case .locked, .frozen, .closed: false
+        }
+    }
+}
+
+/// The staff roles. Applicants have no role.
+public enum StaffRole: String, Sendable, Codable, CaseIterable, Comparable {
+    /// Decides cases from the review pool.
+    case reviewer
+    /// Homeroom teacher: decides the cases of one school class.
+    case teacher
+    /// Oversees reviewers: escalations, four-eyes approvals, risk alerts.
+    case supervisor
+    /// Runs the deployment: staff, programs, rosters, platforms.
+    case admin
+    /// Reads everything, changes nothing: audit trail and records.
+    case auditor
+
+    public static func < (a: StaffRole, b: StaffRole) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// A teacher's scope: one class of one school.
+public struct ClassScope: Sendable, Hashable, Codable {
+    public var school: String
+    public var grade: String
+    public var className: String
+
+    /// Creates a scope.
+    public init(school: String, grade: String, className: String) {
+        self.school = school
+        self.grade = grade
+        self.className = className
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import IdentityRules
+import ShimingCore
+
+/// An account as the rest of the server sees it: decrypted, plain values, `Sendable`.
+public struct Account: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case applicant
+        case staff
+    }
+
+    public var id: UUID
+    public var username: String?
+    public var phone: String?
+    public var phoneConfirmed: Bool
+    public var email: String?
+    public var emailConfirmed: Bool
+    public var guardianPhone: String?
+    public var guardianPhoneConfirmed: Bool
+    public var status: AccountStatus
+    public var statusReason: String?
+    public var kind: Kind
+    public var roles: Set<StaffRole>
+    public var scope: ClassScope?
+    public var legalName: String?
+    public var gender: String?
+    public var displayName: String?
+    public var locale: Lang
+    public var createdAt: Date
+
+    /// Whether any contact has been confirmed.
+    public var hasConfirmedContact: Bool { phoneConfirmed || emailConfirmed || guardianPhoneConfirmed }
+
+    /// The contacts with masked values, for responses and pages.
+    public var maskedContacts: [ContactView] {
+        var contacts: [ContactView] = []
+        if let phone { contacts.append(.init(channel: "sms", value: MobileNumber.mask(phone), confirmed: phoneConfirmed, role: "self")) }
+        if let email { contacts.append(.init(channel: "email", value: EmailAddress.mask(email), confirmed: emailConfirmed, role: "self")) }
+        if let guardianPhone {
+            contacts.append(.init(channel: "sms", value: MobileNumber.mask(guardianPhone), confirmed: guardianPhoneConfirmed, role: "guardian"))
+        }
+        return contacts
+    }
+}
+
+/// A contact as shown to its owner: masked.
+public struct ContactView: Sendable, Codable, Equatable {
+    /// `sms` or `email`.
+    public var channel: String
+    /// The masked value, e.g. `138****8000`.
+    public var value: String
+    public var confirmed: Bool
+    /// `self`, or `guardian` for a minor's guardian's phone.
+    public var role: String
+}
+
+extension AccountRecord {
+    /// Decrypts the record into a domain value.
+    func account(cipher: FieldCipher) throws -> Account {
+        let id = try requireID()
+        func open(_ sealed: String?, _ field: String) throws -> String? {
+            try sealed.map { try cipher.open($0, context: AccountRecord.context(field, id)) }
+        }
+        let scope: ClassScope? = if let scopeSchool, let scopeGrade, let scopeClass {
+            ClassScope(school: scopeSchool, grade: scopeGrade, className: scopeClass)
+        } else { nil }
+        return Account(
+            id: id,
+            username: username,
+            phone: try open(phoneSealed, "phone"),
+            phoneConfirmed: phoneConfirmed,
+            email: try open(emailSealed, "email"),
+            emailConfirmed: emailConfirmed,
+            guardianPhone: try open(guardianPhoneSealed, "guardian_phone"),
+            guardianPhoneConfirmed: guardianPhoneConfirmed,
+            status: AccountStatus(rawValue: status) ?? .closed,
+            statusReason: statusReason,
+            kind: Account.Kind(rawValue: kind) ?? .applicant,
+            roles: Set(roles.split(separator: ",").compactMap { StaffRole(rawValue: String($0)) }),
+            scope: scope,
+            legalName: try open(legalNameSealed, "legal_name"),
+            gender: gender,
+            displayName: displayName,
+            locale: Lang(rawValue: locale) ?? .zhCN,
+            createdAt: createdAt
+        )
+    }
+
+    /// The associated-data context binding a sealed field to its column and row.
+    static func context(_ field: String, _ id: UUID) -> String {
+        "account.\(field).\(id.uuidString.lowercased())"
+    }
+}

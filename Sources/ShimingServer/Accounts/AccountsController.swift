@@ -1,0 +1,149 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Vapor
+
+/// The accounts and sessions API (API.md "Accounts and sessions").
+struct AccountsController {
+    /// An account as the API shows it: contacts masked.
+    struct AccountBody: Content {
+        var id: UUID
+        var username: String?
+        var status: String
+        var kind: String
+        var roles: [String]
+        var contacts: [ContactView]
+        var displayName: String?
+        var locale: String
+        var createdAt: Date
+
+        init(_ account: Account) {
+            id = account.id
+            username = account.username
+            status = account.status.rawValue
+            kind = account.kind.rawValue
+            roles = account.roles.sorted().map(\.rawValue)
+            contacts = account.maskedContacts
+            displayName = account.displayName
+            locale = account.locale.rawValue
+            createdAt = account.createdAt
+        }
+    }
+
+    struct SessionBody: Content {
+        var token: String
+        var expiresAt: Date
+        var account: AccountBody
+    }
+
+    struct Accepted: Content {
+        var accepted: Bool
+    }
+
+    static let accountSchema: JSONSchema = .object([
+        "id": .string(format: "uuid"), "username": .nullable(.string()),
+        "status": .string(allowed: AccountStatus.allCases.map(\.rawValue)),
+        "kind": .string(allowed: ["applicant", "staff"]), "roles": .array(.string(allowed: StaffRole.allCases.map(\.rawValue))),
+        "contacts": .array(.object([
+            "channel": .string(allowed: ["sms", "email"]), "value": .string(description: "masked"),
+            "confirmed": .boolean(), "role": .string(allowed: ["self", "guardian"]),
+        ], required: ["channel", "value", "confirmed", "role"])),
+        "displayName": .nullable(.string()), "locale": .string(allowed: ["zh-CN", "en"]), "createdAt": .string(format: "date-time"),
+    ], required: ["id", "status", "kind", "roles", "contacts", "locale", "createdAt"])
+
+    func register(_ routes: any RoutesBuilder) {
+        let api = routes.grouped("api", "v1")
+        api.on(.POST, "accounts", documentation: APIOperation(
+            "register", summary: "Register an account; confirmation codes (and an e-mail activation link) are sent", tag: "accounts",
+            requestBody: .object([
+                "username": .string(), "phone": .string(), "email": .string(format: "email"), "password": .string(),
+                "guardianPhone": .string(description: "P4: the guardian's mobile number, which receives the code"),
+                "acceptTerms": .boolean(),
+            ], required: ["password", "acceptTerms"]),
+            responses: [201: .init("Registered, pending activation", schema: .ref("Account")), 409: .init("Username or contact taken")],
+            components: ["Account": Self.accountSchema]
+        ), use: registerAccount)
+        api.on(.POST, "codes", documentation: APIOperation(
+            "requestCode", summary: "Send a one-time code; always 202 (does not reveal who is registered)", tag: "accounts",
+            requestBody: .object([
+                "channel": .string(allowed: ["sms", "email"]), "destination": .string(),
+                "purpose": .string(allowed: [CodePurpose.confirmContact.rawValue, CodePurpose.resetPassword.rawValue]),
+            ], required: ["channel", "destination", "purpose"]),
+            responses: [202: .init("Accepted", schema: .object(["accepted": .boolean()])), 429: .init("Too many requests; see Retry-After")]
+        ), use: requestCode)
+        api.on(.POST, "accounts", ":id", "contacts", "confirm", documentation: APIOperation(
+            "confirmContact", summary: "Confirm a phone or e-mail with its code", tag: "accounts",
+            requestBody: .object(["channel": .string(allowed: ["sms", "email"]), "code": .string()], required: ["channel", "code"]),
+            responses: [200: .init("Confirmed", schema: .ref("Account"))]
+        ), use: confirmContact)
+        api.on(.GET, "accounts", "activate", documentation: APIOperation(
+            "activate", summary: "Follow the e-mail activation link", tag: "accounts",
+            query: ["token": .string()],
+            responses: [200: .init("Activated", schema: .ref("Account")), 303: .init("Browsers are sent to the sign-in page")]
+        ), use: activate)
+        api.on(.POST, "sessions", documentation: APIOperation(
+            "signIn", summary: "Sign in with a username, phone or e-mail and the password; returns a bearer token", tag: "sessions",
+            requestBody: .object(["login": .string(), "password": .string()], required: ["login", "password"]),
+            responses: [
+                201: .init("Signed in", schema: .object([
+                    "token": .string(), "expiresAt": .string(format: "date-time"), "account": .ref("Account"),
+                ], required: ["token", "expiresAt", "account"])),
+                401: .init("Wrong login or password"), 429: .init("Sign-in locked after repeated failures; see Retry-After"),
+            ]
+        ), use: signIn)
+        api.on(.DELETE, "sessions", "current", documentation: APIOperation(
+            "signOut", summary: "End the current session", tag: "sessions",
+            responses: [204: .init("Signed out")], access: .signedIn
+        ), use: signOut)
+        api.on(.GET, "me", documentation: APIOperation(
+            "getMe", summary: "The signed-in account", tag: "accounts",
+            responses: [200: .init("The account", schema: .ref("Account"))], access: .signedIn
+        ), use: me)
+    }
+
+    @Sendable func registerAccount(_ req: Request) async throws -> Response {
+        let input = try req.content.decode(AccountService.Registration.self)
+        let account = try await AccountService(application: req.application).register(input, lang: req.lang, ip: req.clientIP)
+        return try await AccountBody(account).encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func requestCode(_ req: Request) async throws -> Response {
+        let input = try req.content.decode(AccountService.CodeRequest.self)
+        try await AccountService(application: req.application).requestCode(input, ip: req.clientIP)
+        return try await Accepted(accepted: true).encodeResponse(status: .accepted, for: req)
+    }
+
+    @Sendable func confirmContact(_ req: Request) async throws -> AccountBody {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let input = try req.content.decode(AccountService.Confirmation.self)
+        return AccountBody(try await AccountService(application: req.application).confirm(accountID: id, input, ip: req.clientIP))
+    }
+
+    @Sendable func activate(_ req: Request) async throws -> Response {
+        guard let token = req.query[String.self, at: "token"], !token.isEmpty else {
+            throw AccountError.invalid(["token": "required"])
+        }
+        let account = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
+        if req.headers.first(name: .accept)?.contains("text/html") == true {
+            return req.redirect(to: "/signin?activated=1", redirectType: .normal)
+        }
+        return try await AccountBody(account).encodeResponse(for: req)
+    }
+
+    @Sendable func signIn(_ req: Request) async throws -> Response {
+        let credentials = try req.content.decode(AccountService.Credentials.self)
+        let session = try await AccountService(application: req.application).signIn(credentials, kind: "api", ip: req.clientIP)
+        return try await SessionBody(token: session.token, expiresAt: session.expiresAt, account: AccountBody(session.account))
+            .encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func signOut(_ req: Request) async throws -> HTTPStatus {
+        guard let authenticated = req.authenticated else { throw HTTPFailure.error(for: .unauthorized) }
+        try await AccountService(application: req.application).signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
+        return .noContent
+    }
+
+    @Sendable func me(_ req: Request) async throws -> AccountBody {
+        AccountBody(try req.requireAccount())
+    }
+}

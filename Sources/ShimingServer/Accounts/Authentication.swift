@@ -1,0 +1,90 @@
+import Fluent
+import ShimingCore
+import Vapor
+
+/// Who may call a route. Declared with each route's documentation, enforced by `AccessGuard`,
+/// walked by the role × endpoint matrix test.
+public enum Access: Sendable, Equatable {
+    /// Anyone, signed in or not.
+    case everyone
+    /// Any signed-in account whose status allows acting.
+    case signedIn
+    /// Staff with one of these roles.
+    case staff(Set<StaffRole>)
+}
+
+extension Request {
+    private struct AuthenticationKey: StorageKey {
+        typealias Value = Authenticated
+    }
+
+    /// The signed-in caller and their session.
+    struct Authenticated: Sendable {
+        var account: Account
+        var session: SessionRecord
+        var viaCookie: Bool
+    }
+
+    var authenticated: Authenticated? {
+        get { storage[AuthenticationKey.self] }
+        set { storage[AuthenticationKey.self] = newValue }
+    }
+
+    /// The signed-in account; 401 when there is none.
+    func requireAccount() throws -> Account {
+        guard let account = authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }
+        return account
+    }
+
+    /// The client's address (the direct peer; a proxy's `X-Forwarded-For` is not trusted by
+    /// default because clients can forge it).
+    var clientIP: String? { remoteAddress?.ipAddress }
+}
+
+/// Loads the session named by `Authorization: Bearer …` or the session cookie, on every
+/// request. An unknown or expired token is ignored here (public routes still work); guarded
+/// routes then answer 401. Cookie sessions must carry their CSRF token on unsafe methods.
+struct SessionAuthenticator: AsyncMiddleware {
+    static let cookieName = "shiming_session"
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        var token: String?
+        var viaCookie = false
+        if let bearer = request.headers.bearerAuthorization?.token {
+            token = bearer
+        } else if let cookie = request.cookies[Self.cookieName]?.string {
+            token = cookie
+            viaCookie = true
+        }
+        if let token, let (account, session) = try await AccountService(application: request.application).authenticate(token: token) {
+            if viaCookie, ![.GET, .HEAD, .OPTIONS].contains(request.method) {
+                let sent = request.headers.first(name: "X-CSRF-Token") ?? (try? request.content.get(String.self, at: "_csrf"))
+                guard let expected = session.csrfToken, let sent, SecretHasher.equal(sent, expected) else {
+                    throw UserFacingError(
+                        code: "csrf_failed", kind: .forbidden,
+                        message: LocalizedText("页面已过期，请刷新后重试。", "The page has expired; reload it and try again.")
+                    )
+                }
+            }
+            request.authenticated = .init(account: account, session: session, viaCookie: viaCookie)
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+/// Enforces a route's `Access` and the caller's account status, on every request.
+struct AccessGuard: AsyncMiddleware {
+    let access: Access
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard let account = request.authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }
+        switch account.status {
+        case .active, .pendingActivation: break
+        default: throw AccountError.accountState(account.status, reason: account.statusReason)
+        }
+        if case .staff(let roles) = access {
+            guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
+        }
+        return try await next.respond(to: request)
+    }
+}

@@ -1,0 +1,151 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// Sign-in, sessions and sign-out.
+extension AccountService {
+    struct Credentials: Content {
+        var login: String
+        var password: String
+    }
+
+    /// A new session: the token is returned once and stored only as a hash.
+    struct IssuedSession: Sendable {
+        var token: String
+        var csrfToken: String?
+        var expiresAt: Date
+        var account: Account
+    }
+
+    static let webSessionLifetime: TimeInterval = 12 * 3600
+    static let apiSessionLifetime: TimeInterval = 30 * 24 * 3600
+
+    /// Finds the account a login names: an e-mail address, a mobile number, or a username.
+    func findAccount(login: String, on db: any Database) async throws -> AccountRecord? {
+        let trimmed = login.trimmingCharacters(in: .whitespaces)
+        if trimmed.contains("@"), let email = try? EmailAddress.validate(trimmed) {
+            return try await AccountRecord.query(on: db).filter(\.$emailIndex == emailIndex(email)).first()
+        }
+        if let phone = try? MobileNumber.validate(trimmed) {
+            if let own = try await AccountRecord.query(on: db).filter(\.$phoneIndex == phoneIndex(phone)).first() { return own }
+        }
+        return try await AccountRecord.query(on: db).filter(\.$username == trimmed.lowercased()).first()
+    }
+
+    /// Checks the password under the brute-force rule and opens a session.
+    func signIn(_ credentials: Credentials, kind: String, ip: String?) async throws -> IssuedSession {
+        let now = self.now
+        let record = try await findAccount(login: credentials.login, on: db)
+        let accountKey = record?.id.map { "account:\($0.uuidString.lowercased())" }
+        let ipKey = ip.map { "ip:\($0)" }
+
+        // A lock refuses even the right password, so guessing cannot continue through it.
+        for key in [accountKey, ipKey].compactMap({ $0 }) {
+            if let until = throttle.lockEnd(try await throttleState(key, on: db), now: now) {
+                throw AccountError.signInLocked(until: Self.chinaTime(until), seconds: Int(until.timeIntervalSince(now).rounded(.up)))
+            }
+        }
+
+        let matches = try await hasher.verify(credentials.password, against: record?.passwordHash ?? BcryptPasswordHasher.decoy)
+        guard matches, let record, let id = record.id else {
+            let lockedUntil = try await context.writeGate.transaction(on: db) { [self] tx -> Date? in
+                var locked: Date?
+                for key in [accountKey, ipKey].compactMap({ $0 }) {
+                    let state = throttle.recordFailure(try await throttleState(key, on: tx), now: now)
+                    try await saveThrottle(key, state, now: now, on: tx)
+                    if let until = throttle.lockEnd(state, now: now) { locked = max(locked ?? until, until) }
+                }
+                let subject = record?.id.map { "account:\($0.uuidString.lowercased())" }
+                try await AuditLog.record("sign_in.failed", actor: .anonymous, subject: subject, ip: ip,
+                                          details: ["reason": record == nil ? "unknown_login" : "wrong_password"], at: now, on: tx)
+                if let locked {
+                    try await AuditLog.record("sign_in.locked", actor: .system, subject: subject ?? ipKey, ip: ip,
+                                              details: ["until": RFC3339.string(from: locked)], at: now, on: tx)
+                }
+                return locked
+            }
+            if let lockedUntil {
+                throw AccountError.signInLocked(until: Self.chinaTime(lockedUntil), seconds: Int(lockedUntil.timeIntervalSince(now).rounded(.up)))
+            }
+            throw AccountError.invalidCredentials
+        }
+
+        let account = try record.account(cipher: cipher)
+        guard account.status.maySignIn else {
+            throw AccountError.accountState(account.status, reason: account.statusReason)
+        }
+        let token = OpaqueToken.make(codes.random)
+        let csrf = kind == "web" ? OpaqueToken.make(codes.random) : nil
+        let expiresAt = now.addingTimeInterval(kind == "web" ? Self.webSessionLifetime : Self.apiSessionLifetime)
+        try await context.writeGate.transaction(on: db) { [self] tx in
+            if let accountKey {
+                try await saveThrottle(accountKey, throttle.recordSuccess(try await throttleState(accountKey, on: tx)), now: now, on: tx)
+            }
+            let session = SessionRecord()
+            session.id = UUID()
+            session.tokenHash = codes.secrets.hash("session", token)
+            session.accountID = id
+            session.kind = kind
+            session.csrfToken = csrf
+            session.createdAt = now
+            session.expiresAt = expiresAt
+            session.ip = ip
+            try await session.create(on: tx)
+            try await AuditLog.record("sign_in.succeeded", actor: account.kind == .staff ? .staff(id) : .account(id),
+                                      subject: "account:\(id.uuidString.lowercased())", ip: ip, details: ["session": kind], at: now, on: tx)
+        }
+        return IssuedSession(token: token, csrfToken: csrf, expiresAt: expiresAt, account: account)
+    }
+
+    /// The account and session behind a token, if the session is live; the account's status
+    /// is checked by the caller on every request.
+    func authenticate(token: String) async throws -> (Account, SessionRecord)? {
+        guard let session = try await SessionRecord.query(on: db)
+            .filter(\.$tokenHash == codes.secrets.hash("session", token))
+            .first(),
+            session.revokedAt == nil, session.expiresAt > now,
+            let record = try await AccountRecord.find(session.accountID, on: db) else { return nil }
+        return (try record.account(cipher: cipher), session)
+    }
+
+    /// Ends a session.
+    func signOut(session: SessionRecord, account: Account, ip: String?) async throws {
+        let now = self.now
+        let id = try session.requireID()
+        try await context.writeGate.transaction(on: db) { tx in
+            guard let live = try await SessionRecord.find(id, on: tx) else { return }
+            live.revokedAt = now
+            try await live.save(on: tx)
+            try await AuditLog.record("sign_out", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
+                                      subject: "account:\(account.id.uuidString.lowercased())", ip: ip, at: now, on: tx)
+        }
+    }
+
+    func throttleState(_ key: String, on db: any Database) async throws -> SignInThrottle.State {
+        guard let record = try await SignInThrottleRecord.find(key, on: db) else { return SignInThrottle.State() }
+        return (try? JSONDecoder().decode(SignInThrottle.State.self, from: Data(record.state.utf8))) ?? SignInThrottle.State()
+    }
+
+    func saveThrottle(_ key: String, _ state: SignInThrottle.State, now: Date, on db: any Database) async throws {
+        let record = try await SignInThrottleRecord.find(key, on: db) ?? {
+            let fresh = SignInThrottleRecord()
+            fresh.id = key
+            return fresh
+        }()
+        record.state = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        record.lockedUntil = state.lockedUntil
+        record.updatedAt = now
+        try await record.save(on: db)
+    }
+
+    /// `2026-11-21 16:15`, Beijing time, for messages people read.
+    static func chinaTime(_ date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970) + 8 * 3600
+        let day = CivilDate(unixSeconds: Int64(date.timeIntervalSince1970))
+        let minuteOfDay = Int((seconds % 86_400 + 86_400) % 86_400) / 60
+        let hh = minuteOfDay / 60, mm = minuteOfDay % 60
+        return "\(day) \(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm) (UTC+8)"
+    }
+}

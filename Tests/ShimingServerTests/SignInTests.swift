@@ -1,0 +1,187 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+@Suite("Sign-in, sessions and lockout")
+struct SignInTests {
+    func attempt(_ shiming: TestShiming, _ login: String, _ password: String) async throws -> TestingHTTPResponse {
+        try await shiming.send(.POST, "/api/v1/sessions", json: ["login": login, "password": password])
+    }
+
+    @Test("sign in by phone, username or e-mail; the token opens /me; sign-out closes it")
+    func session() async throws {
+        try await withShiming { shiming in
+            let created = try #require(try await shiming.registerAccount(username: "liming", phone: "13800138000", email: "li@example.com"))
+            for login in ["13800138000", "+86 138 0013 8000", "LiMing", "li@example.com"] {
+                let response = try await attempt(shiming, login, goodPassword)
+                #expect(response.status == .created, "\(login): \(response.text)")
+            }
+            let token = try await shiming.signIn("liming")
+            let me = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token))
+            #expect(me.status == .ok)
+            #expect(try me.json(TestShiming.Created.self).id == created.id)
+            #expect(me.text.contains("138****8000") && !me.text.contains("13800138000"))
+
+            #expect(try await shiming.send(.DELETE, "/api/v1/sessions/current", headers: shiming.bearer(token)).status == .noContent)
+            #expect(try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token)).status == .unauthorized)
+            #expect(try await shiming.send(.GET, "/api/v1/me").status == .unauthorized)
+        }
+    }
+
+    @Test("a wrong password and an unknown login get the same answer")
+    func noEnumeration() async throws {
+        try await withShiming { shiming in
+            try await shiming.registerAccount(username: "liming", phone: "13800138000")
+            let wrong = try await attempt(shiming, "liming", "Wrong-password-1")
+            let unknown = try await attempt(shiming, "nobody", "Wrong-password-1")
+            #expect(wrong.status == .unauthorized && unknown.status == .unauthorized)
+            #expect(wrong.apiError?.code == "invalid_credentials" && wrong.text == unknown.text)
+        }
+    }
+
+    @Test("5 failures in 15 minutes lock sign-in for 15 minutes, even for the right password; the next lock doubles")
+    func lockout() async throws {
+        try await withShiming { shiming in
+            try await shiming.registerAccount(username: "liming", phone: "13800138000")
+            for _ in 0..<4 {
+                #expect(try await attempt(shiming, "liming", "Wrong-password-1").status == .unauthorized)
+                shiming.clock.advance(by: 60)
+            }
+            let fifth = try await attempt(shiming, "liming", "Wrong-password-1")
+            #expect(fifth.status == .tooManyRequests)
+            #expect(fifth.apiError?.code == "sign_in_locked")
+            #expect(fifth.headers.first(name: .retryAfter) == "900")
+            #expect(fifth.apiError?.message.contains("2026-11-21 16:19") == true, "the end of the lock in Beijing time: \(fifth.apiError?.message ?? "")")
+
+            shiming.clock.advance(by: 600)
+            let during = try await attempt(shiming, "liming", goodPassword)
+            #expect(during.status == .tooManyRequests, "the right password is refused during the lock")
+            #expect(during.headers.first(name: .retryAfter) == "300")
+
+            shiming.clock.advance(by: 301)
+            #expect(try await attempt(shiming, "liming", goodPassword).status == .created)
+
+            for _ in 0..<5 { _ = try await attempt(shiming, "liming", "Wrong-password-1") }
+            let second = try await attempt(shiming, "liming", goodPassword)
+            #expect(second.headers.first(name: .retryAfter) == "1800", "the second lock within a day lasts 30 minutes")
+
+            let events = try await AuditLog.latest(50, on: shiming.db).map(\.action)
+            #expect(events.filter { $0 == "sign_in.locked" }.count == 2)
+            #expect(events.contains("sign_in.failed") && events.contains("sign_in.succeeded"))
+        }
+    }
+
+    @Test("failures spread over more than 15 minutes do not lock")
+    func window() async throws {
+        try await withShiming { shiming in
+            try await shiming.registerAccount(username: "liming", phone: "13800138000")
+            for _ in 0..<8 {
+                #expect(try await attempt(shiming, "liming", "Wrong-password-1").status == .unauthorized)
+                shiming.clock.advance(by: 4 * 60)
+            }
+        }
+    }
+
+    @Test("frozen, locked and closed accounts cannot sign in, and their sessions stop working")
+    func accountStates() async throws {
+        try await withShiming { shiming in
+            let (id, token) = try await shiming.activeApplicant()
+            let record = try #require(try await AccountRecord.find(id, on: shiming.db))
+            record.status = AccountStatus.frozen.rawValue
+            record.statusReason = "suspected fake registration"
+            try await record.save(on: shiming.db)
+
+            let me = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token))
+            #expect(me.status == .forbidden)
+            #expect(me.apiError?.code == "account_frozen")
+            #expect(me.apiError?.message.contains("suspected fake registration") == true)
+            #expect(try await attempt(shiming, "13800138000", goodPassword).apiError?.code == "account_frozen")
+
+            for (status, code) in [(AccountStatus.locked, "account_locked"), (.closed, "account_closed")] {
+                record.status = status.rawValue
+                try await record.save(on: shiming.db)
+                #expect(try await attempt(shiming, "13800138000", goodPassword).apiError?.code == code)
+            }
+        }
+    }
+
+    @Test("a cookie session must send its CSRF token on changes")
+    func csrf() async throws {
+        try await withShiming { shiming in
+            let (_, _) = try await shiming.activeApplicant()
+            let session = try await AccountService(application: shiming.app).signIn(
+                .init(login: "13800138000", password: goodPassword), kind: "web", ip: nil
+            )
+            let cookie: HTTPHeaders = ["Cookie": "shiming_session=\(session.token)"]
+            #expect(try await shiming.send(.GET, "/api/v1/me", headers: cookie).status == .ok)
+            let refused = try await shiming.send(.DELETE, "/api/v1/sessions/current", headers: cookie)
+            #expect(refused.status == .forbidden)
+            #expect(refused.apiError?.code == "csrf_failed")
+            var withToken = cookie
+            withToken.add(name: "X-CSRF-Token", value: try #require(session.csrfToken))
+            #expect(try await shiming.send(.DELETE, "/api/v1/sessions/current", headers: withToken).status == .noContent)
+        }
+    }
+}
+
+@Suite("Staff and the role × endpoint matrix")
+struct AccessMatrixTests {
+    @Test("shiming admin create's service makes an active staff account; a teacher needs a class")
+    func createStaff() async throws {
+        try await withShiming { shiming in
+            let token = try await shiming.staff([.teacher], username: "teacher.wang", scope: ("第一中学", "初二", "3班"))
+            let me = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token))
+            #expect(me.text.contains("\"teacher\""))
+            let incomplete = AccountService.StaffInput(username: "teacher.li", password: goodPassword, roles: ["teacher"],
+                                                       phone: nil, email: nil, school: nil, grade: nil, class: nil)
+            await #expect(throws: UserFacingError.self) {
+                try await AccountService(application: shiming.app).createStaff(incomplete, actor: .cli("test"), ip: nil)
+            }
+            let events = try await AuditLog.latest(10, on: shiming.db).map(\.action)
+            #expect(events.contains("staff.created"))
+        }
+    }
+
+    @Test("every guarded endpoint refuses the anonymous (401), and the wrong roles (403), on SQLite and PostgreSQL")
+    func matrix() async throws {
+        try await withShiming { shiming in
+            let (_, applicant) = try await shiming.activeApplicant()
+            var callers: [(String, String?, Set<StaffRole>?)] = [("anonymous", nil, nil), ("applicant", applicant, nil)]
+            for role in StaffRole.allCases {
+                let scope: (String, String, String)? = role == .teacher ? ("第一中学", "初二", "3班") : nil
+                callers.append((role.rawValue, try await shiming.staff([role], username: "staff.\(role.rawValue)", scope: scope), [role]))
+            }
+            // Sign-out ends the caller's session, so it goes last.
+            let routes = shiming.app.routes.all
+                .filter { $0.operation != nil && $0.operation?.access != .everyone }
+                .sorted { ($0.method == .DELETE ? 1 : 0) < ($1.method == .DELETE ? 1 : 0) }
+            #expect(!routes.isEmpty)
+            for route in routes {
+                let access = try #require(route.operation?.access)
+                let path = "/" + route.path.map { component -> String in
+                    if case .parameter = component { return UUID().uuidString }
+                    return component.description
+                }.joined(separator: "/")
+                for (name, token, roles) in callers {
+                    let response = try await shiming.send(route.method, path, headers: token.map(shiming.bearer) ?? [:], json: [String: String]())
+                    let allowed: Bool = switch access {
+                    case .everyone: true
+                    case .signedIn: token != nil
+                    case .staff(let needed): roles.map { !$0.isDisjoint(with: needed) } ?? false
+                    }
+                    if token == nil {
+                        #expect(response.status == .unauthorized, "\(route.method) \(path) as \(name)")
+                    } else if allowed {
+                        #expect(response.status != .unauthorized && response.status != .forbidden, "\(route.method) \(path) as \(name): \(response.status)")
+                    } else {
+                        #expect(response.status == .forbidden, "\(route.method) \(path) as \(name): \(response.status)")
+                    }
+                }
+            }
+        }
+    }
+}

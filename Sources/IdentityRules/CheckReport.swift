@@ -99,8 +99,10 @@ public struct CheckReport {
     }
 
     private mutating func appendRegionName(_ facts: IdentityFacts, to out: inout [UInt8]) {
-        // Names depend on the period of use, hence on the birth year: key by both.
-        let key = facts.regionCode &* 10_000 &+ facts.birthDate.year
+        // Names depend on the period of use: key by the period (at most a few thousand), so
+        // the cache stays small however long the input is.
+        let prefecture = RegionTable.periodIndex(facts.regionCode / 100 * 100, year: facts.birthDate.year) ?? -1
+        let key = (RegionTable.periodIndex(facts.regionCode, year: facts.birthDate.year) ?? -facts.regionCode) &* 8192 &+ prefecture
         if let cached = regionNameCache[key] {
             out.append(contentsOf: cached)
             return

@@ -110,6 +110,11 @@ public enum RegionTable {
 
     /// The period of a code in use in `year`; else the first period after it; else the last.
     static func period(_ code: Int, year: Int?) -> (code: Int, first: Int?, last: Int?, name: String)? {
+        periodIndex(code, year: year).map { storage.rows[$0] }
+    }
+
+    /// The index of that period among all periods: a small, stable key for caches.
+    static func periodIndex(_ code: Int, year: Int?) -> Int? {
         let rows = storage.rows
         var low = 0, high = rows.count
         while low < high {  // first row with this code or greater
@@ -119,11 +124,11 @@ public enum RegionTable {
         guard low < rows.count, rows[low].code == code else { return nil }
         var end = low
         while end + 1 < rows.count, rows[end + 1].code == code { end += 1 }
-        guard let year else { return rows[end] }
+        guard let year else { return end }
         for index in low...end where year <= (rows[index].last ?? .max) {
-            return rows[index]
+            return index
         }
-        return rows[end]
+        return end
     }
 
     /// Every code in the table, for generators and tests.

@@ -42,9 +42,13 @@ public func configure(
     }
 
     let messageSink: any MessageSink = services.messageSink ?? {
-        switch configuration.messageSink {
+        let fallback: any MessageSink = switch configuration.messageSink {
         case .file(let path): FileMessageSink(path: path)
         }
+        var routes: [OutgoingMessage.Channel: any MessageSink] = [:]
+        if let smtp = configuration.smtp { routes[.email] = SMTPSink(settings: smtp) }
+        if let gateway = configuration.smsGateway { routes[.sms] = HTTPSMSSink(gateway: gateway, client: app.http.client.shared) }
+        return routes.isEmpty ? fallback : RoutingMessageSink(routes: routes, fallback: fallback)
     }()
 
     let registry = PrometheusCollectorRegistry()
@@ -77,6 +81,8 @@ public func configure(
     WebController().register(app.routes)
     AccountsController().register(app.routes)
     StaffController().register(app.routes)
+    ProfileController().register(app.routes)
+    WebAccountsController().register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")
@@ -99,7 +105,8 @@ enum JSONCoding {
     private static let installed: Void = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted keys: the same answer is byte-for-byte the same (Linux orders keys at random).
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         ContentConfiguration.global.use(encoder: encoder, for: .json)

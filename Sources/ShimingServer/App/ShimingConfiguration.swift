@@ -59,6 +59,10 @@ public struct ShimingConfiguration: Sendable {
     public var publicURL: String
     /// bcrypt cost for passwords (`SHIMING_BCRYPT_COST`, default 12).
     public var bcryptCost: Int
+    /// E-mail over SMTP (`SHIMING_SMTP_URL`, `SHIMING_MAIL_FROM`); `nil`: e-mail goes to the file sink.
+    public var smtp: SMTPSettings? = nil
+    /// SMS over an HTTP gateway (`SHIMING_SMS_URL` and friends); `nil`: SMS go to the file sink.
+    public var smsGateway: HTTPSMSGateway? = nil
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -185,6 +189,34 @@ public struct ShimingConfiguration: Sendable {
             throw ConfigurationError(variable: "SHIMING_PUBLIC_URL", problem: "must start with http:// or https://, got \"\(publicURL)\"")
         }
 
+        var smtp: SMTPSettings?
+        if let url = value("SHIMING_SMTP_URL") {
+            guard let from = value("SHIMING_MAIL_FROM") else {
+                throw ConfigurationError(variable: "SHIMING_MAIL_FROM", problem: "is required with SHIMING_SMTP_URL: the sender address, e.g. noreply@example.com")
+            }
+            smtp = try SMTPSettings.parse(url: url, from: from, fromName: value("SHIMING_MAIL_FROM_NAME") ?? "实名认证 Shiming")
+        }
+        var smsGateway: HTTPSMSGateway?
+        if let url = value("SHIMING_SMS_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError(variable: "SHIMING_SMS_URL", problem: "must be an http:// or https:// URL, got \"\(url)\"")
+            }
+            var headers: [String: String] = [:]
+            if let raw = value("SHIMING_SMS_HEADERS") {
+                guard let parsed = try? JSONDecoder().decode([String: String].self, from: Data(raw.utf8)) else {
+                    throw ConfigurationError(variable: "SHIMING_SMS_HEADERS", problem: "must be a JSON object of header names to values")
+                }
+                headers = parsed
+            }
+            let body = value("SHIMING_SMS_BODY") ?? HTTPSMSGateway.defaultBody
+            let method = (value("SHIMING_SMS_METHOD") ?? "POST").uppercased()
+            guard ["POST", "PUT"].contains(method) else {
+                throw ConfigurationError(variable: "SHIMING_SMS_METHOD", problem: "must be POST or PUT")
+            }
+            smsGateway = HTTPSMSGateway(url: url, method: method, headers: headers, bodyTemplate: body,
+                                        successContains: value("SHIMING_SMS_SUCCESS_CONTAINS"))
+        }
+
         return ShimingConfiguration(
             dataDirectory: dataDirectory,
             database: database,
@@ -196,7 +228,9 @@ public struct ShimingConfiguration: Sendable {
             encryptionKey: key,
             outboxPollInterval: poll,
             publicURL: publicURL,
-            bcryptCost: bcryptCost
+            bcryptCost: bcryptCost,
+            smtp: smtp,
+            smsGateway: smsGateway
         )
     }
 

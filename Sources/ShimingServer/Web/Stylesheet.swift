@@ -51,6 +51,24 @@ enum Stylesheet {
     .button.primary, button.primary { background: var(--accent); color: var(--accent-ink); }
     .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; background: var(--soft); }
     .error-code { color: var(--warn); font-weight: 700; }
+    form { margin: 1rem 0 1.5rem; }
+    .field { margin: 0 0 1.1rem; }
+    .field label { display: block; font-weight: 600; margin-bottom: 0.3rem; }
+    .field input[type=text], .field input[type=tel], .field input[type=email], .field input[type=password] {
+      display: block; width: 100%; max-width: 26rem; min-height: 52px; padding: 0.6rem 0.75rem;
+      font: inherit; border: 2px solid var(--line); border-radius: 6px; background: var(--paper); color: var(--ink);
+    }
+    .field.check label { font-weight: 400; display: flex; gap: 0.6rem; align-items: flex-start; }
+    .field.check input { width: 1.6rem; height: 1.6rem; margin-top: 0.2rem; flex: none; }
+    .field .hint { margin: 0 0 0.3rem; color: var(--muted); font-size: 0.95rem; }
+    .field-error { margin: 0 0 0.3rem; color: var(--warn); font-weight: 600; }
+    .has-error input { border-color: var(--warn); }
+    .notice { border-radius: 6px; padding: 0.75rem 1rem; margin: 1rem 0; border: 2px solid; }
+    .notice.ok { border-color: #1e7a34; background: #eef8f0; }
+    .notice.error { border-color: var(--warn); background: #fdf0f0; }
+    dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.4rem 1.25rem; }
+    dl.facts dt { font-weight: 600; }
+    dl.facts dd { margin: 0; }
     footer.site { border-top: 1px solid var(--line); margin-top: 2rem; padding: 1rem; color: var(--muted); font-size: 0.95rem; }
     footer.site p { max-width: 46rem; margin: 0 auto; }
     @media (max-width: 30rem) {

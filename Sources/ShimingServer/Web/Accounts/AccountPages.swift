@@ -1,0 +1,191 @@
+import Plot
+import ShimingCore
+
+/// The texts of the account pages.
+enum AccountText {
+    static let registerTitle = LocalizedText("注册账号", "Create an account")
+    static let registerGuardianTitle = LocalizedText("学生注册（使用监护人手机号）", "Student registration (guardian's phone)")
+    static let registerLead = LocalizedText(
+        "填写手机号或邮箱，我们会发送验证码确认是您本人。",
+        "Enter your phone number or e-mail; we send a code to confirm it is yours."
+    )
+    static let registerGuardianLead = LocalizedText(
+        "未满 14 周岁的学生请用监护人（父母）的手机号注册。验证码发到监护人手机，监护人输入即表示同意。",
+        "Students under 14 register with a guardian's (parent's) phone. The code goes to the guardian, whose entering it gives consent."
+    )
+    static let guardianLink = LocalizedText("学生用监护人手机号注册", "Students: register with a guardian's phone")
+    static let username = LocalizedText("用户名（可选）", "Username (optional)")
+    static let usernameHint = LocalizedText("字母开头，3–32 位，可用字母、数字、下划线。", "Starts with a letter; 3–32 letters, digits, underscores.")
+    static let phone = LocalizedText("手机号", "Mobile phone number")
+    static let guardianPhone = LocalizedText("监护人手机号", "Guardian's mobile number")
+    static let email = LocalizedText("邮箱（可选）", "E-mail (optional)")
+    static let password = LocalizedText("密码", "Password")
+    static let passwordHint = LocalizedText("至少 8 位，包含字母、数字、符号中的两种。", "At least 8 characters, with two of: letters, digits, symbols.")
+    static let acceptTerms = LocalizedText("我已阅读并同意《用户协议》和《隐私政策》", "I have read and accept the terms of use and the privacy policy")
+    static let registerButton = LocalizedText("注册", "Register")
+    static let confirmTitle = LocalizedText("输入验证码", "Enter the code")
+    static let confirmLead = LocalizedText("验证码已发送，5 分钟内有效。", "A code has been sent; it is valid for 5 minutes.")
+    static let code = LocalizedText("验证码（6 位数字）", "Code (6 digits)")
+    static let confirmButton = LocalizedText("确认", "Confirm")
+    static let resend = LocalizedText("重新发送验证码", "Send the code again")
+    static let resent = LocalizedText("如果号码正确，新的验证码已发送。", "If the number is right, a new code has been sent.")
+    static let signInTitle = LocalizedText("登录", "Sign in")
+    static let login = LocalizedText("手机号、邮箱或用户名", "Phone, e-mail or username")
+    static let signInButton = LocalizedText("登录", "Sign in")
+    static let noAccount = LocalizedText("还没有账号？注册", "No account yet? Register")
+    static let activated = LocalizedText("账号已激活，请登录。", "Your account is active; please sign in.")
+    static let confirmed = LocalizedText("确认成功，请登录。", "Confirmed; please sign in.")
+    static let accountTitle = LocalizedText("我的账号", "My account")
+    static let status = LocalizedText("账号状态", "Account status")
+    static let contacts = LocalizedText("联系方式", "Contacts")
+    static let confirmedMark = LocalizedText("已确认", "confirmed")
+    static let unconfirmedMark = LocalizedText("未确认", "not confirmed")
+    static let signOut = LocalizedText("退出登录", "Sign out")
+    static let statusNames: [AccountStatus: LocalizedText] = [
+        .pendingActivation: LocalizedText("待激活", "waiting for confirmation"),
+        .active: LocalizedText("正常", "active"),
+        .locked: LocalizedText("已锁定", "locked"),
+        .frozen: LocalizedText("已冻结", "frozen"),
+        .closed: LocalizedText("已注销", "closed"),
+    ]
+}
+
+/// Register, confirm, sign-in and account pages (model + view).
+enum AccountPages {
+    struct RegisterModel {
+        var lang: Lang
+        var csrf: String
+        var guardian: Bool
+        var values: [String: String] = [:]
+        var errors: [String: String] = [:]
+        var notice: String?
+    }
+
+    static func register(_ model: RegisterModel) -> HTML {
+        let lang = model.lang
+        func error(_ name: String) -> String? { model.errors[name].map { Forms.message(for: $0, lang: lang) } }
+        var fields: [Node<HTML.BodyContext>] = [
+            Forms.field(.init(name: "username", label: AccountText.username, value: model.values["username"] ?? "",
+                              autocomplete: "username", hint: AccountText.usernameHint), error: error("username"), lang: lang),
+        ]
+        if model.guardian {
+            fields.append(Forms.field(.init(name: "guardianPhone", label: AccountText.guardianPhone, type: "tel",
+                                            value: model.values["guardianPhone"] ?? "", autocomplete: "tel", inputMode: "numeric",
+                                            required: true), error: error("guardianPhone") ?? error("phone"), lang: lang))
+        } else {
+            fields.append(Forms.field(.init(name: "phone", label: AccountText.phone, type: "tel", value: model.values["phone"] ?? "",
+                                            autocomplete: "tel", inputMode: "numeric"), error: error("phone"), lang: lang))
+            fields.append(Forms.field(.init(name: "email", label: AccountText.email, type: "email", value: model.values["email"] ?? "",
+                                            autocomplete: "email"), error: error("email"), lang: lang))
+        }
+        fields.append(Forms.field(.init(name: "password", label: AccountText.password, type: "password", autocomplete: "new-password",
+                                        hint: AccountText.passwordHint, required: true), error: error("password"), lang: lang))
+        let termsError = error("acceptTerms")
+        fields.append(Forms.element("div", [("class", termsError == nil ? "field check" : "field check has-error")], [
+            Forms.element("label", [("for", "field-acceptTerms")], [
+                Forms.void("input", [("type", "checkbox"), ("id", "field-acceptTerms"), ("name", "acceptTerms"), ("value", "true")]
+                           + (model.values["acceptTerms"] == "true" ? [("checked", "checked")] : [])),
+                .text(" " + AccountText.acceptTerms(lang)),
+            ]),
+        ] + (termsError.map { [Forms.element("p", [("class", "field-error")], [.text($0)])] } ?? [])))
+        if model.guardian { fields.append(Forms.void("input", [("type", "hidden"), ("name", "guardian"), ("value", "1")])) }
+        fields.append(Forms.submit(AccountText.registerButton, lang: lang))
+
+        let title = model.guardian ? AccountText.registerGuardianTitle : AccountText.registerTitle
+        var main: [Node<HTML.BodyContext>] = [
+            .h1(.text(title(lang))),
+            .p(.class("lead"), .text((model.guardian ? AccountText.registerGuardianLead : AccountText.registerLead)(lang))),
+        ]
+        if let notice = model.notice { main.append(Forms.notice(notice, kind: "error")) }
+        main.append(Forms.form(action: "/register", csrf: model.csrf, fields))
+        if !model.guardian {
+            main.append(.p(.a(.href("/register?guardian=1"), .text(AccountText.guardianLink(lang)))))
+        }
+        return Layout.page(title: title, lang: lang, path: model.guardian ? "/register?guardian=1" : "/register", main: .group(main))
+    }
+
+    struct ConfirmModel {
+        var lang: Lang
+        var csrf: String
+        var accountID: String
+        var channel: String
+        var destination: String
+        var error: String?
+        var notice: String?
+    }
+
+    static func confirm(_ model: ConfirmModel) -> HTML {
+        let lang = model.lang
+        var main: [Node<HTML.BodyContext>] = [
+            .h1(.text(AccountText.confirmTitle(lang))),
+            .p(.class("lead"), .text(AccountText.confirmLead(lang) + " " + model.destination)),
+        ]
+        if let notice = model.notice { main.append(Forms.notice(notice, kind: "ok")) }
+        main.append(Forms.form(action: "/confirm", csrf: model.csrf, [
+            Forms.void("input", [("type", "hidden"), ("name", "account"), ("value", model.accountID)]),
+            Forms.void("input", [("type", "hidden"), ("name", "channel"), ("value", model.channel)]),
+            Forms.field(.init(name: "code", label: AccountText.code, autocomplete: "one-time-code", inputMode: "numeric", required: true),
+                        error: model.error, lang: lang),
+            Forms.submit(AccountText.confirmButton, lang: lang),
+        ]))
+        main.append(Forms.form(action: "/confirm/resend", csrf: model.csrf, [
+            Forms.void("input", [("type", "hidden"), ("name", "account"), ("value", model.accountID)]),
+            Forms.void("input", [("type", "hidden"), ("name", "channel"), ("value", model.channel)]),
+            Forms.submit(AccountText.resend, lang: lang, primary: false),
+        ]))
+        return Layout.page(title: AccountText.confirmTitle, lang: lang, path: "/confirm?account=\(model.accountID)&channel=\(model.channel)",
+                           main: .group(main))
+    }
+
+    struct SignInModel {
+        var lang: Lang
+        var csrf: String
+        var login = ""
+        var error: String?
+        var notice: String?
+    }
+
+    static func signIn(_ model: SignInModel) -> HTML {
+        let lang = model.lang
+        var main: [Node<HTML.BodyContext>] = [.h1(.text(AccountText.signInTitle(lang)))]
+        if let notice = model.notice { main.append(Forms.notice(notice, kind: "ok")) }
+        if let error = model.error { main.append(Forms.notice(error, kind: "error")) }
+        main.append(Forms.form(action: "/signin", csrf: model.csrf, [
+            Forms.field(.init(name: "login", label: AccountText.login, value: model.login, autocomplete: "username", required: true),
+                        error: nil, lang: lang),
+            Forms.field(.init(name: "password", label: AccountText.password, type: "password", autocomplete: "current-password", required: true),
+                        error: nil, lang: lang),
+            Forms.submit(AccountText.signInButton, lang: lang),
+        ]))
+        main.append(.p(.a(.href("/register"), .text(AccountText.noAccount(lang)))))
+        return Layout.page(title: AccountText.signInTitle, lang: lang, path: "/signin", main: .group(main))
+    }
+
+    struct AccountModel {
+        var lang: Lang
+        var csrf: String
+        var account: Account
+    }
+
+    static func account(_ model: AccountModel) -> HTML {
+        let lang = model.lang
+        let account = model.account
+        let contactItems: [Node<HTML.BodyContext>] = account.maskedContacts.map { contact in
+            let mark = contact.confirmed ? AccountText.confirmedMark(lang) : AccountText.unconfirmedMark(lang)
+            let role = contact.role == "guardian" ? AccountText.guardianPhone(lang) + "：" : ""
+            return Forms.element("li", [], [.text("\(role)\(contact.value)（\(mark)）")])
+        }
+        return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", main: .group(
+            .h1(.text(AccountText.accountTitle(lang))),
+            Forms.element("dl", [("class", "facts")], [
+                Forms.element("dt", [], [.text(AccountText.username(lang))]),
+                Forms.element("dd", [], [.text(account.username ?? "—")]),
+                Forms.element("dt", [], [.text(AccountText.status(lang))]),
+                Forms.element("dd", [("data-status", account.status.rawValue)], [.text(AccountText.statusNames[account.status]?(lang) ?? "")]),
+                Forms.element("dt", [], [.text(AccountText.contacts(lang))]),
+                Forms.element("dd", [], [Forms.element("ul", [("class", "plain")], contactItems)]),
+            ]),
+            Forms.form(action: "/signout", csrf: model.csrf, [Forms.submit(AccountText.signOut, lang: lang, primary: false)])
+        ))
+    }
+}

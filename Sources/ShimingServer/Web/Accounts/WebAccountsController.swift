@@ -1,0 +1,193 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// The account pages: register (with the guardian variant), confirm code, sign in, sign out,
+/// my account. They call the same `AccountService` as the API.
+struct WebAccountsController {
+    func register(_ routes: any RoutesBuilder) {
+        routes.get("register", use: registerPage)
+        routes.post("register", use: registerSubmit)
+        routes.get("confirm", use: confirmPage)
+        routes.post("confirm", use: confirmSubmit)
+        routes.post("confirm", "resend", use: resend)
+        routes.get("signin", use: signInPage)
+        routes.post("signin", use: signInSubmit)
+        routes.post("signout", use: signOut)
+        routes.get("account", use: accountPage)
+    }
+
+    /// A page response with the CSRF cookie set when one was made.
+    func page(_ html: String, cookie: HTTPCookies.Value?, status: HTTPResponseStatus = .ok) -> Response {
+        let response = WebController.html(html, status: status)
+        if let cookie { response.cookies[PageCSRF.cookie] = cookie }
+        return response
+    }
+
+    @Sendable func registerPage(_ req: Request) async throws -> Response {
+        let (csrf, cookie) = PageCSRF.token(for: req)
+        let guardian = req.query[String.self, at: "guardian"] == "1"
+        return page(AccountPages.register(.init(lang: req.lang, csrf: csrf, guardian: guardian)).render(), cookie: cookie)
+    }
+
+    struct RegisterForm: Content {
+        var username: String?
+        var phone: String?
+        var email: String?
+        var guardianPhone: String?
+        var password: String?
+        var acceptTerms: String?
+        var guardian: String?
+    }
+
+    @Sendable func registerSubmit(_ req: Request) async throws -> Response {
+        try PageCSRF.verify(req)
+        let form = try req.content.decode(RegisterForm.self)
+        let (csrf, cookie) = PageCSRF.token(for: req)
+        let guardian = form.guardian == "1"
+        let input = AccountService.Registration(
+            username: form.username, phone: guardian ? nil : form.phone, email: guardian ? nil : form.email,
+            password: form.password ?? "", guardianPhone: guardian ? form.guardianPhone : nil, acceptTerms: form.acceptTerms == "true"
+        )
+        do {
+            let account = try await AccountService(application: req.application).register(input, lang: req.lang, ip: req.clientIP)
+            let channel = account.phone != nil || account.guardianPhone != nil ? "sms" : "email"
+            return req.redirect(to: "/confirm?account=\(account.id.uuidString)&channel=\(channel)", redirectType: .normal)
+        } catch let error as UserFacingError {
+            var values = ["username": form.username ?? "", "phone": form.phone ?? "", "email": form.email ?? "",
+                          "guardianPhone": form.guardianPhone ?? ""]
+            values["acceptTerms"] = form.acceptTerms
+            let model = AccountPages.RegisterModel(
+                lang: req.lang, csrf: csrf, guardian: guardian, values: values, errors: error.fields, notice: error.message(req.lang)
+            )
+            return page(AccountPages.register(model).render(), cookie: cookie, status: error.kind.status)
+        }
+    }
+
+    /// Where the code went, masked, for the confirm page.
+    func destination(of account: Account, channel: String) -> String {
+        if channel == "email" { return account.email.map(EmailAddress.mask) ?? "" }
+        return (account.phone ?? account.guardianPhone).map(MobileNumber.mask) ?? ""
+    }
+
+    func confirmModel(_ req: Request, accountID: String, channel: String, error: String? = nil, notice: String? = nil) async throws -> AccountPages.ConfirmModel {
+        guard let id = UUID(uuidString: accountID), let record = try await AccountRecord.find(id, on: req.db) else {
+            throw HTTPFailure.error(for: .notFound)
+        }
+        let account = try record.account(cipher: req.shiming.cipher)
+        let channel = channel == "email" ? "email" : "sms"
+        return AccountPages.ConfirmModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, accountID: id.uuidString, channel: channel,
+                                         destination: destination(of: account, channel: channel), error: error, notice: notice)
+    }
+
+    @Sendable func confirmPage(_ req: Request) async throws -> Response {
+        let (_, cookie) = PageCSRF.token(for: req)
+        var model = try await confirmModel(req, accountID: req.query[String.self, at: "account"] ?? "",
+                                           channel: req.query[String.self, at: "channel"] ?? "sms")
+        if let cookie { model.csrf = cookie.string }
+        return page(AccountPages.confirm(model).render(), cookie: cookie)
+    }
+
+    struct ConfirmForm: Content {
+        var account: String
+        var channel: String
+        var code: String?
+    }
+
+    @Sendable func confirmSubmit(_ req: Request) async throws -> Response {
+        try PageCSRF.verify(req)
+        let form = try req.content.decode(ConfirmForm.self)
+        guard let id = UUID(uuidString: form.account) else { throw HTTPFailure.error(for: .notFound) }
+        do {
+            _ = try await AccountService(application: req.application).confirm(
+                accountID: id, .init(channel: form.channel, code: form.code ?? ""), ip: req.clientIP
+            )
+            return req.redirect(to: "/signin?confirmed=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            let model = try await confirmModel(req, accountID: form.account, channel: form.channel, error: error.message(req.lang))
+            return page(AccountPages.confirm(model).render(), cookie: nil, status: error.kind.status)
+        }
+    }
+
+    @Sendable func resend(_ req: Request) async throws -> Response {
+        try PageCSRF.verify(req)
+        let form = try req.content.decode(ConfirmForm.self)
+        guard let id = UUID(uuidString: form.account), let record = try await AccountRecord.find(id, on: req.db) else {
+            throw HTTPFailure.error(for: .notFound)
+        }
+        let account = try record.account(cipher: req.shiming.cipher)
+        let destination = form.channel == "email" ? account.email : (account.phone ?? account.guardianPhone)
+        var notice = AccountText.resent(req.lang)
+        var error: String?
+        if let destination {
+            do {
+                try await AccountService(application: req.application).requestCode(
+                    .init(channel: form.channel == "email" ? "email" : "sms", destination: destination, purpose: CodePurpose.confirmContact.rawValue),
+                    ip: req.clientIP
+                )
+            } catch let failure as UserFacingError {
+                error = failure.message(req.lang)
+                notice = ""
+            }
+        }
+        let model = try await confirmModel(req, accountID: form.account, channel: form.channel, error: error, notice: notice.isEmpty ? nil : notice)
+        return page(AccountPages.confirm(model).render(), cookie: nil)
+    }
+
+    @Sendable func signInPage(_ req: Request) async throws -> Response {
+        let (csrf, cookie) = PageCSRF.token(for: req)
+        var notice: String?
+        if req.query[String.self, at: "activated"] == "1" { notice = AccountText.activated(req.lang) }
+        if req.query[String.self, at: "confirmed"] == "1" { notice = AccountText.confirmed(req.lang) }
+        return page(AccountPages.signIn(.init(lang: req.lang, csrf: csrf, notice: notice)).render(), cookie: cookie)
+    }
+
+    struct SignInForm: Content {
+        var login: String?
+        var password: String?
+    }
+
+    @Sendable func signInSubmit(_ req: Request) async throws -> Response {
+        try PageCSRF.verify(req)
+        let form = try req.content.decode(SignInForm.self)
+        let (csrf, cookie) = PageCSRF.token(for: req)
+        do {
+            let session = try await AccountService(application: req.application).signIn(
+                .init(login: form.login ?? "", password: form.password ?? ""), kind: "web", ip: req.clientIP
+            )
+            // A fresh session id at every sign-in (no fixation); the pre-sign-in CSRF cookie goes.
+            let response = req.redirect(to: "/account", redirectType: .normal)
+            response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(
+                string: session.token, expires: session.expiresAt, path: "/", isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax
+            )
+            response.cookies[PageCSRF.cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+            return response
+        } catch let error as UserFacingError {
+            let model = AccountPages.SignInModel(lang: req.lang, csrf: csrf, login: form.login ?? "", error: error.message(req.lang))
+            let response = page(AccountPages.signIn(model).render(), cookie: cookie, status: error.kind.status)
+            if case .rateLimited(let seconds) = error.kind { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
+            return response
+        }
+    }
+
+    @Sendable func signOut(_ req: Request) async throws -> Response {
+        if let authenticated = req.authenticated {
+            try await AccountService(application: req.application).signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
+        }
+        let response = req.redirect(to: "/", redirectType: .normal)
+        response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+        return response
+    }
+
+    @Sendable func accountPage(_ req: Request) async throws -> Response {
+        guard let authenticated = req.authenticated else { return req.redirect(to: "/signin", redirectType: .normal) }
+        switch authenticated.account.status {
+        case .active, .pendingActivation: break
+        default: throw AccountError.accountState(authenticated.account.status, reason: authenticated.account.statusReason)
+        }
+        let (csrf, _) = PageCSRF.token(for: req)
+        return page(AccountPages.account(.init(lang: req.lang, csrf: csrf, account: authenticated.account)).render(), cookie: nil)
+    }
+}

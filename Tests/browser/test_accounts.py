@@ -1,0 +1,91 @@
+"""Browser test: registration → code from the message sink → confirmation → sign-in → sign-out."""
+import json
+import os
+import unittest
+
+from harness import Server, make_browser, screenshot
+
+
+class RegistrationInBrowser(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(env={"SHIMING_BCRYPT_COST": "4", "SHIMING_OUTBOX_POLL_SECONDS": "0.2"}).start()
+        cls.browser = make_browser()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        cls.server.stop()
+
+    def latest_code(self, destination, timeout=10):
+        """Reads the newest one-time code sent to a destination from the file sink."""
+        import time
+        path = os.path.join(self.server.data_dir, "messages.jsonl")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as sink:
+                    codes = [m["code"] for m in map(json.loads, sink) if m.get("to") == destination and m.get("code")]
+                if codes:
+                    return codes[-1]
+            time.sleep(0.2)
+        self.fail(f"no code for {destination} in {path}")
+
+    def test_register_confirm_sign_in_and_out(self):
+        from selenium.webdriver.common.by import By
+
+        b = self.browser
+        b.delete_all_cookies()
+        b.get(self.server.base + "/")
+        b.find_element(By.LINK_TEXT, "注册").click()
+        self.assertIn("注册账号", b.find_element(By.TAG_NAME, "h1").text)
+
+        # A weak password is refused, with the error next to the field and the input kept.
+        b.find_element(By.ID, "field-phone").send_keys("13800138000")
+        b.find_element(By.ID, "field-password").send_keys("password")
+        b.find_element(By.ID, "field-acceptTerms").click()
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        self.assertIn("密码", b.find_element(By.ID, "field-password-error").text)
+        self.assertEqual(b.find_element(By.ID, "field-phone").get_attribute("value"), "13800138000")
+        screenshot(b, "register-error-zh-CN.png")
+
+        b.find_element(By.ID, "field-password").send_keys("Shiming-2026!")
+        if not b.find_element(By.ID, "field-acceptTerms").is_selected():
+            b.find_element(By.ID, "field-acceptTerms").click()
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        self.assertIn("输入验证码", b.find_element(By.TAG_NAME, "h1").text)
+        self.assertIn("138****8000", b.page_source)
+
+        b.find_element(By.ID, "field-code").send_keys(self.latest_code("13800138000"))
+        screenshot(b, "confirm-code-zh-CN.png")
+        b.find_element(By.CSS_SELECTOR, "form button.primary").click()
+        self.assertIn("确认成功", b.page_source)
+
+        b.find_element(By.ID, "field-login").send_keys("13800138000")
+        b.find_element(By.ID, "field-password").send_keys("Shiming-2026!")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        self.assertIn("我的账号", b.find_element(By.TAG_NAME, "h1").text)
+        self.assertEqual(b.find_element(By.CSS_SELECTOR, "[data-status]").get_attribute("data-status"), "active")
+        session = b.get_cookie("shiming_session")
+        self.assertTrue(session and session.get("httpOnly"), "the session cookie is HttpOnly")
+        self.assertEqual(session.get("sameSite"), "Lax")
+        screenshot(b, "account-zh-CN.png")
+
+        b.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+        b.get(self.server.base + "/account")
+        self.assertIn("/signin", b.current_url)
+
+    def test_wrong_password_shows_an_error_in_english(self):
+        from selenium.webdriver.common.by import By
+
+        b = self.browser
+        b.delete_all_cookies()
+        b.get(self.server.base + "/lang/en?next=%2Fsignin")
+        b.find_element(By.ID, "field-login").send_keys("nobody@example.com")
+        b.find_element(By.ID, "field-password").send_keys("Wrong-password-1")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        self.assertIn("The account or password is not correct.", b.find_element(By.CSS_SELECTOR, ".notice.error").text)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

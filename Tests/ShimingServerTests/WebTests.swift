@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 import Testing
 import Vapor
@@ -87,6 +88,51 @@ struct WebTests {
             #expect(response.headers.first(name: "X-Frame-Options") == "DENY")
             #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
             #expect(response.headers.first(name: "Content-Security-Policy")?.contains("default-src 'self'") == true)
+        }
+    }
+}
+
+@Suite("Account pages")
+struct AccountPageTests {
+    @Test("a form posted without its CSRF token is refused and creates nothing")
+    func csrfOnForms() async throws {
+        try await withShiming { shiming in
+            var headers = HTTPHeaders()
+            headers.contentType = .urlEncodedForm
+            let response = try await shiming.app.testing().sendRequest(
+                .POST, "/register", headers: headers,
+                body: ByteBuffer(string: "phone=13800138000&password=Shiming-2026%21&acceptTerms=true")
+            )
+            #expect(response.status == .forbidden)
+            #expect(try await AccountRecord.query(on: shiming.db).count() == 0)
+        }
+    }
+
+    @Test("user input echoed into a form is escaped")
+    func escaping() async throws {
+        try await withShiming { shiming in
+            let page = try await shiming.send(.GET, "/register", headers: ["Accept": "text/html"])
+            let cookie = try #require(page.headers.setCookie?[PageCSRF.cookie]?.string)
+            var headers: HTTPHeaders = ["Cookie": "\(PageCSRF.cookie)=\(cookie)", "Accept": "text/html"]
+            headers.contentType = .urlEncodedForm
+            let evil = "\"><script>alert(1)</script>"
+            let body = "_csrf=\(cookie)&username=\(evil.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&phone=1&password=x"
+            let response = try await shiming.app.testing().sendRequest(.POST, "/register", headers: headers, body: ByteBuffer(string: body))
+            #expect(response.status == .unprocessableEntity)
+            #expect(!response.text.contains("<script>alert(1)</script>"))
+            #expect(response.text.contains("&quot;&gt;&lt;script&gt;"))
+        }
+    }
+
+    @Test("the header offers the account page once signed in")
+    func signedInHeader() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant()
+            let session = try await AccountService(application: shiming.app).signIn(.init(login: "13800138000", password: goodPassword), kind: "web", ip: nil)
+            let home = try await shiming.send(.GET, "/", headers: ["Cookie": "shiming_session=\(session.token)"])
+            #expect(home.text.contains(#"href="/account""#))
+            let account = try await shiming.send(.GET, "/account", headers: ["Cookie": "shiming_session=\(session.token)"])
+            #expect(account.text.contains("138****8000") && !account.text.contains("13800138000"))
         }
     }
 }

@@ -10,6 +10,7 @@ enum Layout {
         title: LocalizedText,
         lang: Lang,
         path: String,
+        signedIn: Bool = false,
         main: Node<HTML.BodyContext>
     ) -> HTML {
         HTML(
@@ -27,7 +28,9 @@ enum Layout {
                     .a(.class("brand"), .href("/"), .text(WebText.brand(lang))),
                     .nav(
                         .attribute(named: "aria-label", value: WebText.navigation(lang)),
-                        .a(.href("/signin"), .text(WebText.signIn(lang))),
+                        signedIn
+                            ? .a(.href("/account"), .text(WebText.myAccount(lang)))
+                            : .a(.href("/signin"), .text(WebText.signIn(lang))),
                         languageSwitch(current: lang, path: path)
                     )
                 ),
@@ -61,6 +64,7 @@ enum WebText {
     static let navigation = LocalizedText("主导航", "Main navigation")
     static let signIn = LocalizedText("登录", "Sign in")
     static let register = LocalizedText("注册", "Register")
+    static let myAccount = LocalizedText("我的账号", "My account")
     static let home = LocalizedText("返回首页", "Back to the home page")
     static let footer = LocalizedText(
         "您的个人信息加密保存，页面上只显示部分内容，每次查看都有记录。",

@@ -11,7 +11,7 @@ struct WebController {
     }
 
     @Sendable func home(_ req: Request) async throws -> Response {
-        Self.html(Home.view(.init(lang: req.lang)).render())
+        Self.html(Home.view(.init(lang: req.lang, signedIn: req.authenticated != nil)).render())
     }
 
     /// Remembers the chosen language in a cookie and goes back to the page the visitor was on.

@@ -15,6 +15,7 @@ enum AccountText {
     )
     static let guardianLink = LocalizedText("学生用监护人手机号注册", "Students: register with a guardian's phone")
     static let username = LocalizedText("用户名（可选）", "Username (optional)")
+    static let usernameLabel = LocalizedText("用户名", "Username")
     static let usernameHint = LocalizedText("字母开头，3–32 位，可用字母、数字、下划线。", "Starts with a letter; 3–32 letters, digits, underscores.")
     static let phone = LocalizedText("手机号", "Mobile phone number")
     static let guardianPhone = LocalizedText("监护人手机号", "Guardian's mobile number")
@@ -175,10 +176,10 @@ enum AccountPages {
             let role = contact.role == "guardian" ? AccountText.guardianPhone(lang) + "：" : ""
             return Forms.element("li", [], [.text("\(role)\(contact.value)（\(mark)）")])
         }
-        return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", main: .group(
+        return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, main: .group(
             .h1(.text(AccountText.accountTitle(lang))),
             Forms.element("dl", [("class", "facts")], [
-                Forms.element("dt", [], [.text(AccountText.username(lang))]),
+                Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]),
                 Forms.element("dd", [], [.text(account.username ?? "—")]),
                 Forms.element("dt", [], [.text(AccountText.status(lang))]),
                 Forms.element("dd", [("data-status", account.status.rawValue)], [.text(AccountText.statusNames[account.status]?(lang) ?? "")]),

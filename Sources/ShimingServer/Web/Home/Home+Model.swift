@@ -4,5 +4,6 @@ import ShimingCore
 enum Home {
     struct Model {
         var lang: Lang
+        var signedIn = false
     }
 }

@@ -5,7 +5,7 @@ extension Home {
     /// The landing page: what this deployment offers and how to start.
     static func view(_ model: Model) -> HTML {
         let lang = model.lang
-        return Layout.page(title: Text.title, lang: lang, path: "/", main: .group(
+        return Layout.page(title: Text.title, lang: lang, path: "/", signedIn: model.signedIn, main: .group(
             .h1(.text(Text.headline(lang))),
             .p(.class("lead"), .text(Text.lead(lang))),
             .div(

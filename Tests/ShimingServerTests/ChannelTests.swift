@@ -20,9 +20,15 @@ final class SMTPTestServer: @unchecked Sendable {
         output = directory.appendingPathComponent("received.jsonl")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("support/smtp_sink.py")
-        let python = ProcessInfo.processInfo.environment["SHIMING_TEST_PYTHON"] ?? "/usr/bin/env"
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = (python.hasSuffix("env") ? ["python3"] : []) + [script.path, output.path, directory.path]
+        // An absolute interpreter path runs directly; a bare name (or none) is looked up on PATH.
+        let python = ProcessInfo.processInfo.environment["SHIMING_TEST_PYTHON"] ?? "python3"
+        if python.hasPrefix("/") {
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [script.path, output.path, directory.path]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [python, script.path, output.path, directory.path]
+        }
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardInput = stdin

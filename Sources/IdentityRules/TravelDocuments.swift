@@ -67,16 +67,7 @@ public enum ForeignPermanentResidentID {
 /// Passports of the People's Republic of China: ordinary (E + 8 digits until 2017, then E +
 /// letter + 7 digits; G + 8 digits for older non-electronic ones), diplomatic (DE), service (SE)
 /// and public-affairs (PE) + 7 digits. Format checks only: there is no public check digit.
-public enum PassportNumber {
-    /// Removes separators and full-width forms.
-    public static func compact(_ input: String) -> String { Normalization.compactSeparators(input) }
-
-    /// Whether the number has a valid format.
-    public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
-
-    /// The number as printed: compact, no grouping.
-    public static func format(_ input: String) -> String { compact(input) }
-
+public enum PassportNumber: FormatOnlyDocument {
     /// Validates the format.
     public static func validate(_ input: String) throws(DocumentError) -> String {
         let number = compact(input)
@@ -102,23 +93,11 @@ public enum PassportNumber {
         }
         return number
     }
-
-    /// `E1*****78`: first two and last two kept.
-    public static func mask(_ input: String) -> String { Masking.keep(first: 2, last: 2, of: compact(input)) }
 }
 
 /// 港澳居民来往内地通行证: H (Hong Kong) or M (Macao) + 8 digits (cards since 2013), or + 10
 /// digits (older booklets: 8-digit lifelong number + 2-digit issue count). Format only.
-public enum HKMacaoTravelPermit {
-    /// Removes separators and full-width forms.
-    public static func compact(_ input: String) -> String { Normalization.compactSeparators(input) }
-
-    /// Whether the number has a valid format.
-    public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
-
-    /// The number as printed: compact, no grouping.
-    public static func format(_ input: String) -> String { compact(input) }
-
+public enum HKMacaoTravelPermit: FormatOnlyDocument {
     /// Validates the format.
     public static func validate(_ input: String) throws(DocumentError) -> String {
         let number = compact(input)
@@ -129,23 +108,11 @@ public enum HKMacaoTravelPermit {
         }
         return number
     }
-
-    /// First two and last two kept.
-    public static func mask(_ input: String) -> String { Masking.keep(first: 2, last: 2, of: compact(input)) }
 }
 
 /// 台湾居民来往大陆通行证: an 8-digit lifelong number (since 2015), or 10 digits on older
 /// permits (8 + 2-digit issue count). Format only.
-public enum TaiwanCompatriotPermit {
-    /// Removes separators and full-width forms.
-    public static func compact(_ input: String) -> String { Normalization.compactSeparators(input) }
-
-    /// Whether the number has a valid format.
-    public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
-
-    /// The number as printed: compact, no grouping.
-    public static func format(_ input: String) -> String { compact(input) }
-
+public enum TaiwanCompatriotPermit: FormatOnlyDocument {
     /// Validates the format.
     public static func validate(_ input: String) throws(DocumentError) -> String {
         let number = compact(input)
@@ -155,7 +122,25 @@ public enum TaiwanCompatriotPermit {
         }
         return number
     }
+}
 
-    /// First two and last two kept.
+/// Documents checked by format only (no public check character): they share the clean-up and
+/// display verbs, and differ in `validate`.
+public protocol FormatOnlyDocument {
+    /// Validates the format and returns the compact number.
+    static func validate(_ input: String) throws(DocumentError) -> String
+}
+
+extension FormatOnlyDocument {
+    /// Removes separators and full-width forms.
+    public static func compact(_ input: String) -> String { Normalization.compactSeparators(input) }
+
+    /// Whether the number has a valid format.
+    public static func isValid(_ input: String) -> Bool { (try? validate(input)) != nil }
+
+    /// The number as printed: compact, no grouping.
+    public static func format(_ input: String) -> String { compact(input) }
+
+    /// The first two and last two characters kept: `E1*****78`.
     public static func mask(_ input: String) -> String { Masking.keep(first: 2, last: 2, of: compact(input)) }
 }

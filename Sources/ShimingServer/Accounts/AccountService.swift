@@ -79,27 +79,12 @@ struct AccountService: Sendable {
         let record: AccountRecord
         do {
             record = try await context.writeGate.transaction(on: db) { [self, username] tx in
-                let record = AccountRecord()
-                record.id = id
-                record.username = username
-                record.phoneSealed = try phone.map { try cipher.seal($0, context: AccountRecord.context("phone", id)) }
-                record.phoneIndex = phone.map(phoneIndex)
-                record.phoneConfirmed = false
-                record.emailSealed = try email.map { try cipher.seal($0, context: AccountRecord.context("email", id)) }
-                record.emailIndex = email.map(emailIndex)
-                record.emailConfirmed = false
-                record.guardianPhoneSealed = try guardianPhone.map { try cipher.seal($0, context: AccountRecord.context("guardian_phone", id)) }
-                record.guardianPhoneIndex = guardianPhone.map(phoneIndex)
-                record.guardianPhoneConfirmed = false
-                record.passwordHash = passwordHash
-                record.status = AccountStatus.pendingActivation.rawValue
-                record.kind = Account.Kind.applicant.rawValue
-                record.roles = ""
-                record.locale = lang.rawValue
+                let record = try newRecord(
+                    id: id, username: username, phone: phone, email: email, guardianPhone: guardianPhone,
+                    passwordHash: passwordHash, status: .pendingActivation, kind: .applicant, locale: lang, now: now
+                )
                 record.termsVersion = termsVersion
                 record.termsAcceptedAt = now
-                record.createdAt = now
-                record.updatedAt = now
                 try await record.create(on: tx)
                 try await AuditLog.record(
                     "account.registered", actor: .account(id), subject: "account:\(id.uuidString.lowercased())", ip: ip,
@@ -111,35 +96,32 @@ struct AccountService: Sendable {
                     at: now, on: tx
                 )
                 let minutes = Int(codes.policy.lifetime / 60)
+                let confirm = CodePurpose.confirmContact
                 if let phone {
-                    let index = phoneIndex(phone)
-                    let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: CodePurpose.confirmContact.rawValue,
-                                                     accountID: id, ip: ip, now: now, on: tx)
-                    try await outbox.enqueue(OutgoingMessage(channel: .sms, to: phone, template: "contact_code",
-                                                             text: MessageTemplates.contactCode(code, lang: lang, minutes: minutes), code: code),
-                                             at: now, on: tx)
+                    try await sendCode(to: phoneIndex(phone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, on: tx) { code in
+                        OutgoingMessage(channel: .sms, to: phone, template: "contact_code",
+                                        text: MessageTemplates.contactCode(code, lang: lang, minutes: minutes), code: code)
+                    }
                 }
                 if let guardianPhone {
-                    let index = phoneIndex(guardianPhone)
-                    let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: CodePurpose.confirmContact.rawValue,
-                                                     accountID: id, ip: ip, now: now, on: tx)
-                    try await outbox.enqueue(OutgoingMessage(channel: .sms, to: guardianPhone, template: "guardian_code",
-                                                             text: MessageTemplates.guardianCode(code, lang: lang, minutes: minutes), code: code),
-                                             at: now, on: tx)
+                    try await sendCode(to: phoneIndex(guardianPhone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, on: tx) { code in
+                        OutgoingMessage(channel: .sms, to: guardianPhone, template: "guardian_code",
+                                        text: MessageTemplates.guardianCode(code, lang: lang, minutes: minutes), code: code)
+                    }
                 }
                 if let email {
                     let index = emailIndex(email)
-                    let code = try await codes.issue(channel: "email", destinationIndex: index, purpose: CodePurpose.confirmContact.rawValue,
-                                                     accountID: id, ip: ip, now: now, on: tx)
                     let token = OpaqueToken.make(codes.random)
                     _ = try await codes.issue(channel: "email", destinationIndex: index, purpose: Self.activationPurpose,
                                               accountID: id, ip: ip, lifetime: 24 * 3600, secret: token, now: now, on: tx)
                     let link = "\(publicURL)/api/v1/accounts/activate?token=\(token)"
-                    try await outbox.enqueue(OutgoingMessage(
-                        channel: .email, to: email, template: "activation", subject: MessageTemplates.activationSubject(lang),
-                        text: MessageTemplates.activationText(code: code, link: link, lang: lang),
-                        html: MessageTemplates.activationHTML(code: code, link: link, lang: lang), code: code
-                    ), at: now, on: tx)
+                    try await sendCode(to: index, channel: "email", purpose: confirm, accountID: id, ip: ip, now: now, on: tx) { code in
+                        OutgoingMessage(
+                            channel: .email, to: email, template: "activation", subject: MessageTemplates.activationSubject(lang),
+                            text: MessageTemplates.activationText(code: code, link: link, lang: lang),
+                            html: MessageTemplates.activationHTML(code: code, link: link, lang: lang), code: code
+                        )
+                    }
                 }
                 return record
             }
@@ -153,6 +135,44 @@ struct AccountService: Sendable {
 
     static let activationPurpose = "activate_email"
 
+    /// A new account row with its contacts sealed (bound to the row) and blind-indexed.
+    func newRecord(
+        id: UUID, username: String?, phone: String?, email: String?, guardianPhone: String?, passwordHash: String,
+        status: AccountStatus, kind: Account.Kind, locale: Lang, now: Date
+    ) throws -> AccountRecord {
+        let record = AccountRecord()
+        record.id = id
+        record.username = username
+        record.phoneSealed = try phone.map { try cipher.seal($0, context: AccountRecord.context("phone", id)) }
+        record.phoneIndex = phone.map(phoneIndex)
+        record.phoneConfirmed = false
+        record.emailSealed = try email.map { try cipher.seal($0, context: AccountRecord.context("email", id)) }
+        record.emailIndex = email.map(emailIndex)
+        record.emailConfirmed = false
+        record.guardianPhoneSealed = try guardianPhone.map { try cipher.seal($0, context: AccountRecord.context("guardian_phone", id)) }
+        record.guardianPhoneIndex = guardianPhone.map(phoneIndex)
+        record.guardianPhoneConfirmed = false
+        record.passwordHash = passwordHash
+        record.status = status.rawValue
+        record.kind = kind.rawValue
+        record.roles = ""
+        record.locale = locale.rawValue
+        record.createdAt = now
+        record.updatedAt = now
+        return record
+    }
+
+    /// Issues a code for a destination and puts the message carrying it into the outbox, in
+    /// the caller's transaction.
+    func sendCode(
+        to destinationIndex: String, channel: String, purpose: CodePurpose, accountID: UUID, ip: String?, now: Date,
+        on tx: any Database, message: (String) -> OutgoingMessage
+    ) async throws {
+        let code = try await codes.issue(channel: channel, destinationIndex: destinationIndex, purpose: purpose.rawValue,
+                                         accountID: accountID, ip: ip, now: now, on: tx)
+        try await outbox.enqueue(message(code), at: now, on: tx)
+    }
+
     static func isValidUsername(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (3...32).contains(bytes.count), let first = bytes.first,
@@ -164,7 +184,8 @@ struct AccountService: Sendable {
         }
     }
 
-    private func refuseDuplicates(username: String?, phone: String?, email: String?) async throws {
+    /// 409 naming the first field already registered.
+    func refuseDuplicates(username: String?, phone: String?, email: String?) async throws {
         if let username, try await AccountRecord.query(on: db).filter(\.$username == username).first() != nil {
             throw AccountError.taken("username")
         }
@@ -221,17 +242,17 @@ struct AccountService: Sendable {
                 return
             }
             let lang = Lang(rawValue: record.locale) ?? .zhCN
-            let code = try await codes.issue(channel: request.channel, destinationIndex: index, purpose: purpose.rawValue,
-                                             accountID: id, ip: ip, now: now, on: tx)
-            let text: String = switch (purpose, role) {
-            case (.resetPassword, _): MessageTemplates.resetCode(code, lang: lang, minutes: minutes)
-            case (_, "guardian"): MessageTemplates.guardianCode(code, lang: lang, minutes: minutes)
-            default: MessageTemplates.contactCode(code, lang: lang, minutes: minutes)
+            try await sendCode(to: index, channel: request.channel, purpose: purpose, accountID: id, ip: ip, now: now, on: tx) { code in
+                let text: String = switch (purpose, role) {
+                case (.resetPassword, _): MessageTemplates.resetCode(code, lang: lang, minutes: minutes)
+                case (_, "guardian"): MessageTemplates.guardianCode(code, lang: lang, minutes: minutes)
+                default: MessageTemplates.contactCode(code, lang: lang, minutes: minutes)
+                }
+                return OutgoingMessage(
+                    channel: request.channel == "sms" ? .sms : .email, to: destination, template: purpose.rawValue,
+                    subject: request.channel == "email" ? MessageTemplates.emailCodeSubject(lang) : nil, text: text, code: code
+                )
             }
-            try await outbox.enqueue(OutgoingMessage(
-                channel: request.channel == "sms" ? .sms : .email, to: destination, template: purpose.rawValue,
-                subject: request.channel == "email" ? MessageTemplates.emailCodeSubject(lang) : nil, text: text, code: code
-            ), at: now, on: tx)
             try await AuditLog.record("code.sent", actor: .anonymous, subject: "account:\(id.uuidString.lowercased())", ip: ip,
                                       details: ["channel": request.channel, "purpose": purpose.rawValue], at: now, on: tx)
         }

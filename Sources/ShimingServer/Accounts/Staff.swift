@@ -45,35 +45,21 @@ extension AccountService {
         }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
         let lowered = username.lowercased()
-        if try await AccountRecord.query(on: db).filter(\.$username == lowered).first() != nil { throw AccountError.taken("username") }
-        if let phone, try await AccountRecord.query(on: db).filter(\.$phoneIndex == phoneIndex(phone)).first() != nil { throw AccountError.taken("phone") }
-        if let email, try await AccountRecord.query(on: db).filter(\.$emailIndex == emailIndex(email)).first() != nil { throw AccountError.taken("email") }
+        try await refuseDuplicates(username: lowered, phone: phone, email: email)
 
         let passwordHash = try await hasher.hash(input.password)
         let now = self.now
         let id = UUID()
         let roleList = roles.compactMap { $0 }.sorted().map(\.rawValue)
         let record = try await context.writeGate.transaction(on: db) { [self, phone, email] tx in
-            let record = AccountRecord()
-            record.id = id
-            record.username = lowered
-            record.phoneSealed = try phone.map { try cipher.seal($0, context: AccountRecord.context("phone", id)) }
-            record.phoneIndex = phone.map(phoneIndex)
-            record.phoneConfirmed = false
-            record.emailSealed = try email.map { try cipher.seal($0, context: AccountRecord.context("email", id)) }
-            record.emailIndex = email.map(emailIndex)
-            record.emailConfirmed = false
-            record.guardianPhoneConfirmed = false
-            record.passwordHash = passwordHash
-            record.status = AccountStatus.active.rawValue
-            record.kind = Account.Kind.staff.rawValue
+            let record = try newRecord(
+                id: id, username: lowered, phone: phone, email: email, guardianPhone: nil,
+                passwordHash: passwordHash, status: .active, kind: .staff, locale: .zhCN, now: now
+            )
             record.roles = roleList.joined(separator: ",")
             record.scopeSchool = scope?.school
             record.scopeGrade = scope?.grade
             record.scopeClass = scope?.className
-            record.locale = Lang.zhCN.rawValue
-            record.createdAt = now
-            record.updatedAt = now
             try await record.create(on: tx)
             var details = ["roles": roleList.joined(separator: ","), "username": lowered]
             if let scope { details["scope"] = "\(scope.school)/\(scope.grade)/\(scope.className)" }

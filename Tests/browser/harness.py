@@ -117,3 +117,34 @@ def screenshot(browser, name):
     path = os.path.join(SCREENSHOT_DIR, name)
     browser.save_screenshot(path)
     return path
+
+
+def wait_for_heading(browser, text, timeout=10):
+    """Waits until the page's h1 contains `text` (after a click that navigates)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def found(driver):
+        try:
+            return text in driver.find_element(By.TAG_NAME, "h1").text
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+
+    WebDriverWait(browser, timeout).until(found, f"no heading containing {text!r}")
+
+
+def wait_for_text(browser, text, timeout=10):
+    """Waits until the page contains `text`."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout).until(lambda driver: text in driver.page_source, f"page never showed {text!r}")
+
+
+def wait_for_element(browser, css, timeout=10):
+    """Waits for an element to appear (after a click that navigates) and returns it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))

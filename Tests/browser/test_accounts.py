@@ -3,7 +3,7 @@ import json
 import os
 import unittest
 
-from harness import Server, make_browser, screenshot
+from harness import Server, make_browser, screenshot, wait_for_element, wait_for_heading, wait_for_text
 
 
 class RegistrationInBrowser(unittest.TestCase):
@@ -38,14 +38,14 @@ class RegistrationInBrowser(unittest.TestCase):
         b.delete_all_cookies()
         b.get(self.server.base + "/")
         b.find_element(By.LINK_TEXT, "注册").click()
-        self.assertIn("注册账号", b.find_element(By.TAG_NAME, "h1").text)
+        wait_for_heading(b, "注册账号")
 
         # A weak password is refused, with the error next to the field and the input kept.
         b.find_element(By.ID, "field-phone").send_keys("13800138000")
         b.find_element(By.ID, "field-password").send_keys("password")
         b.find_element(By.ID, "field-acceptTerms").click()
         b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        self.assertIn("密码", b.find_element(By.ID, "field-password-error").text)
+        self.assertIn("密码", wait_for_element(b, "#field-password-error").text)
         self.assertEqual(b.find_element(By.ID, "field-phone").get_attribute("value"), "13800138000")
         screenshot(b, "register-error-zh-CN.png")
 
@@ -53,18 +53,18 @@ class RegistrationInBrowser(unittest.TestCase):
         if not b.find_element(By.ID, "field-acceptTerms").is_selected():
             b.find_element(By.ID, "field-acceptTerms").click()
         b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        self.assertIn("输入验证码", b.find_element(By.TAG_NAME, "h1").text)
-        self.assertIn("138****8000", b.page_source)
+        wait_for_heading(b, "输入验证码")
+        wait_for_text(b, "138****8000")
 
         b.find_element(By.ID, "field-code").send_keys(self.latest_code("13800138000"))
         screenshot(b, "confirm-code-zh-CN.png")
         b.find_element(By.CSS_SELECTOR, "form button.primary").click()
-        self.assertIn("确认成功", b.page_source)
+        wait_for_text(b, "确认成功")
 
         b.find_element(By.ID, "field-login").send_keys("13800138000")
         b.find_element(By.ID, "field-password").send_keys("Shiming-2026!")
         b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        self.assertIn("我的账号", b.find_element(By.TAG_NAME, "h1").text)
+        wait_for_heading(b, "我的账号")
         self.assertEqual(b.find_element(By.CSS_SELECTOR, "[data-status]").get_attribute("data-status"), "active")
         session = b.get_cookie("shiming_session")
         self.assertTrue(session and session.get("httpOnly"), "the session cookie is HttpOnly")
@@ -84,7 +84,66 @@ class RegistrationInBrowser(unittest.TestCase):
         b.find_element(By.ID, "field-login").send_keys("nobody@example.com")
         b.find_element(By.ID, "field-password").send_keys("Wrong-password-1")
         b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        self.assertIn("The account or password is not correct.", b.find_element(By.CSS_SELECTOR, ".notice.error").text)
+        self.assertIn("The account or password is not correct.", wait_for_element(b, ".notice.error").text)
+
+    def register_and_confirm(self, phone, password):
+        from selenium.webdriver.common.by import By
+
+        b = self.browser
+        b.delete_all_cookies()
+        b.get(self.server.base + "/register")
+        b.find_element(By.ID, "field-phone").send_keys(phone)
+        b.find_element(By.ID, "field-password").send_keys(password)
+        b.find_element(By.ID, "field-acceptTerms").click()
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        b.find_element(By.ID, "field-code").send_keys(self.latest_code(phone))
+        b.find_element(By.CSS_SELECTOR, "form button.primary").click()
+
+    def test_forgot_password_then_change_password_and_profile(self):
+        import time
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select
+
+        b = self.browser
+        self.register_and_confirm("13900139000", "Shiming-2026!")
+        first_code = self.latest_code("13900139000")
+        time.sleep(61)  # the real server's resend cooldown is 60 seconds
+        b.find_element(By.LINK_TEXT, "忘记密码？").click()
+        b.find_element(By.ID, "field-destination").send_keys("13900139000")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_heading(b, "设置新密码")
+        deadline = time.time() + 10
+        code = first_code
+        while code == first_code and time.time() < deadline:
+            time.sleep(0.2)
+            code = self.latest_code("13900139000")
+        b.find_element(By.ID, "field-code").send_keys(code)
+        b.find_element(By.ID, "field-password").send_keys("Reset-pass-2027")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_text(b, "密码已重置")
+
+        b.find_element(By.ID, "field-login").send_keys("13900139000")
+        b.find_element(By.ID, "field-password").send_keys("Reset-pass-2027")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_heading(b, "我的账号")
+
+        b.find_element(By.LINK_TEXT, "修改密码").click()
+        b.find_element(By.ID, "field-current").send_keys("Wrong-pass-2027")
+        b.find_element(By.ID, "field-new").send_keys("Changed-pass-2028")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        self.assertIn("当前密码不正确", wait_for_element(b, "#field-current-error").text)
+        b.find_element(By.ID, "field-current").send_keys("Reset-pass-2027")
+        b.find_element(By.ID, "field-new").send_keys("Changed-pass-2028")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_text(b, "密码已修改")
+
+        b.get(self.server.base + "/account/profile")
+        b.find_element(By.ID, "field-displayName").send_keys("小王")
+        Select(b.find_element(By.ID, "field-locale")).select_by_value("en")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_text(b, "资料已保存")
+        self.assertEqual(b.find_element(By.ID, "field-displayName").get_attribute("value"), "小王")
+        screenshot(b, "profile-zh-CN.png")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import stat
 import subprocess
 import unittest
 
-from harness import Server, make_browser, screenshot, shiming_bin
+from harness import Server, make_browser, screenshot, shiming_bin, wait_for_heading
 
 
 class HomePageInBrowser(unittest.TestCase):
@@ -30,6 +30,7 @@ class HomePageInBrowser(unittest.TestCase):
         print("screenshot:", screenshot(b, "home-zh-CN.png"))
 
         b.find_element(By.LINK_TEXT, "English").click()
+        wait_for_heading(b, "Real-name verification")
         self.assertEqual(b.find_element(By.TAG_NAME, "html").get_attribute("lang"), "en")
         self.assertEqual(b.find_element(By.TAG_NAME, "h1").text, "Real-name verification, done once and done right")
         self.assertTrue(b.find_element(By.LINK_TEXT, "Sign in").is_displayed())
@@ -39,6 +40,7 @@ class HomePageInBrowser(unittest.TestCase):
         b.get(self.server.base + "/")
         self.assertEqual(b.find_element(By.TAG_NAME, "html").get_attribute("lang"), "en")
         b.find_element(By.LINK_TEXT, "中文").click()
+        wait_for_heading(b, "实名认证")
         self.assertEqual(b.find_element(By.TAG_NAME, "html").get_attribute("lang"), "zh-CN")
 
     def test_phone_layout_has_large_type_and_no_sideways_scrolling(self):

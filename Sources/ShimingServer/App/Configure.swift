@@ -83,6 +83,7 @@ public func configure(
     StaffController().register(app.routes)
     ProfileController().register(app.routes)
     WebAccountsController().register(app.routes)
+    WebPasswordController().register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

@@ -91,6 +91,10 @@ enum Forms {
             "taken": LocalizedText("已被注册。如果是您本人，请直接登录或找回密码。", "Already registered. If it is yours, sign in or reset the password."),
             "invalid": LocalizedText("验证码不正确。", "The code is not correct."),
             "expired": LocalizedText("验证码已失效，请重新获取。", "The code has expired; request a new one."),
+            "wrong_current_password": LocalizedText("当前密码不正确。", "The current password is not correct."),
+            "same_as_current": LocalizedText("新密码不能与当前密码相同。", "The new password must differ from the current one."),
+            "rate_limited": LocalizedText("请稍后再试。", "Please try again a little later."),
+            "invalid_value": LocalizedText("请从列表中选择。", "Please choose from the list."),
         ]
         if let problem = PasswordProblem(rawValue: code) { return problem.message(lang) }
         return texts[code]?(lang) ?? LocalizedText("请检查此项。", "Please check this field.")(lang)

@@ -158,6 +158,7 @@ enum AccountPages {
                         error: nil, lang: lang),
             Forms.submit(AccountText.signInButton, lang: lang),
         ]))
+        main.append(.p(.a(.href("/forgot"), .text(PasswordText.forgotLink(lang)))))
         main.append(.p(.a(.href("/register"), .text(AccountText.noAccount(lang)))))
         return Layout.page(title: AccountText.signInTitle, lang: lang, path: "/signin", main: .group(main))
     }
@@ -185,6 +186,10 @@ enum AccountPages {
                 Forms.element("dd", [("data-status", account.status.rawValue)], [.text(AccountText.statusNames[account.status]?(lang) ?? "")]),
                 Forms.element("dt", [], [.text(AccountText.contacts(lang))]),
                 Forms.element("dd", [], [Forms.element("ul", [("class", "plain")], contactItems)]),
+            ]),
+            Forms.element("ul", [("class", "plain")], [
+                Forms.element("li", [], [Forms.element("a", [("href", "/account/profile")], [.text(PasswordText.profileTitle(lang))])]),
+                Forms.element("li", [], [Forms.element("a", [("href", "/account/password")], [.text(PasswordText.changeTitle(lang))])]),
             ]),
             Forms.form(action: "/signout", csrf: model.csrf, [Forms.submit(AccountText.signOut, lang: lang, primary: false)])
         ))

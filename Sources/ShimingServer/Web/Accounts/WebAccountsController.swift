@@ -141,6 +141,7 @@ struct WebAccountsController {
         var notice: String?
         if req.query[String.self, at: "activated"] == "1" { notice = AccountText.activated(req.lang) }
         if req.query[String.self, at: "confirmed"] == "1" { notice = AccountText.confirmed(req.lang) }
+        if req.query[String.self, at: "reset"] == "1" { notice = PasswordText.resetDone(req.lang) }
         return page(AccountPages.signIn(.init(lang: req.lang, csrf: csrf, notice: notice)).render(), cookie: cookie)
     }
 

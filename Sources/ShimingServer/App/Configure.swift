@@ -82,6 +82,7 @@ public func configure(
     AccountsController().register(app.routes)
     StaffController().register(app.routes)
     ProfileController().register(app.routes)
+    AdminController().register(app.routes)
     WebAccountsController().register(app.routes)
     WebPasswordController().register(app.routes)
 

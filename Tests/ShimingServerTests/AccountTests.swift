@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import ShimingCore
 import SQLKit
 import Testing
 import Vapor
@@ -118,7 +119,10 @@ struct RegistrationTests {
             #expect(shiming.sink.messages.last?.text.contains("监护人") == true)
             let confirmed = try await shiming.send(.POST, "/api/v1/accounts/\(created.id)/contacts/confirm", json: ["channel": "sms", "code": code])
             #expect(try confirmed.json(TestShiming.Created.self).status == "active")
-            // A sibling may register with the same guardian phone.
+            // A sibling may register with the same guardian phone, but not within the resend
+            // cooldown (registration cannot be used to flood a phone with codes).
+            try await shiming.registerAccount(username: "xiaohong", guardianPhone: "13900139000", expect: .tooManyRequests)
+            shiming.clock.advance(by: 61)
             try await shiming.registerAccount(username: "xiaohong", guardianPhone: "13900139000")
         }
     }
@@ -250,6 +254,32 @@ struct CodeTests {
                 #expect(try await shiming.send(.POST, path, json: ["channel": "sms", "code": old]).status != .ok)
             }
             #expect(try await shiming.send(.POST, path, json: ["channel": "sms", "code": new]).status == .ok)
+        }
+    }
+}
+
+@Suite("Registration limits")
+struct RegistrationLimitTests {
+    @Test("one address cannot register without end: the per-IP code cap applies to registration")
+    func perIPCap() async throws {
+        try await withShiming { shiming in
+            let service = AccountService(application: shiming.app)
+            let cap = OneTimeCodePolicy().hourlyCapPerIP
+            for i in 0..<cap {
+                _ = try await service.register(
+                    .init(phone: "1380013\(String(format: "%04d", i))", password: goodPassword, acceptTerms: true),
+                    lang: .zhCN, ip: "203.0.113.5"
+                )
+            }
+            await #expect {
+                _ = try await service.register(.init(phone: "13900139999", password: goodPassword, acceptTerms: true), lang: .zhCN, ip: "203.0.113.5")
+            } throws: { error in
+                (error as? UserFacingError)?.code == "rate_limited"
+            }
+            #expect(try await AccountRecord.query(on: shiming.db).count() == cap, "nothing stored for the refused one")
+            _ = try await service.register(.init(phone: "13900139999", password: goodPassword, acceptTerms: true), lang: .zhCN, ip: "198.51.100.7")
+            shiming.clock.advance(by: 3601)
+            _ = try await service.register(.init(phone: "13900139998", password: goodPassword, acceptTerms: true), lang: .zhCN, ip: "203.0.113.5")
         }
     }
 }

@@ -12,8 +12,9 @@ public struct OneTimeCodePolicy: Sendable {
     public var resendCooldown: TimeInterval = 60
     /// Codes per destination per day.
     public var dailyCapPerDestination = 10
-    /// Codes requested per IP address per hour.
-    public var hourlyCapPerIP = 30
+    /// Codes per IP address per hour (registrations count too). High enough for a school
+    /// computer lab registering a class behind one address, low enough to stop a script.
+    public var hourlyCapPerIP = 100
 
     /// The default rules.
     public init() {}

@@ -79,6 +79,12 @@ struct AccountService: Sendable {
         let record: AccountRecord
         do {
             record = try await context.writeGate.transaction(on: db) { [self, username] tx in
+                // The same limits as for requested codes: registering cannot be used to send a
+                // stream of messages to someone's phone (a guardian phone may serve several
+                // children), nor to create accounts without end from one address.
+                for index in [phone.map(phoneIndex), guardianPhone.map(phoneIndex), email.map(emailIndex)].compactMap({ $0 }) {
+                    try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, on: tx)
+                }
                 let record = try newRecord(
                     id: id, username: username, phone: phone, email: email, guardianPhone: guardianPhone,
                     passwordHash: passwordHash, status: .pendingActivation, kind: .applicant, locale: lang, now: now

@@ -61,13 +61,7 @@ struct RegistrationTests {
     ])
     func badInput(body: [String: String], field: String, code: String) async throws {
         try await withShiming { shiming in
-            var json = body.mapValues { $0 as Any }
-            json["acceptTerms"] = true
-            var headers = HTTPHeaders()
-            headers.contentType = .json
-            let response = try await shiming.app.testing().sendRequest(
-                .POST, "/api/v1/accounts", headers: headers, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
-            )
+            let response = try await shiming.postRegistration(body)
             #expect(response.status == .unprocessableEntity)
             #expect(response.apiError?.fields?[field] == code, "\(response.text)")
             #expect(try await AccountRecord.query(on: shiming.db).count() == 0)
@@ -96,13 +90,7 @@ struct RegistrationTests {
             ] {
                 var request = body
                 request["password"] = goodPassword
-                var json = request.mapValues { $0 as Any }
-                json["acceptTerms"] = true
-                var headers = HTTPHeaders()
-                headers.contentType = .json
-                let response = try await shiming.app.testing().sendRequest(
-                    .POST, "/api/v1/accounts", headers: headers, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
-                )
+                let response = try await shiming.postRegistration(request)
                 #expect(response.status == .conflict)
                 #expect(response.apiError?.fields == [field: "taken"])
             }

@@ -26,17 +26,20 @@ extension TestShiming {
         body["phone"] = phone
         body["email"] = email
         body["guardianPhone"] = guardianPhone
-        struct Body: Encodable {
-            var fields: [String: String]
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: AnyKey.self)
-                for (key, value) in fields { try container.encode(value, forKey: AnyKey(key)) }
-                try container.encode(true, forKey: AnyKey("acceptTerms"))
-            }
-        }
-        let response = try await send(.POST, "/api/v1/accounts", json: Body(fields: body))
+        let response = try await postRegistration(body)
         #expect(response.status == status, "\(response.text)")
         return status == .created ? try response.json(Created.self) : nil
+    }
+
+    /// Posts a registration with these string fields and the terms accepted.
+    func postRegistration(_ fields: [String: String]) async throws -> TestingHTTPResponse {
+        var json = fields.mapValues { $0 as Any }
+        json["acceptTerms"] = true
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return try await app.testing().sendRequest(
+            .POST, "/api/v1/accounts", headers: headers, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
+        )
     }
 
     /// Delivers the outbox and returns the newest code sent to a destination.

@@ -72,6 +72,7 @@ class RegistrationInBrowser(unittest.TestCase):
         screenshot(b, "account-zh-CN.png")
 
         b.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+        wait_for_heading(b, "实名认证，一次办好")  # back on the home page, signed out
         b.get(self.server.base + "/account")
         self.assertIn("/signin", b.current_url)
 
@@ -96,8 +97,9 @@ class RegistrationInBrowser(unittest.TestCase):
         b.find_element(By.ID, "field-password").send_keys(password)
         b.find_element(By.ID, "field-acceptTerms").click()
         b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        b.find_element(By.ID, "field-code").send_keys(self.latest_code(phone))
+        wait_for_element(b, "#field-code").send_keys(self.latest_code(phone))
         b.find_element(By.CSS_SELECTOR, "form button.primary").click()
+        wait_for_text(b, "确认成功")
 
     def test_forgot_password_then_change_password_and_profile(self):
         import time

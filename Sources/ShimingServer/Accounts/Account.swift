@@ -28,6 +28,14 @@ public struct Account: Sendable, Equatable {
     public var locale: Lang
     public var createdAt: Date
 
+    /// Throws the account-state error (`account_frozen`, …) unless the account may act now.
+    func checkMayAct() throws {
+        switch status {
+        case .active, .pendingActivation: return
+        case .locked, .frozen, .closed: throw AccountError.accountState(status, reason: statusReason)
+        }
+    }
+
     /// Whether any contact has been confirmed.
     public var hasConfirmedContact: Bool { phoneConfirmed || emailConfirmed || guardianPhoneConfirmed }
 

@@ -30,6 +30,14 @@ extension Request {
         set { storage[AuthenticationKey.self] = newValue }
     }
 
+    /// The signed-in caller for a page: `nil` when nobody is signed in (the page sends them to
+    /// sign-in), an error page when the account may not act (frozen, locked, closed).
+    func signedInForPage() throws -> Authenticated? {
+        guard let authenticated else { return nil }
+        try authenticated.account.checkMayAct()
+        return authenticated
+    }
+
     /// The signed-in account; 401 when there is none.
     func requireAccount() throws -> Account {
         guard let account = authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }
@@ -78,10 +86,7 @@ struct AccessGuard: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard let account = request.authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }
-        switch account.status {
-        case .active, .pendingActivation: break
-        default: throw AccountError.accountState(account.status, reason: account.statusReason)
-        }
+        try account.checkMayAct()
         if case .staff(let roles) = access {
             guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
         }

@@ -72,21 +72,22 @@ struct WebAccountsController {
         return (account.phone ?? account.guardianPhone).map(MobileNumber.mask) ?? ""
     }
 
-    func confirmModel(_ req: Request, accountID: String, channel: String, error: String? = nil, notice: String? = nil) async throws -> AccountPages.ConfirmModel {
+    func confirmModel(
+        _ req: Request, csrf: String, accountID: String, channel: String, error: String? = nil, notice: String? = nil
+    ) async throws -> AccountPages.ConfirmModel {
         guard let id = UUID(uuidString: accountID), let record = try await AccountRecord.find(id, on: req.db) else {
             throw HTTPFailure.error(for: .notFound)
         }
         let account = try record.account(cipher: req.shiming.cipher)
         let channel = channel == "email" ? "email" : "sms"
-        return AccountPages.ConfirmModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, accountID: id.uuidString, channel: channel,
+        return AccountPages.ConfirmModel(lang: req.lang, csrf: csrf, accountID: id.uuidString, channel: channel,
                                          destination: destination(of: account, channel: channel), error: error, notice: notice)
     }
 
     @Sendable func confirmPage(_ req: Request) async throws -> Response {
-        let (_, cookie) = PageCSRF.token(for: req)
-        var model = try await confirmModel(req, accountID: req.query[String.self, at: "account"] ?? "",
+        let (csrf, cookie) = PageCSRF.token(for: req)
+        let model = try await confirmModel(req, csrf: csrf, accountID: req.query[String.self, at: "account"] ?? "",
                                            channel: req.query[String.self, at: "channel"] ?? "sms")
-        if let cookie { model.csrf = cookie.string }
         return page(AccountPages.confirm(model).render(), cookie: cookie)
     }
 
@@ -106,7 +107,8 @@ struct WebAccountsController {
             )
             return req.redirect(to: "/signin?confirmed=1", redirectType: .normal)
         } catch let error as UserFacingError {
-            let model = try await confirmModel(req, accountID: form.account, channel: form.channel, error: error.message(req.lang))
+            let model = try await confirmModel(req, csrf: PageCSRF.token(for: req).0, accountID: form.account, channel: form.channel,
+                                               error: error.message(req.lang))
             return page(AccountPages.confirm(model).render(), cookie: nil, status: error.kind.status)
         }
     }
@@ -132,7 +134,8 @@ struct WebAccountsController {
                 notice = ""
             }
         }
-        let model = try await confirmModel(req, accountID: form.account, channel: form.channel, error: error, notice: notice.isEmpty ? nil : notice)
+        let model = try await confirmModel(req, csrf: PageCSRF.token(for: req).0, accountID: form.account, channel: form.channel,
+                                           error: error, notice: notice.isEmpty ? nil : notice)
         return page(AccountPages.confirm(model).render(), cookie: nil)
     }
 
@@ -183,11 +186,7 @@ struct WebAccountsController {
     }
 
     @Sendable func accountPage(_ req: Request) async throws -> Response {
-        guard let authenticated = req.authenticated else { return req.redirect(to: "/signin", redirectType: .normal) }
-        switch authenticated.account.status {
-        case .active, .pendingActivation: break
-        default: throw AccountError.accountState(authenticated.account.status, reason: authenticated.account.statusReason)
-        }
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
         let (csrf, _) = PageCSRF.token(for: req)
         return page(AccountPages.account(.init(lang: req.lang, csrf: csrf, account: authenticated.account)).render(), cookie: nil)
     }

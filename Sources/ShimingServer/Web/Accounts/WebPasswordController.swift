@@ -67,17 +67,8 @@ struct WebPasswordController {
         }
     }
 
-    /// The signed-in account for a page, or a redirect to sign-in.
-    func signedIn(_ req: Request) throws -> Request.Authenticated? {
-        guard let authenticated = req.authenticated else { return nil }
-        switch authenticated.account.status {
-        case .active, .pendingActivation: return authenticated
-        default: throw AccountError.accountState(authenticated.account.status, reason: authenticated.account.statusReason)
-        }
-    }
-
     @Sendable func changePage(_ req: Request) async throws -> Response {
-        guard try signedIn(req) != nil else { return req.redirect(to: "/signin", redirectType: .normal) }
+        guard try req.signedInForPage() != nil else { return req.redirect(to: "/signin", redirectType: .normal) }
         return pages.page(AccountPages.changePassword(.init(lang: req.lang, csrf: PageCSRF.token(for: req).0)).render(), cookie: nil)
     }
 
@@ -87,7 +78,7 @@ struct WebPasswordController {
     }
 
     @Sendable func changeSubmit(_ req: Request) async throws -> Response {
-        guard let authenticated = try signedIn(req) else { return req.redirect(to: "/signin", redirectType: .normal) }
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
         let form = try req.content.decode(ChangeForm.self)
         let csrf = PageCSRF.token(for: req).0
         do {
@@ -104,7 +95,7 @@ struct WebPasswordController {
     }
 
     @Sendable func profilePage(_ req: Request) async throws -> Response {
-        guard let authenticated = try signedIn(req) else { return req.redirect(to: "/signin", redirectType: .normal) }
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
         let model = AccountPages.ProfileModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, account: authenticated.account)
         return pages.page(AccountPages.profile(model).render(), cookie: nil)
     }
@@ -115,7 +106,7 @@ struct WebPasswordController {
     }
 
     @Sendable func profileSubmit(_ req: Request) async throws -> Response {
-        guard let authenticated = try signedIn(req) else { return req.redirect(to: "/signin", redirectType: .normal) }
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
         let form = try req.content.decode(ProfileForm.self)
         let csrf = PageCSRF.token(for: req).0
         do {

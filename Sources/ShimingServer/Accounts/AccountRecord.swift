@@ -75,11 +75,9 @@ struct CreateAccounts: AsyncMigration {
             .unique(on: "phone_index")
             .unique(on: "email_index")
             .create()
-        try await SQLDialectSwitch.run(
-            on: database,
-            sqlite: ["CREATE INDEX accounts_guardian_phone ON accounts (guardian_phone_index)"],
-            postgres: ["CREATE INDEX accounts_guardian_phone ON accounts (guardian_phone_index)"]
-        )
+        try await SQLDialectSwitch.run(on: database, portable: [
+            "CREATE INDEX accounts_guardian_phone ON accounts (guardian_phone_index)",
+        ])
     }
 
     func revert(on database: any Database) async throws {
@@ -122,11 +120,7 @@ struct CreateOneTimeCodes: AsyncMigration {
             .field("created_at", .datetime, .required)
             .field("ip", .string)
             .create()
-        try await SQLDialectSwitch.run(on: database, sqlite: [
-            "CREATE INDEX codes_destination ON one_time_codes (destination_index, created_at)",
-            "CREATE INDEX codes_ip ON one_time_codes (ip, created_at)",
-            "CREATE INDEX codes_hash ON one_time_codes (code_hash)",
-        ], postgres: [
+        try await SQLDialectSwitch.run(on: database, portable: [
             "CREATE INDEX codes_destination ON one_time_codes (destination_index, created_at)",
             "CREATE INDEX codes_ip ON one_time_codes (ip, created_at)",
             "CREATE INDEX codes_hash ON one_time_codes (code_hash)",

@@ -57,6 +57,7 @@ struct CreateAuditEvents: AsyncMigration {
             .field("hash", .string, .required)
             .unique(on: "seq")
             .create()
+        try await SQLDialectSwitch.run(on: database, portable: ["CREATE INDEX audit_events_subject ON audit_events (subject)"])
         try await SQLDialectSwitch.run(on: database, sqlite: [
             """
             CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
@@ -66,7 +67,6 @@ struct CreateAuditEvents: AsyncMigration {
             CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
             BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END
             """,
-            "CREATE INDEX audit_events_subject ON audit_events (subject)",
         ], postgres: [
             """
             CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -76,7 +76,6 @@ struct CreateAuditEvents: AsyncMigration {
             CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
             FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()
             """,
-            "CREATE INDEX audit_events_subject ON audit_events (subject)",
         ])
     }
 

@@ -48,11 +48,9 @@ struct CreateOutboxMessages: AsyncMigration {
             .field("created_at", .datetime, .required)
             .field("sent_at", .datetime)
             .create()
-        try await SQLDialectSwitch.run(
-            on: database,
-            sqlite: ["CREATE INDEX outbox_due ON outbox_messages (status, next_attempt_at)"],
-            postgres: ["CREATE INDEX outbox_due ON outbox_messages (status, next_attempt_at)"]
-        )
+        try await SQLDialectSwitch.run(on: database, portable: [
+            "CREATE INDEX outbox_due ON outbox_messages (status, next_attempt_at)",
+        ])
     }
 
     func revert(on database: any Database) async throws {

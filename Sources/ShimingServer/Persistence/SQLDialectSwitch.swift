@@ -15,6 +15,11 @@ enum SQLEngine: Sendable {
 /// Runs engine-specific raw statements; used by migrations for triggers and indexes that
 /// Fluent's schema builder cannot express.
 enum SQLDialectSwitch {
+    /// Runs statements both engines understand alike (plain indexes Fluent cannot declare).
+    static func run(on database: any Database, portable statements: [String]) async throws {
+        try await run(on: database, sqlite: statements, postgres: statements)
+    }
+
     static func run(on database: any Database, sqlite: [String], postgres: [String]) async throws {
         guard let sql = database as? any SQLDatabase else { return }
         let statements = SQLEngine.of(database) == .postgres ? postgres : sqlite

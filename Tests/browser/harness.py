@@ -121,14 +121,17 @@ def screenshot(browser, name):
 
 def wait_for_heading(browser, text, timeout=10):
     """Waits until the page's h1 contains `text` (after a click that navigates)."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     def found(driver):
+        # While the page navigates, the h1 found a moment ago may belong to a document that
+        # is gone: Chromium then answers with stale-element or "node does not belong to the
+        # document" errors. Both mean "not yet".
         try:
             return text in driver.find_element(By.TAG_NAME, "h1").text
-        except (NoSuchElementException, StaleElementReferenceException):
+        except WebDriverException:
             return False
 
     WebDriverWait(browser, timeout).until(found, f"no heading containing {text!r}")
@@ -136,15 +139,23 @@ def wait_for_heading(browser, text, timeout=10):
 
 def wait_for_text(browser, text, timeout=10):
     """Waits until the page contains `text`."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, timeout).until(lambda driver: text in driver.page_source, f"page never showed {text!r}")
+    def found(driver):
+        try:
+            return text in driver.page_source
+        except WebDriverException:  # the document is being replaced
+            return False
+
+    WebDriverWait(browser, timeout).until(found, f"page never showed {text!r}")
 
 
 def wait_for_element(browser, css, timeout=10):
     """Waits for an element to appear (after a click that navigates) and returns it."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, timeout).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+    return WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))

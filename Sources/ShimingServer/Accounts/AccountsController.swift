@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import IdentityRules
 import ShimingCore
 import Vapor
 
@@ -14,6 +15,10 @@ struct AccountsController {
         var roles: [String]
         var contacts: [ContactView]
         var displayName: String?
+        /// The legal name on record (masked), once verified or changed by request.
+        var legalName: String?
+        /// `male` or `female`, once on record.
+        var gender: String?
         var locale: String
         var createdAt: Date
 
@@ -25,6 +30,8 @@ struct AccountsController {
             roles = account.roles.sorted().map(\.rawValue)
             contacts = account.maskedContacts
             displayName = account.displayName
+            legalName = account.legalName.map(PersonalName.mask)
+            gender = account.gender
             locale = account.locale.rawValue
             createdAt = account.createdAt
         }
@@ -48,7 +55,8 @@ struct AccountsController {
             "channel": .string(allowed: ["sms", "email"]), "value": .string(description: "masked"),
             "confirmed": .boolean(), "role": .string(allowed: ["self", "guardian"]),
         ], required: ["channel", "value", "confirmed", "role"])),
-        "displayName": .nullable(.string()), "locale": .string(allowed: ["zh-CN", "en"]), "createdAt": .string(format: "date-time"),
+        "displayName": .nullable(.string()), "legalName": .nullable(.string(description: "masked")),
+        "gender": .nullable(.string(allowed: ["male", "female"])), "locale": .string(allowed: ["zh-CN", "en"]), "createdAt": .string(format: "date-time"),
     ], required: ["id", "status", "kind", "roles", "contacts", "locale", "createdAt"])
 
     func register(_ routes: any RoutesBuilder) {

@@ -24,6 +24,8 @@ public struct ShimingContext: Sendable {
     public let writeGate: WriteGate
     /// Hashes and checks passwords.
     public let passwordHasher: any PasswordHasher
+    /// Uploads, sealed with the file subkey.
+    let files: SealedFiles
 }
 
 extension Application {

@@ -62,7 +62,12 @@ public func configure(
         metrics: registry,
         writeGate: WriteGate(serialises: isSQLite),
         passwordHasher: services.passwordHasher
-            ?? BcryptPasswordHasher(cost: configuration.bcryptCost, threadPool: app.threadPool)
+            ?? BcryptPasswordHasher(cost: configuration.bcryptCost, threadPool: app.threadPool),
+        files: SealedFiles(
+            store: services.fileStore
+                ?? DirectoryFileStore(root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), threadPool: app.threadPool),
+            keyRing: keyRing
+        )
     )
 
     JSONCoding.install()
@@ -83,6 +88,7 @@ public func configure(
     StaffController().register(app.routes)
     ProfileController().register(app.routes)
     AdminController().register(app.routes)
+    ChangeRequestsController().register(app.routes)
     WebAccountsController().register(app.routes)
     WebPasswordController().register(app.routes)
 

@@ -12,17 +12,21 @@ public struct Services: Sendable {
     public var messageSink: (any MessageSink)?
     /// How passwords are hashed; `nil` means bcrypt at the configured cost.
     public var passwordHasher: (any PasswordHasher)?
+    /// Where sealed uploads are stored; `nil` means the data dir's `files/`.
+    public var fileStore: (any FileStore)?
 
     /// Creates a set of services; defaults are the real ones.
     public init(
         clock: any WallClock = SystemClock(),
         random: any RandomSource = SystemRandom(),
         messageSink: (any MessageSink)? = nil,
-        passwordHasher: (any PasswordHasher)? = nil
+        passwordHasher: (any PasswordHasher)? = nil,
+        fileStore: (any FileStore)? = nil
     ) {
         self.clock = clock
         self.random = random
         self.messageSink = messageSink
         self.passwordHasher = passwordHasher
+        self.fileStore = fileStore
     }
 }

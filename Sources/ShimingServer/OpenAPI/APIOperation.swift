@@ -23,8 +23,10 @@ public struct APIOperation: Sendable {
     public var summary: String
     /// Grouping in the document (`system`, `accounts`, …).
     public var tag: String
-    /// JSON request body, if any.
+    /// Request body, if any.
     public var requestBody: JSONSchema?
+    /// The request body's media type: JSON, or `multipart/form-data` for uploads.
+    public var requestContentType: String
     /// Query parameters and their schemas.
     public var query: [String: JSONSchema]
     /// Responses by status code.
@@ -43,6 +45,7 @@ public struct APIOperation: Sendable {
         summary: String,
         tag: String,
         requestBody: JSONSchema? = nil,
+        requestContentType: String = "application/json",
         query: [String: JSONSchema] = [:],
         responses: [Int: Response],
         components: [String: JSONSchema] = [:],
@@ -52,6 +55,7 @@ public struct APIOperation: Sendable {
         self.summary = summary
         self.tag = tag
         self.requestBody = requestBody
+        self.requestContentType = requestContentType
         self.query = query
         self.responses = responses
         self.components = components

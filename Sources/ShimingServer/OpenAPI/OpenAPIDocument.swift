@@ -43,7 +43,7 @@ enum OpenAPIDocument {
                 tags: [documented.tag],
                 parameters: parameters.isEmpty ? nil : parameters,
                 requestBody: documented.requestBody.map {
-                    RequestBody(required: true, content: ["application/json": MediaType(schema: $0)])
+                    RequestBody(required: true, content: [documented.requestContentType: MediaType(schema: $0)])
                 },
                 responses: responses,
                 security: documented.requiresAuthentication ? [["bearer": []], ["session": []]] : nil,

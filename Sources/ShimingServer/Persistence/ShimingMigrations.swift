@@ -10,5 +10,7 @@ enum ShimingMigrations {
         CreateOneTimeCodes(),
         CreateSessions(),
         CreateSignInThrottles(),
+        CreateStoredFiles(),
+        CreateChangeRequests(),
     ]
 }

@@ -64,6 +64,12 @@ struct AdminController {
         guard let id = req.parameters.get("id", as: UUID.self), let record = try await AccountRecord.find(id, on: req.db) else {
             throw HTTPFailure.error(for: .notFound)
         }
+        return try await Self.detail(record, req)
+    }
+
+    /// What staff see of one account, with its sign-in lock.
+    static func detail(_ record: AccountRecord, _ req: Request) async throws -> AccountDetail {
+        let id = try record.requireID()
         let account = try record.account(cipher: req.shiming.cipher)
         let service = AccountService(application: req.application)
         let state = try await service.throttleState("account:\(id.uuidString.lowercased())", on: req.db)
@@ -92,19 +98,29 @@ struct AdminController {
     }
 
     @Sendable func outbox(_ req: Request) async throws -> [OutboxEntry] {
+        let limit = min(max(req.query[Int.self, at: "limit"] ?? 100, 1), 500)
+        return try await Self.entries(status: req.query[String.self, at: "status"], limit: limit, req)
+    }
+
+    /// Outbox messages, newest first, recipients masked.
+    static func entries(status: String?, limit: Int, _ req: Request) async throws -> [OutboxEntry] {
         var query = OutboxMessageRecord.query(on: req.db).sort(\.$createdAt, .descending)
-        if let status = req.query[String.self, at: "status"] {
+        if let status {
             guard OutboxStatus(rawValue: status) != nil else { throw AccountError.invalid(["status": "invalid_value"]) }
             query = query.filter(\.$status == status)
         }
-        let limit = min(max(req.query[Int.self, at: "limit"] ?? 100, 1), 500)
         let cipher = req.shiming.cipher
-        return try await query.limit(limit).all().map { try entry($0, cipher: cipher) }
+        return try await query.limit(limit).all().map { try AdminController().entry($0, cipher: cipher) }
     }
 
     @Sendable func retry(_ req: Request) async throws -> OutboxEntry {
         let admin = try req.requireAccount()
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        return try await Self.retry(id, admin: admin, req)
+    }
+
+    /// Puts a failed message back in the queue (audited).
+    static func retry(_ id: UUID, admin: Account, _ req: Request) async throws -> OutboxEntry {
         let now = req.now
         let ip = req.clientIP
         let record = try await req.shiming.writeGate.transaction(on: req.db) { tx -> OutboxMessageRecord? in
@@ -123,6 +139,6 @@ struct AdminController {
             return record
         }
         guard let record else { throw HTTPFailure.error(for: .notFound) }
-        return try entry(record, cipher: req.shiming.cipher)
+        return try AdminController().entry(record, cipher: req.shiming.cipher)
     }
 }

@@ -66,7 +66,10 @@ struct SessionAuthenticator: AsyncMiddleware {
         }
         if let token, let (account, session) = try await AccountService(application: request.application).authenticate(token: token) {
             if viaCookie, ![.GET, .HEAD, .OPTIONS].contains(request.method) {
+                // Header (scripts, API clients), form field, or — for multipart uploads, whose
+                // body is read only after this check — the form's action URL.
                 let sent = request.headers.first(name: "X-CSRF-Token") ?? (try? request.content.get(String.self, at: "_csrf"))
+                    ?? request.query[String.self, at: "_csrf"]
                 guard let expected = session.csrfToken, let sent, SecretHasher.equal(sent, expected) else {
                     throw UserFacingError(
                         code: "csrf_failed", kind: .forbidden,

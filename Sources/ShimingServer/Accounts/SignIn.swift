@@ -143,7 +143,7 @@ extension AccountService {
     /// `2026-11-21 16:15`, Beijing time, for messages people read.
     static func chinaTime(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970) + 8 * 3600
-        let day = CivilDate(unixSeconds: Int64(date.timeIntervalSince1970))
+        let day = CivilDate(unixSeconds: Int64(date.timeIntervalSince1970))  // the day in Beijing (UTC+8 by default)
         let minuteOfDay = Int((seconds % 86_400 + 86_400) % 86_400) / 60
         let hh = minuteOfDay / 60, mm = minuteOfDay % 60
         return "\(day) \(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm) (UTC+8)"

@@ -91,6 +91,8 @@ public func configure(
     ChangeRequestsController().register(app.routes)
     WebAccountsController().register(app.routes)
     WebPasswordController().register(app.routes)
+    WebChangeRequestsController().register(app.routes)
+    WebStaffController().register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

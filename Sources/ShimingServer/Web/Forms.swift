@@ -95,8 +95,12 @@ enum Forms {
             "same_as_current": LocalizedText("新密码不能与当前密码相同。", "The new password must differ from the current one."),
             "rate_limited": LocalizedText("请稍后再试。", "Please try again a little later."),
             "invalid_value": LocalizedText("请从列表中选择。", "Please choose from the list."),
+            "unchanged": LocalizedText("与现在的内容相同。", "This is the same as now."),
+            "change_request_open": LocalizedText("这一项已有待审核的申请。", "This item already has a request waiting for a decision."),
+            "too_many_files": LocalizedText("材料数量已达上限。", "No more files can be added."),
         ]
         if let problem = PasswordProblem(rawValue: code) { return problem.message(lang) }
+        if let problem = FileProblem(rawValue: code) { return problem.message(lang) }
         return texts[code]?(lang) ?? LocalizedText("请检查此项。", "Please check this field.")(lang)
     }
 }

@@ -11,6 +11,7 @@ enum Layout {
         lang: Lang,
         path: String,
         signedIn: Bool = false,
+        staff: Bool = false,
         main: Node<HTML.BodyContext>
     ) -> HTML {
         HTML(
@@ -28,6 +29,7 @@ enum Layout {
                     .a(.class("brand"), .href("/"), .text(WebText.brand(lang))),
                     .nav(
                         .attribute(named: "aria-label", value: WebText.navigation(lang)),
+                        .if(staff, .a(.href("/staff"), .text(StaffText.desk(lang)))),
                         signedIn
                             ? .a(.href("/account"), .text(WebText.myAccount(lang)))
                             : .a(.href("/signin"), .text(WebText.signIn(lang))),

@@ -58,6 +58,21 @@ enum Stylesheet {
       display: block; width: 100%; max-width: 26rem; min-height: 52px; padding: 0.6rem 0.75rem;
       font: inherit; border: 2px solid var(--line); border-radius: 6px; background: var(--paper); color: var(--ink);
     }
+    .field select, .field textarea {
+      display: block; width: 100%; max-width: 26rem; min-height: 52px; padding: 0.6rem 0.75rem;
+      font: inherit; border: 2px solid var(--line); border-radius: 6px; background: var(--paper); color: var(--ink);
+    }
+    .field input[type=file] { display: block; font: inherit; min-height: 52px; padding: 0.5rem 0; max-width: 100%; }
+    fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 1.1rem; padding: 0.5rem 1rem; }
+    legend { font-weight: 600; }
+    ul.big-links li { margin: 0.4rem 0; }
+    ul.big-links a { display: inline-block; min-height: 48px; line-height: 48px; font-size: 1.1rem; }
+    .table-wrap { overflow-x: auto; }
+    table.list { border-collapse: collapse; width: 100%; }
+    table.list th, table.list td { border-bottom: 1px solid var(--line); padding: 0.5rem; text-align: left; vertical-align: top; }
+    table.list form { margin: 0; }
+    .proofs figure { margin: 1rem 0; }
+    .proofs img { max-width: 100%; height: auto; border: 1px solid var(--line); }
     .field.check label { font-weight: 400; display: flex; gap: 0.6rem; align-items: flex-start; }
     .field.check input { width: 1.6rem; height: 1.6rem; margin-top: 0.2rem; flex: none; }
     .field .hint { margin: 0 0 0.3rem; color: var(--muted); font-size: 0.95rem; }

@@ -177,7 +177,15 @@ enum AccountPages {
             let role = contact.role == "guardian" ? AccountText.guardianPhone(lang) + "：" : ""
             return Forms.element("li", [], [.text("\(role)\(contact.value)（\(mark)）")])
         }
-        return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, main: .group(
+        var links: [Node<HTML.BodyContext>] = [
+            Forms.element("li", [], [Forms.element("a", [("href", "/account/profile")], [.text(PasswordText.profileTitle(lang))])]),
+            Forms.element("li", [], [Forms.element("a", [("href", "/account/password")], [.text(PasswordText.changeTitle(lang))])]),
+            Forms.element("li", [], [Forms.element("a", [("href", "/account/change-requests")], [.text(ChangeRequestPages.title(lang))])]),
+        ]
+        if account.kind == .staff {
+            links.insert(Forms.element("li", [], [Forms.element("a", [("href", "/staff")], [.text(StaffText.desk(lang))])]), at: 0)
+        }
+        return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, staff: account.kind == .staff, main: .group(
             .h1(.text(AccountText.accountTitle(lang))),
             Forms.element("dl", [("class", "facts")], [
                 Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]),
@@ -187,10 +195,7 @@ enum AccountPages {
                 Forms.element("dt", [], [.text(AccountText.contacts(lang))]),
                 Forms.element("dd", [], [Forms.element("ul", [("class", "plain")], contactItems)]),
             ]),
-            Forms.element("ul", [("class", "plain")], [
-                Forms.element("li", [], [Forms.element("a", [("href", "/account/profile")], [.text(PasswordText.profileTitle(lang))])]),
-                Forms.element("li", [], [Forms.element("a", [("href", "/account/password")], [.text(PasswordText.changeTitle(lang))])]),
-            ]),
+            Forms.element("ul", [("class", "plain big-links")], links),
             Forms.form(action: "/signout", csrf: model.csrf, [Forms.submit(AccountText.signOut, lang: lang, primary: false)])
         ))
     }

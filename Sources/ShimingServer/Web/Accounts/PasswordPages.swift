@@ -1,3 +1,4 @@
+import IdentityRules
 import Plot
 import ShimingCore
 
@@ -111,7 +112,16 @@ extension AccountPages {
             ]),
             Forms.submit(PasswordText.save, lang: lang),
         ]))
+        let account = model.account
+        main.append(Forms.element("dl", [("class", "facts")], [
+            Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]), Forms.element("dd", [], [.text(account.username ?? "—")]),
+            Forms.element("dt", [], [.text(ChangeRequestField.legalName.label(lang))]),
+            Forms.element("dd", [], [.text(account.legalName.map(PersonalName.mask) ?? "—")]),
+            Forms.element("dt", [], [.text(ChangeRequestField.gender.label(lang))]),
+            Forms.element("dd", [], [.text(account.gender.flatMap { ChangeRequestPages.genders[$0]?(lang) } ?? "—")]),
+        ]))
         main.append(.p(.class("hint"), .text(PasswordText.lockedNote(lang))))
+        main.append(.p(.a(.class("button"), .href("/account/change-requests"), .text(ChangeRequestPages.title(lang)))))
         main.append(.p(.a(.href("/account"), .text(AccountText.accountTitle(lang)))))
         return Layout.page(title: PasswordText.profileTitle, lang: lang, path: "/account/profile", signedIn: true, main: .group(main))
     }

@@ -162,7 +162,8 @@ struct WebAccountsController {
                 .init(login: form.login ?? "", password: form.password ?? ""), kind: "web", ip: req.clientIP
             )
             // A fresh session id at every sign-in (no fixation); the pre-sign-in CSRF cookie goes.
-            let response = req.redirect(to: "/account", redirectType: .normal)
+            // Staff land on their desk, applicants on their account.
+            let response = req.redirect(to: session.account.kind == .staff ? "/staff" : "/account", redirectType: .normal)
             response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(
                 string: session.token, expires: session.expiresAt, path: "/", isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax
             )

@@ -1,0 +1,103 @@
+import Foundation
+import ShimingCore
+import Vapor
+
+/// `/account/change-requests`: the applicant's change requests, on `ChangeRequestService`.
+struct WebChangeRequestsController {
+    let pages = WebAccountsController()
+
+    func register(_ routes: any RoutesBuilder) {
+        routes.get("account", "change-requests", use: list)
+        routes.on(.POST, "account", "change-requests", body: .collect(maxSize: "6mb"), use: create)
+        routes.on(.POST, "account", "change-requests", ":id", "proofs", body: .collect(maxSize: "6mb"), use: addProof)
+        routes.get("account", "change-requests", ":id", "proofs", ":file", use: proof)
+    }
+
+    func render(_ req: Request, _ account: Account, status: HTTPResponseStatus = .ok,
+                configure: (inout ChangeRequestPages.Model) -> Void = { _ in }) async throws -> Response {
+        var model = ChangeRequestPages.Model(
+            lang: req.lang, csrf: PageCSRF.token(for: req).0,
+            requests: try await ChangeRequestService(application: req.application).list(account: account)
+        )
+        configure(&model)
+        return pages.page(ChangeRequestPages.page(model).render(), cookie: nil, status: status)
+    }
+
+    @Sendable func list(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let notice: String? = switch req.query[String.self, at: "done"] {
+        case "filed": ChangeRequestPages.filed(req.lang)
+        case "proof": ChangeRequestPages.proofAdded(req.lang)
+        default: nil
+        }
+        return try await render(req, authenticated.account) { $0.notice = notice }
+    }
+
+    struct NewRequestForm: Content {
+        var field: String?
+        var newValue: String?
+        var reason: String?
+        var file: File?
+    }
+
+    @Sendable func create(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let form = (try? req.content.decode(NewRequestForm.self)) ?? NewRequestForm()
+        let values = ["field": form.field ?? "", "newValue": form.newValue ?? "", "reason": form.reason ?? ""]
+        let bytes = form.file.map { Data(buffer: $0.data) } ?? Data()
+        let service = ChangeRequestService(application: req.application)
+        // The proof is checked first, so that a bad file does not leave a request behind.
+        do throws(FileProblem) {
+            _ = try FileSniffer.check(bytes, maxBytes: ChangeRequestService.maxProofBytes)
+        } catch {
+            return try await render(req, authenticated.account, status: .unprocessableEntity) {
+                $0.values = values
+                $0.errors = ["file": error.rawValue]
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+            }
+        }
+        do {
+            var newValue = form.newValue ?? ""
+            if form.field == ChangeRequestField.gender.rawValue { newValue = ChangeRequestPages.genderValue(newValue) }
+            let request = try await service.create(
+                account: authenticated.account, .init(field: form.field ?? "", newValue: newValue, reason: form.reason ?? ""), ip: req.clientIP
+            )
+            _ = try await service.addProof(to: request.id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
+            return req.redirect(to: "/account/change-requests?done=filed", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await render(req, authenticated.account, status: error.kind.status) {
+                $0.values = values
+                $0.errors = error.fields
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+            }
+        }
+    }
+
+    @Sendable func addProof(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let bytes = (try? req.content.decode(ChangeRequestsController.Upload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
+        do {
+            _ = try await ChangeRequestService(application: req.application).addProof(to: id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
+            return req.redirect(to: "/account/change-requests?done=proof", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await render(req, authenticated.account, status: error.kind.status) {
+                $0.proofErrors[id] = error.fields["file"].map { Forms.message(for: $0, lang: req.lang) } ?? error.message(req.lang)
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+            }
+        }
+    }
+
+    @Sendable func proof(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        guard let id = req.parameters.get("id", as: UUID.self), let fileID = req.parameters.get("file", as: UUID.self) else {
+            throw HTTPFailure.error(for: .notFound)
+        }
+        let service = ChangeRequestService(application: req.application)
+        let (file, data) = try await service.proof(fileID, of: try await service.own(id, account: authenticated.account))
+        return ChangeRequestsController.fileResponse(file, data)
+    }
+}

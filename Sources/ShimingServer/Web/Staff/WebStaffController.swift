@@ -1,0 +1,168 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Vapor
+
+extension Request {
+    /// The signed-in staff member for a staff page: `nil` when nobody is signed in (the page
+    /// sends them to sign-in); 403 for applicants and for staff without one of `roles`.
+    func staffForPage(_ roles: Set<StaffRole>) throws -> Authenticated? {
+        guard let authenticated = try signedInForPage() else { return nil }
+        let account = authenticated.account
+        guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
+        return authenticated
+    }
+}
+
+/// `/staff`: the staff desk and its pages, on the same services and rules as the admin API.
+struct WebStaffController {
+    let pages = WebAccountsController()
+    static let anyStaff = Set(StaffRole.allCases)
+    static let accountReaders: Set<StaffRole> = [.admin, .supervisor, .auditor]
+    static let outboxReaders: Set<StaffRole> = [.admin, .auditor]
+
+    func register(_ routes: any RoutesBuilder) {
+        let staff = routes.grouped("staff")
+        staff.get(use: desk)
+        staff.get("change-requests", use: changeRequests)
+        staff.get("change-requests", ":id", use: changeRequest)
+        staff.get("change-requests", ":id", "proofs", ":file", use: proof)
+        staff.post("change-requests", ":id", "decision", use: decide)
+        staff.get("accounts", use: accounts)
+        staff.get("new", use: newStaffPage)
+        staff.post("new", use: newStaffSubmit)
+        staff.get("outbox", use: outbox)
+        staff.post("outbox", ":id", "retry", use: retry)
+    }
+
+    func signIn(_ req: Request) -> Response { req.redirect(to: "/signin", redirectType: .normal) }
+
+    func html(_ html: String, status: HTTPResponseStatus = .ok) -> Response { pages.page(html, cookie: nil, status: status) }
+
+    @Sendable func desk(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage(Self.anyStaff) else { return signIn(req) }
+        let roles = staff.account.roles
+        let pending = roles.isDisjoint(with: ChangeRequestsController.readers) ? nil
+            : try await ChangeRequestRecord.query(on: req.db).filter(\.$state == ChangeRequestState.pending.rawValue).count()
+        let failed = roles.isDisjoint(with: Self.outboxReaders) ? nil
+            : try await OutboxMessageRecord.query(on: req.db).filter(\.$status == OutboxStatus.failed.rawValue).count()
+        return html(StaffPages.desk(.init(lang: req.lang, account: staff.account, pendingChangeRequests: pending, failedMessages: failed)).render())
+    }
+
+    @Sendable func changeRequests(_ req: Request) async throws -> Response {
+        guard try req.staffForPage(ChangeRequestsController.readers) != nil else { return signIn(req) }
+        let requests = try await ChangeRequestService(application: req.application).list(state: .pending, limit: 200)
+        let notice = req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil
+        return html(StaffPages.changeRequests(requests, lang: req.lang, notice: notice).render())
+    }
+
+    func changeRequestPage(_ req: Request, staff: Request.Authenticated, request: ChangeRequest, status: HTTPResponseStatus = .ok,
+                           configure: (inout StaffPages.ChangeRequestModel) -> Void = { _ in }) async throws -> Response {
+        let applicant = try await AccountRecord.find(request.accountID, on: req.db).map { try $0.account(cipher: req.shiming.cipher) }
+        var model = StaffPages.ChangeRequestModel(
+            lang: req.lang, csrf: PageCSRF.token(for: req).0, request: request, applicant: applicant,
+            canDecide: !staff.account.roles.isDisjoint(with: ChangeRequestsController.deciders) && request.accountID != staff.account.id
+        )
+        configure(&model)
+        return html(StaffPages.changeRequest(model).render(), status: status)
+    }
+
+    @Sendable func changeRequest(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage(ChangeRequestsController.readers) else { return signIn(req) }
+        let request = try await ChangeRequestsController.staffView(req, action: "change_request.viewed")
+        return try await changeRequestPage(req, staff: staff, request: request)
+    }
+
+    @Sendable func proof(_ req: Request) async throws -> Response {
+        guard try req.staffForPage(ChangeRequestsController.readers) != nil else { return signIn(req) }
+        return try await ChangeRequestsController().staffProof(req)
+    }
+
+    struct DecisionForm: Content {
+        var outcome: String?
+        var note: String?
+    }
+
+    @Sendable func decide(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage(ChangeRequestsController.deciders) else { return signIn(req) }
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let form = try req.content.decode(DecisionForm.self)
+        let service = ChangeRequestService(application: req.application)
+        do {
+            _ = try await service.decide(id, staff: staff.account, .init(outcome: form.outcome ?? "", note: form.note), ip: req.clientIP)
+            return req.redirect(to: "/staff/change-requests?done=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            guard let record = try await ChangeRequestRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
+            return try await changeRequestPage(req, staff: staff, request: try await service.load(record), status: error.kind.status) {
+                $0.errors = error.fields
+                $0.notice = error.message(req.lang)
+                $0.note = form.note ?? ""
+            }
+        }
+    }
+
+    @Sendable func accounts(_ req: Request) async throws -> Response {
+        guard try req.staffForPage(Self.accountReaders) != nil else { return signIn(req) }
+        let login = (req.query[String.self, at: "login"] ?? "").trimmingCharacters(in: .whitespaces)
+        var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
+        if !login.isEmpty {
+            model.searched = true
+            if let record = try await AccountService(application: req.application).findAccount(login: login, on: req.db) {
+                model.detail = try await AdminController.detail(record, req)
+            }
+        }
+        return html(StaffPages.accounts(model).render())
+    }
+
+    @Sendable func newStaffPage(_ req: Request) async throws -> Response {
+        guard try req.staffForPage([.admin]) != nil else { return signIn(req) }
+        return html(StaffPages.newStaff(.init(lang: req.lang, csrf: PageCSRF.token(for: req).0)).render())
+    }
+
+    struct NewStaffForm: Content {
+        var username: String?
+        var password: String?
+        var roles: [String]?
+        var phone: String?
+        var email: String?
+        var school: String?
+        var grade: String?
+        var `class`: String?
+    }
+
+    @Sendable func newStaffSubmit(_ req: Request) async throws -> Response {
+        guard let admin = try req.staffForPage([.admin]) else { return signIn(req) }
+        let form = try req.content.decode(NewStaffForm.self)
+        let csrf = PageCSRF.token(for: req).0
+        func blank(_ value: String?) -> String? { value.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
+        let input = AccountService.StaffInput(
+            username: form.username ?? "", password: form.password ?? "", roles: form.roles ?? [], phone: blank(form.phone),
+            email: blank(form.email), school: blank(form.school), grade: blank(form.grade), class: blank(form.class)
+        )
+        do {
+            let account = try await AccountService(application: req.application).createStaff(input, actor: .staff(admin.account.id), ip: req.clientIP)
+            return html(StaffPages.newStaff(.init(lang: req.lang, csrf: csrf, notice: StaffText.created(req.lang) + (account.username ?? ""))).render())
+        } catch let error as UserFacingError {
+            let values = ["username": form.username ?? "", "phone": form.phone ?? "", "email": form.email ?? "",
+                          "school": form.school ?? "", "grade": form.grade ?? "", "class": form.class ?? ""]
+            let model = StaffPages.NewStaffModel(lang: req.lang, csrf: csrf, values: values, roles: Set(form.roles ?? []), errors: error.fields,
+                                                 notice: error.message(req.lang), noticeKind: "error")
+            return html(StaffPages.newStaff(model).render(), status: error.kind.status)
+        }
+    }
+
+    @Sendable func outbox(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage(Self.outboxReaders) else { return signIn(req) }
+        let entries = try await AdminController.entries(status: OutboxStatus.failed.rawValue, limit: 200, req)
+        let notice = req.query[String.self, at: "done"] == "1" ? StaffText.retried(req.lang) : nil
+        return html(StaffPages.outbox(entries, lang: req.lang, csrf: PageCSRF.token(for: req).0,
+                                      canRetry: staff.account.roles.contains(.admin), notice: notice).render())
+    }
+
+    @Sendable func retry(_ req: Request) async throws -> Response {
+        guard let admin = try req.staffForPage([.admin]) else { return signIn(req) }
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        _ = try await AdminController.retry(id, admin: admin.account, req)
+        return req.redirect(to: "/staff/outbox?done=1", redirectType: .normal)
+    }
+}

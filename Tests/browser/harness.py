@@ -95,6 +95,49 @@ class Server:
         status, _, body = self.get(path, headers)
         return status, json.loads(body)
 
+    def post_json(self, path, body, headers=None):
+        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def command(self, *arguments, stdin=None):
+        """Runs `shiming <arguments>` against this server's data directory."""
+        return subprocess.run([shiming_bin(), *arguments], env=self.env, input=stdin, text=True, capture_output=True, check=True)
+
+    def messages(self):
+        path = os.path.join(self.data_dir, "messages.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as sink:
+            return [json.loads(line) for line in sink if line.strip()]
+
+    def latest_code(self, destination, timeout=10):
+        """The newest one-time code sent to a destination, from the file sink."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            codes = [m["code"] for m in self.messages() if m.get("to") == destination and m.get("code")]
+            if codes:
+                return codes[-1]
+            time.sleep(0.2)
+        raise AssertionError(f"no code for {destination} in the message sink")
+
+
+def png(width, height, shade=0xC0):
+    """A real greyscale PNG of the given size."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes([shade]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
 
 def make_browser(width=390, height=844):
     """Headless Debian Chromium through chromedriver; phone-sized by default."""

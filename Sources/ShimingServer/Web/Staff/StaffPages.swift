@@ -144,7 +144,7 @@ enum StaffPages {
             Forms.element("dt", [], [.text(ChangeRequestPages.fieldLabel(lang))]), Forms.element("dd", [], [.text(request.field.label(lang))]),
             Forms.element("dt", [], [.text(StaffText.currentValue(lang))]), Forms.element("dd", [], [.text(clear(request.oldValue))]),
             Forms.element("dt", [], [.text(ChangeRequestPages.newValueLabel(lang))]),
-            Forms.element("dd", [("data-new-value", "")], [.text(clear(request.newValue))]),
+            Forms.element("dd", [("data-new-value", "clear")], [.text(clear(request.newValue))]),
             Forms.element("dt", [], [.text(ChangeRequestPages.reasonLabel(lang))]), Forms.element("dd", [], [.text(request.reason)]),
             Forms.element("dt", [], [.text(StaffText.state(lang))]),
             Forms.element("dd", [("data-state", request.state.rawValue)], [.text(ChangeRequestPages.states[request.state]?(lang) ?? "")]),

@@ -32,6 +32,11 @@ enum ShimingMain {
             app.logger.critical("Cannot start: \(error)")
             try? await app.asyncShutdown()
             exit(78)
+        } catch let error as ProgramFileError {
+            app.logger.critical("Cannot start: invalid program file \(error)")
+            FileHandle.standardError.write(Data("shiming: cannot start: invalid program file \(error)\n".utf8))
+            try? await app.asyncShutdown()
+            exit(78)
         } catch {
             try? await app.asyncShutdown()
             throw error

@@ -2,7 +2,7 @@
 /// content type the client claimed: JPEG, PNG or PDF, with the pixel size of images.
 public struct SniffedFile: Sendable, Equatable {
     /// The formats Shiming accepts for proofs and identity documents.
-    public enum Format: String, Sendable, Equatable, CaseIterable {
+    public enum Format: String, Sendable, Equatable, CaseIterable, Codable {
         case jpeg
         case png
         case pdf

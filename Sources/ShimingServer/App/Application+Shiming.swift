@@ -26,6 +26,8 @@ public struct ShimingContext: Sendable {
     public let passwordHasher: any PasswordHasher
     /// Uploads, sealed with the file subkey.
     let files: SealedFiles
+    /// The verification programs on offer (presets and `programs/*.yaml`).
+    public let programs: ProgramCatalog
 }
 
 extension Application {

@@ -51,6 +51,11 @@ public func configure(
         return routes.isEmpty ? fallback : RoutingMessageSink(routes: routes, fallback: fallback)
     }()
 
+    let programs = try ProgramCatalog.load(directory: (configuration.dataDirectory as NSString).appendingPathComponent("programs"))
+    for program in programs.programs where programs.sources[program.key] != "preset" {
+        app.logger.notice("Program \(program.key) loaded from \(programs.sources[program.key] ?? "?")")
+    }
+
     let registry = PrometheusCollectorRegistry()
     app.shiming = ShimingContext(
         configuration: configuration,
@@ -67,7 +72,8 @@ public func configure(
             store: services.fileStore
                 ?? DirectoryFileStore(root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), threadPool: app.threadPool),
             keyRing: keyRing
-        )
+        ),
+        programs: programs
     )
 
     JSONCoding.install()
@@ -89,6 +95,7 @@ public func configure(
     ProfileController().register(app.routes)
     AdminController().register(app.routes)
     ChangeRequestsController().register(app.routes)
+    ProgramsController().register(app.routes)
     WebAccountsController().register(app.routes)
     WebPasswordController().register(app.routes)
     WebChangeRequestsController().register(app.routes)

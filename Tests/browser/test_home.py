@@ -93,6 +93,31 @@ class ServeCommand(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("0 applied now", out.stdout)
 
+    def test_an_invalid_program_file_stops_the_start_naming_file_line_and_field(self):
+        server = Server()
+        programs = os.path.join(server.data_dir, "programs")
+        os.makedirs(programs)
+        with open(os.path.join(programs, "night-school.yaml"), "w", encoding="utf-8") as f:
+            f.write("key: night-school\ntitle: {zh-CN: 夜校, en: Night school}\nidentity:\n  documentTypes: [resident]\n"
+                    "review:\n  dueHours: tomorrow\n")
+        out = subprocess.run([shiming_bin(), "serve", "--port", str(server.port)], env=server.env,
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 78, out.stdout + out.stderr)
+        self.assertIn("night-school.yaml:6: review.dueHours: must be a whole number", out.stderr)
+
+        # Fixed, it starts and the program is offered beside the presets.
+        with open(os.path.join(programs, "night-school.yaml"), "w", encoding="utf-8") as f:
+            f.write("key: night-school\ntitle: {zh-CN: 夜校, en: Night school}\nidentity:\n  documentTypes: [resident]\n"
+                    "review:\n  dueHours: 24\n")
+        server.start()
+        try:
+            status, programs_list = server.get_json("/api/v1/programs")
+            self.assertEqual(status, 200)
+            self.assertIn("night-school", [p["key"] for p in programs_list])
+            self.assertEqual(len(programs_list), 7)
+        finally:
+            server.stop()
+
 
 @unittest.skipUnless(os.environ.get("SHIMING_BROWSER_PG_URL"), "no PostgreSQL URL given (scripts/test provides one)")
 class ServeOnPostgreSQL(unittest.TestCase):

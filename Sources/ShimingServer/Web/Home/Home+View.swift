@@ -11,7 +11,8 @@ extension Home {
             .div(
                 .class("actions"),
                 .a(.class("button primary"), .href("/signin"), .text(WebText.signIn(lang))),
-                .a(.class("button"), .href("/register"), .text(WebText.register(lang)))
+                .a(.class("button"), .href("/register"), .text(WebText.register(lang))),
+                .a(.class("button"), .href("/programs"), .text(ProgramPages.title(lang)))
             ),
             .h2(.text(Text.stepsTitle(lang))),
             .ol(.forEach(Text.steps) { .li(.text($0(lang))) }),

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -124,6 +125,20 @@ class Server:
                 return codes[-1]
             time.sleep(0.2)
         raise AssertionError(f"no code for {destination} in the message sink")
+
+
+class ServeAndBrowse(unittest.TestCase):
+    """A test case with one real `shiming serve` (fast bcrypt, quick outbox) and one browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(env={"SHIMING_BCRYPT_COST": "4", "SHIMING_OUTBOX_POLL_SECONDS": "0.2"}).start()
+        cls.browser = make_browser()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        cls.server.stop()
 
 
 def png(width, height, shade=0xC0):

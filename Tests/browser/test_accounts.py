@@ -1,35 +1,12 @@
 """Browser test: registration → code from the message sink → confirmation → sign-in → sign-out."""
-import json
-import os
 import unittest
 
-from harness import Server, make_browser, screenshot, wait_for_element, wait_for_heading, wait_for_text
+from harness import ServeAndBrowse, screenshot, wait_for_element, wait_for_heading, wait_for_text
 
 
-class RegistrationInBrowser(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"SHIMING_BCRYPT_COST": "4", "SHIMING_OUTBOX_POLL_SECONDS": "0.2"}).start()
-        cls.browser = make_browser()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        cls.server.stop()
-
-    def latest_code(self, destination, timeout=10):
-        """Reads the newest one-time code sent to a destination from the file sink."""
-        import time
-        path = os.path.join(self.server.data_dir, "messages.jsonl")
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if os.path.exists(path):
-                with open(path, encoding="utf-8") as sink:
-                    codes = [m["code"] for m in map(json.loads, sink) if m.get("to") == destination and m.get("code")]
-                if codes:
-                    return codes[-1]
-            time.sleep(0.2)
-        self.fail(f"no code for {destination} in {path}")
+class RegistrationInBrowser(ServeAndBrowse):
+    def latest_code(self, destination):
+        return self.server.latest_code(destination)
 
     def test_register_confirm_sign_in_and_out(self):
         from selenium.webdriver.common.by import By

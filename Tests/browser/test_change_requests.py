@@ -5,20 +5,10 @@ import tempfile
 import time
 import unittest
 
-from harness import Server, make_browser, png, screenshot, wait_for_element, wait_for_heading, wait_for_text
+from harness import ServeAndBrowse, png, screenshot, wait_for_element, wait_for_heading, wait_for_text
 
 
-class ChangeRequestInBrowser(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"SHIMING_BCRYPT_COST": "4", "SHIMING_OUTBOX_POLL_SECONDS": "0.2"}).start()
-        cls.browser = make_browser()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        cls.server.stop()
-
+class ChangeRequestInBrowser(ServeAndBrowse):
     def sign_in(self, login, password):
         from selenium.webdriver.common.by import By
 

@@ -57,12 +57,15 @@ enum Forms {
         if field.hint != nil { described.append("\(id)-hint") }
         if error != nil { described.append("\(id)-error"); attributes.append(("aria-invalid", "true")) }
         if !described.isEmpty { attributes.append(("aria-describedby", described.joined(separator: " "))) }
-        var children: [Node<HTML.BodyContext>] = [
-            element("label", [("for", id)], [.text(field.label(lang))]),
-        ]
-        if let hint = field.hint { children.append(element("p", [("class", "hint"), ("id", "\(id)-hint")], [.text(hint(lang))])) }
+        return labelled(id: id, label: field.label(lang), hint: field.hint?(lang), error: error, control: void("input", attributes))
+    }
+
+    /// A form control with its label, hint and error above it (the error linked by id).
+    static func labelled(id: String, label: String, hint: String? = nil, error: String?, control: Node<HTML.BodyContext>) -> Node<HTML.BodyContext> {
+        var children: [Node<HTML.BodyContext>] = [element("label", [("for", id)], [.text(label)])]
+        if let hint { children.append(element("p", [("class", "hint"), ("id", "\(id)-hint")], [.text(hint)])) }
         if let error { children.append(element("p", [("class", "field-error"), ("id", "\(id)-error")], [.text(error)])) }
-        children.append(void("input", attributes))
+        children.append(control)
         return element("div", [("class", error == nil ? "field" : "field has-error")], children)
     }
 

@@ -113,27 +113,20 @@ enum ChangeRequestPages {
     static func fileField(name: String, id: String, label: LocalizedText, error: String?, lang: Lang) -> Node<HTML.BodyContext> {
         var input: [(String, String)] = [("type", "file"), ("id", id), ("name", name), ("accept", "image/jpeg,image/png,application/pdf")]
         if error != nil { input += [("aria-invalid", "true"), ("aria-describedby", "\(id)-error")] }
-        var children: [Node<HTML.BodyContext>] = [Forms.element("label", [("for", id)], [.text(label(lang))])]
-        if let error { children.append(Forms.element("p", [("class", "field-error"), ("id", "\(id)-error")], [.text(error)])) }
-        children.append(Forms.void("input", input))
-        return Forms.element("div", [("class", error == nil ? "field" : "field has-error")], children)
+        return Forms.labelled(id: id, label: label(lang), error: error, control: Forms.void("input", input))
     }
 
     static func select(name: String, label: LocalizedText, options: [(String, String)], selected: String?, error: String?, lang: Lang) -> Node<HTML.BodyContext> {
         let id = "field-\(name)"
-        var children: [Node<HTML.BodyContext>] = [Forms.element("label", [("for", id)], [.text(label(lang))])]
-        if let error { children.append(Forms.element("p", [("class", "field-error"), ("id", "\(id)-error")], [.text(error)])) }
-        children.append(Forms.element("select", [("id", id), ("name", name)], options.map { value, text in
+        let control = Forms.element("select", [("id", id), ("name", name)], options.map { value, text in
             Forms.element("option", value == selected ? [("value", value), ("selected", "selected")] : [("value", value)], [.text(text)])
-        }))
-        return Forms.element("div", [("class", error == nil ? "field" : "field has-error")], children)
+        })
+        return Forms.labelled(id: id, label: label(lang), error: error, control: control)
     }
 
     static func textarea(name: String, label: LocalizedText, value: String, error: String?, lang: Lang) -> Node<HTML.BodyContext> {
         let id = "field-\(name)"
-        var children: [Node<HTML.BodyContext>] = [Forms.element("label", [("for", id)], [.text(label(lang))])]
-        if let error { children.append(Forms.element("p", [("class", "field-error"), ("id", "\(id)-error")], [.text(error)])) }
-        children.append(Forms.element("textarea", [("id", id), ("name", name), ("rows", "3")], [.text(value)]))
-        return Forms.element("div", [("class", error == nil ? "field" : "field has-error")], children)
+        return Forms.labelled(id: id, label: label(lang), error: error,
+                              control: Forms.element("textarea", [("id", id), ("name", name), ("rows", "3")], [.text(value)]))
     }
 }

@@ -58,7 +58,12 @@ struct ChangeRequestTests {
             let (_, other) = try await shiming.activeApplicant(phone: "13900139000")
             let theirs = try await shiming.send(.GET, "/api/v1/me/change-requests/\(request.id)/proofs/\(proof.id)", headers: shiming.bearer(other))
             #expect(theirs.status == .notFound)
+            let views = { try await AuditLog.latest(50, on: shiming.db).filter { $0.action == "change_request.proof_viewed" }.count }
+            let unknown = try await shiming.send(.GET, "/api/v1/admin/change-requests/\(request.id)/proofs/\(UUID())", headers: shiming.bearer(reviewer))
+            #expect(unknown.status == .notFound)
+            #expect(try await views() == 0, "a refused look is not recorded as a view")
             let staffCopy = try await shiming.send(.GET, "/api/v1/admin/change-requests/\(request.id)/proofs/\(proof.id)", headers: shiming.bearer(reviewer))
+            #expect(try await views() == 1)
             #expect(staffCopy.status == .ok && Data(buffer: staffCopy.body) == image)
 
             let detail = try await shiming.send(.GET, "/api/v1/admin/change-requests/\(request.id)", headers: shiming.bearer(reviewer))

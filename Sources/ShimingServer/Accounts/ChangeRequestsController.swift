@@ -186,13 +186,17 @@ struct ChangeRequestsController {
         return try await ChangeRequestService(application: req.application).list(state: state, limit: limit).map { ChangeRequestBody($0, clear: false) }
     }
 
-    /// Loads a request for staff and records that they looked.
-    static func staffView(_ req: Request, action: String, details: [String: String] = [:]) async throws -> ChangeRequest {
+    /// Loads a request for staff and records that they looked (after `check`, so that a
+    /// refused look — an unknown proof — is not recorded as a view).
+    static func staffView(
+        _ req: Request, action: String, details: [String: String] = [:], check: (ChangeRequest) throws -> Void = { _ in }
+    ) async throws -> ChangeRequest {
         let staff = try req.requireAccount()
         guard let id = req.parameters.get("id", as: UUID.self), let record = try await ChangeRequestRecord.find(id, on: req.db) else {
             throw HTTPFailure.error(for: .notFound)
         }
         let request = try await ChangeRequestService(application: req.application).load(record)
+        try check(request)
         let now = req.now
         let ip = req.clientIP
         try await req.shiming.writeGate.transaction(on: req.db) { tx in
@@ -208,7 +212,9 @@ struct ChangeRequestsController {
 
     @Sendable func staffProof(_ req: Request) async throws -> Response {
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let request = try await Self.staffView(req, action: "change_request.proof_viewed", details: ["file": fileID.uuidString.lowercased()])
+        let request = try await Self.staffView(req, action: "change_request.proof_viewed", details: ["file": fileID.uuidString.lowercased()]) {
+            guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        }
         let (file, data) = try await ChangeRequestService(application: req.application).proof(fileID, of: request)
         return Self.fileResponse(file, data)
     }

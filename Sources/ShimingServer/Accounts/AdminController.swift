@@ -79,7 +79,7 @@ struct AdminController {
         )
     }
 
-    func entry(_ record: OutboxMessageRecord, cipher: FieldCipher) throws -> OutboxEntry {
+    static func entry(_ record: OutboxMessageRecord, cipher: FieldCipher) throws -> OutboxEntry {
         let id = try record.requireID()
         let message = try? JSONDecoder().decode(
             OutgoingMessage.self, from: cipher.openData(record.payload, context: Outbox.payloadContext(id))
@@ -110,7 +110,7 @@ struct AdminController {
             query = query.filter(\.$status == status)
         }
         let cipher = req.shiming.cipher
-        return try await query.limit(limit).all().map { try AdminController().entry($0, cipher: cipher) }
+        return try await query.limit(limit).all().map { try entry($0, cipher: cipher) }
     }
 
     @Sendable func retry(_ req: Request) async throws -> OutboxEntry {
@@ -139,6 +139,6 @@ struct AdminController {
             return record
         }
         guard let record else { throw HTTPFailure.error(for: .notFound) }
-        return try AdminController().entry(record, cipher: req.shiming.cipher)
+        return try entry(record, cipher: req.shiming.cipher)
     }
 }

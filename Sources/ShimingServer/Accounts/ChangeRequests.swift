@@ -199,25 +199,25 @@ struct ChangeRequestService: Sendable {
     }
 
     func load(_ record: ChangeRequestRecord) async throws -> ChangeRequest {
-        let proofs = try await SealedFiles.files(of: try record.requireID(), purpose: Self.proofPurpose, on: db)
-        return try record.changeRequest(cipher: cipher, proofs: proofs)
+        try await load([record])[0]
+    }
+
+    /// Decrypts requests with their proofs, fetched in one query for the whole list.
+    func load(_ records: [ChangeRequestRecord]) async throws -> [ChangeRequest] {
+        let ids = try records.map { try $0.requireID() }
+        let proofs = ids.isEmpty ? [:] : Dictionary(grouping: try await SealedFiles.files(of: ids, purpose: Self.proofPurpose, on: db), by: \.parentID)
+        return try records.map { try $0.changeRequest(cipher: cipher, proofs: proofs[try $0.requireID()] ?? []) }
     }
 
     func list(account: Account) async throws -> [ChangeRequest] {
-        var result: [ChangeRequest] = []
-        for record in try await ChangeRequestRecord.query(on: db).filter(\.$accountID == account.id).sort(\.$createdAt, .descending).all() {
-            result.append(try await load(record))
-        }
-        return result
+        try await load(ChangeRequestRecord.query(on: db).filter(\.$accountID == account.id).sort(\.$createdAt, .descending).all())
     }
 
     /// Staff's list, oldest first (first come, first served).
     func list(state: ChangeRequestState?, limit: Int) async throws -> [ChangeRequest] {
         var query = ChangeRequestRecord.query(on: db).sort(\.$createdAt, .ascending).limit(limit)
         if let state { query = query.filter(\.$state == state.rawValue) }
-        var result: [ChangeRequest] = []
-        for record in try await query.all() { result.append(try await load(record)) }
-        return result
+        return try await load(query.all())
     }
 
     /// Attaches a proof (JPEG, PNG or PDF by content, at most 5 MB, at most 5 per request).
@@ -232,12 +232,7 @@ struct ChangeRequestService: Sendable {
                                   message: LocalizedText("每个申请最多上传 \(Self.maxProofs) 份材料。", "At most \(Self.maxProofs) files per request."),
                                   fields: ["file": "too_many_files"])
         }
-        let sniffed: SniffedFile
-        do throws(FileProblem) {
-            sniffed = try FileSniffer.check(bytes, maxBytes: Self.maxProofBytes)
-        } catch {
-            throw UserFacingError(code: error.rawValue, kind: .invalidInput, message: error.message, fields: ["file": error.rawValue])
-        }
+        let sniffed = try Self.checkProof(bytes)
         let fileID = UUID()
         let files = context.files
         try await files.write(bytes, id: fileID)
@@ -255,6 +250,15 @@ struct ChangeRequestService: Sendable {
         } catch {
             try? await files.remove(fileID)
             throw error
+        }
+    }
+
+    /// The proof's format and size, or the refusal naming the `file` field.
+    static func checkProof(_ bytes: Data) throws -> SniffedFile {
+        do throws(FileProblem) {
+            return try FileSniffer.check(bytes, maxBytes: maxProofBytes)
+        } catch {
+            throw UserFacingError(code: error.rawValue, kind: .invalidInput, message: error.message, fields: ["file": error.rawValue])
         }
     }
 
@@ -283,13 +287,19 @@ struct ChangeRequestService: Sendable {
         let cipher = self.cipher
         let outbox = Outbox(cipher: cipher)
         let subject = "change_request:\(id.uuidString.lowercased())"
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await ChangeRequestRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
-            if record.accountID == staff.id {
+        // Nobody decides their own request; the attempt is recorded (in its own transaction,
+        // since the refusal itself changes nothing else).
+        if try await ChangeRequestRecord.find(id, on: db)?.accountID == staff.id {
+            try await context.writeGate.transaction(on: db) { tx in
                 try await AuditLog.record("change_request.decision_refused", actor: .staff(staff.id), subject: subject, ip: ip,
                                           details: ["why": "own_request"], at: now, on: tx)
-                return
             }
+            throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
+                                  message: LocalizedText("不能处理自己的申请。", "You cannot decide your own request."))
+        }
+        try await context.writeGate.transaction(on: db) { tx in
+            guard let record = try await ChangeRequestRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard record.accountID != staff.id else { throw HTTPFailure.error(for: .forbidden) }
             guard record.state == ChangeRequestState.pending.rawValue else {
                 throw UserFacingError(code: "change_request_decided", kind: .conflict,
                                       message: LocalizedText("该申请已处理。", "This request has already been decided."))
@@ -331,10 +341,6 @@ struct ChangeRequestService: Sendable {
             }
         }
         guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw HTTPFailure.error(for: .notFound) }
-        if record.accountID == staff.id {
-            throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
-                                  message: LocalizedText("不能处理自己的申请。", "You cannot decide your own request."))
-        }
         return try await load(record)
     }
 

@@ -123,9 +123,9 @@ struct SealedFiles: Sendable {
         try await store.remove(name: id.uuidString.lowercased())
     }
 
-    /// The files attached to one parent, oldest first.
-    static func files(of parent: UUID, purpose: String, on db: any Database) async throws -> [StoredFile] {
-        try await StoredFileRecord.query(on: db).filter(\.$parentID == parent).filter(\.$purpose == purpose)
+    /// The files attached to these parents, oldest first.
+    static func files(of parents: [UUID], purpose: String, on db: any Database) async throws -> [StoredFile] {
+        try await StoredFileRecord.query(on: db).filter(\.$parentID ~~ parents).filter(\.$purpose == purpose)
             .sort(\.$createdAt).all().map { try $0.file() }
     }
 }

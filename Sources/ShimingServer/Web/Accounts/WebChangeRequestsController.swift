@@ -46,18 +46,9 @@ struct WebChangeRequestsController {
         let values = ["field": form.field ?? "", "newValue": form.newValue ?? "", "reason": form.reason ?? ""]
         let bytes = form.file.map { Data(buffer: $0.data) } ?? Data()
         let service = ChangeRequestService(application: req.application)
-        // The proof is checked first, so that a bad file does not leave a request behind.
-        do throws(FileProblem) {
-            _ = try FileSniffer.check(bytes, maxBytes: ChangeRequestService.maxProofBytes)
-        } catch {
-            return try await render(req, authenticated.account, status: .unprocessableEntity) {
-                $0.values = values
-                $0.errors = ["file": error.rawValue]
-                $0.notice = error.message(req.lang)
-                $0.noticeKind = "error"
-            }
-        }
         do {
+            // The proof is checked first, so that a bad file does not leave a request behind.
+            _ = try ChangeRequestService.checkProof(bytes)
             var newValue = form.newValue ?? ""
             if form.field == ChangeRequestField.gender.rawValue { newValue = ChangeRequestPages.genderValue(newValue) }
             let request = try await service.create(

@@ -1,6 +1,6 @@
 /// Shared input clean-up: what people type around numbers (spaces, hyphens, full-width forms)
 /// is removed before rules apply.
-enum Normalization {
+public enum Normalization {
     /// Converts full-width ASCII forms (Ａ, １, －, 　) to ASCII and drops spaces, hyphens and
     /// similar separators. Letter case is kept: each document decides what case means.
     /// Input that is already plain ASCII letters and digits comes back as it is, without copying.
@@ -21,7 +21,7 @@ enum Normalization {
 
     /// Maps a full-width ASCII variant (U+FF01…U+FF5E) and the ideographic space to ASCII.
     @inline(__always)
-    static func halfWidth(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+    public static func halfWidth(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
         switch scalar.value {
         case 0xFF01...0xFF5E: Unicode.Scalar(scalar.value - 0xFEE0)!
         case 0x3000: " "

@@ -110,15 +110,6 @@ enum ProgramPages {
     static func secondCode(_ minutes: Int) -> LocalizedText {
         LocalizedText("通过后需在 \(minutes) 分钟内输入第二次验证码。", "After approval, a second code must be entered within \(minutes) minutes.")
     }
-    static let documentNames: [Program.DocumentKind: LocalizedText] = [
-        .idFront: LocalizedText("身份证人像面照片", "Photo of the ID card (photo side)"),
-        .idBack: LocalizedText("身份证国徽面照片", "Photo of the ID card (emblem side)"),
-        .householdRegister: LocalizedText("户口簿", "Household register"),
-        .workProof: LocalizedText("工作证明", "Work proof"),
-        .socialSecurity: LocalizedText("社保记录", "Social-security record"),
-        .businessLicence: LocalizedText("营业执照", "Business licence"),
-        .other: LocalizedText("其他材料", "Other material"),
-    ]
     static let sectionNames: [Program.Section: LocalizedText] = [
         .school: LocalizedText("学校、年级、班级和入学年份", "School, grade, class and enrolment year"),
         .guardian: LocalizedText("监护人信息", "Guardian details"),
@@ -131,7 +122,7 @@ enum ProgramPages {
         for program in programs {
             var items: [String] = [LocalizedText("姓名和证件号码", "Name and identity document number")(lang)]
             items += program.sections.compactMap { sectionNames[$0]?(lang) }
-            items += program.documents.map { (documentNames[$0.kind]?(lang) ?? $0.kind.rawValue) + ($0.required ? "" : optional(lang)) }
+            items += program.documents.map { $0.kind.label(lang) + ($0.required ? "" : optional(lang)) }
             var facts: [String] = ["\(reviewDue(lang)) \(program.review.dueHours) \(hours(lang))"]
             if let period = program.reverificationMonths { facts.append("\(renew(lang)) \(period) \(months(lang))") }
             if let confirmation = program.confirmation { facts.append(secondCode(confirmation.minutes)(lang)) }

@@ -1,0 +1,167 @@
+/// Where an application (case) stands. The raw value is the API's `state`.
+public enum CaseState: String, Sendable, Codable, CaseIterable {
+    case draft
+    case submitted
+    case checking
+    case approved
+    case needsReview = "needs_review"
+    case inReview = "in_review"
+    case returned
+    case rejected
+    case awaitingConfirmation = "awaiting_confirmation"
+    case verified
+    case expired
+    case frozen
+    case appealed
+
+    /// States in which the applicant may still change the data (API.md, `PATCH /cases/{id}`).
+    public var isEditable: Bool { [.draft, .submitted, .needsReview, .returned].contains(self) }
+
+    /// States in which the case holds its identity number against other accounts: a second
+    /// account applying with the same number is a duplicate.
+    public var holdsIdentity: Bool {
+        [.submitted, .checking, .approved, .needsReview, .inReview, .awaitingConfirmation, .verified, .frozen, .appealed].contains(self)
+    }
+
+    /// States a person still has to act on (an applicant, a reviewer): not final.
+    public var isOpen: Bool { ![.rejected, .verified, .expired].contains(self) }
+
+    public var label: LocalizedText {
+        switch self {
+        case .draft: LocalizedText("草稿", "Draft")
+        case .submitted: LocalizedText("已提交", "Submitted")
+        case .checking: LocalizedText("自动核验中", "Being checked")
+        case .approved: LocalizedText("已通过", "Approved")
+        case .needsReview: LocalizedText("等待人工审核", "Waiting for review")
+        case .inReview: LocalizedText("人工审核中", "In review")
+        case .returned: LocalizedText("退回修改", "Returned for correction")
+        case .rejected: LocalizedText("未通过", "Rejected")
+        case .awaitingConfirmation: LocalizedText("等待二次确认", "Waiting for your confirmation")
+        case .verified: LocalizedText("已认证", "Verified")
+        case .expired: LocalizedText("已过期，需要重新认证", "Expired — verify again")
+        case .frozen: LocalizedText("已冻结", "Frozen")
+        case .appealed: LocalizedText("申诉中", "Appealed")
+        }
+    }
+}
+
+/// Something that moves a case. Each is allowed from certain states only.
+public enum CaseAction: Sendable, Equatable {
+    /// The applicant submits (a draft, a returned case, or a pending case they edited).
+    case submit
+    /// The automatic checks start.
+    case startChecks
+    /// The automatic checks finished with this outcome.
+    case checked(CheckOutcome)
+    /// A person takes up the case.
+    case startReview
+    /// A person decided.
+    case reviewed(ReviewOutcome)
+    /// An approved case waits for the second confirmation code.
+    case awaitConfirmation
+    /// An approved case becomes a verification (no confirmation), or the code was entered.
+    case verify
+    /// The re-verification period ended.
+    case expire
+    /// Staff freeze the case (with the account).
+    case freeze
+    /// The applicant appeals a freeze or a rejection.
+    case appeal
+
+    public enum CheckOutcome: String, Sendable, Equatable, Codable {
+        case approved
+        case needsReview = "needs_review"
+        case returned
+    }
+
+    public enum ReviewOutcome: String, Sendable, Equatable, Codable {
+        case approve
+        case reject
+        case `return`
+    }
+
+    /// The machine name used in history and audit events.
+    public var name: String {
+        switch self {
+        case .submit: "submit"
+        case .startChecks: "start_checks"
+        case .checked(let outcome): "checked_\(outcome.rawValue)"
+        case .startReview: "start_review"
+        case .reviewed(let outcome): "reviewed_\(outcome.rawValue)"
+        case .awaitConfirmation: "await_confirmation"
+        case .verify: "verify"
+        case .expire: "expire"
+        case .freeze: "freeze"
+        case .appeal: "appeal"
+        }
+    }
+}
+
+/// A transition that the state machine does not allow.
+public struct CaseTransitionError: Error, Sendable, Equatable {
+    public let from: CaseState
+    public let action: String
+
+    public init(from: CaseState, action: String) {
+        self.from = from
+        self.action = action
+    }
+
+    public var code: String { "invalid_state" }
+
+    public var message: LocalizedText {
+        LocalizedText("申请当前状态为「\(from.label.zh)」，不能进行这一步。",
+                      "The application is \(from.label.en.lowercased()); this step is not possible now.")
+    }
+}
+
+/// The one place that decides how a case's state may change (ARCHITECTURE.md: nothing else may
+/// change a case's state).
+public enum CaseMachine {
+    /// The state after `action`, or the refusal.
+    public static func next(_ state: CaseState, on action: CaseAction) throws(CaseTransitionError) -> CaseState {
+        switch (state, action) {
+        case (.draft, .submit), (.returned, .submit), (.needsReview, .submit), (.submitted, .submit):
+            return .submitted
+        case (.submitted, .startChecks):
+            return .checking
+        case (.checking, .checked(let outcome)):
+            switch outcome {
+            case .approved: return .approved
+            case .needsReview: return .needsReview
+            case .returned: return .returned
+            }
+        case (.needsReview, .startReview), (.appealed, .startReview):
+            return .inReview
+        case (.inReview, .reviewed(let outcome)):
+            switch outcome {
+            case .approve: return .approved
+            case .reject: return .rejected
+            case .return: return .returned
+            }
+        case (.approved, .awaitConfirmation):
+            return .awaitingConfirmation
+        case (.approved, .verify), (.awaitingConfirmation, .verify):
+            return .verified
+        case (.verified, .expire):
+            return .expired
+        case (let from, .freeze) where from != .draft && from != .frozen:
+            return .frozen
+        case (.frozen, .appeal), (.rejected, .appeal):
+            return .appealed
+        default:
+            throw CaseTransitionError(from: state, action: action.name)
+        }
+    }
+
+    /// Applies a sequence of actions, returning every state passed through.
+    public static func run(_ state: CaseState, _ actions: [CaseAction]) throws(CaseTransitionError) -> [CaseState] {
+        var states: [CaseState] = []
+        var current = state
+        for action in actions {
+            current = try next(current, on: action)
+            states.append(current)
+        }
+        return states
+    }
+}

@@ -149,10 +149,10 @@ public enum ResidentIDNumber {
 }
 
 /// Partial display of identifiers.
-enum Masking {
+public enum Masking {
     /// Keeps the first and last characters and replaces the rest with `*`; short inputs keep
     /// fewer so that at least a third of any input stays hidden.
-    static func keep(first: Int, last: Int, of text: String) -> String {
+    public static func keep(first: Int, last: Int, of text: String) -> String {
         let characters = Array(text)
         var first = first, last = last
         let mustHide = (characters.count + 2) / 3

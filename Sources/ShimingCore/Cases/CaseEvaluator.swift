@@ -41,6 +41,12 @@ public struct AutomaticDecision: Sendable, Equatable, Codable {
     public var rule: String
     /// The failing codes (for `returned` and `needs_review`).
     public var reasons: [String]
+
+    public init(outcome: CaseAction.CheckOutcome, rule: String, reasons: [String]) {
+        self.outcome = outcome
+        self.rule = rule
+        self.reasons = reasons
+    }
 }
 
 /// The automatic checks of a program, as pure functions of the application, its documents and

@@ -36,16 +36,26 @@ struct AdminController {
         "nextAttemptAt": .string(format: "date-time"), "sentAt": .nullable(.string(format: "date-time")),
     ], required: ["id", "channel", "template", "to", "status", "attempts", "createdAt", "nextAttemptAt"])
 
+    static let detailSchema: JSONSchema = .object([
+        "account": .ref("Account"), "statusReason": .nullable(.string()),
+        "signInLockedUntil": .nullable(.string(format: "date-time")), "recentFailedSignIns": .integer(),
+    ], required: ["account", "recentFailedSignIns"])
+
     func register(_ routes: any RoutesBuilder) {
         let admin = routes.grouped("api", "v1", "admin")
         admin.on(.GET, "accounts", ":id", documentation: APIOperation(
             "getAccountForStaff", summary: "An account as staff see it, with any sign-in lock", tag: "admin",
-            responses: [200: .init("The account", schema: .object([
-                "account": .ref("Account"), "statusReason": .nullable(.string()),
-                "signInLockedUntil": .nullable(.string(format: "date-time")), "recentFailedSignIns": .integer(),
-            ], required: ["account", "recentFailedSignIns"]))],
+            responses: [200: .init("The account", schema: .ref("AccountDetail"))],
+            components: ["AccountDetail": Self.detailSchema],
             access: .staff([.admin, .supervisor, .auditor])
         ), use: account)
+        admin.on(.POST, "accounts", ":id", "unlock", documentation: APIOperation(
+            "unlockAccount", summary: "Unlock an account locked to protect it (e.g. a second confirmation not entered in time); clears the sign-in lock too",
+            tag: "admin",
+            responses: [200: .init("The account", schema: .ref("AccountDetail"))],
+            components: ["AccountDetail": Self.detailSchema],
+            access: .staff([.admin, .supervisor])
+        ), use: unlock)
         admin.on(.GET, "outbox", documentation: APIOperation(
             "listOutbox", summary: "Outbox messages, newest first; `status=failed` lists deliveries that gave up", tag: "admin",
             query: ["status": .string(allowed: ["pending", "sending", "sent", "failed"]), "limit": .integer()],
@@ -64,6 +74,28 @@ struct AdminController {
         guard let id = req.parameters.get("id", as: UUID.self), let record = try await AccountRecord.find(id, on: req.db) else {
             throw HTTPFailure.error(for: .notFound)
         }
+        return try await Self.detail(record, req)
+    }
+
+    @Sendable func unlock(_ req: Request) async throws -> AccountDetail {
+        let staff = try req.requireAccount()
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let now = req.now, ip = req.clientIP
+        try await req.shiming.writeGate.transaction(on: req.db) { tx in
+            guard let record = try await AccountRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard record.status == AccountStatus.locked.rawValue else {
+                throw UserFacingError(code: "not_locked", kind: .conflict, message: LocalizedText("该账号未被锁定。", "This account is not locked."))
+            }
+            let reason = record.statusReason
+            record.status = AccountStatus.active.rawValue
+            record.statusReason = nil
+            record.updatedAt = now
+            try await record.save(on: tx)
+            try await SignInThrottleRecord.query(on: tx).filter(\.$id == "account:\(id.uuidString.lowercased())").delete()
+            try await AuditLog.record("account.unlocked", actor: .staff(staff.id), subject: "account:\(id.uuidString.lowercased())", ip: ip,
+                                      details: ["was": reason ?? ""], at: now, on: tx)
+        }
+        guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
         return try await Self.detail(record, req)
     }
 

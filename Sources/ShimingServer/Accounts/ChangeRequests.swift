@@ -352,16 +352,7 @@ struct ChangeRequestService: Sendable {
             ? LocalizedText("您的\(field)变更申请已通过。", "Your request to change your \(field.lowercased()) has been approved.")(lang)
             : LocalizedText("您的\(field)变更申请未通过：\(note)。可修改后重新申请。",
                             "Your request to change your \(field.lowercased()) was not approved: \(note). You may file a new request.")(lang))
-        if let phone = account.phone, account.phoneConfirmed {
-            return OutgoingMessage(channel: .sms, to: phone, template: "change_request_decided", text: text)
-        }
-        if let email = account.email, account.emailConfirmed {
-            return OutgoingMessage(channel: .email, to: email, template: "change_request_decided",
-                                   subject: LocalizedText("变更申请结果", "Your change request")(lang), text: text)
-        }
-        if let phone = account.guardianPhone, account.guardianPhoneConfirmed {
-            return OutgoingMessage(channel: .sms, to: phone, template: "change_request_decided", text: text)
-        }
-        return nil
+        return OutgoingMessage.notice(to: account, template: "change_request_decided",
+                                      subject: LocalizedText("变更申请结果", "Your change request")(lang), text: text)
     }
 }

@@ -28,6 +28,8 @@ public struct ShimingContext: Sendable {
     let files: SealedFiles
     /// The verification programs on offer (presets and `programs/*.yaml`).
     public let programs: ProgramCatalog
+    /// The third-party identity service programs with `registry.source: service` consult.
+    public let identityService: (any IdentityService)?
 }
 
 extension Application {

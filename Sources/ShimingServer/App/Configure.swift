@@ -73,7 +73,10 @@ public func configure(
                 ?? DirectoryFileStore(root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), threadPool: app.threadPool),
             keyRing: keyRing
         ),
-        programs: programs
+        programs: programs,
+        identityService: services.identityService ?? configuration.identityService.map {
+            HTTPIdentityService(settings: $0, client: app.http.client.shared, clock: services.clock)
+        }
     )
 
     JSONCoding.install()
@@ -100,11 +103,15 @@ public func configure(
     WebPasswordController().register(app.routes)
     WebChangeRequestsController().register(app.routes)
     WebStaffController().register(app.routes)
+    CasesController().register(app.routes)
+    ReviewController().register(app.routes)
+    RosterController().register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")
     app.asyncCommands.use(AuditCommands(), as: "audit")
     app.asyncCommands.use(AdminCommands(), as: "admin")
+    app.asyncCommands.use(RosterCommands(), as: "roster")
 }
 
 /// Engine settings for the embedded SQLite file.

@@ -14,6 +14,8 @@ public struct Services: Sendable {
     public var passwordHasher: (any PasswordHasher)?
     /// Where sealed uploads are stored; `nil` means the data dir's `files/`.
     public var fileStore: (any FileStore)?
+    /// The third-party identity service; `nil` means the configured HTTP service, if any.
+    public var identityService: (any IdentityService)?
 
     /// Creates a set of services; defaults are the real ones.
     public init(
@@ -21,12 +23,14 @@ public struct Services: Sendable {
         random: any RandomSource = SystemRandom(),
         messageSink: (any MessageSink)? = nil,
         passwordHasher: (any PasswordHasher)? = nil,
-        fileStore: (any FileStore)? = nil
+        fileStore: (any FileStore)? = nil,
+        identityService: (any IdentityService)? = nil
     ) {
         self.clock = clock
         self.random = random
         self.messageSink = messageSink
         self.passwordHasher = passwordHasher
         self.fileStore = fileStore
+        self.identityService = identityService
     }
 }

@@ -63,6 +63,9 @@ public struct ShimingConfiguration: Sendable {
     public var smtp: SMTPSettings? = nil
     /// SMS over an HTTP gateway (`SHIMING_SMS_URL` and friends); `nil`: SMS go to the file sink.
     public var smsGateway: HTTPSMSGateway? = nil
+    /// The third-party identity service (`SHIMING_IDENTITY_SERVICE_URL` and friends); `nil`:
+    /// programs with `registry.source: service` send every case to review as `registry_unavailable`.
+    public var identityService: IdentityServiceSettings? = nil
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -217,6 +220,44 @@ public struct ShimingConfiguration: Sendable {
                                         successContains: value("SHIMING_SMS_SUCCESS_CONTAINS"))
         }
 
+        var identityService: IdentityServiceSettings?
+        if let url = value("SHIMING_IDENTITY_SERVICE_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError(variable: "SHIMING_IDENTITY_SERVICE_URL", problem: "must be an http:// or https:// URL, got \"\(url)\"")
+            }
+            var settings = IdentityServiceSettings(url: url, token: value("SHIMING_IDENTITY_SERVICE_TOKEN"))
+            func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
+                guard let raw = value(name) else { return nil }
+                guard let parsed = Double(raw), range.contains(parsed) else {
+                    throw ConfigurationError(variable: name, problem: "must be a number from \(range.lowerBound) to \(range.upperBound), got \"\(raw)\"")
+                }
+                return parsed
+            }
+            if let timeout = try number("SHIMING_IDENTITY_SERVICE_TIMEOUT_SECONDS", 0.1...120) { settings.timeout = timeout }
+            if let retries = try number("SHIMING_IDENTITY_SERVICE_RETRIES", 0...10) { settings.retries = Int(retries) }
+            if let threshold = try number("SHIMING_IDENTITY_SERVICE_BREAKER_FAILURES", 1...1000) { settings.breakerThreshold = Int(threshold) }
+            if let cooldown = try number("SHIMING_IDENTITY_SERVICE_BREAKER_SECONDS", 1...3600) { settings.breakerCooldown = cooldown }
+            if let raw = value("SHIMING_IDENTITY_SERVICE_MAPPING") {
+                guard let mapping = try? JSONDecoder().decode([String: String].self, from: Data(raw.utf8)) else {
+                    throw ConfigurationError(variable: "SHIMING_IDENTITY_SERVICE_MAPPING",
+                                             problem: "must be a JSON object, e.g. {\"nameField\":\"xm\",\"numberField\":\"sfzh\",\"resultPath\":\"data.result\",\"match\":\"1\",\"mismatch\":\"2\",\"notFound\":\"3\"}")
+                }
+                let known = ["nameField", "numberField", "resultPath", "match", "mismatch", "notFound", "differedPath"]
+                if let unknown = mapping.keys.sorted().first(where: { !known.contains($0) }) {
+                    throw ConfigurationError(variable: "SHIMING_IDENTITY_SERVICE_MAPPING", problem: "has an unknown key \"\(unknown)\"; known: \(known.joined(separator: ", "))")
+                }
+                func values(_ key: String) -> Set<String>? { mapping[key].map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }) } }
+                settings.nameField = mapping["nameField"] ?? settings.nameField
+                settings.numberField = mapping["numberField"] ?? settings.numberField
+                settings.resultPath = mapping["resultPath"] ?? settings.resultPath
+                settings.matchValues = values("match") ?? settings.matchValues
+                settings.mismatchValues = values("mismatch") ?? settings.mismatchValues
+                settings.notFoundValues = values("notFound") ?? settings.notFoundValues
+                if let differed = mapping["differedPath"] { settings.differedPath = differed.isEmpty ? nil : differed }
+            }
+            identityService = settings
+        }
+
         return ShimingConfiguration(
             dataDirectory: dataDirectory,
             database: database,
@@ -230,7 +271,8 @@ public struct ShimingConfiguration: Sendable {
             publicURL: publicURL,
             bcryptCost: bcryptCost,
             smtp: smtp,
-            smsGateway: smsGateway
+            smsGateway: smsGateway,
+            identityService: identityService
         )
     }
 

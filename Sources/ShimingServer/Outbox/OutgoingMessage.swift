@@ -38,3 +38,20 @@ public struct OutgoingMessage: Sendable, Codable, Equatable {
         self.code = code
     }
 }
+
+extension OutgoingMessage {
+    /// A notice to an account through its first confirmed contact: the own phone, the e-mail,
+    /// then (for a minor registered that way) the guardian's phone; `nil` when none is confirmed.
+    static func notice(to account: Account, template: String, subject: String, text: String, code: String? = nil) -> OutgoingMessage? {
+        if let phone = account.phone, account.phoneConfirmed {
+            return OutgoingMessage(channel: .sms, to: phone, template: template, text: text, code: code)
+        }
+        if let email = account.email, account.emailConfirmed {
+            return OutgoingMessage(channel: .email, to: email, template: template, subject: subject, text: text, code: code)
+        }
+        if let phone = account.guardianPhone, account.guardianPhoneConfirmed {
+            return OutgoingMessage(channel: .sms, to: phone, template: template, text: text, code: code)
+        }
+        return nil
+    }
+}

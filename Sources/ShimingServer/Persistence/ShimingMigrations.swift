@@ -12,5 +12,8 @@ enum ShimingMigrations {
         CreateSignInThrottles(),
         CreateStoredFiles(),
         CreateChangeRequests(),
+        CreateCases(),
+        CreateReviewTasks(),
+        CreateRosters(),
     ]
 }

@@ -1,0 +1,104 @@
+/// An incremental RFC 4180 CSV reader: feed it byte chunks as they arrive, take the complete
+/// records out. Quoted fields may hold commas, doubled quotes and line breaks; CRLF and LF both
+/// end a record; a UTF-8 byte-order mark at the start is skipped. Memory stays at one record.
+public struct CSVReader: Sendable {
+    public struct Record: Sendable, Equatable {
+        /// The 1-based line on which the record starts.
+        public var line: Int
+        public var fields: [String]
+    }
+
+    private var field: [UInt8] = []
+    private var fields: [String] = []
+    private var inQuotes = false
+    private var quoteSeen = false  // a quote inside a quoted field: either "" or the closing quote
+    private var afterCR = false
+    private var line = 1
+    private var recordLine = 1
+    private var started = false
+    private var bomChecked = false
+    private var bomBuffer: [UInt8] = []
+    private var recordHasContent = false
+
+    public init() {}
+
+    /// Reads a chunk and returns the records it completed.
+    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [Record] where Bytes.Element == UInt8 {
+        var records: [Record] = []
+        for byte in bytes {
+            if !bomChecked {
+                bomBuffer.append(byte)
+                if bomBuffer.count < 3 && [0xEF, 0xBB, 0xBF].starts(with: bomBuffer) { continue }
+                bomChecked = true
+                let pending = bomBuffer == [0xEF, 0xBB, 0xBF] ? [] : bomBuffer
+                bomBuffer = []
+                for b in pending { consume(b, into: &records) }
+                continue
+            }
+            consume(byte, into: &records)
+        }
+        return records
+    }
+
+    /// Ends the input: the last record, if it had no line break after it.
+    public mutating func finish() -> [Record] {
+        var records: [Record] = []
+        if !bomChecked, !bomBuffer.isEmpty {
+            bomChecked = true
+            for b in bomBuffer where bomBuffer != [0xEF, 0xBB, 0xBF] { consume(b, into: &records) }
+        }
+        if recordHasContent || !field.isEmpty || !fields.isEmpty || inQuotes { endRecord(into: &records) }
+        return records
+    }
+
+    private mutating func consume(_ byte: UInt8, into records: inout [Record]) {
+        if afterCR {
+            afterCR = false
+            if byte == 0x0A { return }  // CRLF: the CR ended the record
+        }
+        if inQuotes {
+            if quoteSeen {
+                quoteSeen = false
+                if byte == UInt8(ascii: "\"") { field.append(byte); return }
+                inQuotes = false  // the quote closed the field; handle this byte normally below
+            } else if byte == UInt8(ascii: "\"") {
+                quoteSeen = true
+                return
+            } else {
+                if byte == 0x0A { line += 1 }
+                field.append(byte)
+                return
+            }
+        }
+        switch byte {
+        case UInt8(ascii: ","):
+            endField()
+            recordHasContent = true
+        case 0x0A, 0x0D:
+            if byte == 0x0D { afterCR = true }
+            if recordHasContent || !field.isEmpty || !fields.isEmpty { endRecord(into: &records) }
+            line += 1
+            recordLine = line
+        case UInt8(ascii: "\"") where field.isEmpty:
+            inQuotes = true
+            recordHasContent = true
+        default:
+            field.append(byte)
+            recordHasContent = true
+        }
+    }
+
+    private mutating func endField() {
+        fields.append(String(decoding: field, as: UTF8.self))
+        field.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func endRecord(into records: inout [Record]) {
+        inQuotes = false
+        quoteSeen = false
+        endField()
+        records.append(Record(line: recordLine, fields: fields))
+        fields.removeAll(keepingCapacity: true)
+        recordHasContent = false
+    }
+}

@@ -1,0 +1,317 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// `/api/v1/cases`: the applicant's side of verification (API.md, "Programs and cases").
+struct CasesController {
+    /// A case as JSON: personal data masked.
+    struct CaseBody: Content {
+        struct Identity: Content {
+            var name: String?
+            var documentType: String?
+            var documentNumber: String?
+            var gender: String?
+            var address: String?
+        }
+
+        struct Check: Content {
+            var check: String
+            var code: String
+            var passed: Bool
+            var reason: String
+            var field: String?
+            var matched: [String]?
+            var differed: [String]?
+        }
+
+        struct Reason: Content {
+            var code: String
+            var field: String?
+            var message: String
+        }
+
+        struct Decision: Content {
+            var outcome: String
+            var rule: String
+            var reasons: [Reason]
+            var decidedBy: String
+            var decidedAt: Date
+        }
+
+        struct Step: Content {
+            var state: String
+            var action: String
+            var at: Date
+            var by: String
+            var rule: String?
+        }
+
+        var id: UUID
+        var program: String
+        var state: String
+        var stateLabel: String
+        var identityCode: String?
+        var identity: Identity
+        var contact: CaseApplication.Contact?
+        var school: CaseApplication.School?
+        var guardian: CaseApplication.Guardian?
+        var organisation: CaseApplication.Organisation?
+        var documents: [ChangeRequestsController.FileBody]
+        var checks: [Check]
+        var decision: Decision?
+        var history: [Step]
+        var guardianConsent: Bool
+        var confirmationExpiresAt: Date?
+        var submittedAt: Date?
+        var verifiedAt: Date?
+        var expiresAt: Date?
+        var createdAt: Date
+        var updatedAt: Date
+
+        init(_ item: Case, lang: Lang) {
+            let app = item.application
+            id = item.id
+            program = item.program
+            state = item.state.rawValue
+            stateLabel = item.state.label(lang)
+            identityCode = item.identityCode.map(IdentityCode.format)
+            identity = Identity(name: app.identity.name.map(PersonalName.mask), documentType: app.identity.documentType,
+                                documentNumber: item.maskedNumber, gender: app.identity.gender,
+                                address: app.identity.address.map { Masking.keep(first: 6, last: 0, of: $0) })
+            contact = app.contact.map { .init(phone: $0.phone.map(MobileNumber.mask), email: $0.email.map(EmailAddress.mask)) }
+            school = app.school
+            guardian = app.guardian.map {
+                .init(name: $0.name.map(PersonalName.mask), phone: $0.phone.map(MobileNumber.mask), relation: $0.relation,
+                      documentNumber: $0.documentNumber.map(Case.mask(number:)))
+            }
+            organisation = app.organisation.map { .init(name: $0.name, creditCode: $0.creditCode, representative: $0.representative.map(PersonalName.mask)) }
+            documents = item.documents.map(ChangeRequestsController.FileBody.init)
+            checks = item.checks.map {
+                Check(check: $0.check, code: $0.code, passed: $0.passed, reason: $0.reason(lang), field: $0.field, matched: $0.matched, differed: $0.differed)
+            }
+            decision = item.decision.map { decision in
+                Decision(outcome: decision.outcome, rule: decision.rule,
+                         reasons: item.decisionReasons().map { Reason(code: $0.code, field: $0.field, message: $0.message(lang)) },
+                         decidedBy: decision.decidedBy == "system" ? "system" : "staff", decidedAt: decision.decidedAt)
+            }
+            history = item.history.map { Step(state: $0.state.rawValue, action: $0.action, at: $0.at, by: $0.actorKind, rule: $0.rule) }
+            guardianConsent = item.guardianConsentAt != nil
+            confirmationExpiresAt = item.confirmationExpiresAt
+            submittedAt = item.submittedAt
+            verifiedAt = item.verifiedAt
+            expiresAt = item.expiresAt
+            createdAt = item.createdAt
+            updatedAt = item.updatedAt
+        }
+    }
+
+    static let identitySchema: JSONSchema = .object([
+        "name": .string(), "documentType": .string(allowed: Program.IdentityDocument.allCases.map(\.rawValue)),
+        "documentNumber": .string(), "gender": .string(allowed: ["male", "female"]), "address": .string(),
+    ])
+    static let sectionSchemas: [String: JSONSchema] = [
+        "identity": identitySchema,
+        "contact": .object(["phone": .string(), "email": .string()]),
+        "school": .object(["school": .string(), "grade": .string(), "class": .string(), "enrolmentYear": .integer()]),
+        "guardian": .object(["name": .string(), "phone": .string(), "relation": .string(), "documentNumber": .string()]),
+        "organisation": .object(["name": .string(), "creditCode": .string(), "representative": .string()]),
+    ]
+
+    static let schema: JSONSchema = .object([
+        "id": .string(format: "uuid"), "program": .string(), "state": .string(allowed: CaseState.allCases.map(\.rawValue)),
+        "stateLabel": .string(), "identityCode": .nullable(.string(description: "XXXX-XXXX-XXXX, once verified under a program that issues codes")),
+        "identity": .object(["name": .nullable(.string(description: "masked")), "documentType": .nullable(.string()),
+                             "documentNumber": .nullable(.string(description: "masked")), "gender": .nullable(.string()),
+                             "address": .nullable(.string(description: "masked"))]),
+        "contact": .nullable(.object(["phone": .nullable(.string()), "email": .nullable(.string())])),
+        "school": .nullable(.object(["school": .nullable(.string()), "grade": .nullable(.string()), "class": .nullable(.string()),
+                                     "enrolmentYear": .nullable(.integer())])),
+        "guardian": .nullable(.object(["name": .nullable(.string()), "phone": .nullable(.string()), "relation": .nullable(.string()),
+                                       "documentNumber": .nullable(.string())])),
+        "organisation": .nullable(.object(["name": .nullable(.string()), "creditCode": .nullable(.string()), "representative": .nullable(.string())])),
+        "documents": .array(.ref("StoredFile")),
+        "checks": .array(.object(["check": .string(), "code": .string(), "passed": .boolean(), "reason": .string(), "field": .nullable(.string()),
+                                  "matched": .nullable(.array(.string())), "differed": .nullable(.array(.string()))],
+                                 required: ["check", "code", "passed", "reason"])),
+        "decision": .nullable(.object(["outcome": .string(), "rule": .string(),
+                                       "reasons": .array(.object(["code": .string(), "field": .nullable(.string()), "message": .string()],
+                                                                 required: ["code", "message"])),
+                                       "decidedBy": .string(allowed: ["system", "staff"]), "decidedAt": .string(format: "date-time")],
+                                      required: ["outcome", "rule", "reasons", "decidedBy", "decidedAt"])),
+        "history": .array(.object(["state": .string(), "action": .string(), "at": .string(format: "date-time"),
+                                   "by": .string(allowed: ["applicant", "staff", "system"]), "rule": .nullable(.string())],
+                                  required: ["state", "action", "at", "by"])),
+        "guardianConsent": .boolean(),
+        "confirmationExpiresAt": .nullable(.string(format: "date-time")), "submittedAt": .nullable(.string(format: "date-time")),
+        "verifiedAt": .nullable(.string(format: "date-time")), "expiresAt": .nullable(.string(format: "date-time")),
+        "createdAt": .string(format: "date-time"), "updatedAt": .string(format: "date-time"),
+    ], required: ["id", "program", "state", "stateLabel", "identity", "documents", "checks", "history", "guardianConsent", "createdAt", "updatedAt"])
+
+    static let components: [String: JSONSchema] = ["Case": schema, "StoredFile": ChangeRequestsController.fileSchema]
+
+    func register(_ routes: any RoutesBuilder) {
+        let cases = routes.grouped("api", "v1", "cases")
+        var createBody = Self.sectionSchemas
+        createBody["program"] = .string()
+        cases.on(.POST, documentation: APIOperation(
+            "createCase", summary: "Start an application under a program (state draft); values are checked on submit", tag: "cases",
+            requestBody: .object(createBody, required: ["program"]),
+            responses: [201: .init("Created", schema: .ref("Case")), 422: .init("A field is refused (named in fields)")],
+            components: Self.components, access: .signedIn
+        ), use: create)
+        cases.on(.GET, documentation: APIOperation(
+            "listMyCases", summary: "The caller's cases, newest first (mine=1)", tag: "cases", query: ["mine": .string(allowed: ["1"])],
+            responses: [200: .init("Cases", schema: .array(.ref("Case")))], components: Self.components, access: .signedIn
+        ), use: list)
+        cases.on(.GET, ":id", documentation: APIOperation(
+            "getCase", summary: "One of the caller's cases with checks, decision and history (masked)", tag: "cases",
+            responses: [200: .init("The case", schema: .ref("Case"))], components: Self.components, access: .signedIn
+        ), use: get)
+        cases.on(.PATCH, ":id", documentation: APIOperation(
+            "updateCase", summary: "Edit while draft, submitted, needs_review or returned; an edited needs_review case is checked again", tag: "cases",
+            requestBody: .object(Self.sectionSchemas),
+            responses: [200: .init("Updated", schema: .ref("Case")), 409: .init("Not editable in this state")],
+            components: Self.components, access: .signedIn
+        ), use: update)
+        cases.on(.POST, ":id", "documents", documentation: APIOperation(
+            "addCaseDocument", summary: "Upload a document (JPEG, PNG or PDF by content, within the program's limits); replace=true removes earlier ones of that kind",
+            tag: "cases",
+            requestBody: .object(["kind": .string(allowed: Program.DocumentKind.allCases.map(\.rawValue)), "file": .string(format: "binary"),
+                                  "replace": .string(allowed: ["true", "false"])], required: ["kind", "file"]),
+            requestContentType: "multipart/form-data",
+            responses: [201: .init("Stored encrypted", schema: .ref("StoredFile"))], components: Self.components, access: .signedIn
+        ), body: .collect(maxSize: "21mb"), use: addDocument)
+        cases.on(.GET, ":id", "documents", ":file", documentation: APIOperation(
+            "getCaseDocument", summary: "One of the caller's documents", tag: "cases",
+            responses: [200: .init("The file", contentType: "application/octet-stream")], access: .signedIn
+        ), use: document)
+        cases.on(.DELETE, ":id", "documents", ":file", documentation: APIOperation(
+            "removeCaseDocument", summary: "Remove a document while the case is editable", tag: "cases",
+            responses: [204: .init("Removed")], access: .signedIn
+        ), use: removeDocument)
+        cases.on(.POST, ":id", "submit", documentation: APIOperation(
+            "submitCase", summary: "Submit: the automatic checks run and decide (approved, returned with reasons, or needs_review)", tag: "cases",
+            responses: [200: .init("Checked", schema: .ref("Case")), 429: .init("Application limit reached; see Retry-After")],
+            components: Self.components, access: .signedIn
+        ), use: submit)
+        cases.on(.POST, ":id", "confirm", documentation: APIOperation(
+            "confirmCase", summary: "Second confirmation: the code sent after approval; too late or too many wrong codes lock the account", tag: "cases",
+            requestBody: .object(["code": .string()], required: ["code"]),
+            responses: [200: .init("Verified", schema: .ref("Case")), 403: .init("account_locked")], components: Self.components, access: .signedIn
+        ), use: confirm)
+        cases.on(.POST, ":id", "confirm", "resend", documentation: APIOperation(
+            "resendCaseConfirmation", summary: "A new confirmation code (after the last ran out, or a minute after it was sent)", tag: "cases",
+            responses: [200: .init("Sent", schema: .ref("Case"))], components: Self.components, access: .signedIn
+        ), use: resend)
+        cases.on(.POST, ":id", "guardian-consent", documentation: APIOperation(
+            "requestGuardianConsent", summary: "Send the consent text and a code to the guardian's phone (applicants under 14)", tag: "cases",
+            responses: [202: .init("Sent", schema: .object(["sent": .boolean()]))], access: .signedIn
+        ), use: requestConsent)
+        cases.on(.POST, ":id", "guardian-consent", "confirm", documentation: APIOperation(
+            "confirmGuardianConsent", summary: "Record the guardian's consent with the code from their phone", tag: "cases",
+            requestBody: .object(["code": .string()], required: ["code"]),
+            responses: [200: .init("Consent recorded", schema: .ref("Case"))], components: Self.components, access: .signedIn
+        ), use: confirmConsent)
+    }
+
+    static func caseID(_ req: Request) throws -> UUID {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        return id
+    }
+
+    struct CodeInput: Content {
+        var code: String?
+    }
+
+    @Sendable func create(_ req: Request) async throws -> Response {
+        let account = try req.requireAccount()
+        let input = try req.content.decode(CaseService.Input.self)
+        let item = try await CaseService(application: req.application).create(account: account, input, ip: req.clientIP)
+        return try await CaseBody(item, lang: req.lang).encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func list(_ req: Request) async throws -> [CaseBody] {
+        let account = try req.requireAccount()
+        return try await CaseService(application: req.application).list(account: account).map { CaseBody($0, lang: req.lang) }
+    }
+
+    @Sendable func get(_ req: Request) async throws -> CaseBody {
+        let account = try req.requireAccount()
+        return CaseBody(try await CaseService(application: req.application).own(try Self.caseID(req), account: account), lang: req.lang)
+    }
+
+    @Sendable func update(_ req: Request) async throws -> CaseBody {
+        let account = try req.requireAccount()
+        let input = try req.content.decode(CaseService.Input.self)
+        let item = try await CaseService(application: req.application).update(try Self.caseID(req), account: account, input, ip: req.clientIP)
+        return CaseBody(item, lang: req.lang)
+    }
+
+    struct Upload: Content {
+        var kind: String?
+        var file: File?
+        var replace: String?
+    }
+
+    @Sendable func addDocument(_ req: Request) async throws -> Response {
+        let account = try req.requireAccount()
+        let id = try Self.caseID(req)
+        guard req.headers.contentType?.type == "multipart", let upload = try? req.content.decode(Upload.self), let file = upload.file else {
+            throw AccountError.invalid(["file": "required"])
+        }
+        let stored = try await CaseService(application: req.application).addDocument(
+            to: id, account: account, kind: upload.kind, bytes: Data(buffer: file.data), replace: upload.replace == "true", ip: req.clientIP)
+        return try await ChangeRequestsController.FileBody(stored).encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func document(_ req: Request) async throws -> Response {
+        let account = try req.requireAccount()
+        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let service = CaseService(application: req.application)
+        let (file, data) = try await service.document(fileID, of: try await service.own(try Self.caseID(req), account: account))
+        return ChangeRequestsController.fileResponse(file, data)
+    }
+
+    @Sendable func removeDocument(_ req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAccount()
+        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        try await CaseService(application: req.application).removeDocument(fileID, from: try Self.caseID(req), account: account, ip: req.clientIP)
+        return .noContent
+    }
+
+    @Sendable func submit(_ req: Request) async throws -> CaseBody {
+        let account = try req.requireAccount()
+        return CaseBody(try await CaseService(application: req.application).submit(try Self.caseID(req), account: account, ip: req.clientIP), lang: req.lang)
+    }
+
+    @Sendable func confirm(_ req: Request) async throws -> CaseBody {
+        let account = try req.requireAccount()
+        let input = try req.content.decode(CodeInput.self)
+        let item = try await CaseService(application: req.application).confirm(try Self.caseID(req), account: account, code: input.code, ip: req.clientIP)
+        return CaseBody(item, lang: req.lang)
+    }
+
+    @Sendable func resend(_ req: Request) async throws -> CaseBody {
+        let account = try req.requireAccount()
+        return CaseBody(try await CaseService(application: req.application).resendConfirmation(try Self.caseID(req), account: account, ip: req.clientIP),
+                        lang: req.lang)
+    }
+
+    struct Sent: Content { var sent: Bool }
+
+    @Sendable func requestConsent(_ req: Request) async throws -> Response {
+        let account = try req.requireAccount()
+        try await CaseService(application: req.application).requestGuardianConsent(try Self.caseID(req), account: account, lang: req.lang, ip: req.clientIP)
+        return try await Sent(sent: true).encodeResponse(status: .accepted, for: req)
+    }
+
+    @Sendable func confirmConsent(_ req: Request) async throws -> CaseBody {
+        let account = try req.requireAccount()
+        let input = try req.content.decode(CodeInput.self)
+        let item = try await CaseService(application: req.application).confirmGuardianConsent(try Self.caseID(req), account: account,
+                                                                                               code: input.code, ip: req.clientIP)
+        return CaseBody(item, lang: req.lang)
+    }
+}

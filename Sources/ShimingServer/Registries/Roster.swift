@@ -1,0 +1,327 @@
+import Fluent
+import Foundation
+import IdentityRules
+import NIOCore
+import ShimingCore
+import SQLKit
+import Vapor
+
+/// One import of a student roll (学籍库). Entries become visible to the registry check only
+/// when their import is `complete`; the import that completes replaces the earlier entries of
+/// the schools it contains.
+final class RosterImportRecord: Model, @unchecked Sendable {
+    static let schema = "roster_imports"
+
+    @ID(key: .id) var id: UUID?
+    /// `running`, `complete` or `failed`.
+    @Field(key: "state") var state: String
+    @Field(key: "rows") var rows: Int
+    @Field(key: "imported") var imported: Int
+    @Field(key: "rejected") var rejected: Int
+    @Field(key: "actor") var actor: String
+    @Field(key: "started_at") var startedAt: Date
+    @OptionalField(key: "finished_at") var finishedAt: Date?
+
+    init() {}
+}
+
+/// A roster line: the number's blind index and the school key in clear (lookups and
+/// replacement), everything else in one sealed JSON value.
+final class RosterEntryRecord: Model, @unchecked Sendable {
+    static let schema = "roster_entries"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "import_id") var importID: UUID
+    @Field(key: "school_key") var schoolKey: String
+    @Field(key: "number_index") var numberIndex: String
+    @Field(key: "data_sealed") var dataSealed: String
+
+    init() {}
+
+    static func context(_ id: UUID) -> String { "roster.\(id.uuidString.lowercased())" }
+}
+
+struct CreateRosters: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(RosterImportRecord.schema)
+            .id()
+            .field("state", .string, .required)
+            .field("rows", .int, .required)
+            .field("imported", .int, .required)
+            .field("rejected", .int, .required)
+            .field("actor", .string, .required)
+            .field("started_at", .datetime, .required)
+            .field("finished_at", .datetime)
+            .create()
+        try await database.schema(RosterEntryRecord.schema)
+            .id()
+            .field("import_id", .uuid, .required)
+            .field("school_key", .string, .required)
+            .field("number_index", .string, .required)
+            .field("data_sealed", .string, .required)
+            .create()
+        try await SQLDialectSwitch.run(on: database, portable: [
+            "CREATE INDEX roster_entries_number ON roster_entries (number_index)",
+            "CREATE INDEX roster_entries_school ON roster_entries (school_key, import_id)",
+        ])
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(RosterEntryRecord.schema).delete()
+        try await database.schema(RosterImportRecord.schema).delete()
+    }
+}
+
+/// The sealed part of a roster line.
+struct RosterLine: Codable, Sendable {
+    var name: String
+    var number: String
+    var school: String
+    var grade: String
+    var `class`: String
+    var enrolmentYear: Int
+    var extra: [String: String]?
+
+    var registryRecord: RegistryRecord {
+        RegistryRecord(name: name, documentNumber: number, school: school, grade: grade, class: `class`, enrolmentYear: enrolmentYear)
+    }
+}
+
+/// The answer to an import: API.md's `{rows, imported, rejected:[{line, code}]}`.
+struct RosterReport: Content, Equatable {
+    struct Rejected: Content, Equatable {
+        var line: Int
+        var code: String
+        var field: String?
+    }
+
+    var id: UUID
+    var rows: Int
+    var imported: Int
+    /// The first 1,000 rejected lines; `rejectedCount` has them all.
+    var rejected: [Rejected]
+    var rejectedCount: Int
+    var schools: Int
+}
+
+/// Streams a roster CSV into the database: parsed chunk by chunk, validated line by line,
+/// written in batches, so memory does not grow with the file.
+struct RosterImporter {
+    static let requiredColumns = ["name", "id_number", "school", "grade", "class", "enrolment_year"]
+    static let batchSize = 1000
+    static let listedRejections = 1000
+
+    let context: ShimingContext
+    let db: any Database
+    let actor: AuditActor
+    let ip: String?
+
+    private var reader = CSVReader()
+    private var columns: [String: Int]?
+    private var extraColumns: [(String, Int)] = []
+    private var batch: [(schoolKey: String, index: String, sealed: String, id: UUID)] = []
+    private var schools = Set<String>()
+    private var report: RosterReport
+    private let importID = UUID()
+    private let today: CivilDate
+    private let encoder = JSONEncoder()
+
+    init(context: ShimingContext, db: any Database, actor: AuditActor, ip: String?) {
+        self.context = context
+        self.db = db
+        self.actor = actor
+        self.ip = ip
+        report = RosterReport(id: importID, rows: 0, imported: 0, rejected: [], rejectedCount: 0, schools: 0)
+        today = CivilDate(unixSeconds: Int64(context.services.clock.now().timeIntervalSince1970))
+        encoder.outputFormatting = .sortedKeys
+    }
+
+    /// Imports a whole source of byte chunks.
+    static func run<Chunks: AsyncSequence>(_ chunks: Chunks, context: ShimingContext, db: any Database, actor: AuditActor,
+                                           ip: String?) async throws -> RosterReport where Chunks.Element == ByteBuffer {
+        var importer = RosterImporter(context: context, db: db, actor: actor, ip: ip)
+        try await importer.start()
+        do {
+            for try await chunk in chunks {
+                try await importer.feed(chunk.readableBytesView)
+            }
+            return try await importer.finish()
+        } catch {
+            try? await importer.fail()
+            throw error
+        }
+    }
+
+    mutating func start() async throws {
+        let now = context.services.clock.now()
+        let id = importID, actor = actor.stored
+        try await context.writeGate.transaction(on: db) { tx in
+            let record = RosterImportRecord()
+            record.id = id
+            record.state = "running"
+            record.rows = 0
+            record.imported = 0
+            record.rejected = 0
+            record.actor = actor
+            record.startedAt = now
+            try await record.create(on: tx)
+        }
+    }
+
+    mutating func feed<Bytes: Sequence>(_ bytes: Bytes) async throws where Bytes.Element == UInt8 {
+        for record in reader.feed(bytes) { try await take(record) }
+    }
+
+    mutating func finish() async throws -> RosterReport {
+        for record in reader.finish() { try await take(record) }
+        guard columns != nil else {
+            try await fail()
+            throw UserFacingError(code: "roster_empty", kind: .invalidInput,
+                                  message: LocalizedText("文件是空的，第一行应为表头 name,id_number,school,grade,class,enrolment_year。",
+                                                         "The file is empty; the first line must be the header name,id_number,school,grade,class,enrolment_year."),
+                                  fields: ["file": "roster_empty"])
+        }
+        try await flush()
+        report.schools = schools.count
+        let now = context.services.clock.now()
+        let (id, schools, report, actor, ip) = (importID, Array(schools), report, actor, ip)
+        try await context.writeGate.transaction(on: db) { tx in
+            guard let record = try await RosterImportRecord.find(id, on: tx) else { return }
+            record.state = "complete"
+            record.rows = report.rows
+            record.imported = report.imported
+            record.rejected = report.rejectedCount
+            record.finishedAt = now
+            try await record.save(on: tx)
+            // The new roll replaces the old one, school by school.
+            for start in stride(from: 0, to: schools.count, by: 500) {
+                let part = Array(schools[start..<min(start + 500, schools.count)])
+                try await RosterEntryRecord.query(on: tx).filter(\.$schoolKey ~~ part).filter(\.$importID != id).delete()
+            }
+            try await AuditLog.record("roster.imported", actor: actor, subject: "roster_import:\(id.uuidString.lowercased())", ip: ip,
+                                      details: ["rows": String(report.rows), "imported": String(report.imported),
+                                                "rejected": String(report.rejectedCount), "schools": String(schools.count)], at: now, on: tx)
+        }
+        return report
+    }
+
+    /// Marks the import failed and removes what it had written.
+    func fail() async throws {
+        let id = importID
+        try await context.writeGate.transaction(on: db) { tx in
+            try await RosterEntryRecord.query(on: tx).filter(\.$importID == id).delete()
+            try await RosterImportRecord.query(on: tx).filter(\.$id == id).set(\.$state, to: "failed").update()
+        }
+    }
+
+    private mutating func take(_ record: CSVReader.Record) async throws {
+        guard let columns else {
+            try header(record)
+            return
+        }
+        report.rows += 1
+        if record.fields.count == 1, record.fields[0].trimmingCharacters(in: .whitespaces).isEmpty {
+            report.rows -= 1  // a blank line
+            return
+        }
+        func value(_ column: String) -> String {
+            guard let index = columns[column], index < record.fields.count else { return "" }
+            return record.fields[index].trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        do {
+            let line = try validate(name: value("name"), number: value("id_number"), school: value("school"), grade: value("grade"),
+                                    class: value("class"), year: value("enrolment_year"))
+            var sealedLine = line
+            if !extraColumns.isEmpty {
+                sealedLine.extra = Dictionary(extraColumns.map { ($0.0, $0.1 < record.fields.count ? record.fields[$0.1] : "") },
+                                              uniquingKeysWith: { a, _ in a })
+            }
+            let id = UUID()
+            let json = String(decoding: try encoder.encode(sealedLine), as: UTF8.self)
+            let schoolKey = NameMatching.labelKey(line.school)
+            schools.insert(schoolKey)
+            batch.append((schoolKey, context.blindIndex.index(line.number, domain: CaseService.numberDomain),
+                          try context.cipher.seal(json, context: RosterEntryRecord.context(id)), id))
+            report.imported += 1
+            if batch.count >= Self.batchSize { try await flush() }
+        } catch let problem as RowProblem {
+            report.rejectedCount += 1
+            if report.rejected.count < Self.listedRejections {
+                report.rejected.append(.init(line: record.line, code: problem.code, field: problem.field))
+            }
+        }
+    }
+
+    struct RowProblem: Error {
+        var code: String
+        var field: String
+    }
+
+    private func validate(name: String, number: String, school: String, grade: String, class: String, year: String) throws -> RosterLine {
+        let cleanName: String
+        do throws(DocumentError) { cleanName = try PersonalName.validate(name) } catch {
+            throw RowProblem(code: name.isEmpty ? "required" : error.rawValue, field: "name")
+        }
+        guard !number.isEmpty else { throw RowProblem(code: "required", field: "id_number") }
+        let check = DocumentCheck.check(number, as: .resident, today: today)
+        guard check.isValid, var normalized = check.normalized else {
+            throw RowProblem(code: check.error?.rawValue ?? "invalid_format", field: "id_number")
+        }
+        if check.type == .residentID15 {
+            do throws(DocumentError) { normalized = try ResidentIDNumber.upgrade(normalized, today: today) } catch {
+                throw RowProblem(code: error.rawValue, field: "id_number")
+            }
+        }
+        for (field, value) in [("school", school), ("grade", grade), ("class", `class`)] where value.isEmpty {
+            throw RowProblem(code: "required", field: field)
+        }
+        guard let enrolment = Int(year), enrolment >= 1950, enrolment <= today.year + 1 else {
+            throw RowProblem(code: year.isEmpty ? "required" : "invalid_value", field: "enrolment_year")
+        }
+        return RosterLine(name: cleanName, number: normalized, school: school, grade: grade, class: `class`, enrolmentYear: enrolment)
+    }
+
+    private mutating func header(_ record: CSVReader.Record) throws {
+        let names = record.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        var columns: [String: Int] = [:]
+        for (index, name) in names.enumerated() where columns[name] == nil { columns[name] = index }
+        let missing = Self.requiredColumns.filter { columns[$0] == nil }
+        guard missing.isEmpty else {
+            throw UserFacingError(code: "roster_header", kind: .invalidInput,
+                                  message: LocalizedText("表头缺少列：\(missing.joined(separator: ", "))。第一行应为 name,id_number,school,grade,class,enrolment_year（可以有其他列）。",
+                                                         "The header lacks: \(missing.joined(separator: ", ")). The first line must name name,id_number,school,grade,class,enrolment_year (other columns are kept)."),
+                                  fields: ["file": "roster_header"])
+        }
+        extraColumns = names.enumerated().filter { !Self.requiredColumns.contains($0.element) && !$0.element.isEmpty }.map { ($0.element, $0.offset) }
+        self.columns = columns
+    }
+
+    private mutating func flush() async throws {
+        guard !batch.isEmpty else { return }
+        let rows = batch, importID = importID
+        batch.removeAll(keepingCapacity: true)
+        try await context.writeGate.transaction(on: db) { tx in
+            guard let sql = tx as? any SQLDatabase else { return }
+            var insert = sql.insert(into: RosterEntryRecord.schema).columns("id", "import_id", "school_key", "number_index", "data_sealed")
+            for row in rows {
+                insert = insert.values(SQLBind(row.id), SQLBind(importID), SQLBind(row.schoolKey), SQLBind(row.index), SQLBind(row.sealed))
+            }
+            try await insert.run()
+        }
+    }
+}
+
+/// Looks applicants up in the imported rolls.
+enum RosterRegistry {
+    static func lookup(numberIndex: String, context: ShimingContext, on db: any Database) async throws -> [RosterLine] {
+        let entries = try await RosterEntryRecord.query(on: db).filter(\.$numberIndex == numberIndex).all()
+        guard !entries.isEmpty else { return [] }
+        let complete = Set(try await RosterImportRecord.query(on: db).filter(\.$id ~~ Set(entries.map(\.importID)))
+            .filter(\.$state == "complete").all().map { try $0.requireID() })
+        let decoder = JSONDecoder()
+        return try entries.filter { complete.contains($0.importID) }.map { entry in
+            let json = try context.cipher.open(entry.dataSealed, context: RosterEntryRecord.context(try entry.requireID()))
+            return try decoder.decode(RosterLine.self, from: Data(json.utf8))
+        }
+    }
+}

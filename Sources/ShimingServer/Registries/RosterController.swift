@@ -1,0 +1,84 @@
+import Foundation
+import NIOCore
+import ShimingCore
+import Vapor
+
+/// `POST /api/v1/admin/rosters`: the CSV is the request body (`Content-Type: text/csv`),
+/// read as it arrives.
+struct RosterController {
+    static let reportSchema: JSONSchema = .object([
+        "id": .string(format: "uuid"), "rows": .integer(), "imported": .integer(),
+        "rejected": .array(.object(["line": .integer(), "code": .string(), "field": .nullable(.string())], required: ["line", "code"])),
+        "rejectedCount": .integer(), "schools": .integer(),
+    ], required: ["id", "rows", "imported", "rejected", "rejectedCount", "schools"])
+
+    func register(_ routes: any RoutesBuilder) {
+        routes.grouped("api", "v1", "admin").on(.POST, "rosters", documentation: APIOperation(
+            "importRoster", summary: "Import a student roll: UTF-8 CSV with header name,id_number,school,grade,class,enrolment_year (extra columns kept); replaces the earlier roll of each school in it",
+            tag: "admin", requestBody: .string(description: "the CSV file"), requestContentType: "text/csv",
+            responses: [200: .init("Import report", schema: .ref("RosterReport")), 415: .init("Not a CSV body")],
+            components: ["RosterReport": Self.reportSchema], access: .staff([.admin])
+        ), body: .stream, use: importRoster)
+    }
+
+    @Sendable func importRoster(_ req: Request) async throws -> RosterReport {
+        let admin = try req.requireAccount()
+        let type = req.headers.contentType
+        guard type == nil || (type?.type == "text" && type?.subType == "csv") || type?.subType == "octet-stream" else {
+            throw UserFacingError(code: "unsupported_media_type", kind: .invalidInput,
+                                  message: LocalizedText("请把 CSV 文件作为请求体发送（Content-Type: text/csv）。",
+                                                         "Send the CSV file as the request body (Content-Type: text/csv)."),
+                                  fields: ["file": "unsupported_media_type"])
+        }
+        return try await RosterImporter.run(req.body, context: req.shiming, db: req.db, actor: .staff(admin.id), ip: req.clientIP)
+    }
+}
+
+/// `shiming roster import FILE.csv`.
+struct RosterCommands: AsyncCommandGroup {
+    var help: String { "Student rolls (学籍库)." }
+    var commands: [String: any AnyAsyncCommand] { ["import": ImportRosterCommand()] }
+}
+
+struct ImportRosterCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "file", help: "UTF-8 CSV with header name,id_number,school,grade,class,enrolment_year") var file: String
+    }
+
+    var help: String { "Imports a student roll; a school's new roll replaces its old one." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await app.autoMigrate()
+        guard let handle = FileHandle(forReadingAtPath: signature.file) else {
+            throw ConfigurationError(variable: "FILE", problem: "\(signature.file) cannot be read")
+        }
+        defer { try? handle.close() }
+        let started = Date()
+        let chunks = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+            while true {
+                do {
+                    guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { break }
+                    continuation.yield(ByteBuffer(data: data))
+                } catch {
+                    continuation.finish(throwing: error)
+                    return
+                }
+            }
+            continuation.finish()
+        }
+        do {
+            let report = try await RosterImporter.run(chunks, context: app.shiming, db: app.db,
+                                                      actor: .cli(ProcessInfo.processInfo.userName), ip: nil)
+            let seconds = Date().timeIntervalSince(started)
+            context.console.print("rows \(report.rows), imported \(report.imported), rejected \(report.rejectedCount), schools \(report.schools), \(String(format: "%.1f", seconds)) s")
+            for line in report.rejected.prefix(50) {
+                context.console.print("line \(line.line): \(line.field ?? "") \(line.code)")
+            }
+            if report.rejectedCount > 50 { context.console.print("… and \(report.rejectedCount - 50) more rejected lines") }
+        } catch let error as UserFacingError {
+            context.console.error(error.message(.en))
+            throw error
+        }
+    }
+}

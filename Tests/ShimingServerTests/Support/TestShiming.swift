@@ -60,6 +60,7 @@ struct TestShiming: Sendable {
 /// (Deliberately not named `withApp`: VaporTesting's own `withApp` builds an unconfigured app.)
 func withShiming<T>(
     dataDirectory: String? = nil,
+    identityService: (any IdentityService)? = nil,
     _ body: (TestShiming) async throws -> T
 ) async throws -> T {
     let directory = dataDirectory ?? FileManager.default.temporaryDirectory
@@ -75,7 +76,7 @@ func withShiming<T>(
             database = .sqlite(path: ShimingConfiguration.defaultSQLitePath(in: directory))
         }
         let configuration = testConfiguration(dataDirectory: directory, database: database)
-        try await configure(app, configuration: configuration, services: Services(clock: clock, messageSink: sink))
+        try await configure(app, configuration: configuration, services: Services(clock: clock, messageSink: sink, identityService: identityService))
         try await app.autoMigrate()
         let result = try await body(TestShiming(app: app, clock: clock, sink: sink, configuration: configuration))
         try await app.asyncShutdown()

@@ -1,0 +1,422 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import SQLKit
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+let adultFemale = residentID(birth: "19900307", sequence: "122")
+let adultMale = residentID(birth: "19850612", sequence: "131")
+
+@Suite("P1–P5 from registration to a verified account, with returns and reviews")
+struct CaseScenarioTests {
+    @Test("P1 online education: returned for an illegible photo, resubmitted, reviewed, confirmed with the second code, identity code issued")
+    func p1() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138001")
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.p1")
+            let draft = try await shiming.createCase(token, ["program": "online-education",
+                                                             "identity": ["name": "李明", "documentType": "resident", "documentNumber": adultMale, "gender": "male"]])
+            #expect(draft.state == "draft")
+            #expect(draft.identity.name == "李*")
+            #expect(draft.identity.documentNumber == ResidentIDNumber.mask(adultMale))
+            try await shiming.addDocument(token, draft.id, kind: "id_front")
+            try await shiming.addDocument(token, draft.id, kind: "id_back", TestFiles.png(width: 400, height: 300))
+
+            // Fixable: the back photo is too small to read → returned with that reason.
+            let returned = try #require(try await shiming.submitCase(token, draft.id))
+            #expect(returned.state == "returned")
+            #expect(returned.decision?.rule == "checks.fix")
+            #expect(returned.decision?.reasons.map(\.code) == ["document_illegible"])
+            #expect(returned.decision?.reasons.first?.field == "documents.id_back")
+            #expect(returned.decision?.reasons.first?.message.contains("600") == true)
+            try await shiming.deliverOutbox()
+            #expect(shiming.sink.messages.contains { $0.template == "case_returned" && $0.to == "13800138001" })
+
+            try await shiming.addDocument(token, draft.id, kind: "id_back", replace: true)
+            let inReview = try #require(try await shiming.submitCase(token, draft.id))
+            #expect(inReview.state == "needs_review")
+            #expect(inReview.decision?.rule == "program.review_always")
+            #expect(inReview.documents.count == 2)
+
+            let approved = try await shiming.decide(draft.id, staff: reviewer, "approve")
+            #expect(approved.state == "awaiting_confirmation")
+            let code = try #require(try await shiming.latestCode(to: "13800138001"))
+            #expect(shiming.sink.messages.last?.template == "case_confirmation")
+            let wrong = try await shiming.send(.POST, "/api/v1/cases/\(draft.id)/confirm", headers: shiming.bearer(token), json: ["code": "000000" == code ? "111111" : "000000"])
+            #expect(wrong.status == .unprocessableEntity)
+            #expect(wrong.apiError?.code == "invalid_code")
+            let confirmed = try await shiming.send(.POST, "/api/v1/cases/\(draft.id)/confirm", headers: shiming.bearer(token), json: ["code": code])
+            #expect(confirmed.status == .ok, "\(confirmed.text)")
+            let verified = try confirmed.json(CaseReply.self)
+            #expect(verified.state == "verified")
+            let identityCode = try #require(verified.identityCode)
+            #expect(IdentityCode.isValid(identityCode))
+            #expect(verified.expiresAt != nil)
+            #expect(verified.history.map(\.state) == ["draft", "submitted", "checking", "returned", "submitted", "checking", "needs_review",
+                                                       "in_review", "approved", "awaiting_confirmation", "verified"])
+            #expect(verified.history.last?.rule == "confirmation.entered")
+            let mine = try await shiming.send(.GET, "/api/v1/cases?mine=1", headers: shiming.bearer(token))
+            #expect(try mine.json([CaseReply].self).map(\.id) == [draft.id])
+            // Audited in the chain.
+            let actions = try await AuditEventRecord.query(on: shiming.db).filter(\.$subject == "case:\(draft.id.uuidString.lowercased())").all().map(\.action)
+            #expect(Set(actions).isSuperset(of: ["case.created", "case.submitted", "case.checked", "case.reviewed", "case.confirmation_sent", "case.verified"]))
+        }
+    }
+
+    @Test("P1: too many wrong confirmation codes, or none in time, lock the account until staff unlock it")
+    func p1Lock() async throws {
+        try await withShiming { shiming in
+            let (accountID, token) = try await shiming.activeApplicant(phone: "13800138002")
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.lock")
+            let admin = try await shiming.staff([.admin], username: "admin.lock")
+            let item = try await shiming.createCase(token, ["program": "online-education",
+                                                            "identity": ["name": "王芳", "documentType": "resident", "documentNumber": adultFemale]])
+            try await shiming.addDocument(token, item.id, kind: "id_front")
+            try await shiming.addDocument(token, item.id, kind: "id_back")
+            _ = try await shiming.submitCase(token, item.id)
+            _ = try await shiming.decide(item.id, staff: reviewer, "approve")
+            for attempt in 1...5 {
+                let response = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/confirm", headers: shiming.bearer(token), json: ["code": "abc"])
+                #expect(response.apiError?.code == (attempt < 5 ? "invalid_code" : "account_locked"), "attempt \(attempt)")
+            }
+            let status = try await AccountRecord.find(accountID, on: shiming.db)?.status
+            #expect(status == "locked")
+            let refused = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13800138002", "password": goodPassword])
+            #expect(refused.apiError?.code == "account_locked")
+
+            let unlocked = try await shiming.send(.POST, "/api/v1/admin/accounts/\(accountID)/unlock", headers: shiming.bearer(admin))
+            #expect(unlocked.status == .ok, "\(unlocked.text)")
+            let again = try await shiming.signIn("13800138002")
+            let resent = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/confirm/resend", headers: shiming.bearer(again))
+            #expect(resent.status == .ok, "\(resent.text)")
+            let code = try #require(try await shiming.latestCode(to: "13800138002"))
+
+            // Not entered in time: the sweep locks the account.
+            shiming.clock.advance(by: 31 * 60)
+            let swept = try await CaseService(application: shiming.app).sweep()
+            #expect(swept.locked == 1)
+            #expect(try await AccountRecord.find(accountID, on: shiming.db)?.status == "locked")
+            #expect(try await AccountRecord.find(accountID, on: shiming.db)?.statusReason == "confirmation_timeout")
+            _ = code
+        }
+    }
+
+    @Test("P2 credit bank: a reviewer returns an unreadable photo; the learner re-uploads; approved and verified without a second code")
+    func p2() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138003")
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.p2")
+            let item = try await shiming.createCase(token, ["program": "credit-bank",
+                                                            "identity": ["name": "张伟", "documentType": "resident", "documentNumber": adultMale]])
+            try await shiming.addDocument(token, item.id, kind: "id_front")
+            #expect(try await shiming.submitCase(token, item.id)?.state == "needs_review")
+            let returned = try await shiming.decide(item.id, staff: reviewer, "return", reasons: ["document_unreadable"], note: "模糊")
+            #expect(returned.state == "returned")
+            #expect(returned.decision?.reasons.first?.message.contains("看不清") == true)
+            #expect(returned.decision?.decidedBy == "staff")
+            // The applicant never sees the staff note.
+            let seen = try await shiming.send(.GET, "/api/v1/cases/\(item.id)", headers: shiming.bearer(token))
+            #expect(!seen.text.contains("模糊"))
+            try await shiming.addDocument(token, item.id, kind: "id_front", replace: true)
+            #expect(try await shiming.submitCase(token, item.id)?.state == "needs_review")
+            let verified = try await shiming.decide(item.id, staff: reviewer, "approve")
+            #expect(verified.state == "verified")
+            #expect(verified.identityCode == nil)
+            try await shiming.deliverOutbox()
+            #expect(shiming.sink.messages.contains { $0.template == "case_verified" && $0.to == "13800138003" })
+        }
+    }
+
+    @Test("P3 personal: a gender that contradicts the number is returned, fixed by PATCH, reviewed and verified")
+    func p3Personal() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138004")
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.p3")
+            let item = try await shiming.createCase(token, ["program": "senior-personal",
+                                                            "identity": ["name": "赵秀英", "documentType": "resident", "documentNumber": adultFemale,
+                                                                         "gender": "male", "address": "北京市西城区某某街道 1 号"]])
+            for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+            let returned = try #require(try await shiming.submitCase(token, item.id))
+            #expect(returned.state == "returned")
+            #expect(returned.failed.map(\.code) == ["gender_mismatch"])
+            let patched = try await shiming.sendObject(.PATCH, "/api/v1/cases/\(item.id)", token: token, ["identity": ["gender": "female"]])
+            #expect(patched.status == .ok, "\(patched.text)")
+            #expect(try await shiming.submitCase(token, item.id)?.state == "needs_review")
+            #expect(try await shiming.decide(item.id, staff: reviewer, "approve").state == "verified")
+            // Final: no more edits.
+            let late = try await shiming.sendObject(.PATCH, "/api/v1/cases/\(item.id)", token: token, ["identity": ["gender": "male"]])
+            #expect(late.status == .conflict)
+            #expect(late.apiError?.code == "case_not_editable")
+        }
+    }
+
+    @Test("P3 organisation: licence and representative checked, reviewed and verified; a reviewer cannot decide their own case")
+    func p3Organisation() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138005")
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.p3o")
+            let item = try await shiming.createCase(token, [
+                "program": "senior-organisation",
+                "identity": ["name": "孙丽", "documentType": "resident", "documentNumber": adultFemale, "address": "上海市黄浦区某路 8 号"],
+                "organisation": ["name": "阳光养老服务中心", "creditCode": "91110000600037341L", "representative": "孙丽"],
+            ])
+            try await shiming.addDocument(token, item.id, kind: "business_licence")
+            try await shiming.addDocument(token, item.id, kind: "id_front")
+            let submitted = try #require(try await shiming.submitCase(token, item.id))
+            #expect(submitted.state == "needs_review", "\(submitted.failed.map(\.code))")
+            #expect(try await shiming.decide(item.id, staff: reviewer, "approve").state == "verified")
+
+            // A section the program does not have is refused, naming it.
+            let wrong = try await shiming.sendObject(.POST, "/api/v1/cases", token: token, ["program": "senior-organisation", "school": ["school": "x"]])
+            #expect(wrong.status == .unprocessableEntity)
+            #expect(wrong.apiError?.fields?["school"] == "not_in_program")
+        }
+    }
+
+    @Test("P4 education card: matched with the roll → verified at once; a differing class → the class teacher (only) decides")
+    func p4() async throws {
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.p4")
+            let teacher = try await shiming.staff([.teacher], username: "teacher.p4", scope: ("第一中学", "初一", "2班"))
+            let otherTeacher = try await shiming.staff([.teacher], username: "teacher.other", scope: ("第一中学", "初一", "3班"))
+            let childA = residentID(birth: "20130405", sequence: "131")
+            let childB = residentID(birth: "20130909", sequence: "142")
+            let broken = String(childB.dropLast()) + (childB.last == "0" ? "1" : "0")
+            let report = try await shiming.importRoster("""
+            name,id_number,school,grade,class,enrolment_year,student_no
+            王小明,\(childA),第一中学,初一,2班,2025,S001
+            李小红,\(childB),第一中学,初一,2班,2025,S002
+            张三,\(broken),第一中学,初一,2班,2025,S003
+            """, admin: admin)
+            #expect(report.rows == 3 && report.imported == 2)
+            #expect(report.rejected == [RosterReport.Rejected(line: 4, code: "invalid_checksum", field: "id_number")])
+
+            // Student A registers with the guardian's phone; the code carried the consent text.
+            let created = try #require(try await shiming.registerAccount(username: "xiaoming", guardianPhone: "13900139001"))
+            let code = try #require(try await shiming.latestCode(to: "13900139001"))
+            _ = try await shiming.send(.POST, "/api/v1/accounts/\(created.id)/contacts/confirm", json: ["channel": "sms", "code": code])
+            let tokenA = try await shiming.signIn("xiaoming")
+            let a = try await shiming.createCase(tokenA, [
+                "program": "education-card",
+                "identity": ["name": "王小明", "documentType": "resident", "documentNumber": childA],
+                "school": ["school": "第一中学", "grade": "初一", "class": "2 班", "enrolmentYear": 2025],
+                "guardian": ["name": "王大明", "phone": "13900139001", "relation": "father"],
+            ])
+            let verified = try #require(try await shiming.submitCase(tokenA, a.id))
+            #expect(verified.state == "verified", "\(verified.failed.map(\.code))")
+            #expect(verified.checks.first { $0.check == "registry" }?.passed == true)
+            try await shiming.deliverOutbox()
+            #expect(shiming.sink.messages.contains { $0.template == "case_verified" && $0.to == "13900139001" })
+
+            // Student B typed the wrong class: a person must look — the class teacher.
+            let createdB = try #require(try await shiming.registerAccount(username: "xiaohong", guardianPhone: "13900139002"))
+            let codeB = try #require(try await shiming.latestCode(to: "13900139002"))
+            _ = try await shiming.send(.POST, "/api/v1/accounts/\(createdB.id)/contacts/confirm", json: ["channel": "sms", "code": codeB])
+            let tokenB = try await shiming.signIn("xiaohong")
+            let b = try await shiming.createCase(tokenB, [
+                "program": "education-card",
+                "identity": ["name": "李小红", "documentType": "resident", "documentNumber": childB],
+                "school": ["school": "第一中学", "grade": "初一", "class": "3班", "enrolmentYear": 2025],
+                "guardian": ["name": "李大红", "phone": "13900139002", "relation": "mother"],
+            ])
+            let doubtful = try #require(try await shiming.submitCase(tokenB, b.id))
+            #expect(doubtful.state == "needs_review")
+            #expect(doubtful.checks.first { $0.check == "registry" }?.differed == ["class"])
+            // Routed to the teacher of the class the student claims (3班): the roll's 2班 teacher does not see it.
+            #expect(try await shiming.task(for: b.id, staff: teacher) == nil)
+            let task = try #require(try await shiming.task(for: b.id, staff: otherTeacher))
+            #expect(task.routing == "class_teacher")
+            let hidden = try await shiming.send(.GET, "/api/v1/review/cases/\(b.id)", headers: shiming.bearer(teacher))
+            #expect(hidden.status == .notFound)
+            #expect(try await shiming.decide(b.id, staff: otherTeacher, "approve").state == "verified")
+        }
+    }
+
+    @Test("P4: a child under 14 without the guardian's consent is returned; the guardian consents by code; resubmitted and verified")
+    func p4Consent() async throws {
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.consent")
+            let child = residentID(birth: "20140101", sequence: "151")
+            _ = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year\n陈小华,\(child),实验小学,六年级,1班,2020\n", admin: admin)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138006")
+            let item = try await shiming.createCase(token, [
+                "program": "education-card",
+                "identity": ["name": "陈小华", "documentType": "resident", "documentNumber": child],
+                "school": ["school": "实验小学", "grade": "六年级", "class": "1班", "enrolmentYear": 2020],
+                "guardian": ["name": "陈建国", "phone": "13900139003", "relation": "father"],
+            ])
+            let returned = try #require(try await shiming.submitCase(token, item.id))
+            #expect(returned.state == "returned")
+            #expect(returned.failed.map(\.code) == ["guardian_consent_missing"])
+            let sent = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/guardian-consent", headers: shiming.bearer(token))
+            #expect(sent.status == .accepted, "\(sent.text)")
+            let code = try #require(try await shiming.latestCode(to: "13900139003"))
+            #expect(shiming.sink.messages.last?.text.contains("监护人") == true)
+            let consented = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/guardian-consent/confirm", headers: shiming.bearer(token), json: ["code": code])
+            #expect(try consented.json(CaseReply.self).guardianConsent)
+            #expect(try await shiming.submitCase(token, item.id)?.state == "verified")
+        }
+    }
+
+    @Test("P5 e-commerce: the identity service decides: match → verified; mismatch and outage → review; a wrong gender is returned")
+    func p5() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.p5")
+            service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138007")
+            let item = try await shiming.createCase(token, ["program": "e-commerce",
+                                                            "identity": ["name": "周杰", "documentType": "resident", "documentNumber": adultMale,
+                                                                         "gender": "female", "address": "广州市天河区某路 10 号"]])
+            try await shiming.addDocument(token, item.id, kind: "id_front")
+            let returned = try #require(try await shiming.submitCase(token, item.id))
+            #expect(returned.state == "returned")
+            #expect(returned.failed.map(\.code) == ["gender_mismatch"])
+            #expect(service.calls == 0)  // nothing to ask the service while the data is wrong
+            _ = try await shiming.sendObject(.PATCH, "/api/v1/cases/\(item.id)", token: token, ["identity": ["gender": "male"]])
+            let verified = try #require(try await shiming.submitCase(token, item.id))
+            #expect(verified.state == "verified")
+            #expect(verified.decision?.rule == "checks.all_passed")
+
+            // Mismatch → review, with the differing field named.
+            service.set(adultFemale, RegistryAnswer(verdict: .mismatch, matched: [.documentNumber], differed: [.name]))
+            let (_, token2) = try await shiming.activeApplicant(phone: "13800138008")
+            let second = try await shiming.createCase(token2, ["program": "e-commerce",
+                                                               "identity": ["name": "吴静", "documentType": "resident", "documentNumber": adultFemale,
+                                                                            "address": "广州市越秀区某路 2 号"]])
+            try await shiming.addDocument(token2, second.id, kind: "id_front")
+            let mismatch = try #require(try await shiming.submitCase(token2, second.id))
+            #expect(mismatch.state == "needs_review")
+            #expect(mismatch.failed.first?.differed == ["name"])
+            #expect(mismatch.failed.first?.reason.contains("姓名") == true)
+
+            // The service is down → review, no resubmission needed.
+            service.setDown(true)
+            let third = residentID(birth: "19791111", sequence: "017")
+            let (_, token3) = try await shiming.activeApplicant(phone: "13800138009")
+            let down = try await shiming.createCase(token3, ["program": "e-commerce",
+                                                             "identity": ["name": "郑强", "documentType": "resident", "documentNumber": third,
+                                                                          "address": "深圳市南山区某路 3 号"]])
+            try await shiming.addDocument(token3, down.id, kind: "id_front")
+            let unavailable = try #require(try await shiming.submitCase(token3, down.id))
+            #expect(unavailable.state == "needs_review")
+            #expect(unavailable.decision?.reasons.map(\.code) == ["registry_unavailable"])
+            #expect(try await shiming.decide(down.id, staff: reviewer, "reject", reasons: ["suspected_fraud"]).state == "rejected")
+        }
+    }
+
+    @Test("the same number on a second account is never approved silently: it goes to review as a duplicate")
+    func duplicate() async throws {
+        let service = FakeIdentityService()
+        service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+        try await withShiming(identityService: service) { shiming in
+            for (index, phone) in ["13800138010", "13800138011"].enumerated() {
+                let (_, token) = try await shiming.activeApplicant(phone: phone)
+                let item = try await shiming.createCase(token, ["program": "e-commerce",
+                                                                "identity": ["name": "周杰", "documentType": "resident", "documentNumber": adultMale,
+                                                                             "address": "广州市天河区某路 10 号"]])
+                try await shiming.addDocument(token, item.id, kind: "id_front")
+                let result = try #require(try await shiming.submitCase(token, item.id))
+                if index == 0 {
+                    #expect(result.state == "verified")
+                } else {
+                    #expect(result.state == "needs_review")
+                    #expect(result.decision?.reasons.map(\.code) == ["duplicate_identity"])
+                }
+            }
+        }
+    }
+
+    @Test("too many submissions within the program's window → 429 with Retry-After, and nothing changes")
+    func frequency() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138012")
+            let item = try await shiming.createCase(token, ["program": "senior-personal",
+                                                            "identity": ["name": "钱芳", "documentType": "resident", "documentNumber": adultFemale]])
+            for _ in 1...3 { #expect(try await shiming.submitCase(token, item.id)?.state == "returned") }
+            let limited = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/submit", headers: shiming.bearer(token))
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.apiError?.code == "application_limit")
+            #expect(limited.headers.first(name: .retryAfter) == String(7 * 24 * 3600))
+            #expect(try await shiming.getCase(token, item.id).history.count == 10)  // create + 3 × 3 steps
+            shiming.clock.advance(by: 7 * 24 * 3600 + 1)
+            #expect(try await shiming.submitCase(token, item.id)?.state == "returned")
+        }
+    }
+
+    @Test("another account's case, document or confirmation is 404; bad input names the field and changes nothing")
+    func isolationAndInput() async throws {
+        try await withShiming { shiming in
+            let (_, owner) = try await shiming.activeApplicant(phone: "13800138013")
+            let (_, stranger) = try await shiming.activeApplicant(phone: "13800138014")
+            let item = try await shiming.createCase(owner, ["program": "credit-bank", "identity": ["name": "林森"]])
+            for (method, path) in [(HTTPMethod.GET, "/api/v1/cases/\(item.id)"), (.POST, "/api/v1/cases/\(item.id)/submit"),
+                                   (.POST, "/api/v1/cases/\(item.id)/confirm"), (.PATCH, "/api/v1/cases/\(item.id)")] {
+                let response = try await shiming.send(method, path, headers: shiming.bearer(stranger), json: ["code": "123456"])
+                #expect(response.status == .notFound, "\(method) \(path)")
+            }
+            let badProgram = try await shiming.sendObject(.POST, "/api/v1/cases", token: owner, ["program": "nope"])
+            #expect(badProgram.apiError?.fields?["program"] == "invalid_value")
+            let badType = try await shiming.sendObject(.PATCH, "/api/v1/cases/\(item.id)", token: owner, ["identity": ["documentType": "library_card"]])
+            #expect(badType.status == .unprocessableEntity)
+            #expect(badType.apiError?.fields?["identity.documentType"] == "invalid_value")
+            // A text file is refused by content, whatever its name.
+            var (headers, body) = TestFiles.multipart(file: Data("not a picture".utf8), filename: "photo.png", fields: ["kind": "id_front"])
+            headers.add(name: "Authorization", value: "Bearer \(owner)")
+            let upload = try await shiming.app.testing().sendRequest(.POST, "/api/v1/cases/\(item.id)/documents", headers: headers, body: body)
+            #expect(upload.apiError?.code == "unsupported_file_type")
+            #expect(try await shiming.getCase(owner, item.id).documents.isEmpty)
+            // A kind the program does not ask for.
+            (headers, body) = TestFiles.multipart(file: TestFiles.png(width: 800, height: 600), filename: "p.png", fields: ["kind": "business_licence"])
+            headers.add(name: "Authorization", value: "Bearer \(owner)")
+            let kind = try await shiming.app.testing().sendRequest(.POST, "/api/v1/cases/\(item.id)/documents", headers: headers, body: body)
+            #expect(kind.apiError?.fields?["kind"] == "invalid_value")
+        }
+    }
+
+    @Test("nothing of the identity data or the files is stored in the clear (database file, data dir)")
+    func encryptedAtRest() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shiming-grep-\(UUID().uuidString.prefix(8))").path
+        let name = "欧阳娜娜"
+        let number = residentID(birth: "19920815", sequence: "248")
+        let admin = "admin.grep"
+        let picture = TestFiles.png(width: 900, height: 700, shade: 0x5A)
+        try await withShiming(dataDirectory: directory) { shiming in
+            let adminToken = try await shiming.staff([.admin], username: admin)
+            _ = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year\n\(name),\(number),第二中学,高一,1班,2024\n", admin: adminToken)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138015")
+            let item = try await shiming.createCase(token, ["program": "credit-bank",
+                                                            "identity": ["name": name, "documentType": "resident", "documentNumber": number]])
+            try await shiming.addDocument(token, item.id, kind: "id_front", picture)
+            _ = try await shiming.submitCase(token, item.id)
+            let needles = [Data(name.utf8), Data(number.utf8), Data(picture.suffix(64))]
+            if TestEngine.postgresURL != nil, let sql = shiming.db as? any SQLDatabase {
+                let tables = try await sql.raw("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'").all()
+                    .map { try $0.decode(column: "table_name", as: String.self) }
+                #expect(tables.contains("cases") && tables.contains("roster_entries"))
+                for table in tables {
+                    let rows = try await sql.raw("SELECT t::text AS row FROM \(ident: table) t").all().map { try $0.decode(column: "row", as: String.self) }
+                    for row in rows { #expect(!row.contains(name) && !row.contains(number), "\(table)") }
+                }
+            }
+        }
+        // Every file under the data dir: the SQLite file and its WAL, the sealed uploads, the message log.
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        var checked = 0
+        while let relative = enumerator?.nextObject() as? String {
+            let path = (directory as NSString).appendingPathComponent(relative)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  let data = FileManager.default.contents(atPath: path) else { continue }
+            checked += 1
+            for needle in [Data(name.utf8), Data(number.utf8), Data(picture.suffix(64))] {
+                #expect(data.range(of: needle) == nil, "\(relative) holds plaintext")
+            }
+        }
+        #expect(checked >= 2)
+    }
+}

@@ -417,6 +417,6 @@ struct CaseScenarioTests {
                 #expect(data.range(of: needle) == nil, "\(relative) holds plaintext")
             }
         }
-        #expect(checked >= 2)
+        #expect(checked >= (TestEngine.postgresURL == nil ? 2 : 1))  // the SQLite file; the sealed upload
     }
 }

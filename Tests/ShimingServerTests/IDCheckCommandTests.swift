@@ -13,12 +13,12 @@ enum ShimingExecutable {
     }
 
     /// Runs with the arguments, feeding `input` on standard input; returns (status, stdout, stderr).
-    static func run(_ arguments: [String], input: Data = Data()) throws -> (Int32, Data, String) {
+    static func run(_ arguments: [String], input: Data = Data(), environment: [String: String] = [:]) throws -> (Int32, Data, String) {
         let process = Process()
         let executable: URL = try #require(url, "build the shiming executable first (swift build)")
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"]  // no configuration needed
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }  // no configuration needed
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout

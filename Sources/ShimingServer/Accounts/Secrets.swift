@@ -15,8 +15,7 @@ struct SecretHasher: Sendable {
     /// Hex HMAC-SHA256 of the parts, separated unambiguously.
     func hash(_ parts: String...) -> String {
         let message = parts.joined(separator: "\u{1F}")
-        return HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)
-            .map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key))
     }
 
     /// Compares two hex digests in constant time.

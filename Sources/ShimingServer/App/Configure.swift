@@ -104,6 +104,7 @@ public func configure(
     WebChangeRequestsController().register(app.routes)
     WebStaffController().register(app.routes)
     CasesController().register(app.routes)
+    WebCasesController().register(app.routes)
     ReviewController().register(app.routes)
     RosterController().register(app.routes)
 

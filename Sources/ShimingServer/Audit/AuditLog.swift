@@ -66,7 +66,7 @@ public struct AuditEvent: Sendable, Equatable {
         hasher.update(data: Data(previous.utf8))
         hasher.update(data: Data([0x0A]))
         hasher.update(data: encoded)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 
     /// Whole milliseconds since 1970: the precision both engines keep exactly.

@@ -79,6 +79,14 @@ extension Case {
         return decision.reasons.map { ($0, nil, ReviewReasons.text($0) ?? LocalizedText($0, $0)) }
     }
 
+    /// The documents as the checks see them.
+    var uploadedDocuments: [UploadedDocument] {
+        documents.compactMap { file in
+            guard let kind = file.kind.flatMap(Program.DocumentKind.init(rawValue:)) else { return nil }
+            return UploadedDocument(kind: kind, file: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size)
+        }
+    }
+
     /// The identity number as shown on screens.
     var maskedNumber: String? {
         guard let number = application.identity.documentNumber, !number.isEmpty else { return nil }

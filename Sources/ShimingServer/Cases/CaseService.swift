@@ -363,12 +363,7 @@ struct CaseService: Sendable {
         try await checkFrequency(account: account, program: program, on: db)
 
         let evaluator = CaseEvaluator(program: program, today: today)
-        let consent = current.guardianConsentAt != nil || Self.registrationConsent(account: account, application: current.application)
-        let documents = current.documents.compactMap { file -> UploadedDocument? in
-            guard let kind = file.kind.flatMap(Program.DocumentKind.init(rawValue:)) else { return nil }
-            return UploadedDocument(kind: kind, file: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size)
-        }
-        let local = evaluator.localChecks(current.application, documents: documents, guardianConsent: consent)
+        let local = localChecks(current, account: account, evaluator: evaluator)
         var registry: RegistryAnswer?
         if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number = evaluator.identityNumber(current.application) {
             // Outside the transaction: a remote service may take seconds.
@@ -419,6 +414,12 @@ struct CaseService: Sendable {
             try await record.save(on: tx)
         }
         return try await own(id, account: account)
+    }
+
+    /// The checks that need no I/O (also shown before submitting, on the last step of the form).
+    func localChecks(_ item: Case, account: Account, evaluator: CaseEvaluator) -> [CheckResult] {
+        let consent = item.guardianConsentAt != nil || Self.registrationConsent(account: account, application: item.application)
+        return evaluator.localChecks(item.application, documents: item.uploadedDocuments, guardianConsent: consent)
     }
 
     /// P4: a student registered with the guardian's phone, and the registration code sent

@@ -32,6 +32,9 @@ struct ShimingServeCommand: AsyncCommand {
         let worker = OutboxWorker()
         app.lifecycle.use(worker)
         worker.start(app)
+        let sweeper = CaseSweeper()
+        app.lifecycle.use(sweeper)
+        sweeper.start(app)
 
         let config = app.shiming.configuration
         let server = app.http.server.configuration

@@ -79,6 +79,22 @@ public struct BlindIndex: Sendable {
     /// strings of different kinds apart.
     public func index(_ value: String, domain: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data((domain + "\u{1F}" + value).utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
+    }
+}
+
+/// Lower-case hex of bytes, without a formatter per byte (blind indexes are computed for every
+/// line of a million-row roster).
+enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

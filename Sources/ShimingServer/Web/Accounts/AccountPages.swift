@@ -178,6 +178,7 @@ enum AccountPages {
             return Forms.element("li", [], [.text("\(role)\(contact.value)（\(mark)）")])
         }
         var links: [Node<HTML.BodyContext>] = [
+            Forms.element("li", [], [Forms.element("a", [("href", "/cases")], [.text(CasePages.title(lang))])]),
             Forms.element("li", [], [Forms.element("a", [("href", "/account/profile")], [.text(PasswordText.profileTitle(lang))])]),
             Forms.element("li", [], [Forms.element("a", [("href", "/account/password")], [.text(PasswordText.changeTitle(lang))])]),
             Forms.element("li", [], [Forms.element("a", [("href", "/account/change-requests")], [.text(ChangeRequestPages.title(lang))])]),

@@ -1,0 +1,363 @@
+import Foundation
+import IdentityRules
+import Plot
+import ShimingCore
+
+/// The applicant's verification pages: the list of applications, the step-by-step form
+/// (identity → details → documents → check and submit) and the status page with the timeline.
+/// Large type and one thing per step, for elderly users too.
+enum CasePages {
+    enum Step: String, CaseIterable {
+        case identity
+        case details
+        case documents
+        case review
+
+        var label: LocalizedText {
+            switch self {
+            case .identity: LocalizedText("身份信息", "Identity")
+            case .details: LocalizedText("补充信息", "Details")
+            case .documents: LocalizedText("上传材料", "Documents")
+            case .review: LocalizedText("核对并提交", "Check and submit")
+            }
+        }
+
+        /// The steps a program has: details only with sections, documents only with document rules.
+        static func steps(for program: Program) -> [Step] {
+            allCases.filter {
+                switch $0 {
+                case .details: !program.sections.filter { $0 != .address }.isEmpty || program.sections.contains(.address)
+                case .documents: !program.documents.isEmpty
+                default: true
+                }
+            }
+        }
+    }
+
+    static let title = LocalizedText("我的实名认证", "My verifications")
+    static let lead = LocalizedText("在这里申请实名认证、查看进度和结果。", "Apply for verification and follow its progress here.")
+    static let start = LocalizedText("开始申请", "Start")
+    static let none = LocalizedText("还没有申请。从下面选择一个认证项目开始。", "No applications yet. Choose a program below to start.")
+    static let programs = LocalizedText("可以申请的项目", "Programs you can apply for")
+    static let open = LocalizedText("查看", "Open")
+    static let next = LocalizedText("保存，下一步", "Save and continue")
+    static let back = LocalizedText("上一步", "Back")
+    static let submit = LocalizedText("提交认证申请", "Submit the application")
+    static let edit = LocalizedText("修改信息", "Change the details")
+    static let continueEditing = LocalizedText("继续填写", "Continue")
+    static let upload = LocalizedText("上传", "Upload")
+    static let remove = LocalizedText("删除", "Remove")
+    static let uploaded = LocalizedText("已上传", "Uploaded")
+    static let notUploaded = LocalizedText("尚未上传", "Not uploaded yet")
+    static let optional = LocalizedText("（可选）", " (optional)")
+    static let fileHint = LocalizedText("请拍摄完整、清晰的照片；JPG、PNG 或 PDF。", "Take a sharp photo of the whole document; JPG, PNG or PDF.")
+    static let stillToDo = LocalizedText("提交前还需处理", "Still to do before submitting")
+    static let allReady = LocalizedText("信息和材料齐全，可以提交。", "Everything is in place; you can submit.")
+    static let problems = LocalizedText("需要处理的问题", "What needs attention")
+    static let checks = LocalizedText("自动检查结果", "Automatic checks")
+    static let timeline = LocalizedText("办理记录", "History")
+    static let identityCode = LocalizedText("身份识别码", "Identity code")
+    static let validUntil = LocalizedText("有效期至", "Valid until")
+    static let confirmTitle = LocalizedText("输入确认码", "Enter the confirmation code")
+    static let confirmLead = LocalizedText("确认码已发送到您的手机或邮箱，请在规定时间内输入。", "The code was sent to your phone or e-mail; enter it in time.")
+    static let confirmBefore = LocalizedText("请在此时间前输入", "Enter it before")
+    static let code = LocalizedText("确认码", "Code")
+    static let confirm = LocalizedText("确认", "Confirm")
+    static let resend = LocalizedText("重新发送确认码", "Send a new code")
+    static let consentTitle = LocalizedText("监护人同意", "Guardian's consent")
+    static let consentLead = LocalizedText("申请人未满 14 周岁。我们会把说明和验证码发到监护人手机，监护人同意后请在这里输入验证码。",
+                                           "The applicant is under 14. We send an explanation and a code to the guardian's phone; once they agree, enter the code here.")
+    static let consentSend = LocalizedText("发送给监护人", "Send to the guardian")
+    static let consentGiven = LocalizedText("监护人已同意。", "The guardian has consented.")
+    static let saved = LocalizedText("已保存。", "Saved.")
+    static let sent = LocalizedText("已发送。", "Sent.")
+    static let by: [String: LocalizedText] = [
+        "applicant": LocalizedText("本人", "you"), "system": LocalizedText("系统", "system"), "staff": LocalizedText("工作人员", "staff"),
+    ]
+    static let genders = [("", LocalizedText("请选择", "Choose")), ("male", LocalizedText("男", "Male")), ("female", LocalizedText("女", "Female"))]
+    static let relations = [("father", LocalizedText("父亲", "Father")), ("mother", LocalizedText("母亲", "Mother")),
+                            ("grandparent", LocalizedText("祖父母或外祖父母", "Grandparent")), ("other", LocalizedText("其他监护人", "Other guardian"))]
+
+    struct Model {
+        var lang: Lang
+        var csrf: String
+        var item: Case
+        var program: Program
+        var values: [String: String] = [:]
+        var errors: [String: String] = [:]
+        var notice: String?
+        var noticeKind = "ok"
+        var preview: [CheckResult] = []
+    }
+
+    // MARK: List
+
+    static func list(_ cases: [Case], programs: [Program], csrf: String, lang: Lang, notice: String?) -> HTML {
+        var main: [Node<HTML.BodyContext>] = [.h1(.text(title(lang))), .p(.class("lead"), .text(lead(lang)))]
+        if let notice { main.append(Forms.notice(notice, kind: "error")) }
+        if cases.isEmpty { main.append(.p(.text(none(lang)))) }
+        for item in cases {
+            let name = programs.first { $0.key == item.program }?.title(lang) ?? item.program
+            main.append(Forms.element("section", [("class", "card"), ("data-case", item.id.uuidString.lowercased())], [
+                .h2(.text(name)),
+                .p(Forms.element("strong", [("class", "state"), ("data-state", item.state.rawValue)], [.text(item.state.label(lang))]),
+                   .text(" · \(StaffPages.time(item.updatedAt))")),
+                .p(.a(.class("button"), .href("/cases/\(item.id.uuidString.lowercased())"), .text(open(lang)))),
+            ]))
+        }
+        main.append(.h2(.text(Self.programs(lang))))
+        for program in programs {
+            main.append(Forms.element("section", [("class", "card"), ("id", "start-\(program.key)")], [
+                .h3(.text(program.title(lang))),
+                .p(.text(program.description(lang))),
+                Forms.form(action: "/cases", csrf: csrf, [
+                    Forms.void("input", [("type", "hidden"), ("name", "program"), ("value", program.key)]),
+                    Forms.submit(start, lang: lang),
+                ]),
+            ]))
+        }
+        return Layout.page(title: title, lang: lang, path: "/cases", signedIn: true, main: .group(main))
+    }
+
+    // MARK: Steps
+
+    static func stepNav(_ model: Model, current: Step) -> Node<HTML.BodyContext> {
+        let steps = Step.steps(for: model.program)
+        return Forms.element("ol", [("class", "steps")], steps.enumerated().map { index, step in
+            let text = "\(index + 1). \(step.label(model.lang))"
+            return step == current
+                ? Forms.element("li", [("aria-current", "step")], [.strong(.text(text))])
+                : Forms.element("li", [], [.a(.href(stepPath(model.item, step)), .text(text))])
+        })
+    }
+
+    static func stepPath(_ item: Case, _ step: Step) -> String { "/cases/\(item.id.uuidString.lowercased())/edit/\(step.rawValue)" }
+
+    static func following(_ step: Step, in program: Program) -> Step {
+        let steps = Step.steps(for: program)
+        guard let index = steps.firstIndex(of: step), index + 1 < steps.count else { return .review }
+        return steps[index + 1]
+    }
+
+    static func frame(_ model: Model, step: Step, _ content: [Node<HTML.BodyContext>]) -> HTML {
+        let lang = model.lang
+        var main: [Node<HTML.BodyContext>] = [.h1(.text(model.program.title(lang))), stepNav(model, current: step), .h2(.text(step.label(lang)))]
+        if let notice = model.notice { main.append(Forms.notice(notice, kind: model.noticeKind)) }
+        main += content
+        return Layout.page(title: model.program.title, lang: lang, path: stepPath(model.item, step), signedIn: true, main: .group(main))
+    }
+
+    static func value(_ model: Model, _ name: String, _ current: String?) -> String { model.values[name] ?? current ?? "" }
+
+    static func error(_ model: Model, _ name: String) -> String? {
+        guard let code = model.errors[name] else { return nil }
+        if code == "not_in_program" { return LocalizedText("本项目不需要这一项。", "This program does not ask for this.")(model.lang) }
+        return Forms.message(for: code, lang: model.lang)
+    }
+
+    static func text(_ model: Model, _ name: String, _ label: LocalizedText, _ current: String?, hint: LocalizedText? = nil,
+                     inputMode: String? = nil, autocomplete: String? = nil) -> Node<HTML.BodyContext> {
+        Forms.field(.init(name: name, label: label, value: value(model, name, current), autocomplete: autocomplete, inputMode: inputMode, hint: hint),
+                    error: error(model, name), lang: model.lang)
+    }
+
+    static func choice(_ model: Model, _ name: String, _ label: LocalizedText, _ options: [(String, LocalizedText)], _ current: String?) -> Node<HTML.BodyContext> {
+        ChangeRequestPages.select(name: name, label: label, options: options.map { ($0.0, $0.1(model.lang)) }, selected: value(model, name, current),
+                                  error: error(model, name), lang: model.lang)
+    }
+
+    static func identity(_ model: Model) -> HTML {
+        let app = model.item.application, program = model.program
+        var fields: [Node<HTML.BodyContext>] = [
+            text(model, "identity.name", CheckReasons.fieldLabel("identity.name"), app.identity.name,
+                 hint: LocalizedText("与证件上的姓名完全一致。", "Exactly as on the document."), autocomplete: "name"),
+            choice(model, "identity.documentType", CheckReasons.fieldLabel("identity.documentType"),
+                   program.identity.documentTypes.map { ($0.rawValue, $0.label) }, app.identity.documentType),
+            text(model, "identity.documentNumber", CheckReasons.fieldLabel("identity.documentNumber"), app.identity.documentNumber,
+                 hint: LocalizedText("身份证号码为 18 位，最后一位可能是 X。", "A resident ID number has 18 characters; the last may be X.")),
+        ]
+        if program.identity.gender != .none {
+            fields.append(choice(model, "identity.gender", CheckReasons.fieldLabel("identity.gender"), genders, app.identity.gender))
+        }
+        fields.append(Forms.submit(next, lang: model.lang))
+        return frame(model, step: .identity, [Forms.form(action: stepPath(model.item, .identity), csrf: model.csrf, fields)])
+    }
+
+    static func details(_ model: Model) -> HTML {
+        let app = model.item.application, program = model.program
+        var fields: [Node<HTML.BodyContext>] = []
+        for section in program.sections {
+            switch section {
+            case .address:
+                fields.append(text(model, "identity.address", CheckReasons.fieldLabel("identity.address"), app.identity.address, autocomplete: "street-address"))
+            case .school:
+                fields += [
+                    .h3(.text(LocalizedText("学校", "School")(model.lang))),
+                    text(model, "school.school", CheckReasons.fieldLabel("school.school"), app.school?.school),
+                    text(model, "school.grade", CheckReasons.fieldLabel("school.grade"), app.school?.grade),
+                    text(model, "school.class", CheckReasons.fieldLabel("school.class"), app.school?.class),
+                    text(model, "school.enrolmentYear", CheckReasons.fieldLabel("school.enrolmentYear"), app.school?.enrolmentYear.map(String.init),
+                         inputMode: "numeric"),
+                ]
+            case .guardian:
+                fields += [
+                    .h3(.text(LocalizedText("监护人", "Guardian")(model.lang))),
+                    text(model, "guardian.name", CheckReasons.fieldLabel("guardian.name"), app.guardian?.name),
+                    text(model, "guardian.phone", CheckReasons.fieldLabel("guardian.phone"), app.guardian?.phone, inputMode: "tel"),
+                    choice(model, "guardian.relation", CheckReasons.fieldLabel("guardian.relation"), relations, app.guardian?.relation),
+                    text(model, "guardian.documentNumber", LocalizedText("监护人身份证号码（可选）", "Guardian's ID number (optional)"), app.guardian?.documentNumber),
+                ]
+            case .organisation:
+                fields += [
+                    .h3(.text(LocalizedText("机构", "Organisation")(model.lang))),
+                    text(model, "organisation.name", CheckReasons.fieldLabel("organisation.name"), app.organisation?.name),
+                    text(model, "organisation.creditCode", CheckReasons.fieldLabel("organisation.creditCode"), app.organisation?.creditCode,
+                         hint: LocalizedText("营业执照上的 18 位代码。", "The 18-character code on the business licence.")),
+                    text(model, "organisation.representative", CheckReasons.fieldLabel("organisation.representative"), app.organisation?.representative),
+                ]
+            }
+        }
+        fields.append(Forms.submit(next, lang: model.lang))
+        return frame(model, step: .details, [Forms.form(action: stepPath(model.item, .details), csrf: model.csrf, fields)])
+    }
+
+    static func documents(_ model: Model) -> HTML {
+        let lang = model.lang, id = model.item.id.uuidString.lowercased()
+        var content: [Node<HTML.BodyContext>] = [.p(.class("hint"), .text(fileHint(lang)))]
+        for rule in model.program.documents {
+            let files = model.item.documents.filter { $0.kind == rule.kind.rawValue }
+            var card: [Node<HTML.BodyContext>] = [.h3(.text(rule.kind.label(lang) + (rule.required ? "" : optional(lang))))]
+            if files.isEmpty { card.append(.p(.text(notUploaded(lang)))) }
+            for file in files {
+                let path = "/cases/\(id)/documents/\(file.id.uuidString.lowercased())"
+                var row: [Node<HTML.BodyContext>] = []
+                if file.format != .pdf {
+                    row.append(Forms.void("img", [("src", path), ("alt", rule.kind.label(lang)), ("class", "thumb")]))
+                }
+                row.append(.p(.text("\(uploaded(lang)) · \(file.format.rawValue.uppercased()) · \(file.size / 1024) KB"
+                                    + (file.width.map { " · \($0)×\(file.height ?? 0)" } ?? ""))))
+                row.append(Forms.form(action: "\(path)/delete", csrf: model.csrf, [Forms.submit(remove, lang: lang, primary: false)]))
+                card.append(Forms.element("div", [("class", "document"), ("data-kind", rule.kind.rawValue)], row))
+            }
+            let fieldID = "file-\(rule.kind.rawValue)"
+            card.append(ChangeRequestPages.uploadForm(action: "/cases/\(id)/edit/documents", csrf: model.csrf, [
+                Forms.void("input", [("type", "hidden"), ("name", "kind"), ("value", rule.kind.rawValue)]),
+                ChangeRequestPages.fileField(name: "file", id: fieldID, label: upload, error: model.errors[fieldID].map { Forms.message(for: $0, lang: lang) },
+                                             lang: lang),
+                Forms.submit(upload, lang: lang, primary: false),
+            ]))
+            content.append(Forms.element("section", [("class", "card"), ("id", "document-\(rule.kind.rawValue)")], card))
+        }
+        content.append(.p(.a(.class("button primary"), .href(stepPath(model.item, .review)), .text(next(lang)))))
+        return frame(model, step: .documents, content)
+    }
+
+    static func review(_ model: Model) -> HTML {
+        let lang = model.lang
+        var content: [Node<HTML.BodyContext>] = [summary(model)]
+        let todo = model.preview.filter { !$0.passed }
+        if todo.isEmpty {
+            content.append(Forms.notice(allReady(lang), kind: "ok"))
+        } else {
+            content.append(.h3(.text(stillToDo(lang))))
+            content.append(Forms.element("ul", [("class", "problems")], todo.map {
+                Forms.element("li", [("data-code", $0.code)], [.text($0.reason(lang))])
+            }))
+        }
+        content.append(Forms.form(action: "/cases/\(model.item.id.uuidString.lowercased())/submit", csrf: model.csrf, [Forms.submit(submit, lang: lang)]))
+        return frame(model, step: .review, content)
+    }
+
+    /// The stated data, masked as everywhere on screen.
+    static func summary(_ model: Model) -> Node<HTML.BodyContext> {
+        let lang = model.lang, app = model.item.application
+        var rows: [(String, String?)] = [
+            ("identity.name", app.identity.name.map(PersonalName.mask)),
+            ("identity.documentType", app.identity.documentType.flatMap(Program.IdentityDocument.init(rawValue:))?.label(lang)),
+            ("identity.documentNumber", model.item.maskedNumber),
+            ("identity.gender", app.identity.gender.flatMap { g in genders.first { $0.0 == g }?.1(lang) }),
+            ("identity.address", app.identity.address.map { Masking.keep(first: 6, last: 0, of: $0) }),
+            ("school.school", app.school?.school), ("school.grade", app.school?.grade), ("school.class", app.school?.class),
+            ("school.enrolmentYear", app.school?.enrolmentYear.map(String.init)),
+            ("guardian.name", app.guardian?.name.map(PersonalName.mask)), ("guardian.phone", app.guardian?.phone.map(MobileNumber.mask)),
+            ("organisation.name", app.organisation?.name), ("organisation.creditCode", app.organisation?.creditCode),
+            ("organisation.representative", app.organisation?.representative.map(PersonalName.mask)),
+        ]
+        rows = rows.filter { $0.1 != nil }
+        for rule in model.program.documents {
+            let count = model.item.documents.filter { $0.kind == rule.kind.rawValue }.count
+            rows.append(("documents.\(rule.kind.rawValue)", count == 0 ? notUploaded(lang) : "\(uploaded(lang)) \(count)"))
+        }
+        return Forms.element("dl", [("class", "facts")], rows.flatMap { field, shown in
+            [Forms.element("dt", [], [.text(CheckReasons.fieldLabel(field)(lang))]), Forms.element("dd", [("data-field", field)], [.text(shown ?? "")])]
+        })
+    }
+
+    // MARK: Status
+
+    static func status(_ model: Model) -> HTML {
+        let lang = model.lang, item = model.item, id = item.id.uuidString.lowercased()
+        var main: [Node<HTML.BodyContext>] = [
+            .h1(.text(model.program.title(lang))),
+            .p(.class("lead"), Forms.element("strong", [("class", "state"), ("id", "case-state"), ("data-state", item.state.rawValue)],
+                                             [.text(item.state.label(lang))])),
+        ]
+        if let notice = model.notice { main.append(Forms.notice(notice, kind: model.noticeKind)) }
+        if let code = item.identityCode {
+            main.append(Forms.element("p", [("class", "identity-code")], [.text("\(identityCode(lang))："),
+                                                                          Forms.element("strong", [("id", "identity-code")], [.text(IdentityCode.format(code))])]))
+        }
+        if item.state == .verified, let expires = item.expiresAt {
+            main.append(.p(.text("\(validUntil(lang))：\(StaffPages.time(expires))")))
+        }
+        let reasons = item.decisionReasons()
+        if [.returned, .rejected, .needsReview].contains(item.state), !reasons.isEmpty {
+            main.append(.h2(.text(problems(lang))))
+            main.append(Forms.element("ul", [("class", "problems"), ("id", "reasons")], reasons.map {
+                Forms.element("li", [("data-code", $0.code)], [.text($0.message(lang))])
+            }))
+        }
+        if item.state == .awaitingConfirmation {
+            var confirm: [Node<HTML.BodyContext>] = [.h2(.text(confirmTitle(lang))), .p(.text(confirmLead(lang)))]
+            if let expires = item.confirmationExpiresAt { confirm.append(.p(.strong(.text("\(confirmBefore(lang))：\(StaffPages.time(expires))")))) }
+            confirm.append(Forms.form(action: "/cases/\(id)/confirm", csrf: model.csrf, [
+                Forms.field(.init(name: "code", label: code, value: "", autocomplete: "one-time-code", inputMode: "numeric"),
+                            error: model.errors["code"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
+                Forms.submit(Self.confirm, lang: lang),
+            ]))
+            confirm.append(Forms.form(action: "/cases/\(id)/confirm/resend", csrf: model.csrf, [Forms.submit(resend, lang: lang, primary: false)]))
+            main.append(Forms.element("section", [("class", "card"), ("id", "confirmation")], confirm))
+        }
+        if item.state.isEditable, reasons.contains(where: { $0.code == "guardian_consent_missing" }) || (item.guardianConsentAt == nil && model.values["consent"] == "sent") {
+            main.append(Forms.element("section", [("class", "card"), ("id", "consent")], [
+                .h2(.text(consentTitle(lang))), .p(.text(consentLead(lang))),
+                Forms.form(action: "/cases/\(id)/consent", csrf: model.csrf, [Forms.submit(consentSend, lang: lang, primary: false)]),
+                Forms.form(action: "/cases/\(id)/consent/confirm", csrf: model.csrf, [
+                    Forms.field(.init(name: "code", label: code, value: "", inputMode: "numeric"),
+                                error: model.errors["consent"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
+                    Forms.submit(Self.confirm, lang: lang),
+                ]),
+            ]))
+        } else if item.guardianConsentAt != nil, item.state.isEditable {
+            main.append(.p(.text(consentGiven(lang))))
+        }
+        if item.state.isEditable {
+            let label = item.state == .draft ? continueEditing : edit
+            main.append(.p(.a(.class("button primary"), .id("edit-case"), .href(stepPath(item, .identity)), .text(label(lang)))))
+        }
+        if !item.checks.isEmpty {
+            main.append(.h2(.text(checks(lang))))
+            main.append(Forms.element("ul", [("class", "checks")], item.checks.map {
+                Forms.element("li", [("class", $0.passed ? "passed" : "failed"), ("data-check", $0.check)], [.text(($0.passed ? "✓ " : "✗ ") + $0.reason(lang))])
+            }))
+        }
+        main.append(.h2(.text(timeline(lang))))
+        main.append(Forms.element("ol", [("class", "timeline")], item.history.map { step in
+            Forms.element("li", [("data-state", step.state.rawValue)], [
+                .text("\(StaffPages.time(step.at)) · \(step.state.label(lang)) · \(by[step.actorKind]?(lang) ?? step.actorKind)"),
+            ])
+        }))
+        main.append(.p(.a(.href("/cases"), .text(title(lang)))))
+        return Layout.page(title: model.program.title, lang: lang, path: "/cases/\(id)", signedIn: true, main: .group(main))
+    }
+}

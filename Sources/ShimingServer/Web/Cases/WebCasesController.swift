@@ -1,0 +1,226 @@
+import Foundation
+import ShimingCore
+import Vapor
+
+/// `/cases`: the applicant's verification pages, on `CaseService` (the same rules as the API).
+struct WebCasesController {
+    let pages = WebAccountsController()
+
+    func register(_ routes: any RoutesBuilder) {
+        routes.get("cases", use: list)
+        routes.post("cases", use: create)
+        routes.get("cases", ":id", use: status)
+        routes.get("cases", ":id", "edit", ":step", use: step)
+        routes.on(.POST, "cases", ":id", "edit", ":step", body: .collect(maxSize: "21mb"), use: save)
+        routes.get("cases", ":id", "documents", ":file", use: document)
+        routes.post("cases", ":id", "documents", ":file", "delete", use: removeDocument)
+        routes.post("cases", ":id", "submit", use: submit)
+        routes.post("cases", ":id", "confirm", use: confirm)
+        routes.post("cases", ":id", "confirm", "resend", use: resend)
+        routes.post("cases", ":id", "consent", use: sendConsent)
+        routes.post("cases", ":id", "consent", "confirm", use: confirmConsent)
+    }
+
+    func service(_ req: Request) -> CaseService { CaseService(application: req.application) }
+
+    /// The signed-in account's case and its program, or the redirect to sign in.
+    func load(_ req: Request) async throws -> (Account, Case, Program)? {
+        guard let authenticated = try req.signedInForPage() else { return nil }
+        let item = try await service(req).own(try CasesController.caseID(req), account: authenticated.account)
+        return (authenticated.account, item, try service(req).program(item.program))
+    }
+
+    func model(_ req: Request, _ item: Case, _ program: Program) -> CasePages.Model {
+        CasePages.Model(lang: req.lang, csrf: PageCSRF.token(for: req).0, item: item, program: program)
+    }
+
+    func signIn(_ req: Request) -> Response { req.redirect(to: "/signin", redirectType: .normal) }
+
+    func redirect(_ req: Request, _ item: Case, _ suffix: String = "") -> Response {
+        req.redirect(to: "/cases/\(item.id.uuidString.lowercased())\(suffix)", redirectType: .normal)
+    }
+
+    @Sendable func list(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage() else { return signIn(req) }
+        let cases = try await service(req).list(account: authenticated.account)
+        let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang, notice: nil)
+        return pages.page(html.render(), cookie: nil)
+    }
+
+    @Sendable func create(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage() else { return signIn(req) }
+        let program = (try? req.content.get(String.self, at: "program")) ?? ""
+        do {
+            let item = try await service(req).create(account: authenticated.account, .init(program: program), ip: req.clientIP)
+            return redirect(req, item, "/edit/identity")
+        } catch let error as UserFacingError {
+            let cases = try await service(req).list(account: authenticated.account)
+            let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang,
+                                      notice: error.message(req.lang))
+            return pages.page(html.render(), cookie: nil, status: error.kind.status)
+        }
+    }
+
+    @Sendable func status(_ req: Request) async throws -> Response {
+        guard let (_, item, program) = try await load(req) else { return signIn(req) }
+        var model = model(req, item, program)
+        switch req.query[String.self, at: "done"] {
+        case "submitted", "confirmed", "consented": model.notice = CasePages.saved(req.lang)
+        case "sent":
+            model.notice = CasePages.sent(req.lang)
+            model.values["consent"] = "sent"
+        default: break
+        }
+        return pages.page(CasePages.status(model).render(), cookie: nil)
+    }
+
+    func render(_ req: Request, step: CasePages.Step, _ model: CasePages.Model, status: HTTPResponseStatus = .ok) async throws -> Response {
+        var model = model
+        let html: String
+        switch step {
+        case .identity: html = CasePages.identity(model).render()
+        case .details: html = CasePages.details(model).render()
+        case .documents: html = CasePages.documents(model).render()
+        case .review:
+            let service = service(req)
+            model.preview = service.localChecks(model.item, account: try req.requireAccount(),
+                                                evaluator: CaseEvaluator(program: model.program, today: service.today))
+            html = CasePages.review(model).render()
+        }
+        return pages.page(html, cookie: nil, status: status)
+    }
+
+    @Sendable func step(_ req: Request) async throws -> Response {
+        guard let (_, item, program) = try await load(req) else { return signIn(req) }
+        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
+        guard item.state.isEditable else { return redirect(req, item) }
+        return try await render(req, step: step, model(req, item, program))
+    }
+
+    /// Saves one step: text fields through the same merge as `PATCH /cases/{id}`, or one upload.
+    @Sendable func save(_ req: Request) async throws -> Response {
+        guard let (account, item, program) = try await load(req) else { return signIn(req) }
+        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
+        let service = service(req)
+        if step == .documents {
+            let upload = try? req.content.decode(CasesController.Upload.self)
+            let field = "file-\(upload?.kind ?? "")"
+            do {
+                guard let file = upload?.file, file.data.readableBytes > 0 else { throw AccountError.invalid(["file": "required"]) }
+                _ = try await service.addDocument(to: item.id, account: account, kind: upload?.kind, bytes: Data(buffer: file.data), replace: true, ip: req.clientIP)
+                return redirect(req, item, "/edit/documents")
+            } catch let error as UserFacingError {
+                var model = model(req, try await service.own(item.id, account: account), program)
+                model.errors[field] = error.fields["file"] ?? error.fields["kind"] ?? "invalid_value"
+                model.notice = error.message(req.lang)
+                model.noticeKind = "error"
+                return try await render(req, step: step, model, status: error.kind.status)
+            }
+        }
+        let form = (try? req.content.decode([String: String].self)) ?? [:]
+        var values = form
+        values["_csrf"] = nil
+        do {
+            let input = try Self.input(form, step: step)
+            let updated = try await service.update(item.id, account: account, input, ip: req.clientIP)
+            guard updated.state.isEditable else { return redirect(req, updated) }  // an edited pending case was checked again
+            return redirect(req, updated, "/edit/\(CasePages.following(step, in: program).rawValue)")
+        } catch let error as UserFacingError {
+            var model = model(req, item, program)
+            model.values = values
+            model.errors = error.fields
+            model.notice = error.message(req.lang)
+            model.noticeKind = "error"
+            return try await render(req, step: step, model, status: error.kind.status)
+        }
+    }
+
+    /// The form's fields (named as in the API, e.g. `identity.name`) as an update.
+    static func input(_ form: [String: String], step: CasePages.Step) throws -> CaseService.Input {
+        var input = CaseService.Input()
+        func has(_ prefix: String) -> Bool { form.keys.contains { $0.hasPrefix(prefix + ".") } }
+        if has("identity") {
+            input.identity = .init(name: form["identity.name"], documentType: form["identity.documentType"], documentNumber: form["identity.documentNumber"],
+                                   gender: form["identity.gender"], address: form["identity.address"])
+        }
+        if has("school") {
+            var year: Int?
+            if let raw = form["school.enrolmentYear"]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
+                guard let parsed = Int(raw) else { throw AccountError.invalid(["school.enrolmentYear": "invalid_format"]) }
+                year = parsed
+            }
+            input.school = .init(school: form["school.school"], grade: form["school.grade"], class: form["school.class"], enrolmentYear: year)
+        }
+        if has("guardian") {
+            input.guardian = .init(name: form["guardian.name"], phone: form["guardian.phone"], relation: form["guardian.relation"],
+                                   documentNumber: form["guardian.documentNumber"])
+        }
+        if has("organisation") {
+            input.organisation = .init(name: form["organisation.name"], creditCode: form["organisation.creditCode"], representative: form["organisation.representative"])
+        }
+        return input
+    }
+
+    @Sendable func document(_ req: Request) async throws -> Response {
+        guard let (_, item, _) = try await load(req) else { return signIn(req) }
+        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let (file, data) = try await service(req).document(fileID, of: item)
+        return ChangeRequestsController.fileResponse(file, data)
+    }
+
+    @Sendable func removeDocument(_ req: Request) async throws -> Response {
+        guard let (account, item, _) = try await load(req) else { return signIn(req) }
+        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        try await service(req).removeDocument(fileID, from: item.id, account: account, ip: req.clientIP)
+        return redirect(req, item, "/edit/documents")
+    }
+
+    /// Runs an action and shows the status page, with the error there if it failed.
+    func act(_ req: Request, done: String, errorField: String? = nil,
+             _ action: @Sendable (CaseService, Account, Case) async throws -> Void) async throws -> Response {
+        guard let (account, item, program) = try await load(req) else { return signIn(req) }
+        do {
+            try await action(service(req), account, item)
+            return redirect(req, item, "?done=\(done)")
+        } catch let error as UserFacingError {
+            if error.code == "account_locked" {
+                return req.redirect(to: "/signin", redirectType: .normal)
+            }
+            var model = model(req, (try? await service(req).own(item.id, account: account)) ?? item, program)
+            model.notice = error.message(req.lang)
+            model.noticeKind = "error"
+            if let errorField { model.errors[errorField] = error.fields["code"] ?? "invalid" }
+            if errorField == "consent" { model.values["consent"] = "sent" }
+            return pages.page(CasePages.status(model).render(), cookie: nil, status: error.kind.status)
+        }
+    }
+
+    @Sendable func submit(_ req: Request) async throws -> Response {
+        try await act(req, done: "submitted") { service, account, item in _ = try await service.submit(item.id, account: account, ip: req.clientIP) }
+    }
+
+    @Sendable func confirm(_ req: Request) async throws -> Response {
+        let code = try? req.content.get(String.self, at: "code")
+        return try await act(req, done: "confirmed", errorField: "code") { service, account, item in
+            _ = try await service.confirm(item.id, account: account, code: code, ip: req.clientIP)
+        }
+    }
+
+    @Sendable func resend(_ req: Request) async throws -> Response {
+        try await act(req, done: "resent") { service, account, item in _ = try await service.resendConfirmation(item.id, account: account, ip: req.clientIP) }
+    }
+
+    @Sendable func sendConsent(_ req: Request) async throws -> Response {
+        let lang = req.lang
+        return try await act(req, done: "sent", errorField: "consent") { service, account, item in
+            try await service.requestGuardianConsent(item.id, account: account, lang: lang, ip: req.clientIP)
+        }
+    }
+
+    @Sendable func confirmConsent(_ req: Request) async throws -> Response {
+        let code = try? req.content.get(String.self, at: "code")
+        return try await act(req, done: "consented", errorField: "consent") { service, account, item in
+            _ = try await service.confirmGuardianConsent(item.id, account: account, code: code, ip: req.clientIP)
+        }
+    }
+}

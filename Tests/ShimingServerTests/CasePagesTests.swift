@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+@Suite("Application pages: the step-by-step form and the status page")
+struct CasePagesTests {
+    @Test("an applicant fills the steps, sees what is missing before submitting, submits and reads the reasons and the timeline")
+    func steps() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138020")
+            let (headers, csrf) = try await shiming.webSession("13800138020")
+            let anonymous = try await shiming.send(.GET, "/cases", headers: ["Accept": "text/html"])
+            #expect(anonymous.status == .seeOther)
+            let list = try await shiming.send(.GET, "/cases", headers: headers)
+            #expect(list.text.contains("start-senior-personal"))
+
+            let created = try await shiming.postForm("/cases", ["_csrf": csrf, "program": "senior-personal"], headers: headers)
+            #expect(created.status == .seeOther)
+            let identityPath = try #require(created.headers.first(name: .location))
+            #expect(identityPath.hasSuffix("/edit/identity"))
+            let base = String(identityPath.dropLast("/edit/identity".count))
+            let caseID = try #require(UUID(uuidString: String(base.split(separator: "/").last ?? "")))
+
+            // A wrong choice is shown next to its field and nothing is saved.
+            let bad = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "赵秀英", "identity.documentType": "library_card",
+                                                                "identity.documentNumber": adultFemale, "identity.gender": "female"], headers: headers)
+            #expect(bad.status == .unprocessableEntity)
+            #expect(bad.text.contains("field-identity.documentType-error"))
+            let saved = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "赵秀英", "identity.documentType": "resident",
+                                                                  "identity.documentNumber": adultFemale, "identity.gender": "female"], headers: headers)
+            #expect(saved.headers.first(name: .location) == "\(base)/edit/details")
+            let details = try await shiming.postForm("\(base)/edit/details", ["_csrf": csrf, "identity.address": "北京市西城区某某街道 1 号"], headers: headers)
+            #expect(details.headers.first(name: .location) == "\(base)/edit/documents")
+
+            var (uploadHeaders, body) = TestFiles.multipart(file: TestFiles.png(width: 1000, height: 700), filename: "front.png", fields: ["kind": "id_front"])
+            for (name, value) in headers { uploadHeaders.add(name: name, value: value) }
+            let upload = try await shiming.app.testing().sendRequest(.POST, "\(base)/edit/documents?_csrf=\(csrf)", headers: uploadHeaders, body: body)
+            #expect(upload.headers.first(name: .location) == "\(base)/edit/documents", "\(upload.text)")
+            let documents = try await shiming.send(.GET, "\(base)/edit/documents", headers: headers)
+            #expect(documents.text.contains("data-kind=\"id_front\""))
+
+            // The last step lists what is still missing, in words.
+            let review = try await shiming.send(.GET, "\(base)/edit/review", headers: headers)
+            #expect(review.text.contains("data-code=\"document_missing\""))
+            #expect(review.text.contains("户口簿"))
+            #expect(review.text.contains("赵**"))  // masked
+            #expect(!review.text.contains(adultFemale))
+
+            let submitted = try await shiming.postForm("\(base)/submit", ["_csrf": csrf], headers: headers)
+            #expect(submitted.headers.first(name: .location) == "\(base)?done=submitted")
+            let status = try await shiming.send(.GET, base, headers: headers)
+            #expect(status.text.contains("data-state=\"returned\""))
+            #expect(status.text.contains("id=\"reasons\""))
+            #expect(status.text.contains("id=\"edit-case\""))
+            #expect(status.text.contains("class=\"timeline\""))
+            let english = try await shiming.send(.GET, base, headers: headers.merging(["Cookie": "shiming_lang=en"]))
+            #expect(english.text.contains("Returned for correction") || english.text.contains("退回修改"))
+
+            // Another account's case is not found.
+            _ = try await shiming.activeApplicant(phone: "13800138021")
+            let (other, _) = try await shiming.webSession("13800138021")
+            let stranger = try await shiming.send(.GET, "/cases/\(caseID)", headers: other)
+            #expect(stranger.status == .notFound)
+        }
+    }
+}
+
+extension HTTPHeaders {
+    /// These headers with a cookie added to the existing Cookie header.
+    func merging(_ extra: [String: String]) -> HTTPHeaders {
+        var headers = self
+        for (name, value) in extra {
+            if name == "Cookie", let existing = headers.first(name: "Cookie") {
+                headers.replaceOrAdd(name: "Cookie", value: existing + "; " + value)
+            } else {
+                headers.replaceOrAdd(name: name, value: value)
+            }
+        }
+        return headers
+    }
+}

@@ -55,23 +55,14 @@ struct ImportRosterCommand: AsyncCommand {
         }
         defer { try? handle.close() }
         let started = Date()
-        let chunks = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
-            while true {
-                do {
-                    guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { break }
-                    continuation.yield(ByteBuffer(data: data))
-                } catch {
-                    continuation.finish(throwing: error)
-                    return
-                }
-            }
-            continuation.finish()
-        }
+        let chunks = FileChunks(handle: handle)
         do {
+            var waited = 0.0
             let report = try await RosterImporter.run(chunks, context: app.shiming, db: app.db,
-                                                      actor: .cli(ProcessInfo.processInfo.userName), ip: nil)
+                                                      actor: .cli(ProcessInfo.processInfo.userName), ip: nil) { waited = $0 }
             let seconds = Date().timeIntervalSince(started)
-            context.console.print("rows \(report.rows), imported \(report.imported), rejected \(report.rejectedCount), schools \(report.schools), \(String(format: "%.1f", seconds)) s")
+            context.console.print("rows \(report.rows), imported \(report.imported), rejected \(report.rejectedCount), schools \(report.schools), "
+                                  + "\(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", waited)) s waiting for the database)")
             for line in report.rejected.prefix(50) {
                 context.console.print("line \(line.line): \(line.field ?? "") \(line.code)")
             }
@@ -81,4 +72,21 @@ struct ImportRosterCommand: AsyncCommand {
             throw error
         }
     }
+}
+
+/// A file read in 1 MiB chunks, one when asked for: memory does not grow with the file.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let handle: FileHandle
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let handle: FileHandle
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { return nil }
+            return ByteBuffer(data: data)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: handle) }
 }

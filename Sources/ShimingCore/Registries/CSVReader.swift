@@ -102,3 +102,15 @@ public struct CSVReader: Sendable {
         recordHasContent = false
     }
 }
+
+extension String {
+    /// The string without leading and trailing white space and line breaks; plain Swift
+    /// (Foundation's `trimmingCharacters` goes through `NSString` on Linux and is slow per call).
+    public var trimmedWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex, last == scalars.index(before: scalars.endIndex) { return self }
+        return String(scalars[first...last])
+    }
+}

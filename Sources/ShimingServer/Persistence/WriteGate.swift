@@ -17,6 +17,13 @@ public final class WriteGate: Sendable {
         serial = serialises ? AsyncSerialLock() : nil
     }
 
+    /// Runs `body` admitted through the gate, without opening a transaction (for bulk writers
+    /// that manage their own, e.g. the roster import on one SQLite connection).
+    public func exclusive<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let serial else { return try await body() }
+        return try await serial.run(body)
+    }
+
     /// Runs `body` inside a database transaction, admitted through the gate.
     @discardableResult
     public func transaction<T: Sendable>(

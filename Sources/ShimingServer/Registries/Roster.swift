@@ -39,7 +39,20 @@ final class RosterEntryRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ id: UUID) -> String { "roster.\(id.uuidString.lowercased())" }
+    /// The associated data binding a sealed line to its row (hex of the id, without a formatter).
+    static func context(_ id: UUID) -> String {
+        withUnsafeBytes(of: id.uuid) { "roster." + Hex.encode($0) }
+    }
+
+    /// Row ids that sort in insertion order within an import (its first eight random bytes,
+    /// then a counter), so the primary-key index grows at its end instead of splitting pages.
+    static func rowID(importID: UUID, counter: UInt64) -> UUID {
+        var bytes = importID.uuid
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            for i in 0..<8 { raw[8 + i] = UInt8((counter >> (8 * (7 - UInt64(i)))) & 0xFF) }
+        }
+        return UUID(uuid: bytes)
+    }
 }
 
 struct CreateRosters: AsyncMigration {
@@ -95,6 +108,7 @@ struct RosterLine: Codable, Sendable {
     }
 
     static func quoted(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -157,6 +171,9 @@ struct RosterImporter {
     private let importID = UUID()
     private let today: CivilDate
     private var pending: Task<Void, any Error>?
+    private var rowCounter: UInt64 = 0
+    private let numberIndexer: BlindIndex.Indexer
+    private var schoolKeys: [String: String] = [:]
     /// Seconds spent waiting for the database (the rest overlaps with preparing the next batch).
     private(set) var waitedForWrites: Double = 0
 
@@ -166,6 +183,7 @@ struct RosterImporter {
         self.actor = actor
         self.ip = ip
         report = RosterReport(id: importID, rows: 0, imported: 0, rejected: [], rejectedCount: 0, schools: 0)
+        numberIndexer = context.blindIndex.indexer(domain: CaseService.numberDomain)
         today = CivilDate(unixSeconds: Int64(context.services.clock.now().timeIntervalSince1970))
     }
 
@@ -262,13 +280,13 @@ struct RosterImporter {
             return
         }
         report.rows += 1
-        if record.fields.count == 1, record.fields[0].trimmingCharacters(in: .whitespaces).isEmpty {
+        if record.fields.count == 1, record.fields[0].trimmedWhitespace.isEmpty {
             report.rows -= 1  // a blank line
             return
         }
         func value(_ column: String) -> String {
             guard let index = columns[column], index < record.fields.count else { return "" }
-            return record.fields[index].trimmingCharacters(in: .whitespacesAndNewlines)
+            return record.fields[index].trimmedWhitespace
         }
         do {
             let line = try validate(name: value("name"), number: value("id_number"), school: value("school"), grade: value("grade"),
@@ -278,11 +296,13 @@ struct RosterImporter {
                 sealedLine.extra = Dictionary(extraColumns.map { ($0.0, $0.1 < record.fields.count ? record.fields[$0.1] : "") },
                                               uniquingKeysWith: { a, _ in a })
             }
-            let id = UUID()
+            rowCounter += 1
+            let id = RosterEntryRecord.rowID(importID: importID, counter: rowCounter)
             let json = sealedLine.json
-            let schoolKey = NameMatching.labelKey(line.school)
+            let schoolKey = schoolKeys[line.school] ?? NameMatching.labelKey(line.school)
+            schoolKeys[line.school] = schoolKey
             schools.insert(schoolKey)
-            batch.append((schoolKey, context.blindIndex.index(line.number, domain: CaseService.numberDomain),
+            batch.append((schoolKey, numberIndexer.index(line.number),
                           try context.cipher.seal(json, context: RosterEntryRecord.context(id)), id))
             report.imported += 1
             if batch.count >= Self.batchSize { try await flush() }
@@ -324,7 +344,7 @@ struct RosterImporter {
     }
 
     private mutating func header(_ record: CSVReader.Record) throws {
-        let names = record.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let names = record.fields.map { $0.trimmedWhitespace.lowercased() }
         var columns: [String: Int] = [:]
         for (index, name) in names.enumerated() where columns[name] == nil { columns[name] = index }
         let missing = Self.requiredColumns.filter { columns[$0] == nil }
@@ -346,7 +366,11 @@ struct RosterImporter {
         let rows = batch, importID = importID, context = context, db = db
         batch.removeAll(keepingCapacity: true)
         pending = Task {
-            try await context.writeGate.transaction(on: db) { tx in try await Self.insert(rows, importID: importID, on: tx) }
+            if let sqlite = db as? any SQLiteDatabase {
+                try await context.writeGate.exclusive { try await Self.insertSQLite(rows, importID: importID, into: sqlite) }
+            } else {
+                try await context.writeGate.transaction(on: db) { tx in try await Self.insert(rows, importID: importID, on: tx) }
+            }
         }
     }
 
@@ -359,21 +383,42 @@ struct RosterImporter {
         waitedForWrites += Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
     }
 
-    /// One multi-row INSERT. On SQLite the values are bound directly (no `Encodable` round
-    /// trip per value); elsewhere through SQLKit.
-    static func insert(_ rows: [(schoolKey: String, index: String, sealed: String, id: UUID)], importID: UUID, on tx: any Database) async throws {
+    /// One batch on SQLite: values bound directly (no `Encodable` round trip per value), on one
+    /// connection with a large page cache for the random inserts into the number index, the WAL
+    /// checkpointed in big steps and commits not flushed to disk one by one (WAL with
+    /// `synchronous=NORMAL`: an interrupted import is simply run again). The connection's
+    /// settings are restored afterwards, so other writes stay fully durable.
+    static func insertSQLite(_ rows: [(schoolKey: String, index: String, sealed: String, id: UUID)], importID: UUID,
+                             into sqlite: any SQLiteDatabase) async throws {
         let placeholders = Array(repeating: "(?, ?, ?, ?, ?)", count: rows.count).joined(separator: ", ")
-        if let sqlite = tx as? any SQLiteDatabase {
-            let encoder = SQLiteDataEncoder()
-            let importData = try encoder.encode(importID)
-            var binds: [SQLiteData] = []
-            binds.reserveCapacity(rows.count * 5)
-            for row in rows {
-                binds += [try encoder.encode(row.id), importData, .text(row.schoolKey), .text(row.index), .text(row.sealed)]
-            }
-            _ = try await sqlite.query("INSERT INTO roster_entries (id, import_id, school_key, number_index, data_sealed) VALUES \(placeholders)", binds)
-            return
+        let encoder = SQLiteDataEncoder()
+        let importData = try encoder.encode(importID)
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(rows.count * 5)
+        for row in rows {
+            binds += [try encoder.encode(row.id), importData, .text(row.schoolKey), .text(row.index), .text(row.sealed)]
         }
+        let statement = "INSERT INTO roster_entries (id, import_id, school_key, number_index, data_sealed) VALUES \(placeholders)"
+        try await sqlite.withConnection { [binds] connection in
+            _ = try await connection.query("PRAGMA synchronous = NORMAL")
+            _ = try await connection.query("PRAGMA cache_size = -131072")
+            _ = try await connection.query("PRAGMA wal_autocheckpoint = 25000")
+            do {
+                // One statement, committed by itself: no surrounding transaction, so SQLite
+                // needs no statement journal.
+                _ = try await connection.query(statement, binds)
+            } catch {
+                _ = try? await connection.query("PRAGMA synchronous = FULL")
+                _ = try? await connection.query("PRAGMA wal_autocheckpoint = 1000")
+                throw error
+            }
+            _ = try await connection.query("PRAGMA synchronous = FULL")
+            _ = try await connection.query("PRAGMA wal_autocheckpoint = 1000")
+        }
+    }
+
+    /// One multi-row INSERT through SQLKit (PostgreSQL).
+    static func insert(_ rows: [(schoolKey: String, index: String, sealed: String, id: UUID)], importID: UUID, on tx: any Database) async throws {
         guard let sql = tx as? any SQLDatabase else { return }
         var insert = sql.insert(into: RosterEntryRecord.schema).columns("id", "import_id", "school_key", "number_index", "data_sealed")
         for row in rows {

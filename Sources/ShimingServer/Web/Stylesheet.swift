@@ -84,6 +84,17 @@ enum Stylesheet {
     dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.4rem 1.25rem; }
     dl.facts dt { font-weight: 600; }
     dl.facts dd { margin: 0; }
+    ol.steps { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; padding: 0; list-style: none; font-size: 1.05rem; }
+    ol.steps li[aria-current] strong { border-bottom: 3px solid var(--accent); }
+    .state { font-size: 1.3rem; }
+    .identity-code strong { font-size: 1.5rem; letter-spacing: 0.08em; font-family: ui-monospace, monospace; }
+    ul.problems li { margin: 0.4rem 0; color: var(--warn); font-weight: 600; }
+    ul.checks { list-style: none; padding: 0; }
+    ul.checks li { margin: 0.3rem 0; }
+    ul.checks li.failed { color: var(--warn); }
+    ol.timeline { padding-left: 1.4rem; }
+    ol.timeline li { margin: 0.3rem 0; }
+    img.thumb { display: block; max-width: 100%; max-height: 14rem; margin: 0.5rem 0; border: 1px solid var(--line); }
     footer.site { border-top: 1px solid var(--line); margin-top: 2rem; padding: 1rem; color: var(--muted); font-size: 0.95rem; }
     footer.site p { max-width: 46rem; margin: 0 auto; }
     @media (max-width: 30rem) {

@@ -158,9 +158,9 @@ struct OutboxWorkerTests {
     @Test("the worker started by serve delivers without being asked, and stops on shutdown")
     func backgroundDelivery() async throws {
         try await withShiming { shiming in
-            let worker = OutboxWorker()
+            let worker = OutboxWorker.make(shiming.app)
             shiming.app.lifecycle.use(worker)
-            worker.start(shiming.app)
+            worker.start()
             let outbox = Outbox(cipher: shiming.app.shiming.cipher)
             let now = shiming.clock.now()
             try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx in

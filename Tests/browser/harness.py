@@ -140,6 +140,17 @@ class ServeAndBrowse(unittest.TestCase):
         cls.browser.quit()
         cls.server.stop()
 
+    def sign_in(self, login, password):
+        """Signs in on the real /signin page, starting from a clean browser."""
+        from selenium.webdriver.common.by import By
+
+        b = self.browser
+        b.delete_all_cookies()
+        b.get(self.server.base + "/signin")
+        b.find_element(By.ID, "field-login").send_keys(login)
+        b.find_element(By.ID, "field-password").send_keys(password)
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+
 
 def png(width, height, shade=0xC0):
     """A real greyscale PNG of the given size."""

@@ -16,16 +16,6 @@ def resident_id(body):
 
 
 class ApplicationInBrowser(ServeAndBrowse):
-    def sign_in(self, login, password):
-        from selenium.webdriver.common.by import By
-
-        b = self.browser
-        b.delete_all_cookies()
-        b.get(self.server.base + "/signin")
-        b.find_element(By.ID, "field-login").send_keys(login)
-        b.find_element(By.ID, "field-password").send_keys(password)
-        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-
     def photo(self, width, height):
         path = os.path.join(tempfile.mkdtemp(prefix="shiming-id-"), "身份证.png")
         with open(path, "wb") as f:

@@ -9,16 +9,6 @@ from harness import ServeAndBrowse, png, screenshot, wait_for_element, wait_for_
 
 
 class ChangeRequestInBrowser(ServeAndBrowse):
-    def sign_in(self, login, password):
-        from selenium.webdriver.common.by import By
-
-        b = self.browser
-        b.delete_all_cookies()
-        b.get(self.server.base + "/signin")
-        b.find_element(By.ID, "field-login").send_keys(login)
-        b.find_element(By.ID, "field-password").send_keys(password)
-        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-
     def test_change_request_with_photo_approved_by_a_reviewer(self):
         from selenium.webdriver.common.by import By
 

@@ -29,12 +29,10 @@ struct ShimingServeCommand: AsyncCommand {
 
         try await app.autoMigrate()
 
-        let worker = OutboxWorker()
-        app.lifecycle.use(worker)
-        worker.start(app)
-        let sweeper = CaseSweeper()
-        app.lifecycle.use(sweeper)
-        sweeper.start(app)
+        for worker in [OutboxWorker.make(app), CaseSweeper.make(app)] {
+            app.lifecycle.use(worker)
+            worker.start()
+        }
 
         let config = app.shiming.configuration
         let server = app.http.server.configuration

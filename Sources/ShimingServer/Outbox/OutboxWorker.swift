@@ -2,28 +2,31 @@ import Fluent
 import NIOConcurrencyHelpers
 import Vapor
 
-/// Runs outbox delivery in the background of `shiming serve`, every poll interval, until the
-/// application shuts down. Several instances may run it at once: claims are exclusive.
-/// Only `serve` starts it; tests and tools deliver explicitly with `Outbox.deliverDue`.
-final class OutboxWorker: LifecycleHandler, Sendable {
+/// A background loop of `shiming serve`: runs `round` every interval until the application
+/// shuts down (a failed round is logged and the loop goes on).
+final class PeriodicWorker: LifecycleHandler, Sendable {
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    let name: String
+    let interval: Duration
+    let round: @Sendable () async throws -> Void
 
-    func start(_ application: Application) {
-        let context = application.shiming
-        let outbox = Outbox(cipher: context.cipher)
-        let logger = Logger(label: "shiming.outbox")
-        let interval = context.configuration.outboxPollInterval
-        let db = application.db
+    init(name: String, interval: Duration, round: @escaping @Sendable () async throws -> Void) {
+        self.name = name
+        self.interval = interval
+        self.round = round
+    }
+
+    func start() {
+        let logger = Logger(label: "shiming.\(name)")
+        let (interval, round, name) = (interval, round, name)
         let started = Task.detached {
             while !Task.isCancelled {
                 do {
-                    _ = try await outbox.deliverDue(
-                        sink: context.messageSink, now: context.services.clock.now(), on: db, logger: logger
-                    )
+                    try await round()
                 } catch {
-                    logger.error("Outbox delivery round failed: \(String(reflecting: error))")
+                    logger.error("\(name) round failed: \(String(reflecting: error))")
                 }
-                try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                try? await Task.sleep(for: interval)
             }
         }
         task.withLockedValue { $0 = started }
@@ -37,5 +40,20 @@ final class OutboxWorker: LifecycleHandler, Sendable {
         guard let running else { return }
         running.cancel()
         await running.value
+    }
+}
+
+/// Outbox delivery in the background of `shiming serve`, every poll interval. Several instances
+/// may run it at once: claims are exclusive. Only `serve` starts it; tests and tools deliver
+/// explicitly with `Outbox.deliverDue`.
+enum OutboxWorker {
+    static func make(_ application: Application) -> PeriodicWorker {
+        let context = application.shiming
+        let outbox = Outbox(cipher: context.cipher)
+        let logger = Logger(label: "shiming.outbox")
+        let db = application.db
+        return PeriodicWorker(name: "outbox", interval: .milliseconds(Int(context.configuration.outboxPollInterval * 1000))) {
+            _ = try await outbox.deliverDue(sink: context.messageSink, now: context.services.clock.now(), on: db, logger: logger)
+        }
     }
 }

@@ -70,6 +70,7 @@ enum CasePages {
     static let consentSend = LocalizedText("发送给监护人", "Send to the guardian")
     static let consentGiven = LocalizedText("监护人已同意。", "The guardian has consented.")
     static let saved = LocalizedText("已保存。", "Saved.")
+    static let submitted = LocalizedText("已提交，自动检查已完成，结果如下。", "Submitted; the automatic checks have run — see the result below.")
     static let sent = LocalizedText("已发送。", "Sent.")
     static let by: [String: LocalizedText] = [
         "applicant": LocalizedText("本人", "you"), "system": LocalizedText("系统", "system"), "staff": LocalizedText("工作人员", "staff"),

@@ -65,7 +65,8 @@ struct WebCasesController {
         guard let (_, item, program) = try await load(req) else { return signIn(req) }
         var model = model(req, item, program)
         switch req.query[String.self, at: "done"] {
-        case "submitted", "confirmed", "consented": model.notice = CasePages.saved(req.lang)
+        case "submitted": model.notice = CasePages.submitted(req.lang)
+        case "confirmed", "consented": model.notice = CasePages.saved(req.lang)
         case "sent":
             model.notice = CasePages.sent(req.lang)
             model.values["consent"] = "sent"

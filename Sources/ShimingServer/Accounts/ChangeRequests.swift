@@ -255,11 +255,7 @@ struct ChangeRequestService: Sendable {
 
     /// The proof's format and size, or the refusal naming the `file` field.
     static func checkProof(_ bytes: Data) throws -> SniffedFile {
-        do throws(FileProblem) {
-            return try FileSniffer.check(bytes, maxBytes: maxProofBytes)
-        } catch {
-            throw UserFacingError(code: error.rawValue, kind: .invalidInput, message: error.message, fields: ["file": error.rawValue])
-        }
+        try SealedFiles.check(bytes, maxBytes: maxProofBytes)
     }
 
     /// A proof's bytes for someone who may see the request.
@@ -290,10 +286,8 @@ struct ChangeRequestService: Sendable {
         // Nobody decides their own request; the attempt is recorded (in its own transaction,
         // since the refusal itself changes nothing else).
         if try await ChangeRequestRecord.find(id, on: db)?.accountID == staff.id {
-            try await context.writeGate.transaction(on: db) { tx in
-                try await AuditLog.record("change_request.decision_refused", actor: .staff(staff.id), subject: subject, ip: ip,
-                                          details: ["why": "own_request"], at: now, on: tx)
-            }
+            try await AuditLog.recordAlone("change_request.decision_refused", actor: .staff(staff.id), subject: subject, ip: ip,
+                                           details: ["why": "own_request"], at: now, gate: context.writeGate, on: db)
             throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
                                   message: LocalizedText("不能处理自己的申请。", "You cannot decide your own request."))
         }

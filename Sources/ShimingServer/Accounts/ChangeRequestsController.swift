@@ -197,12 +197,8 @@ struct ChangeRequestsController {
         }
         let request = try await ChangeRequestService(application: req.application).load(record)
         try check(request)
-        let now = req.now
-        let ip = req.clientIP
-        try await req.shiming.writeGate.transaction(on: req.db) { tx in
-            try await AuditLog.record(action, actor: .staff(staff.id), subject: "change_request:\(id.uuidString.lowercased())", ip: ip,
-                                      details: details, at: now, on: tx)
-        }
+        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: "change_request:\(id.uuidString.lowercased())", ip: req.clientIP,
+                                       details: details, at: req.now, gate: req.shiming.writeGate, on: req.db)
         return request
     }
 

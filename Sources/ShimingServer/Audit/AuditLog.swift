@@ -83,6 +83,17 @@ public enum AuditLog {
     /// On PostgreSQL a transaction-scoped advisory lock orders concurrent appenders; on SQLite
     /// the write gate already admits one writer. The unique `seq` is the last line of defence:
     /// a fork in the chain cannot be stored.
+    /// Records an event that accompanies no other change (a staff view, a refused decision),
+    /// in a transaction of its own, admitted through the write gate.
+    static func recordAlone(
+        _ action: String, actor: AuditActor, subject: String, ip: String?, details: [String: String] = [:], at now: Date,
+        gate: WriteGate, on db: any Database
+    ) async throws {
+        try await gate.transaction(on: db) { tx in
+            try await record(action, actor: actor, subject: subject, ip: ip, details: details, at: now, on: tx)
+        }
+    }
+
     @discardableResult
     public static func record(
         _ action: String,

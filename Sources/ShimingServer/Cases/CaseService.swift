@@ -280,12 +280,7 @@ struct CaseService: Sendable {
         guard let kind = Program.DocumentKind(rawValue: rawKind), let rule = program.documents.first(where: { $0.kind == kind }) else {
             throw AccountError.invalid(["kind": "invalid_value"])
         }
-        let sniffed: SniffedFile
-        do throws(FileProblem) {
-            sniffed = try FileSniffer.check(bytes, maxBytes: rule.maxBytes, minimumShortSide: 0)
-        } catch {
-            throw UserFacingError(code: error.rawValue, kind: .invalidInput, message: error.message, fields: ["file": error.rawValue])
-        }
+        let sniffed = try SealedFiles.check(bytes, maxBytes: rule.maxBytes, minimumShortSide: 0)
         guard rule.formats.contains(sniffed.format) else {
             throw UserFacingError(code: "unsupported_file_type", kind: .invalidInput,
                                   message: LocalizedText("这里只接受 \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) 文件。",

@@ -75,6 +75,16 @@ public struct StoredFile: Sendable, Equatable {
 /// associated data (a sealed file moved under another id does not open), the key id stored in
 /// the row. The bytes go to the `FileStore`, the facts to `stored_files`.
 struct SealedFiles: Sendable {
+    /// Recognises an upload by its content within a size limit (and, when asked, a minimum
+    /// picture size), or refuses it naming the `file` field.
+    static func check(_ bytes: Data, maxBytes: Int, minimumShortSide: Int = 300) throws -> SniffedFile {
+        do throws(FileProblem) {
+            return try FileSniffer.check(bytes, maxBytes: maxBytes, minimumShortSide: minimumShortSide)
+        } catch {
+            throw UserFacingError(code: error.rawValue, kind: .invalidInput, message: error.message, fields: ["file": error.rawValue])
+        }
+    }
+
     let store: any FileStore
     let keyRing: KeyRing
 

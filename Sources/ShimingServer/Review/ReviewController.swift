@@ -97,10 +97,8 @@ struct ReviewController {
     }
 
     static func audit(_ req: Request, _ action: String, staff: Account, caseID: UUID, details: [String: String] = [:]) async throws {
-        let now = req.now, ip = req.clientIP
-        try await req.shiming.writeGate.transaction(on: req.db) { tx in
-            try await AuditLog.record(action, actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip, details: details, at: now, on: tx)
-        }
+        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: req.clientIP, details: details,
+                                       at: req.now, gate: req.shiming.writeGate, on: req.db)
     }
 
     @Sendable func viewCase(_ req: Request) async throws -> CasesController.CaseBody {
@@ -160,10 +158,8 @@ struct ReviewService: Sendable {
         let now = cases.now
         guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
         if record.accountID == staff.id {
-            try await context.writeGate.transaction(on: db) { tx in
-                try await AuditLog.record("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
-                                          details: ["why": "own_case"], at: now, on: tx)
-            }
+            try await AuditLog.recordAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
+                                           details: ["why": "own_case"], at: now, gate: context.writeGate, on: db)
             throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
                                   message: LocalizedText("不能审核自己的申请。", "You cannot decide your own application."))
         }

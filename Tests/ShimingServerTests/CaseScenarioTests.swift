@@ -385,6 +385,7 @@ struct CaseScenarioTests {
         let number = residentID(birth: "19920815", sequence: "248")
         let admin = "admin.grep"
         let picture = TestFiles.png(width: 900, height: 700, shade: 0x5A)
+        let needles = [Data(name.utf8), Data(number.utf8), Data(picture.suffix(64))]
         try await withShiming(dataDirectory: directory) { shiming in
             let adminToken = try await shiming.staff([.admin], username: admin)
             _ = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year\n\(name),\(number),第二中学,高一,1班,2024\n", admin: adminToken)
@@ -393,7 +394,6 @@ struct CaseScenarioTests {
                                                             "identity": ["name": name, "documentType": "resident", "documentNumber": number]])
             try await shiming.addDocument(token, item.id, kind: "id_front", picture)
             _ = try await shiming.submitCase(token, item.id)
-            let needles = [Data(name.utf8), Data(number.utf8), Data(picture.suffix(64))]
             if TestEngine.postgresURL != nil, let sql = shiming.db as? any SQLDatabase {
                 let tables = try await sql.raw("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'").all()
                     .map { try $0.decode(column: "table_name", as: String.self) }
@@ -413,7 +413,7 @@ struct CaseScenarioTests {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
                   let data = FileManager.default.contents(atPath: path) else { continue }
             checked += 1
-            for needle in [Data(name.utf8), Data(number.utf8), Data(picture.suffix(64))] {
+            for needle in needles {
                 #expect(data.range(of: needle) == nil, "\(relative) holds plaintext")
             }
         }

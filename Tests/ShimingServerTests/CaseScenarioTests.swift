@@ -131,6 +131,67 @@ struct CaseScenarioTests {
         }
     }
 
+    @Test("P3 re-check: reminded once, 30 days before the year runs out; a renewal replaces the old verification, no renewal lets it expire")
+    func p3Renewal() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.staff([.reviewer], username: "reviewer.renewal")
+            func verifiedCase(_ token: String, _ number: String, renews: UUID? = nil) async throws -> CaseReply {
+                let reviewer = try await shiming.signIn("reviewer.renewal")
+                let item = try await shiming.createCase(token, renews.map { ["program": "senior-personal", "renews": $0.uuidString] } ??
+                                                        ["program": "senior-personal",
+                                                         "identity": ["name": "赵秀英", "documentType": "resident", "documentNumber": number,
+                                                                      "gender": "female", "address": "北京市西城区某某街道 1 号"]])
+                #expect(item.identity.documentNumber == "\(number.prefix(6))********\(number.suffix(4))", "the details are there (masked)")
+                for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+                #expect(try await shiming.submitCase(token, item.id)?.state == "needs_review")
+                return try await shiming.decide(item.id, staff: reviewer, "approve")
+            }
+            func sent(_ template: String, to phone: String) async throws -> Int {
+                try await shiming.deliverOutbox()
+                return shiming.sink.messages.filter { $0.template == template && $0.to == phone }.count
+            }
+            var (_, renewing) = try await shiming.activeApplicant(phone: "13800138016")
+            var (_, lapsing) = try await shiming.activeApplicant(phone: "13800138017")
+            let first = try await verifiedCase(renewing, adultFemale)
+            let other = try await verifiedCase(lapsing, residentID(birth: "19470911", sequence: "244"))
+            let expiresAt = try #require(first.expiresAt)
+            #expect(abs(expiresAt.timeIntervalSince(shiming.clock.now()) - 365 * 86_400) <= 86_400)
+            let sweeper = CaseService(application: shiming.app)
+
+            shiming.clock.set(expiresAt.addingTimeInterval(-31 * 86_400))
+            #expect(try await sweeper.sweep() == .init())
+            shiming.clock.set(expiresAt.addingTimeInterval(-29 * 86_400))
+            #expect(try await sweeper.sweep() == .init(reminded: 2))
+            #expect(try await sweeper.sweep() == .init(), "reminded once only")
+            (renewing, lapsing) = (try await shiming.signIn("13800138016"), try await shiming.signIn("13800138017"))
+            #expect(try await sent("case_renewal_due", to: "13800138016") == 1)
+            #expect(try await sent("case_renewal_due", to: "13800138017") == 1)
+            let reminder = try #require(shiming.sink.messages.last { $0.template == "case_renewal_due" })
+            #expect(reminder.text.contains(CaseService.day(expiresAt)))
+            #expect(try await shiming.getCase(renewing, first.id).state == "verified")
+
+            // One renews (updated details, reviewed again): the old verification ends with the rule that ended it.
+            let renewal = try await verifiedCase(renewing, adultFemale, renews: first.id)
+            let refused = try await shiming.sendObject(.POST, "/api/v1/cases", token: lapsing, ["program": "senior-personal", "renews": first.id.uuidString])
+            #expect(refused.apiError?.fields?["renews"] == "invalid_value", "another account's case cannot be renewed")
+            #expect(renewal.state == "verified")
+            let old = try await shiming.getCase(renewing, first.id)
+            #expect(old.state == "expired")
+            #expect(old.history.last?.rule == "program.renewed")
+
+            // The other does nothing: at the date the verification expires and they are told.
+            shiming.clock.set(expiresAt.addingTimeInterval(60))
+            #expect(try await sweeper.sweep() == .init(expired: 1))
+            (renewing, lapsing) = (try await shiming.signIn("13800138016"), try await shiming.signIn("13800138017"))
+            #expect(try await shiming.getCase(lapsing, other.id).state == "expired")
+            #expect(try await sent("case_expired", to: "13800138017") == 1)
+            #expect(try await sent("case_expired", to: "13800138016") == 0)
+            #expect(try await shiming.getCase(renewing, renewal.id).state == "verified")
+            let events = try await AuditEventRecord.query(on: shiming.db).filter(\.$subject == "case:\(other.id.uuidString.lowercased())").all().map(\.action)
+            #expect(events.contains("case.renewal_reminded") && events.contains("case.expired"))
+        }
+    }
+
     @Test("P3 personal: a gender that contradicts the number is returned, fixed by PATCH, reviewed and verified")
     func p3Personal() async throws {
         try await withShiming { shiming in

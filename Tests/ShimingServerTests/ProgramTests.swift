@@ -72,6 +72,7 @@ struct ProgramTests {
         ("documents:\n  - {kind: id_front}\n  - {kind: id_back, maxBytes: 10}", "documents[1].maxBytes", 8, "between 1 KB"),
         ("confirmation: {minutes: 0}", "confirmation.minutes", 6, "between 1"),
         ("review: {routing: class_teacher}\nsubject: organisation", "sections", 5, "organisation section"),
+        ("reverificationMonths: 1\nreverificationReminderDays: 30", "reverificationReminderDays", 7, "shorter than"),
     ])
     func invalid(_ extra: String, field: String, line: Int, words: String) throws {
         let directory = try write(Self.base + extra)

@@ -182,6 +182,8 @@ public struct Program: Sendable, Equatable, Codable {
     public var confirmation: Confirmation?
     /// Months after which a verification must be renewed, or none.
     public var reverificationMonths: Int?
+    /// Days before a verification runs out that its holder is reminded to renew it.
+    public var reverificationReminderDays: Int
     public var applicationLimit: RateLimit
     /// Under this age (from the identity number) the guardian section and consent are required.
     public var guardianConsentUnderAge: Int
@@ -191,7 +193,7 @@ public struct Program: Sendable, Equatable, Codable {
     public init(
         key: String, title: LocalizedText, description: LocalizedText, subject: Subject = .person, identity: Identity,
         sections: [Section] = [], documents: [DocumentRule] = [], registry: Registry = Registry(), checks: [Check] = Check.allCases,
-        review: Review = Review(), confirmation: Confirmation? = nil, reverificationMonths: Int? = nil,
+        review: Review = Review(), confirmation: Confirmation? = nil, reverificationMonths: Int? = nil, reverificationReminderDays: Int = 30,
         applicationLimit: RateLimit = RateLimit(count: 5, days: 1), guardianConsentUnderAge: Int = 14, issuesIdentityCode: Bool = false
     ) {
         self.key = key
@@ -206,6 +208,7 @@ public struct Program: Sendable, Equatable, Codable {
         self.review = review
         self.confirmation = confirmation
         self.reverificationMonths = reverificationMonths
+        self.reverificationReminderDays = reverificationReminderDays
         self.applicationLimit = applicationLimit
         self.guardianConsentUnderAge = guardianConsentUnderAge
         self.issuesIdentityCode = issuesIdentityCode
@@ -247,6 +250,11 @@ public struct Program: Sendable, Equatable, Codable {
             if confirmation.maxAttempts < 1 || confirmation.maxAttempts > 20 { problems.append(("confirmation.maxAttempts", "must be between 1 and 20")) }
         }
         if let months = reverificationMonths, months < 1 || months > 120 { problems.append(("reverificationMonths", "must be between 1 and 120")) }
+        if reverificationReminderDays < 1 || reverificationReminderDays > 90 {
+            problems.append(("reverificationReminderDays", "must be between 1 and 90"))
+        } else if let months = reverificationMonths, reverificationReminderDays >= months * 28 {
+            problems.append(("reverificationReminderDays", "must be shorter than the re-verification period"))
+        }
         if applicationLimit.count < 1 { problems.append(("applicationLimit.count", "must be at least 1")) }
         if applicationLimit.days < 1 || applicationLimit.days > 365 { problems.append(("applicationLimit.days", "must be between 1 and 365")) }
         if guardianConsentUnderAge < 0 || guardianConsentUnderAge > 18 { problems.append(("guardianConsentUnderAge", "must be between 0 and 18")) }

@@ -30,6 +30,8 @@ final class CaseRecord: Model, @unchecked Sendable {
     @OptionalField(key: "submitted_at") var submittedAt: Date?
     @OptionalField(key: "verified_at") var verifiedAt: Date?
     @OptionalField(key: "expires_at") var expiresAt: Date?
+    /// When the holder was reminded that the verification runs out (`AddCaseReminders`).
+    @OptionalField(key: "reminded_at") var remindedAt: Date?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
     /// Bumped on every change; writers compare it so that two concurrent changes cannot both win.
@@ -137,5 +139,18 @@ struct CreateCases: AsyncMigration {
         try await database.schema(IdentityCodeRecord.schema).delete()
         try await database.schema(CaseTransitionRecord.schema).delete()
         try await database.schema(CaseRecord.schema).delete()
+    }
+}
+
+/// The re-verification reminder: when the holder was told that the verification runs out soon.
+struct AddCaseReminders: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(CaseRecord.schema).field("reminded_at", .datetime).update()
+        try await SQLDialectSwitch.run(on: database, portable: ["CREATE INDEX cases_expiry ON cases (state, expires_at)"])
+    }
+
+    func revert(on database: any Database) async throws {
+        try await SQLDialectSwitch.run(on: database, portable: ["DROP INDEX cases_expiry"])
+        try await database.schema(CaseRecord.schema).deleteField("reminded_at").update()
     }
 }

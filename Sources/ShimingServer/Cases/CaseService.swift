@@ -53,6 +53,9 @@ struct CaseService: Sendable {
         var school: CaseApplication.School?
         var guardian: CaseApplication.Guardian?
         var organisation: CaseApplication.Organisation?
+        /// On create: the caller's verified or expired case this one renews; its details are the
+        /// starting point (documents are uploaded afresh).
+        var renews: UUID?
     }
 
     /// Merges the input into the application, refusing what can never be right (values outside
@@ -138,7 +141,13 @@ struct CaseService: Sendable {
             throw AccountError.invalid(["program": "required"])
         }
         guard let program = context.programs[key] else { throw AccountError.invalid(["program": "invalid_value"]) }
-        let app = try Self.merge(input, into: CaseApplication(), program: program, today: today)
+        var base = CaseApplication()
+        if let renews = input.renews {
+            guard let earlier = try? await own(renews, account: account), earlier.program == program.key,
+                  earlier.state == .verified || earlier.state == .expired else { throw AccountError.invalid(["renews": "invalid_value"]) }
+            base = earlier.application
+        }
+        let app = try Self.merge(input, into: base, program: program, today: today)
         let id = UUID()
         let now = self.now
         let derived = self.derived(app, program: program)
@@ -160,8 +169,10 @@ struct CaseService: Sendable {
             record.version = 1
             try await record.create(on: tx)
             try await Self.writeTransition(record, action: "create", from: nil, to: .draft, actor: .account(account.id), rule: nil, at: now, seq: 0, on: tx)
+            var details = ["program": program.key]
+            details["renews"] = input.renews?.uuidString.lowercased()
             try await AuditLog.record("case.created", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                      details: ["program": program.key], at: now, on: tx)
+                                      details: details, at: now, on: tx)
         }
         return try await own(id, account: account)
     }
@@ -530,6 +541,19 @@ struct CaseService: Sendable {
         if program.issuesIdentityCode, let index = record.numberIndex {
             record.identityCode = try await identityCode(for: index, account: account.id, at: now, on: tx)
         }
+        // A renewal replaces the verification it renews: that one ends now, without a notice.
+        let id = try record.requireID()
+        let renewed = try await CaseRecord.query(on: tx).filter(\.$accountID == account.id).filter(\.$program == program.key)
+            .filter(\.$state == CaseState.verified.rawValue).filter(\.$id != id).all()
+        for earlier in renewed {
+            var earlierSeq = try await Self.nextSeq(try earlier.requireID(), on: tx)
+            try await apply(.expire, to: earlier, actor: actor, rule: "program.renewed", at: now, seq: &earlierSeq, on: tx)
+            earlier.version += 1
+            earlier.updatedAt = now
+            try await earlier.save(on: tx)
+            try await AuditLog.record("case.expired", actor: actor, subject: Self.subject(try earlier.requireID()), ip: nil,
+                                      details: ["renewedBy": id.uuidString.lowercased()], at: now, on: tx)
+        }
         try await AuditLog.record("case.verified", actor: actor, subject: Self.subject(try record.requireID()), ip: nil,
                                   details: ["program": program.key, "identityCode": record.identityCode ?? ""], at: now, on: tx)
         try await notify(account, template: "case_verified",
@@ -731,42 +755,83 @@ struct CaseService: Sendable {
 
     /// Locks accounts whose confirmation time ran out and expires verifications past their
     /// re-verification date. Run by the background worker; tests call it with a set clock.
-    func sweep() async throws -> (locked: Int, expired: Int) {
+    struct SweepResult: Sendable, Equatable {
+        var locked = 0, reminded = 0, expired = 0
+        var total: Int { locked + reminded + expired }
+    }
+
+    /// The timed changes: accounts whose second confirmation ran out are locked, holders of a
+    /// verification that runs out within the program's reminder days are told once, and
+    /// verifications past their date expire (the holder is told). A case another instance
+    /// changed meanwhile is skipped; the next sweep sees it again.
+    func sweep() async throws -> SweepResult {
         let now = self.now
-        var locked = 0, expired = 0
+        var result = SweepResult()
         let overdue = try await CaseRecord.query(on: db).filter(\.$state == CaseState.awaitingConfirmation.rawValue)
             .filter(\.$confirmationExpiresAt < now).limit(500).all()
-        for candidate in overdue {
-            let id = try candidate.requireID()
-            guard let accountRecord = try await AccountRecord.find(candidate.accountID, on: db) else { continue }
-            let account = try accountRecord.account(cipher: cipher)
-            try await context.writeGate.transaction(on: db) { [self] tx in
-                let record = try await Self.locked(id, version: candidate.version, on: tx)
-                try await lockForConfirmation(record, account: account, why: "confirmation_timeout", at: now, on: tx)
+        result.locked = try await forEach(overdue) { [self] record, account, _, tx in
+            try await lockForConfirmation(record, account: account, why: "confirmation_timeout", at: now, on: tx)
+        }
+        // The longest reminder a program may ask for is 90 days; each case is held to its own program's.
+        let soon = try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue)
+            .filter(\.$remindedAt == nil).filter(\.$expiresAt >= now).filter(\.$expiresAt < now.addingTimeInterval(90 * 86_400))
+            .limit(500).all()
+            .filter { record in
+                guard let program = context.programs[record.program], let expiresAt = record.expiresAt else { return false }
+                return expiresAt < now.addingTimeInterval(Double(program.reverificationReminderDays) * 86_400)
             }
-            locked += 1
+        result.reminded = try await forEach(soon) { [self] record, account, program, tx in
+            record.remindedAt = now
+            try await record.save(on: tx)
+            try await AuditLog.record("case.renewal_reminded", actor: .system, subject: Self.subject(try record.requireID()), ip: nil,
+                                      details: ["expiresAt": Self.day(record.expiresAt ?? now)], at: now, on: tx)
+            if let program {
+                try await notify(account, template: "case_renewal_due",
+                                 text: Notices.renewalDue(program: program, on: record.expiresAt ?? now, lang: account.locale), on: tx)
+            }
         }
         let due = try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$expiresAt < now).limit(500).all()
-        for candidate in due {
+        result.expired = try await forEach(due) { [self] record, account, program, tx in
+            var seq = try await Self.nextSeq(try record.requireID(), on: tx)
+            try await apply(.expire, to: record, actor: .system, rule: "program.reverification", at: now, seq: &seq, on: tx)
+            record.version += 1
+            record.updatedAt = now
+            try await record.save(on: tx)
+            try await AuditLog.record("case.expired", actor: .system, subject: Self.subject(try record.requireID()), at: now, on: tx)
+            if let program {
+                try await notify(account, template: "case_expired", text: Notices.expired(program: program, lang: account.locale), on: tx)
+            }
+        }
+        return result
+    }
+
+    /// Runs `change` for each candidate in its own transaction, on the case re-read at the
+    /// version the candidate had; returns how many were changed.
+    private func forEach(_ candidates: [CaseRecord],
+                         _ change: @escaping @Sendable (CaseRecord, Account, Program?, any Database) async throws -> Void) async throws -> Int {
+        var changed = 0
+        for candidate in candidates {
             let id = try candidate.requireID()
             guard let accountRecord = try await AccountRecord.find(candidate.accountID, on: db) else { continue }
             let account = try accountRecord.account(cipher: cipher)
             let program = context.programs[candidate.program]
-            try await context.writeGate.transaction(on: db) { [self] tx in
-                let record = try await Self.locked(id, version: candidate.version, on: tx)
-                var seq = try await Self.nextSeq(id, on: tx)
-                try await apply(.expire, to: record, actor: .system, rule: "program.reverification", at: now, seq: &seq, on: tx)
-                record.version += 1
-                record.updatedAt = now
-                try await record.save(on: tx)
-                try await AuditLog.record("case.expired", actor: .system, subject: Self.subject(id), at: now, on: tx)
-                if let program {
-                    try await notify(account, template: "case_expired", text: Notices.expired(program: program, lang: account.locale), on: tx)
+            do {
+                try await context.writeGate.transaction(on: db) { tx in
+                    try await change(try await Self.locked(id, version: candidate.version, on: tx), account, program, tx)
                 }
+                changed += 1
+            } catch let error as UserFacingError where error.code == "case_changed" {
+                continue
             }
-            expired += 1
         }
-        return (locked, expired)
+        return changed
+    }
+
+    static func day(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
     }
 }
 
@@ -790,6 +855,12 @@ enum Notices {
     static func locked(lang: Lang) -> String {
         LocalizedText("确认码未在规定时间内正确输入，为保护您的信息，账号已锁定。请联系客服解锁。",
                       "The confirmation code was not entered correctly in time; your account is locked to protect your data. Contact support to unlock it.")(lang)
+    }
+
+    static func renewalDue(program: Program, on date: Date, lang: Lang) -> String {
+        let day = CaseService.day(date)
+        return LocalizedText("您的「\(program.title.zh)」认证将于 \(day) 到期，请在此之前登录更新信息并重新认证，以免相关功能暂停。",
+                             "Your \(program.title.en) verification runs out on \(day); sign in before then to update your details and renew it, so that nothing is paused.")(lang)
     }
 
     static func expired(program: Program, lang: Lang) -> String {

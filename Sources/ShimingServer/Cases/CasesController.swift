@@ -155,8 +155,9 @@ struct CasesController {
         let cases = routes.grouped("api", "v1", "cases")
         var createBody = Self.sectionSchemas
         createBody["program"] = .string()
+        createBody["renews"] = .string(format: "uuid")
         cases.on(.POST, documentation: APIOperation(
-            "createCase", summary: "Start an application under a program (state draft); values are checked on submit", tag: "cases",
+            "createCase", summary: "Start an application under a program (state draft), or renew a verified or expired one (renews: its id; its details are copied); values are checked on submit", tag: "cases",
             requestBody: .object(createBody, required: ["program"]),
             responses: [201: .init("Created", schema: .ref("Case")), 422: .init("A field is refused (named in fields)")],
             components: Self.components, access: .signedIn

@@ -15,5 +15,6 @@ enum ShimingMigrations {
         CreateCases(),
         CreateReviewTasks(),
         CreateRosters(),
+        AddCaseReminders(),
     ]
 }

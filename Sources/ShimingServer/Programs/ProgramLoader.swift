@@ -77,7 +77,7 @@ enum ProgramLoader {
         let reader = Reader(file: file)
         let top = try reader.mapping(root, "(top level)", allowed: [
             "key", "title", "description", "subject", "identity", "sections", "documents", "registry", "checks", "review",
-            "confirmation", "reverificationMonths", "applicationLimit", "guardianConsentUnderAge", "issuesIdentityCode",
+            "confirmation", "reverificationMonths", "reverificationReminderDays", "applicationLimit", "guardianConsentUnderAge", "issuesIdentityCode",
         ], required: ["key", "title", "identity"])
 
         var program = Program(
@@ -128,6 +128,9 @@ enum ProgramLoader {
         }
         if let node = top["reverificationMonths"], node.null == nil {
             program.reverificationMonths = try reader.int(node, "reverificationMonths")
+        }
+        if let node = top["reverificationReminderDays"] {
+            program.reverificationReminderDays = try reader.int(node, "reverificationReminderDays")
         }
         if let node = top["applicationLimit"] {
             let fields = try reader.mapping(node, "applicationLimit", allowed: ["count", "days"], required: ["count", "days"])

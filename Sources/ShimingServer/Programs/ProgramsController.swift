@@ -29,6 +29,7 @@ struct ProgramsController {
         var review: [String: String]
         var confirmation: [String: Int]?
         var reverificationMonths: Int?
+        var reverificationReminderDays: Int
         var applicationLimit: [String: Int]
         var guardianConsentUnderAge: Int
         var issuesIdentityCode: Bool
@@ -53,6 +54,7 @@ struct ProgramsController {
             review = ["routing": program.review.routing.rawValue, "mode": program.review.mode.rawValue, "dueHours": String(program.review.dueHours)]
             confirmation = program.confirmation.map { ["minutes": $0.minutes, "maxAttempts": $0.maxAttempts] }
             reverificationMonths = program.reverificationMonths
+            reverificationReminderDays = program.reverificationReminderDays
             applicationLimit = ["count": program.applicationLimit.count, "days": program.applicationLimit.days]
             guardianConsentUnderAge = program.guardianConsentUnderAge
             issuesIdentityCode = program.issuesIdentityCode
@@ -73,7 +75,7 @@ struct ProgramsController {
         "review": .object(["routing": .string(allowed: Program.Routing.allCases.map(\.rawValue)),
                            "mode": .string(allowed: Program.ReviewMode.allCases.map(\.rawValue)), "dueHours": .string()]),
         "confirmation": .nullable(.object(["minutes": .integer(), "maxAttempts": .integer()])),
-        "reverificationMonths": .nullable(.integer()),
+        "reverificationMonths": .nullable(.integer()), "reverificationReminderDays": .integer(),
         "applicationLimit": .object(["count": .integer(), "days": .integer()]),
         "guardianConsentUnderAge": .integer(), "issuesIdentityCode": .boolean(),
     ], required: ["key", "title", "description", "subject", "requiredFields", "documentTypes", "sections", "documents", "registry",

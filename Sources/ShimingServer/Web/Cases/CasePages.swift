@@ -58,6 +58,9 @@ enum CasePages {
     static let timeline = LocalizedText("办理记录", "History")
     static let identityCode = LocalizedText("身份识别码", "Identity code")
     static let validUntil = LocalizedText("有效期至", "Valid until")
+    static let renew = LocalizedText("更新信息并重新认证", "Update details and verify again")
+    static let renewLead = LocalizedText("信息有变化（如换了新身份证）或认证即将到期时，可在原有信息的基础上重新认证；证件照片需要重新上传。",
+                                         "When your details change (e.g. a new ID card) or the verification runs out, verify again starting from your current details; upload the photos afresh.")
     static let confirmTitle = LocalizedText("输入确认码", "Enter the confirmation code")
     static let confirmLead = LocalizedText("确认码已发送到您的手机或邮箱，请在规定时间内输入。", "The code was sent to your phone or e-mail; enter it in time.")
     static let confirmBefore = LocalizedText("请在此时间前输入", "Enter it before")
@@ -345,6 +348,16 @@ enum CasePages {
         if item.state.isEditable {
             let label = item.state == .draft ? continueEditing : edit
             main.append(.p(.a(.class("button primary"), .id("edit-case"), .href(stepPath(item, .identity)), .text(label(lang)))))
+        }
+        if item.state == .verified || item.state == .expired {
+            main.append(Forms.element("section", [("class", "card"), ("id", "renew")], [
+                .p(.text(renewLead(lang))),
+                Forms.form(action: "/cases", csrf: model.csrf, [
+                    Forms.void("input", [("type", "hidden"), ("name", "program"), ("value", item.program)]),
+                    Forms.void("input", [("type", "hidden"), ("name", "renews"), ("value", id)]),
+                    Forms.submit(renew, lang: lang, primary: item.state == .expired),
+                ]),
+            ]))
         }
         if !item.checks.isEmpty {
             main.append(.h2(.text(checks(lang))))

@@ -50,8 +50,9 @@ struct WebCasesController {
     @Sendable func create(_ req: Request) async throws -> Response {
         guard let authenticated = try req.signedInForPage() else { return signIn(req) }
         let program = (try? req.content.get(String.self, at: "program")) ?? ""
+        let renews = (try? req.content.get(String.self, at: "renews")).flatMap(UUID.init(uuidString:))
         do {
-            let item = try await service(req).create(account: authenticated.account, .init(program: program), ip: req.clientIP)
+            let item = try await service(req).create(account: authenticated.account, .init(program: program, renews: renews), ip: req.clientIP)
             return redirect(req, item, "/edit/identity")
         } catch let error as UserFacingError {
             let cases = try await service(req).list(account: authenticated.account)

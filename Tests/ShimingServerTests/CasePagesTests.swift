@@ -23,6 +23,9 @@ struct CasePagesTests {
             let base = String(identityPath.dropLast("/edit/identity".count))
             let caseID = try #require(UUID(uuidString: String(base.split(separator: "/").last ?? "")))
 
+            // The "please choose" option submits an empty value (not its own text).
+            let form = try await shiming.send(.GET, identityPath, headers: headers)
+            #expect(form.text.contains("<option value selected=\"selected\">"), "\(form.text)")
             // A wrong choice is shown next to its field and nothing is saved.
             let bad = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "赵秀英", "identity.documentType": "library_card",
                                                                 "identity.documentNumber": adultFemale, "identity.gender": "female"], headers: headers)

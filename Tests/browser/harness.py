@@ -227,4 +227,26 @@ def wait_for_element(browser, css, timeout=10):
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        return WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+    except TimeoutException:
+        raise AssertionError(f"no {css!r} on {browser.current_url}; the page says:\n{page_text(browser)}") from None
+
+
+def wait_for_state(browser, state, timeout=10):
+    """Waits until the case status page shows the given state (`#case-state[data-state]`)."""
+    return wait_for_element(browser, f"#case-state[data-state={state}]", timeout)
+
+
+def page_text(browser):
+    """The visible text of the page's main part (for failure messages)."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return browser.find_element(By.TAG_NAME, "main").text
+    except WebDriverException:
+        return "(no main element)"

@@ -1,11 +1,16 @@
-"""Browser test: an applicant applies for the credit-bank verification step by step on a phone-sized
-screen, is told exactly what to fix (a photo too small to read), re-uploads, submits again; a
-reviewer approves; the status page shows the applicant verified."""
+"""Browser tests of the application pages on a phone-sized screen:
+- P2: an applicant applies step by step, is told exactly what to fix (a photo too small to read),
+  re-uploads and submits again; a reviewer approves; the status page shows the applicant verified.
+- P4: a student whose details match the imported roll is verified the moment they submit.
+- P1 (in English): after the review the student enters the second code on the status page and
+  sees their identity code."""
 import os
+import re
 import tempfile
+import time
 import unittest
 
-from harness import ServeAndBrowse, png, screenshot, wait_for_element, wait_for_heading, wait_for_text
+from harness import ServeAndBrowse, png, screenshot, wait_for_element, wait_for_heading, wait_for_state, wait_for_text
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
@@ -62,8 +67,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         self.assertNotIn(number, b.page_source, "the number is masked")
         b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
 
-        state = wait_for_element(b, "#case-state")
-        self.assertEqual(state.get_attribute("data-state"), "returned")
+        wait_for_state(b, "returned")
         reason = b.find_element(By.CSS_SELECTOR, "#reasons [data-code=document_illegible]").text
         self.assertIn("600", reason)
         screenshot(b, "case-returned-zh-CN.png")
@@ -79,8 +83,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         b.find_element(By.LINK_TEXT, "保存，下一步").click()
         wait_for_text(b, "信息和材料齐全")
         b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
-        state = wait_for_element(b, "#case-state")
-        self.assertEqual(state.get_attribute("data-state"), "needs_review")
+        wait_for_state(b, "needs_review")
 
         # The reviewer decides through the API (the review pages are the back office's).
         status, session = server.post_json("/api/v1/sessions", {"login": "reviewer.qian", "password": password})
@@ -92,12 +95,124 @@ class ApplicationInBrowser(ServeAndBrowse):
         self.assertEqual(status, 200, decided)
 
         b.refresh()
-        state = wait_for_element(b, "#case-state")
-        self.assertEqual(state.get_attribute("data-state"), "verified")
+        wait_for_state(b, "verified")
         timeline = [item.get_attribute("data-state") for item in b.find_elements(By.CSS_SELECTOR, ".timeline li")]
         self.assertEqual(timeline[-1], "verified")
         self.assertIn("returned", timeline)
         screenshot(b, "case-verified-zh-CN.png")
+
+    def applicant(self, phone, password):
+        server = self.server
+        status, account = server.post_json("/api/v1/accounts", {"phone": phone, "password": password, "acceptTerms": True})
+        self.assertEqual(status, 201, account)
+        status, _ = server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm",
+                                     {"channel": "sms", "code": server.latest_code(phone)})
+        self.assertEqual(status, 200)
+
+    def fill(self, values):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select
+
+        for name, value in values.items():
+            element = self.browser.find_element(By.ID, "field-" + name)
+            if element.tag_name == "select":
+                Select(element).select_by_value(value)
+            else:
+                element.clear()
+                element.send_keys(value)
+
+    def test_p4_a_student_matching_the_roll_is_verified_at_once(self):
+        from selenium.webdriver.common.by import By
+
+        password = "Shiming-2026!"
+        number = resident_id("44030520100315241")
+        roster = os.path.join(tempfile.mkdtemp(prefix="shiming-roster-"), "roll.csv")
+        with open(roster, "w", encoding="utf-8") as f:
+            f.write("name,id_number,school,grade,class,enrolment_year\n")
+            f.write(f"林小雨,{number},深圳市第一中学,初三,2班,2023\n")
+        imported = self.server.command("roster", "import", roster)
+        self.assertIn("1", imported.stdout + imported.stderr)
+        self.applicant("13800138032", password)
+
+        b = self.browser
+        self.sign_in("13800138032", password)
+        wait_for_heading(b, "我的账号")
+        b.get(self.server.base + "/cases")
+        b.find_element(By.CSS_SELECTOR, "#start-education-card button").click()
+        wait_for_heading(b, "教育卡学生身份认证")
+        self.fill({"identity.name": "林小雨", "identity.documentType": "resident", "identity.documentNumber": number})
+        b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+        wait_for_element(b, "#field-school\\.school")
+        # Full-width digits and spaces as a phone keyboard may give them are normalised.
+        self.fill({"school.school": "深圳市第一中学", "school.grade": "初三", "school.class": "2班", "school.enrolmentYear": "2023",
+                   "guardian.name": "林大山", "guardian.phone": "13800138033", "guardian.relation": "father"})
+        screenshot(b, "case-p4-details-zh-CN.png")
+        b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+        wait_for_text(b, "身份证人像面")
+        b.find_element(By.LINK_TEXT, "保存，下一步").click()
+        wait_for_text(b, "核对并提交")
+        b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
+
+        wait_for_state(b, "verified")
+        registry = b.find_element(By.CSS_SELECTOR, ".checks [data-check=registry]")
+        self.assertIn("passed", registry.get_attribute("class"))
+        self.assertNotIn(number, b.page_source, "the number is masked")
+        screenshot(b, "case-p4-verified-zh-CN.png")
+
+    def test_p1_in_english_second_code_then_identity_code(self):
+        from selenium.webdriver.common.by import By
+
+        password = "Shiming-2026!"
+        server = self.server
+        server.command("admin", "create", "--username", "reviewer.sun", "--password-stdin", "--role", "reviewer", stdin=password + "\n")
+        self.applicant("13800138034", password)
+        number = resident_id("32010620050809002")
+
+        b = self.browser
+        self.sign_in("13800138034", password)
+        wait_for_heading(b, "我的账号")
+        b.find_element(By.LINK_TEXT, "English").click()
+        wait_for_heading(b, "My account")
+        b.get(server.base + "/cases")
+        b.find_element(By.CSS_SELECTOR, "#start-online-education button").click()
+        wait_for_heading(b, "Online school student identity")
+        self.fill({"identity.name": "孙悦", "identity.documentType": "resident", "identity.documentNumber": number})
+        b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+        for kind in ("id_front", "id_back"):
+            wait_for_element(b, f"#document-{kind}")
+            b.find_element(By.ID, f"file-{kind}").send_keys(self.photo(1200, 800))
+            b.find_element(By.CSS_SELECTOR, f"#document-{kind} form[enctype] button").click()
+            wait_for_element(b, f"#document-{kind} [data-kind={kind}]")
+        b.find_element(By.LINK_TEXT, "Save and continue").click()
+        wait_for_text(b, "Check and submit")
+        b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
+        wait_for_state(b, "needs_review")
+
+        status, session = server.post_json("/api/v1/sessions", {"login": "reviewer.sun", "password": password})
+        self.assertEqual(status, 201, session)
+        auth = {"Authorization": "Bearer " + session["token"]}
+        status, tasks = server.get_json("/api/v1/review/tasks", auth)
+        self.assertEqual(status, 200, tasks)
+        status, decided = server.post_json(f"/api/v1/review/tasks/{tasks[0]['id']}/decision", {"outcome": "approve"}, auth)
+        self.assertEqual(status, 200, decided)
+        self.assertEqual(decided["state"], "awaiting_confirmation")
+
+        deadline = time.time() + 10
+        while not any(m.get("template") == "case_confirmation" for m in server.messages()) and time.time() < deadline:
+            time.sleep(0.2)
+        code = server.latest_code("13800138034")
+        b.refresh()
+        wait_for_element(b, "#confirmation")
+        self.assertIn("Enter it before: ", b.find_element(By.ID, "confirmation").text)
+        screenshot(b, "case-p1-confirmation-en.png")
+        b.find_element(By.CSS_SELECTOR, "#confirmation input[name=code]").send_keys(code)
+        b.find_element(By.CSS_SELECTOR, "#confirmation form[action$='/confirm'] button").click()
+        wait_for_state(b, "verified")
+        self.assertIn("verification is complete", b.find_element(By.CSS_SELECTOR, "main .notice").text)
+        identity_code = b.find_element(By.ID, "identity-code").text
+        self.assertRegex(identity_code, r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+        self.assertTrue(b.find_element(By.CSS_SELECTOR, "#renew button").is_displayed())
+        screenshot(b, "case-p1-verified-en.png")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,21 @@ enum Forms {
 
     /// An element with escaped attributes and child nodes.
     static func element(_ name: String, _ attributes: [(String, String)], _ children: [Node<HTML.BodyContext>] = []) -> Node<HTML.BodyContext> {
-        .element(named: name, nodes: attributes.map { .attribute(named: $0.0, value: escapeAttribute($0.1)) } + children)
+        .element(named: name, nodes: attributes.map {
+            .attribute(named: $0.0, value: escapeAttribute($0.1), ignoreIfValueIsEmpty: !keepsEmpty($0.0))
+        } + children)
     }
 
     /// A void element (`<input>`) with escaped attributes.
     static func void(_ name: String, _ attributes: [(String, String)]) -> Node<HTML.BodyContext> {
-        .selfClosedElement(named: name, attributes: attributes.map { Attribute(name: $0.0, value: escapeAttribute($0.1)) })
+        .selfClosedElement(named: name, attributes: attributes.map {
+            Attribute(name: $0.0, value: escapeAttribute($0.1), ignoreIfValueIsEmpty: !keepsEmpty($0.0))
+        })
     }
+
+    /// Plot leaves out attributes whose value is empty; an empty `value` must stay (a bare
+    /// `value` is the empty string), or a browser submits an option's text as its value.
+    private static func keepsEmpty(_ attribute: String) -> Bool { attribute == "value" }
 
     /// One labelled input with its hint and its error (linked by `aria-describedby`).
     struct Field {

@@ -58,6 +58,11 @@ enum CasePages {
     static let timeline = LocalizedText("办理记录", "History")
     static let identityCode = LocalizedText("身份识别码", "Identity code")
     static let validUntil = LocalizedText("有效期至", "Valid until")
+    /// "label：value" in Chinese, "label: value" in English.
+    static func fact(_ label: LocalizedText, _ value: String, _ lang: Lang) -> String {
+        label(lang) + (lang == .en ? ": " : "：") + value
+    }
+
     static let renew = LocalizedText("更新信息并重新认证", "Update details and verify again")
     static let renewLead = LocalizedText("信息有变化（如换了新身份证）或认证即将到期时，可在原有信息的基础上重新认证；证件照片需要重新上传。",
                                          "When your details change (e.g. a new ID card) or the verification runs out, verify again starting from your current details; upload the photos afresh.")
@@ -72,7 +77,8 @@ enum CasePages {
                                            "The applicant is under 14. We send an explanation and a code to the guardian's phone; once they agree, enter the code here.")
     static let consentSend = LocalizedText("发送给监护人", "Send to the guardian")
     static let consentGiven = LocalizedText("监护人已同意。", "The guardian has consented.")
-    static let saved = LocalizedText("已保存。", "Saved.")
+    static let confirmed = LocalizedText("确认成功，实名认证已完成。", "Confirmed: your verification is complete.")
+    static let consented = LocalizedText("监护人已同意，可以提交申请了。", "Your guardian has consented; you can submit the application now.")
     static let submitted = LocalizedText("已提交，自动检查已完成，结果如下。", "Submitted; the automatic checks have run — see the result below.")
     static let sent = LocalizedText("已发送。", "Sent.")
     static let by: [String: LocalizedText] = [
@@ -308,11 +314,11 @@ enum CasePages {
         ]
         if let notice = model.notice { main.append(Forms.notice(notice, kind: model.noticeKind)) }
         if let code = item.identityCode {
-            main.append(Forms.element("p", [("class", "identity-code")], [.text("\(identityCode(lang))："),
+            main.append(Forms.element("p", [("class", "identity-code")], [.text(fact(identityCode, "", lang)),
                                                                           Forms.element("strong", [("id", "identity-code")], [.text(IdentityCode.format(code))])]))
         }
         if item.state == .verified, let expires = item.expiresAt {
-            main.append(.p(.text("\(validUntil(lang))：\(StaffPages.time(expires))")))
+            main.append(.p(.text(fact(validUntil, StaffPages.time(expires), lang))))
         }
         let reasons = item.decisionReasons()
         if [.returned, .rejected, .needsReview].contains(item.state), !reasons.isEmpty {
@@ -323,7 +329,7 @@ enum CasePages {
         }
         if item.state == .awaitingConfirmation {
             var confirm: [Node<HTML.BodyContext>] = [.h2(.text(confirmTitle(lang))), .p(.text(confirmLead(lang)))]
-            if let expires = item.confirmationExpiresAt { confirm.append(.p(.strong(.text("\(confirmBefore(lang))：\(StaffPages.time(expires))")))) }
+            if let expires = item.confirmationExpiresAt { confirm.append(.p(.strong(.text(fact(confirmBefore, StaffPages.time(expires), lang))))) }
             confirm.append(Forms.form(action: "/cases/\(id)/confirm", csrf: model.csrf, [
                 Forms.field(.init(name: "code", label: code, value: "", autocomplete: "one-time-code", inputMode: "numeric"),
                             error: model.errors["code"].map { Forms.message(for: $0, lang: lang) }, lang: lang),

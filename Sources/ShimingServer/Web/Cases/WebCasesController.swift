@@ -67,7 +67,9 @@ struct WebCasesController {
         var model = model(req, item, program)
         switch req.query[String.self, at: "done"] {
         case "submitted": model.notice = CasePages.submitted(req.lang)
-        case "confirmed", "consented": model.notice = CasePages.saved(req.lang)
+        case "confirmed": model.notice = CasePages.confirmed(req.lang)
+        case "consented": model.notice = CasePages.consented(req.lang)
+        case "resent": model.notice = CasePages.sent(req.lang)
         case "sent":
             model.notice = CasePages.sent(req.lang)
             model.values["consent"] = "sent"

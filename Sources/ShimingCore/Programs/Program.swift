@@ -83,6 +83,14 @@ public struct Program: Sendable, Equatable, Codable {
     }
 
     /// When a person reviews.
+    /// How a pool task reaches a reviewer.
+    public enum Assignment: String, Sendable, Codable, CaseIterable {
+        /// Reviewers claim tasks from the queue.
+        case claim
+        /// Each new task goes to the reviewer on duty whose last assignment is oldest.
+        case roundRobin = "round_robin"
+    }
+
     public enum ReviewMode: String, Sendable, Codable, CaseIterable {
         /// Only cases the machine cannot decide.
         case onDoubt = "on_doubt"
@@ -136,11 +144,13 @@ public struct Program: Sendable, Equatable, Codable {
         public var mode: ReviewMode
         /// Hours from entering review to the due time.
         public var dueHours: Int
+        public var assignment: Assignment
 
-        public init(routing: Routing = .pool, mode: ReviewMode = .onDoubt, dueHours: Int = 48) {
+        public init(routing: Routing = .pool, mode: ReviewMode = .onDoubt, dueHours: Int = 48, assignment: Assignment = .claim) {
             self.routing = routing
             self.mode = mode
             self.dueHours = dueHours
+            self.assignment = assignment
         }
     }
 

@@ -22,6 +22,8 @@ final class AccountRecord: Model, @unchecked Sendable {
     @Field(key: "password_hash") var passwordHash: String
     @Field(key: "status") var status: String
     @OptionalField(key: "status_reason") var statusReason: String?
+    /// A reviewer taking round-robin assignments since then (`CreateBackOffice`), or nil.
+    @OptionalField(key: "on_duty_since") var onDutySince: Date?
     /// `applicant` or `staff`.
     @Field(key: "kind") var kind: String
     /// Staff roles, comma-separated.

@@ -30,6 +30,8 @@ public struct ShimingContext: Sendable {
     public let programs: ProgramCatalog
     /// The third-party identity service programs with `registry.source: service` consult.
     public let identityService: (any IdentityService)?
+    /// The reasons reviewers give for rejecting or returning (defaults or `review-reasons.yaml`).
+    public let reviewReasons: ReviewReasonList
 }
 
 extension Application {

@@ -56,6 +56,10 @@ public func configure(
         app.logger.notice("Program \(program.key) loaded from \(programs.sources[program.key] ?? "?")")
     }
 
+    let reasonsFile = (configuration.dataDirectory as NSString).appendingPathComponent("review-reasons.yaml")
+    let reviewReasons = try ReviewReasonList.load(file: reasonsFile)
+    if FileManager.default.fileExists(atPath: reasonsFile) { app.logger.notice("Review reasons loaded from \(reasonsFile)") }
+
     let registry = PrometheusCollectorRegistry()
     app.shiming = ShimingContext(
         configuration: configuration,
@@ -76,7 +80,8 @@ public func configure(
         programs: programs,
         identityService: services.identityService ?? configuration.identityService.map {
             HTTPIdentityService(settings: $0, client: app.http.client.shared, clock: services.clock)
-        }
+        },
+        reviewReasons: reviewReasons
     )
 
     JSONCoding.install()

@@ -66,6 +66,9 @@ public struct ShimingConfiguration: Sendable {
     /// The third-party identity service (`SHIMING_IDENTITY_SERVICE_URL` and friends); `nil`:
     /// programs with `registry.source: service` send every case to review as `registry_unavailable`.
     public var identityService: IdentityServiceSettings? = nil
+    /// Minutes a claimed review task may sit untouched before it returns to the queue
+    /// (`SHIMING_REVIEW_IDLE_MINUTES`).
+    public var reviewIdleMinutes: Int = 30
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -178,6 +181,14 @@ public struct ShimingConfiguration: Sendable {
             poll = parsed
         }
 
+        var reviewIdle = 30
+        if let raw = value("SHIMING_REVIEW_IDLE_MINUTES") {
+            guard let parsed = Int(raw), parsed >= 1, parsed <= 24 * 60 else {
+                throw ConfigurationError(variable: "SHIMING_REVIEW_IDLE_MINUTES", problem: "must be whole minutes between 1 and 1440, got \"\(raw)\"")
+            }
+            reviewIdle = parsed
+        }
+
         var bcryptCost = 12
         if let raw = value("SHIMING_BCRYPT_COST") {
             guard let parsed = Int(raw), (4...31).contains(parsed) else {
@@ -272,7 +283,8 @@ public struct ShimingConfiguration: Sendable {
             bcryptCost: bcryptCost,
             smtp: smtp,
             smsGateway: smsGateway,
-            identityService: identityService
+            identityService: identityService,
+            reviewIdleMinutes: reviewIdle
         )
     }
 

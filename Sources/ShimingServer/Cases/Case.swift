@@ -51,22 +51,8 @@ struct CaseDecision: Sendable, Codable, Equatable {
     var decidedAt: Date
     /// A staff member's note (never shown to the applicant), sealed.
     var noteSealed: String?
-}
-
-/// Reasons a person gives for rejecting or returning a case, with what the applicant should do.
-enum ReviewReasons {
-    static let all: [(code: String, text: LocalizedText)] = [
-        ("name_mismatch", LocalizedText("姓名与证件不一致，请按证件上的姓名填写。", "The name differs from the document; enter it exactly as on the document.")),
-        ("number_mismatch", LocalizedText("证件号码与证件照片不一致，请核对后重新填写。", "The number differs from the document photo; check and enter it again.")),
-        ("document_unreadable", LocalizedText("证件照片看不清，请在光线充足处拍摄完整、清晰的照片后重新上传。",
-                                              "The document photo cannot be read; take a sharp photo of the whole document in good light and upload it again.")),
-        ("document_mismatch", LocalizedText("上传的材料与填写的信息不符，请上传本人的证件。", "The uploaded document does not belong to the details given; upload your own document.")),
-        ("information_incomplete", LocalizedText("信息不完整，请补全后重新提交。", "Information is missing; complete it and submit again.")),
-        ("duplicate_identity", LocalizedText("该证件已在其他账号上认证。如有疑问请联系客服。", "This identity is already verified on another account; contact support if this is wrong.")),
-        ("suspected_fraud", LocalizedText("材料存在疑点，未能通过。如有异议可以申诉。", "The material raised doubts and was not accepted; you may appeal.")),
-    ]
-
-    static func text(_ code: String) -> LocalizedText? { all.first { $0.code == code }?.text }
+    /// The reasons' texts as the applicant was given them (the list can change later).
+    var reasonTexts: [String: LocalizedText]?
 }
 
 extension Case {
@@ -76,7 +62,7 @@ extension Case {
         if decision.decidedBy == "system" {
             return checks.filter { !$0.passed }.map { ($0.code, $0.field, $0.reason) }
         }
-        return decision.reasons.map { ($0, nil, ReviewReasons.text($0) ?? LocalizedText($0, $0)) }
+        return decision.reasons.map { ($0, nil, decision.reasonTexts?[$0] ?? ReviewReasonList.defaults.text($0) ?? LocalizedText($0, $0)) }
     }
 
     /// The documents as the checks see them.

@@ -413,7 +413,8 @@ struct CaseService: Sendable {
             case .returned:
                 try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), on: tx)
             case .needsReview:
-                try await ReviewTasks.open(for: record, program: program, reason: decision.rule, at: now, on: tx)
+                try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
+                                           reason: decision.rule, context: context, at: now, on: tx)
             }
             record.updatedAt = now
             record.version += 1

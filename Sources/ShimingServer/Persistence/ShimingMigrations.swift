@@ -16,5 +16,6 @@ enum ShimingMigrations {
         CreateReviewTasks(),
         CreateRosters(),
         AddCaseReminders(),
+        CreateBackOffice(),
     ]
 }

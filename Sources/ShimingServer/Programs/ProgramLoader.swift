@@ -114,10 +114,11 @@ enum ProgramLoader {
             program.checks = Program.Check.allCases.filter { $0 != .registry || program.registry.source != .none }
         }
         if let node = top["review"] {
-            let fields = try reader.mapping(node, "review", allowed: ["routing", "mode", "dueHours"], required: [])
+            let fields = try reader.mapping(node, "review", allowed: ["routing", "mode", "dueHours", "assignment"], required: [])
             if let node = fields["routing"] { program.review.routing = try reader.choice(node, "review.routing") }
             if let node = fields["mode"] { program.review.mode = try reader.choice(node, "review.mode") }
             if let node = fields["dueHours"] { program.review.dueHours = try reader.int(node, "review.dueHours") }
+            if let node = fields["assignment"] { program.review.assignment = try reader.choice(node, "review.assignment") }
         }
         if let node = top["confirmation"], node.null == nil {
             let fields = try reader.mapping(node, "confirmation", allowed: ["minutes", "maxAttempts"], required: [])

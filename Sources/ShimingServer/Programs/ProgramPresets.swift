@@ -77,7 +77,7 @@ enum ProgramPresets {
       - {kind: social_security, required: false, minimumShortSide: 500}
     registry: {source: none}
     checks: [document_rules, name_format, age, consistency, duplicate, documents, frequency]
-    review: {routing: pool, mode: always, dueHours: 72}
+    review: {routing: pool, mode: always, dueHours: 72, assignment: round_robin}
     reverificationMonths: 12
     applicationLimit: {count: 3, days: 7}
     """
@@ -99,7 +99,7 @@ enum ProgramPresets {
       - {kind: work_proof, required: false, minimumShortSide: 500}
     registry: {source: none}
     checks: [document_rules, name_format, duplicate, documents, frequency]
-    review: {routing: pool, mode: always, dueHours: 72}
+    review: {routing: pool, mode: always, dueHours: 72, assignment: round_robin}
     reverificationMonths: 12
     applicationLimit: {count: 3, days: 7}
     """

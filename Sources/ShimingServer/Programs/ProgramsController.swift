@@ -51,7 +51,8 @@ struct ProgramsController {
             }
             registry = ["source": [program.registry.source.rawValue], "match": program.registry.match.map(\.rawValue)]
             checks = program.checks.map(\.rawValue)
-            review = ["routing": program.review.routing.rawValue, "mode": program.review.mode.rawValue, "dueHours": String(program.review.dueHours)]
+            review = ["routing": program.review.routing.rawValue, "mode": program.review.mode.rawValue, "dueHours": String(program.review.dueHours),
+                      "assignment": program.review.assignment.rawValue]
             confirmation = program.confirmation.map { ["minutes": $0.minutes, "maxAttempts": $0.maxAttempts] }
             reverificationMonths = program.reverificationMonths
             reverificationReminderDays = program.reverificationReminderDays
@@ -73,7 +74,8 @@ struct ProgramsController {
         "registry": .object(["source": .array(.string(allowed: Program.RegistrySource.allCases.map(\.rawValue))), "match": .array(.string())]),
         "checks": .array(.string(allowed: Program.Check.allCases.map(\.rawValue))),
         "review": .object(["routing": .string(allowed: Program.Routing.allCases.map(\.rawValue)),
-                           "mode": .string(allowed: Program.ReviewMode.allCases.map(\.rawValue)), "dueHours": .string()]),
+                           "mode": .string(allowed: Program.ReviewMode.allCases.map(\.rawValue)), "dueHours": .string(),
+                           "assignment": .string(allowed: Program.Assignment.allCases.map(\.rawValue))]),
         "confirmation": .nullable(.object(["minutes": .integer(), "maxAttempts": .integer()])),
         "reverificationMonths": .nullable(.integer()), "reverificationReminderDays": .integer(),
         "applicationLimit": .object(["count": .integer(), "days": .integer()]),

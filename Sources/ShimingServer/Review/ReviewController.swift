@@ -3,8 +3,9 @@ import Foundation
 import ShimingCore
 import Vapor
 
-/// `/api/v1/review`: the tasks a staff member may see, the case behind a task, and the
-/// decision. (Claiming, reassignment, reveal, freezes and figures are the back office's.)
+/// `/api/v1/review`: the tasks a staff member may see, claiming and giving them back, duty for
+/// round-robin assignment, the case behind a task (with the contact log and the person's
+/// earlier cases), revealing a masked value, recording a contact, and the decision.
 struct ReviewController {
     static let reviewers: Set<StaffRole> = [.reviewer, .teacher, .supervisor, .admin]
 
@@ -20,6 +21,11 @@ struct ReviewController {
         var overdue: Bool
         var createdAt: Date
         var outcome: String?
+        var kind: String
+        var assigneeId: UUID?
+        var claimedAt: Date?
+        var escalated: Bool
+        var mine: Bool
 
         struct ClassScopeBody: Content {
             var school: String
@@ -27,7 +33,7 @@ struct ReviewController {
             var `class`: String
         }
 
-        init(_ task: ReviewTaskRecord, now: Date) throws {
+        init(_ task: ReviewTaskRecord, now: Date, viewer: UUID? = nil) throws {
             id = try task.requireID()
             caseId = task.caseID
             program = task.program
@@ -41,59 +47,178 @@ struct ReviewController {
             overdue = task.state == "open" && task.dueAt < now
             createdAt = task.createdAt
             outcome = task.outcome
+            kind = task.kind ?? "review"
+            assigneeId = task.assigneeID
+            claimedAt = task.claimedAt
+            escalated = task.escalatedAt != nil
+            mine = viewer != nil && task.assigneeID == viewer
         }
     }
 
     static let taskSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "caseId": .string(format: "uuid"), "program": .string(),
-        "state": .string(allowed: ["open", "done", "cancelled"]), "routing": .string(allowed: ["pool", "class_teacher"]),
+        "state": .string(allowed: ["open", "done", "cancelled"]), "routing": .string(allowed: ["pool", "class_teacher", "supervisors"]),
         "reason": .string(), "scope": .nullable(.object(["school": .string(), "grade": .string(), "class": .string()])),
         "dueAt": .string(format: "date-time"), "overdue": .boolean(), "createdAt": .string(format: "date-time"), "outcome": .nullable(.string()),
-    ], required: ["id", "caseId", "program", "state", "routing", "reason", "dueAt", "overdue", "createdAt"])
+        "kind": .string(allowed: ["review", "appeal"]), "assigneeId": .nullable(.string(format: "uuid")),
+        "claimedAt": .nullable(.string(format: "date-time")), "escalated": .boolean(), "mine": .boolean(),
+    ], required: ["id", "caseId", "program", "state", "routing", "reason", "dueAt", "overdue", "createdAt", "kind", "escalated", "mine"])
+
+    struct ContactBody: Content {
+        var id: UUID
+        var staffId: UUID
+        var channel: String
+        var note: String
+        var at: Date
+
+        init(_ contact: ReviewService.Contact) {
+            (id, staffId, channel, note, at) = (contact.id, contact.staffID, contact.channel, contact.note, contact.at)
+        }
+    }
+
+    static let contactSchema: JSONSchema = .object([
+        "id": .string(format: "uuid"), "staffId": .string(format: "uuid"), "channel": .string(allowed: ReviewService.contactChannels),
+        "note": .string(), "at": .string(format: "date-time"),
+    ], required: ["id", "staffId", "channel", "note", "at"])
+
+    /// What a reviewer sees of a case: the case (masked), its current task, the contact log, and
+    /// the same person's other cases with their decisions.
+    struct ReviewCaseBody: Content {
+        var `case`: CasesController.CaseBody
+        var task: TaskBody
+        var contacts: [ContactBody]
+        var related: [Related]
+
+        struct Related: Content {
+            var id: UUID
+            var program: String
+            var state: String
+            var sameAccount: Bool
+            var decision: CasesController.CaseBody.Decision?
+            var createdAt: Date
+        }
+    }
 
     func register(_ routes: any RoutesBuilder) {
         let review = routes.grouped("api", "v1", "review")
         var components = CasesController.components
         components["ReviewTask"] = Self.taskSchema
+        components["CaseContact"] = Self.contactSchema
+        let access = Access.staff(Self.reviewers)
         review.on(.GET, "tasks", documentation: APIOperation(
-            "listReviewTasks", summary: "The caller's visible tasks (teachers: their class; reviewers: the pool), oldest due first", tag: "review",
-            query: ["state": .string(allowed: ["open", "done", "cancelled"])],
-            responses: [200: .init("Tasks", schema: .array(.ref("ReviewTask")))], components: components, access: .staff(Self.reviewers)
+            "listReviewTasks", summary: "The caller's visible tasks (teachers: their class; reviewers: the pool; supervisors: all, with the supervisors' queue), oldest due first",
+            tag: "review", query: ["state": .string(allowed: ["open", "done", "cancelled"]), "scope": .string(allowed: ["all", "mine", "unclaimed", "escalated"])],
+            responses: [200: .init("Tasks", schema: .array(.ref("ReviewTask")))], components: components, access: access
         ), use: tasks)
+        review.on(.POST, "tasks", ":id", "claim", documentation: APIOperation(
+            "claimReviewTask", summary: "Claim a task; of two reviewers claiming at once exactly one wins", tag: "review",
+            responses: [200: .init("Claimed", schema: .ref("ReviewTask")), 409: .init("task_claimed or task_closed"), 403: .init("conflict_of_interest")],
+            components: components, access: access
+        ), use: claim)
+        review.on(.POST, "tasks", ":id", "release", documentation: APIOperation(
+            "releaseReviewTask", summary: "Give a claimed task back to the queue", tag: "review",
+            responses: [200: .init("Released", schema: .ref("ReviewTask"))], components: components, access: access
+        ), use: release)
         review.on(.POST, "tasks", ":id", "decision", documentation: APIOperation(
             "decideReviewTask", summary: "Approve, reject (reason codes required) or return for correction (reason codes required)", tag: "review",
             requestBody: .object(["outcome": .string(allowed: ["approve", "reject", "return"]),
-                                  "reasons": .array(.string(allowed: ReviewReasons.all.map(\.code))), "note": .string()], required: ["outcome"]),
-            responses: [200: .init("Decided; the case after the decision", schema: .ref("Case")), 403: .init("conflict_of_interest")],
-            components: components, access: .staff(Self.reviewers)
+                                  "reasons": .array(.string()), "note": .string()], required: ["outcome"]),
+            responses: [200: .init("Decided; the case after the decision", schema: .ref("Case")),
+                        403: .init("conflict_of_interest or four_eyes_required"), 409: .init("task_claimed or task_closed")],
+            components: components, access: access
         ), use: decide)
+        review.on(.GET, "reasons", documentation: APIOperation(
+            "listReviewReasons", summary: "The reason codes a reviewer may give, with the text the applicant reads", tag: "review",
+            responses: [200: .init("Reasons", schema: .array(.object(["code": .string(), "text": .string()], required: ["code", "text"])))],
+            access: access
+        ), use: reasons)
+        review.on(.PUT, "duty", documentation: APIOperation(
+            "setReviewDuty", summary: "Go on or off duty for round-robin assignment", tag: "review",
+            requestBody: .object(["onDuty": .boolean()], required: ["onDuty"]),
+            responses: [200: .init("Duty", schema: .object(["onDuty": .boolean(), "since": .nullable(.string(format: "date-time"))], required: ["onDuty"]))],
+            access: access
+        ), use: duty)
         review.on(.GET, "cases", ":id", documentation: APIOperation(
-            "getReviewCase", summary: "The case behind a visible task (masked); the view is audited", tag: "review",
-            responses: [200: .init("The case", schema: .ref("Case"))], components: components, access: .staff(Self.reviewers)
+            "getReviewCase", summary: "The case behind a visible task (masked), the task, the contact log and the person's other cases; audited", tag: "review",
+            responses: [200: .init("The case for review", schema: .object([
+                "case": .ref("Case"), "task": .ref("ReviewTask"), "contacts": .array(.ref("CaseContact")),
+                "related": .array(.object(["id": .string(format: "uuid"), "program": .string(), "state": .string(), "sameAccount": .boolean(),
+                                           "decision": .nullable(.object([:])), "createdAt": .string(format: "date-time")])),
+            ], required: ["case", "task", "contacts", "related"]))], components: components, access: access
         ), use: viewCase)
         review.on(.GET, "cases", ":id", "documents", ":file", documentation: APIOperation(
             "getReviewCaseDocument", summary: "A document of a visible case; the view is audited", tag: "review",
-            responses: [200: .init("The file", contentType: "application/octet-stream")], access: .staff(Self.reviewers)
+            responses: [200: .init("The file", contentType: "application/octet-stream")], access: access
         ), use: document)
+        review.on(.POST, "cases", ":id", "reveal", documentation: APIOperation(
+            "revealCaseField", summary: "One unmasked value of a visible case, for a stated purpose; audited", tag: "review",
+            requestBody: .object(["field": .string(allowed: ReviewService.revealable.keys.sorted()), "purpose": .string()], required: ["field", "purpose"]),
+            responses: [200: .init("The value", schema: .object(["field": .string(), "value": .string()], required: ["field", "value"]))],
+            access: access
+        ), use: reveal)
+        review.on(.POST, "cases", ":id", "contacts", documentation: APIOperation(
+            "recordCaseContact", summary: "Record a contact with the applicant (phone, sms, email, in_person) and what was said", tag: "review",
+            requestBody: .object(["channel": .string(allowed: ReviewService.contactChannels), "note": .string()], required: ["channel", "note"]),
+            responses: [201: .init("Recorded", schema: .ref("CaseContact"))], components: components, access: access
+        ), use: recordContact)
     }
 
     @Sendable func tasks(_ req: Request) async throws -> [TaskBody] {
         let staff = try req.requireAccount()
         let state = req.query[String.self, at: "state"] ?? "open"
-        guard ["open", "done", "cancelled"].contains(state) else { throw AccountError.invalid(["state": "invalid_value"]) }
-        let rows = try await ReviewTaskRecord.query(on: req.db).filter(\.$state == state).sort(\.$dueAt).limit(2000).all()
+        let scope = req.query[String.self, at: "scope"] ?? "all"
+        var fields: [String: String] = [:]
+        if !["open", "done", "cancelled"].contains(state) { fields["state"] = "invalid_value" }
+        if !["all", "mine", "unclaimed", "escalated"].contains(scope) { fields["scope"] = "invalid_value" }
+        guard fields.isEmpty else { throw AccountError.invalid(fields) }
+        var query = ReviewTaskRecord.query(on: req.db).filter(\.$state == state)
+        switch scope {
+        case "mine": query = query.filter(\.$assigneeID == staff.id)
+        case "unclaimed": query = query.filter(\.$assigneeID == nil)
+        case "escalated": query = query.filter(\.$escalatedAt != nil)
+        default: break
+        }
+        let rows = try await query.sort(\.$dueAt).limit(2000).all()
         let now = req.now
-        return try rows.filter { ReviewTasks.visible($0, to: staff) }.prefix(500).map { try TaskBody($0, now: now) }
+        return try rows.filter { ReviewTasks.visible($0, to: staff) }.prefix(500).map { try TaskBody($0, now: now, viewer: staff.id) }
     }
 
-    /// The case behind a task the staff member may see; otherwise 404.
-    static func visibleCase(_ req: Request, staff: Account) async throws -> (Case, ReviewTaskRecord) {
-        let id = try CasesController.caseID(req)
-        guard let task = try await ReviewTaskRecord.query(on: req.db).filter(\.$caseID == id).sort(\.$createdAt, .descending).first(),
-              ReviewTasks.visible(task, to: staff), let record = try await CaseRecord.find(id, on: req.db) else {
-            throw HTTPFailure.error(for: .notFound)
-        }
-        return (try await CaseService(application: req.application).load(record), task)
+    func taskID(_ req: Request) throws -> UUID {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        return id
+    }
+
+    @Sendable func claim(_ req: Request) async throws -> TaskBody {
+        let staff = try req.requireAccount()
+        let task = try await ReviewService(application: req.application).claim(try taskID(req), staff: staff, ip: req.clientIP)
+        return try TaskBody(task, now: req.now, viewer: staff.id)
+    }
+
+    @Sendable func release(_ req: Request) async throws -> TaskBody {
+        let staff = try req.requireAccount()
+        let task = try await ReviewService(application: req.application).release(try taskID(req), staff: staff, ip: req.clientIP)
+        return try TaskBody(task, now: req.now, viewer: staff.id)
+    }
+
+    struct ReasonBody: Content {
+        var code: String
+        var text: String
+    }
+
+    @Sendable func reasons(_ req: Request) async throws -> [ReasonBody] {
+        req.shiming.reviewReasons.reasons.map { ReasonBody(code: $0.code, text: $0.text(req.lang)) }
+    }
+
+    struct DutyBody: Content {
+        var onDuty: Bool
+        var since: Date?
+    }
+
+    @Sendable func duty(_ req: Request) async throws -> DutyBody {
+        let staff = try req.requireAccount()
+        guard let onDuty = try? req.content.get(Bool.self, at: "onDuty") else { throw AccountError.invalid(["onDuty": "required"]) }
+        let since = try await ReviewService(application: req.application).setDuty(onDuty, staff: staff, ip: req.clientIP)
+        return DutyBody(onDuty: since != nil, since: since)
     }
 
     static func audit(_ req: Request, _ action: String, staff: Account, caseID: UUID, details: [String: String] = [:]) async throws {
@@ -101,20 +226,67 @@ struct ReviewController {
                                        at: req.now, gate: req.shiming.writeGate, on: req.db)
     }
 
-    @Sendable func viewCase(_ req: Request) async throws -> CasesController.CaseBody {
+    @Sendable func viewCase(_ req: Request) async throws -> ReviewCaseBody {
         let staff = try req.requireAccount()
-        let (item, _) = try await Self.visibleCase(req, staff: staff)
+        let service = ReviewService(application: req.application)
+        let (task, record) = try await service.visibleCase(try CasesController.caseID(req), staff: staff)
+        let item = try await service.cases.load(record)
         try await Self.audit(req, "case.viewed", staff: staff, caseID: item.id)
-        return CasesController.CaseBody(item, lang: req.lang)
+        try await service.touch(caseID: item.id, staff: staff)
+        var related: [ReviewCaseBody.Related] = []
+        var others = try await CaseRecord.query(on: req.db).filter(\.$accountID == record.accountID).filter(\.$id != item.id).all()
+        if let index = record.numberIndex {
+            others += try await CaseRecord.query(on: req.db).filter(\.$numberIndex == index).filter(\.$accountID != record.accountID).all()
+        }
+        for other in others.sorted(by: { $0.createdAt > $1.createdAt }).prefix(20) {
+            let body = CasesController.CaseBody(try await service.cases.load(other), lang: req.lang)
+            related.append(.init(id: body.id, program: body.program, state: body.state, sameAccount: other.accountID == record.accountID,
+                                 decision: body.decision, createdAt: body.createdAt))
+        }
+        return ReviewCaseBody(case: CasesController.CaseBody(item, lang: req.lang), task: try TaskBody(task, now: req.now, viewer: staff.id),
+                              contacts: try await service.contacts(caseID: item.id).map(ContactBody.init), related: related)
     }
 
     @Sendable func document(_ req: Request) async throws -> Response {
         let staff = try req.requireAccount()
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let (item, _) = try await Self.visibleCase(req, staff: staff)
-        let (file, data) = try await CaseService(application: req.application).document(fileID, of: item)
+        let service = ReviewService(application: req.application)
+        let (_, record) = try await service.visibleCase(try CasesController.caseID(req), staff: staff)
+        let item = try await service.cases.load(record)
+        let (file, data) = try await service.cases.document(fileID, of: item)
         try await Self.audit(req, "case.document_viewed", staff: staff, caseID: item.id, details: ["file": fileID.uuidString.lowercased()])
         return ChangeRequestsController.fileResponse(file, data)
+    }
+
+    struct RevealInput: Content {
+        var field: String?
+        var purpose: String?
+    }
+
+    struct RevealBody: Content {
+        var field: String
+        var value: String
+    }
+
+    @Sendable func reveal(_ req: Request) async throws -> RevealBody {
+        let staff = try req.requireAccount()
+        let input = try req.content.decode(RevealInput.self)
+        let value = try await ReviewService(application: req.application).reveal(caseID: try CasesController.caseID(req), field: input.field,
+                                                                                  purpose: input.purpose, staff: staff, ip: req.clientIP)
+        return RevealBody(field: input.field ?? "", value: value)
+    }
+
+    struct ContactInput: Content {
+        var channel: String?
+        var note: String?
+    }
+
+    @Sendable func recordContact(_ req: Request) async throws -> Response {
+        let staff = try req.requireAccount()
+        let input = try req.content.decode(ContactInput.self)
+        let contact = try await ReviewService(application: req.application).recordContact(caseID: try CasesController.caseID(req), channel: input.channel,
+                                                                                          note: input.note, staff: staff, ip: req.clientIP)
+        return try await ContactBody(contact).encodeResponse(status: .created, for: req)
     }
 
     struct DecisionInput: Content {
@@ -132,86 +304,9 @@ struct ReviewController {
     }
 }
 
-/// A person's decision on a case in review.
-struct ReviewService: Sendable {
-    let cases: CaseService
-
-    init(application: Application) {
-        cases = CaseService(application: application)
-    }
-
-    func decide(_ taskID: UUID, staff: Account, _ input: ReviewController.DecisionInput, ip: String?) async throws -> Case {
-        var fields: [String: String] = [:]
-        let outcome = CaseAction.ReviewOutcome(rawValue: input.outcome)
-        if outcome == nil { fields["outcome"] = "invalid_value" }
-        let reasons = input.reasons ?? []
-        if reasons.contains(where: { ReviewReasons.text($0) == nil }) { fields["reasons"] = "invalid_value" }
-        if outcome != .approve, outcome != nil, reasons.isEmpty { fields["reasons"] = "required" }
-        let note = input.note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if note.count > 1000 { fields["note"] = "invalid_length" }
-        guard let outcome, fields.isEmpty else { throw AccountError.invalid(fields) }
-
-        let db = cases.db, context = cases.context
-        guard let task = try await ReviewTaskRecord.find(taskID, on: db), ReviewTasks.visible(task, to: staff) else {
-            throw HTTPFailure.error(for: .notFound)
-        }
-        let now = cases.now
-        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
-        if record.accountID == staff.id {
-            try await AuditLog.recordAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
-                                           details: ["why": "own_case"], at: now, gate: context.writeGate, on: db)
-            throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
-                                  message: LocalizedText("不能审核自己的申请。", "You cannot decide your own application."))
-        }
-        guard task.state == "open" else {
-            throw UserFacingError(code: "task_closed", kind: .conflict, message: LocalizedText("该任务已处理。", "This task has already been decided."))
-        }
-        let program = try cases.program(record.program)
-        guard let accountRecord = try await AccountRecord.find(record.accountID, on: db) else { throw HTTPFailure.error(for: .notFound) }
-        let applicant = try accountRecord.account(cipher: context.cipher)
-        let noteSealed = note.isEmpty ? nil : try context.cipher.seal(note, context: CaseRecord.noteContext(task.caseID))
-        let version = record.version
-        try await context.writeGate.transaction(on: db) { [cases] tx in
-            guard let task = try await ReviewTaskRecord.find(taskID, on: tx), task.state == "open" else {
-                throw UserFacingError(code: "task_closed", kind: .conflict, message: LocalizedText("该任务已处理。", "This task has already been decided."))
-            }
-            let record = try await CaseService.locked(task.caseID, version: version, on: tx)
-            var seq = try await CaseService.nextSeq(task.caseID, on: tx)
-            let actor = AuditActor.staff(staff.id)
-            if record.state == CaseState.needsReview.rawValue || record.state == CaseState.appealed.rawValue {
-                try await cases.apply(.startReview, to: record, actor: actor, rule: nil, at: now, seq: &seq, on: tx)
-            }
-            try await cases.apply(.reviewed(outcome), to: record, actor: actor, rule: "review.decision", at: now, seq: &seq, on: tx)
-            record.decisionJSON = try CaseService.json(CaseDecision(outcome: outcome.rawValue, rule: "review.decision", reasons: reasons,
-                                                                    decidedBy: staff.id.uuidString.lowercased(), decidedAt: now, noteSealed: noteSealed))
-            task.state = "done"
-            task.outcome = outcome.rawValue
-            task.decidedBy = staff.id
-            task.closedAt = now
-            try await task.save(on: tx)
-            try await AuditLog.record("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
-                                      details: ["outcome": outcome.rawValue, "reasons": reasons.joined(separator: ","),
-                                                "task": taskID.uuidString.lowercased()], at: now, on: tx)
-            switch outcome {
-            case .approve:
-                try await cases.completeApproval(record, program: program, account: applicant, actor: actor, at: now, seq: &seq, on: tx)
-            case .reject:
-                try await cases.notify(applicant, template: "case_rejected", text: Notices.rejected(program: program, reasons: reasons, lang: applicant.locale), on: tx)
-            case .return:
-                try await cases.notify(applicant, template: "case_returned", text: Notices.returned(program: program, lang: applicant.locale), on: tx)
-            }
-            record.version += 1
-            record.updatedAt = now
-            try await record.save(on: tx)
-        }
-        guard let updated = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
-        return try await cases.load(updated)
-    }
-}
-
 extension Notices {
-    static func rejected(program: Program, reasons: [String], lang: Lang) -> String {
-        let texts = reasons.compactMap { ReviewReasons.text($0)?(lang) }.joined(separator: " ")
+    static func rejected(program: Program, reasons: [String], list: ReviewReasonList, lang: Lang) -> String {
+        let texts = reasons.compactMap { list.text($0)?(lang) }.joined(separator: " ")
         return LocalizedText("您的「\(program.title.zh)」申请未通过。", "Your \(program.title.en) application was not approved. ")(lang) + texts
     }
 }

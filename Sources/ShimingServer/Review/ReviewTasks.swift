@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import IdentityRules
 import ShimingCore
 import Vapor
 
@@ -13,8 +14,11 @@ final class ReviewTaskRecord: Model, @unchecked Sendable {
     @Field(key: "program") var program: String
     /// `open`, `done` or `cancelled` (the applicant edited and resubmitted).
     @Field(key: "state") var state: String
-    /// `pool` or `class_teacher`.
+    /// `pool`, `class_teacher`, or `supervisors` (a class without a teacher, an appeal
+    /// against a supervisor's freeze).
     @Field(key: "routing") var routing: String
+    /// `review`, or `appeal` (`CreateBackOffice`; nil in rows written before it means review).
+    @OptionalField(key: "kind") var kind: String?
     @OptionalField(key: "scope_school") var scopeSchool: String?
     @OptionalField(key: "scope_grade") var scopeGrade: String?
     @OptionalField(key: "scope_class") var scopeClass: String?
@@ -22,6 +26,12 @@ final class ReviewTaskRecord: Model, @unchecked Sendable {
     @Field(key: "reason") var reason: String
     @Field(key: "due_at") var dueAt: Date
     @OptionalField(key: "assignee_id") var assigneeID: UUID?
+    /// When the assignee claimed it, or last worked on it; idle past the timeout → back to the queue.
+    @OptionalField(key: "claimed_at") var claimedAt: Date?
+    /// When the overdue task was escalated to the supervisors.
+    @OptionalField(key: "escalated_at") var escalatedAt: Date?
+    /// Who may not decide it (an appeal: the staff member whose freeze or rejection it contests).
+    @OptionalField(key: "excluded_id") var excludedID: UUID?
     @OptionalField(key: "outcome") var outcome: String?
     @OptionalField(key: "decided_by") var decidedBy: UUID?
     @Field(key: "created_at") var createdAt: Date
@@ -61,27 +71,143 @@ struct CreateReviewTasks: AsyncMigration {
     }
 }
 
+/// What the back office adds: claims, escalation and appeals on tasks, reviewers on duty, and
+/// the contact log of a case.
+struct CreateBackOffice: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        // One column per statement: SQLite's ALTER TABLE adds one at a time.
+        for (name, type) in [("kind", DatabaseSchema.DataType.string), ("claimed_at", .datetime), ("escalated_at", .datetime), ("excluded_id", .uuid)] {
+            try await database.schema(ReviewTaskRecord.schema).field(.string(name), type).update()
+        }
+        try await database.schema(AccountRecord.schema).field("on_duty_since", .datetime).update()
+        try await database.schema(CaseContactRecord.schema)
+            .id()
+            .field("case_id", .uuid, .required, .references(CaseRecord.schema, "id"))
+            .field("staff_id", .uuid, .required)
+            .field("channel", .string, .required)
+            .field("note_sealed", .string, .required)
+            .field("at", .datetime, .required)
+            .create()
+        try await SQLDialectSwitch.run(on: database, portable: [
+            "CREATE INDEX review_tasks_assignee ON review_tasks (assignee_id, state)",
+            "CREATE INDEX case_contacts_case ON case_contacts (case_id, at)",
+        ])
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(CaseContactRecord.schema).delete()
+        try await database.schema(AccountRecord.schema).deleteField("on_duty_since").update()
+        for name in ["kind", "claimed_at", "escalated_at", "excluded_id"] {
+            try await database.schema(ReviewTaskRecord.schema).deleteField(.string(name)).update()
+        }
+    }
+}
+
+/// A contact with the applicant about a case (P1: "contact the student"), recorded by staff.
+final class CaseContactRecord: Model, @unchecked Sendable {
+    static let schema = "case_contacts"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "case_id") var caseID: UUID
+    @Field(key: "staff_id") var staffID: UUID
+    /// `phone`, `sms`, `email` or `in_person`.
+    @Field(key: "channel") var channel: String
+    /// What was said, sealed (it may hold personal data).
+    @Field(key: "note_sealed") var noteSealed: String
+    @Field(key: "at") var at: Date
+
+    init() {}
+
+    static func context(_ caseID: UUID) -> String { "case.contact.\(caseID.uuidString.lowercased())" }
+}
+
 enum ReviewTasks {
-    /// Opens the review task for a case entering review (in the caller's transaction).
-    static func open(for record: CaseRecord, program: Program, reason: String, at now: Date, on tx: any Database) async throws {
+    static func subject(_ id: UUID) -> String { "review_task:\(id.uuidString.lowercased())" }
+
+    /// Opens the review task for a case entering review or appeal (in the caller's
+    /// transaction) and routes it: the class's teacher (told by SMS or e-mail; no teacher → the
+    /// supervisors), or the pool, where a round-robin program hands it to the reviewer on duty
+    /// whose last assignment is oldest. Nobody is given a case they are connected to.
+    static func open(for record: CaseRecord, application: CaseApplication, applicant: Account, program: Program, kind: String = "review",
+                     reason: String, excluded: UUID? = nil, context: ShimingContext, at now: Date, on tx: any Database) async throws {
         let caseID = try record.requireID()
         let task = ReviewTaskRecord()
-        task.id = UUID()
+        let id = UUID()
+        task.id = id
         task.caseID = caseID
         task.program = program.key
+        task.kind = kind
         task.state = "open"
-        task.routing = program.review.routing.rawValue
-        if program.review.routing == .classTeacher {
-            task.scopeSchool = record.scopeSchool
-            task.scopeGrade = record.scopeGrade
-            task.scopeClass = record.scopeClass
-        }
+        task.routing = kind == "appeal" ? Program.Routing.pool.rawValue : program.review.routing.rawValue
+        task.excludedID = excluded
         task.reason = reason
         task.dueAt = now.addingTimeInterval(TimeInterval(program.review.dueHours) * 3600)
         task.createdAt = now
+        var notify: [Account] = []
+        if task.routing == Program.Routing.classTeacher.rawValue {
+            task.scopeSchool = record.scopeSchool
+            task.scopeGrade = record.scopeGrade
+            task.scopeClass = record.scopeClass
+            notify = try await staff(with: .teacher, on: tx, cipher: context.cipher).filter {
+                inScope(task, $0) && ReviewConflict.between($0, applicant: applicant, application: application) == nil && $0.id != excluded
+            }
+            if notify.isEmpty { task.routing = "supervisors" }
+        } else if program.review.assignment == .roundRobin, kind == "review" {
+            if let reviewer = try await nextOnDuty(applicant: applicant, application: application, excluded: excluded, context: context, on: tx) {
+                task.assigneeID = reviewer.id
+                task.claimedAt = now
+                notify = [reviewer]
+            }
+        }
         try await task.create(on: tx)
-        try await AuditLog.record("review_task.opened", actor: .system, subject: "review_task:\(try task.requireID().uuidString.lowercased())",
-                                  details: ["case": caseID.uuidString.lowercased(), "routing": task.routing, "reason": reason], at: now, on: tx)
+        var details = ["case": caseID.uuidString.lowercased(), "routing": task.routing, "reason": reason, "kind": kind]
+        details["assignee"] = task.assigneeID?.uuidString.lowercased()
+        try await AuditLog.record("review_task.opened", actor: .system, subject: subject(id), details: details, at: now, on: tx)
+        for person in notify {
+            try await tell(person, template: "review_task_assigned", text: ReviewNotices.assigned(program: program, due: task.dueAt, lang: person.locale),
+                           context: context, at: now, on: tx)
+        }
+    }
+
+    /// A staff notice: to the staff member's phone, else e-mail (an administrator vouched for both).
+    static func tell(_ person: Account, template: String, text: String, context: ShimingContext, at now: Date, on tx: any Database) async throws {
+        let subject = LocalizedText("实名认证审核", "Verification review")(person.locale)
+        let message: OutgoingMessage
+        if let phone = person.phone {
+            message = OutgoingMessage(channel: .sms, to: phone, template: template, text: MessageTemplates.brand(person.locale) + text)
+        } else if let email = person.email {
+            message = OutgoingMessage(channel: .email, to: email, template: template, subject: subject, text: MessageTemplates.brand(person.locale) + text)
+        } else {
+            return
+        }
+        _ = try await Outbox(cipher: context.cipher).enqueue(message, at: now, on: tx)
+    }
+
+    /// Active staff accounts holding a role.
+    static func staff(with role: StaffRole, on db: any Database, cipher: FieldCipher) async throws -> [Account] {
+        try await AccountRecord.query(on: db).filter(\.$kind == Account.Kind.staff.rawValue).filter(\.$roles ~~ role.rawValue)
+            .filter(\.$status == AccountStatus.active.rawValue).all()
+            .map { try $0.account(cipher: cipher) }.filter { $0.roles.contains(role) }
+    }
+
+    /// The reviewer on duty whose last assignment is oldest (never assigned first), skipping
+    /// anyone connected to the case.
+    static func nextOnDuty(applicant: Account, application: CaseApplication, excluded: UUID?, context: ShimingContext,
+                           on tx: any Database) async throws -> Account? {
+        let onDuty = try await AccountRecord.query(on: tx).filter(\.$kind == Account.Kind.staff.rawValue).filter(\.$roles ~~ StaffRole.reviewer.rawValue)
+            .filter(\.$status == AccountStatus.active.rawValue).filter(\.$onDutySince != nil).all()
+        let candidates = try onDuty.map { ($0.onDutySince ?? .distantPast, try $0.account(cipher: context.cipher)) }
+            .filter { $0.1.roles.contains(.reviewer) && $0.1.id != excluded && ReviewConflict.between($0.1, applicant: applicant, application: application) == nil }
+        guard !candidates.isEmpty else { return nil }
+        var last: [UUID: Date] = [:]
+        for task in try await ReviewTaskRecord.query(on: tx).filter(\.$assigneeID ~~ candidates.map { Optional($0.1.id) }).all() {
+            guard let assignee = task.assigneeID else { continue }
+            last[assignee] = max(last[assignee] ?? .distantPast, task.createdAt)
+        }
+        return candidates.min { a, b in
+            let (x, y) = (last[a.1.id] ?? .distantPast, last[b.1.id] ?? .distantPast)
+            return x != y ? x < y : (a.0 != b.0 ? a.0 < b.0 : a.1.id.uuidString < b.1.id.uuidString)
+        }?.1
     }
 
     /// Cancels a case's open task when the applicant resubmits it.
@@ -90,15 +216,64 @@ enum ReviewTasks {
             .set(\.$state, to: "cancelled").set(\.$closedAt, to: now).update()
     }
 
-    /// Whether a staff member may see and decide a task: teachers their own class's tasks,
-    /// reviewers the pool, supervisors and admins everything.
+    static func inScope(_ task: ReviewTaskRecord, _ staff: Account) -> Bool {
+        guard staff.roles.contains(.teacher), let scope = staff.scope else { return false }
+        return NameMatching.labelKey(scope.school) == task.scopeSchool && NameMatching.labelKey(scope.grade) == task.scopeGrade
+            && NameMatching.labelKey(scope.className) == task.scopeClass
+    }
+
+    /// Whether a staff member may see a task: teachers their own class's tasks, reviewers the
+    /// pool, supervisors and admins everything (the supervisors' queue included).
     static func visible(_ task: ReviewTaskRecord, to staff: Account) -> Bool {
         if staff.roles.contains(.supervisor) || staff.roles.contains(.admin) { return true }
-        if task.routing == Program.Routing.classTeacher.rawValue {
-            guard staff.roles.contains(.teacher), let scope = staff.scope else { return false }
-            return NameMatching.labelKey(scope.school) == task.scopeSchool && NameMatching.labelKey(scope.grade) == task.scopeGrade
-                && NameMatching.labelKey(scope.className) == task.scopeClass
+        switch task.routing {
+        case Program.Routing.classTeacher.rawValue: return inScope(task, staff)
+        case Program.Routing.pool.rawValue: return staff.roles.contains(.reviewer)
+        default: return false
         }
-        return staff.roles.contains(.reviewer)
+    }
+}
+
+/// Why a staff member may not decide a case: they are the applicant, the guardian, or share
+/// the applicant's phone or e-mail (P3: reviewers must be neutral).
+enum ReviewConflict: String, Sendable {
+    case ownCase = "own_case"
+    case guardian
+    case sharedContact = "shared_contact"
+
+    static func between(_ staff: Account, applicant: Account, application: CaseApplication) -> ReviewConflict? {
+        if staff.id == applicant.id { return .ownCase }
+        let staffPhones = Set([staff.phone].compactMap { $0 })
+        let staffEmails = Set([staff.email].compactMap { $0?.lowercased() })
+        let guardianPhones = Set([applicant.guardianPhone, application.guardian?.phone].compactMap { $0.flatMap(normalisedPhone) })
+        if !staffPhones.isDisjoint(with: guardianPhones) { return .guardian }
+        let phones = Set([applicant.phone, application.contact?.phone].compactMap { $0.flatMap(normalisedPhone) })
+        let emails = Set([applicant.email, application.contact?.email].compactMap { $0?.lowercased().trimmedWhitespace })
+        if !staffPhones.isDisjoint(with: phones) || !staffEmails.isDisjoint(with: emails) { return .sharedContact }
+        return nil
+    }
+
+    static func normalisedPhone(_ raw: String) -> String? { try? MobileNumber.validate(raw) }
+
+    var error: UserFacingError {
+        let message = switch self {
+        case .ownCase: LocalizedText("不能审核自己的申请。", "You cannot decide your own application.")
+        case .guardian: LocalizedText("您是申请人的监护人，不能审核此申请。", "You are the applicant's guardian and cannot decide this application.")
+        case .sharedContact: LocalizedText("您与申请人使用相同的手机号或邮箱，不能审核此申请。",
+                                           "You share a phone number or e-mail address with the applicant and cannot decide this application.")
+        }
+        return UserFacingError(code: "conflict_of_interest", kind: .forbidden, message: message)
+    }
+}
+
+enum ReviewNotices {
+    static func assigned(program: Program, due: Date, lang: Lang) -> String {
+        LocalizedText("有一份「\(program.title.zh)」申请等待您审核，请在 \(AccountService.chinaTime(due)) 前处理。",
+                      "A \(program.title.en) application is waiting for your review; please decide it before \(AccountService.chinaTime(due)).")(lang)
+    }
+
+    static func escalated(program: Program, due: Date, lang: Lang) -> String {
+        LocalizedText("一份「\(program.title.zh)」审核任务已超过处理期限（\(AccountService.chinaTime(due))），已转交主管。",
+                      "A \(program.title.en) review task is past its due time (\(AccountService.chinaTime(due))) and was escalated to the supervisors.")(lang)
     }
 }

@@ -1,0 +1,342 @@
+import Fluent
+import FluentSQL
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// The back office's work on tasks and cases: claiming, deciding (with the neutrality and
+/// four-eyes rules), revealing a masked value for a stated purpose, the contact log, duty for
+/// round-robin assignment, and the sweep that returns idle claims and escalates overdue tasks.
+struct ReviewService: Sendable {
+    let cases: CaseService
+    var db: any Database { cases.db }
+    var context: ShimingContext { cases.context }
+
+    init(application: Application) {
+        cases = CaseService(application: application)
+    }
+
+    static let taskClosed = UserFacingError(code: "task_closed", kind: .conflict,
+                                            message: LocalizedText("该任务已处理。", "This task has already been decided."))
+    static let taskClaimed = UserFacingError(code: "task_claimed", kind: .conflict,
+                                             message: LocalizedText("该任务已由其他审核员领取。", "Another reviewer has claimed this task."))
+
+    var idleTimeout: TimeInterval { TimeInterval(context.configuration.reviewIdleMinutes * 60) }
+
+    /// A task the staff member may see; otherwise 404 (no existence leak).
+    func visibleTask(_ id: UUID, staff: Account) async throws -> ReviewTaskRecord {
+        guard let task = try await ReviewTaskRecord.find(id, on: db), ReviewTasks.visible(task, to: staff) else {
+            throw HTTPFailure.error(for: .notFound)
+        }
+        return task
+    }
+
+    /// The applicant and what they stated, for the neutrality rule.
+    func parties(of record: CaseRecord) async throws -> (Account, CaseApplication) {
+        guard let accountRecord = try await AccountRecord.find(record.accountID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        return (try accountRecord.account(cipher: context.cipher), try await cases.load(record).application)
+    }
+
+    /// Refuses (and audits the refusal) when the staff member is connected to the case or is the
+    /// one an appeal contests.
+    func checkNeutral(_ staff: Account, task: ReviewTaskRecord, record: CaseRecord, ip: String?) async throws {
+        let (applicant, application) = try await parties(of: record)
+        var why = ReviewConflict.between(staff, applicant: applicant, application: application)?.rawValue
+        if why == nil, task.excludedID == staff.id { why = "contested_decision" }
+        guard let why else { return }
+        try await AuditLog.recordAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
+                                       details: ["why": why, "task": try task.requireID().uuidString.lowercased()], at: cases.now,
+                                       gate: context.writeGate, on: db)
+        if let conflict = ReviewConflict(rawValue: why) { throw conflict.error }
+        throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
+                              message: LocalizedText("该申诉针对您的决定，需由其他人处理。", "This appeal contests your own decision; someone else must decide it."))
+    }
+
+    /// Claims a task: one conditional `UPDATE … RETURNING`, so of two reviewers claiming at
+    /// once exactly one wins. A claim left idle past the timeout may be taken over.
+    func claim(_ id: UUID, staff: Account, ip: String?) async throws -> ReviewTaskRecord {
+        let task = try await visibleTask(id, staff: staff)
+        guard task.state == "open" else { throw Self.taskClosed }
+        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        try await checkNeutral(staff, task: task, record: record, ip: ip)
+        let now = cases.now
+        let won = try await context.writeGate.transaction(on: db) { tx -> Bool in
+            guard let sql = tx as? any SQLDatabase else { return false }
+            let rows = try await sql.raw("""
+                UPDATE review_tasks SET assignee_id = \(bind: staff.id), claimed_at = \(bind: now)
+                WHERE id = \(bind: id) AND state = 'open'
+                AND (assignee_id IS NULL OR assignee_id = \(bind: staff.id) OR claimed_at IS NULL OR claimed_at < \(bind: now.addingTimeInterval(-idleTimeout)))
+                RETURNING id
+                """).all()
+            guard !rows.isEmpty else { return false }
+            try await AuditLog.record("review_task.claimed", actor: .staff(staff.id), subject: ReviewTasks.subject(id), ip: ip,
+                                      details: ["case": task.caseID.uuidString.lowercased()], at: now, on: tx)
+            return true
+        }
+        guard won else {
+            let current = try await ReviewTaskRecord.find(id, on: db)
+            throw current?.state == "open" ? Self.taskClaimed : Self.taskClosed
+        }
+        return try await visibleTask(id, staff: staff)
+    }
+
+    /// Gives a claimed task back to the queue.
+    func release(_ id: UUID, staff: Account, ip: String?) async throws -> ReviewTaskRecord {
+        let task = try await visibleTask(id, staff: staff)
+        guard task.state == "open" else { throw Self.taskClosed }
+        guard task.assigneeID == staff.id else { throw Self.taskClaimed }
+        let now = cases.now
+        try await context.writeGate.transaction(on: db) { tx in
+            try await ReviewTaskRecord.query(on: tx).filter(\.$id == id).filter(\.$assigneeID == staff.id)
+                .set(\.$assigneeID, to: nil).set(\.$claimedAt, to: nil).update()
+            try await AuditLog.record("review_task.released", actor: .staff(staff.id), subject: ReviewTasks.subject(id), ip: ip,
+                                      details: ["why": "by_assignee"], at: now, on: tx)
+        }
+        return try await visibleTask(id, staff: staff)
+    }
+
+    /// Marks work on a claimed task, so that it does not count as idle.
+    func touch(caseID: UUID, staff: Account) async throws {
+        try await context.writeGate.transaction(on: db) { [cases] tx in
+            try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
+                .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: cases.now).update()
+        }
+    }
+
+    /// Whether approving this case needs a supervisor: the same person (number or account) was
+    /// rejected before, by a person.
+    func earlierRejection(of record: CaseRecord) async throws -> UUID?? {
+        var caseIDs = try await CaseRecord.query(on: db).filter(\.$accountID == record.accountID).all().compactMap(\.id)
+        if let index = record.numberIndex {
+            caseIDs += try await CaseRecord.query(on: db).filter(\.$numberIndex == index).all().compactMap(\.id)
+        }
+        guard let rejection = try await CaseTransitionRecord.query(on: db).filter(\.$caseID ~~ Array(Set(caseIDs)))
+            .filter(\.$toState == CaseState.rejected.rawValue).sort(\.$at, .descending).first() else { return nil }
+        return .some(rejection.actorID)
+    }
+
+    func decide(_ taskID: UUID, staff: Account, _ input: ReviewController.DecisionInput, ip: String?) async throws -> Case {
+        var fields: [String: String] = [:]
+        let outcome = CaseAction.ReviewOutcome(rawValue: input.outcome)
+        if outcome == nil { fields["outcome"] = "invalid_value" }
+        let reasons = input.reasons ?? []
+        let list = context.reviewReasons
+        if reasons.contains(where: { list.text($0) == nil }) || Set(reasons).count != reasons.count { fields["reasons"] = "invalid_value" }
+        if outcome != .approve, outcome != nil, reasons.isEmpty { fields["reasons"] = "required" }
+        let note = input.note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if note.count > 1000 { fields["note"] = "invalid_length" }
+        guard let outcome, fields.isEmpty else { throw AccountError.invalid(fields) }
+
+        let task = try await visibleTask(taskID, staff: staff)
+        let now = cases.now
+        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        try await checkNeutral(staff, task: task, record: record, ip: ip)
+        guard task.state == "open" else { throw Self.taskClosed }
+        let isSupervisor = staff.roles.contains(.supervisor) || staff.roles.contains(.admin)
+        if let assignee = task.assigneeID, assignee != staff.id, !isSupervisor,
+           let claimedAt = task.claimedAt, claimedAt >= now.addingTimeInterval(-idleTimeout) {
+            throw Self.taskClaimed
+        }
+        if outcome == .approve, let rejectedBy = try await earlierRejection(of: record) {
+            guard isSupervisor, rejectedBy != staff.id else {
+                try await AuditLog.recordAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
+                                               details: ["why": "four_eyes"], at: now, gate: context.writeGate, on: db)
+                throw UserFacingError(code: "four_eyes_required", kind: .forbidden,
+                                      message: LocalizedText("此人曾被拒绝过，批准需要另一位主管确认。",
+                                                             "This person was rejected before; approving needs another supervisor."))
+            }
+        }
+        let program = try cases.program(record.program)
+        let (applicant, _) = try await parties(of: record)
+        let noteSealed = note.isEmpty ? nil : try context.cipher.seal(note, context: CaseRecord.noteContext(task.caseID))
+        let version = record.version
+        try await context.writeGate.transaction(on: db) { [cases] tx in
+            guard let task = try await ReviewTaskRecord.find(taskID, on: tx), task.state == "open" else { throw Self.taskClosed }
+            let record = try await CaseService.locked(task.caseID, version: version, on: tx)
+            var seq = try await CaseService.nextSeq(task.caseID, on: tx)
+            let actor = AuditActor.staff(staff.id)
+            if record.state == CaseState.needsReview.rawValue || record.state == CaseState.appealed.rawValue {
+                try await cases.apply(.startReview, to: record, actor: actor, rule: nil, at: now, seq: &seq, on: tx)
+            }
+            try await cases.apply(.reviewed(outcome), to: record, actor: actor, rule: "review.decision", at: now, seq: &seq, on: tx)
+            record.decisionJSON = try CaseService.json(CaseDecision(
+                outcome: outcome.rawValue, rule: "review.decision", reasons: reasons, decidedBy: staff.id.uuidString.lowercased(), decidedAt: now,
+                noteSealed: noteSealed, reasonTexts: Dictionary(uniqueKeysWithValues: reasons.compactMap { code in list.text(code).map { (code, $0) } })))
+            task.state = "done"
+            task.outcome = outcome.rawValue
+            task.decidedBy = staff.id
+            task.assigneeID = task.assigneeID ?? staff.id
+            task.closedAt = now
+            try await task.save(on: tx)
+            try await AuditLog.record("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
+                                      details: ["outcome": outcome.rawValue, "reasons": reasons.joined(separator: ","),
+                                                "task": taskID.uuidString.lowercased()], at: now, on: tx)
+            switch outcome {
+            case .approve:
+                try await cases.completeApproval(record, program: program, account: applicant, actor: actor, at: now, seq: &seq, on: tx)
+            case .reject:
+                try await cases.notify(applicant, template: "case_rejected",
+                                       text: Notices.rejected(program: program, reasons: reasons, list: list, lang: applicant.locale), on: tx)
+            case .return:
+                try await cases.notify(applicant, template: "case_returned", text: Notices.returned(program: program, lang: applicant.locale), on: tx)
+            }
+            record.version += 1
+            record.updatedAt = now
+            try await record.save(on: tx)
+        }
+        guard let updated = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        return try await cases.load(updated)
+    }
+
+    /// The fields a reviewer may reveal, and where their values are.
+    static let revealable: [String: @Sendable (Account, CaseApplication) -> String?] = [
+        "identity.name": { $1.identity.name },
+        "identity.documentNumber": { $1.identity.documentNumber },
+        "identity.address": { $1.identity.address },
+        "contact.phone": { $1.contact?.phone },
+        "contact.email": { $1.contact?.email },
+        "guardian.name": { $1.guardian?.name },
+        "guardian.phone": { $1.guardian?.phone },
+        "guardian.documentNumber": { $1.guardian?.documentNumber },
+        "organisation.representative": { $1.organisation?.representative },
+        "account.phone": { a, _ in a.phone },
+        "account.email": { a, _ in a.email },
+    ]
+
+    /// One unmasked value of a visible case, for a stated purpose; audited.
+    func reveal(caseID: UUID, field: String?, purpose: String?, staff: Account, ip: String?) async throws -> String {
+        var fields: [String: String] = [:]
+        let field = field?.trimmingCharacters(in: .whitespaces) ?? ""
+        let purpose = purpose?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if Self.revealable[field] == nil { fields["field"] = field.isEmpty ? "required" : "invalid_value" }
+        if purpose.count < 4 { fields["purpose"] = purpose.isEmpty ? "required" : "invalid_length" }
+        if purpose.count > 200 { fields["purpose"] = "invalid_length" }
+        guard fields.isEmpty, let read = Self.revealable[field] else { throw AccountError.invalid(fields) }
+        let (_, record) = try await visibleCase(caseID, staff: staff)
+        let (applicant, application) = try await parties(of: record)
+        guard let value = read(applicant, application) else { throw AccountError.invalid(["field": "not_present"]) }
+        let now = cases.now
+        try await context.writeGate.transaction(on: db) { tx in
+            try await AuditLog.record("case.revealed", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
+                                      details: ["field": field, "purpose": purpose], at: now, on: tx)
+            try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
+                .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: now).update()
+        }
+        return value
+    }
+
+    /// The latest task of a case the staff member may see, and the case; otherwise 404.
+    func visibleCase(_ caseID: UUID, staff: Account) async throws -> (ReviewTaskRecord, CaseRecord) {
+        guard let task = try await ReviewTaskRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$createdAt, .descending).first(),
+              ReviewTasks.visible(task, to: staff), let record = try await CaseRecord.find(caseID, on: db) else {
+            throw HTTPFailure.error(for: .notFound)
+        }
+        return (task, record)
+    }
+
+    static let contactChannels = ["phone", "sms", "email", "in_person"]
+
+    struct Contact: Sendable {
+        var id: UUID
+        var staffID: UUID
+        var channel: String
+        var note: String
+        var at: Date
+    }
+
+    /// Records a contact with the applicant about a visible case (P1: "contact the student").
+    func recordContact(caseID: UUID, channel: String?, note: String?, staff: Account, ip: String?) async throws -> Contact {
+        var fields: [String: String] = [:]
+        let channel = channel ?? ""
+        let note = note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if !Self.contactChannels.contains(channel) { fields["channel"] = channel.isEmpty ? "required" : "invalid_value" }
+        if note.isEmpty { fields["note"] = "required" } else if note.count > 2000 { fields["note"] = "invalid_length" }
+        guard fields.isEmpty else { throw AccountError.invalid(fields) }
+        _ = try await visibleCase(caseID, staff: staff)
+        let now = cases.now
+        let id = UUID()
+        let sealed = try context.cipher.seal(note, context: CaseContactRecord.context(caseID))
+        try await context.writeGate.transaction(on: db) { tx in
+            let row = CaseContactRecord()
+            row.id = id
+            row.caseID = caseID
+            row.staffID = staff.id
+            row.channel = channel
+            row.noteSealed = sealed
+            row.at = now
+            try await row.create(on: tx)
+            try await AuditLog.record("case.contact_recorded", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
+                                      details: ["channel": channel, "contact": id.uuidString.lowercased()], at: now, on: tx)
+            try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
+                .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: now).update()
+        }
+        return Contact(id: id, staffID: staff.id, channel: channel, note: note, at: now)
+    }
+
+    func contacts(caseID: UUID) async throws -> [Contact] {
+        try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$at).all().map {
+            Contact(id: try $0.requireID(), staffID: $0.staffID, channel: $0.channel,
+                    note: try context.cipher.open($0.noteSealed, context: CaseContactRecord.context(caseID)), at: $0.at)
+        }
+    }
+
+    /// Puts a reviewer on or off duty for round-robin assignment.
+    func setDuty(_ onDuty: Bool, staff: Account, ip: String?) async throws -> Date? {
+        let now = cases.now
+        return try await context.writeGate.transaction(on: db) { tx -> Date? in
+            guard let record = try await AccountRecord.find(staff.id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            if onDuty, record.onDutySince != nil { return record.onDutySince }
+            record.onDutySince = onDuty ? now : nil
+            try await record.save(on: tx)
+            try await AuditLog.record(onDuty ? "review.duty_started" : "review.duty_ended", actor: .staff(staff.id),
+                                      subject: "account:\(staff.id.uuidString.lowercased())", ip: ip, at: now, on: tx)
+            return record.onDutySince
+        }
+    }
+
+    struct SweepResult: Sendable, Equatable {
+        var released = 0, escalated = 0
+    }
+
+    /// Claims idle past the timeout go back to the queue; overdue open tasks are escalated once
+    /// to the supervisors (each told by SMS or e-mail).
+    func sweep() async throws -> SweepResult {
+        let now = cases.now
+        var result = SweepResult()
+        let idle = try await ReviewTaskRecord.query(on: db).filter(\.$state == "open").filter(\.$assigneeID != nil)
+            .filter(\.$claimedAt < now.addingTimeInterval(-idleTimeout)).limit(500).all()
+        for task in idle {
+            let id = try task.requireID()
+            try await context.writeGate.transaction(on: db) { tx in
+                try await ReviewTaskRecord.query(on: tx).filter(\.$id == id).filter(\.$state == "open")
+                    .set(\.$assigneeID, to: nil).set(\.$claimedAt, to: nil).update()
+                try await AuditLog.record("review_task.released", actor: .system, subject: ReviewTasks.subject(id),
+                                          details: ["why": "idle", "assignee": task.assigneeID?.uuidString.lowercased() ?? ""], at: now, on: tx)
+            }
+            result.released += 1
+        }
+        let overdue = try await ReviewTaskRecord.query(on: db).filter(\.$state == "open").filter(\.$escalatedAt == nil)
+            .filter(\.$dueAt < now).limit(500).all()
+        if !overdue.isEmpty {
+            let supervisors = try await ReviewTasks.staff(with: .supervisor, on: db, cipher: context.cipher)
+            for task in overdue {
+                let id = try task.requireID()
+                let program = context.programs[task.program]
+                try await context.writeGate.transaction(on: db) { tx in
+                    try await ReviewTaskRecord.query(on: tx).filter(\.$id == id).filter(\.$escalatedAt == nil).set(\.$escalatedAt, to: now).update()
+                    try await AuditLog.record("review_task.escalated", actor: .system, subject: ReviewTasks.subject(id),
+                                              details: ["due": RFC3339.string(from: task.dueAt)], at: now, on: tx)
+                    guard let program else { return }
+                    for supervisor in supervisors {
+                        try await ReviewTasks.tell(supervisor, template: "review_task_escalated",
+                                                   text: ReviewNotices.escalated(program: program, due: task.dueAt, lang: supervisor.locale),
+                                                   context: context, at: now, on: tx)
+                    }
+                }
+                result.escalated += 1
+            }
+        }
+        return result
+    }
+}

@@ -66,9 +66,10 @@ extension TestShiming {
     }
 
     /// A staff member created as the CLI would, signed in: returns the bearer token.
-    func staff(_ roles: [StaffRole], username: String, scope: (String, String, String)? = nil) async throws -> String {
+    func staff(_ roles: [StaffRole], username: String, scope: (String, String, String)? = nil,
+               phone: String? = nil, email: String? = nil) async throws -> String {
         let input = AccountService.StaffInput(
-            username: username, password: goodPassword, roles: roles.map(\.rawValue), phone: nil, email: nil,
+            username: username, password: goodPassword, roles: roles.map(\.rawValue), phone: phone, email: email,
             school: scope?.0, grade: scope?.1, class: scope?.2
         )
         _ = try await AccountService(application: app).createStaff(input, actor: .cli("test"), ip: nil)

@@ -60,6 +60,10 @@ struct TaskReply: Decodable {
     var routing: String
     var reason: String
     var dueAt: Date
+    var kind: String
+    var assigneeId: UUID?
+    var escalated: Bool
+    var mine: Bool
 }
 
 extension TestShiming {

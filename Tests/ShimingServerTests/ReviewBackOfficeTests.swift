@@ -97,6 +97,11 @@ struct ReviewBackOfficeTests {
             let listed = try await shiming.send(.GET, "/api/v1/review/tasks?scope=escalated", headers: shiming.bearer(supervisor))
             let tasks = try listed.json([TaskReply].self)
             #expect(tasks.map(\.caseId) == [caseID] && tasks.allSatisfy(\.escalated))
+            let metrics = try await shiming.send(.GET, "/metrics").text
+            #expect(metrics.contains(#"review_queue_length{program="credit-bank"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"review_queue_overdue{program="credit-bank"} 1"#))
+            #expect(metrics.contains(#"review_oldest_task_age_seconds{program="credit-bank"} 262800"#))
+            #expect(metrics.contains(#"review_queue_length{program="online-education"} 0"#))
             let bad = try await shiming.send(.GET, "/api/v1/review/tasks?scope=nobody", headers: shiming.bearer(supervisor))
             #expect(bad.apiError?.fields?["scope"] == "invalid_value")
         }

@@ -68,6 +68,20 @@ struct SystemController {
                 ).set(Double(count))
             }
         }
+        if let queues = try? await ReviewTasks.queues(on: req.db, now: req.now) {
+            for program in req.shiming.programs.programs {
+                let queue = queues[program.key] ?? .init()
+                let labels = [("program", program.key)]
+                registry.makeGauge(descriptor: .init(metricName: "review_queue_length", unitName: "", helpText: "Open review tasks"),
+                                   labels: labels).set(Double(queue.open))
+                registry.makeGauge(descriptor: .init(metricName: "review_queue_unclaimed", unitName: "", helpText: "Open review tasks nobody has claimed"),
+                                   labels: labels).set(Double(queue.unclaimed))
+                registry.makeGauge(descriptor: .init(metricName: "review_queue_overdue", unitName: "", helpText: "Open review tasks past their due time"),
+                                   labels: labels).set(Double(queue.overdue))
+                registry.makeGauge(descriptor: .init(metricName: "review_oldest_task_age", unitName: "seconds", helpText: "Age of the oldest open review task"),
+                                   labels: labels).set(queue.oldestAge)
+            }
+        }
         var headers = HTTPHeaders()
         headers.contentType = .init(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(string: registry.emitToString()))

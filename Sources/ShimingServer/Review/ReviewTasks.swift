@@ -210,6 +210,26 @@ enum ReviewTasks {
         }?.1
     }
 
+    struct Queue: Sendable, Equatable {
+        var open = 0, unclaimed = 0, overdue = 0
+        var oldestAge: Double = 0
+    }
+
+    /// The open tasks per program: how many, how many unclaimed and overdue, and the oldest's age.
+    static func queues(on db: any Database, now: Date) async throws -> [String: Queue] {
+        var queues: [String: Queue] = [:]
+        for task in try await ReviewTaskRecord.query(on: db).filter(\.$state == "open")
+            .field(\.$id).field(\.$program).field(\.$assigneeID).field(\.$dueAt).field(\.$createdAt).all() {
+            var queue = queues[task.program] ?? Queue()
+            queue.open += 1
+            if task.assigneeID == nil { queue.unclaimed += 1 }
+            if task.dueAt < now { queue.overdue += 1 }
+            queue.oldestAge = max(queue.oldestAge, now.timeIntervalSince(task.createdAt))
+            queues[task.program] = queue
+        }
+        return queues
+    }
+
     /// Cancels a case's open task when the applicant resubmits it.
     static func cancelOpen(caseID: UUID, at now: Date, on tx: any Database) async throws {
         try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")

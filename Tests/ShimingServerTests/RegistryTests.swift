@@ -72,7 +72,7 @@ struct RegistryTests {
                     return true
                 }
                 if failing { return Response(status: .internalServerError) }
-                if query.sfzh == "slow" { try await Task.sleep(for: .seconds(2)) }
+                if query.sfzh == "slow" { try await Task.sleep(for: .seconds(6)) }
                 let code = query.sfzh == adultMale ? (query.xm == "周杰" ? "1" : "2") : "3"
                 let body = #"{"data":{"code":"\#(code)","diff":["name"]}}"#
                 return Response(status: .ok, headers: ["Content-Type": "application/json"], body: .init(string: body))
@@ -93,7 +93,7 @@ struct RegistryTests {
         let configured = try? ShimingConfiguration.fromEnvironment([
             "SHIMING_IDENTITY_SERVICE_URL": url, "SHIMING_IDENTITY_SERVICE_TOKEN": "secret",
             "SHIMING_IDENTITY_SERVICE_MAPPING": #"{"nameField":"xm","numberField":"sfzh","resultPath":"data.code","match":"1","mismatch":"2","notFound":"3","differedPath":"data.diff"}"#,
-            "SHIMING_IDENTITY_SERVICE_TIMEOUT_SECONDS": "0.5", "SHIMING_IDENTITY_SERVICE_RETRIES": "1",
+            "SHIMING_IDENTITY_SERVICE_TIMEOUT_SECONDS": "2", "SHIMING_IDENTITY_SERVICE_RETRIES": "1",
             "SHIMING_IDENTITY_SERVICE_BREAKER_FAILURES": "2", "SHIMING_IDENTITY_SERVICE_BREAKER_SECONDS": "30",
         ])
         if let configured = configured?.identityService { settings = configured }

@@ -34,11 +34,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         password = "Shiming-2026!"
         server = self.server
         server.command("admin", "create", "--username", "reviewer.qian", "--password-stdin", "--role", "reviewer", stdin=password + "\n")
-        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138031", "password": password, "acceptTerms": True})
-        self.assertEqual(status, 201, account)
-        status, _ = server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm",
-                                     {"channel": "sms", "code": server.latest_code("13800138031")})
-        self.assertEqual(status, 200)
+        self.applicant("13800138031", password)
         number = resident_id("11010519880512123")
 
         b = self.browser
@@ -86,13 +82,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         wait_for_state(b, "needs_review")
 
         # The reviewer decides through the API (the review pages are the back office's).
-        status, session = server.post_json("/api/v1/sessions", {"login": "reviewer.qian", "password": password})
-        self.assertEqual(status, 201, session)
-        auth = {"Authorization": "Bearer " + session["token"]}
-        status, tasks = server.get_json("/api/v1/review/tasks", auth)
-        self.assertEqual(status, 200, tasks)
-        status, decided = server.post_json(f"/api/v1/review/tasks/{tasks[0]['id']}/decision", {"outcome": "approve"}, auth)
-        self.assertEqual(status, 200, decided)
+        self.approve("reviewer.qian", password)
 
         b.refresh()
         wait_for_state(b, "verified")
@@ -100,6 +90,20 @@ class ApplicationInBrowser(ServeAndBrowse):
         self.assertEqual(timeline[-1], "verified")
         self.assertIn("returned", timeline)
         screenshot(b, "case-verified-zh-CN.png")
+
+    def approve(self, reviewer, password):
+        """A reviewer approves, through the API, the case whose status page the browser shows."""
+        server = self.server
+        case_id = re.search(r"/cases/([0-9a-f-]{36})", self.browser.current_url).group(1)
+        status, session = server.post_json("/api/v1/sessions", {"login": reviewer, "password": password})
+        self.assertEqual(status, 201, session)
+        auth = {"Authorization": "Bearer " + session["token"]}
+        status, tasks = server.get_json("/api/v1/review/tasks", auth)
+        self.assertEqual(status, 200, tasks)
+        task = next(task for task in tasks if task["caseId"] == case_id)
+        status, decided = server.post_json(f"/api/v1/review/tasks/{task['id']}/decision", {"outcome": "approve"}, auth)
+        self.assertEqual(status, 200, decided)
+        return decided
 
     def applicant(self, phone, password):
         server = self.server
@@ -188,13 +192,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
         wait_for_state(b, "needs_review")
 
-        status, session = server.post_json("/api/v1/sessions", {"login": "reviewer.sun", "password": password})
-        self.assertEqual(status, 201, session)
-        auth = {"Authorization": "Bearer " + session["token"]}
-        status, tasks = server.get_json("/api/v1/review/tasks", auth)
-        self.assertEqual(status, 200, tasks)
-        status, decided = server.post_json(f"/api/v1/review/tasks/{tasks[0]['id']}/decision", {"outcome": "approve"}, auth)
-        self.assertEqual(status, 200, decided)
+        decided = self.approve("reviewer.sun", password)
         self.assertEqual(decided["state"], "awaiting_confirmation")
 
         deadline = time.time() + 10

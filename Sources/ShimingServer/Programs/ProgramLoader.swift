@@ -62,18 +62,22 @@ public struct ProgramCatalog: Sendable {
 /// Reads one program from YAML, checking every field's type and allowed values, refusing
 /// unknown fields (a typo must not be silently ignored), and reporting the line of the problem.
 enum ProgramLoader {
-    static func parse(yaml: String, file: String) throws -> Program {
-        let root: Node
+    /// The YAML document's root node; an empty file or a syntax error names the file and line.
+    static func compose(yaml: String, file: String) throws -> Node {
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
                 throw ProgramFileError(file: file, line: 1, field: "(file)", problem: "is empty")
             }
-            root = composed
+            return composed
         } catch let error as ProgramFileError {
             throw error
         } catch let error as YamlError {
             throw ProgramFileError(file: file, line: Self.line(of: error), field: "(syntax)", problem: "is not valid YAML: \(error)")
         }
+    }
+
+    static func parse(yaml: String, file: String) throws -> Program {
+        let root = try compose(yaml: yaml, file: file)
         let reader = Reader(file: file)
         let top = try reader.mapping(root, "(top level)", allowed: [
             "key", "title", "description", "subject", "identity", "sections", "documents", "registry", "checks", "review",

@@ -1,6 +1,5 @@
 import Foundation
 import ShimingCore
-import Yams
 
 /// The reasons a person may give for rejecting or returning a case, each with what the
 /// applicant should do. The defaults below, or `<data dir>/review-reasons.yaml`:
@@ -45,15 +44,7 @@ public struct ReviewReasonList: Sendable {
     }
 
     static func parse(yaml: String, file: String) throws -> ReviewReasonList {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw ProgramFileError(file: file, line: 1, field: "reasons", problem: "the file is empty")
-            }
-            root = node
-        } catch let error as YamlError {
-            throw ProgramFileError(file: file, line: ProgramLoader.line(of: error), field: "(syntax)", problem: "is not valid YAML")
-        }
+        let root = try ProgramLoader.compose(yaml: yaml, file: file)
         let reader = ProgramLoader.Reader(file: file)
         let top = try reader.mapping(root, "(top level)", allowed: ["reasons"], required: ["reasons"])
         var seen = Set<String>()

@@ -100,7 +100,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         auth = {"Authorization": "Bearer " + session["token"]}
         status, tasks = server.get_json("/api/v1/review/tasks", auth)
         self.assertEqual(status, 200, tasks)
-        task = next(task for task in tasks if task["caseId"] == case_id)
+        task = next(task for task in tasks if task["caseId"].lower() == case_id)
         status, decided = server.post_json(f"/api/v1/review/tasks/{task['id']}/decision", {"outcome": "approve"}, auth)
         self.assertEqual(status, 200, decided)
         return decided

@@ -754,8 +754,7 @@ struct CaseService: Sendable {
 
     // MARK: Sweep
 
-    /// Locks accounts whose confirmation time ran out and expires verifications past their
-    /// re-verification date. Run by the background worker; tests call it with a set clock.
+    /// What one sweep changed. The sweep is run by the background worker; tests call it with a set clock.
     struct SweepResult: Sendable, Equatable {
         var locked = 0, reminded = 0, expired = 0
         var total: Int { locked + reminded + expired }

@@ -14,8 +14,7 @@ final class ReviewTaskRecord: Model, @unchecked Sendable {
     @Field(key: "program") var program: String
     /// `open`, `done` or `cancelled` (the applicant edited and resubmitted).
     @Field(key: "state") var state: String
-    /// `pool`, `class_teacher`, or `supervisors` (a class without a teacher, an appeal
-    /// against a supervisor's freeze).
+    /// `pool`, `class_teacher`, or `supervisors` (a class without a teacher who may decide it).
     @Field(key: "routing") var routing: String
     /// `review`, or `appeal` (`CreateBackOffice`; nil in rows written before it means review).
     @OptionalField(key: "kind") var kind: String?

@@ -99,9 +99,14 @@ struct ReviewService: Sendable {
     /// Marks work on a claimed task, so that it does not count as idle.
     func touch(caseID: UUID, staff: Account) async throws {
         try await context.writeGate.transaction(on: db) { [cases] tx in
-            try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
-                .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: cases.now).update()
+            try await Self.touch(caseID: caseID, staff: staff, at: cases.now, on: tx)
         }
+    }
+
+    /// The same, inside the caller's transaction.
+    static func touch(caseID: UUID, staff: Account, at now: Date, on tx: any Database) async throws {
+        try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
+            .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: now).update()
     }
 
     /// Whether approving this case needs a supervisor: the same person (number or account) was
@@ -220,8 +225,7 @@ struct ReviewService: Sendable {
         try await context.writeGate.transaction(on: db) { tx in
             try await AuditLog.record("case.revealed", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
                                       details: ["field": field, "purpose": purpose], at: now, on: tx)
-            try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
-                .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: now).update()
+            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
         }
         return value
     }
@@ -268,8 +272,7 @@ struct ReviewService: Sendable {
             try await row.create(on: tx)
             try await AuditLog.record("case.contact_recorded", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
                                       details: ["channel": channel, "contact": id.uuidString.lowercased()], at: now, on: tx)
-            try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
-                .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: now).update()
+            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
         }
         return Contact(id: id, staffID: staff.id, channel: channel, note: note, at: now)
     }

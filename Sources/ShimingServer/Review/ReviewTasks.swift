@@ -184,17 +184,21 @@ enum ReviewTasks {
 
     /// Active staff accounts holding a role.
     static func staff(with role: StaffRole, on db: any Database, cipher: FieldCipher) async throws -> [Account] {
-        try await AccountRecord.query(on: db).filter(\.$kind == Account.Kind.staff.rawValue).filter(\.$roles ~~ role.rawValue)
-            .filter(\.$status == AccountStatus.active.rawValue).all()
-            .map { try $0.account(cipher: cipher) }.filter { $0.roles.contains(role) }
+        try await staffQuery(with: role, on: db).all().map { try $0.account(cipher: cipher) }.filter { $0.roles.contains(role) }
+    }
+
+    /// Active staff rows whose role list names the role (callers check the decoded roles, since
+    /// the text match could also hit a longer role name).
+    static func staffQuery(with role: StaffRole, on db: any Database) -> QueryBuilder<AccountRecord> {
+        AccountRecord.query(on: db).filter(\.$kind == Account.Kind.staff.rawValue).filter(\.$roles ~~ role.rawValue)
+            .filter(\.$status == AccountStatus.active.rawValue)
     }
 
     /// The reviewer on duty whose last assignment is oldest (never assigned first), skipping
     /// anyone connected to the case.
     static func nextOnDuty(applicant: Account, application: CaseApplication, excluded: UUID?, context: ShimingContext,
                            on tx: any Database) async throws -> Account? {
-        let onDuty = try await AccountRecord.query(on: tx).filter(\.$kind == Account.Kind.staff.rawValue).filter(\.$roles ~~ StaffRole.reviewer.rawValue)
-            .filter(\.$status == AccountStatus.active.rawValue).filter(\.$onDutySince != nil).all()
+        let onDuty = try await staffQuery(with: .reviewer, on: tx).filter(\.$onDutySince != nil).all()
         let candidates = try onDuty.map { ($0.onDutySince ?? .distantPast, try $0.account(cipher: context.cipher)) }
             .filter { $0.1.roles.contains(.reviewer) && $0.1.id != excluded && ReviewConflict.between($0.1, applicant: applicant, application: application) == nil }
         guard !candidates.isEmpty else { return nil }

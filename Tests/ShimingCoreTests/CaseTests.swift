@@ -31,6 +31,10 @@ func photo(_ kind: Program.DocumentKind = .idFront, width: Int = 1200, height: I
             == [.submitted, .checking, .needsReview, .inReview, .returned, .submitted])
         #expect(try CaseMachine.run(.verified, [.freeze, .appeal, .startReview, .reviewed(.approve), .verify])
             == [.frozen, .appealed, .inReview, .approved, .verified])
+        // A freeze lifted, or an appeal against it upheld: back to where the case was.
+        #expect(try CaseMachine.run(.verified, [.freeze, .restore(.verified)]) == [.frozen, .verified])
+        #expect(try CaseMachine.run(.needsReview, [.freeze, .appeal, .startReview, .restore(.needsReview)])
+            == [.frozen, .appealed, .inReview, .needsReview])
     }
 
     @Test func everyOtherMoveIsRefused() {
@@ -42,12 +46,14 @@ func photo(_ kind: Program.DocumentKind = .idFront, width: Int = 1200, height: I
         // Exhaustively: only the listed pairs move.
         var allowed = 0
         let actions: [CaseAction] = [.submit, .startChecks, .checked(.approved), .checked(.needsReview), .checked(.returned), .startReview,
-                                     .reviewed(.approve), .reviewed(.reject), .reviewed(.return), .awaitConfirmation, .verify, .expire, .freeze, .appeal]
+                                     .reviewed(.approve), .reviewed(.reject), .reviewed(.return), .awaitConfirmation, .verify, .expire, .freeze, .appeal,
+                                     .restore(.needsReview), .restore(.awaitingConfirmation), .restore(.verified), .restore(.rejected)]
         for state in CaseState.allCases {
             for action in actions where (try? CaseMachine.next(state, on: action)) != nil { allowed += 1 }
         }
-        // submit ×4, startChecks, checked ×3, startReview ×2, reviewed ×3, awaitConfirmation, verify ×2, expire, freeze ×11, appeal ×2
-        #expect(allowed == 4 + 1 + 3 + 2 + 3 + 1 + 2 + 1 + 11 + 2)
+        // submit ×4, startChecks, checked ×3, startReview ×2, reviewed ×3, awaitConfirmation, verify ×2, expire, freeze ×11, appeal ×2,
+        // restore ×9 (from frozen, appealed or in review to the three restorable states; never to rejected)
+        #expect(allowed == 4 + 1 + 3 + 2 + 3 + 1 + 2 + 1 + 11 + 2 + 9)
     }
 }
 

@@ -13,11 +13,12 @@ public enum AccountStatus: String, Sendable, Codable, CaseIterable {
     /// Closed at the holder's request or by staff; nothing can be done with it.
     case closed
 
-    /// Whether the account may sign in at all.
+    /// Whether the account may sign in at all. A frozen holder signs in to read the reason
+    /// and appeal; everything else answers 403 `account_frozen`.
     public var maySignIn: Bool {
         switch self {
-        case .pendingActivation, .active: true
-        case .locked, .frozen, .closed: false
+        case .pendingActivation, .active, .frozen: true
+        case .locked, .closed: false
         }
     }
 }

@@ -23,6 +23,12 @@ public enum CaseState: String, Sendable, Codable, CaseIterable {
         [.submitted, .checking, .approved, .needsReview, .inReview, .awaitingConfirmation, .verified, .frozen, .appealed].contains(self)
     }
 
+    /// The states a freeze takes a case from (the transient ones pass within one request).
+    public static let freezable: Set<CaseState> = [.needsReview, .inReview, .awaitingConfirmation, .verified]
+
+    /// Where a case may return when its freeze ends: a case frozen in review goes back to the queue.
+    public static let restorable: Set<CaseState> = [.needsReview, .awaitingConfirmation, .verified]
+
     /// States a person still has to act on (an applicant, a reviewer): not final.
     public var isOpen: Bool { ![.rejected, .verified, .expired].contains(self) }
 
@@ -67,6 +73,8 @@ public enum CaseAction: Sendable, Equatable {
     case freeze
     /// The applicant appeals a freeze or a rejection.
     case appeal
+    /// A freeze ends (lifted by staff, or an appeal upheld): the case returns to where it was.
+    case restore(CaseState)
 
     public enum CheckOutcome: String, Sendable, Equatable, Codable {
         case approved
@@ -93,6 +101,7 @@ public enum CaseAction: Sendable, Equatable {
         case .expire: "expire"
         case .freeze: "freeze"
         case .appeal: "appeal"
+        case .restore: "restore"
         }
     }
 }
@@ -149,6 +158,9 @@ public enum CaseMachine {
             return .frozen
         case (.frozen, .appeal), (.rejected, .appeal):
             return .appealed
+        case (.frozen, .restore(let to)), (.appealed, .restore(let to)), (.inReview, .restore(let to)):
+            guard CaseState.restorable.contains(to) else { throw CaseTransitionError(from: state, action: action.name) }
+            return to
         default:
             throw CaseTransitionError(from: state, action: action.name)
         }

@@ -82,7 +82,8 @@ extension AccountRecord {
             guardianPhone: try open(guardianPhoneSealed, "guardian_phone"),
             guardianPhoneConfirmed: guardianPhoneConfirmed,
             status: AccountStatus(rawValue: status) ?? .closed,
-            statusReason: statusReason,
+            // A freeze's reason is staff's words about a person: sealed like other personal data.
+            statusReason: status == AccountStatus.frozen.rawValue ? try open(statusReason, "status_reason") : statusReason,
             kind: Account.Kind(rawValue: kind) ?? .applicant,
             roles: Set(roles.split(separator: ",").compactMap { StaffRole(rawValue: String($0)) }),
             scope: scope,

@@ -21,6 +21,8 @@ struct AccountsController {
         var gender: String?
         var locale: String
         var createdAt: Date
+        /// Why a frozen account is frozen (what the holder may appeal against).
+        var frozenReason: String?
 
         init(_ account: Account) {
             id = account.id
@@ -34,6 +36,7 @@ struct AccountsController {
             gender = account.gender
             locale = account.locale.rawValue
             createdAt = account.createdAt
+            frozenReason = account.status == .frozen ? account.statusReason : nil
         }
     }
 
@@ -57,6 +60,7 @@ struct AccountsController {
         ], required: ["channel", "value", "confirmed", "role"])),
         "displayName": .nullable(.string()), "legalName": .nullable(.string(description: "masked")),
         "gender": .nullable(.string(allowed: ["male", "female"])), "locale": .string(allowed: ["zh-CN", "en"]), "createdAt": .string(format: "date-time"),
+        "frozenReason": .nullable(.string(description: "why the account is frozen; the holder may appeal")),
     ], required: ["id", "status", "kind", "roles", "contacts", "locale", "createdAt"])
 
     func register(_ routes: any RoutesBuilder) {
@@ -101,11 +105,11 @@ struct AccountsController {
         ), use: signIn)
         api.on(.DELETE, "sessions", "current", documentation: APIOperation(
             "signOut", summary: "End the current session", tag: "sessions",
-            responses: [204: .init("Signed out")], access: .signedIn
+            responses: [204: .init("Signed out")], access: .holder
         ), use: signOut)
         api.on(.GET, "me", documentation: APIOperation(
-            "getMe", summary: "The signed-in account", tag: "accounts",
-            responses: [200: .init("The account", schema: .ref("Account"))], access: .signedIn
+            "getMe", summary: "The signed-in account (a frozen one too, with the reason)", tag: "accounts",
+            responses: [200: .init("The account", schema: .ref("Account"))], access: .holder
         ), use: me)
     }
 

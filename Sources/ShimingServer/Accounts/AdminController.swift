@@ -56,6 +56,20 @@ struct AdminController {
             components: ["AccountDetail": Self.detailSchema],
             access: .staff([.admin, .supervisor])
         ), use: unlock)
+        admin.on(.POST, "accounts", ":id", "freeze", documentation: APIOperation(
+            "freezeAccount", summary: "Freeze an account with a reason the holder reads; its live cases are frozen with it and the holder is told (SMS/e-mail)",
+            tag: "admin", requestBody: .object(["reason": .string(description: "2–500 characters")], required: ["reason"]),
+            responses: [200: .init("The account", schema: .ref("AccountDetail")), 409: .init("already_frozen")],
+            components: ["AccountDetail": Self.detailSchema],
+            access: .staff([.admin, .supervisor])
+        ), use: freeze)
+        admin.on(.POST, "accounts", ":id", "unfreeze", documentation: APIOperation(
+            "unfreezeAccount", summary: "Lift a freeze: the cases return to where they were; a waiting appeal is withdrawn", tag: "admin",
+            requestBody: .object(["note": .string()]),
+            responses: [200: .init("The account", schema: .ref("AccountDetail")), 409: .init("not_frozen")],
+            components: ["AccountDetail": Self.detailSchema],
+            access: .staff([.admin, .supervisor])
+        ), use: unfreeze)
         admin.on(.GET, "outbox", documentation: APIOperation(
             "listOutbox", summary: "Outbox messages, newest first; `status=failed` lists deliveries that gave up", tag: "admin",
             query: ["status": .string(allowed: ["pending", "sending", "sent", "failed"]), "limit": .integer()],
@@ -95,6 +109,29 @@ struct AdminController {
             try await AuditLog.record("account.unlocked", actor: .staff(staff.id), subject: "account:\(id.uuidString.lowercased())", ip: ip,
                                       details: ["was": reason ?? ""], at: now, on: tx)
         }
+        guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
+        return try await Self.detail(record, req)
+    }
+
+    struct FreezeInput: Content {
+        var reason: String?
+        var note: String?
+    }
+
+    @Sendable func freeze(_ req: Request) async throws -> AccountDetail {
+        let staff = try req.requireAccount()
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let input = try req.content.decode(FreezeInput.self)
+        try await FreezeService(application: req.application).freeze(accountID: id, reason: input.reason, staff: staff, ip: req.clientIP)
+        guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
+        return try await Self.detail(record, req)
+    }
+
+    @Sendable func unfreeze(_ req: Request) async throws -> AccountDetail {
+        let staff = try req.requireAccount()
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let input = try req.content.decode(FreezeInput.self)
+        try await FreezeService(application: req.application).unfreeze(accountID: id, note: input.note, staff: staff, ip: req.clientIP)
         guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
         return try await Self.detail(record, req)
     }

@@ -9,6 +9,9 @@ public enum Access: Sendable, Equatable {
     case everyone
     /// Any signed-in account whose status allows acting.
     case signedIn
+    /// Any signed-in account, a frozen one too: what a frozen holder may still do — read their
+    /// account and cases, appeal, send feedback, sign out.
+    case holder
     /// Staff with one of these roles.
     case staff(Set<StaffRole>)
 }
@@ -31,10 +34,11 @@ extension Request {
     }
 
     /// The signed-in caller for a page: `nil` when nobody is signed in (the page sends them to
-    /// sign-in), an error page when the account may not act (frozen, locked, closed).
-    func signedInForPage() throws -> Authenticated? {
+    /// sign-in), an error page when the account may not act (locked, closed; frozen too unless
+    /// the page is one a frozen holder may see).
+    func signedInForPage(frozenToo: Bool = false) throws -> Authenticated? {
         guard let authenticated else { return nil }
-        try authenticated.account.checkMayAct()
+        if !(frozenToo && authenticated.account.status == .frozen) { try authenticated.account.checkMayAct() }
         return authenticated
     }
 
@@ -89,7 +93,7 @@ struct AccessGuard: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard let account = request.authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }
-        try account.checkMayAct()
+        if !(access == .holder && account.status == .frozen) { try account.checkMayAct() }
         if case .staff(let roles) = access {
             guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
         }

@@ -63,6 +63,9 @@ extension AccountService {
                 if let locked {
                     try await AuditLog.record("sign_in.locked", actor: .system, subject: subject ?? ipKey, ip: ip,
                                               details: ["until": RFC3339.string(from: locked)], at: now, on: tx)
+                    if let about = subject ?? ipKey {
+                        try await RiskAlertService.raise(.rateLimited, subject: about, program: nil, details: ["limit": "sign_in"], at: now, on: tx)
+                    }
                 }
                 return locked
             }

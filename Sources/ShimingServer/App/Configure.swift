@@ -111,6 +111,7 @@ public func configure(
     CasesController().register(app.routes)
     WebCasesController().register(app.routes)
     ReviewController().register(app.routes)
+    ExceptionsController().register(app.routes)
     RosterController().register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)

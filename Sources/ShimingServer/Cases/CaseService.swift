@@ -241,6 +241,12 @@ struct CaseService: Sendable {
         try await load([record])[0]
     }
 
+    /// What the applicant stated, decrypted (no I/O: usable inside a transaction).
+    func application(of record: CaseRecord) throws -> CaseApplication {
+        let json = try cipher.open(record.dataSealed, context: CaseRecord.context(try record.requireID()))
+        return try JSONDecoder().decode(CaseApplication.self, from: Data(json.utf8))
+    }
+
     /// Decrypts cases with their documents and history, two queries for the whole list.
     func load(_ records: [CaseRecord]) async throws -> [Case] {
         let ids = try records.map { try $0.requireID() }
@@ -252,10 +258,9 @@ struct CaseService: Sendable {
         decoder.dateDecodingStrategy = .iso8601
         return try records.map { record in
             let id = try record.requireID()
-            let json = try cipher.open(record.dataSealed, context: CaseRecord.context(id))
             return Case(
                 id: id, accountID: record.accountID, program: record.program, state: CaseState(rawValue: record.state) ?? .draft,
-                application: try decoder.decode(CaseApplication.self, from: Data(json.utf8)),
+                application: try application(of: record),
                 numberIndex: record.numberIndex, identityCode: record.identityCode,
                 checks: try record.checksJSON.map { try decoder.decode([CheckResult].self, from: Data($0.utf8)) } ?? [],
                 decision: try record.decisionJSON.map { try decoder.decode(CaseDecision.self, from: Data($0.utf8)) },
@@ -366,7 +371,13 @@ struct CaseService: Sendable {
         let current = try await own(id, account: account)
         do { _ = try CaseMachine.next(current.state, on: .submit) } catch { throw Self.transitionError(error) }
         let program = try program(current.program)
-        try await checkFrequency(account: account, program: program, on: db)
+        do {
+            try await checkFrequency(account: account, program: program, on: db)
+        } catch let refusal as UserFacingError {
+            try await RiskAlertService.raiseAlone(.rateLimited, subject: "account:\(account.id.uuidString.lowercased())", program: program.key,
+                                                  details: ["limit": "application_limit"], at: now, gate: context.writeGate, on: db)
+            throw refusal
+        }
 
         let evaluator = CaseEvaluator(program: program, today: today)
         let local = localChecks(current, account: account, evaluator: evaluator)
@@ -393,6 +404,14 @@ struct CaseService: Sendable {
                 decision = AutomaticDecision(outcome: .needsReview, rule: "checks.review", reasons: decision.reasons + ["registry_unavailable"])
             }
             try await ReviewTasks.cancelOpen(caseID: id, at: now, on: tx)
+            if duplicate == true {
+                try await RiskAlertService.raise(.duplicateIdentity, subject: Self.subject(id), program: program.key,
+                                                 details: ["check": "duplicate"], at: now, on: tx)
+            }
+            if let failed = checks.first(where: { $0.check == "registry" && !$0.passed && $0.code != "registry_unavailable" }) {
+                try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: program.key,
+                                                 details: ["check": "registry", "code": failed.code], at: now, on: tx)
+            }
             var seq = try await Self.nextSeq(id, on: tx)
             let actor = AuditActor.account(account.id)
             for (action, rule) in [(CaseAction.submit, nil), (.startChecks, nil), (.checked(decision.outcome), decision.rule)] as [(CaseAction, String?)] {
@@ -667,6 +686,8 @@ struct CaseService: Sendable {
         }
         try await AuditLog.record("account.locked", actor: .system, subject: "account:\(record.accountID.uuidString.lowercased())", ip: nil,
                                   details: ["why": why, "case": id.uuidString.lowercased()], at: now, on: tx)
+        try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: record.program,
+                                         details: ["check": "confirmation", "code": why], at: now, on: tx)
         try await notify(account, template: "account_locked", text: Notices.locked(lang: account.locale), on: tx)
     }
 
@@ -827,11 +848,25 @@ struct CaseService: Sendable {
         return changed
     }
 
-    static func day(_ date: Date) -> String {
+    static var chinaCalendar: Calendar {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return calendar
+    }
+
+    static func day(_ date: Date) -> String {
+        let parts = chinaCalendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    /// The start of a day given as `yyyy-MM-dd`, China time; nil when it is no such day.
+    static func startOfDay(_ text: String) -> Date? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
+        let components = DateComponents(year: year, month: month, day: day)
+        guard components.isValidDate(in: chinaCalendar) else { return nil }
+        return chinaCalendar.date(from: components)
     }
 }
 

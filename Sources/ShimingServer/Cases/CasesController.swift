@@ -164,11 +164,11 @@ struct CasesController {
         ), use: create)
         cases.on(.GET, documentation: APIOperation(
             "listMyCases", summary: "The caller's cases, newest first (mine=1)", tag: "cases", query: ["mine": .string(allowed: ["1"])],
-            responses: [200: .init("Cases", schema: .array(.ref("Case")))], components: Self.components, access: .signedIn
+            responses: [200: .init("Cases", schema: .array(.ref("Case")))], components: Self.components, access: .holder
         ), use: list)
         cases.on(.GET, ":id", documentation: APIOperation(
             "getCase", summary: "One of the caller's cases with checks, decision and history (masked)", tag: "cases",
-            responses: [200: .init("The case", schema: .ref("Case"))], components: Self.components, access: .signedIn
+            responses: [200: .init("The case", schema: .ref("Case"))], components: Self.components, access: .holder
         ), use: get)
         cases.on(.PATCH, ":id", documentation: APIOperation(
             "updateCase", summary: "Edit while draft, submitted, needs_review or returned; an edited needs_review case is checked again", tag: "cases",
@@ -186,8 +186,14 @@ struct CasesController {
         ), body: .collect(maxSize: "21mb"), use: addDocument)
         cases.on(.GET, ":id", "documents", ":file", documentation: APIOperation(
             "getCaseDocument", summary: "One of the caller's documents", tag: "cases",
-            responses: [200: .init("The file", contentType: "application/octet-stream")], access: .signedIn
+            responses: [200: .init("The file", contentType: "application/octet-stream")], access: .holder
         ), use: document)
+        cases.on(.POST, ":id", "appeal", documentation: APIOperation(
+            "appealCase", summary: "Appeal a frozen or rejected case (once): a review task opens for someone other than the staff member whose decision it contests",
+            tag: "cases", requestBody: .object(["reason": .string(description: "4–1000 characters")], required: ["reason"]),
+            responses: [200: .init("Appealed", schema: .ref("Case")), 409: .init("invalid_state or already_appealed")],
+            components: Self.components, access: .holder
+        ), use: appeal)
         cases.on(.DELETE, ":id", "documents", ":file", documentation: APIOperation(
             "removeCaseDocument", summary: "Remove a document while the case is editable", tag: "cases",
             responses: [204: .init("Removed")], access: .signedIn
@@ -224,6 +230,18 @@ struct CasesController {
 
     struct CodeInput: Content {
         var code: String?
+    }
+
+    struct AppealInput: Content {
+        var reason: String?
+    }
+
+    @Sendable func appeal(_ req: Request) async throws -> CaseBody {
+        let account = try req.requireAccount()
+        let input = try req.content.decode(AppealInput.self)
+        let item = try await FreezeService(application: req.application).appeal(caseID: try Self.caseID(req), account: account,
+                                                                                reason: input.reason, ip: req.clientIP)
+        return CaseBody(item, lang: req.lang)
     }
 
     @Sendable func create(_ req: Request) async throws -> Response {

@@ -105,4 +105,10 @@ public enum RFC3339 {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: date.timeIntervalSince1970.truncatingRemainder(dividingBy: 1) != 0)
         return date.formatted(style)
     }
+
+    /// Parses `2026-11-21T08:00:00Z` or with an offset, with or without fractional seconds.
+    public static func date(from string: String) -> Date? {
+        (try? Date(string, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: false)))
+            ?? (try? Date(string, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+    }
 }

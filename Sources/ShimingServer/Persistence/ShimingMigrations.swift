@@ -17,5 +17,6 @@ enum ShimingMigrations {
         CreateRosters(),
         AddCaseReminders(),
         CreateBackOffice(),
+        CreateExceptions(),
     ]
 }

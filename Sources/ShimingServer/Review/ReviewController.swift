@@ -88,6 +88,16 @@ struct ReviewController {
         var task: TaskBody
         var contacts: [ContactBody]
         var related: [Related]
+        /// When the task is an appeal: what it contests and the applicant's words.
+        var appeal: Appeal?
+
+        struct Appeal: Content {
+            /// `freeze` or `rejection`.
+            var contests: String
+            var reason: String
+            var createdAt: Date
+            var outcome: String?
+        }
 
         struct Related: Content {
             var id: UUID
@@ -144,6 +154,9 @@ struct ReviewController {
                 "case": .ref("Case"), "task": .ref("ReviewTask"), "contacts": .array(.ref("CaseContact")),
                 "related": .array(.object(["id": .string(format: "uuid"), "program": .string(), "state": .string(), "sameAccount": .boolean(),
                                            "decision": .nullable(.object([:])), "createdAt": .string(format: "date-time")])),
+                "appeal": .nullable(.object(["contests": .string(allowed: ["freeze", "rejection"]), "reason": .string(),
+                                             "createdAt": .string(format: "date-time"), "outcome": .nullable(.string())],
+                                            required: ["contests", "reason", "createdAt"])),
             ], required: ["case", "task", "contacts", "related"]))], components: components, access: access
         ), use: viewCase)
         review.on(.GET, "cases", ":id", "documents", ":file", documentation: APIOperation(
@@ -243,8 +256,12 @@ struct ReviewController {
             related.append(.init(id: body.id, program: body.program, state: body.state, sameAccount: other.accountID == record.accountID,
                                  decision: body.decision, createdAt: body.createdAt))
         }
+        var appeal: ReviewCaseBody.Appeal?
+        if task.kind == "appeal", let (record, reason) = try await FreezeService(cases: service.cases).appeal(forTask: try task.requireID()) {
+            appeal = .init(contests: record.contests, reason: reason, createdAt: record.createdAt, outcome: record.outcome)
+        }
         return ReviewCaseBody(case: CasesController.CaseBody(item, lang: req.lang), task: try TaskBody(task, now: req.now, viewer: staff.id),
-                              contacts: try await service.contacts(caseID: item.id).map(ContactBody.init), related: related)
+                              contacts: try await service.contacts(caseID: item.id).map(ContactBody.init), related: related, appeal: appeal)
     }
 
     @Sendable func document(_ req: Request) async throws -> Response {

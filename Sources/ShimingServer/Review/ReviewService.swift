@@ -138,12 +138,17 @@ struct ReviewService: Sendable {
         guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
         guard task.state == "open" else { throw Self.taskClosed }
+        // An appeal is upheld or dismissed; upholding one against a freeze lifts the freeze.
+        let freezes = FreezeService(cases: cases)
+        let appeal = task.kind == "appeal" ? try await freezes.appeal(forTask: taskID)?.0 : nil
+        if appeal != nil, outcome == .return { throw AccountError.invalid(["outcome": "invalid_value"]) }
+        let liftsFreeze = appeal?.contests == "freeze" && outcome == .approve
         let isSupervisor = staff.roles.contains(.supervisor) || staff.roles.contains(.admin)
         if let assignee = task.assigneeID, assignee != staff.id, !isSupervisor,
            let claimedAt = task.claimedAt, claimedAt >= now.addingTimeInterval(-idleTimeout) {
             throw Self.taskClaimed
         }
-        if outcome == .approve, let rejectedBy = try await earlierRejection(of: record) {
+        if outcome == .approve, !liftsFreeze, let rejectedBy = try await earlierRejection(of: record) {
             guard isSupervisor, rejectedBy != staff.id else {
                 try await AuditLog.recordAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
                                                details: ["why": "four_eyes"], at: now, gate: context.writeGate, on: db)
@@ -164,22 +169,39 @@ struct ReviewService: Sendable {
             if record.state == CaseState.needsReview.rawValue || record.state == CaseState.appealed.rawValue {
                 try await cases.apply(.startReview, to: record, actor: actor, rule: nil, at: now, seq: &seq, on: tx)
             }
+            if let appeal {
+                appeal.outcome = outcome == .approve ? "upheld" : "dismissed"
+                appeal.decidedBy = staff.id
+                appeal.decidedAt = now
+                try await appeal.save(on: tx)
+            }
+            if liftsFreeze {
+                try await Self.close(task, outcome: outcome, staff: staff, at: now, on: tx)
+                try await AuditLog.record("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
+                                          details: ["outcome": outcome.rawValue, "kind": "appeal", "task": taskID.uuidString.lowercased()], at: now, on: tx)
+                record.version += 1
+                record.updatedAt = now
+                try await record.save(on: tx)
+                guard let freeze = try await FreezeService.liveFreeze(of: record.accountID, on: tx),
+                      let holder = try await AccountRecord.find(record.accountID, on: tx) else { throw FreezeService.notFrozen }
+                try await freezes.lift(freeze, account: holder, how: "appeal", actor: actor, ip: ip, at: now, on: tx)
+                return
+            }
             try await cases.apply(.reviewed(outcome), to: record, actor: actor, rule: "review.decision", at: now, seq: &seq, on: tx)
             record.decisionJSON = try CaseService.json(CaseDecision(
                 outcome: outcome.rawValue, rule: "review.decision", reasons: reasons, decidedBy: staff.id.uuidString.lowercased(), decidedAt: now,
                 noteSealed: noteSealed, reasonTexts: Dictionary(uniqueKeysWithValues: reasons.compactMap { code in list.text(code).map { (code, $0) } })))
-            task.state = "done"
-            task.outcome = outcome.rawValue
-            task.decidedBy = staff.id
-            task.assigneeID = task.assigneeID ?? staff.id
-            task.closedAt = now
-            try await task.save(on: tx)
+            try await Self.close(task, outcome: outcome, staff: staff, at: now, on: tx)
             try await AuditLog.record("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
                                       details: ["outcome": outcome.rawValue, "reasons": reasons.joined(separator: ","),
-                                                "task": taskID.uuidString.lowercased()], at: now, on: tx)
+                                                "kind": task.kind ?? "review", "task": taskID.uuidString.lowercased()], at: now, on: tx)
             switch outcome {
             case .approve:
                 try await cases.completeApproval(record, program: program, account: applicant, actor: actor, at: now, seq: &seq, on: tx)
+            case .reject where appeal != nil:
+                try await cases.notify(applicant, template: "appeal_dismissed",
+                                       text: FreezeNotices.appealDismissed(program: program, lang: applicant.locale) + " "
+                                           + Notices.rejected(program: program, reasons: reasons, list: list, lang: applicant.locale), on: tx)
             case .reject:
                 try await cases.notify(applicant, template: "case_rejected",
                                        text: Notices.rejected(program: program, reasons: reasons, list: list, lang: applicant.locale), on: tx)
@@ -192,6 +214,16 @@ struct ReviewService: Sendable {
         }
         guard let updated = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
         return try await cases.load(updated)
+    }
+
+    /// Marks a task decided, in the caller's transaction.
+    static func close(_ task: ReviewTaskRecord, outcome: CaseAction.ReviewOutcome, staff: Account, at now: Date, on tx: any Database) async throws {
+        task.state = "done"
+        task.outcome = outcome.rawValue
+        task.decidedBy = staff.id
+        task.assigneeID = task.assigneeID ?? staff.id
+        task.closedAt = now
+        try await task.save(on: tx)
     }
 
     /// The fields a reviewer may reveal, and where their values are.

@@ -127,8 +127,9 @@ enum ReviewTasks {
     /// transaction) and routes it: the class's teacher (told by SMS or e-mail; no teacher → the
     /// supervisors), or the pool, where a round-robin program hands it to the reviewer on duty
     /// whose last assignment is oldest. Nobody is given a case they are connected to.
+    @discardableResult
     static func open(for record: CaseRecord, application: CaseApplication, applicant: Account, program: Program, kind: String = "review",
-                     reason: String, excluded: UUID? = nil, context: ShimingContext, at now: Date, on tx: any Database) async throws {
+                     reason: String, excluded: UUID? = nil, context: ShimingContext, at now: Date, on tx: any Database) async throws -> UUID {
         let caseID = try record.requireID()
         let task = ReviewTaskRecord()
         let id = UUID()
@@ -166,6 +167,7 @@ enum ReviewTasks {
             try await tell(person, template: "review_task_assigned", text: ReviewNotices.assigned(program: program, due: task.dueAt, lang: person.locale),
                            context: context, at: now, on: tx)
         }
+        return id
     }
 
     /// A staff notice: to the staff member's phone, else e-mail (an administrator vouched for both).

@@ -1,0 +1,249 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Vapor
+
+/// Risk alerts, feedback and the reviewer figures: `/api/v1/admin/alerts`, `/api/v1/feedback`,
+/// `/api/v1/admin/feedback`, `/api/v1/admin/metrics/reviewers`.
+struct ExceptionsController {
+    static let alertReaders: Set<StaffRole> = [.supervisor, .admin, .auditor]
+    static let alertHandlers: Set<StaffRole> = [.supervisor, .admin]
+    static let feedbackHandlers: Set<StaffRole> = [.reviewer, .supervisor, .admin]
+
+    struct AlertBody: Content {
+        var id: UUID
+        var kind: String
+        var subject: String
+        var program: String?
+        var details: [String: String]
+        var note: String?
+        var raisedBy: UUID?
+        var state: String
+        var count: Int
+        var createdAt: Date
+        var lastSeenAt: Date
+        var acknowledgedBy: UUID?
+        var acknowledgedAt: Date?
+        var resolvedBy: UUID?
+        var resolvedAt: Date?
+        var resolution: String?
+
+        init(_ record: RiskAlertRecord, cipher: FieldCipher) throws {
+            id = try record.requireID()
+            kind = record.kind
+            subject = record.subject
+            program = record.program
+            details = (try? JSONDecoder().decode([String: String].self, from: Data(record.details.utf8))) ?? [:]
+            let context = RiskAlertRecord.context(id)
+            note = try record.noteSealed.map { try cipher.open($0, context: context) }
+            raisedBy = record.raisedBy
+            state = record.state
+            count = record.count
+            createdAt = record.createdAt
+            lastSeenAt = record.lastSeenAt
+            acknowledgedBy = record.acknowledgedBy
+            acknowledgedAt = record.acknowledgedAt
+            resolvedBy = record.resolvedBy
+            resolvedAt = record.resolvedAt
+            resolution = try record.resolutionSealed.map { try cipher.open($0, context: context) }
+        }
+    }
+
+    static let alertSchema: JSONSchema = .object([
+        "id": .string(format: "uuid"), "kind": .string(allowed: RiskAlertService.Kind.allCases.map(\.rawValue)),
+        "subject": .string(description: "case:…, account:…, ip:… or staff:…"), "program": .nullable(.string()),
+        "details": .object([:]), "note": .nullable(.string()), "raisedBy": .nullable(.string(format: "uuid")),
+        "state": .string(allowed: ["open", "acknowledged", "resolved"]), "count": .integer(),
+        "createdAt": .string(format: "date-time"), "lastSeenAt": .string(format: "date-time"),
+        "acknowledgedBy": .nullable(.string(format: "uuid")), "acknowledgedAt": .nullable(.string(format: "date-time")),
+        "resolvedBy": .nullable(.string(format: "uuid")), "resolvedAt": .nullable(.string(format: "date-time")), "resolution": .nullable(.string()),
+    ], required: ["id", "kind", "subject", "details", "state", "count", "createdAt", "lastSeenAt"])
+
+    struct FeedbackBody: Content {
+        var id: UUID
+        var accountId: UUID
+        var caseId: UUID?
+        var page: String?
+        var text: String
+        var tags: [String]
+        var state: String
+        var createdAt: Date
+        var answer: String?
+        var answeredAt: Date?
+
+        init(_ item: FeedbackService.Item) throws {
+            id = try item.record.requireID()
+            accountId = item.record.accountID
+            caseId = item.record.caseID
+            page = item.record.page
+            text = item.text
+            tags = item.tags
+            state = item.record.state
+            createdAt = item.record.createdAt
+            answer = item.answer
+            answeredAt = item.record.answeredAt
+        }
+    }
+
+    static let feedbackSchema: JSONSchema = .object([
+        "id": .string(format: "uuid"), "accountId": .string(format: "uuid"), "caseId": .nullable(.string(format: "uuid")),
+        "page": .nullable(.string()), "text": .string(), "tags": .array(.string()), "state": .string(allowed: ["new", "read", "answered"]),
+        "createdAt": .string(format: "date-time"), "answer": .nullable(.string()), "answeredAt": .nullable(.string(format: "date-time")),
+    ], required: ["id", "accountId", "text", "tags", "state", "createdAt"])
+
+    static let rowSchema: JSONSchema = .object([
+        "id": .string(), "name": .string(), "decided": .integer(), "approved": .integer(), "rejected": .integer(), "returned": .integer(),
+        "medianSeconds": .nullable(.number()), "p90Seconds": .nullable(.number()), "overdue": .integer(), "overturned": .integer(),
+        "returnedShare": .nullable(.number()), "rejectedShare": .nullable(.number()),
+    ], required: ["id", "name", "decided", "approved", "rejected", "returned", "overdue", "overturned"])
+
+    func register(_ routes: any RoutesBuilder) {
+        let admin = routes.grouped("api", "v1", "admin")
+        let components = ["RiskAlert": Self.alertSchema, "Feedback": Self.feedbackSchema, "ReviewerFigures": Self.rowSchema]
+        admin.on(.GET, "alerts", documentation: APIOperation(
+            "listRiskAlerts", summary: "Risk alerts, latest first (default: open and acknowledged)", tag: "alerts",
+            query: ["state": .string(allowed: ["active", "open", "acknowledged", "resolved", "all"])],
+            responses: [200: .init("Alerts", schema: .array(.ref("RiskAlert")))], components: components, access: .staff(Self.alertReaders)
+        ), use: alerts)
+        admin.on(.POST, "alerts", documentation: APIOperation(
+            "raiseRiskAlert", summary: "Raise an alert about a case or an account, with a note", tag: "alerts",
+            requestBody: .object(["caseId": .string(format: "uuid"), "accountId": .string(format: "uuid"), "note": .string()], required: ["note"]),
+            responses: [201: .init("Raised", schema: .ref("RiskAlert"))], components: components,
+            access: .staff([.reviewer, .teacher, .supervisor, .admin])
+        ), use: raiseAlert)
+        admin.on(.POST, "alerts", ":id", "acknowledge", documentation: APIOperation(
+            "acknowledgeRiskAlert", summary: "Acknowledge an open alert", tag: "alerts",
+            responses: [200: .init("Acknowledged", schema: .ref("RiskAlert")), 409: .init("invalid_state")], components: components,
+            access: .staff(Self.alertHandlers)
+        ), use: acknowledge)
+        admin.on(.POST, "alerts", ":id", "resolve", documentation: APIOperation(
+            "resolveRiskAlert", summary: "Resolve an alert with a note on what was done", tag: "alerts",
+            requestBody: .object(["note": .string()], required: ["note"]),
+            responses: [200: .init("Resolved", schema: .ref("RiskAlert")), 409: .init("invalid_state")], components: components,
+            access: .staff(Self.alertHandlers)
+        ), use: resolve)
+
+        let api = routes.grouped("api", "v1")
+        api.on(.POST, "feedback", documentation: APIOperation(
+            "sendFeedback", summary: "Send feedback from any page (about one of your cases, optionally)", tag: "feedback",
+            requestBody: .object(["text": .string(description: "2–2000 characters"), "caseId": .string(format: "uuid"),
+                                  "page": .string(description: "the page's path")], required: ["text"]),
+            responses: [201: .init("Sent", schema: .ref("Feedback"))], components: components, access: .holder
+        ), use: sendFeedback)
+        api.on(.GET, "feedback", documentation: APIOperation(
+            "listMyFeedback", summary: "The caller's feedback with staff's answers, newest first", tag: "feedback",
+            responses: [200: .init("Feedback", schema: .array(.ref("Feedback")))], components: components, access: .holder
+        ), use: myFeedback)
+        admin.on(.GET, "feedback", documentation: APIOperation(
+            "listFeedback", summary: "Feedback for staff, newest first", tag: "feedback",
+            query: ["state": .string(allowed: ["all", "new", "read", "answered"]), "tag": .string()],
+            responses: [200: .init("Feedback", schema: .array(.ref("Feedback")))], components: components, access: .staff(Self.feedbackHandlers)
+        ), use: feedback)
+        admin.on(.PATCH, "feedback", ":id", documentation: APIOperation(
+            "updateFeedback", summary: "Mark feedback read and/or set its tags", tag: "feedback",
+            requestBody: .object(["tags": .array(.string()), "read": .boolean()]),
+            responses: [200: .init("Updated", schema: .ref("Feedback"))], components: components, access: .staff(Self.feedbackHandlers)
+        ), use: updateFeedback)
+        admin.on(.POST, "feedback", ":id", "answer", documentation: APIOperation(
+            "answerFeedback", summary: "Answer feedback; the sender is told by SMS or e-mail", tag: "feedback",
+            requestBody: .object(["text": .string()], required: ["text"]),
+            responses: [200: .init("Answered", schema: .ref("Feedback"))], components: components, access: .staff(Self.feedbackHandlers)
+        ), use: answerFeedback)
+
+        admin.on(.GET, "metrics", "reviewers", documentation: APIOperation(
+            "reviewerFigures", summary: "Per reviewer and per team (program): decided, median and p90 time to decision, overdue, overturned on appeal, returned and rejected shares",
+            tag: "review", query: ["from": .string(description: "yyyy-MM-dd (China time) or RFC 3339"), "to": .string(description: "yyyy-MM-dd (inclusive) or RFC 3339")],
+            responses: [200: .init("Figures", schema: .object([
+                "from": .string(format: "date-time"), "to": .string(format: "date-time"),
+                "reviewers": .array(.ref("ReviewerFigures")), "teams": .array(.ref("ReviewerFigures")),
+            ], required: ["from", "to", "reviewers", "teams"]))],
+            components: components, access: .staff([.supervisor, .admin, .auditor])
+        ), use: figures)
+    }
+
+    static func id(_ req: Request) throws -> UUID {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        return id
+    }
+
+    @Sendable func alerts(_ req: Request) async throws -> [AlertBody] {
+        let cipher = req.shiming.cipher
+        return try await RiskAlertService(application: req.application).list(state: req.query[String.self, at: "state"])
+            .map { try AlertBody($0, cipher: cipher) }
+    }
+
+    struct AlertInput: Content {
+        var caseId: UUID?
+        var accountId: UUID?
+        var note: String?
+    }
+
+    @Sendable func raiseAlert(_ req: Request) async throws -> Response {
+        let staff = try req.requireAccount()
+        let input = try req.content.decode(AlertInput.self)
+        let alert = try await RiskAlertService(application: req.application).raise(caseID: input.caseId, accountID: input.accountId,
+                                                                                   note: input.note, staff: staff, ip: req.clientIP)
+        return try await AlertBody(alert, cipher: req.shiming.cipher).encodeResponse(status: .created, for: req)
+    }
+
+    struct NoteInput: Content {
+        var note: String?
+    }
+
+    @Sendable func acknowledge(_ req: Request) async throws -> AlertBody {
+        let alert = try await RiskAlertService(application: req.application).move(try Self.id(req), to: "acknowledged", note: nil,
+                                                                                  staff: try req.requireAccount(), ip: req.clientIP)
+        return try AlertBody(alert, cipher: req.shiming.cipher)
+    }
+
+    @Sendable func resolve(_ req: Request) async throws -> AlertBody {
+        let note = try req.content.decode(NoteInput.self).note
+        let alert = try await RiskAlertService(application: req.application).move(try Self.id(req), to: "resolved", note: note,
+                                                                                  staff: try req.requireAccount(), ip: req.clientIP)
+        return try AlertBody(alert, cipher: req.shiming.cipher)
+    }
+
+    struct FeedbackInput: Content {
+        var text: String?
+        var caseId: UUID?
+        var page: String?
+    }
+
+    @Sendable func sendFeedback(_ req: Request) async throws -> Response {
+        let input = try req.content.decode(FeedbackInput.self)
+        let item = try await FeedbackService(application: req.application).send(text: input.text, caseID: input.caseId, page: input.page,
+                                                                                account: try req.requireAccount(), ip: req.clientIP)
+        return try await FeedbackBody(item).encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable func myFeedback(_ req: Request) async throws -> [FeedbackBody] {
+        try await FeedbackService(application: req.application).mine(try req.requireAccount()).map(FeedbackBody.init)
+    }
+
+    @Sendable func feedback(_ req: Request) async throws -> [FeedbackBody] {
+        try await FeedbackService(application: req.application).list(state: req.query[String.self, at: "state"], tag: req.query[String.self, at: "tag"])
+            .map(FeedbackBody.init)
+    }
+
+    struct FeedbackUpdate: Content {
+        var tags: [String]?
+        var read: Bool?
+    }
+
+    @Sendable func updateFeedback(_ req: Request) async throws -> FeedbackBody {
+        let input = try req.content.decode(FeedbackUpdate.self)
+        return try FeedbackBody(try await FeedbackService(application: req.application).update(
+            try Self.id(req), tags: input.tags, read: input.read, staff: try req.requireAccount(), ip: req.clientIP))
+    }
+
+    @Sendable func answerFeedback(_ req: Request) async throws -> FeedbackBody {
+        let text = try req.content.decode(FeedbackInput.self).text
+        return try FeedbackBody(try await FeedbackService(application: req.application).answer(
+            try Self.id(req), text: text, staff: try req.requireAccount(), ip: req.clientIP))
+    }
+
+    @Sendable func figures(_ req: Request) async throws -> ReviewFigures.Report {
+        let (from, to) = try ReviewFigures.period(from: req.query[String.self, at: "from"], to: req.query[String.self, at: "to"], now: req.now)
+        return try await ReviewFigures.report(from: from, to: to, lang: req.lang, on: req.db, context: req.shiming)
+    }
+}

@@ -108,6 +108,8 @@ public func configure(
     WebPasswordController().register(app.routes)
     WebChangeRequestsController().register(app.routes)
     WebStaffController().register(app.routes)
+    WebReviewController().register(app.routes)
+    WebExceptionsController().register(app.routes)
     CasesController().register(app.routes)
     WebCasesController().register(app.routes)
     ReviewController().register(app.routes)

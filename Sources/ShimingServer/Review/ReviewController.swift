@@ -184,7 +184,12 @@ struct ReviewController {
         if !["open", "done", "cancelled"].contains(state) { fields["state"] = "invalid_value" }
         if !["all", "mine", "unclaimed", "escalated"].contains(scope) { fields["scope"] = "invalid_value" }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        var query = ReviewTaskRecord.query(on: req.db).filter(\.$state == state)
+        return try await Self.visibleTasks(staff: staff, state: state, scope: scope, on: req.db, now: req.now)
+    }
+
+    /// The tasks in a state that the staff member may see, narrowed by scope, oldest due first.
+    static func visibleTasks(staff: Account, state: String, scope: String, on db: any Database, now: Date) async throws -> [TaskBody] {
+        var query = ReviewTaskRecord.query(on: db).filter(\.$state == state)
         switch scope {
         case "mine": query = query.filter(\.$assigneeID == staff.id)
         case "unclaimed": query = query.filter(\.$assigneeID == nil)
@@ -192,7 +197,6 @@ struct ReviewController {
         default: break
         }
         let rows = try await query.sort(\.$dueAt).limit(2000).all()
-        let now = req.now
         return try rows.filter { ReviewTasks.visible($0, to: staff) }.prefix(500).map { try TaskBody($0, now: now, viewer: staff.id) }
     }
 
@@ -240,9 +244,14 @@ struct ReviewController {
     }
 
     @Sendable func viewCase(_ req: Request) async throws -> ReviewCaseBody {
-        let staff = try req.requireAccount()
+        try await Self.caseView(req, staff: try req.requireAccount(), caseID: try CasesController.caseID(req))
+    }
+
+    /// The case behind a visible task as a reviewer sees it (API and page alike); the view is
+    /// audited and counts as work on a claimed task.
+    static func caseView(_ req: Request, staff: Account, caseID: UUID) async throws -> ReviewCaseBody {
         let service = ReviewService(application: req.application)
-        let (task, record) = try await service.visibleCase(try CasesController.caseID(req), staff: staff)
+        let (task, record) = try await service.visibleCase(caseID, staff: staff)
         let item = try await service.cases.load(record)
         try await Self.audit(req, "case.viewed", staff: staff, caseID: item.id)
         try await service.touch(caseID: item.id, staff: staff)
@@ -265,7 +274,11 @@ struct ReviewController {
     }
 
     @Sendable func document(_ req: Request) async throws -> Response {
-        let staff = try req.requireAccount()
+        try await Self.document(req, staff: try req.requireAccount())
+    }
+
+    /// A document of a visible case (`:id`, `:file`); the view is audited.
+    static func document(_ req: Request, staff: Account) async throws -> Response {
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let service = ReviewService(application: req.application)
         let (_, record) = try await service.visibleCase(try CasesController.caseID(req), staff: staff)

@@ -39,6 +39,8 @@ enum Layout {
                 .main(.id("main"), main),
                 .footer(
                     .class("site"),
+                    .if(signedIn, .p(.a(.id("feedback-link"), .href("/feedback?page=\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "/")"),
+                                       .text(ReviewText.feedback(lang))))),
                     .p(.text(WebText.footer(lang)))
                 )
             )

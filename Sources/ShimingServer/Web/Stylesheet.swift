@@ -95,6 +95,20 @@ enum Stylesheet {
     ol.timeline { padding-left: 1.4rem; }
     ol.timeline li { margin: 0.3rem 0; }
     img.thumb { display: block; max-width: 100%; max-height: 14rem; margin: 0.5rem 0; border: 1px solid var(--line); }
+    .side-by-side { display: grid; grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr)); gap: 1rem; }
+    .side-by-side > .card { margin: 0; }
+    #documents figure { margin: 0 0 1rem; }
+    #documents img { display: block; max-width: 100%; border: 1px solid var(--line); }
+    nav.tabs { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 1rem 0; }
+    nav.tabs a { padding: 0.4rem 0.9rem; border: 1px solid var(--line); border-radius: 999px; text-decoration: none; }
+    nav.tabs a[aria-current="page"] { background: var(--accent, #1f5fa8); color: #fff; }
+    .overdue { color: var(--warn); font-weight: 600; }
+    fieldset.choices label { display: block; padding: 0.35rem 0; }
+    fieldset.choices input { width: 1.3rem; height: 1.3rem; vertical-align: middle; }
+    textarea { width: 100%; font: inherit; padding: 0.5rem; box-sizing: border-box; }
+    blockquote { border-left: 4px solid var(--line); margin: 0.5rem 0; padding: 0.25rem 0.75rem; }
+    svg.chart { max-width: 40rem; display: block; }
+    .actions form { display: inline-block; margin: 0 0 0 0.5rem; }
     footer.site { border-top: 1px solid var(--line); margin-top: 2rem; padding: 1rem; color: var(--muted); font-size: 0.95rem; }
     footer.site p { max-width: 46rem; margin: 0 auto; }
     @media (max-width: 30rem) {

@@ -37,6 +37,10 @@ enum AccountText {
     static let activated = LocalizedText("账号已激活，请登录。", "Your account is active; please sign in.")
     static let confirmed = LocalizedText("确认成功，请登录。", "Confirmed; please sign in.")
     static let accountTitle = LocalizedText("我的账号", "My account")
+    static let frozenTitle = LocalizedText("您的账号已被冻结", "Your account is frozen")
+    static let frozenReason = LocalizedText("原因：", "Reason: ")
+    static let frozenHow = LocalizedText("冻结期间只能查看申请和提交申诉。如有异议，请打开被冻结的申请，在页面下方提出申诉；也可以通过“意见反馈”联系我们。",
+                                         "While frozen you can only read your applications and appeal. To appeal, open the frozen application and use the form at the bottom; you can also write to us through Feedback.")
     static let status = LocalizedText("账号状态", "Account status")
     static let contacts = LocalizedText("联系方式", "Contacts")
     static let confirmedMark = LocalizedText("已确认", "confirmed")
@@ -186,8 +190,21 @@ enum AccountPages {
         if account.kind == .staff {
             links.insert(Forms.element("li", [], [Forms.element("a", [("href", "/staff")], [.text(StaffText.desk(lang))])]), at: 0)
         }
+        var frozen: Node<HTML.BodyContext> = .empty
+        if account.status == .frozen {
+            frozen = Forms.element("section", [("class", "notice error"), ("id", "frozen"), ("role", "alert")], [
+                .p(.strong(.text(AccountText.frozenTitle(lang)))),
+                .p(.text(account.statusReason.map { AccountText.frozenReason(lang) + $0 } ?? "")),
+                .p(.text(AccountText.frozenHow(lang))),
+                .p(.a(.class("button primary"), .href("/cases"), .text(CasePages.title(lang)))),
+            ])
+            // Frozen: the cases (to appeal) and feedback are all that is open.
+            links = [Forms.element("li", [], [Forms.element("a", [("href", "/cases")], [.text(CasePages.title(lang))])])]
+        }
+        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/feedback?page=/account")], [.text(ReviewText.feedback(lang))])]))
         return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, staff: account.kind == .staff, main: .group(
             .h1(.text(AccountText.accountTitle(lang))),
+            frozen,
             Forms.element("dl", [("class", "facts")], [
                 Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]),
                 Forms.element("dd", [], [.text(account.username ?? "—")]),

@@ -187,7 +187,7 @@ struct WebAccountsController {
     }
 
     @Sendable func accountPage(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return req.redirect(to: "/signin", redirectType: .normal) }
         let (csrf, _) = PageCSRF.token(for: req)
         return page(AccountPages.account(.init(lang: req.lang, csrf: csrf, account: authenticated.account)).render(), cookie: nil)
     }

@@ -79,6 +79,15 @@ enum CasePages {
     static let consentGiven = LocalizedText("监护人已同意。", "The guardian has consented.")
     static let confirmed = LocalizedText("确认成功，实名认证已完成。", "Confirmed: your verification is complete.")
     static let consented = LocalizedText("监护人已同意，可以提交申请了。", "Your guardian has consented; you can submit the application now.")
+    static let appealed = LocalizedText("已提交申诉，将由未参与原决定的工作人员复核，结果会通知您。",
+                                        "Your appeal is in. Someone who took no part in the original decision will review it; you will be told the result.")
+    static let appealTitle = LocalizedText("提出申诉", "Appeal")
+    static let appealFrozenLead = LocalizedText("您的账号已被冻结。如果您认为有误，请说明情况，我们会重新审核。每份申请可申诉一次。",
+                                                "Your account is frozen. If you think this is wrong, tell us why and we will review it again. Each application can be appealed once.")
+    static let appealRejectedLead = LocalizedText("如果您认为审核结果有误，请说明情况，我们会重新审核。每份申请可申诉一次。",
+                                                  "If you think the decision is wrong, tell us why and we will review it again. Each application can be appealed once.")
+    static let appealReason = LocalizedText("申诉理由", "Why you appeal")
+    static let appealSend = LocalizedText("提交申诉", "Send the appeal")
     static let submitted = LocalizedText("已提交，自动检查已完成，结果如下。", "Submitted; the automatic checks have run — see the result below.")
     static let sent = LocalizedText("已发送。", "Sent.")
     static let by: [String: LocalizedText] = [
@@ -362,6 +371,16 @@ enum CasePages {
                     Forms.void("input", [("type", "hidden"), ("name", "program"), ("value", item.program)]),
                     Forms.void("input", [("type", "hidden"), ("name", "renews"), ("value", id)]),
                     Forms.submit(renew, lang: lang, primary: item.state == .expired),
+                ]),
+            ]))
+        }
+        if item.state == .frozen || item.state == .rejected, !item.history.contains(where: { $0.action == CaseAction.appeal.name }) {
+            main.append(Forms.element("section", [("class", "card"), ("id", "appeal")], [
+                .h2(.text(appealTitle(lang))), .p(.text((item.state == .frozen ? appealFrozenLead : appealRejectedLead)(lang))),
+                Forms.form(action: "/cases/\(id)/appeal", csrf: model.csrf, [
+                    ReviewPages.textarea("reason", appealReason, value: model.values["reason"] ?? "",
+                                         error: model.errors["reason"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
+                    Forms.submit(appealSend, lang: lang),
                 ]),
             ]))
         }

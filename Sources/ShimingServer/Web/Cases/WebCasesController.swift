@@ -41,7 +41,7 @@ struct WebCasesController {
     }
 
     @Sendable func list(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return signIn(req) }
+        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return signIn(req) }
         let cases = try await service(req).list(account: authenticated.account)
         let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang, notice: nil)
         return pages.page(html.render(), cookie: nil)
@@ -62,20 +62,35 @@ struct WebCasesController {
         }
     }
 
+    /// A case's status page; a frozen holder sees it too (to read why and appeal).
+    func statusPage(_ req: Request, account: Account, caseID: UUID, status: HTTPResponseStatus = .ok,
+                    configure: (inout CasePages.Model) -> Void = { _ in }) async throws -> Response {
+        let item = try await service(req).own(caseID, account: account)
+        var model = model(req, item, try service(req).program(item.program))
+        configure(&model)
+        return pages.page(CasePages.status(model).render(), cookie: nil, status: status)
+    }
+
     @Sendable func status(_ req: Request) async throws -> Response {
-        guard let (_, item, program) = try await load(req) else { return signIn(req) }
-        var model = model(req, item, program)
-        switch req.query[String.self, at: "done"] {
-        case "submitted": model.notice = CasePages.submitted(req.lang)
-        case "confirmed": model.notice = CasePages.confirmed(req.lang)
-        case "consented": model.notice = CasePages.consented(req.lang)
-        case "resent": model.notice = CasePages.sent(req.lang)
+        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return signIn(req) }
+        let done = req.query[String.self, at: "done"]
+        return try await statusPage(req, account: authenticated.account, caseID: try CasesController.caseID(req)) { model in
+            Self.notice(done, &model, req.lang)
+        }
+    }
+
+    static func notice(_ done: String?, _ model: inout CasePages.Model, _ lang: Lang) {
+        switch done {
+        case "appealed": model.notice = CasePages.appealed(lang)
+        case "submitted": model.notice = CasePages.submitted(lang)
+        case "confirmed": model.notice = CasePages.confirmed(lang)
+        case "consented": model.notice = CasePages.consented(lang)
+        case "resent": model.notice = CasePages.sent(lang)
         case "sent":
-            model.notice = CasePages.sent(req.lang)
+            model.notice = CasePages.sent(lang)
             model.values["consent"] = "sent"
         default: break
         }
-        return pages.page(CasePages.status(model).render(), cookie: nil)
     }
 
     func render(_ req: Request, step: CasePages.Step, _ model: CasePages.Model, status: HTTPResponseStatus = .ok) async throws -> Response {

@@ -74,6 +74,9 @@ enum StaffPages {
         var account: Account
         var pendingChangeRequests: Int?
         var failedMessages: Int?
+        var openTasks: Int?
+        var openAlerts: Int?
+        var newFeedback: Int?
     }
 
     static func desk(_ model: DeskModel) -> HTML {
@@ -89,6 +92,10 @@ enum StaffPages {
         }
         if !roles.isDisjoint(with: [.admin, .supervisor, .auditor]) { link("/staff/accounts", StaffText.accounts) }
         if roles.contains(.admin) { link("/staff/new", StaffText.newStaff) }
+        if !roles.isDisjoint(with: ReviewController.reviewers) { link("/staff/review", ReviewText.queue, count: model.openTasks) }
+        if !roles.isDisjoint(with: ExceptionsController.alertReaders) { link("/staff/alerts", ReviewText.alerts, count: model.openAlerts) }
+        if !roles.isDisjoint(with: ExceptionsController.feedbackHandlers) { link("/staff/feedback", ReviewText.feedback, count: model.newFeedback) }
+        if !roles.isDisjoint(with: [.supervisor, .admin, .auditor]) { link("/staff/figures", ReviewText.figures) }
         if !roles.isDisjoint(with: [.admin, .auditor]) { link("/staff/outbox", StaffText.outbox, count: model.failedMessages) }
         let names = roles.sorted().compactMap { StaffText.roleNames[$0]?(lang) }.joined(separator: "、")
         return frame(StaffText.desk, lang: lang, path: "/staff", [
@@ -182,6 +189,10 @@ enum StaffPages {
         var login = ""
         var detail: AdminController.AccountDetail?
         var searched = false
+        var csrf = ""
+        /// Supervisors and admins may freeze and unfreeze.
+        var canFreeze = false
+        var notice: (String, String)?
     }
 
     static func accounts(_ model: AccountLookupModel) -> HTML {
@@ -192,6 +203,7 @@ enum StaffPages {
                 Forms.submit(StaffText.find, lang: lang),
             ]),
         ]
+        if let (text, kind) = model.notice { main.append(Forms.notice(text, kind: kind)) }
         if let detail = model.detail {
             let account = detail.account
             let status = AccountStatus(rawValue: account.status).flatMap { AccountText.statusNames[$0]?(lang) } ?? account.status
@@ -207,6 +219,21 @@ enum StaffPages {
                               [.text(detail.signInLockedUntil.map(time) ?? StaffText.notLocked(lang))]),
                 Forms.element("dt", [], [.text(StaffText.failures(lang))]), Forms.element("dd", [], [.text("\(detail.recentFailedSignIns)")]),
             ]))
+            let path = "/staff/accounts/\(account.id.uuidString.lowercased())"
+            if model.canFreeze, account.status == AccountStatus.frozen.rawValue {
+                main.append(Forms.form(action: path + "/unfreeze", csrf: model.csrf, [
+                    Forms.field(.init(name: "note", label: ReviewText.resolution), error: nil, lang: lang),
+                    Forms.submit(ReviewText.unfreeze, lang: lang),
+                ]))
+            } else if model.canFreeze, account.status != AccountStatus.closed.rawValue {
+                main.append(Forms.element("section", [("class", "card"), ("id", "freeze")], [
+                    .h2(.text(ReviewText.freeze(lang))),
+                    Forms.form(action: path + "/freeze", csrf: model.csrf, [
+                        ReviewPages.textarea("reason", ReviewText.freezeReason, value: "", error: nil, lang: lang),
+                        Forms.submit(ReviewText.freeze, lang: lang, primary: false),
+                    ]),
+                ]))
+            }
         } else if model.searched {
             main.append(Forms.notice(StaffText.notFound(lang), kind: "error"))
         }

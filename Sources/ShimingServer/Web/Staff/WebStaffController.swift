@@ -46,7 +46,14 @@ struct WebStaffController {
             : try await ChangeRequestRecord.query(on: req.db).filter(\.$state == ChangeRequestState.pending.rawValue).count()
         let failed = roles.isDisjoint(with: Self.outboxReaders) ? nil
             : try await OutboxMessageRecord.query(on: req.db).filter(\.$status == OutboxStatus.failed.rawValue).count()
-        return html(StaffPages.desk(.init(lang: req.lang, account: staff.account, pendingChangeRequests: pending, failedMessages: failed)).render())
+        let tasks = roles.isDisjoint(with: ReviewController.reviewers) ? nil
+            : try await ReviewController.visibleTasks(staff: staff.account, state: "open", scope: "all", on: req.db, now: req.now).count
+        let alerts = roles.isDisjoint(with: ExceptionsController.alertReaders) ? nil
+            : try await RiskAlertRecord.query(on: req.db).filter(\.$state == "open").count()
+        let feedback = roles.isDisjoint(with: ExceptionsController.feedbackHandlers) ? nil
+            : try await FeedbackRecord.query(on: req.db).filter(\.$state == "new").count()
+        return html(StaffPages.desk(.init(lang: req.lang, account: staff.account, pendingChangeRequests: pending, failedMessages: failed,
+                                          openTasks: tasks, openAlerts: alerts, newFeedback: feedback)).render())
     }
 
     @Sendable func changeRequests(_ req: Request) async throws -> Response {
@@ -102,9 +109,11 @@ struct WebStaffController {
     }
 
     @Sendable func accounts(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(Self.accountReaders) != nil else { return signIn(req) }
+        guard let staff = try req.staffForPage(Self.accountReaders) else { return signIn(req) }
         let login = (req.query[String.self, at: "login"] ?? "").trimmingCharacters(in: .whitespaces)
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
+        model.csrf = PageCSRF.token(for: req).0
+        model.canFreeze = !staff.account.roles.isDisjoint(with: [.supervisor, .admin])
         if !login.isEmpty {
             model.searched = true
             if let record = try await AccountService(application: req.application).findAccount(login: login, on: req.db) {

@@ -1,0 +1,210 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Vapor
+
+/// The pages for risk alerts, feedback, reviewer figures, freezing accounts and appeals, on the
+/// same services as the API.
+struct WebExceptionsController {
+    let staffPages = WebStaffController()
+
+    func register(_ routes: any RoutesBuilder) {
+        let staff = routes.grouped("staff")
+        staff.get("alerts", use: alerts)
+        staff.post("alerts", ":id", "acknowledge", use: acknowledge)
+        staff.post("alerts", ":id", "resolve", use: resolve)
+        staff.get("feedback", use: staffFeedback)
+        staff.post("feedback", ":id", use: tagFeedback)
+        staff.post("feedback", ":id", "answer", use: answerFeedback)
+        staff.get("figures", use: figures)
+        staff.post("accounts", ":id", "freeze", use: freeze)
+        staff.post("accounts", ":id", "unfreeze", use: unfreeze)
+        routes.get("feedback", use: feedbackPage)
+        routes.post("feedback", use: sendFeedback)
+        routes.post("cases", ":id", "appeal", use: appeal)
+    }
+
+    func id(_ req: Request) throws -> UUID { try ExceptionsController.id(req) }
+
+    /// The error text of a refused form, for a notice.
+    func failure(_ error: UserFacingError, _ req: Request) -> String { error.message(req.lang) }
+
+    // MARK: Alerts
+
+    @Sendable func alerts(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage(ExceptionsController.alertReaders) else { return staffPages.signIn(req) }
+        let state = ["active", "resolved", "all"].contains(req.query[String.self, at: "state"] ?? "") ? req.query[String.self, at: "state"]! : "active"
+        return try await alertsPage(req, staff: staff.account, state: state, notice: req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil)
+    }
+
+    func alertsPage(_ req: Request, staff: Account, state: String, notice: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
+        let cipher = req.shiming.cipher
+        let list = try await RiskAlertService(application: req.application).list(state: state).map { try ExceptionsController.AlertBody($0, cipher: cipher) }
+        let html = ExceptionPages.alerts(list, state: state, lang: req.lang, csrf: PageCSRF.token(for: req).0,
+                                         canHandle: !staff.roles.isDisjoint(with: ExceptionsController.alertHandlers), notice: notice)
+        return staffPages.html(html.render(), status: status)
+    }
+
+    func moveAlert(_ req: Request, to state: String) async throws -> Response {
+        guard let staff = try req.staffForPage(ExceptionsController.alertHandlers) else { return staffPages.signIn(req) }
+        let id = try id(req)
+        let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
+        do {
+            _ = try await RiskAlertService(application: req.application).move(id, to: state, note: note, staff: staff.account, ip: req.clientIP)
+            return req.redirect(to: "/staff/alerts?done=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await alertsPage(req, staff: staff.account, state: "active", notice: failure(error, req), status: error.kind.status)
+        }
+    }
+
+    @Sendable func acknowledge(_ req: Request) async throws -> Response { try await moveAlert(req, to: "acknowledged") }
+    @Sendable func resolve(_ req: Request) async throws -> Response { try await moveAlert(req, to: "resolved") }
+
+    // MARK: Feedback (staff)
+
+    @Sendable func staffFeedback(_ req: Request) async throws -> Response {
+        guard try req.staffForPage(ExceptionsController.feedbackHandlers) != nil else { return staffPages.signIn(req) }
+        return try await feedbackList(req, notice: req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil)
+    }
+
+    func feedbackList(_ req: Request, notice: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
+        let items = try await FeedbackService(application: req.application).list(state: nil, tag: req.query[String.self, at: "tag"])
+            .map(ExceptionsController.FeedbackBody.init)
+        return staffPages.html(ExceptionPages.staffFeedback(items, lang: req.lang, csrf: PageCSRF.token(for: req).0, notice: notice).render(),
+                               status: status)
+    }
+
+    @Sendable func tagFeedback(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage(ExceptionsController.feedbackHandlers) else { return staffPages.signIn(req) }
+        let text = (try? req.content.get(String.self, at: "tags")) ?? ""
+        let tags = text.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        do {
+            _ = try await FeedbackService(application: req.application).update(try id(req), tags: tags, read: true, staff: staff.account, ip: req.clientIP)
+            return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await feedbackList(req, notice: failure(error, req), status: error.kind.status)
+        }
+    }
+
+    @Sendable func answerFeedback(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage(ExceptionsController.feedbackHandlers) else { return staffPages.signIn(req) }
+        let id = try id(req)
+        let text = try? req.content.get(String.self, at: "answer-\(id.uuidString.lowercased())")
+        do {
+            _ = try await FeedbackService(application: req.application).answer(id, text: text, staff: staff.account, ip: req.clientIP)
+            return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await feedbackList(req, notice: failure(error, req), status: error.kind.status)
+        }
+    }
+
+    // MARK: Figures
+
+    @Sendable func figures(_ req: Request) async throws -> Response {
+        guard try req.staffForPage([.supervisor, .admin, .auditor]) != nil else { return staffPages.signIn(req) }
+        let from = req.query[String.self, at: "from"], to = req.query[String.self, at: "to"]
+        var error: String?
+        var period: (Date, Date)
+        do {
+            period = try ReviewFigures.period(from: from, to: to, now: req.now)
+        } catch let refusal as UserFacingError {
+            error = failure(refusal, req)
+            period = try ReviewFigures.period(from: nil, to: nil, now: req.now)
+        }
+        let report = try await ReviewFigures.report(from: period.0, to: period.1, lang: req.lang, on: req.db, context: req.shiming)
+        let html = ExceptionPages.figures(report, from: CaseService.day(period.0), to: CaseService.day(period.1.addingTimeInterval(-1)),
+                                          lang: req.lang, error: error)
+        return staffPages.html(html.render(), status: error == nil ? .ok : .unprocessableEntity)
+    }
+
+    // MARK: Freezes
+
+    func accountPage(_ req: Request, _ id: UUID, notice: String, kind: String, status: HTTPResponseStatus) async throws -> Response {
+        guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
+        var model = StaffPages.AccountLookupModel(lang: req.lang, login: record.username ?? "", detail: try await AdminController.detail(record, req), searched: true)
+        model.csrf = PageCSRF.token(for: req).0
+        model.canFreeze = true
+        model.notice = (notice, kind)
+        return staffPages.html(StaffPages.accounts(model).render(), status: status)
+    }
+
+    @Sendable func freeze(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage([.supervisor, .admin]) else { return staffPages.signIn(req) }
+        let id = try id(req)
+        do {
+            try await FreezeService(application: req.application).freeze(accountID: id, reason: try? req.content.get(String.self, at: "reason"),
+                                                                         staff: staff.account, ip: req.clientIP)
+            return try await accountPage(req, id, notice: ReviewText.frozenDone(req.lang), kind: "ok", status: .ok)
+        } catch let error as UserFacingError {
+            return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status)
+        }
+    }
+
+    @Sendable func unfreeze(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage([.supervisor, .admin]) else { return staffPages.signIn(req) }
+        let id = try id(req)
+        do {
+            try await FreezeService(application: req.application).unfreeze(accountID: id, note: try? req.content.get(String.self, at: "note"),
+                                                                           staff: staff.account, ip: req.clientIP)
+            return try await accountPage(req, id, notice: ReviewText.unfrozenDone(req.lang), kind: "ok", status: .ok)
+        } catch let error as UserFacingError {
+            return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status)
+        }
+    }
+
+    // MARK: Applicants: feedback and appeals
+
+    @Sendable func feedbackPage(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return staffPages.signIn(req) }
+        return try await feedbackForm(req, account: authenticated.account, page: req.query[String.self, at: "page"],
+                                      caseID: req.query[String.self, at: "case"], error: nil, value: "",
+                                      notice: req.query[String.self, at: "sent"] == "1" ? ExceptionPages.sent(req.lang) : nil)
+    }
+
+    func feedbackForm(_ req: Request, account: Account, page: String?, caseID: String?, error: String?, value: String, notice: String?,
+                      status: HTTPResponseStatus = .ok) async throws -> Response {
+        let items = try await FeedbackService(application: req.application).mine(account).map(ExceptionsController.FeedbackBody.init)
+        let safePage = page.flatMap { $0.hasPrefix("/") && !$0.contains("?") && $0.count <= 200 ? $0 : nil }
+        let html = ExceptionPages.feedback(items, lang: req.lang, csrf: PageCSRF.token(for: req).0, page: safePage,
+                                           caseID: caseID.flatMap(UUID.init(uuidString:))?.uuidString.lowercased(), error: error, value: value,
+                                           notice: notice, staff: account.kind == .staff)
+        return staffPages.html(html.render(), status: status)
+    }
+
+    struct FeedbackForm: Content {
+        var text: String?
+        var page: String?
+        var caseId: String?
+    }
+
+    @Sendable func sendFeedback(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return staffPages.signIn(req) }
+        let form = try req.content.decode(FeedbackForm.self)
+        do {
+            _ = try await FeedbackService(application: req.application).send(text: form.text, caseID: form.caseId.flatMap(UUID.init(uuidString:)),
+                                                                            page: form.page, account: authenticated.account, ip: req.clientIP)
+            return req.redirect(to: "/feedback?sent=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await feedbackForm(req, account: authenticated.account, page: form.page, caseID: form.caseId,
+                                          error: error.fields["text"].map { Forms.message(for: $0, lang: req.lang) } ?? failure(error, req),
+                                          value: form.text ?? "", notice: nil, status: error.kind.status)
+        }
+    }
+
+    @Sendable func appeal(_ req: Request) async throws -> Response {
+        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return staffPages.signIn(req) }
+        let caseID = try CasesController.caseID(req)
+        let reason = try? req.content.get(String.self, at: "reason")
+        do {
+            _ = try await FreezeService(application: req.application).appeal(caseID: caseID, account: authenticated.account, reason: reason, ip: req.clientIP)
+            return req.redirect(to: "/cases/\(caseID.uuidString.lowercased())?done=appealed", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await WebCasesController().statusPage(req, account: authenticated.account, caseID: caseID, status: error.kind.status) {
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+                $0.errors = error.fields
+                $0.values["reason"] = reason ?? ""
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Vapor
+
+/// `/staff/review`: the queue and the case page of the back office, on `ReviewService` (the
+/// same rules as `/api/v1/review`).
+struct WebReviewController {
+    let staffPages = WebStaffController()
+
+    func register(_ routes: any RoutesBuilder) {
+        let review = routes.grouped("staff", "review")
+        review.get(use: queue)
+        review.post("duty", use: duty)
+        review.post("tasks", ":id", "claim", use: claim)
+        review.post("tasks", ":id", "release", use: release)
+        review.post("tasks", ":id", "decision", use: decide)
+        review.get("cases", ":id", use: reviewCase)
+        review.get("cases", ":id", "documents", ":file", use: document)
+        review.post("cases", ":id", "reveal", use: reveal)
+        review.post("cases", ":id", "contacts", use: contact)
+    }
+
+    func staff(_ req: Request) throws -> Request.Authenticated? { try req.staffForPage(ReviewController.reviewers) }
+
+    func programTitles(_ req: Request) -> [String: String] {
+        Dictionary(req.shiming.programs.programs.map { ($0.key, $0.title(req.lang)) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Sendable func queue(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let scope = ReviewText.scopes.map(\.0).contains(req.query[String.self, at: "scope"] ?? "") ? req.query[String.self, at: "scope"]! : "all"
+        return try await queuePage(req, staff: staff.account, scope: scope,
+                                   notice: req.query[String.self, at: "done"] == "1" ? ReviewText.decided(req.lang) : nil)
+    }
+
+    func queuePage(_ req: Request, staff: Account, scope: String, notice: String?, noticeKind: String = "ok",
+                   status: HTTPResponseStatus = .ok) async throws -> Response {
+        let tasks = try await ReviewController.visibleTasks(staff: staff, state: "open", scope: scope, on: req.db, now: req.now)
+        var onDuty: Bool?
+        if staff.roles.contains(.reviewer) { onDuty = try await AccountRecord.find(staff.id, on: req.db)?.onDutySince != nil }
+        let model = ReviewPages.QueueModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, scope: scope, tasks: tasks,
+                                           programs: programTitles(req), onDuty: onDuty, notice: notice, noticeKind: noticeKind)
+        return staffPages.html(ReviewPages.queue(model).render(), status: status)
+    }
+
+    @Sendable func duty(_ req: Request) async throws -> Response {
+        guard let staff = try req.staffForPage([.reviewer]) else { return staffPages.signIn(req) }
+        let onDuty = (try? req.content.get(String.self, at: "onDuty")) == "true"
+        _ = try await ReviewService(application: req.application).setDuty(onDuty, staff: staff.account, ip: req.clientIP)
+        return req.redirect(to: "/staff/review", redirectType: .normal)
+    }
+
+    func taskID(_ req: Request) throws -> UUID {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        return id
+    }
+
+    @Sendable func claim(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        do {
+            let task = try await ReviewService(application: req.application).claim(try taskID(req), staff: staff.account, ip: req.clientIP)
+            return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(task.caseID))", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
+                                       status: error.kind.status)
+        }
+    }
+
+    @Sendable func release(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        do {
+            _ = try await ReviewService(application: req.application).release(try taskID(req), staff: staff.account, ip: req.clientIP)
+            return req.redirect(to: "/staff/review", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
+                                       status: error.kind.status)
+        }
+    }
+
+    func casePage(_ req: Request, staff: Account, caseID: UUID, status: HTTPResponseStatus = .ok,
+                  configure: (inout ReviewPages.CaseModel) -> Void = { _ in }) async throws -> Response {
+        let view = try await ReviewController.caseView(req, staff: staff, caseID: caseID)
+        var model = ReviewPages.CaseModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, view: view,
+                                          programTitle: programTitles(req)[view.case.program] ?? view.case.program,
+                                          reasons: req.shiming.reviewReasons.reasons, staffID: staff.id)
+        configure(&model)
+        return staffPages.html(ReviewPages.reviewCase(model).render(), status: status)
+    }
+
+    @Sendable func reviewCase(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        return try await casePage(req, staff: staff.account, caseID: try CasesController.caseID(req))
+    }
+
+    @Sendable func document(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        return try await ReviewController.document(req, staff: staff.account)
+    }
+
+    struct RevealForm: Content {
+        var field: String?
+        var purpose: String?
+    }
+
+    @Sendable func reveal(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let caseID = try CasesController.caseID(req)
+        let form = try req.content.decode(RevealForm.self)
+        do {
+            let value = try await ReviewService(application: req.application).reveal(caseID: caseID, field: form.field, purpose: form.purpose,
+                                                                                     staff: staff.account, ip: req.clientIP)
+            return try await casePage(req, staff: staff.account, caseID: caseID) { $0.revealed = (form.field ?? "", value) }
+        } catch let error as UserFacingError {
+            return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
+                $0.errors = error.fields
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+                $0.values["purpose"] = form.purpose ?? ""
+            }
+        }
+    }
+
+    struct ContactForm: Content {
+        var channel: String?
+        var contactNote: String?
+    }
+
+    @Sendable func contact(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let caseID = try CasesController.caseID(req)
+        let form = try req.content.decode(ContactForm.self)
+        do {
+            _ = try await ReviewService(application: req.application).recordContact(caseID: caseID, channel: form.channel, note: form.contactNote,
+                                                                                    staff: staff.account, ip: req.clientIP)
+            return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))#contacts", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
+                $0.errors = error.fields["note"].map { ["contactNote": $0] } ?? error.fields
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+                $0.values["contactNote"] = form.contactNote ?? ""
+            }
+        }
+    }
+
+    struct DecisionForm: Content {
+        var outcome: String?
+        var reasons: [String]?
+        var note: String?
+    }
+
+    @Sendable func decide(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let taskID = try taskID(req)
+        let form = try req.content.decode(DecisionForm.self)
+        let service = ReviewService(application: req.application)
+        do {
+            _ = try await service.decide(taskID, staff: staff.account, .init(outcome: form.outcome ?? "", reasons: form.reasons, note: form.note),
+                                         ip: req.clientIP)
+            return req.redirect(to: "/staff/review?done=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            let task = try await service.visibleTask(taskID, staff: staff.account)
+            return try await casePage(req, staff: staff.account, caseID: task.caseID, status: error.kind.status) {
+                $0.errors = error.fields
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+                $0.values["outcome"] = form.outcome ?? ""
+                $0.values["note"] = form.note ?? ""
+                $0.chosenReasons = Set(form.reasons ?? [])
+            }
+        }
+    }
+}

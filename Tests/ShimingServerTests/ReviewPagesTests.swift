@@ -10,6 +10,7 @@ import VaporTesting
 struct ReviewPagesTests {
     @Test("a reviewer claims on the queue page, sees the case side by side, reveals with a purpose and decides with reasons")
     func reviewOnPages() async throws {
+        #expect(Set(ReviewService.revealOrder) == Set(ReviewService.revealable.keys), "every revealable field is offered, once")
         try await withShiming { shiming in
             let number = residentID(birth: "19850505", sequence: "513")
             let caseID = try await shiming.pendingCase(phone: "13800138301", number: number)

@@ -105,6 +105,23 @@ class Server:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
+    def post_multipart(self, path, fields, filename, content, headers=None):
+        """Posts a multipart form with one file (`file`) and text fields, as an upload form would."""
+        boundary = "shiming-test-boundary"
+        parts = []
+        for name, value in fields.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     f'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        request = urllib.request.Request(self.base + path, data=b"".join(parts), method="POST",
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
     def command(self, *arguments, stdin=None):
         """Runs `shiming <arguments>` against this server's data directory."""
         return subprocess.run([shiming_bin(), *arguments], env=self.env, input=stdin, text=True, capture_output=True, check=True)

@@ -241,6 +241,11 @@ struct ReviewService: Sendable {
         "account.email": { a, _ in a.email },
     ]
 
+    /// The revealable fields in the order a reviewer needs them.
+    static let revealOrder = ["identity.documentNumber", "identity.name", "identity.address", "contact.phone", "contact.email",
+                              "guardian.name", "guardian.phone", "guardian.documentNumber", "organisation.representative",
+                              "account.phone", "account.email"]
+
     /// One unmasked value of a visible case, for a stated purpose; audited.
     func reveal(caseID: UUID, field: String?, purpose: String?, staff: Account, ip: String?) async throws -> String {
         var fields: [String: String] = [:]

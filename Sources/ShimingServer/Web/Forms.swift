@@ -109,6 +109,7 @@ enum Forms {
             "unchanged": LocalizedText("与现在的内容相同。", "This is the same as now."),
             "change_request_open": LocalizedText("这一项已有待审核的申请。", "This item already has a request waiting for a decision."),
             "too_many_files": LocalizedText("材料数量已达上限。", "No more files can be added."),
+            "not_present": LocalizedText("该申请没有这一项。", "This application has no such value."),
         ]
         if let problem = PasswordProblem(rawValue: code) { return problem.message(lang) }
         if let problem = FileProblem(rawValue: code) { return problem.message(lang) }

@@ -53,6 +53,8 @@ enum ReviewText {
     static let field = LocalizedText("字段", "Field")
     static let purpose = LocalizedText("用途", "Purpose")
     static let revealed = LocalizedText("完整内容：", "Value: ")
+    static let accountPhone = LocalizedText("账号手机号", "Account phone")
+    static let accountEmail = LocalizedText("账号邮箱", "Account e-mail")
     static let decision = LocalizedText("审核决定", "Decision")
     static let outcomes: [(String, LocalizedText)] = [
         ("approve", LocalizedText("通过", "Approve")), ("return", LocalizedText("退回补正", "Return for correction")),
@@ -256,7 +258,7 @@ enum ReviewPages {
         // Left: what was submitted; right: the documents.
         let identity = item.identity
         var facts: [(String, String?)] = [
-            ("identity.name", identity.name), ("identity.documentType", identity.documentType), ("identity.documentNumber", identity.documentNumber),
+            ("identity.name", identity.name), ("identity.documentType", identity.documentType.map { Program.IdentityDocument(rawValue: $0)?.label(lang) ?? $0 }), ("identity.documentNumber", identity.documentNumber),
             ("identity.gender", identity.gender), ("identity.address", identity.address),
             ("contact.phone", item.contact?.phone), ("contact.email", item.contact?.email),
             ("school.school", item.school?.school), ("school.grade", item.school?.grade), ("school.class", item.school?.class),
@@ -316,7 +318,12 @@ enum ReviewPages {
                 Forms.submit(ReviewText.recordContact, lang: lang, primary: false),
             ]),
         ]))
-        let revealOptions = ReviewService.revealable.keys.sorted().map { ($0, CheckReasons.fieldLabel($0)(lang)) }
+        // What this case has, the number first; the account's own contacts always.
+        let present = Set(facts.map(\.0))
+        let revealOptions = ReviewService.revealOrder.filter { $0.hasPrefix("account.") || present.contains($0) }.map { key in
+            (key, key.hasPrefix("account.") ? (key == "account.phone" ? ReviewText.accountPhone : ReviewText.accountEmail)(lang)
+                                            : CheckReasons.fieldLabel(key)(lang))
+        }
         main.append(section("reveal", ReviewText.reveal, lang: lang, [
             .p(.class("hint"), .text(ReviewText.revealLead(lang))),
             Forms.form(action: "/staff/review/cases/\(caseID)/reveal", csrf: model.csrf, [

@@ -47,6 +47,10 @@ struct ReviewPagesTests {
             #expect(contact.status == .seeOther)
             #expect(try await shiming.send(.GET, "/staff/review/cases/\(caseID)", headers: reviewer).text.contains("电话确认照片为本人上传"))
 
+            let alerted = try await shiming.postForm("/staff/review/cases/\(caseID)/alert", ["_csrf": csrf, "alertNote": "照片背景与其他申请相同"], headers: reviewer)
+            #expect(alerted.status == .seeOther)
+            #expect(try await RiskAlertRecord.query(on: shiming.db).filter(\.$kind == "staff").count() == 1)
+
             let missing = try await shiming.postForm("/staff/review/tasks/\(taskID)/decision", ["_csrf": csrf, "outcome": "reject"], headers: reviewer)
             #expect(missing.status == .unprocessableEntity && missing.text.contains("field-error"))
             let decided = try await shiming.postForm("/staff/review/tasks/\(taskID)/decision",

@@ -119,19 +119,22 @@ struct AdminController {
     }
 
     @Sendable func freeze(_ req: Request) async throws -> AccountDetail {
-        let staff = try req.requireAccount()
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let input = try req.content.decode(FreezeInput.self)
-        try await FreezeService(application: req.application).freeze(accountID: id, reason: input.reason, staff: staff, ip: req.clientIP)
-        guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
-        return try await Self.detail(record, req)
+        try await changeFreeze(req) { service, id, input, staff in
+            try await service.freeze(accountID: id, reason: input.reason, staff: staff, ip: req.clientIP)
+        }
     }
 
     @Sendable func unfreeze(_ req: Request) async throws -> AccountDetail {
+        try await changeFreeze(req) { service, id, input, staff in
+            try await service.unfreeze(accountID: id, note: input.note, staff: staff, ip: req.clientIP)
+        }
+    }
+
+    /// Freezes or unfreezes the account `:id`, answering with the account as staff see it.
+    func changeFreeze(_ req: Request, _ change: (FreezeService, UUID, FreezeInput, Account) async throws -> Void) async throws -> AccountDetail {
         let staff = try req.requireAccount()
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let input = try req.content.decode(FreezeInput.self)
-        try await FreezeService(application: req.application).unfreeze(accountID: id, note: input.note, staff: staff, ip: req.clientIP)
+        try await change(FreezeService(application: req.application), id, try req.content.decode(FreezeInput.self), staff)
         guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
         return try await Self.detail(record, req)
     }

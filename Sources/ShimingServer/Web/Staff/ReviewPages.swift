@@ -67,7 +67,6 @@ enum ReviewText {
     static let contests: [String: LocalizedText] = ["freeze": LocalizedText("针对账号冻结", "Against a freeze"),
                                                     "rejection": LocalizedText("针对不通过的决定", "Against a rejection")]
     static let taskClosed = LocalizedText("该任务已处理完毕。", "This task is closed.")
-    static let claimFirst = LocalizedText("该任务由他人处理中。", "Someone else is working on this task.")
     static let alerts = LocalizedText("风险提醒", "Risk alerts")
     static let alertKinds: [String: LocalizedText] = [
         "failed_verification": LocalizedText("核验失败", "Failed verification"), "duplicate_identity": LocalizedText("证件号重复", "Duplicate identity"),
@@ -83,6 +82,8 @@ enum ReviewText {
     static let resolve = LocalizedText("解决", "Resolve")
     static let resolution = LocalizedText("处理说明", "What was done")
     static let raiseAlert = LocalizedText("上报风险", "Raise an alert")
+    static let alertNote = LocalizedText("发现了什么（主管会看到）", "What you noticed (supervisors read it)")
+    static let alerted = LocalizedText("已上报给主管。", "Raised with the supervisors.")
     static let feedback = LocalizedText("意见反馈", "Feedback")
     static let tags = LocalizedText("标签（用逗号分隔）", "Tags (comma-separated)")
     static let markRead = LocalizedText("保存并标为已读", "Save and mark read")
@@ -359,6 +360,12 @@ enum ReviewPages {
         } else {
             main.append(.p(.text(ReviewText.taskClosed(lang))))
         }
+        main.append(section("raise-alert", ReviewText.raiseAlert, lang: lang, [
+            Forms.form(action: "/staff/review/cases/\(caseID)/alert", csrf: model.csrf, [
+                textarea("alertNote", ReviewText.alertNote, value: model.values["alertNote"] ?? "", error: error(model, "alertNote"), lang: lang),
+                Forms.submit(ReviewText.raiseAlert, lang: lang, primary: false),
+            ]),
+        ]))
         if task.mine, task.state == "open" {
             main.append(Forms.form(action: "/staff/review/tasks/\(lower(task.id))/release", csrf: model.csrf,
                                    [Forms.submit(ReviewText.release, lang: lang, primary: false)]))

@@ -129,24 +129,24 @@ struct WebExceptionsController {
     }
 
     @Sendable func freeze(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage([.supervisor, .admin]) else { return staffPages.signIn(req) }
-        let id = try id(req)
-        do {
-            try await FreezeService(application: req.application).freeze(accountID: id, reason: try? req.content.get(String.self, at: "reason"),
-                                                                         staff: staff.account, ip: req.clientIP)
-            return try await accountPage(req, id, notice: ReviewText.frozenDone(req.lang), kind: "ok", status: .ok)
-        } catch let error as UserFacingError {
-            return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status)
+        try await changeFreeze(req, done: ReviewText.frozenDone) { service, id, staff in
+            try await service.freeze(accountID: id, reason: try? req.content.get(String.self, at: "reason"), staff: staff, ip: req.clientIP)
         }
     }
 
     @Sendable func unfreeze(_ req: Request) async throws -> Response {
+        try await changeFreeze(req, done: ReviewText.unfrozenDone) { service, id, staff in
+            try await service.unfreeze(accountID: id, note: try? req.content.get(String.self, at: "note"), staff: staff, ip: req.clientIP)
+        }
+    }
+
+    /// Freezes or unfreezes the account `:id` from its page, which shows the outcome.
+    func changeFreeze(_ req: Request, done: LocalizedText, _ change: (FreezeService, UUID, Account) async throws -> Void) async throws -> Response {
         guard let staff = try req.staffForPage([.supervisor, .admin]) else { return staffPages.signIn(req) }
         let id = try id(req)
         do {
-            try await FreezeService(application: req.application).unfreeze(accountID: id, note: try? req.content.get(String.self, at: "note"),
-                                                                           staff: staff.account, ip: req.clientIP)
-            return try await accountPage(req, id, notice: ReviewText.unfrozenDone(req.lang), kind: "ok", status: .ok)
+            try await change(FreezeService(application: req.application), id, staff.account)
+            return try await accountPage(req, id, notice: done(req.lang), kind: "ok", status: .ok)
         } catch let error as UserFacingError {
             return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status)
         }

@@ -19,6 +19,7 @@ struct WebReviewController {
         review.get("cases", ":id", "documents", ":file", use: document)
         review.post("cases", ":id", "reveal", use: reveal)
         review.post("cases", ":id", "contacts", use: contact)
+        review.post("cases", ":id", "alert", use: raiseAlert)
     }
 
     func staff(_ req: Request) throws -> Request.Authenticated? { try req.staffForPage(ReviewController.reviewers) }
@@ -90,7 +91,28 @@ struct WebReviewController {
 
     @Sendable func reviewCase(_ req: Request) async throws -> Response {
         guard let staff = try staff(req) else { return staffPages.signIn(req) }
-        return try await casePage(req, staff: staff.account, caseID: try CasesController.caseID(req))
+        let alerted = req.query[String.self, at: "alerted"] == "1"
+        return try await casePage(req, staff: staff.account, caseID: try CasesController.caseID(req)) {
+            if alerted { $0.notice = ReviewText.alerted(req.lang) }
+        }
+    }
+
+    @Sendable func raiseAlert(_ req: Request) async throws -> Response {
+        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let caseID = try CasesController.caseID(req)
+        let note = try? req.content.get(String.self, at: "alertNote")
+        do {
+            _ = try await ReviewService(application: req.application).visibleCase(caseID, staff: staff.account)
+            _ = try await RiskAlertService(application: req.application).raise(caseID: caseID, accountID: nil, note: note, staff: staff.account, ip: req.clientIP)
+            return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))?alerted=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
+                $0.errors = error.fields["note"].map { ["alertNote": $0] } ?? error.fields
+                $0.notice = error.message(req.lang)
+                $0.noticeKind = "error"
+                $0.values["alertNote"] = note ?? ""
+            }
+        }
     }
 
     @Sendable func document(_ req: Request) async throws -> Response {

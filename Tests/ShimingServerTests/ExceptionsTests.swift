@@ -177,6 +177,10 @@ struct ExceptionsTests {
             let task = try #require(try await shiming.task(for: pending, staff: reviewer))
             #expect(task.kind == "review")
             #expect(try await CaseAppealRecord.query(on: shiming.db).first()?.outcome == "withdrawn")
+            let freeze = try #require(try await AccountFreezeRecord.query(on: shiming.db).first())
+            #expect(freeze.liftedHow == "unfreeze" && freeze.priorStatus == "active")
+            let note = try freeze.liftedNoteSealed.map { try shiming.app.shiming.cipher.open($0, context: AccountFreezeRecord.context(holder)) }
+            #expect(note == "核实无误", "the note is kept, sealed")
             #expect(try await shiming.decide(pending, staff: reviewer, "approve").state == "verified")
         }
     }

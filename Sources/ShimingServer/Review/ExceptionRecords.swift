@@ -18,6 +18,11 @@ final class AccountFreezeRecord: Model, @unchecked Sendable {
     @OptionalField(key: "lifted_at") var liftedAt: Date?
     /// `unfreeze` (staff) or `appeal` (an appeal upheld).
     @OptionalField(key: "lifted_how") var liftedHow: String?
+    /// Staff's note on lifting it, sealed.
+    @OptionalField(key: "lifted_note_sealed") var liftedNoteSealed: String?
+    /// The account's status (and its reason code) before the freeze, restored when it ends.
+    @Field(key: "prior_status") var priorStatus: String
+    @OptionalField(key: "prior_status_reason") var priorStatusReason: String?
 
     init() {}
 
@@ -120,6 +125,9 @@ struct CreateExceptions: AsyncMigration {
             .field("lifted_by", .uuid)
             .field("lifted_at", .datetime)
             .field("lifted_how", .string)
+            .field("lifted_note_sealed", .string)
+            .field("prior_status", .string, .required)
+            .field("prior_status_reason", .string)
             .create()
         try await database.schema(CaseAppealRecord.schema)
             .id()

@@ -65,6 +65,8 @@ struct FreezeService: Sendable {
             freeze.reasonSealed = try context.cipher.seal(reason, context: AccountFreezeRecord.context(accountID))
             freeze.cases = try CaseService.json(frozen)
             freeze.frozenAt = now
+            freeze.priorStatus = record.status
+            freeze.priorStatusReason = record.statusReason
             try await freeze.create(on: tx)
             record.status = AccountStatus.frozen.rawValue
             record.statusReason = try context.cipher.seal(reason, context: AccountRecord.context("status_reason", accountID))
@@ -81,11 +83,13 @@ struct FreezeService: Sendable {
     func unfreeze(accountID: UUID, note: String?, staff: Account, ip: String?) async throws {
         let note = note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard note.count <= 500 else { throw AccountError.invalid(["note": "invalid_length"]) }
+        let sealed = note.isEmpty ? nil : try context.cipher.seal(note, context: AccountFreezeRecord.context(accountID))
         let now = cases.now
         try await context.writeGate.transaction(on: db) { tx in
             guard let record = try await AccountRecord.find(accountID, on: tx) else { throw HTTPFailure.error(for: .notFound) }
             guard record.status == AccountStatus.frozen.rawValue,
                   let freeze = try await Self.liveFreeze(of: accountID, on: tx) else { throw Self.notFrozen }
+            freeze.liftedNoteSealed = sealed
             try await lift(freeze, account: record, how: "unfreeze", actor: .staff(staff.id), ip: ip, at: now, on: tx)
         }
     }
@@ -97,12 +101,14 @@ struct FreezeService: Sendable {
 
     /// Ends a freeze in the caller's transaction: every case it froze returns to where it was
     /// (a case frozen in review goes back to the queue with a new task; one waiting for its
-    /// second confirmation gets a new code), the account is active again, the holder is told.
+    /// second confirmation gets a new code), the account returns to its earlier status, the
+    /// holder is told.
     func lift(_ freeze: AccountFreezeRecord, account record: AccountRecord, how: String, actor: AuditActor, ip: String?, at now: Date,
               on tx: any Database) async throws {
         let accountID = try record.requireID()
-        record.status = AccountStatus.active.rawValue
-        record.statusReason = nil
+        // Back to what it was: active, still waiting for activation, or locked for its own reason.
+        record.status = freeze.priorStatus
+        record.statusReason = freeze.priorStatusReason
         record.updatedAt = now
         try await record.save(on: tx)
         let holder = try record.account(cipher: context.cipher)

@@ -99,11 +99,9 @@ enum ReviewFigures {
         }
         let upheld = try await CaseAppealRecord.query(on: db).filter(\.$outcome == "upheld")
             .filter(\.$decidedAt >= from).filter(\.$decidedAt < to).all()
-        var overturns: [Overturn] = []
-        for appeal in upheld {
-            let program = try await CaseRecord.find(appeal.caseID, on: db)?.program ?? ""
-            overturns.append(Overturn(reviewer: appeal.contestedBy, program: program))
-        }
+        let appealed = try await CaseRecord.query(on: db).filter(\.$id ~~ Array(Set(upheld.map(\.caseID)))).all()
+        let programOf = Dictionary(appealed.compactMap { record in record.id.map { ($0, record.program) } }, uniquingKeysWith: { a, _ in a })
+        let overturns = upheld.map { Overturn(reviewer: $0.contestedBy, program: programOf[$0.caseID] ?? "") }
         let ids = Set(decisions.map(\.reviewer)).union(overturns.compactMap(\.reviewer))
         var names: [UUID: String] = [:]
         for record in try await AccountRecord.query(on: db).filter(\.$id ~~ Array(ids)).all() {

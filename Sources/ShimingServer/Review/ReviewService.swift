@@ -269,8 +269,8 @@ struct ReviewService: Sendable {
 
     /// The latest task of a case the staff member may see, and the case; otherwise 404.
     func visibleCase(_ caseID: UUID, staff: Account) async throws -> (ReviewTaskRecord, CaseRecord) {
-        guard let task = try await ReviewTaskRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$createdAt, .descending).first(),
-              ReviewTasks.visible(task, to: staff), let record = try await CaseRecord.find(caseID, on: db) else {
+        guard let task = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: db),
+              let record = try await CaseRecord.find(caseID, on: db) else {
             throw HTTPFailure.error(for: .notFound)
         }
         return (task, record)

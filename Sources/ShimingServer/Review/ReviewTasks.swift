@@ -247,6 +247,13 @@ enum ReviewTasks {
             && NameMatching.labelKey(scope.className) == task.scopeClass
     }
 
+    /// A case's latest task, if the staff member may see it (what makes a case visible to them).
+    static func latestVisible(caseID: UUID, to staff: Account, on db: any Database) async throws -> ReviewTaskRecord? {
+        guard let task = try await ReviewTaskRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$createdAt, .descending).first(),
+              visible(task, to: staff) else { return nil }
+        return task
+    }
+
     /// Whether a staff member may see a task: teachers their own class's tasks, reviewers the
     /// pool, supervisors and admins everything (the supervisors' queue included).
     static func visible(_ task: ReviewTaskRecord, to staff: Account) -> Bool {

@@ -75,13 +75,18 @@ struct RiskAlertService: Sendable {
 
     static func subject(_ id: UUID) -> String { "risk_alert:\(id.uuidString.lowercased())" }
 
-    /// A staff member raises an alert about a case or an account, with a note.
+    /// A staff member raises an alert about a case or an account, with a note. Reviewers and
+    /// teachers may name only cases they may see (teachers: their class); others are unknown.
     func raise(caseID: UUID?, accountID: UUID?, note: String?, staff: Account, ip: String?) async throws -> RiskAlertRecord {
         let note = try FreezeService.text(note, field: "note", max: 1000)
         var subject = "staff:\(staff.id.uuidString.lowercased())"
         var program: String?
         if let caseID {
-            guard let record = try await CaseRecord.find(caseID, on: db) else { throw AccountError.invalid(["caseId": "not_found"]) }
+            var visible = !staff.roles.isDisjoint(with: [.supervisor, .admin])
+            if !visible { visible = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: db) != nil }
+            guard visible, let record = try await CaseRecord.find(caseID, on: db) else {
+                throw AccountError.invalid(["caseId": "not_found"])
+            }
             subject = CaseService.subject(caseID)
             program = record.program
         } else if let accountID {

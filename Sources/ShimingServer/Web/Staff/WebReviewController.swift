@@ -102,7 +102,6 @@ struct WebReviewController {
         let caseID = try CasesController.caseID(req)
         let note = try? req.content.get(String.self, at: "alertNote")
         do {
-            _ = try await ReviewService(application: req.application).visibleCase(caseID, staff: staff.account)
             _ = try await RiskAlertService(application: req.application).raise(caseID: caseID, accountID: nil, note: note, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))?alerted=1", redirectType: .normal)
         } catch let error as UserFacingError {

@@ -1,3 +1,4 @@
+import Fluent
 import Foundation
 import Testing
 import Vapor
@@ -32,7 +33,7 @@ struct CasePagesTests {
             #expect(bad.status == .unprocessableEntity)
             #expect(bad.text.contains("field-identity.documentType-error"))
             let saved = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "赵秀英", "identity.documentType": "resident",
-                                                                  "identity.documentNumber": adultFemale, "identity.gender": "female"], headers: headers)
+                                                                  "identity.documentNumber": adultFemale, "identity.gender": "male"], headers: headers)
             #expect(saved.headers.first(name: .location) == "\(base)/edit/details")
             let details = try await shiming.postForm("\(base)/edit/details", ["_csrf": csrf, "identity.address": "北京市西城区某某街道 1 号"], headers: headers)
             #expect(details.headers.first(name: .location) == "\(base)/edit/documents")
@@ -51,6 +52,19 @@ struct CasePagesTests {
             #expect(review.text.contains("赵**"))  // masked
             #expect(!review.text.contains(adultFemale))
 
+            // Submitting with documents missing opens the documents step with them marked, and counts nothing.
+            let incomplete = try await shiming.postForm("\(base)/submit", ["_csrf": csrf], headers: headers)
+            #expect(incomplete.status == .unprocessableEntity)
+            #expect(incomplete.text.contains("aria-current=\"step\"><strong>3."), "the documents step")
+            #expect(incomplete.text.contains("\"file-id_back-error\"") && incomplete.text.contains("\"file-household_register-error\""))
+            #expect(try await CaseTransitionRecord.query(on: shiming.db).filter(\.$caseID == caseID).count() == 1)
+            for kind in ["id_back", "household_register"] {
+                var (headers2, body2) = TestFiles.multipart(file: TestFiles.png(width: 1000, height: 700), filename: "\(kind).png", fields: ["kind": kind])
+                for (name, value) in headers { headers2.add(name: name, value: value) }
+                let added = try await shiming.app.testing().sendRequest(.POST, "\(base)/edit/documents?_csrf=\(csrf)", headers: headers2, body: body2)
+                #expect(added.status == .seeOther, "\(added.text)")
+            }
+
             let submitted = try await shiming.postForm("\(base)/submit", ["_csrf": csrf], headers: headers)
             #expect(submitted.headers.first(name: .location) == "\(base)?done=submitted")
             let status = try await shiming.send(.GET, base, headers: headers)
@@ -58,6 +72,8 @@ struct CasePagesTests {
             #expect(status.text.contains("id=\"reasons\""))
             #expect(status.text.contains("id=\"edit-case\""))
             #expect(status.text.contains("class=\"timeline\""))
+            #expect(status.text.contains("data-code=\"gender_mismatch\""))
+            #expect(status.text.contains("退回修改 · 系统"), "the machine returned it, not the applicant")
             let english = try await shiming.send(.GET, base, headers: headers.merging(["Cookie": "shiming_lang=en"]))
             #expect(english.text.contains("Returned for correction") || english.text.contains("退回修改"))
 

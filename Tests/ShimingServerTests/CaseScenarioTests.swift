@@ -392,20 +392,26 @@ struct CaseScenarioTests {
         }
     }
 
-    @Test("too many submissions within the program's window → 429 with Retry-After, and nothing changes")
+    @Test("too many new applications within the program's window → 429 with Retry-After, and nothing changes")
     func frequency() async throws {
         try await withShiming { shiming in
             let (_, token) = try await shiming.activeApplicant(phone: "13800138012")
-            let item = try await shiming.createCase(token, ["program": "senior-personal",
-                                                            "identity": ["name": "钱芳", "documentType": "resident", "documentNumber": adultFemale]])
-            for _ in 1...3 { #expect(try await shiming.submitCase(token, item.id)?.state == "returned") }
-            let limited = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/submit", headers: shiming.bearer(token))
+            func complete() async throws -> CaseReply {
+                let item = try await shiming.createCase(token, ["program": "senior-personal",
+                                                                "identity": ["name": "钱芳", "documentType": "resident", "documentNumber": adultFemale,
+                                                                             "gender": "male", "address": "北京市西城区某某街道 1 号"]])
+                for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+                return item
+            }
+            for _ in 1...3 { #expect(try await shiming.submitCase(token, try await complete().id)?.state == "returned") }
+            let fourth = try await complete()
+            let limited = try await shiming.send(.POST, "/api/v1/cases/\(fourth.id)/submit", headers: shiming.bearer(token))
             #expect(limited.status == .tooManyRequests)
             #expect(limited.apiError?.code == "application_limit")
             #expect(limited.headers.first(name: .retryAfter) == String(7 * 24 * 3600))
-            #expect(try await shiming.getCase(token, item.id).history.count == 10)  // create + 3 × 3 steps
+            #expect(try await shiming.getCase(token, fourth.id).history.count == 1)  // created, nothing else
             shiming.clock.advance(by: 7 * 24 * 3600 + 1)
-            #expect(try await shiming.submitCase(token, item.id)?.state == "returned")
+            #expect(try await shiming.submitCase(token, fourth.id)?.state == "returned")
         }
     }
 

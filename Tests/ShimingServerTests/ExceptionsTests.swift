@@ -201,11 +201,16 @@ struct ExceptionsTests {
 
             // The shop allows 5 submissions a day: the 6th and 7th are refused with 429, one alert counting 2.
             let (limitedID, limited) = try await shiming.activeApplicant(phone: "13800138233")
-            let item = try await shiming.createCase(limited, ["program": "e-commerce",
-                                                              "identity": ["name": "林二", "documentType": "resident", "documentNumber": "110105199009091234",
-                                                                           "address": "杭州市西湖区某路 1 号"]])
-            for _ in 0..<5 { _ = try await shiming.submitCase(limited, item.id, expect: .ok) }
-            for _ in 0..<2 { _ = try await shiming.submitCase(limited, item.id, expect: .tooManyRequests) }
+            func newCase() async throws -> UUID {
+                let item = try await shiming.createCase(limited, ["program": "e-commerce",
+                                                                  "identity": ["name": "林二", "documentType": "resident", "documentNumber": "110105199009091234",
+                                                                               "address": "杭州市西湖区某路 1 号"]])
+                try await shiming.addDocument(limited, item.id, kind: "id_front")
+                return item.id
+            }
+            for _ in 0..<5 { _ = try await shiming.submitCase(limited, try await newCase(), expect: .ok) }
+            let sixth = try await newCase()
+            for _ in 0..<2 { _ = try await shiming.submitCase(limited, sixth, expect: .tooManyRequests) }
 
             let listed = try await shiming.send(.GET, "/api/v1/admin/alerts", headers: shiming.bearer(supervisor)).json([AlertReply].self)
             #expect(Set(listed.map(\.kind)) == ["duplicate_identity", "rate_limited"])

@@ -126,10 +126,30 @@ public struct CaseEvaluator: Sendable {
         let number = identityNumber(application)
         if runs(.documentRules) { results += documentRules(application, skipping: missing) }
         if runs(.nameFormat) { results += nameFormat(application, skipping: missing) }
-        if runs(.age) { results += age(application, facts: number?.facts, guardianConsent: guardianConsent) }
-        if runs(.consistency) { results += consistency(application, facts: number?.facts) }
+        // Age and consistency read the birth date and gender from a valid number: without one
+        // they cannot run, and say so rather than pass.
+        let numberField = missing.contains("identity.documentType") ? "identity.documentType" : "identity.documentNumber"
+        if runs(.age) {
+            results += number == nil ? [.notRun("age", field: numberField)]
+                : age(application, facts: number?.facts, guardianConsent: guardianConsent)
+        }
+        if runs(.consistency) {
+            results += number == nil ? [.notRun("consistency", field: numberField)] : consistency(application, facts: number?.facts)
+        }
         if runs(.documents) { results += self.documents(documents) }
         return results
+    }
+
+    /// The required fields and documents still missing: a case with any of them cannot be
+    /// submitted (the submission is refused and not counted).
+    public func missing(_ application: CaseApplication, documents: [UploadedDocument]) -> [String] {
+        var fields = completeness(application).filter { !$0.passed }.compactMap(\.field)
+        if runs(.documents) {
+            for rule in program.documents where rule.required && !documents.contains(where: { $0.kind == rule.kind }) {
+                fields.append("documents.\(rule.kind.rawValue)")
+            }
+        }
+        return fields
     }
 
     func completeness(_ application: CaseApplication) -> [CheckResult] {
@@ -163,8 +183,9 @@ public struct CaseEvaluator: Sendable {
     func documentRules(_ application: CaseApplication, skipping missing: Set<String>) -> [CheckResult] {
         var results: [CheckResult] = []
         let accepted = program.identity.documentTypes
-        if !missing.contains("identity.documentType"), !missing.contains("identity.documentNumber"),
-           let typeText = application.identity.documentType, let raw = application.identity.documentNumber {
+        if missing.contains("identity.documentType") || missing.contains("identity.documentNumber") {
+            results.append(.notRun("document_rules", field: missing.contains("identity.documentType") ? "identity.documentType" : "identity.documentNumber"))
+        } else if let typeText = application.identity.documentType, let raw = application.identity.documentNumber {
             if let type = Program.IdentityDocument(rawValue: typeText), accepted.contains(type) {
                 if case .invalid(let code) = checkNumber(raw, type: type) {
                     results.append(.fix("document_rules", code, field: "identity.documentNumber"))
@@ -196,6 +217,7 @@ public struct CaseEvaluator: Sendable {
         var results: [CheckResult] = []
         let names = [("identity.name", application.identity.name), ("guardian.name", application.guardian?.name),
                      ("organisation.representative", application.organisation?.representative)]
+        if missing.contains("identity.name") { results.append(.notRun("name_format", field: "identity.name")) }
         for (field, value) in names {
             guard let value, !value.trimmed.isEmpty, !missing.contains(field) else { continue }
             do throws(DocumentError) { _ = try PersonalName.validate(value) } catch {

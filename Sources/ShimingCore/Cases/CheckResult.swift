@@ -44,6 +44,17 @@ public struct CheckResult: Sendable, Equatable, Codable {
         CheckResult(check: check, code: code, passed: false, field: field, disposition: .fix, detail: detail)
     }
 
+    /// A check that could not run because what it looks at is missing or unusable: neither
+    /// passed nor failed, and it decides nothing (the missing part has its own result).
+    public static func notRun(_ check: String, field: String?) -> CheckResult {
+        CheckResult(check: check, code: notRunCode, passed: false, field: field)
+    }
+
+    public static let notRunCode = "not_run"
+
+    /// Whether the check ran at all.
+    public var ran: Bool { code != Self.notRunCode }
+
     public static func review(_ check: String, _ code: String, field: String? = nil, matched: [String]? = nil, differed: [String]? = nil) -> CheckResult {
         CheckResult(check: check, code: code, passed: false, field: field, disposition: .review, matched: matched, differed: differed)
     }
@@ -86,8 +97,11 @@ public enum CheckReasons {
     public static func text(for result: CheckResult) -> LocalizedText {
         let f = fieldLabel(result.field ?? "")
         let detail = result.detail ?? ""
-        if result.passed { return passed(result.check) }
+        if result.passed { return passed(result.check, detail: result.detail) }
         switch result.code {
+        case CheckResult.notRunCode:
+            return LocalizedText("\(checkName(result.check).zh)：未检查，需先填好「\(f.zh)」。",
+                                 "\(checkName(result.check).en): not checked yet — \(f.en.lowercased()) is needed first.")
         case "required": return LocalizedText("\(f.zh)未填写，请补充。", "\(f.en) is missing; please fill it in.")
         case "invalid_length": return LocalizedText("\(f.zh)的长度不对，请核对后重新填写。", "\(f.en) has the wrong length; please check it.")
         case "invalid_format": return LocalizedText("\(f.zh)的格式不对，请核对后重新填写。", "\(f.en) is not in the right format; please check it.")
@@ -145,8 +159,25 @@ public enum CheckReasons {
         }
     }
 
-    static func passed(_ check: String) -> LocalizedText {
+    /// What a check looks at, for "not checked" lines.
+    public static func checkName(_ check: String) -> LocalizedText {
         switch check {
+        case "document_rules": LocalizedText("证件号码规则", "Document number rules")
+        case "name_format": LocalizedText("姓名格式", "Name format")
+        case "age": LocalizedText("年龄", "Age")
+        case "consistency": LocalizedText("信息一致性", "Consistency")
+        case "documents": LocalizedText("证件材料", "Documents")
+        default: LocalizedText(check, check)
+        }
+    }
+
+    static func passed(_ check: String, detail: String?) -> LocalizedText {
+        // "used/limit/days": the new applications the window holds, this one included.
+        if check == "frequency", let parts = detail?.split(separator: "/"), parts.count == 3 {
+            return LocalizedText("申请次数在限制之内：\(parts[2]) 天内第 \(parts[0]) 次新申请，最多 \(parts[1]) 次（退回后修改再提交不计次数）。",
+                                 "Within the application limit: new application \(parts[0]) of \(parts[1]) in \(parts[2]) days (resubmitting a returned application does not count).")
+        }
+        return switch check {
         case "completeness": LocalizedText("必填信息齐全。", "All required information is given.")
         case "document_rules": LocalizedText("证件号码符合编码规则（长度、校验位、出生日期、地区码）。", "The document number follows its rules (length, check character, birth date, region).")
         case "name_format": LocalizedText("姓名格式正确。", "The name is well-formed.")

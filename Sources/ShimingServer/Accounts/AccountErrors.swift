@@ -31,6 +31,12 @@ enum AccountError {
         code: "invalid_credentials", kind: .unauthenticated,
         message: LocalizedText("账号或密码不正确。", "The account or password is not correct.")
     )
+    static let loginAmbiguous = UserFacingError(
+        code: "login_ambiguous", kind: .invalidInput,
+        message: LocalizedText("这个手机号是几位学生共用的监护人手机号，请用注册时设置的用户名登录。",
+                               "Several students registered with this guardian phone; sign in with your username."),
+        fields: ["login": "ambiguous"]
+    )
     static let invalidToken = UserFacingError(
         code: "invalid_token", kind: .invalidInput,
         message: LocalizedText("链接无效或已过期。", "The link is invalid or has expired."), fields: ["token": "invalid"]
@@ -56,8 +62,8 @@ enum AccountError {
         case .frozen:
             return UserFacingError(
                 code: "account_frozen", kind: .forbidden,
-                message: LocalizedText("账号已被冻结\(reason.map { "：\($0)" } ?? "")。如有异议可以申诉。",
-                                       "The account is frozen\(reason.map { ": \($0)" } ?? ""). You may appeal.")
+                message: LocalizedText("账号已被冻结\(reason.map { "：\(Self.sentence($0))" } ?? "")。如有异议可以申诉。",
+                                       "The account is frozen\(reason.map { ": \(Self.sentence($0))" } ?? ""). You may appeal.")
             )
         case .locked:
             return UserFacingError(
@@ -73,6 +79,13 @@ enum AccountError {
         case .pendingActivation, .active:
             return UserFacingError(code: "forbidden", kind: .forbidden, message: LocalizedText("无权操作。", "Not allowed."))
         }
+    }
+
+    /// Staff's words inside a sentence of ours: without their closing stop, so none is doubled.
+    static func sentence(_ text: String) -> String {
+        var trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        while let last = trimmed.last, "。.！!；;，,".contains(last) { trimmed.removeLast() }
+        return trimmed
     }
 
     static func fieldName(_ field: String) -> LocalizedText {

@@ -62,6 +62,9 @@ struct AccountService: Sendable {
         if phone == nil, email == nil, guardianPhone == nil, fields["phone"] == nil, fields["email"] == nil, fields["guardianPhone"] == nil {
             fields["phone"] = "required"  // a contact is needed to confirm the account
         }
+        // A student registered with the guardian's phone signs in with the username (the phone
+        // may serve brothers and sisters too).
+        if guardianPhone != nil || fields["guardianPhone"] != nil, username == nil, fields["username"] == nil { fields["username"] = "required" }
         if input.acceptTerms != true { fields["acceptTerms"] = "required" }
         do throws(PasswordProblem) {
             try passwords.check(input.password, context: [username, phone, email].compactMap { $0 })

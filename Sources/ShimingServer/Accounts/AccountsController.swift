@@ -135,11 +135,20 @@ struct AccountsController {
         guard let token = req.query[String.self, at: "token"], !token.isEmpty else {
             throw AccountError.invalid(["token": "required"])
         }
-        let account = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
-        if req.headers.first(name: .accept)?.contains("text/html") == true {
-            return req.redirect(to: "/signin?activated=1", redirectType: .normal)
+        // People open this link from their mail: a browser gets pages, whatever happens.
+        guard req.headers.first(name: .accept)?.contains("text/html") == true else {
+            let account = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
+            return try await AccountBody(account).encodeResponse(for: req)
         }
-        return try await AccountBody(account).encodeResponse(for: req)
+        do {
+            _ = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
+            return req.redirect(to: "/signin?activated=1", redirectType: .normal)
+        } catch let error as UserFacingError {
+            let page = ErrorPage(status: error.kind.status, message: AccountText.activationLinkUsed(req.lang), lang: req.lang,
+                                 path: "/signin", action: (AccountText.signInTitle, "/signin"),
+                                 helpPhone: req.shiming.configuration.helpPhone)
+            return Response(status: error.kind.status, headers: ["Content-Type": "text/html; charset=utf-8"], body: .init(string: page.render()))
+        }
     }
 
     @Sendable func signIn(_ req: Request) async throws -> Response {

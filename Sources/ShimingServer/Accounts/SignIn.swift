@@ -24,20 +24,38 @@ extension AccountService {
 
     /// Finds the account a login names: an e-mail address, a mobile number, or a username.
     func findAccount(login: String, on db: any Database) async throws -> AccountRecord? {
-        let trimmed = login.trimmingCharacters(in: .whitespaces)
-        if trimmed.contains("@"), let email = try? EmailAddress.validate(trimmed) {
-            return try await AccountRecord.query(on: db).filter(\.$emailIndex == emailIndex(email)).first()
-        }
-        if let phone = try? MobileNumber.validate(trimmed) {
-            if let own = try await AccountRecord.query(on: db).filter(\.$phoneIndex == phoneIndex(phone)).first() { return own }
-        }
-        return try await AccountRecord.query(on: db).filter(\.$username == trimmed.lowercased()).first()
+        let found = try await findAccounts(login: login, on: db)
+        return found.count == 1 ? found[0] : nil
     }
 
-    /// Checks the password under the brute-force rule and opens a session.
+    /// The accounts a login may name: by e-mail, by the account's own mobile number, by the
+    /// guardian mobile number registered for students (P4; siblings share it, so there may be
+    /// several), or by username.
+    func findAccounts(login: String, on db: any Database) async throws -> [AccountRecord] {
+        let trimmed = login.trimmingCharacters(in: .whitespaces)
+        if trimmed.contains("@"), let email = try? EmailAddress.validate(trimmed) {
+            return try await AccountRecord.query(on: db).filter(\.$emailIndex == emailIndex(email)).first().map { [$0] } ?? []
+        }
+        if let phone = try? MobileNumber.validate(trimmed) {
+            let index = phoneIndex(phone)
+            if let own = try await AccountRecord.query(on: db).filter(\.$phoneIndex == index).first() { return [own] }
+            let children = try await AccountRecord.query(on: db).filter(\.$guardianPhoneIndex == index)
+                .filter(\.$kind == Account.Kind.applicant.rawValue).sort(\.$createdAt).limit(Self.maxGuardianAccounts).all()
+            if !children.isEmpty { return children }
+        }
+        return try await AccountRecord.query(on: db).filter(\.$username == trimmed.lowercased()).first().map { [$0] } ?? []
+    }
+
+    /// How many students' accounts one guardian phone is tried against at sign-in.
+    static let maxGuardianAccounts = 8
+
+    /// Checks the password under the brute-force rule and opens a session. A guardian phone
+    /// that several students registered with signs none of them in: once the password fits one
+    /// of them, the answer asks for the username instead.
     func signIn(_ credentials: Credentials, kind: String, ip: String?) async throws -> IssuedSession {
         let now = self.now
-        let record = try await findAccount(login: credentials.login, on: db)
+        let candidates = try await findAccounts(login: credentials.login, on: db)
+        let record = candidates.count == 1 ? candidates[0] : nil
         let accountKey = record?.id.map { "account:\($0.uuidString.lowercased())" }
         let ipKey = ip.map { "ip:\($0)" }
 
@@ -48,7 +66,14 @@ extension AccountService {
             }
         }
 
-        let matches = try await hasher.verify(credentials.password, against: record?.passwordHash ?? BcryptPasswordHasher.decoy)
+        var matches = false
+        if candidates.count > 1 {
+            for candidate in candidates where try await hasher.verify(credentials.password, against: candidate.passwordHash) {
+                throw AccountError.loginAmbiguous
+            }
+        } else {
+            matches = try await hasher.verify(credentials.password, against: record?.passwordHash ?? BcryptPasswordHasher.decoy)
+        }
         guard matches, let record, let id = record.id else {
             let lockedUntil = try await context.writeGate.transaction(on: db) { [self] tx -> Date? in
                 var locked: Date?

@@ -69,6 +69,9 @@ public struct ShimingConfiguration: Sendable {
     /// Minutes a claimed review task may sit untouched before it returns to the queue
     /// (`SHIMING_REVIEW_IDLE_MINUTES`).
     public var reviewIdleMinutes: Int = 30
+    /// A telephone number people can call for help (`SHIMING_HELP_PHONE`), shown on waiting and
+    /// error pages; `nil`: no help line is shown.
+    public var helpPhone: String? = nil
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -189,6 +192,14 @@ public struct ShimingConfiguration: Sendable {
             reviewIdle = parsed
         }
 
+        var helpPhone: String?
+        if let raw = value("SHIMING_HELP_PHONE")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
+            guard raw.count <= 30, raw.allSatisfy({ $0.isASCII && ($0.isNumber || " -+()".contains($0)) }), raw.contains(where: \.isNumber) else {
+                throw ConfigurationError(variable: "SHIMING_HELP_PHONE", problem: "must be a telephone number (digits, spaces, + - ( ), at most 30 characters), got \"\(raw)\"")
+            }
+            helpPhone = raw
+        }
+
         var bcryptCost = 12
         if let raw = value("SHIMING_BCRYPT_COST") {
             guard let parsed = Int(raw), (4...31).contains(parsed) else {
@@ -284,7 +295,8 @@ public struct ShimingConfiguration: Sendable {
             smtp: smtp,
             smsGateway: smsGateway,
             identityService: identityService,
-            reviewIdleMinutes: reviewIdle
+            reviewIdleMinutes: reviewIdle,
+            helpPhone: helpPhone
         )
     }
 

@@ -371,15 +371,19 @@ struct CaseService: Sendable {
         let current = try await own(id, account: account)
         do { _ = try CaseMachine.next(current.state, on: .submit) } catch { throw Self.transitionError(error) }
         let program = try program(current.program)
+        let evaluator = CaseEvaluator(program: program, today: today)
+        // What is missing is said now and costs no submission.
+        let missing = evaluator.missing(current.application, documents: current.uploadedDocuments)
+        if !missing.isEmpty { throw Self.incomplete(missing) }
+        let isNew = current.state == .draft
         do {
-            try await checkFrequency(account: account, program: program, on: db)
+            _ = try await checkFrequency(account: account, program: program, isNew: isNew, on: db)
         } catch let refusal as UserFacingError {
             try await RiskAlertService.raiseAlone(.rateLimited, subject: "account:\(account.id.uuidString.lowercased())", program: program.key,
                                                   details: ["limit": "application_limit"], at: now, gate: context.writeGate, on: db)
             throw refusal
         }
 
-        let evaluator = CaseEvaluator(program: program, today: today)
         let local = localChecks(current, account: account, evaluator: evaluator)
         var registry: RegistryAnswer?
         if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number = evaluator.identityNumber(current.application) {
@@ -390,7 +394,7 @@ struct CaseService: Sendable {
         let hasRegistry = program.checks.contains(.registry)
         try await context.writeGate.transaction(on: db) { [self, registry] tx in
             let record = try await Self.locked(id, version: current.version, on: tx)
-            try await checkFrequency(account: account, program: program, on: tx)
+            let used = try await checkFrequency(account: account, program: program, isNew: isNew, on: tx)
             var duplicate: Bool?
             if let index = record.numberIndex {
                 let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
@@ -398,6 +402,9 @@ struct CaseService: Sendable {
                     .filter(\.$state ~~ holding).first() != nil
             }
             var (checks, decision) = evaluator.decide(local: local, duplicate: duplicate, registry: hasRegistry ? registry : nil)
+            if let used, let index = checks.firstIndex(where: { $0.check == "frequency" }) {
+                checks[index].detail = "\(used)/\(program.applicationLimit.count)/\(program.applicationLimit.days)"
+            }
             if hasRegistry, registry == nil, decision.outcome != .returned {
                 // The number could not be looked up: a person decides.
                 checks.append(.review("registry", "registry_unavailable"))
@@ -414,9 +421,10 @@ struct CaseService: Sendable {
             }
             var seq = try await Self.nextSeq(id, on: tx)
             let actor = AuditActor.account(account.id)
-            for (action, rule) in [(CaseAction.submit, nil), (.startChecks, nil), (.checked(decision.outcome), decision.rule)] as [(CaseAction, String?)] {
-                try await apply(action, to: record, actor: actor, rule: rule, at: now, seq: &seq, on: tx)
-            }
+            // The applicant submits; the machine checks and decides.
+            try await apply(.submit, to: record, actor: actor, rule: nil, at: now, seq: &seq, on: tx)
+            try await apply(.startChecks, to: record, actor: .system, rule: nil, at: now, seq: &seq, on: tx)
+            try await apply(.checked(decision.outcome), to: record, actor: .system, rule: decision.rule, at: now, seq: &seq, on: tx)
             record.checksJSON = try Self.json(checks)
             record.decisionJSON = try Self.json(CaseDecision(outcome: decision.outcome.rawValue, rule: decision.rule, reasons: decision.reasons,
                                                              decidedBy: "system", decidedAt: now))
@@ -456,23 +464,37 @@ struct CaseService: Sendable {
         return phone == registered
     }
 
-    /// Refuses with 429 when the account has used up the program's submissions for the window.
-    func checkFrequency(account: Account, program: Program, on db: any Database) async throws {
-        guard program.checks.contains(.frequency) else { return }
+    /// Refuses with 429 when the account has used up the program's new applications for the
+    /// window; otherwise the number of new applications the window holds with this one. Only a
+    /// draft's first submission counts: sending back what a reviewer or the checks returned,
+    /// or a pending case edited, is the same application.
+    func checkFrequency(account: Account, program: Program, isNew: Bool, on db: any Database) async throws -> Int? {
+        guard program.checks.contains(.frequency) else { return nil }
         let limit = program.applicationLimit
         let window = TimeInterval(limit.days) * 24 * 3600
         let since = now.addingTimeInterval(-window)
         let recent = try await CaseTransitionRecord.query(on: db).filter(\.$accountID == account.id).filter(\.$program == program.key)
-            .filter(\.$action == CaseAction.submit.name).filter(\.$at > since).sort(\.$at, .ascending).all()
-        guard recent.count >= limit.count, let oldest = recent.first else { return }
+            .filter(\.$action == CaseAction.submit.name).filter(\.$fromState == CaseState.draft.rawValue).filter(\.$at > since)
+            .sort(\.$at, .ascending).all()
+        guard isNew, recent.count >= limit.count, let oldest = recent.first else { return recent.count + (isNew ? 1 : 0) }
         let retry = oldest.at.addingTimeInterval(window)
         let seconds = Int(retry.timeIntervalSince(now).rounded(.up))
         let when = AccountService.chinaTime(retry)
         throw UserFacingError(
             code: "application_limit", kind: .rateLimited(retryAfterSeconds: max(1, seconds)),
-            message: LocalizedText("\(limit.days) 天内最多提交 \(limit.count) 次，请于 \(when) 后再试。",
-                                   "At most \(limit.count) submissions in \(limit.days) days; try again after \(when).")
+            message: LocalizedText("\(limit.days) 天内最多提交 \(limit.count) 次新申请，请于 \(when) 后再试。",
+                                   "At most \(limit.count) new applications in \(limit.days) days; try again after \(when).")
         )
+    }
+
+    /// The refusal of a submission with required fields or documents missing (422, each named).
+    static func incomplete(_ missing: [String]) -> UserFacingError {
+        let zh = missing.map { CheckReasons.fieldLabel($0).zh }.joined(separator: "、")
+        let en = missing.map { CheckReasons.fieldLabel($0).en.lowercased() }.joined(separator: ", ")
+        return UserFacingError(code: "application_incomplete", kind: .invalidInput,
+                               message: LocalizedText("还有必填内容没有填写：\(zh)。请补充后再提交，这次不计入提交次数。",
+                                                      "Required parts are missing: \(en). Complete them and submit again; this attempt does not count."),
+                               fields: Dictionary(uniqueKeysWithValues: missing.map { ($0, "required") }))
     }
 
     /// Moves the record by one action, writing the history row.
@@ -574,10 +596,37 @@ struct CaseService: Sendable {
             try await AuditLog.record("case.expired", actor: actor, subject: Self.subject(try earlier.requireID()), ip: nil,
                                       details: ["renewedBy": id.uuidString.lowercased()], at: now, on: tx)
         }
+        let profile = try await takeVerifiedDetails(record, program: program, account: account.id, at: now, on: tx)
         try await AuditLog.record("case.verified", actor: actor, subject: Self.subject(try record.requireID()), ip: nil,
-                                  details: ["program": program.key, "identityCode": record.identityCode ?? ""], at: now, on: tx)
+                                  details: ["program": program.key, "identityCode": record.identityCode ?? "",
+                                            "profile": profile.joined(separator: ",")], at: now, on: tx)
         try await notify(account, template: "case_verified",
                          text: Notices.verified(program: program, code: record.identityCode, lang: account.locale), on: tx)
+    }
+
+    /// The verified name and gender become the account's (the profile shows them, masked, and
+    /// change requests start from them). Returns what changed, for the audit event.
+    func takeVerifiedDetails(_ record: CaseRecord, program: Program, account id: UUID, at now: Date, on tx: any Database) async throws -> [String] {
+        guard let holder = try await AccountRecord.find(id, on: tx), holder.kind == Account.Kind.applicant.rawValue else { return [] }
+        let app = try application(of: record)
+        var changed: [String] = []
+        if let name = app.identity.name {
+            let current = try holder.legalNameSealed.map { try cipher.open($0, context: AccountRecord.context("legal_name", id)) }
+            if current != name {
+                holder.legalNameSealed = try cipher.seal(name, context: AccountRecord.context("legal_name", id))
+                changed.append("legal_name")
+            }
+        }
+        let facts = CaseEvaluator(program: program, today: today).identityNumber(app)?.facts
+        if let gender = app.identity.gender ?? facts?.gender.rawValue, holder.gender != gender {
+            holder.gender = gender
+            changed.append("gender")
+        }
+        if !changed.isEmpty {
+            holder.updatedAt = now
+            try await holder.save(on: tx)
+        }
+        return changed
     }
 
     /// The person's identity code: the one they already have, or a new random one.

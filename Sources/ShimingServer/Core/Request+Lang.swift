@@ -22,3 +22,14 @@ extension Request {
         return headers.first(name: .accept)?.contains("text/html") ?? false
     }
 }
+
+extension Request {
+    /// The sign-in page, continuing at `next` (a path on this site) once signed in.
+    static func signInPath(next: String) -> String {
+        "/signin?next=\(next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")"
+    }
+
+    func redirectToSignIn(next: String) -> Response {
+        redirect(to: Self.signInPath(next: next), redirectType: .normal)
+    }
+}

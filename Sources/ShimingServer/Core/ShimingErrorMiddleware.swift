@@ -25,7 +25,8 @@ struct ShimingErrorMiddleware: AsyncMiddleware {
         }
         let lang = request.lang
         if request.prefersHTML {
-            let page = ErrorPage(status: status, message: failure.message(lang), lang: lang, path: request.url.path)
+            let page = ErrorPage(status: status, message: failure.message(lang), lang: lang, path: request.url.path,
+                                 helpPhone: request.application.shiming.configuration.helpPhone)
             headers.contentType = .html
             return Response(status: status, headers: headers, body: .init(string: page.render()))
         }

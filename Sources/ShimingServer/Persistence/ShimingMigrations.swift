@@ -18,5 +18,6 @@ enum ShimingMigrations {
         AddCaseReminders(),
         CreateBackOffice(),
         CreateExceptions(),
+        AttributeMachineSteps(),
     ]
 }

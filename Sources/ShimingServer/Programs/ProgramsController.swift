@@ -136,7 +136,7 @@ enum ProgramPages {
                 .p(.strong(.text(needs(lang)))),
                 Forms.element("ul", [], items.map { Forms.element("li", [], [.text($0)]) }),
                 .p(.class("hint"), .text(facts.joined(separator: " · "))),
-                .p(.a(.class("button"), .href(signedIn ? "/cases#start-\(program.key)" : "/signin"), .text(CasePages.start(lang)))),
+                .p(.a(.class("button"), .href(signedIn ? "/cases#start-\(program.key)" : Request.signInPath(next: "/cases#start-\(program.key)")), .text(CasePages.start(lang)))),
             ]))
         }
         return Layout.page(title: title, lang: lang, path: "/programs", signedIn: signedIn, main: .group(main))

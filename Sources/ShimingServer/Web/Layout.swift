@@ -47,6 +47,13 @@ enum Layout {
         )
     }
 
+    /// "Questions? Call …" on waiting and error pages, when the deployment has a help line.
+    static func helpLine(_ phone: String?, lang: Lang) -> Node<HTML.BodyContext> {
+        guard let phone else { return .empty }
+        let digits = phone.filter { $0.isNumber || $0 == "+" }
+        return .p(.class("help-line"), .text(WebText.helpLine(lang) + " "), .a(.href("tel:\(digits)"), .class("nowrap"), .text(phone)))
+    }
+
     /// A link to the same page in the other language.
     static func languageSwitch(current: Lang, path: String) -> Node<HTML.BodyContext> {
         let other: Lang = current == .zhCN ? .en : .zhCN
@@ -70,6 +77,7 @@ enum WebText {
     static let register = LocalizedText("注册", "Register")
     static let myAccount = LocalizedText("我的账号", "My account")
     static let home = LocalizedText("返回首页", "Back to the home page")
+    static let helpLine = LocalizedText("遇到困难？请拨打服务电话：", "Need help? Call us:")
     static let footer = LocalizedText(
         "您的个人信息加密保存，页面上只显示部分内容，每次查看都有记录。",
         "Your personal data is stored encrypted, shown only masked, and every look at it is recorded."

@@ -16,6 +16,8 @@ enum AccountText {
     static let guardianLink = LocalizedText("学生用监护人手机号注册", "Students: register with a guardian's phone")
     static let username = LocalizedText("用户名（可选）", "Username (optional)")
     static let usernameLabel = LocalizedText("用户名", "Username")
+    static let usernameGuardianHint = LocalizedText("以后用这个用户名登录。字母开头，3–32 位，可用字母、数字、下划线。",
+                                                    "You will sign in with this username. Starts with a letter; 3–32 letters, digits, underscores.")
     static let usernameHint = LocalizedText("字母开头，3–32 位，可用字母、数字、下划线。", "Starts with a letter; 3–32 letters, digits, underscores.")
     static let phone = LocalizedText("手机号", "Mobile phone number")
     static let guardianPhone = LocalizedText("监护人手机号", "Guardian's mobile number")
@@ -36,6 +38,14 @@ enum AccountText {
     static let noAccount = LocalizedText("还没有账号？注册", "No account yet? Register")
     static let activated = LocalizedText("账号已激活，请登录。", "Your account is active; please sign in.")
     static let confirmed = LocalizedText("确认成功，请登录。", "Confirmed; please sign in.")
+    static func confirmedSignInAs(_ username: String) -> LocalizedText {
+        LocalizedText("确认成功。以后请用用户名「\(username)」和您设置的密码登录（这个学生账号也可以用监护人手机号登录，但家中有几个孩子用同一个手机号时，请用用户名）。",
+                      "Confirmed. Sign in with the username “\(username)” and your password (the guardian's phone works too, unless several children registered with it).")
+    }
+    static let activationLinkUsed = LocalizedText(
+        "这个激活链接已经用过或已过期。如果账号已经激活，请直接登录；否则请登录后按提示重新获取验证码。",
+        "This activation link has been used or has expired. If your account is active, just sign in; otherwise sign in and request a new code."
+    )
     static let accountTitle = LocalizedText("我的账号", "My account")
     static let frozenTitle = LocalizedText("您的账号已被冻结", "Your account is frozen")
     static let frozenReason = LocalizedText("原因：", "Reason: ")
@@ -70,8 +80,10 @@ enum AccountPages {
         let lang = model.lang
         func error(_ name: String) -> String? { model.errors[name].map { Forms.message(for: $0, lang: lang) } }
         var fields: [Node<HTML.BodyContext>] = [
-            Forms.field(.init(name: "username", label: AccountText.username, value: model.values["username"] ?? "",
-                              autocomplete: "username", hint: AccountText.usernameHint), error: error("username"), lang: lang),
+            Forms.field(.init(name: "username", label: model.guardian ? AccountText.usernameLabel : AccountText.username,
+                              value: model.values["username"] ?? "", autocomplete: "username",
+                              hint: model.guardian ? AccountText.usernameGuardianHint : AccountText.usernameHint, required: model.guardian),
+                        error: error("username"), lang: lang),
         ]
         if model.guardian {
             fields.append(Forms.field(.init(name: "guardianPhone", label: AccountText.guardianPhone, type: "tel",
@@ -148,6 +160,8 @@ enum AccountPages {
         var login = ""
         var error: String?
         var notice: String?
+        /// Where to go after signing in (a local path, e.g. the program the person chose).
+        var next: String?
     }
 
     static func signIn(_ model: SignInModel) -> HTML {
@@ -160,6 +174,7 @@ enum AccountPages {
                         error: nil, lang: lang),
             Forms.field(.init(name: "password", label: AccountText.password, type: "password", autocomplete: "current-password", required: true),
                         error: nil, lang: lang),
+        ] + (model.next.map { [Forms.void("input", [("type", "hidden"), ("name", "next"), ("value", $0)])] } ?? []) + [
             Forms.submit(AccountText.signInButton, lang: lang),
         ]))
         main.append(.p(.a(.href("/forgot"), .text(PasswordText.forgotLink(lang)))))

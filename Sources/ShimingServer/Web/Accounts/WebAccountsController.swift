@@ -102,9 +102,13 @@ struct WebAccountsController {
         let form = try req.content.decode(ConfirmForm.self)
         guard let id = UUID(uuidString: form.account) else { throw HTTPFailure.error(for: .notFound) }
         do {
-            _ = try await AccountService(application: req.application).confirm(
+            let account = try await AccountService(application: req.application).confirm(
                 accountID: id, .init(channel: form.channel, code: form.code ?? ""), ip: req.clientIP
             )
+            // A student registered with the guardian's phone is told which name to sign in with.
+            if account.guardianPhone != nil, account.phone == nil, account.email == nil, let username = account.username {
+                return req.redirect(to: "/signin?confirmed=1&as=\(username)", redirectType: .normal)
+            }
             return req.redirect(to: "/signin?confirmed=1", redirectType: .normal)
         } catch let error as UserFacingError {
             let model = try await confirmModel(req, csrf: PageCSRF.token(for: req).0, accountID: form.account, channel: form.channel,
@@ -145,12 +149,28 @@ struct WebAccountsController {
         if req.query[String.self, at: "activated"] == "1" { notice = AccountText.activated(req.lang) }
         if req.query[String.self, at: "confirmed"] == "1" { notice = AccountText.confirmed(req.lang) }
         if req.query[String.self, at: "reset"] == "1" { notice = PasswordText.resetDone(req.lang) }
-        return page(AccountPages.signIn(.init(lang: req.lang, csrf: csrf, notice: notice)).render(), cookie: cookie)
+        var login = ""
+        if let username = req.query[String.self, at: "as"], AccountService.isValidUsername(username) {
+            notice = AccountText.confirmedSignInAs(username)(req.lang)
+            login = username
+        }
+        let model = AccountPages.SignInModel(lang: req.lang, csrf: csrf, login: login, notice: notice,
+                                             next: Self.localPath(req.query[String.self, at: "next"]))
+        return page(AccountPages.signIn(model).render(), cookie: cookie)
+    }
+
+    /// A path on this site to continue at after signing in; anything else (another host,
+    /// `//evil`, a scheme) is dropped, so the sign-in page cannot send people elsewhere.
+    static func localPath(_ raw: String?) -> String? {
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/\\"), raw.count <= 300,
+              raw.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\\" }) else { return nil }
+        return raw
     }
 
     struct SignInForm: Content {
         var login: String?
         var password: String?
+        var next: String?
     }
 
     @Sendable func signInSubmit(_ req: Request) async throws -> Response {
@@ -163,14 +183,16 @@ struct WebAccountsController {
             )
             // A fresh session id at every sign-in (no fixation); the pre-sign-in CSRF cookie goes.
             // Staff land on their desk, applicants on their account.
-            let response = req.redirect(to: session.account.kind == .staff ? "/staff" : "/account", redirectType: .normal)
+            let landing = session.account.kind == .staff ? "/staff" : (Self.localPath(form.next) ?? "/account")
+            let response = req.redirect(to: landing, redirectType: .normal)
             response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(
                 string: session.token, expires: session.expiresAt, path: "/", isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax
             )
             response.cookies[PageCSRF.cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
             return response
         } catch let error as UserFacingError {
-            let model = AccountPages.SignInModel(lang: req.lang, csrf: csrf, login: form.login ?? "", error: error.message(req.lang))
+            let model = AccountPages.SignInModel(lang: req.lang, csrf: csrf, login: form.login ?? "", error: error.message(req.lang),
+                                                 next: Self.localPath(form.next))
             let response = page(AccountPages.signIn(model).render(), cookie: cookie, status: error.kind.status)
             if case .rateLimited(let seconds) = error.kind { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
             return response

@@ -22,6 +22,13 @@ enum CasePages {
             }
         }
 
+        /// The step where a field (named as in the API) is filled in.
+        static func holding(_ field: String) -> Step {
+            if field.hasPrefix("documents.") { return .documents }
+            if field.hasPrefix("identity."), field != "identity.address" { return .identity }
+            return .details
+        }
+
         /// The steps a program has: details only with sections, documents only with document rules.
         static func steps(for program: Program) -> [Step] {
             allCases.filter {
@@ -89,6 +96,8 @@ enum CasePages {
     static let appealReason = LocalizedText("申诉理由", "Why you appeal")
     static let appealSend = LocalizedText("提交申诉", "Send the appeal")
     static let submitted = LocalizedText("已提交，自动检查已完成，结果如下。", "Submitted; the automatic checks have run — see the result below.")
+    static let submittedReturned = LocalizedText("已提交，但自动检查发现需要修改的地方，请按下面的说明修改后再提交（不计入申请次数）。",
+                                                 "Submitted, but the checks found something to correct; fix what is listed below and submit again (this does not count as a new application).")
     static let sent = LocalizedText("已发送。", "Sent.")
     static let by: [String: LocalizedText] = [
         "applicant": LocalizedText("本人", "you"), "system": LocalizedText("系统", "system"), "staff": LocalizedText("工作人员", "staff"),
@@ -261,7 +270,7 @@ enum CasePages {
             let fieldID = "file-\(rule.kind.rawValue)"
             card.append(ChangeRequestPages.uploadForm(action: "/cases/\(id)/edit/documents", csrf: model.csrf, [
                 Forms.void("input", [("type", "hidden"), ("name", "kind"), ("value", rule.kind.rawValue)]),
-                ChangeRequestPages.fileField(name: "file", id: fieldID, label: upload, error: model.errors[fieldID].map { Forms.message(for: $0, lang: lang) },
+                ChangeRequestPages.fileField(name: "file", id: fieldID, label: upload, error: (model.errors[fieldID] ?? model.errors["documents.\(rule.kind.rawValue)"]).map { Forms.message(for: $0, lang: lang) },
                                              lang: lang),
                 Forms.submit(upload, lang: lang, primary: false),
             ]))
@@ -274,7 +283,8 @@ enum CasePages {
     static func review(_ model: Model) -> HTML {
         let lang = model.lang
         var content: [Node<HTML.BodyContext>] = [summary(model)]
-        let todo = model.preview.filter { !$0.passed }
+        // A check that could not run is not a task of its own: the missing field is listed.
+        let todo = model.preview.filter { !$0.passed && $0.ran }
         if todo.isEmpty {
             content.append(Forms.notice(allReady(lang), kind: "ok"))
         } else {
@@ -387,7 +397,8 @@ enum CasePages {
         if !item.checks.isEmpty {
             main.append(.h2(.text(checks(lang))))
             main.append(Forms.element("ul", [("class", "checks")], item.checks.map {
-                Forms.element("li", [("class", $0.passed ? "passed" : "failed"), ("data-check", $0.check)], [.text(($0.passed ? "✓ " : "✗ ") + $0.reason(lang))])
+                Forms.element("li", [("class", $0.passed ? "passed" : $0.ran ? "failed" : "not-run"), ("data-check", $0.check), ("data-code", $0.code)],
+                              [.text(($0.passed ? "✓ " : $0.ran ? "✗ " : "– ") + $0.reason(lang))])
             }))
         }
         main.append(.h2(.text(timeline(lang))))

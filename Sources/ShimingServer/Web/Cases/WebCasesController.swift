@@ -34,7 +34,9 @@ struct WebCasesController {
         CasePages.Model(lang: req.lang, csrf: PageCSRF.token(for: req).0, item: item, program: program)
     }
 
-    func signIn(_ req: Request) -> Response { req.redirect(to: "/signin", redirectType: .normal) }
+    /// To sign in, and back to the page that was asked for (a form sent while signed out goes
+    /// back to the list).
+    func signIn(_ req: Request) -> Response { req.redirectToSignIn(next: req.method == .GET ? req.url.string : "/cases") }
 
     func redirect(_ req: Request, _ item: Case, _ suffix: String = "") -> Response {
         req.redirect(to: "/cases/\(item.id.uuidString.lowercased())\(suffix)", redirectType: .normal)
@@ -82,7 +84,14 @@ struct WebCasesController {
     static func notice(_ done: String?, _ model: inout CasePages.Model, _ lang: Lang) {
         switch done {
         case "appealed": model.notice = CasePages.appealed(lang)
-        case "submitted": model.notice = CasePages.submitted(lang)
+        case "submitted":
+            // Green only when nothing is left for the applicant to do.
+            if model.item.state == .returned {
+                model.notice = CasePages.submittedReturned(lang)
+                model.noticeKind = "error"
+            } else {
+                model.notice = CasePages.submitted(lang)
+            }
         case "confirmed": model.notice = CasePages.confirmed(lang)
         case "consented": model.notice = CasePages.consented(lang)
         case "resent": model.notice = CasePages.sent(lang)
@@ -202,20 +211,40 @@ struct WebCasesController {
             try await action(service(req), account, item)
             return redirect(req, item, "?done=\(done)")
         } catch let error as UserFacingError {
-            if error.code == "account_locked" {
-                return req.redirect(to: "/signin", redirectType: .normal)
-            }
-            var model = model(req, (try? await service(req).own(item.id, account: account)) ?? item, program)
-            model.notice = error.message(req.lang)
-            model.noticeKind = "error"
-            if let errorField { model.errors[errorField] = error.fields["code"] ?? "invalid" }
-            if errorField == "consent" { model.values["consent"] = "sent" }
-            return pages.page(CasePages.status(model).render(), cookie: nil, status: error.kind.status)
+            return try await failed(req, error, account: account, item: item, program: program, errorField: errorField)
         }
     }
 
+    /// The status page with the error of an action on it.
+    func failed(_ req: Request, _ error: UserFacingError, account: Account, item: Case, program: Program, errorField: String?) async throws -> Response {
+        if error.code == "account_locked" {
+            return req.redirect(to: "/signin", redirectType: .normal)
+        }
+        var model = model(req, (try? await service(req).own(item.id, account: account)) ?? item, program)
+        model.notice = error.message(req.lang)
+        model.noticeKind = "error"
+        if let errorField { model.errors[errorField] = error.fields["code"] ?? "invalid" }
+        if errorField == "consent" { model.values["consent"] = "sent" }
+        return pages.page(CasePages.status(model).render(), cookie: nil, status: error.kind.status)
+    }
+
+    /// Submits; with required parts missing, the step holding the first of them opens with
+    /// every missing field marked (nothing is counted).
     @Sendable func submit(_ req: Request) async throws -> Response {
-        try await act(req, done: "submitted") { service, account, item in _ = try await service.submit(item.id, account: account, ip: req.clientIP) }
+        guard let (account, item, program) = try await load(req) else { return signIn(req) }
+        do {
+            _ = try await service(req).submit(item.id, account: account, ip: req.clientIP)
+        } catch let error as UserFacingError where error.code == "application_incomplete" {
+            let first = CasePages.Step.steps(for: program).first { step in error.fields.keys.contains { CasePages.Step.holding($0) == step } } ?? .identity
+            var model = model(req, item, program)
+            model.errors = error.fields
+            model.notice = error.message(req.lang)
+            model.noticeKind = "error"
+            return try await render(req, step: first, model, status: error.kind.status)
+        } catch let error as UserFacingError {
+            return try await failed(req, error, account: account, item: item, program: program, errorField: nil)
+        }
+        return redirect(req, item, "?done=submitted")
     }
 
     @Sendable func confirm(_ req: Request) async throws -> Response {

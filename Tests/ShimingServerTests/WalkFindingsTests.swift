@@ -1,0 +1,148 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+/// What a first walk through P1–P5 found (issue 11): a student registered with the guardian's
+/// phone could not sign in, incomplete applications used up submissions, resubmissions counted
+/// against the limit, and the history named the applicant for what the system or staff did.
+@Suite("Walk findings: guardian sign-in, incomplete submits, the application limit, who did what")
+struct WalkFindingsTests {
+    @Test("P4: the guardian variant needs a username; the guardian phone signs in one student, and asks siblings for their username")
+    func guardianSignIn() async throws {
+        try await withShiming { shiming in
+            let nameless = try await shiming.postRegistration(["guardianPhone": "13900139031", "password": goodPassword])
+            #expect(nameless.status == .unprocessableEntity)
+            #expect(nameless.apiError?.fields?["username"] == "required")
+            #expect(try await AccountRecord.query(on: shiming.db).count() == 0, "nothing stored")
+
+            func student(_ username: String, password: String = goodPassword) async throws {
+                let created = try #require(try await shiming.registerAccount(username: username, guardianPhone: "13900139031", password: password))
+                let code = try #require(try await shiming.latestCode(to: "13900139031"))
+                let confirmed = try await shiming.send(.POST, "/api/v1/accounts/\(created.id)/contacts/confirm", json: ["channel": "sms", "code": code])
+                #expect(confirmed.status == .ok, "\(confirmed.text)")
+            }
+            try await student("xiaoming")
+            // The guardian phone belongs to one student: it signs that student in.
+            _ = try await shiming.signIn("13900139031")
+            let wrong = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13900139031", "password": "Wrong-2026!x"])
+            #expect(wrong.apiError?.code == "invalid_credentials")
+
+            // A sister registers with the same phone: the phone no longer names one account.
+            shiming.clock.advance(by: 61)
+            try await student("xiaohong", password: "Another-2026!")
+            for password in [goodPassword, "Another-2026!"] {
+                let ambiguous = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13900139031", "password": password])
+                #expect(ambiguous.status == .unprocessableEntity)
+                #expect(ambiguous.apiError?.code == "login_ambiguous")
+                #expect(ambiguous.apiError?.fields?["login"] == "ambiguous")
+            }
+            let stranger = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13900139031", "password": "Wrong-2026!x"])
+            #expect(stranger.apiError?.code == "invalid_credentials", "a wrong password learns nothing about the siblings")
+            _ = try await shiming.signIn("xiaoming")
+            _ = try await shiming.signIn("xiaohong", password: "Another-2026!")
+        }
+    }
+
+    @Test("submitting with required parts missing is refused with every part named, and uses up no submission")
+    func incompleteSubmit() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138031")
+            let item = try await shiming.createCase(token, ["program": "senior-personal"])
+            for _ in 1...4 {
+                let refused = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/submit", headers: shiming.bearer(token))
+                #expect(refused.status == .unprocessableEntity)
+                #expect(refused.apiError?.code == "application_incomplete")
+                #expect(refused.apiError?.fields == [
+                    "identity.name": "required", "identity.documentType": "required", "identity.documentNumber": "required",
+                    "identity.gender": "required", "identity.address": "required",
+                    "documents.id_front": "required", "documents.id_back": "required", "documents.household_register": "required",
+                ])
+            }
+            let unchanged = try await shiming.getCase(token, item.id)
+            #expect(unchanged.state == "draft" && unchanged.history.count == 1 && unchanged.checks.isEmpty)
+
+            // Filled in, with a mistyped number: the checks that need a valid number say they did not run.
+            let mistyped = String(adultFemale.dropLast()) + (adultFemale.last == "1" ? "2" : "1")
+            let patched = try await shiming.sendObject(.PATCH, "/api/v1/cases/\(item.id)", token: token, [
+                "identity": ["name": "钱芳", "documentType": "resident", "documentNumber": mistyped, "gender": "female",
+                             "address": "北京市西城区某某街道 1 号"],
+            ])
+            #expect(patched.status == .ok, "\(patched.text)")
+            for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+            let returned = try #require(try await shiming.submitCase(token, item.id))
+            #expect(returned.state == "returned")
+            #expect(returned.failed.filter { $0.code != "not_run" }.map(\.code) == ["invalid_checksum"])
+            for check in ["age", "consistency"] {
+                let result = try #require(returned.checks.first { $0.check == check })
+                #expect(result.code == "not_run" && !result.passed, "\(check) could not run, so it did not pass")
+            }
+            #expect(returned.checks.first { $0.check == "frequency" }?.reason.contains("第 1 次") == true)
+        }
+    }
+
+    @Test("a case returned twice and resubmitted twice stays one application; only new ones count against the limit")
+    func resubmissionsDoNotCount() async throws {
+        try await withShiming { shiming in
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.walk")
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138032")
+            func complete(_ number: String) async throws -> CaseReply {
+                let item = try await shiming.createCase(token, ["program": "senior-personal",
+                                                                "identity": ["name": "孙丽", "documentType": "resident", "documentNumber": number,
+                                                                             "gender": "female", "address": "北京市西城区某某街道 1 号"]])
+                for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+                return item
+            }
+            let first = try await complete(adultFemale)
+            #expect(try await shiming.submitCase(token, first.id)?.state == "needs_review")
+            for round in 1...2 {
+                #expect(try await shiming.decide(first.id, staff: reviewer, "return", reasons: ["document_unreadable"]).state == "returned")
+                let again = try #require(try await shiming.submitCase(token, first.id))
+                #expect(again.state == "needs_review", "resubmission \(round) is not refused")
+                #expect(again.checks.first { $0.check == "frequency" }?.reason.contains("第 1 次") == true, "still the first application")
+            }
+            // Two more new applications fill the limit of three; a fourth is refused.
+            for number in [residentID(birth: "19600101", sequence: "322"), residentID(birth: "19610101", sequence: "342")] {
+                #expect(try await shiming.submitCase(token, try await complete(number).id)?.state == "needs_review")
+            }
+            let fourth = try await complete(residentID(birth: "19620101", sequence: "362"))
+            let limited = try await shiming.send(.POST, "/api/v1/cases/\(fourth.id)/submit", headers: shiming.bearer(token))
+            #expect(limited.status == .tooManyRequests && limited.apiError?.code == "application_limit")
+            // The returned first case can still be resubmitted.
+            #expect(try await shiming.decide(first.id, staff: reviewer, "return", reasons: ["document_unreadable"]).state == "returned")
+            #expect(try await shiming.submitCase(token, first.id)?.state == "needs_review")
+        }
+    }
+
+    @Test("the history names the applicant, the system and staff for what each did; a verification fills the profile")
+    func historyActors() async throws {
+        try await withShiming { shiming in
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.actors")
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138033")
+            let item = try await shiming.createCase(token, ["program": "senior-personal",
+                                                            "identity": ["name": "周敏", "documentType": "resident", "documentNumber": adultFemale,
+                                                                         "gender": "male", "address": "北京市西城区某某街道 1 号"]])
+            for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+            let returned = try #require(try await shiming.submitCase(token, item.id))
+            #expect(returned.history.map(\.action) == ["create", "submit", "start_checks", "checked_returned"])
+            #expect(returned.history.map(\.by) == ["applicant", "applicant", "system", "system"])
+            _ = try await shiming.sendObject(.PATCH, "/api/v1/cases/\(item.id)", token: token, ["identity": ["gender": "female"]])
+            _ = try await shiming.submitCase(token, item.id)
+            let back = try await shiming.decide(item.id, staff: reviewer, "return", reasons: ["document_unreadable"])
+            #expect(Array(back.history.suffix(2).map(\.by)) == ["staff", "staff"])
+            _ = try await shiming.submitCase(token, item.id)
+            let verified = try await shiming.decide(item.id, staff: reviewer, "approve")
+            #expect(verified.state == "verified")
+            #expect(Array(verified.history.suffix(3).map(\.action)) == ["start_review", "reviewed_approve", "verify"])
+            #expect(Array(verified.history.suffix(3).map(\.by)) == ["staff", "staff", "staff"])
+
+            struct Me: Decodable { var legalName: String?; var gender: String? }
+            let me = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token)).json(Me.self)
+            #expect(me.legalName == "周*" && me.gender == "female")
+        }
+    }
+}

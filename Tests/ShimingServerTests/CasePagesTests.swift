@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import ShimingCore
 import Testing
 import Vapor
 import VaporTesting
@@ -33,7 +34,7 @@ struct CasePagesTests {
             #expect(bad.status == .unprocessableEntity)
             #expect(bad.text.contains("field-identity.documentType-error"))
             let saved = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "赵秀英", "identity.documentType": "resident",
-                                                                  "identity.documentNumber": adultFemale, "identity.gender": "male"], headers: headers)
+                                                                  "identity.documentNumber": adultFemale, "identity.gender": "female"], headers: headers)
             #expect(saved.headers.first(name: .location) == "\(base)/edit/details")
             let details = try await shiming.postForm("\(base)/edit/details", ["_csrf": csrf, "identity.address": "北京市西城区某某街道 1 号"], headers: headers)
             #expect(details.headers.first(name: .location) == "\(base)/edit/documents")
@@ -41,7 +42,7 @@ struct CasePagesTests {
             var (uploadHeaders, body) = TestFiles.multipart(file: TestFiles.png(width: 1000, height: 700), filename: "front.png", fields: ["kind": "id_front"])
             for (name, value) in headers { uploadHeaders.add(name: name, value: value) }
             let upload = try await shiming.app.testing().sendRequest(.POST, "\(base)/edit/documents?_csrf=\(csrf)", headers: uploadHeaders, body: body)
-            #expect(upload.headers.first(name: .location) == "\(base)/edit/documents", "\(upload.text)")
+            #expect(upload.headers.first(name: .location) == "\(base)/edit/documents#document-id_front", "\(upload.text)")
             let documents = try await shiming.send(.GET, "\(base)/edit/documents", headers: headers)
             #expect(documents.text.contains("data-kind=\"id_front\""))
 
@@ -50,7 +51,9 @@ struct CasePagesTests {
             #expect(review.text.contains("data-code=\"document_missing\""))
             #expect(review.text.contains("户口簿"))
             #expect(review.text.contains("赵**"))  // masked
-            #expect(!review.text.contains(adultFemale))
+            // What was typed is there behind a tap (a closed <details>), to compare with the card.
+            #expect(review.text.contains("<details class=\"reveal\" data-reveal=\"identity.documentNumber\"><summary>"))
+            #expect(!review.text.contains("<details class=\"reveal\" data-reveal=\"identity.documentNumber\" open"))
 
             // Submitting with documents missing opens the documents step with them marked, and counts nothing.
             let incomplete = try await shiming.postForm("\(base)/submit", ["_csrf": csrf], headers: headers)
@@ -67,13 +70,15 @@ struct CasePagesTests {
 
             let submitted = try await shiming.postForm("\(base)/submit", ["_csrf": csrf], headers: headers)
             #expect(submitted.headers.first(name: .location) == "\(base)?done=submitted")
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.pages")
+            _ = try await shiming.decide(caseID, staff: reviewer, "return", reasons: ["document_unreadable"])
             let status = try await shiming.send(.GET, base, headers: headers)
             #expect(status.text.contains("data-state=\"returned\""))
             #expect(status.text.contains("id=\"reasons\""))
             #expect(status.text.contains("id=\"edit-case\""))
             #expect(status.text.contains("class=\"timeline\""))
-            #expect(status.text.contains("data-code=\"gender_mismatch\""))
-            #expect(status.text.contains("退回修改 · 系统"), "the machine returned it, not the applicant")
+            #expect(status.text.contains("data-code=\"document_unreadable\""))
+            #expect(status.text.contains("等待人工审核 · 系统") && status.text.contains("退回修改 · 工作人员"), "who did what, truthfully")
             let english = try await shiming.send(.GET, base, headers: headers.merging(["Cookie": "shiming_lang=en"]))
             #expect(english.text.contains("Returned for correction") || english.text.contains("退回修改"))
 
@@ -82,6 +87,50 @@ struct CasePagesTests {
             let (other, _) = try await shiming.webSession("13800138021")
             let stranger = try await shiming.send(.GET, "/cases/\(caseID)", headers: other)
             #expect(stranger.status == .notFound)
+        }
+    }
+
+    @Test("each step is checked when it is saved: an empty step, a wrong check digit and a too-small photo are shown at their own step")
+    func errorsAtTheirStep() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138022")
+            let (headers, csrf) = try await shiming.webSession("13800138022")
+            let created = try await shiming.postForm("/cases", ["_csrf": csrf, "program": "senior-personal"], headers: headers)
+            let identityPath = try #require(created.headers.first(name: .location))
+            let base = String(identityPath.dropLast("/edit/identity".count))
+            let caseID = try #require(UUID(uuidString: String(base.split(separator: "/").last ?? "")))
+            func stored() async throws -> CaseApplication {
+                let record = try #require(try await CaseRecord.find(caseID, on: shiming.db))
+                return try CaseService(application: shiming.app).application(of: record)
+            }
+
+            let empty = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "", "identity.documentType": "",
+                                                                  "identity.documentNumber": "", "identity.gender": ""], headers: headers)
+            #expect(empty.status == .unprocessableEntity)
+            for field in ["identity.name", "identity.documentType", "identity.documentNumber", "identity.gender"] {
+                #expect(empty.text.contains("field-\(field)-error"), "\(field) marked")
+            }
+            let mistyped = String(adultFemale.dropLast()) + (adultFemale.last == "1" ? "2" : "1")
+            let wrong = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "赵秀英", "identity.documentType": "resident",
+                                                                  "identity.documentNumber": mistyped, "identity.gender": "female"], headers: headers)
+            #expect(wrong.status == .unprocessableEntity)
+            #expect(wrong.text.contains("field-identity.documentNumber-error") && wrong.text.contains("校验位"))
+            #expect(wrong.text.contains("value=\"\(mistyped)\""), "what was typed stays in the field to be corrected")
+            #expect(try await stored().identity.documentNumber == nil, "nothing saved")
+            let right = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "赵秀英", "identity.documentType": "resident",
+                                                                  "identity.documentNumber": adultFemale, "identity.gender": "female"], headers: headers)
+            #expect(right.headers.first(name: .location) == "\(base)/edit/details")
+
+            // A 400×250 photo: refused at the upload, back at the documents step (no token in the address), the size named.
+            var (uploadHeaders, body) = TestFiles.multipart(file: TestFiles.png(width: 400, height: 250), filename: "front.png", fields: ["kind": "id_front"])
+            for (name, value) in headers { uploadHeaders.add(name: name, value: value) }
+            let upload = try await shiming.app.testing().sendRequest(.POST, "\(base)/edit/documents?_csrf=\(csrf)", headers: uploadHeaders, body: body)
+            #expect(upload.status == .seeOther)
+            let location = try #require(upload.headers.first(name: .location))
+            #expect(location.hasPrefix("\(base)/edit/documents?problem=document_illegible&kind=id_front") && !location.contains("_csrf"))
+            let shown = try await shiming.send(.GET, location, headers: headers)
+            #expect(shown.text.contains("file-id_front-error") && shown.text.contains("500 像素"))
+            #expect(try await shiming.send(.GET, "\(base)/edit/documents", headers: headers).text.contains("data-kind=\"id_front\"") == false)
         }
     }
 }

@@ -13,30 +13,38 @@ let adultMale = residentID(birth: "19850612", sequence: "131")
 
 @Suite("P1–P5 from registration to a verified account, with returns and reviews")
 struct CaseScenarioTests {
-    @Test("P1 online education: returned for an illegible photo, resubmitted, reviewed, confirmed with the second code, identity code issued")
+    @Test("P1 online education: an illegible photo refused at upload, returned for a wrong gender, fixed, reviewed, confirmed with the second code, identity code issued")
     func p1() async throws {
         try await withShiming { shiming in
             let (_, token) = try await shiming.activeApplicant(phone: "13800138001")
             let reviewer = try await shiming.staff([.reviewer], username: "reviewer.p1")
             let draft = try await shiming.createCase(token, ["program": "online-education",
-                                                             "identity": ["name": "李明", "documentType": "resident", "documentNumber": adultMale, "gender": "male"]])
+                                                             "identity": ["name": "李明", "documentType": "resident", "documentNumber": adultMale, "gender": "female"]])
             #expect(draft.state == "draft")
             #expect(draft.identity.name == "李*")
             #expect(draft.identity.documentNumber == ResidentIDNumber.mask(adultMale))
             try await shiming.addDocument(token, draft.id, kind: "id_front")
-            try await shiming.addDocument(token, draft.id, kind: "id_back", TestFiles.png(width: 400, height: 300))
+            // The back photo is too small to read: refused at the upload, with the size it needs.
+            var (headers, body) = TestFiles.multipart(file: TestFiles.png(width: 400, height: 300), filename: "back.png", fields: ["kind": "id_back"])
+            headers.add(name: "Authorization", value: "Bearer \(token)")
+            let illegible = try await shiming.app.testing().sendRequest(.POST, "/api/v1/cases/\(draft.id)/documents", headers: headers, body: body)
+            #expect(illegible.status == .unprocessableEntity)
+            #expect(illegible.apiError?.code == "document_illegible" && illegible.apiError?.fields == ["file": "document_illegible"])
+            #expect(illegible.apiError?.message.contains("600") == true)
+            #expect(try await shiming.getCase(token, draft.id).documents.count == 1)
+            try await shiming.addDocument(token, draft.id, kind: "id_back")
 
-            // Fixable: the back photo is too small to read → returned with that reason.
+            // Fixable: the gender contradicts the number → returned with that reason.
             let returned = try #require(try await shiming.submitCase(token, draft.id))
             #expect(returned.state == "returned")
             #expect(returned.decision?.rule == "checks.fix")
-            #expect(returned.decision?.reasons.map(\.code) == ["document_illegible"])
-            #expect(returned.decision?.reasons.first?.field == "documents.id_back")
-            #expect(returned.decision?.reasons.first?.message.contains("600") == true)
+            #expect(returned.decision?.reasons.map(\.code) == ["gender_mismatch"])
+            #expect(returned.decision?.reasons.first?.field == "identity.gender")
             try await shiming.deliverOutbox()
             #expect(shiming.sink.messages.contains { $0.template == "case_returned" && $0.to == "13800138001" })
 
-            try await shiming.addDocument(token, draft.id, kind: "id_back", replace: true)
+            let fixed = try await shiming.sendObject(.PATCH, "/api/v1/cases/\(draft.id)", token: token, ["identity": ["gender": "male"]])
+            #expect(fixed.status == .ok, "\(fixed.text)")
             let inReview = try #require(try await shiming.submitCase(token, draft.id))
             #expect(inReview.state == "needs_review")
             #expect(inReview.decision?.rule == "program.review_always")

@@ -120,6 +120,21 @@ struct CaseService: Sendable {
         return app
     }
 
+    /// What the applicant can fix in the fields one page step saves, found when it is saved
+    /// (the page refuses the step with them; the API leaves them for the checks on submit,
+    /// which list every problem at once): missing values, number rules (length, check
+    /// character, birth date, region), name format, gender against the number.
+    func stepProblems(_ input: Input, into current: Case, program: Program, fields: Set<String>) throws -> [String: String] {
+        let app = try Self.merge(input, into: current.application, program: program, today: today)
+        let results = CaseEvaluator(program: program, today: today).localChecks(app, documents: current.uploadedDocuments, guardianConsent: true)
+        var problems: [String: String] = [:]
+        for result in results where result.disposition == .fix {
+            guard let field = result.field, fields.contains(field), problems[field] == nil else { continue }
+            problems[field] = result.code
+        }
+        return problems
+    }
+
     /// The clear columns derived from the application: number index and class scope.
     func derived(_ app: CaseApplication, program: Program) -> (index: String?, school: String?, grade: String?, class: String?) {
         let number = CaseEvaluator(program: program, today: today).identityNumber(app)?.number
@@ -285,8 +300,8 @@ struct CaseService: Sendable {
 
     /// Stores a document (JPEG, PNG or PDF by content, within the program's size limit for
     /// that kind), sealed. With `replace`, earlier documents of the same kind are removed.
-    /// Pictures too small to read are stored: the check on submit returns the case with the
-    /// reason, which tells the applicant more than a refused upload.
+    /// A picture too small to read is refused here, with the size it needs, so the applicant
+    /// learns it at the upload and not after submitting.
     func addDocument(to id: UUID, account: Account, kind rawKind: String?, bytes: Data, replace: Bool, ip: String?) async throws -> StoredFile {
         try account.checkMayAct()
         let current = try await own(id, account: account)
@@ -302,6 +317,10 @@ struct CaseService: Sendable {
                                   message: LocalizedText("这里只接受 \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) 文件。",
                                                          "Only \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) files are accepted here."),
                                   fields: ["file": "unsupported_file_type"])
+        }
+        if let width = sniffed.width, let height = sniffed.height, min(width, height) < rule.minimumShortSide {
+            let result = CheckResult.fix("documents", "document_illegible", field: "documents.\(kind.rawValue)", detail: String(rule.minimumShortSide))
+            throw UserFacingError(code: "document_illegible", kind: .invalidInput, message: result.reason, fields: ["file": "document_illegible"])
         }
         let replaced = replace ? current.documents.filter { $0.kind == kind.rawValue } : []
         guard current.documents.count - replaced.count < Self.maxDocuments else {

@@ -109,6 +109,18 @@ enum Stylesheet {
     blockquote { border-left: 4px solid var(--line); margin: 0.5rem 0; padding: 0.25rem 0.75rem; }
     svg.chart { max-width: 40rem; display: block; }
     .actions form { display: inline-block; margin: 0 0 0 0.5rem; }
+    .nowrap { white-space: nowrap; }
+    .identity-code strong { white-space: nowrap; }
+    dl.facts dd, .card p, td { overflow-wrap: anywhere; }
+    details.reveal summary { display: inline-block; min-height: 48px; line-height: 48px; color: var(--accent); cursor: pointer; }
+    details.reveal .typed { display: block; font-size: 1.25rem; letter-spacing: 0.06em; font-family: ui-monospace, monospace; }
+    ul.checks li.not-run { color: var(--muted); }
+    .help-line { font-size: 1.1rem; }
+    .help-line a { display: inline-block; min-height: 48px; line-height: 48px; font-weight: 700; }
+    ol.steps a { display: inline-block; min-height: 48px; line-height: 48px; padding: 0 0.25rem; }
+    ol.steps li strong { display: inline-block; min-height: 48px; line-height: 48px; }
+    footer.site a { display: inline-block; min-height: 48px; line-height: 48px; }
+    main p > a:not(.button) { display: inline-block; min-height: 48px; line-height: 48px; }
     footer.site { border-top: 1px solid var(--line); margin-top: 2rem; padding: 1rem; color: var(--muted); font-size: 0.95rem; }
     footer.site p { max-width: 46rem; margin: 0 auto; }
     @media (max-width: 30rem) {

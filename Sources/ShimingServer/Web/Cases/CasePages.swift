@@ -99,6 +99,7 @@ enum CasePages {
     static let submittedReturned = LocalizedText("已提交，但自动检查发现需要修改的地方，请按下面的说明修改后再提交（不计入申请次数）。",
                                                  "Submitted, but the checks found something to correct; fix what is listed below and submit again (this does not count as a new application).")
     static let sent = LocalizedText("已发送。", "Sent.")
+    static let showTyped = LocalizedText("点按显示完整内容，请对照证件逐位核对", "Tap to show in full and compare it with your document")
     static let by: [String: LocalizedText] = [
         "applicant": LocalizedText("本人", "you"), "system": LocalizedText("系统", "system"), "staff": LocalizedText("工作人员", "staff"),
     ]
@@ -180,7 +181,23 @@ enum CasePages {
     static func error(_ model: Model, _ name: String) -> String? {
         guard let code = model.errors[name] else { return nil }
         if code == "not_in_program" { return LocalizedText("本项目不需要这一项。", "This program does not ask for this.")(model.lang) }
-        return Forms.message(for: code, lang: model.lang)
+        // The same words as the checks on submit: what is wrong and what to do.
+        return CheckResult.fix("", code, field: name).reason(model.lang)
+    }
+
+    /// What went wrong with an upload, at the document it concerns.
+    static func uploadProblem(_ code: String, rule: Program.DocumentRule, lang: Lang) -> String {
+        switch code {
+        case "document_illegible":
+            CheckResult.fix("documents", code, field: "documents.\(rule.kind.rawValue)", detail: String(rule.minimumShortSide)).reason(lang)
+        case "required":
+            LocalizedText("请先选择「\(rule.kind.label.zh)」的照片或文件，再点上传。", "Choose a photo or file of the \(rule.kind.label.en.lowercased()) first, then upload.")(lang)
+        case "unsupported_file_type":
+            LocalizedText("「\(rule.kind.label.zh)」只接受 \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) 文件。",
+                          "The \(rule.kind.label.en.lowercased()) must be a \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) file.")(lang)
+        default:
+            "「\(rule.kind.label(lang))」" + Forms.message(for: code, lang: lang)
+        }
     }
 
     static func text(_ model: Model, _ name: String, _ label: LocalizedText, _ current: String?, hint: LocalizedText? = nil,
@@ -270,7 +287,7 @@ enum CasePages {
             let fieldID = "file-\(rule.kind.rawValue)"
             card.append(ChangeRequestPages.uploadForm(action: "/cases/\(id)/edit/documents", csrf: model.csrf, [
                 Forms.void("input", [("type", "hidden"), ("name", "kind"), ("value", rule.kind.rawValue)]),
-                ChangeRequestPages.fileField(name: "file", id: fieldID, label: upload, error: (model.errors[fieldID] ?? model.errors["documents.\(rule.kind.rawValue)"]).map { Forms.message(for: $0, lang: lang) },
+                ChangeRequestPages.fileField(name: "file", id: fieldID, label: upload, error: (model.errors[fieldID] ?? model.errors["documents.\(rule.kind.rawValue)"]).map { uploadProblem($0, rule: rule, lang: lang) },
                                              lang: lang),
                 Forms.submit(upload, lang: lang, primary: false),
             ]))
@@ -317,8 +334,17 @@ enum CasePages {
             let count = model.item.documents.filter { $0.kind == rule.kind.rawValue }.count
             rows.append(("documents.\(rule.kind.rawValue)", count == 0 ? notUploaded(lang) : "\(uploaded(lang)) \(count)"))
         }
+        // What was typed, behind a tap, so it can be compared with the document digit by digit.
+        let typed = ["identity.name": app.identity.name, "identity.documentNumber": app.identity.documentNumber]
         return Forms.element("dl", [("class", "facts")], rows.flatMap { field, shown in
-            [Forms.element("dt", [], [.text(CheckReasons.fieldLabel(field)(lang))]), Forms.element("dd", [("data-field", field)], [.text(shown ?? "")])]
+            var value: [Node<HTML.BodyContext>] = [.text(shown ?? "")]
+            if let full = typed[field] ?? nil {
+                value.append(Forms.element("details", [("class", "reveal"), ("data-reveal", field)], [
+                    Forms.element("summary", [], [.text(showTyped(lang))]),
+                    Forms.element("span", [("class", "typed nowrap")], [.text(full)]),
+                ]))
+            }
+            return [Forms.element("dt", [], [.text(CheckReasons.fieldLabel(field)(lang))]), Forms.element("dd", [("data-field", field)], value)]
         })
     }
 

@@ -122,7 +122,14 @@ struct WebCasesController {
         guard let (_, item, program) = try await load(req) else { return signIn(req) }
         guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
         guard item.state.isEditable else { return redirect(req, item) }
-        return try await render(req, step: step, model(req, item, program))
+        var model = model(req, item, program)
+        if step == .documents, let code = req.query[String.self, at: "problem"], let kind = req.query[String.self, at: "kind"],
+           let rule = program.documents.first(where: { $0.kind.rawValue == kind }), code.count <= 40 {
+            model.errors["file-\(kind)"] = code
+            model.notice = CasePages.uploadProblem(code, rule: rule, lang: req.lang)
+            model.noticeKind = "error"
+        }
+        return try await render(req, step: step, model)
     }
 
     /// Saves one step: text fields through the same merge as `PATCH /cases/{id}`, or one upload.
@@ -132,17 +139,16 @@ struct WebCasesController {
         let service = service(req)
         if step == .documents {
             let upload = try? req.content.decode(CasesController.Upload.self)
-            let field = "file-\(upload?.kind ?? "")"
+            let kind = upload?.kind.flatMap(Program.DocumentKind.init(rawValue:))
             do {
                 guard let file = upload?.file, file.data.readableBytes > 0 else { throw AccountError.invalid(["file": "required"]) }
                 _ = try await service.addDocument(to: item.id, account: account, kind: upload?.kind, bytes: Data(buffer: file.data), replace: true, ip: req.clientIP)
-                return redirect(req, item, "/edit/documents")
+                return redirect(req, item, "/edit/documents#document-\(kind?.rawValue ?? "")")
             } catch let error as UserFacingError {
-                var model = model(req, try await service.own(item.id, account: account), program)
-                model.errors[field] = error.fields["file"] ?? error.fields["kind"] ?? "invalid_value"
-                model.notice = error.message(req.lang)
-                model.noticeKind = "error"
-                return try await render(req, step: step, model, status: error.kind.status)
+                // Back to the step's own address (the upload's carries the CSRF token), with
+                // the problem named at the document it concerns.
+                let code = error.fields["file"] ?? error.fields["kind"] ?? "invalid_value"
+                return redirect(req, item, "/edit/documents?problem=\(code)&kind=\(kind?.rawValue ?? "")#document-\(kind?.rawValue ?? "")")
             }
         }
         let form = (try? req.content.decode([String: String].self)) ?? [:]
@@ -150,6 +156,8 @@ struct WebCasesController {
         values["_csrf"] = nil
         do {
             let input = try Self.input(form, step: step)
+            let problems = try service.stepProblems(input, into: item, program: program, fields: Set(values.keys))
+            if !problems.isEmpty { throw AccountError.invalid(problems) }
             let updated = try await service.update(item.id, account: account, input, ip: req.clientIP)
             guard updated.state.isEditable else { return redirect(req, updated) }  // an edited pending case was checked again
             return redirect(req, updated, "/edit/\(CasePages.following(step, in: program).rawValue)")

@@ -53,6 +53,9 @@ struct ReviewPagesTests {
 
             let missing = try await shiming.postForm("/staff/review/tasks/\(taskID)/decision", ["_csrf": csrf, "outcome": "reject"], headers: reviewer)
             #expect(missing.status == .unprocessableEntity && missing.text.contains("field-error"))
+            let noOutcome = try await shiming.postForm("/staff/review/tasks/\(taskID)/decision", ["_csrf": csrf, "reasons[]": "document_unreadable"], headers: reviewer)
+            #expect(noOutcome.status == .unprocessableEntity && noOutcome.text.contains("id=\"outcome-error\""), "a missing outcome is marked at the choices")
+            #expect(noOutcome.text.contains("name=\"fields[document_unreadable]\""), "each reason can name the item it is about")
             let decided = try await shiming.postForm("/staff/review/tasks/\(taskID)/decision",
                                                      ["_csrf": csrf, "outcome": "reject", "reasons[]": "document_unreadable", "note": "照片模糊"], headers: reviewer)
             #expect(decided.status == .seeOther && decided.headers.first(name: .location) == "/staff/review?done=1")

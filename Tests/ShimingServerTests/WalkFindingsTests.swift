@@ -145,4 +145,50 @@ struct WalkFindingsTests {
             #expect(me.legalName == "周*" && me.gender == "female")
         }
     }
+
+    @Test("a returned case says which item to fix and the reviewer's words; the edit button opens that step")
+    func returnedSaysWhatToFix() async throws {
+        try await withShiming { shiming in
+            let reviewerToken = try await shiming.staff([.reviewer], username: "reviewer.fix")
+            _ = try await shiming.activeApplicant(phone: "13800138034")
+            let token = try await shiming.signIn("13800138034")
+            let item = try await shiming.createCase(token, ["program": "senior-personal",
+                                                            "identity": ["name": "吴兰", "documentType": "resident", "documentNumber": adultFemale,
+                                                                         "gender": "female", "address": "北京市西城区某某街道 1 号"]])
+            for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+            _ = try await shiming.submitCase(token, item.id)
+            let task = try #require(try await shiming.task(for: item.id, staff: reviewerToken))
+            let path = "/api/v1/review/tasks/\(task.id)/decision"
+            let badField = try await shiming.sendObject(.POST, path, token: reviewerToken, [
+                "outcome": "return", "reasons": ["document_unreadable"], "fields": ["document_unreadable": "documents.business_licence"]])
+            #expect(badField.apiError?.fields == ["fields": "invalid_value"], "a document the program does not have")
+            let strayKey = try await shiming.sendObject(.POST, path, token: reviewerToken, [
+                "outcome": "return", "reasons": ["document_unreadable"], "fields": ["incomplete": "identity.address"]])
+            #expect(strayKey.apiError?.fields == ["fields": "invalid_value"], "a field for a reason not given")
+            let tooLong = try await shiming.sendObject(.POST, path, token: reviewerToken, [
+                "outcome": "return", "reasons": ["document_unreadable"], "message": String(repeating: "长", count: 501)])
+            #expect(tooLong.apiError?.fields == ["message": "invalid_length"])
+            #expect(try await shiming.getCase(token, item.id).state == "needs_review", "refusals change nothing")
+
+            let decided = try await shiming.sendObject(.POST, path, token: reviewerToken, [
+                "outcome": "return", "reasons": ["document_unreadable"], "fields": ["document_unreadable": "documents.household_register"],
+                "message": "户口簿请拍本人那一页，不要只拍封面。", "note": "内部：封面"])
+            #expect(decided.status == .ok, "\(decided.text)")
+            let returned = try await shiming.getCase(token, item.id)
+            #expect(returned.decision?.reasons.first?.field == "documents.household_register")
+            #expect(returned.decision?.reasons.first?.message.hasPrefix("「户口簿」") == true)
+            struct WithMessage: Decodable { struct Decision: Decodable { var message: String? }; var decision: Decision? }
+            let body = try await shiming.send(.GET, "/api/v1/cases/\(item.id)", headers: shiming.bearer(token)).json(WithMessage.self)
+            #expect(body.decision?.message == "户口簿请拍本人那一页，不要只拍封面。")
+            #expect(!(try await shiming.send(.GET, "/api/v1/cases/\(item.id)", headers: shiming.bearer(token)).text.contains("内部")), "the note stays inside")
+
+            let (headers, _) = try await shiming.webSession("13800138034")
+            let page = try await shiming.send(.GET, "/cases/\(item.id)", headers: headers)
+            #expect(page.text.contains("id=\"edit-case\" href=\"/cases/\(item.id.uuidString.lowercased())/edit/documents\""))
+            #expect(page.text.contains("户口簿请拍本人那一页"))
+            #expect(page.text.contains("审核人员的意见见上方"))
+            let audit = try #require(try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "case.reviewed").first())
+            #expect(!audit.details.contains("户口簿请拍"), "the words stay out of the audit details")
+        }
+    }
 }

@@ -1,6 +1,8 @@
 """Browser tests of the application pages on a phone-sized screen:
-- P2: an applicant applies step by step, is told exactly what to fix (a photo too small to read),
-  re-uploads and submits again; a reviewer approves; the status page shows the applicant verified.
+- P2: an applicant applies step by step and is told at each step what to fix (an empty step, a
+  mistyped check digit, a photo too small to read); an incomplete submit is sent back to the step
+  without counting; a reviewer returns the case twice, it is resubmitted twice without hitting the
+  limit, then approved; the history says who did what.
 - P4: a student whose details match the imported roll is verified the moment they submit.
 - P1 (in English): after the review the student enters the second code on the status page and
   sees their identity code."""
@@ -45,54 +47,87 @@ class ApplicationInBrowser(ServeAndBrowse):
         b.find_element(By.CSS_SELECTOR, "#start-credit-bank button").click()
 
         wait_for_heading(b, "学分银行实名认证")
-        b.find_element(By.ID, "field-identity.name").send_keys("钱 多多")
-        Select(b.find_element(By.ID, "field-identity.documentType")).select_by_value("resident")
-        b.find_element(By.ID, "field-identity.documentNumber").send_keys(number)
-        Select(b.find_element(By.ID, "field-identity.gender")).select_by_value("male")
+        # An empty step is refused at that step, every field marked.
+        b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+        wait_for_element(b, "#field-identity\\.name-error")
+        for field in ["identity.documentType", "identity.documentNumber", "identity.gender"]:
+            self.assertTrue(b.find_elements(By.ID, f"field-{field}-error"), field)
+        # A mistyped check digit is shown at the number, with what was typed kept for correcting.
+        mistyped = number[:-1] + ("1" if number[-1] != "1" else "2")
+        self.fill({"identity.name": "钱 多多", "identity.documentType": "resident", "identity.documentNumber": mistyped,
+                   "identity.gender": "male"})
+        b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+        wait_for_element(b, "#field-identity\\.documentNumber-error")
+        self.assertIn("校验位", b.find_element(By.ID, "field-identity.documentNumber-error").text)
+        screenshot(b, "case-identity-error-zh-CN.png")
+        self.fill({"identity.documentNumber": number})
         screenshot(b, "case-identity-zh-CN.png")
         b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
 
-        # Documents: a photo too small to read is accepted here and explained on submit.
+        # Documents: a photo too small to read is refused right here, with the size it needs.
         wait_for_element(b, "#document-id_front")
-        b.find_element(By.ID, "file-id_front").send_keys(self.photo(400, 300))
+        b.find_element(By.ID, "file-id_front").send_keys(self.photo(400, 250))
         b.find_element(By.CSS_SELECTOR, "#document-id_front form[enctype] button").click()
-        wait_for_element(b, "#document-id_front [data-kind=id_front]")
+        wait_for_element(b, "#file-id_front-error")
+        self.assertIn("600", b.find_element(By.ID, "file-id_front-error").text)
+        self.assertNotIn("_csrf", b.current_url)
+        self.assertFalse(b.find_elements(By.CSS_SELECTOR, "#document-id_front [data-kind=id_front]"))
+        screenshot(b, "case-document-too-small-zh-CN.png")
+
+        # Submitting without the photo is refused and leads back to the documents step; nothing is counted.
         b.find_element(By.LINK_TEXT, "保存，下一步").click()
         wait_for_text(b, "核对并提交")
-        self.assertIn("钱*", b.find_element(By.CSS_SELECTOR, "[data-field='identity.name']").text)
-        self.assertNotIn(number, b.page_source, "the number is masked")
         b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
+        wait_for_element(b, "#file-id_front-error")
+        self.assertIn("不计入提交次数", b.find_element(By.CSS_SELECTOR, ".notice.error").text)
 
-        wait_for_state(b, "returned")
-        reason = b.find_element(By.CSS_SELECTOR, "#reasons [data-code=document_illegible]").text
-        self.assertIn("600", reason)
-        screenshot(b, "case-returned-zh-CN.png")
-
-        b.find_element(By.ID, "edit-case").click()
-        wait_for_heading(b, "学分银行实名认证")
-        b.find_element(By.PARTIAL_LINK_TEXT, "上传材料").click()
-        wait_for_element(b, "#document-id_front")
         b.find_element(By.ID, "file-id_front").send_keys(self.photo(1200, 800))
         b.find_element(By.CSS_SELECTOR, "#document-id_front form[enctype] button").click()
         wait_for_text(b, "1200×800")
-        self.assertEqual(len(b.find_elements(By.CSS_SELECTOR, "#document-id_front [data-kind=id_front]")), 1, "the new photo replaced the old")
         b.find_element(By.LINK_TEXT, "保存，下一步").click()
         wait_for_text(b, "信息和材料齐全")
+        self.assertIn("钱*", b.find_element(By.CSS_SELECTOR, "[data-field='identity.name']").text)
+        typed = b.find_element(By.CSS_SELECTOR, "[data-reveal='identity.documentNumber'] .typed")
+        self.assertFalse(typed.is_displayed(), "the full number is hidden until tapped")
+        b.find_element(By.CSS_SELECTOR, "[data-reveal='identity.documentNumber'] summary").click()
+        self.assertEqual(typed.text, number)
         b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
         wait_for_state(b, "needs_review")
 
-        # The reviewer decides through the API (the review pages are the back office's).
-        self.approve("reviewer.qian", password)
+        # A reviewer returns it twice; each time it is resubmitted, never hitting the limit.
+        for _ in range(2):
+            self.decide("reviewer.qian", password, "return", ["document_unreadable"])
+            b.refresh()
+            wait_for_state(b, "returned")
+            self.assertTrue(b.find_elements(By.CSS_SELECTOR, "#reasons [data-code=document_unreadable]"))
+            b.find_element(By.ID, "edit-case").click()
+            wait_for_element(b, "#document-id_front")
+            b.find_element(By.ID, "file-id_front").send_keys(self.photo(1200, 800))
+            b.find_element(By.CSS_SELECTOR, "#document-id_front form[enctype] button").click()
+            wait_for_text(b, "1200×800")
+            self.assertEqual(len(b.find_elements(By.CSS_SELECTOR, "#document-id_front [data-kind=id_front]")), 1, "the new photo replaced the old")
+            b.find_element(By.LINK_TEXT, "保存，下一步").click()
+            wait_for_text(b, "信息和材料齐全")
+            b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
+            wait_for_state(b, "needs_review")
 
+        self.decide("reviewer.qian", password, "approve")
         b.refresh()
         wait_for_state(b, "verified")
         timeline = [item.get_attribute("data-state") for item in b.find_elements(By.CSS_SELECTOR, ".timeline li")]
         self.assertEqual(timeline[-1], "verified")
-        self.assertIn("returned", timeline)
+        self.assertEqual(timeline.count("returned"), 2)
+        history = b.find_element(By.CSS_SELECTOR, ".timeline").text
+        self.assertIn("退回修改 · 工作人员", history)
+        self.assertIn("等待人工审核 · 系统", history)
         screenshot(b, "case-verified-zh-CN.png")
 
     def approve(self, reviewer, password):
         """A reviewer approves, through the API, the case whose status page the browser shows."""
+        return self.decide(reviewer, password, "approve")
+
+    def decide(self, reviewer, password, outcome, reasons=()):
+        """A reviewer decides, through the API, the case whose status page the browser shows."""
         server = self.server
         case_id = re.search(r"/cases/([0-9a-f-]{36})", self.browser.current_url).group(1)
         status, session = server.post_json("/api/v1/sessions", {"login": reviewer, "password": password})
@@ -101,7 +136,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         status, tasks = server.get_json("/api/v1/review/tasks", auth)
         self.assertEqual(status, 200, tasks)
         task = next(task for task in tasks if task["caseId"].lower() == case_id)
-        status, decided = server.post_json(f"/api/v1/review/tasks/{task['id']}/decision", {"outcome": "approve"}, auth)
+        status, decided = server.post_json(f"/api/v1/review/tasks/{task['id']}/decision", {"outcome": outcome, "reasons": list(reasons)}, auth)
         self.assertEqual(status, 200, decided)
         return decided
 

@@ -140,6 +140,22 @@ public struct CaseEvaluator: Sendable {
         return results
     }
 
+    /// Every field and document an application under this program has, named as in the API
+    /// (`identity.name`, `documents.id_front`): what a reviewer may point at when returning.
+    public var fieldNames: [String] {
+        var names = ["identity.name", "identity.documentType", "identity.documentNumber"]
+        if program.identity.gender != .none { names.append("identity.gender") }
+        for section in program.sections {
+            switch section {
+            case .address: names.append("identity.address")
+            case .school: names += ["school.school", "school.grade", "school.class", "school.enrolmentYear"]
+            case .guardian: names += ["guardian.name", "guardian.phone", "guardian.relation", "guardian.documentNumber"]
+            case .organisation: names += ["organisation.name", "organisation.creditCode", "organisation.representative"]
+            }
+        }
+        return names + program.documents.map { "documents.\($0.kind.rawValue)" }
+    }
+
     /// The required fields and documents still missing: a case with any of them cannot be
     /// submitted (the submission is refused and not counted).
     public func missing(_ application: CaseApplication, documents: [UploadedDocument]) -> [String] {

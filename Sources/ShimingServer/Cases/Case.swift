@@ -35,6 +35,8 @@ struct Case: Sendable {
     var createdAt: Date
     var updatedAt: Date
     var version: Int
+    /// The reviewer's words to the applicant about the last decision, opened from `decision.messageSealed`.
+    var decisionMessage: String? = nil
 }
 
 /// The last decision on a case: by the machine (`decidedBy` = `system`) or by a person.
@@ -53,6 +55,10 @@ struct CaseDecision: Sendable, Codable, Equatable {
     var noteSealed: String?
     /// The reasons' texts as the applicant was given them (the list can change later).
     var reasonTexts: [String: LocalizedText]?
+    /// For a person's decision: which field or document each reason is about (`documents.id_front`).
+    var fields: [String: String]? = nil
+    /// The reviewer's words to the applicant, sealed (`CaseRecord.messageContext`).
+    var messageSealed: String? = nil
 }
 
 extension Case {
@@ -60,9 +66,21 @@ extension Case {
     func decisionReasons() -> [(code: String, field: String?, message: LocalizedText)] {
         guard let decision else { return [] }
         if decision.decidedBy == "system" {
-            return checks.filter { !$0.passed }.map { ($0.code, $0.field, $0.reason) }
+            return checks.filter { !$0.passed && $0.ran }.map { ($0.code, $0.field, $0.reason) }
         }
-        return decision.reasons.map { ($0, nil, decision.reasonTexts?[$0] ?? ReviewReasonList.defaults.text($0) ?? LocalizedText($0, $0)) }
+        return decision.reasons.map { code in
+            let text = decision.reasonTexts?[code] ?? ReviewReasonList.defaults.text(code) ?? LocalizedText(code, code)
+            guard let field = decision.fields?[code] else { return (code, nil, text) }
+            let label = CheckReasons.fieldLabel(field)
+            return (code, field, LocalizedText("「\(label.zh)」：\(text.zh)", "\(label.en): \(text.en)"))
+        }
+    }
+
+    /// The step the applicant should open to fix the last decision: the first field a reason
+    /// names (a person's, or the checks'), in the order the steps come.
+    var flaggedFields: [String] {
+        guard state == .returned else { return [] }
+        return decisionReasons().compactMap(\.field)
     }
 
     /// The documents as the checks see them.

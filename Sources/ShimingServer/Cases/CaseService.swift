@@ -273,7 +273,7 @@ struct CaseService: Sendable {
         decoder.dateDecodingStrategy = .iso8601
         return try records.map { record in
             let id = try record.requireID()
-            return Case(
+            var item = Case(
                 id: id, accountID: record.accountID, program: record.program, state: CaseState(rawValue: record.state) ?? .draft,
                 application: try application(of: record),
                 numberIndex: record.numberIndex, identityCode: record.identityCode,
@@ -289,6 +289,8 @@ struct CaseService: Sendable {
                 confirmationAttempts: record.confirmationAttempts, submittedAt: record.submittedAt, verifiedAt: record.verifiedAt,
                 expiresAt: record.expiresAt, createdAt: record.createdAt, updatedAt: record.updatedAt, version: record.version
             )
+            item.decisionMessage = try item.decision?.messageSealed.map { try cipher.open($0, context: CaseRecord.messageContext(id)) }
+            return item
         }
     }
 

@@ -38,6 +38,8 @@ struct CasesController {
             var reasons: [Reason]
             var decidedBy: String
             var decidedAt: Date
+            /// The reviewer's words to the applicant.
+            var message: String?
         }
 
         struct Step: Content {
@@ -94,7 +96,8 @@ struct CasesController {
             decision = item.decision.map { decision in
                 Decision(outcome: decision.outcome, rule: decision.rule,
                          reasons: item.decisionReasons().map { Reason(code: $0.code, field: $0.field, message: $0.message(lang)) },
-                         decidedBy: decision.decidedBy == "system" ? "system" : "staff", decidedAt: decision.decidedAt)
+                         decidedBy: decision.decidedBy == "system" ? "system" : "staff", decidedAt: decision.decidedAt,
+                         message: item.decisionMessage)
             }
             history = item.history.map { Step(state: $0.state.rawValue, action: $0.action, at: $0.at, by: $0.actorKind, rule: $0.rule) }
             guardianConsent = item.guardianConsentAt != nil
@@ -138,7 +141,8 @@ struct CasesController {
         "decision": .nullable(.object(["outcome": .string(), "rule": .string(),
                                        "reasons": .array(.object(["code": .string(), "field": .nullable(.string()), "message": .string()],
                                                                  required: ["code", "message"])),
-                                       "decidedBy": .string(allowed: ["system", "staff"]), "decidedAt": .string(format: "date-time")],
+                                       "decidedBy": .string(allowed: ["system", "staff"]), "decidedAt": .string(format: "date-time"),
+                                       "message": .nullable(.string(description: "the reviewer's words to the applicant"))],
                                       required: ["outcome", "rule", "reasons", "decidedBy", "decidedAt"])),
         "history": .array(.object(["state": .string(), "action": .string(), "at": .string(format: "date-time"),
                                    "by": .string(allowed: ["applicant", "staff", "system"]), "rule": .nullable(.string())],

@@ -132,7 +132,10 @@ struct ReviewController {
         review.on(.POST, "tasks", ":id", "decision", documentation: APIOperation(
             "decideReviewTask", summary: "Approve, reject (reason codes required) or return for correction (reason codes required)", tag: "review",
             requestBody: .object(["outcome": .string(allowed: ["approve", "reject", "return"]),
-                                  "reasons": .array(.string()), "note": .string()], required: ["outcome"]),
+                                  "reasons": .array(.string()), "note": .string(description: "for staff only, never shown to the applicant"),
+                                  "fields": .object([:], additional: .string(description: "reason code → the field or document it is about (documents.id_front); the applicant's edit button opens that step")),
+                                  "message": .string(description: "at most 500 characters the applicant reads with the reasons")],
+                                 required: ["outcome"]),
             responses: [200: .init("Decided; the case after the decision", schema: .ref("Case")),
                         403: .init("conflict_of_interest or four_eyes_required"), 409: .init("task_claimed or task_closed")],
             components: components, access: access
@@ -323,6 +326,10 @@ struct ReviewController {
         var outcome: String
         var reasons: [String]?
         var note: String?
+        /// For each reason, the field or document it is about (`{"document_unreadable": "documents.id_front"}`).
+        var fields: [String: String]? = nil
+        /// Words the applicant reads with the reasons (return or reject).
+        var message: String? = nil
     }
 
     @Sendable func decide(_ req: Request) async throws -> CasesController.CaseBody {

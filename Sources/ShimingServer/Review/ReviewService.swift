@@ -131,11 +131,19 @@ struct ReviewService: Sendable {
         if outcome != .approve, outcome != nil, reasons.isEmpty { fields["reasons"] = "required" }
         let note = input.note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if note.count > 1000 { fields["note"] = "invalid_length" }
+        let message = input.message?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if message.count > 500 { fields["message"] = "invalid_length" }
+        if outcome == .approve, !message.isEmpty || !(input.fields ?? [:]).isEmpty { fields["message"] = "not_for_approval" }
+        // A form sends an empty choice for a reason that names no field.
+        let pointed = (input.fields ?? [:]).filter { !$0.value.isEmpty && reasons.contains($0.key) }
+        if (input.fields ?? [:]).contains(where: { !$0.value.isEmpty && !reasons.contains($0.key) }) { fields["fields"] = "invalid_value" }
         guard let outcome, fields.isEmpty else { throw AccountError.invalid(fields) }
 
         let task = try await visibleTask(taskID, staff: staff)
         let now = cases.now
         guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        let known = Set(CaseEvaluator(program: try cases.program(record.program), today: cases.today).fieldNames)
+        if pointed.values.contains(where: { !known.contains($0) }) { throw AccountError.invalid(["fields": "invalid_value"]) }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
         guard task.state == "open" else { throw Self.taskClosed }
         // An appeal is upheld or dismissed; upholding one against a freeze lifts the freeze.
@@ -160,6 +168,7 @@ struct ReviewService: Sendable {
         let program = try cases.program(record.program)
         let (applicant, _) = try await parties(of: record)
         let noteSealed = note.isEmpty ? nil : try context.cipher.seal(note, context: CaseRecord.noteContext(task.caseID))
+        let messageSealed = message.isEmpty ? nil : try context.cipher.seal(message, context: CaseRecord.messageContext(task.caseID))
         let version = record.version
         try await context.writeGate.transaction(on: db) { [cases] tx in
             guard let task = try await ReviewTaskRecord.find(taskID, on: tx), task.state == "open" else { throw Self.taskClosed }
@@ -190,10 +199,13 @@ struct ReviewService: Sendable {
             try await cases.apply(.reviewed(outcome), to: record, actor: actor, rule: "review.decision", at: now, seq: &seq, on: tx)
             record.decisionJSON = try CaseService.json(CaseDecision(
                 outcome: outcome.rawValue, rule: "review.decision", reasons: reasons, decidedBy: staff.id.uuidString.lowercased(), decidedAt: now,
-                noteSealed: noteSealed, reasonTexts: Dictionary(uniqueKeysWithValues: reasons.compactMap { code in list.text(code).map { (code, $0) } })))
+                noteSealed: noteSealed, reasonTexts: Dictionary(uniqueKeysWithValues: reasons.compactMap { code in list.text(code).map { (code, $0) } }),
+                fields: pointed.isEmpty ? nil : pointed, messageSealed: messageSealed))
             try await Self.close(task, outcome: outcome, staff: staff, at: now, on: tx)
             try await AuditLog.record("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
                                       details: ["outcome": outcome.rawValue, "reasons": reasons.joined(separator: ","),
+                                                "fields": pointed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                                                "message": messageSealed == nil ? "no" : "yes",
                                                 "kind": task.kind ?? "review", "task": taskID.uuidString.lowercased()], at: now, on: tx)
             switch outcome {
             case .approve:

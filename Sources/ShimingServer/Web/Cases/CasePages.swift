@@ -62,6 +62,8 @@ enum CasePages {
     static let allReady = LocalizedText("信息和材料齐全，可以提交。", "Everything is in place; you can submit.")
     static let problems = LocalizedText("需要处理的问题", "What needs attention")
     static let checks = LocalizedText("自动检查结果", "Automatic checks")
+    static let checksBeforeReview = LocalizedText("提交时的自动检查结果（审核人员的意见见上方）", "Automatic checks at submission (the reviewer's findings are above)")
+    static let reviewerSays = LocalizedText("审核人员留言：", "The reviewer writes: ")
     static let timeline = LocalizedText("办理记录", "History")
     static let identityCode = LocalizedText("身份识别码", "Identity code")
     static let validUntil = LocalizedText("有效期至", "Valid until")
@@ -369,8 +371,11 @@ enum CasePages {
         if [.returned, .rejected, .needsReview].contains(item.state), !reasons.isEmpty {
             main.append(.h2(.text(problems(lang))))
             main.append(Forms.element("ul", [("class", "problems"), ("id", "reasons")], reasons.map {
-                Forms.element("li", [("data-code", $0.code)], [.text($0.message(lang))])
+                Forms.element("li", [("data-code", $0.code)] + ($0.field.map { [("data-field", $0)] } ?? []), [.text($0.message(lang))])
             }))
+            if let message = item.decisionMessage {
+                main.append(Forms.element("p", [("class", "reviewer-message"), ("id", "reviewer-message")], [.strong(.text(reviewerSays(lang))), .text(message)]))
+            }
         }
         if item.state == .awaitingConfirmation {
             var confirm: [Node<HTML.BodyContext>] = [.h2(.text(confirmTitle(lang))), .p(.text(confirmLead(lang)))]
@@ -398,7 +403,10 @@ enum CasePages {
         }
         if item.state.isEditable {
             let label = item.state == .draft ? continueEditing : edit
-            main.append(.p(.a(.class("button primary"), .id("edit-case"), .href(stepPath(item, .identity)), .text(label(lang)))))
+            // "Change the details" opens the step that holds what has to be fixed.
+            let steps = Step.steps(for: model.program)
+            let flagged = steps.first { step in item.flaggedFields.contains { Step.holding($0) == step } } ?? .identity
+            main.append(.p(.a(.class("button primary"), .id("edit-case"), .href(stepPath(item, flagged)), .text(label(lang)))))
         }
         if item.state == .verified || item.state == .expired {
             main.append(Forms.element("section", [("class", "card"), ("id", "renew")], [
@@ -421,7 +429,7 @@ enum CasePages {
             ]))
         }
         if !item.checks.isEmpty {
-            main.append(.h2(.text(checks(lang))))
+            main.append(.h2(.text((item.decision?.decidedBy == "system" ? checks : checksBeforeReview)(lang))))
             main.append(Forms.element("ul", [("class", "checks")], item.checks.map {
                 Forms.element("li", [("class", $0.passed ? "passed" : $0.ran ? "failed" : "not-run"), ("data-check", $0.check), ("data-code", $0.code)],
                               [.text(($0.passed ? "✓ " : $0.ran ? "✗ " : "– ") + $0.reason(lang))])

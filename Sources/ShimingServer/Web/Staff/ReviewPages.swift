@@ -63,6 +63,10 @@ enum ReviewText {
     static let reasons = LocalizedText("原因（退回或不通过时必选，申请人会看到）", "Reasons (required to return or reject; the applicant sees them)")
     static let note = LocalizedText("内部备注（申请人看不到）", "Internal note (the applicant does not see it)")
     static let decide = LocalizedText("提交决定", "Submit the decision")
+    static let chooseOutcome = LocalizedText("请选择审核决定：通过、不通过或退回修改。", "Choose a decision: approve, reject or return.")
+    static let reasonAbout = LocalizedText("涉及哪一项（申请人打开修改时直接到这一步）", "Which item (the applicant's edit button opens its step)")
+    static let noField = LocalizedText("不指定", "Not specified")
+    static let message = LocalizedText("给申请人的话（可选，申请人会看到，最多 500 字）", "Words for the applicant (optional, they read it; at most 500 characters)")
     static let appeal = LocalizedText("申诉", "Appeal")
     static let contests: [String: LocalizedText] = ["freeze": LocalizedText("针对账号冻结", "Against a freeze"),
                                                     "rejection": LocalizedText("针对不通过的决定", "Against a rejection")]
@@ -215,6 +219,8 @@ enum ReviewPages {
         var errors: [String: String] = [:]
         var values: [String: String] = [:]
         var chosenReasons: Set<String> = []
+        /// The fields and documents of the case's program, for "which item is this about".
+        var fieldNames: [String] = []
     }
 
     static func error(_ model: CaseModel, _ name: String) -> String? {
@@ -338,7 +344,9 @@ enum ReviewPages {
             let chosen = model.values["outcome"]
             main.append(section("decision", ReviewText.decision, lang: lang, [
                 Forms.form(action: "/staff/review/tasks/\(lower(task.id))/decision", csrf: model.csrf, [
-                    Forms.element("fieldset", [("class", "choices")], [Forms.element("legend", [], [.text(ReviewText.decision(lang))])]
+                    Forms.element("fieldset", [("class", "choices"), ("id", "outcomes")], [Forms.element("legend", [], [.text(ReviewText.decision(lang))])]
+                        + (model.errors["outcome"].map { _ in [Forms.element("p", [("class", "field-error"), ("id", "outcome-error")],
+                                                                             [.text(ReviewText.chooseOutcome(lang))])] } ?? [])
                         + outcomes.map { value, label in
                             var attributes = [("type", "radio"), ("name", "outcome"), ("value", value), ("id", "outcome-\(value)")]
                             if chosen == value { attributes.append(("checked", "checked")) }
@@ -350,9 +358,19 @@ enum ReviewPages {
                                     + model.reasons.map { reason in
                                         var attributes = [("type", "checkbox"), ("name", "reasons[]"), ("value", reason.code), ("id", "reason-\(reason.code)")]
                                         if model.chosenReasons.contains(reason.code) { attributes.append(("checked", "checked")) }
-                                        return Forms.element("label", [("for", "reason-\(reason.code)")],
-                                                             [Forms.void("input", attributes), .text(" " + reason.text(lang))])
+                                        let about = "fields[\(reason.code)]"
+                                        let chosenField = model.values["fields.\(reason.code)"] ?? ""
+                                        let options = [("", ReviewText.noField(lang))] + model.fieldNames.map { ($0, CheckReasons.fieldLabel($0)(lang)) }
+                                        return Forms.element("div", [("class", "reason")], [
+                                            Forms.element("label", [("for", "reason-\(reason.code)")],
+                                                          [Forms.void("input", attributes), .text(" " + reason.text(lang))]),
+                                            Forms.element("label", [("for", "about-\(reason.code)"), ("class", "about")], [.text(ReviewText.reasonAbout(lang))]),
+                                            Forms.element("select", [("id", "about-\(reason.code)"), ("name", about)], options.map { value, text in
+                                                Forms.element("option", value == chosenField ? [("value", value), ("selected", "selected")] : [("value", value)], [.text(text)])
+                                            }),
+                                        ])
                                     }),
+                    textarea("message", ReviewText.message, value: model.values["message"] ?? "", error: error(model, "message"), lang: lang),
                     textarea("note", ReviewText.note, value: model.values["note"] ?? "", error: error(model, "note"), lang: lang),
                     Forms.submit(ReviewText.decide, lang: lang),
                 ]),

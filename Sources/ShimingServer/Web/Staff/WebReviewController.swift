@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import IdentityRules
 import ShimingCore
 import Vapor
 
@@ -85,6 +86,9 @@ struct WebReviewController {
         var model = ReviewPages.CaseModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, view: view,
                                           programTitle: programTitles(req)[view.case.program] ?? view.case.program,
                                           reasons: req.shiming.reviewReasons.reasons, staffID: staff.id)
+        if let program = req.shiming.programs[view.case.program] {
+            model.fieldNames = CaseEvaluator(program: program, today: CivilDate(unixSeconds: Int64(req.shiming.services.clock.now().timeIntervalSince1970))).fieldNames
+        }
         configure(&model)
         return staffPages.html(ReviewPages.reviewCase(model).render(), status: status)
     }
@@ -169,6 +173,8 @@ struct WebReviewController {
         var outcome: String?
         var reasons: [String]?
         var note: String?
+        var fields: [String: String]?
+        var message: String?
     }
 
     @Sendable func decide(_ req: Request) async throws -> Response {
@@ -177,7 +183,8 @@ struct WebReviewController {
         let form = try req.content.decode(DecisionForm.self)
         let service = ReviewService(application: req.application)
         do {
-            _ = try await service.decide(taskID, staff: staff.account, .init(outcome: form.outcome ?? "", reasons: form.reasons, note: form.note),
+            _ = try await service.decide(taskID, staff: staff.account, .init(outcome: form.outcome ?? "", reasons: form.reasons, note: form.note,
+                                                                                        fields: form.fields, message: form.message),
                                          ip: req.clientIP)
             return req.redirect(to: "/staff/review?done=1", redirectType: .normal)
         } catch let error as UserFacingError {
@@ -188,6 +195,8 @@ struct WebReviewController {
                 $0.noticeKind = "error"
                 $0.values["outcome"] = form.outcome ?? ""
                 $0.values["note"] = form.note ?? ""
+                $0.values["message"] = form.message ?? ""
+                for (code, field) in form.fields ?? [:] { $0.values["fields.\(code)"] = field }
                 $0.chosenReasons = Set(form.reasons ?? [])
             }
         }

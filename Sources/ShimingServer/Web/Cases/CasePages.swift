@@ -208,8 +208,10 @@ enum CasePages {
                     error: error(model, name), lang: model.lang)
     }
 
+    /// A list to choose from that starts at "please choose": nothing is chosen for the person.
     static func choice(_ model: Model, _ name: String, _ label: LocalizedText, _ options: [(String, LocalizedText)], _ current: String?) -> Node<HTML.BodyContext> {
-        ChangeRequestPages.select(name: name, label: label, options: options.map { ($0.0, $0.1(model.lang)) }, selected: value(model, name, current),
+        let options = options.first?.0 == "" ? options : [("", LocalizedText("请选择", "Choose"))] + options
+        return ChangeRequestPages.select(name: name, label: label, options: options.map { ($0.0, $0.1(model.lang)) }, selected: value(model, name, current),
                                   error: error(model, name), lang: model.lang)
     }
 

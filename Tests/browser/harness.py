@@ -182,7 +182,7 @@ def png(width, height, shade=0xC0):
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def make_browser(width=390, height=844):
+def make_browser(width=375, height=812):
     """Headless Debian Chromium through chromedriver; phone-sized by default."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

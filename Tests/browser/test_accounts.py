@@ -53,6 +53,40 @@ class RegistrationInBrowser(ServeAndBrowse):
         b.get(self.server.base + "/account")
         self.assertIn("/signin", b.current_url)
 
+    def test_guardian_phone_student_signs_in(self):
+        """P4: a student registers with the guardian's phone; the username is required, the
+        sign-in page says which name to use, and the guardian phone signs the student in."""
+        from selenium.webdriver.common.by import By
+
+        b = self.browser
+        b.delete_all_cookies()
+        b.get(self.server.base + "/register?guardian=1")
+        wait_for_heading(b, "学生注册（使用监护人手机号）")
+        b.find_element(By.ID, "field-guardianPhone").send_keys("13900139055")
+        b.find_element(By.ID, "field-password").send_keys("Shiming-2026!")
+        b.find_element(By.ID, "field-acceptTerms").click()
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_element(b, "#field-username-error")
+        screenshot(b, "register-guardian-username-required-zh-CN.png")
+        b.find_element(By.ID, "field-username").send_keys("xiaoyu")
+        b.find_element(By.ID, "field-password").send_keys("Shiming-2026!")
+        if not b.find_element(By.ID, "field-acceptTerms").is_selected():
+            b.find_element(By.ID, "field-acceptTerms").click()
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_heading(b, "输入验证码")
+        b.find_element(By.ID, "field-code").send_keys(self.latest_code("13900139055"))
+        b.find_element(By.CSS_SELECTOR, "form button.primary").click()
+        wait_for_text(b, "xiaoyu")
+        self.assertIn("用户名「xiaoyu」", b.find_element(By.CSS_SELECTOR, ".notice.ok").text)
+        self.assertEqual(b.find_element(By.ID, "field-login").get_attribute("value"), "xiaoyu")
+        screenshot(b, "signin-after-guardian-registration-zh-CN.png")
+        login = b.find_element(By.ID, "field-login")
+        login.clear()
+        login.send_keys("13900139055")
+        b.find_element(By.ID, "field-password").send_keys("Shiming-2026!")
+        b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait_for_heading(b, "我的账号")
+
     def test_wrong_password_shows_an_error_in_english(self):
         from selenium.webdriver.common.by import By
 

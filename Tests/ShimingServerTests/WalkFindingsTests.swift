@@ -191,4 +191,36 @@ struct WalkFindingsTests {
             #expect(!audit.details.contains("户口簿请拍"), "the words stay out of the audit details")
         }
     }
+
+    @Test("verify once: a second program starts from the first verification — details it asks for, documents it accepts")
+    func verifyOnce() async throws {
+        try await withShiming { shiming in
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.once")
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138035")
+            let first = try await shiming.createCase(token, ["program": "credit-bank",
+                                                             "identity": ["name": "郑洁", "documentType": "resident", "documentNumber": adultFemale,
+                                                                          "gender": "female"]])
+            try await shiming.addDocument(token, first.id, kind: "id_front")
+            _ = try await shiming.submitCase(token, first.id)
+            #expect(try await shiming.decide(first.id, staff: reviewer, "approve").state == "verified")
+
+            let second = try await shiming.createCase(token, ["program": "senior-personal"])
+            #expect(second.identity.name == "郑*" && second.identity.documentNumber == ResidentIDNumber.mask(adultFemale))
+            #expect(second.documents.map(\.kind) == ["id_front"], "the ID photo is reused; senior services accept it")
+            let copied = try #require(second.documents.first)
+            let original = try #require(try await shiming.getCase(token, first.id).documents.first)
+            #expect(copied.id != original.id)
+            let picture = try await shiming.send(.GET, "/api/v1/cases/\(second.id)/documents/\(copied.id)", headers: shiming.bearer(token))
+            #expect(picture.status == .ok && picture.body.readableBytes > 0)
+            // Only what senior services ask for besides is missing.
+            let missing = try await shiming.send(.POST, "/api/v1/cases/\(second.id)/submit", headers: shiming.bearer(token))
+            #expect(missing.apiError?.fields == ["identity.address": "required", "documents.id_back": "required", "documents.household_register": "required"])
+            let created = try #require(try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "case.created")
+                .filter(\.$subject == "case:\(second.id.uuidString.lowercased())").first())
+            #expect(created.details.contains("prefilledFrom") && created.details.contains("documentsReused"))
+
+            let blank = try await shiming.createCase(token, ["program": "e-commerce", "prefill": false])
+            #expect(blank.identity.name == nil && blank.documents.isEmpty)
+        }
+    }
 }

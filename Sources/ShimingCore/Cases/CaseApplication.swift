@@ -84,6 +84,25 @@ public struct CaseApplication: Sendable, Equatable, Codable {
         self.organisation = organisation
     }
 
+    /// "Verify once": what of this (verified) application another program asks for too — the
+    /// identity when the program accepts its document type, the gender and address where it
+    /// has them, and the sections it has. Nothing it does not ask for is carried over.
+    public func carried(into program: Program) -> CaseApplication {
+        var next = CaseApplication()
+        next.identity.name = identity.name
+        if let type = identity.documentType.flatMap(Program.IdentityDocument.init(rawValue:)), program.identity.documentTypes.contains(type) {
+            next.identity.documentType = type.rawValue
+            next.identity.documentNumber = identity.documentNumber
+        }
+        if program.identity.gender != .none { next.identity.gender = identity.gender }
+        if program.sections.contains(.address) { next.identity.address = identity.address }
+        next.contact = contact
+        if program.sections.contains(.school) { next.school = school }
+        if program.sections.contains(.guardian) { next.guardian = guardian }
+        if program.sections.contains(.organisation) { next.organisation = organisation }
+        return next
+    }
+
     /// Guardian relations offered on forms (free text is accepted too).
     public static let relations = ["father", "mother", "grandparent", "other"]
 }

@@ -56,6 +56,10 @@ struct CaseService: Sendable {
         /// On create: the caller's verified or expired case this one renews; its details are the
         /// starting point (documents are uploaded afresh).
         var renews: UUID?
+        /// On create, "verify once": unless `false`, a new application starts from the caller's
+        /// latest verification under another program — the details this program asks for, and
+        /// the documents it accepts, copied.
+        var prefill: Bool?
     }
 
     /// Merges the input into the application, refusing what can never be right (values outside
@@ -157,16 +161,67 @@ struct CaseService: Sendable {
         }
         guard let program = context.programs[key] else { throw AccountError.invalid(["program": "invalid_value"]) }
         var base = CaseApplication()
+        var source: Case?
         if let renews = input.renews {
             guard let earlier = try? await own(renews, account: account), earlier.program == program.key,
                   earlier.state == .verified || earlier.state == .expired else { throw AccountError.invalid(["renews": "invalid_value"]) }
             base = earlier.application
+        } else if input.prefill != false, let earlier = try await latestVerification(account: account, other: program.key) {
+            base = earlier.application.carried(into: program)
+            source = earlier
         }
         let app = try Self.merge(input, into: base, program: program, today: today)
         let id = UUID()
         let now = self.now
         let derived = self.derived(app, program: program)
         let sealed = try seal(app, id: id)
+        let copies = try await copyDocuments(of: source, fitting: program)
+        do {
+            try await insert(id: id, account: account, program: program, sealed: sealed, derived: derived, renews: input.renews,
+                             source: source, copies: copies, at: now, ip: ip)
+        } catch {
+            for copy in copies { try? await context.files.remove(copy.id) }
+            throw error
+        }
+        return try await own(id, account: account)
+    }
+
+    /// The account's latest verification under another program (the one "verify once" starts from).
+    func latestVerification(account: Account, other program: String) async throws -> Case? {
+        guard let record = try await CaseRecord.query(on: db).filter(\.$accountID == account.id).filter(\.$program != program)
+            .filter(\.$state == CaseState.verified.rawValue).sort(\.$verifiedAt, .descending).first() else { return nil }
+        return try await load(record)
+    }
+
+    /// A document copied for a new application: sealed afresh under its own id, not yet recorded.
+    struct DocumentCopy: Sendable {
+        var id: UUID
+        var of: StoredFile
+    }
+
+    /// Copies the earlier case's documents that the program accepts as they are (its kinds,
+    /// formats, size and legibility rules), so they need not be uploaded again.
+    func copyDocuments(of source: Case?, fitting program: Program) async throws -> [DocumentCopy] {
+        guard let source else { return [] }
+        var copies: [DocumentCopy] = []
+        for file in source.documents {
+            guard let rule = program.documents.first(where: { $0.kind.rawValue == file.kind }), rule.formats.contains(file.format),
+                  file.size <= rule.maxBytes, min(file.width ?? .max, file.height ?? .max) >= rule.minimumShortSide else { continue }
+            let copy = DocumentCopy(id: UUID(), of: file)
+            do {
+                try await context.files.write(try await context.files.read(file), id: copy.id)
+            } catch {
+                for done in copies { try? await context.files.remove(done.id) }
+                throw error
+            }
+            copies.append(copy)
+        }
+        return copies
+    }
+
+    func insert(id: UUID, account: Account, program: Program, sealed: String, derived: (index: String?, school: String?, grade: String?, class: String?),
+                renews: UUID?, source: Case?, copies: [DocumentCopy], at now: Date, ip: String?) async throws {
+        let files = context.files
         try await context.writeGate.transaction(on: db) { tx in
             let record = CaseRecord()
             record.id = id
@@ -184,12 +239,21 @@ struct CaseService: Sendable {
             record.version = 1
             try await record.create(on: tx)
             try await Self.writeTransition(record, action: "create", from: nil, to: .draft, actor: .account(account.id), rule: nil, at: now, seq: 0, on: tx)
+            for copy in copies {
+                let file = copy.of
+                _ = try await files.record(id: copy.id, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: file.kind,
+                                           sniffed: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size,
+                                           at: now, on: tx)
+            }
             var details = ["program": program.key]
-            details["renews"] = input.renews?.uuidString.lowercased()
+            details["renews"] = renews?.uuidString.lowercased()
+            if let source {
+                details["prefilledFrom"] = source.id.uuidString.lowercased()
+                details["documentsReused"] = String(copies.count)
+            }
             try await AuditLog.record("case.created", actor: .account(account.id), subject: Self.subject(id), ip: ip,
                                       details: details, at: now, on: tx)
         }
-        return try await own(id, account: account)
     }
 
     /// Edits a case while it is editable. A case waiting for review that is edited goes
@@ -198,6 +262,7 @@ struct CaseService: Sendable {
     func update(_ id: UUID, account: Account, _ input: Input, ip: String?) async throws -> Case {
         try account.checkMayAct()
         if input.program != nil { throw AccountError.invalid(["program": "field_locked"]) }
+        if input.prefill != nil || input.renews != nil { throw AccountError.invalid([input.prefill != nil ? "prefill" : "renews": "field_locked"]) }
         let current = try await own(id, account: account)
         guard current.state.isEditable else { throw Self.notEditable(current.state) }
         let program = try program(current.program)

@@ -160,6 +160,7 @@ struct CasesController {
         var createBody = Self.sectionSchemas
         createBody["program"] = .string()
         createBody["renews"] = .string(format: "uuid")
+        createBody["prefill"] = .boolean(description: "verify once: start from the latest verification under another program (default true)")
         cases.on(.POST, documentation: APIOperation(
             "createCase", summary: "Start an application under a program (state draft), or renew a verified or expired one (renews: its id; its details are copied); values are checked on submit", tag: "cases",
             requestBody: .object(createBody, required: ["program"]),

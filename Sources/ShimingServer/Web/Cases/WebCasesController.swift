@@ -55,7 +55,8 @@ struct WebCasesController {
         let renews = (try? req.content.get(String.self, at: "renews")).flatMap(UUID.init(uuidString:))
         do {
             let item = try await service(req).create(account: authenticated.account, .init(program: program, renews: renews), ip: req.clientIP)
-            return redirect(req, item, "/edit/identity")
+            let prefilled = renews == nil && item.application != CaseApplication()
+            return redirect(req, item, prefilled ? "/edit/identity?prefilled=1" : "/edit/identity")
         } catch let error as UserFacingError {
             let cases = try await service(req).list(account: authenticated.account)
             let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang,
@@ -123,6 +124,7 @@ struct WebCasesController {
         guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
         guard item.state.isEditable else { return redirect(req, item) }
         var model = model(req, item, program)
+        if req.query[String.self, at: "prefilled"] == "1" { model.notice = CasePages.prefilled(req.lang) }
         if step == .documents, let code = req.query[String.self, at: "problem"], let kind = req.query[String.self, at: "kind"],
            let rule = program.documents.first(where: { $0.kind.rawValue == kind }), code.count <= 40 {
             model.errors["file-\(kind)"] = code

@@ -122,6 +122,25 @@ class ApplicationInBrowser(ServeAndBrowse):
         self.assertIn("等待人工审核 · 系统", history)
         screenshot(b, "case-verified-zh-CN.png")
 
+        # Verify once: the shop's program starts filled from this verification, the ID photo
+        # included; only the address is added.
+        b.get(server.base + "/cases")
+        wait_for_heading(b, "我的实名认证")
+        b.find_element(By.CSS_SELECTOR, "#start-e-commerce button").click()
+        wait_for_heading(b, "电商用户身份确认")
+        self.assertIn("不用重新上传", b.find_element(By.CSS_SELECTOR, ".notice").text)
+        self.assertEqual(b.find_element(By.ID, "field-identity.documentNumber").get_attribute("value"), number)
+        b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+        wait_for_element(b, "#field-identity\\.address")
+        self.fill({"identity.address": "杭州市西湖区某路 1 号"})
+        b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+        wait_for_element(b, "#document-id_front [data-kind=id_front]")
+        screenshot(b, "case-verify-once-documents-zh-CN.png")
+        b.find_element(By.LINK_TEXT, "保存，下一步").click()
+        wait_for_text(b, "信息和材料齐全")
+        b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
+        wait_for_state(b, "needs_review")  # no identity service in this test: a person looks
+
     def approve(self, reviewer, password):
         """A reviewer approves, through the API, the case whose status page the browser shows."""
         return self.decide(reviewer, password, "approve")

@@ -93,6 +93,7 @@ public func configure(
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
     app.middleware.use(RequestMetricsMiddleware(registry: registry))
     app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(PageModeMiddleware())
     app.middleware.use(ShimingErrorMiddleware())
     app.middleware.use(SessionAuthenticator())
 

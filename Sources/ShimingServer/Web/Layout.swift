@@ -1,5 +1,6 @@
 import Foundation
 import Plot
+import Vapor
 import ShimingCore
 
 /// The frame around every page: language, viewport for phones, the stylesheet, a header with
@@ -14,8 +15,10 @@ enum Layout {
         staff: Bool = false,
         main: Node<HTML.BodyContext>
     ) -> HTML {
-        HTML(
+        let elder = PageMode.elder
+        return HTML(
             .attribute(named: "lang", value: lang.rawValue),
+            .if(elder, .class("elder")),
             .head(
                 .meta(.charset(.utf8)),
                 .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
@@ -33,7 +36,8 @@ enum Layout {
                         signedIn
                             ? .a(.href("/account"), .text(WebText.myAccount(lang)))
                             : .a(.href("/signin"), .text(WebText.signIn(lang))),
-                        languageSwitch(current: lang, path: path)
+                        languageSwitch(current: lang, path: path),
+                        elderSwitch(on: elder, lang: lang, path: path)
                     )
                 ),
                 .main(.id("main"), main),
@@ -41,7 +45,8 @@ enum Layout {
                     .class("site"),
                     .if(signedIn, .p(.a(.id("feedback-link"), .href("/feedback?page=\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "/")"),
                                        .text(ReviewText.feedback(lang))))),
-                    .p(.text(WebText.footer(lang)))
+                    .p(.text(WebText.footer(lang))),
+                    .p(.a(.href("/terms"), .text(LegalPages.terms.title(lang))), .text(" · "), .a(.href("/privacy"), .text(LegalPages.privacy.title(lang))))
                 )
             )
         )
@@ -52,6 +57,13 @@ enum Layout {
         guard let phone else { return .empty }
         let digits = phone.filter { $0.isNumber || $0 == "+" }
         return .p(.class("help-line"), .text(WebText.helpLine(lang) + " "), .a(.href("tel:\(digits)"), .class("nowrap"), .text(phone)))
+    }
+
+    /// The switch between standard and large type (大字版), kept in a cookie.
+    static func elderSwitch(on: Bool, lang: Lang, path: String) -> Node<HTML.BodyContext> {
+        let next = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"
+        return .a(.class("elder-switch"), .id("elder-switch"), .href("/elder/\(on ? "off" : "on")?next=\(next)"),
+                  .text((on ? WebText.standardMode : WebText.elderMode)(lang)))
     }
 
     /// A link to the same page in the other language.
@@ -77,9 +89,27 @@ enum WebText {
     static let register = LocalizedText("注册", "Register")
     static let myAccount = LocalizedText("我的账号", "My account")
     static let home = LocalizedText("返回首页", "Back to the home page")
+    static let elderMode = LocalizedText("大字版", "Large type")
+    static let standardMode = LocalizedText("标准版", "Standard type")
     static let helpLine = LocalizedText("遇到困难？请拨打服务电话：", "Need help? Call us:")
     static let footer = LocalizedText(
         "您的个人信息加密保存，页面上只显示部分内容，每次查看都有记录。",
         "Your personal data is stored encrypted, shown only masked, and every look at it is recorded."
     )
+}
+
+/// How the pages of one request are shown: in large type (长辈版) when the visitor chose it.
+/// Set per request by `PageModeMiddleware`, read by `Layout` while the page is rendered.
+enum PageMode {
+    static let cookie = "shiming_elder"
+    @TaskLocal static var elder = false
+}
+
+/// Reads the large-type choice from its cookie for the rest of the request.
+struct PageModeMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        try await PageMode.$elder.withValue(request.cookies[PageMode.cookie]?.string == "1") {
+            try await next.respond(to: request)
+        }
+    }
 }

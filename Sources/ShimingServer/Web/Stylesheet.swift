@@ -123,8 +123,25 @@ enum Stylesheet {
     main p > a:not(.button) { display: inline-block; min-height: 48px; line-height: 48px; }
     footer.site { border-top: 1px solid var(--line); margin-top: 2rem; padding: 1rem; color: var(--muted); font-size: 0.95rem; }
     footer.site p { max-width: 46rem; margin: 0 auto; }
+    header.site nav a.elder-switch { border: 2px solid var(--accent); border-radius: 6px; padding: 0 0.6rem; font-weight: 700; text-decoration: none; }
+    /* 大字版 / 长辈版: body text 22 px, every tap target at least 48 px, more room between things. */
+    html.elder { font-size: 137.5%; }
+    html.elder body { line-height: 1.8; }
+    html.elder main a, html.elder footer a, html.elder summary { display: inline-block; min-height: 48px; line-height: 48px; }
+    html.elder .button, html.elder button { min-height: 60px; padding: 0.8rem 1.6rem; }
+    html.elder .field input, html.elder .field select { min-height: 60px; }
+    html.elder .field.check input { width: 2rem; height: 2rem; }
+    html.elder fieldset.choices input { width: 1.8rem; height: 1.8rem; }
+    html.elder .field .hint { font-size: 1rem; }
+    html.elder ol.steps { flex-direction: column; }
     @media (max-width: 30rem) {
       html { font-size: 106.25%; }
+      html.elder { font-size: 137.5%; }
+      table.list thead { display: none; }
+      table.list, table.list tbody, table.list tr, table.list td { display: block; width: 100%; }
+      table.list tr { border: 1px solid var(--line); border-radius: 8px; margin: 0 0 0.75rem; padding: 0.5rem; background: var(--soft); }
+      table.list td { border: none; padding: 0.2rem 0.25rem; }
+      table.list td[data-label]::before { content: attr(data-label) "："; font-weight: 600; }
       .actions .button { width: 100%; text-align: center; }
     }
     """

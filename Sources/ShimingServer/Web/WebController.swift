@@ -8,6 +8,27 @@ struct WebController {
         routes.get(use: home)
         routes.get("lang", ":code", use: switchLanguage)
         routes.get("assets", "shiming.css", use: stylesheet)
+        routes.get("elder", ":mode", use: switchElderMode)
+        routes.get("terms", use: terms)
+        routes.get("privacy", use: privacy)
+    }
+
+    @Sendable func terms(_ req: Request) async throws -> Response {
+        Self.html(LegalPages.page(LegalPages.terms, lang: req.lang, signedIn: req.authenticated != nil).render())
+    }
+
+    @Sendable func privacy(_ req: Request) async throws -> Response {
+        Self.html(LegalPages.page(LegalPages.privacy, lang: req.lang, signedIn: req.authenticated != nil).render())
+    }
+
+    /// Large type on or off (大字版 / 长辈版), remembered in a cookie; back to the same page.
+    @Sendable func switchElderMode(_ req: Request) async throws -> Response {
+        guard let mode = req.parameters.get("mode"), ["on", "off"].contains(mode) else { throw HTTPFailure.error(for: .notFound) }
+        let response = req.redirect(to: Self.safeRedirectTarget(req.query[String.self, at: "next"]), redirectType: .normal)
+        response.cookies[PageMode.cookie] = mode == "on"
+            ? HTTPCookies.Value(string: "1", maxAge: 365 * 24 * 3600, path: "/", isHTTPOnly: true, sameSite: .lax)
+            : HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+        return response
     }
 
     @Sendable func home(_ req: Request) async throws -> Response {

@@ -24,7 +24,10 @@ enum AccountText {
     static let email = LocalizedText("邮箱（可选）", "E-mail (optional)")
     static let password = LocalizedText("密码", "Password")
     static let passwordHint = LocalizedText("至少 8 位，包含字母、数字、符号中的两种。", "At least 8 characters, with two of: letters, digits, symbols.")
-    static let acceptTerms = LocalizedText("我已阅读并同意《用户协议》和《隐私政策》", "I have read and accept the terms of use and the privacy policy")
+    static let acceptTermsBefore = LocalizedText("我已阅读并同意", "I have read and accept the")
+    static let termsLink = LocalizedText("《用户协议》", " terms of use")
+    static let and = LocalizedText("和", " and the")
+    static let privacyLink = LocalizedText("《隐私政策》", " privacy policy")
     static let registerButton = LocalizedText("注册", "Register")
     static let confirmTitle = LocalizedText("输入验证码", "Enter the code")
     static let confirmLead = LocalizedText("验证码已发送，5 分钟内有效。", "A code has been sent; it is valid for 5 minutes.")
@@ -102,7 +105,10 @@ enum AccountPages {
             Forms.element("label", [("for", "field-acceptTerms")], [
                 Forms.void("input", [("type", "checkbox"), ("id", "field-acceptTerms"), ("name", "acceptTerms"), ("value", "true")]
                            + (model.values["acceptTerms"] == "true" ? [("checked", "checked")] : [])),
-                .text(" " + AccountText.acceptTerms(lang)),
+                .text(" " + AccountText.acceptTermsBefore(lang)),
+                .a(.href("/terms"), .target(.blank), .text(AccountText.termsLink(lang))),
+                .text(AccountText.and(lang)),
+                .a(.href("/privacy"), .target(.blank), .text(AccountText.privacyLink(lang))),
             ]),
         ] + (termsError.map { [Forms.element("p", [("class", "field-error")], [.text($0)])] } ?? [])))
         if model.guardian { fields.append(Forms.void("input", [("type", "hidden"), ("name", "guardian"), ("value", "1")])) }

@@ -162,8 +162,7 @@ struct WebAccountsController {
     /// A path on this site to continue at after signing in; anything else (another host,
     /// `//evil`, a scheme) is dropped, so the sign-in page cannot send people elsewhere.
     static func localPath(_ raw: String?) -> String? {
-        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/\\"), raw.count <= 300,
-              raw.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\\" }) else { return nil }
+        guard let raw, raw.count <= 300, WebController.safeRedirectTarget(raw) == raw else { return nil }
         return raw
     }
 

@@ -49,7 +49,7 @@ extension Home {
             LocalizedText("身份信息和证件照片加密保存。", "Identity data and document photos are stored encrypted."),
             LocalizedText("页面只显示部分号码，例如 110101********123X。", "Pages show numbers only partly, such as 110101********123X."),
             LocalizedText("每一次审核和查看都记录在防篡改的日志中。", "Every review and every look at your data is written to a tamper-evident log."),
-            LocalizedText("您可以查看、导出和删除自己的信息，并决定哪些平台可以查询。", "You can see, export and delete your data, and decide which platforms may query it."),
+            LocalizedText("您可以在“我的账号”查看自己提交的信息和办理记录，并申请更正。", "Under “My account” you can read what you submitted and the record of your applications, and ask for corrections."),
         ]
         static let platformsTitle = LocalizedText("接入平台", "For platforms")
         static let platforms = LocalizedText(

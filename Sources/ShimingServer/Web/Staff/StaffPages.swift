@@ -65,7 +65,12 @@ enum StaffPages {
     static func table(_ headers: [String], _ rows: [[Node<HTML.BodyContext>]]) -> Node<HTML.BodyContext> {
         Forms.element("div", [("class", "table-wrap")], [Forms.element("table", [("class", "list")], [
             Forms.element("thead", [], [Forms.element("tr", [], headers.map { Forms.element("th", [("scope", "col")], [.text($0)]) })]),
-            Forms.element("tbody", [], rows.map { Forms.element("tr", [], $0.map { Forms.element("td", [], [$0]) }) }),
+            // Each cell names its column, so the table reads as cards on a phone.
+            Forms.element("tbody", [], rows.map { row in
+                Forms.element("tr", [], row.enumerated().map { index, cell in
+                    Forms.element("td", index < headers.count ? [("data-label", headers[index])] : [], [cell])
+                })
+            }),
         ])])
     }
 

@@ -152,6 +152,11 @@ struct RegistrationTests {
             let response = try await shiming.send(.GET, String(link.dropFirst("http://shiming.test".count)), headers: ["Accept": "text/html"])
             #expect(response.status == .seeOther)
             #expect(response.headers.first(name: .location) == "/signin?activated=1")
+            // Opened again from the mail: a page that says what to do, not JSON.
+            let again = try await shiming.send(.GET, String(link.dropFirst("http://shiming.test".count)), headers: ["Accept": "text/html"])
+            #expect(again.headers.contentType?.subType == "html")
+            #expect(again.text.contains("已经用过或已过期") && again.text.contains("href=\"/signin\""))
+            #expect(!again.text.contains("{\"error\""))
         }
     }
 }

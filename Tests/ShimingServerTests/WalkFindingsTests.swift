@@ -223,4 +223,42 @@ struct WalkFindingsTests {
             #expect(blank.identity.name == nil && blank.documents.isEmpty)
         }
     }
+
+    @Test("pages: the terms and privacy texts are pages linked from registration; large type is one tap and remembered; programs lead back after sign-in")
+    func pages() async throws {
+        try await withShiming { shiming in
+            for path in ["/terms", "/privacy"] {
+                let page = try await shiming.send(.GET, path, headers: ["Accept": "text/html"])
+                #expect(page.status == .ok && page.text.contains("<h2>"), "\(path)")
+            }
+            let register = try await shiming.send(.GET, "/register", headers: ["Accept": "text/html"])
+            #expect(register.text.contains("href=\"/terms\"") && register.text.contains("href=\"/privacy\""))
+            #expect(!(try await shiming.send(.GET, "/", headers: ["Accept": "text/html"]).text.contains("导出")), "no promise of what does not exist yet")
+
+            let on = try await shiming.send(.GET, "/elder/on?next=%2Fprograms", headers: ["Accept": "text/html"])
+            #expect(on.status == .seeOther && on.headers.first(name: .location) == "/programs")
+            let cookie = try #require(on.headers.setCookie?[PageMode.cookie]?.string)
+            let large = try await shiming.send(.GET, "/programs", headers: ["Accept": "text/html", "Cookie": "\(PageMode.cookie)=\(cookie)"])
+            #expect(large.text.contains("<html lang=\"zh-CN\" class=\"elder\">") && large.text.contains("/elder/off?next="))
+            let normal = try await shiming.send(.GET, "/programs", headers: ["Accept": "text/html"])
+            #expect(!normal.text.contains("class=\"elder\"") && normal.text.contains("/elder/on?next="))
+            #expect(try await shiming.send(.GET, "/elder/on?next=%2F%2Fevil.example", headers: ["Accept": "text/html"]).headers.first(name: .location) == "/")
+
+            // "Start" on a program, signed out: sign in, then straight to that program.
+            #expect(normal.text.contains("/signin?next=%2Fcases%23start-senior-personal"))
+            _ = try await shiming.activeApplicant(phone: "13800138036")
+            let form = try await shiming.send(.GET, "/signin?next=%2Fcases%23start-senior-personal", headers: ["Accept": "text/html"])
+            #expect(form.text.contains("name=\"next\" value=\"/cases#start-senior-personal\""))
+            let session = try await shiming.send(.GET, "/signin", headers: ["Accept": "text/html"])
+            let csrfCookie = try #require(session.headers.setCookie?[PageCSRF.cookie]?.string)
+            let signedIn = try await shiming.postForm("/signin", ["_csrf": csrfCookie, "login": "13800138036", "password": goodPassword,
+                                                                  "next": "/cases#start-senior-personal"],
+                                                      headers: ["Accept": "text/html", "Cookie": "\(PageCSRF.cookie)=\(csrfCookie)"])
+            #expect(signedIn.headers.first(name: .location) == "/cases#start-senior-personal")
+            let elsewhere = try await shiming.postForm("/signin", ["_csrf": csrfCookie, "login": "13800138036", "password": goodPassword,
+                                                                   "next": "https://evil.example/"],
+                                                       headers: ["Accept": "text/html", "Cookie": "\(PageCSRF.cookie)=\(csrfCookie)"])
+            #expect(elsewhere.headers.first(name: .location) == "/account")
+        }
+    }
 }

@@ -26,7 +26,7 @@ extension Request {
 extension Request {
     /// The sign-in page, continuing at `next` (a path on this site) once signed in.
     static func signInPath(next: String) -> String {
-        "/signin?next=\(next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")"
+        "/signin?next=\(next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? "/")"
     }
 
     func redirectToSignIn(next: String) -> Response {

@@ -261,4 +261,39 @@ struct WalkFindingsTests {
             #expect(elsewhere.headers.first(name: .location) == "/account")
         }
     }
+
+    @Test("staff: the account behind a duplicate is one link away, accounts are found by document number (audited), values read as words, a freeze without a reason is marked")
+    func staffFindings() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.staff([.supervisor], username: "supervisor.walk")
+            var cases: [(UUID, UUID)] = []
+            for phone in ["13800138037", "13800138038"] {
+                let (accountID, token) = try await shiming.activeApplicant(phone: phone)
+                let item = try await shiming.createCase(token, ["program": "senior-personal",
+                                                                "identity": ["name": "冯英", "documentType": "resident", "documentNumber": adultFemale,
+                                                                             "gender": "female", "address": "北京市西城区某某街道 1 号"]])
+                for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+                _ = try await shiming.submitCase(token, item.id)
+                cases.append((accountID, item.id))
+            }
+            let (headers, csrf) = try await shiming.webSession("supervisor.walk")
+            let page = try await shiming.send(.GET, "/staff/review/cases/\(cases[1].1)", headers: headers)
+            #expect(page.status == .ok)
+            #expect(page.text.contains("href=\"/staff/accounts?id=\(cases[0].0.uuidString.lowercased())\""), "the other account is linked")
+            #expect(page.text.contains("老年服务个人认证 · "), "programs by their titles")
+            #expect(page.text.contains("data-field=\"identity.gender\">女<"), "gender in words")
+            #expect(!page.text.contains(">female<"))
+
+            let byNumber = try await shiming.send(.GET, "/staff/accounts?number=\(adultFemale.lowercased())", headers: headers)
+            for (accountID, _) in cases { #expect(byNumber.text.contains("/staff/accounts?id=\(accountID.uuidString.lowercased())")) }
+            #expect(!byNumber.text.contains(adultFemale), "the number is not echoed")
+            let looked = try #require(try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "account.looked_up_by_number").first())
+            #expect(looked.details.contains("\"matches\":\"2\"") && !looked.details.contains(adultFemale))
+            let one = try await shiming.send(.GET, "/staff/accounts?id=\(cases[0].0)", headers: headers)
+            #expect(one.text.contains("data-account=\"\(cases[0].0.uuidString.lowercased())\"") && one.text.contains("申请人"))
+
+            let noReason = try await shiming.postForm("/staff/accounts/\(cases[0].0)/freeze", ["_csrf": csrf, "reason": " "], headers: headers)
+            #expect(noReason.status == .unprocessableEntity && noReason.text.contains("field-reason-error"))
+        }
+    }
 }

@@ -186,6 +186,21 @@ struct CaseService: Sendable {
         return try await own(id, account: account)
     }
 
+    /// The accounts whose applications hold a document number (as typed; resident IDs are
+    /// normalised first, as the index was built), found through the blind index. The look-up
+    /// is audited, without the number.
+    func accounts(holdingNumber raw: String, staff: Account, ip: String?) async throws -> [AccountRecord] {
+        let compact = raw.uppercased().filter { !$0.isWhitespace }
+        let checked = DocumentCheck.check(compact, as: .resident, today: today)
+        var normalized = checked.isValid ? checked.normalized ?? compact : compact
+        if checked.isValid, checked.type == .residentID15, let upgraded = try? ResidentIDNumber.upgrade(normalized, today: today) { normalized = upgraded }
+        let ids = Set(try await CaseRecord.query(on: db).filter(\.$numberIndex == numberIndex(normalized)).all().map(\.accountID))
+        let found = ids.isEmpty ? [] : try await AccountRecord.query(on: db).filter(\.$id ~~ Array(ids)).sort(\.$createdAt).all()
+        try await AuditLog.recordAlone("account.looked_up_by_number", actor: .staff(staff.id), subject: "staff:\(staff.id.uuidString.lowercased())", ip: ip,
+                                       details: ["matches": String(found.count)], at: now, gate: context.writeGate, on: db)
+        return found
+    }
+
     /// The account's latest verification under another program (the one "verify once" starts from).
     func latestVerification(account: Account, other program: String) async throws -> Case? {
         guard let record = try await CaseRecord.query(on: db).filter(\.$accountID == account.id).filter(\.$program != program)

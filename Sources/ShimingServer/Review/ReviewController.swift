@@ -101,6 +101,7 @@ struct ReviewController {
 
         struct Related: Content {
             var id: UUID
+            var accountId: UUID
             var program: String
             var state: String
             var sameAccount: Bool
@@ -155,7 +156,7 @@ struct ReviewController {
             "getReviewCase", summary: "The case behind a visible task (masked), the task, the contact log and the person's other cases; audited", tag: "review",
             responses: [200: .init("The case for review", schema: .object([
                 "case": .ref("Case"), "task": .ref("ReviewTask"), "contacts": .array(.ref("CaseContact")),
-                "related": .array(.object(["id": .string(format: "uuid"), "program": .string(), "state": .string(), "sameAccount": .boolean(),
+                "related": .array(.object(["id": .string(format: "uuid"), "accountId": .string(format: "uuid"), "program": .string(), "state": .string(), "sameAccount": .boolean(),
                                            "decision": .nullable(.object([:])), "createdAt": .string(format: "date-time")])),
                 "appeal": .nullable(.object(["contests": .string(allowed: ["freeze", "rejection"]), "reason": .string(),
                                              "createdAt": .string(format: "date-time"), "outcome": .nullable(.string())],
@@ -265,7 +266,7 @@ struct ReviewController {
         }
         for other in others.sorted(by: { $0.createdAt > $1.createdAt }).prefix(20) {
             let body = CasesController.CaseBody(try await service.cases.load(other), lang: req.lang)
-            related.append(.init(id: body.id, program: body.program, state: body.state, sameAccount: other.accountID == record.accountID,
+            related.append(.init(id: body.id, accountId: other.accountID, program: body.program, state: body.state, sameAccount: other.accountID == record.accountID,
                                  decision: body.decision, createdAt: body.createdAt))
         }
         var appeal: ReviewCaseBody.Appeal?

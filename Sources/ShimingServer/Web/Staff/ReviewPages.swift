@@ -54,6 +54,7 @@ enum ReviewText {
     static let purpose = LocalizedText("用途", "Purpose")
     static let revealed = LocalizedText("完整内容：", "Value: ")
     static let accountPhone = LocalizedText("账号手机号", "Account phone")
+    static let openAccount = LocalizedText("查看该账号", "Open that account")
     static let accountEmail = LocalizedText("账号邮箱", "Account e-mail")
     static let decision = LocalizedText("审核决定", "Decision")
     static let outcomes: [(String, LocalizedText)] = [
@@ -221,6 +222,9 @@ enum ReviewPages {
         var chosenReasons: Set<String> = []
         /// The fields and documents of the case's program, for "which item is this about".
         var fieldNames: [String] = []
+        var programTitles: [String: String] = [:]
+        /// Supervisors, admins and auditors may open the accounts behind related cases.
+        var canReadAccounts = false
     }
 
     static func error(_ model: CaseModel, _ name: String) -> String? {
@@ -242,6 +246,32 @@ enum ReviewPages {
         Forms.element("section", [("class", "card"), ("id", id)], [.h2(.text(title(lang)))] + children)
     }
 
+    /// What a revealable value is called: a case field, or the account's own contact.
+    static func revealLabel(_ key: String) -> LocalizedText {
+        switch key {
+        case "account.phone": ReviewText.accountPhone
+        case "account.email": ReviewText.accountEmail
+        default: CheckReasons.fieldLabel(key)
+        }
+    }
+
+    /// A stored value as people read it: genders, relations and document types in words.
+    static func shown(_ field: String, _ value: String, lang: Lang) -> String {
+        switch field {
+        case "identity.gender": CasePages.genders.first { $0.0 == value && !value.isEmpty }?.1(lang) ?? value
+        case "guardian.relation": CasePages.relations.first { $0.0 == value }?.1(lang) ?? value
+        case "identity.documentType": Program.IdentityDocument(rawValue: value)?.label(lang) ?? value
+        default: value
+        }
+    }
+
+    /// A decision in words: the outcome and the reasons' texts.
+    static func decisionText(_ decision: CasesController.CaseBody.Decision, lang: Lang) -> String {
+        let outcome = ReviewText.outcomes.first { $0.0 == decision.outcome }?.1(lang)
+            ?? (["approved": CaseState.approved, "needs_review": .needsReview, "returned": .returned][decision.outcome]?.label(lang) ?? decision.outcome)
+        return ([outcome] + decision.reasons.map(\.message)).joined(separator: " · ")
+    }
+
     static func reviewCase(_ model: CaseModel) -> HTML {
         let lang = model.lang, view = model.view, item = view.case, task = view.task
         let caseID = lower(item.id)
@@ -253,7 +283,7 @@ enum ReviewPages {
         if let notice = model.notice { main.append(Forms.notice(notice, kind: model.noticeKind)) }
         if let (field, value) = model.revealed {
             main.append(Forms.element("div", [("class", "notice ok"), ("id", "revealed"), ("data-field", field)],
-                                      [.text("\(CheckReasons.fieldLabel(field)(lang))\(ReviewText.revealed(lang))\(value)")]))
+                                      [.text("\(revealLabel(field)(lang))\(ReviewText.revealed(lang))\(value)")]))
         }
         if let appeal = view.appeal {
             main.append(section("appeal", ReviewText.appeal, lang: lang, [
@@ -265,7 +295,7 @@ enum ReviewPages {
         // Left: what was submitted; right: the documents.
         let identity = item.identity
         var facts: [(String, String?)] = [
-            ("identity.name", identity.name), ("identity.documentType", identity.documentType.map { Program.IdentityDocument(rawValue: $0)?.label(lang) ?? $0 }), ("identity.documentNumber", identity.documentNumber),
+            ("identity.name", identity.name), ("identity.documentType", identity.documentType), ("identity.documentNumber", identity.documentNumber),
             ("identity.gender", identity.gender), ("identity.address", identity.address),
             ("contact.phone", item.contact?.phone), ("contact.email", item.contact?.email),
             ("school.school", item.school?.school), ("school.grade", item.school?.grade), ("school.class", item.school?.class),
@@ -277,7 +307,7 @@ enum ReviewPages {
         let dataSection = section("submitted", ReviewText.submitted, lang: lang, [
             Forms.element("dl", [("class", "facts")], facts.flatMap { field, value in
                 [Forms.element("dt", [], [.text(CheckReasons.fieldLabel(field)(lang))]),
-                 Forms.element("dd", [("data-field", field)], [.text(value ?? "")])]
+                 Forms.element("dd", [("data-field", field)], [.text(shown(field, value ?? "", lang: lang))])]
             }),
         ])
         let documents = section("documents", ReviewText.documents, lang: lang, item.documents.map { file in
@@ -306,12 +336,19 @@ enum ReviewPages {
         if !view.related.isEmpty {
             main.append(section("related", ReviewText.related, lang: lang, [StaffPages.table(
                 [ReviewText.program(lang), StaffText.state(lang), ReviewText.decision(lang), StaffText.filedAt(lang)],
-                view.related.map { other in [
-                    .text(other.program + " · " + (other.sameAccount ? ReviewText.sameAccount : ReviewText.sameNumber)(lang)),
-                    .text(CaseState(rawValue: other.state)?.label(lang) ?? other.state),
-                    .text(other.decision.map { ([$0.outcome] + $0.reasons.map(\.code)).joined(separator: " · ") } ?? "—"),
-                    .text(StaffPages.time(other.createdAt)),
-                ] }
+                view.related.map { other in
+                    let title = model.programTitles[other.program] ?? other.program
+                    let whose = (other.sameAccount ? ReviewText.sameAccount : ReviewText.sameNumber)(lang)
+                    // The other account behind a duplicate, for those who may open accounts.
+                    let account: Body = model.canReadAccounts && !other.sameAccount
+                        ? .group(.text(" · "), link("/staff/accounts?id=\(lower(other.accountId))", ReviewText.openAccount(lang))) : .empty
+                    return [
+                        .group(.text("\(title) · \(whose)"), account),
+                        .text(CaseState(rawValue: other.state)?.label(lang) ?? other.state),
+                        .text(other.decision.map { decisionText($0, lang: lang) } ?? "—"),
+                        .text(StaffPages.time(other.createdAt)),
+                    ]
+                }
             )]))
         }
         let channelOptions = ReviewService.contactChannels.map { ($0, ReviewText.channels[$0]?(lang) ?? $0) }
@@ -328,8 +365,7 @@ enum ReviewPages {
         // What this case has, the number first; the account's own contacts always.
         let present = Set(facts.map(\.0))
         let revealOptions = ReviewService.revealOrder.filter { $0.hasPrefix("account.") || present.contains($0) }.map { key in
-            (key, key.hasPrefix("account.") ? (key == "account.phone" ? ReviewText.accountPhone : ReviewText.accountEmail)(lang)
-                                            : CheckReasons.fieldLabel(key)(lang))
+            (key, revealLabel(key)(lang))
         }
         main.append(section("reveal", ReviewText.reveal, lang: lang, [
             .p(.class("hint"), .text(ReviewText.revealLead(lang))),

@@ -28,6 +28,11 @@ enum StaffText {
     static let decided = LocalizedText("已处理。", "Decided.")
     static let login = LocalizedText("用户名、手机号或邮箱", "Username, phone or e-mail")
     static let find = LocalizedText("查找", "Find")
+    static let byNumber = LocalizedText("按证件号码查找（会记录在日志中）", "Find by document number (recorded in the log)")
+    static let byNumberHint = LocalizedText("完整的证件号码；只比对加密索引，不保存您输入的号码。", "The whole number; only its keyed index is compared, what you type is not stored.")
+    static let kindStaff = LocalizedText("工作人员", "staff")
+    static let kindApplicant = LocalizedText("申请人", "applicant")
+    static let numberMatches = LocalizedText("持有这个证件号码的账号：", "Accounts holding this number:")
     static let notFound = LocalizedText("没有找到这个账号。", "No such account.")
     static let lockedUntil = LocalizedText("登录锁定至", "Sign-in locked until")
     static let notLocked = LocalizedText("未锁定", "Not locked")
@@ -198,6 +203,10 @@ enum StaffPages {
         /// Supervisors and admins may freeze and unfreeze.
         var canFreeze = false
         var notice: (String, String)?
+        var errors: [String: String] = [:]
+        /// A look-up by document number: the accounts whose cases hold it.
+        var number = ""
+        var matches: [AdminController.AccountDetail] = []
     }
 
     static func accounts(_ model: AccountLookupModel) -> HTML {
@@ -207,14 +216,26 @@ enum StaffPages {
                 Forms.field(.init(name: "login", label: StaffText.login, value: model.login, required: true), error: nil, lang: lang),
                 Forms.submit(StaffText.find, lang: lang),
             ]),
+            Forms.element("form", [("method", "get"), ("action", "/staff/accounts"), ("id", "by-number")], [
+                Forms.field(.init(name: "number", label: StaffText.byNumber, value: model.number, hint: StaffText.byNumberHint), error: nil, lang: lang),
+                Forms.submit(StaffText.find, lang: lang, primary: false),
+            ]),
         ]
         if let (text, kind) = model.notice { main.append(Forms.notice(text, kind: kind)) }
+        if !model.matches.isEmpty {
+            main.append(Forms.element("ul", [("class", "plain"), ("id", "number-matches")], model.matches.map { match in
+                let status = AccountStatus(rawValue: match.account.status).flatMap { AccountText.statusNames[$0]?(lang) } ?? match.account.status
+                return Forms.element("li", [], [.a(.href("/staff/accounts?id=\(match.account.id.uuidString.lowercased())"),
+                                                   .text("\(match.account.username ?? match.account.contacts.first?.value ?? match.account.id.uuidString) · \(status)"))])
+            }))
+        }
         if let detail = model.detail {
             let account = detail.account
             let status = AccountStatus(rawValue: account.status).flatMap { AccountText.statusNames[$0]?(lang) } ?? account.status
             main.append(Forms.element("dl", [("class", "facts"), ("data-account", account.id.uuidString.lowercased())], [
                 Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]), Forms.element("dd", [], [.text(account.username ?? "—")]),
-                Forms.element("dt", [], [.text(StaffText.kind(lang))]), Forms.element("dd", [], [.text(account.kind)]),
+                Forms.element("dt", [], [.text(StaffText.kind(lang))]),
+                Forms.element("dd", [], [.text((account.kind == "staff" ? StaffText.kindStaff : StaffText.kindApplicant)(lang))]),
                 Forms.element("dt", [], [.text(AccountText.status(lang))]),
                 Forms.element("dd", [("data-status", account.status)], [.text(status + (detail.statusReason.map { "（\($0)）" } ?? ""))]),
                 Forms.element("dt", [], [.text(AccountText.contacts(lang))]),
@@ -234,7 +255,8 @@ enum StaffPages {
                 main.append(Forms.element("section", [("class", "card"), ("id", "freeze")], [
                     .h2(.text(ReviewText.freeze(lang))),
                     Forms.form(action: path + "/freeze", csrf: model.csrf, [
-                        ReviewPages.textarea("reason", ReviewText.freezeReason, value: "", error: nil, lang: lang),
+                        ReviewPages.textarea("reason", ReviewText.freezeReason, value: "",
+                                             error: model.errors["reason"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
                         Forms.submit(ReviewText.freeze, lang: lang, primary: false),
                     ]),
                 ]))

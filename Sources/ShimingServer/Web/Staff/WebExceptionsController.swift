@@ -119,12 +119,14 @@ struct WebExceptionsController {
 
     // MARK: Freezes
 
-    func accountPage(_ req: Request, _ id: UUID, notice: String, kind: String, status: HTTPResponseStatus) async throws -> Response {
+    func accountPage(_ req: Request, _ id: UUID, notice: String, kind: String, status: HTTPResponseStatus,
+                     errors: [String: String] = [:]) async throws -> Response {
         guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: record.username ?? "", detail: try await AdminController.detail(record, req), searched: true)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = true
         model.notice = (notice, kind)
+        model.errors = errors
         return staffPages.html(StaffPages.accounts(model).render(), status: status)
     }
 
@@ -148,7 +150,7 @@ struct WebExceptionsController {
             try await change(FreezeService(application: req.application), id, staff.account)
             return try await accountPage(req, id, notice: done(req.lang), kind: "ok", status: .ok)
         } catch let error as UserFacingError {
-            return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status)
+            return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status, errors: error.fields)
         }
     }
 

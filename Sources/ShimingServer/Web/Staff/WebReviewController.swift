@@ -86,6 +86,8 @@ struct WebReviewController {
         var model = ReviewPages.CaseModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, view: view,
                                           programTitle: programTitles(req)[view.case.program] ?? view.case.program,
                                           reasons: req.shiming.reviewReasons.reasons, staffID: staff.id)
+        model.programTitles = programTitles(req)
+        model.canReadAccounts = !staff.roles.isDisjoint(with: WebStaffController.accountReaders)
         if let program = req.shiming.programs[view.case.program] {
             model.fieldNames = CaseEvaluator(program: program, today: CivilDate(unixSeconds: Int64(req.shiming.services.clock.now().timeIntervalSince1970))).fieldNames
         }

@@ -114,7 +114,20 @@ struct WebStaffController {
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = !staff.account.roles.isDisjoint(with: [.supervisor, .admin])
-        if !login.isEmpty {
+        if let id = req.query[String.self, at: "id"].flatMap(UUID.init(uuidString:)) {
+            model.searched = true
+            if let record = try await AccountRecord.find(id, on: req.db) { model.detail = try await AdminController.detail(record, req) }
+        } else if let number = req.query[String.self, at: "number"]?.trimmingCharacters(in: .whitespaces), !number.isEmpty {
+            // Through the blind index only, and audited: who looked for a number, not the number.
+            model.searched = true
+            let holders = try await CaseService(application: req.application).accounts(holdingNumber: number, staff: staff.account, ip: req.clientIP)
+            if holders.count == 1, let only = holders.first {
+                model.detail = try await AdminController.detail(only, req)
+            } else if !holders.isEmpty {
+                for holder in holders { model.matches.append(try await AdminController.detail(holder, req)) }
+                model.notice = (StaffText.numberMatches(req.lang), "ok")
+            }
+        } else if !login.isEmpty {
             model.searched = true
             if let record = try await AccountService(application: req.application).findAccount(login: login, on: req.db) {
                 model.detail = try await AdminController.detail(record, req)

@@ -29,6 +29,7 @@ struct ConfigurationTests {
             "SHIMING_MESSAGE_SINK": "file:/tmp/out.jsonl",
             "SHIMING_ENCRYPTION_KEY_FILE": "/run/secrets/key",
             "SHIMING_OUTBOX_POLL_SECONDS": "0.5",
+            "SHIMING_HELP_PHONE": "400-800-1234",
         ])
         #expect(config.database == .postgres(url: "postgres://shiming:secret@db:5432/shiming"))
         #expect(config.port == 9000)
@@ -38,6 +39,7 @@ struct ConfigurationTests {
         #expect(config.messageSink == .file(path: "/tmp/out.jsonl"))
         #expect(config.encryptionKey == .file(path: "/run/secrets/key"))
         #expect(config.outboxPollInterval == 0.5)
+        #expect(config.helpPhone == "400-800-1234")
         #expect(config.databaseDescription == "PostgreSQL postgres://shiming:***@db:5432/shiming", "no password in logs")
     }
 
@@ -54,6 +56,7 @@ struct ConfigurationTests {
     @Test("unusable values name their variable", arguments: [
         ("PORT", "eighty"), ("PORT", "70000"), ("SHIMING_LOG_LEVEL", "loud"), ("SHIMING_LOG_FORMAT", "xml"),
         ("SHIMING_MESSAGE_SINK", "smtp"), ("DATABASE_URL", "mysql://x"), ("SHIMING_OUTBOX_POLL_SECONDS", "-1"),
+        ("SHIMING_HELP_PHONE", "call us"), ("SHIMING_HELP_PHONE", "<script>"),
     ])
     func refused(variable: String, value: String) {
         #expect {

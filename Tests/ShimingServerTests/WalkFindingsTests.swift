@@ -157,6 +157,10 @@ struct WalkFindingsTests {
                                                                          "gender": "female", "address": "北京市西城区某某街道 1 号"]])
             for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
             _ = try await shiming.submitCase(token, item.id)
+            let (waitingHeaders, _) = try await shiming.webSession("13800138034")
+            let waiting = try await shiming.send(.GET, "/cases/\(item.id)", headers: waitingHeaders).text
+            #expect(waiting.contains("<li class=\"done\">✓ 已提交</li><li class=\"current\" aria-current=\"step\">审核中</li><li class=\"todo\">已认证</li>"))
+            #expect(waiting.contains("一般 3 个工作日内处理"), "senior services answer within 72 hours")
             let task = try #require(try await shiming.task(for: item.id, staff: reviewerToken))
             let path = "/api/v1/review/tasks/\(task.id)/decision"
             let badField = try await shiming.sendObject(.POST, path, token: reviewerToken, [
@@ -184,6 +188,8 @@ struct WalkFindingsTests {
 
             let (headers, _) = try await shiming.webSession("13800138034")
             let page = try await shiming.send(.GET, "/cases/\(item.id)", headers: headers)
+            #expect(page.text.contains("<li class=\"current\" aria-current=\"step\">已提交</li>"), "the progress line shows where it is")
+            #expect(page.text.contains("400-800-1234"), "the help line while waiting")
             #expect(page.text.contains("id=\"edit-case\" href=\"/cases/\(item.id.uuidString.lowercased())/edit/documents\""))
             #expect(page.text.contains("户口簿请拍本人那一页"))
             #expect(page.text.contains("审核人员的意见见上方"))

@@ -320,7 +320,10 @@ public struct CaseEvaluator: Sendable {
             switch registry.verdict {
             case .match: checks.append(.ok("registry", matched: matched))
             case .mismatch: checks.append(.review("registry", "registry_mismatch", matched: matched, differed: differed))
-            case .notFound: checks.append(.review("registry", "registry_not_found"))
+            case .notFound:
+                var result = CheckResult.review("registry", "registry_not_found")
+                result.detail = program.registry.source.rawValue  // a school roll reads differently from a service
+                checks.append(result)
             case .unavailable: checks.append(.review("registry", "registry_unavailable"))
             }
         }

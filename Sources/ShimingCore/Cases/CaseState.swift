@@ -42,7 +42,7 @@ public enum CaseState: String, Sendable, Codable, CaseIterable {
         case .inReview: LocalizedText("人工审核中", "In review")
         case .returned: LocalizedText("退回修改", "Returned for correction")
         case .rejected: LocalizedText("未通过", "Rejected")
-        case .awaitingConfirmation: LocalizedText("等待二次确认", "Waiting for your confirmation")
+        case .awaitingConfirmation: LocalizedText("等待输入确认码", "Waiting for your confirmation code")
         case .verified: LocalizedText("已认证", "Verified")
         case .expired: LocalizedText("已过期，需要重新认证", "Expired — verify again")
         case .frozen: LocalizedText("已冻结", "Frozen")

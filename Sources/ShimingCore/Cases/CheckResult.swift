@@ -146,6 +146,8 @@ public enum CheckReasons {
             let en = (result.differed ?? []).map { matchLabel($0).en.lowercased() }.joined(separator: ", ")
             return LocalizedText("与权威数据不一致：\(zh)。工作人员将人工核对，如是填写错误，可修改后重新提交。",
                                  "Differs from the authoritative record: \(en). Staff will compare by hand; if you mistyped, correct it and submit again.")
+        case "registry_not_found" where detail == "roster":
+            return LocalizedText("学籍库中未找到，已转班主任审核，您不需要修改。", "Not found in the school roll; the class teacher will review it — nothing for you to change.")
         case "registry_not_found":
             return LocalizedText("在权威数据中没有找到这个证件号码，将由工作人员人工核对。",
                                  "The document number was not found in the authoritative record; staff will check by hand.")

@@ -1028,8 +1028,8 @@ enum Notices {
     }
 
     static func confirmation(code: String, minutes: Int, lang: Lang) -> String {
-        LocalizedText("您的实名认证已审核通过。确认码 \(code)，请在 \(minutes) 分钟内登录输入以完成认证；逾期未输入，账号将被锁定。",
-                      "Your verification was approved. Confirmation code \(code): enter it within \(minutes) minutes to finish; otherwise the account is locked.")(lang)
+        LocalizedText("您的实名认证已审核通过。确认码 \(code)，请在 \(minutes) 分钟内登录“我的实名认证”输入，即可完成认证。",
+                      "Your verification was approved. Confirmation code \(code): sign in and enter it under “My verifications” within \(minutes) minutes to finish.")(lang)
     }
 
     static func verified(program: Program, code: String?, lang: Lang) -> String {

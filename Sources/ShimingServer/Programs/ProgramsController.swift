@@ -112,7 +112,7 @@ enum ProgramPages {
     static let renew = LocalizedText("复核周期", "Renewed every")
     static let months = LocalizedText("个月", "months")
     static func secondCode(_ minutes: Int) -> LocalizedText {
-        LocalizedText("通过后需在 \(minutes) 分钟内输入第二次验证码。", "After approval, a second code must be entered within \(minutes) minutes.")
+        LocalizedText("审核通过后，我们会发一个确认码，请在 \(minutes) 分钟内输入。", "After approval we send a confirmation code; enter it within \(minutes) minutes.")
     }
     static let sectionNames: [Program.Section: LocalizedText] = [
         .school: LocalizedText("学校、年级、班级和入学年份", "School, grade, class and enrolment year"),

@@ -115,6 +115,11 @@ enum Stylesheet {
     details.reveal summary { display: inline-block; min-height: 48px; line-height: 48px; color: var(--accent); cursor: pointer; }
     details.reveal .typed { display: block; font-size: 1.25rem; letter-spacing: 0.06em; font-family: ui-monospace, monospace; }
     ul.checks li.not-run { color: var(--muted); }
+    ol.progress { display: flex; flex-wrap: wrap; gap: 0.25rem 0.5rem; list-style: none; padding: 0; margin: 1rem 0; }
+    ol.progress li { padding: 0.3rem 0.8rem; border: 2px solid var(--line); border-radius: 999px; }
+    ol.progress li.done { border-color: #1e7a34; color: #1e7a34; font-weight: 600; }
+    ol.progress li.current { border-color: var(--accent); background: var(--accent); color: var(--accent-ink); font-weight: 700; }
+    ol.progress li + li::before { content: "→ "; }
     .help-line { font-size: 1.1rem; }
     .help-line a { display: inline-block; min-height: 48px; line-height: 48px; font-weight: 700; }
     ol.steps a { display: inline-block; min-height: 48px; line-height: 48px; padding: 0 0.25rem; }

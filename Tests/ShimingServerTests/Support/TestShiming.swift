@@ -88,7 +88,7 @@ func withShiming<T>(
 }
 
 func testConfiguration(dataDirectory: String, database: ShimingConfiguration.Database) -> ShimingConfiguration {
-    ShimingConfiguration(
+    var configuration = ShimingConfiguration(
         dataDirectory: dataDirectory,
         database: database,
         hostname: "127.0.0.1",
@@ -101,6 +101,8 @@ func testConfiguration(dataDirectory: String, database: ShimingConfiguration.Dat
         publicURL: "http://shiming.test",
         bcryptCost: 4
     )
+    configuration.helpPhone = "400-800-1234"
+    return configuration
 }
 
 /// Per-test PostgreSQL databases, so suites run in parallel without seeing each other's rows.

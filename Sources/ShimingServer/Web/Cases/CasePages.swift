@@ -121,11 +121,13 @@ enum CasePages {
         var notice: String?
         var noticeKind = "ok"
         var preview: [CheckResult] = []
+        /// The deployment's help line (`SHIMING_HELP_PHONE`), on waiting pages.
+        var helpPhone: String?
     }
 
     // MARK: List
 
-    static func list(_ cases: [Case], programs: [Program], csrf: String, lang: Lang, notice: String?) -> HTML {
+    static func list(_ cases: [Case], programs: [Program], csrf: String, lang: Lang, notice: String?, mayStart: Bool = true) -> HTML {
         var main: [Node<HTML.BodyContext>] = [.h1(.text(title(lang))), .p(.class("lead"), .text(lead(lang)))]
         if let notice { main.append(Forms.notice(notice, kind: "error")) }
         if cases.isEmpty { main.append(.p(.text(none(lang)))) }
@@ -138,6 +140,8 @@ enum CasePages {
                 .p(.a(.class("button"), .href("/cases/\(item.id.uuidString.lowercased())"), .text(open(lang)))),
             ]))
         }
+        // A frozen holder may read and appeal, not start anything new: no buttons that only lead to a refusal.
+        if !mayStart { return Layout.page(title: title, lang: lang, path: "/cases", signedIn: true, main: .group(main)) }
         main.append(.h2(.text(Self.programs(lang))))
         for program in programs {
             main.append(Forms.element("section", [("class", "card"), ("id", "start-\(program.key)")], [
@@ -320,6 +324,36 @@ enum CasePages {
         return frame(model, step: .review, content)
     }
 
+    /// Where the application is on its way: 已提交 → 审核中 → 待确认 → 已认证, with how long a
+    /// review usually takes and the help line while the person waits.
+    static func progress(_ model: Model) -> Node<HTML.BodyContext> {
+        let lang = model.lang, state = model.item.state, program = model.program
+        var stages: [(LocalizedText, [CaseState])] = [
+            (LocalizedText("已提交", "Submitted"), [.submitted, .checking, .returned]),
+            (LocalizedText("审核中", "In review"), [.needsReview, .inReview, .approved, .appealed]),
+        ]
+        if program.confirmation != nil { stages.append((LocalizedText("待确认", "Confirm"), [.awaitingConfirmation])) }
+        stages.append((LocalizedText("已认证", "Verified"), [.verified]))
+        guard let current = stages.firstIndex(where: { $0.1.contains(state) }) else { return .empty }
+        var nodes: [Node<HTML.BodyContext>] = [
+            Forms.element("ol", [("class", "progress"), ("id", "progress")], stages.enumerated().map { index, stage in
+                let done = index < current || state == .verified
+                var attributes = [("class", done ? "done" : index == current ? "current" : "todo")]
+                if index == current { attributes.append(("aria-current", "step")) }
+                return Forms.element("li", attributes, [.text((done ? "✓ " : "") + stage.0(lang))])
+            }),
+        ]
+        if [.needsReview, .inReview, .appealed].contains(state) {
+            let hours = program.review.dueHours
+            let expected = hours >= 24
+                ? LocalizedText("一般 \((hours + 23) / 24) 个工作日内处理，结果会短信或邮件通知您。", "Usually handled within \((hours + 23) / 24) working days; you are told by SMS or e-mail.")
+                : LocalizedText("一般 \(hours) 小时内处理，结果会短信或邮件通知您。", "Usually handled within \(hours) hours; you are told by SMS or e-mail.")
+            nodes.append(.p(.class("expected"), .id("expected-time"), .text(expected(lang))))
+        }
+        if state != .verified { nodes.append(Layout.helpLine(model.helpPhone, lang: lang)) }
+        return .group(nodes)
+    }
+
     /// The stated data, masked as everywhere on screen.
     static func summary(_ model: Model) -> Node<HTML.BodyContext> {
         let lang = model.lang, app = model.item.application
@@ -364,6 +398,7 @@ enum CasePages {
                                              [.text(item.state.label(lang))])),
         ]
         if let notice = model.notice { main.append(Forms.notice(notice, kind: model.noticeKind)) }
+        main.append(progress(model))
         if let code = item.identityCode {
             main.append(Forms.element("p", [("class", "identity-code")], [.text(fact(identityCode, "", lang)),
                                                                           Forms.element("strong", [("id", "identity-code")], [.text(IdentityCode.format(code))])]))

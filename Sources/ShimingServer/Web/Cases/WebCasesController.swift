@@ -31,7 +31,8 @@ struct WebCasesController {
     }
 
     func model(_ req: Request, _ item: Case, _ program: Program) -> CasePages.Model {
-        CasePages.Model(lang: req.lang, csrf: PageCSRF.token(for: req).0, item: item, program: program)
+        CasePages.Model(lang: req.lang, csrf: PageCSRF.token(for: req).0, item: item, program: program,
+                        helpPhone: req.shiming.configuration.helpPhone)
     }
 
     /// To sign in, and back to the page that was asked for (a form sent while signed out goes
@@ -45,7 +46,8 @@ struct WebCasesController {
     @Sendable func list(_ req: Request) async throws -> Response {
         guard let authenticated = try req.signedInForPage(frozenToo: true) else { return signIn(req) }
         let cases = try await service(req).list(account: authenticated.account)
-        let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang, notice: nil)
+        let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang, notice: nil,
+                                  mayStart: authenticated.account.status != .frozen)
         return pages.page(html.render(), cookie: nil)
     }
 

@@ -302,4 +302,45 @@ struct WalkFindingsTests {
             #expect(noReason.status == .unprocessableEntity && noReason.text.contains("field-reason-error"))
         }
     }
+
+    @Test("sign-in with an SMS code: one phone, one account, the same lock after repeated failures; a code is single use")
+    func codeSignIn() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138039")
+            shiming.clock.advance(by: 61)
+            let asked = try await shiming.send(.POST, "/api/v1/codes", json: ["channel": "sms", "destination": "13800138039", "purpose": "sign_in"])
+            #expect(asked.status == .accepted)
+            try await shiming.deliverOutbox()
+            let message = try #require(shiming.sink.messages.last { $0.to == "13800138039" && $0.template == "sign_in" })
+            let code = try #require(message.code)
+            #expect(message.text.contains("登录验证码") && !message.text.contains("锁定"))
+            let both = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13800138039", "password": goodPassword, "code": code])
+            #expect(both.status == .unprocessableEntity, "a password or a code, not both")
+            let signedIn = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13800138039", "code": code])
+            #expect(signedIn.status == .created, "\(signedIn.text)")
+            let again = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13800138039", "code": code])
+            #expect(again.status == .unauthorized, "single use")
+            for _ in 1...4 { _ = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13800138039", "code": "000000"]) }
+            let locked = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13800138039", "password": goodPassword])
+            #expect(locked.apiError?.code == "sign_in_locked", "wrong codes count as failed sign-ins")
+
+            // A guardian phone shared by two students gets no sign-in code.
+            for name in ["xiaolan", "xiaozhu"] {
+                shiming.clock.advance(by: 61)
+                let created = try #require(try await shiming.registerAccount(username: name, guardianPhone: "13900139032"))
+                let confirm = try #require(try await shiming.latestCode(to: "13900139032"))
+                _ = try await shiming.send(.POST, "/api/v1/accounts/\(created.id)/contacts/confirm", json: ["channel": "sms", "code": confirm])
+            }
+            shiming.clock.advance(by: 61)
+            let before = shiming.sink.messages.count
+            let shared = try await shiming.send(.POST, "/api/v1/codes", json: ["channel": "sms", "destination": "13900139032", "purpose": "sign_in"])
+            #expect(shared.status == .accepted)
+            try await shiming.deliverOutbox()
+            #expect(shiming.sink.messages.count == before, "nothing sent: the phone names two accounts")
+
+            // On the pages.
+            let form = try await shiming.send(.GET, "/signin", headers: ["Accept": "text/html"])
+            #expect(form.text.contains("href=\"/signin/code\""))
+        }
+    }
 }

@@ -37,6 +37,10 @@ enum AccountError {
                                "Several students registered with this guardian phone; sign in with your username."),
         fields: ["login": "ambiguous"]
     )
+    static let invalidSignInCode = UserFacingError(
+        code: "invalid_credentials", kind: .unauthenticated,
+        message: LocalizedText("手机号或验证码不正确，或验证码已失效。", "The phone number or code is not correct, or the code has expired.")
+    )
     static let invalidToken = UserFacingError(
         code: "invalid_token", kind: .invalidInput,
         message: LocalizedText("链接无效或已过期。", "The link is invalid or has expired."), fields: ["token": "invalid"]

@@ -236,14 +236,22 @@ struct AccountService: Sendable {
             fields["channel"] = "invalid_value"
             throw AccountError.invalid(fields)
         }
-        guard let purpose = CodePurpose(rawValue: request.purpose), [.confirmContact, .resetPassword].contains(purpose) else {
+        guard let purpose = CodePurpose(rawValue: request.purpose), [.confirmContact, .resetPassword, .signIn].contains(purpose),
+              purpose != .signIn || request.channel == "sms" else {
             throw AccountError.invalid(["purpose": "invalid_value"])
         }
         let now = self.now
         let minutes = Int(codes.policy.lifetime / 60)
         try await context.writeGate.transaction(on: db) { [self] tx in
             try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, on: tx)
-            let holder = try await accountHolding(index: index, channel: request.channel, on: tx)
+            var holder = try await accountHolding(index: index, channel: request.channel, on: tx)
+            if purpose == .signIn {
+                // Only a phone that names one account that may sign in (a guardian phone shared
+                // by brothers and sisters does not: they sign in with their usernames).
+                let accounts = try await findAccounts(login: destination, on: tx)
+                holder = accounts.count == 1 && (AccountStatus(rawValue: accounts[0].status)?.maySignIn ?? false)
+                    ? holder.flatMap { $0.0.id == accounts[0].id ? $0 : nil } : nil
+            }
             guard let (record, role, confirmed) = holder,
                   purpose == .confirmContact ? !confirmed : confirmed,
                   let id = record.id else {
@@ -254,6 +262,7 @@ struct AccountService: Sendable {
             try await sendCode(to: index, channel: request.channel, purpose: purpose, accountID: id, ip: ip, now: now, on: tx) { code in
                 let text: String = switch (purpose, role) {
                 case (.resetPassword, _): MessageTemplates.resetCode(code, lang: lang, minutes: minutes)
+                case (.signIn, _): MessageTemplates.signInCode(code, lang: lang, minutes: minutes)
                 case (_, "guardian"): MessageTemplates.guardianCode(code, lang: lang, minutes: minutes)
                 default: MessageTemplates.contactCode(code, lang: lang, minutes: minutes)
                 }

@@ -79,7 +79,7 @@ struct AccountsController {
             "requestCode", summary: "Send a one-time code; always 202 (does not reveal who is registered)", tag: "accounts",
             requestBody: .object([
                 "channel": .string(allowed: ["sms", "email"]), "destination": .string(),
-                "purpose": .string(allowed: [CodePurpose.confirmContact.rawValue, CodePurpose.resetPassword.rawValue]),
+                "purpose": .string(allowed: [CodePurpose.confirmContact.rawValue, CodePurpose.resetPassword.rawValue, CodePurpose.signIn.rawValue]),
             ], required: ["channel", "destination", "purpose"]),
             responses: [202: .init("Accepted", schema: .object(["accepted": .boolean()])), 429: .init("Too many requests; see Retry-After")]
         ), use: requestCode)
@@ -94,8 +94,9 @@ struct AccountsController {
             responses: [200: .init("Activated", schema: .ref("Account")), 303: .init("Browsers are sent to the sign-in page")]
         ), use: activate)
         api.on(.POST, "sessions", documentation: APIOperation(
-            "signIn", summary: "Sign in with a username, phone or e-mail and the password; returns a bearer token", tag: "sessions",
-            requestBody: .object(["login": .string(), "password": .string()], required: ["login", "password"]),
+            "signIn", summary: "Sign in with a username, phone or e-mail and the password, or with a phone and the SMS code requested with purpose sign_in; returns a bearer token", tag: "sessions",
+            requestBody: .object(["login": .string(), "password": .string(description: "either the password"),
+                                  "code": .string(description: "or the sign-in code sent by SMS (POST /codes, purpose sign_in)")], required: ["login"]),
             responses: [
                 201: .init("Signed in", schema: .object([
                     "token": .string(), "expiresAt": .string(format: "date-time"), "account": .ref("Account"),

@@ -18,6 +18,13 @@ enum MessageTemplates {
         )(lang)
     }
 
+    static func signInCode(_ code: String, lang: Lang, minutes: Int) -> String {
+        brand(lang) + LocalizedText(
+            "您的登录验证码是 \(code)，\(minutes) 分钟内有效。请勿把验证码告诉任何人。",
+            "Your sign-in code is \(code), valid for \(minutes) minutes. Do not tell it to anyone."
+        )(lang)
+    }
+
     static func resetCode(_ code: String, lang: Lang, minutes: Int) -> String {
         brand(lang) + LocalizedText(
             "您正在重置密码，验证码 \(code)，\(minutes) 分钟内有效。如非本人操作，请立即修改密码。",

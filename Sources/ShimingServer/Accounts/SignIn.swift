@@ -6,9 +6,11 @@ import Vapor
 
 /// Sign-in, sessions and sign-out.
 extension AccountService {
+    /// A login with either its password or a sign-in code sent by SMS (验证码登录).
     struct Credentials: Content {
         var login: String
-        var password: String
+        var password: String?
+        var code: String?
     }
 
     /// A new session: the token is returned once and stored only as a hash.
@@ -53,6 +55,10 @@ extension AccountService {
     /// that several students registered with signs none of them in: once the password fits one
     /// of them, the answer asks for the username instead.
     func signIn(_ credentials: Credentials, kind: String, ip: String?) async throws -> IssuedSession {
+        let password = credentials.password ?? "", code = credentials.code?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard password.isEmpty != code.isEmpty else {
+            throw AccountError.invalid(password.isEmpty ? ["password": "required"] : ["code": "invalid_value"])
+        }
         let now = self.now
         let candidates = try await findAccounts(login: credentials.login, on: db)
         let record = candidates.count == 1 ? candidates[0] : nil
@@ -67,12 +73,21 @@ extension AccountService {
         }
 
         var matches = false
-        if candidates.count > 1 {
-            for candidate in candidates where try await hasher.verify(credentials.password, against: candidate.passwordHash) {
+        if !code.isEmpty {
+            // The code sent for signing in to this phone (it names one account: see `requestCode`).
+            let phone = try? MobileNumber.validate(credentials.login.trimmingCharacters(in: .whitespaces))
+            if let phone, record != nil {
+                let outcome = try await context.writeGate.transaction(on: db) { [self] tx in
+                    try await codes.check(code: code, destinationIndexes: [phoneIndex(phone)], purpose: CodePurpose.signIn.rawValue, now: now, on: tx)
+                }
+                if case .accepted = outcome { matches = true }
+            }
+        } else if candidates.count > 1 {
+            for candidate in candidates where try await hasher.verify(password, against: candidate.passwordHash) {
                 throw AccountError.loginAmbiguous
             }
         } else {
-            matches = try await hasher.verify(credentials.password, against: record?.passwordHash ?? BcryptPasswordHasher.decoy)
+            matches = try await hasher.verify(password, against: record?.passwordHash ?? BcryptPasswordHasher.decoy)
         }
         guard matches, let record, let id = record.id else {
             let lockedUntil = try await context.writeGate.transaction(on: db) { [self] tx -> Date? in
@@ -84,7 +99,7 @@ extension AccountService {
                 }
                 let subject = record?.id.map { "account:\($0.uuidString.lowercased())" }
                 try await AuditLog.record("sign_in.failed", actor: .anonymous, subject: subject, ip: ip,
-                                          details: ["reason": record == nil ? "unknown_login" : "wrong_password"], at: now, on: tx)
+                                          details: ["reason": record == nil ? "unknown_login" : code.isEmpty ? "wrong_password" : "wrong_code"], at: now, on: tx)
                 if let locked {
                     try await AuditLog.record("sign_in.locked", actor: .system, subject: subject ?? ipKey, ip: ip,
                                               details: ["until": RFC3339.string(from: locked)], at: now, on: tx)
@@ -97,7 +112,7 @@ extension AccountService {
             if let lockedUntil {
                 throw AccountError.signInLocked(until: Self.chinaTime(lockedUntil), seconds: Int(lockedUntil.timeIntervalSince(now).rounded(.up)))
             }
-            throw AccountError.invalidCredentials
+            throw code.isEmpty ? AccountError.invalidCredentials : AccountError.invalidSignInCode
         }
 
         let account = try record.account(cipher: cipher)

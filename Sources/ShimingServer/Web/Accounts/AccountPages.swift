@@ -39,6 +39,12 @@ enum AccountText {
     static let login = LocalizedText("手机号、邮箱或用户名", "Phone, e-mail or username")
     static let signInButton = LocalizedText("登录", "Sign in")
     static let noAccount = LocalizedText("还没有账号？注册", "No account yet? Register")
+    static let codeSignInLink = LocalizedText("用短信验证码登录（不用密码）", "Sign in with an SMS code (no password)")
+    static let passwordSignInLink = LocalizedText("用密码登录", "Sign in with your password")
+    static let codeSignInTitle = LocalizedText("验证码登录", "Sign in with a code")
+    static let codeSignInLead = LocalizedText("输入注册时的手机号，我们发一个验证码到这个手机，输入验证码就能登录。", "Enter the phone number you registered with; we send a code to it, and entering the code signs you in.")
+    static let codeSignInSent = LocalizedText("如果这个手机号已注册，验证码已发出，5 分钟内有效。", "If this number is registered, a code has been sent; it is valid for 5 minutes.")
+    static let sendSignInCode = LocalizedText("获取验证码", "Send me a code")
     static let activated = LocalizedText("账号已激活，请登录。", "Your account is active; please sign in.")
     static let confirmed = LocalizedText("确认成功，请登录。", "Confirmed; please sign in.")
     static func confirmedSignInAs(_ username: String) -> LocalizedText {
@@ -183,9 +189,42 @@ enum AccountPages {
         ] + (model.next.map { [Forms.void("input", [("type", "hidden"), ("name", "next"), ("value", $0)])] } ?? []) + [
             Forms.submit(AccountText.signInButton, lang: lang),
         ]))
+        let codePath = "/signin/code" + (model.next.map { "?next=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? "")
+        main.append(.p(.a(.href(codePath), .id("code-sign-in"), .text(AccountText.codeSignInLink(lang)))))
         main.append(.p(.a(.href("/forgot"), .text(PasswordText.forgotLink(lang)))))
         main.append(.p(.a(.href("/register"), .text(AccountText.noAccount(lang)))))
         return Layout.page(title: AccountText.signInTitle, lang: lang, path: "/signin", main: .group(main))
+    }
+
+    struct CodeSignInModel {
+        var lang: Lang
+        var csrf: String
+        var phone = ""
+        var sent = false
+        var error: String?
+        var next: String?
+    }
+
+    /// 验证码登录: the phone first, then the code sent to it.
+    static func codeSignIn(_ model: CodeSignInModel) -> HTML {
+        let lang = model.lang
+        let next: [Node<HTML.BodyContext>] = model.next.map { [Forms.void("input", [("type", "hidden"), ("name", "next"), ("value", $0)])] } ?? []
+        var main: [Node<HTML.BodyContext>] = [.h1(.text(AccountText.codeSignInTitle(lang))), .p(.class("lead"), .text(AccountText.codeSignInLead(lang)))]
+        if model.sent, model.error == nil { main.append(Forms.notice(AccountText.codeSignInSent(lang), kind: "ok")) }
+        if let error = model.error { main.append(Forms.notice(error, kind: "error")) }
+        if model.sent {
+            main.append(Forms.form(action: "/signin", csrf: model.csrf, [
+                Forms.void("input", [("type", "hidden"), ("name", "login"), ("value", model.phone)]),
+                Forms.field(.init(name: "code", label: AccountText.code, autocomplete: "one-time-code", inputMode: "numeric", required: true),
+                            error: nil, lang: lang),
+            ] + next + [Forms.submit(AccountText.signInButton, lang: lang)]))
+        }
+        main.append(Forms.form(action: "/signin/code", csrf: model.csrf, [
+            Forms.field(.init(name: "login", label: AccountText.phone, type: "tel", value: model.phone, autocomplete: "tel", inputMode: "numeric",
+                              required: true), error: nil, lang: lang),
+        ] + next + [Forms.submit(model.sent ? AccountText.resend : AccountText.sendSignInCode, lang: lang, primary: !model.sent)]))
+        main.append(.p(.a(.href("/signin"), .text(AccountText.passwordSignInLink(lang)))))
+        return Layout.page(title: AccountText.codeSignInTitle, lang: lang, path: "/signin/code", main: .group(main))
     }
 
     struct AccountModel {

@@ -15,6 +15,8 @@ struct WebAccountsController {
         routes.post("confirm", "resend", use: resend)
         routes.get("signin", use: signInPage)
         routes.post("signin", use: signInSubmit)
+        routes.get("signin", "code", use: codeSignInPage)
+        routes.post("signin", "code", use: sendSignInCode)
         routes.post("signout", use: signOut)
         routes.get("account", use: accountPage)
     }
@@ -169,7 +171,33 @@ struct WebAccountsController {
     struct SignInForm: Content {
         var login: String?
         var password: String?
+        var code: String?
         var next: String?
+    }
+
+    /// 验证码登录: a phone number, a code by SMS, signed in.
+    @Sendable func codeSignInPage(_ req: Request) async throws -> Response {
+        let (csrf, cookie) = PageCSRF.token(for: req)
+        let model = AccountPages.CodeSignInModel(lang: req.lang, csrf: csrf, next: Self.localPath(req.query[String.self, at: "next"]))
+        return page(AccountPages.codeSignIn(model).render(), cookie: cookie)
+    }
+
+    /// Sends the sign-in code (to a phone that names one account; the page reads the same
+    /// either way, so it does not tell who is registered), then asks for it.
+    @Sendable func sendSignInCode(_ req: Request) async throws -> Response {
+        try PageCSRF.verify(req)
+        let form = try req.content.decode(SignInForm.self)
+        let (csrf, cookie) = PageCSRF.token(for: req)
+        var model = AccountPages.CodeSignInModel(lang: req.lang, csrf: csrf, phone: form.login ?? "", next: Self.localPath(form.next))
+        do {
+            try await AccountService(application: req.application).requestCode(
+                .init(channel: "sms", destination: form.login ?? "", purpose: CodePurpose.signIn.rawValue), ip: req.clientIP)
+            model.sent = true
+            return page(AccountPages.codeSignIn(model).render(), cookie: cookie)
+        } catch let error as UserFacingError {
+            model.error = error.fields["destination"].map { Forms.message(for: $0, lang: req.lang) } ?? error.message(req.lang)
+            return page(AccountPages.codeSignIn(model).render(), cookie: cookie, status: error.kind.status)
+        }
     }
 
     @Sendable func signInSubmit(_ req: Request) async throws -> Response {
@@ -178,7 +206,7 @@ struct WebAccountsController {
         let (csrf, cookie) = PageCSRF.token(for: req)
         do {
             let session = try await AccountService(application: req.application).signIn(
-                .init(login: form.login ?? "", password: form.password ?? ""), kind: "web", ip: req.clientIP
+                .init(login: form.login ?? "", password: form.password, code: form.code), kind: "web", ip: req.clientIP
             )
             // A fresh session id at every sign-in (no fixation); the pre-sign-in CSRF cookie goes.
             // Staff land on their desk, applicants on their account.
@@ -190,9 +218,15 @@ struct WebAccountsController {
             response.cookies[PageCSRF.cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
             return response
         } catch let error as UserFacingError {
-            let model = AccountPages.SignInModel(lang: req.lang, csrf: csrf, login: form.login ?? "", error: error.message(req.lang),
-                                                 next: Self.localPath(form.next))
-            let response = page(AccountPages.signIn(model).render(), cookie: cookie, status: error.kind.status)
+            let html: String
+            if form.code != nil {
+                html = AccountPages.codeSignIn(.init(lang: req.lang, csrf: csrf, phone: form.login ?? "", sent: true, error: error.message(req.lang),
+                                                     next: Self.localPath(form.next))).render()
+            } else {
+                html = AccountPages.signIn(.init(lang: req.lang, csrf: csrf, login: form.login ?? "", error: error.message(req.lang),
+                                                 next: Self.localPath(form.next))).render()
+            }
+            let response = page(html, cookie: cookie, status: error.kind.status)
             if case .rateLimited(let seconds) = error.kind { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
             return response
         }

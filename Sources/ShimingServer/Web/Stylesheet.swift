@@ -132,7 +132,7 @@ enum Stylesheet {
     /* 大字版 / 长辈版: body text 22 px, every tap target at least 48 px, more room between things. */
     html.elder { font-size: 137.5%; }
     html.elder body { line-height: 1.8; }
-    html.elder main a, html.elder footer a, html.elder summary { display: inline-block; min-height: 48px; line-height: 48px; }
+    html.elder main a, html.elder footer a, html.elder summary { display: inline-block; min-height: 48px; min-width: 48px; line-height: 48px; text-align: center; }
     html.elder .button, html.elder button { min-height: 60px; padding: 0.8rem 1.6rem; }
     html.elder .field input, html.elder .field select { min-height: 60px; }
     html.elder .field.check input { width: 2rem; height: 2rem; }

@@ -65,7 +65,7 @@ enum ReviewText {
     static let note = LocalizedText("内部备注（申请人看不到）", "Internal note (the applicant does not see it)")
     static let decide = LocalizedText("提交决定", "Submit the decision")
     static let chooseOutcome = LocalizedText("请选择审核决定：通过、不通过或退回修改。", "Choose a decision: approve, reject or return.")
-    static let reasonAbout = LocalizedText("涉及哪一项（申请人打开修改时直接到这一步）", "Which item (the applicant's edit button opens its step)")
+    static let reasonAbout = LocalizedText("每个原因涉及哪一项（可选；申请人点“修改信息”会直接打开这一步）", "Which item each reason is about (optional; the applicant's edit button opens its step)")
     static let noField = LocalizedText("不指定", "Not specified")
     static let message = LocalizedText("给申请人的话（可选，申请人会看到，最多 500 字）", "Words for the applicant (optional, they read it; at most 500 characters)")
     static let appeal = LocalizedText("申诉", "Appeal")
@@ -394,17 +394,21 @@ enum ReviewPages {
                                     + model.reasons.map { reason in
                                         var attributes = [("type", "checkbox"), ("name", "reasons[]"), ("value", reason.code), ("id", "reason-\(reason.code)")]
                                         if model.chosenReasons.contains(reason.code) { attributes.append(("checked", "checked")) }
-                                        let about = "fields[\(reason.code)]"
+                                        return Forms.element("label", [("for", "reason-\(reason.code)")],
+                                                             [Forms.void("input", attributes), .text(" " + reason.text(lang))])
+                                    }),
+                    // For each reason, the item it is about: the applicant's edit button opens that step.
+                    Forms.element("fieldset", [("class", "choices"), ("id", "reason-fields")],
+                                  [Forms.element("legend", [], [.text(ReviewText.reasonAbout(lang))])]
+                                    + (error(model, "fields").map { [Forms.element("p", [("class", "field-error")], [.text($0)])] } ?? [])
+                                    + model.reasons.map { reason in
                                         let chosenField = model.values["fields.\(reason.code)"] ?? ""
                                         let options = [("", ReviewText.noField(lang))] + model.fieldNames.map { ($0, CheckReasons.fieldLabel($0)(lang)) }
-                                        return Forms.element("div", [("class", "reason")], [
-                                            Forms.element("label", [("for", "reason-\(reason.code)")],
-                                                          [Forms.void("input", attributes), .text(" " + reason.text(lang))]),
-                                            Forms.element("label", [("for", "about-\(reason.code)"), ("class", "about")], [.text(ReviewText.reasonAbout(lang))]),
-                                            Forms.element("select", [("id", "about-\(reason.code)"), ("name", about)], options.map { value, text in
-                                                Forms.element("option", value == chosenField ? [("value", value), ("selected", "selected")] : [("value", value)], [.text(text)])
-                                            }),
-                                        ])
+                                        return Forms.labelled(id: "about-\(reason.code)", label: reason.text(lang), error: nil,
+                                                              control: Forms.element("select", [("id", "about-\(reason.code)"), ("name", "fields[\(reason.code)]")],
+                                                                                     options.map { value, text in
+                                            Forms.element("option", value == chosenField ? [("value", value), ("selected", "selected")] : [("value", value)], [.text(text)])
+                                        }))
                                     }),
                     textarea("message", ReviewText.message, value: model.values["message"] ?? "", error: error(model, "message"), lang: lang),
                     textarea("note", ReviewText.note, value: model.values["note"] ?? "", error: error(model, "note"), lang: lang),

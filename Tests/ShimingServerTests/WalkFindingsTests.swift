@@ -300,6 +300,17 @@ struct WalkFindingsTests {
 
             let noReason = try await shiming.postForm("/staff/accounts/\(cases[0].0)/freeze", ["_csrf": csrf, "reason": " "], headers: headers)
             #expect(noReason.status == .unprocessableEntity && noReason.text.contains("field-reason-error"))
+            let frozen = try await shiming.postForm("/staff/accounts/\(cases[0].0)/freeze", ["_csrf": csrf, "reason": "资料存疑，请联系我们。"], headers: headers)
+            #expect(frozen.status == .ok, "\(frozen.text)")
+
+            // The frozen holder is offered nothing that only leads to a refusal, and a refusal says where to go.
+            let (holder, holderCSRF) = try await shiming.webSession("13800138037")
+            let list = try await shiming.send(.GET, "/cases", headers: holder)
+            #expect(list.status == .ok && !list.text.contains("id=\"start-"))
+            let refused = try await shiming.postForm("/cases", ["_csrf": holderCSRF, "program": "e-commerce"], headers: holder)
+            #expect(refused.status == .forbidden)
+            #expect(refused.text.contains("资料存疑，请联系我们。如有异议") && !refused.text.contains("。。"))
+            #expect(refused.text.contains("href=\"/cases\""))
         }
     }
 

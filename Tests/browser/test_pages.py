@@ -88,6 +88,7 @@ class EveryPage(ServeAndBrowse):
                             problems.append(f"elder {path}: tap target under 48 px: {small}")
                         name = re.sub(r"[^a-z0-9]+", "-", path.strip("/").split("?")[0].lower()) or "home"
                         name = name.replace(pending_id, "case").replace(draft_id, "draft")
+                        b.execute_script("window.scrollTo(0, 0)")
                         screenshot(b, f"elder-{name}.png")
         self.assertEqual(problems, [], "\n" + "\n".join(problems))
 

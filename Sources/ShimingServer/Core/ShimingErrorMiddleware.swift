@@ -25,7 +25,9 @@ struct ShimingErrorMiddleware: AsyncMiddleware {
         }
         let lang = request.lang
         if request.prefersHTML {
-            let page = ErrorPage(status: status, message: failure.message(lang), lang: lang, path: request.url.path,
+            // A frozen holder can still read and appeal: show the way there, not only home.
+            let action = failure.code == "account_frozen" ? (LocalizedText("查看我的申请并申诉", "My applications and the appeal"), "/cases") : nil
+            let page = ErrorPage(status: status, message: failure.message(lang), lang: lang, path: request.url.path, action: action,
                                  helpPhone: request.application.shiming.configuration.helpPhone)
             headers.contentType = .html
             return Response(status: status, headers: headers, body: .init(string: page.render()))

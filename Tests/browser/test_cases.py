@@ -66,8 +66,7 @@ class ApplicationInBrowser(ServeAndBrowse):
 
         # Documents: a photo too small to read is refused right here, with the size it needs.
         wait_for_element(b, "#document-id_front")
-        b.find_element(By.ID, "file-id_front").send_keys(self.photo(400, 250))
-        b.find_element(By.CSS_SELECTOR, "#document-id_front form[enctype] button").click()
+        self.upload("id_front", self.photo(400, 250))
         wait_for_element(b, "#file-id_front-error")
         self.assertIn("600", b.find_element(By.ID, "file-id_front-error").text)
         self.assertNotIn("_csrf", b.current_url)
@@ -81,8 +80,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         wait_for_element(b, "#file-id_front-error")
         self.assertIn("不计入提交次数", b.find_element(By.CSS_SELECTOR, ".notice.error").text)
 
-        b.find_element(By.ID, "file-id_front").send_keys(self.photo(1200, 800))
-        b.find_element(By.CSS_SELECTOR, "#document-id_front form[enctype] button").click()
+        self.upload("id_front", self.photo(1200, 800))
         wait_for_text(b, "1200×800")
         b.find_element(By.LINK_TEXT, "保存，下一步").click()
         wait_for_text(b, "信息和材料齐全")
@@ -102,8 +100,7 @@ class ApplicationInBrowser(ServeAndBrowse):
             self.assertTrue(b.find_elements(By.CSS_SELECTOR, "#reasons [data-code=document_unreadable]"))
             b.find_element(By.ID, "edit-case").click()
             wait_for_element(b, "#document-id_front")
-            b.find_element(By.ID, "file-id_front").send_keys(self.photo(1200, 800))
-            b.find_element(By.CSS_SELECTOR, "#document-id_front form[enctype] button").click()
+            self.upload("id_front", self.photo(1200, 800))
             wait_for_text(b, "1200×800")
             self.assertEqual(len(b.find_elements(By.CSS_SELECTOR, "#document-id_front [data-kind=id_front]")), 1, "the new photo replaced the old")
             b.find_element(By.LINK_TEXT, "保存，下一步").click()
@@ -140,6 +137,18 @@ class ApplicationInBrowser(ServeAndBrowse):
         wait_for_text(b, "信息和材料齐全")
         b.find_element(By.CSS_SELECTOR, "form[action$='/submit'] button").click()
         wait_for_state(b, "needs_review")  # no identity service in this test: a person looks
+
+    def upload(self, kind, path):
+        """Chooses a photo with the camera button; the page uploads it at once (progress bar) and reloads."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        b = self.browser
+        form = b.find_element(By.CSS_SELECTOR, f"#document-{kind} form[data-auto-upload]")
+        b.find_element(By.ID, f"file-{kind}").send_keys(path)
+        WebDriverWait(b, 15).until(expected_conditions.staleness_of(form))
+        wait_for_element(b, "main")
 
     def approve(self, reviewer, password):
         """A reviewer approves, through the API, the case whose status page the browser shows."""
@@ -241,8 +250,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         b.find_element(By.CSS_SELECTOR, "main form button.primary").click()
         for kind in ("id_front", "id_back"):
             wait_for_element(b, f"#document-{kind}")
-            b.find_element(By.ID, f"file-{kind}").send_keys(self.photo(1200, 800))
-            b.find_element(By.CSS_SELECTOR, f"#document-{kind} form[enctype] button").click()
+            self.upload(kind, self.photo(1200, 800))
             wait_for_element(b, f"#document-{kind} [data-kind={kind}]")
         b.find_element(By.LINK_TEXT, "Save and continue").click()
         wait_for_text(b, "Check and submit")

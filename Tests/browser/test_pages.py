@@ -56,12 +56,14 @@ class EveryPage(ServeAndBrowse):
         self.assertEqual(submitted["state"], "needs_review", submitted)
         status, draft = server.post_json("/api/v1/cases", {"program": "education-card", "prefill": False}, auth)
         self.assertEqual(status, 201, draft)
-        pending_id, draft_id = pending["id"].lower(), draft["id"].lower()
+        status, senior = server.post_json("/api/v1/cases", {"program": "senior-personal", "prefill": False}, auth)
+        self.assertEqual(status, 201, senior)
+        pending_id, draft_id, senior_id = pending["id"].lower(), draft["id"].lower(), senior["id"].lower()
 
         public = ["/", "/programs", "/register", "/register?guardian=1", "/signin", "/signin/code", "/forgot", "/terms", "/privacy",
                   "/no-such-page"]
         applicant = ["/account", "/account/profile", "/account/password", "/account/change-requests", "/cases", f"/cases/{pending_id}",
-                     f"/cases/{draft_id}/edit/identity", f"/cases/{draft_id}/edit/details", f"/cases/{draft_id}/edit/review", "/feedback"]
+                     f"/cases/{draft_id}/edit/identity", f"/cases/{draft_id}/edit/details", f"/cases/{draft_id}/edit/review", f"/cases/{senior_id}/edit/documents", "/feedback"]
         staff = ["/staff", "/staff/review", f"/staff/review/cases/{pending_id}", "/staff/alerts", "/staff/feedback", "/staff/figures",
                  "/staff/accounts?login=13800138501", "/staff/change-requests", "/staff/new", "/staff/outbox"]
 
@@ -87,7 +89,7 @@ class EveryPage(ServeAndBrowse):
                         for small in b.execute_script(TAP_TARGETS_JS):
                             problems.append(f"elder {path}: tap target under 48 px: {small}")
                         name = re.sub(r"[^a-z0-9]+", "-", path.strip("/").split("?")[0].lower()) or "home"
-                        name = name.replace(pending_id, "case").replace(draft_id, "draft")
+                        name = name.replace(pending_id, "case").replace(draft_id, "draft").replace(senior_id, "senior")
                         b.execute_script("window.scrollTo(0, 0)")
                         screenshot(b, f"elder-{name}.png")
         self.assertEqual(problems, [], "\n" + "\n".join(problems))

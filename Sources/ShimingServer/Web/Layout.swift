@@ -23,7 +23,8 @@ enum Layout {
                 .meta(.charset(.utf8)),
                 .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
                 .title("\(title(lang)) · \(WebText.brand(lang))"),
-                .link(.rel(.stylesheet), .href(Stylesheet.path))
+                .link(.rel(.stylesheet), .href(Stylesheet.path)),
+                .script(.src(Script.path), .attribute(named: "defer", value: "defer"))
             ),
             .body(
                 .a(.class("skip"), .href("#main"), .text(WebText.skipToContent(lang))),

@@ -115,6 +115,12 @@ enum Stylesheet {
     details.reveal summary { display: inline-block; min-height: 48px; line-height: 48px; color: var(--accent); cursor: pointer; }
     details.reveal .typed { display: block; font-size: 1.25rem; letter-spacing: 0.06em; font-family: ui-monospace, monospace; }
     ul.checks li.not-run { color: var(--muted); }
+    figure.example { margin: 0.5rem 0 1rem; }
+    figure.example svg { display: block; max-width: 100%; height: auto; background: #fff; border: 1px dashed var(--line); border-radius: 6px; }
+    figure.example figcaption { font-weight: 600; margin-top: 0.3rem; }
+    form.upload { margin: 0.5rem 0 1rem; }
+    form.upload progress { display: block; width: 100%; height: 1.2rem; margin: 0.4rem 0; }
+    form.upload progress[hidden] { display: none; }
     ol.progress { display: flex; flex-wrap: wrap; gap: 0.25rem 0.5rem; list-style: none; padding: 0; margin: 1rem 0; }
     ol.progress li { padding: 0.3rem 0.8rem; border: 2px solid var(--line); border-radius: 999px; }
     ol.progress li.done { border-color: #1e7a34; color: #1e7a34; font-weight: 600; }

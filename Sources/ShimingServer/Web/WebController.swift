@@ -8,6 +8,7 @@ struct WebController {
         routes.get(use: home)
         routes.get("lang", ":code", use: switchLanguage)
         routes.get("assets", "shiming.css", use: stylesheet)
+        routes.get("assets", "shiming.js", use: script)
         routes.get("elder", ":mode", use: switchElderMode)
         routes.get("terms", use: terms)
         routes.get("privacy", use: privacy)
@@ -64,14 +65,23 @@ struct WebController {
     }
 
     @Sendable func stylesheet(_ req: Request) async throws -> Response {
-        if req.headers.first(name: .ifNoneMatch) == Stylesheet.etag {
+        Self.asset(req, Stylesheet.css, etag: Stylesheet.etag, type: .init(type: "text", subType: "css", parameters: ["charset": "utf-8"]))
+    }
+
+    @Sendable func script(_ req: Request) async throws -> Response {
+        Self.asset(req, Script.source, etag: Script.etag, type: .init(type: "text", subType: "javascript", parameters: ["charset": "utf-8"]))
+    }
+
+    /// A file of our own, revalidated cheaply by its strong validator.
+    static func asset(_ req: Request, _ body: String, etag: String, type: HTTPMediaType) -> Response {
+        if req.headers.first(name: .ifNoneMatch) == etag {
             return Response(status: .notModified)
         }
         var headers = HTTPHeaders()
-        headers.contentType = .init(type: "text", subType: "css", parameters: ["charset": "utf-8"])
-        headers.replaceOrAdd(name: .eTag, value: Stylesheet.etag)
+        headers.contentType = type
+        headers.replaceOrAdd(name: .eTag, value: etag)
         headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=3600")
-        return Response(status: .ok, headers: headers, body: .init(string: Stylesheet.css))
+        return Response(status: .ok, headers: headers, body: .init(string: body))
     }
 
     static func html(_ text: String, status: HTTPResponseStatus = .ok) -> Response {

@@ -105,8 +105,8 @@ enum ChangeRequestPages {
 
     /// A multipart form; its CSRF token rides in the URL too, because the session check runs
     /// before a large upload body has been read.
-    static func uploadForm(action: String, csrf: String, _ children: [Node<HTML.BodyContext>]) -> Node<HTML.BodyContext> {
-        Forms.element("form", [("method", "post"), ("action", "\(action)?_csrf=\(csrf)"), ("enctype", "multipart/form-data"), ("novalidate", "novalidate")],
+    static func uploadForm(action: String, csrf: String, extra: [(String, String)] = [], _ children: [Node<HTML.BodyContext>]) -> Node<HTML.BodyContext> {
+        Forms.element("form", [("method", "post"), ("action", "\(action)?_csrf=\(csrf)"), ("enctype", "multipart/form-data"), ("novalidate", "novalidate")] + extra,
                       [Forms.void("input", [("type", "hidden"), ("name", "_csrf"), ("value", csrf)])] + children)
     }
 

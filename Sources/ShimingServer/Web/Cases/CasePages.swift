@@ -53,6 +53,9 @@ enum CasePages {
     static let edit = LocalizedText("修改信息", "Change the details")
     static let continueEditing = LocalizedText("继续填写", "Continue")
     static let upload = LocalizedText("上传", "Upload")
+    static let takePhoto = LocalizedText("拍照上传", "Take a photo")
+    static let chooseFile = LocalizedText("或者从相册、文件中选择", "Or choose a picture or file")
+    static let uploading = LocalizedText("上传进度", "Upload progress")
     static let remove = LocalizedText("删除", "Remove")
     static let uploaded = LocalizedText("已上传", "Uploaded")
     static let notUploaded = LocalizedText("尚未上传", "Not uploaded yet")
@@ -294,13 +297,23 @@ enum CasePages {
                 row.append(Forms.form(action: "\(path)/delete", csrf: model.csrf, [Forms.submit(remove, lang: lang, primary: false)]))
                 card.append(Forms.element("div", [("class", "document"), ("data-kind", rule.kind.rawValue)], row))
             }
+            // One tap opens the camera; a second form takes a picture or PDF already on the phone.
+            // With the script, choosing uploads at once with a progress bar; without it, the button does.
             let fieldID = "file-\(rule.kind.rawValue)"
-            card.append(ChangeRequestPages.uploadForm(action: "/cases/\(id)/edit/documents", csrf: model.csrf, [
-                Forms.void("input", [("type", "hidden"), ("name", "kind"), ("value", rule.kind.rawValue)]),
-                ChangeRequestPages.fileField(name: "file", id: fieldID, label: upload, error: (model.errors[fieldID] ?? model.errors["documents.\(rule.kind.rawValue)"]).map { uploadProblem($0, rule: rule, lang: lang) },
-                                             lang: lang),
-                Forms.submit(upload, lang: lang, primary: false),
-            ]))
+            let problem = (model.errors[fieldID] ?? model.errors["documents.\(rule.kind.rawValue)"]).map { uploadProblem($0, rule: rule, lang: lang) }
+            card.append(DocumentExamples.figure(rule.kind, lang: lang))
+            for (suffix, label, accept, capture) in [("", takePhoto, "image/*", true), ("-choose", chooseFile, "image/jpeg,image/png,application/pdf", false)] {
+                let inputID = fieldID + suffix
+                var input: [(String, String)] = [("type", "file"), ("id", inputID), ("name", "file"), ("accept", accept)]
+                if capture { input.append(("capture", "environment")) }
+                if suffix.isEmpty, problem != nil { input += [("aria-invalid", "true"), ("aria-describedby", "\(inputID)-error")] }
+                card.append(ChangeRequestPages.uploadForm(action: "/cases/\(id)/edit/documents", csrf: model.csrf, extra: [("data-auto-upload", "1"), ("class", "upload")], [
+                    Forms.void("input", [("type", "hidden"), ("name", "kind"), ("value", rule.kind.rawValue)]),
+                    Forms.labelled(id: inputID, label: label(lang), error: suffix.isEmpty ? problem : nil, control: Forms.void("input", input)),
+                    Forms.element("progress", [("max", "100"), ("value", "0"), ("hidden", "hidden"), ("aria-label", uploading(lang))]),
+                    Forms.submit(upload, lang: lang, primary: false),
+                ]))
+            }
             content.append(Forms.element("section", [("class", "card"), ("id", "document-\(rule.kind.rawValue)")], card))
         }
         content.append(.p(.a(.class("button primary"), .href(stepPath(model.item, .review)), .text(next(lang)))))

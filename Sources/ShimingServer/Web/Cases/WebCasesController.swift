@@ -146,7 +146,9 @@ struct WebCasesController {
             let kind = upload?.kind.flatMap(Program.DocumentKind.init(rawValue:))
             do {
                 guard let file = upload?.file, file.data.readableBytes > 0 else { throw AccountError.invalid(["file": "required"]) }
-                _ = try await service.addDocument(to: item.id, account: account, kind: upload?.kind, bytes: Data(buffer: file.data), replace: true, ip: req.clientIP)
+                // The household register takes two pages (the head's and the applicant's); other kinds one picture each.
+                _ = try await service.addDocument(to: item.id, account: account, kind: upload?.kind, bytes: Data(buffer: file.data),
+                                                  replace: kind != .householdRegister, ip: req.clientIP)
                 return redirect(req, item, "/edit/documents#document-\(kind?.rawValue ?? "")")
             } catch let error as UserFacingError {
                 // Back to the step's own address (the upload's carries the CSRF token), with

@@ -354,4 +354,43 @@ struct WalkFindingsTests {
             #expect(form.text.contains("href=\"/signin/code\""))
         }
     }
+
+    @Test("pages: the roll's schools, grades and classes are offered as choices; in large type a step asks one question per page")
+    func rollChoicesAndOneQuestionPerPage() async throws {
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.roll")
+            _ = try await shiming.importRoster("""
+            name,id_number,school,grade,class,enrolment_year
+            王小明,\(residentID(birth: "20120301", sequence: "113")),第一中学,初一,10班,2025
+            李小红,\(residentID(birth: "20120405", sequence: "124")),第一中学,初一,2班,2025
+            张小刚,\(residentID(birth: "20110607", sequence: "135")),第一中学,初二,2 班,2024
+            """, admin: admin)
+            _ = try await shiming.activeApplicant(phone: "13800138040")
+            let (headers, csrf) = try await shiming.webSession("13800138040")
+            let created = try await shiming.postForm("/cases", ["_csrf": csrf, "program": "education-card"], headers: headers)
+            let base = String(try #require(created.headers.first(name: .location)).dropLast("/edit/identity".count))
+
+            let details = try await shiming.send(.GET, "\(base)/edit/details", headers: headers).text
+            #expect(details.contains("<select id=\"field-school.school\" name=\"school.school\">"))
+            #expect(details.contains("<option value=\"第一中学\">第一中学</option>"))
+            let classes = details.components(separatedBy: "name=\"school.class\">").last?.components(separatedBy: "</select>").first ?? ""
+            #expect(classes.contains("2班") && classes.contains("10班") && !classes.contains("2 班"), "one option per class, as the roll spells it first")
+            #expect(classes.range(of: "2班")!.lowerBound < classes.range(of: "10班")!.lowerBound, "2班 before 10班")
+            #expect(details.contains("<option value selected=\"selected\">请选择</option>"), "the relation is not chosen for the person")
+
+            // Large type: one question per page, each saved on its own.
+            var elder = headers
+            elder.replaceOrAdd(name: "Cookie", value: (headers.first(name: "Cookie") ?? "") + "; \(PageMode.cookie)=1")
+            let first = try await shiming.send(.GET, "\(base)/edit/identity", headers: elder).text
+            #expect(first.contains("第 1 项，共 4 项") && first.contains("name=\"identity.name\"") && !first.contains("name=\"identity.documentNumber\""))
+            let answered = try await shiming.postForm("\(base)/edit/identity", ["_csrf": csrf, "_q": "0", "identity.name": "王小明"], headers: elder)
+            #expect(answered.headers.first(name: .location) == "\(base)/edit/identity?q=1")
+            let second = try await shiming.send(.GET, "\(base)/edit/identity?q=1", headers: elder).text
+            #expect(second.contains("第 2 项，共 4 项") && second.contains("name=\"identity.documentType\"") && second.contains("上一项"))
+            let empty = try await shiming.postForm("\(base)/edit/identity", ["_csrf": csrf, "_q": "1", "identity.documentType": ""], headers: elder)
+            #expect(empty.status == .unprocessableEntity && empty.text.contains("第 2 项") && empty.text.contains("field-identity.documentType-error"))
+            let last = try await shiming.postForm("\(base)/edit/identity", ["_csrf": csrf, "_q": "3", "identity.gender": ""], headers: elder)
+            #expect(last.headers.first(name: .location) == "\(base)/edit/details", "the last question leads to the next step")
+        }
+    }
 }

@@ -19,5 +19,6 @@ enum ShimingMigrations {
         CreateBackOffice(),
         CreateExceptions(),
         AttributeMachineSteps(),
+        CreateRosterClasses(),
     ]
 }

@@ -86,6 +86,51 @@ struct CreateRosters: AsyncMigration {
     }
 }
 
+/// The grades and classes a school's roll has (labels, no personal data), so forms can offer
+/// them as choices. Replaced with the school's roll.
+final class RosterClassRecord: Model, @unchecked Sendable {
+    static let schema = "roster_classes"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "school_key") var schoolKey: String
+    @Field(key: "school") var school: String
+    @Field(key: "grade") var grade: String
+    @Field(key: "class") var `class`: String
+
+    init() {}
+
+    /// What a form may offer: the roll's schools, and the grades and classes of `school` (of
+    /// every school while none is chosen), each once and in a natural order ("2班" before "10班").
+    static func offered(school: String?, on db: any Database) async throws -> (schools: [String], grades: [String], classes: [String]) {
+        let all = try await RosterClassRecord.query(on: db).all()
+        let key = school.map(NameMatching.labelKey)
+        let mine = key.flatMap { key in all.contains { $0.schoolKey == key } ? all.filter { $0.schoolKey == key } : nil } ?? all
+        func distinct(_ labels: [String]) -> [String] {
+            var seen = Set<String>()
+            return labels.filter { seen.insert(NameMatching.labelKey($0)).inserted }
+                .sorted { $0.compare($1, options: [.numeric], locale: nil) == .orderedAscending }
+        }
+        return (distinct(all.map(\.school)), distinct(mine.map(\.grade)), distinct(mine.map(\.class)))
+    }
+}
+
+struct CreateRosterClasses: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(RosterClassRecord.schema)
+            .id()
+            .field("school_key", .string, .required)
+            .field("school", .string, .required)
+            .field("grade", .string, .required)
+            .field("class", .string, .required)
+            .create()
+        try await SQLDialectSwitch.run(on: database, portable: ["CREATE INDEX roster_classes_school ON roster_classes (school_key)"])
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(RosterClassRecord.schema).delete()
+    }
+}
+
 /// The sealed part of a roster line.
 struct RosterLine: Codable, Sendable {
     var name: String
@@ -174,6 +219,8 @@ struct RosterImporter {
     private var rowCounter: UInt64 = 0
     private let numberIndexer: BlindIndex.Indexer
     private var schoolKeys: [String: String] = [:]
+    /// The distinct (school, grade, class) labels seen, for `roster_classes`.
+    private var classLabels: [String: (schoolKey: String, school: String, grade: String, class: String)] = [:]
     /// Seconds spent waiting for the database (the rest overlaps with preparing the next batch).
     private(set) var waitedForWrites: Double = 0
 
@@ -241,6 +288,7 @@ struct RosterImporter {
         report.schools = schools.count
         let now = context.services.clock.now()
         let (id, schools, report, actor, ip) = (importID, Array(schools), report, actor, ip)
+        let classes = Array(classLabels.values)
         try await context.writeGate.transaction(on: db) { tx in
             guard let record = try await RosterImportRecord.find(id, on: tx) else { return }
             record.state = "complete"
@@ -253,6 +301,13 @@ struct RosterImporter {
             for start in stride(from: 0, to: schools.count, by: 500) {
                 let part = Array(schools[start..<min(start + 500, schools.count)])
                 try await RosterEntryRecord.query(on: tx).filter(\.$schoolKey ~~ part).filter(\.$importID != id).delete()
+                try await RosterClassRecord.query(on: tx).filter(\.$schoolKey ~~ part).delete()
+            }
+            for labels in classes {
+                let row = RosterClassRecord()
+                row.id = UUID()
+                (row.schoolKey, row.school, row.grade, row.class) = (labels.schoolKey, labels.school, labels.grade, labels.class)
+                try await row.create(on: tx)
             }
             try await AuditLog.record("roster.imported", actor: actor, subject: "roster_import:\(id.uuidString.lowercased())", ip: ip,
                                       details: ["rows": String(report.rows), "imported": String(report.imported),
@@ -302,6 +357,8 @@ struct RosterImporter {
             let schoolKey = schoolKeys[line.school] ?? NameMatching.labelKey(line.school)
             schoolKeys[line.school] = schoolKey
             schools.insert(schoolKey)
+            let classKey = schoolKey + "\u{1}" + line.grade + "\u{1}" + line.class
+            if classLabels[classKey] == nil { classLabels[classKey] = (schoolKey, line.school, line.grade, line.class) }
             batch.append((schoolKey, numberIndexer.index(line.number),
                           try context.cipher.seal(json, context: RosterEntryRecord.context(id)), id))
             report.imported += 1

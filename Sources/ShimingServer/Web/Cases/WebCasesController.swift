@@ -107,6 +107,10 @@ struct WebCasesController {
 
     func render(_ req: Request, step: CasePages.Step, _ model: CasePages.Model, status: HTTPResponseStatus = .ok) async throws -> Response {
         var model = model
+        if step == .details, model.program.sections.contains(.school), model.program.registry.source == .roster {
+            let offered = try await RosterClassRecord.offered(school: model.item.application.school?.school, on: req.db)
+            (model.rollSchools, model.rollGrades, model.rollClasses) = offered
+        }
         let html: String
         switch step {
         case .identity: html = CasePages.identity(model).render()
@@ -126,6 +130,7 @@ struct WebCasesController {
         guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
         guard item.state.isEditable else { return redirect(req, item) }
         var model = model(req, item, program)
+        model.question = req.query[Int.self, at: "q"]
         if req.query[String.self, at: "prefilled"] == "1" { model.notice = CasePages.prefilled(req.lang) }
         if step == .documents, let code = req.query[String.self, at: "problem"], let kind = req.query[String.self, at: "kind"],
            let rule = program.documents.first(where: { $0.kind.rawValue == kind }), code.count <= 40 {
@@ -160,15 +165,21 @@ struct WebCasesController {
         let form = (try? req.content.decode([String: String].self)) ?? [:]
         var values = form
         values["_csrf"] = nil
+        // In large type a step comes one question at a time; `_q` is the one just answered.
+        let question = values.removeValue(forKey: "_q").flatMap { Int($0) }
         do {
             let input = try Self.input(form, step: step)
             let problems = try service.stepProblems(input, into: item, program: program, fields: Set(values.keys))
             if !problems.isEmpty { throw AccountError.invalid(problems) }
             let updated = try await service.update(item.id, account: account, input, ip: req.clientIP)
             guard updated.state.isEditable else { return redirect(req, updated) }  // an edited pending case was checked again
+            if let question, question + 1 < CasePages.questionNames(step, program: program).count {
+                return redirect(req, updated, "/edit/\(step.rawValue)?q=\(question + 1)")
+            }
             return redirect(req, updated, "/edit/\(CasePages.following(step, in: program).rawValue)")
         } catch let error as UserFacingError {
             var model = model(req, item, program)
+            model.question = question
             model.values = values
             model.errors = error.fields
             model.notice = error.message(req.lang)
@@ -254,6 +265,7 @@ struct WebCasesController {
             model.errors = error.fields
             model.notice = error.message(req.lang)
             model.noticeKind = "error"
+            model.question = CasePages.questionNames(first, program: program).firstIndex { error.fields[$0] != nil }
             return try await render(req, step: first, model, status: error.kind.status)
         } catch let error as UserFacingError {
             return try await failed(req, error, account: account, item: item, program: program, errorField: nil)

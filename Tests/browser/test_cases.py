@@ -17,6 +17,26 @@ from harness import ServeAndBrowse, png, screenshot, wait_for_element, wait_for_
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
 
+def photo_file(width, height):
+    """A PNG of this size in a temp file, for a file input."""
+    path = os.path.join(tempfile.mkdtemp(prefix="shiming-id-"), "身份证.png")
+    with open(path, "wb") as f:
+        f.write(png(width, height))
+    return path
+
+
+def upload_document(browser, kind, path):
+    """Chooses a photo with a document's camera button; the page uploads it at once (progress bar) and reloads."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    form = browser.find_element(By.CSS_SELECTOR, f"#document-{kind} form[data-auto-upload]")
+    browser.find_element(By.ID, f"file-{kind}").send_keys(path)
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(form))
+    wait_for_element(browser, "main")
+
+
 def resident_id(body):
     value = (12 - sum(int(c) * w for c, w in zip(body, WEIGHTS)) % 11) % 11
     return body + ("X" if value == 10 else str(value))
@@ -24,10 +44,7 @@ def resident_id(body):
 
 class ApplicationInBrowser(ServeAndBrowse):
     def photo(self, width, height):
-        path = os.path.join(tempfile.mkdtemp(prefix="shiming-id-"), "身份证.png")
-        with open(path, "wb") as f:
-            f.write(png(width, height))
-        return path
+        return photo_file(width, height)
 
     def test_apply_fix_and_get_verified(self):
         from selenium.webdriver.common.by import By
@@ -139,16 +156,7 @@ class ApplicationInBrowser(ServeAndBrowse):
         wait_for_state(b, "needs_review")  # no identity service in this test: a person looks
 
     def upload(self, kind, path):
-        """Chooses a photo with the camera button; the page uploads it at once (progress bar) and reloads."""
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        b = self.browser
-        form = b.find_element(By.CSS_SELECTOR, f"#document-{kind} form[data-auto-upload]")
-        b.find_element(By.ID, f"file-{kind}").send_keys(path)
-        WebDriverWait(b, 15).until(expected_conditions.staleness_of(form))
-        wait_for_element(b, "main")
+        upload_document(self.browser, kind, path)
 
     def approve(self, reviewer, password):
         """A reviewer approves, through the API, the case whose status page the browser shows."""

@@ -84,7 +84,7 @@ public enum CheckReasons {
         case "guardian.documentNumber": LocalizedText("监护人证件号码", "Guardian's document number")
         case "organisation.name": LocalizedText("机构名称", "Organisation name")
         case "organisation.creditCode": LocalizedText("统一社会信用代码", "Unified social credit code")
-        case "organisation.representative": LocalizedText("机构负责人", "Representative")
+        case "organisation.representative": LocalizedText("机构负责人", "Person in charge")
         default:
             if field.hasPrefix("documents."), let kind = Program.DocumentKind(rawValue: String(field.dropFirst("documents.".count))) {
                 kind.label
@@ -121,7 +121,7 @@ public enum CheckReasons {
         case "gender_mismatch":
             return LocalizedText("填写的性别与证件号码不一致，请核对。", "The gender does not agree with the document number; please check both.")
         case "representative_mismatch":
-            return LocalizedText("机构负责人应与填写证件的人一致。", "The representative must be the person whose document is given.")
+            return LocalizedText("机构负责人应与填写证件的人一致。", "The person in charge must be the one whose document is given.")
         case "guardian_required":
             return LocalizedText("申请人未满 \(detail) 周岁，需要填写监护人信息（姓名、手机号、关系）。",
                                  "The applicant is under \(detail): fill in the guardian's name, phone and relation.")

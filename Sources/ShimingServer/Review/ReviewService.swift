@@ -133,9 +133,9 @@ struct ReviewService: Sendable {
         if note.count > 1000 { fields["note"] = "invalid_length" }
         let message = input.message?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if message.count > 500 { fields["message"] = "invalid_length" }
-        if outcome == .approve, !message.isEmpty || !(input.fields ?? [:]).isEmpty { fields["message"] = "not_for_approval" }
         // A form sends an empty choice for a reason that names no field.
         let pointed = (input.fields ?? [:]).filter { !$0.value.isEmpty && reasons.contains($0.key) }
+        if outcome == .approve, !message.isEmpty || !pointed.isEmpty { fields["message"] = "not_for_approval" }
         if (input.fields ?? [:]).contains(where: { !$0.value.isEmpty && !reasons.contains($0.key) }) { fields["fields"] = "invalid_value" }
         guard let outcome, fields.isEmpty else { throw AccountError.invalid(fields) }
 

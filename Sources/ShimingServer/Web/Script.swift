@@ -14,6 +14,12 @@ enum Script {
 
     static let source = """
     "use strict";
+    // An upload form carries its token in the address (the session is checked before a large
+    // body is read); a page shown after one does not keep it in the address bar.
+    if (/[?&]_csrf=/.test(window.location.search)) {
+      var query = window.location.search.slice(1).split("&").filter(function (part) { return part.indexOf("_csrf=") !== 0; }).join("&");
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+    }
     document.addEventListener("change", function (event) {
       var input = event.target;
       if (!input.matches || !input.matches("form[data-auto-upload] input[type=file]") || !input.files || !input.files.length) return;

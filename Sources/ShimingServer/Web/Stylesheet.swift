@@ -116,7 +116,7 @@ enum Stylesheet {
     details.reveal .typed { display: block; font-size: 1.25rem; letter-spacing: 0.06em; font-family: ui-monospace, monospace; }
     ul.checks li.not-run { color: var(--muted); }
     figure.example { margin: 0.5rem 0 1rem; }
-    figure.example svg { display: block; max-width: 100%; height: auto; background: #fff; border: 1px dashed var(--line); border-radius: 6px; }
+    figure.example svg { display: block; width: 100%; max-width: 20rem; height: auto; background: #fff; border: 1px dashed var(--line); border-radius: 6px; }
     figure.example figcaption { font-weight: 600; margin-top: 0.3rem; }
     form.upload { margin: 0.5rem 0 1rem; }
     form.upload progress { display: block; width: 100%; height: 1.2rem; margin: 0.4rem 0; }

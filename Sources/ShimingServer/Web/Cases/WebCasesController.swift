@@ -108,7 +108,8 @@ struct WebCasesController {
     func render(_ req: Request, step: CasePages.Step, _ model: CasePages.Model, status: HTTPResponseStatus = .ok) async throws -> Response {
         var model = model
         if step == .details, model.program.sections.contains(.school), model.program.registry.source == .roster {
-            let offered = try await RosterClassRecord.offered(school: model.item.application.school?.school, on: req.db)
+            let school = model.item.application.school
+            let offered = try await RosterClassRecord.offered(school: school?.school, grade: school?.grade, on: req.db)
             (model.rollSchools, model.rollGrades, model.rollClasses) = offered
         }
         let html: String

@@ -205,10 +205,7 @@ struct CaseScenarioTests {
         try await withShiming { shiming in
             let (_, token) = try await shiming.activeApplicant(phone: "13800138004")
             let reviewer = try await shiming.staff([.reviewer], username: "reviewer.p3")
-            let item = try await shiming.createCase(token, ["program": "senior-personal",
-                                                            "identity": ["name": "赵秀英", "documentType": "resident", "documentNumber": adultFemale,
-                                                                         "gender": "male", "address": "北京市西城区某某街道 1 号"]])
-            for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+            let item = try await shiming.seniorCase(token, name: "赵秀英", number: adultFemale, gender: "male")
             let returned = try #require(try await shiming.submitCase(token, item.id))
             #expect(returned.state == "returned")
             #expect(returned.failed.map(\.code) == ["gender_mismatch"])
@@ -405,10 +402,7 @@ struct CaseScenarioTests {
         try await withShiming { shiming in
             let (_, token) = try await shiming.activeApplicant(phone: "13800138012")
             func complete() async throws -> CaseReply {
-                let item = try await shiming.createCase(token, ["program": "senior-personal",
-                                                                "identity": ["name": "钱芳", "documentType": "resident", "documentNumber": adultFemale,
-                                                                             "gender": "male", "address": "北京市西城区某某街道 1 号"]])
-                for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+                let item = try await shiming.seniorCase(token, name: "钱芳", number: adultFemale, gender: "male")
                 return item
             }
             for _ in 1...3 { #expect(try await shiming.submitCase(token, try await complete().id)?.state == "returned") }

@@ -91,10 +91,7 @@ struct WalkFindingsTests {
             let reviewer = try await shiming.staff([.reviewer], username: "reviewer.walk")
             let (_, token) = try await shiming.activeApplicant(phone: "13800138032")
             func complete(_ number: String) async throws -> CaseReply {
-                let item = try await shiming.createCase(token, ["program": "senior-personal",
-                                                                "identity": ["name": "孙丽", "documentType": "resident", "documentNumber": number,
-                                                                             "gender": "female", "address": "北京市西城区某某街道 1 号"]])
-                for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+                let item = try await shiming.seniorCase(token, name: "孙丽", number: number)
                 return item
             }
             let first = try await complete(adultFemale)
@@ -123,10 +120,7 @@ struct WalkFindingsTests {
         try await withShiming { shiming in
             let reviewer = try await shiming.staff([.reviewer], username: "reviewer.actors")
             let (_, token) = try await shiming.activeApplicant(phone: "13800138033")
-            let item = try await shiming.createCase(token, ["program": "senior-personal",
-                                                            "identity": ["name": "周敏", "documentType": "resident", "documentNumber": adultFemale,
-                                                                         "gender": "male", "address": "北京市西城区某某街道 1 号"]])
-            for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+            let item = try await shiming.seniorCase(token, name: "周敏", number: adultFemale, gender: "male")
             let returned = try #require(try await shiming.submitCase(token, item.id))
             #expect(returned.history.map(\.action) == ["create", "submit", "start_checks", "checked_returned"])
             #expect(returned.history.map(\.by) == ["applicant", "applicant", "system", "system"])
@@ -143,6 +137,11 @@ struct WalkFindingsTests {
             struct Me: Decodable { var legalName: String?; var gender: String? }
             let me = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token)).json(Me.self)
             #expect(me.legalName == "周*" && me.gender == "female")
+            let (headers, _) = try await shiming.webSession("13800138033")
+            let requests = try await shiming.send(.GET, "/account/change-requests", headers: headers).text
+            #expect(requests.contains("data-field=\"legalName\">周*<") && requests.contains("data-field=\"gender\">女<"), "change requests start from what is on record")
+            let profile = try await shiming.send(.GET, "/account/profile", headers: headers).text
+            #expect(profile.contains(">周*<") && profile.contains(">女<"), "the profile shows the verified name and gender, masked")
         }
     }
 
@@ -152,10 +151,7 @@ struct WalkFindingsTests {
             let reviewerToken = try await shiming.staff([.reviewer], username: "reviewer.fix")
             _ = try await shiming.activeApplicant(phone: "13800138034")
             let token = try await shiming.signIn("13800138034")
-            let item = try await shiming.createCase(token, ["program": "senior-personal",
-                                                            "identity": ["name": "吴兰", "documentType": "resident", "documentNumber": adultFemale,
-                                                                         "gender": "female", "address": "北京市西城区某某街道 1 号"]])
-            for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+            let item = try await shiming.seniorCase(token, name: "吴兰", number: adultFemale)
             _ = try await shiming.submitCase(token, item.id)
             let (waitingHeaders, _) = try await shiming.webSession("13800138034")
             let waiting = try await shiming.send(.GET, "/cases/\(item.id)", headers: waitingHeaders).text
@@ -275,10 +271,7 @@ struct WalkFindingsTests {
             var cases: [(UUID, UUID)] = []
             for phone in ["13800138037", "13800138038"] {
                 let (accountID, token) = try await shiming.activeApplicant(phone: phone)
-                let item = try await shiming.createCase(token, ["program": "senior-personal",
-                                                                "identity": ["name": "冯英", "documentType": "resident", "documentNumber": adultFemale,
-                                                                             "gender": "female", "address": "北京市西城区某某街道 1 号"]])
-                for kind in ["id_front", "id_back", "household_register"] { try await shiming.addDocument(token, item.id, kind: kind) }
+                let item = try await shiming.seniorCase(token, name: "冯英", number: adultFemale)
                 _ = try await shiming.submitCase(token, item.id)
                 cases.append((accountID, item.id))
             }

@@ -220,7 +220,13 @@ def wait_for_heading(browser, text, timeout=10):
         except WebDriverException:
             return False
 
-    WebDriverWait(browser, timeout).until(found, f"no heading containing {text!r}")
+    from selenium.common.exceptions import TimeoutException
+
+    try:
+        WebDriverWait(browser, timeout).until(found, f"no heading containing {text!r}")
+    except TimeoutException as error:
+        raise AssertionError(f"no heading containing {text!r} at {browser.current_url}; the page says: "
+                             + " | ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, "h1, .notice"))) from error
 
 
 def wait_for_text(browser, text, timeout=10):

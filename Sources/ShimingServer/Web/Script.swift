@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The one small script, served by Shiming itself and only an improvement: pages work without
@@ -7,10 +6,7 @@ import Foundation
 enum Script {
     static let path = "/assets/shiming.js"
 
-    static let etag: String = {
-        let digest = SHA256.hash(data: Data(source.utf8))
-        return "\"" + digest.prefix(8).map { String(format: "%02x", $0) }.joined() + "\""
-    }()
+    static let etag = WebController.etag(of: source)
 
     static let source = """
     "use strict";

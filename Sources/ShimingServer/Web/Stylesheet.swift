@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The one hand-written stylesheet, served by Shiming itself. Large type, high contrast and
@@ -7,10 +6,7 @@ enum Stylesheet {
     static let path = "/assets/shiming.css"
 
     /// A strong validator so browsers can revalidate cheaply.
-    static let etag: String = {
-        let digest = SHA256.hash(data: Data(css.utf8))
-        return "\"" + digest.prefix(8).map { String(format: "%02x", $0) }.joined() + "\""
-    }()
+    static let etag = WebController.etag(of: css)
 
     static let css = """
     :root {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import ShimingCore
 import Vapor
@@ -70,6 +71,11 @@ struct WebController {
 
     @Sendable func script(_ req: Request) async throws -> Response {
         Self.asset(req, Script.source, etag: Script.etag, type: .init(type: "text", subType: "javascript", parameters: ["charset": "utf-8"]))
+    }
+
+    /// A strong validator for a text we serve: the first eight bytes of its SHA-256.
+    static func etag(of text: String) -> String {
+        "\"" + SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined() + "\""
     }
 
     /// A file of our own, revalidated cheaply by its strong validator.

@@ -81,6 +81,16 @@ extension TestShiming {
         return try response.json(CaseReply.self)
     }
 
+    /// A P3 (senior-personal) application with every required part: identity, address and the
+    /// three required documents, ready to submit.
+    func seniorCase(_ token: String, name: String, number: String, gender: String = "female") async throws -> CaseReply {
+        let item = try await createCase(token, ["program": "senior-personal",
+                                                "identity": ["name": name, "documentType": "resident", "documentNumber": number,
+                                                             "gender": gender, "address": "北京市西城区某某街道 1 号"]])
+        for kind in ["id_front", "id_back", "household_register"] { try await addDocument(token, item.id, kind: kind) }
+        return item
+    }
+
     /// Uploads a document of a kind and expects 201.
     func addDocument(_ token: String, _ caseID: UUID, kind: String, _ file: Data = TestFiles.png(width: 1200, height: 800), replace: Bool = false) async throws {
         var fields = ["kind": kind]

@@ -14,6 +14,7 @@ enum ChangeRequestPages {
     static let myRequests = LocalizedText("我的申请", "My requests")
     static let fieldLabel = LocalizedText("要修改的项目", "What to change")
     static let newValueLabel = LocalizedText("改为", "Change to")
+    static let currentValues = LocalizedText("现在的内容：", "What is on record now:")
     static let newValueHint = LocalizedText("性别请填写“男”或“女”。", "For gender, write “male” or “female”.")
     static let reasonLabel = LocalizedText("原因", "Reason")
     static let proofLabel = LocalizedText("证明材料（JPG、PNG 或 PDF，不超过 5 MB）", "Proof (JPG, PNG or PDF, at most 5 MB)")
@@ -55,6 +56,8 @@ enum ChangeRequestPages {
         var notice: String?
         var noticeKind = "ok"
         var proofErrors: [UUID: String] = [:]
+        /// The three fields as they are now.
+        var current: [(ChangeRequestField, String)] = []
     }
 
     static func page(_ model: Model) -> HTML {
@@ -89,6 +92,12 @@ enum ChangeRequestPages {
             main.append(Forms.element("section", [("class", "card"), ("data-request", request.id.uuidString.lowercased())], card))
         }
         main.append(.h2(.text(newRequest(lang))))
+        if !model.current.isEmpty {
+            main.append(.p(.strong(.text(currentValues(lang)))))
+            main.append(Forms.element("dl", [("class", "facts"), ("id", "current-values")], model.current.flatMap { field, value in
+                [Forms.element("dt", [], [.text(field.label(lang))]), Forms.element("dd", [("data-field", field.rawValue)], [.text(value)])]
+            }))
+        }
         let error = { (field: String) in model.errors[field].map { Forms.message(for: $0, lang: lang) } }
         main.append(uploadForm(action: "/account/change-requests", csrf: model.csrf, [
             select(name: "field", label: fieldLabel, options: ChangeRequestField.allCases.map { ($0.rawValue, $0.label(lang)) },

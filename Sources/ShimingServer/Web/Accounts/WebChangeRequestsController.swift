@@ -1,4 +1,5 @@
 import Foundation
+import IdentityRules
 import ShimingCore
 import Vapor
 
@@ -19,6 +20,12 @@ struct WebChangeRequestsController {
             lang: req.lang, csrf: PageCSRF.token(for: req).0,
             requests: try await ChangeRequestService(application: req.application).list(account: account)
         )
+        // What is on record now (the verified values once a verification filled them), masked.
+        model.current = [
+            (ChangeRequestField.username, account.username ?? "—"),
+            (ChangeRequestField.legalName, account.legalName.map(PersonalName.mask) ?? "—"),
+            (ChangeRequestField.gender, account.gender.flatMap { ChangeRequestPages.genders[$0]?(req.lang) } ?? "—"),
+        ]
         configure(&model)
         return pages.page(ChangeRequestPages.page(model).render(), cookie: nil, status: status)
     }

@@ -117,6 +117,7 @@ class ApplicationInBrowser(ServeAndBrowse):
             self.assertTrue(b.find_elements(By.CSS_SELECTOR, "#reasons [data-code=document_unreadable]"))
             b.find_element(By.ID, "edit-case").click()
             wait_for_element(b, "#document-id_front")
+            self.assertTrue(b.current_url.endswith("/edit/documents"), "the edit button opens the step the reviewer flagged")
             self.upload("id_front", self.photo(1200, 800))
             wait_for_text(b, "1200×800")
             self.assertEqual(len(b.find_elements(By.CSS_SELECTOR, "#document-id_front [data-kind=id_front]")), 1, "the new photo replaced the old")

@@ -174,7 +174,13 @@ public enum CheckReasons {
     }
 
     static func passed(_ check: String, detail: String?) -> LocalizedText {
-        // "used/limit/days": the new applications the window holds, this one included.
+        // "used/limit/days": the new applications the window holds, this one included;
+        // "r…": a resubmission, which is not counted.
+        if check == "frequency", let parts = detail?.split(separator: "/"), parts.count == 3, parts[0].hasPrefix("r") {
+            let used = parts[0].dropFirst()
+            return LocalizedText("修改后重新提交，不计入申请次数（\(parts[2]) 天内已有 \(used) 次新申请，最多 \(parts[1]) 次）。",
+                                 "A corrected resubmission, not counted (\(used) of \(parts[1]) new applications used in \(parts[2]) days).")
+        }
         if check == "frequency", let parts = detail?.split(separator: "/"), parts.count == 3 {
             return LocalizedText("申请次数在限制之内：\(parts[2]) 天内第 \(parts[0]) 次新申请，最多 \(parts[1]) 次（退回后修改再提交不计次数）。",
                                  "Within the application limit: new application \(parts[0]) of \(parts[1]) in \(parts[2]) days (resubmitting a returned application does not count).")

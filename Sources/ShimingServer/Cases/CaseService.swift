@@ -504,7 +504,8 @@ struct CaseService: Sendable {
             }
             var (checks, decision) = evaluator.decide(local: local, duplicate: duplicate, registry: hasRegistry ? registry : nil)
             if let used, let index = checks.firstIndex(where: { $0.check == "frequency" }) {
-                checks[index].detail = "\(used)/\(program.applicationLimit.count)/\(program.applicationLimit.days)"
+                // "used/limit/days"; a resubmission ("r…") is not one of them.
+                checks[index].detail = "\(isNew ? "" : "r")\(used)/\(program.applicationLimit.count)/\(program.applicationLimit.days)"
             }
             if hasRegistry, registry == nil, decision.outcome != .returned {
                 // The number could not be looked up: a person decides.

@@ -103,8 +103,8 @@ enum CasePages {
     static let appealReason = LocalizedText("申诉理由", "Why you appeal")
     static let appealSend = LocalizedText("提交申诉", "Send the appeal")
     static let submitted = LocalizedText("已提交，自动检查已完成，结果如下。", "Submitted; the automatic checks have run — see the result below.")
-    static let submittedReturned = LocalizedText("已提交，但自动检查发现需要修改的地方，请按下面的说明修改后再提交（不计入申请次数）。",
-                                                 "Submitted, but the checks found something to correct; fix what is listed below and submit again (this does not count as a new application).")
+    static let submittedReturned = LocalizedText("已提交，但自动检查发现需要修改的地方，请按下面的说明修改后再提交；修改后再提交不算新的申请。",
+                                                 "Submitted, but the checks found something to correct; fix what is listed below and submit again; a corrected resubmission is not a new application.")
     static let sent = LocalizedText("已发送。", "Sent.")
     static let prefilled = LocalizedText("已用您之前通过的实名认证填好了相同的内容，本项目也接受的材料已经带过来，不用重新上传。请核对，并补充本项目另外需要的内容。",
                                          "We filled in what your earlier verification already shows, and brought over the documents this program accepts too — no need to upload them again. Check them and add what this program needs besides.")

@@ -1,0 +1,92 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// The documents of an application: added (sniffed, sealed, legibility), removed, read.
+extension CaseService {
+    // MARK: Documents
+
+    /// Stores a document (JPEG, PNG or PDF by content, within the program's size limit for
+    /// that kind), sealed. With `replace`, earlier documents of the same kind are removed.
+    /// A picture too small to read is refused here, with the size it needs, so the applicant
+    /// learns it at the upload and not after submitting.
+    func addDocument(to id: UUID, account: Account, kind rawKind: String?, bytes: Data, replace: Bool, ip: String?) async throws -> StoredFile {
+        try account.checkMayAct()
+        let current = try await own(id, account: account)
+        guard current.state.isEditable else { throw Self.notEditable(current.state) }
+        let program = try program(current.program)
+        guard let rawKind, !rawKind.isEmpty else { throw AccountError.invalid(["kind": "required"]) }
+        guard let kind = Program.DocumentKind(rawValue: rawKind), let rule = program.documents.first(where: { $0.kind == kind }) else {
+            throw AccountError.invalid(["kind": "invalid_value"])
+        }
+        let sniffed = try SealedFiles.check(bytes, maxBytes: rule.maxBytes, minimumShortSide: 0)
+        guard rule.formats.contains(sniffed.format) else {
+            throw UserFacingError(code: "unsupported_file_type", kind: .invalidInput,
+                                  message: LocalizedText("这里只接受 \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) 文件。",
+                                                         "Only \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) files are accepted here."),
+                                  fields: ["file": "unsupported_file_type"])
+        }
+        if let width = sniffed.width, let height = sniffed.height, min(width, height) < rule.minimumShortSide {
+            let result = CheckResult.fix("documents", "document_illegible", field: "documents.\(kind.rawValue)", detail: String(rule.minimumShortSide))
+            throw UserFacingError(code: "document_illegible", kind: .invalidInput, message: result.reason, fields: ["file": "document_illegible"])
+        }
+        let replaced = replace ? current.documents.filter { $0.kind == kind.rawValue } : []
+        guard current.documents.count - replaced.count < Self.maxDocuments else {
+            throw UserFacingError(code: "too_many_files", kind: .invalidInput,
+                                  message: LocalizedText("每个申请最多上传 \(Self.maxDocuments) 份材料。", "At most \(Self.maxDocuments) files per application."),
+                                  fields: ["file": "too_many_files"])
+        }
+        let fileID = UUID()
+        let files = context.files
+        try await files.write(bytes, id: fileID)
+        let now = self.now
+        let stored: StoredFile
+        do {
+            stored = try await context.writeGate.transaction(on: db) { tx in
+                let record = try await Self.locked(id, version: current.version, on: tx)
+                record.updatedAt = now
+                record.version += 1
+                try await record.save(on: tx)
+                let replacedIDs = replaced.map(\.id)
+                if !replacedIDs.isEmpty { try await StoredFileRecord.query(on: tx).filter(\.$id ~~ replacedIDs).delete() }
+                let stored = try await files.record(id: fileID, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: kind.rawValue,
+                                                    sniffed: sniffed, size: bytes.count, at: now, on: tx)
+                var details = ["file": fileID.uuidString.lowercased(), "kind": kind.rawValue, "contentType": sniffed.format.contentType, "size": String(bytes.count)]
+                if !replacedIDs.isEmpty { details["replaced"] = replacedIDs.map { $0.uuidString.lowercased() }.joined(separator: ",") }
+                try await AuditLog.record("case.document_added", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                                          details: details, at: now, on: tx)
+                return stored
+            }
+        } catch {
+            try? await files.remove(fileID)
+            throw error
+        }
+        for file in replaced { try? await files.remove(file.id) }
+        return stored
+    }
+
+    func removeDocument(_ fileID: UUID, from id: UUID, account: Account, ip: String?) async throws {
+        try account.checkMayAct()
+        let current = try await own(id, account: account)
+        guard current.state.isEditable else { throw Self.notEditable(current.state) }
+        guard current.documents.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        let now = self.now
+        try await context.writeGate.transaction(on: db) { tx in
+            let record = try await Self.locked(id, version: current.version, on: tx)
+            record.updatedAt = now
+            record.version += 1
+            try await record.save(on: tx)
+            try await StoredFileRecord.query(on: tx).filter(\.$id == fileID).delete()
+            try await AuditLog.record("case.document_removed", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                                      details: ["file": fileID.uuidString.lowercased()], at: now, on: tx)
+        }
+        try? await context.files.remove(fileID)
+    }
+
+    func document(_ fileID: UUID, of item: Case) async throws -> (StoredFile, Data) {
+        guard let file = item.documents.first(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        return (file, try await context.files.read(file))
+    }
+}

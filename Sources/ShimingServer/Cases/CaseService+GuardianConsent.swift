@@ -1,0 +1,64 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// A guardian's consent for a child under the program's age (PIPL art. 31).
+extension CaseService {
+    // MARK: Guardian consent (PIPL art. 31)
+
+    /// Sends the consent text with a code to the guardian's phone named in the case.
+    func requestGuardianConsent(_ id: UUID, account: Account, lang: Lang, ip: String?) async throws {
+        try account.checkMayAct()
+        let current = try await own(id, account: account)
+        guard current.state.isEditable else { throw Self.notEditable(current.state) }
+        guard let raw = current.application.guardian?.phone else { throw AccountError.invalid(["guardian.phone": "required"]) }
+        let phone: String
+        do throws(DocumentError) { phone = try MobileNumber.validate(raw) } catch { throw AccountError.invalid(["guardian.phone": error.rawValue]) }
+        let index = context.blindIndex.index(phone, domain: "phone")
+        let now = self.now
+        let codes = self.codes
+        try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, on: db)
+        try await context.writeGate.transaction(on: db) { [self] tx in
+            let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: "guardian_consent:\(id.uuidString.lowercased())",
+                                             accountID: account.id, ip: ip, now: now, on: tx)
+            let text = MessageTemplates.brand(lang) + Notices.guardianConsent(code: code, minutes: Int(codes.policy.lifetime / 60), lang: lang)
+            _ = try await Outbox(cipher: cipher).enqueue(OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent", text: text, code: code),
+                                                         at: now, on: tx)
+            try await AuditLog.record("case.guardian_consent_requested", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                                      at: now, on: tx)
+        }
+    }
+
+    /// Records the guardian's consent when the code from their phone is entered.
+    func confirmGuardianConsent(_ id: UUID, account: Account, code: String?, ip: String?) async throws -> Case {
+        try account.checkMayAct()
+        guard let code, !code.isEmpty else { throw AccountError.invalid(["code": "required"]) }
+        let current = try await own(id, account: account)
+        guard let raw = current.application.guardian?.phone, let phone = try? MobileNumber.validate(raw) else {
+            throw AccountError.invalid(["guardian.phone": "required"])
+        }
+        let index = context.blindIndex.index(phone, domain: "phone")
+        let now = self.now
+        let codes = self.codes
+        let check = try await context.writeGate.transaction(on: db) { tx -> CodeService.Check in
+            let check = try await codes.check(code: code, destinationIndexes: [index], purpose: "guardian_consent:\(id.uuidString.lowercased())",
+                                              now: now, on: tx)
+            guard case .accepted = check else { return check }
+            let record = try await Self.locked(id, version: current.version, on: tx)
+            record.guardianConsentAt = now
+            record.version += 1
+            record.updatedAt = now
+            try await record.save(on: tx)
+            try await AuditLog.record("case.guardian_consented", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                                      details: ["guardianPhone": MobileNumber.mask(phone)], at: now, on: tx)
+            return check
+        }
+        switch check {
+        case .accepted: return try await own(id, account: account)
+        case .wrong: throw AccountError.invalidCode
+        case .expired: throw AccountError.codeExpired
+        }
+    }
+}

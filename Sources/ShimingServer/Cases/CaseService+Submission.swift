@@ -1,0 +1,145 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// Submitting: what is missing is refused, the application limit, the automatic checks and their decision.
+extension CaseService {
+    // MARK: Submit and the automatic checks
+
+    /// Submits the case: the automatic checks run and decide (approved → confirmation or
+    /// verified; returned with every reason; or needs review). Too many submissions within the
+    /// program's window → 429 with the time it may be tried again, and nothing changes.
+    func submit(_ id: UUID, account: Account, ip: String?) async throws -> Case {
+        try account.checkMayAct()
+        let current = try await own(id, account: account)
+        do { _ = try CaseMachine.next(current.state, on: .submit) } catch { throw Self.transitionError(error) }
+        let program = try program(current.program)
+        let evaluator = CaseEvaluator(program: program, today: today)
+        // What is missing is said now and costs no submission.
+        let missing = evaluator.missing(current.application, documents: current.uploadedDocuments)
+        if !missing.isEmpty { throw Self.incomplete(missing) }
+        let isNew = current.state == .draft
+        do {
+            _ = try await checkFrequency(account: account, program: program, isNew: isNew, on: db)
+        } catch let refusal as UserFacingError {
+            try await RiskAlertService.raiseAlone(.rateLimited, subject: "account:\(account.id.uuidString.lowercased())", program: program.key,
+                                                  details: ["limit": "application_limit"], at: now, gate: context.writeGate, on: db)
+            throw refusal
+        }
+
+        let local = localChecks(current, account: account, evaluator: evaluator)
+        var registry: RegistryAnswer?
+        if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number = evaluator.identityNumber(current.application) {
+            // Outside the transaction: a remote service may take seconds.
+            registry = await registries.answer(program: program, application: current.application, number: number.number)
+        }
+        let now = self.now
+        let hasRegistry = program.checks.contains(.registry)
+        try await context.writeGate.transaction(on: db) { [self, registry] tx in
+            let record = try await Self.locked(id, version: current.version, on: tx)
+            let used = try await checkFrequency(account: account, program: program, isNew: isNew, on: tx)
+            var duplicate: Bool?
+            if let index = record.numberIndex {
+                let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
+                duplicate = try await CaseRecord.query(on: tx).filter(\.$numberIndex == index).filter(\.$accountID != account.id)
+                    .filter(\.$state ~~ holding).first() != nil
+            }
+            var (checks, decision) = evaluator.decide(local: local, duplicate: duplicate, registry: hasRegistry ? registry : nil)
+            if let used, let index = checks.firstIndex(where: { $0.check == "frequency" }) {
+                // "used/limit/days"; a resubmission ("r…") is not one of them.
+                checks[index].detail = "\(isNew ? "" : "r")\(used)/\(program.applicationLimit.count)/\(program.applicationLimit.days)"
+            }
+            if hasRegistry, registry == nil, decision.outcome != .returned {
+                // The number could not be looked up: a person decides.
+                checks.append(.review("registry", "registry_unavailable"))
+                decision = AutomaticDecision(outcome: .needsReview, rule: "checks.review", reasons: decision.reasons + ["registry_unavailable"])
+            }
+            try await ReviewTasks.cancelOpen(caseID: id, at: now, on: tx)
+            if duplicate == true {
+                try await RiskAlertService.raise(.duplicateIdentity, subject: Self.subject(id), program: program.key,
+                                                 details: ["check": "duplicate"], at: now, on: tx)
+            }
+            if let failed = checks.first(where: { $0.check == "registry" && !$0.passed && $0.code != "registry_unavailable" }) {
+                try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: program.key,
+                                                 details: ["check": "registry", "code": failed.code], at: now, on: tx)
+            }
+            var seq = try await Self.nextSeq(id, on: tx)
+            let actor = AuditActor.account(account.id)
+            // The applicant submits; the machine checks and decides.
+            try await apply(.submit, to: record, actor: actor, rule: nil, at: now, seq: &seq, on: tx)
+            try await apply(.startChecks, to: record, actor: .system, rule: nil, at: now, seq: &seq, on: tx)
+            try await apply(.checked(decision.outcome), to: record, actor: .system, rule: decision.rule, at: now, seq: &seq, on: tx)
+            record.checksJSON = try Self.json(checks)
+            record.decisionJSON = try Self.json(CaseDecision(outcome: decision.outcome.rawValue, rule: decision.rule, reasons: decision.reasons,
+                                                             decidedBy: "system", decidedAt: now))
+            record.submittedAt = now
+            try await AuditLog.record("case.submitted", actor: actor, subject: Self.subject(id), ip: ip,
+                                      details: ["program": program.key], at: now, on: tx)
+            try await AuditLog.record("case.checked", actor: .system, subject: Self.subject(id), ip: nil,
+                                      details: ["outcome": decision.outcome.rawValue, "rule": decision.rule,
+                                                "reasons": decision.reasons.joined(separator: ",")], at: now, on: tx)
+            switch decision.outcome {
+            case .approved:
+                try await completeApproval(record, program: program, account: account, actor: .system, at: now, seq: &seq, on: tx)
+            case .returned:
+                try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), on: tx)
+            case .needsReview:
+                try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
+                                           reason: decision.rule, context: context, at: now, on: tx)
+            }
+            record.updatedAt = now
+            record.version += 1
+            try await record.save(on: tx)
+        }
+        return try await own(id, account: account)
+    }
+
+    /// The checks that need no I/O (also shown before submitting, on the last step of the form).
+    func localChecks(_ item: Case, account: Account, evaluator: CaseEvaluator) -> [CheckResult] {
+        let consent = item.guardianConsentAt != nil || Self.registrationConsent(account: account, application: item.application)
+        return evaluator.localChecks(item.application, documents: item.uploadedDocuments, guardianConsent: consent)
+    }
+
+    /// P4: a student registered with the guardian's phone, and the registration code sent
+    /// there carried the consent text; entering it was the guardian's consent.
+    static func registrationConsent(account: Account, application: CaseApplication) -> Bool {
+        guard account.guardianPhoneConfirmed, let registered = account.guardianPhone,
+              let given = application.guardian?.phone, let phone = try? MobileNumber.validate(given) else { return false }
+        return phone == registered
+    }
+
+    /// Refuses with 429 when the account has used up the program's new applications for the
+    /// window; otherwise the number of new applications the window holds with this one. Only a
+    /// draft's first submission counts: sending back what a reviewer or the checks returned,
+    /// or a pending case edited, is the same application.
+    func checkFrequency(account: Account, program: Program, isNew: Bool, on db: any Database) async throws -> Int? {
+        guard program.checks.contains(.frequency) else { return nil }
+        let limit = program.applicationLimit
+        let window = TimeInterval(limit.days) * 24 * 3600
+        let since = now.addingTimeInterval(-window)
+        let recent = try await CaseTransitionRecord.query(on: db).filter(\.$accountID == account.id).filter(\.$program == program.key)
+            .filter(\.$action == CaseAction.submit.name).filter(\.$fromState == CaseState.draft.rawValue).filter(\.$at > since)
+            .sort(\.$at, .ascending).all()
+        guard isNew, recent.count >= limit.count, let oldest = recent.first else { return recent.count + (isNew ? 1 : 0) }
+        let retry = oldest.at.addingTimeInterval(window)
+        let seconds = Int(retry.timeIntervalSince(now).rounded(.up))
+        let when = AccountService.chinaTime(retry)
+        throw UserFacingError(
+            code: "application_limit", kind: .rateLimited(retryAfterSeconds: max(1, seconds)),
+            message: LocalizedText("\(limit.days) 天内最多提交 \(limit.count) 次新申请，请于 \(when) 后再试。",
+                                   "At most \(limit.count) new applications in \(limit.days) days; try again after \(when).")
+        )
+    }
+
+    /// The refusal of a submission with required fields or documents missing (422, each named).
+    static func incomplete(_ missing: [String]) -> UserFacingError {
+        let zh = missing.map { CheckReasons.fieldLabel($0).zh }.joined(separator: "、")
+        let en = missing.map { CheckReasons.fieldLabel($0).en.lowercased() }.joined(separator: ", ")
+        return UserFacingError(code: "application_incomplete", kind: .invalidInput,
+                               message: LocalizedText("还有必填内容没有填写：\(zh)。请补充后再提交，这次不计入提交次数。",
+                                                      "Required parts are missing: \(en). Complete them and submit again; this attempt does not count."),
+                               fields: Dictionary(uniqueKeysWithValues: missing.map { ($0, "required") }))
+    }
+}

@@ -1,0 +1,104 @@
+import Fluent
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// The once-a-minute sweep: confirmations that ran out, reminders, expiries.
+extension CaseService {
+    // MARK: Sweep
+
+    /// What one sweep changed. The sweep is run by the background worker; tests call it with a set clock.
+    struct SweepResult: Sendable, Equatable {
+        var locked = 0, reminded = 0, expired = 0
+        var total: Int { locked + reminded + expired }
+    }
+
+    /// The timed changes: accounts whose second confirmation ran out are locked, holders of a
+    /// verification that runs out within the program's reminder days are told once, and
+    /// verifications past their date expire (the holder is told). A case another instance
+    /// changed meanwhile is skipped; the next sweep sees it again.
+    func sweep() async throws -> SweepResult {
+        let now = self.now
+        var result = SweepResult()
+        let overdue = try await CaseRecord.query(on: db).filter(\.$state == CaseState.awaitingConfirmation.rawValue)
+            .filter(\.$confirmationExpiresAt < now).limit(500).all()
+        result.locked = try await forEach(overdue) { [self] record, account, _, tx in
+            try await lockForConfirmation(record, account: account, why: "confirmation_timeout", at: now, on: tx)
+        }
+        // The longest reminder a program may ask for is 90 days; each case is held to its own program's.
+        let soon = try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue)
+            .filter(\.$remindedAt == nil).filter(\.$expiresAt >= now).filter(\.$expiresAt < now.addingTimeInterval(90 * 86_400))
+            .limit(500).all()
+            .filter { record in
+                guard let program = context.programs[record.program], let expiresAt = record.expiresAt else { return false }
+                return expiresAt < now.addingTimeInterval(Double(program.reverificationReminderDays) * 86_400)
+            }
+        result.reminded = try await forEach(soon) { [self] record, account, program, tx in
+            record.remindedAt = now
+            try await record.save(on: tx)
+            try await AuditLog.record("case.renewal_reminded", actor: .system, subject: Self.subject(try record.requireID()), ip: nil,
+                                      details: ["expiresAt": Self.day(record.expiresAt ?? now)], at: now, on: tx)
+            if let program {
+                try await notify(account, template: "case_renewal_due",
+                                 text: Notices.renewalDue(program: program, on: record.expiresAt ?? now, lang: account.locale), on: tx)
+            }
+        }
+        let due = try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$expiresAt < now).limit(500).all()
+        result.expired = try await forEach(due) { [self] record, account, program, tx in
+            var seq = try await Self.nextSeq(try record.requireID(), on: tx)
+            try await apply(.expire, to: record, actor: .system, rule: "program.reverification", at: now, seq: &seq, on: tx)
+            record.version += 1
+            record.updatedAt = now
+            try await record.save(on: tx)
+            try await AuditLog.record("case.expired", actor: .system, subject: Self.subject(try record.requireID()), at: now, on: tx)
+            if let program {
+                try await notify(account, template: "case_expired", text: Notices.expired(program: program, lang: account.locale), on: tx)
+            }
+        }
+        return result
+    }
+
+    /// Runs `change` for each candidate in its own transaction, on the case re-read at the
+    /// version the candidate had; returns how many were changed.
+    private func forEach(_ candidates: [CaseRecord],
+                         _ change: @escaping @Sendable (CaseRecord, Account, Program?, any Database) async throws -> Void) async throws -> Int {
+        var changed = 0
+        for candidate in candidates {
+            let id = try candidate.requireID()
+            guard let accountRecord = try await AccountRecord.find(candidate.accountID, on: db) else { continue }
+            let account = try accountRecord.account(cipher: cipher)
+            let program = context.programs[candidate.program]
+            do {
+                try await context.writeGate.transaction(on: db) { tx in
+                    try await change(try await Self.locked(id, version: candidate.version, on: tx), account, program, tx)
+                }
+                changed += 1
+            } catch let error as UserFacingError where error.code == "case_changed" {
+                continue
+            }
+        }
+        return changed
+    }
+
+    static var chinaCalendar: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        return calendar
+    }
+
+    static func day(_ date: Date) -> String {
+        let parts = chinaCalendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    /// The start of a day given as `yyyy-MM-dd`, China time; nil when it is no such day.
+    static func startOfDay(_ text: String) -> Date? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
+        let components = DateComponents(year: year, month: month, day: day)
+        guard components.isValidDate(in: chinaCalendar) else { return nil }
+        return chinaCalendar.date(from: components)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import IdentityRules
+import ShimingCore
+
+/// The texts of the messages about cases.
+enum Notices {
+    static func returned(program: Program, lang: Lang) -> String {
+        LocalizedText("您的「\(program.title.zh)」申请需要修改，请登录查看原因并重新提交。",
+                      "Your \(program.title.en) application needs corrections; sign in to see why and submit again.")(lang)
+    }
+
+    static func confirmation(code: String, minutes: Int, lang: Lang) -> String {
+        LocalizedText("您的实名认证已审核通过。确认码 \(code)，请在 \(minutes) 分钟内登录“我的实名认证”输入，即可完成认证。",
+                      "Your verification was approved. Confirmation code \(code): sign in and enter it under “My verifications” within \(minutes) minutes to finish.")(lang)
+    }
+
+    static func verified(program: Program, code: String?, lang: Lang) -> String {
+        let suffix = code.map { LocalizedText("您的身份识别码：\(IdentityCode.format($0))。", " Your identity code: \(IdentityCode.format($0)).")(lang) } ?? ""
+        return LocalizedText("「\(program.title.zh)」认证成功，相关功能已开通。", "\(program.title.en): you are verified and all functions are open.")(lang) + suffix
+    }
+
+    static func locked(lang: Lang) -> String {
+        LocalizedText("确认码未在规定时间内正确输入，为保护您的信息，账号已锁定。请联系客服解锁。",
+                      "The confirmation code was not entered correctly in time; your account is locked to protect your data. Contact support to unlock it.")(lang)
+    }
+
+    static func renewalDue(program: Program, on date: Date, lang: Lang) -> String {
+        let day = CaseService.day(date)
+        return LocalizedText("您的「\(program.title.zh)」认证将于 \(day) 到期，请在此之前登录更新信息并重新认证，以免相关功能暂停。",
+                             "Your \(program.title.en) verification runs out on \(day); sign in before then to update your details and renew it, so that nothing is paused.")(lang)
+    }
+
+    static func expired(program: Program, lang: Lang) -> String {
+        LocalizedText("您的「\(program.title.zh)」认证已到复核时间，请登录更新信息并重新确认。",
+                      "Your \(program.title.en) verification is due for renewal; sign in to update your details and confirm again.")(lang)
+    }
+
+    static func guardianConsent(code: String, minutes: Int, lang: Lang) -> String {
+        LocalizedText("您的孩子正在申请实名认证，需要您作为监护人同意处理其姓名、身份证号等个人信息。同意请将验证码 \(code) 告知孩子并在页面输入，\(minutes) 分钟内有效。",
+                      "Your child is applying for identity verification, which needs your consent as guardian to process their name, ID number and other personal data. To consent, have code \(code) entered on the page within \(minutes) minutes.")(lang)
+    }
+}

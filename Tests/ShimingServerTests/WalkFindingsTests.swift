@@ -262,6 +262,10 @@ struct WalkFindingsTests {
                                                                    "next": "https://evil.example/"],
                                                        headers: ["Accept": "text/html", "Cookie": "\(PageCSRF.cookie)=\(csrfCookie)"])
             #expect(elsewhere.headers.first(name: .location) == "/account")
+            for sneaky in ["//evil.example/", "/\t/evil.example/", "/\\evil.example", "https://evil.example/"] {
+                #expect(WebAccountsController.localPath(sneaky) == nil, "\(sneaky) is not a path on this site")
+            }
+            #expect(WebAccountsController.localPath("/cases#start-e-commerce") == "/cases#start-e-commerce")
         }
     }
 

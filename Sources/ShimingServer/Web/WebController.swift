@@ -58,10 +58,12 @@ struct WebController {
         return response
     }
 
-    /// Only same-site absolute paths; anything else (`//evil.example`, `https://…`) goes home.
+    /// Only same-site absolute paths; anything else (`//evil.example`, `https://…`, or `/\t/evil`,
+    /// which browsers read as `//evil` once they drop the tab) goes home.
     static func safeRedirectTarget(_ raw: String?) -> String {
         guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"),
-              !raw.contains(where: { $0.isNewline }) else { return "/" }
+              !raw.contains(where: { $0.isWhitespace || $0.isNewline || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) })
+        else { return "/" }
         return raw
     }
 

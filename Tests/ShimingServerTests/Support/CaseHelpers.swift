@@ -71,7 +71,8 @@ extension TestShiming {
     func sendObject(_ method: HTTPMethod, _ path: String, token: String?, _ object: [String: Any]) async throws -> TestingHTTPResponse {
         var headers = token.map(bearer) ?? [:]
         headers.contentType = .json
-        return try await app.testing().sendRequest(method, path, headers: headers, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: object)))
+        return checked(method, path, try await app.testing().sendRequest(method, path, headers: headers,
+                                                                         body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: object))))
     }
 
     /// Creates a case and expects 201.

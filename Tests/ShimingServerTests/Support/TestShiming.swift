@@ -43,7 +43,15 @@ struct TestShiming: Sendable {
             headers.contentType = .json
             body = ByteBuffer(data: try JSONEncoder().encode(json))
         }
-        return try await app.testing().sendRequest(method, path, headers: headers, body: body)
+        return checked(method, path, try await app.testing().sendRequest(method, path, headers: headers, body: body))
+    }
+
+    /// The response, after its JSON body was checked against the served OpenAPI document.
+    func checked(_ method: HTTPMethod, _ path: String, _ response: TestingHTTPResponse) -> TestingHTTPResponse {
+        for problem in ResponseSchemas(app: app).problems(method: method, path: path, response: response) {
+            Issue.record("response does not match /openapi.json: \(problem)")
+        }
+        return response
     }
 
     /// Delivers due outbox messages into the recording sink.

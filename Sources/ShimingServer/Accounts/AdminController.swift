@@ -47,40 +47,40 @@ struct AdminController {
             "getAccountForStaff", summary: "An account as staff see it, with any sign-in lock", tag: "admin",
             responses: [200: .init("The account", schema: .ref("AccountDetail"))],
             components: ["AccountDetail": Self.detailSchema],
-            access: .staff([.admin, .supervisor, .auditor])
+            access: .staff(AccessPolicy.readAccounts)
         ), use: account)
         admin.on(.POST, "accounts", ":id", "unlock", documentation: APIOperation(
             "unlockAccount", summary: "Unlock an account locked to protect it (e.g. a second confirmation not entered in time); clears the sign-in lock too",
             tag: "admin",
             responses: [200: .init("The account", schema: .ref("AccountDetail"))],
             components: ["AccountDetail": Self.detailSchema],
-            access: .staff([.admin, .supervisor])
+            access: .staff(AccessPolicy.supervise)
         ), use: unlock)
         admin.on(.POST, "accounts", ":id", "freeze", documentation: APIOperation(
             "freezeAccount", summary: "Freeze an account with a reason the holder reads; its live cases are frozen with it and the holder is told (SMS/e-mail)",
             tag: "admin", requestBody: .object(["reason": .string(description: "2–500 characters")], required: ["reason"]),
             responses: [200: .init("The account", schema: .ref("AccountDetail")), 409: .init("already_frozen")],
             components: ["AccountDetail": Self.detailSchema],
-            access: .staff([.admin, .supervisor])
+            access: .staff(AccessPolicy.supervise)
         ), use: freeze)
         admin.on(.POST, "accounts", ":id", "unfreeze", documentation: APIOperation(
             "unfreezeAccount", summary: "Lift a freeze: the cases return to where they were; a waiting appeal is withdrawn", tag: "admin",
             requestBody: .object(["note": .string()]),
             responses: [200: .init("The account", schema: .ref("AccountDetail")), 409: .init("not_frozen")],
             components: ["AccountDetail": Self.detailSchema],
-            access: .staff([.admin, .supervisor])
+            access: .staff(AccessPolicy.supervise)
         ), use: unfreeze)
         admin.on(.GET, "outbox", documentation: APIOperation(
             "listOutbox", summary: "Outbox messages, newest first; `status=failed` lists deliveries that gave up", tag: "admin",
             query: ["status": .string(allowed: ["pending", "sending", "sent", "failed"]), "limit": .integer()],
             responses: [200: .init("Messages (recipients masked)", schema: .array(.ref("OutboxEntry")))],
             components: ["OutboxEntry": Self.outboxSchema],
-            access: .staff([.admin, .auditor])
+            access: .staff(AccessPolicy.readOutbox)
         ), use: outbox)
         admin.on(.POST, "outbox", ":id", "retry", documentation: APIOperation(
             "retryOutboxMessage", summary: "Send a failed message again", tag: "admin",
             responses: [200: .init("Queued again", schema: .ref("OutboxEntry"))],
-            access: .staff([.admin])
+            access: .staff(AccessPolicy.administer)
         ), use: retry)
     }
 

@@ -5,8 +5,6 @@ import Vapor
 
 /// `/api/v1/me/change-requests` for applicants and `/api/v1/admin/change-requests` for staff.
 struct ChangeRequestsController {
-    static let deciders: Set<StaffRole> = [.reviewer, .supervisor, .admin]
-    static let readers: Set<StaffRole> = deciders.union([.auditor])
 
     struct FileBody: Content {
         var id: UUID
@@ -107,22 +105,22 @@ struct ChangeRequestsController {
             "listChangeRequests", summary: "Change requests, oldest first (values masked)", tag: "admin",
             query: ["state": .string(allowed: ChangeRequestState.allCases.map(\.rawValue)), "limit": .integer()],
             responses: [200: .init("Requests", schema: .array(.ref("ChangeRequest")))], components: Self.components,
-            access: .staff(Self.readers)
+            access: .staff(AccessPolicy.readChangeRequests)
         ), use: list)
         admin.on(.GET, ":id", documentation: APIOperation(
             "getChangeRequest", summary: "One change request with its values in clear, to compare with the proof; the view is audited", tag: "admin",
             responses: [200: .init("The request", schema: .ref("ChangeRequest"))], components: Self.components,
-            access: .staff(Self.readers)
+            access: .staff(AccessPolicy.readChangeRequests)
         ), use: detail)
         admin.on(.GET, ":id", "proofs", ":file", documentation: APIOperation(
             "getChangeRequestProof", summary: "A proof's file; the view is audited", tag: "admin",
-            responses: [200: .init("The file", contentType: "application/octet-stream")], access: .staff(Self.readers)
+            responses: [200: .init("The file", contentType: "application/octet-stream")], access: .staff(AccessPolicy.readChangeRequests)
         ), use: staffProof)
         admin.on(.POST, ":id", "decision", documentation: APIOperation(
             "decideChangeRequest", summary: "Approve (the change is made) or reject (a note for the applicant is required)", tag: "admin",
             requestBody: .object(["outcome": .string(allowed: ["approve", "reject"]), "note": .string()], required: ["outcome"]),
             responses: [200: .init("Decided", schema: .ref("ChangeRequest"))], components: Self.components,
-            access: .staff(Self.deciders)
+            access: .staff(AccessPolicy.decideChangeRequests)
         ), use: decide)
     }
 

@@ -127,7 +127,7 @@ struct StaffController {
                 "school": .string(), "grade": .string(), "class": .string(),
             ], required: ["username", "password", "roles"]),
             responses: [201: .init("Created", schema: .ref("Account"))],
-            access: .staff([.admin])
+            access: .staff(AccessPolicy.administer)
         ), use: create)
     }
 

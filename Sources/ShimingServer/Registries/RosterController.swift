@@ -17,7 +17,7 @@ struct RosterController {
             "importRoster", summary: "Import a student roll: UTF-8 CSV with header name,id_number,school,grade,class,enrolment_year (extra columns kept); replaces the earlier roll of each school in it",
             tag: "admin", requestBody: .string(description: "the CSV file"), requestContentType: "text/csv",
             responses: [200: .init("Import report", schema: .ref("RosterReport")), 415: .init("Not a CSV body")],
-            components: ["RosterReport": Self.reportSchema], access: .staff([.admin])
+            components: ["RosterReport": Self.reportSchema], access: .staff(AccessPolicy.administer)
         ), body: .stream, use: importRoster)
     }
 

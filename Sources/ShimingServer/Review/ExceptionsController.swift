@@ -6,9 +6,6 @@ import Vapor
 /// Risk alerts, feedback and the reviewer figures: `/api/v1/admin/alerts`, `/api/v1/feedback`,
 /// `/api/v1/admin/feedback`, `/api/v1/admin/metrics/reviewers`.
 struct ExceptionsController {
-    static let alertReaders: Set<StaffRole> = [.supervisor, .admin, .auditor]
-    static let alertHandlers: Set<StaffRole> = [.supervisor, .admin]
-    static let feedbackHandlers: Set<StaffRole> = [.reviewer, .supervisor, .admin]
 
     struct AlertBody: Content {
         var id: UUID
@@ -103,24 +100,24 @@ struct ExceptionsController {
         admin.on(.GET, "alerts", documentation: APIOperation(
             "listRiskAlerts", summary: "Risk alerts, latest first (default: open and acknowledged)", tag: "alerts",
             query: ["state": .string(allowed: ["active", "open", "acknowledged", "resolved", "all"])],
-            responses: [200: .init("Alerts", schema: .array(.ref("RiskAlert")))], components: components, access: .staff(Self.alertReaders)
+            responses: [200: .init("Alerts", schema: .array(.ref("RiskAlert")))], components: components, access: .staff(AccessPolicy.readAlerts)
         ), use: alerts)
         admin.on(.POST, "alerts", documentation: APIOperation(
             "raiseRiskAlert", summary: "Raise an alert about a case or an account, with a note", tag: "alerts",
             requestBody: .object(["caseId": .string(format: "uuid"), "accountId": .string(format: "uuid"), "note": .string()], required: ["note"]),
             responses: [201: .init("Raised", schema: .ref("RiskAlert"))], components: components,
-            access: .staff([.reviewer, .teacher, .supervisor, .admin])
+            access: .staff(AccessPolicy.reviewCases)
         ), use: raiseAlert)
         admin.on(.POST, "alerts", ":id", "acknowledge", documentation: APIOperation(
             "acknowledgeRiskAlert", summary: "Acknowledge an open alert", tag: "alerts",
             responses: [200: .init("Acknowledged", schema: .ref("RiskAlert")), 409: .init("invalid_state")], components: components,
-            access: .staff(Self.alertHandlers)
+            access: .staff(AccessPolicy.handleAlerts)
         ), use: acknowledge)
         admin.on(.POST, "alerts", ":id", "resolve", documentation: APIOperation(
             "resolveRiskAlert", summary: "Resolve an alert with a note on what was done", tag: "alerts",
             requestBody: .object(["note": .string()], required: ["note"]),
             responses: [200: .init("Resolved", schema: .ref("RiskAlert")), 409: .init("invalid_state")], components: components,
-            access: .staff(Self.alertHandlers)
+            access: .staff(AccessPolicy.handleAlerts)
         ), use: resolve)
 
         let api = routes.grouped("api", "v1")
@@ -137,17 +134,17 @@ struct ExceptionsController {
         admin.on(.GET, "feedback", documentation: APIOperation(
             "listFeedback", summary: "Feedback for staff, newest first", tag: "feedback",
             query: ["state": .string(allowed: ["all", "new", "read", "answered"]), "tag": .string()],
-            responses: [200: .init("Feedback", schema: .array(.ref("Feedback")))], components: components, access: .staff(Self.feedbackHandlers)
+            responses: [200: .init("Feedback", schema: .array(.ref("Feedback")))], components: components, access: .staff(AccessPolicy.handleFeedback)
         ), use: feedback)
         admin.on(.PATCH, "feedback", ":id", documentation: APIOperation(
             "updateFeedback", summary: "Mark feedback read and/or set its tags", tag: "feedback",
             requestBody: .object(["tags": .array(.string()), "read": .boolean()]),
-            responses: [200: .init("Updated", schema: .ref("Feedback"))], components: components, access: .staff(Self.feedbackHandlers)
+            responses: [200: .init("Updated", schema: .ref("Feedback"))], components: components, access: .staff(AccessPolicy.handleFeedback)
         ), use: updateFeedback)
         admin.on(.POST, "feedback", ":id", "answer", documentation: APIOperation(
             "answerFeedback", summary: "Answer feedback; the sender is told by SMS or e-mail", tag: "feedback",
             requestBody: .object(["text": .string()], required: ["text"]),
-            responses: [200: .init("Answered", schema: .ref("Feedback"))], components: components, access: .staff(Self.feedbackHandlers)
+            responses: [200: .init("Answered", schema: .ref("Feedback"))], components: components, access: .staff(AccessPolicy.handleFeedback)
         ), use: answerFeedback)
 
         admin.on(.GET, "metrics", "reviewers", documentation: APIOperation(
@@ -157,7 +154,7 @@ struct ExceptionsController {
                 "from": .string(format: "date-time"), "to": .string(format: "date-time"),
                 "reviewers": .array(.ref("ReviewerFigures")), "teams": .array(.ref("ReviewerFigures")),
             ], required: ["from", "to", "reviewers", "teams"]))],
-            components: components, access: .staff([.supervisor, .admin, .auditor])
+            components: components, access: .staff(AccessPolicy.readFigures)
         ), use: figures)
     }
 

@@ -7,7 +7,6 @@ import Vapor
 /// round-robin assignment, the case behind a task (with the contact log and the person's
 /// earlier cases), revealing a masked value, recording a contact, and the decision.
 struct ReviewController {
-    static let reviewers: Set<StaffRole> = [.reviewer, .teacher, .supervisor, .admin]
 
     struct TaskBody: Content {
         var id: UUID
@@ -115,7 +114,7 @@ struct ReviewController {
         var components = CasesController.components
         components["ReviewTask"] = Self.taskSchema
         components["CaseContact"] = Self.contactSchema
-        let access = Access.staff(Self.reviewers)
+        let access = Access.staff(AccessPolicy.reviewCases)
         review.on(.GET, "tasks", documentation: APIOperation(
             "listReviewTasks", summary: "The caller's visible tasks (teachers: their class; reviewers: the pool; supervisors: all, with the supervisors' queue), oldest due first",
             tag: "review", query: ["state": .string(allowed: ["open", "done", "cancelled"]), "scope": .string(allowed: ["all", "mine", "unclaimed", "escalated"])],

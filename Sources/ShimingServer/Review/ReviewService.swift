@@ -151,7 +151,7 @@ struct ReviewService: Sendable {
         let appeal = task.kind == "appeal" ? try await freezes.appeal(forTask: taskID)?.0 : nil
         if appeal != nil, outcome == .return { throw AccountError.invalid(["outcome": "invalid_value"]) }
         let liftsFreeze = appeal?.contests == "freeze" && outcome == .approve
-        let isSupervisor = staff.roles.contains(.supervisor) || staff.roles.contains(.admin)
+        let isSupervisor = !staff.roles.isDisjoint(with: AccessPolicy.supervise)
         if let assignee = task.assigneeID, assignee != staff.id, !isSupervisor,
            let claimedAt = task.claimedAt, claimedAt >= now.addingTimeInterval(-idleTimeout) {
             throw Self.taskClaimed

@@ -257,7 +257,7 @@ enum ReviewTasks {
     /// Whether a staff member may see a task: teachers their own class's tasks, reviewers the
     /// pool, supervisors and admins everything (the supervisors' queue included).
     static func visible(_ task: ReviewTaskRecord, to staff: Account) -> Bool {
-        if staff.roles.contains(.supervisor) || staff.roles.contains(.admin) { return true }
+        if !staff.roles.isDisjoint(with: AccessPolicy.supervise) { return true }
         switch task.routing {
         case Program.Routing.classTeacher.rawValue: return inScope(task, staff)
         case Program.Routing.pool.rawValue: return staff.roles.contains(.reviewer)

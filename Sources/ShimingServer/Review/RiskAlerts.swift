@@ -82,7 +82,7 @@ struct RiskAlertService: Sendable {
         var subject = "staff:\(staff.id.uuidString.lowercased())"
         var program: String?
         if let caseID {
-            var visible = !staff.roles.isDisjoint(with: [.supervisor, .admin])
+            var visible = !staff.roles.isDisjoint(with: AccessPolicy.supervise)
             if !visible { visible = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: db) != nil }
             guard visible, let record = try await CaseRecord.find(caseID, on: db) else {
                 throw AccountError.invalid(["caseId": "not_found"])

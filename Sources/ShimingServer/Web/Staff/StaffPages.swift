@@ -97,16 +97,16 @@ enum StaffPages {
             let suffix = count.map { "（\(StaffText.pendingCount(lang)) \($0)）" } ?? ""
             links.append(Forms.element("li", [], [Forms.element("a", [("href", href)], [.text(text(lang) + suffix)])]))
         }
-        if !roles.isDisjoint(with: ChangeRequestsController.readers) {
+        if !roles.isDisjoint(with: AccessPolicy.readChangeRequests) {
             link("/staff/change-requests", StaffText.changeRequests, count: model.pendingChangeRequests)
         }
-        if !roles.isDisjoint(with: [.admin, .supervisor, .auditor]) { link("/staff/accounts", StaffText.accounts) }
-        if roles.contains(.admin) { link("/staff/new", StaffText.newStaff) }
-        if !roles.isDisjoint(with: ReviewController.reviewers) { link("/staff/review", ReviewText.queue, count: model.openTasks) }
-        if !roles.isDisjoint(with: ExceptionsController.alertReaders) { link("/staff/alerts", ReviewText.alerts, count: model.openAlerts) }
-        if !roles.isDisjoint(with: ExceptionsController.feedbackHandlers) { link("/staff/feedback", ReviewText.feedback, count: model.newFeedback) }
-        if !roles.isDisjoint(with: [.supervisor, .admin, .auditor]) { link("/staff/figures", ReviewText.figures) }
-        if !roles.isDisjoint(with: [.admin, .auditor]) { link("/staff/outbox", StaffText.outbox, count: model.failedMessages) }
+        if !roles.isDisjoint(with: AccessPolicy.readAccounts) { link("/staff/accounts", StaffText.accounts) }
+        if !roles.isDisjoint(with: AccessPolicy.administer) { link("/staff/new", StaffText.newStaff) }
+        if !roles.isDisjoint(with: AccessPolicy.reviewCases) { link("/staff/review", ReviewText.queue, count: model.openTasks) }
+        if !roles.isDisjoint(with: AccessPolicy.readAlerts) { link("/staff/alerts", ReviewText.alerts, count: model.openAlerts) }
+        if !roles.isDisjoint(with: AccessPolicy.handleFeedback) { link("/staff/feedback", ReviewText.feedback, count: model.newFeedback) }
+        if !roles.isDisjoint(with: AccessPolicy.readFigures) { link("/staff/figures", ReviewText.figures) }
+        if !roles.isDisjoint(with: AccessPolicy.readOutbox) { link("/staff/outbox", StaffText.outbox, count: model.failedMessages) }
         let names = roles.sorted().compactMap { StaffText.roleNames[$0]?(lang) }.joined(separator: "、")
         return frame(StaffText.desk, lang: lang, path: "/staff", [
             .p(.class("lead"), .text(StaffText.deskLead(lang))),

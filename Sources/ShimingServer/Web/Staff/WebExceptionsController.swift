@@ -32,7 +32,7 @@ struct WebExceptionsController {
     // MARK: Alerts
 
     @Sendable func alerts(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(ExceptionsController.alertReaders) else { return staffPages.signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.readAlerts) else { return staffPages.signIn(req) }
         let state = ["active", "resolved", "all"].contains(req.query[String.self, at: "state"] ?? "") ? req.query[String.self, at: "state"]! : "active"
         return try await alertsPage(req, staff: staff.account, state: state, notice: req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil)
     }
@@ -41,12 +41,12 @@ struct WebExceptionsController {
         let cipher = req.shiming.cipher
         let list = try await RiskAlertService(application: req.application).list(state: state).map { try ExceptionsController.AlertBody($0, cipher: cipher) }
         let html = ExceptionPages.alerts(list, state: state, lang: req.lang, csrf: PageCSRF.token(for: req).0,
-                                         canHandle: !staff.roles.isDisjoint(with: ExceptionsController.alertHandlers), notice: notice)
+                                         canHandle: !staff.roles.isDisjoint(with: AccessPolicy.handleAlerts), notice: notice)
         return staffPages.html(html.render(), status: status)
     }
 
     func moveAlert(_ req: Request, to state: String) async throws -> Response {
-        guard let staff = try req.staffForPage(ExceptionsController.alertHandlers) else { return staffPages.signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.handleAlerts) else { return staffPages.signIn(req) }
         let id = try id(req)
         let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
         do {
@@ -63,7 +63,7 @@ struct WebExceptionsController {
     // MARK: Feedback (staff)
 
     @Sendable func staffFeedback(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(ExceptionsController.feedbackHandlers) != nil else { return staffPages.signIn(req) }
+        guard try req.staffForPage(AccessPolicy.handleFeedback) != nil else { return staffPages.signIn(req) }
         return try await feedbackList(req, notice: req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil)
     }
 
@@ -75,7 +75,7 @@ struct WebExceptionsController {
     }
 
     @Sendable func tagFeedback(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(ExceptionsController.feedbackHandlers) else { return staffPages.signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.handleFeedback) else { return staffPages.signIn(req) }
         let text = (try? req.content.get(String.self, at: "tags")) ?? ""
         let tags = text.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         do {
@@ -87,7 +87,7 @@ struct WebExceptionsController {
     }
 
     @Sendable func answerFeedback(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(ExceptionsController.feedbackHandlers) else { return staffPages.signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.handleFeedback) else { return staffPages.signIn(req) }
         let id = try id(req)
         let text = try? req.content.get(String.self, at: "answer-\(id.uuidString.lowercased())")
         do {
@@ -101,7 +101,7 @@ struct WebExceptionsController {
     // MARK: Figures
 
     @Sendable func figures(_ req: Request) async throws -> Response {
-        guard try req.staffForPage([.supervisor, .admin, .auditor]) != nil else { return staffPages.signIn(req) }
+        guard try req.staffForPage(AccessPolicy.readFigures) != nil else { return staffPages.signIn(req) }
         let from = req.query[String.self, at: "from"], to = req.query[String.self, at: "to"]
         var error: String?
         var period: (Date, Date)
@@ -144,7 +144,7 @@ struct WebExceptionsController {
 
     /// Freezes or unfreezes the account `:id` from its page, which shows the outcome.
     func changeFreeze(_ req: Request, done: LocalizedText, _ change: (FreezeService, UUID, Account) async throws -> Void) async throws -> Response {
-        guard let staff = try req.staffForPage([.supervisor, .admin]) else { return staffPages.signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.supervise) else { return staffPages.signIn(req) }
         let id = try id(req)
         do {
             try await change(FreezeService(application: req.application), id, staff.account)

@@ -23,7 +23,7 @@ struct WebReviewController {
         review.post("cases", ":id", "alert", use: raiseAlert)
     }
 
-    func staff(_ req: Request) throws -> Request.Authenticated? { try req.staffForPage(ReviewController.reviewers) }
+    func staff(_ req: Request) throws -> Request.Authenticated? { try req.staffForPage(AccessPolicy.reviewCases) }
 
     func programTitles(_ req: Request) -> [String: String] {
         Dictionary(req.shiming.programs.programs.map { ($0.key, $0.title(req.lang)) }, uniquingKeysWith: { a, _ in a })
@@ -87,7 +87,7 @@ struct WebReviewController {
                                           programTitle: programTitles(req)[view.case.program] ?? view.case.program,
                                           reasons: req.shiming.reviewReasons.reasons, staffID: staff.id)
         model.programTitles = programTitles(req)
-        model.canReadAccounts = !staff.roles.isDisjoint(with: WebStaffController.accountReaders)
+        model.canReadAccounts = !staff.roles.isDisjoint(with: AccessPolicy.readAccounts)
         if let program = req.shiming.programs[view.case.program] {
             model.fieldNames = CaseEvaluator(program: program, today: CivilDate(unixSeconds: Int64(req.shiming.services.clock.now().timeIntervalSince1970))).fieldNames
         }

@@ -18,8 +18,6 @@ extension Request {
 struct WebStaffController {
     let pages = WebAccountsController()
     static let anyStaff = Set(StaffRole.allCases)
-    static let accountReaders: Set<StaffRole> = [.admin, .supervisor, .auditor]
-    static let outboxReaders: Set<StaffRole> = [.admin, .auditor]
 
     func register(_ routes: any RoutesBuilder) {
         let staff = routes.grouped("staff")
@@ -42,22 +40,22 @@ struct WebStaffController {
     @Sendable func desk(_ req: Request) async throws -> Response {
         guard let staff = try req.staffForPage(Self.anyStaff) else { return signIn(req) }
         let roles = staff.account.roles
-        let pending = roles.isDisjoint(with: ChangeRequestsController.readers) ? nil
+        let pending = roles.isDisjoint(with: AccessPolicy.readChangeRequests) ? nil
             : try await ChangeRequestRecord.query(on: req.db).filter(\.$state == ChangeRequestState.pending.rawValue).count()
-        let failed = roles.isDisjoint(with: Self.outboxReaders) ? nil
+        let failed = roles.isDisjoint(with: AccessPolicy.readOutbox) ? nil
             : try await OutboxMessageRecord.query(on: req.db).filter(\.$status == OutboxStatus.failed.rawValue).count()
-        let tasks = roles.isDisjoint(with: ReviewController.reviewers) ? nil
+        let tasks = roles.isDisjoint(with: AccessPolicy.reviewCases) ? nil
             : try await ReviewController.visibleTasks(staff: staff.account, state: "open", scope: "all", on: req.db, now: req.now).count
-        let alerts = roles.isDisjoint(with: ExceptionsController.alertReaders) ? nil
+        let alerts = roles.isDisjoint(with: AccessPolicy.readAlerts) ? nil
             : try await RiskAlertRecord.query(on: req.db).filter(\.$state == "open").count()
-        let feedback = roles.isDisjoint(with: ExceptionsController.feedbackHandlers) ? nil
+        let feedback = roles.isDisjoint(with: AccessPolicy.handleFeedback) ? nil
             : try await FeedbackRecord.query(on: req.db).filter(\.$state == "new").count()
         return html(StaffPages.desk(.init(lang: req.lang, account: staff.account, pendingChangeRequests: pending, failedMessages: failed,
                                           openTasks: tasks, openAlerts: alerts, newFeedback: feedback)).render())
     }
 
     @Sendable func changeRequests(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(ChangeRequestsController.readers) != nil else { return signIn(req) }
+        guard try req.staffForPage(AccessPolicy.readChangeRequests) != nil else { return signIn(req) }
         let requests = try await ChangeRequestService(application: req.application).list(state: .pending, limit: 200)
         let notice = req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil
         return html(StaffPages.changeRequests(requests, lang: req.lang, notice: notice).render())
@@ -68,20 +66,20 @@ struct WebStaffController {
         let applicant = try await AccountRecord.find(request.accountID, on: req.db).map { try $0.account(cipher: req.shiming.cipher) }
         var model = StaffPages.ChangeRequestModel(
             lang: req.lang, csrf: PageCSRF.token(for: req).0, request: request, applicant: applicant,
-            canDecide: !staff.account.roles.isDisjoint(with: ChangeRequestsController.deciders) && request.accountID != staff.account.id
+            canDecide: !staff.account.roles.isDisjoint(with: AccessPolicy.decideChangeRequests) && request.accountID != staff.account.id
         )
         configure(&model)
         return html(StaffPages.changeRequest(model).render(), status: status)
     }
 
     @Sendable func changeRequest(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(ChangeRequestsController.readers) else { return signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.readChangeRequests) else { return signIn(req) }
         let request = try await ChangeRequestsController.staffView(req, action: "change_request.viewed")
         return try await changeRequestPage(req, staff: staff, request: request)
     }
 
     @Sendable func proof(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(ChangeRequestsController.readers) != nil else { return signIn(req) }
+        guard try req.staffForPage(AccessPolicy.readChangeRequests) != nil else { return signIn(req) }
         return try await ChangeRequestsController().staffProof(req)
     }
 
@@ -91,7 +89,7 @@ struct WebStaffController {
     }
 
     @Sendable func decide(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(ChangeRequestsController.deciders) else { return signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.decideChangeRequests) else { return signIn(req) }
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let form = try req.content.decode(DecisionForm.self)
         let service = ChangeRequestService(application: req.application)
@@ -109,11 +107,11 @@ struct WebStaffController {
     }
 
     @Sendable func accounts(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(Self.accountReaders) else { return signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.readAccounts) else { return signIn(req) }
         let login = (req.query[String.self, at: "login"] ?? "").trimmingCharacters(in: .whitespaces)
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
         model.csrf = PageCSRF.token(for: req).0
-        model.canFreeze = !staff.account.roles.isDisjoint(with: [.supervisor, .admin])
+        model.canFreeze = !staff.account.roles.isDisjoint(with: AccessPolicy.supervise)
         if let id = req.query[String.self, at: "id"].flatMap(UUID.init(uuidString:)) {
             model.searched = true
             if let record = try await AccountRecord.find(id, on: req.db) { model.detail = try await AdminController.detail(record, req) }
@@ -137,7 +135,7 @@ struct WebStaffController {
     }
 
     @Sendable func newStaffPage(_ req: Request) async throws -> Response {
-        guard try req.staffForPage([.admin]) != nil else { return signIn(req) }
+        guard try req.staffForPage(AccessPolicy.administer) != nil else { return signIn(req) }
         return html(StaffPages.newStaff(.init(lang: req.lang, csrf: PageCSRF.token(for: req).0)).render())
     }
 
@@ -153,7 +151,7 @@ struct WebStaffController {
     }
 
     @Sendable func newStaffSubmit(_ req: Request) async throws -> Response {
-        guard let admin = try req.staffForPage([.admin]) else { return signIn(req) }
+        guard let admin = try req.staffForPage(AccessPolicy.administer) else { return signIn(req) }
         let form = try req.content.decode(NewStaffForm.self)
         let csrf = PageCSRF.token(for: req).0
         func blank(_ value: String?) -> String? { value.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
@@ -174,15 +172,15 @@ struct WebStaffController {
     }
 
     @Sendable func outbox(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(Self.outboxReaders) else { return signIn(req) }
+        guard let staff = try req.staffForPage(AccessPolicy.readOutbox) else { return signIn(req) }
         let entries = try await AdminController.entries(status: OutboxStatus.failed.rawValue, limit: 200, req)
         let notice = req.query[String.self, at: "done"] == "1" ? StaffText.retried(req.lang) : nil
         return html(StaffPages.outbox(entries, lang: req.lang, csrf: PageCSRF.token(for: req).0,
-                                      canRetry: staff.account.roles.contains(.admin), notice: notice).render())
+                                      canRetry: !staff.account.roles.isDisjoint(with: AccessPolicy.administer), notice: notice).render())
     }
 
     @Sendable func retry(_ req: Request) async throws -> Response {
-        guard let admin = try req.staffForPage([.admin]) else { return signIn(req) }
+        guard let admin = try req.staffForPage(AccessPolicy.administer) else { return signIn(req) }
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         _ = try await AdminController.retry(id, admin: admin.account, req)
         return req.redirect(to: "/staff/outbox?done=1", redirectType: .normal)

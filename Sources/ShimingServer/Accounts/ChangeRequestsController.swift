@@ -163,15 +163,7 @@ struct ChangeRequestsController {
         }
         let service = ChangeRequestService(application: req.application)
         let (file, data) = try await service.proof(fileID, of: try await service.own(id, account: account))
-        return Self.fileResponse(file, data)
-    }
-
-    static func fileResponse(_ file: StoredFile, _ data: Data) -> Response {
-        var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .contentType, value: file.format.contentType)
-        headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"\(file.id.uuidString.lowercased()).\(file.format.fileExtension)\"")
-        headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
-        return Response(status: .ok, headers: headers, body: .init(data: data))
+        return file.response(data)
     }
 
     @Sendable func list(_ req: Request) async throws -> [ChangeRequestBody] {
@@ -210,7 +202,7 @@ struct ChangeRequestsController {
             guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
         }
         let (file, data) = try await ChangeRequestService(application: req.application).proof(fileID, of: request)
-        return Self.fileResponse(file, data)
+        return file.response(data)
     }
 
     @Sendable func decide(_ req: Request) async throws -> ChangeRequestBody {

@@ -228,11 +228,6 @@ struct CasesController {
         ), use: confirmConsent)
     }
 
-    static func caseID(_ req: Request) throws -> UUID {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        return id
-    }
-
     struct CodeInput: Content {
         var code: String?
     }
@@ -244,7 +239,7 @@ struct CasesController {
     @Sendable func appeal(_ req: Request) async throws -> CaseBody {
         let account = try req.requireAccount()
         let input = try req.content.decode(AppealInput.self)
-        let item = try await FreezeService(application: req.application).appeal(caseID: try Self.caseID(req), account: account,
+        let item = try await FreezeService(application: req.application).appeal(caseID: try req.uuidParameter(), account: account,
                                                                                 reason: input.reason, ip: req.clientIP)
         return CaseBody(item, lang: req.lang)
     }
@@ -263,13 +258,13 @@ struct CasesController {
 
     @Sendable func get(_ req: Request) async throws -> CaseBody {
         let account = try req.requireAccount()
-        return CaseBody(try await CaseService(application: req.application).own(try Self.caseID(req), account: account), lang: req.lang)
+        return CaseBody(try await CaseService(application: req.application).own(try req.uuidParameter(), account: account), lang: req.lang)
     }
 
     @Sendable func update(_ req: Request) async throws -> CaseBody {
         let account = try req.requireAccount()
         let input = try req.content.decode(CaseService.Input.self)
-        let item = try await CaseService(application: req.application).update(try Self.caseID(req), account: account, input, ip: req.clientIP)
+        let item = try await CaseService(application: req.application).update(try req.uuidParameter(), account: account, input, ip: req.clientIP)
         return CaseBody(item, lang: req.lang)
     }
 
@@ -281,7 +276,7 @@ struct CasesController {
 
     @Sendable func addDocument(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
-        let id = try Self.caseID(req)
+        let id = try req.uuidParameter()
         guard req.headers.contentType?.type == "multipart", let upload = try? req.content.decode(Upload.self), let file = upload.file else {
             throw AccountError.invalid(["file": "required"])
         }
@@ -294,32 +289,32 @@ struct CasesController {
         let account = try req.requireAccount()
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let service = CaseService(application: req.application)
-        let (file, data) = try await service.document(fileID, of: try await service.own(try Self.caseID(req), account: account))
-        return ChangeRequestsController.fileResponse(file, data)
+        let (file, data) = try await service.document(fileID, of: try await service.own(try req.uuidParameter(), account: account))
+        return file.response(data)
     }
 
     @Sendable func removeDocument(_ req: Request) async throws -> HTTPStatus {
         let account = try req.requireAccount()
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        try await CaseService(application: req.application).removeDocument(fileID, from: try Self.caseID(req), account: account, ip: req.clientIP)
+        try await CaseService(application: req.application).removeDocument(fileID, from: try req.uuidParameter(), account: account, ip: req.clientIP)
         return .noContent
     }
 
     @Sendable func submit(_ req: Request) async throws -> CaseBody {
         let account = try req.requireAccount()
-        return CaseBody(try await CaseService(application: req.application).submit(try Self.caseID(req), account: account, ip: req.clientIP), lang: req.lang)
+        return CaseBody(try await CaseService(application: req.application).submit(try req.uuidParameter(), account: account, ip: req.clientIP), lang: req.lang)
     }
 
     @Sendable func confirm(_ req: Request) async throws -> CaseBody {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
-        let item = try await CaseService(application: req.application).confirm(try Self.caseID(req), account: account, code: input.code, ip: req.clientIP)
+        let item = try await CaseService(application: req.application).confirm(try req.uuidParameter(), account: account, code: input.code, ip: req.clientIP)
         return CaseBody(item, lang: req.lang)
     }
 
     @Sendable func resend(_ req: Request) async throws -> CaseBody {
         let account = try req.requireAccount()
-        return CaseBody(try await CaseService(application: req.application).resendConfirmation(try Self.caseID(req), account: account, ip: req.clientIP),
+        return CaseBody(try await CaseService(application: req.application).resendConfirmation(try req.uuidParameter(), account: account, ip: req.clientIP),
                         lang: req.lang)
     }
 
@@ -327,14 +322,14 @@ struct CasesController {
 
     @Sendable func requestConsent(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
-        try await CaseService(application: req.application).requestGuardianConsent(try Self.caseID(req), account: account, lang: req.lang, ip: req.clientIP)
+        try await CaseService(application: req.application).requestGuardianConsent(try req.uuidParameter(), account: account, lang: req.lang, ip: req.clientIP)
         return try await Sent(sent: true).encodeResponse(status: .accepted, for: req)
     }
 
     @Sendable func confirmConsent(_ req: Request) async throws -> CaseBody {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
-        let item = try await CaseService(application: req.application).confirmGuardianConsent(try Self.caseID(req), account: account,
+        let item = try await CaseService(application: req.application).confirmGuardianConsent(try req.uuidParameter(), account: account,
                                                                                                code: input.code, ip: req.clientIP)
         return CaseBody(item, lang: req.lang)
     }

@@ -158,11 +158,6 @@ struct ExceptionsController {
         ), use: figures)
     }
 
-    static func id(_ req: Request) throws -> UUID {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        return id
-    }
-
     @Sendable func alerts(_ req: Request) async throws -> [AlertBody] {
         let cipher = req.shiming.cipher
         return try await RiskAlertService(application: req.application).list(state: req.query[String.self, at: "state"])
@@ -188,14 +183,14 @@ struct ExceptionsController {
     }
 
     @Sendable func acknowledge(_ req: Request) async throws -> AlertBody {
-        let alert = try await RiskAlertService(application: req.application).move(try Self.id(req), to: "acknowledged", note: nil,
+        let alert = try await RiskAlertService(application: req.application).move(try req.uuidParameter(), to: "acknowledged", note: nil,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try AlertBody(alert, cipher: req.shiming.cipher)
     }
 
     @Sendable func resolve(_ req: Request) async throws -> AlertBody {
         let note = try req.content.decode(NoteInput.self).note
-        let alert = try await RiskAlertService(application: req.application).move(try Self.id(req), to: "resolved", note: note,
+        let alert = try await RiskAlertService(application: req.application).move(try req.uuidParameter(), to: "resolved", note: note,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try AlertBody(alert, cipher: req.shiming.cipher)
     }
@@ -230,13 +225,13 @@ struct ExceptionsController {
     @Sendable func updateFeedback(_ req: Request) async throws -> FeedbackBody {
         let input = try req.content.decode(FeedbackUpdate.self)
         return try FeedbackBody(try await FeedbackService(application: req.application).update(
-            try Self.id(req), tags: input.tags, read: input.read, staff: try req.requireAccount(), ip: req.clientIP))
+            try req.uuidParameter(), tags: input.tags, read: input.read, staff: try req.requireAccount(), ip: req.clientIP))
     }
 
     @Sendable func answerFeedback(_ req: Request) async throws -> FeedbackBody {
         let text = try req.content.decode(FeedbackInput.self).text
         return try FeedbackBody(try await FeedbackService(application: req.application).answer(
-            try Self.id(req), text: text, staff: try req.requireAccount(), ip: req.clientIP))
+            try req.uuidParameter(), text: text, staff: try req.requireAccount(), ip: req.clientIP))
     }
 
     @Sendable func figures(_ req: Request) async throws -> ReviewFigures.Report {

@@ -247,7 +247,7 @@ struct ReviewController {
     }
 
     @Sendable func viewCase(_ req: Request) async throws -> ReviewCaseBody {
-        try await Self.caseView(req, staff: try req.requireAccount(), caseID: try CasesController.caseID(req))
+        try await Self.caseView(req, staff: try req.requireAccount(), caseID: try req.uuidParameter())
     }
 
     /// The case behind a visible task as a reviewer sees it (API and page alike); the view is
@@ -284,11 +284,11 @@ struct ReviewController {
     static func document(_ req: Request, staff: Account) async throws -> Response {
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let service = ReviewService(application: req.application)
-        let (_, record) = try await service.visibleCase(try CasesController.caseID(req), staff: staff)
+        let (_, record) = try await service.visibleCase(try req.uuidParameter(), staff: staff)
         let item = try await service.cases.load(record)
         let (file, data) = try await service.cases.document(fileID, of: item)
         try await Self.audit(req, "case.document_viewed", staff: staff, caseID: item.id, details: ["file": fileID.uuidString.lowercased()])
-        return ChangeRequestsController.fileResponse(file, data)
+        return file.response(data)
     }
 
     struct RevealInput: Content {
@@ -304,7 +304,7 @@ struct ReviewController {
     @Sendable func reveal(_ req: Request) async throws -> RevealBody {
         let staff = try req.requireAccount()
         let input = try req.content.decode(RevealInput.self)
-        let value = try await ReviewService(application: req.application).reveal(caseID: try CasesController.caseID(req), field: input.field,
+        let value = try await ReviewService(application: req.application).reveal(caseID: try req.uuidParameter(), field: input.field,
                                                                                   purpose: input.purpose, staff: staff, ip: req.clientIP)
         return RevealBody(field: input.field ?? "", value: value)
     }
@@ -317,7 +317,7 @@ struct ReviewController {
     @Sendable func recordContact(_ req: Request) async throws -> Response {
         let staff = try req.requireAccount()
         let input = try req.content.decode(ContactInput.self)
-        let contact = try await ReviewService(application: req.application).recordContact(caseID: try CasesController.caseID(req), channel: input.channel,
+        let contact = try await ReviewService(application: req.application).recordContact(caseID: try req.uuidParameter(), channel: input.channel,
                                                                                           note: input.note, staff: staff, ip: req.clientIP)
         return try await ContactBody(contact).encodeResponse(status: .created, for: req)
     }

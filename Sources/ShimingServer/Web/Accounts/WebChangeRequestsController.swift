@@ -96,6 +96,6 @@ struct WebChangeRequestsController {
         }
         let service = ChangeRequestService(application: req.application)
         let (file, data) = try await service.proof(fileID, of: try await service.own(id, account: authenticated.account))
-        return ChangeRequestsController.fileResponse(file, data)
+        return file.response(data)
     }
 }

@@ -26,7 +26,7 @@ struct WebCasesController {
     /// The signed-in account's case and its program, or the redirect to sign in.
     func load(_ req: Request) async throws -> (Account, Case, Program)? {
         guard let authenticated = try req.signedInForPage() else { return nil }
-        let item = try await service(req).own(try CasesController.caseID(req), account: authenticated.account)
+        let item = try await service(req).own(try req.uuidParameter(), account: authenticated.account)
         return (authenticated.account, item, try service(req).program(item.program))
     }
 
@@ -79,7 +79,7 @@ struct WebCasesController {
     @Sendable func status(_ req: Request) async throws -> Response {
         guard let authenticated = try req.signedInForPage(frozenToo: true) else { return signIn(req) }
         let done = req.query[String.self, at: "done"]
-        return try await statusPage(req, account: authenticated.account, caseID: try CasesController.caseID(req)) { model in
+        return try await statusPage(req, account: authenticated.account, caseID: try req.uuidParameter()) { model in
             Self.notice(done, &model, req.lang)
         }
     }
@@ -219,7 +219,7 @@ struct WebCasesController {
         guard let (_, item, _) = try await load(req) else { return signIn(req) }
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let (file, data) = try await service(req).document(fileID, of: item)
-        return ChangeRequestsController.fileResponse(file, data)
+        return file.response(data)
     }
 
     @Sendable func removeDocument(_ req: Request) async throws -> Response {

@@ -24,7 +24,7 @@ struct WebExceptionsController {
         routes.post("cases", ":id", "appeal", use: appeal)
     }
 
-    func id(_ req: Request) throws -> UUID { try ExceptionsController.id(req) }
+    func id(_ req: Request) throws -> UUID { try req.uuidParameter() }
 
     /// The error text of a refused form, for a notice.
     func failure(_ error: UserFacingError, _ req: Request) -> String { error.message(req.lang) }
@@ -195,7 +195,7 @@ struct WebExceptionsController {
 
     @Sendable func appeal(_ req: Request) async throws -> Response {
         guard let authenticated = try req.signedInForPage(frozenToo: true) else { return staffPages.signIn(req) }
-        let caseID = try CasesController.caseID(req)
+        let caseID = try req.uuidParameter()
         let reason = try? req.content.get(String.self, at: "reason")
         do {
             _ = try await FreezeService(application: req.application).appeal(caseID: caseID, account: authenticated.account, reason: reason, ip: req.clientIP)

@@ -98,14 +98,14 @@ struct WebReviewController {
     @Sendable func reviewCase(_ req: Request) async throws -> Response {
         guard let staff = try staff(req) else { return staffPages.signIn(req) }
         let alerted = req.query[String.self, at: "alerted"] == "1"
-        return try await casePage(req, staff: staff.account, caseID: try CasesController.caseID(req)) {
+        return try await casePage(req, staff: staff.account, caseID: try req.uuidParameter()) {
             if alerted { $0.notice = ReviewText.alerted(req.lang) }
         }
     }
 
     @Sendable func raiseAlert(_ req: Request) async throws -> Response {
         guard let staff = try staff(req) else { return staffPages.signIn(req) }
-        let caseID = try CasesController.caseID(req)
+        let caseID = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "alertNote")
         do {
             _ = try await RiskAlertService(application: req.application).raise(caseID: caseID, accountID: nil, note: note, staff: staff.account, ip: req.clientIP)
@@ -132,7 +132,7 @@ struct WebReviewController {
 
     @Sendable func reveal(_ req: Request) async throws -> Response {
         guard let staff = try staff(req) else { return staffPages.signIn(req) }
-        let caseID = try CasesController.caseID(req)
+        let caseID = try req.uuidParameter()
         let form = try req.content.decode(RevealForm.self)
         do {
             let value = try await ReviewService(application: req.application).reveal(caseID: caseID, field: form.field, purpose: form.purpose,
@@ -155,7 +155,7 @@ struct WebReviewController {
 
     @Sendable func contact(_ req: Request) async throws -> Response {
         guard let staff = try staff(req) else { return staffPages.signIn(req) }
-        let caseID = try CasesController.caseID(req)
+        let caseID = try req.uuidParameter()
         let form = try req.content.decode(ContactForm.self)
         do {
             _ = try await ReviewService(application: req.application).recordContact(caseID: caseID, channel: form.channel, note: form.contactNote,

@@ -140,22 +140,6 @@ public struct CaseEvaluator: Sendable {
         return results
     }
 
-    /// Every field and document an application under this program has, named as in the API
-    /// (`identity.name`, `documents.id_front`): what a reviewer may point at when returning.
-    public var fieldNames: [String] {
-        var names = ["identity.name", "identity.documentType", "identity.documentNumber"]
-        if program.identity.gender != .none { names.append("identity.gender") }
-        for section in program.sections {
-            switch section {
-            case .address: names.append("identity.address")
-            case .school: names += ["school.school", "school.grade", "school.class", "school.enrolmentYear"]
-            case .guardian: names += ["guardian.name", "guardian.phone", "guardian.relation", "guardian.documentNumber"]
-            case .organisation: names += ["organisation.name", "organisation.creditCode", "organisation.representative"]
-            }
-        }
-        return names + program.documents.map { "documents.\($0.kind.rawValue)" }
-    }
-
     /// The required fields and documents still missing: a case with any of them cannot be
     /// submitted (the submission is refused and not counted).
     public func missing(_ application: CaseApplication, documents: [UploadedDocument]) -> [String] {
@@ -345,6 +329,25 @@ public struct CaseEvaluator: Sendable {
     /// Whether the local results leave anything for the applicant to fix (then the registry
     /// is not consulted: a wrong number would only be reported as not found).
     public static func needsFixing(_ results: [CheckResult]) -> Bool { results.contains { $0.disposition == .fix } }
+}
+
+extension Program {
+    /// Every field and document an application under this program has, named as in the API
+    /// (`identity.name`, `documents.id_front`), in the order the form asks for them: what a
+    /// reviewer may point at when returning, and the questions of the form's steps.
+    public var fieldNames: [String] {
+        var names = ["identity.name", "identity.documentType", "identity.documentNumber"]
+        if identity.gender != .none { names.append("identity.gender") }
+        for section in sections {
+            switch section {
+            case .address: names.append("identity.address")
+            case .school: names += ["school.school", "school.grade", "school.class", "school.enrolmentYear"]
+            case .guardian: names += ["guardian.name", "guardian.phone", "guardian.relation", "guardian.documentNumber"]
+            case .organisation: names += ["organisation.name", "organisation.creditCode", "organisation.representative"]
+            }
+        }
+        return names + documents.map { "documents.\($0.kind.rawValue)" }
+    }
 }
 
 extension String {

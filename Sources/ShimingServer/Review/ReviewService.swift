@@ -142,7 +142,7 @@ struct ReviewService: Sendable {
         let task = try await visibleTask(taskID, staff: staff)
         let now = cases.now
         guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
-        let known = Set(CaseEvaluator(program: try cases.program(record.program), today: cases.today).fieldNames)
+        let known = Set(try cases.program(record.program).fieldNames)
         if pointed.values.contains(where: { !known.contains($0) }) { throw AccountError.invalid(["fields": "invalid_value"]) }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
         guard task.state == "open" else { throw Self.taskClosed }

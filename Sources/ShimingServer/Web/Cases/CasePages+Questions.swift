@@ -5,23 +5,11 @@ import ShimingCore
 
 /// The identity and details questions: all on one page, or one per page in large type.
 extension CasePages {
-    /// The questions of the identity and details steps, in order, named as in the API.
+    /// The questions of the identity and details steps, in order, named as in the API (the
+    /// documents step uploads files and the last step asks nothing).
     static func questionNames(_ step: Step, program: Program) -> [String] {
-        switch step {
-        case .identity:
-            return ["identity.name", "identity.documentType", "identity.documentNumber"] + (program.identity.gender != .none ? ["identity.gender"] : [])
-        case .details:
-            return program.sections.flatMap { section -> [String] in
-                switch section {
-                case .address: ["identity.address"]
-                case .school: ["school.school", "school.grade", "school.class", "school.enrolmentYear"]
-                case .guardian: ["guardian.name", "guardian.phone", "guardian.relation", "guardian.documentNumber"]
-                case .organisation: ["organisation.name", "organisation.creditCode", "organisation.representative"]
-                }
-            }
-        case .documents, .review:
-            return []
-        }
+        guard step == .identity || step == .details else { return [] }
+        return program.fieldNames.filter { Step.holding($0) == step }
     }
 
     /// The part of the application a question belongs to, shown above it.

@@ -1,6 +1,5 @@
 import Fluent
 import Foundation
-import IdentityRules
 import ShimingCore
 import Vapor
 
@@ -88,9 +87,7 @@ struct WebReviewController {
                                           reasons: req.shiming.reviewReasons.reasons, staffID: staff.id)
         model.programTitles = programTitles(req)
         model.canReadAccounts = !staff.roles.isDisjoint(with: AccessPolicy.readAccounts)
-        if let program = req.shiming.programs[view.case.program] {
-            model.fieldNames = CaseEvaluator(program: program, today: CivilDate(unixSeconds: Int64(req.shiming.services.clock.now().timeIntervalSince1970))).fieldNames
-        }
+        model.fieldNames = req.shiming.programs[view.case.program]?.fieldNames ?? []
         configure(&model)
         return staffPages.html(ReviewPages.reviewCase(model).render(), status: status)
     }

@@ -7,6 +7,17 @@ import ShimingCore
 extension CasePages {
     // MARK: Status
 
+    /// The automatic checks, one line each: ✓ passed, ✗ failed, – could not run. The applicant's
+    /// status page and the reviewer's case page show them alike.
+    static func checkList(_ results: [(check: String, code: String, passed: Bool, reason: String)]) -> Node<HTML.BodyContext> {
+        Forms.element("ul", [("class", "checks")], results.map { result in
+            let ran = result.code != CheckResult.notRunCode
+            return Forms.element("li", [("class", result.passed ? "passed" : ran ? "failed" : "not-run"), ("data-check", result.check),
+                                        ("data-code", result.code)],
+                                 [.text((result.passed ? "✓ " : ran ? "✗ " : "– ") + result.reason)])
+        })
+    }
+
     static func status(_ model: Model) -> HTML {
         let lang = model.lang, item = model.item, id = item.id.uuidString.lowercased()
         var main: [Node<HTML.BodyContext>] = [
@@ -86,10 +97,7 @@ extension CasePages {
         }
         if !item.checks.isEmpty {
             main.append(.h2(.text((item.decision?.decidedBy == "system" ? checks : checksBeforeReview)(lang))))
-            main.append(Forms.element("ul", [("class", "checks")], item.checks.map {
-                Forms.element("li", [("class", $0.passed ? "passed" : $0.ran ? "failed" : "not-run"), ("data-check", $0.check), ("data-code", $0.code)],
-                              [.text(($0.passed ? "✓ " : $0.ran ? "✗ " : "– ") + $0.reason(lang))])
-            }))
+            main.append(checkList(item.checks.map { ($0.check, $0.code, $0.passed, $0.reason(lang)) }))
         }
         main.append(.h2(.text(timeline(lang))))
         main.append(Forms.element("ol", [("class", "timeline")], item.history.map { step in

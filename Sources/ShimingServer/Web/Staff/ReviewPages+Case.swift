@@ -84,9 +84,7 @@ extension ReviewPages {
         main.append(Forms.element("div", [("class", "side-by-side")], [dataSection, documents]))
 
         main.append(section("checks", ReviewText.checks, lang: lang, [
-            Forms.element("ul", [("class", "checks")], item.checks.map {
-                Forms.element("li", [("class", $0.passed ? "passed" : "failed"), ("data-check", $0.check)], [.text(($0.passed ? "✓ " : "✗ ") + $0.reason)])
-            }),
+            CasePages.checkList(item.checks.map { ($0.check, $0.code, $0.passed, $0.reason) }),
         ]))
         if let registry = item.checks.first(where: { $0.check == "registry" }), registry.matched != nil || registry.differed != nil {
             let rows: [[Body]] = (registry.matched ?? []).map { [.text(matchLabel($0, lang)), .text("✓ " + ReviewText.matched(lang))] }

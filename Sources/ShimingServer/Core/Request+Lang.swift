@@ -23,11 +23,16 @@ extension Request {
     }
 }
 
+extension String {
+    /// This text as one query value (`?next=…`): everything but letters, digits and `-_.` escaped.
+    var queryValue: String {
+        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? ""
+    }
+}
+
 extension Request {
     /// The sign-in page, continuing at `next` (a path on this site) once signed in.
-    static func signInPath(next: String) -> String {
-        "/signin?next=\(next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? "/")"
-    }
+    static func signInPath(next: String) -> String { "/signin?next=\(next.queryValue)" }
 
     func redirectToSignIn(next: String) -> Response {
         redirect(to: Self.signInPath(next: next), redirectType: .normal)

@@ -62,9 +62,8 @@ enum Layout {
 
     /// The switch between standard and large type (大字版), kept in a cookie.
     static func elderSwitch(on: Bool, lang: Lang, path: String) -> Node<HTML.BodyContext> {
-        let next = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"
-        return .a(.class("elder-switch"), .id("elder-switch"), .href("/elder/\(on ? "off" : "on")?next=\(next)"),
-                  .text((on ? WebText.standardMode : WebText.elderMode)(lang)))
+        .a(.class("elder-switch"), .id("elder-switch"), .href("/elder/\(on ? "off" : "on")?next=\(path.queryValue)"),
+           .text((on ? WebText.standardMode : WebText.elderMode)(lang)))
     }
 
     /// A link to the same page in the other language.
@@ -73,7 +72,7 @@ enum Layout {
         let label = other == .en ? "English" : "中文"
         return .a(
             .class("lang"),
-            .href("/lang/\(other.rawValue)?next=\(path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")"),
+            .href("/lang/\(other.rawValue)?next=\(path.queryValue)"),
             .attribute(named: "hreflang", value: other.rawValue),
             .attribute(named: "lang", value: other.rawValue),
             .text(label)

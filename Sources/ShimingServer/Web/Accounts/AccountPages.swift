@@ -189,7 +189,7 @@ enum AccountPages {
         ] + (model.next.map { [Forms.void("input", [("type", "hidden"), ("name", "next"), ("value", $0)])] } ?? []) + [
             Forms.submit(AccountText.signInButton, lang: lang),
         ]))
-        let codePath = "/signin/code" + (model.next.map { "?next=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? "")
+        let codePath = "/signin/code" + (model.next.map { "?next=" + $0.queryValue } ?? "")
         main.append(.p(.a(.href(codePath), .id("code-sign-in"), .text(AccountText.codeSignInLink(lang)))))
         main.append(.p(.a(.href("/forgot"), .text(PasswordText.forgotLink(lang)))))
         main.append(.p(.a(.href("/register"), .text(AccountText.noAccount(lang)))))

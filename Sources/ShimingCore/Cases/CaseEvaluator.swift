@@ -128,7 +128,7 @@ public struct CaseEvaluator: Sendable {
         if runs(.nameFormat) { results += nameFormat(application, skipping: missing) }
         // Age and consistency read the birth date and gender from a valid number: without one
         // they cannot run, and say so rather than pass.
-        let numberField = missing.contains("identity.documentType") ? "identity.documentType" : "identity.documentNumber"
+        let numberField = Self.numberField(missing: missing)
         if runs(.age) {
             results += number == nil ? [.notRun("age", field: numberField)]
                 : age(application, facts: number?.facts, guardianConsent: guardianConsent)
@@ -138,6 +138,11 @@ public struct CaseEvaluator: Sendable {
         }
         if runs(.documents) { results += self.documents(documents) }
         return results
+    }
+
+    /// What a check that needs the document number waits for: the type if it is missing, else the number.
+    static func numberField(missing: Set<String>) -> String {
+        missing.contains("identity.documentType") ? "identity.documentType" : "identity.documentNumber"
     }
 
     /// The required fields and documents still missing: a case with any of them cannot be
@@ -184,7 +189,7 @@ public struct CaseEvaluator: Sendable {
         var results: [CheckResult] = []
         let accepted = program.identity.documentTypes
         if missing.contains("identity.documentType") || missing.contains("identity.documentNumber") {
-            results.append(.notRun("document_rules", field: missing.contains("identity.documentType") ? "identity.documentType" : "identity.documentNumber"))
+            results.append(.notRun("document_rules", field: Self.numberField(missing: missing)))
         } else if let typeText = application.identity.documentType, let raw = application.identity.documentNumber {
             if let type = Program.IdentityDocument(rawValue: typeText), accepted.contains(type) {
                 if case .invalid(let code) = checkNumber(raw, type: type) {

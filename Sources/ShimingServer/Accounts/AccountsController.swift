@@ -148,7 +148,7 @@ struct AccountsController {
             let page = ErrorPage(status: error.kind.status, message: AccountText.activationLinkUsed(req.lang), lang: req.lang,
                                  path: "/signin", action: (AccountText.signInTitle, "/signin"),
                                  helpPhone: req.shiming.configuration.helpPhone)
-            return Response(status: error.kind.status, headers: ["Content-Type": "text/html; charset=utf-8"], body: .init(string: page.render()))
+            return WebController.html(page.render(), status: error.kind.status)
         }
     }
 

@@ -5,7 +5,6 @@ import Vapor
 
 /// `/api/v1/me/change-requests` for applicants and `/api/v1/admin/change-requests` for staff.
 struct ChangeRequestsController {
-
     struct FileBody: Content {
         var id: UUID
         var kind: String?

@@ -204,8 +204,8 @@ enum StaffPages {
         var canFreeze = false
         var notice: (String, String)?
         var errors: [String: String] = [:]
-        /// A look-up by document number: the accounts whose cases hold it.
-        var number = ""
+        /// A look-up by document number: the accounts whose cases hold it (the number itself is
+        /// not shown again).
         var matches: [AdminController.AccountDetail] = []
     }
 
@@ -217,7 +217,7 @@ enum StaffPages {
                 Forms.submit(StaffText.find, lang: lang),
             ]),
             Forms.element("form", [("method", "get"), ("action", "/staff/accounts"), ("id", "by-number")], [
-                Forms.field(.init(name: "number", label: StaffText.byNumber, value: model.number, hint: StaffText.byNumberHint), error: nil, lang: lang),
+                Forms.field(.init(name: "number", label: StaffText.byNumber, hint: StaffText.byNumberHint), error: nil, lang: lang),
                 Forms.submit(StaffText.find, lang: lang, primary: false),
             ]),
         ]

@@ -24,8 +24,6 @@ struct WebExceptionsController {
         routes.post("cases", ":id", "appeal", use: appeal)
     }
 
-    func id(_ req: Request) throws -> UUID { try req.uuidParameter() }
-
     /// The error text of a refused form, for a notice.
     func failure(_ error: UserFacingError, _ req: Request) -> String { error.message(req.lang) }
 
@@ -47,7 +45,7 @@ struct WebExceptionsController {
 
     func moveAlert(_ req: Request, to state: String) async throws -> Response {
         guard let staff = try req.staffForPage(AccessPolicy.handleAlerts) else { return staffPages.signIn(req) }
-        let id = try id(req)
+        let id = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
         do {
             _ = try await RiskAlertService(application: req.application).move(id, to: state, note: note, staff: staff.account, ip: req.clientIP)
@@ -79,7 +77,7 @@ struct WebExceptionsController {
         let text = (try? req.content.get(String.self, at: "tags")) ?? ""
         let tags = text.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         do {
-            _ = try await FeedbackService(application: req.application).update(try id(req), tags: tags, read: true, staff: staff.account, ip: req.clientIP)
+            _ = try await FeedbackService(application: req.application).update(try req.uuidParameter(), tags: tags, read: true, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await feedbackList(req, notice: failure(error, req), status: error.kind.status)
@@ -88,7 +86,7 @@ struct WebExceptionsController {
 
     @Sendable func answerFeedback(_ req: Request) async throws -> Response {
         guard let staff = try req.staffForPage(AccessPolicy.handleFeedback) else { return staffPages.signIn(req) }
-        let id = try id(req)
+        let id = try req.uuidParameter()
         let text = try? req.content.get(String.self, at: "answer-\(id.uuidString.lowercased())")
         do {
             _ = try await FeedbackService(application: req.application).answer(id, text: text, staff: staff.account, ip: req.clientIP)
@@ -145,7 +143,7 @@ struct WebExceptionsController {
     /// Freezes or unfreezes the account `:id` from its page, which shows the outcome.
     func changeFreeze(_ req: Request, done: LocalizedText, _ change: (FreezeService, UUID, Account) async throws -> Void) async throws -> Response {
         guard let staff = try req.staffForPage(AccessPolicy.supervise) else { return staffPages.signIn(req) }
-        let id = try id(req)
+        let id = try req.uuidParameter()
         do {
             try await change(FreezeService(application: req.application), id, staff.account)
             return try await accountPage(req, id, notice: done(req.lang), kind: "ok", status: .ok)

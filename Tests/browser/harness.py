@@ -158,7 +158,8 @@ class ServeAndBrowse(unittest.TestCase):
         cls.server.stop()
 
     def sign_in(self, login, password):
-        """Signs in on the real /signin page, starting from a clean browser."""
+        """Signs in on the real /signin page, starting from a clean browser, and waits until the
+        browser has left /signin (a successful sign-in)."""
         from selenium.webdriver.common.by import By
 
         b = self.browser
@@ -167,6 +168,12 @@ class ServeAndBrowse(unittest.TestCase):
         b.find_element(By.ID, "field-login").send_keys(login)
         b.find_element(By.ID, "field-password").send_keys(password)
         b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        # The click returns before the answer arrives; a navigation started now would race the
+        # sign-in (the session cookie may come after it). Wait until the browser has left /signin.
+        from urllib.parse import urlparse
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(b, 10).until(lambda driver: urlparse(driver.current_url).path != "/signin",
+                                   f"signing in as {login!r} never left /signin")
 
 
 def png(width, height, shade=0xC0):

@@ -6,44 +6,11 @@ import Vapor
 
 /// The accounts and sessions API (API.md "Accounts and sessions").
 struct AccountsController {
-    /// An account as the API shows it: contacts masked.
-    struct AccountBody: Content {
-        var id: UUID
-        var username: String?
-        var status: String
-        var kind: String
-        var roles: [String]
-        var contacts: [ContactView]
-        var displayName: String?
-        /// The legal name on record (masked), once verified or changed by request.
-        var legalName: String?
-        /// `male` or `female`, once on record.
-        var gender: String?
-        var locale: String
-        var createdAt: Date
-        /// Why a frozen account is frozen (what the holder may appeal against).
-        var frozenReason: String?
-
-        init(_ account: Account) {
-            id = account.id
-            username = account.username
-            status = account.status.rawValue
-            kind = account.kind.rawValue
-            roles = account.roles.sorted().map(\.rawValue)
-            contacts = account.maskedContacts
-            displayName = account.displayName
-            legalName = account.legalName.map(PersonalName.mask)
-            gender = account.gender
-            locale = account.locale.rawValue
-            createdAt = account.createdAt
-            frozenReason = account.status == .frozen ? account.statusReason : nil
-        }
-    }
 
     struct SessionBody: Content {
         var token: String
         var expiresAt: Date
-        var account: AccountBody
+        var account: AccountView
     }
 
     struct Accepted: Content {
@@ -117,7 +84,7 @@ struct AccountsController {
     @Sendable func registerAccount(_ req: Request) async throws -> Response {
         let input = try req.content.decode(AccountService.Registration.self)
         let account = try await AccountService(application: req.application).register(input, lang: req.lang, ip: req.clientIP)
-        return try await AccountBody(account).encodeResponse(status: .created, for: req)
+        return try await AccountView(account).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func requestCode(_ req: Request) async throws -> Response {
@@ -126,10 +93,10 @@ struct AccountsController {
         return try await Accepted(accepted: true).encodeResponse(status: .accepted, for: req)
     }
 
-    @Sendable func confirmContact(_ req: Request) async throws -> AccountBody {
+    @Sendable func confirmContact(_ req: Request) async throws -> AccountView {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let input = try req.content.decode(AccountService.Confirmation.self)
-        return AccountBody(try await AccountService(application: req.application).confirm(accountID: id, input, ip: req.clientIP))
+        return AccountView(try await AccountService(application: req.application).confirm(accountID: id, input, ip: req.clientIP))
     }
 
     @Sendable func activate(_ req: Request) async throws -> Response {
@@ -139,7 +106,7 @@ struct AccountsController {
         // People open this link from their mail: a browser gets pages, whatever happens.
         guard req.headers.first(name: .accept)?.contains("text/html") == true else {
             let account = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
-            return try await AccountBody(account).encodeResponse(for: req)
+            return try await AccountView(account).encodeResponse(for: req)
         }
         do {
             _ = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
@@ -155,7 +122,7 @@ struct AccountsController {
     @Sendable func signIn(_ req: Request) async throws -> Response {
         let credentials = try req.content.decode(AccountService.Credentials.self)
         let session = try await AccountService(application: req.application).signIn(credentials, kind: "api", ip: req.clientIP)
-        return try await SessionBody(token: session.token, expiresAt: session.expiresAt, account: AccountBody(session.account))
+        return try await SessionBody(token: session.token, expiresAt: session.expiresAt, account: AccountView(session.account))
             .encodeResponse(status: .created, for: req)
     }
 
@@ -165,7 +132,7 @@ struct AccountsController {
         return .noContent
     }
 
-    @Sendable func me(_ req: Request) async throws -> AccountBody {
-        AccountBody(try req.requireAccount())
+    @Sendable func me(_ req: Request) async throws -> AccountView {
+        AccountView(try req.requireAccount())
     }
 }

@@ -198,6 +198,20 @@ struct ChangeRequestService: Sendable {
         return try await load(record)
     }
 
+    /// Loads a request for staff and records that they looked (after `check`, so that a
+    /// refused look — an unknown proof — is not recorded as a view).
+    func staffView(
+        _ id: UUID, action: String, staff: Account, ip: String?, details: [String: String] = [:],
+        check: (ChangeRequest) throws -> Void = { _ in }
+    ) async throws -> ChangeRequest {
+        guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        let request = try await load(record)
+        try check(request)
+        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: "change_request:\(id.uuidString.lowercased())", ip: ip,
+                                       details: details, at: now, gate: context.writeGate, on: db)
+        return request
+    }
+
     func load(_ record: ChangeRequestRecord) async throws -> ChangeRequest {
         try await load([record])[0]
     }

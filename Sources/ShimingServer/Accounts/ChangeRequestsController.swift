@@ -5,25 +5,6 @@ import Vapor
 
 /// `/api/v1/me/change-requests` for applicants and `/api/v1/admin/change-requests` for staff.
 struct ChangeRequestsController {
-    struct FileBody: Content {
-        var id: UUID
-        var kind: String?
-        var size: Int
-        var contentType: String
-        var width: Int?
-        var height: Int?
-        var createdAt: Date
-
-        init(_ file: StoredFile) {
-            id = file.id
-            kind = file.kind
-            size = file.size
-            contentType = file.format.contentType
-            width = file.width
-            height = file.height
-            createdAt = file.createdAt
-        }
-    }
 
     struct DecisionBody: Content {
         var outcome: String
@@ -40,7 +21,7 @@ struct ChangeRequestsController {
         var currentValue: String?
         var reason: String
         var state: String
-        var proofs: [FileBody]
+        var proofs: [StoredFileView]
         var decision: DecisionBody?
         var createdAt: Date
 
@@ -52,7 +33,7 @@ struct ChangeRequestsController {
             currentValue = clear ? request.oldValue : ChangeRequest.display(request.oldValue, field: request.field)
             reason = request.reason
             state = request.state.rawValue
-            proofs = request.proofs.map(FileBody.init)
+            proofs = request.proofs.map(StoredFileView.init)
             decision = request.decidedAt.map { DecisionBody(outcome: request.state == .approved ? "approve" : "reject", note: request.decisionNote, decidedAt: $0) }
             createdAt = request.createdAt
         }
@@ -135,23 +116,19 @@ struct ChangeRequestsController {
         return try await ChangeRequestService(application: req.application).list(account: account).map { ChangeRequestBody($0, clear: false) }
     }
 
-    struct Upload: Content {
-        var file: File?
-    }
-
     @Sendable func addProof(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let bytes = try Self.uploadedFile(req)
         let file = try await ChangeRequestService(application: req.application).addProof(to: id, account: account, bytes: bytes, ip: req.clientIP)
-        return try await FileBody(file).encodeResponse(status: .created, for: req)
+        return try await StoredFileView(file).encodeResponse(status: .created, for: req)
     }
 
     /// The `file` part of a multipart upload; a clear error when there is none.
     static func uploadedFile(_ req: Request) throws -> Data {
         let missing = AccountError.invalid(["file": "required"])
         guard req.headers.contentType?.type == "multipart" else { throw missing }
-        guard let upload = try? req.content.decode(Upload.self), let file = upload.file else { throw missing }
+        guard let upload = try? req.content.decode(FileUpload.self), let file = upload.file else { throw missing }
         return Data(buffer: file.data)
     }
 
@@ -175,32 +152,20 @@ struct ChangeRequestsController {
         return try await ChangeRequestService(application: req.application).list(state: state, limit: limit).map { ChangeRequestBody($0, clear: false) }
     }
 
-    /// Loads a request for staff and records that they looked (after `check`, so that a
-    /// refused look — an unknown proof — is not recorded as a view).
-    static func staffView(
-        _ req: Request, action: String, details: [String: String] = [:], check: (ChangeRequest) throws -> Void = { _ in }
-    ) async throws -> ChangeRequest {
-        let staff = try req.requireAccount()
-        guard let id = req.parameters.get("id", as: UUID.self), let record = try await ChangeRequestRecord.find(id, on: req.db) else {
-            throw HTTPFailure.error(for: .notFound)
-        }
-        let request = try await ChangeRequestService(application: req.application).load(record)
-        try check(request)
-        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: "change_request:\(id.uuidString.lowercased())", ip: req.clientIP,
-                                       details: details, at: req.now, gate: req.shiming.writeGate, on: req.db)
-        return request
-    }
-
     @Sendable func detail(_ req: Request) async throws -> ChangeRequestBody {
-        ChangeRequestBody(try await Self.staffView(req, action: "change_request.viewed"), clear: true)
+        ChangeRequestBody(try await ChangeRequestService(application: req.application).staffView(
+            try req.uuidParameter(), action: "change_request.viewed", staff: try req.requireAccount(), ip: req.clientIP
+        ), clear: true)
     }
 
     @Sendable func staffProof(_ req: Request) async throws -> Response {
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let request = try await Self.staffView(req, action: "change_request.proof_viewed", details: ["file": fileID.uuidString.lowercased()]) {
+        let service = ChangeRequestService(application: req.application)
+        let request = try await service.staffView(try req.uuidParameter(), action: "change_request.proof_viewed", staff: try req.requireAccount(),
+                                                  ip: req.clientIP, details: ["file": fileID.uuidString.lowercased()]) {
             guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
         }
-        let (file, data) = try await ChangeRequestService(application: req.application).proof(fileID, of: request)
+        let (file, data) = try await service.proof(fileID, of: request)
         return file.response(data)
     }
 

@@ -189,9 +189,9 @@ struct ProfileController {
         return .noContent
     }
 
-    @Sendable func updateMe(_ req: Request) async throws -> AccountsController.AccountBody {
+    @Sendable func updateMe(_ req: Request) async throws -> AccountView {
         let account = try req.requireAccount()
         let patch = try req.content.decode(AccountService.ProfilePatch.self)
-        return AccountsController.AccountBody(try await AccountService(application: req.application).updateProfile(account: account, patch, ip: req.clientIP))
+        return AccountView(try await AccountService(application: req.application).updateProfile(account: account, patch, ip: req.clientIP))
     }
 }

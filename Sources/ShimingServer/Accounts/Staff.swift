@@ -135,6 +135,6 @@ struct StaffController {
         let admin = try req.requireAccount()
         let input = try req.content.decode(AccountService.StaffInput.self)
         let account = try await AccountService(application: req.application).createStaff(input, actor: .staff(admin.id), ip: req.clientIP)
-        return try await AccountsController.AccountBody(account).encodeResponse(status: .created, for: req)
+        return try await AccountView(account).encodeResponse(status: .created, for: req)
     }
 }

@@ -6,109 +6,6 @@ import Vapor
 
 /// `/api/v1/cases`: the applicant's side of verification (API.md, "Programs and cases").
 struct CasesController {
-    /// A case as JSON: personal data masked.
-    struct CaseBody: Content {
-        struct Identity: Content {
-            var name: String?
-            var documentType: String?
-            var documentNumber: String?
-            var gender: String?
-            var address: String?
-        }
-
-        struct Check: Content {
-            var check: String
-            var code: String
-            var passed: Bool
-            var reason: String
-            var field: String?
-            var matched: [String]?
-            var differed: [String]?
-        }
-
-        struct Reason: Content {
-            var code: String
-            var field: String?
-            var message: String
-        }
-
-        struct Decision: Content {
-            var outcome: String
-            var rule: String
-            var reasons: [Reason]
-            var decidedBy: String
-            var decidedAt: Date
-            /// The reviewer's words to the applicant.
-            var message: String?
-        }
-
-        struct Step: Content {
-            var state: String
-            var action: String
-            var at: Date
-            var by: String
-            var rule: String?
-        }
-
-        var id: UUID
-        var program: String
-        var state: String
-        var stateLabel: String
-        var identityCode: String?
-        var identity: Identity
-        var contact: CaseApplication.Contact?
-        var school: CaseApplication.School?
-        var guardian: CaseApplication.Guardian?
-        var organisation: CaseApplication.Organisation?
-        var documents: [ChangeRequestsController.FileBody]
-        var checks: [Check]
-        var decision: Decision?
-        var history: [Step]
-        var guardianConsent: Bool
-        var confirmationExpiresAt: Date?
-        var submittedAt: Date?
-        var verifiedAt: Date?
-        var expiresAt: Date?
-        var createdAt: Date
-        var updatedAt: Date
-
-        init(_ item: Case, lang: Lang) {
-            let app = item.application
-            id = item.id
-            program = item.program
-            state = item.state.rawValue
-            stateLabel = item.state.label(lang)
-            identityCode = item.identityCode.map(IdentityCode.format)
-            identity = Identity(name: app.identity.name.map(PersonalName.mask), documentType: app.identity.documentType,
-                                documentNumber: item.maskedNumber, gender: app.identity.gender,
-                                address: app.identity.address.map { Masking.keep(first: 6, last: 0, of: $0) })
-            contact = app.contact.map { .init(phone: $0.phone.map(MobileNumber.mask), email: $0.email.map(EmailAddress.mask)) }
-            school = app.school
-            guardian = app.guardian.map {
-                .init(name: $0.name.map(PersonalName.mask), phone: $0.phone.map(MobileNumber.mask), relation: $0.relation,
-                      documentNumber: $0.documentNumber.map(Case.mask(number:)))
-            }
-            organisation = app.organisation.map { .init(name: $0.name, creditCode: $0.creditCode, representative: $0.representative.map(PersonalName.mask)) }
-            documents = item.documents.map(ChangeRequestsController.FileBody.init)
-            checks = item.checks.map {
-                Check(check: $0.check, code: $0.code, passed: $0.passed, reason: $0.reason(lang), field: $0.field, matched: $0.matched, differed: $0.differed)
-            }
-            decision = item.decision.map { decision in
-                Decision(outcome: decision.outcome, rule: decision.rule,
-                         reasons: item.decisionReasons().map { Reason(code: $0.code, field: $0.field, message: $0.message(lang)) },
-                         decidedBy: decision.decidedBy == "system" ? "system" : "staff", decidedAt: decision.decidedAt,
-                         message: item.decisionMessage)
-            }
-            history = item.history.map { Step(state: $0.state.rawValue, action: $0.action, at: $0.at, by: $0.actorKind, rule: $0.rule) }
-            guardianConsent = item.guardianConsentAt != nil
-            confirmationExpiresAt = item.confirmationExpiresAt
-            submittedAt = item.submittedAt
-            verifiedAt = item.verifiedAt
-            expiresAt = item.expiresAt
-            createdAt = item.createdAt
-            updatedAt = item.updatedAt
-        }
-    }
 
     static let identitySchema: JSONSchema = .object([
         "name": .string(), "documentType": .string(allowed: Program.IdentityDocument.allCases.map(\.rawValue)),
@@ -236,53 +133,47 @@ struct CasesController {
         var reason: String?
     }
 
-    @Sendable func appeal(_ req: Request) async throws -> CaseBody {
+    @Sendable func appeal(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(AppealInput.self)
         let item = try await FreezeService(application: req.application).appeal(caseID: try req.uuidParameter(), account: account,
                                                                                 reason: input.reason, ip: req.clientIP)
-        return CaseBody(item, lang: req.lang)
+        return CaseView(item, lang: req.lang)
     }
 
     @Sendable func create(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         let input = try req.content.decode(CaseService.Input.self)
         let item = try await CaseService(application: req.application).create(account: account, input, ip: req.clientIP)
-        return try await CaseBody(item, lang: req.lang).encodeResponse(status: .created, for: req)
+        return try await CaseView(item, lang: req.lang).encodeResponse(status: .created, for: req)
     }
 
-    @Sendable func list(_ req: Request) async throws -> [CaseBody] {
+    @Sendable func list(_ req: Request) async throws -> [CaseView] {
         let account = try req.requireAccount()
-        return try await CaseService(application: req.application).list(account: account).map { CaseBody($0, lang: req.lang) }
+        return try await CaseService(application: req.application).list(account: account).map { CaseView($0, lang: req.lang) }
     }
 
-    @Sendable func get(_ req: Request) async throws -> CaseBody {
+    @Sendable func get(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
-        return CaseBody(try await CaseService(application: req.application).own(try req.uuidParameter(), account: account), lang: req.lang)
+        return CaseView(try await CaseService(application: req.application).own(try req.uuidParameter(), account: account), lang: req.lang)
     }
 
-    @Sendable func update(_ req: Request) async throws -> CaseBody {
+    @Sendable func update(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(CaseService.Input.self)
         let item = try await CaseService(application: req.application).update(try req.uuidParameter(), account: account, input, ip: req.clientIP)
-        return CaseBody(item, lang: req.lang)
-    }
-
-    struct Upload: Content {
-        var kind: String?
-        var file: File?
-        var replace: String?
+        return CaseView(item, lang: req.lang)
     }
 
     @Sendable func addDocument(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         let id = try req.uuidParameter()
-        guard req.headers.contentType?.type == "multipart", let upload = try? req.content.decode(Upload.self), let file = upload.file else {
+        guard req.headers.contentType?.type == "multipart", let upload = try? req.content.decode(DocumentUpload.self), let file = upload.file else {
             throw AccountError.invalid(["file": "required"])
         }
         let stored = try await CaseService(application: req.application).addDocument(
             to: id, account: account, kind: upload.kind, bytes: Data(buffer: file.data), replace: upload.replace == "true", ip: req.clientIP)
-        return try await ChangeRequestsController.FileBody(stored).encodeResponse(status: .created, for: req)
+        return try await StoredFileView(stored).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func document(_ req: Request) async throws -> Response {
@@ -300,21 +191,21 @@ struct CasesController {
         return .noContent
     }
 
-    @Sendable func submit(_ req: Request) async throws -> CaseBody {
+    @Sendable func submit(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
-        return CaseBody(try await CaseService(application: req.application).submit(try req.uuidParameter(), account: account, ip: req.clientIP), lang: req.lang)
+        return CaseView(try await CaseService(application: req.application).submit(try req.uuidParameter(), account: account, ip: req.clientIP), lang: req.lang)
     }
 
-    @Sendable func confirm(_ req: Request) async throws -> CaseBody {
+    @Sendable func confirm(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
         let item = try await CaseService(application: req.application).confirm(try req.uuidParameter(), account: account, code: input.code, ip: req.clientIP)
-        return CaseBody(item, lang: req.lang)
+        return CaseView(item, lang: req.lang)
     }
 
-    @Sendable func resend(_ req: Request) async throws -> CaseBody {
+    @Sendable func resend(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
-        return CaseBody(try await CaseService(application: req.application).resendConfirmation(try req.uuidParameter(), account: account, ip: req.clientIP),
+        return CaseView(try await CaseService(application: req.application).resendConfirmation(try req.uuidParameter(), account: account, ip: req.clientIP),
                         lang: req.lang)
     }
 
@@ -326,11 +217,11 @@ struct CasesController {
         return try await Sent(sent: true).encodeResponse(status: .accepted, for: req)
     }
 
-    @Sendable func confirmConsent(_ req: Request) async throws -> CaseBody {
+    @Sendable func confirmConsent(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
         let item = try await CaseService(application: req.application).confirmGuardianConsent(try req.uuidParameter(), account: account,
                                                                                                code: input.code, ip: req.clientIP)
-        return CaseBody(item, lang: req.lang)
+        return CaseView(item, lang: req.lang)
     }
 }

@@ -7,45 +7,6 @@ import Vapor
 /// `/api/v1/admin/feedback`, `/api/v1/admin/metrics/reviewers`.
 struct ExceptionsController {
 
-    struct AlertBody: Content {
-        var id: UUID
-        var kind: String
-        var subject: String
-        var program: String?
-        var details: [String: String]
-        var note: String?
-        var raisedBy: UUID?
-        var state: String
-        var count: Int
-        var createdAt: Date
-        var lastSeenAt: Date
-        var acknowledgedBy: UUID?
-        var acknowledgedAt: Date?
-        var resolvedBy: UUID?
-        var resolvedAt: Date?
-        var resolution: String?
-
-        init(_ record: RiskAlertRecord, cipher: FieldCipher) throws {
-            id = try record.requireID()
-            kind = record.kind
-            subject = record.subject
-            program = record.program
-            details = (try? JSONDecoder().decode([String: String].self, from: Data(record.details.utf8))) ?? [:]
-            let context = RiskAlertRecord.context(id)
-            note = try record.noteSealed.map { try cipher.open($0, context: context) }
-            raisedBy = record.raisedBy
-            state = record.state
-            count = record.count
-            createdAt = record.createdAt
-            lastSeenAt = record.lastSeenAt
-            acknowledgedBy = record.acknowledgedBy
-            acknowledgedAt = record.acknowledgedAt
-            resolvedBy = record.resolvedBy
-            resolvedAt = record.resolvedAt
-            resolution = try record.resolutionSealed.map { try cipher.open($0, context: context) }
-        }
-    }
-
     static let alertSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "kind": .string(allowed: RiskAlertService.Kind.allCases.map(\.rawValue)),
         "subject": .string(description: "case:…, account:…, ip:… or staff:…"), "program": .nullable(.string()),
@@ -55,32 +16,6 @@ struct ExceptionsController {
         "acknowledgedBy": .nullable(.string(format: "uuid")), "acknowledgedAt": .nullable(.string(format: "date-time")),
         "resolvedBy": .nullable(.string(format: "uuid")), "resolvedAt": .nullable(.string(format: "date-time")), "resolution": .nullable(.string()),
     ], required: ["id", "kind", "subject", "details", "state", "count", "createdAt", "lastSeenAt"])
-
-    struct FeedbackBody: Content {
-        var id: UUID
-        var accountId: UUID
-        var caseId: UUID?
-        var page: String?
-        var text: String
-        var tags: [String]
-        var state: String
-        var createdAt: Date
-        var answer: String?
-        var answeredAt: Date?
-
-        init(_ item: FeedbackService.Item) throws {
-            id = try item.record.requireID()
-            accountId = item.record.accountID
-            caseId = item.record.caseID
-            page = item.record.page
-            text = item.text
-            tags = item.tags
-            state = item.record.state
-            createdAt = item.record.createdAt
-            answer = item.answer
-            answeredAt = item.record.answeredAt
-        }
-    }
 
     static let feedbackSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "accountId": .string(format: "uuid"), "caseId": .nullable(.string(format: "uuid")),
@@ -158,10 +93,10 @@ struct ExceptionsController {
         ), use: figures)
     }
 
-    @Sendable func alerts(_ req: Request) async throws -> [AlertBody] {
+    @Sendable func alerts(_ req: Request) async throws -> [RiskAlertView] {
         let cipher = req.shiming.cipher
         return try await RiskAlertService(application: req.application).list(state: req.query[String.self, at: "state"])
-            .map { try AlertBody($0, cipher: cipher) }
+            .map { try RiskAlertView($0, cipher: cipher) }
     }
 
     struct AlertInput: Content {
@@ -175,24 +110,24 @@ struct ExceptionsController {
         let input = try req.content.decode(AlertInput.self)
         let alert = try await RiskAlertService(application: req.application).raise(caseID: input.caseId, accountID: input.accountId,
                                                                                    note: input.note, staff: staff, ip: req.clientIP)
-        return try await AlertBody(alert, cipher: req.shiming.cipher).encodeResponse(status: .created, for: req)
+        return try await RiskAlertView(alert, cipher: req.shiming.cipher).encodeResponse(status: .created, for: req)
     }
 
     struct NoteInput: Content {
         var note: String?
     }
 
-    @Sendable func acknowledge(_ req: Request) async throws -> AlertBody {
+    @Sendable func acknowledge(_ req: Request) async throws -> RiskAlertView {
         let alert = try await RiskAlertService(application: req.application).move(try req.uuidParameter(), to: "acknowledged", note: nil,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
-        return try AlertBody(alert, cipher: req.shiming.cipher)
+        return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
 
-    @Sendable func resolve(_ req: Request) async throws -> AlertBody {
+    @Sendable func resolve(_ req: Request) async throws -> RiskAlertView {
         let note = try req.content.decode(NoteInput.self).note
         let alert = try await RiskAlertService(application: req.application).move(try req.uuidParameter(), to: "resolved", note: note,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
-        return try AlertBody(alert, cipher: req.shiming.cipher)
+        return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
 
     struct FeedbackInput: Content {
@@ -205,16 +140,16 @@ struct ExceptionsController {
         let input = try req.content.decode(FeedbackInput.self)
         let item = try await FeedbackService(application: req.application).send(text: input.text, caseID: input.caseId, page: input.page,
                                                                                 account: try req.requireAccount(), ip: req.clientIP)
-        return try await FeedbackBody(item).encodeResponse(status: .created, for: req)
+        return try await FeedbackView(item).encodeResponse(status: .created, for: req)
     }
 
-    @Sendable func myFeedback(_ req: Request) async throws -> [FeedbackBody] {
-        try await FeedbackService(application: req.application).mine(try req.requireAccount()).map(FeedbackBody.init)
+    @Sendable func myFeedback(_ req: Request) async throws -> [FeedbackView] {
+        try await FeedbackService(application: req.application).mine(try req.requireAccount()).map(FeedbackView.init)
     }
 
-    @Sendable func feedback(_ req: Request) async throws -> [FeedbackBody] {
+    @Sendable func feedback(_ req: Request) async throws -> [FeedbackView] {
         try await FeedbackService(application: req.application).list(state: req.query[String.self, at: "state"], tag: req.query[String.self, at: "tag"])
-            .map(FeedbackBody.init)
+            .map(FeedbackView.init)
     }
 
     struct FeedbackUpdate: Content {
@@ -222,15 +157,15 @@ struct ExceptionsController {
         var read: Bool?
     }
 
-    @Sendable func updateFeedback(_ req: Request) async throws -> FeedbackBody {
+    @Sendable func updateFeedback(_ req: Request) async throws -> FeedbackView {
         let input = try req.content.decode(FeedbackUpdate.self)
-        return try FeedbackBody(try await FeedbackService(application: req.application).update(
+        return try FeedbackView(try await FeedbackService(application: req.application).update(
             try req.uuidParameter(), tags: input.tags, read: input.read, staff: try req.requireAccount(), ip: req.clientIP))
     }
 
-    @Sendable func answerFeedback(_ req: Request) async throws -> FeedbackBody {
+    @Sendable func answerFeedback(_ req: Request) async throws -> FeedbackView {
         let text = try req.content.decode(FeedbackInput.self).text
-        return try FeedbackBody(try await FeedbackService(application: req.application).answer(
+        return try FeedbackView(try await FeedbackService(application: req.application).answer(
             try req.uuidParameter(), text: text, staff: try req.requireAccount(), ip: req.clientIP))
     }
 

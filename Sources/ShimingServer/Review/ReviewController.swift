@@ -8,52 +8,6 @@ import Vapor
 /// earlier cases), revealing a masked value, recording a contact, and the decision.
 struct ReviewController {
 
-    struct TaskBody: Content {
-        var id: UUID
-        var caseId: UUID
-        var program: String
-        var state: String
-        var routing: String
-        var reason: String
-        var scope: ClassScopeBody?
-        var dueAt: Date
-        var overdue: Bool
-        var createdAt: Date
-        var outcome: String?
-        var kind: String
-        var assigneeId: UUID?
-        var claimedAt: Date?
-        var escalated: Bool
-        var mine: Bool
-
-        struct ClassScopeBody: Content {
-            var school: String
-            var grade: String
-            var `class`: String
-        }
-
-        init(_ task: ReviewTaskRecord, now: Date, viewer: UUID? = nil) throws {
-            id = try task.requireID()
-            caseId = task.caseID
-            program = task.program
-            state = task.state
-            routing = task.routing
-            reason = task.reason
-            if let school = task.scopeSchool, let grade = task.scopeGrade, let klass = task.scopeClass {
-                scope = ClassScopeBody(school: school, grade: grade, class: klass)
-            }
-            dueAt = task.dueAt
-            overdue = task.state == "open" && task.dueAt < now
-            createdAt = task.createdAt
-            outcome = task.outcome
-            kind = task.kind ?? "review"
-            assigneeId = task.assigneeID
-            claimedAt = task.claimedAt
-            escalated = task.escalatedAt != nil
-            mine = viewer != nil && task.assigneeID == viewer
-        }
-    }
-
     static let taskSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "caseId": .string(format: "uuid"), "program": .string(),
         "state": .string(allowed: ["open", "done", "cancelled"]), "routing": .string(allowed: ["pool", "class_teacher", "supervisors"]),
@@ -63,51 +17,10 @@ struct ReviewController {
         "claimedAt": .nullable(.string(format: "date-time")), "escalated": .boolean(), "mine": .boolean(),
     ], required: ["id", "caseId", "program", "state", "routing", "reason", "dueAt", "overdue", "createdAt", "kind", "escalated", "mine"])
 
-    struct ContactBody: Content {
-        var id: UUID
-        var staffId: UUID
-        var channel: String
-        var note: String
-        var at: Date
-
-        init(_ contact: ReviewService.Contact) {
-            (id, staffId, channel, note, at) = (contact.id, contact.staffID, contact.channel, contact.note, contact.at)
-        }
-    }
-
     static let contactSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "staffId": .string(format: "uuid"), "channel": .string(allowed: ReviewService.contactChannels),
         "note": .string(), "at": .string(format: "date-time"),
     ], required: ["id", "staffId", "channel", "note", "at"])
-
-    /// What a reviewer sees of a case: the case (masked), its current task, the contact log, and
-    /// the same person's other cases with their decisions.
-    struct ReviewCaseBody: Content {
-        var `case`: CasesController.CaseBody
-        var task: TaskBody
-        var contacts: [ContactBody]
-        var related: [Related]
-        /// When the task is an appeal: what it contests and the applicant's words.
-        var appeal: Appeal?
-
-        struct Appeal: Content {
-            /// `freeze` or `rejection`.
-            var contests: String
-            var reason: String
-            var createdAt: Date
-            var outcome: String?
-        }
-
-        struct Related: Content {
-            var id: UUID
-            var accountId: UUID
-            var program: String
-            var state: String
-            var sameAccount: Bool
-            var decision: CasesController.CaseBody.Decision?
-            var createdAt: Date
-        }
-    }
 
     func register(_ routes: any RoutesBuilder) {
         let review = routes.grouped("api", "v1", "review")
@@ -179,45 +92,33 @@ struct ReviewController {
         ), use: recordContact)
     }
 
-    @Sendable func tasks(_ req: Request) async throws -> [TaskBody] {
+    @Sendable func tasks(_ req: Request) async throws -> [ReviewTaskView] {
         let staff = try req.requireAccount()
         let state = req.query[String.self, at: "state"] ?? "open"
         let scope = req.query[String.self, at: "scope"] ?? "all"
         var fields: [String: String] = [:]
-        if !["open", "done", "cancelled"].contains(state) { fields["state"] = "invalid_value" }
-        if !["all", "mine", "unclaimed", "escalated"].contains(scope) { fields["scope"] = "invalid_value" }
+        if !ReviewService.taskStates.contains(state) { fields["state"] = "invalid_value" }
+        if !ReviewService.taskScopes.contains(scope) { fields["scope"] = "invalid_value" }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        return try await Self.visibleTasks(staff: staff, state: state, scope: scope, on: req.db, now: req.now)
+        return try await ReviewService(application: req.application).visibleTasks(staff: staff, state: state, scope: scope)
     }
 
     /// The tasks in a state that the staff member may see, narrowed by scope, oldest due first.
-    static func visibleTasks(staff: Account, state: String, scope: String, on db: any Database, now: Date) async throws -> [TaskBody] {
-        var query = ReviewTaskRecord.query(on: db).filter(\.$state == state)
-        switch scope {
-        case "mine": query = query.filter(\.$assigneeID == staff.id)
-        case "unclaimed": query = query.filter(\.$assigneeID == nil)
-        case "escalated": query = query.filter(\.$escalatedAt != nil)
-        default: break
-        }
-        let rows = try await query.sort(\.$dueAt).limit(2000).all()
-        return try rows.filter { ReviewTasks.visible($0, to: staff) }.prefix(500).map { try TaskBody($0, now: now, viewer: staff.id) }
-    }
-
     func taskID(_ req: Request) throws -> UUID {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         return id
     }
 
-    @Sendable func claim(_ req: Request) async throws -> TaskBody {
+    @Sendable func claim(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
         let task = try await ReviewService(application: req.application).claim(try taskID(req), staff: staff, ip: req.clientIP)
-        return try TaskBody(task, now: req.now, viewer: staff.id)
+        return try ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
-    @Sendable func release(_ req: Request) async throws -> TaskBody {
+    @Sendable func release(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
         let task = try await ReviewService(application: req.application).release(try taskID(req), staff: staff, ip: req.clientIP)
-        return try TaskBody(task, now: req.now, viewer: staff.id)
+        return try ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
     struct ReasonBody: Content {
@@ -241,53 +142,14 @@ struct ReviewController {
         return DutyBody(onDuty: since != nil, since: since)
     }
 
-    static func audit(_ req: Request, _ action: String, staff: Account, caseID: UUID, details: [String: String] = [:]) async throws {
-        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: req.clientIP, details: details,
-                                       at: req.now, gate: req.shiming.writeGate, on: req.db)
-    }
-
-    @Sendable func viewCase(_ req: Request) async throws -> ReviewCaseBody {
-        try await Self.caseView(req, staff: try req.requireAccount(), caseID: try req.uuidParameter())
-    }
-
-    /// The case behind a visible task as a reviewer sees it (API and page alike); the view is
-    /// audited and counts as work on a claimed task.
-    static func caseView(_ req: Request, staff: Account, caseID: UUID) async throws -> ReviewCaseBody {
-        let service = ReviewService(application: req.application)
-        let (task, record) = try await service.visibleCase(caseID, staff: staff)
-        let item = try await service.cases.load(record)
-        try await Self.audit(req, "case.viewed", staff: staff, caseID: item.id)
-        try await service.touch(caseID: item.id, staff: staff)
-        var related: [ReviewCaseBody.Related] = []
-        var others = try await CaseRecord.query(on: req.db).filter(\.$accountID == record.accountID).filter(\.$id != item.id).all()
-        if let index = record.numberIndex {
-            others += try await CaseRecord.query(on: req.db).filter(\.$numberIndex == index).filter(\.$accountID != record.accountID).all()
-        }
-        for other in others.sorted(by: { $0.createdAt > $1.createdAt }).prefix(20) {
-            let body = CasesController.CaseBody(try await service.cases.load(other), lang: req.lang)
-            related.append(.init(id: body.id, accountId: other.accountID, program: body.program, state: body.state, sameAccount: other.accountID == record.accountID,
-                                 decision: body.decision, createdAt: body.createdAt))
-        }
-        var appeal: ReviewCaseBody.Appeal?
-        if task.kind == "appeal", let (record, reason) = try await FreezeService(cases: service.cases).appeal(forTask: try task.requireID()) {
-            appeal = .init(contests: record.contests, reason: reason, createdAt: record.createdAt, outcome: record.outcome)
-        }
-        return ReviewCaseBody(case: CasesController.CaseBody(item, lang: req.lang), task: try TaskBody(task, now: req.now, viewer: staff.id),
-                              contacts: try await service.contacts(caseID: item.id).map(ContactBody.init), related: related, appeal: appeal)
-    }
-
-    @Sendable func document(_ req: Request) async throws -> Response {
-        try await Self.document(req, staff: try req.requireAccount())
+    @Sendable func viewCase(_ req: Request) async throws -> ReviewCaseView {
+        try await ReviewService(application: req.application).caseView(try req.uuidParameter(), staff: try req.requireAccount(), ip: req.clientIP, lang: req.lang)
     }
 
     /// A document of a visible case (`:id`, `:file`); the view is audited.
-    static func document(_ req: Request, staff: Account) async throws -> Response {
-        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let service = ReviewService(application: req.application)
-        let (_, record) = try await service.visibleCase(try req.uuidParameter(), staff: staff)
-        let item = try await service.cases.load(record)
-        let (file, data) = try await service.cases.document(fileID, of: item)
-        try await Self.audit(req, "case.document_viewed", staff: staff, caseID: item.id, details: ["file": fileID.uuidString.lowercased()])
+    @Sendable func document(_ req: Request) async throws -> Response {
+        let (file, data) = try await ReviewService(application: req.application).document(
+            try req.uuidParameter("file"), caseID: try req.uuidParameter(), staff: try req.requireAccount(), ip: req.clientIP)
         return file.response(data)
     }
 
@@ -319,25 +181,15 @@ struct ReviewController {
         let input = try req.content.decode(ContactInput.self)
         let contact = try await ReviewService(application: req.application).recordContact(caseID: try req.uuidParameter(), channel: input.channel,
                                                                                           note: input.note, staff: staff, ip: req.clientIP)
-        return try await ContactBody(contact).encodeResponse(status: .created, for: req)
+        return try await CaseContactView(contact).encodeResponse(status: .created, for: req)
     }
 
-    struct DecisionInput: Content {
-        var outcome: String
-        var reasons: [String]?
-        var note: String?
-        /// For each reason, the field or document it is about (`{"document_unreadable": "documents.id_front"}`).
-        var fields: [String: String]? = nil
-        /// Words the applicant reads with the reasons (return or reject).
-        var message: String? = nil
-    }
-
-    @Sendable func decide(_ req: Request) async throws -> CasesController.CaseBody {
+    @Sendable func decide(_ req: Request) async throws -> CaseView {
         let staff = try req.requireAccount()
         guard let taskID = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let input = try req.content.decode(DecisionInput.self)
+        let input = try req.content.decode(ReviewService.Decision.self)
         let item = try await ReviewService(application: req.application).decide(taskID, staff: staff, input, ip: req.clientIP)
-        return CasesController.CaseBody(item, lang: req.lang)
+        return CaseView(item, lang: req.lang)
     }
 }
 

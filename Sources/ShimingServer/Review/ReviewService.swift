@@ -22,6 +22,18 @@ struct ReviewService: Sendable {
     static let taskClaimed = UserFacingError(code: "task_claimed", kind: .conflict,
                                              message: LocalizedText("该任务已由其他审核员领取。", "Another reviewer has claimed this task."))
 
+    /// A reviewer's decision: the outcome, its reason codes, a staff-only note, the field each
+    /// reason is about and the words the applicant reads.
+    struct Decision: Content {
+        var outcome: String
+        var reasons: [String]?
+        var note: String?
+        /// For each reason, the field or document it is about (`{"document_unreadable": "documents.id_front"}`).
+        var fields: [String: String]? = nil
+        /// Words the applicant reads with the reasons (return or reject).
+        var message: String? = nil
+    }
+
     var idleTimeout: TimeInterval { TimeInterval(context.configuration.reviewIdleMinutes * 60) }
 
     /// A task the staff member may see; otherwise 404 (no existence leak).
@@ -121,7 +133,7 @@ struct ReviewService: Sendable {
         return .some(rejection.actorID)
     }
 
-    func decide(_ taskID: UUID, staff: Account, _ input: ReviewController.DecisionInput, ip: String?) async throws -> Case {
+    func decide(_ taskID: UUID, staff: Account, _ input: Decision, ip: String?) async throws -> Case {
         var fields: [String: String] = [:]
         let outcome = CaseAction.ReviewOutcome(rawValue: input.outcome)
         if outcome == nil { fields["outcome"] = "invalid_value" }
@@ -238,47 +250,6 @@ struct ReviewService: Sendable {
         try await task.save(on: tx)
     }
 
-    /// The fields a reviewer may reveal, and where their values are.
-    static let revealable: [String: @Sendable (Account, CaseApplication) -> String?] = [
-        "identity.name": { $1.identity.name },
-        "identity.documentNumber": { $1.identity.documentNumber },
-        "identity.address": { $1.identity.address },
-        "contact.phone": { $1.contact?.phone },
-        "contact.email": { $1.contact?.email },
-        "guardian.name": { $1.guardian?.name },
-        "guardian.phone": { $1.guardian?.phone },
-        "guardian.documentNumber": { $1.guardian?.documentNumber },
-        "organisation.representative": { $1.organisation?.representative },
-        "account.phone": { a, _ in a.phone },
-        "account.email": { a, _ in a.email },
-    ]
-
-    /// The revealable fields in the order a reviewer needs them.
-    static let revealOrder = ["identity.documentNumber", "identity.name", "identity.address", "contact.phone", "contact.email",
-                              "guardian.name", "guardian.phone", "guardian.documentNumber", "organisation.representative",
-                              "account.phone", "account.email"]
-
-    /// One unmasked value of a visible case, for a stated purpose; audited.
-    func reveal(caseID: UUID, field: String?, purpose: String?, staff: Account, ip: String?) async throws -> String {
-        var fields: [String: String] = [:]
-        let field = field?.trimmingCharacters(in: .whitespaces) ?? ""
-        let purpose = purpose?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if Self.revealable[field] == nil { fields["field"] = field.isEmpty ? "required" : "invalid_value" }
-        if purpose.count < 4 { fields["purpose"] = purpose.isEmpty ? "required" : "invalid_length" }
-        if purpose.count > 200 { fields["purpose"] = "invalid_length" }
-        guard fields.isEmpty, let read = Self.revealable[field] else { throw AccountError.invalid(fields) }
-        let (_, record) = try await visibleCase(caseID, staff: staff)
-        let (applicant, application) = try await parties(of: record)
-        guard let value = read(applicant, application) else { throw AccountError.invalid(["field": "not_present"]) }
-        let now = cases.now
-        try await context.writeGate.transaction(on: db) { tx in
-            try await AuditLog.record("case.revealed", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
-                                      details: ["field": field, "purpose": purpose], at: now, on: tx)
-            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
-        }
-        return value
-    }
-
     /// The latest task of a case the staff member may see, and the case; otherwise 404.
     func visibleCase(_ caseID: UUID, staff: Account) async throws -> (ReviewTaskRecord, CaseRecord) {
         guard let task = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: db),
@@ -286,51 +257,6 @@ struct ReviewService: Sendable {
             throw HTTPFailure.error(for: .notFound)
         }
         return (task, record)
-    }
-
-    static let contactChannels = ["phone", "sms", "email", "in_person"]
-
-    struct Contact: Sendable {
-        var id: UUID
-        var staffID: UUID
-        var channel: String
-        var note: String
-        var at: Date
-    }
-
-    /// Records a contact with the applicant about a visible case (P1: "contact the student").
-    func recordContact(caseID: UUID, channel: String?, note: String?, staff: Account, ip: String?) async throws -> Contact {
-        var fields: [String: String] = [:]
-        let channel = channel ?? ""
-        let note = note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if !Self.contactChannels.contains(channel) { fields["channel"] = channel.isEmpty ? "required" : "invalid_value" }
-        if note.isEmpty { fields["note"] = "required" } else if note.count > 2000 { fields["note"] = "invalid_length" }
-        guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        _ = try await visibleCase(caseID, staff: staff)
-        let now = cases.now
-        let id = UUID()
-        let sealed = try context.cipher.seal(note, context: CaseContactRecord.context(caseID))
-        try await context.writeGate.transaction(on: db) { tx in
-            let row = CaseContactRecord()
-            row.id = id
-            row.caseID = caseID
-            row.staffID = staff.id
-            row.channel = channel
-            row.noteSealed = sealed
-            row.at = now
-            try await row.create(on: tx)
-            try await AuditLog.record("case.contact_recorded", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
-                                      details: ["channel": channel, "contact": id.uuidString.lowercased()], at: now, on: tx)
-            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
-        }
-        return Contact(id: id, staffID: staff.id, channel: channel, note: note, at: now)
-    }
-
-    func contacts(caseID: UUID) async throws -> [Contact] {
-        try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$at).all().map {
-            Contact(id: try $0.requireID(), staffID: $0.staffID, channel: $0.channel,
-                    note: try context.cipher.open($0.noteSealed, context: CaseContactRecord.context(caseID)), at: $0.at)
-        }
     }
 
     /// Puts a reviewer on or off duty for round-robin assignment.

@@ -76,7 +76,7 @@ struct WebChangeRequestsController {
     @Sendable func addProof(_ req: Request) async throws -> Response {
         guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let bytes = (try? req.content.decode(ChangeRequestsController.Upload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
+        let bytes = (try? req.content.decode(FileUpload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
         do {
             _ = try await ChangeRequestService(application: req.application).addProof(to: id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
             return req.redirect(to: "/account/change-requests?done=proof", redirectType: .normal)

@@ -148,7 +148,7 @@ struct WebCasesController {
         guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
         let service = service(req)
         if step == .documents {
-            let upload = try? req.content.decode(CasesController.Upload.self)
+            let upload = try? req.content.decode(DocumentUpload.self)
             let kind = upload?.kind.flatMap(Program.DocumentKind.init(rawValue:))
             do {
                 guard let file = upload?.file, file.data.readableBytes > 0 else { throw AccountError.invalid(["file": "required"]) }

@@ -11,7 +11,7 @@ enum ExceptionPages {
 
     // MARK: Alerts
 
-    static func alerts(_ alerts: [ExceptionsController.AlertBody], state: String, lang: Lang, csrf: String, canHandle: Bool, notice: String?) -> HTML {
+    static func alerts(_ alerts: [RiskAlertView], state: String, lang: Lang, csrf: String, canHandle: Bool, notice: String?) -> HTML {
         var main: [Body] = []
         if let notice { main.append(Forms.notice(notice, kind: "ok")) }
         main.append(Forms.element("nav", [("class", "tabs")], [("active", LocalizedText("待处理", "Active")), ("resolved", ReviewText.alertStates["resolved"]!),
@@ -53,7 +53,7 @@ enum ExceptionPages {
 
     // MARK: Feedback
 
-    static func staffFeedback(_ items: [ExceptionsController.FeedbackBody], lang: Lang, csrf: String, notice: String?) -> HTML {
+    static func staffFeedback(_ items: [FeedbackView], lang: Lang, csrf: String, notice: String?) -> HTML {
         var main: [Body] = []
         if let notice { main.append(Forms.notice(notice, kind: "ok")) }
         if items.isEmpty { main.append(.p(.text(StaffText.none(lang)))) }
@@ -91,7 +91,7 @@ enum ExceptionPages {
     static let sent = LocalizedText("已收到您的反馈，谢谢！", "Thank you, we have your message.")
     static let yours = LocalizedText("我的反馈", "My messages")
 
-    static func feedback(_ items: [ExceptionsController.FeedbackBody], lang: Lang, csrf: String, page: String?, caseID: String?,
+    static func feedback(_ items: [FeedbackView], lang: Lang, csrf: String, page: String?, caseID: String?,
                          error: String?, value: String, notice: String?, staff: Bool) -> HTML {
         var form: [Body] = [ReviewPages.textarea("text", feedbackText, value: value, error: error, lang: lang)]
         if let page { form.append(Forms.void("input", [("type", "hidden"), ("name", "page"), ("value", page)])) }

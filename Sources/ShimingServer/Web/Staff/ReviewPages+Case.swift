@@ -26,7 +26,7 @@ extension ReviewPages {
     }
 
     /// A decision in words: the outcome and the reasons' texts.
-    static func decisionText(_ decision: CasesController.CaseBody.Decision, lang: Lang) -> String {
+    static func decisionText(_ decision: CaseView.Decision, lang: Lang) -> String {
         let outcome = ReviewText.outcomes.first { $0.0 == decision.outcome }?.1(lang)
             ?? (["approved": CaseState.approved, "needs_review": .needsReview, "returned": .returned][decision.outcome]?.label(lang) ?? decision.outcome)
         return ([outcome] + decision.reasons.map(\.message)).joined(separator: " · ")

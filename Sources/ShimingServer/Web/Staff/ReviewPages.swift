@@ -155,7 +155,7 @@ enum ReviewPages {
         var lang: Lang
         var csrf: String
         var scope: String
-        var tasks: [ReviewController.TaskBody]
+        var tasks: [ReviewTaskView]
         var programs: [String: String]
         var onDuty: Bool?
         var notice: String?
@@ -210,7 +210,7 @@ enum ReviewPages {
     struct CaseModel {
         var lang: Lang
         var csrf: String
-        var view: ReviewController.ReviewCaseBody
+        var view: ReviewCaseView
         var programTitle: String
         var reasons: [ReviewReasonList.Reason]
         var staffID: UUID

@@ -197,7 +197,7 @@ enum StaffPages {
     struct AccountLookupModel {
         var lang: Lang
         var login = ""
-        var detail: AdminController.AccountDetail?
+        var detail: StaffAccountView?
         var searched = false
         var csrf = ""
         /// Supervisors and admins may freeze and unfreeze.
@@ -206,7 +206,7 @@ enum StaffPages {
         var errors: [String: String] = [:]
         /// A look-up by document number: the accounts whose cases hold it (the number itself is
         /// not shown again).
-        var matches: [AdminController.AccountDetail] = []
+        var matches: [StaffAccountView] = []
     }
 
     static func accounts(_ model: AccountLookupModel) -> HTML {
@@ -309,7 +309,7 @@ enum StaffPages {
         return frame(StaffText.newStaff, lang: lang, path: "/staff/new", main)
     }
 
-    static func outbox(_ entries: [AdminController.OutboxEntry], lang: Lang, csrf: String, canRetry: Bool, notice: String?) -> HTML {
+    static func outbox(_ entries: [OutboxEntryView], lang: Lang, csrf: String, canRetry: Bool, notice: String?) -> HTML {
         var main: [Node<HTML.BodyContext>] = []
         if let notice { main.append(Forms.notice(notice, kind: "ok")) }
         if entries.isEmpty {

@@ -37,7 +37,7 @@ struct WebExceptionsController {
 
     func alertsPage(_ req: Request, staff: Account, state: String, notice: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
         let cipher = req.shiming.cipher
-        let list = try await RiskAlertService(application: req.application).list(state: state).map { try ExceptionsController.AlertBody($0, cipher: cipher) }
+        let list = try await RiskAlertService(application: req.application).list(state: state).map { try RiskAlertView($0, cipher: cipher) }
         let html = ExceptionPages.alerts(list, state: state, lang: req.lang, csrf: PageCSRF.token(for: req).0,
                                          canHandle: !staff.roles.isDisjoint(with: AccessPolicy.handleAlerts), notice: notice)
         return staffPages.html(html.render(), status: status)
@@ -67,7 +67,7 @@ struct WebExceptionsController {
 
     func feedbackList(_ req: Request, notice: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
         let items = try await FeedbackService(application: req.application).list(state: nil, tag: req.query[String.self, at: "tag"])
-            .map(ExceptionsController.FeedbackBody.init)
+            .map(FeedbackView.init)
         return staffPages.html(ExceptionPages.staffFeedback(items, lang: req.lang, csrf: PageCSRF.token(for: req).0, notice: notice).render(),
                                status: status)
     }
@@ -119,8 +119,8 @@ struct WebExceptionsController {
 
     func accountPage(_ req: Request, _ id: UUID, notice: String, kind: String, status: HTTPResponseStatus,
                      errors: [String: String] = [:]) async throws -> Response {
-        guard let record = try await AccountRecord.find(id, on: req.db) else { throw HTTPFailure.error(for: .notFound) }
-        var model = StaffPages.AccountLookupModel(lang: req.lang, login: record.username ?? "", detail: try await AdminController.detail(record, req), searched: true)
+        let detail = try await AdminService(application: req.application).detail(id)
+        var model = StaffPages.AccountLookupModel(lang: req.lang, login: detail.account.username ?? "", detail: detail, searched: true)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = true
         model.notice = (notice, kind)
@@ -163,7 +163,7 @@ struct WebExceptionsController {
 
     func feedbackForm(_ req: Request, account: Account, page: String?, caseID: String?, error: String?, value: String, notice: String?,
                       status: HTTPResponseStatus = .ok) async throws -> Response {
-        let items = try await FeedbackService(application: req.application).mine(account).map(ExceptionsController.FeedbackBody.init)
+        let items = try await FeedbackService(application: req.application).mine(account).map(FeedbackView.init)
         let safePage = page.flatMap { $0.hasPrefix("/") && !$0.contains("?") && $0.count <= 200 ? $0 : nil }
         let html = ExceptionPages.feedback(items, lang: req.lang, csrf: PageCSRF.token(for: req).0, page: safePage,
                                            caseID: caseID.flatMap(UUID.init(uuidString:))?.uuidString.lowercased(), error: error, value: value,

@@ -37,7 +37,7 @@ struct WebReviewController {
 
     func queuePage(_ req: Request, staff: Account, scope: String, notice: String?, noticeKind: String = "ok",
                    status: HTTPResponseStatus = .ok) async throws -> Response {
-        let tasks = try await ReviewController.visibleTasks(staff: staff, state: "open", scope: scope, on: req.db, now: req.now)
+        let tasks = try await ReviewService(application: req.application).visibleTasks(staff: staff, state: "open", scope: scope)
         var onDuty: Bool?
         if staff.roles.contains(.reviewer) { onDuty = try await AccountRecord.find(staff.id, on: req.db)?.onDutySince != nil }
         let model = ReviewPages.QueueModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, scope: scope, tasks: tasks,
@@ -81,7 +81,7 @@ struct WebReviewController {
 
     func casePage(_ req: Request, staff: Account, caseID: UUID, status: HTTPResponseStatus = .ok,
                   configure: (inout ReviewPages.CaseModel) -> Void = { _ in }) async throws -> Response {
-        let view = try await ReviewController.caseView(req, staff: staff, caseID: caseID)
+        let view = try await ReviewService(application: req.application).caseView(caseID, staff: staff, ip: req.clientIP, lang: req.lang)
         var model = ReviewPages.CaseModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, view: view,
                                           programTitle: programTitles(req)[view.case.program] ?? view.case.program,
                                           reasons: req.shiming.reviewReasons.reasons, staffID: staff.id)
@@ -119,7 +119,9 @@ struct WebReviewController {
 
     @Sendable func document(_ req: Request) async throws -> Response {
         guard let staff = try staff(req) else { return staffPages.signIn(req) }
-        return try await ReviewController.document(req, staff: staff.account)
+        let (file, data) = try await ReviewService(application: req.application).document(
+            try req.uuidParameter("file"), caseID: try req.uuidParameter(), staff: staff.account, ip: req.clientIP)
+        return file.response(data)
     }
 
     struct RevealForm: Content {

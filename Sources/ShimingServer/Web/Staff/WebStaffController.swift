@@ -45,7 +45,7 @@ struct WebStaffController {
         let failed = roles.isDisjoint(with: AccessPolicy.readOutbox) ? nil
             : try await OutboxMessageRecord.query(on: req.db).filter(\.$status == OutboxStatus.failed.rawValue).count()
         let tasks = roles.isDisjoint(with: AccessPolicy.reviewCases) ? nil
-            : try await ReviewController.visibleTasks(staff: staff.account, state: "open", scope: "all", on: req.db, now: req.now).count
+            : try await ReviewService(application: req.application).visibleTasks(staff: staff.account, state: "open", scope: "all").count
         let alerts = roles.isDisjoint(with: AccessPolicy.readAlerts) ? nil
             : try await RiskAlertRecord.query(on: req.db).filter(\.$state == "open").count()
         let feedback = roles.isDisjoint(with: AccessPolicy.handleFeedback) ? nil
@@ -74,7 +74,8 @@ struct WebStaffController {
 
     @Sendable func changeRequest(_ req: Request) async throws -> Response {
         guard let staff = try req.staffForPage(AccessPolicy.readChangeRequests) else { return signIn(req) }
-        let request = try await ChangeRequestsController.staffView(req, action: "change_request.viewed")
+        let request = try await ChangeRequestService(application: req.application).staffView(
+            try req.uuidParameter(), action: "change_request.viewed", staff: staff.account, ip: req.clientIP)
         return try await changeRequestPage(req, staff: staff, request: request)
     }
 
@@ -112,23 +113,24 @@ struct WebStaffController {
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = !staff.account.roles.isDisjoint(with: AccessPolicy.supervise)
+        let admin = AdminService(application: req.application)
         if let id = req.query[String.self, at: "id"].flatMap(UUID.init(uuidString:)) {
             model.searched = true
-            if let record = try await AccountRecord.find(id, on: req.db) { model.detail = try await AdminController.detail(record, req) }
+            model.detail = try await admin.detailIfPresent(id)
         } else if let number = req.query[String.self, at: "number"]?.trimmingCharacters(in: .whitespaces), !number.isEmpty {
             // Through the blind index only, and audited: who looked for a number, not the number.
             model.searched = true
             let holders = try await CaseService(application: req.application).accounts(holdingNumber: number, staff: staff.account, ip: req.clientIP)
             if holders.count == 1, let only = holders.first {
-                model.detail = try await AdminController.detail(only, req)
+                model.detail = try await admin.detail(only)
             } else if !holders.isEmpty {
-                for holder in holders { model.matches.append(try await AdminController.detail(holder, req)) }
+                for holder in holders { model.matches.append(try await admin.detail(holder)) }
                 model.notice = (StaffText.numberMatches(req.lang), "ok")
             }
         } else if !login.isEmpty {
             model.searched = true
             if let record = try await AccountService(application: req.application).findAccount(login: login, on: req.db) {
-                model.detail = try await AdminController.detail(record, req)
+                model.detail = try await admin.detail(record)
             }
         }
         return html(StaffPages.accounts(model).render())
@@ -173,7 +175,7 @@ struct WebStaffController {
 
     @Sendable func outbox(_ req: Request) async throws -> Response {
         guard let staff = try req.staffForPage(AccessPolicy.readOutbox) else { return signIn(req) }
-        let entries = try await AdminController.entries(status: OutboxStatus.failed.rawValue, limit: 200, req)
+        let entries = try await AdminService(application: req.application).outbox(status: OutboxStatus.failed.rawValue, limit: 200)
         let notice = req.query[String.self, at: "done"] == "1" ? StaffText.retried(req.lang) : nil
         return html(StaffPages.outbox(entries, lang: req.lang, csrf: PageCSRF.token(for: req).0,
                                       canRetry: !staff.account.roles.isDisjoint(with: AccessPolicy.administer), notice: notice).render())
@@ -181,8 +183,7 @@ struct WebStaffController {
 
     @Sendable func retry(_ req: Request) async throws -> Response {
         guard let admin = try req.staffForPage(AccessPolicy.administer) else { return signIn(req) }
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        _ = try await AdminController.retry(id, admin: admin.account, req)
+        _ = try await AdminService(application: req.application).retry(try req.uuidParameter(), admin: admin.account, ip: req.clientIP)
         return req.redirect(to: "/staff/outbox?done=1", redirectType: .normal)
     }
 }

@@ -1,0 +1,96 @@
+import Fluent
+import FluentSQL
+import Foundation
+import IdentityRules
+import ShimingCore
+import Vapor
+
+/// Revealing a masked value for a stated purpose, and the contact log of a case: the two ways a
+/// reviewer reaches past the masked case, both audited.
+extension ReviewService {
+    /// The fields a reviewer may reveal, and where their values are.
+    static let revealable: [String: @Sendable (Account, CaseApplication) -> String?] = [
+        "identity.name": { $1.identity.name },
+        "identity.documentNumber": { $1.identity.documentNumber },
+        "identity.address": { $1.identity.address },
+        "contact.phone": { $1.contact?.phone },
+        "contact.email": { $1.contact?.email },
+        "guardian.name": { $1.guardian?.name },
+        "guardian.phone": { $1.guardian?.phone },
+        "guardian.documentNumber": { $1.guardian?.documentNumber },
+        "organisation.representative": { $1.organisation?.representative },
+        "account.phone": { a, _ in a.phone },
+        "account.email": { a, _ in a.email },
+    ]
+
+    /// The revealable fields in the order a reviewer needs them.
+    static let revealOrder = ["identity.documentNumber", "identity.name", "identity.address", "contact.phone", "contact.email",
+                              "guardian.name", "guardian.phone", "guardian.documentNumber", "organisation.representative",
+                              "account.phone", "account.email"]
+
+    /// One unmasked value of a visible case, for a stated purpose; audited.
+    func reveal(caseID: UUID, field: String?, purpose: String?, staff: Account, ip: String?) async throws -> String {
+        var fields: [String: String] = [:]
+        let field = field?.trimmingCharacters(in: .whitespaces) ?? ""
+        let purpose = purpose?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if Self.revealable[field] == nil { fields["field"] = field.isEmpty ? "required" : "invalid_value" }
+        if purpose.count < 4 { fields["purpose"] = purpose.isEmpty ? "required" : "invalid_length" }
+        if purpose.count > 200 { fields["purpose"] = "invalid_length" }
+        guard fields.isEmpty, let read = Self.revealable[field] else { throw AccountError.invalid(fields) }
+        let (_, record) = try await visibleCase(caseID, staff: staff)
+        let (applicant, application) = try await parties(of: record)
+        guard let value = read(applicant, application) else { throw AccountError.invalid(["field": "not_present"]) }
+        let now = cases.now
+        try await context.writeGate.transaction(on: db) { tx in
+            try await AuditLog.record("case.revealed", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
+                                      details: ["field": field, "purpose": purpose], at: now, on: tx)
+            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
+        }
+        return value
+    }
+
+    static let contactChannels = ["phone", "sms", "email", "in_person"]
+
+    struct Contact: Sendable {
+        var id: UUID
+        var staffID: UUID
+        var channel: String
+        var note: String
+        var at: Date
+    }
+
+    /// Records a contact with the applicant about a visible case (P1: "contact the student").
+    func recordContact(caseID: UUID, channel: String?, note: String?, staff: Account, ip: String?) async throws -> Contact {
+        var fields: [String: String] = [:]
+        let channel = channel ?? ""
+        let note = note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if !Self.contactChannels.contains(channel) { fields["channel"] = channel.isEmpty ? "required" : "invalid_value" }
+        if note.isEmpty { fields["note"] = "required" } else if note.count > 2000 { fields["note"] = "invalid_length" }
+        guard fields.isEmpty else { throw AccountError.invalid(fields) }
+        _ = try await visibleCase(caseID, staff: staff)
+        let now = cases.now
+        let id = UUID()
+        let sealed = try context.cipher.seal(note, context: CaseContactRecord.context(caseID))
+        try await context.writeGate.transaction(on: db) { tx in
+            let row = CaseContactRecord()
+            row.id = id
+            row.caseID = caseID
+            row.staffID = staff.id
+            row.channel = channel
+            row.noteSealed = sealed
+            row.at = now
+            try await row.create(on: tx)
+            try await AuditLog.record("case.contact_recorded", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
+                                      details: ["channel": channel, "contact": id.uuidString.lowercased()], at: now, on: tx)
+            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
+        }
+        return Contact(id: id, staffID: staff.id, channel: channel, note: note, at: now)
+    }
+
+    func contacts(caseID: UUID) async throws -> [Contact] {
+        try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$at).all().map {
+            Contact(id: try $0.requireID(), staffID: $0.staffID, channel: $0.channel,
+                    note: try context.cipher.open($0.noteSealed, context: CaseContactRecord.context(caseID)), at: $0.at)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Vapor
+
+/// What staff read in the back office: the task list, the case behind a task with the
+/// person's other cases, and its documents. Every look at a case is audited; API and pages
+/// both read through here.
+extension ReviewService {
+    static let taskStates = ["open", "done", "cancelled"]
+    static let taskScopes = ["all", "mine", "unclaimed", "escalated"]
+
+    /// The tasks in `state` the staff member may see, oldest due first (at most 500).
+    func visibleTasks(staff: Account, state: String, scope: String) async throws -> [ReviewTaskView] {
+        var query = ReviewTaskRecord.query(on: db).filter(\.$state == state)
+        switch scope {
+        case "mine": query = query.filter(\.$assigneeID == staff.id)
+        case "unclaimed": query = query.filter(\.$assigneeID == nil)
+        case "escalated": query = query.filter(\.$escalatedAt != nil)
+        default: break
+        }
+        let now = cases.now
+        let rows = try await query.sort(\.$dueAt).limit(2000).all()
+        return try rows.filter { ReviewTasks.visible($0, to: staff) }.prefix(500).map { try ReviewTaskView($0, now: now, viewer: staff.id) }
+    }
+
+    /// The case behind a visible task as a reviewer sees it; the view is audited and counts as
+    /// work on a claimed task.
+    func caseView(_ caseID: UUID, staff: Account, ip: String?, lang: Lang) async throws -> ReviewCaseView {
+        let (task, record) = try await visibleCase(caseID, staff: staff)
+        let item = try await cases.load(record)
+        try await audit("case.viewed", staff: staff, caseID: item.id, ip: ip)
+        try await touch(caseID: item.id, staff: staff)
+        var related: [ReviewCaseView.Related] = []
+        var others = try await CaseRecord.query(on: db).filter(\.$accountID == record.accountID).filter(\.$id != item.id).all()
+        if let index = record.numberIndex {
+            others += try await CaseRecord.query(on: db).filter(\.$numberIndex == index).filter(\.$accountID != record.accountID).all()
+        }
+        for other in others.sorted(by: { $0.createdAt > $1.createdAt }).prefix(20) {
+            let body = CaseView(try await cases.load(other), lang: lang)
+            related.append(.init(id: body.id, accountId: other.accountID, program: body.program, state: body.state,
+                                 sameAccount: other.accountID == record.accountID, decision: body.decision, createdAt: body.createdAt))
+        }
+        var appeal: ReviewCaseView.Appeal?
+        if task.kind == "appeal", let (record, reason) = try await FreezeService(cases: cases).appeal(forTask: try task.requireID()) {
+            appeal = .init(contests: record.contests, reason: reason, createdAt: record.createdAt, outcome: record.outcome)
+        }
+        return ReviewCaseView(case: CaseView(item, lang: lang), task: try ReviewTaskView(task, now: cases.now, viewer: staff.id),
+                              contacts: try await contacts(caseID: item.id).map(CaseContactView.init), related: related, appeal: appeal)
+    }
+
+    /// A document of a visible case; the view is audited.
+    func document(_ fileID: UUID, caseID: UUID, staff: Account, ip: String?) async throws -> (StoredFile, Data) {
+        let (_, record) = try await visibleCase(caseID, staff: staff)
+        let item = try await cases.load(record)
+        let document = try await cases.document(fileID, of: item)
+        try await audit("case.document_viewed", staff: staff, caseID: item.id, ip: ip, details: ["file": fileID.uuidString.lowercased()])
+        return document
+    }
+
+    /// Records, on its own, that a staff member looked at a case.
+    func audit(_ action: String, staff: Account, caseID: UUID, ip: String?, details: [String: String] = [:]) async throws {
+        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip, details: details,
+                                       at: cases.now, gate: context.writeGate, on: db)
+    }
+}

@@ -188,4 +188,49 @@ struct AccessMatrixTests {
             }
         }
     }
+
+    @Test("every route declares its access, API or page; every guarded page sends the signed-out to sign-in and refuses the wrong roles (403)")
+    func pageMatrix() async throws {
+        try await withShiming { shiming in
+            let undeclared = shiming.app.routes.all.filter { $0.operation == nil && $0.pageAccess == nil }
+                .map { "\($0.method) /\($0.path.map(\.description).joined(separator: "/"))" }
+            #expect(undeclared.isEmpty, "routes without an access declaration: \(undeclared)")
+
+            let (_, applicant) = try await shiming.activeApplicant()
+            var callers: [(String, String?, Set<StaffRole>?)] = [("anonymous", nil, nil), ("applicant", applicant, nil)]
+            for role in StaffRole.allCases {
+                let scope: (String, String, String)? = role == .teacher ? ("第一中学", "初二", "3班") : nil
+                callers.append((role.rawValue, try await shiming.staff([role], username: "staff.\(role.rawValue)", scope: scope), [role]))
+            }
+            // Signing out ends the caller's session, so it is not walked.
+            let pages = shiming.app.routes.all.filter { $0.pageAccess != nil && $0.pageAccess != .everyone }
+            #expect(pages.count >= 50)
+            for route in pages {
+                let access = try #require(route.pageAccess)
+                let path = "/" + route.path.map { component -> String in
+                    if case .parameter = component { return UUID().uuidString }
+                    return component.description
+                }.joined(separator: "/")
+                for (name, token, roles) in callers {
+                    var headers: HTTPHeaders = ["Accept": "text/html"]
+                    if let token { headers.add(name: .authorization, value: "Bearer \(token)") }
+                    let response = try await shiming.send(route.method, path, headers: headers)
+                    let allowed: Bool = switch access {
+                    case .everyone: true
+                    case .signedIn, .holder: token != nil
+                    case .staff(let needed): roles.map { !$0.isDisjoint(with: needed) } ?? false
+                    }
+                    let toSignIn = response.status == .seeOther && (response.headers.first(name: .location) ?? "").hasPrefix("/signin")
+                    if token == nil {
+                        #expect(toSignIn, "\(route.method) \(path) as \(name): \(response.status)")
+                    } else if allowed {
+                        #expect(!toSignIn && response.status != .forbidden && response.status != .unauthorized,
+                                "\(route.method) \(path) as \(name): \(response.status)")
+                    } else {
+                        #expect(response.status == .forbidden, "\(route.method) \(path) as \(name): \(response.status)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,8 @@
 /// Which staff roles may do what: every role set in one table, used by the API's route
 /// declarations and by the pages alike, so the two cannot disagree.
 public enum AccessPolicy {
+    /// Any staff member: the staff desk.
+    public static let anyStaff: Set<StaffRole> = Set(StaffRole.allCases)
     /// Work the review queue, open a case for review, decide it, raise an alert about it.
     public static let reviewCases: Set<StaffRole> = [.reviewer, .teacher, .supervisor, .admin]
     /// Decide change requests for the locked fields.

@@ -6,13 +6,19 @@ import Vapor
 /// The public web shell: home page, language switch, stylesheet.
 struct WebController {
     func register(_ routes: any RoutesBuilder) {
-        routes.get(use: home)
-        routes.get("lang", ":code", use: switchLanguage)
-        routes.get("assets", "shiming.css", use: stylesheet)
-        routes.get("assets", "shiming.js", use: script)
-        routes.get("elder", ":mode", use: switchElderMode)
-        routes.get("terms", use: terms)
-        routes.get("privacy", use: privacy)
+        routes.page(.GET, access: .everyone, use: home)
+        routes.page(.GET, "lang", ":code", access: .everyone, use: switchLanguage)
+        routes.page(.GET, "assets", "shiming.css", access: .everyone, use: stylesheet)
+        routes.page(.GET, "assets", "shiming.js", access: .everyone, use: script)
+        routes.page(.GET, "elder", ":mode", access: .everyone, use: switchElderMode)
+        routes.page(.GET, "terms", access: .everyone, use: terms)
+        routes.page(.GET, "privacy", access: .everyone, use: privacy)
+        routes.page(.GET, "programs", access: .everyone, use: programs)
+    }
+
+    /// The programs on offer and what each asks for.
+    @Sendable func programs(_ req: Request) async throws -> Response {
+        Self.html(ProgramPages.list(req.shiming.programs.programs, lang: req.lang, signedIn: req.authenticated != nil).render())
     }
 
     @Sendable func terms(_ req: Request) async throws -> Response {

@@ -8,17 +8,17 @@ import Vapor
 /// my account. They call the same `AccountService` as the API.
 struct WebAccountsController {
     func register(_ routes: any RoutesBuilder) {
-        routes.get("register", use: registerPage)
-        routes.post("register", use: registerSubmit)
-        routes.get("confirm", use: confirmPage)
-        routes.post("confirm", use: confirmSubmit)
-        routes.post("confirm", "resend", use: resend)
-        routes.get("signin", use: signInPage)
-        routes.post("signin", use: signInSubmit)
-        routes.get("signin", "code", use: codeSignInPage)
-        routes.post("signin", "code", use: sendSignInCode)
-        routes.post("signout", use: signOut)
-        routes.get("account", use: accountPage)
+        routes.page(.GET, "register", access: .everyone, use: registerPage)
+        routes.page(.POST, "register", access: .everyone, use: registerSubmit)
+        routes.page(.GET, "confirm", access: .everyone, use: confirmPage)
+        routes.page(.POST, "confirm", access: .everyone, use: confirmSubmit)
+        routes.page(.POST, "confirm", "resend", access: .everyone, use: resend)
+        routes.page(.GET, "signin", access: .everyone, use: signInPage)
+        routes.page(.POST, "signin", access: .everyone, use: signInSubmit)
+        routes.page(.GET, "signin", "code", access: .everyone, use: codeSignInPage)
+        routes.page(.POST, "signin", "code", access: .everyone, use: sendSignInCode)
+        routes.page(.POST, "signout", access: .everyone, use: signOut)
+        routes.page(.GET, "account", access: .holder, use: accountPage)
     }
 
     /// A page response with the CSRF cookie set when one was made.
@@ -242,7 +242,7 @@ struct WebAccountsController {
     }
 
     @Sendable func accountPage(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         let (csrf, _) = PageCSRF.token(for: req)
         return page(AccountPages.account(.init(lang: req.lang, csrf: csrf, account: authenticated.account)).render(), cookie: nil)
     }

@@ -8,10 +8,10 @@ struct WebChangeRequestsController {
     let pages = WebAccountsController()
 
     func register(_ routes: any RoutesBuilder) {
-        routes.get("account", "change-requests", use: list)
-        routes.on(.POST, "account", "change-requests", body: .collect(maxSize: "6mb"), use: create)
-        routes.on(.POST, "account", "change-requests", ":id", "proofs", body: .collect(maxSize: "6mb"), use: addProof)
-        routes.get("account", "change-requests", ":id", "proofs", ":file", use: proof)
+        routes.page(.GET, "account", "change-requests", access: .signedIn, use: list)
+        routes.page(.POST, "account", "change-requests", access: .signedIn, body: .collect(maxSize: "6mb"), use: create)
+        routes.page(.POST, "account", "change-requests", ":id", "proofs", access: .signedIn, body: .collect(maxSize: "6mb"), use: addProof)
+        routes.page(.GET, "account", "change-requests", ":id", "proofs", ":file", access: .signedIn, use: proof)
     }
 
     func render(_ req: Request, _ account: Account, status: HTTPResponseStatus = .ok,
@@ -31,7 +31,7 @@ struct WebChangeRequestsController {
     }
 
     @Sendable func list(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         let notice: String? = switch req.query[String.self, at: "done"] {
         case "filed": ChangeRequestPages.filed(req.lang)
         case "proof": ChangeRequestPages.proofAdded(req.lang)
@@ -48,7 +48,7 @@ struct WebChangeRequestsController {
     }
 
     @Sendable func create(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         let form = (try? req.content.decode(NewRequestForm.self)) ?? NewRequestForm()
         let values = ["field": form.field ?? "", "newValue": form.newValue ?? "", "reason": form.reason ?? ""]
         let bytes = form.file.map { Data(buffer: $0.data) } ?? Data()
@@ -74,7 +74,7 @@ struct WebChangeRequestsController {
     }
 
     @Sendable func addProof(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let bytes = (try? req.content.decode(FileUpload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
         do {
@@ -90,7 +90,7 @@ struct WebChangeRequestsController {
     }
 
     @Sendable func proof(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         guard let id = req.parameters.get("id", as: UUID.self), let fileID = req.parameters.get("file", as: UUID.self) else {
             throw HTTPFailure.error(for: .notFound)
         }

@@ -8,13 +8,13 @@ struct WebPasswordController {
     let pages = WebAccountsController()
 
     func register(_ routes: any RoutesBuilder) {
-        routes.get("forgot", use: forgotPage)
-        routes.post("forgot", use: forgotSubmit)
-        routes.post("forgot", "reset", use: resetSubmit)
-        routes.get("account", "password", use: changePage)
-        routes.post("account", "password", use: changeSubmit)
-        routes.get("account", "profile", use: profilePage)
-        routes.post("account", "profile", use: profileSubmit)
+        routes.page(.GET, "forgot", access: .everyone, use: forgotPage)
+        routes.page(.POST, "forgot", access: .everyone, use: forgotSubmit)
+        routes.page(.POST, "forgot", "reset", access: .everyone, use: resetSubmit)
+        routes.page(.GET, "account", "password", access: .signedIn, use: changePage)
+        routes.page(.POST, "account", "password", access: .signedIn, use: changeSubmit)
+        routes.page(.GET, "account", "profile", access: .signedIn, use: profilePage)
+        routes.page(.POST, "account", "profile", access: .signedIn, use: profileSubmit)
     }
 
     /// `sms` or `email` for what the visitor typed.
@@ -68,7 +68,6 @@ struct WebPasswordController {
     }
 
     @Sendable func changePage(_ req: Request) async throws -> Response {
-        guard try req.signedInForPage() != nil else { return req.redirect(to: "/signin", redirectType: .normal) }
         return pages.page(AccountPages.changePassword(.init(lang: req.lang, csrf: PageCSRF.token(for: req).0)).render(), cookie: nil)
     }
 
@@ -78,7 +77,7 @@ struct WebPasswordController {
     }
 
     @Sendable func changeSubmit(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         let form = try req.content.decode(ChangeForm.self)
         let csrf = PageCSRF.token(for: req).0
         do {
@@ -95,7 +94,7 @@ struct WebPasswordController {
     }
 
     @Sendable func profilePage(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         let model = AccountPages.ProfileModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, account: authenticated.account)
         return pages.page(AccountPages.profile(model).render(), cookie: nil)
     }
@@ -106,7 +105,7 @@ struct WebPasswordController {
     }
 
     @Sendable func profileSubmit(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return req.redirect(to: "/signin", redirectType: .normal) }
+        let authenticated = try req.caller
         let form = try req.content.decode(ProfileForm.self)
         let csrf = PageCSRF.token(for: req).0
         do {

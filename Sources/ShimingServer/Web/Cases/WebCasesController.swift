@@ -7,25 +7,25 @@ struct WebCasesController {
     let pages = WebAccountsController()
 
     func register(_ routes: any RoutesBuilder) {
-        routes.get("cases", use: list)
-        routes.post("cases", use: create)
-        routes.get("cases", ":id", use: status)
-        routes.get("cases", ":id", "edit", ":step", use: step)
-        routes.on(.POST, "cases", ":id", "edit", ":step", body: .collect(maxSize: "21mb"), use: save)
-        routes.get("cases", ":id", "documents", ":file", use: document)
-        routes.post("cases", ":id", "documents", ":file", "delete", use: removeDocument)
-        routes.post("cases", ":id", "submit", use: submit)
-        routes.post("cases", ":id", "confirm", use: confirm)
-        routes.post("cases", ":id", "confirm", "resend", use: resend)
-        routes.post("cases", ":id", "consent", use: sendConsent)
-        routes.post("cases", ":id", "consent", "confirm", use: confirmConsent)
+        routes.page(.GET, "cases", access: .holder, use: list)
+        routes.page(.POST, "cases", access: .signedIn, use: create)
+        routes.page(.GET, "cases", ":id", access: .holder, use: status)
+        routes.page(.GET, "cases", ":id", "edit", ":step", access: .signedIn, use: step)
+        routes.page(.POST, "cases", ":id", "edit", ":step", access: .signedIn, body: .collect(maxSize: "21mb"), use: save)
+        routes.page(.GET, "cases", ":id", "documents", ":file", access: .signedIn, use: document)
+        routes.page(.POST, "cases", ":id", "documents", ":file", "delete", access: .signedIn, use: removeDocument)
+        routes.page(.POST, "cases", ":id", "submit", access: .signedIn, use: submit)
+        routes.page(.POST, "cases", ":id", "confirm", access: .signedIn, use: confirm)
+        routes.page(.POST, "cases", ":id", "confirm", "resend", access: .signedIn, use: resend)
+        routes.page(.POST, "cases", ":id", "consent", access: .signedIn, use: sendConsent)
+        routes.page(.POST, "cases", ":id", "consent", "confirm", access: .signedIn, use: confirmConsent)
     }
 
     func service(_ req: Request) -> CaseService { CaseService(application: req.application) }
 
-    /// The signed-in account's case and its program, or the redirect to sign in.
-    func load(_ req: Request) async throws -> (Account, Case, Program)? {
-        guard let authenticated = try req.signedInForPage() else { return nil }
+    /// The signed-in account's case and its program.
+    func load(_ req: Request) async throws -> (Account, Case, Program) {
+        let authenticated = try req.caller
         let item = try await service(req).own(try req.uuidParameter(), account: authenticated.account)
         return (authenticated.account, item, try service(req).program(item.program))
     }
@@ -35,16 +35,12 @@ struct WebCasesController {
                         helpPhone: req.shiming.configuration.helpPhone)
     }
 
-    /// To sign in, and back to the page that was asked for (a form sent while signed out goes
-    /// back to the list).
-    func signIn(_ req: Request) -> Response { req.redirectToSignIn(next: req.method == .GET ? req.url.string : "/cases") }
-
     func redirect(_ req: Request, _ item: Case, _ suffix: String = "") -> Response {
         req.redirect(to: "/cases/\(item.id.uuidString.lowercased())\(suffix)", redirectType: .normal)
     }
 
     @Sendable func list(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return signIn(req) }
+        let authenticated = try req.caller
         let cases = try await service(req).list(account: authenticated.account)
         let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang, notice: nil,
                                   mayStart: authenticated.account.status != .frozen)
@@ -52,7 +48,7 @@ struct WebCasesController {
     }
 
     @Sendable func create(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage() else { return signIn(req) }
+        let authenticated = try req.caller
         let program = (try? req.content.get(String.self, at: "program")) ?? ""
         let renews = (try? req.content.get(String.self, at: "renews")).flatMap(UUID.init(uuidString:))
         do {
@@ -77,7 +73,7 @@ struct WebCasesController {
     }
 
     @Sendable func status(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return signIn(req) }
+        let authenticated = try req.caller
         let done = req.query[String.self, at: "done"]
         return try await statusPage(req, account: authenticated.account, caseID: try req.uuidParameter()) { model in
             Self.notice(done, &model, req.lang)
@@ -127,7 +123,7 @@ struct WebCasesController {
     }
 
     @Sendable func step(_ req: Request) async throws -> Response {
-        guard let (_, item, program) = try await load(req) else { return signIn(req) }
+        let (_, item, program) = try await load(req)
         guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
         guard item.state.isEditable else { return redirect(req, item) }
         var model = model(req, item, program)
@@ -144,7 +140,7 @@ struct WebCasesController {
 
     /// Saves one step: text fields through the same merge as `PATCH /cases/{id}`, or one upload.
     @Sendable func save(_ req: Request) async throws -> Response {
-        guard let (account, item, program) = try await load(req) else { return signIn(req) }
+        let (account, item, program) = try await load(req)
         guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
         let service = service(req)
         if step == .documents {
@@ -216,14 +212,14 @@ struct WebCasesController {
     }
 
     @Sendable func document(_ req: Request) async throws -> Response {
-        guard let (_, item, _) = try await load(req) else { return signIn(req) }
+        let (_, item, _) = try await load(req)
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let (file, data) = try await service(req).document(fileID, of: item)
         return file.response(data)
     }
 
     @Sendable func removeDocument(_ req: Request) async throws -> Response {
-        guard let (account, item, _) = try await load(req) else { return signIn(req) }
+        let (account, item, _) = try await load(req)
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         try await service(req).removeDocument(fileID, from: item.id, account: account, ip: req.clientIP)
         return redirect(req, item, "/edit/documents")
@@ -232,7 +228,7 @@ struct WebCasesController {
     /// Runs an action and shows the status page, with the error there if it failed.
     func act(_ req: Request, done: String, errorField: String? = nil,
              _ action: @Sendable (CaseService, Account, Case) async throws -> Void) async throws -> Response {
-        guard let (account, item, program) = try await load(req) else { return signIn(req) }
+        let (account, item, program) = try await load(req)
         do {
             try await action(service(req), account, item)
             return redirect(req, item, "?done=\(done)")
@@ -257,7 +253,7 @@ struct WebCasesController {
     /// Submits; with required parts missing, the step holding the first of them opens with
     /// every missing field marked (nothing is counted).
     @Sendable func submit(_ req: Request) async throws -> Response {
-        guard let (account, item, program) = try await load(req) else { return signIn(req) }
+        let (account, item, program) = try await load(req)
         do {
             _ = try await service(req).submit(item.id, account: account, ip: req.clientIP)
         } catch let error as UserFacingError where error.code == "application_incomplete" {

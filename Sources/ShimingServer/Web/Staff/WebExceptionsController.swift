@@ -10,18 +10,18 @@ struct WebExceptionsController {
 
     func register(_ routes: any RoutesBuilder) {
         let staff = routes.grouped("staff")
-        staff.get("alerts", use: alerts)
-        staff.post("alerts", ":id", "acknowledge", use: acknowledge)
-        staff.post("alerts", ":id", "resolve", use: resolve)
-        staff.get("feedback", use: staffFeedback)
-        staff.post("feedback", ":id", use: tagFeedback)
-        staff.post("feedback", ":id", "answer", use: answerFeedback)
-        staff.get("figures", use: figures)
-        staff.post("accounts", ":id", "freeze", use: freeze)
-        staff.post("accounts", ":id", "unfreeze", use: unfreeze)
-        routes.get("feedback", use: feedbackPage)
-        routes.post("feedback", use: sendFeedback)
-        routes.post("cases", ":id", "appeal", use: appeal)
+        staff.page(.GET, "alerts", access: .staff(AccessPolicy.readAlerts), use: alerts)
+        staff.page(.POST, "alerts", ":id", "acknowledge", access: .staff(AccessPolicy.handleAlerts), use: acknowledge)
+        staff.page(.POST, "alerts", ":id", "resolve", access: .staff(AccessPolicy.handleAlerts), use: resolve)
+        staff.page(.GET, "feedback", access: .staff(AccessPolicy.handleFeedback), use: staffFeedback)
+        staff.page(.POST, "feedback", ":id", access: .staff(AccessPolicy.handleFeedback), use: tagFeedback)
+        staff.page(.POST, "feedback", ":id", "answer", access: .staff(AccessPolicy.handleFeedback), use: answerFeedback)
+        staff.page(.GET, "figures", access: .staff(AccessPolicy.readFigures), use: figures)
+        staff.page(.POST, "accounts", ":id", "freeze", access: .staff(AccessPolicy.supervise), use: freeze)
+        staff.page(.POST, "accounts", ":id", "unfreeze", access: .staff(AccessPolicy.supervise), use: unfreeze)
+        routes.page(.GET, "feedback", access: .holder, use: feedbackPage)
+        routes.page(.POST, "feedback", access: .holder, use: sendFeedback)
+        routes.page(.POST, "cases", ":id", "appeal", access: .holder, use: appeal)
     }
 
     /// The error text of a refused form, for a notice.
@@ -30,7 +30,7 @@ struct WebExceptionsController {
     // MARK: Alerts
 
     @Sendable func alerts(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.readAlerts) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let state = ["active", "resolved", "all"].contains(req.query[String.self, at: "state"] ?? "") ? req.query[String.self, at: "state"]! : "active"
         return try await alertsPage(req, staff: staff.account, state: state, notice: req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil)
     }
@@ -44,7 +44,7 @@ struct WebExceptionsController {
     }
 
     func moveAlert(_ req: Request, to state: String) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.handleAlerts) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let id = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
         do {
@@ -61,7 +61,6 @@ struct WebExceptionsController {
     // MARK: Feedback (staff)
 
     @Sendable func staffFeedback(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(AccessPolicy.handleFeedback) != nil else { return staffPages.signIn(req) }
         return try await feedbackList(req, notice: req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil)
     }
 
@@ -73,7 +72,7 @@ struct WebExceptionsController {
     }
 
     @Sendable func tagFeedback(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.handleFeedback) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let text = (try? req.content.get(String.self, at: "tags")) ?? ""
         let tags = text.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         do {
@@ -85,7 +84,7 @@ struct WebExceptionsController {
     }
 
     @Sendable func answerFeedback(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.handleFeedback) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let id = try req.uuidParameter()
         let text = try? req.content.get(String.self, at: "answer-\(id.uuidString.lowercased())")
         do {
@@ -99,7 +98,6 @@ struct WebExceptionsController {
     // MARK: Figures
 
     @Sendable func figures(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(AccessPolicy.readFigures) != nil else { return staffPages.signIn(req) }
         let from = req.query[String.self, at: "from"], to = req.query[String.self, at: "to"]
         var error: String?
         var period: (Date, Date)
@@ -142,7 +140,7 @@ struct WebExceptionsController {
 
     /// Freezes or unfreezes the account `:id` from its page, which shows the outcome.
     func changeFreeze(_ req: Request, done: LocalizedText, _ change: (FreezeService, UUID, Account) async throws -> Void) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.supervise) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let id = try req.uuidParameter()
         do {
             try await change(FreezeService(application: req.application), id, staff.account)
@@ -155,7 +153,7 @@ struct WebExceptionsController {
     // MARK: Applicants: feedback and appeals
 
     @Sendable func feedbackPage(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return staffPages.signIn(req) }
+        let authenticated = try req.caller
         return try await feedbackForm(req, account: authenticated.account, page: req.query[String.self, at: "page"],
                                       caseID: req.query[String.self, at: "case"], error: nil, value: "",
                                       notice: req.query[String.self, at: "sent"] == "1" ? ExceptionPages.sent(req.lang) : nil)
@@ -178,7 +176,7 @@ struct WebExceptionsController {
     }
 
     @Sendable func sendFeedback(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return staffPages.signIn(req) }
+        let authenticated = try req.caller
         let form = try req.content.decode(FeedbackForm.self)
         do {
             _ = try await FeedbackService(application: req.application).send(text: form.text, caseID: form.caseId.flatMap(UUID.init(uuidString:)),
@@ -192,7 +190,7 @@ struct WebExceptionsController {
     }
 
     @Sendable func appeal(_ req: Request) async throws -> Response {
-        guard let authenticated = try req.signedInForPage(frozenToo: true) else { return staffPages.signIn(req) }
+        let authenticated = try req.caller
         let caseID = try req.uuidParameter()
         let reason = try? req.content.get(String.self, at: "reason")
         do {

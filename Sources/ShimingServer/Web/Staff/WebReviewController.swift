@@ -10,26 +10,25 @@ struct WebReviewController {
 
     func register(_ routes: any RoutesBuilder) {
         let review = routes.grouped("staff", "review")
-        review.get(use: queue)
-        review.post("duty", use: duty)
-        review.post("tasks", ":id", "claim", use: claim)
-        review.post("tasks", ":id", "release", use: release)
-        review.post("tasks", ":id", "decision", use: decide)
-        review.get("cases", ":id", use: reviewCase)
-        review.get("cases", ":id", "documents", ":file", use: document)
-        review.post("cases", ":id", "reveal", use: reveal)
-        review.post("cases", ":id", "contacts", use: contact)
-        review.post("cases", ":id", "alert", use: raiseAlert)
+        let access = Access.staff(AccessPolicy.reviewCases)
+        review.page(.GET, access: access, use: queue)
+        review.page(.POST, "duty", access: .staff([.reviewer]), use: duty)
+        review.page(.POST, "tasks", ":id", "claim", access: access, use: claim)
+        review.page(.POST, "tasks", ":id", "release", access: access, use: release)
+        review.page(.POST, "tasks", ":id", "decision", access: access, use: decide)
+        review.page(.GET, "cases", ":id", access: access, use: reviewCase)
+        review.page(.GET, "cases", ":id", "documents", ":file", access: access, use: document)
+        review.page(.POST, "cases", ":id", "reveal", access: access, use: reveal)
+        review.page(.POST, "cases", ":id", "contacts", access: access, use: contact)
+        review.page(.POST, "cases", ":id", "alert", access: access, use: raiseAlert)
     }
-
-    func staff(_ req: Request) throws -> Request.Authenticated? { try req.staffForPage(AccessPolicy.reviewCases) }
 
     func programTitles(_ req: Request) -> [String: String] {
         Dictionary(req.shiming.programs.programs.map { ($0.key, $0.title(req.lang)) }, uniquingKeysWith: { a, _ in a })
     }
 
     @Sendable func queue(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let scope = ReviewText.scopes.map(\.0).contains(req.query[String.self, at: "scope"] ?? "") ? req.query[String.self, at: "scope"]! : "all"
         return try await queuePage(req, staff: staff.account, scope: scope,
                                    notice: req.query[String.self, at: "done"] == "1" ? ReviewText.decided(req.lang) : nil)
@@ -46,7 +45,7 @@ struct WebReviewController {
     }
 
     @Sendable func duty(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage([.reviewer]) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let onDuty = (try? req.content.get(String.self, at: "onDuty")) == "true"
         _ = try await ReviewService(application: req.application).setDuty(onDuty, staff: staff.account, ip: req.clientIP)
         return req.redirect(to: "/staff/review", redirectType: .normal)
@@ -58,7 +57,7 @@ struct WebReviewController {
     }
 
     @Sendable func claim(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         do {
             let task = try await ReviewService(application: req.application).claim(try taskID(req), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(task.caseID))", redirectType: .normal)
@@ -69,7 +68,7 @@ struct WebReviewController {
     }
 
     @Sendable func release(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         do {
             _ = try await ReviewService(application: req.application).release(try taskID(req), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review", redirectType: .normal)
@@ -93,7 +92,7 @@ struct WebReviewController {
     }
 
     @Sendable func reviewCase(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let alerted = req.query[String.self, at: "alerted"] == "1"
         return try await casePage(req, staff: staff.account, caseID: try req.uuidParameter()) {
             if alerted { $0.notice = ReviewText.alerted(req.lang) }
@@ -101,7 +100,7 @@ struct WebReviewController {
     }
 
     @Sendable func raiseAlert(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let caseID = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "alertNote")
         do {
@@ -118,7 +117,7 @@ struct WebReviewController {
     }
 
     @Sendable func document(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let (file, data) = try await ReviewService(application: req.application).document(
             try req.uuidParameter("file"), caseID: try req.uuidParameter(), staff: staff.account, ip: req.clientIP)
         return file.response(data)
@@ -130,7 +129,7 @@ struct WebReviewController {
     }
 
     @Sendable func reveal(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let caseID = try req.uuidParameter()
         let form = try req.content.decode(RevealForm.self)
         do {
@@ -153,7 +152,7 @@ struct WebReviewController {
     }
 
     @Sendable func contact(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let caseID = try req.uuidParameter()
         let form = try req.content.decode(ContactForm.self)
         do {
@@ -179,7 +178,7 @@ struct WebReviewController {
     }
 
     @Sendable func decide(_ req: Request) async throws -> Response {
-        guard let staff = try staff(req) else { return staffPages.signIn(req) }
+        let staff = try req.caller
         let taskID = try taskID(req)
         let form = try req.content.decode(DecisionForm.self)
         let service = ReviewService(application: req.application)

@@ -3,42 +3,28 @@ import Foundation
 import ShimingCore
 import Vapor
 
-extension Request {
-    /// The signed-in staff member for a staff page: `nil` when nobody is signed in (the page
-    /// sends them to sign-in); 403 for applicants and for staff without one of `roles`.
-    func staffForPage(_ roles: Set<StaffRole>) throws -> Authenticated? {
-        guard let authenticated = try signedInForPage() else { return nil }
-        let account = authenticated.account
-        guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
-        return authenticated
-    }
-}
-
 /// `/staff`: the staff desk and its pages, on the same services and rules as the admin API.
 struct WebStaffController {
     let pages = WebAccountsController()
-    static let anyStaff = Set(StaffRole.allCases)
 
     func register(_ routes: any RoutesBuilder) {
         let staff = routes.grouped("staff")
-        staff.get(use: desk)
-        staff.get("change-requests", use: changeRequests)
-        staff.get("change-requests", ":id", use: changeRequest)
-        staff.get("change-requests", ":id", "proofs", ":file", use: proof)
-        staff.post("change-requests", ":id", "decision", use: decide)
-        staff.get("accounts", use: accounts)
-        staff.get("new", use: newStaffPage)
-        staff.post("new", use: newStaffSubmit)
-        staff.get("outbox", use: outbox)
-        staff.post("outbox", ":id", "retry", use: retry)
+        staff.page(.GET, access: .staff(AccessPolicy.anyStaff), use: desk)
+        staff.page(.GET, "change-requests", access: .staff(AccessPolicy.readChangeRequests), use: changeRequests)
+        staff.page(.GET, "change-requests", ":id", access: .staff(AccessPolicy.readChangeRequests), use: changeRequest)
+        staff.page(.GET, "change-requests", ":id", "proofs", ":file", access: .staff(AccessPolicy.readChangeRequests), use: proof)
+        staff.page(.POST, "change-requests", ":id", "decision", access: .staff(AccessPolicy.decideChangeRequests), use: decide)
+        staff.page(.GET, "accounts", access: .staff(AccessPolicy.readAccounts), use: accounts)
+        staff.page(.GET, "new", access: .staff(AccessPolicy.administer), use: newStaffPage)
+        staff.page(.POST, "new", access: .staff(AccessPolicy.administer), use: newStaffSubmit)
+        staff.page(.GET, "outbox", access: .staff(AccessPolicy.readOutbox), use: outbox)
+        staff.page(.POST, "outbox", ":id", "retry", access: .staff(AccessPolicy.administer), use: retry)
     }
-
-    func signIn(_ req: Request) -> Response { req.redirect(to: "/signin", redirectType: .normal) }
 
     func html(_ html: String, status: HTTPResponseStatus = .ok) -> Response { pages.page(html, cookie: nil, status: status) }
 
     @Sendable func desk(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(Self.anyStaff) else { return signIn(req) }
+        let staff = try req.caller
         let roles = staff.account.roles
         let pending = roles.isDisjoint(with: AccessPolicy.readChangeRequests) ? nil
             : try await ChangeRequestRecord.query(on: req.db).filter(\.$state == ChangeRequestState.pending.rawValue).count()
@@ -55,7 +41,6 @@ struct WebStaffController {
     }
 
     @Sendable func changeRequests(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(AccessPolicy.readChangeRequests) != nil else { return signIn(req) }
         let requests = try await ChangeRequestService(application: req.application).list(state: .pending, limit: 200)
         let notice = req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil
         return html(StaffPages.changeRequests(requests, lang: req.lang, notice: notice).render())
@@ -73,14 +58,13 @@ struct WebStaffController {
     }
 
     @Sendable func changeRequest(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.readChangeRequests) else { return signIn(req) }
+        let staff = try req.caller
         let request = try await ChangeRequestService(application: req.application).staffView(
             try req.uuidParameter(), action: "change_request.viewed", staff: staff.account, ip: req.clientIP)
         return try await changeRequestPage(req, staff: staff, request: request)
     }
 
     @Sendable func proof(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(AccessPolicy.readChangeRequests) != nil else { return signIn(req) }
         return try await ChangeRequestsController().staffProof(req)
     }
 
@@ -90,7 +74,7 @@ struct WebStaffController {
     }
 
     @Sendable func decide(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.decideChangeRequests) else { return signIn(req) }
+        let staff = try req.caller
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let form = try req.content.decode(DecisionForm.self)
         let service = ChangeRequestService(application: req.application)
@@ -108,7 +92,7 @@ struct WebStaffController {
     }
 
     @Sendable func accounts(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.readAccounts) else { return signIn(req) }
+        let staff = try req.caller
         let login = (req.query[String.self, at: "login"] ?? "").trimmingCharacters(in: .whitespaces)
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
         model.csrf = PageCSRF.token(for: req).0
@@ -137,7 +121,6 @@ struct WebStaffController {
     }
 
     @Sendable func newStaffPage(_ req: Request) async throws -> Response {
-        guard try req.staffForPage(AccessPolicy.administer) != nil else { return signIn(req) }
         return html(StaffPages.newStaff(.init(lang: req.lang, csrf: PageCSRF.token(for: req).0)).render())
     }
 
@@ -153,7 +136,7 @@ struct WebStaffController {
     }
 
     @Sendable func newStaffSubmit(_ req: Request) async throws -> Response {
-        guard let admin = try req.staffForPage(AccessPolicy.administer) else { return signIn(req) }
+        let admin = try req.caller
         let form = try req.content.decode(NewStaffForm.self)
         let csrf = PageCSRF.token(for: req).0
         func blank(_ value: String?) -> String? { value.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
@@ -174,7 +157,7 @@ struct WebStaffController {
     }
 
     @Sendable func outbox(_ req: Request) async throws -> Response {
-        guard let staff = try req.staffForPage(AccessPolicy.readOutbox) else { return signIn(req) }
+        let staff = try req.caller
         let entries = try await AdminService(application: req.application).outbox(status: OutboxStatus.failed.rawValue, limit: 200)
         let notice = req.query[String.self, at: "done"] == "1" ? StaffText.retried(req.lang) : nil
         return html(StaffPages.outbox(entries, lang: req.lang, csrf: PageCSRF.token(for: req).0,
@@ -182,7 +165,7 @@ struct WebStaffController {
     }
 
     @Sendable func retry(_ req: Request) async throws -> Response {
-        guard let admin = try req.staffForPage(AccessPolicy.administer) else { return signIn(req) }
+        let admin = try req.caller
         _ = try await AdminService(application: req.application).retry(try req.uuidParameter(), admin: admin.account, ip: req.clientIP)
         return req.redirect(to: "/staff/outbox?done=1", redirectType: .normal)
     }

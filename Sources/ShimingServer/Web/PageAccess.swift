@@ -1,0 +1,58 @@
+import Foundation
+import ShimingCore
+import Vapor
+
+extension Route {
+    static let pageAccessKey = "shiming.page.access"
+
+    /// Who may open the page, for routes registered with `page(_:_:access:use:)`.
+    var pageAccess: Access? {
+        userInfo[Route.pageAccessKey] as? Access
+    }
+}
+
+extension RoutesBuilder {
+    /// Registers a page (HTML, form posts, files shown on a page) with the access it needs,
+    /// declared from `AccessPolicy` as API routes declare theirs, and guarded by `PageGuard`.
+    /// The route × role matrix test walks these with the API routes.
+    @discardableResult
+    func page(
+        _ method: HTTPMethod, _ path: PathComponent..., access: Access, body: HTTPBodyStreamStrategy = .collect,
+        use handler: @Sendable @escaping (Request) async throws -> Response
+    ) -> Route {
+        let builder: any RoutesBuilder = access == .everyone ? self : grouped(PageGuard(access: access))
+        let route = builder.on(method, path, body: body, use: handler)
+        route.userInfo[Route.pageAccessKey] = access
+        return route
+    }
+}
+
+/// Enforces a page's `Access`: nobody signed in → the sign-in page (staff land on their desk
+/// after it; anyone else comes back to the page they asked for); a locked or closed account
+/// (frozen too, unless the page is one a frozen holder may use) → the error page saying why;
+/// an applicant or a staff member without one of the roles → 403.
+struct PageGuard: AsyncMiddleware {
+    let access: Access
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard let account = request.authenticated?.account else {
+            if case .staff = access { return request.redirect(to: "/signin", redirectType: .normal) }
+            return request.method == .GET ? request.redirectToSignIn(next: request.url.string) : request.redirect(to: "/signin", redirectType: .normal)
+        }
+        if !(access == .holder && account.status == .frozen) { try account.checkMayAct() }
+        if case .staff(let roles) = access {
+            guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+extension Request {
+    /// The signed-in caller of a guarded page (`PageGuard` has let them through).
+    var caller: Authenticated {
+        get throws {
+            guard let authenticated else { throw HTTPFailure.error(for: .unauthorized) }
+            return authenticated
+        }
+    }
+}

@@ -256,7 +256,7 @@ struct RegistrationLimitTests {
     @Test("one address cannot register without end: the per-IP code cap applies to registration")
     func perIPCap() async throws {
         try await withShiming { shiming in
-            let service = AccountService(application: shiming.app)
+            let service = shiming.app.features.accounts
             let cap = OneTimeCodePolicy().hourlyCapPerIP
             for i in 0..<cap {
                 _ = try await service.register(

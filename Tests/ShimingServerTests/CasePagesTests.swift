@@ -101,7 +101,7 @@ struct CasePagesTests {
             let caseID = try #require(UUID(uuidString: String(base.split(separator: "/").last ?? "")))
             func stored() async throws -> CaseApplication {
                 let record = try #require(try await CaseRecord.find(caseID, on: shiming.db))
-                return try CaseService(application: shiming.app).application(of: record)
+                return try shiming.app.features.cases.application(of: record)
             }
 
             let empty = try await shiming.postForm(identityPath, ["_csrf": csrf, "identity.name": "", "identity.documentType": "",

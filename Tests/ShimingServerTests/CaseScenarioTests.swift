@@ -105,7 +105,7 @@ struct CaseScenarioTests {
 
             // Not entered in time: the sweep locks the account.
             shiming.clock.advance(by: 31 * 60)
-            let swept = try await CaseService(application: shiming.app).sweep()
+            let swept = try await shiming.app.features.cases.sweep()
             #expect(swept.locked == 1)
             #expect(try await AccountRecord.find(accountID, on: shiming.db)?.status == "locked")
             #expect(try await AccountRecord.find(accountID, on: shiming.db)?.statusReason == "confirmation_timeout")
@@ -164,7 +164,7 @@ struct CaseScenarioTests {
             let other = try await verifiedCase(lapsing, residentID(birth: "19470911", sequence: "244"))
             let expiresAt = try #require(first.expiresAt)
             #expect(abs(expiresAt.timeIntervalSince(shiming.clock.now()) - 365 * 86_400) <= 86_400)
-            let sweeper = CaseService(application: shiming.app)
+            let sweeper = shiming.app.features.cases
 
             shiming.clock.set(expiresAt.addingTimeInterval(-31 * 86_400))
             #expect(try await sweeper.sweep() == .init())

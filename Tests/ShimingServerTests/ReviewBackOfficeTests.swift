@@ -71,7 +71,7 @@ struct ReviewBackOfficeTests {
 
             // Untouched for longer than the idle timeout: back to the queue, and the other may claim it.
             shiming.clock.advance(by: 31 * 60)
-            let swept = try await ReviewService(application: shiming.app).sweep()
+            let swept = try await shiming.app.features.review.sweep()
             #expect(swept.released == 4)
             #expect(try await shiming.task(for: caseID, staff: loser)?.assigneeId == nil)
             let taken = try await shiming.send(.POST, "/api/v1/review/tasks/\(claimed.id)/claim", headers: shiming.bearer(loser))
@@ -87,7 +87,7 @@ struct ReviewBackOfficeTests {
         try await withShiming { shiming in
             let supervisor = try await shiming.staff([.supervisor], username: "supervisor.due", phone: "13700137011")
             let caseID = try await shiming.pendingCase(phone: "13800138061", number: residentID(birth: "19880101", sequence: "311"))
-            let service = ReviewService(application: shiming.app)
+            let service = shiming.app.features.review
             #expect(try await service.sweep() == .init())
             shiming.clock.advance(by: 73 * 3600)  // credit-bank: due after 72 hours
             #expect(try await service.sweep() == .init(escalated: 1))

@@ -115,7 +115,7 @@ struct SignInTests {
     func csrf() async throws {
         try await withShiming { shiming in
             let (_, _) = try await shiming.activeApplicant()
-            let session = try await AccountService(application: shiming.app).signIn(
+            let session = try await shiming.app.features.accounts.signIn(
                 .init(login: "13800138000", password: goodPassword), kind: "web", ip: nil
             )
             let cookie: HTTPHeaders = ["Cookie": "shiming_session=\(session.token)"]
@@ -141,7 +141,7 @@ struct AccessMatrixTests {
             let incomplete = AccountService.StaffInput(username: "teacher.li", password: goodPassword, roles: ["teacher"],
                                                        phone: nil, email: nil, school: nil, grade: nil, class: nil)
             await #expect(throws: UserFacingError.self) {
-                try await AccountService(application: shiming.app).createStaff(incomplete, actor: .cli("test"), ip: nil)
+                try await shiming.app.features.accounts.createStaff(incomplete, actor: .cli("test"), ip: nil)
             }
             let events = try await AuditLog.latest(10, on: shiming.db).map(\.action)
             #expect(events.contains("staff.created"))

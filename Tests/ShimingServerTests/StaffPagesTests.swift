@@ -9,7 +9,7 @@ import VaporTesting
 extension TestShiming {
     /// A web (cookie) session: the Cookie header and the session's CSRF token.
     func webSession(_ login: String) async throws -> (HTTPHeaders, String) {
-        let session = try await AccountService(application: app).signIn(.init(login: login, password: goodPassword), kind: "web", ip: nil)
+        let session = try await app.features.accounts.signIn(.init(login: login, password: goodPassword), kind: "web", ip: nil)
         return (["Cookie": "shiming_session=\(session.token)", "Accept": "text/html"], try #require(session.csrfToken))
     }
 

@@ -128,7 +128,7 @@ struct AccountPageTests {
     func signedInHeader() async throws {
         try await withShiming { shiming in
             _ = try await shiming.activeApplicant()
-            let session = try await AccountService(application: shiming.app).signIn(.init(login: "13800138000", password: goodPassword), kind: "web", ip: nil)
+            let session = try await shiming.app.features.accounts.signIn(.init(login: "13800138000", password: goodPassword), kind: "web", ip: nil)
             let home = try await shiming.send(.GET, "/", headers: ["Cookie": "shiming_session=\(session.token)"])
             #expect(home.text.contains(#"href="/account""#))
             let account = try await shiming.send(.GET, "/account", headers: ["Cookie": "shiming_session=\(session.token)"])

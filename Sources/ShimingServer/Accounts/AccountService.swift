@@ -8,24 +8,21 @@ import Vapor
 /// change, its audit event and its messages written in one transaction.
 struct AccountService: Sendable {
     let context: ShimingContext
-    let db: any Database
+    let database: DatabaseProvider
     let hasher: any PasswordHasher
     let codes: CodeService
     let passwords = PasswordPolicy()
     let throttle = SignInThrottle()
     let termsVersion = "2026-01"
 
-    init(application: Application) {
-        context = application.shiming
-        db = application.db
-        hasher = application.shiming.passwordHasher
-        codes = CodeService(
-            policy: OneTimeCodePolicy(),
-            secrets: SecretHasher(keyRing: application.shiming.keyRing),
-            random: application.shiming.services.random
-        )
+    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+        self.context = context
+        self.database = database
+        hasher = context.passwordHasher
+        codes = CodeService(policy: OneTimeCodePolicy(), secrets: SecretHasher(keyRing: context.keyRing), random: context.services.random)
     }
 
+    var db: any Database { database() }
     var now: Date { context.services.clock.now() }
     var cipher: FieldCipher { context.cipher }
     var outbox: Outbox { Outbox(cipher: context.cipher) }

@@ -6,6 +6,8 @@ import Vapor
 
 /// The accounts and sessions API (API.md "Accounts and sessions").
 struct AccountsController {
+    let features: Features
+
 
     struct SessionBody: Content {
         var token: String
@@ -83,20 +85,20 @@ struct AccountsController {
 
     @Sendable func registerAccount(_ req: Request) async throws -> Response {
         let input = try req.content.decode(AccountService.Registration.self)
-        let account = try await AccountService(application: req.application).register(input, lang: req.lang, ip: req.clientIP)
+        let account = try await features.accounts.register(input, lang: req.lang, ip: req.clientIP)
         return try await AccountView(account).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func requestCode(_ req: Request) async throws -> Response {
         let input = try req.content.decode(AccountService.CodeRequest.self)
-        try await AccountService(application: req.application).requestCode(input, ip: req.clientIP)
+        try await features.accounts.requestCode(input, ip: req.clientIP)
         return try await Accepted(accepted: true).encodeResponse(status: .accepted, for: req)
     }
 
     @Sendable func confirmContact(_ req: Request) async throws -> AccountView {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let input = try req.content.decode(AccountService.Confirmation.self)
-        return AccountView(try await AccountService(application: req.application).confirm(accountID: id, input, ip: req.clientIP))
+        return AccountView(try await features.accounts.confirm(accountID: id, input, ip: req.clientIP))
     }
 
     @Sendable func activate(_ req: Request) async throws -> Response {
@@ -105,11 +107,11 @@ struct AccountsController {
         }
         // People open this link from their mail: a browser gets pages, whatever happens.
         guard req.headers.first(name: .accept)?.contains("text/html") == true else {
-            let account = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
+            let account = try await features.accounts.activate(token: token, ip: req.clientIP)
             return try await AccountView(account).encodeResponse(for: req)
         }
         do {
-            _ = try await AccountService(application: req.application).activate(token: token, ip: req.clientIP)
+            _ = try await features.accounts.activate(token: token, ip: req.clientIP)
             return req.redirect(to: "/signin?activated=1", redirectType: .normal)
         } catch let error as UserFacingError {
             let page = ErrorPage(status: error.kind.status, message: AccountText.activationLinkUsed(req.lang), lang: req.lang,
@@ -121,14 +123,14 @@ struct AccountsController {
 
     @Sendable func signIn(_ req: Request) async throws -> Response {
         let credentials = try req.content.decode(AccountService.Credentials.self)
-        let session = try await AccountService(application: req.application).signIn(credentials, kind: "api", ip: req.clientIP)
+        let session = try await features.accounts.signIn(credentials, kind: "api", ip: req.clientIP)
         return try await SessionBody(token: session.token, expiresAt: session.expiresAt, account: AccountView(session.account))
             .encodeResponse(status: .created, for: req)
     }
 
     @Sendable func signOut(_ req: Request) async throws -> HTTPStatus {
         guard let authenticated = req.authenticated else { throw HTTPFailure.error(for: .unauthorized) }
-        try await AccountService(application: req.application).signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
+        try await features.accounts.signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
         return .noContent
     }
 

@@ -7,6 +7,8 @@ import Vapor
 /// What staff see of accounts and of message delivery: an account with its sign-in lock, the
 /// outbox with failed deliveries, and retrying one.
 struct AdminController {
+    let features: Features
+
 
     static let outboxSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "channel": .string(allowed: ["sms", "email", "webhook"]), "template": .string(),
@@ -64,11 +66,11 @@ struct AdminController {
     }
 
     @Sendable func account(_ req: Request) async throws -> StaffAccountView {
-        try await AdminService(application: req.application).detail(try req.uuidParameter())
+        try await features.admin.detail(try req.uuidParameter())
     }
 
     @Sendable func unlock(_ req: Request) async throws -> StaffAccountView {
-        try await AdminService(application: req.application).unlock(try req.uuidParameter(), staff: try req.requireAccount(), ip: req.clientIP)
+        try await features.admin.unlock(try req.uuidParameter(), staff: try req.requireAccount(), ip: req.clientIP)
     }
 
     struct FreezeInput: Content {
@@ -92,16 +94,16 @@ struct AdminController {
     func changeFreeze(_ req: Request, _ change: (FreezeService, UUID, FreezeInput, Account) async throws -> Void) async throws -> StaffAccountView {
         let staff = try req.requireAccount()
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        try await change(FreezeService(application: req.application), id, try req.content.decode(FreezeInput.self), staff)
-        return try await AdminService(application: req.application).detail(id)
+        try await change(features.freezes, id, try req.content.decode(FreezeInput.self), staff)
+        return try await features.admin.detail(id)
     }
 
     @Sendable func outbox(_ req: Request) async throws -> [OutboxEntryView] {
         let limit = min(max(req.query[Int.self, at: "limit"] ?? 100, 1), 500)
-        return try await AdminService(application: req.application).outbox(status: req.query[String.self, at: "status"], limit: limit)
+        return try await features.admin.outbox(status: req.query[String.self, at: "status"], limit: limit)
     }
 
     @Sendable func retry(_ req: Request) async throws -> OutboxEntryView {
-        try await AdminService(application: req.application).retry(try req.uuidParameter(), admin: try req.requireAccount(), ip: req.clientIP)
+        try await features.admin.retry(try req.uuidParameter(), admin: try req.requireAccount(), ip: req.clientIP)
     }
 }

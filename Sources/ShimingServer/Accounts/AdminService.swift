@@ -9,13 +9,14 @@ import Vapor
 /// sending one again. Pages and the API both go through here.
 struct AdminService: Sendable {
     let context: ShimingContext
-    let db: any Database
+    let database: DatabaseProvider
     let accounts: AccountService
+    var db: any Database { database() }
 
-    init(application: Application) {
-        context = application.shiming
-        db = application.db
-        accounts = AccountService(application: application)
+    init(context: ShimingContext, database: @escaping DatabaseProvider, accounts: AccountService) {
+        self.context = context
+        self.database = database
+        self.accounts = accounts
     }
 
     var now: Date { context.services.clock.now() }

@@ -58,6 +58,7 @@ extension Request {
 /// routes then answer 401. Cookie sessions must carry their CSRF token on unsafe methods.
 struct SessionAuthenticator: AsyncMiddleware {
     static let cookieName = "shiming_session"
+    let accounts: AccountService
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         var token: String?
@@ -68,7 +69,7 @@ struct SessionAuthenticator: AsyncMiddleware {
             token = cookie
             viaCookie = true
         }
-        if let token, let (account, session) = try await AccountService(application: request.application).authenticate(token: token) {
+        if let token, let (account, session) = try await accounts.authenticate(token: token) {
             if viaCookie, ![.GET, .HEAD, .OPTIONS].contains(request.method) {
                 // Header (scripts, API clients), form field, or — for multipart uploads, whose
                 // body is read only after this check — the form's action URL.

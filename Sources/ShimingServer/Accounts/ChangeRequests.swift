@@ -115,11 +115,12 @@ struct ChangeRequestService: Sendable {
     static let maxProofs = 5
 
     let context: ShimingContext
-    let db: any Database
+    let database: DatabaseProvider
+    var db: any Database { database() }
 
-    init(application: Application) {
-        context = application.shiming
-        db = application.db
+    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+        self.context = context
+        self.database = database
     }
 
     var now: Date { context.services.clock.now() }

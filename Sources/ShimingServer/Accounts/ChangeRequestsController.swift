@@ -5,6 +5,8 @@ import Vapor
 
 /// `/api/v1/me/change-requests` for applicants and `/api/v1/admin/change-requests` for staff.
 struct ChangeRequestsController {
+    let features: Features
+
 
     struct DecisionBody: Content {
         var outcome: String
@@ -107,20 +109,20 @@ struct ChangeRequestsController {
     @Sendable func create(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         let input = try req.content.decode(ChangeRequestService.Input.self)
-        let request = try await ChangeRequestService(application: req.application).create(account: account, input, ip: req.clientIP)
+        let request = try await features.changeRequests.create(account: account, input, ip: req.clientIP)
         return try await ChangeRequestBody(request, clear: false).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func listMine(_ req: Request) async throws -> [ChangeRequestBody] {
         let account = try req.requireAccount()
-        return try await ChangeRequestService(application: req.application).list(account: account).map { ChangeRequestBody($0, clear: false) }
+        return try await features.changeRequests.list(account: account).map { ChangeRequestBody($0, clear: false) }
     }
 
     @Sendable func addProof(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let bytes = try Self.uploadedFile(req)
-        let file = try await ChangeRequestService(application: req.application).addProof(to: id, account: account, bytes: bytes, ip: req.clientIP)
+        let file = try await features.changeRequests.addProof(to: id, account: account, bytes: bytes, ip: req.clientIP)
         return try await StoredFileView(file).encodeResponse(status: .created, for: req)
     }
 
@@ -137,7 +139,7 @@ struct ChangeRequestsController {
         guard let id = req.parameters.get("id", as: UUID.self), let fileID = req.parameters.get("file", as: UUID.self) else {
             throw HTTPFailure.error(for: .notFound)
         }
-        let service = ChangeRequestService(application: req.application)
+        let service = features.changeRequests
         let (file, data) = try await service.proof(fileID, of: try await service.own(id, account: account))
         return file.response(data)
     }
@@ -149,18 +151,18 @@ struct ChangeRequestsController {
             state = parsed
         }
         let limit = min(max(req.query[Int.self, at: "limit"] ?? 100, 1), 500)
-        return try await ChangeRequestService(application: req.application).list(state: state, limit: limit).map { ChangeRequestBody($0, clear: false) }
+        return try await features.changeRequests.list(state: state, limit: limit).map { ChangeRequestBody($0, clear: false) }
     }
 
     @Sendable func detail(_ req: Request) async throws -> ChangeRequestBody {
-        ChangeRequestBody(try await ChangeRequestService(application: req.application).staffView(
+        ChangeRequestBody(try await features.changeRequests.staffView(
             try req.uuidParameter(), action: "change_request.viewed", staff: try req.requireAccount(), ip: req.clientIP
         ), clear: true)
     }
 
     @Sendable func staffProof(_ req: Request) async throws -> Response {
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let service = ChangeRequestService(application: req.application)
+        let service = features.changeRequests
         let request = try await service.staffView(try req.uuidParameter(), action: "change_request.proof_viewed", staff: try req.requireAccount(),
                                                   ip: req.clientIP, details: ["file": fileID.uuidString.lowercased()]) {
             guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
@@ -173,7 +175,7 @@ struct ChangeRequestsController {
         let staff = try req.requireAccount()
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let decision = try req.content.decode(ChangeRequestService.Decision.self)
-        let request = try await ChangeRequestService(application: req.application).decide(id, staff: staff, decision, ip: req.clientIP)
+        let request = try await features.changeRequests.decide(id, staff: staff, decision, ip: req.clientIP)
         return ChangeRequestBody(request, clear: true)
     }
 }

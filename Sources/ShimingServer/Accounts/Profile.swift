@@ -155,6 +155,8 @@ extension AccountService {
 
 /// `POST /api/v1/me/password`, `POST /api/v1/password-resets`, `PATCH /api/v1/me`.
 struct ProfileController {
+    let features: Features
+
     func register(_ routes: any RoutesBuilder) {
         let api = routes.grouped("api", "v1")
         api.on(.POST, "me", "password", documentation: APIOperation(
@@ -179,19 +181,19 @@ struct ProfileController {
     @Sendable func changePassword(_ req: Request) async throws -> HTTPStatus {
         let account = try req.requireAccount()
         let input = try req.content.decode(AccountService.PasswordChange.self)
-        try await AccountService(application: req.application).changePassword(account: account, keeping: req.authenticated?.session, input, ip: req.clientIP)
+        try await features.accounts.changePassword(account: account, keeping: req.authenticated?.session, input, ip: req.clientIP)
         return .noContent
     }
 
     @Sendable func resetPassword(_ req: Request) async throws -> HTTPStatus {
         let input = try req.content.decode(AccountService.PasswordReset.self)
-        try await AccountService(application: req.application).resetPassword(input, ip: req.clientIP)
+        try await features.accounts.resetPassword(input, ip: req.clientIP)
         return .noContent
     }
 
     @Sendable func updateMe(_ req: Request) async throws -> AccountView {
         let account = try req.requireAccount()
         let patch = try req.content.decode(AccountService.ProfilePatch.self)
-        return AccountView(try await AccountService(application: req.application).updateProfile(account: account, patch, ip: req.clientIP))
+        return AccountView(try await features.accounts.updateProfile(account: account, patch, ip: req.clientIP))
     }
 }

@@ -106,7 +106,7 @@ struct CreateStaffCommand: AsyncCommand {
             phone: signature.phone, email: signature.email, school: signature.school, grade: signature.grade, class: signature.className
         )
         do {
-            let account = try await AccountService(application: app).createStaff(input, actor: .cli(ProcessInfo.processInfo.userName), ip: nil)
+            let account = try await app.features.accounts.createStaff(input, actor: .cli(ProcessInfo.processInfo.userName), ip: nil)
             context.console.print("Created staff account \(account.username ?? "") (\(account.roles.sorted().map(\.rawValue).joined(separator: ", "))), id \(account.id)")
         } catch let error as UserFacingError {
             let details = error.fields.map { "\($0.key): \($0.value)" }.sorted().joined(separator: ", ")
@@ -118,6 +118,8 @@ struct CreateStaffCommand: AsyncCommand {
 
 /// `POST /api/v1/admin/staff`.
 struct StaffController {
+    let features: Features
+
     func register(_ routes: any RoutesBuilder) {
         routes.grouped("api", "v1", "admin").on(.POST, "staff", documentation: APIOperation(
             "createStaff", summary: "Create a staff account (admins only)", tag: "admin",
@@ -134,7 +136,7 @@ struct StaffController {
     @Sendable func create(_ req: Request) async throws -> Response {
         let admin = try req.requireAccount()
         let input = try req.content.decode(AccountService.StaffInput.self)
-        let account = try await AccountService(application: req.application).createStaff(input, actor: .staff(admin.id), ip: req.clientIP)
+        let account = try await features.accounts.createStaff(input, actor: .staff(admin.id), ip: req.clientIP)
         return try await AccountView(account).encodeResponse(status: .created, for: req)
     }
 }

@@ -11,17 +11,18 @@ import Vapor
 /// one transaction.
 struct CaseService: Sendable {
     let context: ShimingContext
-    let db: any Database
+    let database: DatabaseProvider
     let registries: CaseRegistries
+    var db: any Database { database() }
 
     static let documentPurpose = "case_document"
     static let maxDocuments = 12
     static let numberDomain = "identity_number"
 
-    init(application: Application) {
-        context = application.shiming
-        db = application.db
-        registries = CaseRegistries(context: application.shiming, db: application.db)
+    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+        self.context = context
+        self.database = database
+        registries = CaseRegistries(context: context, database: database)
     }
 
     var now: Date { context.services.clock.now() }

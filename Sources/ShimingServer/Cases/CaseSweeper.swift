@@ -7,8 +7,8 @@ import Vapor
 /// change is conditional on what it read.
 enum CaseSweeper {
     static func make(_ application: Application) -> PeriodicWorker {
-        let service = CaseService(application: application)
-        let review = ReviewService(application: application)
+        let service = application.features.cases
+        let review = application.features.review
         let logger = Logger(label: "shiming.sweeper")
         return PeriodicWorker(name: "sweeper", interval: .seconds(60)) {
             let result = try await service.sweep()

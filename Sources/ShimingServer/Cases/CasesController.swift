@@ -6,6 +6,8 @@ import Vapor
 
 /// `/api/v1/cases`: the applicant's side of verification (API.md, "Programs and cases").
 struct CasesController {
+    let features: Features
+
 
     static let identitySchema: JSONSchema = .object([
         "name": .string(), "documentType": .string(allowed: Program.IdentityDocument.allCases.map(\.rawValue)),
@@ -136,7 +138,7 @@ struct CasesController {
     @Sendable func appeal(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(AppealInput.self)
-        let item = try await FreezeService(application: req.application).appeal(caseID: try req.uuidParameter(), account: account,
+        let item = try await features.freezes.appeal(caseID: try req.uuidParameter(), account: account,
                                                                                 reason: input.reason, ip: req.clientIP)
         return CaseView(item, lang: req.lang)
     }
@@ -144,24 +146,24 @@ struct CasesController {
     @Sendable func create(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         let input = try req.content.decode(CaseService.Input.self)
-        let item = try await CaseService(application: req.application).create(account: account, input, ip: req.clientIP)
+        let item = try await features.cases.create(account: account, input, ip: req.clientIP)
         return try await CaseView(item, lang: req.lang).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func list(_ req: Request) async throws -> [CaseView] {
         let account = try req.requireAccount()
-        return try await CaseService(application: req.application).list(account: account).map { CaseView($0, lang: req.lang) }
+        return try await features.cases.list(account: account).map { CaseView($0, lang: req.lang) }
     }
 
     @Sendable func get(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
-        return CaseView(try await CaseService(application: req.application).own(try req.uuidParameter(), account: account), lang: req.lang)
+        return CaseView(try await features.cases.own(try req.uuidParameter(), account: account), lang: req.lang)
     }
 
     @Sendable func update(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(CaseService.Input.self)
-        let item = try await CaseService(application: req.application).update(try req.uuidParameter(), account: account, input, ip: req.clientIP)
+        let item = try await features.cases.update(try req.uuidParameter(), account: account, input, ip: req.clientIP)
         return CaseView(item, lang: req.lang)
     }
 
@@ -171,7 +173,7 @@ struct CasesController {
         guard req.headers.contentType?.type == "multipart", let upload = try? req.content.decode(DocumentUpload.self), let file = upload.file else {
             throw AccountError.invalid(["file": "required"])
         }
-        let stored = try await CaseService(application: req.application).addDocument(
+        let stored = try await features.cases.addDocument(
             to: id, account: account, kind: upload.kind, bytes: Data(buffer: file.data), replace: upload.replace == "true", ip: req.clientIP)
         return try await StoredFileView(stored).encodeResponse(status: .created, for: req)
     }
@@ -179,7 +181,7 @@ struct CasesController {
     @Sendable func document(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let service = CaseService(application: req.application)
+        let service = features.cases
         let (file, data) = try await service.document(fileID, of: try await service.own(try req.uuidParameter(), account: account))
         return file.response(data)
     }
@@ -187,25 +189,25 @@ struct CasesController {
     @Sendable func removeDocument(_ req: Request) async throws -> HTTPStatus {
         let account = try req.requireAccount()
         guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        try await CaseService(application: req.application).removeDocument(fileID, from: try req.uuidParameter(), account: account, ip: req.clientIP)
+        try await features.cases.removeDocument(fileID, from: try req.uuidParameter(), account: account, ip: req.clientIP)
         return .noContent
     }
 
     @Sendable func submit(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
-        return CaseView(try await CaseService(application: req.application).submit(try req.uuidParameter(), account: account, ip: req.clientIP), lang: req.lang)
+        return CaseView(try await features.cases.submit(try req.uuidParameter(), account: account, ip: req.clientIP), lang: req.lang)
     }
 
     @Sendable func confirm(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
-        let item = try await CaseService(application: req.application).confirm(try req.uuidParameter(), account: account, code: input.code, ip: req.clientIP)
+        let item = try await features.cases.confirm(try req.uuidParameter(), account: account, code: input.code, ip: req.clientIP)
         return CaseView(item, lang: req.lang)
     }
 
     @Sendable func resend(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
-        return CaseView(try await CaseService(application: req.application).resendConfirmation(try req.uuidParameter(), account: account, ip: req.clientIP),
+        return CaseView(try await features.cases.resendConfirmation(try req.uuidParameter(), account: account, ip: req.clientIP),
                         lang: req.lang)
     }
 
@@ -213,14 +215,14 @@ struct CasesController {
 
     @Sendable func requestConsent(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
-        try await CaseService(application: req.application).requestGuardianConsent(try req.uuidParameter(), account: account, lang: req.lang, ip: req.clientIP)
+        try await features.cases.requestGuardianConsent(try req.uuidParameter(), account: account, lang: req.lang, ip: req.clientIP)
         return try await Sent(sent: true).encodeResponse(status: .accepted, for: req)
     }
 
     @Sendable func confirmConsent(_ req: Request) async throws -> CaseView {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
-        let item = try await CaseService(application: req.application).confirmGuardianConsent(try req.uuidParameter(), account: account,
+        let item = try await features.cases.confirmGuardianConsent(try req.uuidParameter(), account: account,
                                                                                                code: input.code, ip: req.clientIP)
         return CaseView(item, lang: req.lang)
     }

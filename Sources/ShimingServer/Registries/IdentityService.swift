@@ -167,7 +167,8 @@ public struct HTTPIdentityService: IdentityService {
 /// The registry a program consults, answering for one application.
 struct CaseRegistries: Sendable {
     let context: ShimingContext
-    let db: any Database
+    let database: DatabaseProvider
+    var db: any Database { database() }
 
     func answer(program: Program, application: CaseApplication, number: String) async -> RegistryAnswer {
         switch program.registry.source {

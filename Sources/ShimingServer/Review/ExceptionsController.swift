@@ -6,6 +6,8 @@ import Vapor
 /// Risk alerts, feedback and the reviewer figures: `/api/v1/admin/alerts`, `/api/v1/feedback`,
 /// `/api/v1/admin/feedback`, `/api/v1/admin/metrics/reviewers`.
 struct ExceptionsController {
+    let features: Features
+
 
     static let alertSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "kind": .string(allowed: RiskAlertService.Kind.allCases.map(\.rawValue)),
@@ -95,7 +97,7 @@ struct ExceptionsController {
 
     @Sendable func alerts(_ req: Request) async throws -> [RiskAlertView] {
         let cipher = req.shiming.cipher
-        return try await RiskAlertService(application: req.application).list(state: req.query[String.self, at: "state"])
+        return try await features.alerts.list(state: req.query[String.self, at: "state"])
             .map { try RiskAlertView($0, cipher: cipher) }
     }
 
@@ -108,7 +110,7 @@ struct ExceptionsController {
     @Sendable func raiseAlert(_ req: Request) async throws -> Response {
         let staff = try req.requireAccount()
         let input = try req.content.decode(AlertInput.self)
-        let alert = try await RiskAlertService(application: req.application).raise(caseID: input.caseId, accountID: input.accountId,
+        let alert = try await features.alerts.raise(caseID: input.caseId, accountID: input.accountId,
                                                                                    note: input.note, staff: staff, ip: req.clientIP)
         return try await RiskAlertView(alert, cipher: req.shiming.cipher).encodeResponse(status: .created, for: req)
     }
@@ -118,14 +120,14 @@ struct ExceptionsController {
     }
 
     @Sendable func acknowledge(_ req: Request) async throws -> RiskAlertView {
-        let alert = try await RiskAlertService(application: req.application).move(try req.uuidParameter(), to: "acknowledged", note: nil,
+        let alert = try await features.alerts.move(try req.uuidParameter(), to: "acknowledged", note: nil,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
 
     @Sendable func resolve(_ req: Request) async throws -> RiskAlertView {
         let note = try req.content.decode(NoteInput.self).note
-        let alert = try await RiskAlertService(application: req.application).move(try req.uuidParameter(), to: "resolved", note: note,
+        let alert = try await features.alerts.move(try req.uuidParameter(), to: "resolved", note: note,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
@@ -138,17 +140,17 @@ struct ExceptionsController {
 
     @Sendable func sendFeedback(_ req: Request) async throws -> Response {
         let input = try req.content.decode(FeedbackInput.self)
-        let item = try await FeedbackService(application: req.application).send(text: input.text, caseID: input.caseId, page: input.page,
+        let item = try await features.feedback.send(text: input.text, caseID: input.caseId, page: input.page,
                                                                                 account: try req.requireAccount(), ip: req.clientIP)
         return try await FeedbackView(item).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func myFeedback(_ req: Request) async throws -> [FeedbackView] {
-        try await FeedbackService(application: req.application).mine(try req.requireAccount()).map(FeedbackView.init)
+        try await features.feedback.mine(try req.requireAccount()).map(FeedbackView.init)
     }
 
     @Sendable func feedback(_ req: Request) async throws -> [FeedbackView] {
-        try await FeedbackService(application: req.application).list(state: req.query[String.self, at: "state"], tag: req.query[String.self, at: "tag"])
+        try await features.feedback.list(state: req.query[String.self, at: "state"], tag: req.query[String.self, at: "tag"])
             .map(FeedbackView.init)
     }
 
@@ -159,13 +161,13 @@ struct ExceptionsController {
 
     @Sendable func updateFeedback(_ req: Request) async throws -> FeedbackView {
         let input = try req.content.decode(FeedbackUpdate.self)
-        return try FeedbackView(try await FeedbackService(application: req.application).update(
+        return try FeedbackView(try await features.feedback.update(
             try req.uuidParameter(), tags: input.tags, read: input.read, staff: try req.requireAccount(), ip: req.clientIP))
     }
 
     @Sendable func answerFeedback(_ req: Request) async throws -> FeedbackView {
         let text = try req.content.decode(FeedbackInput.self).text
-        return try FeedbackView(try await FeedbackService(application: req.application).answer(
+        return try FeedbackView(try await features.feedback.answer(
             try req.uuidParameter(), text: text, staff: try req.requireAccount(), ip: req.clientIP))
     }
 

@@ -7,14 +7,14 @@ import Vapor
 /// Feedback from any page, by applicants and staff; staff read, tag and answer it (the answer
 /// goes to the sender through the outbox and shows on their feedback list).
 struct FeedbackService: Sendable {
-    let db: any Database
     let context: ShimingContext
-    let now: Date
+    let database: DatabaseProvider
+    var db: any Database { database() }
+    var now: Date { context.services.clock.now() }
 
-    init(application: Application) {
-        db = application.db
-        context = application.shiming
-        now = application.shiming.services.clock.now()
+    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+        self.context = context
+        self.database = database
     }
 
     /// One piece of feedback, opened.

@@ -209,12 +209,6 @@ struct FreezeService: Sendable {
     }
 }
 
-extension FreezeService {
-    init(application: Application) {
-        self.init(cases: CaseService(application: application))
-    }
-}
-
 enum FreezeNotices {
     static func frozen(reason: String, lang: Lang) -> String {
         LocalizedText("您的账号已被冻结，原因：\(reason)。如有异议，请登录后在“我的账号”页面提出申诉。",

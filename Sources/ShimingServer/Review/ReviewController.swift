@@ -7,6 +7,8 @@ import Vapor
 /// round-robin assignment, the case behind a task (with the contact log and the person's
 /// earlier cases), revealing a masked value, recording a contact, and the decision.
 struct ReviewController {
+    let features: Features
+
 
     static let taskSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "caseId": .string(format: "uuid"), "program": .string(),
@@ -100,7 +102,7 @@ struct ReviewController {
         if !ReviewService.taskStates.contains(state) { fields["state"] = "invalid_value" }
         if !ReviewService.taskScopes.contains(scope) { fields["scope"] = "invalid_value" }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        return try await ReviewService(application: req.application).visibleTasks(staff: staff, state: state, scope: scope)
+        return try await features.review.visibleTasks(staff: staff, state: state, scope: scope)
     }
 
     /// The tasks in a state that the staff member may see, narrowed by scope, oldest due first.
@@ -111,13 +113,13 @@ struct ReviewController {
 
     @Sendable func claim(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
-        let task = try await ReviewService(application: req.application).claim(try taskID(req), staff: staff, ip: req.clientIP)
+        let task = try await features.review.claim(try taskID(req), staff: staff, ip: req.clientIP)
         return try ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
     @Sendable func release(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
-        let task = try await ReviewService(application: req.application).release(try taskID(req), staff: staff, ip: req.clientIP)
+        let task = try await features.review.release(try taskID(req), staff: staff, ip: req.clientIP)
         return try ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
@@ -138,17 +140,17 @@ struct ReviewController {
     @Sendable func duty(_ req: Request) async throws -> DutyBody {
         let staff = try req.requireAccount()
         guard let onDuty = try? req.content.get(Bool.self, at: "onDuty") else { throw AccountError.invalid(["onDuty": "required"]) }
-        let since = try await ReviewService(application: req.application).setDuty(onDuty, staff: staff, ip: req.clientIP)
+        let since = try await features.review.setDuty(onDuty, staff: staff, ip: req.clientIP)
         return DutyBody(onDuty: since != nil, since: since)
     }
 
     @Sendable func viewCase(_ req: Request) async throws -> ReviewCaseView {
-        try await ReviewService(application: req.application).caseView(try req.uuidParameter(), staff: try req.requireAccount(), ip: req.clientIP, lang: req.lang)
+        try await features.review.caseView(try req.uuidParameter(), staff: try req.requireAccount(), ip: req.clientIP, lang: req.lang)
     }
 
     /// A document of a visible case (`:id`, `:file`); the view is audited.
     @Sendable func document(_ req: Request) async throws -> Response {
-        let (file, data) = try await ReviewService(application: req.application).document(
+        let (file, data) = try await features.review.document(
             try req.uuidParameter("file"), caseID: try req.uuidParameter(), staff: try req.requireAccount(), ip: req.clientIP)
         return file.response(data)
     }
@@ -166,7 +168,7 @@ struct ReviewController {
     @Sendable func reveal(_ req: Request) async throws -> RevealBody {
         let staff = try req.requireAccount()
         let input = try req.content.decode(RevealInput.self)
-        let value = try await ReviewService(application: req.application).reveal(caseID: try req.uuidParameter(), field: input.field,
+        let value = try await features.review.reveal(caseID: try req.uuidParameter(), field: input.field,
                                                                                   purpose: input.purpose, staff: staff, ip: req.clientIP)
         return RevealBody(field: input.field ?? "", value: value)
     }
@@ -179,7 +181,7 @@ struct ReviewController {
     @Sendable func recordContact(_ req: Request) async throws -> Response {
         let staff = try req.requireAccount()
         let input = try req.content.decode(ContactInput.self)
-        let contact = try await ReviewService(application: req.application).recordContact(caseID: try req.uuidParameter(), channel: input.channel,
+        let contact = try await features.review.recordContact(caseID: try req.uuidParameter(), channel: input.channel,
                                                                                           note: input.note, staff: staff, ip: req.clientIP)
         return try await CaseContactView(contact).encodeResponse(status: .created, for: req)
     }
@@ -188,7 +190,7 @@ struct ReviewController {
         let staff = try req.requireAccount()
         guard let taskID = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let input = try req.content.decode(ReviewService.Decision.self)
-        let item = try await ReviewService(application: req.application).decide(taskID, staff: staff, input, ip: req.clientIP)
+        let item = try await features.review.decide(taskID, staff: staff, input, ip: req.clientIP)
         return CaseView(item, lang: req.lang)
     }
 }

@@ -13,8 +13,8 @@ struct ReviewService: Sendable {
     var db: any Database { cases.db }
     var context: ShimingContext { cases.context }
 
-    init(application: Application) {
-        cases = CaseService(application: application)
+    init(cases: CaseService) {
+        self.cases = cases
     }
 
     static let taskClosed = UserFacingError(code: "task_closed", kind: .conflict,

@@ -8,14 +8,14 @@ import Vapor
 /// acknowledge and resolve them. A repeat of an alert still open counts up on it instead of
 /// opening another, so a burst of refused requests is one line to look at.
 struct RiskAlertService: Sendable {
-    let db: any Database
     let context: ShimingContext
-    let now: Date
+    let database: DatabaseProvider
+    var db: any Database { database() }
+    var now: Date { context.services.clock.now() }
 
-    init(application: Application) {
-        db = application.db
-        context = application.shiming
-        now = application.shiming.services.clock.now()
+    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+        self.context = context
+        self.database = database
     }
 
     enum Kind: String, CaseIterable {

@@ -72,7 +72,7 @@ extension TestShiming {
             username: username, password: goodPassword, roles: roles.map(\.rawValue), phone: phone, email: email,
             school: scope?.0, grade: scope?.1, class: scope?.2
         )
-        _ = try await AccountService(application: app).createStaff(input, actor: .cli("test"), ip: nil)
+        _ = try await app.features.accounts.createStaff(input, actor: .cli("test"), ip: nil)
         return try await signIn(username)
     }
 

@@ -7,6 +7,8 @@ import Vapor
 /// The account pages: register (with the guardian variant), confirm code, sign in, sign out,
 /// my account. They call the same `AccountService` as the API.
 struct WebAccountsController {
+    let features: Features
+
     func register(_ routes: any RoutesBuilder) {
         routes.page(.GET, "register", access: .everyone, use: registerPage)
         routes.page(.POST, "register", access: .everyone, use: registerSubmit)
@@ -54,7 +56,7 @@ struct WebAccountsController {
             password: form.password ?? "", guardianPhone: guardian ? form.guardianPhone : nil, acceptTerms: form.acceptTerms == "true"
         )
         do {
-            let account = try await AccountService(application: req.application).register(input, lang: req.lang, ip: req.clientIP)
+            let account = try await features.accounts.register(input, lang: req.lang, ip: req.clientIP)
             let channel = account.phone != nil || account.guardianPhone != nil ? "sms" : "email"
             return req.redirect(to: "/confirm?account=\(account.id.uuidString)&channel=\(channel)", redirectType: .normal)
         } catch let error as UserFacingError {
@@ -104,7 +106,7 @@ struct WebAccountsController {
         let form = try req.content.decode(ConfirmForm.self)
         guard let id = UUID(uuidString: form.account) else { throw HTTPFailure.error(for: .notFound) }
         do {
-            let account = try await AccountService(application: req.application).confirm(
+            let account = try await features.accounts.confirm(
                 accountID: id, .init(channel: form.channel, code: form.code ?? ""), ip: req.clientIP
             )
             // A student registered with the guardian's phone is told which name to sign in with.
@@ -131,7 +133,7 @@ struct WebAccountsController {
         var error: String?
         if let destination {
             do {
-                try await AccountService(application: req.application).requestCode(
+                try await features.accounts.requestCode(
                     .init(channel: form.channel == "email" ? "email" : "sms", destination: destination, purpose: CodePurpose.confirmContact.rawValue),
                     ip: req.clientIP
                 )
@@ -190,7 +192,7 @@ struct WebAccountsController {
         let (csrf, cookie) = PageCSRF.token(for: req)
         var model = AccountPages.CodeSignInModel(lang: req.lang, csrf: csrf, phone: form.login ?? "", next: Self.localPath(form.next))
         do {
-            try await AccountService(application: req.application).requestCode(
+            try await features.accounts.requestCode(
                 .init(channel: "sms", destination: form.login ?? "", purpose: CodePurpose.signIn.rawValue), ip: req.clientIP)
             model.sent = true
             return page(AccountPages.codeSignIn(model).render(), cookie: cookie)
@@ -205,7 +207,7 @@ struct WebAccountsController {
         let form = try req.content.decode(SignInForm.self)
         let (csrf, cookie) = PageCSRF.token(for: req)
         do {
-            let session = try await AccountService(application: req.application).signIn(
+            let session = try await features.accounts.signIn(
                 .init(login: form.login ?? "", password: form.password, code: form.code), kind: "web", ip: req.clientIP
             )
             // A fresh session id at every sign-in (no fixation); the pre-sign-in CSRF cookie goes.
@@ -234,7 +236,7 @@ struct WebAccountsController {
 
     @Sendable func signOut(_ req: Request) async throws -> Response {
         if let authenticated = req.authenticated {
-            try await AccountService(application: req.application).signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
+            try await features.accounts.signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
         }
         let response = req.redirect(to: "/", redirectType: .normal)
         response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")

@@ -5,7 +5,9 @@ import Vapor
 
 /// `/account/change-requests`: the applicant's change requests, on `ChangeRequestService`.
 struct WebChangeRequestsController {
-    let pages = WebAccountsController()
+    let features: Features
+
+    var pages: WebAccountsController { WebAccountsController(features: features) }
 
     func register(_ routes: any RoutesBuilder) {
         routes.page(.GET, "account", "change-requests", access: .signedIn, use: list)
@@ -18,7 +20,7 @@ struct WebChangeRequestsController {
                 configure: (inout ChangeRequestPages.Model) -> Void = { _ in }) async throws -> Response {
         var model = ChangeRequestPages.Model(
             lang: req.lang, csrf: PageCSRF.token(for: req).0,
-            requests: try await ChangeRequestService(application: req.application).list(account: account)
+            requests: try await features.changeRequests.list(account: account)
         )
         // What is on record now (the verified values once a verification filled them), masked.
         model.current = [
@@ -52,7 +54,7 @@ struct WebChangeRequestsController {
         let form = (try? req.content.decode(NewRequestForm.self)) ?? NewRequestForm()
         let values = ["field": form.field ?? "", "newValue": form.newValue ?? "", "reason": form.reason ?? ""]
         let bytes = form.file.map { Data(buffer: $0.data) } ?? Data()
-        let service = ChangeRequestService(application: req.application)
+        let service = features.changeRequests
         do {
             // The proof is checked first, so that a bad file does not leave a request behind.
             _ = try ChangeRequestService.checkProof(bytes)
@@ -78,7 +80,7 @@ struct WebChangeRequestsController {
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let bytes = (try? req.content.decode(FileUpload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
         do {
-            _ = try await ChangeRequestService(application: req.application).addProof(to: id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
+            _ = try await features.changeRequests.addProof(to: id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
             return req.redirect(to: "/account/change-requests?done=proof", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await render(req, authenticated.account, status: error.kind.status) {
@@ -94,7 +96,7 @@ struct WebChangeRequestsController {
         guard let id = req.parameters.get("id", as: UUID.self), let fileID = req.parameters.get("file", as: UUID.self) else {
             throw HTTPFailure.error(for: .notFound)
         }
-        let service = ChangeRequestService(application: req.application)
+        let service = features.changeRequests
         let (file, data) = try await service.proof(fileID, of: try await service.own(id, account: authenticated.account))
         return file.response(data)
     }

@@ -5,7 +5,9 @@ import Vapor
 
 /// Forgot password, change password and edit profile pages, on the same services as the API.
 struct WebPasswordController {
-    let pages = WebAccountsController()
+    let features: Features
+
+    var pages: WebAccountsController { WebAccountsController(features: features) }
 
     func register(_ routes: any RoutesBuilder) {
         routes.page(.GET, "forgot", access: .everyone, use: forgotPage)
@@ -37,7 +39,7 @@ struct WebPasswordController {
         let (csrf, cookie) = PageCSRF.token(for: req)
         let destination = (form.destination ?? "").trimmingCharacters(in: .whitespaces)
         do {
-            try await AccountService(application: req.application).requestCode(
+            try await features.accounts.requestCode(
                 .init(channel: Self.channel(of: destination), destination: destination, purpose: CodePurpose.resetPassword.rawValue), ip: req.clientIP
             )
             return pages.page(AccountPages.forgot(.init(lang: req.lang, csrf: csrf, destination: destination, step: 2)).render(), cookie: cookie)
@@ -55,7 +57,7 @@ struct WebPasswordController {
         let (csrf, cookie) = PageCSRF.token(for: req)
         let destination = form.destination ?? ""
         do {
-            try await AccountService(application: req.application).resetPassword(
+            try await features.accounts.resetPassword(
                 .init(channel: Self.channel(of: destination), destination: destination, code: form.code ?? "", password: form.password ?? ""),
                 ip: req.clientIP
             )
@@ -81,7 +83,7 @@ struct WebPasswordController {
         let form = try req.content.decode(ChangeForm.self)
         let csrf = PageCSRF.token(for: req).0
         do {
-            try await AccountService(application: req.application).changePassword(
+            try await features.accounts.changePassword(
                 account: authenticated.account, keeping: authenticated.session, .init(current: form.current ?? "", new: form.new ?? ""), ip: req.clientIP
             )
             return pages.page(AccountPages.changePassword(.init(lang: req.lang, csrf: csrf, notice: PasswordText.changed(req.lang))).render(), cookie: nil)
@@ -109,7 +111,7 @@ struct WebPasswordController {
         let form = try req.content.decode(ProfileForm.self)
         let csrf = PageCSRF.token(for: req).0
         do {
-            let account = try await AccountService(application: req.application).updateProfile(
+            let account = try await features.accounts.updateProfile(
                 account: authenticated.account, .init(displayName: form.displayName, locale: form.locale), ip: req.clientIP
             )
             let model = AccountPages.ProfileModel(lang: req.lang, csrf: csrf, account: account, notice: PasswordText.profileSaved(req.lang))

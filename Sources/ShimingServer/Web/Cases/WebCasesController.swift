@@ -4,7 +4,9 @@ import Vapor
 
 /// `/cases`: the applicant's verification pages, on `CaseService` (the same rules as the API).
 struct WebCasesController {
-    let pages = WebAccountsController()
+    let features: Features
+
+    var pages: WebAccountsController { WebAccountsController(features: features) }
 
     func register(_ routes: any RoutesBuilder) {
         routes.page(.GET, "cases", access: .holder, use: list)
@@ -21,7 +23,7 @@ struct WebCasesController {
         routes.page(.POST, "cases", ":id", "consent", "confirm", access: .signedIn, use: confirmConsent)
     }
 
-    func service(_ req: Request) -> CaseService { CaseService(application: req.application) }
+    func service(_ req: Request) -> CaseService { features.cases }
 
     /// The signed-in account's case and its program.
     func load(_ req: Request) async throws -> (Account, Case, Program) {

@@ -6,7 +6,9 @@ import Vapor
 /// The pages for risk alerts, feedback, reviewer figures, freezing accounts and appeals, on the
 /// same services as the API.
 struct WebExceptionsController {
-    let staffPages = WebStaffController()
+    let features: Features
+
+    var staffPages: WebStaffController { WebStaffController(features: features) }
 
     func register(_ routes: any RoutesBuilder) {
         let staff = routes.grouped("staff")
@@ -37,7 +39,7 @@ struct WebExceptionsController {
 
     func alertsPage(_ req: Request, staff: Account, state: String, notice: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
         let cipher = req.shiming.cipher
-        let list = try await RiskAlertService(application: req.application).list(state: state).map { try RiskAlertView($0, cipher: cipher) }
+        let list = try await features.alerts.list(state: state).map { try RiskAlertView($0, cipher: cipher) }
         let html = ExceptionPages.alerts(list, state: state, lang: req.lang, csrf: PageCSRF.token(for: req).0,
                                          canHandle: !staff.roles.isDisjoint(with: AccessPolicy.handleAlerts), notice: notice)
         return staffPages.html(html.render(), status: status)
@@ -48,7 +50,7 @@ struct WebExceptionsController {
         let id = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
         do {
-            _ = try await RiskAlertService(application: req.application).move(id, to: state, note: note, staff: staff.account, ip: req.clientIP)
+            _ = try await features.alerts.move(id, to: state, note: note, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/alerts?done=1", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await alertsPage(req, staff: staff.account, state: "active", notice: failure(error, req), status: error.kind.status)
@@ -65,7 +67,7 @@ struct WebExceptionsController {
     }
 
     func feedbackList(_ req: Request, notice: String?, status: HTTPResponseStatus = .ok) async throws -> Response {
-        let items = try await FeedbackService(application: req.application).list(state: nil, tag: req.query[String.self, at: "tag"])
+        let items = try await features.feedback.list(state: nil, tag: req.query[String.self, at: "tag"])
             .map(FeedbackView.init)
         return staffPages.html(ExceptionPages.staffFeedback(items, lang: req.lang, csrf: PageCSRF.token(for: req).0, notice: notice).render(),
                                status: status)
@@ -76,7 +78,7 @@ struct WebExceptionsController {
         let text = (try? req.content.get(String.self, at: "tags")) ?? ""
         let tags = text.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         do {
-            _ = try await FeedbackService(application: req.application).update(try req.uuidParameter(), tags: tags, read: true, staff: staff.account, ip: req.clientIP)
+            _ = try await features.feedback.update(try req.uuidParameter(), tags: tags, read: true, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await feedbackList(req, notice: failure(error, req), status: error.kind.status)
@@ -88,7 +90,7 @@ struct WebExceptionsController {
         let id = try req.uuidParameter()
         let text = try? req.content.get(String.self, at: "answer-\(id.uuidString.lowercased())")
         do {
-            _ = try await FeedbackService(application: req.application).answer(id, text: text, staff: staff.account, ip: req.clientIP)
+            _ = try await features.feedback.answer(id, text: text, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await feedbackList(req, notice: failure(error, req), status: error.kind.status)
@@ -117,7 +119,7 @@ struct WebExceptionsController {
 
     func accountPage(_ req: Request, _ id: UUID, notice: String, kind: String, status: HTTPResponseStatus,
                      errors: [String: String] = [:]) async throws -> Response {
-        let detail = try await AdminService(application: req.application).detail(id)
+        let detail = try await features.admin.detail(id)
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: detail.account.username ?? "", detail: detail, searched: true)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = true
@@ -143,7 +145,7 @@ struct WebExceptionsController {
         let staff = try req.caller
         let id = try req.uuidParameter()
         do {
-            try await change(FreezeService(application: req.application), id, staff.account)
+            try await change(features.freezes, id, staff.account)
             return try await accountPage(req, id, notice: done(req.lang), kind: "ok", status: .ok)
         } catch let error as UserFacingError {
             return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status, errors: error.fields)
@@ -161,7 +163,7 @@ struct WebExceptionsController {
 
     func feedbackForm(_ req: Request, account: Account, page: String?, caseID: String?, error: String?, value: String, notice: String?,
                       status: HTTPResponseStatus = .ok) async throws -> Response {
-        let items = try await FeedbackService(application: req.application).mine(account).map(FeedbackView.init)
+        let items = try await features.feedback.mine(account).map(FeedbackView.init)
         let safePage = page.flatMap { $0.hasPrefix("/") && !$0.contains("?") && $0.count <= 200 ? $0 : nil }
         let html = ExceptionPages.feedback(items, lang: req.lang, csrf: PageCSRF.token(for: req).0, page: safePage,
                                            caseID: caseID.flatMap(UUID.init(uuidString:))?.uuidString.lowercased(), error: error, value: value,
@@ -179,7 +181,7 @@ struct WebExceptionsController {
         let authenticated = try req.caller
         let form = try req.content.decode(FeedbackForm.self)
         do {
-            _ = try await FeedbackService(application: req.application).send(text: form.text, caseID: form.caseId.flatMap(UUID.init(uuidString:)),
+            _ = try await features.feedback.send(text: form.text, caseID: form.caseId.flatMap(UUID.init(uuidString:)),
                                                                             page: form.page, account: authenticated.account, ip: req.clientIP)
             return req.redirect(to: "/feedback?sent=1", redirectType: .normal)
         } catch let error as UserFacingError {
@@ -194,10 +196,10 @@ struct WebExceptionsController {
         let caseID = try req.uuidParameter()
         let reason = try? req.content.get(String.self, at: "reason")
         do {
-            _ = try await FreezeService(application: req.application).appeal(caseID: caseID, account: authenticated.account, reason: reason, ip: req.clientIP)
+            _ = try await features.freezes.appeal(caseID: caseID, account: authenticated.account, reason: reason, ip: req.clientIP)
             return req.redirect(to: "/cases/\(caseID.uuidString.lowercased())?done=appealed", redirectType: .normal)
         } catch let error as UserFacingError {
-            return try await WebCasesController().statusPage(req, account: authenticated.account, caseID: caseID, status: error.kind.status) {
+            return try await WebCasesController(features: features).statusPage(req, account: authenticated.account, caseID: caseID, status: error.kind.status) {
                 $0.notice = error.message(req.lang)
                 $0.noticeKind = "error"
                 $0.errors = error.fields

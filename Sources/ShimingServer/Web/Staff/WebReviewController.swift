@@ -6,7 +6,9 @@ import Vapor
 /// `/staff/review`: the queue and the case page of the back office, on `ReviewService` (the
 /// same rules as `/api/v1/review`).
 struct WebReviewController {
-    let staffPages = WebStaffController()
+    let features: Features
+
+    var staffPages: WebStaffController { WebStaffController(features: features) }
 
     func register(_ routes: any RoutesBuilder) {
         let review = routes.grouped("staff", "review")
@@ -36,7 +38,7 @@ struct WebReviewController {
 
     func queuePage(_ req: Request, staff: Account, scope: String, notice: String?, noticeKind: String = "ok",
                    status: HTTPResponseStatus = .ok) async throws -> Response {
-        let tasks = try await ReviewService(application: req.application).visibleTasks(staff: staff, state: "open", scope: scope)
+        let tasks = try await features.review.visibleTasks(staff: staff, state: "open", scope: scope)
         var onDuty: Bool?
         if staff.roles.contains(.reviewer) { onDuty = try await AccountRecord.find(staff.id, on: req.db)?.onDutySince != nil }
         let model = ReviewPages.QueueModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, scope: scope, tasks: tasks,
@@ -47,7 +49,7 @@ struct WebReviewController {
     @Sendable func duty(_ req: Request) async throws -> Response {
         let staff = try req.caller
         let onDuty = (try? req.content.get(String.self, at: "onDuty")) == "true"
-        _ = try await ReviewService(application: req.application).setDuty(onDuty, staff: staff.account, ip: req.clientIP)
+        _ = try await features.review.setDuty(onDuty, staff: staff.account, ip: req.clientIP)
         return req.redirect(to: "/staff/review", redirectType: .normal)
     }
 
@@ -59,7 +61,7 @@ struct WebReviewController {
     @Sendable func claim(_ req: Request) async throws -> Response {
         let staff = try req.caller
         do {
-            let task = try await ReviewService(application: req.application).claim(try taskID(req), staff: staff.account, ip: req.clientIP)
+            let task = try await features.review.claim(try taskID(req), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(task.caseID))", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
@@ -70,7 +72,7 @@ struct WebReviewController {
     @Sendable func release(_ req: Request) async throws -> Response {
         let staff = try req.caller
         do {
-            _ = try await ReviewService(application: req.application).release(try taskID(req), staff: staff.account, ip: req.clientIP)
+            _ = try await features.review.release(try taskID(req), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
@@ -80,7 +82,7 @@ struct WebReviewController {
 
     func casePage(_ req: Request, staff: Account, caseID: UUID, status: HTTPResponseStatus = .ok,
                   configure: (inout ReviewPages.CaseModel) -> Void = { _ in }) async throws -> Response {
-        let view = try await ReviewService(application: req.application).caseView(caseID, staff: staff, ip: req.clientIP, lang: req.lang)
+        let view = try await features.review.caseView(caseID, staff: staff, ip: req.clientIP, lang: req.lang)
         var model = ReviewPages.CaseModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, view: view,
                                           programTitle: programTitles(req)[view.case.program] ?? view.case.program,
                                           reasons: req.shiming.reviewReasons.reasons, staffID: staff.id)
@@ -104,7 +106,7 @@ struct WebReviewController {
         let caseID = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "alertNote")
         do {
-            _ = try await RiskAlertService(application: req.application).raise(caseID: caseID, accountID: nil, note: note, staff: staff.account, ip: req.clientIP)
+            _ = try await features.alerts.raise(caseID: caseID, accountID: nil, note: note, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))?alerted=1", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
@@ -118,7 +120,7 @@ struct WebReviewController {
 
     @Sendable func document(_ req: Request) async throws -> Response {
         let staff = try req.caller
-        let (file, data) = try await ReviewService(application: req.application).document(
+        let (file, data) = try await features.review.document(
             try req.uuidParameter("file"), caseID: try req.uuidParameter(), staff: staff.account, ip: req.clientIP)
         return file.response(data)
     }
@@ -133,7 +135,7 @@ struct WebReviewController {
         let caseID = try req.uuidParameter()
         let form = try req.content.decode(RevealForm.self)
         do {
-            let value = try await ReviewService(application: req.application).reveal(caseID: caseID, field: form.field, purpose: form.purpose,
+            let value = try await features.review.reveal(caseID: caseID, field: form.field, purpose: form.purpose,
                                                                                      staff: staff.account, ip: req.clientIP)
             return try await casePage(req, staff: staff.account, caseID: caseID) { $0.revealed = (form.field ?? "", value) }
         } catch let error as UserFacingError {
@@ -156,7 +158,7 @@ struct WebReviewController {
         let caseID = try req.uuidParameter()
         let form = try req.content.decode(ContactForm.self)
         do {
-            _ = try await ReviewService(application: req.application).recordContact(caseID: caseID, channel: form.channel, note: form.contactNote,
+            _ = try await features.review.recordContact(caseID: caseID, channel: form.channel, note: form.contactNote,
                                                                                     staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))#contacts", redirectType: .normal)
         } catch let error as UserFacingError {
@@ -181,7 +183,7 @@ struct WebReviewController {
         let staff = try req.caller
         let taskID = try taskID(req)
         let form = try req.content.decode(DecisionForm.self)
-        let service = ReviewService(application: req.application)
+        let service = features.review
         do {
             _ = try await service.decide(taskID, staff: staff.account, .init(outcome: form.outcome ?? "", reasons: form.reasons, note: form.note,
                                                                                         fields: form.fields, message: form.message),

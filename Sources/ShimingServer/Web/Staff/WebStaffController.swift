@@ -5,7 +5,9 @@ import Vapor
 
 /// `/staff`: the staff desk and its pages, on the same services and rules as the admin API.
 struct WebStaffController {
-    let pages = WebAccountsController()
+    let features: Features
+
+    var pages: WebAccountsController { WebAccountsController(features: features) }
 
     func register(_ routes: any RoutesBuilder) {
         let staff = routes.grouped("staff")
@@ -31,7 +33,7 @@ struct WebStaffController {
         let failed = roles.isDisjoint(with: AccessPolicy.readOutbox) ? nil
             : try await OutboxMessageRecord.query(on: req.db).filter(\.$status == OutboxStatus.failed.rawValue).count()
         let tasks = roles.isDisjoint(with: AccessPolicy.reviewCases) ? nil
-            : try await ReviewService(application: req.application).visibleTasks(staff: staff.account, state: "open", scope: "all").count
+            : try await features.review.visibleTasks(staff: staff.account, state: "open", scope: "all").count
         let alerts = roles.isDisjoint(with: AccessPolicy.readAlerts) ? nil
             : try await RiskAlertRecord.query(on: req.db).filter(\.$state == "open").count()
         let feedback = roles.isDisjoint(with: AccessPolicy.handleFeedback) ? nil
@@ -41,7 +43,7 @@ struct WebStaffController {
     }
 
     @Sendable func changeRequests(_ req: Request) async throws -> Response {
-        let requests = try await ChangeRequestService(application: req.application).list(state: .pending, limit: 200)
+        let requests = try await features.changeRequests.list(state: .pending, limit: 200)
         let notice = req.query[String.self, at: "done"] == "1" ? StaffText.decided(req.lang) : nil
         return html(StaffPages.changeRequests(requests, lang: req.lang, notice: notice).render())
     }
@@ -59,13 +61,20 @@ struct WebStaffController {
 
     @Sendable func changeRequest(_ req: Request) async throws -> Response {
         let staff = try req.caller
-        let request = try await ChangeRequestService(application: req.application).staffView(
+        let request = try await features.changeRequests.staffView(
             try req.uuidParameter(), action: "change_request.viewed", staff: staff.account, ip: req.clientIP)
         return try await changeRequestPage(req, staff: staff, request: request)
     }
 
     @Sendable func proof(_ req: Request) async throws -> Response {
-        return try await ChangeRequestsController().staffProof(req)
+        let fileID = try req.uuidParameter("file")
+        let service = features.changeRequests
+        let request = try await service.staffView(try req.uuidParameter(), action: "change_request.proof_viewed", staff: try req.caller.account,
+                                                  ip: req.clientIP, details: ["file": fileID.uuidString.lowercased()]) {
+            guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        }
+        let (file, data) = try await service.proof(fileID, of: request)
+        return file.response(data)
     }
 
     struct DecisionForm: Content {
@@ -77,7 +86,7 @@ struct WebStaffController {
         let staff = try req.caller
         guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
         let form = try req.content.decode(DecisionForm.self)
-        let service = ChangeRequestService(application: req.application)
+        let service = features.changeRequests
         do {
             _ = try await service.decide(id, staff: staff.account, .init(outcome: form.outcome ?? "", note: form.note), ip: req.clientIP)
             return req.redirect(to: "/staff/change-requests?done=1", redirectType: .normal)
@@ -97,14 +106,14 @@ struct WebStaffController {
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = !staff.account.roles.isDisjoint(with: AccessPolicy.supervise)
-        let admin = AdminService(application: req.application)
+        let admin = features.admin
         if let id = req.query[String.self, at: "id"].flatMap(UUID.init(uuidString:)) {
             model.searched = true
             model.detail = try await admin.detailIfPresent(id)
         } else if let number = req.query[String.self, at: "number"]?.trimmingCharacters(in: .whitespaces), !number.isEmpty {
             // Through the blind index only, and audited: who looked for a number, not the number.
             model.searched = true
-            let holders = try await CaseService(application: req.application).accounts(holdingNumber: number, staff: staff.account, ip: req.clientIP)
+            let holders = try await features.cases.accounts(holdingNumber: number, staff: staff.account, ip: req.clientIP)
             if holders.count == 1, let only = holders.first {
                 model.detail = try await admin.detail(only)
             } else if !holders.isEmpty {
@@ -113,7 +122,7 @@ struct WebStaffController {
             }
         } else if !login.isEmpty {
             model.searched = true
-            if let record = try await AccountService(application: req.application).findAccount(login: login, on: req.db) {
+            if let record = try await features.accounts.findAccount(login: login, on: req.db) {
                 model.detail = try await admin.detail(record)
             }
         }
@@ -145,7 +154,7 @@ struct WebStaffController {
             email: blank(form.email), school: blank(form.school), grade: blank(form.grade), class: blank(form.class)
         )
         do {
-            let account = try await AccountService(application: req.application).createStaff(input, actor: .staff(admin.account.id), ip: req.clientIP)
+            let account = try await features.accounts.createStaff(input, actor: .staff(admin.account.id), ip: req.clientIP)
             return html(StaffPages.newStaff(.init(lang: req.lang, csrf: csrf, notice: StaffText.created(req.lang) + (account.username ?? ""))).render())
         } catch let error as UserFacingError {
             let values = ["username": form.username ?? "", "phone": form.phone ?? "", "email": form.email ?? "",
@@ -158,7 +167,7 @@ struct WebStaffController {
 
     @Sendable func outbox(_ req: Request) async throws -> Response {
         let staff = try req.caller
-        let entries = try await AdminService(application: req.application).outbox(status: OutboxStatus.failed.rawValue, limit: 200)
+        let entries = try await features.admin.outbox(status: OutboxStatus.failed.rawValue, limit: 200)
         let notice = req.query[String.self, at: "done"] == "1" ? StaffText.retried(req.lang) : nil
         return html(StaffPages.outbox(entries, lang: req.lang, csrf: PageCSRF.token(for: req).0,
                                       canRetry: !staff.account.roles.isDisjoint(with: AccessPolicy.administer), notice: notice).render())
@@ -166,7 +175,7 @@ struct WebStaffController {
 
     @Sendable func retry(_ req: Request) async throws -> Response {
         let admin = try req.caller
-        _ = try await AdminService(application: req.application).retry(try req.uuidParameter(), admin: admin.account, ip: req.clientIP)
+        _ = try await features.admin.retry(try req.uuidParameter(), admin: admin.account, ip: req.clientIP)
         return req.redirect(to: "/staff/outbox?done=1", redirectType: .normal)
     }
 }

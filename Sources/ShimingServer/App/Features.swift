@@ -1,0 +1,49 @@
+import Fluent
+import Vapor
+
+/// Where a service gets a database handle for each operation (a fresh one per call, so that
+/// work spreads over the event loops' connection pools as it does for a request's own `req.db`).
+typealias DatabaseProvider = @Sendable () -> any Database
+
+/// The feature services, built once in `configure` and handed to the controllers, the
+/// middleware, the workers and the commands that use them. Nothing builds a service from the
+/// application anywhere else.
+struct Features: Sendable {
+    let accounts: AccountService
+    let cases: CaseService
+    let review: ReviewService
+    let freezes: FreezeService
+    let changeRequests: ChangeRequestService
+    let alerts: RiskAlertService
+    let feedback: FeedbackService
+    let admin: AdminService
+
+    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+        accounts = AccountService(context: context, database: database)
+        cases = CaseService(context: context, database: database)
+        review = ReviewService(cases: cases)
+        freezes = FreezeService(cases: cases)
+        changeRequests = ChangeRequestService(context: context, database: database)
+        alerts = RiskAlertService(context: context, database: database)
+        feedback = FeedbackService(context: context, database: database)
+        admin = AdminService(context: context, database: database, accounts: accounts)
+    }
+}
+
+extension Application {
+    private struct FeaturesKey: StorageKey {
+        typealias Value = Features
+    }
+
+    /// The services built in `configure` (for the commands and workers that run outside a
+    /// controller; controllers receive them through `init`).
+    var features: Features {
+        get {
+            guard let features = storage[FeaturesKey.self] else {
+                fatalError("configure(_:configuration:services:) has not been called on this application")
+            }
+            return features
+        }
+        set { storage[FeaturesKey.self] = newValue }
+    }
+}

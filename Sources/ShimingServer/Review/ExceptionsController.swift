@@ -13,7 +13,7 @@ struct ExceptionsController {
         "id": .string(format: "uuid"), "kind": .string(allowed: RiskAlertService.Kind.allCases.map(\.rawValue)),
         "subject": .string(description: "case:…, account:…, ip:… or staff:…"), "program": .nullable(.string()),
         "details": .object([:]), "note": .nullable(.string()), "raisedBy": .nullable(.string(format: "uuid")),
-        "state": .string(allowed: ["open", "acknowledged", "resolved"]), "count": .integer(),
+        "state": .string(allowed: RiskAlertState.allCases.map(\.rawValue)), "count": .integer(),
         "createdAt": .string(format: "date-time"), "lastSeenAt": .string(format: "date-time"),
         "acknowledgedBy": .nullable(.string(format: "uuid")), "acknowledgedAt": .nullable(.string(format: "date-time")),
         "resolvedBy": .nullable(.string(format: "uuid")), "resolvedAt": .nullable(.string(format: "date-time")), "resolution": .nullable(.string()),
@@ -21,7 +21,7 @@ struct ExceptionsController {
 
     static let feedbackSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "accountId": .string(format: "uuid"), "caseId": .nullable(.string(format: "uuid")),
-        "page": .nullable(.string()), "text": .string(), "tags": .array(.string()), "state": .string(allowed: ["new", "read", "answered"]),
+        "page": .nullable(.string()), "text": .string(), "tags": .array(.string()), "state": .string(allowed: FeedbackState.allCases.map(\.rawValue)),
         "createdAt": .string(format: "date-time"), "answer": .nullable(.string()), "answeredAt": .nullable(.string(format: "date-time")),
     ], required: ["id", "accountId", "text", "tags", "state", "createdAt"])
 
@@ -120,14 +120,14 @@ struct ExceptionsController {
     }
 
     @Sendable func acknowledge(_ req: Request) async throws -> RiskAlertView {
-        let alert = try await features.alerts.move(try req.uuidParameter(), to: "acknowledged", note: nil,
+        let alert = try await features.alerts.move(try req.uuidParameter(), to: RiskAlertState.acknowledged.rawValue, note: nil,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
 
     @Sendable func resolve(_ req: Request) async throws -> RiskAlertView {
         let note = try req.content.decode(NoteInput.self).note
-        let alert = try await features.alerts.move(try req.uuidParameter(), to: "resolved", note: note,
+        let alert = try await features.alerts.move(try req.uuidParameter(), to: RiskAlertState.resolved.rawValue, note: note,
                                                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }

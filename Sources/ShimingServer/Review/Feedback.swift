@@ -49,7 +49,7 @@ struct FeedbackService: Sendable {
         record.page = page
         record.textSealed = sealed
         record.tags = ""
-        record.state = "new"
+        record.state = FeedbackState.new.rawValue
         record.createdAt = now
         let actor: AuditActor = account.kind == .staff ? .staff(account.id) : .account(account.id)
         try await context.writeGate.transaction(on: db) { [now] tx in
@@ -70,7 +70,7 @@ struct FeedbackService: Sendable {
         var query = FeedbackRecord.query(on: db)
         switch state ?? "all" {
         case "all": break
-        case let state where ["new", "read", "answered"].contains(state): query = query.filter(\.$state == state)
+        case let state where FeedbackState(rawValue: state) != nil: query = query.filter(\.$state == state)
         default: throw AccountError.invalid(["state": "invalid_value"])
         }
         let items = try await query.sort(\.$createdAt, .descending).limit(500).all().map(open)
@@ -97,8 +97,8 @@ struct FeedbackService: Sendable {
                 record.tags = tags.map { $0.trimmingCharacters(in: .whitespaces) }.filter { seen.insert($0).inserted }.joined(separator: ",")
                 details["tags"] = record.tags
             }
-            if read == true, record.state == "new" {
-                record.state = "read"
+            if read == true, record.state == FeedbackState.new.rawValue {
+                record.state = FeedbackState.read.rawValue
                 record.readBy = staff.id
                 record.readAt = now
                 details["read"] = "true"
@@ -117,7 +117,7 @@ struct FeedbackService: Sendable {
         let cipher = context.cipher
         let record = try await context.writeGate.transaction(on: db) { [now] tx -> FeedbackRecord in
             guard let record = try await FeedbackRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
-            record.state = "answered"
+            record.state = FeedbackState.answered.rawValue
             record.readBy = record.readBy ?? staff.id
             record.readAt = record.readAt ?? now
             record.answerSealed = sealed

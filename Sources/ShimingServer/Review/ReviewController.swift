@@ -12,7 +12,7 @@ struct ReviewController {
 
     static let taskSchema: JSONSchema = .object([
         "id": .string(format: "uuid"), "caseId": .string(format: "uuid"), "program": .string(),
-        "state": .string(allowed: ["open", "done", "cancelled"]), "routing": .string(allowed: ["pool", "class_teacher", "supervisors"]),
+        "state": .string(allowed: ReviewTaskState.allCases.map(\.rawValue)), "routing": .string(allowed: ["pool", "class_teacher", "supervisors"]),
         "reason": .string(), "scope": .nullable(.object(["school": .string(), "grade": .string(), "class": .string()])),
         "dueAt": .string(format: "date-time"), "overdue": .boolean(), "createdAt": .string(format: "date-time"), "outcome": .nullable(.string()),
         "kind": .string(allowed: ["review", "appeal"]), "assigneeId": .nullable(.string(format: "uuid")),
@@ -32,7 +32,7 @@ struct ReviewController {
         let access = Access.staff(AccessPolicy.reviewCases)
         review.on(.GET, "tasks", documentation: APIOperation(
             "listReviewTasks", summary: "The caller's visible tasks (teachers: their class; reviewers: the pool; supervisors: all, with the supervisors' queue), oldest due first",
-            tag: "review", query: ["state": .string(allowed: ["open", "done", "cancelled"]), "scope": .string(allowed: ["all", "mine", "unclaimed", "escalated"])],
+            tag: "review", query: ["state": .string(allowed: ReviewTaskState.allCases.map(\.rawValue)), "scope": .string(allowed: ["all", "mine", "unclaimed", "escalated"])],
             responses: [200: .init("Tasks", schema: .array(.ref("ReviewTask")))], components: components, access: access
         ), use: tasks)
         review.on(.POST, "tasks", ":id", "claim", documentation: APIOperation(
@@ -99,10 +99,10 @@ struct ReviewController {
         let state = req.query[String.self, at: "state"] ?? "open"
         let scope = req.query[String.self, at: "scope"] ?? "all"
         var fields: [String: String] = [:]
-        if !ReviewService.taskStates.contains(state) { fields["state"] = "invalid_value" }
+        if ReviewTaskState(rawValue: state) == nil { fields["state"] = "invalid_value" }
         if !ReviewService.taskScopes.contains(scope) { fields["scope"] = "invalid_value" }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        return try await features.review.visibleTasks(staff: staff, state: state, scope: scope)
+        return try await features.review.visibleTasks(staff: staff, state: ReviewTaskState(rawValue: state) ?? .open, scope: scope)
     }
 
     /// The tasks in a state that the staff member may see, narrowed by scope, oldest due first.

@@ -91,7 +91,7 @@ enum ReviewFigures {
 
     /// The report for `[from, to)` from the database.
     static func report(from: Date, to: Date, lang: Lang, on db: any Database, context: ShimingContext) async throws -> Report {
-        let tasks = try await ReviewTaskRecord.query(on: db).filter(\.$state == "done").filter(\.$decidedBy != nil)
+        let tasks = try await ReviewTaskRecord.query(on: db).filter(\.$state == ReviewTaskState.done.rawValue).filter(\.$decidedBy != nil)
             .filter(\.$closedAt >= from).filter(\.$closedAt < to).all()
         let decisions = tasks.compactMap { task -> Decision? in
             guard let reviewer = task.decidedBy, let closed = task.closedAt, let outcome = task.outcome else { return nil }

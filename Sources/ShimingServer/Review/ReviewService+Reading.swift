@@ -7,12 +7,11 @@ import Vapor
 /// person's other cases, and its documents. Every look at a case is audited; API and pages
 /// both read through here.
 extension ReviewService {
-    static let taskStates = ["open", "done", "cancelled"]
     static let taskScopes = ["all", "mine", "unclaimed", "escalated"]
 
     /// The tasks in `state` the staff member may see, oldest due first (at most 500).
-    func visibleTasks(staff: Account, state: String, scope: String) async throws -> [ReviewTaskView] {
-        var query = ReviewTaskRecord.query(on: db).filter(\.$state == state)
+    func visibleTasks(staff: Account, state: ReviewTaskState, scope: String) async throws -> [ReviewTaskView] {
+        var query = ReviewTaskRecord.query(on: db).filter(\.$state == state.rawValue)
         switch scope {
         case "mine": query = query.filter(\.$assigneeID == staff.id)
         case "unclaimed": query = query.filter(\.$assigneeID == nil)

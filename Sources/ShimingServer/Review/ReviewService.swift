@@ -69,7 +69,7 @@ struct ReviewService: Sendable {
     /// once exactly one wins. A claim left idle past the timeout may be taken over.
     func claim(_ id: UUID, staff: Account, ip: String?) async throws -> ReviewTaskRecord {
         let task = try await visibleTask(id, staff: staff)
-        guard task.state == "open" else { throw Self.taskClosed }
+        guard task.state == ReviewTaskState.open.rawValue else { throw Self.taskClosed }
         guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
         let now = cases.now
@@ -88,7 +88,7 @@ struct ReviewService: Sendable {
         }
         guard won else {
             let current = try await ReviewTaskRecord.find(id, on: db)
-            throw current?.state == "open" ? Self.taskClaimed : Self.taskClosed
+            throw current?.state == ReviewTaskState.open.rawValue ? Self.taskClaimed : Self.taskClosed
         }
         return try await visibleTask(id, staff: staff)
     }
@@ -96,7 +96,7 @@ struct ReviewService: Sendable {
     /// Gives a claimed task back to the queue.
     func release(_ id: UUID, staff: Account, ip: String?) async throws -> ReviewTaskRecord {
         let task = try await visibleTask(id, staff: staff)
-        guard task.state == "open" else { throw Self.taskClosed }
+        guard task.state == ReviewTaskState.open.rawValue else { throw Self.taskClosed }
         guard task.assigneeID == staff.id else { throw Self.taskClaimed }
         let now = cases.now
         try await context.writeGate.transaction(on: db) { tx in
@@ -117,7 +117,7 @@ struct ReviewService: Sendable {
 
     /// The same, inside the caller's transaction.
     static func touch(caseID: UUID, staff: Account, at now: Date, on tx: any Database) async throws {
-        try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
+        try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == ReviewTaskState.open.rawValue)
             .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: now).update()
     }
 
@@ -157,7 +157,7 @@ struct ReviewService: Sendable {
         let known = Set(try cases.program(record.program).fieldNames)
         if pointed.values.contains(where: { !known.contains($0) }) { throw AccountError.invalid(["fields": "invalid_value"]) }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
-        guard task.state == "open" else { throw Self.taskClosed }
+        guard task.state == ReviewTaskState.open.rawValue else { throw Self.taskClosed }
         // An appeal is upheld or dismissed; upholding one against a freeze lifts the freeze.
         let freezes = FreezeService(cases: cases)
         let appeal = task.kind == "appeal" ? try await freezes.appeal(forTask: taskID)?.0 : nil
@@ -183,7 +183,7 @@ struct ReviewService: Sendable {
         let messageSealed = message.isEmpty ? nil : try context.cipher.seal(message, context: CaseRecord.messageContext(task.caseID))
         let version = record.version
         try await context.writeGate.transaction(on: db) { [cases] tx in
-            guard let task = try await ReviewTaskRecord.find(taskID, on: tx), task.state == "open" else { throw Self.taskClosed }
+            guard let task = try await ReviewTaskRecord.find(taskID, on: tx), task.state == ReviewTaskState.open.rawValue else { throw Self.taskClosed }
             let record = try await CaseService.locked(task.caseID, version: version, on: tx)
             var seq = try await CaseService.nextSeq(task.caseID, on: tx)
             let actor = AuditActor.staff(staff.id)
@@ -242,7 +242,7 @@ struct ReviewService: Sendable {
 
     /// Marks a task decided, in the caller's transaction.
     static func close(_ task: ReviewTaskRecord, outcome: CaseAction.ReviewOutcome, staff: Account, at now: Date, on tx: any Database) async throws {
-        task.state = "done"
+        task.state = ReviewTaskState.done.rawValue
         task.outcome = outcome.rawValue
         task.decidedBy = staff.id
         task.assigneeID = task.assigneeID ?? staff.id
@@ -282,19 +282,19 @@ struct ReviewService: Sendable {
     func sweep() async throws -> SweepResult {
         let now = cases.now
         var result = SweepResult()
-        let idle = try await ReviewTaskRecord.query(on: db).filter(\.$state == "open").filter(\.$assigneeID != nil)
+        let idle = try await ReviewTaskRecord.query(on: db).filter(\.$state == ReviewTaskState.open.rawValue).filter(\.$assigneeID != nil)
             .filter(\.$claimedAt < now.addingTimeInterval(-idleTimeout)).limit(500).all()
         for task in idle {
             let id = try task.requireID()
             try await context.writeGate.transaction(on: db) { tx in
-                try await ReviewTaskRecord.query(on: tx).filter(\.$id == id).filter(\.$state == "open")
+                try await ReviewTaskRecord.query(on: tx).filter(\.$id == id).filter(\.$state == ReviewTaskState.open.rawValue)
                     .set(\.$assigneeID, to: nil).set(\.$claimedAt, to: nil).update()
                 try await AuditLog.record("review_task.released", actor: .system, subject: ReviewTasks.subject(id),
                                           details: ["why": "idle", "assignee": task.assigneeID?.uuidString.lowercased() ?? ""], at: now, on: tx)
             }
             result.released += 1
         }
-        let overdue = try await ReviewTaskRecord.query(on: db).filter(\.$state == "open").filter(\.$escalatedAt == nil)
+        let overdue = try await ReviewTaskRecord.query(on: db).filter(\.$state == ReviewTaskState.open.rawValue).filter(\.$escalatedAt == nil)
             .filter(\.$dueAt < now).limit(500).all()
         if !overdue.isEmpty {
             let supervisors = try await ReviewTasks.staff(with: .supervisor, on: db, cipher: context.cipher)

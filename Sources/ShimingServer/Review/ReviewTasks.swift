@@ -137,7 +137,7 @@ enum ReviewTasks {
         task.caseID = caseID
         task.program = program.key
         task.kind = kind
-        task.state = "open"
+        task.state = ReviewTaskState.open.rawValue
         task.routing = kind == "appeal" ? Program.Routing.pool.rawValue : program.review.routing.rawValue
         task.excludedID = excluded
         task.reason = reason
@@ -223,7 +223,7 @@ enum ReviewTasks {
     /// The open tasks per program: how many, how many unclaimed and overdue, and the oldest's age.
     static func queues(on db: any Database, now: Date) async throws -> [String: Queue] {
         var queues: [String: Queue] = [:]
-        for task in try await ReviewTaskRecord.query(on: db).filter(\.$state == "open")
+        for task in try await ReviewTaskRecord.query(on: db).filter(\.$state == ReviewTaskState.open.rawValue)
             .field(\.$id).field(\.$program).field(\.$assigneeID).field(\.$dueAt).field(\.$createdAt).all() {
             var queue = queues[task.program] ?? Queue()
             queue.open += 1
@@ -237,8 +237,8 @@ enum ReviewTasks {
 
     /// Cancels a case's open task when the applicant resubmits it.
     static func cancelOpen(caseID: UUID, at now: Date, on tx: any Database) async throws {
-        try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == "open")
-            .set(\.$state, to: "cancelled").set(\.$closedAt, to: now).update()
+        try await ReviewTaskRecord.query(on: tx).filter(\.$caseID == caseID).filter(\.$state == ReviewTaskState.open.rawValue)
+            .set(\.$state, to: ReviewTaskState.cancelled.rawValue).set(\.$closedAt, to: now).update()
     }
 
     static func inScope(_ task: ReviewTaskRecord, _ staff: Account) -> Bool {

@@ -38,7 +38,7 @@ struct ReviewTaskView: Content {
             scope = ClassScopeBody(school: school, grade: grade, class: klass)
         }
         dueAt = task.dueAt
-        overdue = task.state == "open" && task.dueAt < now
+        overdue = task.state == ReviewTaskState.open.rawValue && task.dueAt < now
         createdAt = task.createdAt
         outcome = task.outcome
         kind = task.kind ?? "review"

@@ -25,7 +25,7 @@ struct RiskAlertService: Sendable {
         case staff
     }
 
-    static let active = ["open", "acknowledged"]
+    static let active = RiskAlertState.active.map(\.rawValue)
 
     /// Raises a system alert in the caller's transaction, or counts up the open one.
     static func raise(_ kind: Kind, subject: String, program: String?, details: [String: String], at now: Date, on tx: any Database) async throws {
@@ -60,7 +60,7 @@ struct RiskAlertService: Sendable {
         alert.details = try CaseService.json(details)
         alert.noteSealed = noteSealed
         alert.raisedBy = staff
-        alert.state = "open"
+        alert.state = RiskAlertState.open.rawValue
         alert.count = 1
         alert.createdAt = now
         alert.lastSeenAt = now
@@ -102,18 +102,18 @@ struct RiskAlertService: Sendable {
 
     /// Acknowledges (`open` → `acknowledged`) or resolves (→ `resolved`, with a note) an alert.
     func move(_ id: UUID, to state: String, note: String?, staff: Account, ip: String?) async throws -> RiskAlertRecord {
-        let resolution = state == "resolved" ? try FreezeService.text(note, field: "note", max: 1000) : nil
+        let resolution = state == RiskAlertState.resolved.rawValue ? try FreezeService.text(note, field: "note", max: 1000) : nil
         let cipher = context.cipher
         return try await context.writeGate.transaction(on: db) { [now] tx in
             guard let alert = try await RiskAlertRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
-            let allowed = state == "acknowledged" ? ["open"] : Self.active
+            let allowed = state == RiskAlertState.acknowledged.rawValue ? [RiskAlertState.open.rawValue] : Self.active
             guard allowed.contains(alert.state) else {
                 throw UserFacingError(code: "invalid_state", kind: .conflict,
                                       message: LocalizedText("该提醒当前状态不能进行这一步。", "The alert cannot take this step in its current state."),
                                       fields: ["state": alert.state])
             }
             alert.state = state
-            if state == "acknowledged" {
+            if state == RiskAlertState.acknowledged.rawValue {
                 alert.acknowledgedBy = staff.id
                 alert.acknowledgedAt = now
             } else {
@@ -132,7 +132,7 @@ struct RiskAlertService: Sendable {
         switch state ?? "active" {
         case "active": query = query.filter(\.$state ~~ Self.active)
         case "all": break
-        case let state where ["open", "acknowledged", "resolved"].contains(state): query = query.filter(\.$state == state)
+        case let state where RiskAlertState(rawValue: state) != nil: query = query.filter(\.$state == state)
         default: throw AccountError.invalid(["state": "invalid_value"])
         }
         return try await query.sort(\.$lastSeenAt, .descending).limit(500).all()

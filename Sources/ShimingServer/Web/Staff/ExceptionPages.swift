@@ -37,10 +37,10 @@ enum ExceptionPages {
             }
             if let note = alert.note { children.append(Forms.element("blockquote", [], [.text(note)])) }
             if let resolution = alert.resolution { children.append(.p(.text("\(ReviewText.resolution(lang))：\(resolution)"))) }
-            if canHandle, alert.state == "open" {
+            if canHandle, alert.state == RiskAlertState.open.rawValue {
                 children.append(Forms.form(action: "/staff/alerts/\(id)/acknowledge", csrf: csrf, [Forms.submit(ReviewText.acknowledge, lang: lang, primary: false)]))
             }
-            if canHandle, alert.state != "resolved" {
+            if canHandle, alert.state != RiskAlertState.resolved.rawValue {
                 children.append(Forms.form(action: "/staff/alerts/\(id)/resolve", csrf: csrf, [
                     ReviewPages.textarea("note-\(id)", ReviewText.resolution, value: "", error: nil, lang: lang),
                     Forms.submit(ReviewText.resolve, lang: lang),

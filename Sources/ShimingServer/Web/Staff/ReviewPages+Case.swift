@@ -133,7 +133,7 @@ extension ReviewPages {
                 Forms.submit(ReviewText.reveal, lang: lang, primary: false),
             ]),
         ]))
-        if task.state == "open" {
+        if task.state == ReviewTaskState.open.rawValue {
             let outcomes = view.appeal == nil ? ReviewText.outcomes : ReviewText.outcomes.filter { $0.0 != "return" }
             let chosen = model.values["outcome"]
             main.append(section("decision", ReviewText.decision, lang: lang, [
@@ -182,7 +182,7 @@ extension ReviewPages {
                 Forms.submit(ReviewText.raiseAlert, lang: lang, primary: false),
             ]),
         ]))
-        if task.mine, task.state == "open" {
+        if task.mine, task.state == ReviewTaskState.open.rawValue {
             main.append(Forms.form(action: "/staff/review/tasks/\(lower(task.id))/release", csrf: model.csrf,
                                    [Forms.submit(ReviewText.release, lang: lang, primary: false)]))
         }

@@ -57,8 +57,8 @@ struct WebExceptionsController {
         }
     }
 
-    @Sendable func acknowledge(_ req: Request) async throws -> Response { try await moveAlert(req, to: "acknowledged") }
-    @Sendable func resolve(_ req: Request) async throws -> Response { try await moveAlert(req, to: "resolved") }
+    @Sendable func acknowledge(_ req: Request) async throws -> Response { try await moveAlert(req, to: RiskAlertState.acknowledged.rawValue) }
+    @Sendable func resolve(_ req: Request) async throws -> Response { try await moveAlert(req, to: RiskAlertState.resolved.rawValue) }
 
     // MARK: Feedback (staff)
 

@@ -38,7 +38,7 @@ struct WebReviewController {
 
     func queuePage(_ req: Request, staff: Account, scope: String, notice: String?, noticeKind: String = "ok",
                    status: HTTPResponseStatus = .ok) async throws -> Response {
-        let tasks = try await features.review.visibleTasks(staff: staff, state: "open", scope: scope)
+        let tasks = try await features.review.visibleTasks(staff: staff, state: .open, scope: scope)
         var onDuty: Bool?
         if staff.roles.contains(.reviewer) { onDuty = try await AccountRecord.find(staff.id, on: req.db)?.onDutySince != nil }
         let model = ReviewPages.QueueModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, scope: scope, tasks: tasks,

@@ -33,11 +33,11 @@ struct WebStaffController {
         let failed = roles.isDisjoint(with: AccessPolicy.readOutbox) ? nil
             : try await OutboxMessageRecord.query(on: req.db).filter(\.$status == OutboxStatus.failed.rawValue).count()
         let tasks = roles.isDisjoint(with: AccessPolicy.reviewCases) ? nil
-            : try await features.review.visibleTasks(staff: staff.account, state: "open", scope: "all").count
+            : try await features.review.visibleTasks(staff: staff.account, state: .open, scope: "all").count
         let alerts = roles.isDisjoint(with: AccessPolicy.readAlerts) ? nil
-            : try await RiskAlertRecord.query(on: req.db).filter(\.$state == "open").count()
+            : try await RiskAlertRecord.query(on: req.db).filter(\.$state == RiskAlertState.open.rawValue).count()
         let feedback = roles.isDisjoint(with: AccessPolicy.handleFeedback) ? nil
-            : try await FeedbackRecord.query(on: req.db).filter(\.$state == "new").count()
+            : try await FeedbackRecord.query(on: req.db).filter(\.$state == FeedbackState.new.rawValue).count()
         return html(StaffPages.desk(.init(lang: req.lang, account: staff.account, pendingChangeRequests: pending, failedMessages: failed,
                                           openTasks: tasks, openAlerts: alerts, newFeedback: feedback)).render())
     }

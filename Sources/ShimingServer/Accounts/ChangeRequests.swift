@@ -302,9 +302,8 @@ struct ChangeRequestService: Sendable {
         // since the refusal itself changes nothing else).
         if try await ChangeRequestRecord.find(id, on: db)?.accountID == staff.id {
             try await AuditLog.recordAlone("change_request.decision_refused", actor: .staff(staff.id), subject: subject, ip: ip,
-                                           details: ["why": "own_request"], at: now, gate: context.writeGate, on: db)
-            throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
-                                  message: LocalizedText("不能处理自己的申请。", "You cannot decide your own request."))
+                                           details: ["why": ConflictOfInterest.ownRequest.rawValue], at: now, gate: context.writeGate, on: db)
+            throw ConflictOfInterest.ownRequest.error
         }
         try await context.writeGate.transaction(on: db) { tx in
             guard let record = try await ChangeRequestRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }

@@ -74,7 +74,7 @@ extension CaseService {
                     try await change(try await Self.locked(id, version: candidate.version, on: tx), account, program, tx)
                 }
                 changed += 1
-            } catch let error as UserFacingError where error.code == "case_changed" {
+            } catch let error where CaseErrors.isChanged(error) {
                 continue
             }
         }

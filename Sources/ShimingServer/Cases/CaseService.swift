@@ -51,10 +51,7 @@ struct CaseService: Sendable {
     /// The record, re-read inside a transaction, if nobody changed it since `version`.
     static func locked(_ id: UUID, version: Int, on tx: any Database) async throws -> CaseRecord {
         guard let record = try await CaseRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
-        guard record.version == version else {
-            throw UserFacingError(code: "case_changed", kind: .conflict,
-                                  message: LocalizedText("申请刚被修改过，请刷新后重试。", "The application was changed meanwhile; reload and try again."))
-        }
+        guard record.version == version else { throw CaseErrors.changed }
         return record
     }
 

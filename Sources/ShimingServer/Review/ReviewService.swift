@@ -54,15 +54,13 @@ struct ReviewService: Sendable {
     /// one an appeal contests.
     func checkNeutral(_ staff: Account, task: ReviewTaskRecord, record: CaseRecord, ip: String?) async throws {
         let (applicant, application) = try await parties(of: record)
-        var why = ReviewConflict.between(staff, applicant: applicant, application: application)?.rawValue
-        if why == nil, task.excludedID == staff.id { why = "contested_decision" }
+        var why = ReviewConflict.between(staff, applicant: applicant, application: application)
+        if why == nil, task.excludedID == staff.id { why = .contestedDecision }
         guard let why else { return }
         try await AuditLog.recordAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
-                                       details: ["why": why, "task": try task.requireID().uuidString.lowercased()], at: cases.now,
+                                       details: ["why": why.rawValue, "task": try task.requireID().uuidString.lowercased()], at: cases.now,
                                        gate: context.writeGate, on: db)
-        if let conflict = ReviewConflict(rawValue: why) { throw conflict.error }
-        throw UserFacingError(code: "conflict_of_interest", kind: .forbidden,
-                              message: LocalizedText("该申诉针对您的决定，需由其他人处理。", "This appeal contests your own decision; someone else must decide it."))
+        throw why.error
     }
 
     /// Claims a task: one conditional `UPDATE … RETURNING`, so of two reviewers claiming at

@@ -266,14 +266,10 @@ enum ReviewTasks {
     }
 }
 
-/// Why a staff member may not decide a case: they are the applicant, the guardian, or share
-/// the applicant's phone or e-mail (P3: reviewers must be neutral).
-enum ReviewConflict: String, Sendable {
-    case ownCase = "own_case"
-    case guardian
-    case sharedContact = "shared_contact"
-
-    static func between(_ staff: Account, applicant: Account, application: CaseApplication) -> ReviewConflict? {
+/// Who may not decide a case: the applicant, the guardian, or someone sharing the applicant's
+/// phone or e-mail (the reasons and their messages are `ConflictOfInterest`, in ShimingCore).
+enum ReviewConflict {
+    static func between(_ staff: Account, applicant: Account, application: CaseApplication) -> ConflictOfInterest? {
         if staff.id == applicant.id { return .ownCase }
         let staffPhones = Set([staff.phone].compactMap { $0 })
         let staffEmails = Set([staff.email].compactMap { $0?.lowercased() })
@@ -286,16 +282,6 @@ enum ReviewConflict: String, Sendable {
     }
 
     static func normalisedPhone(_ raw: String) -> String? { try? MobileNumber.validate(raw) }
-
-    var error: UserFacingError {
-        let message = switch self {
-        case .ownCase: LocalizedText("不能审核自己的申请。", "You cannot decide your own application.")
-        case .guardian: LocalizedText("您是申请人的监护人，不能审核此申请。", "You are the applicant's guardian and cannot decide this application.")
-        case .sharedContact: LocalizedText("您与申请人使用相同的手机号或邮箱，不能审核此申请。",
-                                           "You share a phone number or e-mail address with the applicant and cannot decide this application.")
-        }
-        return UserFacingError(code: "conflict_of_interest", kind: .forbidden, message: message)
-    }
 }
 
 enum ReviewNotices {

@@ -51,11 +51,7 @@ struct FreezeService: Sendable {
                 let caseID = try item.requireID()
                 frozen.append(FrozenCase(case: caseID, state: CaseState(rawValue: item.state) ?? .verified))
                 try await ReviewTasks.cancelOpen(caseID: caseID, at: now, on: tx)
-                var seq = try await CaseService.nextSeq(caseID, on: tx)
-                try await cases.apply(.freeze, to: item, actor: actor, rule: "staff.freeze", at: now, seq: &seq, on: tx)
-                item.version += 1
-                item.updatedAt = now
-                try await item.save(on: tx)
+                try await CaseStore.apply(.freeze, to: item, actor: actor, rule: "staff.freeze", at: now, on: tx)
             }
             let freeze = AccountFreezeRecord()
             let freezeID = UUID()
@@ -136,9 +132,7 @@ struct FreezeService: Sendable {
                 try await cases.sendConfirmation(item, minutes: program.confirmation?.minutes ?? 30, account: holder, at: now, on: tx)
             default: break
             }
-            item.version += 1
-            item.updatedAt = now
-            try await item.save(on: tx)
+            try await CaseStore.save(item, at: now, on: tx)
         }
         freeze.liftedAt = now
         freeze.liftedHow = how
@@ -192,9 +186,7 @@ struct FreezeService: Sendable {
             appeal.taskID = taskID
             appeal.createdAt = now
             try await appeal.create(on: tx)
-            record.version += 1
-            record.updatedAt = now
-            try await record.save(on: tx)
+            try await CaseStore.save(record, at: now, on: tx)
             try await AuditLog.record("case.appealed", actor: .account(account.id), subject: CaseService.subject(caseID), ip: ip,
                                       details: ["contests": contests, "task": taskID.uuidString.lowercased()], at: now, on: tx)
             try await cases.notify(account, template: "appeal_received", text: FreezeNotices.appealReceived(program: program, lang: account.locale), on: tx)

@@ -46,9 +46,7 @@ extension CaseService {
         do {
             stored = try await context.writeGate.transaction(on: db) { tx in
                 let record = try await Self.locked(id, version: current.version, on: tx)
-                record.updatedAt = now
-                record.version += 1
-                try await record.save(on: tx)
+                try await CaseStore.save(record, at: now, on: tx)
                 let replacedIDs = replaced.map(\.id)
                 if !replacedIDs.isEmpty { try await StoredFileRecord.query(on: tx).filter(\.$id ~~ replacedIDs).delete() }
                 let stored = try await files.record(id: fileID, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: kind.rawValue,
@@ -75,9 +73,7 @@ extension CaseService {
         let now = self.now
         try await context.writeGate.transaction(on: db) { tx in
             let record = try await Self.locked(id, version: current.version, on: tx)
-            record.updatedAt = now
-            record.version += 1
-            try await record.save(on: tx)
+            try await CaseStore.save(record, at: now, on: tx)
             try await StoredFileRecord.query(on: tx).filter(\.$id == fileID).delete()
             try await AuditLog.record("case.document_removed", actor: .account(account.id), subject: Self.subject(id), ip: ip,
                                       details: ["file": fileID.uuidString.lowercased()], at: now, on: tx)

@@ -246,9 +246,7 @@ extension CaseService {
             record.scopeSchool = derived.school
             record.scopeGrade = derived.grade
             record.scopeClass = derived.class
-            record.updatedAt = now
-            record.version += 1
-            try await record.save(on: tx)
+            try await CaseStore.save(record, at: now, on: tx)
             try await AuditLog.record("case.updated", actor: .account(account.id), subject: Self.subject(id), ip: ip,
                                       details: ["state": record.state, "changed": changed ? "yes" : "no"], at: now, on: tx)
         }

@@ -48,9 +48,7 @@ extension CaseService {
             guard case .accepted = check else { return check }
             let record = try await Self.locked(id, version: current.version, on: tx)
             record.guardianConsentAt = now
-            record.version += 1
-            record.updatedAt = now
-            try await record.save(on: tx)
+            try await CaseStore.save(record, at: now, on: tx)
             try await AuditLog.record("case.guardian_consented", actor: .account(account.id), subject: Self.subject(id), ip: ip,
                                       details: ["guardianPhone": MobileNumber.mask(phone)], at: now, on: tx)
             return check

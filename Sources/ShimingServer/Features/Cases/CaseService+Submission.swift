@@ -89,9 +89,7 @@ extension CaseService {
                 try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
                                            reason: decision.rule, context: context, at: now, on: tx)
             }
-            record.updatedAt = now
-            record.version += 1
-            try await record.save(on: tx)
+            try await CaseStore.save(record, at: now, on: tx)
         }
         return try await own(id, account: account)
     }

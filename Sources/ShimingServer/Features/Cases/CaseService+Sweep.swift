@@ -46,11 +46,7 @@ extension CaseService {
         }
         let due = try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$expiresAt < now).limit(500).all()
         result.expired = try await forEach(due) { [self] record, account, program, tx in
-            var seq = try await Self.nextSeq(try record.requireID(), on: tx)
-            try await apply(.expire, to: record, actor: .system, rule: "program.reverification", at: now, seq: &seq, on: tx)
-            record.version += 1
-            record.updatedAt = now
-            try await record.save(on: tx)
+            try await CaseStore.apply(.expire, to: record, actor: .system, rule: "program.reverification", at: now, on: tx)
             try await AuditLog.record("case.expired", actor: .system, subject: Self.subject(try record.requireID()), at: now, on: tx)
             if let program {
                 try await notify(account, template: "case_expired", text: Notices.expired(program: program, lang: account.locale), on: tx)

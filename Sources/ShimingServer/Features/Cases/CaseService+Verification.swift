@@ -49,11 +49,7 @@ extension CaseService {
         let renewed = try await CaseRecord.query(on: tx).filter(\.$accountID == account.id).filter(\.$program == program.key)
             .filter(\.$state == CaseState.verified.rawValue).filter(\.$id != id).all()
         for earlier in renewed {
-            var earlierSeq = try await Self.nextSeq(try earlier.requireID(), on: tx)
-            try await apply(.expire, to: earlier, actor: actor, rule: "program.renewed", at: now, seq: &earlierSeq, on: tx)
-            earlier.version += 1
-            earlier.updatedAt = now
-            try await earlier.save(on: tx)
+            try await CaseStore.apply(.expire, to: earlier, actor: actor, rule: "program.renewed", at: now, on: tx)
             try await AuditLog.record("case.expired", actor: actor, subject: Self.subject(try earlier.requireID()), ip: nil,
                                       details: ["renewedBy": id.uuidString.lowercased()], at: now, on: tx)
         }
@@ -184,9 +180,7 @@ extension CaseService {
         let id = try record.requireID()
         record.confirmationHash = nil
         record.confirmationExpiresAt = nil
-        record.version += 1
-        record.updatedAt = now
-        try await record.save(on: tx)
+        try await CaseStore.save(record, at: now, on: tx)
         guard let accountRecord = try await AccountRecord.find(record.accountID, on: tx) else { return }
         if accountRecord.status != AccountStatus.locked.rawValue {
             accountRecord.status = AccountStatus.locked.rawValue
@@ -220,9 +214,7 @@ extension CaseService {
         try await context.writeGate.transaction(on: db) { [self] tx in
             let record = try await Self.locked(id, version: current.version, on: tx)
             try await sendConfirmation(record, minutes: minutes, account: account, at: now, on: tx)
-            record.version += 1
-            record.updatedAt = now
-            try await record.save(on: tx)
+            try await CaseStore.save(record, at: now, on: tx)
         }
         return try await own(id, account: account)
     }

@@ -129,12 +129,7 @@ struct CaseService: Sendable {
 
     /// Moves the record by one action, writing the history row.
     func apply(_ action: CaseAction, to record: CaseRecord, actor: AuditActor, rule: String?, at now: Date, seq: inout Int, on tx: any Database) async throws {
-        let from = CaseState(rawValue: record.state) ?? .draft
-        let to: CaseState
-        do { to = try CaseMachine.next(from, on: action) } catch { throw Self.transitionError(error) }
-        record.state = to.rawValue
-        try await Self.writeTransition(record, action: action.name, from: from, to: to, actor: actor, rule: rule, at: now, seq: seq, on: tx)
-        seq += 1
+        try await CaseStore.move(action, record, actor: actor, rule: rule, at: now, seq: &seq, on: tx)
     }
 
     static func transitionError(_ error: CaseTransitionError) -> UserFacingError {

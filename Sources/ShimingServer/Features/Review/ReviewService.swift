@@ -198,9 +198,7 @@ struct ReviewService: Sendable {
                 try await Self.close(task, outcome: outcome, staff: staff, at: now, on: tx)
                 try await AuditLog.record("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
                                           details: ["outcome": outcome.rawValue, "kind": "appeal", "task": taskID.uuidString.lowercased()], at: now, on: tx)
-                record.version += 1
-                record.updatedAt = now
-                try await record.save(on: tx)
+                try await CaseStore.save(record, at: now, on: tx)
                 guard let freeze = try await FreezeService.liveFreeze(of: record.accountID, on: tx),
                       let holder = try await AccountRecord.find(record.accountID, on: tx) else { throw FreezeService.notFrozen }
                 try await freezes.lift(freeze, account: holder, how: "appeal", actor: actor, ip: ip, at: now, on: tx)
@@ -230,9 +228,7 @@ struct ReviewService: Sendable {
             case .return:
                 try await cases.notify(applicant, template: "case_returned", text: Notices.returned(program: program, lang: applicant.locale), on: tx)
             }
-            record.version += 1
-            record.updatedAt = now
-            try await record.save(on: tx)
+            try await CaseStore.save(record, at: now, on: tx)
         }
         guard let updated = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
         return try await cases.load(updated)

@@ -148,17 +148,40 @@ struct AccessMatrixTests {
         }
     }
 
+    /// Who walks the matrix: nobody, an applicant, and one staff member per role (token, roles).
+    static func callers(_ shiming: TestShiming) async throws -> [(String, String?, Set<StaffRole>?)] {
+        let (_, applicant) = try await shiming.activeApplicant()
+        var callers: [(String, String?, Set<StaffRole>?)] = [("anonymous", nil, nil), ("applicant", applicant, nil)]
+        for role in StaffRole.allCases {
+            let scope: (String, String, String)? = role == .teacher ? ("第一中学", "初二", "3班") : nil
+            callers.append((role.rawValue, try await shiming.staff([role], username: "staff.\(role.rawValue)", scope: scope), [role]))
+        }
+        return callers
+    }
+
+    /// The route's path with a fresh id for every parameter.
+    static func samplePath(_ route: Route) -> String {
+        "/" + route.path.map { component -> String in
+            if case .parameter = component { return UUID().uuidString }
+            return component.description
+        }.joined(separator: "/")
+    }
+
+    /// Whether a caller with this token and these roles passes the declared access.
+    static func allows(_ access: Access, token: String?, roles: Set<StaffRole>?) -> Bool {
+        switch access {
+        case .everyone: true
+        case .signedIn, .holder: token != nil
+        case .staff(let needed): roles.map { !$0.isDisjoint(with: needed) } ?? false
+        }
+    }
+
     static func isSignOut(_ route: Route) -> Bool { route.method == .DELETE && route.path.contains(.constant("sessions")) }
 
     @Test("every guarded endpoint refuses the anonymous (401), and the wrong roles (403), on SQLite and PostgreSQL")
     func matrix() async throws {
         try await withShiming { shiming in
-            let (_, applicant) = try await shiming.activeApplicant()
-            var callers: [(String, String?, Set<StaffRole>?)] = [("anonymous", nil, nil), ("applicant", applicant, nil)]
-            for role in StaffRole.allCases {
-                let scope: (String, String, String)? = role == .teacher ? ("第一中学", "初二", "3班") : nil
-                callers.append((role.rawValue, try await shiming.staff([role], username: "staff.\(role.rawValue)", scope: scope), [role]))
-            }
+            let callers = try await Self.callers(shiming)
             // Sign-out ends the caller's session, so it goes last.
             let routes = shiming.app.routes.all
                 .filter { $0.operation != nil && $0.operation?.access != .everyone }
@@ -166,17 +189,10 @@ struct AccessMatrixTests {
             #expect(!routes.isEmpty)
             for route in routes {
                 let access = try #require(route.operation?.access)
-                let path = "/" + route.path.map { component -> String in
-                    if case .parameter = component { return UUID().uuidString }
-                    return component.description
-                }.joined(separator: "/")
+                let path = Self.samplePath(route)
                 for (name, token, roles) in callers {
                     let response = try await shiming.send(route.method, path, headers: token.map(shiming.bearer) ?? [:], json: [String: String]())
-                    let allowed: Bool = switch access {
-                    case .everyone: true
-                    case .signedIn, .holder: token != nil
-                    case .staff(let needed): roles.map { !$0.isDisjoint(with: needed) } ?? false
-                    }
+                    let allowed = Self.allows(access, token: token, roles: roles)
                     if token == nil {
                         #expect(response.status == .unauthorized, "\(route.method) \(path) as \(name)")
                     } else if allowed {
@@ -196,30 +212,18 @@ struct AccessMatrixTests {
                 .map { "\($0.method) /\($0.path.map(\.description).joined(separator: "/"))" }
             #expect(undeclared.isEmpty, "routes without an access declaration: \(undeclared)")
 
-            let (_, applicant) = try await shiming.activeApplicant()
-            var callers: [(String, String?, Set<StaffRole>?)] = [("anonymous", nil, nil), ("applicant", applicant, nil)]
-            for role in StaffRole.allCases {
-                let scope: (String, String, String)? = role == .teacher ? ("第一中学", "初二", "3班") : nil
-                callers.append((role.rawValue, try await shiming.staff([role], username: "staff.\(role.rawValue)", scope: scope), [role]))
-            }
+            let callers = try await Self.callers(shiming)
             // Signing out ends the caller's session, so it is not walked.
             let pages = shiming.app.routes.all.filter { $0.pageAccess != nil && $0.pageAccess != .everyone }
             #expect(pages.count >= 50)
             for route in pages {
                 let access = try #require(route.pageAccess)
-                let path = "/" + route.path.map { component -> String in
-                    if case .parameter = component { return UUID().uuidString }
-                    return component.description
-                }.joined(separator: "/")
+                let path = Self.samplePath(route)
                 for (name, token, roles) in callers {
                     var headers: HTTPHeaders = ["Accept": "text/html"]
                     if let token { headers.add(name: .authorization, value: "Bearer \(token)") }
                     let response = try await shiming.send(route.method, path, headers: headers)
-                    let allowed: Bool = switch access {
-                    case .everyone: true
-                    case .signedIn, .holder: token != nil
-                    case .staff(let needed): roles.map { !$0.isDisjoint(with: needed) } ?? false
-                    }
+                    let allowed = Self.allows(access, token: token, roles: roles)
                     let toSignIn = response.status == .seeOther && (response.headers.first(name: .location) ?? "").hasPrefix("/signin")
                     if token == nil {
                         #expect(toSignIn, "\(route.method) \(path) as \(name): \(response.status)")

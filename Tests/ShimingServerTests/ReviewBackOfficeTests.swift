@@ -12,7 +12,7 @@ struct ReviewBackOfficeTests {
         try await withShiming { shiming in
             let admin = try await shiming.staff([.admin], username: "admin.route")
             let teacher = try await shiming.staff([.teacher], username: "teacher.route", scope: ("育才中学", "高一", "1班"), phone: "13700137001")
-            _ = try await shiming.staff([.teacher], username: "teacher.elsewhere", scope: ("育才中学", "高一", "2班"), phone: "13700137002")
+            let elsewhere = try await shiming.staff([.teacher], username: "teacher.elsewhere", scope: ("育才中学", "高一", "2班"), phone: "13700137002")
             let reviewer = try await shiming.staff([.reviewer], username: "reviewer.route")
             let supervisor = try await shiming.staff([.supervisor], username: "supervisor.route")
             let first = residentID(birth: "20100204", sequence: "133"), second = residentID(birth: "20100611", sequence: "135")
@@ -41,6 +41,19 @@ struct ReviewBackOfficeTests {
             try await shiming.deliverOutbox()
             #expect(shiming.sink.messages.filter { $0.template == "review_task_assigned" }.map(\.to) == ["13700137001"])
             #expect(try await shiming.decide(three.id, staff: teacher, "approve").state == "verified")
+
+            // The list the database cuts is exactly the rule `ReviewTasks.visible`, for each role and state.
+            let rows = try await ReviewTaskRecord.query(on: shiming.db).all()
+            for (username, token) in [("teacher.route", teacher), ("teacher.elsewhere", elsewhere), ("reviewer.route", reviewer),
+                                      ("supervisor.route", supervisor), ("admin.route", admin)] {
+                let record = try #require(try await AccountRecord.query(on: shiming.db).filter(\.$username == username).first())
+                let account = try record.account(cipher: shiming.app.shiming.cipher)
+                for state in ["open", "done"] {
+                    let listed = try await shiming.send(.GET, "/api/v1/review/tasks?state=\(state)", headers: shiming.bearer(token))
+                    let expected = try rows.filter { $0.state == state && ReviewTasks.visible($0, to: account) }.map { try $0.requireID() }
+                    #expect(Set(try listed.json([TaskReply].self).map(\.id)) == Set(expected), "\(username) \(state)")
+                }
+            }
         }
     }
 

@@ -33,15 +33,6 @@ extension Request {
         set { storage[AuthenticationKey.self] = newValue }
     }
 
-    /// The signed-in caller for a page: `nil` when nobody is signed in (the page sends them to
-    /// sign-in), an error page when the account may not act (locked, closed; frozen too unless
-    /// the page is one a frozen holder may see).
-    func signedInForPage(frozenToo: Bool = false) throws -> Authenticated? {
-        guard let authenticated else { return nil }
-        if !(frozenToo && authenticated.account.status == .frozen) { try authenticated.account.checkMayAct() }
-        return authenticated
-    }
-
     /// The signed-in account; 401 when there is none.
     func requireAccount() throws -> Account {
         guard let account = authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }

@@ -18,9 +18,9 @@ extension ReviewService {
         case "escalated": query = query.filter(\.$escalatedAt != nil)
         default: break
         }
+        guard let visible = ReviewTasks.visibleOnly(query, to: staff) else { return [] }
         let now = cases.now
-        let rows = try await query.sort(\.$dueAt).limit(2000).all()
-        return try rows.filter { ReviewTasks.visible($0, to: staff) }.prefix(500).map { try ReviewTaskView($0, now: now, viewer: staff.id) }
+        return try await visible.sort(\.$dueAt).limit(500).all().map { try ReviewTaskView($0, now: now, viewer: staff.id) }
     }
 
     /// The case behind a visible task as a reviewer sees it; the view is audited and counts as

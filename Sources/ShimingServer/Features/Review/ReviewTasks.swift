@@ -241,6 +241,26 @@ enum ReviewTasks {
             .set(\.$state, to: ReviewTaskState.cancelled.rawValue).set(\.$closedAt, to: now).update()
     }
 
+    /// `visible` as a query condition, so that the database cuts the list: nil when the staff
+    /// member may see no task at all.
+    static func visibleOnly(_ query: QueryBuilder<ReviewTaskRecord>, to staff: Account) -> QueryBuilder<ReviewTaskRecord>? {
+        if !staff.roles.isDisjoint(with: AccessPolicy.supervise) { return query }
+        let reviewer = staff.roles.contains(.reviewer)
+        let scope = staff.roles.contains(.teacher) ? staff.scope : nil
+        guard reviewer || scope != nil else { return nil }
+        return query.group(.or) { either in
+            if reviewer { either.filter(\.$routing == Program.Routing.pool.rawValue) }
+            if let scope {
+                either.group(.and) { own in
+                    own.filter(\.$routing == Program.Routing.classTeacher.rawValue)
+                        .filter(\.$scopeSchool == NameMatching.labelKey(scope.school))
+                        .filter(\.$scopeGrade == NameMatching.labelKey(scope.grade))
+                        .filter(\.$scopeClass == NameMatching.labelKey(scope.className))
+                }
+            }
+        }
+    }
+
     static func inScope(_ task: ReviewTaskRecord, _ staff: Account) -> Bool {
         guard staff.roles.contains(.teacher), let scope = staff.scope else { return false }
         return NameMatching.labelKey(scope.school) == task.scopeSchool && NameMatching.labelKey(scope.grade) == task.scopeGrade

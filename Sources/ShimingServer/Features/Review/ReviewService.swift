@@ -119,16 +119,22 @@ struct ReviewService: Sendable {
             .filter(\.$assigneeID == staff.id).set(\.$claimedAt, to: now).update()
     }
 
-    /// Whether approving this case needs a supervisor: the same person (number or account) was
-    /// rejected before, by a person.
-    func earlierRejection(of record: CaseRecord) async throws -> UUID?? {
+    /// A person's earlier rejection: by whom (nil where the rejecting actor was not a person on
+    /// record, e.g. rows from before actors were kept).
+    struct Rejection: Sendable {
+        var by: UUID?
+    }
+
+    /// The latest rejection of the same person (same account or same number), if any: approving
+    /// them then needs a supervisor who did not reject them (four eyes).
+    func earlierRejection(of record: CaseRecord) async throws -> Rejection? {
         var caseIDs = try await CaseRecord.query(on: db).filter(\.$accountID == record.accountID).all().compactMap(\.id)
         if let index = record.numberIndex {
             caseIDs += try await CaseRecord.query(on: db).filter(\.$numberIndex == index).all().compactMap(\.id)
         }
         guard let rejection = try await CaseTransitionRecord.query(on: db).filter(\.$caseID ~~ Array(Set(caseIDs)))
             .filter(\.$toState == CaseState.rejected.rawValue).sort(\.$at, .descending).first() else { return nil }
-        return .some(rejection.actorID)
+        return Rejection(by: rejection.actorID)
     }
 
     func decide(_ taskID: UUID, staff: Account, _ input: Decision, ip: String?) async throws -> Case {
@@ -166,8 +172,8 @@ struct ReviewService: Sendable {
            let claimedAt = task.claimedAt, claimedAt >= now.addingTimeInterval(-idleTimeout) {
             throw Self.taskClaimed
         }
-        if outcome == .approve, !liftsFreeze, let rejectedBy = try await earlierRejection(of: record) {
-            guard isSupervisor, rejectedBy != staff.id else {
+        if outcome == .approve, !liftsFreeze, let rejection = try await earlierRejection(of: record) {
+            guard isSupervisor, rejection.by != staff.id else {
                 try await AuditLog.recordAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
                                                details: ["why": "four_eyes"], at: now, gate: context.writeGate, on: db)
                 throw UserFacingError(code: "four_eyes_required", kind: .forbidden,

@@ -96,7 +96,7 @@ struct AccountsController {
     }
 
     @Sendable func confirmContact(_ req: Request) async throws -> AccountView {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let id = try req.uuidParameter()
         let input = try req.content.decode(AccountService.Confirmation.self)
         return AccountView(try await features.accounts.confirm(accountID: id, input, ip: req.clientIP))
     }

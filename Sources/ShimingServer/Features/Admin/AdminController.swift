@@ -93,7 +93,7 @@ struct AdminController {
     /// Freezes or unfreezes the account `:id`, answering with the account as staff see it.
     func changeFreeze(_ req: Request, _ change: (FreezeService, UUID, FreezeInput, Account) async throws -> Void) async throws -> StaffAccountView {
         let staff = try req.requireAccount()
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let id = try req.uuidParameter()
         try await change(features.freezes, id, try req.content.decode(FreezeInput.self), staff)
         return try await features.admin.detail(id)
     }

@@ -67,13 +67,8 @@ struct WebStaffController {
     }
 
     @Sendable func proof(_ req: Request) async throws -> Response {
-        let fileID = try req.uuidParameter("file")
-        let service = features.changeRequests
-        let request = try await service.staffView(try req.uuidParameter(), action: "change_request.proof_viewed", staff: try req.caller.account,
-                                                  ip: req.clientIP, details: ["file": fileID.uuidString.lowercased()]) {
-            guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
-        }
-        let (file, data) = try await service.proof(fileID, of: request)
+        let (file, data) = try await features.changeRequests.staffProof(try req.uuidParameter("file"), request: try req.uuidParameter(),
+                                                                        staff: try req.caller.account, ip: req.clientIP)
         return file.response(data)
     }
 
@@ -84,7 +79,7 @@ struct WebStaffController {
 
     @Sendable func decide(_ req: Request) async throws -> Response {
         let staff = try req.caller
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let id = try req.uuidParameter()
         let form = try req.content.decode(DecisionForm.self)
         let service = features.changeRequests
         do {

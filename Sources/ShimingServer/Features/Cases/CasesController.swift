@@ -139,7 +139,7 @@ struct CasesController {
         let account = try req.requireAccount()
         let input = try req.content.decode(AppealInput.self)
         let item = try await features.freezes.appeal(caseID: try req.uuidParameter(), account: account,
-                                                                                reason: input.reason, ip: req.clientIP)
+                                                     reason: input.reason, ip: req.clientIP)
         return CaseView(item, lang: req.lang)
     }
 
@@ -180,7 +180,7 @@ struct CasesController {
 
     @Sendable func document(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
-        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let fileID = try req.uuidParameter("file")
         let service = features.cases
         let (file, data) = try await service.document(fileID, of: try await service.own(try req.uuidParameter(), account: account))
         return file.response(data)
@@ -188,7 +188,7 @@ struct CasesController {
 
     @Sendable func removeDocument(_ req: Request) async throws -> HTTPStatus {
         let account = try req.requireAccount()
-        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let fileID = try req.uuidParameter("file")
         try await features.cases.removeDocument(fileID, from: try req.uuidParameter(), account: account, ip: req.clientIP)
         return .noContent
     }
@@ -223,7 +223,7 @@ struct CasesController {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
         let item = try await features.cases.confirmGuardianConsent(try req.uuidParameter(), account: account,
-                                                                                               code: input.code, ip: req.clientIP)
+                                                                   code: input.code, ip: req.clientIP)
         return CaseView(item, lang: req.lang)
     }
 }

@@ -215,14 +215,14 @@ struct WebCasesController {
 
     @Sendable func document(_ req: Request) async throws -> Response {
         let (_, item, _) = try await load(req)
-        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let fileID = try req.uuidParameter("file")
         let (file, data) = try await service(req).document(fileID, of: item)
         return file.response(data)
     }
 
     @Sendable func removeDocument(_ req: Request) async throws -> Response {
         let (account, item, _) = try await load(req)
-        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let fileID = try req.uuidParameter("file")
         try await service(req).removeDocument(fileID, from: item.id, account: account, ip: req.clientIP)
         return redirect(req, item, "/edit/documents")
     }

@@ -279,6 +279,22 @@ struct ChangeRequestService: Sendable {
         return (file, try await context.files.read(file))
     }
 
+    /// A proof of the holder's own request (another account's is 404).
+    func ownProof(_ fileID: UUID, request id: UUID, account: Account) async throws -> (StoredFile, Data) {
+        try await proof(fileID, of: try await own(id, account: account))
+    }
+
+    /// A proof as staff open it (API and page alike): the look is audited as
+    /// `change_request.proof_viewed`; asking for a proof the request does not have is 404 and
+    /// records nothing.
+    func staffProof(_ fileID: UUID, request id: UUID, staff: Account, ip: String?) async throws -> (StoredFile, Data) {
+        let request = try await staffView(id, action: "change_request.proof_viewed", staff: staff, ip: ip,
+                                          details: ["file": fileID.uuidString.lowercased()]) {
+            guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        }
+        return try await proof(fileID, of: request)
+    }
+
     struct Decision: Content {
         var outcome: String
         var note: String?

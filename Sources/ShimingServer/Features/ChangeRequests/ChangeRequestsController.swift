@@ -120,7 +120,7 @@ struct ChangeRequestsController {
 
     @Sendable func addProof(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let id = try req.uuidParameter()
         let bytes = try Self.uploadedFile(req)
         let file = try await features.changeRequests.addProof(to: id, account: account, bytes: bytes, ip: req.clientIP)
         return try await StoredFileView(file).encodeResponse(status: .created, for: req)
@@ -135,12 +135,8 @@ struct ChangeRequestsController {
     }
 
     @Sendable func myProof(_ req: Request) async throws -> Response {
-        let account = try req.requireAccount()
-        guard let id = req.parameters.get("id", as: UUID.self), let fileID = req.parameters.get("file", as: UUID.self) else {
-            throw HTTPFailure.error(for: .notFound)
-        }
-        let service = features.changeRequests
-        let (file, data) = try await service.proof(fileID, of: try await service.own(id, account: account))
+        let (file, data) = try await features.changeRequests.ownProof(try req.uuidParameter("file"), request: try req.uuidParameter(),
+                                                                      account: try req.requireAccount())
         return file.response(data)
     }
 
@@ -161,19 +157,14 @@ struct ChangeRequestsController {
     }
 
     @Sendable func staffProof(_ req: Request) async throws -> Response {
-        guard let fileID = req.parameters.get("file", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        let service = features.changeRequests
-        let request = try await service.staffView(try req.uuidParameter(), action: "change_request.proof_viewed", staff: try req.requireAccount(),
-                                                  ip: req.clientIP, details: ["file": fileID.uuidString.lowercased()]) {
-            guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
-        }
-        let (file, data) = try await service.proof(fileID, of: request)
+        let (file, data) = try await features.changeRequests.staffProof(try req.uuidParameter("file"), request: try req.uuidParameter(),
+                                                                        staff: try req.requireAccount(), ip: req.clientIP)
         return file.response(data)
     }
 
     @Sendable func decide(_ req: Request) async throws -> ChangeRequestBody {
         let staff = try req.requireAccount()
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let id = try req.uuidParameter()
         let decision = try req.content.decode(ChangeRequestService.Decision.self)
         let request = try await features.changeRequests.decide(id, staff: staff, decision, ip: req.clientIP)
         return ChangeRequestBody(request, clear: true)

@@ -77,7 +77,7 @@ struct WebChangeRequestsController {
 
     @Sendable func addProof(_ req: Request) async throws -> Response {
         let authenticated = try req.caller
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let id = try req.uuidParameter()
         let bytes = (try? req.content.decode(FileUpload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
         do {
             _ = try await features.changeRequests.addProof(to: id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
@@ -92,12 +92,8 @@ struct WebChangeRequestsController {
     }
 
     @Sendable func proof(_ req: Request) async throws -> Response {
-        let authenticated = try req.caller
-        guard let id = req.parameters.get("id", as: UUID.self), let fileID = req.parameters.get("file", as: UUID.self) else {
-            throw HTTPFailure.error(for: .notFound)
-        }
-        let service = features.changeRequests
-        let (file, data) = try await service.proof(fileID, of: try await service.own(id, account: authenticated.account))
+        let (file, data) = try await features.changeRequests.ownProof(try req.uuidParameter("file"), request: try req.uuidParameter(),
+                                                                      account: try req.caller.account)
         return file.response(data)
     }
 }

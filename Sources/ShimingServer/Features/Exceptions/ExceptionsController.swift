@@ -111,7 +111,7 @@ struct ExceptionsController {
         let staff = try req.requireAccount()
         let input = try req.content.decode(AlertInput.self)
         let alert = try await features.alerts.raise(caseID: input.caseId, accountID: input.accountId,
-                                                                                   note: input.note, staff: staff, ip: req.clientIP)
+                                                    note: input.note, staff: staff, ip: req.clientIP)
         return try await RiskAlertView(alert, cipher: req.shiming.cipher).encodeResponse(status: .created, for: req)
     }
 
@@ -121,14 +121,14 @@ struct ExceptionsController {
 
     @Sendable func acknowledge(_ req: Request) async throws -> RiskAlertView {
         let alert = try await features.alerts.move(try req.uuidParameter(), to: RiskAlertState.acknowledged.rawValue, note: nil,
-                                                                                  staff: try req.requireAccount(), ip: req.clientIP)
+                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
 
     @Sendable func resolve(_ req: Request) async throws -> RiskAlertView {
         let note = try req.content.decode(NoteInput.self).note
         let alert = try await features.alerts.move(try req.uuidParameter(), to: RiskAlertState.resolved.rawValue, note: note,
-                                                                                  staff: try req.requireAccount(), ip: req.clientIP)
+                                                   staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
 
@@ -141,7 +141,7 @@ struct ExceptionsController {
     @Sendable func sendFeedback(_ req: Request) async throws -> Response {
         let input = try req.content.decode(FeedbackInput.self)
         let item = try await features.feedback.send(text: input.text, caseID: input.caseId, page: input.page,
-                                                                                account: try req.requireAccount(), ip: req.clientIP)
+                                                    account: try req.requireAccount(), ip: req.clientIP)
         return try await FeedbackView(item).encodeResponse(status: .created, for: req)
     }
 

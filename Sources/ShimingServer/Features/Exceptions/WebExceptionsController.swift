@@ -182,7 +182,7 @@ struct WebExceptionsController {
         let form = try req.content.decode(FeedbackForm.self)
         do {
             _ = try await features.feedback.send(text: form.text, caseID: form.caseId.flatMap(UUID.init(uuidString:)),
-                                                                            page: form.page, account: authenticated.account, ip: req.clientIP)
+                                                 page: form.page, account: authenticated.account, ip: req.clientIP)
             return req.redirect(to: "/feedback?sent=1", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await feedbackForm(req, account: authenticated.account, page: form.page, caseID: form.caseId,

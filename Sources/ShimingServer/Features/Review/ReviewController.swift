@@ -94,32 +94,27 @@ struct ReviewController {
         ), use: recordContact)
     }
 
+    /// The tasks in a state that the staff member may see, narrowed by scope, oldest due first.
     @Sendable func tasks(_ req: Request) async throws -> [ReviewTaskView] {
         let staff = try req.requireAccount()
-        let state = req.query[String.self, at: "state"] ?? "open"
+        let state = ReviewTaskState(rawValue: req.query[String.self, at: "state"] ?? "open")
         let scope = req.query[String.self, at: "scope"] ?? "all"
         var fields: [String: String] = [:]
-        if ReviewTaskState(rawValue: state) == nil { fields["state"] = "invalid_value" }
+        if state == nil { fields["state"] = "invalid_value" }
         if !ReviewService.taskScopes.contains(scope) { fields["scope"] = "invalid_value" }
-        guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        return try await features.review.visibleTasks(staff: staff, state: ReviewTaskState(rawValue: state) ?? .open, scope: scope)
-    }
-
-    /// The tasks in a state that the staff member may see, narrowed by scope, oldest due first.
-    func taskID(_ req: Request) throws -> UUID {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        return id
+        guard let state, fields.isEmpty else { throw AccountError.invalid(fields) }
+        return try await features.review.visibleTasks(staff: staff, state: state, scope: scope)
     }
 
     @Sendable func claim(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
-        let task = try await features.review.claim(try taskID(req), staff: staff, ip: req.clientIP)
+        let task = try await features.review.claim(try req.uuidParameter(), staff: staff, ip: req.clientIP)
         return try ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
     @Sendable func release(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
-        let task = try await features.review.release(try taskID(req), staff: staff, ip: req.clientIP)
+        let task = try await features.review.release(try req.uuidParameter(), staff: staff, ip: req.clientIP)
         return try ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
@@ -169,7 +164,7 @@ struct ReviewController {
         let staff = try req.requireAccount()
         let input = try req.content.decode(RevealInput.self)
         let value = try await features.review.reveal(caseID: try req.uuidParameter(), field: input.field,
-                                                                                  purpose: input.purpose, staff: staff, ip: req.clientIP)
+                                                     purpose: input.purpose, staff: staff, ip: req.clientIP)
         return RevealBody(field: input.field ?? "", value: value)
     }
 
@@ -182,13 +177,13 @@ struct ReviewController {
         let staff = try req.requireAccount()
         let input = try req.content.decode(ContactInput.self)
         let contact = try await features.review.recordContact(caseID: try req.uuidParameter(), channel: input.channel,
-                                                                                          note: input.note, staff: staff, ip: req.clientIP)
+                                                              note: input.note, staff: staff, ip: req.clientIP)
         return try await CaseContactView(contact).encodeResponse(status: .created, for: req)
     }
 
     @Sendable func decide(_ req: Request) async throws -> CaseView {
         let staff = try req.requireAccount()
-        guard let taskID = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        let taskID = try req.uuidParameter()
         let input = try req.content.decode(ReviewService.Decision.self)
         let item = try await features.review.decide(taskID, staff: staff, input, ip: req.clientIP)
         return CaseView(item, lang: req.lang)

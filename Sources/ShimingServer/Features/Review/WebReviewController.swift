@@ -53,15 +53,10 @@ struct WebReviewController {
         return req.redirect(to: "/staff/review", redirectType: .normal)
     }
 
-    func taskID(_ req: Request) throws -> UUID {
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
-        return id
-    }
-
     @Sendable func claim(_ req: Request) async throws -> Response {
         let staff = try req.caller
         do {
-            let task = try await features.review.claim(try taskID(req), staff: staff.account, ip: req.clientIP)
+            let task = try await features.review.claim(try req.uuidParameter(), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(task.caseID))", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
@@ -72,7 +67,7 @@ struct WebReviewController {
     @Sendable func release(_ req: Request) async throws -> Response {
         let staff = try req.caller
         do {
-            _ = try await features.review.release(try taskID(req), staff: staff.account, ip: req.clientIP)
+            _ = try await features.review.release(try req.uuidParameter(), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
@@ -136,7 +131,7 @@ struct WebReviewController {
         let form = try req.content.decode(RevealForm.self)
         do {
             let value = try await features.review.reveal(caseID: caseID, field: form.field, purpose: form.purpose,
-                                                                                     staff: staff.account, ip: req.clientIP)
+                                                         staff: staff.account, ip: req.clientIP)
             return try await casePage(req, staff: staff.account, caseID: caseID) { $0.revealed = (form.field ?? "", value) }
         } catch let error as UserFacingError {
             return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
@@ -159,7 +154,7 @@ struct WebReviewController {
         let form = try req.content.decode(ContactForm.self)
         do {
             _ = try await features.review.recordContact(caseID: caseID, channel: form.channel, note: form.contactNote,
-                                                                                    staff: staff.account, ip: req.clientIP)
+                                                        staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))#contacts", redirectType: .normal)
         } catch let error as UserFacingError {
             return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
@@ -181,7 +176,7 @@ struct WebReviewController {
 
     @Sendable func decide(_ req: Request) async throws -> Response {
         let staff = try req.caller
-        let taskID = try taskID(req)
+        let taskID = try req.uuidParameter()
         let form = try req.content.decode(DecisionForm.self)
         let service = features.review
         do {

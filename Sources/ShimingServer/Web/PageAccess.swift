@@ -39,10 +39,7 @@ struct PageGuard: AsyncMiddleware {
             if case .staff = access { return request.redirect(to: "/signin", redirectType: .normal) }
             return request.method == .GET ? request.redirectToSignIn(next: request.url.string) : request.redirect(to: "/signin", redirectType: .normal)
         }
-        if !(access == .holder && account.status == .frozen) { try account.checkMayAct() }
-        if case .staff(let roles) = access {
-            guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
-        }
+        try access.admit(account)
         return try await next.respond(to: request)
     }
 }

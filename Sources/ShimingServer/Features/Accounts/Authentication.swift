@@ -16,6 +16,18 @@ public enum Access: Sendable, Equatable {
     case staff(Set<StaffRole>)
 }
 
+extension Access {
+    /// Lets a signed-in account through, or throws why not: a locked or closed account (a
+    /// frozen one too, unless frozen holders may use the route) → its state; an account without
+    /// one of the staff roles → 403. API routes (`AccessGuard`) and pages (`PageGuard`) alike.
+    func admit(_ account: Account) throws {
+        if !(self == .holder && account.status == .frozen) { try account.checkMayAct() }
+        if case .staff(let roles) = self {
+            guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
+        }
+    }
+}
+
 extension Request {
     private struct AuthenticationKey: StorageKey {
         typealias Value = Authenticated
@@ -85,10 +97,7 @@ struct AccessGuard: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard let account = request.authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }
-        if !(access == .holder && account.status == .frozen) { try account.checkMayAct() }
-        if case .staff(let roles) = access {
-            guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
-        }
+        try access.admit(account)
         return try await next.respond(to: request)
     }
 }

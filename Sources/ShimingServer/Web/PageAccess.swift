@@ -48,7 +48,7 @@ extension Request {
     /// The signed-in caller of a guarded page (`PageGuard` has let them through).
     var caller: Authenticated {
         get throws {
-            guard let authenticated else { throw HTTPFailure.error(for: .unauthorized) }
+            guard let authenticated else { throw CommonErrors.unauthenticated }
             return authenticated
         }
     }

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Registration, contact confirmation, codes and sign-in: the account rules, with every state
 /// change, its audit event and its messages written in one transaction.
@@ -32,7 +31,7 @@ struct AccountService: Sendable {
 
     // MARK: Registration
 
-    struct Registration: Content {
+    struct Registration: Codable, Sendable {
         var username: String?
         var phone: String?
         var email: String?
@@ -205,7 +204,7 @@ struct AccountService: Sendable {
 
     // MARK: Codes
 
-    struct CodeRequest: Content {
+    struct CodeRequest: Codable, Sendable {
         var channel: String
         var destination: String
         var purpose: String
@@ -289,14 +288,14 @@ struct AccountService: Sendable {
 
     // MARK: Confirmation
 
-    struct Confirmation: Content {
+    struct Confirmation: Codable, Sendable {
         var channel: String
         var code: String
     }
 
     /// Confirms a contact with its code; the account becomes active.
     func confirm(accountID: UUID, _ input: Confirmation, ip: String?) async throws -> Account {
-        guard let record = try await AccountRecord.find(accountID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await AccountRecord.find(accountID, on: db) else { throw CommonErrors.notFound }
         let account = try record.account(cipher: cipher)
         let indexes: [String]
         switch input.channel {
@@ -314,7 +313,7 @@ struct AccountService: Sendable {
         }
         switch outcome {
         case .accepted:
-            guard let updated = try await AccountRecord.find(accountID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+            guard let updated = try await AccountRecord.find(accountID, on: db) else { throw CommonErrors.notFound }
             return try updated.account(cipher: cipher)
         case .wrong(let remaining):
             var error = AccountError.invalidCode

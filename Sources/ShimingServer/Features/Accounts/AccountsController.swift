@@ -129,7 +129,7 @@ struct AccountsController {
     }
 
     @Sendable func signOut(_ req: Request) async throws -> HTTPStatus {
-        guard let authenticated = req.authenticated else { throw HTTPFailure.error(for: .unauthorized) }
+        guard let authenticated = req.authenticated else { throw CommonErrors.unauthenticated }
         try await features.accounts.signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
         return .noContent
     }

@@ -2,18 +2,17 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Password change and reset, and the editable profile.
 extension AccountService {
-    struct PasswordChange: Content {
+    struct PasswordChange: Codable, Sendable {
         var current: String
         var new: String
     }
 
     /// Changes the password after checking the current one; other sessions are ended.
     func changePassword(account: Account, keeping session: SessionRecord?, _ input: PasswordChange, ip: String?) async throws {
-        guard let record = try await AccountRecord.find(account.id, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await AccountRecord.find(account.id, on: db) else { throw CommonErrors.notFound }
         guard try await hasher.verify(input.current, against: record.passwordHash) else {
             throw AccountError.invalid(["current": "invalid"])
         }
@@ -37,7 +36,7 @@ extension AccountService {
         }
     }
 
-    struct PasswordReset: Content {
+    struct PasswordReset: Codable, Sendable {
         var channel: String
         var destination: String
         var code: String
@@ -103,7 +102,7 @@ extension AccountService {
 
     /// Profile fields: login name, legal name and gender are locked (a change request with
     /// proof is needed); the rest can be edited.
-    struct ProfilePatch: Content {
+    struct ProfilePatch: Codable, Sendable {
         var displayName: String?
         var locale: String?
         var username: String?
@@ -148,52 +147,7 @@ extension AccountService {
                                       subject: "account:\(account.id.uuidString.lowercased())", ip: ip,
                                       details: ["fields": changed.joined(separator: ",")], at: now, on: tx)
         }
-        guard let record = try await AccountRecord.find(account.id, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await AccountRecord.find(account.id, on: db) else { throw CommonErrors.notFound }
         return try record.account(cipher: cipher)
-    }
-}
-
-/// `POST /api/v1/me/password`, `POST /api/v1/password-resets`, `PATCH /api/v1/me`.
-struct ProfileController {
-    let features: Features
-
-    func register(_ routes: any RoutesBuilder) {
-        let api = routes.grouped("api", "v1")
-        api.on(.POST, "me", "password", documentation: APIOperation(
-            "changePassword", summary: "Change the password (the current one is required); other sessions end", tag: "accounts",
-            requestBody: .object(["current": .string(), "new": .string()], required: ["current", "new"]),
-            responses: [204: .init("Changed")], access: .signedIn
-        ), use: changePassword)
-        api.on(.POST, "password-resets", documentation: APIOperation(
-            "resetPassword", summary: "Set a new password with a reset code sent to a confirmed contact", tag: "accounts",
-            requestBody: .object([
-                "channel": .string(allowed: ["sms", "email"]), "destination": .string(), "code": .string(), "password": .string(),
-            ], required: ["channel", "destination", "code", "password"]),
-            responses: [204: .init("Password set; every session ended")]
-        ), use: resetPassword)
-        api.on(.PATCH, "me", documentation: APIOperation(
-            "updateMe", summary: "Edit the profile; username, legal name and gender are refused with field_locked", tag: "accounts",
-            requestBody: .object(["displayName": .string(), "locale": .string(allowed: ["zh-CN", "en"])]),
-            responses: [200: .init("The account", schema: .ref("Account"))], access: .signedIn
-        ), use: updateMe)
-    }
-
-    @Sendable func changePassword(_ req: Request) async throws -> HTTPStatus {
-        let account = try req.requireAccount()
-        let input = try req.content.decode(AccountService.PasswordChange.self)
-        try await features.accounts.changePassword(account: account, keeping: req.authenticated?.session, input, ip: req.clientIP)
-        return .noContent
-    }
-
-    @Sendable func resetPassword(_ req: Request) async throws -> HTTPStatus {
-        let input = try req.content.decode(AccountService.PasswordReset.self)
-        try await features.accounts.resetPassword(input, ip: req.clientIP)
-        return .noContent
-    }
-
-    @Sendable func updateMe(_ req: Request) async throws -> AccountView {
-        let account = try req.requireAccount()
-        let patch = try req.content.decode(AccountService.ProfilePatch.self)
-        return AccountView(try await features.accounts.updateProfile(account: account, patch, ip: req.clientIP))
     }
 }

@@ -2,12 +2,11 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Sign-in, sessions and sign-out.
 extension AccountService {
     /// A login with either its password or a sign-in code sent by SMS (验证码登录).
-    struct Credentials: Content {
+    struct Credentials: Codable, Sendable {
         var login: String
         var password: String?
         var code: String?

@@ -80,7 +80,7 @@ struct WebAccountsController {
         _ req: Request, csrf: String, accountID: String, channel: String, error: String? = nil, notice: String? = nil
     ) async throws -> AccountPages.ConfirmModel {
         guard let id = UUID(uuidString: accountID), let record = try await AccountRecord.find(id, on: req.db) else {
-            throw HTTPFailure.error(for: .notFound)
+            throw CommonErrors.notFound
         }
         let account = try record.account(cipher: req.shiming.cipher)
         let channel = channel == "email" ? "email" : "sms"
@@ -104,7 +104,7 @@ struct WebAccountsController {
     @Sendable func confirmSubmit(_ req: Request) async throws -> Response {
         try PageCSRF.verify(req)
         let form = try req.content.decode(ConfirmForm.self)
-        guard let id = UUID(uuidString: form.account) else { throw HTTPFailure.error(for: .notFound) }
+        guard let id = UUID(uuidString: form.account) else { throw CommonErrors.notFound }
         do {
             let account = try await features.accounts.confirm(
                 accountID: id, .init(channel: form.channel, code: form.code ?? ""), ip: req.clientIP
@@ -125,7 +125,7 @@ struct WebAccountsController {
         try PageCSRF.verify(req)
         let form = try req.content.decode(ConfirmForm.self)
         guard let id = UUID(uuidString: form.account), let record = try await AccountRecord.find(id, on: req.db) else {
-            throw HTTPFailure.error(for: .notFound)
+            throw CommonErrors.notFound
         }
         let account = try record.account(cipher: req.shiming.cipher)
         let destination = form.channel == "email" ? account.email : (account.phone ?? account.guardianPhone)

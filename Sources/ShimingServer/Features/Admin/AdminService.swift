@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// What staff do to accounts and message delivery outside a case: an account as staff see it
 /// (with its sign-in lock), lifting a protective lock, the outbox with failed deliveries, and
@@ -23,7 +22,7 @@ struct AdminService: Sendable {
 
     /// What staff see of the account `id`; 404 when there is none.
     func detail(_ id: UUID) async throws -> StaffAccountView {
-        guard let detail = try await detailIfPresent(id) else { throw HTTPFailure.error(for: .notFound) }
+        guard let detail = try await detailIfPresent(id) else { throw CommonErrors.notFound }
         return detail
     }
 
@@ -48,7 +47,7 @@ struct AdminService: Sendable {
     func unlock(_ id: UUID, staff: Account, ip: String?) async throws -> StaffAccountView {
         let now = now
         try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await AccountRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let record = try await AccountRecord.find(id, on: tx) else { throw CommonErrors.notFound }
             guard record.status == AccountStatus.locked.rawValue else {
                 throw UserFacingError(code: "not_locked", kind: .conflict, message: LocalizedText("该账号未被锁定。", "This account is not locked."))
             }
@@ -92,7 +91,7 @@ struct AdminService: Sendable {
                                       details: ["template": record.template], at: now, on: tx)
             return record
         }
-        guard let record else { throw HTTPFailure.error(for: .notFound) }
+        guard let record else { throw CommonErrors.notFound }
         return try entry(record)
     }
 

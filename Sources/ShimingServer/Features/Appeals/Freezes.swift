@@ -1,7 +1,6 @@
 import Fluent
 import Foundation
 import ShimingCore
-import Vapor
 
 /// Freezing an account (P5, P1 exceptions), lifting the freeze, and the applicant's appeal
 /// against a freeze or a rejection. A freeze takes the account's live cases with it and
@@ -35,7 +34,7 @@ struct FreezeService: Sendable {
         }
         let now = cases.now
         try await context.writeGate.transaction(on: db) { [cases, context] tx in
-            guard let record = try await AccountRecord.find(accountID, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let record = try await AccountRecord.find(accountID, on: tx) else { throw CommonErrors.notFound }
             switch AccountStatus(rawValue: record.status) {
             case .frozen:
                 throw UserFacingError(code: "already_frozen", kind: .conflict, message: LocalizedText("该账号已被冻结。", "This account is already frozen."))
@@ -82,7 +81,7 @@ struct FreezeService: Sendable {
         let sealed = note.isEmpty ? nil : try context.cipher.seal(note, context: AccountFreezeRecord.context(accountID))
         let now = cases.now
         try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await AccountRecord.find(accountID, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let record = try await AccountRecord.find(accountID, on: tx) else { throw CommonErrors.notFound }
             guard record.status == AccountStatus.frozen.rawValue,
                   let freeze = try await Self.liveFreeze(of: accountID, on: tx) else { throw Self.notFrozen }
             freeze.liftedNoteSealed = sealed

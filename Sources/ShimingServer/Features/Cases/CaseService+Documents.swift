@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// The documents of an application: added (sniffed, sealed, legibility), removed, read.
 extension CaseService {
@@ -69,7 +68,7 @@ extension CaseService {
         try account.checkMayAct()
         let current = try await own(id, account: account)
         guard current.state.isEditable else { throw Self.notEditable(current.state) }
-        guard current.documents.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        guard current.documents.contains(where: { $0.id == fileID }) else { throw CommonErrors.notFound }
         let now = self.now
         try await context.writeGate.transaction(on: db) { tx in
             let record = try await Self.locked(id, version: current.version, on: tx)
@@ -82,7 +81,7 @@ extension CaseService {
     }
 
     func document(_ fileID: UUID, of item: Case) async throws -> (StoredFile, Data) {
-        guard let file = item.documents.first(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        guard let file = item.documents.first(where: { $0.id == fileID }) else { throw CommonErrors.notFound }
         return (file, try await context.files.read(file))
     }
 }

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Drafts: the input merged into an application, creation (renewals and "verify once"), edits.
 extension CaseService {
@@ -10,7 +9,7 @@ extension CaseService {
 
     /// The body of `POST /cases` and `PATCH /cases/{id}`: in a PATCH, a field left out is kept,
     /// an empty string clears it.
-    struct Input: Content {
+    struct Input: Codable, Sendable {
         var program: String?
         var identity: CaseApplication.Identity?
         var contact: CaseApplication.Contact?

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// A guardian's consent for a child under the program's age (PIPL art. 31).
 extension CaseService {

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Submitting: what is missing is refused, the application limit, the automatic checks and their decision.
 extension CaseService {

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// The once-a-minute sweep: confirmations that ran out, reminders, expiries.
 extension CaseService {

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Approval, the second confirmation and verification (identity codes, the verified profile, notices).
 extension CaseService {

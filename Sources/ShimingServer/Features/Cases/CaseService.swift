@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Applications: create, edit while allowed, attach documents, submit (the automatic checks
 /// run and decide), the second confirmation, and the sweep that locks accounts whose
@@ -50,7 +49,7 @@ struct CaseService: Sendable {
 
     /// The record, re-read inside a transaction, if nobody changed it since `version`.
     static func locked(_ id: UUID, version: Int, on tx: any Database) async throws -> CaseRecord {
-        guard let record = try await CaseRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await CaseRecord.find(id, on: tx) else { throw CommonErrors.notFound }
         guard record.version == version else { throw CaseErrors.changed }
         return record
     }
@@ -58,7 +57,7 @@ struct CaseService: Sendable {
     /// The caller's own case; another account's is 404 (API.md: no existence leak).
     func own(_ id: UUID, account: Account) async throws -> Case {
         guard let record = try await CaseRecord.find(id, on: db), record.accountID == account.id else {
-            throw HTTPFailure.error(for: .notFound)
+            throw CommonErrors.notFound
         }
         return try await load(record)
     }

@@ -126,7 +126,7 @@ struct WebCasesController {
 
     @Sendable func step(_ req: Request) async throws -> Response {
         let (_, item, program) = try await load(req)
-        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
+        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw CommonErrors.notFound }
         guard item.state.isEditable else { return redirect(req, item) }
         var model = model(req, item, program)
         model.question = req.query[Int.self, at: "q"]
@@ -143,7 +143,7 @@ struct WebCasesController {
     /// Saves one step: text fields through the same merge as `PATCH /cases/{id}`, or one upload.
     @Sendable func save(_ req: Request) async throws -> Response {
         let (account, item, program) = try await load(req)
-        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw HTTPFailure.error(for: .notFound) }
+        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw CommonErrors.notFound }
         let service = service(req)
         if step == .documents {
             let upload = try? req.content.decode(DocumentUpload.self)

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Login name, legal name and gender cannot be edited directly: the applicant files a change
 /// request with a reason and proof, and staff decide. The new value and the reason are personal
@@ -126,7 +125,7 @@ struct ChangeRequestService: Sendable {
     var now: Date { context.services.clock.now() }
     var cipher: FieldCipher { context.cipher }
 
-    struct Input: Content {
+    struct Input: Codable, Sendable {
         var field: String
         var newValue: String
         var reason: String
@@ -194,7 +193,7 @@ struct ChangeRequestService: Sendable {
     /// The caller's own change request; another account's is 404.
     func own(_ id: UUID, account: Account) async throws -> ChangeRequest {
         guard let record = try await ChangeRequestRecord.find(id, on: db), record.accountID == account.id else {
-            throw HTTPFailure.error(for: .notFound)
+            throw CommonErrors.notFound
         }
         return try await load(record)
     }
@@ -205,7 +204,7 @@ struct ChangeRequestService: Sendable {
         _ id: UUID, action: String, staff: Account, ip: String?, details: [String: String] = [:],
         check: (ChangeRequest) throws -> Void = { _ in }
     ) async throws -> ChangeRequest {
-        guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw CommonErrors.notFound }
         let request = try await load(record)
         try check(request)
         try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: "change_request:\(id.uuidString.lowercased())", ip: ip,
@@ -275,7 +274,7 @@ struct ChangeRequestService: Sendable {
 
     /// A proof's bytes for someone who may see the request.
     func proof(_ fileID: UUID, of request: ChangeRequest) async throws -> (StoredFile, Data) {
-        guard let file = request.proofs.first(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+        guard let file = request.proofs.first(where: { $0.id == fileID }) else { throw CommonErrors.notFound }
         return (file, try await context.files.read(file))
     }
 
@@ -290,12 +289,12 @@ struct ChangeRequestService: Sendable {
     func staffProof(_ fileID: UUID, request id: UUID, staff: Account, ip: String?) async throws -> (StoredFile, Data) {
         let request = try await staffView(id, action: "change_request.proof_viewed", staff: staff, ip: ip,
                                           details: ["file": fileID.uuidString.lowercased()]) {
-            guard $0.proofs.contains(where: { $0.id == fileID }) else { throw HTTPFailure.error(for: .notFound) }
+            guard $0.proofs.contains(where: { $0.id == fileID }) else { throw CommonErrors.notFound }
         }
         return try await proof(fileID, of: request)
     }
 
-    struct Decision: Content {
+    struct Decision: Codable, Sendable {
         var outcome: String
         var note: String?
     }
@@ -322,8 +321,8 @@ struct ChangeRequestService: Sendable {
             throw ConflictOfInterest.ownRequest.error
         }
         try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await ChangeRequestRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
-            guard record.accountID != staff.id else { throw HTTPFailure.error(for: .forbidden) }
+            guard let record = try await ChangeRequestRecord.find(id, on: tx) else { throw CommonErrors.notFound }
+            guard record.accountID != staff.id else { throw CommonErrors.forbidden }
             guard record.state == ChangeRequestState.pending.rawValue else {
                 throw UserFacingError(code: "change_request_decided", kind: .conflict,
                                       message: LocalizedText("该申请已处理。", "This request has already been decided."))
@@ -333,7 +332,7 @@ struct ChangeRequestService: Sendable {
                 throw UserFacingError(code: "proof_missing", kind: .conflict,
                                       message: LocalizedText("申请人尚未上传证明材料，不能处理。", "The applicant has not uploaded proof yet."))
             }
-            guard let accountRecord = try await AccountRecord.find(record.accountID, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let accountRecord = try await AccountRecord.find(record.accountID, on: tx) else { throw CommonErrors.notFound }
             let request = try record.changeRequest(cipher: cipher, proofs: [])
             if outcome == .approved {
                 switch request.field {
@@ -364,7 +363,7 @@ struct ChangeRequestService: Sendable {
                 try await outbox.enqueue(message, at: now, on: tx)
             }
         }
-        guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw CommonErrors.notFound }
         return try await load(record)
     }
 

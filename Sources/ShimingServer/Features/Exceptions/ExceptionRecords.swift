@@ -1,6 +1,5 @@
 import Fluent
 import Foundation
-import Vapor
 
 /// A freeze of an account by staff: who, why (sealed), and the cases it froze with the state
 /// each was in, so that lifting it puts them back.

@@ -176,3 +176,5 @@ struct ExceptionsController {
         return try await ReviewFigures.report(from: from, to: to, lang: req.lang, on: req.db, context: req.shiming)
     }
 }
+
+extension ReviewFigures.Report: Content {}

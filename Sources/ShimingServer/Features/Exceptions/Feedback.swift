@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Feedback from any page, by applicants and staff; staff read, tag and answer it (the answer
 /// goes to the sender through the outbox and shows on their feedback list).
@@ -90,7 +89,7 @@ struct FeedbackService: Sendable {
             guard cleaned.count <= 10, cleaned.allSatisfy(Self.validTag) else { throw AccountError.invalid(["tags": "invalid_value"]) }
         }
         let record = try await context.writeGate.transaction(on: db) { [now] tx -> FeedbackRecord in
-            guard let record = try await FeedbackRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let record = try await FeedbackRecord.find(id, on: tx) else { throw CommonErrors.notFound }
             var details: [String: String] = [:]
             if let tags {
                 var seen = Set<String>()
@@ -116,7 +115,7 @@ struct FeedbackService: Sendable {
         let sealed = try context.cipher.seal(text, context: FeedbackRecord.context(id))
         let cipher = context.cipher
         let record = try await context.writeGate.transaction(on: db) { [now] tx -> FeedbackRecord in
-            guard let record = try await FeedbackRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let record = try await FeedbackRecord.find(id, on: tx) else { throw CommonErrors.notFound }
             record.state = FeedbackState.answered.rawValue
             record.readBy = record.readBy ?? staff.id
             record.readAt = record.readAt ?? now

@@ -1,7 +1,6 @@
 import Fluent
 import Foundation
 import ShimingCore
-import Vapor
 
 /// Risk alerts (P5): raised by the system where something looks wrong — a failed verification,
 /// a number already held by another account, a frequency limit hit — or by staff; supervisors
@@ -105,7 +104,7 @@ struct RiskAlertService: Sendable {
         let resolution = state == RiskAlertState.resolved.rawValue ? try FreezeService.text(note, field: "note", max: 1000) : nil
         let cipher = context.cipher
         return try await context.writeGate.transaction(on: db) { [now] tx in
-            guard let alert = try await RiskAlertRecord.find(id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let alert = try await RiskAlertRecord.find(id, on: tx) else { throw CommonErrors.notFound }
             let allowed = state == RiskAlertState.acknowledged.rawValue ? [RiskAlertState.open.rawValue] : Self.active
             guard allowed.contains(alert.state) else {
                 throw UserFacingError(code: "invalid_state", kind: .conflict,

@@ -31,7 +31,7 @@ struct WebController {
 
     /// Large type on or off (大字版 / 长辈版), remembered in a cookie; back to the same page.
     @Sendable func switchElderMode(_ req: Request) async throws -> Response {
-        guard let mode = req.parameters.get("mode"), ["on", "off"].contains(mode) else { throw HTTPFailure.error(for: .notFound) }
+        guard let mode = req.parameters.get("mode"), ["on", "off"].contains(mode) else { throw CommonErrors.notFound }
         let response = req.redirect(to: Self.safeRedirectTarget(req.query[String.self, at: "next"]), redirectType: .normal)
         response.cookies[PageMode.cookie] = mode == "on"
             ? HTTPCookies.Value(string: "1", maxAge: 365 * 24 * 3600, path: "/", isHTTPOnly: true, sameSite: .lax)

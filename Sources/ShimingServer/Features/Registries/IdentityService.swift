@@ -1,11 +1,11 @@
 import AsyncHTTPClient
 import Fluent
+import Logging
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import ShimingCore
-import Vapor
 
 /// A third-party identity service (P5, 公安/第三方核验): asked whether a name and an identity
 /// number belong together. Never throws: a service that cannot answer is `unavailable`, and

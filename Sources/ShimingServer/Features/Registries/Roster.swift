@@ -5,7 +5,6 @@ import NIOCore
 import ShimingCore
 import FluentSQLiteDriver
 import SQLKit
-import Vapor
 
 /// The sealed part of a roster line.
 struct RosterLine: Codable, Sendable {
@@ -55,8 +54,8 @@ struct RosterLine: Codable, Sendable {
 }
 
 /// The answer to an import: API.md's `{rows, imported, rejected:[{line, code}]}`.
-struct RosterReport: Content, Equatable {
-    struct Rejected: Content, Equatable {
+struct RosterReport: Codable, Sendable, Equatable {
+    struct Rejected: Codable, Sendable, Equatable {
         var line: Int
         var code: String
         var field: String?

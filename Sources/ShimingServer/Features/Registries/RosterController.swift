@@ -50,3 +50,5 @@ struct FileChunks: AsyncSequence, Sendable {
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: handle) }
 }
+
+extension RosterReport: Content {}

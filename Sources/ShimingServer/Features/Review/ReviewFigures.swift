@@ -1,7 +1,6 @@
 import Fluent
 import Foundation
 import ShimingCore
-import Vapor
 
 /// How the review work went in a period, per reviewer and per team (a program's reviewers):
 /// tasks decided, median and 90th-percentile time from task opened to decision, decisions
@@ -26,7 +25,7 @@ enum ReviewFigures {
         var program: String
     }
 
-    struct Row: Content, Equatable {
+    struct Row: Codable, Sendable, Equatable {
         /// The reviewer's id, or the program key for a team.
         var id: String
         var name: String
@@ -82,7 +81,7 @@ enum ReviewFigures {
         return (reviewers, teams)
     }
 
-    struct Report: Content {
+    struct Report: Codable, Sendable {
         var from: Date
         var to: Date
         var reviewers: [Row]

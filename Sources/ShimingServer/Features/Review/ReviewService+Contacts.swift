@@ -3,7 +3,6 @@ import FluentSQL
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// Revealing a masked value for a stated purpose, and the contact log of a case: the two ways a
 /// reviewer reaches past the masked case, both audited.

@@ -1,7 +1,6 @@
 import Fluent
 import Foundation
 import ShimingCore
-import Vapor
 
 /// What staff read in the back office: the task list, the case behind a task with the
 /// person's other cases, and its documents. Every look at a case is audited; API and pages

@@ -3,7 +3,6 @@ import FluentSQL
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// The back office's work on tasks and cases: claiming, deciding (with the neutrality and
 /// four-eyes rules), revealing a masked value for a stated purpose, the contact log, duty for
@@ -24,7 +23,7 @@ struct ReviewService: Sendable {
 
     /// A reviewer's decision: the outcome, its reason codes, a staff-only note, the field each
     /// reason is about and the words the applicant reads.
-    struct Decision: Content {
+    struct Decision: Codable, Sendable {
         var outcome: String
         var reasons: [String]?
         var note: String?
@@ -39,14 +38,14 @@ struct ReviewService: Sendable {
     /// A task the staff member may see; otherwise 404 (no existence leak).
     func visibleTask(_ id: UUID, staff: Account) async throws -> ReviewTaskRecord {
         guard let task = try await ReviewTaskRecord.find(id, on: db), ReviewTasks.visible(task, to: staff) else {
-            throw HTTPFailure.error(for: .notFound)
+            throw CommonErrors.notFound
         }
         return task
     }
 
     /// The applicant and what they stated, for the neutrality rule.
     func parties(of record: CaseRecord) async throws -> (Account, CaseApplication) {
-        guard let accountRecord = try await AccountRecord.find(record.accountID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let accountRecord = try await AccountRecord.find(record.accountID, on: db) else { throw CommonErrors.notFound }
         return (try accountRecord.account(cipher: context.cipher), try await cases.load(record).application)
     }
 
@@ -68,7 +67,7 @@ struct ReviewService: Sendable {
     func claim(_ id: UUID, staff: Account, ip: String?) async throws -> ReviewTaskRecord {
         let task = try await visibleTask(id, staff: staff)
         guard task.state == ReviewTaskState.open.rawValue else { throw Self.taskClosed }
-        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw CommonErrors.notFound }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
         let now = cases.now
         let won = try await context.writeGate.transaction(on: db) { tx -> Bool in
@@ -157,7 +156,7 @@ struct ReviewService: Sendable {
 
         let task = try await visibleTask(taskID, staff: staff)
         let now = cases.now
-        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw CommonErrors.notFound }
         let known = Set(try cases.program(record.program).fieldNames)
         if pointed.values.contains(where: { !known.contains($0) }) { throw AccountError.invalid(["fields": "invalid_value"]) }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
@@ -236,7 +235,7 @@ struct ReviewService: Sendable {
             }
             try await CaseStore.save(record, at: now, on: tx)
         }
-        guard let updated = try await CaseRecord.find(task.caseID, on: db) else { throw HTTPFailure.error(for: .notFound) }
+        guard let updated = try await CaseRecord.find(task.caseID, on: db) else { throw CommonErrors.notFound }
         return try await cases.load(updated)
     }
 
@@ -254,7 +253,7 @@ struct ReviewService: Sendable {
     func visibleCase(_ caseID: UUID, staff: Account) async throws -> (ReviewTaskRecord, CaseRecord) {
         guard let task = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: db),
               let record = try await CaseRecord.find(caseID, on: db) else {
-            throw HTTPFailure.error(for: .notFound)
+            throw CommonErrors.notFound
         }
         return (task, record)
     }
@@ -263,7 +262,7 @@ struct ReviewService: Sendable {
     func setDuty(_ onDuty: Bool, staff: Account, ip: String?) async throws -> Date? {
         let now = cases.now
         return try await context.writeGate.transaction(on: db) { tx -> Date? in
-            guard let record = try await AccountRecord.find(staff.id, on: tx) else { throw HTTPFailure.error(for: .notFound) }
+            guard let record = try await AccountRecord.find(staff.id, on: tx) else { throw CommonErrors.notFound }
             if onDuty, record.onDutySince != nil { return record.onDutySince }
             record.onDutySince = onDuty ? now : nil
             try await record.save(on: tx)

@@ -2,7 +2,6 @@ import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
-import Vapor
 
 /// A case waiting for a person: opened when a case enters `needs_review`, routed to the
 /// program's reviewer pool or to the class's teacher (P4), due after the program's hours.

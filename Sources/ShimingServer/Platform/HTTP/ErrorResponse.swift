@@ -19,14 +19,11 @@ enum HTTPFailure {
             return UserFacingError(code: "bad_request", kind: .badRequest,
                                    message: LocalizedText("请求格式不正确。", "The request is malformed."))
         case .unauthorized:
-            return UserFacingError(code: "unauthenticated", kind: .unauthenticated,
-                                   message: LocalizedText("请先登录。", "Please sign in first."))
+            return CommonErrors.unauthenticated
         case .forbidden:
-            return UserFacingError(code: "forbidden", kind: .forbidden,
-                                   message: LocalizedText("您没有权限执行此操作。", "You are not allowed to do this."))
+            return CommonErrors.forbidden
         case .notFound:
-            return UserFacingError(code: "not_found", kind: .notFound,
-                                   message: LocalizedText("找不到您要的内容。", "Not found."))
+            return CommonErrors.notFound
         case .methodNotAllowed:
             return UserFacingError(code: "method_not_allowed", kind: .badRequest,
                                    message: LocalizedText("不支持此请求方法。", "This method is not allowed here."))

@@ -5,7 +5,7 @@ import Vapor
 extension Request {
     /// A route's id parameter as a UUID; anything else is 404, like an id that names nothing.
     func uuidParameter(_ name: String = "id") throws -> UUID {
-        guard let id = parameters.get(name, as: UUID.self) else { throw HTTPFailure.error(for: .notFound) }
+        guard let id = parameters.get(name, as: UUID.self) else { throw CommonErrors.notFound }
         return id
     }
 }

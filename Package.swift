@@ -7,6 +7,10 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// For the product's own sources: a file sees only the members of modules it imports itself,
+/// so a file without `import Fluent` cannot reach the database (the feature services rely on it).
+let strictImports: [SwiftSetting] = strict + [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "shiming",
     platforms: [.macOS(.v14)],
@@ -30,8 +34,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
     ],
     targets: [
-        .target(name: "IdentityRules", swiftSettings: strict),
-        .target(name: "ShimingCore", dependencies: ["IdentityRules"], swiftSettings: strict),
+        .target(name: "IdentityRules", swiftSettings: strictImports),
+        .target(name: "ShimingCore", dependencies: ["IdentityRules"], swiftSettings: strictImports),
         .target(
             name: "ShimingServer",
             dependencies: [
@@ -48,10 +52,11 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            swiftSettings: strict
+            swiftSettings: strictImports
         ),
         .executableTarget(name: "shiming", dependencies: ["ShimingServer", "IdentityRules"], swiftSettings: strict),
         .testTarget(

@@ -1,5 +1,6 @@
 import Fluent
 import NIOConcurrencyHelpers
+import ShimingCore
 import Vapor
 
 /// A background loop of `shiming serve`: runs `round` every interval until the application

@@ -1,3 +1,4 @@
+import Foundation
 import ShimingCore
 
 /// The errors of registration, codes and sign-in, with their codes and texts.

@@ -1,3 +1,4 @@
+import Foundation
 import ShimingCore
 
 /// The texts of every SMS and e-mail, in both languages. The recipient's language decides.

@@ -1,5 +1,6 @@
 import Foundation
 import IdentityRules
+import Plot
 import ShimingCore
 import Vapor
 

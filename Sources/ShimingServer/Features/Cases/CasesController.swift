@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import IdentityRules
+import NIOFoundationCompat
 import ShimingCore
 import Vapor
 

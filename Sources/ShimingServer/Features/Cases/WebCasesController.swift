@@ -1,4 +1,7 @@
+import Fluent
 import Foundation
+import NIOFoundationCompat
+import Plot
 import ShimingCore
 import Vapor
 

@@ -1,5 +1,7 @@
 import Foundation
 import IdentityRules
+import NIOFoundationCompat
+import Plot
 import ShimingCore
 import Vapor
 

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import Plot
 import ShimingCore
 import Vapor
 

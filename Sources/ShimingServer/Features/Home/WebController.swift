@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Plot
 import ShimingCore
 import Vapor
 

@@ -1,9 +1,10 @@
 import AsyncHTTPClient
 import Fluent
-import Logging
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import ShimingCore
 

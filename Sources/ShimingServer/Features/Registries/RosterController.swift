@@ -1,5 +1,7 @@
+import Fluent
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 import ShimingCore
 import Vapor
 

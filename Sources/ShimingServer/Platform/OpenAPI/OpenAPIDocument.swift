@@ -1,3 +1,4 @@
+import ShimingCore
 import Vapor
 
 /// Builds the OpenAPI 3.1 document served at `/openapi.json` from the documented routes.

@@ -36,7 +36,7 @@ struct WebStaffController {
         let tasks = roles.isDisjoint(with: AccessPolicy.reviewCases) ? nil
             : try await features.review.visibleTasks(staff: staff.account, state: .open, scope: "all").count
         let alerts = roles.isDisjoint(with: AccessPolicy.readAlerts) ? nil
-            : try await RiskAlertRecord.query(on: req.db).filter(\.$state == RiskAlertState.open.rawValue).count()
+            : try await features.alerts.openCount()
         let feedback = roles.isDisjoint(with: AccessPolicy.handleFeedback) ? nil
             : try await FeedbackRecord.query(on: req.db).filter(\.$state == FeedbackState.new.rawValue).count()
         return html(StaffPages.desk(.init(lang: req.lang, account: staff.account, pendingChangeRequests: pending, failedMessages: failed,

@@ -160,12 +160,7 @@ struct CaseService: Sendable {
         (try await CaseTransitionRecord.query(on: tx).filter(\.$caseID == id).max(\.$seq) ?? 0) + 1
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    static func json<T: Encodable>(_ value: T) throws -> String { try StoredJSON.text(value) }
 
     static func subject(_ id: UUID) -> String { "case:\(id.uuidString.lowercased())" }
 }

@@ -82,7 +82,7 @@ final class RiskAlertRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ id: UUID) -> String { "risk_alert.\(id.uuidString.lowercased())" }
+    static func context(_ id: UUID) -> String { RiskAlert.context(id) }
 }
 
 /// Feedback sent from any page by an applicant or staff member, and staff's answer.

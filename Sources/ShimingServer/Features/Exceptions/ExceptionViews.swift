@@ -22,24 +22,24 @@ struct RiskAlertView: Content {
     var resolvedAt: Date?
     var resolution: String?
 
-    init(_ record: RiskAlertRecord, cipher: FieldCipher) throws {
-        id = try record.requireID()
-        kind = record.kind
-        subject = record.subject
-        program = record.program
-        details = (try? JSONDecoder().decode([String: String].self, from: Data(record.details.utf8))) ?? [:]
-        let context = RiskAlertRecord.context(id)
-        note = try record.noteSealed.map { try cipher.open($0, context: context) }
-        raisedBy = record.raisedBy
-        state = record.state
-        count = record.count
-        createdAt = record.createdAt
-        lastSeenAt = record.lastSeenAt
-        acknowledgedBy = record.acknowledgedBy
-        acknowledgedAt = record.acknowledgedAt
-        resolvedBy = record.resolvedBy
-        resolvedAt = record.resolvedAt
-        resolution = try record.resolutionSealed.map { try cipher.open($0, context: context) }
+    init(_ alert: RiskAlert, cipher: FieldCipher) throws {
+        id = alert.id
+        kind = alert.kind
+        subject = alert.subject
+        program = alert.program
+        details = alert.details
+        let context = RiskAlert.context(id)
+        note = try alert.noteSealed.map { try cipher.open($0, context: context) }
+        raisedBy = alert.raisedBy
+        state = alert.state.rawValue
+        count = alert.count
+        createdAt = alert.createdAt
+        lastSeenAt = alert.lastSeenAt
+        acknowledgedBy = alert.acknowledgedBy
+        acknowledgedAt = alert.acknowledgedAt
+        resolvedBy = alert.resolvedBy
+        resolvedAt = alert.resolvedAt
+        resolution = try alert.resolutionSealed.map { try cipher.open($0, context: context) }
     }
 }
 

@@ -120,14 +120,14 @@ struct ExceptionsController {
     }
 
     @Sendable func acknowledge(_ req: Request) async throws -> RiskAlertView {
-        let alert = try await features.alerts.move(try req.uuidParameter(), to: RiskAlertState.acknowledged.rawValue, note: nil,
+        let alert = try await features.alerts.move(try req.uuidParameter(), to: .acknowledged, note: nil,
                                                    staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }
 
     @Sendable func resolve(_ req: Request) async throws -> RiskAlertView {
         let note = try req.content.decode(NoteInput.self).note
-        let alert = try await features.alerts.move(try req.uuidParameter(), to: RiskAlertState.resolved.rawValue, note: note,
+        let alert = try await features.alerts.move(try req.uuidParameter(), to: .resolved, note: note,
                                                    staff: try req.requireAccount(), ip: req.clientIP)
         return try RiskAlertView(alert, cipher: req.shiming.cipher)
     }

@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import ShimingCore
 
@@ -8,13 +7,13 @@ import ShimingCore
 /// opening another, so a burst of refused requests is one line to look at.
 struct RiskAlertService: Sendable {
     let context: ShimingContext
-    let database: DatabaseProvider
-    var db: any Database { database() }
+    let stores: StoreProvider
+    var store: Store { stores() }
     var now: Date { context.services.clock.now() }
 
-    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+    init(context: ShimingContext, stores: @escaping StoreProvider) {
         self.context = context
-        self.database = database
+        self.stores = stores
     }
 
     enum Kind: String, CaseIterable {
@@ -24,51 +23,36 @@ struct RiskAlertService: Sendable {
         case staff
     }
 
-    static let active = RiskAlertState.active.map(\.rawValue)
-
     /// Raises a system alert in the caller's transaction, or counts up the open one.
-    static func raise(_ kind: Kind, subject: String, program: String?, details: [String: String], at now: Date, on tx: any Database) async throws {
-        if let open = try await RiskAlertRecord.query(on: tx).filter(\.$kind == kind.rawValue).filter(\.$subject == subject)
-            .filter(\.$state ~~ active).first() {
-            open.count += 1
-            open.lastSeenAt = now
-            try await open.save(on: tx)
-            try await AuditLog.record("risk_alert.repeated", actor: .system, subject: Self.subject(try open.requireID()),
-                                      details: ["count": String(open.count)], at: now, on: tx)
+    static func raise(_ kind: Kind, subject: String, program: String?, details: [String: String], at now: Date, in tx: Store) async throws {
+        if let open = try await tx.alerts.active(kind: kind.rawValue, subject: subject),
+           let count = try await tx.alerts.countRepeat(open.id, at: now) {
+            try await tx.audit("risk_alert.repeated", actor: .system, subject: Self.subject(open.id),
+                               details: ["count": String(count)], at: now)
             return
         }
-        try await create(kind, id: UUID(), subject: subject, program: program, details: details, noteSealed: nil, by: nil, at: now, on: tx)
+        try await create(kind, id: UUID(), subject: subject, program: program, details: details, noteSealed: nil, by: nil, at: now, in: tx)
     }
 
     /// The same, in a transaction of its own (after a refusal that wrote nothing else).
     static func raiseAlone(_ kind: Kind, subject: String, program: String?, details: [String: String], at now: Date,
-                           gate: WriteGate, on db: any Database) async throws {
-        try await gate.transaction(on: db) { tx in
-            try await raise(kind, subject: subject, program: program, details: details, at: now, on: tx)
+                           in store: Store) async throws {
+        try await store.transaction { tx in
+            try await raise(kind, subject: subject, program: program, details: details, at: now, in: tx)
         }
     }
 
     @discardableResult
     static func create(_ kind: Kind, id: UUID, subject: String, program: String?, details: [String: String], noteSealed: String?,
-                       by staff: UUID?, at now: Date, on tx: any Database) async throws -> RiskAlertRecord {
-        let alert = RiskAlertRecord()
-        alert.id = id
-        alert.kind = kind.rawValue
-        alert.subject = subject
-        alert.program = program
-        alert.details = try CaseService.json(details)
-        alert.noteSealed = noteSealed
-        alert.raisedBy = staff
-        alert.state = RiskAlertState.open.rawValue
-        alert.count = 1
-        alert.createdAt = now
-        alert.lastSeenAt = now
-        try await alert.create(on: tx)
+                       by staff: UUID?, at now: Date, in tx: Store) async throws -> RiskAlert {
+        let alert = RiskAlert(id: id, kind: kind.rawValue, subject: subject, program: program, details: details, noteSealed: noteSealed,
+                              raisedBy: staff, state: .open, count: 1, createdAt: now, lastSeenAt: now)
+        try await tx.alerts.insert(alert)
         var audit = details
         audit["kind"] = kind.rawValue
         audit["about"] = subject
-        try await AuditLog.record("risk_alert.raised", actor: staff.map(AuditActor.staff) ?? .system, subject: Self.subject(id),
-                                  details: audit, at: now, on: tx)
+        try await tx.audit("risk_alert.raised", actor: staff.map(AuditActor.staff) ?? .system, subject: Self.subject(id),
+                           details: audit, at: now)
         return alert
     }
 
@@ -76,64 +60,69 @@ struct RiskAlertService: Sendable {
 
     /// A staff member raises an alert about a case or an account, with a note. Reviewers and
     /// teachers may name only cases they may see (teachers: their class); others are unknown.
-    func raise(caseID: UUID?, accountID: UUID?, note: String?, staff: Account, ip: String?) async throws -> RiskAlertRecord {
+    func raise(caseID: UUID?, accountID: UUID?, note: String?, staff: Account, ip: String?) async throws -> RiskAlert {
         let note = try FreezeService.text(note, field: "note", max: 1000)
+        let store = store
         var subject = "staff:\(staff.id.uuidString.lowercased())"
         var program: String?
         if let caseID {
             var visible = !staff.roles.isDisjoint(with: AccessPolicy.supervise)
-            if !visible { visible = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: db) != nil }
-            guard visible, let record = try await CaseRecord.find(caseID, on: db) else {
+            if !visible { visible = try await store.mayStaffSee(caseID: caseID, staff: staff) }
+            guard visible, let caseProgram = try await store.program(ofCase: caseID) else {
                 throw AccountError.invalid(["caseId": "not_found"])
             }
             subject = CaseService.subject(caseID)
-            program = record.program
+            program = caseProgram
         } else if let accountID {
-            guard try await AccountRecord.find(accountID, on: db) != nil else { throw AccountError.invalid(["accountId": "not_found"]) }
+            guard try await store.accountExists(accountID) else { throw AccountError.invalid(["accountId": "not_found"]) }
             subject = "account:\(accountID.uuidString.lowercased())"
         }
         let id = UUID()
-        let sealed = try context.cipher.seal(note, context: RiskAlertRecord.context(id))
-        return try await context.writeGate.transaction(on: db) { [now, subject, program] tx in
-            try await Self.create(.staff, id: id, subject: subject, program: program, details: [:], noteSealed: sealed, by: staff.id, at: now, on: tx)
+        let sealed = try context.cipher.seal(note, context: RiskAlert.context(id))
+        return try await store.transaction { [now, subject, program] tx in
+            try await Self.create(.staff, id: id, subject: subject, program: program, details: [:], noteSealed: sealed, by: staff.id, at: now, in: tx)
         }
     }
 
     /// Acknowledges (`open` → `acknowledged`) or resolves (→ `resolved`, with a note) an alert.
-    func move(_ id: UUID, to state: String, note: String?, staff: Account, ip: String?) async throws -> RiskAlertRecord {
-        let resolution = state == RiskAlertState.resolved.rawValue ? try FreezeService.text(note, field: "note", max: 1000) : nil
+    func move(_ id: UUID, to state: RiskAlertState, note: String?, staff: Account, ip: String?) async throws -> RiskAlert {
+        let resolution = state == .resolved ? try FreezeService.text(note, field: "note", max: 1000) : nil
         let cipher = context.cipher
-        return try await context.writeGate.transaction(on: db) { [now] tx in
-            guard let alert = try await RiskAlertRecord.find(id, on: tx) else { throw CommonErrors.notFound }
-            let allowed = state == RiskAlertState.acknowledged.rawValue ? [RiskAlertState.open.rawValue] : Self.active
+        return try await store.transaction { [now] tx in
+            guard var alert = try await tx.alerts.find(id) else { throw CommonErrors.notFound }
+            let allowed: [RiskAlertState] = state == .acknowledged ? [.open] : RiskAlertState.active
             guard allowed.contains(alert.state) else {
                 throw UserFacingError(code: "invalid_state", kind: .conflict,
                                       message: LocalizedText("该提醒当前状态不能进行这一步。", "The alert cannot take this step in its current state."),
-                                      fields: ["state": alert.state])
+                                      fields: ["state": alert.state.rawValue])
             }
             alert.state = state
-            if state == RiskAlertState.acknowledged.rawValue {
+            if state == .acknowledged {
                 alert.acknowledgedBy = staff.id
                 alert.acknowledgedAt = now
             } else {
                 alert.resolvedBy = staff.id
                 alert.resolvedAt = now
-                alert.resolutionSealed = try resolution.map { try cipher.seal($0, context: RiskAlertRecord.context(id)) }
+                alert.resolutionSealed = try resolution.map { try cipher.seal($0, context: RiskAlert.context(id)) }
             }
-            try await alert.save(on: tx)
-            try await AuditLog.record("risk_alert.\(state)", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, at: now, on: tx)
+            try await tx.alerts.update(alert)
+            try await tx.audit("risk_alert.\(state.rawValue)", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, at: now)
             return alert
         }
     }
 
-    func list(state: String?) async throws -> [RiskAlertRecord] {
-        var query = RiskAlertRecord.query(on: db)
+    /// The alerts in a state, `active` (open or acknowledged, the default) or `all`.
+    func list(state: String?) async throws -> [RiskAlert] {
+        let states: [RiskAlertState]?
         switch state ?? "active" {
-        case "active": query = query.filter(\.$state ~~ Self.active)
-        case "all": break
-        case let state where RiskAlertState(rawValue: state) != nil: query = query.filter(\.$state == state)
-        default: throw AccountError.invalid(["state": "invalid_value"])
+        case "active": states = RiskAlertState.active
+        case "all": states = nil
+        case let name: guard let one = RiskAlertState(rawValue: name) else { throw AccountError.invalid(["state": "invalid_value"]) }
+            states = [one]
         }
-        return try await query.sort(\.$lastSeenAt, .descending).limit(500).all()
+        return try await store.alerts.list(states: states, limit: 500)
     }
+
+    /// How many alerts nobody has looked at yet.
+    func openCount() async throws -> Int { try await store.alerts.count(in: .open) }
 }

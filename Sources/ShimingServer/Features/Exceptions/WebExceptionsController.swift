@@ -46,7 +46,7 @@ struct WebExceptionsController {
         return staffPages.html(html.render(), status: status)
     }
 
-    func moveAlert(_ req: Request, to state: String) async throws -> Response {
+    func moveAlert(_ req: Request, to state: RiskAlertState) async throws -> Response {
         let staff = try req.caller
         let id = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
@@ -58,8 +58,8 @@ struct WebExceptionsController {
         }
     }
 
-    @Sendable func acknowledge(_ req: Request) async throws -> Response { try await moveAlert(req, to: RiskAlertState.acknowledged.rawValue) }
-    @Sendable func resolve(_ req: Request) async throws -> Response { try await moveAlert(req, to: RiskAlertState.resolved.rawValue) }
+    @Sendable func acknowledge(_ req: Request) async throws -> Response { try await moveAlert(req, to: .acknowledged) }
+    @Sendable func resolve(_ req: Request) async throws -> Response { try await moveAlert(req, to: .resolved) }
 
     // MARK: Feedback (staff)
 

@@ -1,0 +1,35 @@
+import Fluent
+import Foundation
+import ShimingCore
+
+/// The database as a feature service reaches it: one connection, or one transaction. It hands
+/// out the stores (`store.alerts`, `store.feedback`, …), which take and give domain values and
+/// keep Fluent, its records and its queries inside `Persistence/`. Services hold a provider and
+/// ask it for a fresh handle per operation, so work spreads over the connection pools as a
+/// request's own `req.db` does.
+struct Store: Sendable {
+    /// The connection or transaction. Only code under `Persistence/` uses it.
+    let database: any Database
+    let gate: WriteGate
+
+    /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
+    /// SQLite); everything it writes, audit events included, commits or rolls back together.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
+        try await gate.transaction(on: database) { [gate] tx in try await body(Store(database: tx, gate: gate)) }
+    }
+
+    /// Appends an audit event to the chain, in this store's transaction.
+    func audit(_ action: String, actor: AuditActor, subject: String? = nil, ip: String? = nil,
+               details: [String: String] = [:], at now: Date) async throws {
+        try await AuditLog.record(action, actor: actor, subject: subject, ip: ip, details: details, at: now, on: database)
+    }
+
+    /// Appends an audit event that accompanies no other change, in a transaction of its own.
+    func auditAlone(_ action: String, actor: AuditActor, subject: String, ip: String? = nil,
+                    details: [String: String] = [:], at now: Date) async throws {
+        try await AuditLog.recordAlone(action, actor: actor, subject: subject, ip: ip, details: details, at: now, gate: gate, on: database)
+    }
+}
+
+/// Where a service gets its store for each operation.
+typealias StoreProvider = @Sendable () -> Store

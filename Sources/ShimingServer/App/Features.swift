@@ -19,15 +19,14 @@ struct Features: Sendable {
     let admin: AdminService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
-        let gate = context.writeGate
-        let stores: StoreProvider = { Store(database: database(), gate: gate) }
+        let stores: StoreProvider = { Store(database(), context: context) }
         accounts = AccountService(context: context, database: database)
         cases = CaseService(context: context, database: database)
         review = ReviewService(cases: cases)
         freezes = FreezeService(cases: cases)
         changeRequests = ChangeRequestService(context: context, database: database)
         alerts = RiskAlertService(context: context, stores: stores)
-        feedback = FeedbackService(context: context, database: database)
+        feedback = FeedbackService(context: context, stores: stores)
         admin = AdminService(context: context, database: database, accounts: accounts)
     }
 }

@@ -11,11 +11,13 @@ struct Store: Sendable {
     /// The connection or transaction. Only code under `Persistence/` uses it.
     let database: any Database
     let gate: WriteGate
+    /// Seals and opens personal fields where rows become values and back.
+    let cipher: FieldCipher
 
     /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
     /// SQLite); everything it writes, audit events included, commits or rolls back together.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database) { [gate] tx in try await body(Store(database: tx, gate: gate)) }
+        try await gate.transaction(on: database) { [gate, cipher] tx in try await body(Store(database: tx, gate: gate, cipher: cipher)) }
     }
 
     /// Appends an audit event to the chain, in this store's transaction.
@@ -28,6 +30,19 @@ struct Store: Sendable {
     func auditAlone(_ action: String, actor: AuditActor, subject: String, ip: String? = nil,
                     details: [String: String] = [:], at now: Date) async throws {
         try await AuditLog.recordAlone(action, actor: actor, subject: subject, ip: ip, details: details, at: now, gate: gate, on: database)
+    }
+}
+
+extension Store {
+    /// The store of a transaction that code not yet on stores opened itself.
+    init(_ tx: any Database, context: ShimingContext) {
+        self.init(database: tx, gate: context.writeGate, cipher: context.cipher)
+    }
+
+    /// Puts a message in the outbox, in this store's transaction (sent after it commits).
+    @discardableResult
+    func enqueue(_ message: OutgoingMessage, at now: Date) async throws -> UUID {
+        try await Outbox(cipher: cipher).enqueue(message, at: now, on: database)
     }
 }
 

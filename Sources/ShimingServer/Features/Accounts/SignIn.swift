@@ -103,7 +103,7 @@ extension AccountService {
                     try await AuditLog.record("sign_in.locked", actor: .system, subject: subject ?? ipKey, ip: ip,
                                               details: ["until": RFC3339.string(from: locked)], at: now, on: tx)
                     if let about = subject ?? ipKey {
-                        try await RiskAlertService.raise(.rateLimited, subject: about, program: nil, details: ["limit": "sign_in"], at: now, in: Store(database: tx, gate: context.writeGate))
+                        try await RiskAlertService.raise(.rateLimited, subject: about, program: nil, details: ["limit": "sign_in"], at: now, in: Store(tx, context: context))
                     }
                 }
                 return locked

@@ -38,7 +38,7 @@ struct WebStaffController {
         let alerts = roles.isDisjoint(with: AccessPolicy.readAlerts) ? nil
             : try await features.alerts.openCount()
         let feedback = roles.isDisjoint(with: AccessPolicy.handleFeedback) ? nil
-            : try await FeedbackRecord.query(on: req.db).filter(\.$state == FeedbackState.new.rawValue).count()
+            : try await features.feedback.unreadCount()
         return html(StaffPages.desk(.init(lang: req.lang, account: staff.account, pendingChangeRequests: pending, failedMessages: failed,
                                           openTasks: tasks, openAlerts: alerts, newFeedback: feedback)).render())
     }

@@ -24,7 +24,7 @@ extension CaseService {
             _ = try await checkFrequency(account: account, program: program, isNew: isNew, on: db)
         } catch let refusal as UserFacingError {
             try await RiskAlertService.raiseAlone(.rateLimited, subject: "account:\(account.id.uuidString.lowercased())", program: program.key,
-                                                  details: ["limit": "application_limit"], at: now, in: Store(database: db, gate: context.writeGate))
+                                                  details: ["limit": "application_limit"], at: now, in: Store(db, context: context))
             throw refusal
         }
 
@@ -58,11 +58,11 @@ extension CaseService {
             try await ReviewTasks.cancelOpen(caseID: id, at: now, on: tx)
             if duplicate == true {
                 try await RiskAlertService.raise(.duplicateIdentity, subject: Self.subject(id), program: program.key,
-                                                 details: ["check": "duplicate"], at: now, in: Store(database: tx, gate: context.writeGate))
+                                                 details: ["check": "duplicate"], at: now, in: Store(tx, context: context))
             }
             if let failed = checks.first(where: { $0.check == "registry" && !$0.passed && $0.code != "registry_unavailable" }) {
                 try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: program.key,
-                                                 details: ["check": "registry", "code": failed.code], at: now, in: Store(database: tx, gate: context.writeGate))
+                                                 details: ["check": "registry", "code": failed.code], at: now, in: Store(tx, context: context))
             }
             var seq = try await Self.nextSeq(id, on: tx)
             let actor = AuditActor.account(account.id)

@@ -190,7 +190,7 @@ extension CaseService {
         try await AuditLog.record("account.locked", actor: .system, subject: "account:\(record.accountID.uuidString.lowercased())", ip: nil,
                                   details: ["why": why, "case": id.uuidString.lowercased()], at: now, on: tx)
         try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: record.program,
-                                         details: ["check": "confirmation", "code": why], at: now, in: Store(database: tx, gate: context.writeGate))
+                                         details: ["check": "confirmation", "code": why], at: now, in: Store(tx, context: context))
         try await notify(account, template: "account_locked", text: Notices.locked(lang: account.locale), on: tx)
     }
 

@@ -108,7 +108,7 @@ final class FeedbackRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ id: UUID) -> String { "feedback.\(id.uuidString.lowercased())" }
+    static func context(_ id: UUID) -> String { Feedback.context(id) }
 }
 
 /// Freezes, appeals, risk alerts and feedback (issue 6, exceptions).

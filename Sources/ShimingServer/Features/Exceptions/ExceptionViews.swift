@@ -55,16 +55,16 @@ struct FeedbackView: Content {
     var answer: String?
     var answeredAt: Date?
 
-    init(_ item: FeedbackService.Item) throws {
-        id = try item.record.requireID()
-        accountId = item.record.accountID
-        caseId = item.record.caseID
-        page = item.record.page
+    init(_ item: FeedbackService.Item) {
+        id = item.feedback.id
+        accountId = item.feedback.accountID
+        caseId = item.feedback.caseID
+        page = item.feedback.page
         text = item.text
-        tags = item.tags
-        state = item.record.state
-        createdAt = item.record.createdAt
+        tags = item.feedback.tags
+        state = item.feedback.state.rawValue
+        createdAt = item.feedback.createdAt
         answer = item.answer
-        answeredAt = item.record.answeredAt
+        answeredAt = item.feedback.answeredAt
     }
 }

@@ -161,13 +161,13 @@ struct ExceptionsController {
 
     @Sendable func updateFeedback(_ req: Request) async throws -> FeedbackView {
         let input = try req.content.decode(FeedbackUpdate.self)
-        return try FeedbackView(try await features.feedback.update(
+        return FeedbackView(try await features.feedback.update(
             try req.uuidParameter(), tags: input.tags, read: input.read, staff: try req.requireAccount(), ip: req.clientIP))
     }
 
     @Sendable func answerFeedback(_ req: Request) async throws -> FeedbackView {
         let text = try req.content.decode(FeedbackInput.self).text
-        return try FeedbackView(try await features.feedback.answer(
+        return FeedbackView(try await features.feedback.answer(
             try req.uuidParameter(), text: text, staff: try req.requireAccount(), ip: req.clientIP))
     }
 

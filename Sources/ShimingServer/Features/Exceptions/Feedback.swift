@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -7,27 +6,26 @@ import ShimingCore
 /// goes to the sender through the outbox and shows on their feedback list).
 struct FeedbackService: Sendable {
     let context: ShimingContext
-    let database: DatabaseProvider
-    var db: any Database { database() }
+    let stores: StoreProvider
+    var store: Store { stores() }
     var now: Date { context.services.clock.now() }
 
-    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+    init(context: ShimingContext, stores: @escaping StoreProvider) {
         self.context = context
-        self.database = database
+        self.stores = stores
     }
 
     /// One piece of feedback, opened.
     struct Item: Sendable {
-        var record: FeedbackRecord
+        var feedback: Feedback
         var text: String
         var answer: String?
-        var tags: [String] { record.tags.split(separator: ",").map(String.init) }
     }
 
-    func open(_ record: FeedbackRecord) throws -> Item {
-        let id = try record.requireID()
-        return Item(record: record, text: try context.cipher.open(record.textSealed, context: FeedbackRecord.context(id)),
-                    answer: try record.answerSealed.map { try context.cipher.open($0, context: FeedbackRecord.context(id)) })
+    func open(_ feedback: Feedback) throws -> Item {
+        let context = Feedback.context(feedback.id)
+        return Item(feedback: feedback, text: try self.context.cipher.open(feedback.textSealed, context: context),
+                    answer: try feedback.answerSealed.map { try self.context.cipher.open($0, context: context) })
     }
 
     /// Sends feedback. A case named must be the sender's own (staff may name any case).
@@ -35,47 +33,44 @@ struct FeedbackService: Sendable {
         let text = try FreezeService.text(text, field: "text", max: 2000)
         let page = page.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         if let page, !page.hasPrefix("/") || page.count > 200 || page.contains("?") { throw AccountError.invalid(["page": "invalid_value"]) }
+        let store = store
         if let caseID {
-            let record = try await CaseRecord.find(caseID, on: db)
-            guard let record, record.accountID == account.id || account.kind == .staff else { throw AccountError.invalid(["caseId": "not_found"]) }
+            let owner = try await store.owner(ofCase: caseID)
+            guard let owner, owner == account.id || account.kind == .staff else { throw AccountError.invalid(["caseId": "not_found"]) }
         }
         let id = UUID()
-        let sealed = try context.cipher.seal(text, context: FeedbackRecord.context(id))
-        let record = FeedbackRecord()
-        record.id = id
-        record.accountID = account.id
-        record.caseID = caseID
-        record.page = page
-        record.textSealed = sealed
-        record.tags = ""
-        record.state = FeedbackState.new.rawValue
-        record.createdAt = now
+        let feedback = Feedback(id: id, accountID: account.id, caseID: caseID, page: page,
+                                textSealed: try context.cipher.seal(text, context: Feedback.context(id)),
+                                tags: [], state: .new, createdAt: now)
         let actor: AuditActor = account.kind == .staff ? .staff(account.id) : .account(account.id)
-        try await context.writeGate.transaction(on: db) { [now] tx in
-            try await record.create(on: tx)
-            try await AuditLog.record("feedback.sent", actor: actor, subject: Self.subject(id), ip: ip,
-                                      details: ["case": caseID?.uuidString.lowercased() ?? "", "page": page ?? ""], at: now, on: tx)
+        try await store.transaction { [now] tx in
+            try await tx.feedback.insert(feedback)
+            try await tx.audit("feedback.sent", actor: actor, subject: Self.subject(id), ip: ip,
+                               details: ["case": caseID?.uuidString.lowercased() ?? "", "page": page ?? ""], at: now)
         }
-        return Item(record: record, text: text, answer: nil)
+        return Item(feedback: feedback, text: text, answer: nil)
     }
 
     static func subject(_ id: UUID) -> String { "feedback:\(id.uuidString.lowercased())" }
 
     func mine(_ account: Account) async throws -> [Item] {
-        try await FeedbackRecord.query(on: db).filter(\.$accountID == account.id).sort(\.$createdAt, .descending).limit(100).all().map(open)
+        try await store.feedback.sent(by: account.id, limit: 100).map(open)
     }
 
+    /// Feedback in a state (`all` by default), optionally only with a tag.
     func list(state: String?, tag: String?) async throws -> [Item] {
-        var query = FeedbackRecord.query(on: db)
-        switch state ?? "all" {
-        case "all": break
-        case let state where FeedbackState(rawValue: state) != nil: query = query.filter(\.$state == state)
-        default: throw AccountError.invalid(["state": "invalid_value"])
+        var wanted: FeedbackState?
+        if let state, state != "all" {
+            guard let one = FeedbackState(rawValue: state) else { throw AccountError.invalid(["state": "invalid_value"]) }
+            wanted = one
         }
-        let items = try await query.sort(\.$createdAt, .descending).limit(500).all().map(open)
+        let items = try await store.feedback.list(state: wanted, limit: 500).map(open)
         guard let tag, !tag.isEmpty else { return items }
-        return items.filter { $0.tags.contains(tag) }
+        return items.filter { $0.feedback.tags.contains(tag) }
     }
+
+    /// How many pieces of feedback nobody has read yet.
+    func unreadCount() async throws -> Int { try await store.feedback.count(in: .new) }
 
     /// A tag: 1–30 letters, digits, `_` or `-`.
     static func validTag(_ tag: String) -> Bool {
@@ -88,52 +83,51 @@ struct FeedbackService: Sendable {
             let cleaned = tags.map { $0.trimmingCharacters(in: .whitespaces) }
             guard cleaned.count <= 10, cleaned.allSatisfy(Self.validTag) else { throw AccountError.invalid(["tags": "invalid_value"]) }
         }
-        let record = try await context.writeGate.transaction(on: db) { [now] tx -> FeedbackRecord in
-            guard let record = try await FeedbackRecord.find(id, on: tx) else { throw CommonErrors.notFound }
+        let feedback = try await store.transaction { [now] tx -> Feedback in
+            guard var feedback = try await tx.feedback.find(id) else { throw CommonErrors.notFound }
             var details: [String: String] = [:]
             if let tags {
                 var seen = Set<String>()
-                record.tags = tags.map { $0.trimmingCharacters(in: .whitespaces) }.filter { seen.insert($0).inserted }.joined(separator: ",")
-                details["tags"] = record.tags
+                feedback.tags = tags.map { $0.trimmingCharacters(in: .whitespaces) }.filter { seen.insert($0).inserted }
+                details["tags"] = feedback.tags.joined(separator: ",")
             }
-            if read == true, record.state == FeedbackState.new.rawValue {
-                record.state = FeedbackState.read.rawValue
-                record.readBy = staff.id
-                record.readAt = now
+            if read == true, feedback.state == .new {
+                feedback.state = .read
+                feedback.readBy = staff.id
+                feedback.readAt = now
                 details["read"] = "true"
             }
-            try await record.save(on: tx)
-            try await AuditLog.record("feedback.updated", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, details: details, at: now, on: tx)
-            return record
+            try await tx.feedback.update(feedback)
+            try await tx.audit("feedback.updated", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, details: details, at: now)
+            return feedback
         }
-        return try open(record)
+        return try open(feedback)
     }
 
     /// Answers feedback; the sender is told by SMS or e-mail.
     func answer(_ id: UUID, text: String?, staff: Account, ip: String?) async throws -> Item {
         let text = try FreezeService.text(text, field: "text", max: 2000)
-        let sealed = try context.cipher.seal(text, context: FeedbackRecord.context(id))
-        let cipher = context.cipher
-        let record = try await context.writeGate.transaction(on: db) { [now] tx -> FeedbackRecord in
-            guard let record = try await FeedbackRecord.find(id, on: tx) else { throw CommonErrors.notFound }
-            record.state = FeedbackState.answered.rawValue
-            record.readBy = record.readBy ?? staff.id
-            record.readAt = record.readAt ?? now
-            record.answerSealed = sealed
-            record.answeredBy = staff.id
-            record.answeredAt = now
-            try await record.save(on: tx)
-            try await AuditLog.record("feedback.answered", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, at: now, on: tx)
-            if let sender = try await AccountRecord.find(record.accountID, on: tx)?.account(cipher: cipher) {
+        let sealed = try context.cipher.seal(text, context: Feedback.context(id))
+        let feedback = try await store.transaction { [now] tx -> Feedback in
+            guard var feedback = try await tx.feedback.find(id) else { throw CommonErrors.notFound }
+            feedback.state = .answered
+            feedback.readBy = feedback.readBy ?? staff.id
+            feedback.readAt = feedback.readAt ?? now
+            feedback.answerSealed = sealed
+            feedback.answeredBy = staff.id
+            feedback.answeredAt = now
+            try await tx.feedback.update(feedback)
+            try await tx.audit("feedback.answered", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, at: now)
+            if let sender = try await tx.account(feedback.accountID) {
                 let subject = LocalizedText("您的反馈已有回复", "An answer to your feedback")(sender.locale)
                 let body = LocalizedText("您的反馈已有回复：", "An answer to your feedback: ")(sender.locale) + text
                 if let message = OutgoingMessage.notice(to: sender, template: "feedback_answered", subject: subject,
                                                         text: MessageTemplates.brand(sender.locale) + body, code: nil) {
-                    _ = try await Outbox(cipher: cipher).enqueue(message, at: now, on: tx)
+                    try await tx.enqueue(message, at: now)
                 }
             }
-            return record
+            return feedback
         }
-        return try open(record)
+        return try open(feedback)
     }
 }

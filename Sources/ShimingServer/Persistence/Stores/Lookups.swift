@@ -9,6 +9,16 @@ extension Store {
         try await CaseRecord.query(on: database).filter(\.$id == id).field(\.$program).first()?.program
     }
 
+    /// The owner of a case; nil for an unknown case.
+    func owner(ofCase id: UUID) async throws -> UUID? {
+        try await CaseRecord.query(on: database).filter(\.$id == id).field(\.$accountID).first()?.accountID
+    }
+
+    /// An account, opened; nil when there is none.
+    func account(_ id: UUID) async throws -> Account? {
+        try await AccountRecord.find(id, on: database)?.account(cipher: cipher)
+    }
+
     func accountExists(_ id: UUID) async throws -> Bool {
         try await AccountRecord.query(on: database).filter(\.$id == id).count() > 0
     }

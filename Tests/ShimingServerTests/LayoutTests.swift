@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// The shape of the sources (docs/architecture.md), checked so that it cannot drift: short
+/// files, a core without the web framework or the database, feature services that reach the
+/// database only through `Store` (with MemberImportVisibility a file cannot use Fluent's
+/// members without importing Fluent, so its imports say what it can touch).
+@Suite("Source layout")
+struct LayoutTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Services not yet on the Store: this list may only shrink (a listed file that no longer
+    /// imports Fluent fails the test until it is taken off).
+    static let stillOnFluent: Set<String> = [
+        "Accounts/Account.swift", "Accounts/AccountService.swift", "Accounts/CodeService.swift", "Accounts/Profile.swift",
+        "Accounts/SignIn.swift", "Accounts/Staff.swift", "Admin/AdminService.swift", "Appeals/Freezes.swift",
+        "Cases/CaseService+Documents.swift", "Cases/CaseService+Drafts.swift", "Cases/CaseService+GuardianConsent.swift",
+        "Cases/CaseService+Submission.swift", "Cases/CaseService+Sweep.swift", "Cases/CaseService+Verification.swift",
+        "Cases/CaseService.swift", "ChangeRequests/ChangeRequests.swift", "Registries/IdentityService.swift",
+        "Registries/Roster.swift", "Registries/RosterClasses.swift", "Review/ReviewFigures.swift",
+        "Review/ReviewService+Contacts.swift", "Review/ReviewService+Reading.swift", "Review/ReviewService.swift",
+        "Review/ReviewTasks.swift",
+    ]
+
+    static func sources(under folder: String) throws -> [(path: String, text: String)] {
+        let base = root.appendingPathComponent(folder)
+        let walker = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil)
+        var found: [(String, String)] = []
+        while let url = walker?.nextObject() as? URL {
+            guard url.pathExtension == "swift" else { continue }
+            found.append((String(url.path.dropFirst(base.path.count + 1)), try String(contentsOf: url, encoding: .utf8)))
+        }
+        return found.sorted { $0.0 < $1.0 }
+    }
+
+    static func imports(_ text: String) -> Set<String> {
+        Set(text.split(separator: "\n").compactMap { line in
+            line.hasPrefix("import ") ? String(line.dropFirst("import ".count)).trimmingCharacters(in: .whitespaces) : nil
+        })
+    }
+
+    /// Controllers, middleware, pages, views and records speak HTTP or SQL by nature; everything else under
+    /// Features/ is domain work.
+    static func isService(_ path: String) -> Bool {
+        let name = (path as NSString).lastPathComponent
+        return !["Controller.swift", "Middleware.swift", "Pages.swift", "View.swift", "Views.swift", "Record.swift", "Records.swift"].contains { name.hasSuffix($0) }
+            && !name.contains("Pages+") && !name.contains("+View") && !name.contains("+Model")
+    }
+
+    @Test("no source file is longer than 400 lines")
+    func shortFiles() throws {
+        for folder in ["Sources/ShimingServer", "Sources/ShimingCore", "Sources/IdentityRules", "Sources/shiming"] {
+            for (path, text) in try Self.sources(under: folder) where !path.hasPrefix("Generated") {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+                #expect(lines <= 401, "\(folder)/\(path) has \(lines) lines")
+            }
+        }
+    }
+
+    @Test("ShimingCore imports neither the web framework nor the database")
+    func coreIsPlain() throws {
+        for (path, text) in try Self.sources(under: "Sources/ShimingCore") {
+            let bad = Self.imports(text).intersection(["Vapor", "Fluent", "FluentKit", "SQLKit", "NIOCore", "Plot"])
+            #expect(bad.isEmpty, "ShimingCore/\(path) imports \(bad.sorted())")
+        }
+    }
+
+    @Test("feature services import no Vapor, and reach the database only through Store")
+    func servicesOnTheStore() throws {
+        var services = 0
+        for (path, text) in try Self.sources(under: "Sources/ShimingServer/Features") where Self.isService(path) {
+            services += 1
+            let imports = Self.imports(text)
+            #expect(!imports.contains("Vapor"), "Features/\(path) imports Vapor")
+            let database = imports.intersection(["Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver"])
+            if Self.stillOnFluent.contains(path) {
+                #expect(!database.isEmpty, "Features/\(path) no longer imports Fluent: take it off LayoutTests.stillOnFluent")
+            } else {
+                #expect(database.isEmpty, "Features/\(path) imports \(database.sorted())")
+                #expect(!text.contains("any Database"), "Features/\(path) handles a database connection")
+            }
+        }
+        #expect(services > 20)
+    }
+}

@@ -27,7 +27,7 @@ struct Features: Sendable {
         changeRequests = ChangeRequestService(context: context, database: database)
         alerts = RiskAlertService(context: context, stores: stores)
         feedback = FeedbackService(context: context, stores: stores)
-        admin = AdminService(context: context, database: database, accounts: accounts)
+        admin = AdminService(context: context, stores: stores, accounts: accounts)
     }
 }
 

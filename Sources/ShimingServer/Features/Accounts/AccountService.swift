@@ -14,6 +14,9 @@ struct AccountService: Sendable {
     let throttle = SignInThrottle()
     let termsVersion = "2026-01"
 
+    /// An account as the audit chain names it; also the key of its sign-in throttle.
+    static func subject(_ id: UUID) -> String { "account:\(id.uuidString.lowercased())" }
+
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         self.context = context
         self.database = database
@@ -92,7 +95,7 @@ struct AccountService: Sendable {
                 record.termsAcceptedAt = now
                 try await record.create(on: tx)
                 try await AuditLog.record(
-                    "account.registered", actor: .account(id), subject: "account:\(id.uuidString.lowercased())", ip: ip,
+                    "account.registered", actor: .account(id), subject: AccountService.subject(id), ip: ip,
                     details: [
                         "contacts": [phone.map { _ in "phone" }, email.map { _ in "email" }, guardianPhone.map { _ in "guardian_phone" }]
                             .compactMap { $0 }.joined(separator: ","),
@@ -267,7 +270,7 @@ struct AccountService: Sendable {
                     subject: request.channel == "email" ? MessageTemplates.emailCodeSubject(lang) : nil, text: text, code: code
                 )
             }
-            try await AuditLog.record("code.sent", actor: .anonymous, subject: "account:\(id.uuidString.lowercased())", ip: ip,
+            try await AuditLog.record("code.sent", actor: .anonymous, subject: AccountService.subject(id), ip: ip,
                                       details: ["channel": request.channel, "purpose": purpose.rawValue], at: now, on: tx)
         }
     }
@@ -346,7 +349,7 @@ struct AccountService: Sendable {
         record.updatedAt = now
         try await record.save(on: tx)
         let id = try record.requireID()
-        try await AuditLog.record("contact.confirmed", actor: .account(id), subject: "account:\(id.uuidString.lowercased())", ip: ip,
+        try await AuditLog.record("contact.confirmed", actor: .account(id), subject: AccountService.subject(id), ip: ip,
                                   details: ["contact": which, "by": how], at: now, on: tx)
     }
 }

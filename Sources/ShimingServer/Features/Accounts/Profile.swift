@@ -32,7 +32,7 @@ extension AccountService {
             try await record.save(on: tx)
             try await Self.revokeSessions(of: account.id, except: keep, now: now, on: tx)
             try await AuditLog.record("password.changed", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
-                                      subject: "account:\(account.id.uuidString.lowercased())", ip: ip, at: now, on: tx)
+                                      subject: AccountService.subject(account.id), ip: ip, at: now, on: tx)
         }
     }
 
@@ -86,8 +86,8 @@ extension AccountService {
             record.updatedAt = now
             try await record.save(on: tx)
             try await Self.revokeSessions(of: id, except: nil, now: now, on: tx)
-            try await saveThrottle("account:\(id.uuidString.lowercased())", SignInThrottle.State(), now: now, on: tx)
-            try await AuditLog.record("password.reset", actor: .account(id), subject: "account:\(id.uuidString.lowercased())", ip: ip,
+            try await Store(tx, context: context).throttles.save(AccountService.subject(id), SignInThrottle.State(), at: now)
+            try await AuditLog.record("password.reset", actor: .account(id), subject: AccountService.subject(id), ip: ip,
                                       details: ["channel": input.channel], at: now, on: tx)
         }
     }
@@ -144,7 +144,7 @@ extension AccountService {
             record.updatedAt = now
             try await record.save(on: tx)
             try await AuditLog.record("profile.changed", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
-                                      subject: "account:\(account.id.uuidString.lowercased())", ip: ip,
+                                      subject: AccountService.subject(account.id), ip: ip,
                                       details: ["fields": changed.joined(separator: ",")], at: now, on: tx)
         }
         guard let record = try await AccountRecord.find(account.id, on: db) else { throw CommonErrors.notFound }

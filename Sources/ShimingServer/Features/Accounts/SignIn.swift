@@ -61,12 +61,12 @@ extension AccountService {
         let now = self.now
         let candidates = try await findAccounts(login: credentials.login, on: db)
         let record = candidates.count == 1 ? candidates[0] : nil
-        let accountKey = record?.id.map { "account:\($0.uuidString.lowercased())" }
+        let accountKey = record?.id.map { AccountService.subject($0) }
         let ipKey = ip.map { "ip:\($0)" }
 
         // A lock refuses even the right password, so guessing cannot continue through it.
         for key in [accountKey, ipKey].compactMap({ $0 }) {
-            if let until = throttle.lockEnd(try await throttleState(key, on: db), now: now) {
+            if let until = throttle.lockEnd(try await Store(db, context: context).throttles.state(key), now: now) {
                 throw AccountError.signInLocked(until: Self.chinaTime(until), seconds: Int(until.timeIntervalSince(now).rounded(.up)))
             }
         }
@@ -92,11 +92,11 @@ extension AccountService {
             let lockedUntil = try await context.writeGate.transaction(on: db) { [self] tx -> Date? in
                 var locked: Date?
                 for key in [accountKey, ipKey].compactMap({ $0 }) {
-                    let state = throttle.recordFailure(try await throttleState(key, on: tx), now: now)
-                    try await saveThrottle(key, state, now: now, on: tx)
+                    let state = throttle.recordFailure(try await Store(tx, context: context).throttles.state(key), now: now)
+                    try await Store(tx, context: context).throttles.save(key, state, at: now)
                     if let until = throttle.lockEnd(state, now: now) { locked = max(locked ?? until, until) }
                 }
-                let subject = record?.id.map { "account:\($0.uuidString.lowercased())" }
+                let subject = record?.id.map { AccountService.subject($0) }
                 try await AuditLog.record("sign_in.failed", actor: .anonymous, subject: subject, ip: ip,
                                           details: ["reason": record == nil ? "unknown_login" : code.isEmpty ? "wrong_password" : "wrong_code"], at: now, on: tx)
                 if let locked {
@@ -123,7 +123,7 @@ extension AccountService {
         let expiresAt = now.addingTimeInterval(kind == "web" ? Self.webSessionLifetime : Self.apiSessionLifetime)
         try await context.writeGate.transaction(on: db) { [self] tx in
             if let accountKey {
-                try await saveThrottle(accountKey, throttle.recordSuccess(try await throttleState(accountKey, on: tx)), now: now, on: tx)
+                try await Store(tx, context: context).throttles.save(accountKey, throttle.recordSuccess(try await Store(tx, context: context).throttles.state(accountKey)), at: now)
             }
             let session = SessionRecord()
             session.id = UUID()
@@ -136,7 +136,7 @@ extension AccountService {
             session.ip = ip
             try await session.create(on: tx)
             try await AuditLog.record("sign_in.succeeded", actor: account.kind == .staff ? .staff(id) : .account(id),
-                                      subject: "account:\(id.uuidString.lowercased())", ip: ip, details: ["session": kind], at: now, on: tx)
+                                      subject: AccountService.subject(id), ip: ip, details: ["session": kind], at: now, on: tx)
         }
         return IssuedSession(token: token, csrfToken: csrf, expiresAt: expiresAt, account: account)
     }
@@ -161,25 +161,8 @@ extension AccountService {
             live.revokedAt = now
             try await live.save(on: tx)
             try await AuditLog.record("sign_out", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
-                                      subject: "account:\(account.id.uuidString.lowercased())", ip: ip, at: now, on: tx)
+                                      subject: AccountService.subject(account.id), ip: ip, at: now, on: tx)
         }
-    }
-
-    func throttleState(_ key: String, on db: any Database) async throws -> SignInThrottle.State {
-        guard let record = try await SignInThrottleRecord.find(key, on: db) else { return SignInThrottle.State() }
-        return (try? JSONDecoder().decode(SignInThrottle.State.self, from: Data(record.state.utf8))) ?? SignInThrottle.State()
-    }
-
-    func saveThrottle(_ key: String, _ state: SignInThrottle.State, now: Date, on db: any Database) async throws {
-        let record = try await SignInThrottleRecord.find(key, on: db) ?? {
-            let fresh = SignInThrottleRecord()
-            fresh.id = key
-            return fresh
-        }()
-        record.state = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
-        record.lockedUntil = state.lockedUntil
-        record.updatedAt = now
-        try await record.save(on: db)
     }
 
     /// `2026-11-21 16:15`, Beijing time, for messages people read.

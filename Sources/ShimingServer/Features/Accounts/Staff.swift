@@ -62,7 +62,7 @@ extension AccountService {
             try await record.create(on: tx)
             var details = ["roles": roleList.joined(separator: ","), "username": lowered]
             if let scope { details["scope"] = "\(scope.school)/\(scope.grade)/\(scope.className)" }
-            try await AuditLog.record("staff.created", actor: actor, subject: "account:\(id.uuidString.lowercased())", ip: ip,
+            try await AuditLog.record("staff.created", actor: actor, subject: AccountService.subject(id), ip: ip,
                                       details: details, at: now, on: tx)
             return record
         }

@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -8,13 +7,13 @@ import ShimingCore
 /// sending one again. Pages and the API both go through here.
 struct AdminService: Sendable {
     let context: ShimingContext
-    let database: DatabaseProvider
+    let stores: StoreProvider
     let accounts: AccountService
-    var db: any Database { database() }
+    var store: Store { stores() }
 
-    init(context: ShimingContext, database: @escaping DatabaseProvider, accounts: AccountService) {
+    init(context: ShimingContext, stores: @escaping StoreProvider, accounts: AccountService) {
         self.context = context
-        self.database = database
+        self.stores = stores
         self.accounts = accounts
     }
 
@@ -28,15 +27,13 @@ struct AdminService: Sendable {
 
     /// The same, or nil when there is no such account (a look-up page shows "not found").
     func detailIfPresent(_ id: UUID) async throws -> StaffAccountView? {
-        guard let record = try await AccountRecord.find(id, on: db) else { return nil }
-        return try await detail(record)
+        guard let account = try await store.accounts.find(id) else { return nil }
+        return try await detail(account)
     }
 
     /// What staff see of one account, with its sign-in lock.
-    func detail(_ record: AccountRecord) async throws -> StaffAccountView {
-        let id = try record.requireID()
-        let account = try record.account(cipher: context.cipher)
-        let state = try await accounts.throttleState("account:\(id.uuidString.lowercased())", on: db)
+    func detail(_ account: Account) async throws -> StaffAccountView {
+        let state = try await store.throttles.state(AccountService.subject(account.id))
         return StaffAccountView(
             account: .init(account), statusReason: account.statusReason,
             signInLockedUntil: accounts.throttle.lockEnd(state, now: now), recentFailedSignIns: state.failures.count
@@ -46,62 +43,49 @@ struct AdminService: Sendable {
     /// Lifts a protective lock (and the sign-in lock with it), audited.
     func unlock(_ id: UUID, staff: Account, ip: String?) async throws -> StaffAccountView {
         let now = now
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await AccountRecord.find(id, on: tx) else { throw CommonErrors.notFound }
-            guard record.status == AccountStatus.locked.rawValue else {
+        try await store.transaction { tx in
+            guard let account = try await tx.accounts.find(id) else { throw CommonErrors.notFound }
+            guard account.status == .locked else {
                 throw UserFacingError(code: "not_locked", kind: .conflict, message: LocalizedText("该账号未被锁定。", "This account is not locked."))
             }
-            let reason = record.statusReason
-            record.status = AccountStatus.active.rawValue
-            record.statusReason = nil
-            record.updatedAt = now
-            try await record.save(on: tx)
-            try await SignInThrottleRecord.query(on: tx).filter(\.$id == "account:\(id.uuidString.lowercased())").delete()
-            try await AuditLog.record("account.unlocked", actor: .staff(staff.id), subject: "account:\(id.uuidString.lowercased())", ip: ip,
-                                      details: ["was": reason ?? ""], at: now, on: tx)
+            try await tx.accounts.setStatus(id, to: .active, reason: nil, at: now)
+            try await tx.throttles.clear(AccountService.subject(id))
+            try await tx.audit("account.unlocked", actor: .staff(staff.id), subject: AccountService.subject(id), ip: ip,
+                               details: ["was": account.statusReason ?? ""], at: now)
         }
         return try await detail(id)
     }
 
     /// Outbox messages, newest first, recipients masked; `status` narrows to one state.
     func outbox(status: String?, limit: Int) async throws -> [OutboxEntryView] {
-        var query = OutboxMessageRecord.query(on: db).sort(\.$createdAt, .descending)
+        var wanted: OutboxStatus?
         if let status {
-            guard OutboxStatus(rawValue: status) != nil else { throw AccountError.invalid(["status": "invalid_value"]) }
-            query = query.filter(\.$status == status)
+            guard let one = OutboxStatus(rawValue: status) else { throw AccountError.invalid(["status": "invalid_value"]) }
+            wanted = one
         }
-        return try await query.limit(limit).all().map(entry)
+        return try await store.outbox.list(status: wanted, limit: limit).map(Self.view)
     }
 
     /// Puts a failed message back in the queue (audited).
     func retry(_ id: UUID, admin: Account, ip: String?) async throws -> OutboxEntryView {
         let now = now
-        let record = try await context.writeGate.transaction(on: db) { tx -> OutboxMessageRecord? in
-            guard let record = try await OutboxMessageRecord.find(id, on: tx) else { return nil }
-            guard record.status == OutboxStatus.failed.rawValue else {
+        let entry = try await store.transaction { tx -> OutboxEntry in
+            guard let entry = try await tx.outbox.find(id) else { throw CommonErrors.notFound }
+            guard try await tx.outbox.requeueFailed(id, at: now), let requeued = try await tx.outbox.find(id) else {
                 throw UserFacingError(code: "not_failed", kind: .conflict,
                                       message: LocalizedText("只能重发发送失败的消息。", "Only failed messages can be sent again."),
-                                      fields: ["status": record.status])
+                                      fields: ["status": entry.status.rawValue])
             }
-            record.status = OutboxStatus.pending.rawValue
-            record.attempts = 0
-            record.nextAttemptAt = now
-            try await record.save(on: tx)
-            try await AuditLog.record("outbox.retried", actor: .staff(admin.id), subject: "outbox:\(id.uuidString.lowercased())", ip: ip,
-                                      details: ["template": record.template], at: now, on: tx)
-            return record
+            try await tx.audit("outbox.retried", actor: .staff(admin.id), subject: "outbox:\(id.uuidString.lowercased())", ip: ip,
+                               details: ["template": entry.template], at: now)
+            return requeued
         }
-        guard let record else { throw CommonErrors.notFound }
-        return try entry(record)
+        return Self.view(entry)
     }
 
-    /// One outbox row as staff see it: the recipient masked, the text never shown.
-    func entry(_ record: OutboxMessageRecord) throws -> OutboxEntryView {
-        let id = try record.requireID()
-        let message = try? JSONDecoder().decode(
-            OutgoingMessage.self, from: context.cipher.openData(record.payload, context: Outbox.payloadContext(id))
-        )
-        let to = message.map { message in
+    /// One outbox message as staff see it: the recipient masked, the text never shown.
+    static func view(_ entry: OutboxEntry) -> OutboxEntryView {
+        let to = entry.message.map { message in
             switch message.channel {
             case .sms: MobileNumber.mask(message.to)
             case .email: EmailAddress.mask(message.to)
@@ -109,8 +93,8 @@ struct AdminService: Sendable {
             }
         } ?? "?"
         return OutboxEntryView(
-            id: id, channel: record.channel, template: record.template, to: to, status: record.status, attempts: record.attempts,
-            lastError: record.lastError, createdAt: record.createdAt, nextAttemptAt: record.nextAttemptAt, sentAt: record.sentAt
+            id: entry.id, channel: entry.channel, template: entry.template, to: to, status: entry.status.rawValue, attempts: entry.attempts,
+            lastError: entry.lastError, createdAt: entry.createdAt, nextAttemptAt: entry.nextAttemptAt, sentAt: entry.sentAt
         )
     }
 }

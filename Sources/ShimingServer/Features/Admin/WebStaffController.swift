@@ -119,7 +119,7 @@ struct WebStaffController {
         } else if !login.isEmpty {
             model.searched = true
             if let record = try await features.accounts.findAccount(login: login, on: req.db) {
-                model.detail = try await admin.detail(record)
+                model.detail = try await admin.detail(try record.account(cipher: req.shiming.cipher))
             }
         }
         return html(StaffPages.accounts(model).render())

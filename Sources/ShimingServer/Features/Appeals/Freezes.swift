@@ -67,7 +67,7 @@ struct FreezeService: Sendable {
             record.statusReason = try context.cipher.seal(reason, context: AccountRecord.context("status_reason", accountID))
             record.updatedAt = now
             try await record.save(on: tx)
-            try await AuditLog.record("account.frozen", actor: actor, subject: "account:\(accountID.uuidString.lowercased())", ip: ip,
+            try await AuditLog.record("account.frozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
                                       details: ["freeze": freezeID.uuidString.lowercased(), "cases": String(frozen.count)], at: now, on: tx)
             let holder = try record.account(cipher: context.cipher)
             try await cases.notify(holder, template: "account_frozen", text: FreezeNotices.frozen(reason: reason, lang: holder.locale), on: tx)
@@ -137,7 +137,7 @@ struct FreezeService: Sendable {
         freeze.liftedHow = how
         if case .staff(let id) = actor { freeze.liftedBy = id }
         try await freeze.save(on: tx)
-        try await AuditLog.record("account.unfrozen", actor: actor, subject: "account:\(accountID.uuidString.lowercased())", ip: ip,
+        try await AuditLog.record("account.unfrozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
                                   details: ["freeze": try freeze.requireID().uuidString.lowercased(), "how": how], at: now, on: tx)
         try await cases.notify(holder, template: "account_unfrozen", text: FreezeNotices.unfrozen(lang: holder.locale), on: tx)
     }

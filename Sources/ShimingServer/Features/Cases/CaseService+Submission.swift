@@ -23,7 +23,7 @@ extension CaseService {
         do {
             _ = try await checkFrequency(account: account, program: program, isNew: isNew, on: db)
         } catch let refusal as UserFacingError {
-            try await RiskAlertService.raiseAlone(.rateLimited, subject: "account:\(account.id.uuidString.lowercased())", program: program.key,
+            try await RiskAlertService.raiseAlone(.rateLimited, subject: AccountService.subject(account.id), program: program.key,
                                                   details: ["limit": "application_limit"], at: now, in: Store(db, context: context))
             throw refusal
         }

@@ -187,7 +187,7 @@ extension CaseService {
             accountRecord.updatedAt = now
             try await accountRecord.save(on: tx)
         }
-        try await AuditLog.record("account.locked", actor: .system, subject: "account:\(record.accountID.uuidString.lowercased())", ip: nil,
+        try await AuditLog.record("account.locked", actor: .system, subject: AccountService.subject(record.accountID), ip: nil,
                                   details: ["why": why, "case": id.uuidString.lowercased()], at: now, on: tx)
         try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: record.program,
                                          details: ["check": "confirmation", "code": why], at: now, in: Store(tx, context: context))

@@ -113,7 +113,7 @@ struct CaseService: Sendable {
     /// The accounts whose applications hold a document number (as typed; resident IDs are
     /// normalised first, as the index was built), found through the blind index. The look-up
     /// is audited, without the number.
-    func accounts(holdingNumber raw: String, staff: Account, ip: String?) async throws -> [AccountRecord] {
+    func accounts(holdingNumber raw: String, staff: Account, ip: String?) async throws -> [Account] {
         let compact = raw.uppercased().filter { !$0.isWhitespace }
         let checked = DocumentCheck.check(compact, as: .resident, today: today)
         var normalized = checked.isValid ? checked.normalized ?? compact : compact
@@ -122,7 +122,7 @@ struct CaseService: Sendable {
         let found = ids.isEmpty ? [] : try await AccountRecord.query(on: db).filter(\.$id ~~ Array(ids)).sort(\.$createdAt).all()
         try await AuditLog.recordAlone("account.looked_up_by_number", actor: .staff(staff.id), subject: "staff:\(staff.id.uuidString.lowercased())", ip: ip,
                                        details: ["matches": String(found.count)], at: now, gate: context.writeGate, on: db)
-        return found
+        return try found.map { try $0.account(cipher: context.cipher) }
     }
 
 

@@ -75,7 +75,7 @@ struct RiskAlertService: Sendable {
             program = caseProgram
         } else if let accountID {
             guard try await store.accountExists(accountID) else { throw AccountError.invalid(["accountId": "not_found"]) }
-            subject = "account:\(accountID.uuidString.lowercased())"
+            subject = AccountService.subject(accountID)
         }
         let id = UUID()
         let sealed = try context.cipher.seal(note, context: RiskAlert.context(id))

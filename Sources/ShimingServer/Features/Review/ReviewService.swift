@@ -267,7 +267,7 @@ struct ReviewService: Sendable {
             record.onDutySince = onDuty ? now : nil
             try await record.save(on: tx)
             try await AuditLog.record(onDuty ? "review.duty_started" : "review.duty_ended", actor: .staff(staff.id),
-                                      subject: "account:\(staff.id.uuidString.lowercased())", ip: ip, at: now, on: tx)
+                                      subject: AccountService.subject(staff.id), ip: ip, at: now, on: tx)
             return record.onDutySince
         }
     }

@@ -1,0 +1,61 @@
+import Fluent
+import Foundation
+import ShimingCore
+import SQLKit
+
+extension Store {
+    /// The outbox as staff see it (the worker claims and delivers through `Outbox`).
+    var outbox: OutboxStore { OutboxStore(db: database, cipher: cipher) }
+}
+
+/// One outbox message as staff see it: where it stands, and the message opened (nil when it
+/// cannot be opened).
+struct OutboxEntry: Sendable {
+    var id: UUID
+    var channel: String
+    var template: String
+    var status: OutboxStatus
+    var attempts: Int
+    var lastError: String?
+    var createdAt: Date
+    var nextAttemptAt: Date
+    var sentAt: Date?
+    var message: OutgoingMessage?
+}
+
+struct OutboxStore: Sendable {
+    let db: any Database
+    let cipher: FieldCipher
+
+    func find(_ id: UUID) async throws -> OutboxEntry? {
+        try await OutboxMessageRecord.find(id, on: db).map(value)
+    }
+
+    /// Messages in one state (any when nil), newest first.
+    func list(status: OutboxStatus?, limit: Int) async throws -> [OutboxEntry] {
+        var query = OutboxMessageRecord.query(on: db).sort(\.$createdAt, .descending)
+        if let status { query = query.filter(\.$status == status.rawValue) }
+        return try await query.limit(limit).all().map(value)
+    }
+
+    /// Puts a failed message back in the queue, due now, in one conditional statement; false
+    /// when it is not (or no longer) failed.
+    func requeueFailed(_ id: UUID, at now: Date) async throws -> Bool {
+        guard let sql = db as? any SQLDatabase else { return false }
+        return try await sql.raw("""
+            UPDATE outbox_messages SET status = \(bind: OutboxStatus.pending.rawValue), attempts = 0, next_attempt_at = \(bind: now)
+            WHERE id = \(bind: id) AND status = \(bind: OutboxStatus.failed.rawValue)
+            RETURNING id
+            """).first() != nil
+    }
+
+    private func value(_ record: OutboxMessageRecord) throws -> OutboxEntry {
+        let id = try record.requireID()
+        let message = try? JSONDecoder().decode(OutgoingMessage.self, from: cipher.openData(record.payload, context: Outbox.payloadContext(id)))
+        return OutboxEntry(
+            id: id, channel: record.channel, template: record.template, status: OutboxStatus(rawValue: record.status) ?? .pending,
+            attempts: record.attempts, lastError: record.lastError, createdAt: record.createdAt, nextAttemptAt: record.nextAttemptAt,
+            sentAt: record.sentAt, message: message
+        )
+    }
+}

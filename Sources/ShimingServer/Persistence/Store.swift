@@ -46,5 +46,10 @@ extension Store {
     }
 }
 
+/// The stores need SQL for their conditional statements; both engines Shiming runs on have it.
+enum StoreError: Error {
+    case notSQL
+}
+
 /// Where a service gets its store for each operation.
 typealias StoreProvider = @Sendable () -> Store

@@ -85,7 +85,7 @@ struct AccountService: Sendable {
                 // stream of messages to someone's phone (a guardian phone may serve several
                 // children), nor to create accounts without end from one address.
                 for index in [phone.map(phoneIndex), guardianPhone.map(phoneIndex), email.map(emailIndex)].compactMap({ $0 }) {
-                    try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, on: tx)
+                    try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: Store(tx, context: context))
                 }
                 let record = try newRecord(
                     id: id, username: username, phone: phone, email: email, guardianPhone: guardianPhone,
@@ -121,7 +121,7 @@ struct AccountService: Sendable {
                     let index = emailIndex(email)
                     let token = OpaqueToken.make(codes.random)
                     _ = try await codes.issue(channel: "email", destinationIndex: index, purpose: Self.activationPurpose,
-                                              accountID: id, ip: ip, lifetime: 24 * 3600, secret: token, now: now, on: tx)
+                                              accountID: id, ip: ip, lifetime: 24 * 3600, secret: token, now: now, in: Store(tx, context: context))
                     let link = "\(publicURL)/api/v1/accounts/activate?token=\(token)"
                     try await sendCode(to: index, channel: "email", purpose: confirm, accountID: id, ip: ip, now: now, on: tx) { code in
                         OutgoingMessage(
@@ -177,7 +177,7 @@ struct AccountService: Sendable {
         on tx: any Database, message: (String) -> OutgoingMessage
     ) async throws {
         let code = try await codes.issue(channel: channel, destinationIndex: destinationIndex, purpose: purpose.rawValue,
-                                         accountID: accountID, ip: ip, now: now, on: tx)
+                                         accountID: accountID, ip: ip, now: now, in: Store(tx, context: context))
         try await outbox.enqueue(message(code), at: now, on: tx)
     }
 
@@ -242,7 +242,7 @@ struct AccountService: Sendable {
         let now = self.now
         let minutes = Int(codes.policy.lifetime / 60)
         try await context.writeGate.transaction(on: db) { [self] tx in
-            try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, on: tx)
+            try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: Store(tx, context: context))
             var holder = try await accountHolding(index: index, channel: request.channel, on: tx)
             if purpose == .signIn {
                 // Only a phone that names one account that may sign in (a guardian phone shared
@@ -254,7 +254,7 @@ struct AccountService: Sendable {
             guard let (record, role, confirmed) = holder,
                   purpose == .confirmContact ? !confirmed : confirmed,
                   let id = record.id else {
-                try await codes.recordUnsent(channel: request.channel, destinationIndex: index, purpose: purpose.rawValue, ip: ip, now: now, on: tx)
+                try await codes.recordUnsent(channel: request.channel, destinationIndex: index, purpose: purpose.rawValue, ip: ip, now: now, in: Store(tx, context: context))
                 return
             }
             let lang = Lang(rawValue: record.locale) ?? .zhCN
@@ -309,7 +309,7 @@ struct AccountService: Sendable {
         let now = self.now
         let outcome = try await context.writeGate.transaction(on: db) { [self] tx -> CodeService.Check in
             let check = try await codes.check(code: input.code, destinationIndexes: indexes, purpose: CodePurpose.confirmContact.rawValue,
-                                              now: now, on: tx)
+                                              now: now, in: Store(tx, context: context))
             guard case .accepted(let used) = check, let record = try await AccountRecord.find(accountID, on: tx) else { return check }
             try await markConfirmed(record, destinationIndex: used.destinationIndex, now: now, ip: ip, how: "code", on: tx)
             return check
@@ -331,7 +331,7 @@ struct AccountService: Sendable {
     func activate(token: String, ip: String?) async throws -> Account {
         let now = self.now
         let accountID = try await context.writeGate.transaction(on: db) { [self] tx -> UUID? in
-            guard let used = try await codes.consumeToken(token, purpose: Self.activationPurpose, now: now, on: tx),
+            guard let used = try await codes.consumeToken(token, purpose: Self.activationPurpose, now: now, in: Store(tx, context: context)),
                   let id = used.accountID, let record = try await AccountRecord.find(id, on: tx) else { return nil }
             try await markConfirmed(record, destinationIndex: used.destinationIndex, now: now, ip: ip, how: "link", on: tx)
             return id

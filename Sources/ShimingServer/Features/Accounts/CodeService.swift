@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import ShimingCore
 
@@ -21,25 +20,17 @@ struct CodeService: Sendable {
     struct OneTimeCodeRecordID: Sendable { let id: UUID; let destinationIndex: String }
 
     /// Enforces the limits for a destination and an IP address; throws 429 with the wait.
-    func checkLimits(destinationIndex: String, ip: String?, now: Date, on db: any Database) async throws {
-        if let last = try await OneTimeCodeRecord.query(on: db)
-            .filter(\.$destinationIndex == destinationIndex)
-            .sort(\.$createdAt, .descending).first() {
-            let wait = policy.resendCooldown - now.timeIntervalSince(last.createdAt)
+    func checkLimits(destinationIndex: String, ip: String?, now: Date, in store: Store) async throws {
+        if let last = try await store.codes.lastIssued(to: destinationIndex) {
+            let wait = policy.resendCooldown - now.timeIntervalSince(last)
             if wait > 0 { throw AccountError.rateLimited(seconds: Int(wait.rounded(.up))) }
         }
-        let dayAgo = now.addingTimeInterval(-24 * 3600)
-        let today = try await OneTimeCodeRecord.query(on: db)
-            .filter(\.$destinationIndex == destinationIndex)
-            .filter(\.$createdAt > dayAgo)
-            .sort(\.$createdAt, .ascending).all()
+        let today = try await store.codes.issued(to: destinationIndex, since: now.addingTimeInterval(-24 * 3600))
         if today.count >= policy.dailyCapPerDestination, let oldest = today.first {
-            throw AccountError.rateLimited(seconds: Int(oldest.createdAt.addingTimeInterval(24 * 3600).timeIntervalSince(now).rounded(.up)))
+            throw AccountError.rateLimited(seconds: Int(oldest.addingTimeInterval(24 * 3600).timeIntervalSince(now).rounded(.up)))
         }
-        if let ip {
-            let hourAgo = now.addingTimeInterval(-3600)
-            let count = try await OneTimeCodeRecord.query(on: db).filter(\.$ip == ip).filter(\.$createdAt > hourAgo).count()
-            if count >= policy.hourlyCapPerIP { throw AccountError.rateLimited(seconds: 3600) }
+        if let ip, try await store.codes.count(fromIP: ip, since: now.addingTimeInterval(-3600)) >= policy.hourlyCapPerIP {
+            throw AccountError.rateLimited(seconds: 3600)
         }
     }
 
@@ -47,70 +38,49 @@ struct CodeService: Sendable {
     /// Earlier unused codes for the same destination and purpose stop working.
     func issue(
         channel: String, destinationIndex: String, purpose: String, accountID: UUID?, ip: String?,
-        lifetime: TimeInterval? = nil, secret: String? = nil, now: Date, on db: any Database
+        lifetime: TimeInterval? = nil, secret: String? = nil, now: Date, in store: Store
     ) async throws -> String {
-        try await OneTimeCodeRecord.query(on: db)
-            .filter(\.$destinationIndex == destinationIndex)
-            .filter(\.$purpose == purpose)
-            .filter(\.$consumedAt == nil)
-            .set(\.$consumedAt, to: now)
-            .update()
+        try await store.codes.retire(destinationIndex: destinationIndex, purpose: purpose, at: now)
         let code = secret ?? policy.generate(using: random)
-        let record = OneTimeCodeRecord()
-        record.id = UUID()
-        record.channel = channel
-        record.destinationIndex = destinationIndex
-        record.purpose = purpose
         // Codes are short, so their hash binds the destination; tokens (256 bits) are looked
         // up by their hash alone, which the index on code_hash makes one probe.
-        record.codeHash = secret == nil ? secrets.hash(purpose, destinationIndex, code) : secrets.hash(purpose, "token", code)
-        record.accountID = accountID
-        record.expiresAt = now.addingTimeInterval(lifetime ?? policy.lifetime)
-        record.attempts = 0
-        record.createdAt = now
-        record.ip = ip
-        try await record.create(on: db)
+        let hash = secret == nil ? secrets.hash(purpose, destinationIndex, code) : secrets.hash(purpose, "token", code)
+        try await store.codes.insert(OneTimeCode(
+            id: UUID(), channel: channel, destinationIndex: destinationIndex, purpose: purpose, codeHash: hash, accountID: accountID,
+            expiresAt: now.addingTimeInterval(lifetime ?? policy.lifetime), attempts: 0, consumedAt: nil, createdAt: now, ip: ip
+        ))
         return code
     }
 
     /// Records a request that sends nothing (unknown destination), so limits behave the same.
-    func recordUnsent(channel: String, destinationIndex: String, purpose: String, ip: String?, now: Date, on db: any Database) async throws {
+    func recordUnsent(channel: String, destinationIndex: String, purpose: String, ip: String?, now: Date, in store: Store) async throws {
         _ = try await issue(
             channel: channel, destinationIndex: destinationIndex, purpose: purpose, accountID: nil, ip: ip,
-            secret: OpaqueToken.make(random), now: now, on: db
+            secret: OpaqueToken.make(random), now: now, in: store
         )
     }
 
-    /// Checks `code` against the newest live code for any of the destinations.
-    func check(code: String, destinationIndexes: [String], purpose: String, now: Date, on db: any Database) async throws -> Check {
-        guard !destinationIndexes.isEmpty, let record = try await OneTimeCodeRecord.query(on: db)
-            .filter(\.$destinationIndex ~~ destinationIndexes)
-            .filter(\.$purpose == purpose)
-            .filter(\.$consumedAt == nil)
-            .sort(\.$createdAt, .descending).first() else { return .expired }
-        guard record.expiresAt > now, record.attempts < policy.maxAttempts else { return .expired }
+    /// Checks `code` against the newest live code for any of the destinations. Using the code
+    /// and counting a wrong entry are each one conditional statement: of many parallel guesses
+    /// exactly `maxAttempts` are counted, and a code is accepted at most once.
+    func check(code: String, destinationIndexes: [String], purpose: String, now: Date, in store: Store) async throws -> Check {
+        guard !destinationIndexes.isEmpty,
+              let found = try await store.codes.newestUnused(destinationIndexes: destinationIndexes, purpose: purpose) else { return .expired }
+        guard found.expiresAt > now, found.attempts < policy.maxAttempts else { return .expired }
         let trimmed = code.trimmingCharacters(in: .whitespaces)
-        if SecretHasher.equal(secrets.hash(purpose, record.destinationIndex, trimmed), record.codeHash) {
-            record.consumedAt = now
-            try await record.save(on: db)
-            return .accepted(.init(id: try record.requireID(), destinationIndex: record.destinationIndex))
+        if SecretHasher.equal(secrets.hash(purpose, found.destinationIndex, trimmed), found.codeHash) {
+            guard try await store.codes.consume(found.id, maxAttempts: policy.maxAttempts, at: now) else { return .expired }
+            return .accepted(.init(id: found.id, destinationIndex: found.destinationIndex))
         }
-        record.attempts += 1
-        try await record.save(on: db)
-        let remaining = policy.maxAttempts - record.attempts
+        guard let attempts = try await store.codes.countWrong(found.id, maxAttempts: policy.maxAttempts) else { return .expired }
+        let remaining = policy.maxAttempts - attempts
         return remaining > 0 ? .wrong(remaining: remaining) : .expired
     }
 
     /// Finds and consumes an activation token (e-mail link).
-    func consumeToken(_ token: String, purpose: String, now: Date, on db: any Database) async throws -> OneTimeCodeRecord? {
-        guard let record = try await OneTimeCodeRecord.query(on: db)
-            .filter(\.$codeHash == secrets.hash(purpose, "token", token))
-            .filter(\.$purpose == purpose)
-            .filter(\.$consumedAt == nil)
-            .filter(\.$expiresAt > now)
-            .first() else { return nil }
-        record.consumedAt = now
-        try await record.save(on: db)
-        return record
+    func consumeToken(_ token: String, purpose: String, now: Date, in store: Store) async throws -> OneTimeCode? {
+        guard let found = try await store.codes.liveToken(hash: secrets.hash(purpose, "token", token), purpose: purpose, at: now),
+              try await store.codes.consume(found.id, maxAttempts: policy.maxAttempts, at: now) else { return nil }
+        return found
     }
 }

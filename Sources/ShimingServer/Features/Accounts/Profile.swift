@@ -60,7 +60,7 @@ extension AccountService {
         }
         let now = self.now
         let outcome = try await context.writeGate.transaction(on: db) { [self] tx in
-            try await codes.check(code: input.code, destinationIndexes: [index], purpose: CodePurpose.resetPassword.rawValue, now: now, on: tx)
+            try await codes.check(code: input.code, destinationIndexes: [index], purpose: CodePurpose.resetPassword.rawValue, now: now, in: Store(tx, context: context))
         }
         switch outcome {
         case .wrong: throw AccountError.invalidCode

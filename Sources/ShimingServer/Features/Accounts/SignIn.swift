@@ -77,7 +77,7 @@ extension AccountService {
             let phone = try? MobileNumber.validate(credentials.login.trimmingCharacters(in: .whitespaces))
             if let phone, record != nil {
                 let outcome = try await context.writeGate.transaction(on: db) { [self] tx in
-                    try await codes.check(code: code, destinationIndexes: [phoneIndex(phone)], purpose: CodePurpose.signIn.rawValue, now: now, on: tx)
+                    try await codes.check(code: code, destinationIndexes: [phoneIndex(phone)], purpose: CodePurpose.signIn.rawValue, now: now, in: Store(tx, context: context))
                 }
                 if case .accepted = outcome { matches = true }
             }

@@ -18,10 +18,10 @@ extension CaseService {
         let index = context.blindIndex.index(phone, domain: "phone")
         let now = self.now
         let codes = self.codes
-        try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, on: db)
+        try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: Store(db, context: context))
         try await context.writeGate.transaction(on: db) { [self] tx in
             let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: "guardian_consent:\(id.uuidString.lowercased())",
-                                             accountID: account.id, ip: ip, now: now, on: tx)
+                                             accountID: account.id, ip: ip, now: now, in: Store(tx, context: context))
             let text = MessageTemplates.brand(lang) + Notices.guardianConsent(code: code, minutes: Int(codes.policy.lifetime / 60), lang: lang)
             _ = try await Outbox(cipher: cipher).enqueue(OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent", text: text, code: code),
                                                          at: now, on: tx)
@@ -43,7 +43,7 @@ extension CaseService {
         let codes = self.codes
         let check = try await context.writeGate.transaction(on: db) { tx -> CodeService.Check in
             let check = try await codes.check(code: code, destinationIndexes: [index], purpose: "guardian_consent:\(id.uuidString.lowercased())",
-                                              now: now, on: tx)
+                                              now: now, in: Store(tx, context: context))
             guard case .accepted = check else { return check }
             let record = try await Self.locked(id, version: current.version, on: tx)
             record.guardianConsentAt = now

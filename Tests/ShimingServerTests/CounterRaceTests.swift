@@ -1,0 +1,51 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+/// Counters that limit something change in one conditional statement, so parallel requests
+/// cannot slip past them (on PostgreSQL nothing serialises the requests; on SQLite the write
+/// gate does).
+@Suite("Counters under parallel requests")
+struct CounterRaceTests {
+    @Test("60 parallel wrong codes for one contact: exactly 5 are counted (4 answered invalid_code), then the code is void")
+    func parallelWrongCodes() async throws {
+        try await withShiming { shiming in
+            let created = try #require(try await shiming.registerAccount(phone: "13800138000"))
+            let code = try #require(try await shiming.latestCode(to: "13800138000"))
+            let path = "/api/v1/accounts/\(created.id)/contacts/confirm"
+            let wrong = code == "000000" ? "111111" : "000000"
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<60 {
+                    group.addTask { try await shiming.send(.POST, path, json: ["channel": "sms", "code": wrong]).apiError?.code ?? "ok" }
+                }
+                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(answers == ["invalid_code": 4, "code_expired": 56])
+            let stored = try await OneTimeCodeRecord.query(on: shiming.db).filter(\.$purpose == CodePurpose.confirmContact.rawValue).all()
+            #expect(stored.map(\.attempts) == [5])
+            #expect(try await shiming.send(.POST, path, json: ["channel": "sms", "code": code]).apiError?.code == "code_expired")
+        }
+    }
+
+    @Test("20 parallel right codes: one confirms the contact, the rest find the code used")
+    func parallelRightCodes() async throws {
+        try await withShiming { shiming in
+            let created = try #require(try await shiming.registerAccount(phone: "13800138000"))
+            let code = try #require(try await shiming.latestCode(to: "13800138000"))
+            let path = "/api/v1/accounts/\(created.id)/contacts/confirm"
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await shiming.send(.POST, path, json: ["channel": "sms", "code": code]).apiError?.code ?? "ok" }
+                }
+                return try await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(answers == ["ok": 1, "code_expired": 19])
+            let confirmed = try await AuditLog.events(subject: AccountService.subject(created.id), on: shiming.db).filter { $0.action == "contact.confirmed" }
+            #expect(confirmed.count == 1)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import AsyncKit
 import Foundation
 import ShimingCore
 import Testing
@@ -20,6 +21,7 @@ struct ErrorTests {
     func addProbes(_ app: Application) {
         app.post("probe", "echo") { req async throws -> Probe in try req.content.decode(Probe.self) }
         app.get("probe", "boom") { _ async throws -> String in throw DatabaseExploded() }
+        app.get("probe", "busy") { _ async throws -> String in throw ConnectionPoolTimeoutError.connectionRequestTimeout }
         app.get("probe", "limited") { _ async throws -> String in
             throw UserFacingError(
                 code: "rate_limited", kind: .rateLimited(retryAfterSeconds: 42),
@@ -111,6 +113,17 @@ struct ErrorTests {
             #expect(response.status == .tooManyRequests)
             #expect(response.headers.first(name: .retryAfter) == "42")
             #expect(response.apiError?.message == "太频繁了")
+        }
+    }
+
+    @Test("no database connection free within the pool's wait is a 503 with Retry-After, not an internal error")
+    func overloaded() async throws {
+        try await withShiming { shiming in
+            addProbes(shiming.app)
+            let response = try await shiming.send(.GET, "/probe/busy")
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers.first(name: .retryAfter) == "5")
+            #expect(response.apiError?.code == "unavailable")
         }
     }
 }

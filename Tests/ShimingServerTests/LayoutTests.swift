@@ -12,9 +12,7 @@ struct LayoutTests {
     /// Services not yet on the Store: this list may only shrink (a listed file that no longer
     /// imports Fluent fails the test until it is taken off).
     static let stillOnFluent: Set<String> = [
-        "Accounts/Account.swift", "Accounts/AccountService.swift", "Accounts/Profile.swift",
-        "Accounts/SignIn.swift", "Accounts/Staff.swift", "Appeals/Freezes.swift",
-        "Cases/CaseService+Documents.swift", "Cases/CaseService+Drafts.swift", "Cases/CaseService+GuardianConsent.swift",
+        "Appeals/Freezes.swift", "Cases/CaseService+Documents.swift", "Cases/CaseService+Drafts.swift", "Cases/CaseService+GuardianConsent.swift",
         "Cases/CaseService+Submission.swift", "Cases/CaseService+Sweep.swift", "Cases/CaseService+Verification.swift",
         "Cases/CaseService.swift", "ChangeRequests/ChangeRequests.swift", "Registries/IdentityService.swift",
         "Registries/Roster.swift", "Registries/RosterClasses.swift", "Review/ReviewFigures.swift",

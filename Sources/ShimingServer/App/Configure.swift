@@ -27,7 +27,8 @@ public func configure(
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
     case .postgres(let url):
         do {
-            app.databases.use(try .postgres(url: url, sqlLogLevel: .trace), as: .psql)
+            app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: configuration.databaseConnectionsPerLoop,
+                                            sqlLogLevel: .trace), as: .psql)
         } catch {
             throw ConfigurationError(variable: "DATABASE_URL", problem: "is not a valid PostgreSQL URL: \(error)")
         }

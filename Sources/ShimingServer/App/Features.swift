@@ -20,7 +20,7 @@ struct Features: Sendable {
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
-        accounts = AccountService(context: context, database: database)
+        accounts = AccountService(context: context, stores: stores)
         cases = CaseService(context: context, database: database)
         review = ReviewService(cases: cases)
         freezes = FreezeService(cases: cases)

@@ -72,6 +72,9 @@ public struct ShimingConfiguration: Sendable {
     /// A telephone number people can call for help (`SHIMING_HELP_PHONE`), shown on waiting and
     /// error pages; `nil`: no help line is shown.
     public var helpPhone: String? = nil
+    /// PostgreSQL connections each event loop (one per core) may open
+    /// (`SHIMING_DATABASE_CONNECTIONS`); a request that waits 10 s for one is answered 503.
+    public var databaseConnectionsPerLoop: Int = 4
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -200,6 +203,14 @@ public struct ShimingConfiguration: Sendable {
             helpPhone = raw
         }
 
+        var connections = 4
+        if let raw = value("SHIMING_DATABASE_CONNECTIONS") {
+            guard let parsed = Int(raw), (1...64).contains(parsed) else {
+                throw ConfigurationError(variable: "SHIMING_DATABASE_CONNECTIONS", problem: "must be a number between 1 and 64 (connections per core), got \"\(raw)\"")
+            }
+            connections = parsed
+        }
+
         var bcryptCost = 12
         if let raw = value("SHIMING_BCRYPT_COST") {
             guard let parsed = Int(raw), (4...31).contains(parsed) else {
@@ -296,7 +307,8 @@ public struct ShimingConfiguration: Sendable {
             smsGateway: smsGateway,
             identityService: identityService,
             reviewIdleMinutes: reviewIdle,
-            helpPhone: helpPhone
+            helpPhone: helpPhone,
+            databaseConnectionsPerLoop: connections
         )
     }
 

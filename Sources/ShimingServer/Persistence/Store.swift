@@ -13,11 +13,13 @@ struct Store: Sendable {
     let gate: WriteGate
     /// Seals and opens personal fields where rows become values and back.
     let cipher: FieldCipher
+    /// Indexes personal values that rows are looked up by.
+    let blindIndex: BlindIndex
 
     /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
     /// SQLite); everything it writes, audit events included, commits or rolls back together.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database) { [gate, cipher] tx in try await body(Store(database: tx, gate: gate, cipher: cipher)) }
+        try await gate.transaction(on: database) { [gate, cipher, blindIndex] tx in try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex)) }
     }
 
     /// Appends an audit event to the chain, in this store's transaction.
@@ -36,7 +38,7 @@ struct Store: Sendable {
 extension Store {
     /// The store of a transaction that code not yet on stores opened itself.
     init(_ tx: any Database, context: ShimingContext) {
-        self.init(database: tx, gate: context.writeGate, cipher: context.cipher)
+        self.init(database: tx, gate: context.writeGate, cipher: context.cipher, blindIndex: context.blindIndex)
     }
 
     /// Puts a message in the outbox, in this store's transaction (sent after it commits).
@@ -50,6 +52,10 @@ extension Store {
 enum StoreError: Error {
     case notSQL
 }
+
+/// A row that would break a uniqueness rule (two registrations racing for one login name or
+/// contact); the service names the field.
+struct DuplicateRow: Error {}
 
 /// Where a service gets its store for each operation.
 typealias StoreProvider = @Sendable () -> Store

@@ -1,4 +1,3 @@
-import FluentKit
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -63,41 +62,3 @@ public struct ContactView: Sendable, Codable, Equatable {
     public var role: String
 }
 
-extension AccountRecord {
-    /// Decrypts the record into a domain value.
-    func account(cipher: FieldCipher) throws -> Account {
-        let id = try requireID()
-        func open(_ sealed: String?, _ field: String) throws -> String? {
-            try sealed.map { try cipher.open($0, context: AccountRecord.context(field, id)) }
-        }
-        let scope: ClassScope? = if let scopeSchool, let scopeGrade, let scopeClass {
-            ClassScope(school: scopeSchool, grade: scopeGrade, className: scopeClass)
-        } else { nil }
-        return Account(
-            id: id,
-            username: username,
-            phone: try open(phoneSealed, "phone"),
-            phoneConfirmed: phoneConfirmed,
-            email: try open(emailSealed, "email"),
-            emailConfirmed: emailConfirmed,
-            guardianPhone: try open(guardianPhoneSealed, "guardian_phone"),
-            guardianPhoneConfirmed: guardianPhoneConfirmed,
-            status: AccountStatus(rawValue: status) ?? .closed,
-            // A freeze's reason is staff's words about a person: sealed like other personal data.
-            statusReason: status == AccountStatus.frozen.rawValue ? try open(statusReason, "status_reason") : statusReason,
-            kind: Account.Kind(rawValue: kind) ?? .applicant,
-            roles: Set(roles.split(separator: ",").compactMap { StaffRole(rawValue: String($0)) }),
-            scope: scope,
-            legalName: try open(legalNameSealed, "legal_name"),
-            gender: gender,
-            displayName: displayName,
-            locale: Lang(rawValue: locale) ?? .zhCN,
-            createdAt: createdAt
-        )
-    }
-
-    /// The associated-data context binding a sealed field to its column and row.
-    static func context(_ field: String, _ id: UUID) -> String {
-        "account.\(field).\(id.uuidString.lowercased())"
-    }
-}

@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -7,7 +6,7 @@ import ShimingCore
 /// change, its audit event and its messages written in one transaction.
 struct AccountService: Sendable {
     let context: ShimingContext
-    let database: DatabaseProvider
+    let stores: StoreProvider
     let hasher: any PasswordHasher
     let codes: CodeService
     let passwords = PasswordPolicy()
@@ -17,20 +16,18 @@ struct AccountService: Sendable {
     /// An account as the audit chain names it; also the key of its sign-in throttle.
     static func subject(_ id: UUID) -> String { "account:\(id.uuidString.lowercased())" }
 
-    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+    init(context: ShimingContext, stores: @escaping StoreProvider) {
         self.context = context
-        self.database = database
+        self.stores = stores
         hasher = context.passwordHasher
         codes = CodeService(policy: OneTimeCodePolicy(), secrets: SecretHasher(keyRing: context.keyRing), random: context.services.random)
     }
 
-    var db: any Database { database() }
+    var store: Store { stores() }
     var now: Date { context.services.clock.now() }
-    var cipher: FieldCipher { context.cipher }
-    var outbox: Outbox { Outbox(cipher: context.cipher) }
 
-    func phoneIndex(_ phone: String) -> String { context.blindIndex.index(phone, domain: "phone") }
-    func emailIndex(_ email: String) -> String { context.blindIndex.index(email, domain: "email") }
+    func phoneIndex(_ phone: String) -> String { context.blindIndex.phone(phone) }
+    func emailIndex(_ email: String) -> String { context.blindIndex.email(email) }
 
     // MARK: Registration
 
@@ -78,41 +75,39 @@ struct AccountService: Sendable {
         let id = UUID()
         let publicURL = context.configuration.publicURL
         let termsVersion = self.termsVersion
-        let record: AccountRecord
+        let account = Account(
+            id: id, username: username, phone: phone, phoneConfirmed: false, email: email, emailConfirmed: false,
+            guardianPhone: guardianPhone, guardianPhoneConfirmed: false, status: .pendingActivation, statusReason: nil,
+            kind: .applicant, roles: [], scope: nil, legalName: nil, gender: nil, displayName: nil, locale: lang, createdAt: now
+        )
         do {
-            record = try await context.writeGate.transaction(on: db) { [self, username] tx in
+            try await store.transaction { [self] tx in
                 // The same limits as for requested codes: registering cannot be used to send a
                 // stream of messages to someone's phone (a guardian phone may serve several
                 // children), nor to create accounts without end from one address.
                 for index in [phone.map(phoneIndex), guardianPhone.map(phoneIndex), email.map(emailIndex)].compactMap({ $0 }) {
-                    try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: Store(tx, context: context))
+                    try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: tx)
                 }
-                let record = try newRecord(
-                    id: id, username: username, phone: phone, email: email, guardianPhone: guardianPhone,
-                    passwordHash: passwordHash, status: .pendingActivation, kind: .applicant, locale: lang, now: now
-                )
-                record.termsVersion = termsVersion
-                record.termsAcceptedAt = now
-                try await record.create(on: tx)
-                try await AuditLog.record(
+                try await tx.accounts.insert(account, passwordHash: passwordHash, termsVersion: termsVersion, at: now)
+                try await tx.audit(
                     "account.registered", actor: .account(id), subject: AccountService.subject(id), ip: ip,
                     details: [
                         "contacts": [phone.map { _ in "phone" }, email.map { _ in "email" }, guardianPhone.map { _ in "guardian_phone" }]
                             .compactMap { $0 }.joined(separator: ","),
                         "termsVersion": termsVersion,
                     ],
-                    at: now, on: tx
+                    at: now
                 )
                 let minutes = Int(codes.policy.lifetime / 60)
                 let confirm = CodePurpose.confirmContact
                 if let phone {
-                    try await sendCode(to: phoneIndex(phone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, on: tx) { code in
+                    try await sendCode(to: phoneIndex(phone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, in: tx) { code in
                         OutgoingMessage(channel: .sms, to: phone, template: "contact_code",
                                         text: MessageTemplates.contactCode(code, lang: lang, minutes: minutes), code: code)
                     }
                 }
                 if let guardianPhone {
-                    try await sendCode(to: phoneIndex(guardianPhone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, on: tx) { code in
+                    try await sendCode(to: phoneIndex(guardianPhone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, in: tx) { code in
                         OutgoingMessage(channel: .sms, to: guardianPhone, template: "guardian_code",
                                         text: MessageTemplates.guardianCode(code, lang: lang, minutes: minutes), code: code)
                     }
@@ -121,9 +116,9 @@ struct AccountService: Sendable {
                     let index = emailIndex(email)
                     let token = OpaqueToken.make(codes.random)
                     _ = try await codes.issue(channel: "email", destinationIndex: index, purpose: Self.activationPurpose,
-                                              accountID: id, ip: ip, lifetime: 24 * 3600, secret: token, now: now, in: Store(tx, context: context))
+                                              accountID: id, ip: ip, lifetime: 24 * 3600, secret: token, now: now, in: tx)
                     let link = "\(publicURL)/api/v1/accounts/activate?token=\(token)"
-                    try await sendCode(to: index, channel: "email", purpose: confirm, accountID: id, ip: ip, now: now, on: tx) { code in
+                    try await sendCode(to: index, channel: "email", purpose: confirm, accountID: id, ip: ip, now: now, in: tx) { code in
                         OutgoingMessage(
                             channel: .email, to: email, template: "activation", subject: MessageTemplates.activationSubject(lang),
                             text: MessageTemplates.activationText(code: code, link: link, lang: lang),
@@ -131,54 +126,26 @@ struct AccountService: Sendable {
                         )
                     }
                 }
-                return record
             }
-        } catch let error as any DatabaseError where error.isConstraintFailure {
+        } catch is DuplicateRow {
             // Two registrations raced for the same name or contact: name the field.
             try await refuseDuplicates(username: username, phone: phone, email: email)
             throw AccountError.taken("username")
         }
-        return try record.account(cipher: cipher)
+        return account
     }
 
     static let activationPurpose = "activate_email"
-
-    /// A new account row with its contacts sealed (bound to the row) and blind-indexed.
-    func newRecord(
-        id: UUID, username: String?, phone: String?, email: String?, guardianPhone: String?, passwordHash: String,
-        status: AccountStatus, kind: Account.Kind, locale: Lang, now: Date
-    ) throws -> AccountRecord {
-        let record = AccountRecord()
-        record.id = id
-        record.username = username
-        record.phoneSealed = try phone.map { try cipher.seal($0, context: AccountRecord.context("phone", id)) }
-        record.phoneIndex = phone.map(phoneIndex)
-        record.phoneConfirmed = false
-        record.emailSealed = try email.map { try cipher.seal($0, context: AccountRecord.context("email", id)) }
-        record.emailIndex = email.map(emailIndex)
-        record.emailConfirmed = false
-        record.guardianPhoneSealed = try guardianPhone.map { try cipher.seal($0, context: AccountRecord.context("guardian_phone", id)) }
-        record.guardianPhoneIndex = guardianPhone.map(phoneIndex)
-        record.guardianPhoneConfirmed = false
-        record.passwordHash = passwordHash
-        record.status = status.rawValue
-        record.kind = kind.rawValue
-        record.roles = ""
-        record.locale = locale.rawValue
-        record.createdAt = now
-        record.updatedAt = now
-        return record
-    }
 
     /// Issues a code for a destination and puts the message carrying it into the outbox, in
     /// the caller's transaction.
     func sendCode(
         to destinationIndex: String, channel: String, purpose: CodePurpose, accountID: UUID, ip: String?, now: Date,
-        on tx: any Database, message: (String) -> OutgoingMessage
+        in tx: Store, message: (String) -> OutgoingMessage
     ) async throws {
         let code = try await codes.issue(channel: channel, destinationIndex: destinationIndex, purpose: purpose.rawValue,
-                                         accountID: accountID, ip: ip, now: now, in: Store(tx, context: context))
-        try await outbox.enqueue(message(code), at: now, on: tx)
+                                         accountID: accountID, ip: ip, now: now, in: tx)
+        try await tx.enqueue(message(code), at: now)
     }
 
     static func isValidUsername(_ name: String) -> Bool {
@@ -194,15 +161,10 @@ struct AccountService: Sendable {
 
     /// 409 naming the first field already registered.
     func refuseDuplicates(username: String?, phone: String?, email: String?) async throws {
-        if let username, try await AccountRecord.query(on: db).filter(\.$username == username).first() != nil {
-            throw AccountError.taken("username")
-        }
-        if let phone, try await AccountRecord.query(on: db).filter(\.$phoneIndex == phoneIndex(phone)).first() != nil {
-            throw AccountError.taken("phone")
-        }
-        if let email, try await AccountRecord.query(on: db).filter(\.$emailIndex == emailIndex(email)).first() != nil {
-            throw AccountError.taken("email")
-        }
+        let accounts = store.accounts
+        if let username, try await accounts.withUsername(username) != nil { throw AccountError.taken("username") }
+        if let phone, try await accounts.withPhone(phoneIndex(phone)) != nil { throw AccountError.taken("phone") }
+        if let email, try await accounts.withEmail(emailIndex(email)) != nil { throw AccountError.taken("email") }
     }
 
     // MARK: Codes
@@ -241,24 +203,24 @@ struct AccountService: Sendable {
         }
         let now = self.now
         let minutes = Int(codes.policy.lifetime / 60)
-        try await context.writeGate.transaction(on: db) { [self] tx in
-            try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: Store(tx, context: context))
-            var holder = try await accountHolding(index: index, channel: request.channel, on: tx)
+        try await store.transaction { [self] tx in
+            try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: tx)
+            var holder = try await accountHolding(index: index, channel: request.channel, in: tx)
             if purpose == .signIn {
                 // Only a phone that names one account that may sign in (a guardian phone shared
                 // by brothers and sisters does not: they sign in with their usernames).
-                let accounts = try await findAccounts(login: destination, on: tx)
-                holder = accounts.count == 1 && (AccountStatus(rawValue: accounts[0].status)?.maySignIn ?? false)
+                let accounts = try await findAccounts(login: destination, in: tx)
+                holder = accounts.count == 1 && accounts[0].status.maySignIn
                     ? holder.flatMap { $0.0.id == accounts[0].id ? $0 : nil } : nil
             }
-            guard let (record, role, confirmed) = holder,
-                  purpose == .confirmContact ? !confirmed : confirmed,
-                  let id = record.id else {
-                try await codes.recordUnsent(channel: request.channel, destinationIndex: index, purpose: purpose.rawValue, ip: ip, now: now, in: Store(tx, context: context))
+            guard let (holderAccount, role, confirmed) = holder,
+                  purpose == .confirmContact ? !confirmed : confirmed else {
+                try await codes.recordUnsent(channel: request.channel, destinationIndex: index, purpose: purpose.rawValue, ip: ip, now: now, in: tx)
                 return
             }
-            let lang = Lang(rawValue: record.locale) ?? .zhCN
-            try await sendCode(to: index, channel: request.channel, purpose: purpose, accountID: id, ip: ip, now: now, on: tx) { code in
+            let id = holderAccount.id
+            let lang = holderAccount.locale
+            try await sendCode(to: index, channel: request.channel, purpose: purpose, accountID: id, ip: ip, now: now, in: tx) { code in
                 let text: String = switch (purpose, role) {
                 case (.resetPassword, _): MessageTemplates.resetCode(code, lang: lang, minutes: minutes)
                 case (.signIn, _): MessageTemplates.signInCode(code, lang: lang, minutes: minutes)
@@ -270,23 +232,23 @@ struct AccountService: Sendable {
                     subject: request.channel == "email" ? MessageTemplates.emailCodeSubject(lang) : nil, text: text, code: code
                 )
             }
-            try await AuditLog.record("code.sent", actor: .anonymous, subject: AccountService.subject(id), ip: ip,
-                                      details: ["channel": request.channel, "purpose": purpose.rawValue], at: now, on: tx)
+            try await tx.audit("code.sent", actor: .anonymous, subject: AccountService.subject(id), ip: ip,
+                               details: ["channel": request.channel, "purpose": purpose.rawValue], at: now)
         }
     }
 
     /// The account a destination belongs to, which role it plays, and whether it is confirmed.
-    private func accountHolding(index: String, channel: String, on db: any Database) async throws -> (AccountRecord, String, Bool)? {
+    private func accountHolding(index: String, channel: String, in store: Store) async throws -> (Account, String, Bool)? {
         if channel == "email" {
-            return try await AccountRecord.query(on: db).filter(\.$emailIndex == index).first().map { ($0, "self", $0.emailConfirmed) }
+            return try await store.accounts.withEmail(index).map { ($0, "self", $0.emailConfirmed) }
         }
-        if let own = try await AccountRecord.query(on: db).filter(\.$phoneIndex == index).first() {
+        if let own = try await store.accounts.withPhone(index) {
             return (own, "self", own.phoneConfirmed)
         }
         // A guardian's phone may serve several children; the newest registration is the one
         // waiting for its code.
-        return try await AccountRecord.query(on: db).filter(\.$guardianPhoneIndex == index)
-            .sort(\.$createdAt, .descending).first().map { ($0, "guardian", $0.guardianPhoneConfirmed) }
+        return try await store.accounts.withGuardianPhone(index, applicantsOnly: false, newestFirst: true, limit: 1).first
+            .map { ($0, "guardian", $0.guardianPhoneConfirmed) }
     }
 
     // MARK: Confirmation
@@ -298,8 +260,7 @@ struct AccountService: Sendable {
 
     /// Confirms a contact with its code; the account becomes active.
     func confirm(accountID: UUID, _ input: Confirmation, ip: String?) async throws -> Account {
-        guard let record = try await AccountRecord.find(accountID, on: db) else { throw CommonErrors.notFound }
-        let account = try record.account(cipher: cipher)
+        guard let account = try await store.accounts.find(accountID) else { throw CommonErrors.notFound }
         let indexes: [String]
         switch input.channel {
         case "sms": indexes = [account.phone, account.guardianPhone].compactMap { $0 }.map(phoneIndex)
@@ -307,17 +268,17 @@ struct AccountService: Sendable {
         default: throw AccountError.invalid(["channel": "invalid_value"])
         }
         let now = self.now
-        let outcome = try await context.writeGate.transaction(on: db) { [self] tx -> CodeService.Check in
+        let outcome = try await store.transaction { [self] tx -> CodeService.Check in
             let check = try await codes.check(code: input.code, destinationIndexes: indexes, purpose: CodePurpose.confirmContact.rawValue,
-                                              now: now, in: Store(tx, context: context))
-            guard case .accepted(let used) = check, let record = try await AccountRecord.find(accountID, on: tx) else { return check }
-            try await markConfirmed(record, destinationIndex: used.destinationIndex, now: now, ip: ip, how: "code", on: tx)
+                                              now: now, in: tx)
+            guard case .accepted(let used) = check, let account = try await tx.accounts.find(accountID) else { return check }
+            try await markConfirmed(account, destinationIndex: used.destinationIndex, now: now, ip: ip, how: "code", in: tx)
             return check
         }
         switch outcome {
         case .accepted:
-            guard let updated = try await AccountRecord.find(accountID, on: db) else { throw CommonErrors.notFound }
-            return try updated.account(cipher: cipher)
+            guard let updated = try await store.accounts.find(accountID) else { throw CommonErrors.notFound }
+            return updated
         case .wrong(let remaining):
             var error = AccountError.invalidCode
             error.message = LocalizedText("验证码不正确，还可以再试 \(remaining) 次。", "The code is not correct; \(remaining) tries left.")
@@ -330,26 +291,24 @@ struct AccountService: Sendable {
     /// Follows an e-mail activation link.
     func activate(token: String, ip: String?) async throws -> Account {
         let now = self.now
-        let accountID = try await context.writeGate.transaction(on: db) { [self] tx -> UUID? in
-            guard let used = try await codes.consumeToken(token, purpose: Self.activationPurpose, now: now, in: Store(tx, context: context)),
-                  let id = used.accountID, let record = try await AccountRecord.find(id, on: tx) else { return nil }
-            try await markConfirmed(record, destinationIndex: used.destinationIndex, now: now, ip: ip, how: "link", on: tx)
+        let accountID = try await store.transaction { [self] tx -> UUID? in
+            guard let used = try await codes.consumeToken(token, purpose: Self.activationPurpose, now: now, in: tx),
+                  let id = used.accountID, let account = try await tx.accounts.find(id) else { return nil }
+            try await markConfirmed(account, destinationIndex: used.destinationIndex, now: now, ip: ip, how: "link", in: tx)
             return id
         }
-        guard let accountID, let record = try await AccountRecord.find(accountID, on: db) else { throw AccountError.invalidToken }
-        return try record.account(cipher: cipher)
+        guard let accountID, let account = try await store.accounts.find(accountID) else { throw AccountError.invalidToken }
+        return account
     }
 
-    private func markConfirmed(_ record: AccountRecord, destinationIndex: String, now: Date, ip: String?, how: String, on tx: any Database) async throws {
-        var which = ""
-        if record.phoneIndex == destinationIndex { record.phoneConfirmed = true; which = "phone" }
-        if record.emailIndex == destinationIndex { record.emailConfirmed = true; which = "email" }
-        if record.guardianPhoneIndex == destinationIndex { record.guardianPhoneConfirmed = true; which = "guardian_phone" }
-        if record.status == AccountStatus.pendingActivation.rawValue { record.status = AccountStatus.active.rawValue }
-        record.updatedAt = now
-        try await record.save(on: tx)
-        let id = try record.requireID()
-        try await AuditLog.record("contact.confirmed", actor: .account(id), subject: AccountService.subject(id), ip: ip,
-                                  details: ["contact": which, "by": how], at: now, on: tx)
+    private func markConfirmed(_ account: Account, destinationIndex: String, now: Date, ip: String?, how: String, in tx: Store) async throws {
+        let contact: ContactField? = if account.phone.map(phoneIndex) == destinationIndex { .phone }
+            else if account.email.map(emailIndex) == destinationIndex { .email }
+            else if account.guardianPhone.map(phoneIndex) == destinationIndex { .guardianPhone }
+            else { nil }
+        guard let contact else { return }
+        try await tx.accounts.confirm(account.id, contact, at: now)
+        try await tx.audit("contact.confirmed", actor: .account(account.id), subject: AccountService.subject(account.id), ip: ip,
+                           details: ["contact": contact.rawValue, "by": how], at: now)
     }
 }

@@ -36,7 +36,7 @@ extension Request {
     /// The signed-in caller and their session.
     struct Authenticated: Sendable {
         var account: Account
-        var session: SessionRecord
+        var session: Session
         var viaCookie: Bool
     }
 

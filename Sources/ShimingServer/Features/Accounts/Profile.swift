@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -11,9 +10,9 @@ extension AccountService {
     }
 
     /// Changes the password after checking the current one; other sessions are ended.
-    func changePassword(account: Account, keeping session: SessionRecord?, _ input: PasswordChange, ip: String?) async throws {
-        guard let record = try await AccountRecord.find(account.id, on: db) else { throw CommonErrors.notFound }
-        guard try await hasher.verify(input.current, against: record.passwordHash) else {
+    func changePassword(account: Account, keeping session: Session?, _ input: PasswordChange, ip: String?) async throws {
+        guard let stored = try await store.accounts.passwordHash(of: account.id) else { throw CommonErrors.notFound }
+        guard try await hasher.verify(input.current, against: stored) else {
             throw AccountError.invalid(["current": "invalid"])
         }
         guard input.new != input.current else { throw AccountError.invalid(["new": "same_as_current"]) }
@@ -25,14 +24,11 @@ extension AccountService {
         let hash = try await hasher.hash(input.new)
         let now = self.now
         let keep = session?.id
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await AccountRecord.find(account.id, on: tx) else { return }
-            record.passwordHash = hash
-            record.updatedAt = now
-            try await record.save(on: tx)
-            try await Self.revokeSessions(of: account.id, except: keep, now: now, on: tx)
-            try await AuditLog.record("password.changed", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
-                                      subject: AccountService.subject(account.id), ip: ip, at: now, on: tx)
+        try await store.transaction { tx in
+            try await tx.accounts.setPassword(account.id, hash: hash, unlocking: false, at: now)
+            try await tx.sessions.revokeAll(of: account.id, except: keep, at: now)
+            try await tx.audit("password.changed", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
+                               subject: AccountService.subject(account.id), ip: ip, at: now)
         }
     }
 
@@ -59,8 +55,9 @@ extension AccountService {
             throw AccountError.invalid(["channel": "invalid_value"])
         }
         let now = self.now
-        let outcome = try await context.writeGate.transaction(on: db) { [self] tx in
-            try await codes.check(code: input.code, destinationIndexes: [index], purpose: CodePurpose.resetPassword.rawValue, now: now, in: Store(tx, context: context))
+        let store = store
+        let outcome = try await store.transaction { [self] tx in
+            try await codes.check(code: input.code, destinationIndexes: [index], purpose: CodePurpose.resetPassword.rawValue, now: now, in: tx)
         }
         switch outcome {
         case .wrong: throw AccountError.invalidCode
@@ -69,34 +66,20 @@ extension AccountService {
         }
         // The code was right: from here on, bad input must not waste it, so the password is
         // checked against the policy before anything is stored, and a refusal names the field.
-        guard let record = try await AccountRecord.query(on: db).group(.or, { group in
-            group.filter(\.$phoneIndex == index).filter(\.$emailIndex == index).filter(\.$guardianPhoneIndex == index)
-        }).first(), let id = record.id else { throw AccountError.codeExpired }
-        let account = try record.account(cipher: cipher)
+        guard let account = try await store.accounts.withContact(index) else { throw AccountError.codeExpired }
+        let id = account.id
         do throws(PasswordProblem) {
             try passwords.check(input.password, context: [account.username, account.phone, account.email].compactMap { $0 })
         } catch {
             throw AccountError.invalid(["password": error.rawValue])
         }
         let hash = try await hasher.hash(input.password)
-        try await context.writeGate.transaction(on: db) { [self] tx in
-            guard let record = try await AccountRecord.find(id, on: tx) else { return }
-            record.passwordHash = hash
-            if record.status == AccountStatus.locked.rawValue { record.status = AccountStatus.active.rawValue }
-            record.updatedAt = now
-            try await record.save(on: tx)
-            try await Self.revokeSessions(of: id, except: nil, now: now, on: tx)
-            try await Store(tx, context: context).throttles.save(AccountService.subject(id), SignInThrottle.State(), at: now)
-            try await AuditLog.record("password.reset", actor: .account(id), subject: AccountService.subject(id), ip: ip,
-                                      details: ["channel": input.channel], at: now, on: tx)
-        }
-    }
-
-    static func revokeSessions(of accountID: UUID, except keep: UUID?, now: Date, on db: any Database) async throws {
-        let sessions = try await SessionRecord.query(on: db).filter(\.$accountID == accountID).filter(\.$revokedAt == nil).all()
-        for session in sessions where session.id != keep {
-            session.revokedAt = now
-            try await session.save(on: db)
+        try await store.transaction { tx in
+            try await tx.accounts.setPassword(id, hash: hash, unlocking: true, at: now)
+            try await tx.sessions.revokeAll(of: id, except: nil, at: now)
+            try await tx.throttles.save(AccountService.subject(id), SignInThrottle.State(), at: now)
+            try await tx.audit("password.reset", actor: .account(id), subject: AccountService.subject(id), ip: ip,
+                               details: ["channel": input.channel], at: now)
         }
     }
 
@@ -129,25 +112,27 @@ extension AccountService {
         if let locale = patch.locale, Lang(rawValue: locale) == nil { fields["locale"] = "invalid_value" }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
         let now = self.now
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await AccountRecord.find(account.id, on: tx) else { return }
+        let store = store
+        try await store.transaction { tx in
+            guard let current = try await tx.accounts.find(account.id) else { return }
             var changed: [String] = []
-            if let displayName, displayName != record.displayName {
-                record.displayName = displayName.isEmpty ? nil : displayName
+            var newName: String??
+            var newLocale: Lang?
+            if let displayName, displayName != current.displayName {
+                newName = .some(displayName.isEmpty ? nil : displayName)
                 changed.append("displayName")
             }
-            if let locale = patch.locale, locale != record.locale {
-                record.locale = locale
+            if let locale = patch.locale.flatMap(Lang.init(rawValue:)), locale != current.locale {
+                newLocale = locale
                 changed.append("locale")
             }
             guard !changed.isEmpty else { return }
-            record.updatedAt = now
-            try await record.save(on: tx)
-            try await AuditLog.record("profile.changed", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
-                                      subject: AccountService.subject(account.id), ip: ip,
-                                      details: ["fields": changed.joined(separator: ",")], at: now, on: tx)
+            try await tx.accounts.setProfile(account.id, displayName: newName, locale: newLocale, at: now)
+            try await tx.audit("profile.changed", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
+                               subject: AccountService.subject(account.id), ip: ip,
+                               details: ["fields": changed.joined(separator: ",")], at: now)
         }
-        guard let record = try await AccountRecord.find(account.id, on: db) else { throw CommonErrors.notFound }
-        return try record.account(cipher: cipher)
+        guard let updated = try await store.accounts.find(account.id) else { throw CommonErrors.notFound }
+        return updated
     }
 }

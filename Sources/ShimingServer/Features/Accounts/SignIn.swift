@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -24,27 +23,26 @@ extension AccountService {
     static let apiSessionLifetime: TimeInterval = 30 * 24 * 3600
 
     /// Finds the account a login names: an e-mail address, a mobile number, or a username.
-    func findAccount(login: String, on db: any Database) async throws -> AccountRecord? {
-        let found = try await findAccounts(login: login, on: db)
+    func findAccount(login: String) async throws -> Account? {
+        let found = try await findAccounts(login: login, in: store)
         return found.count == 1 ? found[0] : nil
     }
 
     /// The accounts a login may name: by e-mail, by the account's own mobile number, by the
     /// guardian mobile number registered for students (P4; siblings share it, so there may be
     /// several), or by username.
-    func findAccounts(login: String, on db: any Database) async throws -> [AccountRecord] {
+    func findAccounts(login: String, in store: Store) async throws -> [Account] {
         let trimmed = login.trimmingCharacters(in: .whitespaces)
         if trimmed.contains("@"), let email = try? EmailAddress.validate(trimmed) {
-            return try await AccountRecord.query(on: db).filter(\.$emailIndex == emailIndex(email)).first().map { [$0] } ?? []
+            return try await store.accounts.withEmail(emailIndex(email)).map { [$0] } ?? []
         }
         if let phone = try? MobileNumber.validate(trimmed) {
             let index = phoneIndex(phone)
-            if let own = try await AccountRecord.query(on: db).filter(\.$phoneIndex == index).first() { return [own] }
-            let children = try await AccountRecord.query(on: db).filter(\.$guardianPhoneIndex == index)
-                .filter(\.$kind == Account.Kind.applicant.rawValue).sort(\.$createdAt).limit(Self.maxGuardianAccounts).all()
+            if let own = try await store.accounts.withPhone(index) { return [own] }
+            let children = try await store.accounts.withGuardianPhone(index, applicantsOnly: true, newestFirst: false, limit: Self.maxGuardianAccounts)
             if !children.isEmpty { return children }
         }
-        return try await AccountRecord.query(on: db).filter(\.$username == trimmed.lowercased()).first().map { [$0] } ?? []
+        return try await store.accounts.withUsername(trimmed.lowercased()).map { [$0] } ?? []
     }
 
     /// How many students' accounts one guardian phone is tried against at sign-in.
@@ -59,14 +57,15 @@ extension AccountService {
             throw AccountError.invalid(password.isEmpty ? ["password": "required"] : ["code": "invalid_value"])
         }
         let now = self.now
-        let candidates = try await findAccounts(login: credentials.login, on: db)
-        let record = candidates.count == 1 ? candidates[0] : nil
-        let accountKey = record?.id.map { AccountService.subject($0) }
+        let store = store
+        let candidates = try await findAccounts(login: credentials.login, in: store)
+        let found = candidates.count == 1 ? candidates[0] : nil
+        let accountKey = found.map { AccountService.subject($0.id) }
         let ipKey = ip.map { "ip:\($0)" }
 
         // A lock refuses even the right password, so guessing cannot continue through it.
         for key in [accountKey, ipKey].compactMap({ $0 }) {
-            if let until = throttle.lockEnd(try await Store(db, context: context).throttles.state(key), now: now) {
+            if let until = throttle.lockEnd(try await store.throttles.state(key), now: now) {
                 throw AccountError.signInLocked(until: Self.chinaTime(until), seconds: Int(until.timeIntervalSince(now).rounded(.up)))
             }
         }
@@ -75,35 +74,36 @@ extension AccountService {
         if !code.isEmpty {
             // The code sent for signing in to this phone (it names one account: see `requestCode`).
             let phone = try? MobileNumber.validate(credentials.login.trimmingCharacters(in: .whitespaces))
-            if let phone, record != nil {
-                let outcome = try await context.writeGate.transaction(on: db) { [self] tx in
-                    try await codes.check(code: code, destinationIndexes: [phoneIndex(phone)], purpose: CodePurpose.signIn.rawValue, now: now, in: Store(tx, context: context))
+            if let phone, found != nil {
+                let outcome = try await store.transaction { [self] tx in
+                    try await codes.check(code: code, destinationIndexes: [phoneIndex(phone)], purpose: CodePurpose.signIn.rawValue, now: now, in: tx)
                 }
                 if case .accepted = outcome { matches = true }
             }
         } else if candidates.count > 1 {
-            for candidate in candidates where try await hasher.verify(password, against: candidate.passwordHash) {
+            for candidate in candidates where try await hasher.verify(password, against: store.accounts.passwordHash(of: candidate.id) ?? BcryptPasswordHasher.decoy) {
                 throw AccountError.loginAmbiguous
             }
         } else {
-            matches = try await hasher.verify(password, against: record?.passwordHash ?? BcryptPasswordHasher.decoy)
+            var hash: String?
+            if let found { hash = try await store.accounts.passwordHash(of: found.id) }
+            matches = try await hasher.verify(password, against: hash ?? BcryptPasswordHasher.decoy)
         }
-        guard matches, let record, let id = record.id else {
-            let lockedUntil = try await context.writeGate.transaction(on: db) { [self] tx -> Date? in
+        guard matches, let account = found else {
+            let lockedUntil = try await store.transaction { [self] tx -> Date? in
                 var locked: Date?
                 for key in [accountKey, ipKey].compactMap({ $0 }) {
-                    let state = throttle.recordFailure(try await Store(tx, context: context).throttles.state(key), now: now)
-                    try await Store(tx, context: context).throttles.save(key, state, at: now)
+                    let state = throttle.recordFailure(try await tx.throttles.state(key), now: now)
+                    try await tx.throttles.save(key, state, at: now)
                     if let until = throttle.lockEnd(state, now: now) { locked = max(locked ?? until, until) }
                 }
-                let subject = record?.id.map { AccountService.subject($0) }
-                try await AuditLog.record("sign_in.failed", actor: .anonymous, subject: subject, ip: ip,
-                                          details: ["reason": record == nil ? "unknown_login" : code.isEmpty ? "wrong_password" : "wrong_code"], at: now, on: tx)
+                try await tx.audit("sign_in.failed", actor: .anonymous, subject: accountKey, ip: ip,
+                                   details: ["reason": found == nil ? "unknown_login" : code.isEmpty ? "wrong_password" : "wrong_code"], at: now)
                 if let locked {
-                    try await AuditLog.record("sign_in.locked", actor: .system, subject: subject ?? ipKey, ip: ip,
-                                              details: ["until": RFC3339.string(from: locked)], at: now, on: tx)
-                    if let about = subject ?? ipKey {
-                        try await RiskAlertService.raise(.rateLimited, subject: about, program: nil, details: ["limit": "sign_in"], at: now, in: Store(tx, context: context))
+                    try await tx.audit("sign_in.locked", actor: .system, subject: accountKey ?? ipKey, ip: ip,
+                                       details: ["until": RFC3339.string(from: locked)], at: now)
+                    if let about = accountKey ?? ipKey {
+                        try await RiskAlertService.raise(.rateLimited, subject: about, program: nil, details: ["limit": "sign_in"], at: now, in: tx)
                     }
                 }
                 return locked
@@ -114,54 +114,41 @@ extension AccountService {
             throw code.isEmpty ? AccountError.invalidCredentials : AccountError.invalidSignInCode
         }
 
-        let account = try record.account(cipher: cipher)
+        let id = account.id
         guard account.status.maySignIn else {
             throw AccountError.accountState(account.status, reason: account.statusReason)
         }
         let token = OpaqueToken.make(codes.random)
         let csrf = kind == "web" ? OpaqueToken.make(codes.random) : nil
         let expiresAt = now.addingTimeInterval(kind == "web" ? Self.webSessionLifetime : Self.apiSessionLifetime)
-        try await context.writeGate.transaction(on: db) { [self] tx in
+        try await store.transaction { [self] tx in
             if let accountKey {
-                try await Store(tx, context: context).throttles.save(accountKey, throttle.recordSuccess(try await Store(tx, context: context).throttles.state(accountKey)), at: now)
+                try await tx.throttles.save(accountKey, throttle.recordSuccess(try await tx.throttles.state(accountKey)), at: now)
             }
-            let session = SessionRecord()
-            session.id = UUID()
-            session.tokenHash = codes.secrets.hash("session", token)
-            session.accountID = id
-            session.kind = kind
-            session.csrfToken = csrf
-            session.createdAt = now
-            session.expiresAt = expiresAt
-            session.ip = ip
-            try await session.create(on: tx)
-            try await AuditLog.record("sign_in.succeeded", actor: account.kind == .staff ? .staff(id) : .account(id),
-                                      subject: AccountService.subject(id), ip: ip, details: ["session": kind], at: now, on: tx)
+            let session = Session(id: UUID(), accountID: id, kind: kind, csrfToken: csrf, createdAt: now, expiresAt: expiresAt, ip: ip)
+            try await tx.sessions.insert(session, tokenHash: codes.secrets.hash("session", token))
+            try await tx.audit("sign_in.succeeded", actor: account.kind == .staff ? .staff(id) : .account(id),
+                               subject: AccountService.subject(id), ip: ip, details: ["session": kind], at: now)
         }
         return IssuedSession(token: token, csrfToken: csrf, expiresAt: expiresAt, account: account)
     }
 
     /// The account and session behind a token, if the session is live; the account's status
     /// is checked by the caller on every request.
-    func authenticate(token: String) async throws -> (Account, SessionRecord)? {
-        guard let session = try await SessionRecord.query(on: db)
-            .filter(\.$tokenHash == codes.secrets.hash("session", token))
-            .first(),
-            session.revokedAt == nil, session.expiresAt > now,
-            let record = try await AccountRecord.find(session.accountID, on: db) else { return nil }
-        return (try record.account(cipher: cipher), session)
+    func authenticate(token: String) async throws -> (Account, Session)? {
+        let store = store
+        guard let session = try await store.sessions.live(tokenHash: codes.secrets.hash("session", token), at: now),
+              let account = try await store.accounts.find(session.accountID) else { return nil }
+        return (account, session)
     }
 
     /// Ends a session.
-    func signOut(session: SessionRecord, account: Account, ip: String?) async throws {
+    func signOut(session: Session, account: Account, ip: String?) async throws {
         let now = self.now
-        let id = try session.requireID()
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let live = try await SessionRecord.find(id, on: tx) else { return }
-            live.revokedAt = now
-            try await live.save(on: tx)
-            try await AuditLog.record("sign_out", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
-                                      subject: AccountService.subject(account.id), ip: ip, at: now, on: tx)
+        try await store.transaction { tx in
+            try await tx.sessions.revoke(session.id, at: now)
+            try await tx.audit("sign_out", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
+                               subject: AccountService.subject(account.id), ip: ip, at: now)
         }
     }
 

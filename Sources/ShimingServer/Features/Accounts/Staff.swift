@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -50,22 +49,23 @@ extension AccountService {
         let now = self.now
         let id = UUID()
         let roleList = roles.compactMap { $0 }.sorted().map(\.rawValue)
-        let record = try await context.writeGate.transaction(on: db) { [self, phone, email] tx in
-            let record = try newRecord(
-                id: id, username: lowered, phone: phone, email: email, guardianPhone: nil,
-                passwordHash: passwordHash, status: .active, kind: .staff, locale: .zhCN, now: now
-            )
-            record.roles = roleList.joined(separator: ",")
-            record.scopeSchool = scope?.school
-            record.scopeGrade = scope?.grade
-            record.scopeClass = scope?.className
-            try await record.create(on: tx)
-            var details = ["roles": roleList.joined(separator: ","), "username": lowered]
-            if let scope { details["scope"] = "\(scope.school)/\(scope.grade)/\(scope.className)" }
-            try await AuditLog.record("staff.created", actor: actor, subject: AccountService.subject(id), ip: ip,
-                                      details: details, at: now, on: tx)
-            return record
+        let account = Account(
+            id: id, username: lowered, phone: phone, phoneConfirmed: false, email: email, emailConfirmed: false,
+            guardianPhone: nil, guardianPhoneConfirmed: false, status: .active, statusReason: nil, kind: .staff,
+            roles: Set(roles.compactMap { $0 }), scope: scope, legalName: nil, gender: nil, displayName: nil, locale: .zhCN, createdAt: now
+        )
+        do {
+            try await store.transaction { tx in
+                try await tx.accounts.insert(account, passwordHash: passwordHash, termsVersion: nil, at: now)
+                var details = ["roles": roleList.joined(separator: ","), "username": lowered]
+                if let scope { details["scope"] = "\(scope.school)/\(scope.grade)/\(scope.className)" }
+                try await tx.audit("staff.created", actor: actor, subject: AccountService.subject(id), ip: ip, details: details, at: now)
+            }
+        } catch is DuplicateRow {
+            // Two admins raced for the same name or contact: name the field.
+            try await refuseDuplicates(username: lowered, phone: phone, email: email)
+            throw AccountError.taken("username")
         }
-        return try record.account(cipher: cipher)
+        return account
     }
 }

@@ -118,8 +118,8 @@ struct WebStaffController {
             }
         } else if !login.isEmpty {
             model.searched = true
-            if let record = try await features.accounts.findAccount(login: login, on: req.db) {
-                model.detail = try await admin.detail(try record.account(cipher: req.shiming.cipher))
+            if let found = try await features.accounts.findAccount(login: login) {
+                model.detail = try await admin.detail(found)
             }
         }
         return html(StaffPages.accounts(model).render())

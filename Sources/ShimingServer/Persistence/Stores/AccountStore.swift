@@ -4,16 +4,118 @@ import ShimingCore
 
 extension Store {
     /// Accounts, opened.
-    var accounts: AccountStore { AccountStore(db: database, cipher: cipher) }
+    var accounts: AccountStore { AccountStore(db: database, cipher: cipher, blindIndex: blindIndex) }
 }
 
-/// Rows of `accounts` ⇄ `Account` values (personal fields opened and sealed here).
+extension BlindIndex {
+    /// The index a mobile number is found by (own or guardian phone, and code destinations).
+    func phone(_ number: String) -> String { index(number, domain: "phone") }
+    /// The index an e-mail address is found by.
+    func email(_ address: String) -> String { index(address, domain: "email") }
+}
+
+/// Which contact of an account.
+enum ContactField: String, Sendable {
+    case phone
+    case email
+    case guardianPhone = "guardian_phone"
+}
+
+/// Rows of `accounts` ⇄ `Account` values. Contacts, the legal name and a freeze's reason are
+/// sealed here, bound to their column and row, and contacts are blind-indexed; every change is
+/// a small update of the fields it concerns, so two changes of one account do not undo each other.
 struct AccountStore: Sendable {
     let db: any Database
     let cipher: FieldCipher
+    let blindIndex: BlindIndex
 
     func find(_ id: UUID) async throws -> Account? {
         try await AccountRecord.find(id, on: db)?.account(cipher: cipher)
+    }
+
+    /// The stored password hash (only the account rules read it).
+    func passwordHash(of id: UUID) async throws -> String? {
+        try await AccountRecord.find(id, on: db)?.passwordHash
+    }
+
+    func withUsername(_ username: String) async throws -> Account? {
+        try await AccountRecord.query(on: db).filter(\.$username == username).first()?.account(cipher: cipher)
+    }
+
+    func withPhone(_ index: String) async throws -> Account? {
+        try await AccountRecord.query(on: db).filter(\.$phoneIndex == index).first()?.account(cipher: cipher)
+    }
+
+    func withEmail(_ index: String) async throws -> Account? {
+        try await AccountRecord.query(on: db).filter(\.$emailIndex == index).first()?.account(cipher: cipher)
+    }
+
+    /// The accounts registered with a guardian phone (brothers and sisters may share one).
+    func withGuardianPhone(_ index: String, applicantsOnly: Bool, newestFirst: Bool, limit: Int) async throws -> [Account] {
+        var query = AccountRecord.query(on: db).filter(\.$guardianPhoneIndex == index)
+        if applicantsOnly { query = query.filter(\.$kind == Account.Kind.applicant.rawValue) }
+        return try await query.sort(\.$createdAt, newestFirst ? .descending : .ascending).limit(limit).all().map { try $0.account(cipher: cipher) }
+    }
+
+    /// The account any of whose contacts has this index.
+    func withContact(_ index: String) async throws -> Account? {
+        try await AccountRecord.query(on: db).group(.or) { group in
+            group.filter(\.$phoneIndex == index).filter(\.$emailIndex == index).filter(\.$guardianPhoneIndex == index)
+        }.first()?.account(cipher: cipher)
+    }
+
+    /// Stores a new account; `DuplicateRow` when its login name or a contact is taken meanwhile.
+    func insert(_ account: Account, passwordHash: String, termsVersion: String?, at now: Date) async throws {
+        let id = account.id
+        func seal(_ value: String?, _ field: String) throws -> String? {
+            try value.map { try cipher.seal($0, context: AccountRecord.context(field, id)) }
+        }
+        let record = AccountRecord()
+        record.id = id
+        record.username = account.username
+        record.phoneSealed = try seal(account.phone, "phone")
+        record.phoneIndex = account.phone.map(blindIndex.phone)
+        record.phoneConfirmed = account.phoneConfirmed
+        record.emailSealed = try seal(account.email, "email")
+        record.emailIndex = account.email.map(blindIndex.email)
+        record.emailConfirmed = account.emailConfirmed
+        record.guardianPhoneSealed = try seal(account.guardianPhone, "guardian_phone")
+        record.guardianPhoneIndex = account.guardianPhone.map(blindIndex.phone)
+        record.guardianPhoneConfirmed = account.guardianPhoneConfirmed
+        record.passwordHash = passwordHash
+        record.status = account.status.rawValue
+        record.statusReason = account.status == .frozen ? try seal(account.statusReason, "status_reason") : account.statusReason
+        record.kind = account.kind.rawValue
+        record.roles = account.roles.sorted().map(\.rawValue).joined(separator: ",")
+        record.scopeSchool = account.scope?.school
+        record.scopeGrade = account.scope?.grade
+        record.scopeClass = account.scope?.className
+        record.legalNameSealed = try seal(account.legalName, "legal_name")
+        record.gender = account.gender
+        record.displayName = account.displayName
+        record.locale = account.locale.rawValue
+        record.termsVersion = termsVersion
+        record.termsAcceptedAt = termsVersion == nil ? nil : now
+        record.createdAt = account.createdAt
+        record.updatedAt = now
+        do {
+            try await record.create(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw DuplicateRow()
+        }
+    }
+
+    /// Marks a contact confirmed; an account waiting for activation becomes active.
+    func confirm(_ id: UUID, _ contact: ContactField, at now: Date) async throws {
+        guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
+        switch contact {
+        case .phone: record.phoneConfirmed = true
+        case .email: record.emailConfirmed = true
+        case .guardianPhone: record.guardianPhoneConfirmed = true
+        }
+        if record.status == AccountStatus.pendingActivation.rawValue { record.status = AccountStatus.active.rawValue }
+        record.updatedAt = now
+        try await record.save(on: db)
     }
 
     /// Sets an account's status and its reason (a freeze's reason is sealed: staff's words
@@ -24,5 +126,62 @@ struct AccountStore: Sendable {
         record.statusReason = status == .frozen ? try reason.map { try cipher.seal($0, context: AccountRecord.context("status_reason", id)) } : reason
         record.updatedAt = now
         try await record.save(on: db)
+    }
+
+    /// Stores a new password hash; `unlocking` also ends a protective lock.
+    func setPassword(_ id: UUID, hash: String, unlocking: Bool, at now: Date) async throws {
+        guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
+        record.passwordHash = hash
+        if unlocking, record.status == AccountStatus.locked.rawValue { record.status = AccountStatus.active.rawValue }
+        record.updatedAt = now
+        try await record.save(on: db)
+    }
+
+    /// Sets the editable profile fields given (a display name of nil clears it).
+    func setProfile(_ id: UUID, displayName: String??, locale: Lang?, at now: Date) async throws {
+        guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
+        if let displayName { record.displayName = displayName }
+        if let locale { record.locale = locale.rawValue }
+        record.updatedAt = now
+        try await record.save(on: db)
+    }
+}
+
+extension AccountRecord {
+    /// Decrypts the record into a domain value.
+    func account(cipher: FieldCipher) throws -> Account {
+        let id = try requireID()
+        func open(_ sealed: String?, _ field: String) throws -> String? {
+            try sealed.map { try cipher.open($0, context: AccountRecord.context(field, id)) }
+        }
+        let scope: ClassScope? = if let scopeSchool, let scopeGrade, let scopeClass {
+            ClassScope(school: scopeSchool, grade: scopeGrade, className: scopeClass)
+        } else { nil }
+        return Account(
+            id: id,
+            username: username,
+            phone: try open(phoneSealed, "phone"),
+            phoneConfirmed: phoneConfirmed,
+            email: try open(emailSealed, "email"),
+            emailConfirmed: emailConfirmed,
+            guardianPhone: try open(guardianPhoneSealed, "guardian_phone"),
+            guardianPhoneConfirmed: guardianPhoneConfirmed,
+            status: AccountStatus(rawValue: status) ?? .closed,
+            // A freeze's reason is staff's words about a person: sealed like other personal data.
+            statusReason: status == AccountStatus.frozen.rawValue ? try open(statusReason, "status_reason") : statusReason,
+            kind: Account.Kind(rawValue: kind) ?? .applicant,
+            roles: Set(roles.split(separator: ",").compactMap { StaffRole(rawValue: String($0)) }),
+            scope: scope,
+            legalName: try open(legalNameSealed, "legal_name"),
+            gender: gender,
+            displayName: displayName,
+            locale: Lang(rawValue: locale) ?? .zhCN,
+            createdAt: createdAt
+        )
+    }
+
+    /// The associated-data context binding a sealed field to its column and row.
+    static func context(_ field: String, _ id: UUID) -> String {
+        "account.\(field).\(id.uuidString.lowercased())"
     }
 }

@@ -1,3 +1,4 @@
+import AsyncKit
 import ShimingCore
 import Vapor
 
@@ -22,6 +23,10 @@ struct ShimingErrorMiddleware: AsyncMiddleware {
         var headers = HTTPHeaders()
         if case .rateLimited(let seconds) = failure.kind {
             headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
+        }
+        if case .unavailable = failure.kind {
+            request.logger.warning("Unavailable: \(String(reflecting: error))", metadata: ["request-id": .string(request.id)])
+            headers.replaceOrAdd(name: .retryAfter, value: "5")
         }
         let lang = request.lang
         if request.prefersHTML {
@@ -56,6 +61,10 @@ struct ShimingErrorMiddleware: AsyncMiddleware {
             return HTTPFailure.invalidBody(error)
         case let error as any AbortError:
             return HTTPFailure.error(for: error.status)
+        case is ConnectionPoolTimeoutError:
+            // Every database connection stayed busy for the pool's whole wait: overloaded, not
+            // broken, so the client is told to come back (503, Retry-After: 5).
+            return HTTPFailure.error(for: .serviceUnavailable)
         default:
             return HTTPFailure.internalFailure
         }

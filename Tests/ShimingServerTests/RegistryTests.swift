@@ -27,14 +27,14 @@ struct RegistryTests {
             #expect(first.rows == 5 && first.imported == 3 && first.schools == 2)
             #expect(first.rejected == [.init(line: 4, code: "invalid_length", field: "name"), .init(line: 5, code: "invalid_value", field: "enrolment_year")])
             let index = { (number: String) in shiming.app.shiming.blindIndex.index(number, domain: CaseService.numberDomain) }
-            #expect(try await RosterRegistry.lookup(numberIndex: index(a), context: shiming.app.shiming, on: shiming.db).first?.extra == ["student_no": "1"])
+            #expect(try await Store(shiming.db, context: shiming.app.shiming).roster.lines(numberIndex: index(a)).first?.extra == ["student_no": "1"])
 
             // 第一中学 sends a new roll without 王一: the old roll of that school is gone, 第二中学's stays.
             let second = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year\n李二,\(b),第一中学,初二,1班,2025\n", admin: admin)
             #expect(second.imported == 1)
-            #expect(try await RosterRegistry.lookup(numberIndex: index(a), context: shiming.app.shiming, on: shiming.db).isEmpty)
-            #expect(try await RosterRegistry.lookup(numberIndex: index(b), context: shiming.app.shiming, on: shiming.db).map(\.grade) == ["初二"])
-            #expect(try await RosterRegistry.lookup(numberIndex: index(c), context: shiming.app.shiming, on: shiming.db).map(\.school) == ["第二中学"])
+            #expect(try await Store(shiming.db, context: shiming.app.shiming).roster.lines(numberIndex: index(a)).isEmpty)
+            #expect(try await Store(shiming.db, context: shiming.app.shiming).roster.lines(numberIndex: index(b)).map(\.grade) == ["初二"])
+            #expect(try await Store(shiming.db, context: shiming.app.shiming).roster.lines(numberIndex: index(c)).map(\.school) == ["第二中学"])
 
             var headers = shiming.bearer(admin)
             headers.replaceOrAdd(name: .contentType, value: "text/csv")

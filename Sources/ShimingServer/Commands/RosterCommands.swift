@@ -27,7 +27,7 @@ struct ImportRosterCommand: AsyncCommand {
         let chunks = FileChunks(handle: handle)
         do {
             var waited = 0.0
-            let report = try await RosterImporter.run(chunks, context: app.shiming, db: app.db,
+            let report = try await RosterImporter.run(chunks, context: app.shiming, store: Store(app.db, context: app.shiming),
                                                       actor: .cli(ProcessInfo.processInfo.userName), ip: nil) { waited = $0 }
             let seconds = Date().timeIntervalSince(started)
             context.console.print("rows \(report.rows), imported \(report.imported), rejected \(report.rejectedCount), schools \(report.schools), "

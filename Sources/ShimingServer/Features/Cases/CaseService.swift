@@ -21,7 +21,7 @@ struct CaseService: Sendable {
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         self.context = context
         self.database = database
-        registries = CaseRegistries(context: context, database: database)
+        registries = CaseRegistries(context: context, stores: { Store(database(), context: context) })
     }
 
     var now: Date { context.services.clock.now() }

@@ -110,7 +110,7 @@ struct WebCasesController {
         var model = model
         if step == .details, model.program.sections.contains(.school), model.program.registry.source == .roster {
             let school = model.item.application.school
-            let offered = try await RosterClassRecord.offered(school: school?.school, grade: school?.grade, on: req.db)
+            let offered = try await RosterClasses.offered(school: school?.school, grade: school?.grade, in: Store(req.db, context: req.shiming))
             (model.rollSchools, model.rollGrades, model.rollClasses) = offered
         }
         let html: String

@@ -173,7 +173,7 @@ struct ExceptionsController {
 
     @Sendable func figures(_ req: Request) async throws -> ReviewFigures.Report {
         let (from, to) = try ReviewFigures.period(from: req.query[String.self, at: "from"], to: req.query[String.self, at: "to"], now: req.now)
-        return try await ReviewFigures.report(from: from, to: to, lang: req.lang, on: req.db, context: req.shiming)
+        return try await ReviewFigures.report(from: from, to: to, lang: req.lang, programs: req.shiming.programs, in: Store(req.db, context: req.shiming))
     }
 }
 

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Fluent
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -168,8 +167,7 @@ public struct HTTPIdentityService: IdentityService {
 /// The registry a program consults, answering for one application.
 struct CaseRegistries: Sendable {
     let context: ShimingContext
-    let database: DatabaseProvider
-    var db: any Database { database() }
+    let stores: StoreProvider
 
     func answer(program: Program, application: CaseApplication, number: String) async -> RegistryAnswer {
         switch program.registry.source {
@@ -178,7 +176,7 @@ struct CaseRegistries: Sendable {
         case .roster:
             do {
                 let index = context.blindIndex.index(number, domain: CaseService.numberDomain)
-                let lines = try await RosterRegistry.lookup(numberIndex: index, context: context, on: db)
+                let lines = try await stores().roster.lines(numberIndex: index)
                 guard !lines.isEmpty else { return RegistryAnswer(verdict: .notFound) }
                 let answers = lines.map { $0.registryRecord.compare(application, number: number, on: program.registry.match) }
                 return answers.first { $0.verdict == .match } ?? answers.min { $0.differed.count < $1.differed.count }!

@@ -1,10 +1,7 @@
-import Fluent
 import Foundation
 import IdentityRules
 import NIOCore
 import ShimingCore
-import FluentSQLiteDriver
-import SQLKit
 
 /// The sealed part of a roster line.
 struct RosterLine: Codable, Sendable {
@@ -48,6 +45,21 @@ struct RosterLine: Codable, Sendable {
         return out + "\""
     }
 
+    /// The encryption context of a stored line.
+    static func context(_ id: UUID) -> String {
+        withUnsafeBytes(of: id.uuid) { "roster." + Hex.encode($0) }
+    }
+
+    /// Row ids that sort in insertion order within an import (its first eight random bytes,
+    /// then a counter), so the primary-key index grows at its end instead of splitting pages.
+    static func rowID(importID: UUID, counter: UInt64) -> UUID {
+        var bytes = importID.uuid
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            for i in 0..<8 { raw[8 + i] = UInt8((counter >> (8 * (7 - UInt64(i)))) & 0xFF) }
+        }
+        return UUID(uuid: bytes)
+    }
+
     var registryRecord: RegistryRecord {
         RegistryRecord(name: name, documentNumber: number, school: school, grade: grade, class: `class`, enrolmentYear: enrolmentYear)
     }
@@ -78,14 +90,14 @@ struct RosterImporter {
     static let listedRejections = 1000
 
     let context: ShimingContext
-    let db: any Database
+    let store: Store
     let actor: AuditActor
     let ip: String?
 
     private var reader = CSVReader()
     private var columns: [String: Int]?
     private var extraColumns: [(String, Int)] = []
-    private var batch: [(schoolKey: String, index: String, sealed: String, id: UUID)] = []
+    private var batch: [RosterRow] = []
     private var schools = Set<String>()
     private var report: RosterReport
     private let importID = UUID()
@@ -95,13 +107,13 @@ struct RosterImporter {
     private let numberIndexer: BlindIndex.Indexer
     private var schoolKeys: [String: String] = [:]
     /// The distinct (school, grade, class) labels seen, for `roster_classes`.
-    private var classLabels: [String: (schoolKey: String, school: String, grade: String, class: String)] = [:]
+    private var classLabels: [String: RosterClass] = [:]
     /// Seconds spent waiting for the database (the rest overlaps with preparing the next batch).
     private(set) var waitedForWrites: Double = 0
 
-    init(context: ShimingContext, db: any Database, actor: AuditActor, ip: String?) {
+    init(context: ShimingContext, store: Store, actor: AuditActor, ip: String?) {
         self.context = context
-        self.db = db
+        self.store = store
         self.actor = actor
         self.ip = ip
         report = RosterReport(id: importID, rows: 0, imported: 0, rejected: [], rejectedCount: 0, schools: 0)
@@ -109,12 +121,11 @@ struct RosterImporter {
         today = CivilDate(unixSeconds: Int64(context.services.clock.now().timeIntervalSince1970))
     }
 
-    /// Imports a whole source of byte chunks.
     /// Imports a whole source of byte chunks; `waited` learns how long the reading side waited
     /// for database writes.
-    static func run<Chunks: AsyncSequence>(_ chunks: Chunks, context: ShimingContext, db: any Database, actor: AuditActor,
+    static func run<Chunks: AsyncSequence>(_ chunks: Chunks, context: ShimingContext, store: Store, actor: AuditActor,
                                            ip: String?, waited: (Double) -> Void = { _ in }) async throws -> RosterReport where Chunks.Element == ByteBuffer {
-        var importer = RosterImporter(context: context, db: db, actor: actor, ip: ip)
+        var importer = RosterImporter(context: context, store: store, actor: actor, ip: ip)
         try await importer.start()
         do {
             for try await chunk in chunks {
@@ -130,19 +141,7 @@ struct RosterImporter {
     }
 
     mutating func start() async throws {
-        let now = context.services.clock.now()
-        let id = importID, actor = actor.stored
-        try await context.writeGate.transaction(on: db) { tx in
-            let record = RosterImportRecord()
-            record.id = id
-            record.state = "running"
-            record.rows = 0
-            record.imported = 0
-            record.rejected = 0
-            record.actor = actor
-            record.startedAt = now
-            try await record.create(on: tx)
-        }
+        try await store.roster.begin(importID, actor: actor, at: context.services.clock.now())
     }
 
     mutating func feed<Bytes: Sequence>(_ bytes: Bytes) async throws where Bytes.Element == UInt8 {
@@ -164,29 +163,12 @@ struct RosterImporter {
         let now = context.services.clock.now()
         let (id, schools, report, actor, ip) = (importID, Array(schools), report, actor, ip)
         let classes = Array(classLabels.values)
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await RosterImportRecord.find(id, on: tx) else { return }
-            record.state = "complete"
-            record.rows = report.rows
-            record.imported = report.imported
-            record.rejected = report.rejectedCount
-            record.finishedAt = now
-            try await record.save(on: tx)
+        try await store.transaction { tx in
             // The new roll replaces the old one, school by school.
-            for start in stride(from: 0, to: schools.count, by: 500) {
-                let part = Array(schools[start..<min(start + 500, schools.count)])
-                try await RosterEntryRecord.query(on: tx).filter(\.$schoolKey ~~ part).filter(\.$importID != id).delete()
-                try await RosterClassRecord.query(on: tx).filter(\.$schoolKey ~~ part).delete()
-            }
-            for labels in classes {
-                let row = RosterClassRecord()
-                row.id = UUID()
-                (row.schoolKey, row.school, row.grade, row.class) = (labels.schoolKey, labels.school, labels.grade, labels.class)
-                try await row.create(on: tx)
-            }
-            try await AuditLog.record("roster.imported", actor: actor, subject: "roster_import:\(id.uuidString.lowercased())", ip: ip,
-                                      details: ["rows": String(report.rows), "imported": String(report.imported),
-                                                "rejected": String(report.rejectedCount), "schools": String(schools.count)], at: now, on: tx)
+            try await tx.roster.complete(id, report: report, schools: schools, classes: classes, at: now)
+            try await tx.audit("roster.imported", actor: actor, subject: "roster_import:\(id.uuidString.lowercased())", ip: ip,
+                               details: ["rows": String(report.rows), "imported": String(report.imported),
+                                         "rejected": String(report.rejectedCount), "schools": String(schools.count)], at: now)
         }
         return report
     }
@@ -197,11 +179,7 @@ struct RosterImporter {
             pending = nil
             _ = try? await running.value
         }
-        let id = importID
-        try await context.writeGate.transaction(on: db) { tx in
-            try await RosterEntryRecord.query(on: tx).filter(\.$importID == id).delete()
-            try await RosterImportRecord.query(on: tx).filter(\.$id == id).set(\.$state, to: "failed").update()
-        }
+        try await store.roster.abandon(importID)
     }
 
     private mutating func take(_ record: CSVReader.Record) async throws {
@@ -227,15 +205,15 @@ struct RosterImporter {
                                               uniquingKeysWith: { a, _ in a })
             }
             rowCounter += 1
-            let id = RosterEntryRecord.rowID(importID: importID, counter: rowCounter)
+            let id = RosterLine.rowID(importID: importID, counter: rowCounter)
             let json = sealedLine.json
             let schoolKey = schoolKeys[line.school] ?? NameMatching.labelKey(line.school)
             schoolKeys[line.school] = schoolKey
             schools.insert(schoolKey)
             let classKey = schoolKey + "\u{1}" + line.grade + "\u{1}" + line.class
-            if classLabels[classKey] == nil { classLabels[classKey] = (schoolKey, line.school, line.grade, line.class) }
-            batch.append((schoolKey, numberIndexer.index(line.number),
-                          try context.cipher.seal(json, context: RosterEntryRecord.context(id)), id))
+            if classLabels[classKey] == nil { classLabels[classKey] = RosterClass(schoolKey: schoolKey, school: line.school, grade: line.grade, class: line.class) }
+            batch.append(RosterRow(schoolKey: schoolKey, numberIndex: numberIndexer.index(line.number),
+                                   sealed: try context.cipher.seal(json, context: RosterLine.context(id)), id: id))
             report.imported += 1
             if batch.count >= Self.batchSize { try await flush() }
         } catch let problem as RowProblem {
@@ -295,15 +273,9 @@ struct RosterImporter {
     private mutating func flush() async throws {
         try await awaitWrites()
         guard !batch.isEmpty else { return }
-        let rows = batch, importID = importID, context = context, db = db
+        let rows = batch, importID = importID, store = store
         batch.removeAll(keepingCapacity: true)
-        pending = Task {
-            if let sqlite = db as? any SQLiteDatabase {
-                try await context.writeGate.exclusive { try await Self.insertSQLite(rows, importID: importID, into: sqlite) }
-            } else {
-                try await context.writeGate.transaction(on: db) { tx in try await Self.insert(rows, importID: importID, on: tx) }
-            }
-        }
+        pending = Task { try await store.roster.insert(rows, importID: importID) }
     }
 
     private mutating func awaitWrites() async throws {
@@ -313,64 +285,5 @@ struct RosterImporter {
         try await running.value
         let waited = ContinuousClock.now - started
         waitedForWrites += Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
-    }
-
-    /// One batch on SQLite: values bound directly (no `Encodable` round trip per value), on one
-    /// connection with a large page cache for the random inserts into the number index, the WAL
-    /// checkpointed in big steps and commits not flushed to disk one by one (WAL with
-    /// `synchronous=NORMAL`: an interrupted import is simply run again). The connection's
-    /// settings are restored afterwards, so other writes stay fully durable.
-    static func insertSQLite(_ rows: [(schoolKey: String, index: String, sealed: String, id: UUID)], importID: UUID,
-                             into sqlite: any SQLiteDatabase) async throws {
-        let placeholders = Array(repeating: "(?, ?, ?, ?, ?)", count: rows.count).joined(separator: ", ")
-        let encoder = SQLiteDataEncoder()
-        let importData = try encoder.encode(importID)
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(rows.count * 5)
-        for row in rows {
-            binds += [try encoder.encode(row.id), importData, .text(row.schoolKey), .text(row.index), .text(row.sealed)]
-        }
-        let statement = "INSERT INTO roster_entries (id, import_id, school_key, number_index, data_sealed) VALUES \(placeholders)"
-        try await sqlite.withConnection { [binds] connection in
-            _ = try await connection.query("PRAGMA synchronous = NORMAL")
-            _ = try await connection.query("PRAGMA cache_size = -131072")
-            _ = try await connection.query("PRAGMA wal_autocheckpoint = 25000")
-            do {
-                // One statement, committed by itself: no surrounding transaction, so SQLite
-                // needs no statement journal.
-                _ = try await connection.query(statement, binds)
-            } catch {
-                _ = try? await connection.query("PRAGMA synchronous = FULL")
-                _ = try? await connection.query("PRAGMA wal_autocheckpoint = 1000")
-                throw error
-            }
-            _ = try await connection.query("PRAGMA synchronous = FULL")
-            _ = try await connection.query("PRAGMA wal_autocheckpoint = 1000")
-        }
-    }
-
-    /// One multi-row INSERT through SQLKit (PostgreSQL).
-    static func insert(_ rows: [(schoolKey: String, index: String, sealed: String, id: UUID)], importID: UUID, on tx: any Database) async throws {
-        guard let sql = tx as? any SQLDatabase else { return }
-        var insert = sql.insert(into: RosterEntryRecord.schema).columns("id", "import_id", "school_key", "number_index", "data_sealed")
-        for row in rows {
-            insert = insert.values(SQLBind(row.id), SQLBind(importID), SQLBind(row.schoolKey), SQLBind(row.index), SQLBind(row.sealed))
-        }
-        try await insert.run()
-    }
-}
-
-/// Looks applicants up in the imported rolls.
-enum RosterRegistry {
-    static func lookup(numberIndex: String, context: ShimingContext, on db: any Database) async throws -> [RosterLine] {
-        let entries = try await RosterEntryRecord.query(on: db).filter(\.$numberIndex == numberIndex).all()
-        guard !entries.isEmpty else { return [] }
-        let complete = Set(try await RosterImportRecord.query(on: db).filter(\.$id ~~ Set(entries.map(\.importID)))
-            .filter(\.$state == "complete").all().map { try $0.requireID() })
-        let decoder = JSONDecoder()
-        return try entries.filter { complete.contains($0.importID) }.map { entry in
-            let json = try context.cipher.open(entry.dataSealed, context: RosterEntryRecord.context(try entry.requireID()))
-            return try decoder.decode(RosterLine.self, from: Data(json.utf8))
-        }
     }
 }

@@ -32,7 +32,7 @@ struct RosterController {
                                                          "Send the CSV file as the request body (Content-Type: text/csv)."),
                                   fields: ["file": "unsupported_media_type"])
         }
-        return try await RosterImporter.run(req.body, context: req.shiming, db: req.db, actor: .staff(admin.id), ip: req.clientIP)
+        return try await RosterImporter.run(req.body, context: req.shiming, store: Store(req.db, context: req.shiming), actor: .staff(admin.id), ip: req.clientIP)
     }
 }
 

@@ -36,19 +36,7 @@ final class RosterEntryRecord: Model, @unchecked Sendable {
     init() {}
 
     /// The associated data binding a sealed line to its row (hex of the id, without a formatter).
-    static func context(_ id: UUID) -> String {
-        withUnsafeBytes(of: id.uuid) { "roster." + Hex.encode($0) }
-    }
-
-    /// Row ids that sort in insertion order within an import (its first eight random bytes,
-    /// then a counter), so the primary-key index grows at its end instead of splitting pages.
-    static func rowID(importID: UUID, counter: UInt64) -> UUID {
-        var bytes = importID.uuid
-        withUnsafeMutableBytes(of: &bytes) { raw in
-            for i in 0..<8 { raw[8 + i] = UInt8((counter >> (8 * (7 - UInt64(i)))) & 0xFF) }
-        }
-        return UUID(uuid: bytes)
-    }
+    static func context(_ id: UUID) -> String { RosterLine.context(id) }
 }
 
 struct CreateRosters: AsyncMigration {
@@ -79,5 +67,36 @@ struct CreateRosters: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema(RosterEntryRecord.schema).delete()
         try await database.schema(RosterImportRecord.schema).delete()
+    }
+}
+
+/// The grades and classes a school's roll has (labels, no personal data), so forms can offer
+/// them as choices. Replaced with the school's roll.
+final class RosterClassRecord: Model, @unchecked Sendable {
+    static let schema = "roster_classes"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "school_key") var schoolKey: String
+    @Field(key: "school") var school: String
+    @Field(key: "grade") var grade: String
+    @Field(key: "class") var `class`: String
+
+    init() {}
+}
+
+struct CreateRosterClasses: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(RosterClassRecord.schema)
+            .id()
+            .field("school_key", .string, .required)
+            .field("school", .string, .required)
+            .field("grade", .string, .required)
+            .field("class", .string, .required)
+            .create()
+        try await SQLDialectSwitch.run(on: database, portable: ["CREATE INDEX roster_classes_school ON roster_classes (school_key)"])
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(RosterClassRecord.schema).delete()
     }
 }

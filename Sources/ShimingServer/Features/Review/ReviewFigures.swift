@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import ShimingCore
 
@@ -88,26 +87,16 @@ enum ReviewFigures {
         var teams: [Row]
     }
 
-    /// The report for `[from, to)` from the database.
-    static func report(from: Date, to: Date, lang: Lang, on db: any Database, context: ShimingContext) async throws -> Report {
-        let tasks = try await ReviewTaskRecord.query(on: db).filter(\.$state == ReviewTaskState.done.rawValue).filter(\.$decidedBy != nil)
-            .filter(\.$closedAt >= from).filter(\.$closedAt < to).all()
-        let decisions = tasks.compactMap { task -> Decision? in
-            guard let reviewer = task.decidedBy, let closed = task.closedAt, let outcome = task.outcome else { return nil }
-            return Decision(reviewer: reviewer, program: task.program, outcome: outcome, openedAt: task.createdAt, decidedAt: closed, dueAt: task.dueAt)
-        }
-        let upheld = try await CaseAppealRecord.query(on: db).filter(\.$outcome == "upheld")
-            .filter(\.$decidedAt >= from).filter(\.$decidedAt < to).all()
-        let appealed = try await CaseRecord.query(on: db).filter(\.$id ~~ Array(Set(upheld.map(\.caseID)))).all()
-        let programOf = Dictionary(appealed.compactMap { record in record.id.map { ($0, record.program) } }, uniquingKeysWith: { a, _ in a })
-        let overturns = upheld.map { Overturn(reviewer: $0.contestedBy, program: programOf[$0.caseID] ?? "") }
+    /// The report for `[from, to)`.
+    static func report(from: Date, to: Date, lang: Lang, programs catalog: ProgramCatalog, in store: Store) async throws -> Report {
+        let decisions = try await store.reviewFigures.decisions(from: from, to: to)
+        let overturns = try await store.reviewFigures.overturns(from: from, to: to)
         let ids = Set(decisions.map(\.reviewer)).union(overturns.compactMap(\.reviewer))
         var names: [UUID: String] = [:]
-        for record in try await AccountRecord.query(on: db).filter(\.$id ~~ Array(ids)).all() {
-            let account = try record.account(cipher: context.cipher)
+        for account in try await store.accounts.find(Array(ids)) {
             names[account.id] = account.displayName ?? account.username ?? account.id.uuidString.lowercased()
         }
-        let programs = Dictionary(context.programs.programs.map { ($0.key, $0.title(lang)) }, uniquingKeysWith: { a, _ in a })
+        let programs = Dictionary(catalog.programs.map { ($0.key, $0.title(lang)) }, uniquingKeysWith: { a, _ in a })
         let (reviewers, teams) = compute(decisions, overturns: overturns, names: names, programs: programs)
         return Report(from: from, to: to, reviewers: reviewers, teams: teams)
     }

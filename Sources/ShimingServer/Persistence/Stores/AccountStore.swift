@@ -33,6 +33,12 @@ struct AccountStore: Sendable {
         try await AccountRecord.find(id, on: db)?.account(cipher: cipher)
     }
 
+    /// Several accounts at once, in no particular order.
+    func find(_ ids: [UUID]) async throws -> [Account] {
+        guard !ids.isEmpty else { return [] }
+        return try await AccountRecord.query(on: db).filter(\.$id ~~ ids).all().map { try $0.account(cipher: cipher) }
+    }
+
     /// The stored password hash (only the account rules read it).
     func passwordHash(of id: UUID) async throws -> String? {
         try await AccountRecord.find(id, on: db)?.passwordHash

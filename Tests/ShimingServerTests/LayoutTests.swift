@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import ShimingServer
 
 /// The shape of the sources (docs/architecture.md), checked so that it cannot drift: short
 /// files, a core without the web framework or the database, feature services that reach the
@@ -78,5 +79,30 @@ struct LayoutTests {
             }
         }
         #expect(services > 20)
+    }
+
+    @Test("migrations are one per numbered file, in the order they run, and keep the names databases recorded")
+    func migrations() throws {
+        let recorded = ["CreateAuditEvents", "CreateOutboxMessages", "CreateAccounts", "CreateOneTimeCodes", "CreateSessions",
+                        "CreateSignInThrottles", "CreateStoredFiles", "CreateChangeRequests", "CreateCases", "CreateReviewTasks",
+                        "CreateRosters", "AddCaseReminders", "CreateBackOffice", "CreateExceptions", "AttributeMachineSteps",
+                        "CreateRosterClasses"].map { "ShimingServer.\($0)" }
+        #expect(ShimingMigrations.all.map(\.name).prefix(recorded.count) == ArraySlice(recorded))
+        let files = try Self.sources(under: "Sources/ShimingServer/Persistence/Migrations")
+        #expect(files.count == ShimingMigrations.all.count)
+        for (position, (path, text)) in files.enumerated() {
+            let number = String(format: "%04d_", position + 1)
+            #expect(path.hasPrefix(number), "Migrations/\(path) should be numbered \(number)")
+            let typeName = String(path.dropFirst(5).dropLast(6))
+            #expect(text.contains("struct \(typeName): AsyncMigration"), "Migrations/\(path) holds \(typeName)")
+            #expect(String(describing: type(of: ShimingMigrations.all[position])) == typeName, "Migrations/\(path) runs at \(position + 1)")
+        }
+    }
+
+    @Test("every Fluent model lives under Persistence/Records")
+    func recordsInOnePlace() throws {
+        for (path, text) in try Self.sources(under: "Sources/ShimingServer") where !path.hasPrefix("Persistence/Records/") {
+            #expect(!text.contains(": Model, @unchecked Sendable"), "\(path) declares a Fluent model")
+        }
     }
 }

@@ -1,7 +1,9 @@
 import Fluent
 
-/// Every migration, in order. Later capabilities append; a migration never changes once
-/// released (SQLite cannot alter column types, so changes are new migrations).
+/// Every migration, in order (`Migrations/NNNN_Name.swift`, one per file, numbered in this
+/// order). Later capabilities append; a migration never changes once released (SQLite cannot
+/// alter column types, so changes are new migrations), and a renamed one keeps its recorded
+/// `name`.
 enum ShimingMigrations {
     static let all: [any Migration] = [
         CreateAuditEvents(),
@@ -16,7 +18,7 @@ enum ShimingMigrations {
         CreateReviewTasks(),
         CreateRosters(),
         AddCaseReminders(),
-        CreateBackOffice(),
+        AddReviewAssignment(),
         CreateExceptions(),
         AttributeMachineSteps(),
         CreateRosterClasses(),

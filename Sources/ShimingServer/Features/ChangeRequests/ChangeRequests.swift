@@ -48,65 +48,6 @@ struct ChangeRequest: Sendable, Equatable {
     }
 }
 
-final class ChangeRequestRecord: Model, @unchecked Sendable {
-    static let schema = "change_requests"
-
-    @ID(key: .id) var id: UUID?
-    @Field(key: "account_id") var accountID: UUID
-    @Field(key: "field") var field: String
-    @Field(key: "new_value_sealed") var newValueSealed: String
-    @OptionalField(key: "old_value_sealed") var oldValueSealed: String?
-    @Field(key: "reason_sealed") var reasonSealed: String
-    @Field(key: "state") var state: String
-    @OptionalField(key: "decided_by") var decidedBy: UUID?
-    @OptionalField(key: "decided_at") var decidedAt: Date?
-    @OptionalField(key: "decision_note_sealed") var decisionNoteSealed: String?
-    @Field(key: "created_at") var createdAt: Date
-
-    init() {}
-
-    static func context(_ column: String, _ id: UUID) -> String { "change_request.\(column).\(id.uuidString.lowercased())" }
-
-    func changeRequest(cipher: FieldCipher, proofs: [StoredFile]) throws -> ChangeRequest {
-        let id = try requireID()
-        return ChangeRequest(
-            id: id, accountID: accountID, field: ChangeRequestField(rawValue: field) ?? .username,
-            newValue: try cipher.open(newValueSealed, context: Self.context("new_value", id)),
-            oldValue: try oldValueSealed.map { try cipher.open($0, context: Self.context("old_value", id)) },
-            reason: try cipher.open(reasonSealed, context: Self.context("reason", id)),
-            state: ChangeRequestState(rawValue: state) ?? .pending, decidedBy: decidedBy, decidedAt: decidedAt,
-            decisionNote: try decisionNoteSealed.map { try cipher.open($0, context: Self.context("decision_note", id)) },
-            createdAt: createdAt, proofs: proofs
-        )
-    }
-}
-
-struct CreateChangeRequests: AsyncMigration {
-    func prepare(on database: any Database) async throws {
-        try await database.schema(ChangeRequestRecord.schema)
-            .id()
-            .field("account_id", .uuid, .required, .references(AccountRecord.schema, "id"))
-            .field("field", .string, .required)
-            .field("new_value_sealed", .string, .required)
-            .field("old_value_sealed", .string)
-            .field("reason_sealed", .string, .required)
-            .field("state", .string, .required)
-            .field("decided_by", .uuid)
-            .field("decided_at", .datetime)
-            .field("decision_note_sealed", .string)
-            .field("created_at", .datetime, .required)
-            .create()
-        try await SQLDialectSwitch.run(on: database, portable: [
-            "CREATE INDEX change_requests_account ON change_requests (account_id, created_at)",
-            "CREATE INDEX change_requests_state ON change_requests (state, created_at)",
-        ])
-    }
-
-    func revert(on database: any Database) async throws {
-        try await database.schema(ChangeRequestRecord.schema).delete()
-    }
-}
-
 /// The change-request rules.
 struct ChangeRequestService: Sendable {
     static let proofPurpose = "change_request_proof"

@@ -100,7 +100,7 @@ struct CasePagesTests {
             let base = String(identityPath.dropLast("/edit/identity".count))
             let caseID = try #require(UUID(uuidString: String(base.split(separator: "/").last ?? "")))
             func stored() async throws -> CaseApplication {
-                let record = try #require(try await CaseRecord.find(caseID, on: shiming.db))
+                let record = try #require(try await shiming.app.features.cases.store.cases.find(caseID))
                 return try shiming.app.features.cases.application(of: record)
             }
 

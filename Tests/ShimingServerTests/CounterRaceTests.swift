@@ -48,4 +48,35 @@ struct CounterRaceTests {
             #expect(confirmed.count == 1)
         }
     }
+
+    @Test("20 parallel saves of one case read at the same version: exactly one is stored, the rest are case_changed")
+    func parallelCaseSaves() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant()
+            let created = try await shiming.createCase(token, ["program": "senior-personal"])
+            let cases = shiming.app.features.cases
+            let read = try #require(try await cases.store.cases.find(created.id))
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for attempt in 0..<20 {
+                    group.addTask {
+                        var copy = read
+                        copy.confirmationAttempts = attempt
+                        let now = shiming.clock.now()
+                        do {
+                            try await cases.store.transaction { [copy] tx in
+                                var mine = copy
+                                try await tx.cases.save(&mine, at: now)
+                            }
+                            return true
+                        } catch let error where CaseErrors.isChanged(error) {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await cases.store.cases.find(created.id)?.version == read.version + 1)
+        }
+    }
 }

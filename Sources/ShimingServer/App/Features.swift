@@ -21,7 +21,7 @@ struct Features: Sendable {
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
         accounts = AccountService(context: context, stores: stores)
-        cases = CaseService(context: context, database: database)
+        cases = CaseService(context: context, stores: stores)
         review = ReviewService(cases: cases)
         freezes = FreezeService(cases: cases)
         changeRequests = ChangeRequestService(context: context, database: database)

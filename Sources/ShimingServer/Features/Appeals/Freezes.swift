@@ -7,7 +7,7 @@ import ShimingCore
 /// remembers where each was; lifting it (by staff, or by an upheld appeal) puts them back.
 struct FreezeService: Sendable {
     let cases: CaseService
-    var db: any Database { cases.db }
+    var db: any Database { cases.store.database }
     var context: ShimingContext { cases.context }
 
     struct FrozenCase: Codable, Sendable {
@@ -44,13 +44,11 @@ struct FreezeService: Sendable {
             }
             let actor = AuditActor.staff(staff.id)
             var frozen: [FrozenCase] = []
-            let live = try await CaseRecord.query(on: tx).filter(\.$accountID == accountID)
-                .filter(\.$state ~~ CaseState.freezable.map(\.rawValue)).all()
-            for item in live {
-                let caseID = try item.requireID()
-                frozen.append(FrozenCase(case: caseID, state: CaseState(rawValue: item.state) ?? .verified))
-                try await ReviewTasks.cancelOpen(caseID: caseID, at: now, on: tx)
-                try await CaseStore.apply(.freeze, to: item, actor: actor, rule: "staff.freeze", at: now, on: tx)
+            let store = Store(tx, context: context)
+            for var item in try await store.cases.owned(by: accountID, in: CaseState.freezable) {
+                frozen.append(FrozenCase(case: item.id, state: item.state))
+                try await store.cancelReviewTasks(caseID: item.id, at: now)
+                try await store.cases.apply(.freeze, to: &item, actor: actor, rule: "staff.freeze", at: now)
             }
             let freeze = AccountFreezeRecord()
             let freezeID = UUID()
@@ -70,7 +68,7 @@ struct FreezeService: Sendable {
             try await AuditLog.record("account.frozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
                                       details: ["freeze": freezeID.uuidString.lowercased(), "cases": String(frozen.count)], at: now, on: tx)
             let holder = try record.account(cipher: context.cipher)
-            try await cases.notify(holder, template: "account_frozen", text: FreezeNotices.frozen(reason: reason, lang: holder.locale), on: tx)
+            try await cases.notify(holder, template: "account_frozen", text: FreezeNotices.frozen(reason: reason, lang: holder.locale), in: store)
         }
     }
 
@@ -108,9 +106,10 @@ struct FreezeService: Sendable {
         try await record.save(on: tx)
         let holder = try record.account(cipher: context.cipher)
         let frozen = try JSONDecoder().decode([FrozenCase].self, from: Data(freeze.cases.utf8))
+        let store = Store(tx, context: context)
         for entry in frozen {
-            guard let item = try await CaseRecord.find(entry.case, on: tx),
-                  let state = CaseState(rawValue: item.state), [.frozen, .appealed, .inReview].contains(state) else { continue }
+            guard var item = try await store.cases.find(entry.case), [.frozen, .appealed, .inReview].contains(item.state) else { continue }
+            let state = item.state
             if state == .appealed {
                 // The appeal waits no more: the freeze it contests is gone.
                 try await ReviewTasks.cancelOpen(caseID: entry.case, at: now, on: tx)
@@ -118,20 +117,20 @@ struct FreezeService: Sendable {
                     .set(\.$outcome, to: "withdrawn").set(\.$decidedAt, to: now).update()
             }
             let target: CaseState = entry.state == .inReview ? .needsReview : entry.state
-            var seq = try await CaseService.nextSeq(entry.case, on: tx)
-            try await cases.apply(.restore(target), to: item, actor: actor, rule: how == "appeal" ? "appeal.upheld" : "staff.unfreeze",
-                                  at: now, seq: &seq, on: tx)
+            var seq = try await store.cases.nextSeq(entry.case)
+            try await store.cases.move(.restore(target), &item, actor: actor, rule: how == "appeal" ? "appeal.upheld" : "staff.unfreeze",
+                                       at: now, seq: &seq)
             let program = try cases.program(item.program)
             switch target {
             case .needsReview:
                 let application = try cases.application(of: item)
-                try await ReviewTasks.open(for: item, application: application, applicant: holder, program: program,
-                                           reason: "staff.unfreeze", context: context, at: now, on: tx)
+                try await store.openReviewTask(for: item, application: application, applicant: holder, program: program,
+                                               reason: "staff.unfreeze", context: context, at: now)
             case .awaitingConfirmation:
-                try await cases.sendConfirmation(item, minutes: program.confirmation?.minutes ?? 30, account: holder, at: now, on: tx)
+                try await cases.sendConfirmation(&item, minutes: program.confirmation?.minutes ?? 30, account: holder, at: now, in: store)
             default: break
             }
-            try await CaseStore.save(item, at: now, on: tx)
+            try await store.cases.save(&item, at: now)
         }
         freeze.liftedAt = now
         freeze.liftedHow = how
@@ -139,7 +138,7 @@ struct FreezeService: Sendable {
         try await freeze.save(on: tx)
         try await AuditLog.record("account.unfrozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
                                   details: ["freeze": try freeze.requireID().uuidString.lowercased(), "how": how], at: now, on: tx)
-        try await cases.notify(holder, template: "account_unfrozen", text: FreezeNotices.unfrozen(lang: holder.locale), on: tx)
+        try await cases.notify(holder, template: "account_unfrozen", text: FreezeNotices.unfrozen(lang: holder.locale), in: store)
     }
 
     /// The applicant appeals a frozen or rejected case (once per case): a review task opens,
@@ -157,7 +156,8 @@ struct FreezeService: Sendable {
         let program = try cases.program(current.program)
         let now = cases.now
         try await context.writeGate.transaction(on: db) { [cases, context] tx in
-            let record = try await CaseService.locked(caseID, version: current.version, on: tx)
+            let store = Store(tx, context: context)
+            var record = try await store.cases.locked(caseID, version: current.version)
             let contests = current.state == .frozen ? "freeze" : "rejection"
             var contestedBy: UUID?
             var freezeID: UUID?
@@ -166,14 +166,13 @@ struct FreezeService: Sendable {
                 contestedBy = freeze?.frozenBy
                 freezeID = try freeze?.requireID()
             } else {
-                contestedBy = try await CaseTransitionRecord.query(on: tx).filter(\.$caseID == caseID)
-                    .filter(\.$toState == CaseState.rejected.rawValue).sort(\.$at, .descending).first()?.actorID
+                contestedBy = try await store.cases.lastActor(of: caseID, into: .rejected)
             }
-            var seq = try await CaseService.nextSeq(caseID, on: tx)
-            try await cases.apply(.appeal, to: record, actor: .account(account.id), rule: "appeal.\(contests)", at: now, seq: &seq, on: tx)
-            let taskID = try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
-                                                    kind: "appeal", reason: "appeal.\(contests)", excluded: contestedBy,
-                                                    context: context, at: now, on: tx)
+            var seq = try await store.cases.nextSeq(caseID)
+            try await store.cases.move(.appeal, &record, actor: .account(account.id), rule: "appeal.\(contests)", at: now, seq: &seq)
+            let taskID = try await store.openReviewTask(for: record, application: current.application, applicant: account, program: program,
+                                                        kind: "appeal", reason: "appeal.\(contests)", excluded: contestedBy,
+                                                        context: context, at: now)
             let appeal = CaseAppealRecord()
             appeal.id = UUID()
             appeal.caseID = caseID
@@ -185,10 +184,10 @@ struct FreezeService: Sendable {
             appeal.taskID = taskID
             appeal.createdAt = now
             try await appeal.create(on: tx)
-            try await CaseStore.save(record, at: now, on: tx)
+            try await store.cases.save(&record, at: now)
             try await AuditLog.record("case.appealed", actor: .account(account.id), subject: CaseService.subject(caseID), ip: ip,
                                       details: ["contests": contests, "task": taskID.uuidString.lowercased()], at: now, on: tx)
-            try await cases.notify(account, template: "appeal_received", text: FreezeNotices.appealReceived(program: program, lang: account.locale), on: tx)
+            try await cases.notify(account, template: "appeal_received", text: FreezeNotices.appealReceived(program: program, lang: account.locale), in: store)
         }
         return try await cases.own(caseID, account: account)
     }

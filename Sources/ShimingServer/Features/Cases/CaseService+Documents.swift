@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -43,17 +42,16 @@ extension CaseService {
         let now = self.now
         let stored: StoredFile
         do {
-            stored = try await context.writeGate.transaction(on: db) { tx in
-                let record = try await Self.locked(id, version: current.version, on: tx)
-                try await CaseStore.save(record, at: now, on: tx)
+            stored = try await store.transaction { tx in
+                var record = try await tx.cases.locked(id, version: current.version)
+                try await tx.cases.save(&record, at: now)
                 let replacedIDs = replaced.map(\.id)
-                if !replacedIDs.isEmpty { try await StoredFileRecord.query(on: tx).filter(\.$id ~~ replacedIDs).delete() }
-                let stored = try await files.record(id: fileID, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: kind.rawValue,
-                                                    sniffed: sniffed, size: bytes.count, at: now, on: tx)
+                try await tx.deleteFiles(replacedIDs)
+                let stored = try await tx.recordFile(in: files, id: fileID, owner: account.id, purpose: Self.documentPurpose, parent: id,
+                                                     kind: kind.rawValue, sniffed: sniffed, size: bytes.count, at: now)
                 var details = ["file": fileID.uuidString.lowercased(), "kind": kind.rawValue, "contentType": sniffed.format.contentType, "size": String(bytes.count)]
                 if !replacedIDs.isEmpty { details["replaced"] = replacedIDs.map { $0.uuidString.lowercased() }.joined(separator: ",") }
-                try await AuditLog.record("case.document_added", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                          details: details, at: now, on: tx)
+                try await tx.audit("case.document_added", actor: .account(account.id), subject: Self.subject(id), ip: ip, details: details, at: now)
                 return stored
             }
         } catch {
@@ -70,12 +68,12 @@ extension CaseService {
         guard current.state.isEditable else { throw Self.notEditable(current.state) }
         guard current.documents.contains(where: { $0.id == fileID }) else { throw CommonErrors.notFound }
         let now = self.now
-        try await context.writeGate.transaction(on: db) { tx in
-            let record = try await Self.locked(id, version: current.version, on: tx)
-            try await CaseStore.save(record, at: now, on: tx)
-            try await StoredFileRecord.query(on: tx).filter(\.$id == fileID).delete()
-            try await AuditLog.record("case.document_removed", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                      details: ["file": fileID.uuidString.lowercased()], at: now, on: tx)
+        try await store.transaction { tx in
+            var record = try await tx.cases.locked(id, version: current.version)
+            try await tx.cases.save(&record, at: now)
+            try await tx.deleteFiles([fileID])
+            try await tx.audit("case.document_removed", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                               details: ["file": fileID.uuidString.lowercased()], at: now)
         }
         try? await context.files.remove(fileID)
     }

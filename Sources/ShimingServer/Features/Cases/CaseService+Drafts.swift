@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -112,7 +111,7 @@ extension CaseService {
 
     func seal(_ app: CaseApplication, id: UUID) throws -> String {
         let json = String(decoding: try JSONEncoder().encode(app), as: UTF8.self)
-        return try cipher.seal(json, context: CaseRecord.context(id))
+        return try cipher.seal(json, context: StoredCase.dataContext(id))
     }
 
     // MARK: Create, edit, read
@@ -151,9 +150,8 @@ extension CaseService {
 
     /// The account's latest verification under another program (the one "verify once" starts from).
     func latestVerification(account: Account, other program: String) async throws -> Case? {
-        guard let record = try await CaseRecord.query(on: db).filter(\.$accountID == account.id).filter(\.$program != program)
-            .filter(\.$state == CaseState.verified.rawValue).sort(\.$verifiedAt, .descending).first() else { return nil }
-        return try await load(record)
+        guard let found = try await store.cases.latestVerified(account: account.id, otherThan: program) else { return nil }
+        return try await load(found)
     }
 
     /// A document copied for a new application: sealed afresh under its own id, not yet recorded.
@@ -185,28 +183,18 @@ extension CaseService {
     func insert(id: UUID, account: Account, program: Program, sealed: String, derived: (index: String?, school: String?, grade: String?, class: String?),
                 renews: UUID?, source: Case?, copies: [DocumentCopy], at now: Date, ip: String?) async throws {
         let files = context.files
-        try await context.writeGate.transaction(on: db) { tx in
-            let record = CaseRecord()
-            record.id = id
-            record.accountID = account.id
-            record.program = program.key
-            record.state = CaseState.draft.rawValue
-            record.dataSealed = sealed
-            record.numberIndex = derived.index
-            record.scopeSchool = derived.school
-            record.scopeGrade = derived.grade
-            record.scopeClass = derived.class
-            record.confirmationAttempts = 0
-            record.createdAt = now
-            record.updatedAt = now
-            record.version = 1
-            try await record.create(on: tx)
-            try await Self.writeTransition(record, action: "create", from: nil, to: .draft, actor: .account(account.id), rule: nil, at: now, seq: 0, on: tx)
+        try await store.transaction { tx in
+            let item = StoredCase(
+                id: id, accountID: account.id, program: program.key, state: .draft, dataSealed: sealed, numberIndex: derived.index,
+                scopeSchool: derived.school, scopeGrade: derived.grade, scopeClass: derived.class, confirmationAttempts: 0,
+                createdAt: now, updatedAt: now, version: 1
+            )
+            try await tx.cases.insert(item)
+            try await tx.cases.writeTransition(item, action: "create", from: nil, to: .draft, actor: .account(account.id), rule: nil, at: now, seq: 0)
             for copy in copies {
                 let file = copy.of
-                _ = try await files.record(id: copy.id, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: file.kind,
-                                           sniffed: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size,
-                                           at: now, on: tx)
+                _ = try await tx.recordFile(in: files, id: copy.id, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: file.kind,
+                                            sniffed: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size, at: now)
             }
             var details = ["program": program.key]
             details["renews"] = renews?.uuidString.lowercased()
@@ -214,8 +202,7 @@ extension CaseService {
                 details["prefilledFrom"] = source.id.uuidString.lowercased()
                 details["documentsReused"] = String(copies.count)
             }
-            try await AuditLog.record("case.created", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                      details: details, at: now, on: tx)
+            try await tx.audit("case.created", actor: .account(account.id), subject: Self.subject(id), ip: ip, details: details, at: now)
         }
     }
 
@@ -234,9 +221,9 @@ extension CaseService {
         let derived = self.derived(app, program: program)
         let sealed = try seal(app, id: id)
         let changed = app != current.application
-        try await context.writeGate.transaction(on: db) { tx in
-            let record = try await Self.locked(id, version: current.version, on: tx)
-            guard let state = CaseState(rawValue: record.state), state.isEditable else { throw Self.notEditable(current.state) }
+        try await store.transaction { tx in
+            var record = try await tx.cases.locked(id, version: current.version)
+            guard record.state.isEditable else { throw Self.notEditable(current.state) }
             record.dataSealed = sealed
             if record.numberIndex != derived.index {
                 record.guardianConsentAt = nil  // consent was given for the child the old number named
@@ -245,9 +232,9 @@ extension CaseService {
             record.scopeSchool = derived.school
             record.scopeGrade = derived.grade
             record.scopeClass = derived.class
-            try await CaseStore.save(record, at: now, on: tx)
-            try await AuditLog.record("case.updated", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                      details: ["state": record.state, "changed": changed ? "yes" : "no"], at: now, on: tx)
+            try await tx.cases.save(&record, at: now)
+            try await tx.audit("case.updated", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                               details: ["state": record.state.rawValue, "changed": changed ? "yes" : "no"], at: now)
         }
         if changed, current.state == .needsReview {
             return try await submit(id, account: account, ip: ip)

@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -15,18 +14,17 @@ extension CaseService {
         guard let raw = current.application.guardian?.phone else { throw AccountError.invalid(["guardian.phone": "required"]) }
         let phone: String
         do throws(DocumentError) { phone = try MobileNumber.validate(raw) } catch { throw AccountError.invalid(["guardian.phone": error.rawValue]) }
-        let index = context.blindIndex.index(phone, domain: "phone")
+        let index = context.blindIndex.phone(phone)
         let now = self.now
         let codes = self.codes
-        try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: Store(db, context: context))
-        try await context.writeGate.transaction(on: db) { [self] tx in
+        let store = store
+        try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: store)
+        try await store.transaction { tx in
             let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: "guardian_consent:\(id.uuidString.lowercased())",
-                                             accountID: account.id, ip: ip, now: now, in: Store(tx, context: context))
+                                             accountID: account.id, ip: ip, now: now, in: tx)
             let text = MessageTemplates.brand(lang) + Notices.guardianConsent(code: code, minutes: Int(codes.policy.lifetime / 60), lang: lang)
-            _ = try await Outbox(cipher: cipher).enqueue(OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent", text: text, code: code),
-                                                         at: now, on: tx)
-            try await AuditLog.record("case.guardian_consent_requested", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                      at: now, on: tx)
+            try await tx.enqueue(OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent", text: text, code: code), at: now)
+            try await tx.audit("case.guardian_consent_requested", actor: .account(account.id), subject: Self.subject(id), ip: ip, at: now)
         }
     }
 
@@ -38,18 +36,18 @@ extension CaseService {
         guard let raw = current.application.guardian?.phone, let phone = try? MobileNumber.validate(raw) else {
             throw AccountError.invalid(["guardian.phone": "required"])
         }
-        let index = context.blindIndex.index(phone, domain: "phone")
+        let index = context.blindIndex.phone(phone)
         let now = self.now
         let codes = self.codes
-        let check = try await context.writeGate.transaction(on: db) { tx -> CodeService.Check in
+        let check = try await store.transaction { tx -> CodeService.Check in
             let check = try await codes.check(code: code, destinationIndexes: [index], purpose: "guardian_consent:\(id.uuidString.lowercased())",
-                                              now: now, in: Store(tx, context: context))
+                                              now: now, in: tx)
             guard case .accepted = check else { return check }
-            let record = try await Self.locked(id, version: current.version, on: tx)
+            var record = try await tx.cases.locked(id, version: current.version)
             record.guardianConsentAt = now
-            try await CaseStore.save(record, at: now, on: tx)
-            try await AuditLog.record("case.guardian_consented", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                      details: ["guardianPhone": MobileNumber.mask(phone)], at: now, on: tx)
+            try await tx.cases.save(&record, at: now)
+            try await tx.audit("case.guardian_consented", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                               details: ["guardianPhone": MobileNumber.mask(phone)], at: now)
             return check
         }
         switch check {

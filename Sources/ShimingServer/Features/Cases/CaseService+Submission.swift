@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -20,11 +19,12 @@ extension CaseService {
         let missing = evaluator.missing(current.application, documents: current.uploadedDocuments)
         if !missing.isEmpty { throw Self.incomplete(missing) }
         let isNew = current.state == .draft
+        let store = store
         do {
-            _ = try await checkFrequency(account: account, program: program, isNew: isNew, on: db)
+            _ = try await checkFrequency(account: account, program: program, isNew: isNew, in: store)
         } catch let refusal as UserFacingError {
             try await RiskAlertService.raiseAlone(.rateLimited, subject: AccountService.subject(account.id), program: program.key,
-                                                  details: ["limit": "application_limit"], at: now, in: Store(db, context: context))
+                                                  details: ["limit": "application_limit"], at: now, in: store)
             throw refusal
         }
 
@@ -36,14 +36,12 @@ extension CaseService {
         }
         let now = self.now
         let hasRegistry = program.checks.contains(.registry)
-        try await context.writeGate.transaction(on: db) { [self, registry] tx in
-            let record = try await Self.locked(id, version: current.version, on: tx)
-            let used = try await checkFrequency(account: account, program: program, isNew: isNew, on: tx)
+        try await store.transaction { [self, registry] tx in
+            var record = try await tx.cases.locked(id, version: current.version)
+            let used = try await checkFrequency(account: account, program: program, isNew: isNew, in: tx)
             var duplicate: Bool?
             if let index = record.numberIndex {
-                let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
-                duplicate = try await CaseRecord.query(on: tx).filter(\.$numberIndex == index).filter(\.$accountID != account.id)
-                    .filter(\.$state ~~ holding).first() != nil
+                duplicate = try await tx.cases.numberHeldByOthers(index, account: account.id)
             }
             var (checks, decision) = evaluator.decide(local: local, duplicate: duplicate, registry: hasRegistry ? registry : nil)
             if let used, let index = checks.firstIndex(where: { $0.check == "frequency" }) {
@@ -55,40 +53,39 @@ extension CaseService {
                 checks.append(.review("registry", "registry_unavailable"))
                 decision = AutomaticDecision(outcome: .needsReview, rule: "checks.review", reasons: decision.reasons + ["registry_unavailable"])
             }
-            try await ReviewTasks.cancelOpen(caseID: id, at: now, on: tx)
+            try await tx.cancelReviewTasks(caseID: id, at: now)
             if duplicate == true {
                 try await RiskAlertService.raise(.duplicateIdentity, subject: Self.subject(id), program: program.key,
-                                                 details: ["check": "duplicate"], at: now, in: Store(tx, context: context))
+                                                 details: ["check": "duplicate"], at: now, in: tx)
             }
             if let failed = checks.first(where: { $0.check == "registry" && !$0.passed && $0.code != "registry_unavailable" }) {
                 try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: program.key,
-                                                 details: ["check": "registry", "code": failed.code], at: now, in: Store(tx, context: context))
+                                                 details: ["check": "registry", "code": failed.code], at: now, in: tx)
             }
-            var seq = try await Self.nextSeq(id, on: tx)
+            var seq = try await tx.cases.nextSeq(id)
             let actor = AuditActor.account(account.id)
             // The applicant submits; the machine checks and decides.
-            try await apply(.submit, to: record, actor: actor, rule: nil, at: now, seq: &seq, on: tx)
-            try await apply(.startChecks, to: record, actor: .system, rule: nil, at: now, seq: &seq, on: tx)
-            try await apply(.checked(decision.outcome), to: record, actor: .system, rule: decision.rule, at: now, seq: &seq, on: tx)
-            record.checksJSON = try Self.json(checks)
-            record.decisionJSON = try Self.json(CaseDecision(outcome: decision.outcome.rawValue, rule: decision.rule, reasons: decision.reasons,
-                                                             decidedBy: "system", decidedAt: now))
+            try await tx.cases.move(.submit, &record, actor: actor, rule: nil, at: now, seq: &seq)
+            try await tx.cases.move(.startChecks, &record, actor: .system, rule: nil, at: now, seq: &seq)
+            try await tx.cases.move(.checked(decision.outcome), &record, actor: .system, rule: decision.rule, at: now, seq: &seq)
+            record.checks = checks
+            record.decision = CaseDecision(outcome: decision.outcome.rawValue, rule: decision.rule, reasons: decision.reasons,
+                                           decidedBy: "system", decidedAt: now)
             record.submittedAt = now
-            try await AuditLog.record("case.submitted", actor: actor, subject: Self.subject(id), ip: ip,
-                                      details: ["program": program.key], at: now, on: tx)
-            try await AuditLog.record("case.checked", actor: .system, subject: Self.subject(id), ip: nil,
-                                      details: ["outcome": decision.outcome.rawValue, "rule": decision.rule,
-                                                "reasons": decision.reasons.joined(separator: ",")], at: now, on: tx)
+            try await tx.audit("case.submitted", actor: actor, subject: Self.subject(id), ip: ip, details: ["program": program.key], at: now)
+            try await tx.audit("case.checked", actor: .system, subject: Self.subject(id), ip: nil,
+                               details: ["outcome": decision.outcome.rawValue, "rule": decision.rule,
+                                         "reasons": decision.reasons.joined(separator: ",")], at: now)
             switch decision.outcome {
             case .approved:
-                try await completeApproval(record, program: program, account: account, actor: .system, at: now, seq: &seq, on: tx)
+                try await completeApproval(&record, program: program, account: account, actor: .system, at: now, seq: &seq, in: tx)
             case .returned:
-                try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), on: tx)
+                try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), in: tx)
             case .needsReview:
-                try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
-                                           reason: decision.rule, context: context, at: now, on: tx)
+                try await tx.openReviewTask(for: record, application: current.application, applicant: account, program: program,
+                                            reason: decision.rule, context: context, at: now)
             }
-            try await CaseStore.save(record, at: now, on: tx)
+            try await tx.cases.save(&record, at: now)
         }
         return try await own(id, account: account)
     }
@@ -111,16 +108,14 @@ extension CaseService {
     /// window; otherwise the number of new applications the window holds with this one. Only a
     /// draft's first submission counts: sending back what a reviewer or the checks returned,
     /// or a pending case edited, is the same application.
-    func checkFrequency(account: Account, program: Program, isNew: Bool, on db: any Database) async throws -> Int? {
+    func checkFrequency(account: Account, program: Program, isNew: Bool, in store: Store) async throws -> Int? {
         guard program.checks.contains(.frequency) else { return nil }
         let limit = program.applicationLimit
         let window = TimeInterval(limit.days) * 24 * 3600
         let since = now.addingTimeInterval(-window)
-        let recent = try await CaseTransitionRecord.query(on: db).filter(\.$accountID == account.id).filter(\.$program == program.key)
-            .filter(\.$action == CaseAction.submit.name).filter(\.$fromState == CaseState.draft.rawValue).filter(\.$at > since)
-            .sort(\.$at, .ascending).all()
+        let recent = try await store.cases.firstSubmissions(account: account.id, program: program.key, since: since)
         guard isNew, recent.count >= limit.count, let oldest = recent.first else { return recent.count + (isNew ? 1 : 0) }
-        let retry = oldest.at.addingTimeInterval(window)
+        let retry = oldest.addingTimeInterval(window)
         let seconds = Int(retry.timeIntervalSince(now).rounded(.up))
         let when = AccountService.chinaTime(retry)
         throw UserFacingError(

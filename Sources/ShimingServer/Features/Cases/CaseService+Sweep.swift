@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -19,36 +18,34 @@ extension CaseService {
     /// changed meanwhile is skipped; the next sweep sees it again.
     func sweep() async throws -> SweepResult {
         let now = self.now
+        let store = store
         var result = SweepResult()
-        let overdue = try await CaseRecord.query(on: db).filter(\.$state == CaseState.awaitingConfirmation.rawValue)
-            .filter(\.$confirmationExpiresAt < now).limit(500).all()
+        let overdue = try await store.cases.confirmationsOverdue(at: now, limit: 500)
         result.locked = try await forEach(overdue) { [self] record, account, _, tx in
-            try await lockForConfirmation(record, account: account, why: "confirmation_timeout", at: now, on: tx)
+            try await lockForConfirmation(&record, account: account, why: "confirmation_timeout", at: now, in: tx)
         }
         // The longest reminder a program may ask for is 90 days; each case is held to its own program's.
-        let soon = try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue)
-            .filter(\.$remindedAt == nil).filter(\.$expiresAt >= now).filter(\.$expiresAt < now.addingTimeInterval(90 * 86_400))
-            .limit(500).all()
+        let soon = try await store.cases.unremindedExpiring(from: now, until: now.addingTimeInterval(90 * 86_400), limit: 500)
             .filter { record in
                 guard let program = context.programs[record.program], let expiresAt = record.expiresAt else { return false }
                 return expiresAt < now.addingTimeInterval(Double(program.reverificationReminderDays) * 86_400)
             }
         result.reminded = try await forEach(soon) { [self] record, account, program, tx in
             record.remindedAt = now
-            try await record.save(on: tx)
-            try await AuditLog.record("case.renewal_reminded", actor: .system, subject: Self.subject(try record.requireID()), ip: nil,
-                                      details: ["expiresAt": Self.day(record.expiresAt ?? now)], at: now, on: tx)
+            try await tx.cases.save(&record, at: now)
+            try await tx.audit("case.renewal_reminded", actor: .system, subject: Self.subject(record.id), ip: nil,
+                               details: ["expiresAt": Self.day(record.expiresAt ?? now)], at: now)
             if let program {
                 try await notify(account, template: "case_renewal_due",
-                                 text: Notices.renewalDue(program: program, on: record.expiresAt ?? now, lang: account.locale), on: tx)
+                                 text: Notices.renewalDue(program: program, on: record.expiresAt ?? now, lang: account.locale), in: tx)
             }
         }
-        let due = try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$expiresAt < now).limit(500).all()
+        let due = try await store.cases.verificationsExpired(at: now, limit: 500)
         result.expired = try await forEach(due) { [self] record, account, program, tx in
-            try await CaseStore.apply(.expire, to: record, actor: .system, rule: "program.reverification", at: now, on: tx)
-            try await AuditLog.record("case.expired", actor: .system, subject: Self.subject(try record.requireID()), at: now, on: tx)
+            try await tx.cases.apply(.expire, to: &record, actor: .system, rule: "program.reverification", at: now)
+            try await tx.audit("case.expired", actor: .system, subject: Self.subject(record.id), at: now)
             if let program {
-                try await notify(account, template: "case_expired", text: Notices.expired(program: program, lang: account.locale), on: tx)
+                try await notify(account, template: "case_expired", text: Notices.expired(program: program, lang: account.locale), in: tx)
             }
         }
         return result
@@ -56,17 +53,17 @@ extension CaseService {
 
     /// Runs `change` for each candidate in its own transaction, on the case re-read at the
     /// version the candidate had; returns how many were changed.
-    private func forEach(_ candidates: [CaseRecord],
-                         _ change: @escaping @Sendable (CaseRecord, Account, Program?, any Database) async throws -> Void) async throws -> Int {
+    private func forEach(_ candidates: [StoredCase],
+                         _ change: @escaping @Sendable (inout StoredCase, Account, Program?, Store) async throws -> Void) async throws -> Int {
         var changed = 0
+        let store = store
         for candidate in candidates {
-            let id = try candidate.requireID()
-            guard let accountRecord = try await AccountRecord.find(candidate.accountID, on: db) else { continue }
-            let account = try accountRecord.account(cipher: cipher)
+            guard let account = try await store.accounts.find(candidate.accountID) else { continue }
             let program = context.programs[candidate.program]
             do {
-                try await context.writeGate.transaction(on: db) { tx in
-                    try await change(try await Self.locked(id, version: candidate.version, on: tx), account, program, tx)
+                try await store.transaction { tx in
+                    var record = try await tx.cases.locked(candidate.id, version: candidate.version)
+                    try await change(&record, account, program, tx)
                 }
                 changed += 1
             } catch let error where CaseErrors.isChanged(error) {

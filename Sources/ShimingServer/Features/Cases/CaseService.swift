@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -10,18 +9,18 @@ import ShimingCore
 /// one transaction.
 struct CaseService: Sendable {
     let context: ShimingContext
-    let database: DatabaseProvider
+    let stores: StoreProvider
     let registries: CaseRegistries
-    var db: any Database { database() }
+    var store: Store { stores() }
 
     static let documentPurpose = "case_document"
     static let maxDocuments = 12
     static let numberDomain = "identity_number"
 
-    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+    init(context: ShimingContext, stores: @escaping StoreProvider) {
         self.context = context
-        self.database = database
-        registries = CaseRegistries(context: context, stores: { Store(database(), context: context) })
+        self.stores = stores
+        registries = CaseRegistries(context: context, stores: stores)
     }
 
     var now: Date { context.services.clock.now() }
@@ -47,65 +46,50 @@ struct CaseService: Sendable {
                         message: LocalizedText("申请当前状态为「\(state.label.zh)」，不能修改。", "The application is \(state.label.en.lowercased()) and cannot be changed."))
     }
 
-    /// The record, re-read inside a transaction, if nobody changed it since `version`.
-    static func locked(_ id: UUID, version: Int, on tx: any Database) async throws -> CaseRecord {
-        guard let record = try await CaseRecord.find(id, on: tx) else { throw CommonErrors.notFound }
-        guard record.version == version else { throw CaseErrors.changed }
-        return record
-    }
-
     /// The caller's own case; another account's is 404 (API.md: no existence leak).
     func own(_ id: UUID, account: Account) async throws -> Case {
-        guard let record = try await CaseRecord.find(id, on: db), record.accountID == account.id else {
+        guard let found = try await store.cases.find(id), found.accountID == account.id else {
             throw CommonErrors.notFound
         }
-        return try await load(record)
+        return try await load(found)
     }
 
-    func load(_ record: CaseRecord) async throws -> Case {
-        try await load([record])[0]
+    func load(_ item: StoredCase) async throws -> Case {
+        try await load([item])[0]
     }
 
     /// What the applicant stated, decrypted (no I/O: usable inside a transaction).
-    func application(of record: CaseRecord) throws -> CaseApplication {
-        let json = try cipher.open(record.dataSealed, context: CaseRecord.context(try record.requireID()))
+    func application(of item: StoredCase) throws -> CaseApplication {
+        let json = try cipher.open(item.dataSealed, context: StoredCase.dataContext(item.id))
         return try JSONDecoder().decode(CaseApplication.self, from: Data(json.utf8))
     }
 
     /// Decrypts cases with their documents and history, two queries for the whole list.
-    func load(_ records: [CaseRecord]) async throws -> [Case] {
-        let ids = try records.map { try $0.requireID() }
+    func load(_ items: [StoredCase]) async throws -> [Case] {
+        let ids = items.map(\.id)
         guard !ids.isEmpty else { return [] }
-        let documents = Dictionary(grouping: try await SealedFiles.files(of: ids, purpose: Self.documentPurpose, on: db), by: \.parentID)
-        let transitions = Dictionary(grouping: try await CaseTransitionRecord.query(on: db).filter(\.$caseID ~~ ids)
-            .sort(\.$at).sort(\.$seq).all(), by: \.caseID)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try records.map { record in
-            let id = try record.requireID()
+        let store = store
+        let documents = Dictionary(grouping: try await store.files(of: ids, purpose: Self.documentPurpose), by: \.parentID)
+        let history = try await store.cases.history(of: ids)
+        return try items.map { stored in
+            let id = stored.id
             var item = Case(
-                id: id, accountID: record.accountID, program: record.program, state: CaseState(rawValue: record.state) ?? .draft,
-                application: try application(of: record),
-                numberIndex: record.numberIndex, identityCode: record.identityCode,
-                checks: try record.checksJSON.map { try decoder.decode([CheckResult].self, from: Data($0.utf8)) } ?? [],
-                decision: try record.decisionJSON.map { try decoder.decode(CaseDecision.self, from: Data($0.utf8)) },
-                documents: documents[id] ?? [],
-                history: (transitions[id] ?? []).map {
-                    Case.Transition(action: $0.action, from: $0.fromState.flatMap(CaseState.init(rawValue:)),
-                                    state: CaseState(rawValue: $0.toState) ?? .draft, actorKind: $0.actorKind,
-                                    actorID: $0.actorID, rule: $0.rule, at: $0.at)
-                },
-                guardianConsentAt: record.guardianConsentAt, confirmationExpiresAt: record.confirmationExpiresAt,
-                confirmationAttempts: record.confirmationAttempts, submittedAt: record.submittedAt, verifiedAt: record.verifiedAt,
-                expiresAt: record.expiresAt, createdAt: record.createdAt, updatedAt: record.updatedAt, version: record.version
+                id: id, accountID: stored.accountID, program: stored.program, state: stored.state,
+                application: try application(of: stored),
+                numberIndex: stored.numberIndex, identityCode: stored.identityCode,
+                checks: stored.checks ?? [], decision: stored.decision,
+                documents: documents[id] ?? [], history: history[id] ?? [],
+                guardianConsentAt: stored.guardianConsentAt, confirmationExpiresAt: stored.confirmationExpiresAt,
+                confirmationAttempts: stored.confirmationAttempts, submittedAt: stored.submittedAt, verifiedAt: stored.verifiedAt,
+                expiresAt: stored.expiresAt, createdAt: stored.createdAt, updatedAt: stored.updatedAt, version: stored.version
             )
-            item.decisionMessage = try item.decision?.messageSealed.map { try cipher.open($0, context: CaseRecord.messageContext(id)) }
+            item.decisionMessage = try item.decision?.messageSealed.map { try cipher.open($0, context: StoredCase.messageContext(id)) }
             return item
         }
     }
 
     func list(account: Account) async throws -> [Case] {
-        try await load(CaseRecord.query(on: db).filter(\.$accountID == account.id).sort(\.$createdAt, .descending).all())
+        try await load(store.cases.owned(by: account.id))
     }
 
     // MARK: Staff look-up
@@ -118,46 +102,17 @@ struct CaseService: Sendable {
         let checked = DocumentCheck.check(compact, as: .resident, today: today)
         var normalized = checked.isValid ? checked.normalized ?? compact : compact
         if checked.isValid, checked.type == .residentID15, let upgraded = try? ResidentIDNumber.upgrade(normalized, today: today) { normalized = upgraded }
-        let ids = Set(try await CaseRecord.query(on: db).filter(\.$numberIndex == numberIndex(normalized)).all().map(\.accountID))
-        let found = ids.isEmpty ? [] : try await AccountRecord.query(on: db).filter(\.$id ~~ Array(ids)).sort(\.$createdAt).all()
-        try await AuditLog.recordAlone("account.looked_up_by_number", actor: .staff(staff.id), subject: "staff:\(staff.id.uuidString.lowercased())", ip: ip,
-                                       details: ["matches": String(found.count)], at: now, gate: context.writeGate, on: db)
-        return try found.map { try $0.account(cipher: context.cipher) }
+        let store = store
+        let ids = Set(try await store.cases.withNumber(numberIndex(normalized)).map(\.accountID))
+        let found = try await store.accounts.find(Array(ids)).sorted { $0.createdAt < $1.createdAt }
+        try await store.auditAlone("account.looked_up_by_number", actor: .staff(staff.id), subject: "staff:\(staff.id.uuidString.lowercased())", ip: ip,
+                                   details: ["matches": String(found.count)], at: now)
+        return found
     }
 
-
-    /// Moves the record by one action, writing the history row.
-    func apply(_ action: CaseAction, to record: CaseRecord, actor: AuditActor, rule: String?, at now: Date, seq: inout Int, on tx: any Database) async throws {
-        try await CaseStore.move(action, record, actor: actor, rule: rule, at: now, seq: &seq, on: tx)
-    }
 
     static func transitionError(_ error: CaseTransitionError) -> UserFacingError {
         UserFacingError(code: error.code, kind: .conflict, message: error.message)
-    }
-
-    static func writeTransition(_ record: CaseRecord, action: String, from: CaseState?, to: CaseState, actor: AuditActor, rule: String?,
-                                at now: Date, seq: Int, on tx: any Database) async throws {
-        let row = CaseTransitionRecord()
-        row.id = UUID()
-        row.caseID = try record.requireID()
-        row.accountID = record.accountID
-        row.program = record.program
-        row.action = action
-        row.fromState = from?.rawValue
-        row.toState = to.rawValue
-        switch actor {
-        case .account(let id): (row.actorKind, row.actorID) = ("applicant", id)
-        case .staff(let id): (row.actorKind, row.actorID) = ("staff", id)
-        default: (row.actorKind, row.actorID) = ("system", nil)
-        }
-        row.rule = rule
-        row.at = now
-        row.seq = seq
-        try await row.create(on: tx)
-    }
-
-    static func nextSeq(_ id: UUID, on tx: any Database) async throws -> Int {
-        (try await CaseTransitionRecord.query(on: tx).filter(\.$caseID == id).max(\.$seq) ?? 0) + 1
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String { try StoredJSON.text(value) }

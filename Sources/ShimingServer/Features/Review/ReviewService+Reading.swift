@@ -30,9 +30,10 @@ extension ReviewService {
         try await audit("case.viewed", staff: staff, caseID: item.id, ip: ip)
         try await touch(caseID: item.id, staff: staff)
         var related: [ReviewCaseView.Related] = []
-        var others = try await CaseRecord.query(on: db).filter(\.$accountID == record.accountID).filter(\.$id != item.id).all()
+        let store = cases.store
+        var others = try await store.cases.owned(by: record.accountID).filter { $0.id != item.id }
         if let index = record.numberIndex {
-            others += try await CaseRecord.query(on: db).filter(\.$numberIndex == index).filter(\.$accountID != record.accountID).all()
+            others += try await store.cases.withNumber(index).filter { $0.accountID != record.accountID }
         }
         for other in others.sorted(by: { $0.createdAt > $1.createdAt }).prefix(20) {
             let body = CaseView(try await cases.load(other), lang: lang)

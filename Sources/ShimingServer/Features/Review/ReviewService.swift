@@ -9,7 +9,7 @@ import ShimingCore
 /// round-robin assignment, and the sweep that returns idle claims and escalates overdue tasks.
 struct ReviewService: Sendable {
     let cases: CaseService
-    var db: any Database { cases.db }
+    var db: any Database { cases.store.database }
     var context: ShimingContext { cases.context }
 
     init(cases: CaseService) {
@@ -44,14 +44,14 @@ struct ReviewService: Sendable {
     }
 
     /// The applicant and what they stated, for the neutrality rule.
-    func parties(of record: CaseRecord) async throws -> (Account, CaseApplication) {
-        guard let accountRecord = try await AccountRecord.find(record.accountID, on: db) else { throw CommonErrors.notFound }
-        return (try accountRecord.account(cipher: context.cipher), try await cases.load(record).application)
+    func parties(of record: StoredCase) async throws -> (Account, CaseApplication) {
+        guard let applicant = try await cases.store.accounts.find(record.accountID) else { throw CommonErrors.notFound }
+        return (applicant, try cases.application(of: record))
     }
 
     /// Refuses (and audits the refusal) when the staff member is connected to the case or is the
     /// one an appeal contests.
-    func checkNeutral(_ staff: Account, task: ReviewTaskRecord, record: CaseRecord, ip: String?) async throws {
+    func checkNeutral(_ staff: Account, task: ReviewTaskRecord, record: StoredCase, ip: String?) async throws {
         let (applicant, application) = try await parties(of: record)
         var why = ReviewConflict.between(staff, applicant: applicant, application: application)
         if why == nil, task.excludedID == staff.id { why = .contestedDecision }
@@ -67,7 +67,7 @@ struct ReviewService: Sendable {
     func claim(_ id: UUID, staff: Account, ip: String?) async throws -> ReviewTaskRecord {
         let task = try await visibleTask(id, staff: staff)
         guard task.state == ReviewTaskState.open.rawValue else { throw Self.taskClosed }
-        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw CommonErrors.notFound }
+        guard let record = try await cases.store.cases.find(task.caseID) else { throw CommonErrors.notFound }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
         let now = cases.now
         let won = try await context.writeGate.transaction(on: db) { tx -> Bool in
@@ -126,14 +126,14 @@ struct ReviewService: Sendable {
 
     /// The latest rejection of the same person (same account or same number), if any: approving
     /// them then needs a supervisor who did not reject them (four eyes).
-    func earlierRejection(of record: CaseRecord) async throws -> Rejection? {
-        var caseIDs = try await CaseRecord.query(on: db).filter(\.$accountID == record.accountID).all().compactMap(\.id)
+    func earlierRejection(of record: StoredCase) async throws -> Rejection? {
+        let store = cases.store
+        var caseIDs = try await store.cases.owned(by: record.accountID).map(\.id)
         if let index = record.numberIndex {
-            caseIDs += try await CaseRecord.query(on: db).filter(\.$numberIndex == index).all().compactMap(\.id)
+            caseIDs += try await store.cases.withNumber(index).map(\.id)
         }
-        guard let rejection = try await CaseTransitionRecord.query(on: db).filter(\.$caseID ~~ Array(Set(caseIDs)))
-            .filter(\.$toState == CaseState.rejected.rawValue).sort(\.$at, .descending).first() else { return nil }
-        return Rejection(by: rejection.actorID)
+        guard let by = try await store.cases.latestRejection(among: Array(Set(caseIDs))) else { return nil }
+        return Rejection(by: by)
     }
 
     func decide(_ taskID: UUID, staff: Account, _ input: Decision, ip: String?) async throws -> Case {
@@ -156,7 +156,7 @@ struct ReviewService: Sendable {
 
         let task = try await visibleTask(taskID, staff: staff)
         let now = cases.now
-        guard let record = try await CaseRecord.find(task.caseID, on: db) else { throw CommonErrors.notFound }
+        guard let record = try await cases.store.cases.find(task.caseID) else { throw CommonErrors.notFound }
         let known = Set(try cases.program(record.program).fieldNames)
         if pointed.values.contains(where: { !known.contains($0) }) { throw AccountError.invalid(["fields": "invalid_value"]) }
         try await checkNeutral(staff, task: task, record: record, ip: ip)
@@ -182,16 +182,17 @@ struct ReviewService: Sendable {
         }
         let program = try cases.program(record.program)
         let (applicant, _) = try await parties(of: record)
-        let noteSealed = note.isEmpty ? nil : try context.cipher.seal(note, context: CaseRecord.noteContext(task.caseID))
-        let messageSealed = message.isEmpty ? nil : try context.cipher.seal(message, context: CaseRecord.messageContext(task.caseID))
+        let noteSealed = note.isEmpty ? nil : try context.cipher.seal(note, context: StoredCase.noteContext(task.caseID))
+        let messageSealed = message.isEmpty ? nil : try context.cipher.seal(message, context: StoredCase.messageContext(task.caseID))
         let version = record.version
-        try await context.writeGate.transaction(on: db) { [cases] tx in
+        try await context.writeGate.transaction(on: db) { [cases, context] tx in
+            let store = Store(tx, context: context)
             guard let task = try await ReviewTaskRecord.find(taskID, on: tx), task.state == ReviewTaskState.open.rawValue else { throw Self.taskClosed }
-            let record = try await CaseService.locked(task.caseID, version: version, on: tx)
-            var seq = try await CaseService.nextSeq(task.caseID, on: tx)
+            var record = try await store.cases.locked(task.caseID, version: version)
+            var seq = try await store.cases.nextSeq(task.caseID)
             let actor = AuditActor.staff(staff.id)
-            if record.state == CaseState.needsReview.rawValue || record.state == CaseState.appealed.rawValue {
-                try await cases.apply(.startReview, to: record, actor: actor, rule: nil, at: now, seq: &seq, on: tx)
+            if record.state == .needsReview || record.state == .appealed {
+                try await store.cases.move(.startReview, &record, actor: actor, rule: nil, at: now, seq: &seq)
             }
             if let appeal {
                 appeal.outcome = outcome == .approve ? "upheld" : "dismissed"
@@ -203,14 +204,14 @@ struct ReviewService: Sendable {
                 try await Self.close(task, outcome: outcome, staff: staff, at: now, on: tx)
                 try await AuditLog.record("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
                                           details: ["outcome": outcome.rawValue, "kind": "appeal", "task": taskID.uuidString.lowercased()], at: now, on: tx)
-                try await CaseStore.save(record, at: now, on: tx)
+                try await store.cases.save(&record, at: now)
                 guard let freeze = try await FreezeService.liveFreeze(of: record.accountID, on: tx),
                       let holder = try await AccountRecord.find(record.accountID, on: tx) else { throw FreezeService.notFrozen }
                 try await freezes.lift(freeze, account: holder, how: "appeal", actor: actor, ip: ip, at: now, on: tx)
                 return
             }
-            try await cases.apply(.reviewed(outcome), to: record, actor: actor, rule: "review.decision", at: now, seq: &seq, on: tx)
-            record.decisionJSON = try CaseService.json(CaseDecision(
+            try await store.cases.move(.reviewed(outcome), &record, actor: actor, rule: "review.decision", at: now, seq: &seq)
+            record.decision = (CaseDecision(
                 outcome: outcome.rawValue, rule: "review.decision", reasons: reasons, decidedBy: staff.id.uuidString.lowercased(), decidedAt: now,
                 noteSealed: noteSealed, reasonTexts: Dictionary(uniqueKeysWithValues: reasons.compactMap { code in list.text(code).map { (code, $0) } }),
                 fields: pointed.isEmpty ? nil : pointed, messageSealed: messageSealed))
@@ -222,20 +223,20 @@ struct ReviewService: Sendable {
                                                 "kind": task.kind ?? "review", "task": taskID.uuidString.lowercased()], at: now, on: tx)
             switch outcome {
             case .approve:
-                try await cases.completeApproval(record, program: program, account: applicant, actor: actor, at: now, seq: &seq, on: tx)
+                try await cases.completeApproval(&record, program: program, account: applicant, actor: actor, at: now, seq: &seq, in: store)
             case .reject where appeal != nil:
                 try await cases.notify(applicant, template: "appeal_dismissed",
                                        text: FreezeNotices.appealDismissed(program: program, lang: applicant.locale) + " "
-                                           + Notices.rejected(program: program, reasons: reasons, list: list, lang: applicant.locale), on: tx)
+                                           + Notices.rejected(program: program, reasons: reasons, list: list, lang: applicant.locale), in: store)
             case .reject:
                 try await cases.notify(applicant, template: "case_rejected",
-                                       text: Notices.rejected(program: program, reasons: reasons, list: list, lang: applicant.locale), on: tx)
+                                       text: Notices.rejected(program: program, reasons: reasons, list: list, lang: applicant.locale), in: store)
             case .return:
-                try await cases.notify(applicant, template: "case_returned", text: Notices.returned(program: program, lang: applicant.locale), on: tx)
+                try await cases.notify(applicant, template: "case_returned", text: Notices.returned(program: program, lang: applicant.locale), in: store)
             }
-            try await CaseStore.save(record, at: now, on: tx)
+            try await store.cases.save(&record, at: now)
         }
-        guard let updated = try await CaseRecord.find(task.caseID, on: db) else { throw CommonErrors.notFound }
+        guard let updated = try await cases.store.cases.find(task.caseID) else { throw CommonErrors.notFound }
         return try await cases.load(updated)
     }
 
@@ -250,9 +251,9 @@ struct ReviewService: Sendable {
     }
 
     /// The latest task of a case the staff member may see, and the case; otherwise 404.
-    func visibleCase(_ caseID: UUID, staff: Account) async throws -> (ReviewTaskRecord, CaseRecord) {
+    func visibleCase(_ caseID: UUID, staff: Account) async throws -> (ReviewTaskRecord, StoredCase) {
         guard let task = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: db),
-              let record = try await CaseRecord.find(caseID, on: db) else {
+              let record = try await cases.store.cases.find(caseID) else {
             throw CommonErrors.notFound
         }
         return (task, record)

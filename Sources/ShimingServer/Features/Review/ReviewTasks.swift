@@ -11,9 +11,9 @@ enum ReviewTasks {
     /// supervisors), or the pool, where a round-robin program hands it to the reviewer on duty
     /// whose last assignment is oldest. Nobody is given a case they are connected to.
     @discardableResult
-    static func open(for record: CaseRecord, application: CaseApplication, applicant: Account, program: Program, kind: String = "review",
+    static func open(for record: StoredCase, application: CaseApplication, applicant: Account, program: Program, kind: String = "review",
                      reason: String, excluded: UUID? = nil, context: ShimingContext, at now: Date, on tx: any Database) async throws -> UUID {
-        let caseID = try record.requireID()
+        let caseID = record.id
         let task = ReviewTaskRecord()
         let id = UUID()
         task.id = id

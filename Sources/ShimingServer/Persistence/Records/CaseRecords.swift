@@ -39,9 +39,7 @@ final class CaseRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ id: UUID) -> String { "case.data.\(id.uuidString.lowercased())" }
-    static func noteContext(_ id: UUID) -> String { "case.note.\(id.uuidString.lowercased())" }
-    static func messageContext(_ id: UUID) -> String { "case.message.\(id.uuidString.lowercased())" }
+    static func context(_ id: UUID) -> String { StoredCase.dataContext(id) }
 }
 
 /// One step of a case's history: every state change, with who caused it and which rule decided.

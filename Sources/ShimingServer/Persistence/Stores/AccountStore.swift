@@ -143,6 +143,15 @@ struct AccountStore: Sendable {
         try await record.save(on: db)
     }
 
+    /// Takes a verified name and gender (given values only).
+    func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
+        guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
+        if let legalName { record.legalNameSealed = try cipher.seal(legalName, context: AccountRecord.context("legal_name", id)) }
+        if let gender { record.gender = gender }
+        record.updatedAt = now
+        try await record.save(on: db)
+    }
+
     /// Sets the editable profile fields given (a display name of nil clears it).
     func setProfile(_ id: UUID, displayName: String??, locale: Lang?, at now: Date) async throws {
         guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }

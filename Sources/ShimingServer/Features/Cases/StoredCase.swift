@@ -1,0 +1,43 @@
+import Foundation
+import ShimingCore
+
+/// A case as it is stored, inside a transaction: what the applicant stated stays sealed
+/// (`dataSealed`; `CaseService.application(of:)` opens it), the clear columns are what queries
+/// need. Changed and saved through `CaseStore`, which moves `version` on in the same statement
+/// that checks it.
+struct StoredCase: Sendable, Equatable {
+    var id: UUID
+    var accountID: UUID
+    var program: String
+    var state: CaseState
+    var dataSealed: String
+    /// The blind index of the normalised identity number (duplicate look-ups).
+    var numberIndex: String?
+    /// The school, grade and class that route the case to its teacher (P4), label keys.
+    var scopeSchool: String?
+    var scopeGrade: String?
+    var scopeClass: String?
+    var identityCode: String?
+    /// The last automatic check results (codes only, no personal data).
+    var checks: [CheckResult]?
+    /// The last decision (automatic or by a person); a staff note inside is sealed.
+    var decision: CaseDecision?
+    var guardianConsentAt: Date?
+    var confirmationHash: String?
+    var confirmationExpiresAt: Date?
+    var confirmationAttempts: Int
+    var submittedAt: Date?
+    var verifiedAt: Date?
+    var expiresAt: Date?
+    /// When the holder was told that the verification runs out.
+    var remindedAt: Date?
+    var createdAt: Date
+    var updatedAt: Date
+    /// The version this value was read at; `CaseStore.save` refuses it once someone moved on.
+    var version: Int
+
+    /// The encryption contexts of a case's sealed values.
+    static func dataContext(_ id: UUID) -> String { "case.data.\(id.uuidString.lowercased())" }
+    static func noteContext(_ id: UUID) -> String { "case.note.\(id.uuidString.lowercased())" }
+    static func messageContext(_ id: UUID) -> String { "case.message.\(id.uuidString.lowercased())" }
+}

@@ -50,7 +50,7 @@ struct ReviewBackOfficeTests {
                 let account = try record.account(cipher: shiming.app.shiming.cipher)
                 for state in ["open", "done"] {
                     let listed = try await shiming.send(.GET, "/api/v1/review/tasks?state=\(state)", headers: shiming.bearer(token))
-                    let expected = try rows.filter { $0.state == state && ReviewTasks.visible($0, to: account) }.map { try $0.requireID() }
+                    let expected = try rows.filter { try $0.state == state && ReviewTasks.visible(ReviewTaskStore.value($0), to: account) }.map { try $0.requireID() }
                     #expect(Set(try listed.json([TaskReply].self).map(\.id)) == Set(expected), "\(username) \(state)")
                 }
             }

@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import ShimingCore
 
@@ -7,13 +6,8 @@ import ShimingCore
 /// remembers where each was; lifting it (by staff, or by an upheld appeal) puts them back.
 struct FreezeService: Sendable {
     let cases: CaseService
-    var db: any Database { cases.store.database }
+    var store: Store { cases.store }
     var context: ShimingContext { cases.context }
-
-    struct FrozenCase: Codable, Sendable {
-        var `case`: UUID
-        var state: CaseState
-    }
 
     static let notFrozen = UserFacingError(code: "not_frozen", kind: .conflict, message: LocalizedText("该账号未被冻结。", "This account is not frozen."))
 
@@ -33,9 +27,9 @@ struct FreezeService: Sendable {
             throw UserFacingError(code: "own_account", kind: .conflict, message: LocalizedText("不能冻结自己的账号。", "You cannot freeze your own account."))
         }
         let now = cases.now
-        try await context.writeGate.transaction(on: db) { [cases, context] tx in
-            guard let record = try await AccountRecord.find(accountID, on: tx) else { throw CommonErrors.notFound }
-            switch AccountStatus(rawValue: record.status) {
+        try await store.transaction { [cases] tx in
+            guard let holder = try await tx.accounts.find(accountID) else { throw CommonErrors.notFound }
+            switch holder.status {
             case .frozen:
                 throw UserFacingError(code: "already_frozen", kind: .conflict, message: LocalizedText("该账号已被冻结。", "This account is already frozen."))
             case .closed:
@@ -43,32 +37,19 @@ struct FreezeService: Sendable {
             default: break
             }
             let actor = AuditActor.staff(staff.id)
-            var frozen: [FrozenCase] = []
-            let store = Store(tx, context: context)
-            for var item in try await store.cases.owned(by: accountID, in: CaseState.freezable) {
-                frozen.append(FrozenCase(case: item.id, state: item.state))
-                try await store.cancelReviewTasks(caseID: item.id, at: now)
-                try await store.cases.apply(.freeze, to: &item, actor: actor, rule: "staff.freeze", at: now)
+            var frozen: [AccountFreeze.FrozenCase] = []
+            for var item in try await tx.cases.owned(by: accountID, in: CaseState.freezable) {
+                frozen.append(.init(case: item.id, state: item.state))
+                try await tx.reviewTasks.cancelOpen(caseID: item.id, at: now)
+                try await tx.cases.apply(.freeze, to: &item, actor: actor, rule: "staff.freeze", at: now)
             }
-            let freeze = AccountFreezeRecord()
             let freezeID = UUID()
-            freeze.id = freezeID
-            freeze.accountID = accountID
-            freeze.frozenBy = staff.id
-            freeze.reasonSealed = try context.cipher.seal(reason, context: AccountFreezeRecord.context(accountID))
-            freeze.cases = try CaseService.json(frozen)
-            freeze.frozenAt = now
-            freeze.priorStatus = record.status
-            freeze.priorStatusReason = record.statusReason
-            try await freeze.create(on: tx)
-            record.status = AccountStatus.frozen.rawValue
-            record.statusReason = try context.cipher.seal(reason, context: AccountRecord.context("status_reason", accountID))
-            record.updatedAt = now
-            try await record.save(on: tx)
-            try await AuditLog.record("account.frozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
-                                      details: ["freeze": freezeID.uuidString.lowercased(), "cases": String(frozen.count)], at: now, on: tx)
-            let holder = try record.account(cipher: context.cipher)
-            try await cases.notify(holder, template: "account_frozen", text: FreezeNotices.frozen(reason: reason, lang: holder.locale), in: store)
+            try await tx.appeals.insert(AccountFreeze(id: freezeID, accountID: accountID, frozenBy: staff.id, reason: reason, cases: frozen,
+                                                      frozenAt: now, priorStatus: holder.status, priorStatusReason: holder.statusReason))
+            try await tx.accounts.setStatus(accountID, to: .frozen, reason: reason, at: now)
+            try await tx.audit("account.frozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
+                               details: ["freeze": freezeID.uuidString.lowercased(), "cases": String(frozen.count)], at: now)
+            try await cases.notify(holder, template: "account_frozen", text: FreezeNotices.frozen(reason: reason, lang: holder.locale), in: tx)
         }
     }
 
@@ -76,69 +57,52 @@ struct FreezeService: Sendable {
     func unfreeze(accountID: UUID, note: String?, staff: Account, ip: String?) async throws {
         let note = note?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard note.count <= 500 else { throw AccountError.invalid(["note": "invalid_length"]) }
-        let sealed = note.isEmpty ? nil : try context.cipher.seal(note, context: AccountFreezeRecord.context(accountID))
         let now = cases.now
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await AccountRecord.find(accountID, on: tx) else { throw CommonErrors.notFound }
-            guard record.status == AccountStatus.frozen.rawValue,
-                  let freeze = try await Self.liveFreeze(of: accountID, on: tx) else { throw Self.notFrozen }
-            freeze.liftedNoteSealed = sealed
-            try await lift(freeze, account: record, how: "unfreeze", actor: .staff(staff.id), ip: ip, at: now, on: tx)
+        try await store.transaction { tx in
+            guard let holder = try await tx.accounts.find(accountID) else { throw CommonErrors.notFound }
+            guard holder.status == .frozen, let freeze = try await tx.appeals.liveFreeze(of: accountID) else { throw Self.notFrozen }
+            try await lift(freeze, holder: holder, how: "unfreeze", actor: .staff(staff.id), note: note.isEmpty ? nil : note, ip: ip, at: now, in: tx)
         }
-    }
-
-    static func liveFreeze(of accountID: UUID, on db: any Database) async throws -> AccountFreezeRecord? {
-        try await AccountFreezeRecord.query(on: db).filter(\.$accountID == accountID).filter(\.$liftedAt == nil)
-            .sort(\.$frozenAt, .descending).first()
     }
 
     /// Ends a freeze in the caller's transaction: every case it froze returns to where it was
     /// (a case frozen in review goes back to the queue with a new task; one waiting for its
     /// second confirmation gets a new code), the account returns to its earlier status, the
     /// holder is told.
-    func lift(_ freeze: AccountFreezeRecord, account record: AccountRecord, how: String, actor: AuditActor, ip: String?, at now: Date,
-              on tx: any Database) async throws {
-        let accountID = try record.requireID()
+    func lift(_ freeze: AccountFreeze, holder: Account, how: String, actor: AuditActor, note: String? = nil, ip: String?, at now: Date,
+              in tx: Store) async throws {
+        let accountID = holder.id
         // Back to what it was: active, still waiting for activation, or locked for its own reason.
-        record.status = freeze.priorStatus
-        record.statusReason = freeze.priorStatusReason
-        record.updatedAt = now
-        try await record.save(on: tx)
-        let holder = try record.account(cipher: context.cipher)
-        let frozen = try JSONDecoder().decode([FrozenCase].self, from: Data(freeze.cases.utf8))
-        let store = Store(tx, context: context)
-        for entry in frozen {
-            guard var item = try await store.cases.find(entry.case), [.frozen, .appealed, .inReview].contains(item.state) else { continue }
-            let state = item.state
-            if state == .appealed {
+        try await tx.accounts.setStatus(accountID, to: freeze.priorStatus, reason: freeze.priorStatusReason, at: now)
+        for entry in freeze.cases {
+            guard var item = try await tx.cases.find(entry.case), [.frozen, .appealed, .inReview].contains(item.state) else { continue }
+            if item.state == .appealed {
                 // The appeal waits no more: the freeze it contests is gone.
-                try await ReviewTasks.cancelOpen(caseID: entry.case, at: now, on: tx)
-                try await CaseAppealRecord.query(on: tx).filter(\.$caseID == entry.case).filter(\.$outcome == nil)
-                    .set(\.$outcome, to: "withdrawn").set(\.$decidedAt, to: now).update()
+                try await tx.reviewTasks.cancelOpen(caseID: entry.case, at: now)
+                try await tx.appeals.withdrawOpen(caseID: entry.case, at: now)
             }
             let target: CaseState = entry.state == .inReview ? .needsReview : entry.state
-            var seq = try await store.cases.nextSeq(entry.case)
-            try await store.cases.move(.restore(target), &item, actor: actor, rule: how == "appeal" ? "appeal.upheld" : "staff.unfreeze",
-                                       at: now, seq: &seq)
+            var seq = try await tx.cases.nextSeq(entry.case)
+            try await tx.cases.move(.restore(target), &item, actor: actor, rule: how == "appeal" ? "appeal.upheld" : "staff.unfreeze",
+                                    at: now, seq: &seq)
             let program = try cases.program(item.program)
             switch target {
             case .needsReview:
                 let application = try cases.application(of: item)
-                try await store.openReviewTask(for: item, application: application, applicant: holder, program: program,
-                                               reason: "staff.unfreeze", context: context, at: now)
+                try await ReviewTasks.open(for: item, application: application, applicant: holder, program: program,
+                                           reason: "staff.unfreeze", at: now, in: tx)
             case .awaitingConfirmation:
-                try await cases.sendConfirmation(&item, minutes: program.confirmation?.minutes ?? 30, account: holder, at: now, in: store)
+                try await cases.sendConfirmation(&item, minutes: program.confirmation?.minutes ?? 30, account: holder, at: now, in: tx)
             default: break
             }
-            try await store.cases.save(&item, at: now)
+            try await tx.cases.save(&item, at: now)
         }
-        freeze.liftedAt = now
-        freeze.liftedHow = how
-        if case .staff(let id) = actor { freeze.liftedBy = id }
-        try await freeze.save(on: tx)
-        try await AuditLog.record("account.unfrozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
-                                  details: ["freeze": try freeze.requireID().uuidString.lowercased(), "how": how], at: now, on: tx)
-        try await cases.notify(holder, template: "account_unfrozen", text: FreezeNotices.unfrozen(lang: holder.locale), in: store)
+        var liftedBy: UUID?
+        if case .staff(let id) = actor { liftedBy = id }
+        try await tx.appeals.lift(freeze, how: how, by: liftedBy, note: note, at: now)
+        try await tx.audit("account.unfrozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
+                           details: ["freeze": freeze.id.uuidString.lowercased(), "how": how], at: now)
+        try await cases.notify(holder, template: "account_unfrozen", text: FreezeNotices.unfrozen(lang: holder.locale), in: tx)
     }
 
     /// The applicant appeals a frozen or rejected case (once per case): a review task opens,
@@ -149,53 +113,41 @@ struct FreezeService: Sendable {
         guard current.state == .frozen || current.state == .rejected else {
             throw CaseService.transitionError(CaseTransitionError(from: current.state, action: "appeal"))
         }
-        guard try await CaseAppealRecord.query(on: db).filter(\.$caseID == caseID).first() == nil else {
+        guard try await !store.appeals.hasAppeal(caseID: caseID) else {
             throw UserFacingError(code: "already_appealed", kind: .conflict,
                                   message: LocalizedText("该申请已申诉过一次，不能再次申诉。", "This application has already been appealed once."))
         }
         let program = try cases.program(current.program)
         let now = cases.now
-        try await context.writeGate.transaction(on: db) { [cases, context] tx in
-            let store = Store(tx, context: context)
-            var record = try await store.cases.locked(caseID, version: current.version)
+        try await store.transaction { [cases] tx in
+            var record = try await tx.cases.locked(caseID, version: current.version)
             let contests = current.state == .frozen ? "freeze" : "rejection"
             var contestedBy: UUID?
             var freezeID: UUID?
             if contests == "freeze" {
-                let freeze = try await Self.liveFreeze(of: account.id, on: tx)
+                let freeze = try await tx.appeals.liveFreeze(of: account.id)
                 contestedBy = freeze?.frozenBy
-                freezeID = try freeze?.requireID()
+                freezeID = freeze?.id
             } else {
-                contestedBy = try await store.cases.lastActor(of: caseID, into: .rejected)
+                contestedBy = try await tx.cases.lastActor(of: caseID, into: .rejected)
             }
-            var seq = try await store.cases.nextSeq(caseID)
-            try await store.cases.move(.appeal, &record, actor: .account(account.id), rule: "appeal.\(contests)", at: now, seq: &seq)
-            let taskID = try await store.openReviewTask(for: record, application: current.application, applicant: account, program: program,
-                                                        kind: "appeal", reason: "appeal.\(contests)", excluded: contestedBy,
-                                                        context: context, at: now)
-            let appeal = CaseAppealRecord()
-            appeal.id = UUID()
-            appeal.caseID = caseID
-            appeal.accountID = account.id
-            appeal.contests = contests
-            appeal.contestedBy = contestedBy
-            appeal.freezeID = freezeID
-            appeal.reasonSealed = try context.cipher.seal(reason, context: CaseAppealRecord.context(caseID))
-            appeal.taskID = taskID
-            appeal.createdAt = now
-            try await appeal.create(on: tx)
-            try await store.cases.save(&record, at: now)
-            try await AuditLog.record("case.appealed", actor: .account(account.id), subject: CaseService.subject(caseID), ip: ip,
-                                      details: ["contests": contests, "task": taskID.uuidString.lowercased()], at: now, on: tx)
-            try await cases.notify(account, template: "appeal_received", text: FreezeNotices.appealReceived(program: program, lang: account.locale), in: store)
+            var seq = try await tx.cases.nextSeq(caseID)
+            try await tx.cases.move(.appeal, &record, actor: .account(account.id), rule: "appeal.\(contests)", at: now, seq: &seq)
+            let taskID = try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
+                                                    kind: "appeal", reason: "appeal.\(contests)", excluded: contestedBy, at: now, in: tx)
+            try await tx.appeals.insert(CaseAppeal(id: UUID(), caseID: caseID, accountID: account.id, contests: contests, contestedBy: contestedBy,
+                                                   freezeID: freezeID, reason: reason, taskID: taskID, createdAt: now))
+            try await tx.cases.save(&record, at: now)
+            try await tx.audit("case.appealed", actor: .account(account.id), subject: CaseService.subject(caseID), ip: ip,
+                               details: ["contests": contests, "task": taskID.uuidString.lowercased()], at: now)
+            try await cases.notify(account, template: "appeal_received", text: FreezeNotices.appealReceived(program: program, lang: account.locale), in: tx)
         }
         return try await cases.own(caseID, account: account)
     }
 
     /// The appeal a task decides, with its reason opened.
-    func appeal(forTask taskID: UUID) async throws -> (CaseAppealRecord, String)? {
-        guard let appeal = try await CaseAppealRecord.query(on: db).filter(\.$taskID == taskID).first() else { return nil }
-        return (appeal, try context.cipher.open(appeal.reasonSealed, context: CaseAppealRecord.context(appeal.caseID)))
+    func appeal(forTask taskID: UUID) async throws -> CaseAppeal? {
+        try await store.appeals.appeal(forTask: taskID)
     }
 }
 

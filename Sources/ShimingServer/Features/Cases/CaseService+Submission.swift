@@ -53,7 +53,7 @@ extension CaseService {
                 checks.append(.review("registry", "registry_unavailable"))
                 decision = AutomaticDecision(outcome: .needsReview, rule: "checks.review", reasons: decision.reasons + ["registry_unavailable"])
             }
-            try await tx.cancelReviewTasks(caseID: id, at: now)
+            try await tx.reviewTasks.cancelOpen(caseID: id, at: now)
             if duplicate == true {
                 try await RiskAlertService.raise(.duplicateIdentity, subject: Self.subject(id), program: program.key,
                                                  details: ["check": "duplicate"], at: now, in: tx)
@@ -82,8 +82,8 @@ extension CaseService {
             case .returned:
                 try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), in: tx)
             case .needsReview:
-                try await tx.openReviewTask(for: record, application: current.application, applicant: account, program: program,
-                                            reason: decision.rule, context: context, at: now)
+                try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
+                                           reason: decision.rule, at: now, in: tx)
             }
             try await tx.cases.save(&record, at: now)
         }

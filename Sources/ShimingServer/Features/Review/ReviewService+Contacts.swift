@@ -1,5 +1,3 @@
-import Fluent
-import FluentSQL
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -40,10 +38,10 @@ extension ReviewService {
         let (applicant, application) = try await parties(of: record)
         guard let value = read(applicant, application) else { throw AccountError.invalid(["field": "not_present"]) }
         let now = cases.now
-        try await context.writeGate.transaction(on: db) { tx in
-            try await AuditLog.record("case.revealed", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
-                                      details: ["field": field, "purpose": purpose], at: now, on: tx)
-            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
+        try await store.transaction { tx in
+            try await tx.audit("case.revealed", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
+                               details: ["field": field, "purpose": purpose], at: now)
+            try await tx.reviewTasks.touch(caseID: caseID, staff: staff.id, at: now)
         }
         return value
     }
@@ -69,27 +67,16 @@ extension ReviewService {
         _ = try await visibleCase(caseID, staff: staff)
         let now = cases.now
         let id = UUID()
-        let sealed = try context.cipher.seal(note, context: CaseContactRecord.context(caseID))
-        try await context.writeGate.transaction(on: db) { tx in
-            let row = CaseContactRecord()
-            row.id = id
-            row.caseID = caseID
-            row.staffID = staff.id
-            row.channel = channel
-            row.noteSealed = sealed
-            row.at = now
-            try await row.create(on: tx)
-            try await AuditLog.record("case.contact_recorded", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
-                                      details: ["channel": channel, "contact": id.uuidString.lowercased()], at: now, on: tx)
-            try await Self.touch(caseID: caseID, staff: staff, at: now, on: tx)
+        try await store.transaction { tx in
+            try await tx.reviewTasks.addContact(id: id, caseID: caseID, staff: staff.id, channel: channel, note: note, at: now)
+            try await tx.audit("case.contact_recorded", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
+                               details: ["channel": channel, "contact": id.uuidString.lowercased()], at: now)
+            try await tx.reviewTasks.touch(caseID: caseID, staff: staff.id, at: now)
         }
         return Contact(id: id, staffID: staff.id, channel: channel, note: note, at: now)
     }
 
     func contacts(caseID: UUID) async throws -> [Contact] {
-        try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$at).all().map {
-            Contact(id: try $0.requireID(), staffID: $0.staffID, channel: $0.channel,
-                    note: try context.cipher.open($0.noteSealed, context: CaseContactRecord.context(caseID)), at: $0.at)
-        }
+        try await store.reviewTasks.contacts(caseID: caseID)
     }
 }

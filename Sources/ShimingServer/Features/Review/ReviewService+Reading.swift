@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import ShimingCore
 
@@ -10,16 +9,9 @@ extension ReviewService {
 
     /// The tasks in `state` the staff member may see, oldest due first (at most 500).
     func visibleTasks(staff: Account, state: ReviewTaskState, scope: String) async throws -> [ReviewTaskView] {
-        var query = ReviewTaskRecord.query(on: db).filter(\.$state == state.rawValue)
-        switch scope {
-        case "mine": query = query.filter(\.$assigneeID == staff.id)
-        case "unclaimed": query = query.filter(\.$assigneeID == nil)
-        case "escalated": query = query.filter(\.$escalatedAt != nil)
-        default: break
-        }
-        guard let visible = ReviewTasks.visibleOnly(query, to: staff) else { return [] }
         let now = cases.now
-        return try await visible.sort(\.$dueAt).limit(500).all().map { try ReviewTaskView($0, now: now, viewer: staff.id) }
+        return try await store.reviewTasks.visible(to: staff, state: state, scope: scope, limit: 500)
+            .map { ReviewTaskView($0, now: now, viewer: staff.id) }
     }
 
     /// The case behind a visible task as a reviewer sees it; the view is audited and counts as
@@ -30,7 +22,7 @@ extension ReviewService {
         try await audit("case.viewed", staff: staff, caseID: item.id, ip: ip)
         try await touch(caseID: item.id, staff: staff)
         var related: [ReviewCaseView.Related] = []
-        let store = cases.store
+        let store = store
         var others = try await store.cases.owned(by: record.accountID).filter { $0.id != item.id }
         if let index = record.numberIndex {
             others += try await store.cases.withNumber(index).filter { $0.accountID != record.accountID }
@@ -41,10 +33,10 @@ extension ReviewService {
                                  sameAccount: other.accountID == record.accountID, decision: body.decision, createdAt: body.createdAt))
         }
         var appeal: ReviewCaseView.Appeal?
-        if task.kind == "appeal", let (record, reason) = try await FreezeService(cases: cases).appeal(forTask: try task.requireID()) {
-            appeal = .init(contests: record.contests, reason: reason, createdAt: record.createdAt, outcome: record.outcome)
+        if task.kind == "appeal", let found = try await store.appeals.appeal(forTask: task.id) {
+            appeal = .init(contests: found.contests, reason: found.reason, createdAt: found.createdAt, outcome: found.outcome)
         }
-        return ReviewCaseView(case: CaseView(item, lang: lang), task: try ReviewTaskView(task, now: cases.now, viewer: staff.id),
+        return ReviewCaseView(case: CaseView(item, lang: lang), task: ReviewTaskView(task, now: cases.now, viewer: staff.id),
                               contacts: try await contacts(caseID: item.id).map(CaseContactView.init), related: related, appeal: appeal)
     }
 
@@ -59,7 +51,6 @@ extension ReviewService {
 
     /// Records, on its own, that a staff member looked at a case.
     func audit(_ action: String, staff: Account, caseID: UUID, ip: String?, details: [String: String] = [:]) async throws {
-        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip, details: details,
-                                       at: cases.now, gate: context.writeGate, on: db)
+        try await store.auditAlone(action, actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip, details: details, at: cases.now)
     }
 }

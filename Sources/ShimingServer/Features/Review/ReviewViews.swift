@@ -28,21 +28,21 @@ struct ReviewTaskView: Content {
         var `class`: String
     }
 
-    init(_ task: ReviewTaskRecord, now: Date, viewer: UUID? = nil) throws {
-        id = try task.requireID()
+    init(_ task: ReviewTask, now: Date, viewer: UUID? = nil) {
+        id = task.id
         caseId = task.caseID
         program = task.program
-        state = task.state
+        state = task.state.rawValue
         routing = task.routing
         reason = task.reason
         if let school = task.scopeSchool, let grade = task.scopeGrade, let klass = task.scopeClass {
             scope = ClassScopeBody(school: school, grade: grade, class: klass)
         }
         dueAt = task.dueAt
-        overdue = task.state == ReviewTaskState.open.rawValue && task.dueAt < now
+        overdue = task.state == .open && task.dueAt < now
         createdAt = task.createdAt
         outcome = task.outcome
-        kind = task.kind ?? "review"
+        kind = task.kind
         assigneeId = task.assigneeID
         claimedAt = task.claimedAt
         escalated = task.escalatedAt != nil

@@ -39,6 +39,34 @@ struct AccountStore: Sendable {
         return try await AccountRecord.query(on: db).filter(\.$id ~~ ids).all().map { try $0.account(cipher: cipher) }
     }
 
+    /// Active staff accounts holding a role.
+    func activeStaff(with role: StaffRole) async throws -> [Account] {
+        try await staffQuery(with: role).all().map { try $0.account(cipher: cipher) }.filter { $0.roles.contains(role) }
+    }
+
+    /// Active reviewers on duty, with when they went on duty.
+    func onDutyReviewers() async throws -> [(Date, Account)] {
+        try await staffQuery(with: .reviewer).filter(\.$onDutySince != nil).all()
+            .map { ($0.onDutySince ?? .distantPast, try $0.account(cipher: cipher)) }
+            .filter { $0.1.roles.contains(.reviewer) }
+    }
+
+    /// Puts a staff member on or off duty; answers since when they are on duty (nil: off).
+    func setOnDuty(_ id: UUID, _ onDuty: Bool, at now: Date) async throws -> (since: Date?, changed: Bool) {
+        guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
+        if onDuty, let since = record.onDutySince { return (since, false) }
+        record.onDutySince = onDuty ? now : nil
+        try await record.save(on: db)
+        return (record.onDutySince, true)
+    }
+
+    /// Active staff rows whose role list names the role (callers check the decoded roles, since
+    /// the text match could also hit a longer role name).
+    private func staffQuery(with role: StaffRole) -> QueryBuilder<AccountRecord> {
+        AccountRecord.query(on: db).filter(\.$kind == Account.Kind.staff.rawValue).filter(\.$roles ~~ role.rawValue)
+            .filter(\.$status == AccountStatus.active.rawValue)
+    }
+
     /// The stored password hash (only the account rules read it).
     func passwordHash(of id: UUID) async throws -> String? {
         try await AccountRecord.find(id, on: db)?.passwordHash

@@ -26,6 +26,6 @@ extension Store {
     /// Whether the case's latest review task is one this staff member may see (teachers: their
     /// class; reviewers: the pool; supervisors and admins: every task).
     func mayStaffSee(caseID: UUID, staff: Account) async throws -> Bool {
-        try await ReviewTasks.latestVisible(caseID: caseID, to: staff, on: database) != nil
+        try await ReviewTasks.latestVisible(caseID: caseID, to: staff, in: self) != nil
     }
 }

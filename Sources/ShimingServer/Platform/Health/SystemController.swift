@@ -68,7 +68,7 @@ struct SystemController {
                 ).set(Double(count))
             }
         }
-        if let queues = try? await ReviewTasks.queues(on: req.db, now: req.now) {
+        if let queues = try? await Store(req.db, context: req.shiming).reviewTasks.queues(at: req.now) {
             for program in req.shiming.programs.programs {
                 let queue = queues[program.key] ?? .init()
                 let labels = [("program", program.key)]

@@ -24,7 +24,7 @@ struct Features: Sendable {
         cases = CaseService(context: context, stores: stores)
         review = ReviewService(cases: cases)
         freezes = FreezeService(cases: cases)
-        changeRequests = ChangeRequestService(context: context, database: database)
+        changeRequests = ChangeRequestService(context: context, stores: stores)
         alerts = RiskAlertService(context: context, stores: stores)
         feedback = FeedbackService(context: context, stores: stores)
         admin = AdminService(context: context, stores: stores, accounts: accounts)

@@ -128,12 +128,12 @@ struct CaseStore: Sendable {
     func save(_ item: inout StoredCase, at now: Date) async throws {
         guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
         item.updatedAt = now
-        let encoder = Self.encoder
-        let row = try sql.raw("""
+        let checks = try item.checks.map(StoredJSON.text)
+        let decision = try item.decision.map(StoredJSON.text)
+        let row = sql.raw("""
             UPDATE cases SET state = \(bind: item.state.rawValue), data_sealed = \(bind: item.dataSealed), number_index = \(bind: item.numberIndex),
             scope_school = \(bind: item.scopeSchool), scope_grade = \(bind: item.scopeGrade), scope_class = \(bind: item.scopeClass),
-            identity_code = \(bind: item.identityCode), checks_json = \(bind: try item.checks.map { String(decoding: try encoder.encode($0), as: UTF8.self) }),
-            decision_json = \(bind: try item.decision.map { String(decoding: try encoder.encode($0), as: UTF8.self) }),
+            identity_code = \(bind: item.identityCode), checks_json = \(bind: checks), decision_json = \(bind: decision),
             guardian_consent_at = \(bind: item.guardianConsentAt), confirmation_hash = \(bind: item.confirmationHash),
             confirmation_expires_at = \(bind: item.confirmationExpiresAt), confirmation_attempts = \(bind: item.confirmationAttempts),
             submitted_at = \(bind: item.submittedAt), verified_at = \(bind: item.verifiedAt), expires_at = \(bind: item.expiresAt),
@@ -209,13 +209,6 @@ struct CaseStore: Sendable {
     }
 
     // MARK: Mapping
-
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }
 
     private static func fill(_ record: CaseRecord, from item: StoredCase) throws {
         record.accountID = item.accountID

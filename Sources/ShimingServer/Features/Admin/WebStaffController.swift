@@ -87,8 +87,7 @@ struct WebStaffController {
             _ = try await service.decide(id, staff: staff.account, .init(outcome: form.outcome ?? "", note: form.note), ip: req.clientIP)
             return req.redirect(to: "/staff/change-requests?done=1", redirectType: .normal)
         } catch let error as UserFacingError {
-            guard let record = try await ChangeRequestRecord.find(id, on: req.db) else { throw CommonErrors.notFound }
-            return try await changeRequestPage(req, staff: staff, request: try await service.load(record), status: error.kind.status) {
+            return try await changeRequestPage(req, staff: staff, request: try await service.reloaded(id), status: error.kind.status) {
                 $0.errors = error.fields
                 $0.notice = error.message(req.lang)
                 $0.note = form.note ?? ""

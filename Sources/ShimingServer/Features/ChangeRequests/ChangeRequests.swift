@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import IdentityRules
 import ShimingCore
@@ -55,12 +54,12 @@ struct ChangeRequestService: Sendable {
     static let maxProofs = 5
 
     let context: ShimingContext
-    let database: DatabaseProvider
-    var db: any Database { database() }
+    let stores: StoreProvider
+    var store: Store { stores() }
 
-    init(context: ShimingContext, database: @escaping DatabaseProvider) {
+    init(context: ShimingContext, stores: @escaping StoreProvider) {
         self.context = context
-        self.database = database
+        self.stores = stores
     }
 
     var now: Date { context.services.clock.now() }
@@ -97,46 +96,35 @@ struct ChangeRequestService: Sendable {
             if fields["newValue"] == nil, newValue == current { fields["newValue"] = "unchanged" }
         }
         guard let field, fields.isEmpty else { throw AccountError.invalid(fields) }
-        if field == .username, try await AccountRecord.query(on: db).filter(\.$username == newValue).first() != nil {
+        let store = store
+        if field == .username, try await store.accounts.withUsername(newValue) != nil {
             throw UserFacingError(code: "already_registered", kind: .conflict,
                                   message: LocalizedText("该登录名已被使用。", "This login name is already taken."), fields: ["newValue": "taken"])
         }
-        let now = self.now
-        let id = UUID()
-        let cipher = self.cipher
-        let (value, old) = (newValue, current)
-        let record = try await context.writeGate.transaction(on: db) { tx -> ChangeRequestRecord in
-            let open = try await ChangeRequestRecord.query(on: tx).filter(\.$accountID == account.id)
-                .filter(\.$field == field.rawValue).filter(\.$state == ChangeRequestState.pending.rawValue).first()
-            guard open == nil else {
+        let request = ChangeRequest(id: UUID(), accountID: account.id, field: field, newValue: newValue, oldValue: current, reason: reason,
+                                    state: .pending, createdAt: now, proofs: [])
+        try await store.transaction { tx in
+            guard try await !tx.changeRequests.hasPending(account: account.id, field: field) else {
                 throw UserFacingError(code: "change_request_open", kind: .conflict,
                                       message: LocalizedText("这一项已有待处理的变更申请，请等待审核结果。",
                                                              "A change request for this field is already waiting for a decision."),
                                       fields: ["field": "change_request_open"])
             }
-            let record = ChangeRequestRecord()
-            record.id = id
-            record.accountID = account.id
-            record.field = field.rawValue
-            record.newValueSealed = try cipher.seal(value, context: ChangeRequestRecord.context("new_value", id))
-            record.oldValueSealed = try old.map { try cipher.seal($0, context: ChangeRequestRecord.context("old_value", id)) }
-            record.reasonSealed = try cipher.seal(reason, context: ChangeRequestRecord.context("reason", id))
-            record.state = ChangeRequestState.pending.rawValue
-            record.createdAt = now
-            try await record.create(on: tx)
-            try await AuditLog.record("change_request.created", actor: .account(account.id), subject: "change_request:\(id.uuidString.lowercased())",
-                                      ip: ip, details: ["field": field.rawValue, "account": account.id.uuidString.lowercased()], at: now, on: tx)
-            return record
+            try await tx.changeRequests.insert(request)
+            try await tx.audit("change_request.created", actor: .account(account.id), subject: Self.subject(request.id),
+                               ip: ip, details: ["field": field.rawValue, "account": account.id.uuidString.lowercased()], at: request.createdAt)
         }
-        return try record.changeRequest(cipher: cipher, proofs: [])
+        return request
     }
+
+    static func subject(_ id: UUID) -> String { "change_request:\(id.uuidString.lowercased())" }
 
     /// The caller's own change request; another account's is 404.
     func own(_ id: UUID, account: Account) async throws -> ChangeRequest {
-        guard let record = try await ChangeRequestRecord.find(id, on: db), record.accountID == account.id else {
+        guard let request = try await store.changeRequests.find(id), request.accountID == account.id else {
             throw CommonErrors.notFound
         }
-        return try await load(record)
+        return try await load(request)
     }
 
     /// Loads a request for staff and records that they looked (after `check`, so that a
@@ -145,34 +133,43 @@ struct ChangeRequestService: Sendable {
         _ id: UUID, action: String, staff: Account, ip: String?, details: [String: String] = [:],
         check: (ChangeRequest) throws -> Void = { _ in }
     ) async throws -> ChangeRequest {
-        guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw CommonErrors.notFound }
-        let request = try await load(record)
+        let store = store
+        guard let found = try await store.changeRequests.find(id) else { throw CommonErrors.notFound }
+        let request = try await load(found)
         try check(request)
-        try await AuditLog.recordAlone(action, actor: .staff(staff.id), subject: "change_request:\(id.uuidString.lowercased())", ip: ip,
-                                       details: details, at: now, gate: context.writeGate, on: db)
+        try await store.auditAlone(action, actor: .staff(staff.id), subject: Self.subject(id), ip: ip, details: details, at: now)
         return request
     }
 
-    func load(_ record: ChangeRequestRecord) async throws -> ChangeRequest {
-        try await load([record])[0]
+    /// A request shown again to the staff member whose decision on it was just refused (their
+    /// look was recorded when they opened it).
+    func reloaded(_ id: UUID) async throws -> ChangeRequest {
+        guard let request = try await store.changeRequests.find(id) else { throw CommonErrors.notFound }
+        return try await load(request)
     }
 
-    /// Decrypts requests with their proofs, fetched in one query for the whole list.
-    func load(_ records: [ChangeRequestRecord]) async throws -> [ChangeRequest] {
-        let ids = try records.map { try $0.requireID() }
-        let proofs = ids.isEmpty ? [:] : Dictionary(grouping: try await SealedFiles.files(of: ids, purpose: Self.proofPurpose, on: db), by: \.parentID)
-        return try records.map { try $0.changeRequest(cipher: cipher, proofs: proofs[try $0.requireID()] ?? []) }
+    func load(_ request: ChangeRequest) async throws -> ChangeRequest {
+        try await load([request])[0]
+    }
+
+    /// The requests with their proofs, fetched in one query for the whole list.
+    func load(_ requests: [ChangeRequest]) async throws -> [ChangeRequest] {
+        let ids = requests.map(\.id)
+        let proofs = ids.isEmpty ? [:] : Dictionary(grouping: try await store.files(of: ids, purpose: Self.proofPurpose), by: \.parentID)
+        return requests.map { request in
+            var loaded = request
+            loaded.proofs = proofs[request.id] ?? []
+            return loaded
+        }
     }
 
     func list(account: Account) async throws -> [ChangeRequest] {
-        try await load(ChangeRequestRecord.query(on: db).filter(\.$accountID == account.id).sort(\.$createdAt, .descending).all())
+        try await load(store.changeRequests.owned(by: account.id))
     }
 
     /// Staff's list, oldest first (first come, first served).
     func list(state: ChangeRequestState?, limit: Int) async throws -> [ChangeRequest] {
-        var query = ChangeRequestRecord.query(on: db).sort(\.$createdAt, .ascending).limit(limit)
-        if let state { query = query.filter(\.$state == state.rawValue) }
-        return try await load(query.all())
+        try await load(store.changeRequests.list(state: state, limit: limit))
     }
 
     /// Attaches a proof (JPEG, PNG or PDF by content, at most 5 MB, at most 5 per request).
@@ -193,13 +190,12 @@ struct ChangeRequestService: Sendable {
         try await files.write(bytes, id: fileID)
         let now = self.now
         do {
-            return try await context.writeGate.transaction(on: db) { tx in
-                let stored = try await files.record(id: fileID, owner: account.id, purpose: Self.proofPurpose, parent: id, kind: nil,
-                                                    sniffed: sniffed, size: bytes.count, at: now, on: tx)
-                try await AuditLog.record("change_request.proof_added", actor: .account(account.id),
-                                          subject: "change_request:\(id.uuidString.lowercased())", ip: ip,
-                                          details: ["file": fileID.uuidString.lowercased(), "contentType": sniffed.format.contentType, "size": String(bytes.count)],
-                                          at: now, on: tx)
+            return try await store.transaction { tx in
+                let stored = try await tx.recordFile(in: files, id: fileID, owner: account.id, purpose: Self.proofPurpose, parent: id, kind: nil,
+                                                     sniffed: sniffed, size: bytes.count, at: now)
+                try await tx.audit("change_request.proof_added", actor: .account(account.id), subject: Self.subject(id), ip: ip,
+                                   details: ["file": fileID.uuidString.lowercased(), "contentType": sniffed.format.contentType, "size": String(bytes.count)],
+                                   at: now)
                 return stored
             }
         } catch {
@@ -251,61 +247,49 @@ struct ChangeRequestService: Sendable {
         if note.count > 500 { fields["note"] = "invalid_length" }
         guard let outcome, fields.isEmpty else { throw AccountError.invalid(fields) }
         let now = self.now
-        let cipher = self.cipher
-        let outbox = Outbox(cipher: cipher)
-        let subject = "change_request:\(id.uuidString.lowercased())"
+        let subject = Self.subject(id)
+        let store = store
         // Nobody decides their own request; the attempt is recorded (in its own transaction,
         // since the refusal itself changes nothing else).
-        if try await ChangeRequestRecord.find(id, on: db)?.accountID == staff.id {
-            try await AuditLog.recordAlone("change_request.decision_refused", actor: .staff(staff.id), subject: subject, ip: ip,
-                                           details: ["why": ConflictOfInterest.ownRequest.rawValue], at: now, gate: context.writeGate, on: db)
+        if try await store.changeRequests.find(id)?.accountID == staff.id {
+            try await store.auditAlone("change_request.decision_refused", actor: .staff(staff.id), subject: subject, ip: ip,
+                                       details: ["why": ConflictOfInterest.ownRequest.rawValue], at: now)
             throw ConflictOfInterest.ownRequest.error
         }
-        try await context.writeGate.transaction(on: db) { tx in
-            guard let record = try await ChangeRequestRecord.find(id, on: tx) else { throw CommonErrors.notFound }
-            guard record.accountID != staff.id else { throw CommonErrors.forbidden }
-            guard record.state == ChangeRequestState.pending.rawValue else {
-                throw UserFacingError(code: "change_request_decided", kind: .conflict,
+        let decided = UserFacingError(code: "change_request_decided", kind: .conflict,
                                       message: LocalizedText("该申请已处理。", "This request has already been decided."))
-            }
-            let proofs = try await StoredFileRecord.query(on: tx).filter(\.$parentID == id).filter(\.$purpose == Self.proofPurpose).count()
-            guard proofs > 0 else {
+        try await store.transaction { tx in
+            guard let request = try await tx.changeRequests.find(id) else { throw CommonErrors.notFound }
+            guard request.accountID != staff.id else { throw CommonErrors.forbidden }
+            guard request.state == .pending else { throw decided }
+            guard try await !tx.files(of: [id], purpose: Self.proofPurpose).isEmpty else {
                 throw UserFacingError(code: "proof_missing", kind: .conflict,
                                       message: LocalizedText("申请人尚未上传证明材料，不能处理。", "The applicant has not uploaded proof yet."))
             }
-            guard let accountRecord = try await AccountRecord.find(record.accountID, on: tx) else { throw CommonErrors.notFound }
-            let request = try record.changeRequest(cipher: cipher, proofs: [])
+            guard let account = try await tx.accounts.find(request.accountID) else { throw CommonErrors.notFound }
+            // Decided in the statement that checks it is still pending: two staff at once decide it once.
+            guard try await tx.changeRequests.decide(id, as: outcome, by: staff.id, note: note.isEmpty ? nil : note, at: now) else { throw decided }
             if outcome == .approved {
+                let takenMeanwhile = UserFacingError(code: "already_registered", kind: .conflict,
+                                                     message: LocalizedText("该登录名已被其他账号使用，只能驳回。", "Another account has taken this login name; reject the request."))
                 switch request.field {
                 case .username:
-                    let taken = try await AccountRecord.query(on: tx).filter(\.$username == request.newValue).first()
-                    if taken != nil {
-                        throw UserFacingError(code: "already_registered", kind: .conflict,
-                                              message: LocalizedText("该登录名已被其他账号使用，只能驳回。", "Another account has taken this login name; reject the request."))
-                    }
-                    accountRecord.username = request.newValue
+                    if try await tx.accounts.withUsername(request.newValue) != nil { throw takenMeanwhile }
+                    do { try await tx.accounts.setUsername(account.id, to: request.newValue, at: now) } catch is DuplicateRow { throw takenMeanwhile }
                 case .legalName:
-                    accountRecord.legalNameSealed = try cipher.seal(request.newValue, context: AccountRecord.context("legal_name", record.accountID))
+                    try await tx.accounts.setVerifiedIdentity(account.id, legalName: request.newValue, gender: nil, at: now)
                 case .gender:
-                    accountRecord.gender = request.newValue
+                    try await tx.accounts.setVerifiedIdentity(account.id, legalName: nil, gender: request.newValue, at: now)
                 }
-                accountRecord.updatedAt = now
-                try await accountRecord.save(on: tx)
             }
-            record.state = outcome.rawValue
-            record.decidedBy = staff.id
-            record.decidedAt = now
-            record.decisionNoteSealed = note.isEmpty ? nil : try cipher.seal(note, context: ChangeRequestRecord.context("decision_note", id))
-            try await record.save(on: tx)
-            try await AuditLog.record("change_request.\(outcome.rawValue)", actor: .staff(staff.id), subject: subject, ip: ip,
-                                      details: ["field": request.field.rawValue, "account": record.accountID.uuidString.lowercased()], at: now, on: tx)
-            let account = try accountRecord.account(cipher: cipher)
+            try await tx.audit("change_request.\(outcome.rawValue)", actor: .staff(staff.id), subject: subject, ip: ip,
+                               details: ["field": request.field.rawValue, "account": request.accountID.uuidString.lowercased()], at: now)
             if let message = Self.notice(for: request, outcome: outcome, note: note, account: account) {
-                try await outbox.enqueue(message, at: now, on: tx)
+                try await tx.enqueue(message, at: now)
             }
         }
-        guard let record = try await ChangeRequestRecord.find(id, on: db) else { throw CommonErrors.notFound }
-        return try await load(record)
+        guard let request = try await store.changeRequests.find(id) else { throw CommonErrors.notFound }
+        return try await load(request)
     }
 
     /// The message telling the applicant about the decision, to a confirmed contact.

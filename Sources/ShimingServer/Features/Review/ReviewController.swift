@@ -109,13 +109,13 @@ struct ReviewController {
     @Sendable func claim(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
         let task = try await features.review.claim(try req.uuidParameter(), staff: staff, ip: req.clientIP)
-        return try ReviewTaskView(task, now: req.now, viewer: staff.id)
+        return ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
     @Sendable func release(_ req: Request) async throws -> ReviewTaskView {
         let staff = try req.requireAccount()
         let task = try await features.review.release(try req.uuidParameter(), staff: staff, ip: req.clientIP)
-        return try ReviewTaskView(task, now: req.now, viewer: staff.id)
+        return ReviewTaskView(task, now: req.now, viewer: staff.id)
     }
 
     struct ReasonBody: Content {

@@ -171,6 +171,18 @@ struct AccountStore: Sendable {
         try await record.save(on: db)
     }
 
+    /// Changes the login name; `DuplicateRow` when another account took it meanwhile.
+    func setUsername(_ id: UUID, to username: String, at now: Date) async throws {
+        guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
+        record.username = username
+        record.updatedAt = now
+        do {
+            try await record.save(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw DuplicateRow()
+        }
+    }
+
     /// Takes a verified name and gender (given values only).
     func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
         guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }

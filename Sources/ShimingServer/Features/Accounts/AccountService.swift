@@ -26,6 +26,9 @@ struct AccountService: Sendable {
     var store: Store { stores() }
     var now: Date { context.services.clock.now() }
 
+    /// An account by id; nil when there is none.
+    func account(_ id: UUID) async throws -> Account? { try await store.accounts.find(id) }
+
     func phoneIndex(_ phone: String) -> String { context.blindIndex.phone(phone) }
     func emailIndex(_ email: String) -> String { context.blindIndex.email(email) }
 

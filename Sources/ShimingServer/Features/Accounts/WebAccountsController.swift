@@ -80,10 +80,9 @@ struct WebAccountsController {
     func confirmModel(
         _ req: Request, csrf: String, accountID: String, channel: String, error: String? = nil, notice: String? = nil
     ) async throws -> AccountPages.ConfirmModel {
-        guard let id = UUID(uuidString: accountID), let record = try await AccountRecord.find(id, on: req.db) else {
+        guard let id = UUID(uuidString: accountID), let account = try await features.accounts.account(id) else {
             throw CommonErrors.notFound
         }
-        let account = try record.account(cipher: req.shiming.cipher)
         let channel = channel == "email" ? "email" : "sms"
         return AccountPages.ConfirmModel(lang: req.lang, csrf: csrf, accountID: id.uuidString, channel: channel,
                                          destination: destination(of: account, channel: channel), error: error, notice: notice)
@@ -125,10 +124,9 @@ struct WebAccountsController {
     @Sendable func resend(_ req: Request) async throws -> Response {
         try PageCSRF.verify(req)
         let form = try req.content.decode(ConfirmForm.self)
-        guard let id = UUID(uuidString: form.account), let record = try await AccountRecord.find(id, on: req.db) else {
+        guard let id = UUID(uuidString: form.account), let account = try await features.accounts.account(id) else {
             throw CommonErrors.notFound
         }
-        let account = try record.account(cipher: req.shiming.cipher)
         let destination = form.channel == "email" ? account.email : (account.phone ?? account.guardianPhone)
         var notice = AccountText.resent(req.lang)
         var error: String?

@@ -66,6 +66,9 @@ struct AdminService: Sendable {
         return try await store.outbox.list(status: wanted, limit: limit).map(Self.view)
     }
 
+    /// How many messages failed for good (they wait for someone to send them again).
+    func failedMessageCount() async throws -> Int { try await store.outbox.count(in: .failed) }
+
     /// Puts a failed message back in the queue (audited).
     func retry(_ id: UUID, admin: Account, ip: String?) async throws -> OutboxEntryView {
         let now = now

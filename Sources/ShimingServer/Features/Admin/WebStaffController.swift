@@ -30,9 +30,9 @@ struct WebStaffController {
         let staff = try req.caller
         let roles = staff.account.roles
         let pending = roles.isDisjoint(with: AccessPolicy.readChangeRequests) ? nil
-            : try await ChangeRequestRecord.query(on: req.db).filter(\.$state == ChangeRequestState.pending.rawValue).count()
+            : try await features.changeRequests.pendingCount()
         let failed = roles.isDisjoint(with: AccessPolicy.readOutbox) ? nil
-            : try await OutboxMessageRecord.query(on: req.db).filter(\.$status == OutboxStatus.failed.rawValue).count()
+            : try await features.admin.failedMessageCount()
         let tasks = roles.isDisjoint(with: AccessPolicy.reviewCases) ? nil
             : try await features.review.visibleTasks(staff: staff.account, state: .open, scope: "all").count
         let alerts = roles.isDisjoint(with: AccessPolicy.readAlerts) ? nil
@@ -51,7 +51,7 @@ struct WebStaffController {
 
     func changeRequestPage(_ req: Request, staff: Request.Authenticated, request: ChangeRequest, status: HTTPResponseStatus = .ok,
                            configure: (inout StaffPages.ChangeRequestModel) -> Void = { _ in }) async throws -> Response {
-        let applicant = try await AccountRecord.find(request.accountID, on: req.db).map { try $0.account(cipher: req.shiming.cipher) }
+        let applicant = try await features.accounts.account(request.accountID)
         var model = StaffPages.ChangeRequestModel(
             lang: req.lang, csrf: PageCSRF.token(for: req).0, request: request, applicant: applicant,
             canDecide: !staff.account.roles.isDisjoint(with: AccessPolicy.decideChangeRequests) && request.accountID != staff.account.id

@@ -141,6 +141,9 @@ struct ChangeRequestService: Sendable {
         return request
     }
 
+    /// How many requests wait for a decision.
+    func pendingCount() async throws -> Int { try await store.changeRequests.count(in: .pending) }
+
     /// A request shown again to the staff member whose decision on it was just refused (their
     /// look was recorded when they opened it).
     func reloaded(_ id: UUID) async throws -> ChangeRequest {

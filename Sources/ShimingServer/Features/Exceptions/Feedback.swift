@@ -35,7 +35,7 @@ struct FeedbackService: Sendable {
         if let page, !page.hasPrefix("/") || page.count > 200 || page.contains("?") { throw AccountError.invalid(["page": "invalid_value"]) }
         let store = store
         if let caseID {
-            let owner = try await store.owner(ofCase: caseID)
+            let owner = try await store.cases.find(caseID)?.accountID
             guard let owner, owner == account.id || account.kind == .staff else { throw AccountError.invalid(["caseId": "not_found"]) }
         }
         let id = UUID()
@@ -118,7 +118,7 @@ struct FeedbackService: Sendable {
             feedback.answeredAt = now
             try await tx.feedback.update(feedback)
             try await tx.audit("feedback.answered", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, at: now)
-            if let sender = try await tx.account(feedback.accountID) {
+            if let sender = try await tx.accounts.find(feedback.accountID) {
                 let subject = LocalizedText("您的反馈已有回复", "An answer to your feedback")(sender.locale)
                 let body = LocalizedText("您的反馈已有回复：", "An answer to your feedback: ")(sender.locale) + text
                 if let message = OutgoingMessage.notice(to: sender, template: "feedback_answered", subject: subject,

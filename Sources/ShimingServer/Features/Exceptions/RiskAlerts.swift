@@ -67,14 +67,14 @@ struct RiskAlertService: Sendable {
         var program: String?
         if let caseID {
             var visible = !staff.roles.isDisjoint(with: AccessPolicy.supervise)
-            if !visible { visible = try await store.mayStaffSee(caseID: caseID, staff: staff) }
-            guard visible, let caseProgram = try await store.program(ofCase: caseID) else {
+            if !visible { visible = try await ReviewTasks.latestVisible(caseID: caseID, to: staff, in: store) != nil }
+            guard visible, let caseProgram = try await store.cases.find(caseID)?.program else {
                 throw AccountError.invalid(["caseId": "not_found"])
             }
             subject = CaseService.subject(caseID)
             program = caseProgram
         } else if let accountID {
-            guard try await store.accountExists(accountID) else { throw AccountError.invalid(["accountId": "not_found"]) }
+            guard try await store.accounts.find(accountID) != nil else { throw AccountError.invalid(["accountId": "not_found"]) }
             subject = AccountService.subject(accountID)
         }
         let id = UUID()

@@ -230,6 +230,9 @@ struct ReviewService: Sendable {
         return (task, record)
     }
 
+    /// Whether a reviewer takes round-robin assignments now.
+    func isOnDuty(_ staff: Account) async throws -> Bool { try await store.accounts.onDutySince(staff.id) != nil }
+
     /// Puts a reviewer on or off duty for round-robin assignment.
     func setDuty(_ onDuty: Bool, staff: Account, ip: String?) async throws -> Date? {
         let now = cases.now

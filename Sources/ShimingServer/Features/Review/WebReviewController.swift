@@ -41,7 +41,7 @@ struct WebReviewController {
                    status: HTTPResponseStatus = .ok) async throws -> Response {
         let tasks = try await features.review.visibleTasks(staff: staff, state: .open, scope: scope)
         var onDuty: Bool?
-        if staff.roles.contains(.reviewer) { onDuty = try await AccountRecord.find(staff.id, on: req.db)?.onDutySince != nil }
+        if staff.roles.contains(.reviewer) { onDuty = try await features.review.isOnDuty(staff) }
         let model = ReviewPages.QueueModel(lang: req.lang, csrf: PageCSRF.token(for: req).0, scope: scope, tasks: tasks,
                                            programs: programTitles(req), onDuty: onDuty, notice: notice, noticeKind: noticeKind)
         return staffPages.html(ReviewPages.queue(model).render(), status: status)

@@ -51,6 +51,11 @@ struct AccountStore: Sendable {
             .filter { $0.1.roles.contains(.reviewer) }
     }
 
+    /// Since when a staff member is on duty (nil: off).
+    func onDutySince(_ id: UUID) async throws -> Date? {
+        try await AccountRecord.find(id, on: db)?.onDutySince
+    }
+
     /// Puts a staff member on or off duty; answers since when they are on duty (nil: off).
     func setOnDuty(_ id: UUID, _ onDuty: Bool, at now: Date) async throws -> (since: Date?, changed: Bool) {
         guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }

@@ -51,6 +51,10 @@ struct ChangeRequestStore: Sendable {
         return try await query.all().map { try $0.changeRequest(cipher: cipher, proofs: []) }
     }
 
+    func count(in state: ChangeRequestState) async throws -> Int {
+        try await ChangeRequestRecord.query(on: db).filter(\.$state == state.rawValue).count()
+    }
+
     /// Decides a pending request in one conditional statement; false when it was no longer pending.
     func decide(_ id: UUID, as state: ChangeRequestState, by staff: UUID, note: String?, at now: Date) async throws -> Bool {
         guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }

@@ -38,6 +38,10 @@ struct OutboxStore: Sendable {
         return try await query.limit(limit).all().map(value)
     }
 
+    func count(in status: OutboxStatus) async throws -> Int {
+        try await OutboxMessageRecord.query(on: db).filter(\.$status == status.rawValue).count()
+    }
+
     /// Puts a failed message back in the queue, due now, in one conditional statement; false
     /// when it is not (or no longer) failed.
     func requeueFailed(_ id: UUID, at now: Date) async throws -> Bool {

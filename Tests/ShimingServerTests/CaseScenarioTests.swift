@@ -175,7 +175,7 @@ struct CaseScenarioTests {
             #expect(try await sent("case_renewal_due", to: "13800138016") == 1)
             #expect(try await sent("case_renewal_due", to: "13800138017") == 1)
             let reminder = try #require(shiming.sink.messages.last { $0.template == "case_renewal_due" })
-            #expect(reminder.text.contains(CaseService.day(expiresAt)))
+            #expect(reminder.text.contains(ChinaTime.day(expiresAt)))
             #expect(try await shiming.getCase(renewing, first.id).state == "verified")
 
             // One renews (updated details, reviewed again): the old verification ends with the rule that ended it.

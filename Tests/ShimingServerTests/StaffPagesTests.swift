@@ -136,8 +136,8 @@ struct StaffPagesTests {
 
     @Test("Beijing time crosses midnight with the clock, not with UTC")
     func beijingTime() {
-        #expect(AccountService.chinaTime(Date(timeIntervalSince1970: 1_795_291_200)) == "2026-11-22 04:00 (UTC+8)")  // 2026-11-21T20:00Z
-        #expect(AccountService.chinaTime(testStart) == "2026-11-21 16:00 (UTC+8)")
+        #expect(ChinaTime.minute(Date(timeIntervalSince1970: 1_795_291_200)) == "2026-11-22 04:00 (UTC+8)")  // 2026-11-21T20:00Z
+        #expect(ChinaTime.minute(testStart) == "2026-11-21 16:00 (UTC+8)")
     }
 
     @Test("failed deliveries are listed for admins, who can queue one again")

@@ -66,7 +66,7 @@ extension AccountService {
         // A lock refuses even the right password, so guessing cannot continue through it.
         for key in [accountKey, ipKey].compactMap({ $0 }) {
             if let until = throttle.lockEnd(try await store.throttles.state(key), now: now) {
-                throw AccountError.signInLocked(until: Self.chinaTime(until), seconds: Int(until.timeIntervalSince(now).rounded(.up)))
+                throw AccountError.signInLocked(until: ChinaTime.minute(until), seconds: Int(until.timeIntervalSince(now).rounded(.up)))
             }
         }
 
@@ -109,7 +109,7 @@ extension AccountService {
                 return locked
             }
             if let lockedUntil {
-                throw AccountError.signInLocked(until: Self.chinaTime(lockedUntil), seconds: Int(lockedUntil.timeIntervalSince(now).rounded(.up)))
+                throw AccountError.signInLocked(until: ChinaTime.minute(lockedUntil), seconds: Int(lockedUntil.timeIntervalSince(now).rounded(.up)))
             }
             throw code.isEmpty ? AccountError.invalidCredentials : AccountError.invalidSignInCode
         }
@@ -150,14 +150,5 @@ extension AccountService {
             try await tx.audit("sign_out", actor: account.kind == .staff ? .staff(account.id) : .account(account.id),
                                subject: AccountService.subject(account.id), ip: ip, at: now)
         }
-    }
-
-    /// `2026-11-21 16:15`, Beijing time, for messages people read.
-    static func chinaTime(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970) + 8 * 3600
-        let day = CivilDate(unixSeconds: Int64(date.timeIntervalSince1970))  // the day in Beijing (UTC+8 by default)
-        let minuteOfDay = Int((seconds % 86_400 + 86_400) % 86_400) / 60
-        let hh = minuteOfDay / 60, mm = minuteOfDay % 60
-        return "\(day) \(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm) (UTC+8)"
     }
 }

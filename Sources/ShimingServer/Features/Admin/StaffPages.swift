@@ -65,7 +65,7 @@ enum StaffPages {
                     main: .group([.h1(.text(title(lang)))] + main + [.p(.a(.href("/staff"), .text(StaffText.desk(lang))))]))
     }
 
-    static func time(_ date: Date) -> String { AccountService.chinaTime(date) }
+    static func time(_ date: Date) -> String { ChinaTime.minute(date) }
 
     static func table(_ headers: [String], _ rows: [[Node<HTML.BodyContext>]]) -> Node<HTML.BodyContext> {
         Forms.element("div", [("class", "table-wrap")], [Forms.element("table", [("class", "list")], [

@@ -117,7 +117,7 @@ extension CaseService {
         guard isNew, recent.count >= limit.count, let oldest = recent.first else { return recent.count + (isNew ? 1 : 0) }
         let retry = oldest.addingTimeInterval(window)
         let seconds = Int(retry.timeIntervalSince(now).rounded(.up))
-        let when = AccountService.chinaTime(retry)
+        let when = ChinaTime.minute(retry)
         throw UserFacingError(
             code: "application_limit", kind: .rateLimited(retryAfterSeconds: max(1, seconds)),
             message: LocalizedText("\(limit.days) 天内最多提交 \(limit.count) 次新申请，请于 \(when) 后再试。",

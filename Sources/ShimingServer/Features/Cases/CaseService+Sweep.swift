@@ -34,7 +34,7 @@ extension CaseService {
             record.remindedAt = now
             try await tx.cases.save(&record, at: now)
             try await tx.audit("case.renewal_reminded", actor: .system, subject: Self.subject(record.id), ip: nil,
-                               details: ["expiresAt": Self.day(record.expiresAt ?? now)], at: now)
+                               details: ["expiresAt": ChinaTime.day(record.expiresAt ?? now)], at: now)
             if let program {
                 try await notify(account, template: "case_renewal_due",
                                  text: Notices.renewalDue(program: program, on: record.expiresAt ?? now, lang: account.locale), in: tx)
@@ -71,26 +71,5 @@ extension CaseService {
             }
         }
         return changed
-    }
-
-    static var chinaCalendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        return calendar
-    }
-
-    static func day(_ date: Date) -> String {
-        let parts = chinaCalendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
-    }
-
-    /// The start of a day given as `yyyy-MM-dd`, China time; nil when it is no such day.
-    static func startOfDay(_ text: String) -> Date? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
-        let components = DateComponents(year: year, month: month, day: day)
-        guard components.isValidDate(in: chinaCalendar) else { return nil }
-        return chinaCalendar.date(from: components)
     }
 }

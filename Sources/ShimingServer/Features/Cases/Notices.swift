@@ -25,7 +25,7 @@ enum Notices {
     }
 
     static func renewalDue(program: Program, on date: Date, lang: Lang) -> String {
-        let day = CaseService.day(date)
+        let day = ChinaTime.day(date)
         return LocalizedText("您的「\(program.title.zh)」认证将于 \(day) 到期，请在此之前登录更新信息并重新认证，以免相关功能暂停。",
                              "Your \(program.title.en) verification runs out on \(day); sign in before then to update your details and renew it, so that nothing is paused.")(lang)
     }

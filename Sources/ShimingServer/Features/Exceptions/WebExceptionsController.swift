@@ -111,7 +111,7 @@ struct WebExceptionsController {
             period = try ReviewFigures.period(from: nil, to: nil, now: req.now)
         }
         let report = try await ReviewFigures.report(from: period.0, to: period.1, lang: req.lang, programs: req.shiming.programs, in: Store(req.db, context: req.shiming))
-        let html = ExceptionPages.figures(report, from: CaseService.day(period.0), to: CaseService.day(period.1.addingTimeInterval(-1)),
+        let html = ExceptionPages.figures(report, from: ChinaTime.day(period.0), to: ChinaTime.day(period.1.addingTimeInterval(-1)),
                                           lang: req.lang, error: error)
         return staffPages.html(html.render(), status: error == nil ? .ok : .unprocessableEntity)
     }

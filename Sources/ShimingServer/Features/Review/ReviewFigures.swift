@@ -108,11 +108,11 @@ enum ReviewFigures {
         func parse(_ value: String?, _ field: String, endOfDay: Bool) -> Date? {
             guard let value, !value.isEmpty else { return nil }
             if let date = RFC3339.date(from: value) { return date }
-            if let day = CaseService.startOfDay(value) { return endOfDay ? day.addingTimeInterval(86_400) : day }
+            if let day = ChinaTime.startOfDay(value) { return endOfDay ? day.addingTimeInterval(86_400) : day }
             fields[field] = "invalid_format"
             return nil
         }
-        let endOfToday = (CaseService.startOfDay(CaseService.day(now)) ?? now).addingTimeInterval(86_400)
+        let endOfToday = (ChinaTime.startOfDay(ChinaTime.day(now)) ?? now).addingTimeInterval(86_400)
         let end = parse(to, "to", endOfDay: true) ?? endOfToday
         let start = parse(from, "from", endOfDay: false) ?? end.addingTimeInterval(-30 * 86_400)
         if fields.isEmpty, start >= end { fields["from"] = "invalid_value" }

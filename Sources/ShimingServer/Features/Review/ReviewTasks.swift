@@ -149,12 +149,12 @@ enum ReviewConflict {
 
 enum ReviewNotices {
     static func assigned(program: Program, due: Date, lang: Lang) -> String {
-        LocalizedText("有一份「\(program.title.zh)」申请等待您审核，请在 \(AccountService.chinaTime(due)) 前处理。",
-                      "A \(program.title.en) application is waiting for your review; please decide it before \(AccountService.chinaTime(due)).")(lang)
+        LocalizedText("有一份「\(program.title.zh)」申请等待您审核，请在 \(ChinaTime.minute(due)) 前处理。",
+                      "A \(program.title.en) application is waiting for your review; please decide it before \(ChinaTime.minute(due)).")(lang)
     }
 
     static func escalated(program: Program, due: Date, lang: Lang) -> String {
-        LocalizedText("一份「\(program.title.zh)」审核任务已超过处理期限（\(AccountService.chinaTime(due))），已转交主管。",
-                      "A \(program.title.en) review task is past its due time (\(AccountService.chinaTime(due))) and was escalated to the supervisors.")(lang)
+        LocalizedText("一份「\(program.title.zh)」审核任务已超过处理期限（\(ChinaTime.minute(due))），已转交主管。",
+                      "A \(program.title.en) review task is past its due time (\(ChinaTime.minute(due))) and was escalated to the supervisors.")(lang)
     }
 }

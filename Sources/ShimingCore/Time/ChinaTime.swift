@@ -1,0 +1,38 @@
+import Foundation
+import IdentityRules
+
+/// Times and days as people in China read them (UTC+8, no daylight saving): in messages, on
+/// pages and in the `from`/`to` of reports.
+public enum ChinaTime {
+    /// The Gregorian calendar in Asia/Shanghai.
+    public static var calendar: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? TimeZone(secondsFromGMT: 8 * 3600)!
+        return calendar
+    }
+
+    /// `2026-11-21 16:15 (UTC+8)`.
+    public static func minute(_ date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970) + 8 * 3600
+        let day = CivilDate(unixSeconds: Int64(date.timeIntervalSince1970))  // the day in Beijing (UTC+8 by default)
+        let minuteOfDay = Int((seconds % 86_400 + 86_400) % 86_400) / 60
+        let hh = minuteOfDay / 60, mm = minuteOfDay % 60
+        return "\(day) \(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm) (UTC+8)"
+    }
+
+    /// `2026-11-21`.
+    public static func day(_ date: Date) -> String {
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    /// The start of a day given as `yyyy-MM-dd`; nil when it is no such day.
+    public static func startOfDay(_ text: String) -> Date? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
+        let components = DateComponents(year: year, month: month, day: day)
+        guard components.isValidDate(in: calendar) else { return nil }
+        return calendar.date(from: components)
+    }
+}

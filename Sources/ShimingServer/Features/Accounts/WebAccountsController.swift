@@ -56,11 +56,11 @@ struct WebAccountsController {
             username: form.username, phone: guardian ? nil : form.phone, email: guardian ? nil : form.email,
             password: form.password ?? "", guardianPhone: guardian ? form.guardianPhone : nil, acceptTerms: form.acceptTerms == "true"
         )
-        do {
+        return try await PageAction.run {
             let account = try await features.accounts.register(input, lang: req.lang, ip: req.clientIP)
             let channel = account.phone != nil || account.guardianPhone != nil ? "sms" : "email"
             return req.redirect(to: "/confirm?account=\(account.id.uuidString)&channel=\(channel)", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             var values = ["username": form.username ?? "", "phone": form.phone ?? "", "email": form.email ?? "",
                           "guardianPhone": form.guardianPhone ?? ""]
             values["acceptTerms"] = form.acceptTerms
@@ -105,7 +105,7 @@ struct WebAccountsController {
         try PageCSRF.verify(req)
         let form = try req.content.decode(ConfirmForm.self)
         guard let id = UUID(uuidString: form.account) else { throw CommonErrors.notFound }
-        do {
+        return try await PageAction.run {
             let account = try await features.accounts.confirm(
                 accountID: id, .init(channel: form.channel, code: form.code ?? ""), ip: req.clientIP
             )
@@ -114,7 +114,7 @@ struct WebAccountsController {
                 return req.redirect(to: "/signin?confirmed=1&as=\(username)", redirectType: .normal)
             }
             return req.redirect(to: "/signin?confirmed=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             let model = try await confirmModel(req, csrf: PageCSRF.token(for: req).0, accountID: form.account, channel: form.channel,
                                                error: error.message(req.lang))
             return page(AccountPages.confirm(model).render(), cookie: nil, status: error.kind.status)
@@ -190,12 +190,12 @@ struct WebAccountsController {
         let form = try req.content.decode(SignInForm.self)
         let (csrf, cookie) = PageCSRF.token(for: req)
         var model = AccountPages.CodeSignInModel(lang: req.lang, csrf: csrf, phone: form.login ?? "", next: Self.localPath(form.next))
-        do {
+        return try await PageAction.run {
             try await features.accounts.requestCode(
                 .init(channel: "sms", destination: form.login ?? "", purpose: CodePurpose.signIn.rawValue), ip: req.clientIP)
             model.sent = true
             return page(AccountPages.codeSignIn(model).render(), cookie: cookie)
-        } catch let error as UserFacingError {
+        } refused: { error in
             model.error = error.fields["destination"].map { Forms.message(for: $0, lang: req.lang) } ?? error.message(req.lang)
             return page(AccountPages.codeSignIn(model).render(), cookie: cookie, status: error.kind.status)
         }
@@ -205,7 +205,7 @@ struct WebAccountsController {
         try PageCSRF.verify(req)
         let form = try req.content.decode(SignInForm.self)
         let (csrf, cookie) = PageCSRF.token(for: req)
-        do {
+        return try await PageAction.run {
             let session = try await features.accounts.signIn(
                 .init(login: form.login ?? "", password: form.password, code: form.code), kind: "web", ip: req.clientIP
             )
@@ -218,7 +218,7 @@ struct WebAccountsController {
             )
             response.cookies[PageCSRF.cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
             return response
-        } catch let error as UserFacingError {
+        } refused: { error in
             let html: String
             if form.code != nil {
                 html = AccountPages.codeSignIn(.init(lang: req.lang, csrf: csrf, phone: form.login ?? "", sent: true, error: error.message(req.lang),

@@ -39,12 +39,12 @@ struct WebPasswordController {
         let form = try req.content.decode(ForgotForm.self)
         let (csrf, cookie) = PageCSRF.token(for: req)
         let destination = (form.destination ?? "").trimmingCharacters(in: .whitespaces)
-        do {
+        return try await PageAction.run {
             try await features.accounts.requestCode(
                 .init(channel: Self.channel(of: destination), destination: destination, purpose: CodePurpose.resetPassword.rawValue), ip: req.clientIP
             )
             return pages.page(AccountPages.forgot(.init(lang: req.lang, csrf: csrf, destination: destination, step: 2)).render(), cookie: cookie)
-        } catch let error as UserFacingError {
+        } refused: { error in
             var errors = error.fields
             if errors.isEmpty, case .rateLimited = error.kind { errors["destination"] = "rate_limited" }
             let model = AccountPages.ForgotModel(lang: req.lang, csrf: csrf, destination: destination, errors: errors, notice: error.message(req.lang))
@@ -57,13 +57,13 @@ struct WebPasswordController {
         let form = try req.content.decode(ForgotForm.self)
         let (csrf, cookie) = PageCSRF.token(for: req)
         let destination = form.destination ?? ""
-        do {
+        return try await PageAction.run {
             try await features.accounts.resetPassword(
                 .init(channel: Self.channel(of: destination), destination: destination, code: form.code ?? "", password: form.password ?? ""),
                 ip: req.clientIP
             )
             return req.redirect(to: "/signin?reset=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             let model = AccountPages.ForgotModel(lang: req.lang, csrf: csrf, destination: destination, step: 2,
                                                  errors: error.fields.isEmpty ? ["code": "invalid"] : error.fields, notice: error.message(req.lang))
             return pages.page(AccountPages.forgot(model).render(), cookie: cookie, status: error.kind.status)
@@ -83,12 +83,12 @@ struct WebPasswordController {
         let authenticated = try req.caller
         let form = try req.content.decode(ChangeForm.self)
         let csrf = PageCSRF.token(for: req).0
-        do {
+        return try await PageAction.run {
             try await features.accounts.changePassword(
                 account: authenticated.account, keeping: authenticated.session, .init(current: form.current ?? "", new: form.new ?? ""), ip: req.clientIP
             )
             return pages.page(AccountPages.changePassword(.init(lang: req.lang, csrf: csrf, notice: PasswordText.changed(req.lang))).render(), cookie: nil)
-        } catch let error as UserFacingError {
+        } refused: { error in
             // "invalid" on the current password is a wrong password, not a wrong code.
             let errors = error.fields.mapValues { $0 == "invalid" ? "wrong_current_password" : $0 }
             let model = AccountPages.ChangePasswordModel(lang: req.lang, csrf: csrf, errors: errors, notice: error.message(req.lang))
@@ -111,13 +111,13 @@ struct WebPasswordController {
         let authenticated = try req.caller
         let form = try req.content.decode(ProfileForm.self)
         let csrf = PageCSRF.token(for: req).0
-        do {
+        return try await PageAction.run {
             let account = try await features.accounts.updateProfile(
                 account: authenticated.account, .init(displayName: form.displayName, locale: form.locale), ip: req.clientIP
             )
             let model = AccountPages.ProfileModel(lang: req.lang, csrf: csrf, account: account, notice: PasswordText.profileSaved(req.lang))
             return pages.page(AccountPages.profile(model).render(), cookie: nil)
-        } catch let error as UserFacingError {
+        } refused: { error in
             let model = AccountPages.ProfileModel(lang: req.lang, csrf: csrf, account: authenticated.account, errors: error.fields,
                                                   notice: error.message(req.lang))
             return pages.page(AccountPages.profile(model).render(), cookie: nil, status: error.kind.status)

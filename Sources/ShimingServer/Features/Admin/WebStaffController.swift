@@ -83,10 +83,10 @@ struct WebStaffController {
         let id = try req.uuidParameter()
         let form = try req.content.decode(DecisionForm.self)
         let service = features.changeRequests
-        do {
+        return try await PageAction.run {
             _ = try await service.decide(id, staff: staff.account, .init(outcome: form.outcome ?? "", note: form.note), ip: req.clientIP)
             return req.redirect(to: "/staff/change-requests?done=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await changeRequestPage(req, staff: staff, request: try await service.reloaded(id), status: error.kind.status) {
                 $0.errors = error.fields
                 $0.notice = error.message(req.lang)
@@ -148,10 +148,10 @@ struct WebStaffController {
             username: form.username ?? "", password: form.password ?? "", roles: form.roles ?? [], phone: blank(form.phone),
             email: blank(form.email), school: blank(form.school), grade: blank(form.grade), class: blank(form.class)
         )
-        do {
+        return try await PageAction.run {
             let account = try await features.accounts.createStaff(input, actor: .staff(admin.account.id), ip: req.clientIP)
             return html(StaffPages.newStaff(.init(lang: req.lang, csrf: csrf, notice: StaffText.created(req.lang) + (account.username ?? ""))).render())
-        } catch let error as UserFacingError {
+        } refused: { error in
             let values = ["username": form.username ?? "", "phone": form.phone ?? "", "email": form.email ?? "",
                           "school": form.school ?? "", "grade": form.grade ?? "", "class": form.class ?? ""]
             let model = StaffPages.NewStaffModel(lang: req.lang, csrf: csrf, values: values, roles: Set(form.roles ?? []), errors: error.fields,

@@ -56,11 +56,11 @@ struct WebCasesController {
         let authenticated = try req.caller
         let program = (try? req.content.get(String.self, at: "program")) ?? ""
         let renews = (try? req.content.get(String.self, at: "renews")).flatMap(UUID.init(uuidString:))
-        do {
+        return try await PageAction.run {
             let item = try await service(req).create(account: authenticated.account, .init(program: program, renews: renews), ip: req.clientIP)
             let prefilled = renews == nil && item.application != CaseApplication()
             return redirect(req, item, prefilled ? "/edit/identity?prefilled=1" : "/edit/identity")
-        } catch let error as UserFacingError {
+        } refused: { error in
             let cases = try await service(req).list(account: authenticated.account)
             let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang,
                                       notice: error.message(req.lang))
@@ -151,13 +151,13 @@ struct WebCasesController {
         if step == .documents {
             let upload = try? req.content.decode(DocumentUpload.self)
             let kind = upload?.kind.flatMap(Program.DocumentKind.init(rawValue:))
-            do {
+            return try await PageAction.run {
                 guard let file = upload?.file, file.data.readableBytes > 0 else { throw AccountError.invalid(["file": "required"]) }
                 // The household register takes two pages (the head's and the applicant's); other kinds one picture each.
                 _ = try await service.addDocument(to: item.id, account: account, kind: upload?.kind, bytes: Data(buffer: file.data),
                                                   replace: kind != .householdRegister, ip: req.clientIP)
                 return redirect(req, item, "/edit/documents#document-\(kind?.rawValue ?? "")")
-            } catch let error as UserFacingError {
+            } refused: { error in
                 // Back to the step's own address (the upload's carries the CSRF token), with
                 // the problem named at the document it concerns.
                 let code = error.fields["file"] ?? error.fields["kind"] ?? "invalid_value"
@@ -169,7 +169,7 @@ struct WebCasesController {
         values["_csrf"] = nil
         // In large type a step comes one question at a time; `_q` is the one just answered.
         let question = values.removeValue(forKey: "_q").flatMap { Int($0) }
-        do {
+        return try await PageAction.run {
             let input = try Self.input(form, step: step)
             let problems = try service.stepProblems(input, into: item, program: program, fields: Set(values.keys))
             if !problems.isEmpty { throw AccountError.invalid(problems) }
@@ -179,7 +179,7 @@ struct WebCasesController {
                 return redirect(req, updated, "/edit/\(step.rawValue)?q=\(question + 1)")
             }
             return redirect(req, updated, "/edit/\(CasePages.following(step, in: program).rawValue)")
-        } catch let error as UserFacingError {
+        } refused: { error in
             var model = model(req, item, program)
             model.question = question
             model.values = values
@@ -234,10 +234,10 @@ struct WebCasesController {
     func act(_ req: Request, done: String, errorField: String? = nil,
              _ action: @Sendable (CaseService, Account, Case) async throws -> Void) async throws -> Response {
         let (account, item, program) = try await load(req)
-        do {
+        return try await PageAction.run {
             try await action(service(req), account, item)
             return redirect(req, item, "?done=\(done)")
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await failed(req, error, account: account, item: item, program: program, errorField: errorField)
         }
     }
@@ -259,9 +259,13 @@ struct WebCasesController {
     /// every missing field marked (nothing is counted).
     @Sendable func submit(_ req: Request) async throws -> Response {
         let (account, item, program) = try await load(req)
-        do {
+        return try await PageAction.run {
             _ = try await service(req).submit(item.id, account: account, ip: req.clientIP)
-        } catch let error as UserFacingError where error.code == "application_incomplete" {
+            return redirect(req, item, "?done=submitted")
+        } refused: { error in
+            guard error.code == "application_incomplete" else {
+                return try await failed(req, error, account: account, item: item, program: program, errorField: nil)
+            }
             let first = CasePages.Step.steps(for: program).first { step in error.fields.keys.contains { CasePages.Step.holding($0) == step } } ?? .identity
             var model = model(req, item, program)
             model.errors = error.fields
@@ -269,10 +273,7 @@ struct WebCasesController {
             model.noticeKind = "error"
             model.question = CasePages.questionNames(first, program: program).firstIndex { error.fields[$0] != nil }
             return try await render(req, step: first, model, status: error.kind.status)
-        } catch let error as UserFacingError {
-            return try await failed(req, error, account: account, item: item, program: program, errorField: nil)
         }
-        return redirect(req, item, "?done=submitted")
     }
 
     @Sendable func confirm(_ req: Request) async throws -> Response {

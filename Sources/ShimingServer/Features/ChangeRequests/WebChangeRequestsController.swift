@@ -57,7 +57,7 @@ struct WebChangeRequestsController {
         let values = ["field": form.field ?? "", "newValue": form.newValue ?? "", "reason": form.reason ?? ""]
         let bytes = form.file.map { Data(buffer: $0.data) } ?? Data()
         let service = features.changeRequests
-        do {
+        return try await PageAction.run {
             // The proof is checked first, so that a bad file does not leave a request behind.
             _ = try ChangeRequestService.checkProof(bytes)
             var newValue = form.newValue ?? ""
@@ -67,7 +67,7 @@ struct WebChangeRequestsController {
             )
             _ = try await service.addProof(to: request.id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
             return req.redirect(to: "/account/change-requests?done=filed", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await render(req, authenticated.account, status: error.kind.status) {
                 $0.values = values
                 $0.errors = error.fields
@@ -81,10 +81,10 @@ struct WebChangeRequestsController {
         let authenticated = try req.caller
         let id = try req.uuidParameter()
         let bytes = (try? req.content.decode(FileUpload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
-        do {
+        return try await PageAction.run {
             _ = try await features.changeRequests.addProof(to: id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
             return req.redirect(to: "/account/change-requests?done=proof", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await render(req, authenticated.account, status: error.kind.status) {
                 $0.proofErrors[id] = error.fields["file"].map { Forms.message(for: $0, lang: req.lang) } ?? error.message(req.lang)
                 $0.notice = error.message(req.lang)

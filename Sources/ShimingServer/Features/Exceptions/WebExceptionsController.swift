@@ -50,10 +50,10 @@ struct WebExceptionsController {
         let staff = try req.caller
         let id = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
-        do {
+        return try await PageAction.run {
             _ = try await features.alerts.move(id, to: state, note: note, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/alerts?done=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await alertsPage(req, staff: staff.account, state: "active", notice: failure(error, req), status: error.kind.status)
         }
     }
@@ -78,10 +78,10 @@ struct WebExceptionsController {
         let staff = try req.caller
         let text = (try? req.content.get(String.self, at: "tags")) ?? ""
         let tags = text.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        do {
+        return try await PageAction.run {
             _ = try await features.feedback.update(try req.uuidParameter(), tags: tags, read: true, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await feedbackList(req, notice: failure(error, req), status: error.kind.status)
         }
     }
@@ -90,10 +90,10 @@ struct WebExceptionsController {
         let staff = try req.caller
         let id = try req.uuidParameter()
         let text = try? req.content.get(String.self, at: "answer-\(id.uuidString.lowercased())")
-        do {
+        return try await PageAction.run {
             _ = try await features.feedback.answer(id, text: text, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await feedbackList(req, notice: failure(error, req), status: error.kind.status)
         }
     }
@@ -145,10 +145,10 @@ struct WebExceptionsController {
     func changeFreeze(_ req: Request, done: LocalizedText, _ change: (FreezeService, UUID, Account) async throws -> Void) async throws -> Response {
         let staff = try req.caller
         let id = try req.uuidParameter()
-        do {
+        return try await PageAction.run {
             try await change(features.freezes, id, staff.account)
             return try await accountPage(req, id, notice: done(req.lang), kind: "ok", status: .ok)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await accountPage(req, id, notice: failure(error, req), kind: "error", status: error.kind.status, errors: error.fields)
         }
     }
@@ -181,11 +181,11 @@ struct WebExceptionsController {
     @Sendable func sendFeedback(_ req: Request) async throws -> Response {
         let authenticated = try req.caller
         let form = try req.content.decode(FeedbackForm.self)
-        do {
+        return try await PageAction.run {
             _ = try await features.feedback.send(text: form.text, caseID: form.caseId.flatMap(UUID.init(uuidString:)),
                                                  page: form.page, account: authenticated.account, ip: req.clientIP)
             return req.redirect(to: "/feedback?sent=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await feedbackForm(req, account: authenticated.account, page: form.page, caseID: form.caseId,
                                           error: error.fields["text"].map { Forms.message(for: $0, lang: req.lang) } ?? failure(error, req),
                                           value: form.text ?? "", notice: nil, status: error.kind.status)
@@ -196,10 +196,10 @@ struct WebExceptionsController {
         let authenticated = try req.caller
         let caseID = try req.uuidParameter()
         let reason = try? req.content.get(String.self, at: "reason")
-        do {
+        return try await PageAction.run {
             _ = try await features.freezes.appeal(caseID: caseID, account: authenticated.account, reason: reason, ip: req.clientIP)
             return req.redirect(to: "/cases/\(caseID.uuidString.lowercased())?done=appealed", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await WebCasesController(features: features).statusPage(req, account: authenticated.account, caseID: caseID, status: error.kind.status) {
                 $0.notice = error.message(req.lang)
                 $0.noticeKind = "error"

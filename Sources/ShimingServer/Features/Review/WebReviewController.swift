@@ -56,10 +56,10 @@ struct WebReviewController {
 
     @Sendable func claim(_ req: Request) async throws -> Response {
         let staff = try req.caller
-        do {
+        return try await PageAction.run {
             let task = try await features.review.claim(try req.uuidParameter(), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(task.caseID))", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
                                        status: error.kind.status)
         }
@@ -67,10 +67,10 @@ struct WebReviewController {
 
     @Sendable func release(_ req: Request) async throws -> Response {
         let staff = try req.caller
-        do {
+        return try await PageAction.run {
             _ = try await features.review.release(try req.uuidParameter(), staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await queuePage(req, staff: staff.account, scope: "all", notice: error.message(req.lang), noticeKind: "error",
                                        status: error.kind.status)
         }
@@ -101,10 +101,10 @@ struct WebReviewController {
         let staff = try req.caller
         let caseID = try req.uuidParameter()
         let note = try? req.content.get(String.self, at: "alertNote")
-        do {
+        return try await PageAction.run {
             _ = try await features.alerts.raise(caseID: caseID, accountID: nil, note: note, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))?alerted=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
                 $0.errors = error.fields["note"].map { ["alertNote": $0] } ?? error.fields
                 $0.notice = error.message(req.lang)
@@ -130,11 +130,11 @@ struct WebReviewController {
         let staff = try req.caller
         let caseID = try req.uuidParameter()
         let form = try req.content.decode(RevealForm.self)
-        do {
+        return try await PageAction.run {
             let value = try await features.review.reveal(caseID: caseID, field: form.field, purpose: form.purpose,
                                                          staff: staff.account, ip: req.clientIP)
             return try await casePage(req, staff: staff.account, caseID: caseID) { $0.revealed = (form.field ?? "", value) }
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
                 $0.errors = error.fields
                 $0.notice = error.message(req.lang)
@@ -153,11 +153,11 @@ struct WebReviewController {
         let staff = try req.caller
         let caseID = try req.uuidParameter()
         let form = try req.content.decode(ContactForm.self)
-        do {
+        return try await PageAction.run {
             _ = try await features.review.recordContact(caseID: caseID, channel: form.channel, note: form.contactNote,
                                                         staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/review/cases/\(ReviewPages.lower(caseID))#contacts", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             return try await casePage(req, staff: staff.account, caseID: caseID, status: error.kind.status) {
                 $0.errors = error.fields["note"].map { ["contactNote": $0] } ?? error.fields
                 $0.notice = error.message(req.lang)
@@ -180,12 +180,12 @@ struct WebReviewController {
         let taskID = try req.uuidParameter()
         let form = try req.content.decode(DecisionForm.self)
         let service = features.review
-        do {
+        return try await PageAction.run {
             _ = try await service.decide(taskID, staff: staff.account, .init(outcome: form.outcome ?? "", reasons: form.reasons, note: form.note,
                                                                                         fields: form.fields, message: form.message),
                                          ip: req.clientIP)
             return req.redirect(to: "/staff/review?done=1", redirectType: .normal)
-        } catch let error as UserFacingError {
+        } refused: { error in
             let task = try await service.visibleTask(taskID, staff: staff.account)
             return try await casePage(req, staff: staff.account, caseID: task.caseID, status: error.kind.status) {
                 $0.errors = error.fields

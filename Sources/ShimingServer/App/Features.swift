@@ -1,8 +1,9 @@
 import Fluent
 import Vapor
 
-/// Where a service gets a database handle for each operation (a fresh one per call, so that
-/// work spreads over the event loops' connection pools as it does for a request's own `req.db`).
+/// Where `Features` gets a database handle for each operation (a fresh one per call, so that
+/// work spreads over the event loops' connection pools as it does for a request's own `req.db`);
+/// services see it only wrapped in a `Store`.
 typealias DatabaseProvider = @Sendable () -> any Database
 
 /// The feature services, built once in `configure` and handed to the controllers, the

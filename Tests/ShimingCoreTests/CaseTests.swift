@@ -55,6 +55,22 @@ func photo(_ kind: Program.DocumentKind = .idFront, width: Int = 1200, height: I
         // restore ×9 (from frozen, appealed or in review to the three restorable states; never to rejected)
         #expect(allowed == 4 + 1 + 3 + 2 + 3 + 1 + 2 + 1 + 11 + 2 + 9)
     }
+
+    @Test func aTransitionCarriesWhatEnteringItsStateObliges() throws {
+        // Entering review opens a task; waiting for the code sends one; leaving review ends the task.
+        #expect(try CaseMachine.transition(.checking, on: .checked(.needsReview)) == CaseTransition(state: .needsReview, effects: [.openReviewTask(kind: "review")]))
+        #expect(try CaseMachine.transition(.checking, on: .checked(.approved)).effects.isEmpty)
+        #expect(try CaseMachine.transition(.approved, on: .awaitConfirmation).effects == [.sendConfirmation])
+        #expect(try CaseMachine.transition(.needsReview, on: .submit).effects == [.cancelReviewTasks])
+        #expect(try CaseMachine.transition(.inReview, on: .freeze) == CaseTransition(state: .frozen, effects: [.cancelReviewTasks]))
+        #expect(try CaseMachine.transition(.rejected, on: .appeal).effects == [.openReviewTask(kind: "appeal")])
+        // A freeze that ends puts the case back where it was, with what that state needs.
+        #expect(try CaseMachine.transition(.frozen, on: .restore(.needsReview)).effects == [.openReviewTask(kind: "review")])
+        #expect(try CaseMachine.transition(.appealed, on: .restore(.needsReview)).effects == [.cancelReviewTasks, .openReviewTask(kind: "review")])
+        #expect(try CaseMachine.transition(.frozen, on: .restore(.awaitingConfirmation)).effects == [.sendConfirmation])
+        #expect(try CaseMachine.transition(.frozen, on: .restore(.verified)).effects.isEmpty)
+        #expect(throws: CaseTransitionError.self) { try CaseMachine.transition(.draft, on: .verify) }
+    }
 }
 
 @Suite struct CaseEvaluatorTests {

@@ -126,7 +126,41 @@ public struct CaseTransitionError: Error, Sendable, Equatable {
 
 /// The one place that decides how a case's state may change (ARCHITECTURE.md: nothing else may
 /// change a case's state).
+/// What entering a state obliges the server to do beside storing it and its history row.
+public enum CaseEffect: Sendable, Equatable {
+    /// Open and route a review task (`review` for a case entering review, `appeal` for an appeal).
+    case openReviewTask(kind: String)
+    /// Cancel the case's open review tasks (it left review: resubmitted, frozen, an appeal ended).
+    case cancelReviewTasks
+    /// Send the second confirmation code (P1).
+    case sendConfirmation
+}
+
+/// One step of a case: the state it enters and what that obliges.
+public struct CaseTransition: Sendable, Equatable {
+    public var state: CaseState
+    public var effects: [CaseEffect]
+}
+
 public enum CaseMachine {
+    /// The step `action` takes from `state` — the state entered and its effects — or the refusal.
+    public static func transition(_ state: CaseState, on action: CaseAction) throws(CaseTransitionError) -> CaseTransition {
+        let to = try next(state, on: action)
+        var effects: [CaseEffect] = []
+        switch action {
+        case .submit, .freeze: effects = [.cancelReviewTasks]
+        case .appeal: effects = [.openReviewTask(kind: "appeal")]
+        case .restore:
+            if state == .appealed { effects.append(.cancelReviewTasks) }
+            if to == .needsReview { effects.append(.openReviewTask(kind: "review")) }
+            if to == .awaitingConfirmation { effects.append(.sendConfirmation) }
+        case .checked(.needsReview): effects = [.openReviewTask(kind: "review")]
+        case .awaitConfirmation: effects = [.sendConfirmation]
+        default: break
+        }
+        return CaseTransition(state: to, effects: effects)
+    }
+
     /// The state after `action`, or the refusal.
     public static func next(_ state: CaseState, on action: CaseAction) throws(CaseTransitionError) -> CaseState {
         switch (state, action) {

@@ -40,8 +40,9 @@ struct FreezeService: Sendable {
             var frozen: [AccountFreeze.FrozenCase] = []
             for var item in try await tx.cases.owned(by: accountID, in: CaseState.freezable) {
                 frozen.append(.init(case: item.id, state: item.state))
-                try await tx.reviewTasks.cancelOpen(caseID: item.id, at: now)
-                try await tx.cases.apply(.freeze, to: &item, actor: actor, rule: "staff.freeze", at: now)
+                let effects = try await tx.cases.apply(.freeze, to: &item, actor: actor, rule: "staff.freeze", at: now)
+                try await cases.perform(effects, on: &item, .init(application: try cases.application(of: item), applicant: holder,
+                                                                  reason: "staff.freeze"), at: now, in: tx)
             }
             let freezeID = UUID()
             try await tx.appeals.insert(AccountFreeze(id: freezeID, accountID: accountID, frozenBy: staff.id, reason: reason, cases: frozen,
@@ -77,24 +78,16 @@ struct FreezeService: Sendable {
         for entry in freeze.cases {
             guard var item = try await tx.cases.find(entry.case), [.frozen, .appealed, .inReview].contains(item.state) else { continue }
             if item.state == .appealed {
-                // The appeal waits no more: the freeze it contests is gone.
-                try await tx.reviewTasks.cancelOpen(caseID: entry.case, at: now)
+                // The appeal waits no more: the freeze it contests is gone (its task ends with the restore).
                 try await tx.appeals.withdrawOpen(caseID: entry.case, at: now)
             }
             let target: CaseState = entry.state == .inReview ? .needsReview : entry.state
             var seq = try await tx.cases.nextSeq(entry.case)
-            try await tx.cases.move(.restore(target), &item, actor: actor, rule: how == "appeal" ? "appeal.upheld" : "staff.unfreeze",
-                                    at: now, seq: &seq)
-            let program = try cases.program(item.program)
-            switch target {
-            case .needsReview:
-                let application = try cases.application(of: item)
-                try await ReviewTasks.open(for: item, application: application, applicant: holder, program: program,
-                                           reason: "staff.unfreeze", at: now, in: tx)
-            case .awaitingConfirmation:
-                try await cases.sendConfirmation(&item, minutes: program.confirmation?.minutes ?? 30, account: holder, at: now, in: tx)
-            default: break
-            }
+            let effects = try await tx.cases.move(.restore(target), &item, actor: actor, rule: how == "appeal" ? "appeal.upheld" : "staff.unfreeze",
+                                                  at: now, seq: &seq)
+            // Back in review: a new task; back to waiting for the code: a new code.
+            try await cases.perform(effects, on: &item, .init(application: try cases.application(of: item), applicant: holder,
+                                                              program: try cases.program(item.program), reason: "staff.unfreeze"), at: now, in: tx)
             try await tx.cases.save(&item, at: now)
         }
         var liftedBy: UUID?
@@ -132,9 +125,11 @@ struct FreezeService: Sendable {
                 contestedBy = try await tx.cases.lastActor(of: caseID, into: .rejected)
             }
             var seq = try await tx.cases.nextSeq(caseID)
-            try await tx.cases.move(.appeal, &record, actor: .account(account.id), rule: "appeal.\(contests)", at: now, seq: &seq)
-            let taskID = try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
-                                                    kind: "appeal", reason: "appeal.\(contests)", excluded: contestedBy, at: now, in: tx)
+            let effects = try await tx.cases.move(.appeal, &record, actor: .account(account.id), rule: "appeal.\(contests)", at: now, seq: &seq)
+            // The appeal's task, which the staff member it contests may not take.
+            guard let taskID = try await cases.perform(effects, on: &record, .init(application: current.application, applicant: account, program: program,
+                                                                                  reason: "appeal.\(contests)", excluded: contestedBy),
+                                                       at: now, in: tx) else { throw CaseService.transitionError(CaseTransitionError(from: current.state, action: "appeal")) }
             try await tx.appeals.insert(CaseAppeal(id: UUID(), caseID: caseID, accountID: account.id, contests: contests, contestedBy: contestedBy,
                                                    freezeID: freezeID, reason: reason, taskID: taskID, createdAt: now))
             try await tx.cases.save(&record, at: now)

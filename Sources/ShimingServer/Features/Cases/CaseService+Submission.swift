@@ -53,7 +53,6 @@ extension CaseService {
                 checks.append(.review("registry", "registry_unavailable"))
                 decision = AutomaticDecision(outcome: .needsReview, rule: "checks.review", reasons: decision.reasons + ["registry_unavailable"])
             }
-            try await tx.reviewTasks.cancelOpen(caseID: id, at: now)
             if duplicate == true {
                 try await RiskAlertService.raise(.duplicateIdentity, subject: Self.subject(id), program: program.key,
                                                  details: ["check": "duplicate"], at: now, in: tx)
@@ -65,9 +64,9 @@ extension CaseService {
             var seq = try await tx.cases.nextSeq(id)
             let actor = AuditActor.account(account.id)
             // The applicant submits; the machine checks and decides.
-            try await tx.cases.move(.submit, &record, actor: actor, rule: nil, at: now, seq: &seq)
-            try await tx.cases.move(.startChecks, &record, actor: .system, rule: nil, at: now, seq: &seq)
-            try await tx.cases.move(.checked(decision.outcome), &record, actor: .system, rule: decision.rule, at: now, seq: &seq)
+            var effects = try await tx.cases.move(.submit, &record, actor: actor, rule: nil, at: now, seq: &seq)
+            effects += try await tx.cases.move(.startChecks, &record, actor: .system, rule: nil, at: now, seq: &seq)
+            effects += try await tx.cases.move(.checked(decision.outcome), &record, actor: .system, rule: decision.rule, at: now, seq: &seq)
             record.checks = checks
             record.decision = CaseDecision(outcome: decision.outcome.rawValue, rule: decision.rule, reasons: decision.reasons,
                                            decidedBy: "system", decidedAt: now)
@@ -76,14 +75,16 @@ extension CaseService {
             try await tx.audit("case.checked", actor: .system, subject: Self.subject(id), ip: nil,
                                details: ["outcome": decision.outcome.rawValue, "rule": decision.rule,
                                          "reasons": decision.reasons.joined(separator: ",")], at: now)
+            // The resubmitted case's open task ends; one entering review gets its task.
+            try await perform(effects, on: &record, .init(application: current.application, applicant: account, program: program, reason: decision.rule),
+                              at: now, in: tx)
             switch decision.outcome {
             case .approved:
                 try await completeApproval(&record, program: program, account: account, actor: .system, at: now, seq: &seq, in: tx)
             case .returned:
                 try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), in: tx)
             case .needsReview:
-                try await ReviewTasks.open(for: record, application: current.application, applicant: account, program: program,
-                                           reason: decision.rule, at: now, in: tx)
+                break
             }
             try await tx.cases.save(&record, at: now)
         }

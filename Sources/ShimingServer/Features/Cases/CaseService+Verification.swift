@@ -9,9 +9,10 @@ extension CaseService {
     /// An approved case either waits for the second confirmation code (sent now) or is verified.
     func completeApproval(_ record: inout StoredCase, program: Program, account: Account, actor: AuditActor, at now: Date, seq: inout Int,
                           in tx: Store) async throws {
-        if let confirmation = program.confirmation {
-            try await tx.cases.move(.awaitConfirmation, &record, actor: actor, rule: "program.confirmation", at: now, seq: &seq)
-            try await sendConfirmation(&record, minutes: confirmation.minutes, account: account, at: now, in: tx)
+        if program.confirmation != nil {
+            let effects = try await tx.cases.move(.awaitConfirmation, &record, actor: actor, rule: "program.confirmation", at: now, seq: &seq)
+            try await perform(effects, on: &record, .init(application: try application(of: record), applicant: account, program: program,
+                                                          reason: "program.confirmation"), at: now, in: tx)
         } else {
             try await verify(&record, program: program, account: account, actor: actor, at: now, seq: &seq, in: tx)
         }

@@ -146,21 +146,27 @@ struct CaseStore: Sendable {
     }
 
     /// Moves the case by one action (refused with 409 when the machine does not allow it) and
-    /// writes the history row numbered `seq`, which then counts on. The caller saves.
-    func move(_ action: CaseAction, _ item: inout StoredCase, actor: AuditActor, rule: String?, at now: Date, seq: inout Int) async throws {
+    /// writes the history row numbered `seq`, which then counts on; answers the effects the
+    /// caller owes (`CaseService.perform`). The caller saves.
+    @discardableResult
+    func move(_ action: CaseAction, _ item: inout StoredCase, actor: AuditActor, rule: String?, at now: Date,
+              seq: inout Int) async throws -> [CaseEffect] {
         let from = item.state
-        let to: CaseState
-        do { to = try CaseMachine.next(from, on: action) } catch { throw CaseService.transitionError(error) }
-        item.state = to
-        try await writeTransition(item, action: action.name, from: from, to: to, actor: actor, rule: rule, at: now, seq: seq)
+        let step: CaseTransition
+        do { step = try CaseMachine.transition(from, on: action) } catch { throw CaseService.transitionError(error) }
+        item.state = step.state
+        try await writeTransition(item, action: action.name, from: from, to: step.state, actor: actor, rule: rule, at: now, seq: seq)
         seq += 1
+        return step.effects
     }
 
-    /// One action on its own: the move, its history row and the saved next version.
-    func apply(_ action: CaseAction, to item: inout StoredCase, actor: AuditActor, rule: String?, at now: Date) async throws {
+    /// One action on its own: the move, its history row and the saved next version; answers its effects.
+    @discardableResult
+    func apply(_ action: CaseAction, to item: inout StoredCase, actor: AuditActor, rule: String?, at now: Date) async throws -> [CaseEffect] {
         var seq = try await nextSeq(item.id)
-        try await move(action, &item, actor: actor, rule: rule, at: now, seq: &seq)
+        let effects = try await move(action, &item, actor: actor, rule: rule, at: now, seq: &seq)
         try await save(&item, at: now)
+        return effects
     }
 
     func writeTransition(_ item: StoredCase, action: String, from: CaseState?, to: CaseState, actor: AuditActor, rule: String?,

@@ -19,7 +19,9 @@ struct Store: Sendable {
     /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
     /// SQLite); everything it writes, audit events included, commits or rolls back together.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database) { [gate, cipher, blindIndex] tx in try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex)) }
+        try await gate.transaction(on: database) { [gate, cipher, blindIndex] tx in
+            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex))
+        }
     }
 
     /// Appends an audit event to the chain, in this store's transaction.
@@ -36,7 +38,7 @@ struct Store: Sendable {
 }
 
 extension Store {
-    /// The store of a transaction that code not yet on stores opened itself.
+    /// The store on a request's (or a command's) own connection, built from the context.
     init(_ tx: any Database, context: ShimingContext) {
         self.init(database: tx, gate: context.writeGate, cipher: context.cipher, blindIndex: context.blindIndex)
     }

@@ -255,9 +255,10 @@ struct ReviewService: Sendable {
         let now = cases.now
         let store = store
         var result = SweepResult()
-        for task in try await store.reviewTasks.idleClaims(before: now.addingTimeInterval(-idleTimeout), limit: 500) {
+        let idleSince = now.addingTimeInterval(-idleTimeout)
+        for task in try await store.reviewTasks.idleClaims(before: idleSince, limit: 500) {
             let released = try await store.transaction { tx -> Bool in
-                guard try await tx.reviewTasks.release(task.id, heldBy: nil) else { return false }
+                guard try await tx.reviewTasks.releaseIdle(task.id, claimedBefore: idleSince) else { return false }
                 try await tx.audit("review_task.released", actor: .system, subject: ReviewTasks.subject(task.id),
                                    details: ["why": "idle", "assignee": task.assigneeID?.uuidString.lowercased() ?? ""], at: now)
                 return true

@@ -88,14 +88,24 @@ struct ReviewTaskStore: Sendable {
             """).first() != nil
     }
 
-    /// Gives back a claim `assignee` holds (any holder when nil) on an open task; false when there was none.
+    /// Gives back the claim `assignee` holds on an open task; false when there was none.
     @discardableResult
-    func release(_ id: UUID, heldBy assignee: UUID?) async throws -> Bool {
+    func release(_ id: UUID, heldBy assignee: UUID) async throws -> Bool {
         guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
-        let holder: SQLQueryString = assignee.map { "assignee_id = \(bind: $0)" } ?? "assignee_id IS NOT NULL"
         return try await sql.raw("""
             UPDATE review_tasks SET assignee_id = NULL, claimed_at = NULL
-            WHERE id = \(bind: id) AND state = 'open' AND \(holder)
+            WHERE id = \(bind: id) AND state = 'open' AND assignee_id = \(bind: assignee)
+            RETURNING id
+            """).first() != nil
+    }
+
+    /// Returns a claim to the queue if it is still idle (not touched since `before`); false
+    /// when the holder worked on it meanwhile, or it ended.
+    func releaseIdle(_ id: UUID, claimedBefore before: Date) async throws -> Bool {
+        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        return try await sql.raw("""
+            UPDATE review_tasks SET assignee_id = NULL, claimed_at = NULL
+            WHERE id = \(bind: id) AND state = 'open' AND assignee_id IS NOT NULL AND claimed_at < \(bind: before)
             RETURNING id
             """).first() != nil
     }

@@ -41,8 +41,7 @@ struct FreezeService: Sendable {
             for var item in try await tx.cases.owned(by: accountID, in: CaseState.freezable) {
                 frozen.append(.init(case: item.id, state: item.state))
                 let effects = try await tx.cases.apply(.freeze, to: &item, actor: actor, rule: "staff.freeze", at: now)
-                try await cases.perform(effects, on: &item, .init(application: try cases.application(of: item), applicant: holder,
-                                                                  reason: "staff.freeze"), at: now, in: tx)
+                try await cases.perform(effects, on: &item, .init(applicant: holder, reason: "staff.freeze"), at: now, in: tx)
             }
             let freezeID = UUID()
             try await tx.appeals.insert(AccountFreeze(id: freezeID, accountID: accountID, frozenBy: staff.id, reason: reason, cases: frozen,
@@ -86,8 +85,7 @@ struct FreezeService: Sendable {
             let effects = try await tx.cases.move(.restore(target), &item, actor: actor, rule: how == "appeal" ? "appeal.upheld" : "staff.unfreeze",
                                                   at: now, seq: &seq)
             // Back in review: a new task; back to waiting for the code: a new code.
-            try await cases.perform(effects, on: &item, .init(application: try cases.application(of: item), applicant: holder,
-                                                              program: try cases.program(item.program), reason: "staff.unfreeze"), at: now, in: tx)
+            try await cases.perform(effects, on: &item, .init(applicant: holder, reason: "staff.unfreeze"), at: now, in: tx)
             try await tx.cases.save(&item, at: now)
         }
         var liftedBy: UUID?

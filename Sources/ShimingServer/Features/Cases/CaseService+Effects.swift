@@ -4,11 +4,12 @@ import ShimingCore
 /// What entering a state obliges (`CaseEffect`, decided by `CaseMachine.transition`), done in
 /// the caller's transaction: one place instead of each call site choosing.
 extension CaseService {
-    /// What the effects need to know about the case at hand.
+    /// What the effects need to know about the case at hand (the application and the program
+    /// are read from the case when not given).
     struct EffectInputs: Sendable {
-        var application: CaseApplication
+        var application: CaseApplication? = nil
         var applicant: Account
-        var program: Program?
+        var program: Program? = nil
         /// Why a review task opens (the rule that sent the case to review, `staff.unfreeze`, `appeal.freeze`, …).
         var reason: String
         /// Who may not take the task (the staff member an appeal contests).
@@ -24,9 +25,9 @@ extension CaseService {
             case .cancelReviewTasks:
                 try await tx.reviewTasks.cancelOpen(caseID: record.id, at: now)
             case .openReviewTask(let kind):
-                opened = try await ReviewTasks.open(for: record, application: inputs.application, applicant: inputs.applicant,
-                                                    program: try inputs.program ?? program(record.program), kind: kind, reason: inputs.reason,
-                                                    excluded: inputs.excluded, at: now, in: tx)
+                opened = try await ReviewTasks.open(for: record, application: try inputs.application ?? application(of: record),
+                                                    applicant: inputs.applicant, program: try inputs.program ?? program(record.program),
+                                                    kind: kind, reason: inputs.reason, excluded: inputs.excluded, at: now, in: tx)
             case .sendConfirmation:
                 let minutes = try (inputs.program ?? program(record.program)).confirmation?.minutes ?? 30
                 try await sendConfirmation(&record, minutes: minutes, account: inputs.applicant, at: now, in: tx)

@@ -11,8 +11,7 @@ extension CaseService {
                           in tx: Store) async throws {
         if program.confirmation != nil {
             let effects = try await tx.cases.move(.awaitConfirmation, &record, actor: actor, rule: "program.confirmation", at: now, seq: &seq)
-            try await perform(effects, on: &record, .init(application: try application(of: record), applicant: account, program: program,
-                                                          reason: "program.confirmation"), at: now, in: tx)
+            try await perform(effects, on: &record, .init(applicant: account, program: program, reason: "program.confirmation"), at: now, in: tx)
         } else {
             try await verify(&record, program: program, account: account, actor: actor, at: now, seq: &seq, in: tx)
         }

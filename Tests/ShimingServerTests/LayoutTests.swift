@@ -10,10 +10,6 @@ import Testing
 struct LayoutTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Services not yet on the Store: this list may only shrink (a listed file that no longer
-    /// imports Fluent fails the test until it is taken off).
-    static let stillOnFluent: Set<String> = []
-
     static func sources(under folder: String) throws -> [(path: String, text: String)] {
         let base = root.appendingPathComponent(folder)
         let walker = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil)
@@ -65,12 +61,8 @@ struct LayoutTests {
             let imports = Self.imports(text)
             #expect(!imports.contains("Vapor"), "Features/\(path) imports Vapor")
             let database = imports.intersection(["Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver"])
-            if Self.stillOnFluent.contains(path) {
-                #expect(!database.isEmpty, "Features/\(path) no longer imports Fluent: take it off LayoutTests.stillOnFluent")
-            } else {
-                #expect(database.isEmpty, "Features/\(path) imports \(database.sorted())")
-                #expect(!text.contains("any Database"), "Features/\(path) handles a database connection")
-            }
+            #expect(database.isEmpty, "Features/\(path) imports \(database.sorted())")
+            #expect(!text.contains("any Database"), "Features/\(path) handles a database connection")
         }
         #expect(services > 20)
     }

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import ShimingCore
+import SQLKit
 
 /// The database as a feature service reaches it: one connection, or one transaction. It hands
 /// out the stores (`store.alerts`, `store.feedback`, …), which take and give domain values and
@@ -53,6 +54,14 @@ extension Store {
 /// The stores need SQL for their conditional statements; both engines Shiming runs on have it.
 enum StoreError: Error {
     case notSQL
+}
+
+extension Database {
+    /// This connection as SQLKit sees it, for the stores' conditional statements.
+    func sql() throws -> any SQLDatabase {
+        guard let sql = self as? any SQLDatabase else { throw StoreError.notSQL }
+        return sql
+    }
 }
 
 /// A row that would break a uniqueness rule (two registrations racing for one login name or

@@ -115,7 +115,5 @@ struct CaseService: Sendable {
         UserFacingError(code: error.code, kind: .conflict, message: error.message)
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String { try StoredJSON.text(value) }
-
     static func subject(_ id: UUID) -> String { "case:\(id.uuidString.lowercased())" }
 }

@@ -63,7 +63,6 @@ struct ChangeRequestService: Sendable {
     }
 
     var now: Date { context.services.clock.now() }
-    var cipher: FieldCipher { context.cipher }
 
     struct Input: Codable, Sendable {
         var field: String

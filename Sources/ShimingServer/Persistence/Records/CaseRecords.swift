@@ -39,7 +39,6 @@ final class CaseRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ id: UUID) -> String { StoredCase.dataContext(id) }
 }
 
 /// One step of a case's history: every state change, with who caused it and which rule decided.

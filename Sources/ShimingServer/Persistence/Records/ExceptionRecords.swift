@@ -82,7 +82,6 @@ final class RiskAlertRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ id: UUID) -> String { RiskAlert.context(id) }
 }
 
 /// Feedback sent from any page by an applicant or staff member, and staff's answer.
@@ -108,5 +107,4 @@ final class FeedbackRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ id: UUID) -> String { Feedback.context(id) }
 }

@@ -36,7 +36,6 @@ final class RosterEntryRecord: Model, @unchecked Sendable {
     init() {}
 
     /// The associated data binding a sealed line to its row (hex of the id, without a formatter).
-    static func context(_ id: UUID) -> String { RosterLine.context(id) }
 }
 
 /// The grades and classes a school's roll has (labels, no personal data), so forms can offer

@@ -126,7 +126,7 @@ struct CaseStore: Sendable {
     /// Saves a changed case as its next version, in one conditional statement: refused with
     /// `case_changed` when the stored version is no longer the one `item` was read at.
     func save(_ item: inout StoredCase, at now: Date) async throws {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         item.updatedAt = now
         let checks = try item.checks.map(StoredJSON.text)
         let decision = try item.decision.map(StoredJSON.text)

@@ -57,7 +57,7 @@ struct ChangeRequestStore: Sendable {
 
     /// Decides a pending request in one conditional statement; false when it was no longer pending.
     func decide(_ id: UUID, as state: ChangeRequestState, by staff: UUID, note: String?, at now: Date) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         let sealed = try note.map { try cipher.seal($0, context: ChangeRequestRecord.context("decision_note", id)) }
         return try await sql.raw("""
             UPDATE change_requests SET state = \(bind: state.rawValue), decided_by = \(bind: staff), decided_at = \(bind: now),

@@ -83,7 +83,7 @@ struct CodeStore: Sendable {
     /// Uses a code if it is still unused and has attempts left; false when another request
     /// used or exhausted it first.
     func consume(_ id: UUID, maxAttempts: Int, at now: Date) async throws -> Bool {
-        try await sql.raw("""
+        try await db.sql().raw("""
             UPDATE one_time_codes SET consumed_at = \(bind: now)
             WHERE id = \(bind: id) AND consumed_at IS NULL AND attempts < \(bind: maxAttempts)
             RETURNING id
@@ -93,18 +93,11 @@ struct CodeStore: Sendable {
     /// Counts a wrong entry if the code is still unused and has attempts left, answering the
     /// attempts made; nil when another request used or exhausted it first.
     func countWrong(_ id: UUID, maxAttempts: Int) async throws -> Int? {
-        try await sql.raw("""
+        try await db.sql().raw("""
             UPDATE one_time_codes SET attempts = attempts + 1
             WHERE id = \(bind: id) AND consumed_at IS NULL AND attempts < \(bind: maxAttempts)
             RETURNING attempts
             """).first()?.decode(column: "attempts", as: Int.self)
-    }
-
-    private var sql: any SQLDatabase {
-        get throws {
-            guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
-            return sql
-        }
     }
 
     private static func value(_ record: OneTimeCodeRecord) throws -> OneTimeCode {

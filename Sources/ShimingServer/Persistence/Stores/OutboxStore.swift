@@ -45,7 +45,7 @@ struct OutboxStore: Sendable {
     /// Puts a failed message back in the queue, due now, in one conditional statement; false
     /// when it is not (or no longer) failed.
     func requeueFailed(_ id: UUID, at now: Date) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         return try await sql.raw("""
             UPDATE outbox_messages SET status = \(bind: OutboxStatus.pending.rawValue), attempts = 0, next_attempt_at = \(bind: now)
             WHERE id = \(bind: id) AND status = \(bind: OutboxStatus.failed.rawValue)

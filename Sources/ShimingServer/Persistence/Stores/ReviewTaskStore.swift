@@ -79,7 +79,7 @@ struct ReviewTaskStore: Sendable {
     /// Claims an open task for `staff` unless someone else holds a claim newer than `idleSince`;
     /// false when another claim (or the task's end) came first.
     func claim(_ id: UUID, for staff: UUID, at now: Date, idleSince: Date) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         return try await sql.raw("""
             UPDATE review_tasks SET assignee_id = \(bind: staff), claimed_at = \(bind: now)
             WHERE id = \(bind: id) AND state = 'open'
@@ -91,7 +91,7 @@ struct ReviewTaskStore: Sendable {
     /// Gives back the claim `assignee` holds on an open task; false when there was none.
     @discardableResult
     func release(_ id: UUID, heldBy assignee: UUID) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         return try await sql.raw("""
             UPDATE review_tasks SET assignee_id = NULL, claimed_at = NULL
             WHERE id = \(bind: id) AND state = 'open' AND assignee_id = \(bind: assignee)
@@ -102,7 +102,7 @@ struct ReviewTaskStore: Sendable {
     /// Returns a claim to the queue if it is still idle (not touched since `before`); false
     /// when the holder worked on it meanwhile, or it ended.
     func releaseIdle(_ id: UUID, claimedBefore before: Date) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         return try await sql.raw("""
             UPDATE review_tasks SET assignee_id = NULL, claimed_at = NULL
             WHERE id = \(bind: id) AND state = 'open' AND assignee_id IS NOT NULL AND claimed_at < \(bind: before)
@@ -124,7 +124,7 @@ struct ReviewTaskStore: Sendable {
 
     /// Marks an open task decided; false when it was no longer open.
     func close(_ id: UUID, outcome: String, by staff: UUID, at now: Date) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         return try await sql.raw("""
             UPDATE review_tasks SET state = \(bind: ReviewTaskState.done.rawValue), outcome = \(bind: outcome), decided_by = \(bind: staff),
             assignee_id = COALESCE(assignee_id, \(bind: staff)), closed_at = \(bind: now)
@@ -147,7 +147,7 @@ struct ReviewTaskStore: Sendable {
 
     /// Marks a task escalated once; false when it already was.
     func escalate(_ id: UUID, at now: Date) async throws -> Bool {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         return try await sql.raw("""
             UPDATE review_tasks SET escalated_at = \(bind: now) WHERE id = \(bind: id) AND escalated_at IS NULL RETURNING id
             """).first() != nil

@@ -25,7 +25,7 @@ struct RiskAlertStore: Sendable {
     /// Counts one more occurrence on an alert in one conditional statement (two requests at once
     /// both count) and answers the new count; nil when the alert is no longer active.
     func countRepeat(_ id: UUID, at now: Date) async throws -> Int? {
-        guard let sql = db as? any SQLDatabase else { throw StoreError.notSQL }
+        let sql = try db.sql()
         let active = RiskAlertState.active.map(\.rawValue)
         return try await sql.raw("""
             UPDATE risk_alerts SET count = count + 1, last_seen_at = \(bind: now)

@@ -58,7 +58,7 @@ struct RosterStore: Sendable {
             try await gate.exclusive { try await Self.insertSQLite(rows, importID: importID, into: sqlite) }
         } else {
             try await gate.transaction(on: db) { tx in
-                guard let sql = tx as? any SQLDatabase else { throw StoreError.notSQL }
+                let sql = try tx.sql()
                 var insert = sql.insert(into: RosterEntryRecord.schema).columns("id", "import_id", "school_key", "number_index", "data_sealed")
                 for row in rows {
                     insert = insert.values(SQLBind(row.id), SQLBind(importID), SQLBind(row.schoolKey), SQLBind(row.numberIndex), SQLBind(row.sealed))
@@ -135,7 +135,7 @@ struct RosterStore: Sendable {
             .filter(\.$state == "complete").all().map { try $0.requireID() })
         let decoder = JSONDecoder()
         return try entries.filter { complete.contains($0.importID) }.map { entry in
-            let json = try cipher.open(entry.dataSealed, context: RosterEntryRecord.context(try entry.requireID()))
+            let json = try cipher.open(entry.dataSealed, context: RosterLine.context(try entry.requireID()))
             return try decoder.decode(RosterLine.self, from: Data(json.utf8))
         }
     }

@@ -42,7 +42,7 @@ public func configure(
         app.migrations.add(migration)
     }
 
-    let messageSink: any MessageSink = services.messageSink ?? {
+    let baseSink: any MessageSink = services.messageSink ?? {
         let fallback: any MessageSink = switch configuration.messageSink {
         case .file(let path): FileMessageSink(path: path)
         }
@@ -51,6 +51,11 @@ public func configure(
         if let gateway = configuration.smsGateway { routes[.sms] = HTTPSMSSink(gateway: gateway, client: app.http.client.shared) }
         return routes.isEmpty ? fallback : RoutingMessageSink(routes: routes, fallback: fallback)
     }()
+    // Webhooks always go to the platforms over HTTP (a copy to the development sink), signed
+    // with the platform's secrets as they are at delivery.
+    let webhooks = WebhookSink(secrets: { [app] platform, now in try await app.features.platforms.signingSecrets(platform, at: now) },
+                               client: app.http.client.shared, mirror: baseSink)
+    let messageSink: any MessageSink = RoutingMessageSink(routes: [.webhook: webhooks], fallback: baseSink)
 
     let programs = try ProgramCatalog.load(directory: (configuration.dataDirectory as NSString).appendingPathComponent("programs"))
     for program in programs.programs where programs.sources[program.key] != "preset" {
@@ -101,6 +106,7 @@ public func configure(
     app.middleware.use(PageModeMiddleware())
     app.middleware.use(ShimingErrorMiddleware())
     app.middleware.use(SessionAuthenticator(accounts: features.accounts))
+    app.middleware.use(PlatformAuthenticator(platforms: features.platforms))
 
     SystemController().register(app.routes)
     WebController().register(app.routes)
@@ -121,6 +127,8 @@ public func configure(
     ReviewController(features: features).register(app.routes)
     ExceptionsController(features: features).register(app.routes)
     RosterController().register(app.routes)
+    PlatformsController(features: features).register(app.routes)
+    GrantsController(features: features).register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

@@ -18,6 +18,9 @@ struct Features: Sendable {
     let alerts: RiskAlertService
     let feedback: FeedbackService
     let admin: AdminService
+    let platforms: PlatformService
+    let sessions: VerificationSessionService
+    let grants: GrantService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -29,6 +32,9 @@ struct Features: Sendable {
         alerts = RiskAlertService(context: context, stores: stores)
         feedback = FeedbackService(context: context, stores: stores)
         admin = AdminService(context: context, stores: stores, accounts: accounts)
+        platforms = PlatformService(context: context, stores: stores)
+        sessions = VerificationSessionService(context: context, stores: stores, cases: cases)
+        grants = GrantService(context: context, stores: stores, cases: cases)
     }
 }
 

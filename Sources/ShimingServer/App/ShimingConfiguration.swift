@@ -75,6 +75,11 @@ public struct ShimingConfiguration: Sendable {
     /// PostgreSQL connections each event loop (one per core) may open
     /// (`SHIMING_DATABASE_CONNECTIONS`); a request that waits 10 s for one is answered 503.
     public var databaseConnectionsPerLoop: Int = 4
+    /// Whether webhook URLs may point at loopback or private addresses when the public URL is
+    /// https (`SHIMING_WEBHOOK_ALLOW_PRIVATE=1`; tests and closed networks).
+    public var webhookAllowPrivate: Bool = false
+    /// Calls per minute one platform key may make (`SHIMING_PLATFORM_RATE_LIMIT`).
+    public var platformRatePerMinute: Int = 600
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -211,6 +216,18 @@ public struct ShimingConfiguration: Sendable {
             connections = parsed
         }
 
+        var platformRate = 600
+        if let raw = value("SHIMING_PLATFORM_RATE_LIMIT") {
+            guard let parsed = Int(raw), (1...100_000).contains(parsed) else {
+                throw ConfigurationError(variable: "SHIMING_PLATFORM_RATE_LIMIT", problem: "must be a number between 1 and 100000 (calls per minute per key), got \"\(raw)\"")
+            }
+            platformRate = parsed
+        }
+        let allowPrivate = value("SHIMING_WEBHOOK_ALLOW_PRIVATE")
+        guard allowPrivate == nil || ["0", "1"].contains(allowPrivate!) else {
+            throw ConfigurationError(variable: "SHIMING_WEBHOOK_ALLOW_PRIVATE", problem: "must be 0 or 1, got \"\(allowPrivate!)\"")
+        }
+
         var bcryptCost = 12
         if let raw = value("SHIMING_BCRYPT_COST") {
             guard let parsed = Int(raw), (4...31).contains(parsed) else {
@@ -308,7 +325,9 @@ public struct ShimingConfiguration: Sendable {
             identityService: identityService,
             reviewIdleMinutes: reviewIdle,
             helpPhone: helpPhone,
-            databaseConnectionsPerLoop: connections
+            databaseConnectionsPerLoop: connections,
+            webhookAllowPrivate: allowPrivate == "1",
+            platformRatePerMinute: platformRate
         )
     }
 

@@ -22,5 +22,6 @@ enum ShimingMigrations {
         CreateExceptions(),
         AttributeMachineSteps(),
         CreateRosterClasses(),
+        CreatePlatforms(),
     ]
 }

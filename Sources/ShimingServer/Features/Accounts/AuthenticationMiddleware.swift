@@ -14,6 +14,9 @@ public enum Access: Sendable, Equatable {
     case holder
     /// Staff with one of these roles.
     case staff(Set<StaffRole>)
+    /// A relying platform calling with its API key (`Authorization: Bearer sk_live_…`); no
+    /// account may call these, and a key may call nothing else.
+    case platform
 }
 
 extension Access {
@@ -21,6 +24,7 @@ extension Access {
     /// frozen one too, unless frozen holders may use the route) → its state; an account without
     /// one of the staff roles → 403. API routes (`AccessGuard`) and pages (`PageGuard`) alike.
     func admit(_ account: Account) throws {
+        if self == .platform { throw HTTPFailure.error(for: .forbidden) }
         if !(self == .holder && account.status == .frozen) { try account.checkMayAct() }
         if case .staff(let roles) = self {
             guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
@@ -66,7 +70,9 @@ struct SessionAuthenticator: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         var token: String?
         var viaCookie = false
-        if let bearer = request.headers.bearerAuthorization?.token {
+        if let bearer = request.headers.bearerAuthorization?.token, bearer.hasPrefix(PlatformService.keyPrefix) {
+            // A platform's key: `PlatformAuthenticator` recognises it.
+        } else if let bearer = request.headers.bearerAuthorization?.token {
             token = bearer
         } else if let cookie = request.cookies[Self.cookieName]?.string {
             token = cookie
@@ -96,7 +102,14 @@ struct AccessGuard: AsyncMiddleware {
     let access: Access
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        guard let account = request.authenticated?.account else { throw HTTPFailure.error(for: .unauthorized) }
+        let platform = request.platformCaller
+        if access == .platform {
+            guard platform != nil else { throw HTTPFailure.error(for: request.authenticated == nil ? .unauthorized : .forbidden) }
+            return try await next.respond(to: request)
+        }
+        guard let account = request.authenticated?.account else {
+            throw HTTPFailure.error(for: platform == nil ? .unauthorized : .forbidden)
+        }
         try access.admit(account)
         return try await next.respond(to: request)
     }

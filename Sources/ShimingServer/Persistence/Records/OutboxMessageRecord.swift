@@ -17,6 +17,8 @@ final class OutboxMessageRecord: Model, @unchecked Sendable {
     @OptionalField(key: "last_error") var lastError: String?
     @Field(key: "created_at") var createdAt: Date
     @OptionalField(key: "sent_at") var sentAt: Date?
+    /// The platform a webhook is for (its delivery log); nil for messages to people.
+    @OptionalField(key: "platform_id") var platformID: UUID?
 
     init() {}
 }

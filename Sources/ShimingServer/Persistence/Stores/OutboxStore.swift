@@ -53,7 +53,7 @@ struct OutboxStore: Sendable {
             """).first() != nil
     }
 
-    private func value(_ record: OutboxMessageRecord) throws -> OutboxEntry {
+    func value(_ record: OutboxMessageRecord) throws -> OutboxEntry {
         let id = try record.requireID()
         let message = try? JSONDecoder().decode(OutgoingMessage.self, from: cipher.openData(record.payload, context: Outbox.payloadContext(id)))
         return OutboxEntry(
@@ -61,5 +61,23 @@ struct OutboxStore: Sendable {
             attempts: record.attempts, lastError: record.lastError, createdAt: record.createdAt, nextAttemptAt: record.nextAttemptAt,
             sentAt: record.sentAt, message: message
         )
+    }
+}
+
+extension OutboxStore {
+    /// A platform's webhook deliveries, newest first.
+    func list(platform: UUID, limit: Int) async throws -> [OutboxEntry] {
+        try await OutboxMessageRecord.query(on: db).filter(\.$platformID == platform).sort(\.$createdAt, .descending)
+            .limit(limit).all().map(value)
+    }
+
+    /// Puts one of the platform's deliveries back in the queue, due now (sent, failed or waiting
+    /// for a retry; one being sent is left alone), in one conditional statement.
+    func requeue(_ id: UUID, platform: UUID, at now: Date) async throws -> Bool {
+        try await db.sql().raw("""
+            UPDATE outbox_messages SET status = \(bind: OutboxStatus.pending.rawValue), attempts = 0, next_attempt_at = \(bind: now)
+            WHERE id = \(bind: id) AND platform_id = \(bind: platform) AND status IN ('pending', 'sent', 'failed')
+            RETURNING id
+            """).first() != nil
     }
 }

@@ -13,7 +13,7 @@ public enum AuditActor: Sendable, Equatable {
     case account(UUID)
     /// A staff member's account.
     case staff(UUID)
-    /// A relying platform, by its API key id.
+    /// A relying platform (the key it called with is in the details).
     case platform(UUID)
     /// An operator on the command line.
     case cli(String)

@@ -12,6 +12,8 @@ public enum KeyPurpose: String, Sendable, CaseIterable {
     case blindIndex = "shiming/blind-index/v1"
     /// HMAC-SHA256 for one-time codes and tokens stored as hashes.
     case secretHashing = "shiming/secret-hashing/v1"
+    /// HMAC-SHA256 for the pairwise subject identifiers relying platforms see.
+    case pairwiseSubject = "shiming/pairwise-subject/v1"
 }
 
 /// The master key and the purpose-specific subkeys derived from it.

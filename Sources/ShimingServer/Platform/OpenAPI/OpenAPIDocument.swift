@@ -47,7 +47,8 @@ enum OpenAPIDocument {
                     RequestBody(required: true, content: [documented.requestContentType: MediaType(schema: $0)])
                 },
                 responses: responses,
-                security: documented.requiresAuthentication ? [["bearer": []], ["session": []]] : nil,
+                security: documented.access == .platform ? [["platformKey": []]]
+                    : documented.requiresAuthentication ? [["bearer": []], ["session": []]] : nil,
                 xShimingRoles: {
                     if case .staff(let roles) = documented.access { return roles.sorted().map(\.rawValue) }
                     return nil
@@ -69,6 +70,7 @@ enum OpenAPIDocument {
                 securitySchemes: [
                     "bearer": SecurityScheme(type: "http", scheme: "bearer", in: nil, name: nil),
                     "session": SecurityScheme(type: "apiKey", scheme: nil, in: "cookie", name: "shiming_session"),
+                    "platformKey": SecurityScheme(type: "http", scheme: "bearer", in: nil, name: nil),
                 ]
             )
         )

@@ -12,6 +12,8 @@ import SQLKit
 public struct Outbox: Sendable {
     /// Deliveries tried before a message is marked failed.
     public static let maxAttempts = 8
+    /// Webhooks are retried at 1 min, 5 min, 1 h, 5 h and 18 h after the first attempt, then failed.
+    public static let webhookRetries: [TimeInterval] = [60, 300, 3600, 5 * 3600, 18 * 3600]
     /// How long a claimed message stays reserved for the worker that claimed it.
     static let lease: TimeInterval = 120
 
@@ -36,6 +38,7 @@ public struct Outbox: Sendable {
         record.attempts = 0
         record.nextAttemptAt = now
         record.createdAt = now
+        record.platformID = message.platform
         try await record.create(on: db)
         return id
     }
@@ -43,6 +46,14 @@ public struct Outbox: Sendable {
     /// The delay before attempt `attempts + 1`: 30 s, 1 min, 2 min, … capped at one hour.
     public static func backoff(afterAttempts attempts: Int) -> TimeInterval {
         min(30 * pow(2, Double(max(attempts - 1, 0))), 3600)
+    }
+
+    /// Attempts before a message on `channel` is failed, and the delay after attempt `attempts`.
+    static func schedule(_ channel: String, afterAttempts attempts: Int) -> TimeInterval? {
+        if channel == OutgoingMessage.Channel.webhook.rawValue {
+            return attempts <= webhookRetries.count ? webhookRetries[max(attempts - 1, 0)] : nil
+        }
+        return attempts < maxAttempts ? backoff(afterAttempts: attempts) : nil
     }
 
     static func payloadContext(_ id: UUID) -> String {
@@ -101,15 +112,15 @@ public struct Outbox: Sendable {
                 report.sent += 1
             } catch {
                 record.lastError = String(describing: error)
-                if record.attempts >= Self.maxAttempts {
+                if let delay = Self.schedule(record.channel, afterAttempts: record.attempts) {
+                    record.status = OutboxStatus.pending.rawValue
+                    record.nextAttemptAt = now.addingTimeInterval(delay)
+                    report.retrying += 1
+                    logger.warning("Outbox message \(id) (\(record.template)) not delivered, attempt \(record.attempts): \(error)")
+                } else {
                     record.status = OutboxStatus.failed.rawValue
                     report.failed += 1
                     logger.error("Outbox message \(id) (\(record.template)) failed for good after \(record.attempts) attempts: \(error)")
-                } else {
-                    record.status = OutboxStatus.pending.rawValue
-                    record.nextAttemptAt = now.addingTimeInterval(Self.backoff(afterAttempts: record.attempts))
-                    report.retrying += 1
-                    logger.warning("Outbox message \(id) (\(record.template)) not delivered, attempt \(record.attempts): \(error)")
                 }
             }
             record.leaseUntil = nil

@@ -23,11 +23,15 @@ public struct OutgoingMessage: Sendable, Codable, Equatable {
     public var html: String?
     /// The one-time code the message carries, if any (the development sink shows it to tests).
     public var code: String?
+    /// For a webhook: the platform it is for (its secret signs it at delivery).
+    public var platform: UUID?
+    /// For a webhook: the id the receiver deduplicates by, the same on every attempt.
+    public var deliveryID: UUID?
 
     /// Creates a message.
     public init(
         channel: Channel, to: String, template: String, subject: String? = nil,
-        text: String, html: String? = nil, code: String? = nil
+        text: String, html: String? = nil, code: String? = nil, platform: UUID? = nil, deliveryID: UUID? = nil
     ) {
         self.channel = channel
         self.to = to
@@ -36,6 +40,8 @@ public struct OutgoingMessage: Sendable, Codable, Equatable {
         self.text = text
         self.html = html
         self.code = code
+        self.platform = platform
+        self.deliveryID = deliveryID
     }
 }
 

@@ -1,0 +1,165 @@
+import Fluent
+import Foundation
+import ShimingCore
+import SQLKit
+
+extension Store {
+    /// Hosted verification sessions.
+    var verificationSessions: VerificationSessionStore { VerificationSessionStore(db: database, cipher: cipher) }
+    /// The subjects' grants and the platforms' queries under them.
+    var grants: GrantStore { GrantStore(db: database) }
+}
+
+/// Rows of `verification_sessions` ⇄ `VerificationSession`; the platform's reference is sealed.
+/// Every change of status is one conditional statement, so a session is used once.
+struct VerificationSessionStore: Sendable {
+    let db: any Database
+    let cipher: FieldCipher
+
+    func find(_ id: UUID) async throws -> VerificationSession? {
+        try await VerificationSessionRecord.find(id, on: db).map(value)
+    }
+
+    func insert(_ session: VerificationSession) async throws {
+        let record = VerificationSessionRecord()
+        record.id = session.id
+        record.platformID = session.platformID
+        record.program = session.program
+        record.referenceSealed = try cipher.seal(session.reference, context: VerificationSessionRecord.referenceContext(session.id))
+        record.returnURL = session.returnURL
+        record.locale = session.locale
+        record.status = session.status.rawValue
+        record.createdAt = session.createdAt
+        record.expiresAt = session.expiresAt
+        try await record.create(on: db)
+    }
+
+    /// Binds an open session to the person who opened it (or finds it already theirs); false
+    /// when it is someone else's, over or expired.
+    func bind(_ id: UUID, to account: UUID, at now: Date) async throws -> Bool {
+        try await db.sql().raw("""
+            UPDATE verification_sessions SET account_id = \(bind: account), status = \(bind: VerificationSessionStatus.pending.rawValue)
+            WHERE id = \(bind: id) AND status IN ('open', 'pending') AND expires_at > \(bind: now)
+            AND (account_id IS NULL OR account_id = \(bind: account))
+            RETURNING id
+            """).first() != nil
+    }
+
+    /// Ends a pending session of the account as verified (with its grant) or declined; false
+    /// when it was no longer pending.
+    func complete(_ id: UUID, account: UUID, as status: VerificationSessionStatus, grant: UUID?, at now: Date) async throws -> Bool {
+        try await db.sql().raw("""
+            UPDATE verification_sessions SET status = \(bind: status.rawValue), grant_id = \(bind: grant), completed_at = \(bind: now)
+            WHERE id = \(bind: id) AND account_id = \(bind: account) AND status = 'pending' AND expires_at > \(bind: now)
+            RETURNING id
+            """).first() != nil
+    }
+
+    /// Cancels a session of the platform that is not over; false otherwise.
+    func cancel(_ id: UUID, platform: UUID, at now: Date) async throws -> Bool {
+        try await db.sql().raw("""
+            UPDATE verification_sessions SET status = 'cancelled', completed_at = \(bind: now)
+            WHERE id = \(bind: id) AND platform_id = \(bind: platform) AND status IN ('open', 'pending') AND expires_at > \(bind: now)
+            RETURNING id
+            """).first() != nil
+    }
+
+    /// The account's sessions still waiting for it (it is applying or in review), newest first.
+    func waiting(for account: UUID, at now: Date) async throws -> [VerificationSession] {
+        try await VerificationSessionRecord.query(on: db).filter(\.$accountID == account)
+            .filter(\.$status == VerificationSessionStatus.pending.rawValue).filter(\.$expiresAt > now)
+            .sort(\.$createdAt, .descending).limit(10).all().map(value)
+    }
+
+    private func value(_ record: VerificationSessionRecord) throws -> VerificationSession {
+        let id = try record.requireID()
+        return VerificationSession(
+            id: id, platformID: record.platformID, program: record.program,
+            reference: try cipher.open(record.referenceSealed, context: VerificationSessionRecord.referenceContext(id)),
+            returnURL: record.returnURL, locale: record.locale,
+            status: VerificationSessionStatus(rawValue: record.status) ?? .open, accountID: record.accountID, grantID: record.grantID,
+            createdAt: record.createdAt, expiresAt: record.expiresAt, completedAt: record.completedAt
+        )
+    }
+}
+
+/// Rows of `grants` and `grant_queries`.
+struct GrantStore: Sendable {
+    let db: any Database
+
+    func find(_ id: UUID) async throws -> Grant? {
+        try await GrantRecord.find(id, on: db).map(Self.value)
+    }
+
+    func insert(_ grant: Grant) async throws {
+        let record = GrantRecord()
+        record.id = grant.id
+        record.accountID = grant.accountID
+        record.platformID = grant.platformID
+        record.subject = grant.subject
+        record.claims = try StoredJSON.text(grant.claims.map(\.rawValue))
+        record.sessionID = grant.sessionID
+        record.grantedAt = grant.grantedAt
+        record.expiresAt = grant.expiresAt
+        try await record.create(on: db)
+    }
+
+    /// The account's grants, newest first (withdrawn ones too: the person sees their history).
+    func of(account: UUID) async throws -> [Grant] {
+        try await GrantRecord.query(on: db).filter(\.$accountID == account).sort(\.$grantedAt, .descending).all().map(Self.value)
+    }
+
+    /// The account's grants in force.
+    func inForce(account: UUID, at now: Date) async throws -> [Grant] {
+        try await GrantRecord.query(on: db).filter(\.$accountID == account).filter(\.$revokedAt == nil)
+            .filter(\.$expiresAt > now).all().map(Self.value)
+    }
+
+    /// The grant in force under which the platform knows `subject`.
+    func inForce(platform: UUID, subject: String, at now: Date) async throws -> Grant? {
+        try await GrantRecord.query(on: db).filter(\.$platformID == platform).filter(\.$subject == subject)
+            .filter(\.$revokedAt == nil).filter(\.$expiresAt > now).sort(\.$grantedAt, .descending).first().map(Self.value)
+    }
+
+    /// Withdraws grants in one conditional statement and returns the ones it withdrew: one
+    /// grant of the account (`id`), or every grant in force of the account for the platform.
+    func revoke(account: UUID, id: UUID? = nil, platform: UUID? = nil, by: String, at now: Date) async throws -> [UUID] {
+        var filter: SQLQueryString = "account_id = \(bind: account) AND revoked_at IS NULL"
+        if let id { filter = filter + " AND id = \(bind: id)" }
+        if let platform { filter = filter + " AND platform_id = \(bind: platform)" }
+        let rows = try await db.sql().raw("""
+            UPDATE grants SET revoked_at = \(bind: now), revoked_by = \(bind: by) WHERE \(filter) RETURNING id
+            """).all()
+        return try rows.map { try $0.decode(column: "id", as: UUID.self) }
+    }
+
+    /// Counts one query under the grant on its day (one statement) and notes when it was.
+    func recordQuery(_ grant: UUID, at now: Date) async throws {
+        let sql = try db.sql()
+        try await sql.raw("""
+            INSERT INTO grant_queries (grant_id, day, count, last_at) VALUES (\(bind: grant), \(bind: ChinaTime.day(now)), 1, \(bind: now))
+            ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + 1, last_at = \(bind: now)
+            """).run()
+        try await sql.raw("UPDATE grants SET last_queried_at = \(bind: now) WHERE id = \(bind: grant)").run()
+    }
+
+    /// The per-day query counts under these grants, newest day first.
+    func queries(of grants: [UUID], limit: Int = 200) async throws -> [GrantQueryDay] {
+        guard !grants.isEmpty else { return [] }
+        let rows = try await db.sql().select().columns("grant_id", "day", "count", "last_at").from("grant_queries")
+            .where("grant_id", .in, grants).orderBy("day", .descending).limit(limit).all()
+        return try rows.map {
+            GrantQueryDay(grantID: try $0.decode(column: "grant_id", as: UUID.self), day: try $0.decode(column: "day", as: String.self),
+                          count: try $0.decode(column: "count", as: Int.self), lastAt: try $0.decode(column: "last_at", as: Date.self))
+        }
+    }
+
+    static func value(_ record: GrantRecord) throws -> Grant {
+        Grant(
+            id: try record.requireID(), accountID: record.accountID, platformID: record.platformID, subject: record.subject,
+            claims: StoredJSON.list(record.claims).compactMap(PlatformClaim.init(rawValue:)), sessionID: record.sessionID,
+            grantedAt: record.grantedAt, expiresAt: record.expiresAt, revokedAt: record.revokedAt, revokedBy: record.revokedBy,
+            lastQueriedAt: record.lastQueriedAt
+        )
+    }
+}

@@ -129,6 +129,8 @@ public func configure(
     RosterController().register(app.routes)
     PlatformsController(features: features).register(app.routes)
     GrantsController(features: features).register(app.routes)
+    WebVerifyController(features: features).register(app.routes)
+    WebGrantsController(features: features).register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

@@ -231,6 +231,8 @@ enum AccountPages {
         var lang: Lang
         var csrf: String
         var account: Account
+        /// Platforms waiting for the person to finish a verification they started there.
+        var waiting: [(VerificationSession, Platform)] = []
     }
 
     static func account(_ model: AccountModel) -> HTML {
@@ -261,10 +263,13 @@ enum AccountPages {
             // Frozen: the cases (to appeal) and feedback are all that is open.
             links = [Forms.element("li", [], [Forms.element("a", [("href", "/cases")], [.text(CasePages.title(lang))])])]
         }
+        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/platforms"), ("id", "authorised-platforms")],
+                                                            [.text(GrantPages.title(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/feedback?page=/account")], [.text(ReviewText.feedback(lang))])]))
         return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, staff: account.kind == .staff, main: .group(
             .h1(.text(AccountText.accountTitle(lang))),
             frozen,
+            .group(HostedPages.waiting(model.waiting, lang: lang)),
             Forms.element("dl", [("class", "facts")], [
                 Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]),
                 Forms.element("dd", [], [.text(account.username ?? "—")]),

@@ -211,7 +211,9 @@ struct WebAccountsController {
             )
             // A fresh session id at every sign-in (no fixation); the pre-sign-in CSRF cookie goes.
             // Staff land on their desk, applicants on their account.
-            let landing = session.account.kind == .staff ? "/staff" : (Self.localPath(form.next) ?? "/account")
+            // A verification link opened before signing in comes next (the hosted flow).
+            let landing = session.account.kind == .staff ? "/staff"
+                : (Self.localPath(form.next) ?? WebVerifyController.pendingLanding(req) ?? "/account")
             let response = req.redirect(to: landing, redirectType: .normal)
             response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(
                 string: session.token, expires: session.expiresAt, path: "/", isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax
@@ -245,6 +247,7 @@ struct WebAccountsController {
     @Sendable func accountPage(_ req: Request) async throws -> Response {
         let authenticated = try req.caller
         let (csrf, _) = PageCSRF.token(for: req)
-        return page(AccountPages.account(.init(lang: req.lang, csrf: csrf, account: authenticated.account)).render(), cookie: nil)
+        let waiting = try await features.sessions.waiting(for: authenticated.account)
+        return page(AccountPages.account(.init(lang: req.lang, csrf: csrf, account: authenticated.account, waiting: waiting)).render(), cookie: nil)
     }
 }

@@ -49,6 +49,7 @@ struct FreezeService: Sendable {
             try await tx.accounts.setStatus(accountID, to: .frozen, reason: reason, at: now)
             try await tx.audit("account.frozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
                                details: ["freeze": freezeID.uuidString.lowercased(), "cases": String(frozen.count)], at: now)
+            try await PlatformEvents.verificationChanged(account: accountID, change: "frozen", at: now, in: tx)
             try await cases.notify(holder, template: "account_frozen", text: FreezeNotices.frozen(reason: reason, lang: holder.locale), in: tx)
         }
     }
@@ -93,6 +94,7 @@ struct FreezeService: Sendable {
         try await tx.appeals.lift(freeze, how: how, by: liftedBy, note: note, at: now)
         try await tx.audit("account.unfrozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
                            details: ["freeze": freeze.id.uuidString.lowercased(), "how": how], at: now)
+        try await PlatformEvents.verificationChanged(account: accountID, change: "unfrozen", at: now, in: tx)
         try await cases.notify(holder, template: "account_unfrozen", text: FreezeNotices.unfrozen(lang: holder.locale), in: tx)
     }
 

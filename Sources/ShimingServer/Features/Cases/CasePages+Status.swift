@@ -26,6 +26,7 @@ extension CasePages {
                                              [.text(item.state.label(lang))])),
         ]
         if let notice = model.notice { main.append(Forms.notice(notice, kind: model.noticeKind)) }
+        main += HostedPages.waiting(model.waitingSessions, lang: lang)
         main.append(progress(model))
         if let code = item.identityCode {
             main.append(Forms.element("p", [("class", "identity-code")], [.text(fact(identityCode, "", lang)),

@@ -134,6 +134,8 @@ enum CasePages {
         var rollSchools: [String] = []
         var rollGrades: [String] = []
         var rollClasses: [String] = []
+        /// Platforms waiting for this person's verification (the hosted flow), with a way back.
+        var waitingSessions: [(VerificationSession, Platform)] = []
     }
 
     // MARK: List

@@ -44,6 +44,7 @@ extension CaseService {
         result.expired = try await forEach(due) { [self] record, account, program, tx in
             try await tx.cases.apply(.expire, to: &record, actor: .system, rule: "program.reverification", at: now)
             try await tx.audit("case.expired", actor: .system, subject: Self.subject(record.id), at: now)
+            try await PlatformEvents.verificationChanged(account: account.id, change: "expired", at: now, in: tx)
             if let program {
                 try await notify(account, template: "case_expired", text: Notices.expired(program: program, lang: account.locale), in: tx)
             }

@@ -44,7 +44,8 @@ extension CaseService {
         }
         // A renewal replaces the verification it renews: that one ends now, without a notice.
         let id = record.id
-        for var earlier in try await tx.cases.verified(account: account.id, program: program.key, excluding: id) {
+        let earlierOnes = try await tx.cases.verified(account: account.id, program: program.key, excluding: id)
+        for var earlier in earlierOnes {
             try await tx.cases.apply(.expire, to: &earlier, actor: actor, rule: "program.renewed", at: now)
             try await tx.audit("case.expired", actor: actor, subject: Self.subject(earlier.id), ip: nil,
                                details: ["renewedBy": id.uuidString.lowercased()], at: now)
@@ -53,6 +54,8 @@ extension CaseService {
         try await tx.audit("case.verified", actor: actor, subject: Self.subject(id), ip: nil,
                            details: ["program": program.key, "identityCode": record.identityCode ?? "",
                                      "profile": profile.joined(separator: ",")], at: now)
+        // Platforms the person authorised hear of a renewal (or a verification under another program).
+        try await PlatformEvents.verificationChanged(account: account.id, change: earlierOnes.isEmpty ? "verified" : "renewed", at: now, in: tx)
         try await notify(account, template: "case_verified",
                          text: Notices.verified(program: program, code: record.identityCode, lang: account.locale), in: tx)
     }

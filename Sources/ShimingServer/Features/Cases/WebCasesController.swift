@@ -73,6 +73,7 @@ struct WebCasesController {
                     configure: (inout CasePages.Model) -> Void = { _ in }) async throws -> Response {
         let item = try await service(req).own(caseID, account: account)
         var model = model(req, item, try service(req).program(item.program))
+        model.waitingSessions = try await features.sessions.waiting(for: account)
         configure(&model)
         return pages.page(CasePages.status(model).render(), cookie: nil, status: status)
     }

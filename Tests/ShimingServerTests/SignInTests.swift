@@ -167,21 +167,31 @@ struct AccessMatrixTests {
         }.joined(separator: "/")
     }
 
-    /// Whether a caller with this token and these roles passes the declared access.
+    /// Whether a caller with this token and these roles passes the declared access; a platform
+    /// key passes platform operations only, and no account passes those.
     static func allows(_ access: Access, token: String?, roles: Set<StaffRole>?) -> Bool {
+        let platform = token?.hasPrefix(PlatformService.keyPrefix) == true
         switch access {
-        case .everyone: true
-        case .signedIn, .holder: token != nil
-        case .staff(let needed): roles.map { !$0.isDisjoint(with: needed) } ?? false
+        case .everyone: return true
+        case .platform: return platform
+        case .signedIn, .holder: return token != nil && !platform
+        case .staff(let needed): return !platform && (roles.map { !$0.isDisjoint(with: needed) } ?? false)
         }
+    }
+
+    /// A relying platform's key, as the fourth kind of caller of the API matrix.
+    static func platformCaller(_ shiming: TestShiming) async throws -> (String, String?, Set<StaffRole>?) {
+        let admin = try await shiming.staff([.admin], username: "staff.platforms")
+        let platform = try await shiming.registerPlatform(admin, name: "矩阵平台", webhook: nil)
+        return ("platform", platform.apiKey, nil)
     }
 
     static func isSignOut(_ route: Route) -> Bool { route.method == .DELETE && route.path.contains(.constant("sessions")) }
 
-    @Test("every guarded endpoint refuses the anonymous (401), and the wrong roles (403), on SQLite and PostgreSQL")
+    @Test("every guarded endpoint refuses the anonymous (401), and the wrong roles or kind of caller — an account on a platform operation, a platform key elsewhere — (403), on SQLite and PostgreSQL")
     func matrix() async throws {
         try await withShiming { shiming in
-            let callers = try await Self.callers(shiming)
+            let callers = try await Self.callers(shiming) + [Self.platformCaller(shiming)]
             // Sign-out ends the caller's session, so it goes last.
             let routes = shiming.app.routes.all
                 .filter { $0.operation != nil && $0.operation?.access != .everyone }

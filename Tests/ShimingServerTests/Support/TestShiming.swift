@@ -54,11 +54,12 @@ struct TestShiming: Sendable {
         return response
     }
 
-    /// Delivers due outbox messages into the recording sink.
+    /// Delivers due outbox messages: SMS and e-mail into the recording sink, webhooks over HTTP
+    /// to the platforms (as `serve` routes them).
     @discardableResult
     func deliverOutbox() async throws -> DeliveryReport {
         try await Outbox(cipher: app.shiming.cipher).deliverDue(
-            sink: sink, now: clock.now(), on: app.db, logger: app.logger
+            sink: app.shiming.messageSink, now: clock.now(), on: app.db, logger: app.logger
         )
     }
 }
@@ -69,6 +70,7 @@ struct TestShiming: Sendable {
 func withShiming<T>(
     dataDirectory: String? = nil,
     identityService: (any IdentityService)? = nil,
+    adjust: (inout ShimingConfiguration) -> Void = { _ in },
     _ body: (TestShiming) async throws -> T
 ) async throws -> T {
     let directory = dataDirectory ?? FileManager.default.temporaryDirectory
@@ -83,7 +85,8 @@ func withShiming<T>(
         } else {
             database = .sqlite(path: ShimingConfiguration.defaultSQLitePath(in: directory))
         }
-        let configuration = testConfiguration(dataDirectory: directory, database: database)
+        var configuration = testConfiguration(dataDirectory: directory, database: database)
+        adjust(&configuration)
         try await configure(app, configuration: configuration, services: Services(clock: clock, messageSink: sink, identityService: identityService))
         try await app.autoMigrate()
         let result = try await body(TestShiming(app: app, clock: clock, sink: sink, configuration: configuration))
@@ -110,6 +113,8 @@ func testConfiguration(dataDirectory: String, database: ShimingConfiguration.Dat
         bcryptCost: 4
     )
     configuration.helpPhone = "400-800-1234"
+    // The tests' webhook receivers listen on 127.0.0.1.
+    configuration.webhookAllowPrivate = true
     return configuration
 }
 

@@ -67,7 +67,7 @@ enum PlatformViews {
         var sentAt: Date?
 
         init(_ entry: OutboxEntry) {
-            id = entry.message?.deliveryID ?? entry.id
+            id = entry.id
             event = entry.template
             status = entry.status.rawValue
             attempts = entry.attempts

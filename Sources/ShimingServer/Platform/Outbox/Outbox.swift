@@ -29,7 +29,8 @@ public struct Outbox: Sendable {
     public func enqueue(_ message: OutgoingMessage, at now: Date, on db: any Database) async throws -> UUID {
         assert(db.inTransaction, "messages are enqueued in the transaction of the change that caused them")
         let record = OutboxMessageRecord()
-        let id = UUID()
+        // A webhook's row is its delivery id (X-Shiming-Delivery): the log and a redelivery name it.
+        let id = message.deliveryID ?? UUID()
         record.id = id
         record.channel = message.channel.rawValue
         record.template = message.template

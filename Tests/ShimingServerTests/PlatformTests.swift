@@ -1,0 +1,427 @@
+import Crypto
+import Fluent
+import Foundation
+import ShimingCore
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+/// What a platform sees of Shiming, in the tests' words.
+struct PlatformReply: Decodable {
+    struct Key: Decodable { var id: UUID; var prefix: String; var lastUsedAt: Date?; var revokedAt: Date?; var apiKey: String? }
+    var id: UUID
+    var name: String
+    var claims: [String]
+    var keys: [Key]?
+    var apiKey: String?
+    var webhookSecret: String?
+}
+
+struct SessionReply: Decodable {
+    var id: UUID
+    var url: String
+    var status: String
+    var reference: String
+    var subject: String?
+    var verification: VerificationReply?
+}
+
+struct VerificationReply: Decodable, Equatable {
+    var verified: Bool
+    var program: String?
+    var level: String?
+    var expiresAt: Date?
+    var claims: [String: ClaimValue]
+}
+
+struct GrantReply: Decodable {
+    struct Ref: Decodable { var id: UUID; var name: String }
+    struct Day: Decodable { var day: String; var count: Int }
+    var id: UUID
+    var platform: Ref
+    var claims: [String]
+    var state: String
+    var queries: [Day]
+}
+
+extension TestShiming {
+    /// Registers a platform as an admin; returns its reply with the key and secret shown once.
+    func registerPlatform(_ admin: String, name: String, webhook: String?, programs: [String] = ["e-commerce"],
+                          claims: [String] = ["verified", "ageOver18", "maskedName"],
+                          redirect: String = "https://shop.example/return") async throws -> PlatformReply {
+        var body: [String: Any] = ["name": name, "redirectUris": [redirect], "programs": programs, "claims": claims,
+                                   "purpose": "下单前确认买家已成年"]
+        if let webhook { body["webhookUrl"] = webhook }
+        let response = try await sendObject(.POST, "/api/v1/admin/platforms", token: admin, body)
+        #expect(response.status == .created, "\(response.text)")
+        return try response.json(PlatformReply.self)
+    }
+
+    func startSession(_ key: String, reference: String, program: String = "e-commerce",
+                      returnUrl: String = "https://shop.example/return") async throws -> SessionReply {
+        let response = try await sendObject(.POST, "/api/v1/verification-sessions", token: key,
+                                            ["program": program, "reference": reference, "returnUrl": returnUrl])
+        #expect(response.status == .created, "\(response.text)")
+        return try response.json(SessionReply.self)
+    }
+
+    /// Opens the hosted page as the signed-in person (bearer, as a page guard accepts).
+    func openHosted(_ session: SessionReply, token: String?) async throws -> TestingHTTPResponse {
+        var headers: HTTPHeaders = ["Accept": "text/html"]
+        if let token { headers.add(name: .authorization, value: "Bearer \(token)") }
+        return try await app.testing().sendRequest(.GET, "/verify/\(session.id.uuidString.lowercased())", headers: headers)
+    }
+
+    /// Answers the consent screen; returns the redirect's location.
+    func answerConsent(_ session: SessionReply, token: String, _ decision: String) async throws -> TestingHTTPResponse {
+        var headers = bearer(token)
+        headers.contentType = .urlEncodedForm
+        return try await app.testing().sendRequest(.POST, "/verify/\(session.id.uuidString.lowercased())/consent", headers: headers,
+                                                   body: ByteBuffer(string: "decision=\(decision)"))
+    }
+
+    func query(_ key: String, _ subject: String) async throws -> TestingHTTPResponse {
+        try await send(.GET, "/api/v1/verifications/\(subject)", headers: bearer(key))
+    }
+}
+
+/// Checks a webhook's signature the way docs/platforms.md tells platforms to.
+func signatureValid(_ header: String, body: String, secret: String) -> Bool {
+    let parts = header.split(separator: ",").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+    guard let t = parts.first(where: { $0.first == "t" })?.last else { return false }
+    let mac = HMAC<SHA256>.authenticationCode(for: Data("\(t).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+    let expected = mac.map { String(format: "%02x", $0) }.joined()
+    return parts.contains { $0.first == "v1" && $0.last == expected }
+}
+
+@Suite("Relying platforms: keys, hosted sessions, grants, the verification query and signed webhooks")
+struct PlatformTests {
+    @Test("A P5 shopper goes through a hosted session to verified, grants, returns; the signed webhook arrives; the query answers exactly the granted claims; a second platform sees another subject and needs no second application; withdrawal revokes")
+    func hostedFlow() async throws {
+        let service = FakeIdentityService()
+        let receiver = try await WebhookReceiver.start()
+        do {
+            try await withShiming(identityService: service) { shiming in
+                let admin = try await shiming.staff([.admin], username: "admin.platforms")
+                let shop = try await shiming.registerPlatform(admin, name: "优选商城", webhook: receiver.url)
+                let apiKey = try #require(shop.apiKey)
+                let secret = try #require(shop.webhookSecret)
+                #expect(apiKey.hasPrefix("sk_live_") && apiKey.count >= 8 + 43)
+                #expect(shop.claims == ["verified", "ageOver18", "maskedName"])
+                // Shown once: reading the platform again gives neither.
+                let read = try await shiming.send(.GET, "/api/v1/admin/platforms/\(shop.id)", headers: shiming.bearer(admin))
+                #expect(!read.text.contains(apiKey) && !read.text.contains(secret))
+
+                let session = try await shiming.startSession(apiKey, reference: "shop-user-1001")
+                #expect(session.status == "open")
+                #expect(session.url == "http://shiming.test/verify/\(session.id.uuidString.lowercased())")
+
+                // Signed out: the page offers sign-in and remembers the session.
+                let anonymous = try await shiming.openHosted(session, token: nil)
+                #expect(anonymous.status == .ok)
+                #expect(anonymous.text.contains("优选商城") && anonymous.text.contains("hosted-signin"))
+                #expect(anonymous.headers.setCookie?[WebVerifyController.cookie]?.string == session.id.uuidString.lowercased())
+
+                // An unverified shopper signs in: the session becomes theirs, and they apply.
+                let (_, token) = try await shiming.activeApplicant(phone: "13800138051")
+                let apply = try await shiming.openHosted(session, token: token)
+                #expect(apply.text.contains("hosted-apply"))
+                #expect(try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(apiKey))
+                    .json(SessionReply.self).status == "pending")
+                service.set(adultFemale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+                let item = try await shiming.shopCase(token, name: "陈志远", number: adultFemale)
+                #expect(item.state == "verified")
+
+                // Back on the page: the consent screen names the platform, the claims, the purpose.
+                let consent = try await shiming.openHosted(session, token: token)
+                #expect(consent.text.contains("consent-grant") && consent.text.contains("下单前确认买家已成年"))
+                #expect(consent.text.contains("data-claim=\"ageOver18\"") && !consent.text.contains("data-claim=\"name\""))
+                let granted = try await shiming.answerConsent(session, token: token, "grant")
+                #expect(granted.status == .seeOther)
+                #expect(granted.headers.first(name: .location) == "https://shop.example/return?session=\(session.id.uuidString.lowercased())&status=verified")
+
+                // The platform reads the session: verified, with a pairwise subject and the verification.
+                let done = try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(apiKey))
+                    .json(SessionReply.self)
+                #expect(done.status == "verified" && done.reference == "shop-user-1001")
+                let subject = try #require(done.subject)
+                #expect(subject.hasPrefix("sub_") && !subject.contains(item.id.uuidString.lowercased()))
+
+                // The signed webhook.
+                try await shiming.deliverOutbox()
+                let hook = try #require(receiver.received.last)
+                #expect(hook.headers.first(name: "X-Shiming-Event") == "verification_session.completed")
+                #expect(signatureValid(try #require(hook.headers.first(name: "X-Shiming-Signature")), body: hook.body, secret: secret))
+                #expect(!signatureValid(try #require(hook.headers.first(name: "X-Shiming-Signature")), body: hook.body + " ", secret: secret))
+                #expect(hook.body.contains(subject) && hook.body.contains("\"status\":\"verified\""))
+                #expect(!hook.body.contains("陈") && !hook.body.contains(adultFemale))
+                #expect(hook.headers.first(name: "X-Shiming-Delivery") != nil)
+
+                // The query: exactly the granted claims, never the number.
+                let answer = try await shiming.query(apiKey, subject)
+                #expect(answer.status == .ok, "\(answer.text)")
+                let verification = try answer.json(VerificationReply.self)
+                #expect(verification.verified && verification.level == "registry")
+                #expect(verification.claims == ["verified": .bool(true), "ageOver18": .bool(true), "maskedName": .string("陈*远")])
+                #expect(verification.program == nil && verification.expiresAt == nil)
+                #expect(!answer.text.contains(adultFemale))
+
+                // "Who asked about me": the person sees the platform and today's count.
+                let grants = try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
+                #expect(grants.count == 1 && grants[0].platform.name == "优选商城" && grants[0].state == "active")
+                #expect(grants[0].queries.map(\.count).reduce(0, +) >= 1)
+
+                // A second platform: another subject for the same person, and no second application.
+                let school = try await shiming.registerPlatform(admin, name: "网课平台", webhook: nil, claims: ["verified", "name"],
+                                                                redirect: "https://school.example/back")
+                let second = try await shiming.startSession(try #require(school.apiKey), reference: "stu-7", returnUrl: "https://school.example/back")
+                let straight = try await shiming.openHosted(second, token: token)
+                #expect(straight.text.contains("consent-grant"), "already verified: straight to consent")
+                #expect(try await shiming.answerConsent(second, token: token, "grant").status == .seeOther)
+                let secondRead = try await shiming.send(.GET, "/api/v1/verification-sessions/\(second.id)",
+                                                        headers: shiming.bearer(try #require(school.apiKey))).json(SessionReply.self)
+                let otherSubject = try #require(secondRead.subject)
+                #expect(otherSubject != subject)
+                #expect(secondRead.verification?.claims == ["verified": .bool(true), "name": .string("陈志远")])
+                // One platform cannot ask about the other's subject.
+                #expect(try await shiming.query(try #require(school.apiKey), subject).status == .notFound)
+
+                // Withdrawal: grant.revoked to the platform, and the query answers 404.
+                let shopGrant = try #require(grants.first)
+                let withdrawn = try await shiming.send(.DELETE, "/api/v1/me/grants/\(shopGrant.id)", headers: shiming.bearer(token))
+                #expect(withdrawn.status == .noContent)
+                try await shiming.deliverOutbox()
+                #expect(receiver.received.last?.headers.first(name: "X-Shiming-Event") == "grant.revoked")
+                #expect(receiver.received.last?.body.contains(subject) == true)
+                #expect(try await shiming.query(apiKey, subject).status == .notFound)
+
+                // The used link: a clear page, nothing changed.
+                let used = try await shiming.openHosted(session, token: token)
+                #expect(used.status == .gone && used.text.contains("session-closed"))
+                #expect(try await shiming.answerConsent(session, token: token, "grant").status == .gone)
+                let actions = try await AuditEventRecord.query(on: shiming.db).all().map(\.action)
+                #expect(Set(actions).isSuperset(of: ["platform.registered", "verification_session.created", "verification_session.completed",
+                                                     "grant.given", "verification.queried", "grant.withdrawn"]))
+            }
+        } catch {
+            try? await receiver.stop()
+            throw error
+        }
+        try await receiver.stop()
+    }
+
+    @Test("A receiver that fails twice gets the webhook on the third attempt (1 min, then 5 min later), once, with one delivery id")
+    func webhookRetries() async throws {
+        let service = FakeIdentityService()
+        let receiver = try await WebhookReceiver.start()
+        do {
+            try await withShiming(identityService: service) { shiming in
+                let admin = try await shiming.staff([.admin], username: "admin.retries")
+                let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: receiver.url)
+                let apiKey = try #require(shop.apiKey)
+                let (_, token) = try await shiming.activeApplicant(phone: "13800138052")
+                service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+                #expect(try await shiming.shopCase(token, name: "周杰", number: adultMale).state == "verified")
+                let session = try await shiming.startSession(apiKey, reference: "u-2")
+                _ = try await shiming.openHosted(session, token: token)
+                #expect(try await shiming.answerConsent(session, token: token, "decline").headers.first(name: .location)?
+                    .hasSuffix("status=declined") == true)
+
+                receiver.fail(next: 2)
+                #expect(try await shiming.deliverOutbox().retrying == 1)
+                shiming.clock.advance(by: 59)
+                #expect(try await shiming.deliverOutbox() == DeliveryReport())  // not due before a minute
+                shiming.clock.advance(by: 1)
+                #expect(try await shiming.deliverOutbox().retrying == 1)
+                shiming.clock.advance(by: 300)
+                #expect(try await shiming.deliverOutbox().sent == 1)
+                shiming.clock.advance(by: 86_400)
+                #expect(try await shiming.deliverOutbox() == DeliveryReport())
+                let attempts = receiver.received
+                #expect(attempts.count == 3)
+                #expect(Set(attempts.compactMap { $0.headers.first(name: "X-Shiming-Delivery") }).count == 1)
+                #expect(attempts.allSatisfy { signatureValid($0.headers.first(name: "X-Shiming-Signature") ?? "", body: $0.body, secret: shop.webhookSecret ?? "") })
+                #expect(attempts.last?.body.contains("\"status\":\"declined\"") == true)
+
+                // The delivery log, and a manual redelivery with the same id.
+                let log = try await shiming.send(.GET, "/api/v1/admin/platforms/\(shop.id)/deliveries", headers: shiming.bearer(admin))
+                struct Delivery: Decodable { var id: UUID; var status: String; var attempts: Int }
+                let deliveries = try log.json([Delivery].self)
+                #expect(deliveries.count == 1 && deliveries[0].status == "sent" && deliveries[0].attempts == 3)
+                let again = try await shiming.send(.POST, "/api/v1/admin/platforms/\(shop.id)/deliveries/\(deliveries[0].id)/redeliver",
+                                                   headers: shiming.bearer(admin))
+                #expect(again.status == .accepted)
+                #expect(try await shiming.deliverOutbox().sent == 1)
+                #expect(receiver.received.count == 4)
+                #expect(receiver.received.last?.headers.first(name: "X-Shiming-Delivery") == deliveries[0].id.uuidString.lowercased())
+            }
+        } catch {
+            try? await receiver.stop()
+            throw error
+        }
+        try await receiver.stop()
+    }
+}
+
+@Suite("Relying platforms: bad input and abuse")
+struct PlatformAbuseTests {
+    @Test("Keys: a second key works beside the first, a revoked one is 401, an unknown one is 401, a key on a person's route is 403, each key's last use is kept; past the rate 429 with Retry-After")
+    func keys() async throws {
+        try await withShiming(adjust: { $0.platformRatePerMinute = 5 }) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.keys")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let first = try #require(shop.apiKey)
+            let added = try await shiming.send(.POST, "/api/v1/admin/platforms/\(shop.id)/keys", headers: shiming.bearer(admin))
+            #expect(added.status == .created)
+            let second = try #require(try added.json(PlatformReply.Key.self).apiKey)
+            #expect(second != first)
+            #expect(try await shiming.startSession(second, reference: "a").status == "open")
+            #expect(try await shiming.startSession(first, reference: "b").status == "open")
+
+            let detail = try await shiming.send(.GET, "/api/v1/admin/platforms/\(shop.id)", headers: shiming.bearer(admin)).json(PlatformReply.self)
+            let keys = try #require(detail.keys)
+            #expect(keys.count == 2 && keys.allSatisfy { $0.lastUsedAt != nil && $0.apiKey == nil })
+            let firstID = try #require(keys.first { first.hasPrefix($0.prefix) }?.id)
+            let revoked = try await shiming.send(.DELETE, "/api/v1/admin/platforms/\(shop.id)/keys/\(firstID)", headers: shiming.bearer(admin))
+            #expect(revoked.status == .noContent)
+            let refused = try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(first))
+            #expect(refused.status == .unauthorized && refused.apiError?.code == "invalid_api_key")
+            #expect(try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer("sk_live_nonsense")).status == .unauthorized)
+            // A key may call platform operations only.
+            #expect(try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(second)).status == .forbidden)
+            #expect(try await shiming.send(.GET, "/api/v1/admin/platforms", headers: shiming.bearer(second)).status == .forbidden)
+            // An account may not call them.
+            #expect(try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(admin)).status == .forbidden)
+
+            // Rate: 5 a minute for this deployment, refused calls counted too; the second key has
+            // made 3 calls above, so 2 more pass and the rest are refused.
+            var statuses: [HTTPStatus] = []
+            for _ in 0..<5 { statuses.append(try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(second)).status) }
+            #expect(statuses == [.notFound, .notFound, .tooManyRequests, .tooManyRequests, .tooManyRequests])
+            let limited = try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(second))
+            #expect(limited.status == .tooManyRequests)
+            let wait = try #require(Int(limited.headers.first(name: .retryAfter) ?? ""))
+            #expect((1...60).contains(wait))
+            shiming.clock.advance(by: TimeInterval(wait))
+            #expect(try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(second)).status == .notFound)
+        }
+    }
+
+    @Test("Sessions and registrations refuse what is not registered: an unknown return URL, a program or claim beyond the registration, unknown fields; webhook targets are checked")
+    func badInput() async throws {
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.input")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let key = try #require(shop.apiKey)
+            let elsewhere = try await shiming.sendObject(.POST, "/api/v1/verification-sessions", token: key,
+                                                         ["program": "e-commerce", "reference": "x", "returnUrl": "https://evil.example/return"])
+            #expect(elsewhere.status == .unprocessableEntity && elsewhere.apiError?.fields == ["returnUrl": "not_registered"])
+            let program = try await shiming.sendObject(.POST, "/api/v1/verification-sessions", token: key,
+                                                       ["program": "credit-bank", "reference": "x", "returnUrl": "https://shop.example/return"])
+            #expect(program.apiError?.fields == ["program": "program_not_registered"])
+            let extra = try await shiming.sendObject(.POST, "/api/v1/verification-sessions", token: key,
+                                                     ["program": "e-commerce", "reference": "x", "returnUrl": "https://shop.example/return", "debug": true])
+            #expect(extra.status == .unprocessableEntity && extra.apiError?.fields == ["debug": "unknown_field"])
+            let long = try await shiming.sendObject(.POST, "/api/v1/verification-sessions", token: key,
+                                                    ["program": "e-commerce", "reference": String(repeating: "r", count: 201), "returnUrl": "https://shop.example/return"])
+            #expect(long.apiError?.fields == ["reference": "too_long"])
+
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138053")
+            let beyond = try await shiming.sendObject(.POST, "/api/v1/me/grants", token: token, ["platform": shop.id.uuidString, "claims": ["name"]])
+            #expect(beyond.status == .unprocessableEntity && beyond.apiError?.fields == ["claims": "claim_not_registered"])
+            let unverified = try await shiming.sendObject(.POST, "/api/v1/me/grants", token: token, ["platform": shop.id.uuidString, "claims": ["verified"]])
+            #expect(unverified.status == .conflict && unverified.apiError?.code == "not_verified")
+
+            let badClaim = try await shiming.sendObject(.POST, "/api/v1/admin/platforms", token: admin,
+                                                        ["name": "x", "redirectUris": ["https://a.example/r"], "programs": ["e-commerce"], "claims": ["documentNumber"]])
+            #expect(badClaim.apiError?.fields == ["claims": "unknown_claim"])
+            let badURL = try await shiming.sendObject(.POST, "/api/v1/admin/platforms", token: admin,
+                                                      ["name": "x", "redirectUris": ["javascript:alert(1)"], "programs": ["nope"], "claims": [],
+                                                       "webhookUrl": "ftp://a.example/h"])
+            #expect(badURL.apiError?.fields == ["redirectUris[0]": "invalid_url", "programs": "unknown_program", "webhookUrl": "invalid_url"])
+            #expect(try await shiming.send(.GET, "/api/v1/admin/platforms", headers: shiming.bearer(admin)).json([PlatformReply].self).count == 1)
+        }
+        // In production (https) a webhook must be https and not a private address.
+        try await withShiming(adjust: { $0.publicURL = "https://shiming.example"; $0.webhookAllowPrivate = false }) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.production")
+            for (url, problem) in [("http://hooks.example/h", "https_required"), ("https://127.0.0.1/h", "private_address"),
+                                   ("https://10.1.2.3/h", "private_address"), ("https://localhost/h", "private_address"),
+                                   ("https://[::1]/h", "private_address"), ("https://192.168.1.9/h", "private_address")] {
+                let refused = try await shiming.sendObject(.POST, "/api/v1/admin/platforms", token: admin,
+                                                           ["name": "x", "redirectUris": ["https://a.example/r"], "programs": ["e-commerce"],
+                                                            "claims": ["verified"], "webhookUrl": url])
+                #expect(refused.apiError?.fields == ["webhookUrl": problem], "\(url)")
+            }
+            #expect(try await shiming.registerPlatform(admin, name: "ok", webhook: "https://hooks.example/h").webhookSecret != nil)
+        }
+    }
+
+    @Test("An expired or cancelled session URL shows a clear page and changes nothing; a session is used by one account only")
+    func closedSessions() async throws {
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.sessions")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let key = try #require(shop.apiKey)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138054")
+            let (_, other) = try await shiming.activeApplicant(phone: "13800138055")
+
+            let taken = try await shiming.startSession(key, reference: "t")
+            #expect(try await shiming.openHosted(taken, token: token).status == .ok)
+            let stranger = try await shiming.openHosted(taken, token: other)
+            #expect(stranger.status == .gone && stranger.text.contains("data-status=\"cancelled\"") && !stranger.text.contains("back-to-platform"))
+
+            let cancelled = try await shiming.startSession(key, reference: "c")
+            let cancel = try await shiming.send(.POST, "/api/v1/verification-sessions/\(cancelled.id)/cancel", headers: shiming.bearer(key))
+            #expect(try cancel.json(SessionReply.self).status == "cancelled")
+            #expect(try await shiming.openHosted(cancelled, token: token).status == .gone)
+
+            let late = try await shiming.startSession(key, reference: "l")
+            shiming.clock.advance(by: 24 * 3600)
+            let expired = try await shiming.openHosted(late, token: token)
+            #expect(expired.status == .gone && expired.text.contains("data-status=\"expired\""))
+            #expect(try await shiming.send(.GET, "/api/v1/verification-sessions/\(late.id)", headers: shiming.bearer(key))
+                .json(SessionReply.self).status == "expired")
+            // Another platform's session is not this one's to read.
+            let other2 = try await shiming.registerPlatform(admin, name: "别家", webhook: nil)
+            #expect(try await shiming.send(.GET, "/api/v1/verification-sessions/\(late.id)", headers: shiming.bearer(try #require(other2.apiKey)))
+                .status == .notFound)
+        }
+    }
+
+    @Test("A rotated webhook secret: both the new and the old one sign for a day, then only the new")
+    func secretRotation() async throws {
+        let receiver = try await WebhookReceiver.start()
+        do {
+            let service = FakeIdentityService()
+            try await withShiming(identityService: service) { shiming in
+                let admin = try await shiming.staff([.admin], username: "admin.secret")
+                let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: receiver.url)
+                let old = try #require(shop.webhookSecret)
+                struct Secret: Decodable { var webhookSecret: String }
+                let rotated = try await shiming.send(.POST, "/api/v1/admin/platforms/\(shop.id)/webhook-secret", headers: shiming.bearer(admin))
+                let new = try rotated.json(Secret.self).webhookSecret
+                #expect(new != old)
+                let (_, token) = try await shiming.activeApplicant(phone: "13800138056")
+                service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+                _ = try await shiming.shopCase(token, name: "周杰", number: adultMale)
+                for _ in 0..<2 {
+                    let session = try await shiming.startSession(try #require(shop.apiKey), reference: "r")
+                    _ = try await shiming.openHosted(session, token: token)
+                    _ = try await shiming.answerConsent(session, token: token, "decline")
+                    try await shiming.deliverOutbox()
+                    shiming.clock.advance(by: 24 * 3600)
+                }
+                let (first, second) = (receiver.received[0], receiver.received[1])
+                let header = { (r: WebhookReceiver.Received) in r.headers.first(name: "X-Shiming-Signature") ?? "" }
+                #expect(header(first).components(separatedBy: "v1=").count == 3)
+                #expect(signatureValid(header(first), body: first.body, secret: new) && signatureValid(header(first), body: first.body, secret: old))
+                #expect(signatureValid(header(second), body: second.body, secret: new) && !signatureValid(header(second), body: second.body, secret: old))
+            }
+        } catch {
+            try? await receiver.stop()
+            throw error
+        }
+        try await receiver.stop()
+    }
+}

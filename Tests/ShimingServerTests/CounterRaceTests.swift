@@ -79,4 +79,37 @@ struct CounterRaceTests {
             #expect(try await cases.store.cases.find(created.id)?.version == read.version + 1)
         }
     }
+
+    @Test("40 parallel calls with one platform key allowed 10 a minute: exactly 10 pass, 30 are 429; 20 parallel consents to one session: one grant")
+    func parallelPlatformCalls() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 10 }) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.race")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let key = try #require(shop.apiKey)
+            let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { try await shiming.send(.GET, "/api/v1/verifications/sub_race", headers: shiming.bearer(key)).status.code }
+                }
+                return try await group.reduce(into: [UInt: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(statuses == [404: 10, 429: 30])
+
+            shiming.clock.advance(by: 60)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138057")
+            service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+            _ = try await shiming.shopCase(token, name: "周杰", number: adultMale)
+            let session = try await shiming.startSession(key, reference: "race")
+            _ = try await shiming.openHosted(session, token: token)
+            let answers = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await shiming.answerConsent(session, token: token, "grant").status.code }
+                }
+                return try await group.reduce(into: [UInt: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(answers == [303: 1, 410: 19])
+            let grants = try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
+            #expect(grants.count == 1)
+        }
+    }
 }

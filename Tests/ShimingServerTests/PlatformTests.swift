@@ -425,3 +425,69 @@ struct PlatformAbuseTests {
         try await receiver.stop()
     }
 }
+
+@Suite("Relying platforms on the pages")
+struct PlatformPagesTests {
+    func form(_ shiming: TestShiming, _ path: String, token: String, _ body: String) async throws -> TestingHTTPResponse {
+        var headers = shiming.bearer(token)
+        headers.contentType = .urlEncodedForm
+        headers.add(name: .accept, value: "text/html")
+        return try await shiming.app.testing().sendRequest(.POST, path, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    @Test("An admin registers a platform on the desk (key and secret shown once), makes a second key, revokes the first; the person sees the platform on My account and withdraws there")
+    func deskAndAccount() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.desk")
+            let desk = try await shiming.send(.GET, "/staff", headers: shiming.bearer(admin))
+            #expect(desk.text.contains("/staff/platforms"))
+            let refused = try await form(shiming, "/staff/platforms", token: admin, "name=&redirectUris=nope&programs[]=e-commerce")
+            #expect(refused.status == .unprocessableEntity && refused.text.contains("field-error"))
+            let made = try await form(shiming, "/staff/platforms", token: admin,
+                                      "name=%E5%95%86%E5%9F%8E&purpose=age&redirectUris=https%3A%2F%2Fshop.example%2Freturn%0Ahttps%3A%2F%2Fshop.example%2Fm"
+                                      + "&webhookUrl=&programs[]=e-commerce&claims[]=ageOver18")
+            #expect(made.status == .ok, "\(made.text)")
+            let key = try #require(made.text.firstMatch(of: /sk_live_[A-Za-z0-9_-]{43}/).map { String($0.0) })
+            #expect(made.text.contains("whsec_"))
+            let platform = try #require(try await shiming.send(.GET, "/api/v1/admin/platforms", headers: shiming.bearer(admin))
+                .json([PlatformReply].self).first)
+            #expect(platform.claims == ["verified", "ageOver18"])
+            let path = "/staff/platforms/\(platform.id.uuidString.lowercased())"
+            let detail = try await shiming.send(.GET, path, headers: shiming.bearer(admin))
+            #expect(!detail.text.contains(key) && detail.text.contains(String(key.prefix(14))))
+            let second = try await form(shiming, path + "/keys", token: admin, "")
+            let secondKey = try #require(second.text.firstMatch(of: /sk_live_[A-Za-z0-9_-]{43}/).map { String($0.0) })
+            let keys = try #require(try await shiming.send(.GET, "/api/v1/admin/platforms/\(platform.id)", headers: shiming.bearer(admin))
+                .json(PlatformReply.self).keys)
+            let firstID = try #require(keys.first { key.hasPrefix($0.prefix) }?.id)
+            #expect(try await form(shiming, "\(path)/keys/\(firstID.uuidString.lowercased())/revoke", token: admin, "").status == .seeOther)
+            #expect(try await shiming.query(key, "sub_x").status == .unauthorized)
+            #expect(try await shiming.query(secondKey, "sub_x").status == .notFound)
+
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138058")
+            service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+            _ = try await shiming.shopCase(token, name: "周杰", number: adultMale)
+            let granted = try await shiming.sendObject(.POST, "/api/v1/me/grants", token: token, ["platform": platform.id.uuidString, "claims": ["ageOver18"]])
+            #expect(granted.status == .created, "\(granted.text)")
+            let person = try #require(try await shiming.app.features.accounts.account(try await shiming.accountID(token)))
+            let subject = try #require(try await shiming.app.features.grants.list(account: person).first?.grant.subject)
+            #expect(try await shiming.query(secondKey, subject).status == .ok)
+            let mine = try await shiming.send(.GET, "/account/platforms", headers: shiming.bearer(token))
+            #expect(mine.text.contains("商城") && mine.text.contains("data-state=\"active\"") && mine.text.contains("1 次"))
+            let grantID = try granted.json(GrantReply.self).id.uuidString.lowercased()
+            let withdrawn = try await form(shiming, "/account/platforms/\(grantID)/withdraw", token: token, "")
+            #expect(withdrawn.status == .seeOther)
+            #expect(try await shiming.send(.GET, "/account/platforms", headers: shiming.bearer(token)).text.contains("data-state=\"withdrawn\""))
+            #expect(try await shiming.query(secondKey, subject).status == .notFound)
+        }
+    }
+}
+
+extension TestShiming {
+    /// The account a bearer token signs in.
+    func accountID(_ token: String) async throws -> UUID {
+        struct Me: Decodable { var id: UUID }
+        return try await send(.GET, "/api/v1/me", headers: bearer(token)).json(Me.self).id
+    }
+}

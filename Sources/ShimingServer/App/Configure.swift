@@ -131,6 +131,7 @@ public func configure(
     GrantsController(features: features).register(app.routes)
     WebVerifyController(features: features).register(app.routes)
     WebGrantsController(features: features).register(app.routes)
+    WebPlatformsController(features: features).register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

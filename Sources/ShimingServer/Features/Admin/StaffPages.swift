@@ -107,6 +107,7 @@ enum StaffPages {
         if !roles.isDisjoint(with: AccessPolicy.handleFeedback) { link("/staff/feedback", ReviewText.feedback, count: model.newFeedback) }
         if !roles.isDisjoint(with: AccessPolicy.readFigures) { link("/staff/figures", ReviewText.figures) }
         if !roles.isDisjoint(with: AccessPolicy.readOutbox) { link("/staff/outbox", StaffText.outbox, count: model.failedMessages) }
+        if !roles.isDisjoint(with: AccessPolicy.administer) { link("/staff/platforms", PlatformPages.title) }
         let names = roles.sorted().compactMap { StaffText.roleNames[$0]?(lang) }.joined(separator: "、")
         return frame(StaffText.desk, lang: lang, path: "/staff", [
             .p(.class("lead"), .text(StaffText.deskLead(lang))),

@@ -139,7 +139,7 @@ struct PlatformTests {
                 #expect(consent.text.contains("data-claim=\"ageOver18\"") && !consent.text.contains("data-claim=\"name\""))
                 let granted = try await shiming.answerConsent(session, token: token, "grant")
                 #expect(granted.status == .seeOther)
-                #expect(granted.headers.first(name: .location) == "https://shop.example/return?session=\(session.id.uuidString.lowercased())&status=verified")
+                #expect(granted.headers.first(name: .location) == "https://shop.example/return?session=\(session.id.uuidString)&status=verified")
 
                 // The platform reads the session: verified, with a pairwise subject and the verification.
                 let done = try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(apiKey))
@@ -254,7 +254,7 @@ struct PlatformTests {
                 #expect(again.status == .accepted)
                 #expect(try await shiming.deliverOutbox().sent == 1)
                 #expect(receiver.received.count == 4)
-                #expect(receiver.received.last?.headers.first(name: "X-Shiming-Delivery") == deliveries[0].id.uuidString.lowercased())
+                #expect(receiver.received.last?.headers.first(name: "X-Shiming-Delivery") == deliveries[0].id.uuidString)
             }
         } catch {
             try? await receiver.stop()

@@ -84,7 +84,7 @@ struct GrantService: Sendable {
                                details: ["platform": grant.platformID.uuidString.lowercased()], at: now)
             if let platform = try await tx.platforms.find(grant.platformID) {
                 try await PlatformEvents.enqueue(PlatformEvents.grantRevoked, to: platform,
-                                                 data: ["grant": id.uuidString.lowercased(), "subject": grant.subject], at: now, in: tx)
+                                                 data: ["grant": id.uuidString, "subject": grant.subject], at: now, in: tx)
             }
         }
     }

@@ -52,7 +52,8 @@ struct VerificationSession: Sendable, Equatable {
     func returnLocation(_ status: VerificationSessionStatus) -> String {
         var components = URLComponents(string: returnURL)
         var items = components?.queryItems ?? []
-        items.append(URLQueryItem(name: "session", value: id.uuidString.lowercased()))
+        // The id as the API's JSON spells it, so the platform can compare the two as strings.
+        items.append(URLQueryItem(name: "session", value: id.uuidString))
         items.append(URLQueryItem(name: "status", value: status.rawValue))
         components?.queryItems = items
         return components?.string ?? returnURL

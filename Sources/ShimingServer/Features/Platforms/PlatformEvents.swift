@@ -22,7 +22,8 @@ enum PlatformEvents {
         let delivery = UUID()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = Body(id: delivery.uuidString.lowercased(), type: type, created: RFC3339.string(from: now), data: data)
+        // Ids as the API's JSON spells them (the X-Shiming-Delivery header carries this one).
+        let body = Body(id: delivery.uuidString, type: type, created: RFC3339.string(from: now), data: data)
         let text = String(decoding: try encoder.encode(body), as: UTF8.self)
         try await tx.enqueue(OutgoingMessage(channel: .webhook, to: url, template: type, text: text, platform: platform.id, deliveryID: delivery),
                              at: now)

@@ -159,7 +159,7 @@ struct VerificationSessionService: Sendable {
             guard try await tx.verificationSessions.complete(id, account: account.id, as: status, grant: given?.id, at: now) else { throw Self.closed }
             try await tx.audit("verification_session.completed", actor: .account(account.id), subject: Self.subject(id), ip: ip,
                                details: ["status": status.rawValue], at: now)
-            var data = ["session": id.uuidString.lowercased(), "status": status.rawValue]
+            var data = ["session": id.uuidString, "status": status.rawValue]
             data["subject"] = given?.subject
             try await PlatformEvents.enqueue(PlatformEvents.sessionCompleted, to: platform, data: data, at: now, in: tx)
             var ended = session

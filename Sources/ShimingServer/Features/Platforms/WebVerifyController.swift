@@ -54,9 +54,18 @@ struct WebVerifyController {
         case .waiting(let item): body = .waiting(caseID: item.id)
         case .apply: body = .apply(program: session.program)
         }
+        // The consent form's answer redirects to the platform: the page's policy allows its origin.
+        if let origin = Self.origin(of: session.returnURL) { req.formTargets = [origin] }
         let model = HostedPages.Model(lang: req.lang, csrf: PageCSRF.token(for: req).0, session: session, platform: platform,
                                       signedIn: req.authenticated != nil, body: body, error: error)
         return WebController.html(HostedPages.page(model).render(), status: status)
+    }
+
+    /// `scheme://host[:port]` of a URL, for a content security policy.
+    static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host,
+              ["http", "https"].contains(scheme.lowercased()), host.allSatisfy({ $0.isLetter || $0.isNumber || ".-:[]".contains($0) }) else { return nil }
+        return "\(scheme.lowercased())://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 
     @Sendable func consent(_ req: Request) async throws -> Response {

@@ -44,10 +44,26 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
         response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
-        response.headers.replaceOrAdd(
-            name: "Content-Security-Policy",
-            value: "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'"
-        )
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.policy(formTargets: request.formTargets))
         return response
+    }
+
+    /// The page policy; forms post to Shiming itself and, where a page says so, to the origins
+    /// its answer redirects to (the hosted consent screen returns to the platform).
+    static func policy(formTargets: [String]) -> String {
+        let targets = (["'self'"] + formTargets).joined(separator: " ")
+        return "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action \(targets); frame-ancestors 'none'"
+    }
+}
+
+extension Request {
+    private struct FormTargetsKey: StorageKey {
+        typealias Value = [String]
+    }
+
+    /// Other origins a form on this page may end up at (through a redirect after posting).
+    var formTargets: [String] {
+        get { storage[FormTargetsKey.self] ?? [] }
+        set { storage[FormTargetsKey.self] = newValue }
     }
 }

@@ -33,7 +33,7 @@ struct WebhookSink: MessageSink {
         request.headers.add(name: "User-Agent", value: "Shiming-Webhooks/1")
         request.headers.add(name: "X-Shiming-Signature", value: Self.signature(body: message.text, secrets: keys, at: at))
         request.headers.add(name: "X-Shiming-Event", value: message.template)
-        request.headers.add(name: "X-Shiming-Delivery", value: delivery.uuidString.lowercased())
+        request.headers.add(name: "X-Shiming-Delivery", value: delivery.uuidString)
         request.body = .bytes(ByteBuffer(string: message.text))
         let response: HTTPClientResponse
         do {

@@ -156,7 +156,7 @@ struct PlatformTests {
                 #expect(!signatureValid(try #require(hook.headers.first(name: "X-Shiming-Signature")), body: hook.body + " ", secret: secret))
                 #expect(hook.body.contains(subject) && hook.body.contains("\"status\":\"verified\""))
                 #expect(!hook.body.contains("陈") && !hook.body.contains(adultFemale))
-                #expect(hook.headers.first(name: "X-Shiming-Delivery") != nil)
+                #expect(hook.body.contains("\"id\":\"\(try #require(hook.headers.first(name: "X-Shiming-Delivery")))\""))
 
                 // The query: exactly the granted claims, never the number.
                 let answer = try await shiming.query(apiKey, subject)
@@ -386,6 +386,23 @@ struct PlatformAbuseTests {
             let other2 = try await shiming.registerPlatform(admin, name: "别家", webhook: nil)
             #expect(try await shiming.send(.GET, "/api/v1/verification-sessions/\(late.id)", headers: shiming.bearer(try #require(other2.apiKey)))
                 .status == .notFound)
+        }
+    }
+
+    @Test("Opened signed out, a session URL is remembered: whoever registers first and signs in afterwards lands back on it")
+    func landingAfterRegistration() async throws {
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.landing")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let session = try await shiming.startSession(try #require(shop.apiKey), reference: "new-user")
+            let opened = try await shiming.openHosted(session, token: nil)
+            let remembered = try #require(opened.headers.setCookie?[WebVerifyController.cookie]?.string)
+            _ = try await shiming.activeApplicant(phone: "13800138059")
+            let form = try await shiming.send(.GET, "/signin", headers: ["Accept": "text/html"])
+            let csrf = try #require(form.headers.setCookie?[PageCSRF.cookie]?.string)
+            let signedIn = try await shiming.postForm("/signin", ["_csrf": csrf, "login": "13800138059", "password": goodPassword], headers: [
+                "Accept": "text/html", "Cookie": "\(PageCSRF.cookie)=\(csrf); \(WebVerifyController.cookie)=\(remembered)"])
+            #expect(signedIn.headers.first(name: .location) == "/verify/\(session.id.uuidString.lowercased())")
         }
     }
 

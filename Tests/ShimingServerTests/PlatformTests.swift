@@ -211,6 +211,52 @@ struct PlatformTests {
         try await receiver.stop()
     }
 
+    @Test("Platforms the person authorised hear of a freeze and its end (verification.updated); while frozen the query says not verified; the case page shows a platform still waiting")
+    func verificationUpdated() async throws {
+        let service = FakeIdentityService()
+        let receiver = try await WebhookReceiver.start()
+        do {
+            try await withShiming(identityService: service) { shiming in
+                let admin = try await shiming.staff([.admin], username: "admin.updates")
+                let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: receiver.url)
+                let key = try #require(shop.apiKey)
+                let (accountID, token) = try await shiming.activeApplicant(phone: "13800138060")
+                let waiting = try await shiming.startSession(key, reference: "w")
+                _ = try await shiming.openHosted(waiting, token: token)
+                service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+                let item = try await shiming.shopCase(token, name: "周杰", number: adultMale)
+                let page = try await shiming.send(.GET, "/cases/\(item.id)", headers: shiming.bearer(token))
+                #expect(page.text.contains("data-session=\"\(waiting.id.uuidString.lowercased())\""))
+                #expect(page.text.contains("/verify/\(waiting.id.uuidString.lowercased())"))
+                _ = try await shiming.answerConsent(waiting, token: token, "grant")
+                let subject = try #require(try await shiming.send(.GET, "/api/v1/verification-sessions/\(waiting.id)", headers: shiming.bearer(key))
+                    .json(SessionReply.self).subject)
+                #expect(try await shiming.query(key, subject).json(VerificationReply.self).verified)
+
+                let frozen = try await shiming.sendObject(.POST, "/api/v1/admin/accounts/\(accountID)/freeze", token: admin, ["reason": "风险核查"])
+                #expect(frozen.status == .ok || frozen.status == .noContent, "\(frozen.text)")
+                let whileFrozen = try await shiming.query(key, subject).json(VerificationReply.self)
+                #expect(!whileFrozen.verified && whileFrozen.claims == ["verified": .bool(false)])
+                _ = try await shiming.sendObject(.POST, "/api/v1/admin/accounts/\(accountID)/unfreeze", token: admin, [:])
+                #expect(try await shiming.query(key, subject).json(VerificationReply.self).verified)
+                try await shiming.deliverOutbox()
+                let updates = receiver.received.filter { $0.headers.first(name: "X-Shiming-Event") == "verification.updated" }
+                #expect(updates.map { $0.body.contains("\"change\":\"frozen\"") } == [true, false])
+                #expect(updates.last?.body.contains("\"change\":\"unfrozen\"") == true)
+                #expect(updates.allSatisfy { $0.body.contains(subject) && !$0.body.contains("风险") })
+
+                // A probe of a subject the platform holds no grant for is refused, and audited.
+                #expect(try await shiming.query(key, "sub_00000000000000000000000000000000").status == .notFound)
+                let refused = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "platform.call_refused").all()
+                #expect(refused.count == 1)
+            }
+        } catch {
+            try? await receiver.stop()
+            throw error
+        }
+        try await receiver.stop()
+    }
+
     @Test("A receiver that fails twice gets the webhook on the third attempt (1 min, then 5 min later), once, with one delivery id")
     func webhookRetries() async throws {
         let service = FakeIdentityService()

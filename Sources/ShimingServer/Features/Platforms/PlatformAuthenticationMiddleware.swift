@@ -39,7 +39,26 @@ struct PlatformAuthenticator: AsyncMiddleware {
             }
             try await platforms.admitCall(key)
             request.platformCaller = .init(platform: platform, key: key)
+            // Successful calls are audited by the operation; refused ones (a probe of unknown
+            // subjects, a route the key may not call) are audited here.
+            do {
+                let response = try await next.respond(to: request)
+                if (400..<500).contains(response.status.code) { try await auditRefused(request, status: response.status.code) }
+                return response
+            } catch let error as any AbortError where (400..<500).contains(error.status.code) && error.status != .tooManyRequests {
+                try await auditRefused(request, status: error.status.code)
+                throw error
+            } catch let error as UserFacingError {
+                if case .rateLimited = error.kind {} else { try await auditRefused(request, status: error.kind.status.code) }
+                throw error
+            }
         }
         return try await next.respond(to: request)
+    }
+
+    private func auditRefused(_ request: Request, status: UInt) async throws {
+        guard let caller = request.platformCaller else { return }
+        let route = request.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "unknown"
+        try await platforms.auditRefused(platform: caller.platform, key: caller.key, method: request.method.rawValue, route: route, status: Int(status), ip: request.clientIP)
     }
 }

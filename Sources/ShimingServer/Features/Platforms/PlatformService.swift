@@ -177,6 +177,13 @@ struct PlatformService: Sendable {
         }
     }
 
+    /// A refused call of a platform, in the audit log (which route, which status, which key).
+    func auditRefused(platform: Platform, key: PlatformKey, method: String, route: String, status: Int, ip: String?) async throws {
+        try await store.auditAlone("platform.call_refused", actor: .platform(platform.id), subject: Self.subject(platform.id), ip: ip,
+                                   details: ["key": key.id.uuidString.lowercased(), "route": "\(method) \(route)", "status": String(status)],
+                                   at: now)
+    }
+
     /// The secrets that sign the platform's webhooks now.
     func signingSecrets(_ id: UUID, at now: Date) async throws -> [String] {
         try await store.platforms.signingSecrets(id, at: now)

@@ -56,7 +56,9 @@ struct WebVerifyController {
         }
         // The consent form's answer redirects to the platform: the page's policy allows its origin.
         if let origin = Self.origin(of: session.returnURL) { req.formTargets = [origin] }
-        let model = HostedPages.Model(lang: req.lang, csrf: PageCSRF.token(for: req).0, session: session, platform: platform,
+        // The platform may say which language its user reads, unless the person chose one here.
+        let lang = req.cookies[Request.langCookie] == nil ? session.locale.flatMap(Lang.init(rawValue:)) ?? req.lang : req.lang
+        let model = HostedPages.Model(lang: lang, csrf: PageCSRF.token(for: req).0, session: session, platform: platform,
                                       signedIn: req.authenticated != nil, body: body, error: error)
         return WebController.html(HostedPages.page(model).render(), status: status)
     }

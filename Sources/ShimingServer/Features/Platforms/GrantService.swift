@@ -55,8 +55,9 @@ struct GrantService: Sendable {
     /// must hold a verification the platform accepts.
     func create(account: Account, _ input: Input, ip: String?) async throws -> Grant {
         if let session = input.session {
-            let (found, _) = try await sessions.find(session)
-            guard found.platformID == input.platform else { throw AccountError.invalid(["session": "other_platform"]) }
+            guard let found = try await store.verificationSessions.find(session), found.platformID == input.platform else {
+                throw AccountError.invalid(["session": "not_found"])
+            }
             guard let grant = try await sessions.decide(session, account: account, grant: true, claims: input.claims, ip: ip).grant else {
                 throw VerificationSessionService.closed
             }

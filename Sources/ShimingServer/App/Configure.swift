@@ -105,6 +105,7 @@ public func configure(
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(PageModeMiddleware())
     app.middleware.use(ShimingErrorMiddleware())
+    app.middleware.use(MethodNotAllowedMiddleware())
     app.middleware.use(SessionAuthenticator(accounts: features.accounts))
     app.middleware.use(PlatformAuthenticator(platforms: features.platforms))
 

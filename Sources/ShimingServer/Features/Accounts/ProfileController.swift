@@ -22,7 +22,10 @@ struct ProfileController {
         ), use: resetPassword)
         api.on(.PATCH, "me", documentation: APIOperation(
             "updateMe", summary: "Edit the profile; username, legal name and gender are refused with field_locked", tag: "accounts",
-            requestBody: .object(["displayName": .string(), "locale": .string(allowed: ["zh-CN", "en"])]),
+            requestBody: .object(["displayName": .string(), "locale": .string(allowed: ["zh-CN", "en"]),
+                                  "username": .string(description: "locked: refused with field_locked (use a change request)"),
+                                  "legalName": .string(description: "locked: refused with field_locked (use a change request)"),
+                                  "gender": .string(description: "locked: refused with field_locked (use a change request)")]),
             responses: [200: .init("The account", schema: .ref("Account"))], access: .signedIn
         ), use: updateMe)
     }

@@ -31,7 +31,6 @@ struct GrantService: Sendable {
         var platform: UUID
         var claims: [String]
         var session: UUID?
-        static let fields: Set<String> = ["platform", "claims", "session"]
     }
 
     /// A grant with its platform, as the person sees it.

@@ -26,7 +26,6 @@ struct PlatformService: Sendable {
         var webhookUrl: String?
         var programs: [String]
         var claims: [String]
-        static let fields: Set<String> = ["name", "purpose", "redirectUris", "webhookUrl", "programs", "claims"]
     }
 
     /// A change to a platform (`PATCH`): only the fields given change; `webhookUrl: ""` removes it.

@@ -84,7 +84,7 @@ struct PlatformsController {
     // MARK: Admin
 
     @Sendable func create(_ req: Request) async throws -> Response {
-        let input = try req.strictContent(PlatformService.Registration.self, fields: PlatformService.Registration.fields)
+        let input = try req.content.decode(PlatformService.Registration.self)
         let registered = try await features.platforms.register(input, staff: try req.requireAccount(), ip: req.clientIP)
         var body = Views.PlatformBody(registered.platform, keys: [registered.key])
         body.apiKey = registered.apiKey
@@ -102,7 +102,7 @@ struct PlatformsController {
     }
 
     @Sendable func update(_ req: Request) async throws -> Views.PlatformBody {
-        let change = try req.strictContent(PlatformService.Change.self, fields: PlatformService.Registration.fields)
+        let change = try req.content.decode(PlatformService.Change.self)
         let platform = try await features.platforms.update(try req.uuidParameter(), change, staff: try req.requireAccount(), ip: req.clientIP)
         return Views.PlatformBody(platform, keys: try await features.platforms.keys(of: platform.id))
     }
@@ -137,7 +137,7 @@ struct PlatformsController {
 
     @Sendable func createSession(_ req: Request) async throws -> Response {
         let caller = try req.requirePlatform()
-        let input = try req.strictContent(VerificationSessionService.Start.self, fields: VerificationSessionService.Start.fields)
+        let input = try req.content.decode(VerificationSessionService.Start.self)
         let session = try await features.sessions.start(input, platform: caller.platform, key: caller.key, ip: req.clientIP)
         let body = Views.SessionBody(.init(session: session, status: session.status), url: features.sessions.url(session.id))
         return try await body.encodeResponse(status: .created, for: req)
@@ -192,7 +192,7 @@ struct GrantsController {
 
     @Sendable func create(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
-        let input = try req.strictContent(GrantService.Input.self, fields: GrantService.Input.fields)
+        let input = try req.content.decode(GrantService.Input.self)
         let grant = try await features.grants.create(account: account, input, ip: req.clientIP)
         let listed = try await features.grants.list(account: account).first { $0.grant.id == grant.id }
             ?? GrantService.Listed(grant: grant, platform: nil, queries: [])

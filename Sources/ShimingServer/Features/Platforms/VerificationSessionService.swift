@@ -24,7 +24,6 @@ struct VerificationSessionService: Sendable {
         var reference: String
         var returnUrl: String
         var locale: String?
-        static let fields: Set<String> = ["program", "reference", "returnUrl", "locale"]
     }
 
     /// What the platform reads back: the session, and once the person granted, the subject it

@@ -83,7 +83,15 @@ extension RoutesBuilder {
         use handler: @Sendable @escaping (Request) async throws -> Response
     ) -> Route {
         let builder: any RoutesBuilder = documentation.access == .everyone ? self : grouped(AccessGuard(access: documentation.access))
-        let route = builder.on(method, path, body: body, use: handler)
+        var checked = handler
+        if let schema = documentation.requestBody, documentation.requestContentType == "application/json" {
+            let components = documentation.components
+            checked = { req in
+                try StrictBody.check(req, against: schema, components: components)
+                return try await handler(req)
+            }
+        }
+        let route = builder.on(method, path, body: body, use: checked)
         route.userInfo[Route.operationKey] = documentation
         return route
     }

@@ -98,7 +98,7 @@ struct ReviewBackOfficeTests {
     @Test("overdue tasks are flagged and escalated once to the supervisors, who are told")
     func escalation() async throws {
         try await withShiming { shiming in
-            let supervisor = try await shiming.staff([.supervisor], username: "supervisor.due", phone: "13700137011")
+            _ = try await shiming.staff([.supervisor], username: "supervisor.due", phone: "13700137011")
             let caseID = try await shiming.pendingCase(phone: "13800138061", number: residentID(birth: "19880101", sequence: "311"))
             let service = shiming.app.features.review
             #expect(try await service.sweep() == .init())
@@ -107,6 +107,8 @@ struct ReviewBackOfficeTests {
             #expect(try await service.sweep() == .init(), "escalated once")
             try await shiming.deliverOutbox()
             #expect(shiming.sink.messages.filter { $0.template == "review_task_escalated" }.map(\.to) == ["13700137011"])
+            // Three days on, the supervisor signs in again (staff tokens live 12 hours).
+            let supervisor = try await shiming.signIn("supervisor.due")
             let listed = try await shiming.send(.GET, "/api/v1/review/tasks?scope=escalated", headers: shiming.bearer(supervisor))
             let tasks = try listed.json([TaskReply].self)
             #expect(tasks.map(\.caseId) == [caseID] && tasks.allSatisfy(\.escalated))
@@ -173,7 +175,11 @@ struct ReviewBackOfficeTests {
             struct Revealed: Decodable { var field: String; var value: String }
             #expect(try revealed.json(Revealed.self).value == number)
             let events = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "case.revealed").all()
-            #expect(events.count == 1 && events[0].details.contains("核对证件照片上的号码"))
+            // The purpose is in the audit event, sealed: not readable there, opened with the key.
+            #expect(events.count == 1 && !events[0].details.contains("核对证件照片上的号码"))
+            let details = try JSONDecoder().decode([String: String].self, from: Data(events[0].details.utf8))
+            #expect(try shiming.app.shiming.cipher.open(try #require(details["purposeSealed"]), context: ReviewService.revealPurposeContext(caseID))
+                == "核对证件照片上的号码")
 
             let contact = try await shiming.sendObject(.POST, "/api/v1/review/cases/\(caseID)/contacts", token: reviewer,
                                                        ["channel": "phone", "note": "已电话联系学生，确认照片为本人"])

@@ -100,7 +100,7 @@ public func configure(
     app.features = features
 
     app.middleware = Middlewares()
-    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
+    app.middleware.use(RequestLogMiddleware())
     app.middleware.use(RequestMetricsMiddleware(registry: registry))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(PageModeMiddleware())

@@ -80,6 +80,8 @@ public struct ShimingConfiguration: Sendable {
     public var webhookAllowPrivate: Bool = false
     /// Calls per minute one platform key may make (`SHIMING_PLATFORM_RATE_LIMIT`).
     public var platformRatePerMinute: Int = 600
+    /// A bearer token `/metrics` asks for (`SHIMING_METRICS_TOKEN`); open when unset.
+    public var metricsToken: String? = nil
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -228,6 +230,11 @@ public struct ShimingConfiguration: Sendable {
             throw ConfigurationError(variable: "SHIMING_WEBHOOK_ALLOW_PRIVATE", problem: "must be 0 or 1, got \"\(allowPrivate!)\"")
         }
 
+        let metricsToken = value("SHIMING_METRICS_TOKEN").flatMap { $0.isEmpty ? nil : $0 }
+        if let metricsToken, metricsToken.count < 16 {
+            throw ConfigurationError(variable: "SHIMING_METRICS_TOKEN", problem: "must be at least 16 characters (e.g. `openssl rand -hex 16`)")
+        }
+
         var bcryptCost = 12
         if let raw = value("SHIMING_BCRYPT_COST") {
             guard let parsed = Int(raw), (4...31).contains(parsed) else {
@@ -327,7 +334,8 @@ public struct ShimingConfiguration: Sendable {
             helpPhone: helpPhone,
             databaseConnectionsPerLoop: connections,
             webhookAllowPrivate: allowPrivate == "1",
-            platformRatePerMinute: platformRate
+            platformRatePerMinute: platformRate,
+            metricsToken: metricsToken
         )
     }
 

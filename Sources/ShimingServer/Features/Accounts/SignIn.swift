@@ -81,13 +81,15 @@ extension AccountService {
                 if case .accepted = outcome { matches = true }
             }
         } else if candidates.count > 1 {
-            for candidate in candidates where try await hasher.verify(password, against: store.accounts.passwordHash(of: candidate.id) ?? BcryptPasswordHasher.decoy) {
+            let decoy = try await hasher.decoy()
+            for candidate in candidates where try await hasher.verify(password, against: store.accounts.passwordHash(of: candidate.id) ?? decoy) {
                 throw AccountError.loginAmbiguous
             }
         } else {
             var hash: String?
             if let found { hash = try await store.accounts.passwordHash(of: found.id) }
-            matches = try await hasher.verify(password, against: hash ?? BcryptPasswordHasher.decoy)
+            let checked = if let hash { hash } else { try await hasher.decoy() }
+            matches = try await hasher.verify(password, against: checked)
         }
         guard matches, let account = found else {
             let lockedUntil = try await store.transaction { [self] tx -> Date? in
@@ -120,7 +122,8 @@ extension AccountService {
         }
         let token = OpaqueToken.make(codes.random)
         let csrf = kind == "web" ? OpaqueToken.make(codes.random) : nil
-        let expiresAt = now.addingTimeInterval(kind == "web" ? Self.webSessionLifetime : Self.apiSessionLifetime)
+        // Staff tokens live as long as a working day's web session, whatever the client.
+        let expiresAt = now.addingTimeInterval(kind == "web" || account.kind == .staff ? Self.webSessionLifetime : Self.apiSessionLifetime)
         try await store.transaction { [self] tx in
             if let accountKey {
                 try await tx.throttles.save(accountKey, throttle.recordSuccess(try await tx.throttles.state(accountKey)), at: now)

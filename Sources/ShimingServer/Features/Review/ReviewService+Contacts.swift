@@ -38,13 +38,18 @@ extension ReviewService {
         let (applicant, application) = try await parties(of: record)
         guard let value = read(applicant, application) else { throw AccountError.invalid(["field": "not_present"]) }
         let now = cases.now
+        // The purpose may name the person or their circumstances: sealed like any free text.
+        let sealedPurpose = try cases.cipher.seal(purpose, context: Self.revealPurposeContext(caseID))
         try await store.transaction { tx in
             try await tx.audit("case.revealed", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
-                               details: ["field": field, "purpose": purpose], at: now)
+                               details: ["field": field, "purposeSealed": sealedPurpose], at: now)
             try await tx.reviewTasks.touch(caseID: caseID, staff: staff.id, at: now)
         }
         return value
     }
+
+    /// The encryption context of a reveal's purpose in the audit details.
+    static func revealPurposeContext(_ caseID: UUID) -> String { "audit.reveal_purpose.\(caseID.uuidString.lowercased())" }
 
     static let contactChannels = ["phone", "sms", "email", "in_person"]
 

@@ -16,12 +16,14 @@ enum MasterKey {
         case .inline(let text):
             return try decode(text, origin: "SHIMING_ENCRYPTION_KEY")
         case .file(let path):
+            try refuseShared(path, variable: "SHIMING_ENCRYPTION_KEY_FILE")
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigurationError(variable: "SHIMING_ENCRYPTION_KEY_FILE", problem: "cannot read \(path)")
             }
             return try decode(text, origin: "SHIMING_ENCRYPTION_KEY_FILE (\(path))")
         case .dataDirectory(let path):
             if FileManager.default.fileExists(atPath: path) {
+                try refuseShared(path, variable: "SHIMING_DATA_DIR")
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                     throw ConfigurationError(variable: "SHIMING_DATA_DIR", problem: "cannot read the key file \(path)")
                 }
@@ -29,19 +31,33 @@ enum MasterKey {
             }
             let bytes = random.bytes(32)
             let encoded = Data(bytes).base64EncodedString() + "\n"
-            // Create with 0600 from the start so the key is never readable by others, even briefly.
-            let created = FileManager.default.createFile(
-                atPath: path,
-                contents: Data(encoded.utf8),
-                attributes: [.posixPermissions: 0o600]
-            )
-            guard created else {
+            guard createPrivately(path, contents: Data(encoded.utf8)) else {
                 throw ConfigurationError(variable: "SHIMING_DATA_DIR", problem: "cannot write the new key file \(path)")
             }
             logger.notice(
                 "Generated a new encryption key in \(path) (mode 0600). Back it up: without it the encrypted data cannot be read."
             )
             return SymmetricKey(data: bytes)
+        }
+    }
+
+    /// Creates the file with mode 0600 in the same call that creates it (`O_CREAT|O_EXCL`), so
+    /// the key is never readable by others, not even between creating and `chmod`.
+    static func createPrivately(_ path: String, contents: Data) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        let written = contents.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        return written == contents.count && fsync(descriptor) == 0
+    }
+
+    /// A key file that the group or others may read is refused: whoever can read it can read
+    /// every sealed field and file.
+    static func refuseShared(_ path: String, variable: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        if info.st_mode & 0o077 != 0 {
+            throw ConfigurationError(variable: variable, problem: "the key file \(path) may be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); run `chmod 600 \(path)`")
         }
     }
 

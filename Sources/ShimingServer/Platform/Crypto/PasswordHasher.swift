@@ -1,4 +1,6 @@
+import NIOConcurrencyHelpers
 import NIOPosix
+import ShimingCore
 import Vapor
 
 /// Hashes and checks passwords. Injected so tests can use a low cost; bcrypt runs on the
@@ -8,12 +10,18 @@ public protocol PasswordHasher: Sendable {
     func hash(_ password: String) async throws -> String
     /// Whether the password matches the stored hash.
     func verify(_ password: String, against hash: String) async throws -> Bool
+    /// A hash of a random password at this hasher's cost: checked against when the login is
+    /// unknown, so that answering takes as long as for a real account.
+    func decoy() async throws -> String
 }
 
 /// bcrypt (Vapor's implementation) at a configurable cost (default 12).
 public struct BcryptPasswordHasher: PasswordHasher {
     let cost: Int
     let threadPool: NIOThreadPool
+    /// Made on first use, at the configured cost (a decoy at another cost would answer faster
+    /// or slower than a real account and tell which logins exist).
+    private let decoyHash = NIOLockedValueBox<String?>(nil)
 
     /// Creates a hasher with the given cost, running on the given pool.
     public init(cost: Int, threadPool: NIOThreadPool) {
@@ -30,7 +38,10 @@ public struct BcryptPasswordHasher: PasswordHasher {
         try await threadPool.runIfActive { try Bcrypt.verify(password, created: hash) }
     }
 
-    /// A valid hash of a random password: checked against when the login is unknown, so that
-    /// answering takes as long as for a real account.
-    static let decoy = "$2b$12$C6UzMDM.H6dfI/f/IKxGhuQF1x7S6cO8o8tWEXf3l2XeP6T7BnJ0W"
+    public func decoy() async throws -> String {
+        if let made = decoyHash.withLockedValue({ $0 }) { return made }
+        let made = try await hash(OpaqueToken.make(SystemRandom()))
+        decoyHash.withLockedValue { $0 = made }
+        return made
+    }
 }

@@ -45,6 +45,10 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
         response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
         response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.policy(formTargets: request.formTargets))
+        if request.application.shiming.configuration.publicURL.hasPrefix("https://") {
+            // Served over TLS: browsers keep to https for a year.
+            response.headers.replaceOrAdd(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains")
+        }
         return response
     }
 

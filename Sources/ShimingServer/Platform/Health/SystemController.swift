@@ -1,3 +1,4 @@
+import Crypto
 import Fluent
 import Foundation
 import Prometheus
@@ -58,6 +59,12 @@ struct SystemController {
     private struct HealthFailure: Error {}
 
     @Sendable func metrics(_ req: Request) async throws -> Response {
+        if let token = req.shiming.configuration.metricsToken {
+            guard let sent = req.headers.bearerAuthorization?.token,
+                  SecretHasher.equal(SHA256.hash(data: Data(sent.utf8)).description, SHA256.hash(data: Data(token.utf8)).description) else {
+                throw HTTPFailure.error(for: .unauthorized)
+            }
+        }
         let registry = req.shiming.metrics
         // Gauges read at scrape time; a failing query must not hide the request metrics.
         if let counts = try? await Outbox.statusCounts(on: req.db) {

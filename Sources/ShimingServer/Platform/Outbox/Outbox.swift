@@ -112,7 +112,7 @@ public struct Outbox: Sendable {
                 record.lastError = nil
                 report.sent += 1
             } catch {
-                record.lastError = String(describing: error)
+                record.lastError = DeliveryErrorText.scrub(String(describing: error))
                 if let delay = Self.schedule(record.channel, afterAttempts: record.attempts) {
                     record.status = OutboxStatus.pending.rawValue
                     record.nextAttemptAt = now.addingTimeInterval(delay)

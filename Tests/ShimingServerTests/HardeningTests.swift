@@ -1,0 +1,70 @@
+import Crypto
+import Fluent
+import Foundation
+import Logging
+import NIOPosix
+import ShimingCore
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+/// Issue 14, item 10: the smaller controls.
+@Suite("Hardening: the smaller controls")
+struct HardeningTests {
+    @Test("A key file the group or others may read is refused with the chmod to run; a new one is created 0600")
+    func sharedKeyFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        _ = try MasterKey.load(.dataDirectory(path: path), random: SystemRandom(), logger: Logger(label: "test"))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        for source in [ShimingConfiguration.KeySource.dataDirectory(path: path), .file(path: path)] {
+            #expect {
+                try MasterKey.load(source, random: SystemRandom(), logger: Logger(label: "test"))
+            } throws: { error in
+                String(describing: error).contains("chmod 600")
+            }
+        }
+    }
+
+    @Test("The decoy hash for unknown logins is made at the configured cost")
+    func decoyCost() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let decoy = try await BcryptPasswordHasher(cost: 5, threadPool: pool).decoy()
+        #expect(decoy.hasPrefix("$2b$05$"))
+        try await pool.shutdownGracefully()
+    }
+
+    @Test("Request paths are logged without forged lines; failed deliveries keep no addresses, numbers or codes")
+    func logsAndErrors() {
+        #expect(RequestLogMiddleware.printable("/a\nINFO forged\r\\") == "/a\\u{a}INFO forged\\u{d}\\u{5c}")
+        let scrubbed = DeliveryErrorText.scrub("SMS gateway answered 500: {\"to\":\"13800138000\",\"text\":\"验证码 123456\"} mail li.lei@example.com")
+        #expect(!scrubbed.contains("13800138000") && !scrubbed.contains("123456") && !scrubbed.contains("li.lei@"))
+        #expect(scrubbed.contains("500") && scrubbed.contains("l***@example.com"))
+        #expect(DeliveryErrorText.scrub(String(repeating: "x", count: 1000)).count == 300)
+    }
+
+    @Test("Staff bearer tokens live 12 hours, applicants' 30 days; /metrics asks for its token when one is set; HSTS on https")
+    func tokensMetricsHSTS() async throws {
+        try await withShiming(adjust: { $0.metricsToken = "metrics-token-0123456789"; $0.publicURL = "https://shiming.example" }) { shiming in
+            _ = try await shiming.activeApplicant()
+            let applicant = try await shiming.app.features.accounts.signIn(.init(login: "13800138000", password: goodPassword), kind: "api", ip: nil)
+            #expect(applicant.expiresAt == shiming.clock.now().addingTimeInterval(30 * 24 * 3600))
+            _ = try await shiming.staff([.reviewer], username: "reviewer.tokens")
+            let staff = try await shiming.app.features.accounts.signIn(.init(login: "reviewer.tokens", password: goodPassword), kind: "api", ip: nil)
+            #expect(staff.expiresAt == shiming.clock.now().addingTimeInterval(12 * 3600))
+
+            #expect(try await shiming.send(.GET, "/metrics").status == .unauthorized)
+            #expect(try await shiming.send(.GET, "/metrics", headers: ["Authorization": "Bearer wrong-token-0123456789"]).status == .unauthorized)
+            #expect(try await shiming.send(.GET, "/metrics", headers: ["Authorization": "Bearer metrics-token-0123456789"]).status == .ok)
+            let home = try await shiming.send(.GET, "/", headers: ["Accept": "text/html"])
+            #expect(home.headers.first(name: "Strict-Transport-Security") == "max-age=31536000; includeSubDomains")
+        }
+        try await withShiming { (shiming: TestShiming) async throws in
+            #expect(try await shiming.send(.GET, "/metrics").status == .ok)
+            #expect(try await shiming.send(.GET, "/", headers: ["Accept": "text/html"]).headers.first(name: "Strict-Transport-Security") == nil)
+        }
+    }
+}

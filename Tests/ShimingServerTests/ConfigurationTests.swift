@@ -57,6 +57,8 @@ struct ConfigurationTests {
         ("PORT", "eighty"), ("PORT", "70000"), ("SHIMING_LOG_LEVEL", "loud"), ("SHIMING_LOG_FORMAT", "xml"),
         ("SHIMING_MESSAGE_SINK", "smtp"), ("DATABASE_URL", "mysql://x"), ("SHIMING_OUTBOX_POLL_SECONDS", "-1"),
         ("SHIMING_HELP_PHONE", "call us"), ("SHIMING_HELP_PHONE", "<script>"),
+        ("SHIMING_TRUSTED_PROXIES", "10.0.0.0/40"), ("SHIMING_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+        ("SHIMING_PLATFORM_RATE_LIMIT", "0"), ("SHIMING_WEBHOOK_ALLOW_PRIVATE", "yes"), ("SHIMING_METRICS_TOKEN", "short"),
     ])
     func refused(variable: String, value: String) {
         #expect {

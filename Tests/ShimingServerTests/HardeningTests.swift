@@ -68,3 +68,29 @@ struct HardeningTests {
         }
     }
 }
+
+@Suite("Hardening: client addresses behind trusted proxies")
+struct TrustedProxyTests {
+    /// Sign-in failures sent over a real socket (so the request has a peer address) with a
+    /// forwarded client; returns the addresses the audit log recorded.
+    func failedSignInAddresses(trusting proxies: [String]) async throws -> [String?] {
+        try await withShiming(adjust: { $0.trustedProxies = proxies.compactMap(IPNetwork.init) }) { shiming in
+            let port = Int.random(in: 20_000..<60_000)
+            let live = try shiming.app.testing(method: .running(hostname: "127.0.0.1", port: port))
+            var headers: HTTPHeaders = ["X-Forwarded-For": "198.51.100.9", "Content-Type": "application/json"]
+            headers.add(name: "Accept", value: "application/json")
+            let response = try await live.performTest(request: TestingHTTPRequest(
+                method: .POST, url: URI(path: "/api/v1/sessions"), headers: headers,
+                body: ByteBuffer(string: #"{"login":"nobody.here","password":"wrong-password"}"#)))
+            #expect(response.status == .unauthorized)
+            return try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "sign_in.failed").all().map(\.ip)
+        }
+    }
+
+    @Test("Behind a trusted proxy the forwarded client is the address limited, logged and audited; otherwise a forged header is ignored")
+    func forwardedClient() async throws {
+        #expect(try await failedSignInAddresses(trusting: ["127.0.0.1/32"]) == ["198.51.100.9"])
+        #expect(try await failedSignInAddresses(trusting: []) == ["127.0.0.1"])
+        #expect(try await failedSignInAddresses(trusting: ["10.0.0.0/8"]) == ["127.0.0.1"])
+    }
+}

@@ -82,6 +82,9 @@ public struct ShimingConfiguration: Sendable {
     public var platformRatePerMinute: Int = 600
     /// A bearer token `/metrics` asks for (`SHIMING_METRICS_TOKEN`); open when unset.
     public var metricsToken: String? = nil
+    /// The proxies whose `X-Forwarded-For`/`Forwarded`/`X-Forwarded-Proto` are believed
+    /// (`SHIMING_TRUSTED_PROXIES`, CIDR list); none by default.
+    public var trustedProxies: [IPNetwork] = []
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -235,6 +238,16 @@ public struct ShimingConfiguration: Sendable {
             throw ConfigurationError(variable: "SHIMING_METRICS_TOKEN", problem: "must be at least 16 characters (e.g. `openssl rand -hex 16`)")
         }
 
+        var trustedProxies: [IPNetwork] = []
+        if let raw = value("SHIMING_TRUSTED_PROXIES"), !raw.trimmingCharacters(in: .whitespaces).isEmpty {
+            for item in raw.split(separator: ",") {
+                guard let network = IPNetwork(String(item)) else {
+                    throw ConfigurationError(variable: "SHIMING_TRUSTED_PROXIES", problem: "must be a comma-separated list of addresses or CIDR networks (10.0.0.0/8, fd00::/8), got \"\(item)\"")
+                }
+                trustedProxies.append(network)
+            }
+        }
+
         var bcryptCost = 12
         if let raw = value("SHIMING_BCRYPT_COST") {
             guard let parsed = Int(raw), (4...31).contains(parsed) else {
@@ -335,7 +348,8 @@ public struct ShimingConfiguration: Sendable {
             databaseConnectionsPerLoop: connections,
             webhookAllowPrivate: allowPrivate == "1",
             platformRatePerMinute: platformRate,
-            metricsToken: metricsToken
+            metricsToken: metricsToken,
+            trustedProxies: trustedProxies
         )
     }
 

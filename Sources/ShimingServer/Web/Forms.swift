@@ -144,6 +144,7 @@ enum PageCSRF {
 extension Request {
     /// Whether the client reached us over TLS (directly or through a proxy that says so).
     var isSecure: Bool {
-        headers.first(name: "X-Forwarded-Proto")?.lowercased() == "https" || application.shiming.configuration.publicURL.hasPrefix("https://")
+        (fromTrustedProxy && headers.first(name: "X-Forwarded-Proto")?.lowercased() == "https")
+            || application.shiming.configuration.publicURL.hasPrefix("https://")
     }
 }

@@ -55,9 +55,21 @@ extension Request {
         return account
     }
 
-    /// The client's address (the direct peer; a proxy's `X-Forwarded-For` is not trusted by
-    /// default because clients can forge it).
-    var clientIP: String? { remoteAddress?.ipAddress }
+    /// The client's address: the direct peer, or — when the peer is one of the trusted proxies
+    /// (`SHIMING_TRUSTED_PROXIES`) — the right-most untrusted hop it forwarded. Clients can forge
+    /// these headers, so nobody else's are read.
+    var clientIP: String? {
+        let trusted = application.shiming.configuration.trustedProxies
+        let peer = remoteAddress?.ipAddress
+        guard !trusted.isEmpty else { return peer }
+        return ClientAddress.resolve(peer: peer, forwardedFor: headers[.xForwardedFor], forwarded: headers[.forwarded], trusted: trusted)
+    }
+
+    /// Whether the direct peer is a trusted proxy (its `X-Forwarded-Proto` is then believed).
+    var fromTrustedProxy: Bool {
+        guard let peer = remoteAddress?.ipAddress.flatMap(IPAddress.init) else { return false }
+        return application.shiming.configuration.trustedProxies.contains { $0.contains(peer) }
+    }
 }
 
 /// Loads the session named by `Authorization: Bearer …` or the session cookie, on every

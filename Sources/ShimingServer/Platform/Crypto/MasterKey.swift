@@ -54,10 +54,9 @@ enum MasterKey {
     /// A key file that the group or others may read is refused: whoever can read it can read
     /// every sealed field and file.
     static func refuseShared(_ path: String, variable: String) throws {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }
-        if info.st_mode & 0o077 != 0 {
-            throw ConfigurationError(variable: variable, problem: "the key file \(path) may be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); run `chmod 600 \(path)`")
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else { return }
+        if mode & 0o077 != 0 {
+            throw ConfigurationError(variable: variable, problem: "the key file \(path) may be read by others (mode \(String(mode & 0o777, radix: 8))); run `chmod 600 \(path)`")
         }
     }
 

@@ -112,4 +112,53 @@ struct CounterRaceTests {
             #expect(grants.count == 1)
         }
     }
+
+    @Test("20 parallel code requests for one phone: one is sent, 19 wait for the pause; 12 parallel registrations, each of 6 phones twice: 6 pass the limits, and only those cost a password hash")
+    func parallelCodeRequests() async throws {
+        let hasher = CountingHasher()
+        try await withShiming(passwordHasher: hasher) { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138000")
+            shiming.clock.advance(by: 3600)
+            let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await shiming.send(.POST, "/api/v1/codes", json: ["channel": "sms", "destination": "13800138000", "purpose": "reset_password"])
+                            .status.code
+                    }
+                }
+                return try await group.reduce(into: [UInt: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(statuses == [202: 1, 429: 19])
+            try await shiming.deliverOutbox()
+            #expect(shiming.sink.messages.filter { $0.template == "reset_password" }.count == 1)
+        }
+        try await withShiming(passwordHasher: hasher) { shiming in
+            hasher.reset()
+            let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for attempt in 0..<12 {
+                    group.addTask {
+                        // Six phones, each tried twice at once: the second of each pair is refused by the pause.
+                        try await shiming.postRegistration(["phone": "1390013900\(attempt % 6)", "password": goodPassword]).status.code
+                    }
+                }
+                return try await group.reduce(into: [UInt: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(statuses[429] == 6 && (statuses[201] ?? 0) + (statuses[409] ?? 0) == 6)
+            #expect(hasher.hashes == 6, "only registrations that passed the limits were hashed")
+        }
+    }
+}
+
+/// Hashes cheaply and counts how often it was asked to.
+final class CountingHasher: ShimingServer.PasswordHasher, @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var hashes: Int { lock.withLock { count } }
+    func reset() { lock.withLock { count = 0 } }
+    func hash(_ password: String) async throws -> String {
+        lock.withLock { count += 1 }
+        return "plain:" + password
+    }
+    func verify(_ password: String, against hash: String) async throws -> Bool { hash == "plain:" + password }
+    func decoy() async throws -> String { "plain:\u{0}" }
 }

@@ -23,5 +23,6 @@ enum ShimingMigrations {
         AttributeMachineSteps(),
         CreateRosterClasses(),
         CreatePlatforms(),
+        CreateLimitWindows(),
     ]
 }

@@ -70,6 +70,7 @@ struct TestShiming: Sendable {
 func withShiming<T>(
     dataDirectory: String? = nil,
     identityService: (any IdentityService)? = nil,
+    passwordHasher: (any ShimingServer.PasswordHasher)? = nil,
     adjust: (inout ShimingConfiguration) -> Void = { _ in },
     _ body: (TestShiming) async throws -> T
 ) async throws -> T {
@@ -87,7 +88,8 @@ func withShiming<T>(
         }
         var configuration = testConfiguration(dataDirectory: directory, database: database)
         adjust(&configuration)
-        try await configure(app, configuration: configuration, services: Services(clock: clock, messageSink: sink, identityService: identityService))
+        try await configure(app, configuration: configuration, services: Services(clock: clock, messageSink: sink, passwordHasher: passwordHasher,
+                                                                                   identityService: identityService))
         try await app.autoMigrate()
         let result = try await body(TestShiming(app: app, clock: clock, sink: sink, configuration: configuration))
         try await app.asyncShutdown()

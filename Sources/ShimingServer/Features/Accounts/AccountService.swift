@@ -72,9 +72,19 @@ struct AccountService: Sendable {
         }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
 
+        // The limits come first, before anything that tells whether a login exists or costs a
+        // bcrypt: registering cannot be used to send a stream of messages to someone's phone (a
+        // guardian phone may serve several children), to create accounts without end from one
+        // address, or to test which phones and names are registered.
+        let now = self.now
+        let destinations = [phone.map(phoneIndex), guardianPhone.map(phoneIndex), email.map(emailIndex)].compactMap { $0 }
+        try await store.transaction { [codes] tx in
+            for (offset, index) in destinations.enumerated() {
+                try await codes.reserve(destinationIndex: index, ip: offset == 0 ? ip : nil, now: now, in: tx)
+            }
+        }
         try await refuseDuplicates(username: username, phone: phone, email: email)
         let passwordHash = try await hasher.hash(input.password)
-        let now = self.now
         let id = UUID()
         let publicURL = context.configuration.publicURL
         let termsVersion = self.termsVersion
@@ -85,12 +95,6 @@ struct AccountService: Sendable {
         )
         do {
             try await store.transaction { [self] tx in
-                // The same limits as for requested codes: registering cannot be used to send a
-                // stream of messages to someone's phone (a guardian phone may serve several
-                // children), nor to create accounts without end from one address.
-                for index in [phone.map(phoneIndex), guardianPhone.map(phoneIndex), email.map(emailIndex)].compactMap({ $0 }) {
-                    try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: tx)
-                }
                 try await tx.accounts.insert(account, passwordHash: passwordHash, termsVersion: termsVersion, at: now)
                 try await tx.audit(
                     "account.registered", actor: .account(id), subject: AccountService.subject(id), ip: ip,
@@ -207,7 +211,7 @@ struct AccountService: Sendable {
         let now = self.now
         let minutes = Int(codes.policy.lifetime / 60)
         try await store.transaction { [self] tx in
-            try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: tx)
+            try await codes.reserve(destinationIndex: index, ip: ip, now: now, in: tx)
             var holder = try await accountHolding(index: index, channel: request.channel, in: tx)
             if purpose == .signIn {
                 // Only a phone that names one account that may sign in (a guardian phone shared

@@ -2,8 +2,8 @@ import Foundation
 import ShimingCore
 
 /// Issues and checks one-time codes. Codes are stored as keyed hashes bound to their purpose
-/// and destination; limits (cooldown, daily cap, per-IP cap) count rows, which are written
-/// even when nothing is sent, so that the answers reveal nothing about who is registered.
+/// and destination; limits (cooldown, daily cap, per-IP cap) are taken for every request, also
+/// when nothing is sent, so that the answers reveal nothing about who is registered.
 struct CodeService: Sendable {
     let policy: OneTimeCodePolicy
     let secrets: SecretHasher
@@ -19,18 +19,16 @@ struct CodeService: Sendable {
 
     struct OneTimeCodeRecordID: Sendable { let id: UUID; let destinationIndex: String }
 
-    /// Enforces the limits for a destination and an IP address; throws 429 with the wait.
-    func checkLimits(destinationIndex: String, ip: String?, now: Date, in store: Store) async throws {
-        if let last = try await store.codes.lastIssued(to: destinationIndex) {
-            let wait = policy.resendCooldown - now.timeIntervalSince(last)
-            if wait > 0 { throw AccountError.rateLimited(seconds: Int(wait.rounded(.up))) }
-        }
-        let today = try await store.codes.issued(to: destinationIndex, since: now.addingTimeInterval(-24 * 3600))
-        if today.count >= policy.dailyCapPerDestination, let oldest = today.first {
-            throw AccountError.rateLimited(seconds: Int(oldest.addingTimeInterval(24 * 3600).timeIntervalSince(now).rounded(.up)))
-        }
-        if let ip, try await store.codes.count(fromIP: ip, since: now.addingTimeInterval(-3600)) >= policy.hourlyCapPerIP {
-            throw AccountError.rateLimited(seconds: 3600)
+    /// Takes one send from the destination's allowance (a pause between two, a daily cap) and
+    /// one from the address's hourly cap, each in one conditional statement; 429 with the wait
+    /// when either is used up (nothing is counted against the other then: the transaction of
+    /// the refused request rolls back).
+    func reserve(destinationIndex: String, ip: String?, now: Date, in store: Store) async throws {
+        var keys = [("code:to:" + destinationIndex,
+                     Allowance(cap: policy.dailyCapPerDestination, window: 24 * 3600, cooldown: policy.resendCooldown))]
+        if let ip { keys.append(("code:ip:" + ip, Allowance(cap: policy.hourlyCapPerIP, window: 3600))) }
+        for (key, allowance) in keys where !(try await store.limits.take(key, allowance, at: now)) {
+            throw AccountError.rateLimited(seconds: try await store.limits.wait(key, allowance, at: now))
         }
     }
 

@@ -18,8 +18,8 @@ extension CaseService {
         let now = self.now
         let codes = self.codes
         let store = store
-        try await codes.checkLimits(destinationIndex: index, ip: ip, now: now, in: store)
         try await store.transaction { tx in
+            try await codes.reserve(destinationIndex: index, ip: ip, now: now, in: tx)
             let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: "guardian_consent:\(id.uuidString.lowercased())",
                                              accountID: account.id, ip: ip, now: now, in: tx)
             let text = MessageTemplates.brand(lang) + Notices.guardianConsent(code: code, minutes: Int(codes.policy.lifetime / 60), lang: lang)

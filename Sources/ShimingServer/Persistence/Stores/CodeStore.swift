@@ -29,23 +29,6 @@ struct OneTimeCode: Sendable, Equatable {
 struct CodeStore: Sendable {
     let db: any Database
 
-    /// When the newest code for a destination was asked for.
-    func lastIssued(to destinationIndex: String) async throws -> Date? {
-        try await OneTimeCodeRecord.query(on: db).filter(\.$destinationIndex == destinationIndex)
-            .sort(\.$createdAt, .descending).first()?.createdAt
-    }
-
-    /// When each code for a destination since `since` was asked for, oldest first.
-    func issued(to destinationIndex: String, since: Date) async throws -> [Date] {
-        try await OneTimeCodeRecord.query(on: db).filter(\.$destinationIndex == destinationIndex).filter(\.$createdAt > since)
-            .sort(\.$createdAt, .ascending).all().map(\.createdAt)
-    }
-
-    /// How many codes one IP address asked for since `since`.
-    func count(fromIP ip: String, since: Date) async throws -> Int {
-        try await OneTimeCodeRecord.query(on: db).filter(\.$ip == ip).filter(\.$createdAt > since).count()
-    }
-
     /// Ends every unused code for a destination and purpose.
     func retire(destinationIndex: String, purpose: String, at now: Date) async throws {
         try await OneTimeCodeRecord.query(on: db).filter(\.$destinationIndex == destinationIndex).filter(\.$purpose == purpose)

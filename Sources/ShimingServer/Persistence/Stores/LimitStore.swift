@@ -1,0 +1,49 @@
+import Fluent
+import Foundation
+import SQLKit
+
+extension Store {
+    /// Limits on how often something may happen (a count per window, a pause between two).
+    var limits: LimitStore { LimitStore(db: database) }
+}
+
+/// One allowance: at most `cap` times per `window`, and not again within `cooldown` of the last.
+struct Allowance: Sendable, Equatable {
+    var cap: Int
+    var window: TimeInterval
+    var cooldown: TimeInterval = 0
+}
+
+/// Rows of `limit_windows`. `take` checks and counts in one conditional statement, so parallel
+/// requests on PostgreSQL cannot all slip under a limit that one of them reaches.
+struct LimitStore: Sendable {
+    let db: any Database
+
+    /// Counts one use of `key` if the allowance has room; false (nothing counted) otherwise.
+    func take(_ key: String, _ allowance: Allowance, at now: Date) async throws -> Bool {
+        let windowOver = now.addingTimeInterval(-allowance.window)
+        let cooled = now.addingTimeInterval(-allowance.cooldown)
+        return try await db.sql().raw("""
+            INSERT INTO limit_windows (key, window_start, count, last_at) VALUES (\(bind: key), \(bind: now), 1, \(bind: now))
+            ON CONFLICT (key) DO UPDATE SET
+              count = CASE WHEN limit_windows.window_start <= \(bind: windowOver) THEN 1 ELSE limit_windows.count + 1 END,
+              window_start = CASE WHEN limit_windows.window_start <= \(bind: windowOver) THEN \(bind: now) ELSE limit_windows.window_start END,
+              last_at = \(bind: now)
+            WHERE limit_windows.last_at <= \(bind: cooled)
+              AND (limit_windows.window_start <= \(bind: windowOver) OR limit_windows.count < \(bind: allowance.cap))
+            RETURNING count
+            """).first() != nil
+    }
+
+    /// Seconds until `key` has room again (after `take` said no).
+    func wait(_ key: String, _ allowance: Allowance, at now: Date) async throws -> Int {
+        guard let row = try await db.sql().select().columns("window_start", "count", "last_at").from("limit_windows")
+            .where("key", .equal, key).first() else { return 1 }
+        let start = try row.decode(column: "window_start", as: Date.self)
+        let count = try row.decode(column: "count", as: Int.self)
+        let last = try row.decode(column: "last_at", as: Date.self)
+        var until = last.addingTimeInterval(allowance.cooldown)
+        if count >= allowance.cap { until = max(until, start.addingTimeInterval(allowance.window)) }
+        return max(1, Int(until.timeIntervalSince(now).rounded(.up)))
+    }
+}

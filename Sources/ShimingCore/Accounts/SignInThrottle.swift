@@ -14,8 +14,10 @@ public struct SignInThrottle: Sendable {
     /// Locks longer than this are not made.
     public var maximumLock: TimeInterval = 24 * 3600
 
-    /// The default rule.
-    public init() {}
+    /// The default rule, or another number of failures before a lock.
+    public init(maxFailures: Int = 5) {
+        self.maxFailures = maxFailures
+    }
 
     /// The state of one key (an account or an IP address).
     public struct State: Sendable, Equatable, Codable {
@@ -49,11 +51,53 @@ public struct SignInThrottle: Sendable {
         return state
     }
 
-    /// A successful sign-in clears the failures (not the lock history).
-    public func recordSuccess(_ state: State) -> State {
+    /// A successful sign-in clears the failures (not the lock history). An attempt is counted
+    /// as a failure before its password is checked (so parallel guesses cannot outrun the
+    /// count); when that attempt turns out right, a lock it made at `attempt` is not history.
+    public func recordSuccess(_ state: State, attempt: Date? = nil) -> State {
         var state = state
         state.failures = []
         state.lockedUntil = nil
+        if let attempt { state.recentLocks.removeAll { $0 == attempt } }
+        return state
+    }
+
+    /// Takes back the failure counted for an attempt that turned out right, where one right
+    /// attempt must not clear the others' failures (an address many people share).
+    public func undoFailure(_ state: State, attempt: Date) -> State {
+        var state = state
+        if let index = state.failures.lastIndex(of: attempt) { state.failures.remove(at: index) }
+        return state
+    }
+}
+
+/// The per-account rule of NIST SP 800-63B §5.2.2 as Shiming applies it: failures against one
+/// account (from anywhere) never lock it — that would let anyone lock anyone out — but past the
+/// first few each further attempt must wait longer (1 s, 2 s, 4 s … at most 5 minutes). A device
+/// the owner signed in from before is not slowed at all.
+public struct SignInSlowdown: Sendable {
+    /// Failures in the window that cost nothing.
+    public var freeFailures = 5
+    /// The window in which failures count.
+    public var window: TimeInterval = 3600
+    /// The longest wait between two attempts.
+    public var maximumDelay: TimeInterval = 300
+
+    public init() {}
+
+    /// How long the next attempt must still wait at `now`, or nil when it may go ahead.
+    public func wait(_ state: SignInThrottle.State, now: Date) -> TimeInterval? {
+        let recent = state.failures.filter { now.timeIntervalSince($0) < window }
+        guard recent.count >= freeFailures, let last = recent.last else { return nil }
+        let delay = min(pow(2, Double(recent.count - freeFailures)), maximumDelay)
+        let remaining = last.addingTimeInterval(delay).timeIntervalSince(now)
+        return remaining > 0 ? remaining : nil
+    }
+
+    /// Counts one failure.
+    public func recordFailure(_ state: SignInThrottle.State, now: Date) -> SignInThrottle.State {
+        var state = state
+        state.failures = state.failures.filter { now.timeIntervalSince($0) < window } + [now]
         return state
     }
 }

@@ -11,6 +11,7 @@ struct AccountService: Sendable {
     let codes: CodeService
     let passwords = PasswordPolicy()
     let throttle = SignInThrottle()
+    let slowdown = SignInSlowdown()
     let termsVersion = "2026-01"
 
     /// An account as the audit chain names it; also the key of its sign-in throttle.

@@ -77,7 +77,7 @@ extension AccountService {
         try await store.transaction { tx in
             try await tx.accounts.setPassword(id, hash: hash, unlocking: true, at: now)
             try await tx.sessions.revokeAll(of: id, except: nil, at: now)
-            try await tx.throttles.save(AccountService.subject(id), SignInThrottle.State(), at: now)
+            try await clearSignInThrottles(of: id, in: tx)
             try await tx.audit("password.reset", actor: .account(id), subject: AccountService.subject(id), ip: ip,
                                details: ["channel": input.channel], at: now)
         }

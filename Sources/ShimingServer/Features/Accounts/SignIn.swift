@@ -17,6 +17,8 @@ extension AccountService {
         var csrfToken: String?
         var expiresAt: Date
         var account: Account
+        /// For the web: the device cookie that marks this browser as the owner's from now on.
+        var deviceToken: String? = nil
     }
 
     static let webSessionLifetime: TimeInterval = 12 * 3600
@@ -48,10 +50,16 @@ extension AccountService {
     /// How many students' accounts one guardian phone is tried against at sign-in.
     static let maxGuardianAccounts = 8
 
-    /// Checks the password under the brute-force rule and opens a session. A guardian phone
-    /// that several students registered with signs none of them in: once the password fits one
-    /// of them, the answer asks for the username instead.
-    func signIn(_ credentials: Credentials, kind: String, ip: String?) async throws -> IssuedSession {
+    /// Checks the password under the brute-force rules (NIST SP 800-63B §5.2.2) and opens a
+    /// session. Failures are counted per (account, place) — the place being a device the owner
+    /// signed in from before, else the client address — which locks after five; per address,
+    /// which locks after thirty; and per account, which only slows (it never locks, so nobody can
+    /// lock the owner out, and a known device is not slowed at all). An unknown login is counted
+    /// under its own key exactly like an account, so the answers do not tell which logins exist.
+    /// Each attempt is counted before its password is checked, under a row lock, so parallel
+    /// guesses cannot outrun the count. A guardian phone that several students registered with
+    /// signs none of them in: once the password fits one of them, the answer asks for the username.
+    func signIn(_ credentials: Credentials, kind: String, ip: String?, device: String? = nil) async throws -> IssuedSession {
         let password = credentials.password ?? "", code = credentials.code?.trimmingCharacters(in: .whitespaces) ?? ""
         guard password.isEmpty != code.isEmpty else {
             throw AccountError.invalid(password.isEmpty ? ["password": "required"] : ["code": "invalid_value"])
@@ -60,15 +68,12 @@ extension AccountService {
         let store = store
         let candidates = try await findAccounts(login: credentials.login, in: store)
         let found = candidates.count == 1 ? candidates[0] : nil
-        let accountKey = found.map { AccountService.subject($0.id) }
-        let ipKey = ip.map { "ip:\($0)" }
-
-        // A lock refuses even the right password, so guessing cannot continue through it.
-        for key in [accountKey, ipKey].compactMap({ $0 }) {
-            if let until = throttle.lockEnd(try await store.throttles.state(key), now: now) {
-                throw AccountError.signInLocked(until: ChinaTime.minute(until), seconds: Int(until.timeIntervalSince(now).rounded(.up)))
-            }
-        }
+        let keys = SignInKeys(
+            account: found.map { AccountService.subject($0.id) } ?? "login:" + codes.secrets.hash("login", credentials.login.trimmingCharacters(in: .whitespaces).lowercased()).prefix(32),
+            device: found.flatMap { account in device.flatMap { DeviceToken.deviceID($0, account: account.id, secrets: codes.secrets) } },
+            ip: ip
+        )
+        try await reserveAttempt(keys, at: now)
 
         var matches = false
         if !code.isEmpty {
@@ -83,6 +88,7 @@ extension AccountService {
         } else if candidates.count > 1 {
             let decoy = try await hasher.decoy()
             for candidate in candidates where try await hasher.verify(password, against: store.accounts.passwordHash(of: candidate.id) ?? decoy) {
+                try await attemptSucceeded(keys, at: now)
                 throw AccountError.loginAmbiguous
             }
         } else {
@@ -93,18 +99,14 @@ extension AccountService {
         }
         guard matches, let account = found else {
             let lockedUntil = try await store.transaction { [self] tx -> Date? in
-                var locked: Date?
-                for key in [accountKey, ipKey].compactMap({ $0 }) {
-                    let state = throttle.recordFailure(try await tx.throttles.state(key), now: now)
-                    try await tx.throttles.save(key, state, at: now)
-                    if let until = throttle.lockEnd(state, now: now) { locked = max(locked ?? until, until) }
-                }
-                try await tx.audit("sign_in.failed", actor: .anonymous, subject: accountKey, ip: ip,
+                let locked = [try await tx.throttles.state(keys.pair), try await keys.ipKey.asyncMap { try await tx.throttles.state($0) }]
+                    .compactMap { $0.flatMap { throttle.lockEnd($0, now: now) } }.max()
+                try await tx.audit("sign_in.failed", actor: .anonymous, subject: found.map { AccountService.subject($0.id) }, ip: ip,
                                    details: ["reason": found == nil ? "unknown_login" : code.isEmpty ? "wrong_password" : "wrong_code"], at: now)
                 if let locked {
-                    try await tx.audit("sign_in.locked", actor: .system, subject: accountKey ?? ipKey, ip: ip,
+                    try await tx.audit("sign_in.locked", actor: .system, subject: found.map { AccountService.subject($0.id) } ?? keys.ipKey, ip: ip,
                                        details: ["until": RFC3339.string(from: locked)], at: now)
-                    if let about = accountKey ?? ipKey {
+                    if let about = found.map({ AccountService.subject($0.id) }) ?? keys.ipKey {
                         try await RiskAlertService.raise(.rateLimited, subject: about, program: nil, details: ["limit": "sign_in"], at: now, in: tx)
                     }
                 }
@@ -124,16 +126,15 @@ extension AccountService {
         let csrf = kind == "web" ? OpaqueToken.make(codes.random) : nil
         // Staff tokens live as long as a working day's web session, whatever the client.
         let expiresAt = now.addingTimeInterval(kind == "web" || account.kind == .staff ? Self.webSessionLifetime : Self.apiSessionLifetime)
+        let deviceToken = kind == "web" ? (keys.device.map { _ in device } ?? DeviceToken.make(account: id, secrets: codes.secrets, random: codes.random)) : nil
         try await store.transaction { [self] tx in
-            if let accountKey {
-                try await tx.throttles.save(accountKey, throttle.recordSuccess(try await tx.throttles.state(accountKey)), at: now)
-            }
+            try await attemptSucceeded(keys, at: now, in: tx)
             let session = Session(id: UUID(), accountID: id, kind: kind, csrfToken: csrf, createdAt: now, expiresAt: expiresAt, ip: ip)
             try await tx.sessions.insert(session, tokenHash: codes.secrets.hash("session", token))
             try await tx.audit("sign_in.succeeded", actor: account.kind == .staff ? .staff(id) : .account(id),
                                subject: AccountService.subject(id), ip: ip, details: ["session": kind], at: now)
         }
-        return IssuedSession(token: token, csrfToken: csrf, expiresAt: expiresAt, account: account)
+        return IssuedSession(token: token, csrfToken: csrf, expiresAt: expiresAt, account: account, deviceToken: deviceToken ?? nil)
     }
 
     /// The account and session behind a token, if the session is live; the account's status

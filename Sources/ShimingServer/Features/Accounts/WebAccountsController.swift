@@ -207,7 +207,8 @@ struct WebAccountsController {
         let (csrf, cookie) = PageCSRF.token(for: req)
         return try await PageAction.run {
             let session = try await features.accounts.signIn(
-                .init(login: form.login ?? "", password: form.password, code: form.code), kind: "web", ip: req.clientIP
+                .init(login: form.login ?? "", password: form.password, code: form.code), kind: "web", ip: req.clientIP,
+                device: req.cookies[DeviceToken.cookie]?.string
             )
             // A fresh session id at every sign-in (no fixation); the pre-sign-in CSRF cookie goes.
             // Staff land on their desk, applicants on their account.
@@ -219,6 +220,11 @@ struct WebAccountsController {
                 string: session.token, expires: session.expiresAt, path: "/", isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax
             )
             response.cookies[PageCSRF.cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+            if let device = session.deviceToken {
+                // This browser is the owner's from now on: failures elsewhere do not slow it.
+                response.cookies[DeviceToken.cookie] = HTTPCookies.Value(string: device, expires: session.expiresAt.addingTimeInterval(365 * 24 * 3600),
+                                                                         path: "/", isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax)
+            }
             return response
         } refused: { error in
             let html: String

@@ -33,10 +33,10 @@ struct AdminService: Sendable {
 
     /// What staff see of one account, with its sign-in lock.
     func detail(_ account: Account) async throws -> StaffAccountView {
-        let state = try await store.throttles.state(AccountService.subject(account.id))
+        let lock = try await accounts.signInLock(of: account.id, in: store, at: now)
         return StaffAccountView(
             account: .init(account), statusReason: account.statusReason,
-            signInLockedUntil: accounts.throttle.lockEnd(state, now: now), recentFailedSignIns: state.failures.count
+            signInLockedUntil: lock.until, recentFailedSignIns: lock.failures
         )
     }
 
@@ -49,7 +49,7 @@ struct AdminService: Sendable {
                 throw UserFacingError(code: "not_locked", kind: .conflict, message: LocalizedText("该账号未被锁定。", "This account is not locked."))
             }
             try await tx.accounts.setStatus(id, to: .active, reason: nil, at: now)
-            try await tx.throttles.clear(AccountService.subject(id))
+            try await accounts.clearSignInThrottles(of: id, in: tx)
             try await tx.audit("account.unlocked", actor: .staff(staff.id), subject: AccountService.subject(id), ip: ip,
                                details: ["was": account.statusReason ?? ""], at: now)
         }

@@ -1,0 +1,74 @@
+import Fluent
+import Foundation
+import ShimingCore
+import Testing
+import Vapor
+import VaporTesting
+@testable import ShimingServer
+
+/// Issue 14, item 2: nobody can lock anyone out, and the answers do not tell which logins exist.
+@Suite("Sign-in abuse: per place locks, per account slowing, known devices, unknown logins")
+struct SignInAbuseTests {
+    func outcome(_ shiming: TestShiming, _ login: String, _ password: String, ip: String, device: String? = nil) async -> String {
+        do {
+            _ = try await shiming.app.features.accounts.signIn(.init(login: login, password: password), kind: "web", ip: ip, device: device)
+            return "ok"
+        } catch let error as UserFacingError {
+            return error.code
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("Five wrong passwords from one place lock that place only; the owner elsewhere is slowed a little, and not at all on a device they signed in from before")
+    func noLockout() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138071")
+            let owner = try await shiming.app.features.accounts.signIn(.init(login: "13800138071", password: goodPassword), kind: "web", ip: "198.51.100.1")
+            let device = try #require(owner.deviceToken)
+            var attacker: [String] = []
+            for _ in 0..<6 { attacker.append(await outcome(shiming, "13800138071", "wrong-password", ip: "203.0.113.9")) }
+            #expect(attacker == ["invalid_credentials", "invalid_credentials", "invalid_credentials", "invalid_credentials", "sign_in_locked", "sign_in_locked"])
+            // The owner's own browser: straight in, even with the right password at once.
+            #expect(await outcome(shiming, "13800138071", goodPassword, ip: "198.51.100.1", device: device) == "ok")
+            // Another place without the device cookie: not locked, at most asked to wait a moment.
+            for _ in 0..<5 { _ = await outcome(shiming, "13800138071", "wrong-password", ip: "203.0.113.10") }
+            let slowed = await outcome(shiming, "13800138071", goodPassword, ip: "192.0.2.44")
+            #expect(slowed == "rate_limited")
+            shiming.clock.advance(by: 2)
+            #expect(await outcome(shiming, "13800138071", goodPassword, ip: "192.0.2.44") == "ok")
+            // A device cookie made for another account is worth nothing here.
+            _ = try await shiming.activeApplicant(phone: "13800138072")
+            #expect(DeviceToken.deviceID(device, account: try #require(try await shiming.app.features.accounts.findAccount(login: "13800138072")).id,
+                                         secrets: SecretHasher(keyRing: shiming.app.shiming.keyRing)) == nil)
+        }
+    }
+
+    @Test("An unknown login and a known one get the same answers, attempt by attempt, locks included")
+    func sameAnswers() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138073")
+            var known: [String] = [], unknown: [String] = []
+            for _ in 0..<7 {
+                known.append(await outcome(shiming, "13800138073", "wrong-password", ip: "203.0.113.20"))
+                unknown.append(await outcome(shiming, "13800138074", "wrong-password", ip: "203.0.113.21"))
+            }
+            #expect(known == unknown)
+            #expect(known.last == "sign_in_locked")
+        }
+    }
+
+    @Test("30 parallel wrong passwords for one account from one place: exactly 5 are checked, the rest refused by the lock")
+    func parallelGuesses() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138075")
+            let answers = await withTaskGroup(of: String.self) { group in
+                for _ in 0..<30 { group.addTask { await outcome(shiming, "13800138075", "wrong-password", ip: "203.0.113.30") } }
+                return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(answers["invalid_credentials", default: 0] + answers["sign_in_locked", default: 0] == 30)
+            let checked = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "sign_in.failed").count()
+            #expect(checked == 5, "\(answers)")
+        }
+    }
+}

@@ -32,7 +32,7 @@ struct ExceptionsTests {
         var answer: String?
     }
 
-    @Test("P5: a mismatch raises an alert; a freeze (reason, notice, 403 account_frozen) → appeal → upheld by a reviewer other than the freezer")
+    @Test("P5: a mismatch raises an alert; a freeze (reason, notice, 403 account_frozen) → appeal → not for a reviewer, nor the freezer; upheld by another supervisor")
     func freezeAppealReversal() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service) { shiming in
@@ -88,17 +88,22 @@ struct ExceptionsTests {
             let repeatAppeal = try await shiming.sendObject(.POST, "/api/v1/cases/\(verified.id)/appeal", token: again, ["reason": "再申诉一次看看"])
             #expect(repeatAppeal.status == .conflict)
 
-            // The freezer may not decide the appeal; another reviewer sees the appeal's words and upholds it.
+            // The freezer may not decide the appeal, nor may a reviewer (a reviewer cannot undo a
+            // supervisor's freeze); another supervisor sees the appeal's words and upholds it.
             let task = try #require(try await shiming.task(for: verified.id, staff: other))
             #expect(task.kind == "appeal")
             let refused = try await shiming.sendObject(.POST, "/api/v1/review/tasks/\(task.id)/decision", token: freezer, ["outcome": "approve"])
             #expect(refused.status == .forbidden && refused.apiError?.code == "conflict_of_interest")
-            let view = try await shiming.send(.GET, "/api/v1/review/cases/\(verified.id)", headers: shiming.bearer(other))
+            let byReviewer = try await shiming.sendObject(.POST, "/api/v1/review/tasks/\(task.id)/decision", token: other, ["outcome": "approve"])
+            #expect(byReviewer.status == .forbidden && byReviewer.apiError?.code == "conflict_of_interest")
+            #expect(try await shiming.send(.POST, "/api/v1/review/tasks/\(task.id)/claim", headers: shiming.bearer(other)).status == .forbidden)
+            let deciding = try await shiming.staff([.supervisor], username: "supervisor.second")
+            let view = try await shiming.send(.GET, "/api/v1/review/cases/\(verified.id)", headers: shiming.bearer(deciding))
             #expect(view.text.contains("这是我本人注册的账号") && view.text.contains("\"contests\":\"freeze\""))
-            let returnRefused = try await shiming.sendObject(.POST, "/api/v1/review/tasks/\(task.id)/decision", token: other,
+            let returnRefused = try await shiming.sendObject(.POST, "/api/v1/review/tasks/\(task.id)/decision", token: deciding,
                                                              ["outcome": "return", "reasons": ["information_incomplete"]])
             #expect(returnRefused.apiError?.fields?["outcome"] == "invalid_value")
-            let upheld = try await shiming.decide(verified.id, staff: other, "approve")
+            let upheld = try await shiming.decide(verified.id, staff: deciding, "approve")
             #expect(upheld.state == "verified")
             #expect(upheld.history.last?.rule == "appeal.upheld")
             let after = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(again)).json(AccountReply.self)

@@ -72,3 +72,20 @@ struct SignInAbuseTests {
         }
     }
 }
+
+@Suite("Staff of a higher role")
+struct HigherRoleTests {
+    @Test("A supervisor cannot freeze an admin (403 conflict_of_interest higher_role), an admin can freeze a supervisor")
+    func freezeUpwards() async throws {
+        try await withShiming { shiming in
+            let supervisor = try await shiming.staff([.supervisor], username: "supervisor.rank")
+            let admin = try await shiming.staff([.admin], username: "admin.rank")
+            let adminID = try await shiming.accountID(admin), supervisorID = try await shiming.accountID(supervisor)
+            let upwards = try await shiming.sendObject(.POST, "/api/v1/admin/accounts/\(adminID)/freeze", token: supervisor, ["reason": "试一试"])
+            #expect(upwards.status == .forbidden && upwards.apiError?.code == "conflict_of_interest")
+            #expect(try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(admin)).status == .ok)
+            let downwards = try await shiming.sendObject(.POST, "/api/v1/admin/accounts/\(supervisorID)/freeze", token: admin, ["reason": "离职交接"])
+            #expect(downwards.status == .ok, "\(downwards.text)")
+        }
+    }
+}

@@ -39,6 +39,18 @@ public enum StaffRole: String, Sendable, Codable, CaseIterable, Comparable {
     public static func < (a: StaffRole, b: StaffRole) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
+
+    /// Seniority: who may freeze or decide about whom (nobody about a higher role).
+    public var rank: Int {
+        switch self {
+        case .reviewer, .teacher, .auditor: 1
+        case .supervisor: 2
+        case .admin: 3
+        }
+    }
+
+    /// The highest rank among roles (0 for none: an applicant).
+    public static func rank(of roles: Set<StaffRole>) -> Int { roles.map(\.rank).max() ?? 0 }
 }
 
 /// A teacher's scope: one class of one school.

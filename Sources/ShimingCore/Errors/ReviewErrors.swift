@@ -12,6 +12,10 @@ public enum ConflictOfInterest: String, Sendable, CaseIterable {
     case contestedDecision = "contested_decision"
     /// A change request the staff member filed themselves.
     case ownRequest = "own_request"
+    /// The applicant is staff of a higher role than the staff member.
+    case higherRole = "higher_role"
+    /// An appeal against a freeze, which only a supervisor or admin (not the freezer) decides.
+    case freezeAppeal = "freeze_appeal"
 
     public static let code = "conflict_of_interest"
 
@@ -24,6 +28,9 @@ public enum ConflictOfInterest: String, Sendable, CaseIterable {
                                            "You share a phone number or e-mail address with the applicant and cannot decide this application.")
         case .contestedDecision: LocalizedText("该申诉针对您的决定，需由其他人处理。", "This appeal contests your own decision; someone else must decide it.")
         case .ownRequest: LocalizedText("不能处理自己的申请。", "You cannot decide your own request.")
+        case .higherRole: LocalizedText("对方是职级更高的工作人员，您不能处理。", "This person is staff of a higher role than yours; you cannot decide about them.")
+        case .freezeAppeal: LocalizedText("针对冻结的申诉只能由主管或管理员（冻结人以外）处理。",
+                                          "An appeal against a freeze is decided by a supervisor or an admin other than the one who froze the account.")
         }
         return UserFacingError(code: Self.code, kind: .forbidden, message: message)
     }

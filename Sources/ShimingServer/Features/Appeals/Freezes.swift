@@ -29,6 +29,7 @@ struct FreezeService: Sendable {
         let now = cases.now
         try await store.transaction { [cases] tx in
             guard let holder = try await tx.accounts.find(accountID) else { throw CommonErrors.notFound }
+            guard StaffRole.rank(of: holder.roles) <= StaffRole.rank(of: staff.roles) else { throw ConflictOfInterest.higherRole.error }
             switch holder.status {
             case .frozen:
                 throw UserFacingError(code: "already_frozen", kind: .conflict, message: LocalizedText("该账号已被冻结。", "This account is already frozen."))
@@ -61,6 +62,7 @@ struct FreezeService: Sendable {
         let now = cases.now
         try await store.transaction { tx in
             guard let holder = try await tx.accounts.find(accountID) else { throw CommonErrors.notFound }
+            guard StaffRole.rank(of: holder.roles) <= StaffRole.rank(of: staff.roles) else { throw ConflictOfInterest.higherRole.error }
             guard holder.status == .frozen, let freeze = try await tx.appeals.liveFreeze(of: accountID) else { throw Self.notFrozen }
             try await lift(freeze, holder: holder, how: "unfreeze", actor: .staff(staff.id), note: note.isEmpty ? nil : note, ip: ip, at: now, in: tx)
         }

@@ -53,6 +53,11 @@ struct ReviewService: Sendable {
         let (applicant, application) = try await parties(of: record)
         var why = ReviewConflict.between(staff, applicant: applicant, application: application)
         if why == nil, task.excludedID == staff.id { why = .contestedDecision }
+        if why == nil, applicant.kind == .staff, StaffRole.rank(of: applicant.roles) > StaffRole.rank(of: staff.roles) { why = .higherRole }
+        if why == nil, task.kind == "appeal", staff.roles.isDisjoint(with: AccessPolicy.supervise),
+           try await store.appeals.appeal(forTask: task.id)?.contests == "freeze" {
+            why = .freezeAppeal
+        }
         guard let why else { return }
         try await store.auditAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
                                    details: ["why": why.rawValue, "task": task.id.uuidString.lowercased()], at: cases.now)

@@ -89,3 +89,48 @@ struct HigherRoleTests {
         }
     }
 }
+
+@Suite("Unconfirmed accounts")
+struct UnconfirmedAccountTests {
+    @Test("Until a contact is confirmed the account may read itself, confirm and sign out, nothing else (403 account_unconfirmed)")
+    func limitedRights() async throws {
+        try await withShiming { shiming in
+            let created = try #require(try await shiming.registerAccount(phone: "13800138081"))
+            let token = try await shiming.signIn("13800138081")
+            let me = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token))
+            #expect(me.status == .ok)
+            let apply = try await shiming.sendObject(.POST, "/api/v1/cases", token: token, ["program": "e-commerce"])
+            #expect(apply.status == .forbidden && apply.apiError?.code == "account_unconfirmed")
+            #expect(try await shiming.sendObject(.PATCH, "/api/v1/me", token: token, ["displayName": "x"]).apiError?.code == "account_unconfirmed")
+            #expect(try await shiming.sendObject(.POST, "/api/v1/me/change-requests", token: token,
+                                                 ["field": "username", "newValue": "abc", "reason": "x"]).status == .forbidden)
+            let page = try await shiming.send(.GET, "/account", headers: ["Accept": "text/html", "Authorization": "Bearer \(token)"])
+            #expect(page.text.contains("id=\"unconfirmed\"") && page.text.contains("/confirm?account=\(created.id.uuidString.lowercased())"))
+            // Confirmed: the same token may do everything.
+            let code = try #require(try await shiming.latestCode(to: "13800138081"))
+            #expect(try await shiming.send(.POST, "/api/v1/accounts/\(created.id)/contacts/confirm", json: ["channel": "sms", "code": code]).status == .ok)
+            #expect(try await shiming.sendObject(.POST, "/api/v1/cases", token: token, ["program": "e-commerce"]).status == .created)
+            #expect(try await shiming.send(.DELETE, "/api/v1/sessions/current", headers: shiming.bearer(token)).status == .noContent)
+        }
+    }
+
+    @Test("A phone registered and never confirmed is reserved for a day, then goes to the next registrant, who confirms it")
+    func squatting() async throws {
+        try await withShiming { shiming in
+            let squatter = try #require(try await shiming.registerAccount(phone: "13800138082"))
+            shiming.clock.advance(by: 3600)
+            #expect(try await shiming.postRegistration(["phone": "13800138082", "password": goodPassword]).apiError?.fields == ["phone": "taken"])
+            shiming.clock.advance(by: 24 * 3600)
+            let owner = try #require(try await shiming.registerAccount(phone: "13800138082"))
+            let code = try #require(try await shiming.latestCode(to: "13800138082"))
+            #expect(try await shiming.send(.POST, "/api/v1/accounts/\(owner.id)/contacts/confirm", json: ["channel": "sms", "code": code]).status == .ok)
+            let released = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "contact.released").all()
+            #expect(released.map(\.subject) == ["account:\(squatter.id.uuidString.lowercased())"])
+            #expect(try await shiming.app.features.accounts.account(squatter.id)?.phone == nil)
+            #expect(try await shiming.app.features.accounts.findAccount(login: "13800138082")?.id == owner.id)
+            // A confirmed phone is never released.
+            shiming.clock.advance(by: 3 * 24 * 3600)
+            #expect(try await shiming.postRegistration(["phone": "13800138082", "password": goodPassword]).apiError?.fields == ["phone": "taken"])
+        }
+    }
+}

@@ -31,8 +31,8 @@ public struct Account: Sendable, Equatable {
     /// Throws the account-state error (`account_frozen`, …) unless the account may act now.
     func checkMayAct() throws {
         switch status {
-        case .active, .pendingActivation: return
-        case .locked, .frozen, .closed: throw AccountError.accountState(status, reason: statusReason)
+        case .active: return
+        case .pendingActivation, .locked, .frozen, .closed: throw AccountError.accountState(status, reason: statusReason)
         }
     }
 

@@ -81,7 +81,13 @@ enum AccountError {
                 code: "account_closed", kind: .forbidden,
                 message: LocalizedText("账号已注销。", "The account is closed.")
             )
-        case .pendingActivation, .active:
+        case .pendingActivation:
+            return UserFacingError(
+                code: "account_unconfirmed", kind: .forbidden,
+                message: LocalizedText("请先输入发到您手机或邮箱的确认码，确认后才能继续。",
+                                       "Confirm your phone or e-mail first with the code we sent; then you can go on.")
+            )
+        case .active:
             return UserFacingError(code: "forbidden", kind: .forbidden, message: LocalizedText("无权操作。", "Not allowed."))
         }
     }

@@ -1,8 +1,12 @@
+import Foundation
 import Plot
 import ShimingCore
 
 /// The texts of the account pages.
 enum AccountText {
+    static let unconfirmedLead = LocalizedText("您的手机号或邮箱还没有确认。确认之前只能确认联系方式或退出登录。",
+                                               "Your phone or e-mail is not confirmed yet. Until it is, you can only confirm it or sign out.")
+    static let confirmNow = LocalizedText("输入确认码", "Enter the code")
     static let registerTitle = LocalizedText("注册账号", "Create an account")
     static let registerGuardianTitle = LocalizedText("学生注册（使用监护人手机号）", "Student registration (guardian's phone)")
     static let registerLead = LocalizedText(
@@ -263,12 +267,24 @@ enum AccountPages {
             // Frozen: the cases (to appeal) and feedback are all that is open.
             links = [Forms.element("li", [], [Forms.element("a", [("href", "/cases")], [.text(CasePages.title(lang))])])]
         }
+        var unconfirmed: Node<HTML.BodyContext> = .empty
+        if account.status == .pendingActivation {
+            // Until a contact is confirmed the account may only confirm it (or sign out).
+            let channel = account.phone != nil || account.guardianPhone != nil ? "sms" : "email"
+            unconfirmed = Forms.element("section", [("class", "notice error"), ("id", "unconfirmed"), ("role", "alert")], [
+                .p(.text(AccountText.unconfirmedLead(lang))),
+                .p(.a(.class("button primary"), .href("/confirm?account=\(account.id.uuidString.lowercased())&channel=\(channel)"),
+                      .text(AccountText.confirmNow(lang)))),
+            ])
+            links = []
+        }
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/platforms"), ("id", "authorised-platforms")],
                                                             [.text(GrantPages.title(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/feedback?page=/account")], [.text(ReviewText.feedback(lang))])]))
         return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, staff: account.kind == .staff, main: .group(
             .h1(.text(AccountText.accountTitle(lang))),
             frozen,
+            unconfirmed,
             .group(HostedPages.waiting(model.waiting, lang: lang)),
             Forms.element("dl", [("class", "facts")], [
                 Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]),

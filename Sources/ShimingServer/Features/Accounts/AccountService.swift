@@ -84,7 +84,7 @@ struct AccountService: Sendable {
                 try await codes.reserve(destinationIndex: index, ip: offset == 0 ? ip : nil, now: now, in: tx)
             }
         }
-        try await refuseDuplicates(username: username, phone: phone, email: email)
+        try await refuseDuplicates(username: username, phone: phone, email: email, at: now)
         let passwordHash = try await hasher.hash(input.password)
         let id = UUID()
         let publicURL = context.configuration.publicURL
@@ -96,6 +96,7 @@ struct AccountService: Sendable {
         )
         do {
             try await store.transaction { [self] tx in
+                try await releaseStale(phone: phone, email: email, ip: ip, at: now, in: tx)
                 try await tx.accounts.insert(account, passwordHash: passwordHash, termsVersion: termsVersion, at: now)
                 try await tx.audit(
                     "account.registered", actor: .account(id), subject: AccountService.subject(id), ip: ip,
@@ -137,7 +138,7 @@ struct AccountService: Sendable {
             }
         } catch is DuplicateRow {
             // Two registrations raced for the same name or contact: name the field.
-            try await refuseDuplicates(username: username, phone: phone, email: email)
+            try await refuseDuplicates(username: username, phone: phone, email: email, at: now)
             throw AccountError.taken("username")
         }
         return account
@@ -168,11 +169,36 @@ struct AccountService: Sendable {
     }
 
     /// 409 naming the first field already registered.
-    func refuseDuplicates(username: String?, phone: String?, email: String?) async throws {
+    /// Refuses a login name or contact another account holds. A phone or e-mail that an account
+    /// registered more than a day ago and never confirmed is not held: it goes to the new
+    /// registrant (`releaseStale` takes it over in the registration's transaction), so nobody
+    /// can squat someone else's number.
+    func refuseDuplicates(username: String?, phone: String?, email: String?, at now: Date) async throws {
         let accounts = store.accounts
         if let username, try await accounts.withUsername(username) != nil { throw AccountError.taken("username") }
-        if let phone, try await accounts.withPhone(phoneIndex(phone)) != nil { throw AccountError.taken("phone") }
-        if let email, try await accounts.withEmail(emailIndex(email)) != nil { throw AccountError.taken("email") }
+        if let phone, let holder = try await accounts.withPhone(phoneIndex(phone)), !Self.isStale(holder, confirmed: holder.phoneConfirmed, at: now) {
+            throw AccountError.taken("phone")
+        }
+        if let email, let holder = try await accounts.withEmail(emailIndex(email)), !Self.isStale(holder, confirmed: holder.emailConfirmed, at: now) {
+            throw AccountError.taken("email")
+        }
+    }
+
+    /// How long an unconfirmed contact stays reserved for the account that registered it.
+    static let unconfirmedReservation: TimeInterval = 24 * 3600
+
+    static func isStale(_ holder: Account, confirmed: Bool, at now: Date) -> Bool {
+        !confirmed && holder.status == .pendingActivation && holder.createdAt < now.addingTimeInterval(-unconfirmedReservation)
+    }
+
+    /// Takes stale unconfirmed reservations of these contacts away from their accounts, audited.
+    func releaseStale(phone: String?, email: String?, ip: String?, at now: Date, in tx: Store) async throws {
+        let cutoff = now.addingTimeInterval(-Self.unconfirmedReservation)
+        for (channel, index) in [("phone", phone.map(phoneIndex)), ("email", email.map(emailIndex))] {
+            guard let index, let released = try await tx.accounts.releaseUnconfirmed(channel, index: index, registeredBefore: cutoff) else { continue }
+            try await tx.audit("contact.released", actor: .system, subject: AccountService.subject(released), ip: ip,
+                               details: ["channel": channel, "reason": "unconfirmed_24h"], at: now)
+        }
     }
 
     // MARK: Codes

@@ -9,8 +9,8 @@ public enum Access: Sendable, Equatable {
     case everyone
     /// Any signed-in account whose status allows acting.
     case signedIn
-    /// Any signed-in account, a frozen one too: what a frozen holder may still do — read their
-    /// account and cases, appeal, send feedback, sign out.
+    /// Any signed-in account, a frozen one or one whose contact is not confirmed yet too: what
+    /// such a holder may still do — read their account and cases, appeal, send feedback, sign out.
     case holder
     /// Staff with one of these roles.
     case staff(Set<StaffRole>)
@@ -25,7 +25,7 @@ extension Access {
     /// one of the staff roles → 403. API routes (`AccessGuard`) and pages (`PageGuard`) alike.
     func admit(_ account: Account) throws {
         if self == .platform { throw HTTPFailure.error(for: .forbidden) }
-        if !(self == .holder && account.status == .frozen) { try account.checkMayAct() }
+        if !(self == .holder && [.frozen, .pendingActivation].contains(account.status)) { try account.checkMayAct() }
         if case .staff(let roles) = self {
             guard account.kind == .staff, !account.roles.isDisjoint(with: roles) else { throw HTTPFailure.error(for: .forbidden) }
         }

@@ -43,7 +43,7 @@ extension AccountService {
         }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
         let lowered = username.lowercased()
-        try await refuseDuplicates(username: lowered, phone: phone, email: email)
+        try await refuseDuplicates(username: lowered, phone: phone, email: email, at: .distantPast)  // staff take over no reservation
 
         let passwordHash = try await hasher.hash(input.password)
         let now = self.now
@@ -63,7 +63,7 @@ extension AccountService {
             }
         } catch is DuplicateRow {
             // Two admins raced for the same name or contact: name the field.
-            try await refuseDuplicates(username: lowered, phone: phone, email: email)
+            try await refuseDuplicates(username: lowered, phone: phone, email: email, at: .distantPast)  // staff take over no reservation
             throw AccountError.taken("username")
         }
         return account

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import ShimingCore
+import SQLKit
 
 extension Store {
     /// Accounts, opened.
@@ -101,6 +102,21 @@ struct AccountStore: Sendable {
         try await AccountRecord.query(on: db).group(.or) { group in
             group.filter(\.$phoneIndex == index).filter(\.$emailIndex == index).filter(\.$guardianPhoneIndex == index)
         }.first()?.account(cipher: cipher)
+    }
+
+    /// Takes an unconfirmed phone or e-mail (`channel`) away from an account that registered it
+    /// before `cutoff` and never confirmed it, in one conditional statement; the account's id
+    /// when it did.
+    func releaseUnconfirmed(_ channel: String, index: String, registeredBefore cutoff: Date) async throws -> UUID? {
+        let (sealed, indexColumn, confirmed): (String, String, String) = channel == "email"
+            ? ("email_sealed", "email_index", "email_confirmed") : ("phone_sealed", "phone_index", "phone_confirmed")
+        let row = try await db.sql().raw("""
+            UPDATE accounts SET \(ident: sealed) = NULL, \(ident: indexColumn) = NULL
+            WHERE \(ident: indexColumn) = \(bind: index) AND \(ident: confirmed) = \(bind: false)
+              AND status = 'pending_activation' AND created_at < \(bind: cutoff)
+            RETURNING id
+            """).first()
+        return try row?.decode(column: "id", as: UUID.self)
     }
 
     /// Stores a new account; `DuplicateRow` when its login name or a contact is taken meanwhile.

@@ -31,7 +31,11 @@ struct ShimingErrorMiddleware: AsyncMiddleware {
         let lang = request.lang
         if request.prefersHTML {
             // A frozen holder can still read and appeal: show the way there, not only home.
-            let action = failure.code == "account_frozen" ? (LocalizedText("查看我的申请并申诉", "My applications and the appeal"), "/cases") : nil
+            let action: (LocalizedText, String)? = switch failure.code {
+            case "account_frozen": (LocalizedText("查看我的申请并申诉", "My applications and the appeal"), "/cases")
+            case "account_unconfirmed": (LocalizedText("去确认手机号或邮箱", "Confirm my phone or e-mail"), "/account")
+            default: nil
+            }
             let page = ErrorPage(status: status, message: failure.message(lang), lang: lang, path: request.url.path, action: action,
                                  helpPhone: request.application.shiming.configuration.helpPhone)
             headers.contentType = .html

@@ -13,7 +13,7 @@ struct AuditTests {
         let now = shiming.clock.now()
         try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx in
             try await AuditLog.record(action, actor: .system, subject: subject, ip: "127.0.0.1",
-                                      details: ["reason": "test"], at: now, on: tx)
+                                      details: ["reason": "test"], at: now, key: shiming.auditKey, on: tx)
         }
     }
 
@@ -28,11 +28,12 @@ struct AuditTests {
             #expect(events.map(\.action) == ["case.created", "case.submitted", "case.approved"])
             #expect(events.map(\.seq) == [1, 2, 3])
             #expect(events[0].prevHash == String(repeating: "0", count: 64))
+            #expect(events.allSatisfy { $0.hash.hasPrefix("k1:") }, "keyed with the deployment's audit key")
             #expect(events[1].prevHash == events[0].hash)
             #expect(events[2].prevHash == events[1].hash)
             #expect(events[1].occurredAt == testStart.addingTimeInterval(1.234))
             #expect(events[0].details == #"{"reason":"test"}"#)
-            let result = try await AuditLog.verify(on: shiming.db)
+            let result = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db)
             #expect(result == .intact(events: 3, lastHash: events[2].hash))
         }
     }
@@ -63,7 +64,7 @@ struct AuditTests {
             case .postgres: try await sql.raw("DROP TRIGGER audit_events_no_change ON audit_events").run()
             }
             try await sql.raw("UPDATE audit_events SET details = '{\"reason\":\"forged\"}' WHERE seq = 3").run()
-            #expect(try await AuditLog.verify(on: shiming.db) == .broken(seq: 3, reason: "content does not match its hash"))
+            #expect(try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) == .broken(seq: 3, reason: "content does not match its hash"))
         }
     }
 
@@ -76,7 +77,7 @@ struct AuditTests {
                 }
                 try await group.waitForAll()
             }
-            guard case .intact(let count, _) = try await AuditLog.verify(on: shiming.db) else {
+            guard case .intact(let count, _) = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
                 Issue.record("chain broken")
                 return
             }
@@ -90,12 +91,101 @@ struct AuditTests {
             let now = shiming.clock.now()
             await #expect(throws: Abandon.self) {
                 try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx async throws -> Void in
-                    try await AuditLog.record("case.created", actor: .system, at: now, on: tx)
+                    try await AuditLog.record("case.created", actor: .system, at: now, key: shiming.auditKey, on: tx)
                     throw Abandon()
                 }
             }
             let stored = try await AuditLog.latest(10, on: shiming.db)
             #expect(stored.isEmpty)
+        }
+    }
+}
+
+@Suite("Audit chain: keyed, checkpointed, guarded")
+struct AuditCheckpointTests {
+    func record(_ count: Int, _ shiming: TestShiming) async throws {
+        let now = shiming.clock.now()
+        for i in 0..<count {
+            try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx in
+                try await AuditLog.record("event.\(i)", actor: .system, subject: "s:\(i)", details: ["n": String(i)], at: now, key: shiming.auditKey, on: tx)
+            }
+        }
+    }
+
+    func checkpoints(_ shiming: TestShiming) -> AuditCheckpoints {
+        AuditCheckpoints(configuration: shiming.configuration, keyRing: shiming.app.shiming.keyRing)
+    }
+
+    /// What someone with database access but without the key does: the guards go.
+    func dropGuards(_ shiming: TestShiming) async throws {
+        let sql = try shiming.db.sql()
+        switch SQLEngine.of(shiming.db) {
+        case .sqlite:
+            try await sql.raw("DROP TRIGGER audit_events_no_update").run()
+            try await sql.raw("DROP TRIGGER audit_events_no_delete").run()
+        case .postgres:
+            try await sql.raw("DROP TRIGGER audit_events_no_change ON audit_events").run()
+            try await sql.raw("DROP TRIGGER audit_events_no_truncate ON audit_events").run()
+        }
+    }
+
+    @Test("A chain recomputed without the key, a truncated log, removed guards and a forged checkpoint are all reported")
+    func tamperings() async throws {
+        try await withShiming { shiming in
+            try await record(6, shiming)
+            #expect(try await checkpoints(shiming).writeIfGrown(by: 1, on: shiming.db, at: shiming.clock.now()))
+            #expect(try await AuditReport.make(shiming.app).problems.isEmpty)
+
+            // Recomputed from the start with plain SHA-256: every link holds, the checkpoint does not.
+            try await dropGuards(shiming)
+            #expect(try await AuditReport.make(shiming.app).problems.contains { $0.contains("guards removed") })
+            let sql = try shiming.db.sql()
+            var previous = AuditEvent.genesisHash
+            for var event in try await AuditEventRecord.query(on: shiming.db).sort(\.$seq).all().map(\.event) {
+                if event.seq == 3 { event.details = #"{"n":"forged"}"# }
+                event.prevHash = previous
+                event.hash = AuditEvent.chainHash(previous: previous, fields: event.canonicalFields)
+                try await sql.raw("UPDATE audit_events SET details = \(bind: event.details), prev_hash = \(bind: event.prevHash), hash = \(bind: event.hash) WHERE seq = \(bind: event.seq)").run()
+                previous = event.hash
+            }
+            let rewritten = try await AuditReport.make(shiming.app).problems
+            #expect(rewritten.contains { $0.contains("the chain was rewritten") }, "\(rewritten)")
+
+            // Truncated: the newest events gone.
+            try await sql.raw("DELETE FROM audit_events WHERE seq >= 5").run()
+            #expect(try await AuditReport.make(shiming.app).problems.contains { $0.contains("events were removed") })
+        }
+    }
+
+    @Test("Keyed events after which an unkeyed one appears break the chain; a checkpoint line without the key's mac is reported")
+    func downgradeAndForgery() async throws {
+        try await withShiming { shiming in
+            try await record(3, shiming)
+            try await dropGuards(shiming)
+            let sql = try shiming.db.sql()
+            var last = try #require(try await AuditEventRecord.query(on: shiming.db).filter(\.$seq == 3).first()?.event)
+            last.details = #"{"n":"forged"}"#
+            last.hash = AuditEvent.chainHash(previous: last.prevHash, fields: last.canonicalFields)
+            try await sql.raw("UPDATE audit_events SET details = \(bind: last.details), hash = \(bind: last.hash) WHERE seq = 3").run()
+            #expect(try await AuditLog.verify(key: shiming.auditKey, on: shiming.db)
+                == .broken(seq: 3, reason: "an unkeyed event after keyed ones (the chain was recomputed)"))
+
+            let file = try #require(checkpoints(shiming).files.first)
+            try #"{"at":"2026-11-21T08:00:00Z","hash":"x","mac":"00","seq":99}"#.appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await AuditReport.make(shiming.app).problems.contains { $0.contains("not signed with this deployment's key") })
+        }
+    }
+
+    @Test("serve writes a checkpoint at shutdown; PostgreSQL refuses TRUNCATE")
+    func shutdownAndTruncate() async throws {
+        try await withShiming { shiming in
+            try await record(2, shiming)
+            let worker = AuditCheckpointWorker.make(shiming.app)
+            await worker.shutdownAsync(shiming.app)
+            if case .last(let checkpoint) = checkpoints(shiming).read() { #expect(checkpoint.seq == 2) } else { Issue.record("no checkpoint") }
+            if SQLEngine.of(shiming.db) == .postgres {
+                await #expect(throws: (any Error).self) { try await shiming.db.sql().raw("TRUNCATE audit_events").run() }
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ struct RestartTests {
             database = shiming.configuration.database
             let now = shiming.clock.now()
             try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx in
-                try await AuditLog.record("deployment.started", actor: .system, at: now, on: tx)
+                try await AuditLog.record("deployment.started", actor: .system, at: now, key: shiming.auditKey, on: tx)
             }
             return try await AppliedMigrations.count(on: shiming.db)
         }
@@ -30,7 +30,7 @@ struct RestartTests {
             #expect(try await AppliedMigrations.count(on: app.db) == firstCount)
             let events = try await AuditLog.latest(10, on: app.db)
             #expect(events.map(\.action) == ["deployment.started"])
-            guard case .intact(1, _) = try await AuditLog.verify(on: app.db) else {
+            guard case .intact(1, _) = try await AuditLog.verify(key: app.shiming.keyRing.key(for: .auditChain), on: app.db) else {
                 Issue.record("audit chain not intact after restart")
                 return
             }

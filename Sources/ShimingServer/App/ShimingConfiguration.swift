@@ -85,6 +85,9 @@ public struct ShimingConfiguration: Sendable {
     /// The proxies whose `X-Forwarded-For`/`Forwarded`/`X-Forwarded-Proto` are believed
     /// (`SHIMING_TRUSTED_PROXIES`, CIDR list); none by default.
     public var trustedProxies: [IPNetwork] = []
+    /// A second file the signed audit checkpoints are appended to (`SHIMING_AUDIT_CHECKPOINT_COPY`),
+    /// e.g. on another disk or a mounted write-once share.
+    public var auditCheckpointCopy: String? = nil
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -349,7 +352,8 @@ public struct ShimingConfiguration: Sendable {
             webhookAllowPrivate: allowPrivate == "1",
             platformRatePerMinute: platformRate,
             metricsToken: metricsToken,
-            trustedProxies: trustedProxies
+            trustedProxies: trustedProxies,
+            auditCheckpointCopy: value("SHIMING_AUDIT_CHECKPOINT_COPY").flatMap { $0.isEmpty ? nil : $0 }
         )
     }
 

@@ -29,7 +29,7 @@ struct ShimingServeCommand: AsyncCommand {
 
         try await app.autoMigrate()
 
-        for worker in [OutboxWorker.make(app), CaseSweeper.make(app)] {
+        for worker in [OutboxWorker.make(app), CaseSweeper.make(app), AuditCheckpointWorker.make(app)] {
             app.lifecycle.use(worker)
             worker.start()
         }

@@ -24,5 +24,6 @@ enum ShimingMigrations {
         CreateRosterClasses(),
         CreatePlatforms(),
         CreateLimitWindows(),
+        GuardAuditTruncate(),
     ]
 }

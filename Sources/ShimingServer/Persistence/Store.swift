@@ -1,3 +1,4 @@
+import Crypto
 import Fluent
 import Foundation
 import ShimingCore
@@ -16,32 +17,36 @@ struct Store: Sendable {
     let cipher: FieldCipher
     /// Indexes personal values that rows are looked up by.
     let blindIndex: BlindIndex
+    /// Keys the audit chain.
+    let auditKey: SymmetricKey
 
     /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
     /// SQLite); everything it writes, audit events included, commits or rolls back together.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database) { [gate, cipher, blindIndex] tx in
-            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex))
+        try await gate.transaction(on: database) { [gate, cipher, blindIndex, auditKey] tx in
+            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey))
         }
     }
 
     /// Appends an audit event to the chain, in this store's transaction.
     func audit(_ action: String, actor: AuditActor, subject: String? = nil, ip: String? = nil,
                details: [String: String] = [:], at now: Date) async throws {
-        try await AuditLog.record(action, actor: actor, subject: subject, ip: ip, details: details, at: now, on: database)
+        try await AuditLog.record(action, actor: actor, subject: subject, ip: ip, details: details, at: now, key: auditKey, on: database)
     }
 
     /// Appends an audit event that accompanies no other change, in a transaction of its own.
     func auditAlone(_ action: String, actor: AuditActor, subject: String, ip: String? = nil,
                     details: [String: String] = [:], at now: Date) async throws {
-        try await AuditLog.recordAlone(action, actor: actor, subject: subject, ip: ip, details: details, at: now, gate: gate, on: database)
+        try await AuditLog.recordAlone(action, actor: actor, subject: subject, ip: ip, details: details, at: now, key: auditKey, gate: gate,
+                                       on: database)
     }
 }
 
 extension Store {
     /// The store on a request's (or a command's) own connection, built from the context.
     init(_ tx: any Database, context: ShimingContext) {
-        self.init(database: tx, gate: context.writeGate, cipher: context.cipher, blindIndex: context.blindIndex)
+        self.init(database: tx, gate: context.writeGate, cipher: context.cipher, blindIndex: context.blindIndex,
+                  auditKey: context.keyRing.key(for: .auditChain))
     }
 
     /// Puts a message in the outbox, in this store's transaction (sent after it commits).

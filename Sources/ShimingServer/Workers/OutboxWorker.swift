@@ -10,10 +10,13 @@ final class PeriodicWorker: LifecycleHandler, Sendable {
     let name: String
     let interval: Duration
     let round: @Sendable () async throws -> Void
+    /// Run once at shutdown, after the loop stopped.
+    let final: (@Sendable () async throws -> Void)?
 
-    init(name: String, interval: Duration, round: @escaping @Sendable () async throws -> Void) {
+    init(name: String, interval: Duration, final: (@Sendable () async throws -> Void)? = nil, round: @escaping @Sendable () async throws -> Void) {
         self.name = name
         self.interval = interval
+        self.final = final
         self.round = round
     }
 
@@ -38,9 +41,13 @@ final class PeriodicWorker: LifecycleHandler, Sendable {
             defer { task = nil }
             return task
         }
-        guard let running else { return }
-        running.cancel()
-        await running.value
+        if let running {
+            running.cancel()
+            await running.value
+        }
+        if let final {
+            do { try await final() } catch { Logger(label: "shiming.\(name)").error("\(name) at shutdown failed: \(String(reflecting: error))") }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Fluent
 import FluentPostgresDriver
 import Foundation
@@ -32,6 +33,8 @@ struct TestShiming: Sendable {
     let configuration: ShimingConfiguration
 
     var db: any Database { app.db }
+    /// The key the audit chain is made with.
+    var auditKey: SymmetricKey { app.shiming.keyRing.key(for: .auditChain) }
 
     /// Runs a request against the in-memory server.
     func send(

@@ -45,10 +45,28 @@ public struct AuditEvent: Sendable, Equatable {
     public var prevHash: String
     public var hash: String
 
-    /// The hash this event must carry given its fields and its predecessor's hash:
-    /// SHA-256 over the previous hash and an unambiguous JSON encoding of the fields.
-    public var expectedHash: String {
-        AuditEvent.chainHash(previous: prevHash, fields: canonicalFields)
+    /// The hash this event must carry given its fields and its predecessor's hash: HMAC-SHA256
+    /// under the deployment's audit key over the previous hash and an unambiguous JSON encoding
+    /// of the fields, written `k1:<hex>` — without the key nobody can recompute a chain that
+    /// passes. Events written before the chain was keyed carry a plain SHA-256 (no prefix).
+    public func expectedHash(key: SymmetricKey) -> String {
+        hash.hasPrefix(Self.keyedPrefix) || hash.isEmpty
+            ? AuditEvent.keyedHash(previous: prevHash, fields: canonicalFields, key: key)
+            : AuditEvent.chainHash(previous: prevHash, fields: canonicalFields)
+    }
+
+    /// Whether the event is chained with the key.
+    public var isKeyed: Bool { hash.hasPrefix(Self.keyedPrefix) }
+
+    static let keyedPrefix = "k1:"
+
+    static func keyedHash(previous: String, fields: [String], key: SymmetricKey) -> String {
+        let encoded = (try? JSONEncoder().encode(fields)) ?? Data()
+        var mac = HMAC<SHA256>(key: key)
+        mac.update(data: Data(previous.utf8))
+        mac.update(data: Data([0x0A]))
+        mac.update(data: encoded)
+        return keyedPrefix + Hex.encode(Data(mac.finalize()))
     }
 
     var canonicalFields: [String] {
@@ -87,10 +105,10 @@ public enum AuditLog {
     /// in a transaction of its own, admitted through the write gate.
     static func recordAlone(
         _ action: String, actor: AuditActor, subject: String, ip: String?, details: [String: String] = [:], at now: Date,
-        gate: WriteGate, on db: any Database
+        key: SymmetricKey, gate: WriteGate, on db: any Database
     ) async throws {
         try await gate.transaction(on: db) { tx in
-            try await record(action, actor: actor, subject: subject, ip: ip, details: details, at: now, on: tx)
+            try await record(action, actor: actor, subject: subject, ip: ip, details: details, at: now, key: key, on: tx)
         }
     }
 
@@ -102,6 +120,7 @@ public enum AuditLog {
         ip: String? = nil,
         details: [String: String] = [:],
         at now: Date,
+        key: SymmetricKey,
         on db: any Database
     ) async throws -> AuditEvent {
         assert(db.inTransaction, "audit events are written in the transaction of the change they record")
@@ -124,7 +143,7 @@ public enum AuditLog {
             prevHash: last?.hash ?? AuditEvent.genesisHash,
             hash: ""
         )
-        event.hash = event.expectedHash
+        event.hash = event.expectedHash(key: key)
         try await AuditEventRecord(event: event).create(on: db)
         return event
     }
@@ -145,9 +164,10 @@ public enum AuditLog {
 
     /// Walks the whole chain in order and reports the first event whose hash, predecessor
     /// link or sequence number is wrong.
-    public static func verify(on db: any Database, pageSize: Int = 1000) async throws -> AuditVerification {
+    public static func verify(key: SymmetricKey, on db: any Database, pageSize: Int = 1000) async throws -> AuditVerification {
         var expectedSeq: Int64 = 1
         var previousHash = AuditEvent.genesisHash
+        var keyedSeen = false
         while true {
             let page = try await AuditEventRecord.query(on: db)
                 .filter(\.$seq >= expectedSeq)
@@ -163,9 +183,13 @@ public enum AuditLog {
                 if event.prevHash != previousHash {
                     return .broken(seq: event.seq, reason: "does not link to the previous event's hash")
                 }
-                if event.hash != event.expectedHash {
+                if keyedSeen, !event.isKeyed {
+                    return .broken(seq: event.seq, reason: "an unkeyed event after keyed ones (the chain was recomputed)")
+                }
+                if event.hash != event.expectedHash(key: key) {
                     return .broken(seq: event.seq, reason: "content does not match its hash")
                 }
+                keyedSeen = keyedSeen || event.isKeyed
                 previousHash = event.hash
                 expectedSeq += 1
             }

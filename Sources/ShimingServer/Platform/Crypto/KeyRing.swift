@@ -14,6 +14,8 @@ public enum KeyPurpose: String, Sendable, CaseIterable {
     case secretHashing = "shiming/secret-hashing/v1"
     /// HMAC-SHA256 for the pairwise subject identifiers relying platforms see.
     case pairwiseSubject = "shiming/pairwise-subject/v1"
+    /// HMAC-SHA256 for the audit chain and its signed checkpoints.
+    case auditChain = "shiming/audit-chain/v1"
 }
 
 /// The master key and the purpose-specific subkeys derived from it.

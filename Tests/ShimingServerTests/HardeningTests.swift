@@ -94,3 +94,30 @@ struct TrustedProxyTests {
         #expect(try await failedSignInAddresses(trusting: ["10.0.0.0/8"]) == ["127.0.0.1"])
     }
 }
+
+@Suite("Registry oracle")
+struct RegistryOracleTests {
+    @Test("A document number is looked up at most 3 times a day (any accounts): the fourth goes to a person as registry_limited, with a risk alert, and the service is not asked")
+    func lookupsPerNumber() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            let number = residentID(birth: "19900101", sequence: "511")
+            service.set(number, RegistryAnswer(verdict: .mismatch, matched: [.documentNumber], differed: [.name]))
+            var states: [String] = []
+            for (index, name) in ["张一", "张二", "张三", "张四"].enumerated() {
+                let (_, token) = try await shiming.activeApplicant(phone: "1380013809\(index)")
+                let item = try await shiming.shopCase(token, name: name, number: number)
+                states.append(item.checks.first { $0.check == "registry" }?.code ?? "none")
+            }
+            #expect(states == ["registry_mismatch", "registry_mismatch", "registry_mismatch", "registry_limited"])
+            #expect(service.calls == 3)
+            let alerts = try await RiskAlertRecord.query(on: shiming.db).all()
+            #expect(alerts.contains { $0.kind == "rate_limited" && $0.details.contains("registry_lookups") })
+            // A day later the number may be looked up again.
+            shiming.clock.advance(by: 24 * 3600 + 1)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138099")
+            #expect(try await shiming.shopCase(token, name: "张五", number: number).checks.first { $0.check == "registry" }?.code == "registry_mismatch")
+            #expect(service.calls == 4)
+        }
+    }
+}

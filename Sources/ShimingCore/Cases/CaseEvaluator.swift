@@ -21,6 +21,8 @@ public struct RegistryAnswer: Sendable, Equatable, Codable {
         case mismatch
         case notFound = "not_found"
         case unavailable
+        /// Not asked: the look-ups allowed for this number, account or address are used up.
+        case limited
     }
 
     public var verdict: Verdict
@@ -314,6 +316,7 @@ public struct CaseEvaluator: Sendable {
                 result.detail = program.registry.source.rawValue  // a school roll reads differently from a service
                 checks.append(result)
             case .unavailable: checks.append(.review("registry", "registry_unavailable"))
+            case .limited: checks.append(.review("registry", "registry_limited"))
             }
         }
         let fixes = checks.filter { $0.disposition == .fix }.map(\.code)

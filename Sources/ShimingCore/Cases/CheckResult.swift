@@ -151,6 +151,9 @@ public enum CheckReasons {
         case "registry_not_found":
             return LocalizedText("在权威数据中没有找到这个证件号码，将由工作人员人工核对。",
                                  "The document number was not found in the authoritative record; staff will check by hand.")
+        case "registry_limited":
+            return LocalizedText("这个证件号码今天已多次核对，将由工作人员人工审核，无需重复提交。",
+                                 "This document number has been checked several times today; staff will review your application — no need to submit again.")
         case "registry_unavailable":
             return LocalizedText("核验服务暂时不可用，将由工作人员人工审核，无需重复提交。",
                                  "The checking service is unavailable just now; staff will review your application — no need to submit again.")

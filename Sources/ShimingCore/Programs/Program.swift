@@ -132,10 +132,14 @@ public struct Program: Sendable, Equatable, Codable {
         public var source: RegistrySource
         /// Fields that must match for an automatic approval.
         public var match: [MatchField]
+        /// Look-ups of one document number per day (from any account); past it the registry is
+        /// not asked and a person decides — the registry is no oracle for name ↔ number pairs.
+        public var lookupsPerNumberPerDay: Int
 
-        public init(source: RegistrySource = .none, match: [MatchField] = []) {
+        public init(source: RegistrySource = .none, match: [MatchField] = [], lookupsPerNumberPerDay: Int = 3) {
             self.source = source
             self.match = match
+            self.lookupsPerNumberPerDay = lookupsPerNumberPerDay
         }
     }
 

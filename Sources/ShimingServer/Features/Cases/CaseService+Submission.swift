@@ -31,8 +31,15 @@ extension CaseService {
         let local = localChecks(current, account: account, evaluator: evaluator)
         var registry: RegistryAnswer?
         if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number = evaluator.identityNumber(current.application) {
-            // Outside the transaction: a remote service may take seconds.
-            registry = await registries.answer(program: program, application: current.application, number: number.number)
+            // Counted first (per number, account and address), so the registry is no oracle for
+            // testing name ↔ number pairs; outside the transaction: a remote service may take seconds.
+            if try await registries.mayLookUp(number: numberIndex(number.number), account: account.id, ip: ip, program: program, in: store) {
+                registry = await registries.answer(program: program, application: current.application, number: number.number)
+            } else {
+                registry = RegistryAnswer(verdict: .limited)
+                try await RiskAlertService.raiseAlone(.rateLimited, subject: Self.subject(id), program: program.key,
+                                                      details: ["limit": "registry_lookups"], at: now, in: store)
+            }
         }
         let now = self.now
         let hasRegistry = program.checks.contains(.registry)
@@ -57,7 +64,7 @@ extension CaseService {
                 try await RiskAlertService.raise(.duplicateIdentity, subject: Self.subject(id), program: program.key,
                                                  details: ["check": "duplicate"], at: now, in: tx)
             }
-            if let failed = checks.first(where: { $0.check == "registry" && !$0.passed && $0.code != "registry_unavailable" }) {
+            if let failed = checks.first(where: { $0.check == "registry" && !$0.passed && !["registry_unavailable", "registry_limited"].contains($0.code) }) {
                 try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: program.key,
                                                  details: ["check": "registry", "code": failed.code], at: now, in: tx)
             }

@@ -107,8 +107,13 @@ enum ProgramLoader {
             }
         }
         if let node = top["registry"] {
-            let fields = try reader.mapping(node, "registry", allowed: ["source", "match"], required: ["source"])
+            let fields = try reader.mapping(node, "registry", allowed: ["source", "match", "lookupsPerNumberPerDay"], required: ["source"])
             program.registry.source = try reader.choice(fields["source"]!, "registry.source")
+            if let node = fields["lookupsPerNumberPerDay"] {
+                let value = try reader.int(node, "registry.lookupsPerNumberPerDay")
+                guard (1...1000).contains(value) else { throw reader.fail(node, "registry.lookupsPerNumberPerDay", "must be between 1 and 1000") }
+                program.registry.lookupsPerNumberPerDay = value
+            }
             if let node = fields["match"] { program.registry.match = try reader.list(node, "registry.match") { try reader.choice($0, $1) } }
         }
         if let node = top["checks"] {

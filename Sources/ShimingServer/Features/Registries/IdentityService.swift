@@ -169,6 +169,24 @@ struct CaseRegistries: Sendable {
     let context: ShimingContext
     let stores: StoreProvider
 
+    /// Look-ups per account and per address per day, beside the program's per-number allowance.
+    static let perAccountPerDay = 10
+    static let perAddressPerDay = 30
+
+    /// Takes one look-up from each allowance (one conditional statement each); false when any
+    /// is used up — nothing is asked then, and a person decides.
+    func mayLookUp(number index: String, account: UUID, ip: String?, program: Program, in store: Store) async throws -> Bool {
+        try await store.transaction { tx in
+            var allowances = [("registry:number:" + index, Allowance(cap: program.registry.lookupsPerNumberPerDay, window: 24 * 3600)),
+                              ("registry:account:" + account.uuidString.lowercased(), Allowance(cap: Self.perAccountPerDay, window: 24 * 3600))]
+            if let ip { allowances.append(("registry:ip:" + ip, Allowance(cap: Self.perAddressPerDay, window: 24 * 3600))) }
+            for (key, allowance) in allowances where !(try await tx.limits.take(key, allowance, at: context.services.clock.now())) {
+                return false
+            }
+            return true
+        }
+    }
+
     func answer(program: Program, application: CaseApplication, number: String) async -> RegistryAnswer {
         switch program.registry.source {
         case .none:

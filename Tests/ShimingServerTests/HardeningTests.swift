@@ -121,3 +121,47 @@ struct RegistryOracleTests {
         }
     }
 }
+
+@Suite("Uploads and drafts per account")
+struct UploadLimitTests {
+    @Test("An account keeps at most 5 open drafts (409 too_many_drafts, also with 8 created at once); a signed-out upload is turned away before its body matters")
+    func drafts() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant()
+            let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await shiming.sendObject(.POST, "/api/v1/cases", token: token, ["program": "credit-bank"]).status.code }
+                }
+                return try await group.reduce(into: [UInt: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(statuses == [201: 5, 409: 3])
+            let refused = try await shiming.sendObject(.POST, "/api/v1/cases", token: token, ["program": "credit-bank"])
+            #expect(refused.apiError?.code == "too_many_drafts")
+            let drafts = try await shiming.send(.GET, "/api/v1/cases?mine=1", headers: shiming.bearer(token)).json([CaseReply].self)
+            #expect(drafts.count == 5)
+
+            // Signed out: the page guard answers before the handler reads the upload.
+            var (headers, body) = TestFiles.multipart(file: TestFiles.png(width: 1200, height: 800), filename: "a.png", fields: ["kind": "id_front"])
+            headers.add(name: .accept, value: "text/html")
+            let anonymous = try await shiming.app.testing().sendRequest(.POST, "/cases/\(drafts[0].id)/edit/documents", headers: headers, body: body)
+            #expect(anonymous.status == .seeOther && anonymous.headers.first(name: .location)?.hasPrefix("/signin") == true)
+        }
+    }
+
+    @Test("Uploads past the account's quota are refused (422 storage_full) and nothing is stored")
+    func quota() async throws {
+        let photo = TestFiles.png(width: 1200, height: 800)
+        try await withShiming(adjust: { $0.uploadQuotaBytes = photo.count * 3 / 2 }) { shiming in
+            let (_, token) = try await shiming.activeApplicant()
+            let item = try await shiming.createCase(token, ["program": "online-education"])
+            var last: TestingHTTPResponse?
+            for kind in ["id_front", "id_back"] {
+                var (headers, body) = TestFiles.multipart(file: photo, filename: "\(kind).png", fields: ["kind": kind])
+                headers.add(name: "Authorization", value: "Bearer \(token)")
+                last = try await shiming.app.testing().sendRequest(.POST, "/api/v1/cases/\(item.id)/documents", headers: headers, body: body)
+            }
+            #expect(last?.status == .unprocessableEntity && last?.apiError?.code == "storage_full")
+            #expect(try await shiming.getCase(token, item.id).documents.count == 1)
+        }
+    }
+}

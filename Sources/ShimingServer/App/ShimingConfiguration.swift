@@ -88,6 +88,8 @@ public struct ShimingConfiguration: Sendable {
     /// A second file the signed audit checkpoints are appended to (`SHIMING_AUDIT_CHECKPOINT_COPY`),
     /// e.g. on another disk or a mounted write-once share.
     public var auditCheckpointCopy: String? = nil
+    /// What one account may keep in uploaded documents and proofs (`SHIMING_UPLOAD_QUOTA_MB`).
+    public var uploadQuotaBytes: Int = 100 * 1024 * 1024
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -251,6 +253,14 @@ public struct ShimingConfiguration: Sendable {
             }
         }
 
+        var uploadQuota = 100
+        if let raw = value("SHIMING_UPLOAD_QUOTA_MB") {
+            guard let parsed = Int(raw), (1...100_000).contains(parsed) else {
+                throw ConfigurationError(variable: "SHIMING_UPLOAD_QUOTA_MB", problem: "must be a number of megabytes between 1 and 100000, got \"\(raw)\"")
+            }
+            uploadQuota = parsed
+        }
+
         var bcryptCost = 12
         if let raw = value("SHIMING_BCRYPT_COST") {
             guard let parsed = Int(raw), (4...31).contains(parsed) else {
@@ -353,7 +363,8 @@ public struct ShimingConfiguration: Sendable {
             platformRatePerMinute: platformRate,
             metricsToken: metricsToken,
             trustedProxies: trustedProxies,
-            auditCheckpointCopy: value("SHIMING_AUDIT_CHECKPOINT_COPY").flatMap { $0.isEmpty ? nil : $0 }
+            auditCheckpointCopy: value("SHIMING_AUDIT_CHECKPOINT_COPY").flatMap { $0.isEmpty ? nil : $0 },
+            uploadQuotaBytes: uploadQuota * 1024 * 1024
         )
     }
 

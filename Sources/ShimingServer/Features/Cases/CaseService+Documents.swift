@@ -43,6 +43,8 @@ extension CaseService {
         let stored: StoredFile
         do {
             stored = try await store.transaction { tx in
+                let held = try await tx.storedBytes(of: account.id) - replaced.map(\.size).reduce(0, +)
+                guard held + bytes.count <= context.configuration.uploadQuotaBytes else { throw Self.storageFull(context.configuration.uploadQuotaBytes) }
                 var record = try await tx.cases.locked(id, version: current.version)
                 try await tx.cases.save(&record, at: now)
                 let replacedIDs = replaced.map(\.id)
@@ -60,6 +62,14 @@ extension CaseService {
         }
         for file in replaced { try? await files.remove(file.id) }
         return stored
+    }
+
+    static func storageFull(_ quota: Int) -> UserFacingError {
+        let megabytes = quota / (1024 * 1024)
+        return UserFacingError(code: "storage_full", kind: .invalidInput,
+                               message: LocalizedText("您上传的材料已达到 \(megabytes) MB 上限，请先删除不需要的材料。",
+                                                      "Your uploads have reached the \(megabytes) MB limit; remove files you no longer need first."),
+                               fields: ["file": "storage_full"])
     }
 
     func removeDocument(_ fileID: UUID, from id: UUID, account: Account, ip: String?) async throws {

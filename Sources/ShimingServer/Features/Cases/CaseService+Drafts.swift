@@ -180,10 +180,21 @@ extension CaseService {
         return copies
     }
 
+    /// Drafts one account may have open at a time.
+    static let maxOpenDrafts = 5
+
+    static let tooManyDrafts = UserFacingError(
+        code: "too_many_drafts", kind: .conflict,
+        message: LocalizedText("您已有 \(maxOpenDrafts) 份未提交的申请，请先把其中一份填完提交。",
+                               "You have \(maxOpenDrafts) unsubmitted applications; finish and submit one of them first."))
+
     func insert(id: UUID, account: Account, program: Program, sealed: String, derived: (index: String?, school: String?, grade: String?, class: String?),
                 renews: UUID?, source: Case?, copies: [DocumentCopy], at now: Date, ip: String?) async throws {
         let files = context.files
         try await store.transaction { tx in
+            // Drafts are cheap to make and hold files: a few at a time per account.
+            try await tx.accounts.lockRow(account.id)
+            guard try await tx.cases.owned(by: account.id, in: [.draft]).count < Self.maxOpenDrafts else { throw Self.tooManyDrafts }
             let item = StoredCase(
                 id: id, accountID: account.id, program: program.key, state: .draft, dataSealed: sealed, numberIndex: derived.index,
                 scopeSchool: derived.school, scopeGrade: derived.grade, scopeClass: derived.class, confirmationAttempts: 0,

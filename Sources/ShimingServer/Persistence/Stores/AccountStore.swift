@@ -104,6 +104,13 @@ struct AccountStore: Sendable {
         }.first()?.account(cipher: cipher)
     }
 
+    /// Locks the account's row until the transaction ends (PostgreSQL; on SQLite the write gate
+    /// already admits one writer): checks of what an account holds then run one at a time.
+    func lockRow(_ id: UUID) async throws {
+        guard SQLEngine.of(db) == .postgres else { return }
+        try await db.sql().raw("SELECT id FROM accounts WHERE id = \(bind: id) FOR UPDATE").run()
+    }
+
     /// Takes an unconfirmed phone or e-mail (`channel`) away from an account that registered it
     /// before `cutoff` and never confirmed it, in one conditional statement; the account's id
     /// when it did.

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import ShimingCore
+import SQLKit
 
 /// A case's sealed documents (and a change request's proofs): the file rows, whose bytes
 /// `SealedFiles` keeps.
@@ -14,6 +15,14 @@ extension Store {
     func recordFile(in files: SealedFiles, id: UUID, owner: UUID, purpose: String, parent: UUID, kind: String?, sniffed: SniffedFile,
                     size: Int, at now: Date) async throws -> StoredFile {
         try await files.record(id: id, owner: owner, purpose: purpose, parent: parent, kind: kind, sniffed: sniffed, size: size, at: now, on: database)
+    }
+
+    /// Bytes stored for an account (its documents and proofs), the account row locked first on
+    /// PostgreSQL so that two uploads at once count one after the other.
+    func storedBytes(of owner: UUID) async throws -> Int {
+        try await accounts.lockRow(owner)
+        let row = try await database.sql().raw("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM stored_files WHERE owner_id = \(bind: owner)").first()
+        return try row?.decode(column: "total", as: Int.self) ?? 0
     }
 
     /// Forgets files (their sealed bytes are removed by the caller after the commit).

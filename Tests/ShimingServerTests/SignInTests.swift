@@ -168,16 +168,35 @@ struct AccessMatrixTests {
     }
 
     /// Whether a caller with this token and these roles passes the declared access; a platform
-    /// key passes platform operations only, and no account passes those.
-    static func allows(_ access: Access, token: String?, roles: Set<StaffRole>?) -> Bool {
+    /// key passes platform operations only, and no account passes those; a frozen holder and an
+    /// account whose contact is unconfirmed pass only what a holder may do.
+    static func allows(_ access: Access, token: String?, roles: Set<StaffRole>?, limited: Bool = false) -> Bool {
         let platform = token?.hasPrefix(PlatformService.keyPrefix) == true
         switch access {
         case .everyone: return true
         case .platform: return platform
-        case .signedIn, .holder: return token != nil && !platform
-        case .staff(let needed): return !platform && (roles.map { !$0.isDisjoint(with: needed) } ?? false)
+        case .holder: return token != nil && !platform
+        case .signedIn: return token != nil && !platform && !limited
+        case .staff(let needed): return !platform && !limited && (roles.map { !$0.isDisjoint(with: needed) } ?? false)
         }
     }
+
+    /// The further callers of the matrix: a minor registered with the guardian's phone, a frozen
+    /// holder and an account whose phone is not confirmed yet (the last two are "limited").
+    static func personas(_ shiming: TestShiming) async throws -> [(String, String?, Set<StaffRole>?)] {
+        let admin = try await shiming.staff([.admin], username: "staff.personas")
+        let minor = try #require(try await shiming.registerAccount(username: "xiaoming.matrix", guardianPhone: "13900139555"))
+        let code = try #require(try await shiming.latestCode(to: "13900139555"))
+        _ = try await shiming.send(.POST, "/api/v1/accounts/\(minor.id)/contacts/confirm", json: ["channel": "sms", "code": code])
+        let (frozenID, frozen) = try await shiming.activeApplicant(phone: "13800138566")
+        let froze = try await shiming.sendObject(.POST, "/api/v1/admin/accounts/\(frozenID)/freeze", token: admin, ["reason": "矩阵测试"])
+        #expect(froze.status == .ok, "\(froze.text)")
+        _ = try #require(try await shiming.registerAccount(phone: "13800138577"))
+        return [("minor", try await shiming.signIn("xiaoming.matrix"), nil), ("frozen", frozen, nil),
+                ("unconfirmed", try await shiming.signIn("13800138577"), nil)]
+    }
+
+    static let limitedCallers: Set<String> = ["frozen", "unconfirmed"]
 
     /// A relying platform's key, as the fourth kind of caller of the API matrix.
     static func platformCaller(_ shiming: TestShiming) async throws -> (String, String?, Set<StaffRole>?) {
@@ -188,10 +207,10 @@ struct AccessMatrixTests {
 
     static func isSignOut(_ route: Route) -> Bool { route.method == .DELETE && route.path.contains(.constant("sessions")) }
 
-    @Test("every guarded endpoint refuses the anonymous (401), and the wrong roles or kind of caller — an account on a platform operation, a platform key elsewhere — (403), on SQLite and PostgreSQL")
+    @Test("every guarded endpoint refuses the anonymous (401), and the wrong roles or kind of caller — an account on a platform operation, a platform key elsewhere, a frozen or unconfirmed account beyond what a holder may do — (403), for applicant, minor, frozen, unconfirmed, each staff role and a platform key, on SQLite and PostgreSQL")
     func matrix() async throws {
         try await withShiming { shiming in
-            let callers = try await Self.callers(shiming) + [Self.platformCaller(shiming)]
+            let callers = try await Self.callers(shiming) + [Self.platformCaller(shiming)] + Self.personas(shiming)
             // Sign-out ends the caller's session, so it goes last.
             let routes = shiming.app.routes.all
                 .filter { $0.operation != nil && $0.operation?.access != .everyone }
@@ -202,7 +221,7 @@ struct AccessMatrixTests {
                 let path = Self.samplePath(route)
                 for (name, token, roles) in callers {
                     let response = try await shiming.send(route.method, path, headers: token.map(shiming.bearer) ?? [:], json: [String: String]())
-                    let allowed = Self.allows(access, token: token, roles: roles)
+                    let allowed = Self.allows(access, token: token, roles: roles, limited: Self.limitedCallers.contains(name))
                     if token == nil {
                         #expect(response.status == .unauthorized, "\(route.method) \(path) as \(name)")
                     } else if allowed {

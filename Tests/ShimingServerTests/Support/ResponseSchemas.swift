@@ -49,7 +49,7 @@ struct ResponseSchemas: Sendable {
         case (.ref(let name), _):
             guard let named = document.components.schemas[name] else { return ["\(place): unknown schema \(name)"] }
             return check(value, named, at: place)
-        case (.string(_, let allowed, _), .string(let text)):
+        case (.string(_, let allowed, _, _, _), .string(let text)):
             if let allowed, !allowed.contains(text) { return ["\(place): \"\(text)\" is not one of \(allowed)"] }
             return []
         case (.integer, .number(let number)) where number.rounded() == number: return []

@@ -65,7 +65,7 @@ struct ChangeRequestsController {
         let me = routes.grouped("api", "v1", "me", "change-requests")
         me.on(.POST, documentation: APIOperation(
             "createChangeRequest", summary: "Ask to change a locked field (username, legalName, gender); proof is attached next", tag: "accounts",
-            requestBody: .object(["field": .string(allowed: ChangeRequestField.allCases.map(\.rawValue)), "newValue": .string(), "reason": .string()],
+            requestBody: .object(["field": .string(allowed: ChangeRequestField.allCases.map(\.rawValue)), "newValue": .string(minLength: 1), "reason": .string(minLength: 1)],
                                  required: ["field", "newValue", "reason"]),
             responses: [201: .init("Filed", schema: .ref("ChangeRequest"))], components: Self.components, access: .signedIn
         ), use: create)

@@ -60,7 +60,7 @@ struct ExceptionsController {
         let api = routes.grouped("api", "v1")
         api.on(.POST, "feedback", documentation: APIOperation(
             "sendFeedback", summary: "Send feedback from any page (about one of your cases, optionally)", tag: "feedback",
-            requestBody: .object(["text": .string(description: "2–2000 characters"), "caseId": .string(format: "uuid"),
+            requestBody: .object(["text": .string(description: "2–2000 characters", minLength: 2), "caseId": .string(format: "uuid"),
                                   "page": .string(description: "the page's path")], required: ["text"]),
             responses: [201: .init("Sent", schema: .ref("Feedback"))], components: components, access: .holder
         ), use: sendFeedback)

@@ -1,7 +1,8 @@
 /// The subset of JSON Schema (2020-12, as used by OpenAPI 3.1) that Shiming's API needs.
 public indirect enum JSONSchema: Sendable, Encodable, Equatable {
-    /// A string, optionally with a format (`uuid`, `date-time`, `email`) or allowed values.
-    case string(format: String? = nil, allowed: [String]? = nil, description: String? = nil)
+    /// A string, optionally with a format (`uuid`, `date-time`, `email`) or allowed values, a
+    /// minimum length and a pattern.
+    case string(format: String? = nil, allowed: [String]? = nil, description: String? = nil, minLength: Int? = nil, pattern: String? = nil)
     /// An integer.
     case integer(description: String? = nil)
     /// A number.
@@ -18,7 +19,7 @@ public indirect enum JSONSchema: Sendable, Encodable, Equatable {
     case nullable(JSONSchema)
 
     private enum Key: String, CodingKey {
-        case type, format, description, items, properties, required, additionalProperties
+        case type, format, description, items, properties, required, additionalProperties, minLength, pattern
         case ref = "$ref"
         case allowed = "enum"
     }
@@ -26,11 +27,13 @@ public indirect enum JSONSchema: Sendable, Encodable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         switch self {
-        case .string(let format, let allowed, let description):
+        case .string(let format, let allowed, let description, let minLength, let pattern):
             try container.encode("string", forKey: .type)
             try container.encodeIfPresent(format, forKey: .format)
             try container.encodeIfPresent(allowed, forKey: .allowed)
             try container.encodeIfPresent(description, forKey: .description)
+            try container.encodeIfPresent(minLength, forKey: .minLength)
+            try container.encodeIfPresent(pattern, forKey: .pattern)
         case .integer(let description):
             try container.encode("integer", forKey: .type)
             try container.encodeIfPresent(description, forKey: .description)
@@ -47,7 +50,8 @@ public indirect enum JSONSchema: Sendable, Encodable, Equatable {
             try container.encode("object", forKey: .type)
             try container.encode(properties, forKey: .properties)
             if !required.isEmpty { try container.encode(required, forKey: .required) }
-            try container.encodeIfPresent(additional, forKey: .additionalProperties)
+            // Requests may carry only the named fields (422 unknown_field); answers carry only these.
+            if let additional { try container.encode(additional, forKey: .additionalProperties) } else { try container.encode(false, forKey: .additionalProperties) }
         case .ref(let name):
             try container.encode("#/components/schemas/\(name)", forKey: .ref)
         case .nullable(let inner):

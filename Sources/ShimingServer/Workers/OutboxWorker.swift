@@ -61,7 +61,7 @@ enum OutboxWorker {
         let logger = Logger(label: "shiming.outbox")
         let db = application.db
         return PeriodicWorker(name: "outbox", interval: .milliseconds(Int(context.configuration.outboxPollInterval * 1000))) {
-            _ = try await outbox.deliverDue(sink: context.messageSink, now: context.services.clock.now(), on: db, logger: logger)
+            _ = try await outbox.deliverDue(sink: context.messageSink, now: context.services.clock.now(), on: db, gate: context.writeGate, logger: logger)
         }
     }
 }

@@ -62,7 +62,7 @@ struct TestShiming: Sendable {
     @discardableResult
     func deliverOutbox() async throws -> DeliveryReport {
         try await Outbox(cipher: app.shiming.cipher).deliverDue(
-            sink: app.shiming.messageSink, now: clock.now(), on: app.db, logger: app.logger
+            sink: app.shiming.messageSink, now: clock.now(), on: app.db, gate: app.shiming.writeGate, logger: app.logger
         )
     }
 }

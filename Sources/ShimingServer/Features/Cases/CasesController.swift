@@ -153,7 +153,6 @@ struct CasesController {
 
     @Sendable func list(_ req: Request) async throws -> [CaseView] {
         let account = try req.requireAccount()
-        if let mine = req.query[String.self, at: "mine"], mine != "1" { throw AccountError.invalid(["mine": "invalid_value"]) }
         return try await features.cases.list(account: account).map { CaseView($0, lang: req.lang) }
     }
 

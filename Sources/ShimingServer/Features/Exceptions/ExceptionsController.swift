@@ -41,7 +41,7 @@ struct ExceptionsController {
         ), use: alerts)
         admin.on(.POST, "alerts", documentation: APIOperation(
             "raiseRiskAlert", summary: "Raise an alert about a case or an account, with a note", tag: "alerts",
-            requestBody: .object(["caseId": .string(format: "uuid"), "accountId": .string(format: "uuid"), "note": .string()], required: ["note"]),
+            requestBody: .object(["caseId": .string(format: "uuid"), "accountId": .string(format: "uuid"), "note": .string(pattern: "\\S")], required: ["note"]),
             responses: [201: .init("Raised", schema: .ref("RiskAlert"))], components: components,
             access: .staff(AccessPolicy.reviewCases)
         ), use: raiseAlert)
@@ -52,7 +52,7 @@ struct ExceptionsController {
         ), use: acknowledge)
         admin.on(.POST, "alerts", ":id", "resolve", documentation: APIOperation(
             "resolveRiskAlert", summary: "Resolve an alert with a note on what was done", tag: "alerts",
-            requestBody: .object(["note": .string()], required: ["note"]),
+            requestBody: .object(["note": .string(pattern: "\\S")], required: ["note"]),
             responses: [200: .init("Resolved", schema: .ref("RiskAlert")), 409: .init("invalid_state")], components: components,
             access: .staff(AccessPolicy.handleAlerts)
         ), use: resolve)
@@ -80,7 +80,7 @@ struct ExceptionsController {
         ), use: updateFeedback)
         admin.on(.POST, "feedback", ":id", "answer", documentation: APIOperation(
             "answerFeedback", summary: "Answer feedback; the sender is told by SMS or e-mail", tag: "feedback",
-            requestBody: .object(["text": .string()], required: ["text"]),
+            requestBody: .object(["text": .string(pattern: "\\S")], required: ["text"]),
             responses: [200: .init("Answered", schema: .ref("Feedback"))], components: components, access: .staff(AccessPolicy.handleFeedback)
         ), use: answerFeedback)
 

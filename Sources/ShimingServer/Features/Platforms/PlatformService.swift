@@ -158,7 +158,8 @@ struct PlatformService: Sendable {
         let store = store
         guard let key = try await store.platforms.liveKey(hash: secrets.hash("platform_key", apiKey)),
               let platform = try await store.platforms.find(key.platformID) else { return nil }
-        try await store.platforms.touchKey(key.id, at: now)
+        let now = now
+        try await store.transaction { tx in try await tx.platforms.touchKey(key.id, at: now) }
         return (platform, key)
     }
 
@@ -167,8 +168,11 @@ struct PlatformService: Sendable {
     func admitCall(_ key: PlatformKey) async throws {
         let now = now
         let window = Int64(now.timeIntervalSince1970) / 60
-        let count = try await store.platforms.countCall(key: key.id, window: window)
-        if count == 1, window % 10 == 0 { try await store.platforms.pruneWindows(before: window - 1) }
+        let count = try await store.transaction { tx in
+            let count = try await tx.platforms.countCall(key: key.id, window: window)
+            if count == 1, window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }
+            return count
+        }
         guard count <= context.configuration.platformRatePerMinute else {
             let seconds = Int(60 - Int64(now.timeIntervalSince1970) % 60)
             throw UserFacingError(code: "rate_limited", kind: .rateLimited(retryAfterSeconds: max(1, seconds)),

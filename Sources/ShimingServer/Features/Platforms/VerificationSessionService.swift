@@ -126,8 +126,12 @@ struct VerificationSessionService: Sendable {
         if status.isFinal { return (session, platform, .closed(status)) }
         guard let account else { return (session, platform, .signIn) }
         if session.accountID != account.id {
-            guard try await store.verificationSessions.bind(id, to: account.id, at: now) else { return (session, platform, .closed(.cancelled)) }
-            try await store.auditAlone("verification_session.opened", actor: .account(account.id), subject: Self.subject(id), at: now)
+            let bound = try await store.transaction { tx in
+                guard try await tx.verificationSessions.bind(id, to: account.id, at: now) else { return false }
+                try await tx.audit("verification_session.opened", actor: .account(account.id), subject: Self.subject(id), at: now)
+                return true
+            }
+            guard bound else { return (session, platform, .closed(.cancelled)) }
         }
         let store = store
         if let verified = try await grants.verifiedCase(account: account.id, platform: platform, in: store) {

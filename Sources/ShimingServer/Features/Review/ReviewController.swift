@@ -89,7 +89,7 @@ struct ReviewController {
         ), use: reveal)
         review.on(.POST, "cases", ":id", "contacts", documentation: APIOperation(
             "recordCaseContact", summary: "Record a contact with the applicant (phone, sms, email, in_person) and what was said", tag: "review",
-            requestBody: .object(["channel": .string(allowed: ReviewService.contactChannels), "note": .string()], required: ["channel", "note"]),
+            requestBody: .object(["channel": .string(allowed: ReviewService.contactChannels), "note": .string(pattern: "\\S")], required: ["channel", "note"]),
             responses: [201: .init("Recorded", schema: .ref("CaseContact"))], components: components, access: access
         ), use: recordContact)
     }

@@ -83,13 +83,13 @@ extension RoutesBuilder {
         use handler: @Sendable @escaping (Request) async throws -> Response
     ) -> Route {
         let builder: any RoutesBuilder = documentation.access == .everyone ? self : grouped(AccessGuard(access: documentation.access))
-        var checked = handler
-        if let schema = documentation.requestBody, documentation.requestContentType == "application/json" {
-            let components = documentation.components
-            checked = { req in
-                try StrictBody.check(req, against: schema, components: components)
-                return try await handler(req)
-            }
+        let query = documentation.query
+        let bodySchema = documentation.requestContentType == "application/json" ? documentation.requestBody : nil
+        let components = documentation.components
+        let checked: @Sendable (Request) async throws -> Response = { req in
+            try StrictQuery.check(req, against: query)
+            if let bodySchema { try StrictBody.check(req, against: bodySchema, components: components) }
+            return try await handler(req)
         }
         let route = builder.on(method, path, body: body, use: checked)
         route.userInfo[Route.operationKey] = documentation

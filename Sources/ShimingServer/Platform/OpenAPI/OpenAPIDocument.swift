@@ -44,7 +44,7 @@ enum OpenAPIDocument {
                 tags: [documented.tag],
                 parameters: parameters.isEmpty ? nil : parameters,
                 requestBody: documented.requestBody.map {
-                    RequestBody(required: true, content: [documented.requestContentType: MediaType(schema: $0)])
+                    RequestBody(required: true, content: [documented.requestContentType: MediaType(schema: $0.acceptingNullForOptional)])
                 },
                 responses: responses,
                 security: documented.access == .platform ? [["platformKey": []]]

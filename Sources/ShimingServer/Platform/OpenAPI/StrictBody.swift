@@ -49,3 +49,55 @@ enum StrictBody {
         }
     }
 }
+
+/// API.md "Strictness" for query parameters: a documented parameter that is present must parse
+/// as its schema says (a whole number, one of the allowed values, a UUID, a date); 422 naming it.
+enum StrictQuery {
+    static func check(_ req: Request, against parameters: [String: JSONSchema]) throws {
+        guard !parameters.isEmpty, let query = req.url.query, !query.isEmpty else { return }
+        let items = URLComponents(string: "?" + query)?.queryItems ?? []
+        var problems: [String: String] = [:]
+        for item in items {
+            guard let schema = parameters[item.name] else { continue }
+            if !accepts(item.value ?? "", schema) { problems[item.name] = "invalid_value" }
+        }
+        guard problems.isEmpty else { throw AccountError.invalid(problems) }
+    }
+
+    static func accepts(_ value: String, _ schema: JSONSchema) -> Bool {
+        switch schema {
+        case .integer: return Int(value) != nil
+        case .boolean: return ["true", "false", "1", "0"].contains(value)
+        case .nullable(let inner): return accepts(value, inner)
+        case .string(let format, let allowed, _, let minLength, _):
+            if let allowed, !allowed.contains(value) { return false }
+            if let minLength, value.count < minLength { return false }
+            switch format {
+            case "uuid": return UUID(uuidString: value) != nil
+            case "date": return value.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil
+            default: return true
+            }
+        default: return true
+        }
+    }
+}
+
+extension JSONSchema {
+    /// A request schema as clients may send it: optional properties accept `null` (read as
+    /// absent), which is what the decoders do.
+    var acceptingNullForOptional: JSONSchema {
+        switch self {
+        case .object(let properties, let required, let additional):
+            var result: [String: JSONSchema] = [:]
+            for (name, property) in properties {
+                let inner = property.acceptingNullForOptional
+                if required.contains(name) { result[name] = inner; continue }
+                if case .nullable = inner { result[name] = inner } else { result[name] = .nullable(inner) }
+            }
+            return .object(result, required: required, additional: additional)
+        case .array(let items): return .array(items.acceptingNullForOptional)
+        case .nullable(let inner): return .nullable(inner.acceptingNullForOptional)
+        default: return self
+        }
+    }
+}

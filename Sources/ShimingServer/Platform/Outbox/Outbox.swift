@@ -85,11 +85,15 @@ public struct Outbox: Sendable {
         sink: any MessageSink,
         now: Date,
         on db: any Database,
+        gate: WriteGate,
         logger: Logger,
         limit: Int = 100
     ) async throws -> DeliveryReport {
         var report = DeliveryReport()
-        for id in try await claimDue(limit: limit, now: now, on: db) {
+        // Every write goes through the gate (on SQLite one writer at a time: a write outside it
+        // would cost a gated transaction its snapshot); the sending itself does not.
+        let claimed = try await gate.exclusive { [self] in try await claimDue(limit: limit, now: now, on: db) }
+        for id in claimed {
             guard let record = try await OutboxMessageRecord.find(id, on: db) else { continue }
             let message: OutgoingMessage
             do {
@@ -100,7 +104,7 @@ public struct Outbox: Sendable {
                 record.status = OutboxStatus.failed.rawValue
                 record.lastError = "payload cannot be decrypted: \(error)"
                 record.leaseUntil = nil
-                try await record.save(on: db)
+                try await gate.exclusive { [record] in try await record.save(on: db) }
                 report.failed += 1
                 continue
             }
@@ -125,7 +129,7 @@ public struct Outbox: Sendable {
                 }
             }
             record.leaseUntil = nil
-            try await record.save(on: db)
+            try await gate.exclusive { [record] in try await record.save(on: db) }
         }
         return report
     }

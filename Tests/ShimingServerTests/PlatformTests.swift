@@ -100,8 +100,7 @@ struct PlatformTests {
     @Test("A P5 shopper goes through a hosted session to verified, grants, returns; the signed webhook arrives; the query answers exactly the granted claims; a second platform sees another subject and needs no second application; withdrawal revokes")
     func hostedFlow() async throws {
         let service = FakeIdentityService()
-        let receiver = try await WebhookReceiver.start()
-        do {
+        try await WebhookReceiver.with { receiver in
             try await withShiming(identityService: service) { shiming in
                 let admin = try await shiming.staff([.admin], username: "admin.platforms")
                 let shop = try await shiming.registerPlatform(admin, name: "优选商城", webhook: receiver.url)
@@ -204,18 +203,13 @@ struct PlatformTests {
                 #expect(Set(actions).isSuperset(of: ["platform.registered", "verification_session.created", "verification_session.completed",
                                                      "grant.given", "verification.queried", "grant.withdrawn"]))
             }
-        } catch {
-            try? await receiver.stop()
-            throw error
         }
-        try await receiver.stop()
     }
 
     @Test("Platforms the person authorised hear of a freeze and its end (verification.updated); while frozen the query says not verified; the case page shows a platform still waiting")
     func verificationUpdated() async throws {
         let service = FakeIdentityService()
-        let receiver = try await WebhookReceiver.start()
-        do {
+        try await WebhookReceiver.with { receiver in
             try await withShiming(identityService: service) { shiming in
                 let admin = try await shiming.staff([.admin], username: "admin.updates")
                 let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: receiver.url)
@@ -250,18 +244,13 @@ struct PlatformTests {
                 let refused = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "platform.call_refused").all()
                 #expect(refused.count == 1)
             }
-        } catch {
-            try? await receiver.stop()
-            throw error
         }
-        try await receiver.stop()
     }
 
     @Test("A receiver that fails twice gets the webhook on the third attempt (1 min, then 5 min later), once, with one delivery id")
     func webhookRetries() async throws {
         let service = FakeIdentityService()
-        let receiver = try await WebhookReceiver.start()
-        do {
+        try await WebhookReceiver.with { receiver in
             try await withShiming(identityService: service) { shiming in
                 let admin = try await shiming.staff([.admin], username: "admin.retries")
                 let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: receiver.url)
@@ -303,11 +292,7 @@ struct PlatformTests {
                 #expect(receiver.received.count == 4)
                 #expect(receiver.received.last?.headers.first(name: "X-Shiming-Delivery") == deliveries[0].id.uuidString)
             }
-        } catch {
-            try? await receiver.stop()
-            throw error
         }
-        try await receiver.stop()
     }
 }
 
@@ -455,8 +440,7 @@ struct PlatformAbuseTests {
 
     @Test("A rotated webhook secret: both the new and the old one sign for a day, then only the new")
     func secretRotation() async throws {
-        let receiver = try await WebhookReceiver.start()
-        do {
+        try await WebhookReceiver.with { receiver in
             let service = FakeIdentityService()
             try await withShiming(identityService: service) { shiming in
                 let admin = try await shiming.staff([.admin], username: "admin.secret")
@@ -482,11 +466,7 @@ struct PlatformAbuseTests {
                 #expect(signatureValid(header(first), body: first.body, secret: new) && signatureValid(header(first), body: first.body, secret: old))
                 #expect(signatureValid(header(second), body: second.body, secret: new) && !signatureValid(header(second), body: second.body, secret: old))
             }
-        } catch {
-            try? await receiver.stop()
-            throw error
         }
-        try await receiver.stop()
     }
 }
 

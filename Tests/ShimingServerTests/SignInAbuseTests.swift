@@ -13,10 +13,9 @@ struct SignInAbuseTests {
         do {
             _ = try await shiming.app.features.accounts.signIn(.init(login: login, password: password), kind: "web", ip: ip, device: device)
             return "ok"
-        } catch let error as UserFacingError {
-            return error.code
         } catch {
-            return "\(error)"
+            // As the HTTP layer would answer (a connection that never came is 503 unavailable).
+            return ShimingErrorMiddleware.userFacing(error).code
         }
     }
 
@@ -68,8 +67,11 @@ struct SignInAbuseTests {
             }
             // Under a loaded machine a request may wait too long for a connection: 503, nothing counted.
             #expect(Set(answers.keys).isSubset(of: ["invalid_credentials", "sign_in_locked", "unavailable"]), "\(answers)")
+            // Never more than 5 guesses checked; under a loaded machine an attempt that was counted
+            // may still time out waiting for a connection (then fewer are checked, never more).
             let checked = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "sign_in.failed").count()
-            #expect(checked == 5, "\(answers)")
+            #expect((1...5).contains(checked), "\(answers)")
+            if answers["unavailable"] == nil { #expect(checked == 5, "\(answers)") }
         }
     }
 }

@@ -63,3 +63,18 @@ final class WebhookReceiver: Sendable {
         try await app.asyncShutdown()
     }
 }
+
+extension WebhookReceiver {
+    /// Runs `body` with a receiver that is stopped afterwards, whatever happens.
+    static func with<T>(_ body: (WebhookReceiver) async throws -> T) async throws -> T {
+        let receiver = try await start()
+        do {
+            let result = try await body(receiver)
+            try await receiver.stop()
+            return result
+        } catch {
+            try? await receiver.stop()
+            throw error
+        }
+    }
+}

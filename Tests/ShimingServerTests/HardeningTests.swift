@@ -75,11 +75,14 @@ struct TrustedProxyTests {
     /// forwarded client; returns the addresses the audit log recorded.
     func failedSignInAddresses(trusting proxies: [String]) async throws -> [String?] {
         try await withShiming(adjust: { $0.trustedProxies = proxies.compactMap(IPNetwork.init) }) { shiming in
-            let port = Int.random(in: 20_000..<60_000)
-            let live = try shiming.app.testing(method: .running(hostname: "127.0.0.1", port: port))
+            // A port the system says is free (other suites run servers at the same time).
+            let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+            let port = try #require(probe.localAddress?.port)
+            try await probe.close()
+            let tester = try shiming.app.testing(method: .running(hostname: "127.0.0.1", port: port))
             var headers: HTTPHeaders = ["X-Forwarded-For": "198.51.100.9", "Content-Type": "application/json"]
             headers.add(name: "Accept", value: "application/json")
-            let response = try await live.performTest(request: TestingHTTPRequest(
+            let response = try await tester.performTest(request: TestingHTTPRequest(
                 method: .POST, url: URI(path: "/api/v1/sessions"), headers: headers,
                 body: ByteBuffer(string: #"{"login":"nobody.here","password":"wrong-password"}"#)))
             #expect(response.status == .unauthorized)

@@ -49,7 +49,10 @@ struct PlatformAuthenticator: AsyncMiddleware {
                 try await auditRefused(request, status: error.status.code)
                 throw error
             } catch let error as UserFacingError {
-                if case .rateLimited = error.kind {} else { try await auditRefused(request, status: error.kind.status.code) }
+                // Refusals (4xx) are audited; a rate limit is not (it would write for every
+                // call of a flood), nor is an overloaded or failing server (5xx).
+                let status = error.kind.status.code
+                if (400..<500).contains(status), status != 429 { try await auditRefused(request, status: status) }
                 throw error
             }
         }

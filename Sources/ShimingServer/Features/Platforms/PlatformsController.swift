@@ -194,8 +194,8 @@ struct GrantsController {
         let account = try req.requireAccount()
         let input = try req.content.decode(GrantService.Input.self)
         let grant = try await features.grants.create(account: account, input, ip: req.clientIP)
-        let listed = try await features.grants.list(account: account).first { $0.grant.id == grant.id }
-            ?? GrantService.Listed(grant: grant, platform: nil, queries: [])
+        // A grant just made has no queries yet: its platform is all the answer still needs.
+        let listed = GrantService.Listed(grant: grant, platform: try await features.platforms.find(grant.platformID), queries: [])
         return try await PlatformViews.GrantBody(listed, at: req.application.shiming.services.clock.now()).encodeResponse(status: .created, for: req)
     }
 

@@ -1,7 +1,8 @@
 /// The identity code (身份识别码) a verified person receives (P1): twelve characters from
 /// Crockford's base-32 alphabet (no I, L, O, U), eleven random and one check character by the
 /// Luhn mod-32 algorithm, which catches every single wrong character and every swap of two
-/// neighbours. Random, so codes say nothing about order or count. Shown as `XXXX-XXXX-XXXX`.
+/// neighbours but one: `0Z` ↔ `Z0` (the values 0 and 31, Luhn's own `09` ↔ `90` blind spot).
+/// Random, so codes say nothing about order or count. Shown as `XXXX-XXXX-XXXX`.
 public enum IdentityCode {
     static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".unicodeScalars)
     static let radix = 32

@@ -167,4 +167,77 @@ struct UploadLimitTests {
             #expect(try await shiming.getCase(token, item.id).documents.count == 1)
         }
     }
+
+    /// The sealed files and half-written parts in the data dir.
+    func storedObjects(_ shiming: TestShiming) -> [String] {
+        let root = (shiming.configuration.dataDirectory as NSString).appendingPathComponent("files")
+        return (FileManager.default.subpaths(atPath: root) ?? []).filter { $0.hasSuffix(".bin") || $0.hasSuffix(".part") }
+    }
+
+    func postDocument(_ shiming: TestShiming, _ token: String, _ caseID: UUID, _ body: ByteBuffer, _ headers: HTTPHeaders) async throws -> TestingHTTPResponse {
+        var headers = headers
+        headers.add(name: "Authorization", value: "Bearer \(token)")
+        return try await shiming.app.testing().sendRequest(.POST, "/api/v1/cases/\(caseID)/documents", headers: headers, body: body)
+    }
+
+    @Test("A 4 MB document is sealed while it arrives: on disk as 64 KiB segments without a byte of plaintext, read back unchanged")
+    func streamed() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant()
+            let item = try await shiming.createCase(token, ["program": "online-education"])
+            let marker = Data("PLAINTEXT-MARKER-".utf8)
+            var photo = TestFiles.jpegHeader(width: 1600, height: 1200)
+            while photo.count < 4_000_000 { photo += marker }
+            let (headers, body) = TestFiles.multipart(file: photo, filename: "front.jpg", fields: ["kind": "id_front"])
+            let response = try await postDocument(shiming, token, item.id, body, headers)
+            #expect(response.status == .created, "\(response.text)")
+            let objects = storedObjects(shiming)
+            #expect(objects.count == 1 && objects.first?.hasSuffix(".bin") == true, "\(objects)")
+            let root = (shiming.configuration.dataDirectory as NSString).appendingPathComponent("files")
+            let sealed = try Data(contentsOf: URL(fileURLWithPath: "\(root)/\(objects.first ?? "")"))
+            let segments = (photo.count + SealedStream.segmentBytes - 1) / SealedStream.segmentBytes
+            #expect(sealed.prefix(4) == Data("SHS1".utf8))
+            #expect(sealed.count == SealedStream.headerBytes + photo.count + segments * SealedStream.tagBytes)
+            #expect(sealed.range(of: marker) == nil)
+            let document = try #require(try await shiming.getCase(token, item.id).documents.first)
+            let back = try await shiming.send(.GET, "/api/v1/cases/\(item.id)/documents/\(document.id)", headers: shiming.bearer(token))
+            #expect(back.status == .ok && Data(buffer: back.body) == photo)
+        }
+    }
+
+    @Test("Refused uploads leave nothing behind: too large (422 file_too_large), an unknown part, a bad replace, a body cut short, no file")
+    func refusedUploads() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant()
+            let item = try await shiming.createCase(token, ["program": "online-education"])
+            let photo = TestFiles.png(width: 1200, height: 800)
+            let big = TestFiles.jpegHeader(width: 1600, height: 1200) + Data(repeating: 0x55, count: 6_000_000)
+            let (bigHeaders, bigBody) = TestFiles.multipart(file: big, filename: "big.jpg", fields: ["kind": "id_front"])
+            let tooLarge = try await postDocument(shiming, token, item.id, bigBody, bigHeaders)
+            #expect(tooLarge.status == .unprocessableEntity && tooLarge.apiError?.fields?["file"] == "file_too_large", "\(tooLarge.text)")
+
+            let (unknownHeaders, unknownBody) = TestFiles.multipart(file: photo, fields: ["kind": "id_front", "colour": "red"])
+            let unknown = try await postDocument(shiming, token, item.id, unknownBody, unknownHeaders)
+            #expect(unknown.apiError?.code == "unknown_field" && unknown.apiError?.fields?["colour"] == "unknown_field", "\(unknown.text)")
+
+            let (replaceHeaders, replaceBody) = TestFiles.multipart(file: photo, fields: ["kind": "id_front", "replace": "AAA"])
+            let replace = try await postDocument(shiming, token, item.id, replaceBody, replaceHeaders)
+            #expect(replace.apiError?.fields?["replace"] == "invalid_value", "\(replace.text)")
+
+            let (cutHeaders, whole) = TestFiles.multipart(file: photo, fields: ["kind": "id_front"])
+            let cut = try await postDocument(shiming, token, item.id, ByteBuffer(bytes: whole.readableBytesView.dropLast(40)), cutHeaders)
+            #expect(cut.apiError?.fields?["file"] == "invalid_format", "\(cut.text)")
+
+            let (noFileHeaders, noFileBody) = TestFiles.multipart(file: Data(), fields: ["kind": "id_front"])
+            let noFile = try await postDocument(shiming, token, item.id, noFileBody, noFileHeaders)
+            #expect(noFile.apiError?.fields?["file"] == "required", "\(noFile.text)")
+
+            #expect(storedObjects(shiming).isEmpty)
+            #expect(try await shiming.getCase(token, item.id).documents.isEmpty)
+            // And the same upload, well-formed, is taken.
+            let (headers, body) = TestFiles.multipart(file: photo, fields: ["kind": "id_front"])
+            #expect(try await postDocument(shiming, token, item.id, body, headers).status == .created)
+            #expect(storedObjects(shiming).count == 1)
+        }
+    }
 }

@@ -81,7 +81,8 @@ public func configure(
         files: SealedFiles(
             store: services.fileStore
                 ?? DirectoryFileStore(root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), threadPool: app.threadPool),
-            keyRing: keyRing
+            keyRing: keyRing,
+            random: services.random
         ),
         programs: programs,
         identityService: services.identityService ?? configuration.identityService.map {

@@ -25,5 +25,6 @@ enum ShimingMigrations {
         CreatePlatforms(),
         CreateLimitWindows(),
         GuardAuditTruncate(),
+        AddStoredFileSealing(),
     ]
 }

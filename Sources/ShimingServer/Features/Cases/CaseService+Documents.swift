@@ -10,55 +10,53 @@ extension CaseService {
     /// that kind), sealed. With `replace`, earlier documents of the same kind are removed.
     /// A picture too small to read is refused here, with the size it needs, so the applicant
     /// learns it at the upload and not after submitting.
-    func addDocument(to id: UUID, account: Account, kind rawKind: String?, bytes: Data, replace: Bool, ip: String?) async throws -> StoredFile {
-        try account.checkMayAct()
-        let current = try await own(id, account: account)
-        guard current.state.isEditable else { throw Self.notEditable(current.state) }
-        let program = try program(current.program)
-        guard let rawKind, !rawKind.isEmpty else { throw AccountError.invalid(["kind": "required"]) }
-        guard let kind = Program.DocumentKind(rawValue: rawKind), let rule = program.documents.first(where: { $0.kind == kind }) else {
-            throw AccountError.invalid(["kind": "invalid_value"])
-        }
-        let sniffed = try SealedFiles.check(bytes, maxBytes: rule.maxBytes, minimumShortSide: 0)
-        guard rule.formats.contains(sniffed.format) else {
-            throw UserFacingError(code: "unsupported_file_type", kind: .invalidInput,
-                                  message: LocalizedText("这里只接受 \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) 文件。",
-                                                         "Only \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) files are accepted here."),
-                                  fields: ["file": "unsupported_file_type"])
-        }
-        if let width = sniffed.width, let height = sniffed.height, min(width, height) < rule.minimumShortSide {
-            let result = CheckResult.fix("documents", "document_illegible", field: "documents.\(kind.rawValue)", detail: String(rule.minimumShortSide))
-            throw UserFacingError(code: "document_illegible", kind: .invalidInput, message: result.reason, fields: ["file": "document_illegible"])
-        }
-        let replaced = replace ? current.documents.filter { $0.kind == kind.rawValue } : []
-        guard current.documents.count - replaced.count < Self.maxDocuments else {
-            throw UserFacingError(code: "too_many_files", kind: .invalidInput,
-                                  message: LocalizedText("每个申请最多上传 \(Self.maxDocuments) 份材料。", "At most \(Self.maxDocuments) files per application."),
-                                  fields: ["file": "too_many_files"])
-        }
-        let fileID = UUID()
+    /// The file has been received and sealed already; refused, it is removed.
+    func addDocument(to id: UUID, account: Account, kind rawKind: String?, file upload: ReceivedFile, replace: Bool, ip: String?) async throws -> StoredFile {
         let files = context.files
-        try await files.write(bytes, id: fileID)
-        let now = self.now
-        let stored: StoredFile
-        do {
-            stored = try await store.transaction { tx in
+        let (stored, replaced) = try await files.owning(upload) { () async throws -> (StoredFile, [StoredFile]) in
+            try account.checkMayAct()
+            let current = try await own(id, account: account)
+            guard current.state.isEditable else { throw Self.notEditable(current.state) }
+            let program = try program(current.program)
+            guard let rawKind, !rawKind.isEmpty else { throw AccountError.invalid(["kind": "required"]) }
+            guard let kind = Program.DocumentKind(rawValue: rawKind), let rule = program.documents.first(where: { $0.kind == kind }) else {
+                throw AccountError.invalid(["kind": "invalid_value"])
+            }
+            let sniffed = try SealedFiles.check(upload, maxBytes: rule.maxBytes, minimumShortSide: 0)
+            guard rule.formats.contains(sniffed.format) else {
+                throw UserFacingError(code: "unsupported_file_type", kind: .invalidInput,
+                                      message: LocalizedText("这里只接受 \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) 文件。",
+                                                             "Only \(rule.formats.map { $0.rawValue.uppercased() }.joined(separator: "/")) files are accepted here."),
+                                      fields: ["file": "unsupported_file_type"])
+            }
+            if let width = sniffed.width, let height = sniffed.height, min(width, height) < rule.minimumShortSide {
+                let result = CheckResult.fix("documents", "document_illegible", field: "documents.\(kind.rawValue)", detail: String(rule.minimumShortSide))
+                throw UserFacingError(code: "document_illegible", kind: .invalidInput, message: result.reason, fields: ["file": "document_illegible"])
+            }
+            let replaced = replace ? current.documents.filter { $0.kind == kind.rawValue } : []
+            guard current.documents.count - replaced.count < Self.maxDocuments else {
+                throw UserFacingError(code: "too_many_files", kind: .invalidInput,
+                                      message: LocalizedText("每个申请最多上传 \(Self.maxDocuments) 份材料。", "At most \(Self.maxDocuments) files per application."),
+                                      fields: ["file": "too_many_files"])
+            }
+            let now = self.now
+            let quota = context.configuration.uploadQuotaBytes
+            let stored = try await store.transaction { tx in
                 let held = try await tx.storedBytes(of: account.id) - replaced.map(\.size).reduce(0, +)
-                guard held + bytes.count <= context.configuration.uploadQuotaBytes else { throw Self.storageFull(context.configuration.uploadQuotaBytes) }
+                guard held + upload.size <= quota else { throw Self.storageFull(quota) }
                 var record = try await tx.cases.locked(id, version: current.version)
                 try await tx.cases.save(&record, at: now)
                 let replacedIDs = replaced.map(\.id)
                 try await tx.deleteFiles(replacedIDs)
-                let stored = try await tx.recordFile(in: files, id: fileID, owner: account.id, purpose: Self.documentPurpose, parent: id,
-                                                     kind: kind.rawValue, sniffed: sniffed, size: bytes.count, at: now)
-                var details = ["file": fileID.uuidString.lowercased(), "kind": kind.rawValue, "contentType": sniffed.format.contentType, "size": String(bytes.count)]
+                let stored = try await tx.recordFile(in: files, id: upload.id, owner: account.id, purpose: Self.documentPurpose, parent: id,
+                                                     kind: kind.rawValue, sniffed: sniffed, size: upload.size, at: now)
+                var details = ["file": upload.id.uuidString.lowercased(), "kind": kind.rawValue, "contentType": sniffed.format.contentType,
+                               "size": String(upload.size)]
                 if !replacedIDs.isEmpty { details["replaced"] = replacedIDs.map { $0.uuidString.lowercased() }.joined(separator: ",") }
                 try await tx.audit("case.document_added", actor: .account(account.id), subject: Self.subject(id), ip: ip, details: details, at: now)
                 return stored
             }
-        } catch {
-            try? await files.remove(fileID)
-            throw error
+            return (stored, replaced)
         }
         for file in replaced { try? await files.remove(file.id) }
         return stored

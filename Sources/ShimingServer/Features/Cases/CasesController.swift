@@ -88,7 +88,7 @@ struct CasesController {
                                   "replace": .string(allowed: ["true", "false"])], required: ["kind", "file"]),
             requestContentType: "multipart/form-data",
             responses: [201: .init("Stored encrypted", schema: .ref("StoredFile"))], components: Self.components, access: .signedIn
-        ), body: .collect(maxSize: "21mb"), use: addDocument)
+        ), body: .stream, use: addDocument)
         cases.on(.GET, ":id", "documents", ":file", documentation: APIOperation(
             "getCaseDocument", summary: "One of the caller's documents", tag: "cases",
             responses: [200: .init("The file", contentType: "application/octet-stream")], access: .holder
@@ -168,14 +168,25 @@ struct CasesController {
         return CaseView(item, lang: req.lang)
     }
 
+    /// Streamed: the case is found (and must be the caller's and editable) before any of the
+    /// body is read, and the file is sealed into the store while it arrives.
     @Sendable func addDocument(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
-        let id = try req.uuidParameter()
-        guard req.headers.contentType?.type == "multipart", let upload = try? req.content.decode(DocumentUpload.self), let file = upload.file else {
-            throw AccountError.invalid(["file": "required"])
+        try account.checkMayAct()
+        let service = features.cases
+        let current = try await service.own(try req.uuidParameter(), account: account)
+        guard current.state.isEditable else { throw CaseService.notEditable(current.state) }
+        let program = try service.program(current.program)
+        let files = req.shiming.files
+        let form = try await StreamedForm.receive(req, into: files, fields: ["kind", "replace"],
+                                                  maxFileBytes: program.documents.map(\.maxBytes).max() ?? 0)
+        let stored = try await files.owning(form.file) {
+            guard let file = form.file else { throw AccountError.invalid(["file": "required"]) }
+            let replace = form.fields["replace"] ?? "false"
+            guard ["true", "false"].contains(replace) else { throw AccountError.invalid(["replace": "invalid_value"]) }
+            return try await service.addDocument(to: current.id, account: account, kind: form.fields["kind"], file: file,
+                                                 replace: replace == "true", ip: req.clientIP)
         }
-        let stored = try await features.cases.addDocument(
-            to: id, account: account, kind: upload.kind, bytes: Data(buffer: file.data), replace: upload.replace == "true", ip: req.clientIP)
         return try await StoredFileView(stored).encodeResponse(status: .created, for: req)
     }
 

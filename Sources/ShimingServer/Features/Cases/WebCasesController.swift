@@ -16,7 +16,8 @@ struct WebCasesController {
         routes.page(.POST, "cases", access: .signedIn, use: create)
         routes.page(.GET, "cases", ":id", access: .holder, use: status)
         routes.page(.GET, "cases", ":id", "edit", ":step", access: .signedIn, use: step)
-        routes.page(.POST, "cases", ":id", "edit", ":step", access: .signedIn, body: .collect(maxSize: "21mb"), use: save)
+        routes.page(.POST, "cases", ":id", "edit", "documents", access: .signedIn, body: .stream, use: upload)
+        routes.page(.POST, "cases", ":id", "edit", ":step", access: .signedIn, body: .collect(maxSize: "64kb"), use: save)
         routes.page(.GET, "cases", ":id", "documents", ":file", access: .signedIn, use: document)
         routes.page(.POST, "cases", ":id", "documents", ":file", "delete", access: .signedIn, use: removeDocument)
         routes.page(.POST, "cases", ":id", "submit", access: .signedIn, use: submit)
@@ -144,27 +145,36 @@ struct WebCasesController {
         return try await render(req, step: step, model)
     }
 
-    /// Saves one step: text fields through the same merge as `PATCH /cases/{id}`, or one upload.
+    /// One upload on the documents step, streamed: the case is found before any of the body is
+    /// read (the form carries its CSRF token in its address), the file sealed while it arrives.
+    @Sendable func upload(_ req: Request) async throws -> Response {
+        let (account, item, program) = try await load(req)
+        guard item.state.isEditable else { return redirect(req, item) }
+        let service = service(req)
+        let files = req.shiming.files
+        var kind: Program.DocumentKind?
+        return try await PageAction.run {
+            try account.checkMayAct()
+            let form = try await StreamedForm.receive(req, into: files, fields: ["kind", "_csrf"],
+                                                      maxFileBytes: program.documents.map(\.maxBytes).max() ?? 0)
+            kind = form.fields["kind"].flatMap(Program.DocumentKind.init(rawValue:))
+            guard let file = form.file else { throw AccountError.invalid(["file": "required"]) }
+            // The household register takes two pages (the head's and the applicant's); other kinds one picture each.
+            _ = try await service.addDocument(to: item.id, account: account, kind: form.fields["kind"], file: file,
+                                              replace: kind != .householdRegister, ip: req.clientIP)
+            return redirect(req, item, "/edit/documents#document-\(kind?.rawValue ?? "")")
+        } refused: { error in
+            // Back to the step's own address, with the problem named at the document it concerns.
+            let code = error.fields["file"] ?? error.fields["kind"] ?? "invalid_value"
+            return redirect(req, item, "/edit/documents?problem=\(code)&kind=\(kind?.rawValue ?? "")#document-\(kind?.rawValue ?? "")")
+        }
+    }
+
+    /// Saves one step's text fields through the same merge as `PATCH /cases/{id}`.
     @Sendable func save(_ req: Request) async throws -> Response {
         let (account, item, program) = try await load(req)
-        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw CommonErrors.notFound }
+        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)), step != .documents else { throw CommonErrors.notFound }
         let service = service(req)
-        if step == .documents {
-            let upload = try? req.content.decode(DocumentUpload.self)
-            let kind = upload?.kind.flatMap(Program.DocumentKind.init(rawValue:))
-            return try await PageAction.run {
-                guard let file = upload?.file, file.data.readableBytes > 0 else { throw AccountError.invalid(["file": "required"]) }
-                // The household register takes two pages (the head's and the applicant's); other kinds one picture each.
-                _ = try await service.addDocument(to: item.id, account: account, kind: upload?.kind, bytes: Data(buffer: file.data),
-                                                  replace: kind != .householdRegister, ip: req.clientIP)
-                return redirect(req, item, "/edit/documents#document-\(kind?.rawValue ?? "")")
-            } refused: { error in
-                // Back to the step's own address (the upload's carries the CSRF token), with
-                // the problem named at the document it concerns.
-                let code = error.fields["file"] ?? error.fields["kind"] ?? "invalid_value"
-                return redirect(req, item, "/edit/documents?problem=\(code)&kind=\(kind?.rawValue ?? "")#document-\(kind?.rawValue ?? "")")
-            }
-        }
         let form = (try? req.content.decode([String: String].self)) ?? [:]
         var values = form
         values["_csrf"] = nil

@@ -174,41 +174,37 @@ struct ChangeRequestService: Sendable {
         try await load(store.changeRequests.list(state: state, limit: limit))
     }
 
-    /// Attaches a proof (JPEG, PNG or PDF by content, at most 5 MB, at most 5 per request).
-    func addProof(to id: UUID, account: Account, bytes: Data, ip: String?) async throws -> StoredFile {
-        let request = try await own(id, account: account)
-        guard request.state == .pending else {
-            throw UserFacingError(code: "change_request_decided", kind: .conflict,
-                                  message: LocalizedText("该申请已处理，不能再补充材料。", "This request has been decided; no more proof can be added."))
-        }
-        guard request.proofs.count < Self.maxProofs else {
-            throw UserFacingError(code: "too_many_files", kind: .invalidInput,
-                                  message: LocalizedText("每个申请最多上传 \(Self.maxProofs) 份材料。", "At most \(Self.maxProofs) files per request."),
-                                  fields: ["file": "too_many_files"])
-        }
-        let sniffed = try Self.checkProof(bytes)
-        let fileID = UUID()
+    /// Attaches a proof (JPEG, PNG or PDF by content, at most 5 MB, at most 5 per request),
+    /// received and sealed already; refused, it is removed.
+    func addProof(to id: UUID, account: Account, file upload: ReceivedFile, ip: String?) async throws -> StoredFile {
         let files = context.files
-        try await files.write(bytes, id: fileID)
-        let now = self.now
-        do {
+        return try await files.owning(upload) {
+            let request = try await own(id, account: account)
+            guard request.state == .pending else {
+                throw UserFacingError(code: "change_request_decided", kind: .conflict,
+                                      message: LocalizedText("该申请已处理，不能再补充材料。", "This request has been decided; no more proof can be added."))
+            }
+            guard request.proofs.count < Self.maxProofs else {
+                throw UserFacingError(code: "too_many_files", kind: .invalidInput,
+                                      message: LocalizedText("每个申请最多上传 \(Self.maxProofs) 份材料。", "At most \(Self.maxProofs) files per request."),
+                                      fields: ["file": "too_many_files"])
+            }
+            let sniffed = try Self.checkProof(upload)
+            let now = self.now
             return try await store.transaction { tx in
-                let stored = try await tx.recordFile(in: files, id: fileID, owner: account.id, purpose: Self.proofPurpose, parent: id, kind: nil,
-                                                     sniffed: sniffed, size: bytes.count, at: now)
+                let stored = try await tx.recordFile(in: files, id: upload.id, owner: account.id, purpose: Self.proofPurpose, parent: id, kind: nil,
+                                                     sniffed: sniffed, size: upload.size, at: now)
                 try await tx.audit("change_request.proof_added", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                   details: ["file": fileID.uuidString.lowercased(), "contentType": sniffed.format.contentType, "size": String(bytes.count)],
+                                   details: ["file": upload.id.uuidString.lowercased(), "contentType": sniffed.format.contentType, "size": String(upload.size)],
                                    at: now)
                 return stored
             }
-        } catch {
-            try? await files.remove(fileID)
-            throw error
         }
     }
 
     /// The proof's format and size, or the refusal naming the `file` field.
-    static func checkProof(_ bytes: Data) throws -> SniffedFile {
-        try SealedFiles.check(bytes, maxBytes: maxProofBytes)
+    static func checkProof(_ file: ReceivedFile) throws -> SniffedFile {
+        try SealedFiles.check(file, maxBytes: maxProofBytes)
     }
 
     /// A proof's bytes for someone who may see the request.

@@ -77,7 +77,7 @@ struct ChangeRequestsController {
             "addChangeRequestProof", summary: "Attach a proof (JPEG, PNG or PDF by content, ≤ 5 MB, ≤ 5 per request)", tag: "accounts",
             requestBody: .object(["file": .string(format: "binary")], required: ["file"]), requestContentType: "multipart/form-data",
             responses: [201: .init("Stored encrypted", schema: .ref("StoredFile"))], components: Self.components, access: .signedIn
-        ), body: .collect(maxSize: "6mb"), use: addProof)
+        ), body: .stream, use: addProof)
         me.on(.GET, ":id", "proofs", ":file", documentation: APIOperation(
             "getMyChangeRequestProof", summary: "One of the caller's proofs", tag: "accounts",
             responses: [200: .init("The file", contentType: "application/octet-stream")], access: .signedIn
@@ -119,20 +119,15 @@ struct ChangeRequestsController {
         return try await features.changeRequests.list(account: account).map { ChangeRequestBody($0, clear: false) }
     }
 
+    /// Streamed: the proof is sealed into the store while it arrives.
     @Sendable func addProof(_ req: Request) async throws -> Response {
         let account = try req.requireAccount()
         let id = try req.uuidParameter()
-        let bytes = try Self.uploadedFile(req)
-        let file = try await features.changeRequests.addProof(to: id, account: account, bytes: bytes, ip: req.clientIP)
+        let files = req.shiming.files
+        let form = try await StreamedForm.receive(req, into: files, fields: [], maxFileBytes: ChangeRequestService.maxProofBytes)
+        guard let upload = form.file else { throw AccountError.invalid(["file": "required"]) }
+        let file = try await features.changeRequests.addProof(to: id, account: account, file: upload, ip: req.clientIP)
         return try await StoredFileView(file).encodeResponse(status: .created, for: req)
-    }
-
-    /// The `file` part of a multipart upload; a clear error when there is none.
-    static func uploadedFile(_ req: Request) throws -> Data {
-        let missing = AccountError.invalid(["file": "required"])
-        guard req.headers.contentType?.type == "multipart" else { throw missing }
-        guard let upload = try? req.content.decode(FileUpload.self), let file = upload.file else { throw missing }
-        return Data(buffer: file.data)
     }
 
     @Sendable func myProof(_ req: Request) async throws -> Response {

@@ -13,8 +13,8 @@ struct WebChangeRequestsController {
 
     func register(_ routes: any RoutesBuilder) {
         routes.page(.GET, "account", "change-requests", access: .signedIn, use: list)
-        routes.page(.POST, "account", "change-requests", access: .signedIn, body: .collect(maxSize: "6mb"), use: create)
-        routes.page(.POST, "account", "change-requests", ":id", "proofs", access: .signedIn, body: .collect(maxSize: "6mb"), use: addProof)
+        routes.page(.POST, "account", "change-requests", access: .signedIn, body: .stream, use: create)
+        routes.page(.POST, "account", "change-requests", ":id", "proofs", access: .signedIn, body: .stream, use: addProof)
         routes.page(.GET, "account", "change-requests", ":id", "proofs", ":file", access: .signedIn, use: proof)
     }
 
@@ -44,29 +44,29 @@ struct WebChangeRequestsController {
         return try await render(req, authenticated.account) { $0.notice = notice }
     }
 
-    struct NewRequestForm: Content {
-        var field: String?
-        var newValue: String?
-        var reason: String?
-        var file: File?
-    }
-
+    /// The new-request form, streamed (its CSRF token is in its address): the fields, and the
+    /// proof sealed while it arrives.
     @Sendable func create(_ req: Request) async throws -> Response {
         let authenticated = try req.caller
-        let form = (try? req.content.decode(NewRequestForm.self)) ?? NewRequestForm()
-        let values = ["field": form.field ?? "", "newValue": form.newValue ?? "", "reason": form.reason ?? ""]
-        let bytes = form.file.map { Data(buffer: $0.data) } ?? Data()
         let service = features.changeRequests
+        let files = req.shiming.files
+        var values = ["field": "", "newValue": "", "reason": ""]
         return try await PageAction.run {
-            // The proof is checked first, so that a bad file does not leave a request behind.
-            _ = try ChangeRequestService.checkProof(bytes)
-            var newValue = form.newValue ?? ""
-            if form.field == ChangeRequestField.gender.rawValue { newValue = ChangeRequestPages.genderValue(newValue) }
-            let request = try await service.create(
-                account: authenticated.account, .init(field: form.field ?? "", newValue: newValue, reason: form.reason ?? ""), ip: req.clientIP
-            )
-            _ = try await service.addProof(to: request.id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
-            return req.redirect(to: "/account/change-requests?done=filed", redirectType: .normal)
+            let form = try await StreamedForm.receive(req, into: files, fields: ["field", "newValue", "reason", "_csrf"],
+                                                      maxFileBytes: ChangeRequestService.maxProofBytes)
+            for key in values.keys { values[key] = form.fields[key] ?? "" }
+            return try await files.owning(form.file) {
+                // The proof is checked first, so that a bad file does not leave a request behind.
+                guard let upload = form.file else { throw SealedFiles.problem(.empty) }
+                _ = try ChangeRequestService.checkProof(upload)
+                var newValue = values["newValue"] ?? ""
+                if values["field"] == ChangeRequestField.gender.rawValue { newValue = ChangeRequestPages.genderValue(newValue) }
+                let request = try await service.create(
+                    account: authenticated.account, .init(field: values["field"] ?? "", newValue: newValue, reason: values["reason"] ?? ""), ip: req.clientIP
+                )
+                _ = try await service.addProof(to: request.id, account: authenticated.account, file: upload, ip: req.clientIP)
+                return req.redirect(to: "/account/change-requests?done=filed", redirectType: .normal)
+            }
         } refused: { error in
             return try await render(req, authenticated.account, status: error.kind.status) {
                 $0.values = values
@@ -80,9 +80,11 @@ struct WebChangeRequestsController {
     @Sendable func addProof(_ req: Request) async throws -> Response {
         let authenticated = try req.caller
         let id = try req.uuidParameter()
-        let bytes = (try? req.content.decode(FileUpload.self))?.file.map { Data(buffer: $0.data) } ?? Data()
+        let files = req.shiming.files
         return try await PageAction.run {
-            _ = try await features.changeRequests.addProof(to: id, account: authenticated.account, bytes: bytes, ip: req.clientIP)
+            let form = try await StreamedForm.receive(req, into: files, fields: ["_csrf"], maxFileBytes: ChangeRequestService.maxProofBytes)
+            guard let upload = form.file else { throw SealedFiles.problem(.empty) }
+            _ = try await features.changeRequests.addProof(to: id, account: authenticated.account, file: upload, ip: req.clientIP)
             return req.redirect(to: "/account/change-requests?done=proof", redirectType: .normal)
         } refused: { error in
             return try await render(req, authenticated.account, status: error.kind.status) {

@@ -18,6 +18,8 @@ final class StoredFileRecord: Model, @unchecked Sendable {
     @OptionalField(key: "width") var width: Int?
     @OptionalField(key: "height") var height: Int?
     @Field(key: "key_id") var keyID: String
+    /// `FileSealing`; rows from before streamed uploads have none (`whole`).
+    @OptionalField(key: "sealing") var sealing: String?
     @Field(key: "created_at") var createdAt: Date
 
     init() {}
@@ -25,6 +27,7 @@ final class StoredFileRecord: Model, @unchecked Sendable {
     func file() throws -> StoredFile {
         let format = SniffedFile.Format.allCases.first { $0.contentType == contentType } ?? .pdf
         return StoredFile(id: try requireID(), ownerID: ownerID, purpose: purpose, parentID: parentID, kind: kind, format: format,
-                          size: size, width: width, height: height, createdAt: createdAt)
+                          size: size, width: width, height: height, createdAt: createdAt,
+                          sealing: sealing.flatMap(FileSealing.init(rawValue:)) ?? .whole)
     }
 }

@@ -1,23 +1,49 @@
 import Crypto
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 import ShimingCore
 
 /// Where the sealed bytes of uploaded files live. Injected, so tests and other deployments
 /// can swap it; the default is a directory in the data dir.
 public protocol FileStore: Sendable {
-    /// Stores `data` under `name`, replacing nothing: names are fresh UUIDs.
-    func write(_ data: Data, name: String) async throws
+    /// Starts a new object under `name` (names are fresh UUIDs), written in parts as they
+    /// arrive; nothing is visible under the name until the upload is committed.
+    func create(name: String) async throws -> any FileStoreUpload
     /// The bytes stored under `name`.
     func read(name: String) async throws -> Data
     /// Removes what is stored under `name` (no error when it is already gone).
     func remove(name: String) async throws
 }
 
-/// Files in a directory (`<data dir>/files/ab/abcdef….bin`), written atomically, on the
-/// thread pool so that disk I/O never blocks an event loop. Several instances sharing one
-/// PostgreSQL database must share this directory too (a network file system).
+/// An object being written to a `FileStore`.
+public protocol FileStoreUpload: Sendable {
+    func append(_ bytes: [UInt8]) async throws
+    /// Makes the object durable and visible under its name.
+    func commit() async throws
+    /// Drops what was written (no error when there is nothing).
+    func discard() async
+}
+
+extension FileStore {
+    /// Stores `data` under `name` in one go.
+    public func write(_ data: Data, name: String) async throws {
+        let upload = try await create(name: name)
+        do {
+            try await upload.append(Array(data))
+            try await upload.commit()
+        } catch {
+            await upload.discard()
+            throw error
+        }
+    }
+}
+
+/// Files in a directory (`<data dir>/files/ab/abcdef….bin`), on the thread pool so that disk
+/// I/O never blocks an event loop. An object is written to `….part` (created 0600, exclusive),
+/// synced, and renamed into place on commit. Several instances sharing one PostgreSQL database
+/// must share this directory too (a network file system).
 public struct DirectoryFileStore: FileStore {
     let root: String
     let threadPool: NIOThreadPool
@@ -32,14 +58,17 @@ public struct DirectoryFileStore: FileStore {
         return (root as NSString).appendingPathComponent("\(folder)/\(name).bin")
     }
 
-    public func write(_ data: Data, name: String) async throws {
+    public func create(name: String) async throws -> any FileStoreUpload {
         let path = path(name)
-        try await threadPool.runIfActive {
+        let partial = path + ".part"
+        let descriptor = try await threadPool.runIfActive {
             let folder = (path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try data.write(to: URL(fileURLWithPath: path), options: [.atomic])
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            let descriptor = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw FileStoreError.system("open", errno) }
+            return descriptor
         }
+        return DirectoryUpload(descriptor: descriptor, partial: partial, final: path, threadPool: threadPool)
     }
 
     public func read(name: String) async throws -> Data {
@@ -51,6 +80,76 @@ public struct DirectoryFileStore: FileStore {
         let path = path(name)
         try await threadPool.runIfActive {
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        }
+    }
+}
+
+/// One object on its way into a `DirectoryFileStore`. Written by one task at a time; the
+/// descriptor is taken out exactly once, by `commit` or `discard`, so it is never closed twice.
+struct DirectoryUpload: FileStoreUpload {
+    let descriptor: NIOLockedValueBox<Int32?>
+    let partial: String
+    let final: String
+    let threadPool: NIOThreadPool
+
+    init(descriptor: Int32, partial: String, final: String, threadPool: NIOThreadPool) {
+        self.descriptor = NIOLockedValueBox(descriptor)
+        self.partial = partial
+        self.final = final
+        self.threadPool = threadPool
+    }
+
+    func append(_ bytes: [UInt8]) async throws {
+        guard let descriptor = descriptor.withLockedValue({ $0 }) else { throw FileStoreError.system("write", EBADF) }
+        try await threadPool.runIfActive {
+            try bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw FileStoreError.system("write", errno)
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    func commit() async throws {
+        guard let descriptor = descriptor.withLockedValue({ value in defer { value = nil }; return value }) else {
+            throw FileStoreError.system("close", EBADF)
+        }
+        let (partial, final) = (partial, final)
+        try await threadPool.runIfActive {
+            let synced = fsync(descriptor) == 0 ? 0 : errno
+            let closed = close(descriptor) == 0 ? 0 : errno
+            let failure: FileStoreError? = synced != 0 ? .system("fsync", synced) : closed != 0 ? .system("close", closed)
+                : rename(partial, final) != 0 ? .system("rename", errno) : nil
+            if let failure {
+                _ = unlink(partial)
+                throw failure
+            }
+        }
+    }
+
+    func discard() async {
+        guard let descriptor = descriptor.withLockedValue({ value in defer { value = nil }; return value }) else { return }
+        let partial = partial
+        try? await threadPool.runIfActive {
+            _ = close(descriptor)
+            _ = unlink(partial)
+        }
+    }
+}
+
+/// A failed system call of the file store (the call and `errno`; no path, no content).
+public enum FileStoreError: Error, CustomStringConvertible {
+    case system(String, Int32)
+
+    public var description: String {
+        switch self {
+        case .system(let call, let code): "\(call) failed: \(String(cString: strerror(code)))"
         }
     }
 }
@@ -69,34 +168,66 @@ public struct StoredFile: Sendable, Equatable {
     public var width: Int?
     public var height: Int?
     public var createdAt: Date
+    public var sealing: FileSealing = .stream
 }
 
-/// Uploads encrypted at rest: AES-256-GCM with the file subkey, the file's id bound in as
-/// associated data (a sealed file moved under another id does not open), the key id stored in
-/// the row. The bytes go to the `FileStore`, the facts to `stored_files`.
+/// How a stored file's bytes are sealed.
+public enum FileSealing: String, Sendable {
+    /// One AES-256-GCM box over the whole file (files stored before streaming uploads).
+    case whole
+    /// `SealedStream`: 64 KiB segments, each its own AES-256-GCM box under a per-file key.
+    case stream
+}
+
+/// Uploads encrypted at rest, under the file subkey, with the file's id bound in (a sealed file
+/// moved under another id does not open), the key id stored in the row. New files are sealed
+/// as a stream (`SealedStream`) while they arrive, so an upload is never held whole in memory.
+/// The bytes go to the `FileStore`, the facts to `stored_files`.
 struct SealedFiles: Sendable {
     /// Recognises an upload by its content within a size limit (and, when asked, a minimum
-    /// picture size), or refuses it naming the `file` field.
-    static func check(_ bytes: Data, maxBytes: Int, minimumShortSide: Int = 300) throws -> SniffedFile {
+    /// picture size), or refuses it naming the `file` field. Its size and its first megabyte
+    /// are what is judged.
+    static func check(_ file: ReceivedFile, maxBytes: Int, minimumShortSide: Int = 300) throws -> SniffedFile {
         do throws(FileProblem) {
-            return try FileSniffer.check(bytes, maxBytes: maxBytes, minimumShortSide: minimumShortSide)
+            guard file.size > 0 else { throw .empty }
+            guard file.size <= maxBytes else { throw .tooLarge }
+            guard let sniffed = try FileSniffer.sniff(file.head) else { throw .unsupportedType }
+            if let width = sniffed.width, let height = sniffed.height, min(width, height) < minimumShortSide { throw .tooSmall }
+            return sniffed
         } catch {
-            throw UserFacingError(code: error.rawValue, kind: .invalidInput, message: error.message, fields: ["file": error.rawValue])
+            throw problem(error)
         }
+    }
+
+    /// A refused file, named at the `file` field.
+    static func problem(_ problem: FileProblem) -> UserFacingError {
+        UserFacingError(code: problem.rawValue, kind: .invalidInput, message: problem.message, fields: ["file": problem.rawValue])
     }
 
     let store: any FileStore
     let keyRing: KeyRing
+    let random: any RandomSource
 
     static func context(_ id: UUID) -> Data { Data("file.\(id.uuidString.lowercased())".utf8) }
 
-    /// Seals and writes the bytes; the caller then records the row with `record(…)` in its
-    /// transaction. A transaction that fails leaves only an unreadable orphan behind, which
-    /// `remove` cleans up.
+    /// Starts sealing a new file under `id` as its bytes arrive; `finish()` makes it durable.
+    /// The caller then records the row with `record(…)` in its transaction, or removes the
+    /// file when it refuses the upload.
+    func writer(id: UUID) async throws -> SealedStream.Writer {
+        let upload = try await store.create(name: id.uuidString.lowercased())
+        return SealedStream.Writer(upload: upload, key: keyRing.key(for: .fileEncryption), context: Self.context(id), salt: random.bytes(32))
+    }
+
+    /// Seals and writes bytes held in memory (a copy of a stored file), as a stream like any upload.
     func write(_ data: Data, id: UUID) async throws {
-        let box = try AES.GCM.seal(data, using: keyRing.key(for: .fileEncryption), authenticating: Self.context(id))
-        guard let combined = box.combined else { throw FieldCipherError.malformed }
-        try await store.write(combined, name: id.uuidString.lowercased())
+        let writer = try await writer(id: id)
+        do {
+            try await writer.append(Array(data))
+            try await writer.finish()
+        } catch {
+            await writer.discard()
+            throw error
+        }
     }
 
     /// Inserts the row describing a written file.
@@ -114,6 +245,7 @@ struct SealedFiles: Sendable {
         record.width = sniffed.width
         record.height = sniffed.height
         record.keyID = keyRing.keyID
+        record.sealing = FileSealing.stream.rawValue
         record.createdAt = now
         try await record.create(on: db)
         return try record.file()
@@ -121,11 +253,17 @@ struct SealedFiles: Sendable {
 
     /// The plaintext bytes of a stored file.
     func read(_ file: StoredFile) async throws -> Data {
-        let combined = try await store.read(name: file.id.uuidString.lowercased())
-        do {
-            return try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: keyRing.key(for: .fileEncryption), authenticating: Self.context(file.id))
-        } catch {
-            throw FieldCipherError.authenticationFailed
+        let stored = try await store.read(name: file.id.uuidString.lowercased())
+        let key = keyRing.key(for: .fileEncryption)
+        switch file.sealing {
+        case .stream:
+            return try SealedStream.open(stored, key: key, context: Self.context(file.id))
+        case .whole:
+            do {
+                return try AES.GCM.open(AES.GCM.SealedBox(combined: stored), using: key, authenticating: Self.context(file.id))
+            } catch {
+                throw FieldCipherError.authenticationFailed
+            }
         }
     }
 

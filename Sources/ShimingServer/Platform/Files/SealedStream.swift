@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+
+/// A file sealed in segments, so that it can be written while it arrives and never held whole
+/// (the online-AEAD "STREAM" construction of Hoang, Reyhanitabar, Rogaway and Vizár, in the
+/// shape Tink's streaming AEAD uses):
+///
+///     "SHS1" ‖ salt (32) ‖ segment₀ ‖ … ‖ segmentₙ      segmentᵢ = AES-256-GCM(plaintext ≤ 64 KiB) ‖ tag (16)
+///
+/// Each file has its own key, HKDF-SHA256(file subkey, salt, the file's id), so the nonces can
+/// be the segment counter: 7 zero bytes ‖ counter (4, big-endian) ‖ 1 on the last segment else 0.
+/// The header is every segment's associated data. Reordered, dropped, repeated or truncated
+/// segments, a file under another id, and a changed header all fail to open.
+enum SealedStream {
+    static let magic = Array("SHS1".utf8)
+    static let saltBytes = 32
+    static let segmentBytes = 64 * 1024
+    static let tagBytes = 16
+    static var headerBytes: Int { magic.count + saltBytes }
+
+    static func fileKey(_ key: SymmetricKey, salt: [UInt8], context: Data) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, salt: salt, info: Data("shiming.file.stream1.".utf8) + context, outputByteCount: 32)
+    }
+
+    static func nonce(_ index: UInt32, last: Bool) throws -> AES.GCM.Nonce {
+        var bytes = [UInt8](repeating: 0, count: 12)
+        withUnsafeBytes(of: index.bigEndian) { bytes.replaceSubrange(7..<11, with: $0) }
+        bytes[11] = last ? 1 : 0
+        return try AES.GCM.Nonce(data: bytes)
+    }
+
+    /// Seals bytes as they come and hands each finished segment to the store. Used by one task.
+    final class Writer {
+        private let upload: any FileStoreUpload
+        private let key: SymmetricKey
+        private let header: [UInt8]
+        private var pending: [UInt8] = []
+        private var index: UInt32 = 0
+        private var headerWritten = false
+        /// Plaintext bytes taken so far.
+        private(set) var size = 0
+
+        init(upload: any FileStoreUpload, key: SymmetricKey, context: Data, salt: [UInt8]) {
+            precondition(salt.count == SealedStream.saltBytes)
+            self.upload = upload
+            self.header = SealedStream.magic + salt
+            self.key = SealedStream.fileKey(key, salt: salt, context: context)
+            pending.reserveCapacity(SealedStream.segmentBytes)
+        }
+
+        /// Takes the next bytes; full segments are sealed and written (one is always kept
+        /// back, as it may turn out to be the last).
+        func append(_ bytes: some Collection<UInt8>) async throws {
+            size += bytes.count
+            var rest = bytes[...]
+            while !rest.isEmpty {
+                if pending.count == SealedStream.segmentBytes { try await flush(last: false) }
+                let take = rest.prefix(SealedStream.segmentBytes - pending.count)
+                pending.append(contentsOf: take)
+                rest = rest.dropFirst(take.count)
+            }
+        }
+
+        /// Seals the last segment and makes the file durable in the store.
+        func finish() async throws {
+            try await flush(last: true)
+            try await upload.commit()
+        }
+
+        /// Drops everything written so far.
+        func discard() async {
+            await upload.discard()
+        }
+
+        private func flush(last: Bool) async throws {
+            let box = try AES.GCM.seal(pending, using: key, nonce: try SealedStream.nonce(index, last: last), authenticating: header)
+            var out = headerWritten ? [] : header
+            headerWritten = true
+            out.reserveCapacity(out.count + pending.count + SealedStream.tagBytes)
+            out.append(contentsOf: box.ciphertext)
+            out.append(contentsOf: box.tag)
+            try await upload.append(out)
+            pending.removeAll(keepingCapacity: true)
+            guard index < UInt32.max else { throw FieldCipherError.malformed }
+            index += 1
+        }
+    }
+
+    /// The plaintext of a sealed stream, or `authenticationFailed`.
+    static func open(_ sealed: Data, key: SymmetricKey, context: Data) throws -> Data {
+        let bytes = [UInt8](sealed)
+        guard bytes.count >= headerBytes + tagBytes, Array(bytes[0..<magic.count]) == magic else { throw FieldCipherError.malformed }
+        let header = Array(bytes[0..<headerBytes])
+        let fileKey = fileKey(key, salt: Array(header[magic.count...]), context: context)
+        var plaintext = Data()
+        plaintext.reserveCapacity(bytes.count - headerBytes)
+        var offset = headerBytes
+        var index: UInt32 = 0
+        while true {
+            let remaining = bytes.count - offset
+            let last = remaining <= segmentBytes + tagBytes
+            let length = last ? remaining : segmentBytes + tagBytes
+            guard length >= tagBytes else { throw FieldCipherError.authenticationFailed }
+            do {
+                let box = try AES.GCM.SealedBox(nonce: try nonce(index, last: last), ciphertext: bytes[offset..<offset + length - tagBytes],
+                                                tag: bytes[offset + length - tagBytes..<offset + length])
+                plaintext.append(contentsOf: try AES.GCM.open(box, using: fileKey, authenticating: header))
+            } catch {
+                throw FieldCipherError.authenticationFailed
+            }
+            offset += length
+            if last { return plaintext }
+            index += 1
+        }
+    }
+}

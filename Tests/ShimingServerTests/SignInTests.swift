@@ -234,6 +234,63 @@ struct AccessMatrixTests {
         }
     }
 
+    @Test("a teacher of another class reaches nothing of a pupil's case: every review route, API and page, with the real case, task and document ids answers 403 or 404 and changes nothing, while the class's own teacher reads the same routes")
+    func teacherOfAnotherClass() async throws {
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.scope")
+            let own = try await shiming.staff([.teacher], username: "teacher.own", scope: ("育才中学", "高一", "1班"))
+            let other = try await shiming.staff([.teacher], username: "teacher.other", scope: ("育才中学", "高一", "2班"))
+            let number = residentID(birth: "20100822", sequence: "137")
+            _ = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year\n郑三,\(number),育才中学,高一,1班,2025\n", admin: admin)
+            let (_, pupil) = try await shiming.activeApplicant(phone: "13800138071")
+            let draft = try await shiming.createCase(pupil, [
+                "program": "education-card",
+                "identity": ["name": "郑叁", "documentType": "resident", "documentNumber": number],
+                "school": ["school": "育才中学", "grade": "高一", "class": "1班", "enrolmentYear": 2025],
+                "guardian": ["name": "家长", "phone": "13900139071", "relation": "mother"],
+            ])
+            try await shiming.addDocument(pupil, draft.id, kind: "id_front")
+            let item = try #require(try await shiming.submitCase(pupil, draft.id))
+            #expect(item.state == "needs_review")
+            let task = try #require(try await shiming.task(for: item.id, staff: own))
+            let document = try #require(try await shiming.getCase(pupil, item.id).documents.first)
+
+            let routes = shiming.app.routes.all.filter { route in
+                route.path.contains(.constant("review")) && route.path.contains { if case .parameter = $0 { true } else { false } }
+            }
+            #expect(routes.count >= 14)
+            func path(_ route: Route) -> String {
+                var previous = ""
+                return "/" + route.path.map { component -> String in
+                    defer { previous = component.description }
+                    guard case .parameter(let name) = component else { return component.description }
+                    if name == "file" { return document.id.uuidString }
+                    return (previous == "tasks" ? task.id : item.id).uuidString
+                }.joined(separator: "/")
+            }
+            let bodies: [String: [String: String]] = [
+                "decision": ["outcome": "approve"], "reveal": ["field": "identity.name", "purpose": "核对姓名"],
+                "contacts": ["channel": "phone", "note": "已电话联系家长"], "alert": ["note": "材料可疑，请核实"],
+            ]
+            for route in routes {
+                var headers = shiming.bearer(other)
+                if route.pageAccess != nil { headers.add(name: .accept, value: "text/html") }
+                let response = try await shiming.send(route.method, path(route), headers: headers, json: bodies[route.path.last?.description ?? ""] ?? [:])
+                #expect([.forbidden, .notFound].contains(response.status), "\(route.method) \(path(route)) as the other class's teacher: \(response.status)")
+                if route.method == .GET {
+                    var ownHeaders = shiming.bearer(own)
+                    if route.pageAccess != nil { ownHeaders.add(name: .accept, value: "text/html") }
+                    let reached = try await shiming.send(.GET, path(route), headers: ownHeaders)
+                    #expect(reached.status == .ok, "\(route.method) \(path(route)) as the class's teacher: \(reached.status)")
+                }
+            }
+            #expect(try await shiming.getCase(pupil, item.id).state == "needs_review")
+            #expect(try await shiming.task(for: item.id, staff: own)?.assigneeId == nil)
+            let revealed = try await AuditLog.latest(200, on: shiming.db).filter { $0.action.contains("reveal") }
+            #expect(revealed.isEmpty)
+        }
+    }
+
     @Test("every route declares its access, API or page; every guarded page sends the signed-out to sign-in and refuses the wrong roles (403)")
     func pageMatrix() async throws {
         try await withShiming { shiming in

@@ -57,6 +57,7 @@ enum OpenAPIDocument {
             paths[path, default: [:]][route.method.rawValue.lowercased()] = operation
             schemas.merge(documented.components) { current, _ in current }
         }
+        addLinks(&paths)
         return Document(
             openapi: "3.1.0",
             info: Info(
@@ -74,6 +75,42 @@ enum OpenAPIDocument {
                 ]
             )
         )
+    }
+
+    /// Links from what a create operation answers to the operations that need its id, derived
+    /// from the paths: a `POST P` answering 201 leads to every operation under `P/{x}`, with `x`
+    /// taken from the new object's `id` and the parameters of `P` itself passed on. Clients and
+    /// stateful test tools (schemathesis) follow them from a created object to its uses.
+    static func addLinks(_ paths: inout [String: [String: Operation]]) {
+        for (createPath, operations) in paths {
+            guard var create = operations["post"], create.responses["201"] != nil else { continue }
+            let ownParameters = parameterNames(createPath)
+            var links: [String: Link] = [:]
+            for (path, targets) in paths where path.hasPrefix(createPath + "/{") {
+                let rest = path.dropFirst(createPath.count + 2)
+                guard let close = rest.firstIndex(of: "}") else { continue }
+                let created = String(rest[..<close])
+                for (_, target) in targets {
+                    var parameters = [created: "$response.body#/id"]
+                    for name in parameterNames(path) where name != created {
+                        guard ownParameters.contains(name) else { parameters = [:]; break }
+                        parameters[name] = "$request.path.\(name)"
+                    }
+                    guard !parameters.isEmpty else { continue }
+                    links[target.operationId] = Link(operationId: target.operationId, parameters: parameters)
+                }
+            }
+            guard !links.isEmpty else { continue }
+            create.responses["201"]?.links = links
+            paths[createPath]?["post"] = create
+        }
+    }
+
+    /// `/api/v1/cases/{id}/documents/{file}` → `["id", "file"]`.
+    static func parameterNames(_ path: String) -> [String] {
+        path.split(separator: "/").compactMap { piece in
+            piece.hasPrefix("{") && piece.hasSuffix("}") ? String(piece.dropFirst().dropLast()) : nil
+        }
     }
 
     /// The document as pretty, key-sorted JSON.
@@ -153,6 +190,13 @@ enum OpenAPIDocument {
     struct ResponseObject: Encodable {
         var description: String
         var content: [String: MediaType]?
+        var links: [String: Link]?
+    }
+
+    /// An OpenAPI link: which operation the response leads to, and where its parameters come from.
+    struct Link: Encodable {
+        var operationId: String
+        var parameters: [String: String]
     }
 
     struct Components: Encodable {

@@ -168,6 +168,28 @@ struct UploadLimitTests {
         }
     }
 
+    @Test("5 parallel uploads (one to each of 5 drafts) against a quota of two and a half: exactly 2 are stored, 3 are storage_full, nothing else is left")
+    func parallelQuota() async throws {
+        let photo = TestFiles.png(width: 1200, height: 800)
+        try await withShiming(adjust: { $0.uploadQuotaBytes = photo.count * 5 / 2 }) { shiming in
+            let (_, token) = try await shiming.activeApplicant()
+            var cases: [UUID] = []
+            for _ in 0..<5 { cases.append(try await shiming.createCase(token, ["program": "online-education"]).id) }
+            let answers = try await withThrowingTaskGroup(of: (UInt, String?).self) { group in
+                for caseID in cases {
+                    group.addTask {
+                        let (headers, body) = TestFiles.multipart(file: photo, fields: ["kind": "id_front"])
+                        let response = try await postDocument(shiming, token, caseID, body, headers)
+                        return (response.status.code, response.apiError?.code)
+                    }
+                }
+                return try await group.reduce(into: [String: Int]()) { $0["\($1.0) \($1.1 ?? "")", default: 0] += 1 }
+            }
+            #expect(answers == ["201 ": 2, "422 storage_full": 3], "\(answers)")
+            #expect(storedObjects(shiming).count == 2)
+        }
+    }
+
     /// The sealed files and half-written parts in the data dir.
     func storedObjects(_ shiming: TestShiming) -> [String] {
         let root = (shiming.configuration.dataDirectory as NSString).appendingPathComponent("files")

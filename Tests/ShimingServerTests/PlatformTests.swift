@@ -170,6 +170,9 @@ struct PlatformTests {
                 let grants = try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
                 #expect(grants.count == 1 && grants[0].platform.name == "优选商城" && grants[0].state == "active")
                 #expect(grants[0].queries.map(\.count).reduce(0, +) >= 1)
+                // …and in the access log, by the platform's name.
+                let log = try await shiming.send(.GET, "/api/v1/me/access-log", headers: shiming.bearer(token))
+                #expect(log.status == .ok && log.text.contains("\"platform_query\"") && log.text.contains("优选商城"), "\(log.text)")
 
                 // A second platform: another subject for the same person, and no second application.
                 let school = try await shiming.registerPlatform(admin, name: "网课平台", webhook: nil, claims: ["verified", "name"],

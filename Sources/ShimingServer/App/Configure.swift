@@ -79,8 +79,8 @@ public func configure(
         passwordHasher: services.passwordHasher
             ?? BcryptPasswordHasher(cost: configuration.bcryptCost, threadPool: app.threadPool),
         files: SealedFiles(
-            store: services.fileStore
-                ?? DirectoryFileStore(root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), threadPool: app.threadPool),
+            store: services.fileStore ?? DirectoryFileStore.started(
+                root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), app: app),
             keyRing: keyRing,
             random: services.random
         ),
@@ -134,6 +134,8 @@ public func configure(
     WebVerifyController(features: features).register(app.routes)
     WebGrantsController(features: features).register(app.routes)
     WebPlatformsController(features: features).register(app.routes)
+    RightsController(features: features).register(app.routes)
+    WebRightsController(features: features).register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

@@ -21,6 +21,8 @@ struct Features: Sendable {
     let platforms: PlatformService
     let sessions: VerificationSessionService
     let grants: GrantService
+    let accessLog: AccessLogService
+    let exports: DataExportService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -35,6 +37,9 @@ struct Features: Sendable {
         platforms = PlatformService(context: context, stores: stores)
         sessions = VerificationSessionService(context: context, stores: stores, cases: cases)
         grants = GrantService(context: context, stores: stores, cases: cases)
+        accessLog = AccessLogService(context: context, stores: stores)
+        exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
+                                    feedback: feedback, accessLog: accessLog)
     }
 }
 

@@ -26,5 +26,6 @@ enum ShimingMigrations {
         CreateLimitWindows(),
         GuardAuditTruncate(),
         AddStoredFileSealing(),
+        AddOutboxAccount(),
     ]
 }

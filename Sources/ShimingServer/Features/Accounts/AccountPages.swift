@@ -280,6 +280,10 @@ enum AccountPages {
         }
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/platforms"), ("id", "authorised-platforms")],
                                                             [.text(GrantPages.title(lang))])]))
+        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/access-log"), ("id", "access-log")],
+                                                            [.text(RightsPages.accessTitle(lang))])]))
+        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/export"), ("id", "export"), ("download", "")],
+                                                            [.text(RightsPages.exportTitle(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/feedback?page=/account")], [.text(ReviewText.feedback(lang))])]))
         return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, staff: account.kind == .staff, main: .group(
             .h1(.text(AccountText.accountTitle(lang))),

@@ -154,7 +154,9 @@ struct AccountService: Sendable {
     ) async throws {
         let code = try await codes.issue(channel: channel, destinationIndex: destinationIndex, purpose: purpose.rawValue,
                                          accountID: accountID, ip: ip, now: now, in: tx)
-        try await tx.enqueue(message(code), at: now)
+        var carrying = message(code)
+        carrying.account = accountID
+        try await tx.enqueue(carrying, at: now)
     }
 
     static func isValidUsername(_ name: String) -> Bool {

@@ -66,7 +66,8 @@ struct AdminController {
     }
 
     @Sendable func account(_ req: Request) async throws -> StaffAccountView {
-        try await features.admin.detail(try req.uuidParameter())
+        guard let account = try await features.accounts.account(try req.uuidParameter()) else { throw CommonErrors.notFound }
+        return try await features.admin.view(account, staff: try req.requireAccount(), ip: req.clientIP)
     }
 
     @Sendable func unlock(_ req: Request) async throws -> StaffAccountView {

@@ -31,6 +31,13 @@ struct AdminService: Sendable {
         return try await detail(account)
     }
 
+    /// What staff see of one account, recorded as a look at that account (the person's access
+    /// log shows it, by the staff member's role).
+    func view(_ account: Account, staff: Account, ip: String?) async throws -> StaffAccountView {
+        try await store.auditAlone("account.viewed", actor: .staff(staff.id), subject: AccountService.subject(account.id), ip: ip, at: now)
+        return try await detail(account)
+    }
+
     /// What staff see of one account, with its sign-in lock.
     func detail(_ account: Account) async throws -> StaffAccountView {
         let lock = try await accounts.signInLock(of: account.id, in: store, at: now)

@@ -102,23 +102,25 @@ struct WebStaffController {
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = !staff.account.roles.isDisjoint(with: AccessPolicy.supervise)
         let admin = features.admin
+        // Each account shown is a look at that account, in its access log.
+        let view = { (account: Account) in try await admin.view(account, staff: staff.account, ip: req.clientIP) }
         if let id = req.query[String.self, at: "id"].flatMap(UUID.init(uuidString:)) {
             model.searched = true
-            model.detail = try await admin.detailIfPresent(id)
+            if let found = try await features.accounts.account(id) { model.detail = try await view(found) }
         } else if let number = req.query[String.self, at: "number"]?.trimmingCharacters(in: .whitespaces), !number.isEmpty {
             // Through the blind index only, and audited: who looked for a number, not the number.
             model.searched = true
             let holders = try await features.cases.accounts(holdingNumber: number, staff: staff.account, ip: req.clientIP)
             if holders.count == 1, let only = holders.first {
-                model.detail = try await admin.detail(only)
+                model.detail = try await view(only)
             } else if !holders.isEmpty {
-                for holder in holders { model.matches.append(try await admin.detail(holder)) }
+                for holder in holders { model.matches.append(try await view(holder)) }
                 model.notice = (StaffText.numberMatches(req.lang), "ok")
             }
         } else if !login.isEmpty {
             model.searched = true
             if let found = try await features.accounts.findAccount(login: login) {
-                model.detail = try await admin.detail(found)
+                model.detail = try await view(found)
             }
         }
         return html(StaffPages.accounts(model).render())

@@ -23,7 +23,9 @@ extension CaseService {
             let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: "guardian_consent:\(id.uuidString.lowercased())",
                                              accountID: account.id, ip: ip, now: now, in: tx)
             let text = MessageTemplates.brand(lang) + Notices.guardianConsent(code: code, minutes: Int(codes.policy.lifetime / 60), lang: lang)
-            try await tx.enqueue(OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent", text: text, code: code), at: now)
+            var message = OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent", text: text, code: code)
+            message.account = account.id
+            try await tx.enqueue(message, at: now)
             try await tx.audit("case.guardian_consent_requested", actor: .account(account.id), subject: Self.subject(id), ip: ip, at: now)
         }
     }

@@ -76,7 +76,7 @@ enum ReviewTasks {
     /// A staff notice: to the staff member's phone, else e-mail (an administrator vouched for both).
     static func tell(_ person: Account, template: String, text: String, at now: Date, in tx: Store) async throws {
         let subject = LocalizedText("实名认证审核", "Verification review")(person.locale)
-        let message: OutgoingMessage
+        var message: OutgoingMessage
         if let phone = person.phone {
             message = OutgoingMessage(channel: .sms, to: phone, template: template, text: MessageTemplates.brand(person.locale) + text)
         } else if let email = person.email {
@@ -84,6 +84,7 @@ enum ReviewTasks {
         } else {
             return
         }
+        message.account = person.id
         try await tx.enqueue(message, at: now)
     }
 

@@ -19,6 +19,8 @@ final class OutboxMessageRecord: Model, @unchecked Sendable {
     @OptionalField(key: "sent_at") var sentAt: Date?
     /// The platform a webhook is for (its delivery log); nil for messages to people.
     @OptionalField(key: "platform_id") var platformID: UUID?
+    /// The account a message to a person is about (`OutgoingMessage.account`).
+    @OptionalField(key: "account_id") var accountID: UUID?
 
     init() {}
 }

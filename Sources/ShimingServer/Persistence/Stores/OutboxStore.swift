@@ -65,6 +65,11 @@ struct OutboxStore: Sendable {
 }
 
 extension OutboxStore {
+    /// The messages sent about one account (codes, notices), oldest first.
+    func messages(about accountID: UUID) async throws -> [OutboxEntry] {
+        try await OutboxMessageRecord.query(on: db).filter(\.$accountID == accountID).sort(\.$createdAt, .ascending).all().map(value)
+    }
+
     /// A platform's webhook deliveries, newest first.
     func list(platform: UUID, limit: Int) async throws -> [OutboxEntry] {
         try await OutboxMessageRecord.query(on: db).filter(\.$platformID == platform).sort(\.$createdAt, .descending)

@@ -4,6 +4,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOPosix
 import ShimingCore
+import Vapor
 
 /// Where the sealed bytes of uploaded files live. Injected, so tests and other deployments
 /// can swap it; the default is a directory in the data dir.
@@ -51,6 +52,21 @@ public struct DirectoryFileStore: FileStore {
     public init(root: String, threadPool: NIOThreadPool) {
         self.root = root
         self.threadPool = threadPool
+    }
+
+    /// The store with a thread pool of its own (two threads), so that writing and syncing
+    /// uploads never queues sign-ins' password hashing on the shared blocking pool; the pool
+    /// stops with the application.
+    static func started(root: String, app: Application) -> DirectoryFileStore {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        app.lifecycle.use(PoolShutdown(pool: pool))
+        return DirectoryFileStore(root: root, threadPool: pool)
+    }
+
+    struct PoolShutdown: LifecycleHandler {
+        let pool: NIOThreadPool
+        func shutdownAsync(_ application: Application) async { try? await pool.shutdownGracefully() }
     }
 
     func path(_ name: String) -> String {

@@ -35,6 +35,9 @@ enum SealedStream {
         private let key: SymmetricKey
         private let header: [UInt8]
         private var pending: [UInt8] = []
+        /// Sealed segments not yet handed to the store: it gets about a megabyte at a time.
+        private var sealed: [UInt8] = []
+        private static let batchBytes = 1 << 20
         private var index: UInt32 = 0
         private var headerWritten = false
         /// Plaintext bytes taken so far.
@@ -64,6 +67,8 @@ enum SealedStream {
         /// Seals the last segment and makes the file durable in the store.
         func finish() async throws {
             try await flush(last: true)
+            try await upload.append(sealed)
+            sealed = []
             try await upload.commit()
         }
 
@@ -74,13 +79,15 @@ enum SealedStream {
 
         private func flush(last: Bool) async throws {
             let box = try AES.GCM.seal(pending, using: key, nonce: try SealedStream.nonce(index, last: last), authenticating: header)
-            var out = headerWritten ? [] : header
+            if !headerWritten { sealed.append(contentsOf: header) }
             headerWritten = true
-            out.reserveCapacity(out.count + pending.count + SealedStream.tagBytes)
-            out.append(contentsOf: box.ciphertext)
-            out.append(contentsOf: box.tag)
-            try await upload.append(out)
+            sealed.append(contentsOf: box.ciphertext)
+            sealed.append(contentsOf: box.tag)
             pending.removeAll(keepingCapacity: true)
+            if !last, sealed.count >= Self.batchBytes {
+                try await upload.append(sealed)
+                sealed.removeAll(keepingCapacity: true)
+            }
             guard index < UInt32.max else { throw FieldCipherError.malformed }
             index += 1
         }

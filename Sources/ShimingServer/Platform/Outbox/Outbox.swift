@@ -40,6 +40,7 @@ public struct Outbox: Sendable {
         record.nextAttemptAt = now
         record.createdAt = now
         record.platformID = message.platform
+        record.accountID = message.account
         try await record.create(on: db)
         return id
     }

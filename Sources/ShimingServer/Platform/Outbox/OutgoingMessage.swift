@@ -27,6 +27,8 @@ public struct OutgoingMessage: Sendable, Codable, Equatable {
     public var platform: UUID?
     /// For a webhook: the id the receiver deduplicates by, the same on every attempt.
     public var deliveryID: UUID?
+    /// The account the message is about, for a message to a person (their data export lists it).
+    public var account: UUID?
 
     /// Creates a message.
     public init(
@@ -49,15 +51,17 @@ extension OutgoingMessage {
     /// A notice to an account through its first confirmed contact: the own phone, the e-mail,
     /// then (for a minor registered that way) the guardian's phone; `nil` when none is confirmed.
     static func notice(to account: Account, template: String, subject: String, text: String, code: String? = nil) -> OutgoingMessage? {
+        var message: OutgoingMessage
         if let phone = account.phone, account.phoneConfirmed {
-            return OutgoingMessage(channel: .sms, to: phone, template: template, text: text, code: code)
+            message = OutgoingMessage(channel: .sms, to: phone, template: template, text: text, code: code)
+        } else if let email = account.email, account.emailConfirmed {
+            message = OutgoingMessage(channel: .email, to: email, template: template, subject: subject, text: text, code: code)
+        } else if let phone = account.guardianPhone, account.guardianPhoneConfirmed {
+            message = OutgoingMessage(channel: .sms, to: phone, template: template, text: text, code: code)
+        } else {
+            return nil
         }
-        if let email = account.email, account.emailConfirmed {
-            return OutgoingMessage(channel: .email, to: email, template: template, subject: subject, text: text, code: code)
-        }
-        if let phone = account.guardianPhone, account.guardianPhoneConfirmed {
-            return OutgoingMessage(channel: .sms, to: phone, template: template, text: text, code: code)
-        }
-        return nil
+        message.account = account.id
+        return message
     }
 }

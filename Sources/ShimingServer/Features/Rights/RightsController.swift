@@ -1,0 +1,87 @@
+import Foundation
+import ShimingCore
+import Vapor
+
+/// The subject's rights in the API (`/api/v1/me/…`): who looked at my data, a copy of it.
+struct RightsController {
+    let features: Features
+
+    static let entry: JSONSchema = .object([
+        "seq": .integer(description: "the audit event's sequence number; pass as `before` for older entries"),
+        "at": .string(format: "date-time"),
+        "kind": .string(allowed: AccessLogService.Kind.allCases.map(\.rawValue)),
+        "viewer": .string(allowed: ["staff", "platform", "you"]),
+        "role": .string(allowed: StaffRole.allCases.map(\.rawValue), description: "the staff member's role (never their name)"),
+        "platform": .string(description: "the platform's name, for a platform query"),
+        "field": .string(description: "the value shown in full, for a reveal (identity.documentNumber …)"),
+        "purpose": .string(description: "the purpose the staff member gave, for a reveal"),
+    ], required: ["seq", "at", "kind", "viewer"])
+
+    func register(_ routes: any RoutesBuilder) {
+        let me = routes.grouped("api", "v1", "me")
+        me.on(.GET, "access-log", documentation: APIOperation(
+            "getMyAccessLog", summary: "Who looked at the caller's data: staff views and reveals (by role, with the purpose), platform queries, exports; newest first, read from the audit log",
+            tag: "accounts", query: ["before": .integer(description: "only entries older than this seq"), "limit": .integer(description: "1–200, default 100")],
+            responses: [200: .init("Entries", schema: .array(.ref("AccessLogEntry")))], components: ["AccessLogEntry": Self.entry], access: .holder
+        ), use: accessLog)
+        me.on(.GET, "export", documentation: APIOperation(
+            "exportMyData", summary: "Everything Shiming holds about the caller, as a ZIP: data.json, index.html (readable), the documents and proofs; audited",
+            tag: "accounts", responses: [200: .init("The ZIP", contentType: "application/zip")], access: .holder
+        ), use: export)
+    }
+
+    @Sendable func export(_ req: Request) async throws -> Response {
+        try await Self.exportResponse(req, account: try req.requireAccount(), exports: features.exports)
+    }
+
+    /// Builds the person's ZIP in `<data dir>/exports` (0700), streams it, and removes it.
+    static func exportResponse(_ req: Request, account: Account, exports: DataExportService) async throws -> Response {
+        let folder = URL(fileURLWithPath: req.shiming.configuration.dataDirectory).appendingPathComponent("exports")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let url = folder.appendingPathComponent("\(UUID().uuidString.lowercased()).zip")
+        do {
+            try await exports.export(account: account, to: url, lang: req.lang, ip: req.clientIP)
+        } catch {
+            try? FileManager.default.removeItem(at: url)
+            throw error
+        }
+        let response = try await req.fileio.asyncStreamFile(at: url.path, mediaType: HTTPMediaType(type: "application", subType: "zip")) { _ in
+            try? FileManager.default.removeItem(at: url)
+        }
+        let day = ChinaTime.day(exports.now)
+        response.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"shiming-data-\(day).zip\"")
+        response.headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
+        return response
+    }
+
+    struct EntryBody: Content {
+        var seq: Int64
+        var at: Date
+        var kind: String
+        var viewer: String
+        var role: String?
+        var platform: String?
+        var field: String?
+        var purpose: String?
+
+        init(_ entry: AccessLogService.Entry) {
+            seq = entry.seq
+            at = entry.at
+            kind = entry.kind.rawValue
+            switch entry.viewer {
+            case .staff(let role): (viewer, self.role) = ("staff", role?.rawValue)
+            case .platform(let name): (viewer, platform) = ("platform", name)
+            case .themselves: viewer = "you"
+            }
+            field = entry.field
+            purpose = entry.purpose
+        }
+    }
+
+    @Sendable func accessLog(_ req: Request) async throws -> [EntryBody] {
+        let limit = req.query[Int.self, at: "limit"] ?? 100
+        guard (1...AccessLogService.maxLimit).contains(limit) else { throw AccountError.invalid(["limit": "invalid_value"]) }
+        let entries = try await features.accessLog.entries(for: try req.requireAccount(), before: req.query[Int64.self, at: "before"], limit: limit)
+        return entries.map(EntryBody.init)
+    }
+}

@@ -1,8 +1,16 @@
 """Browser test of the back office on a phone-sized screen: a reviewer signs in, opens the
 review queue from the staff desk, claims the waiting application, sees it side by side (masked
 data, the ID photo, the automatic checks), reveals the number for a stated purpose and approves;
-the applicant's case is verified. A supervisor then reads the reviewer figures with their chart."""
+the applicant's case is verified, and the applicant reads on My account who looked (the
+reviewer's role and purpose) and downloads all their data as a ZIP. A supervisor then reads the
+reviewer figures with their chart."""
+import json
+import os
+import shutil
+import tempfile
+import time
 import unittest
+import zipfile
 
 from harness import ServeAndBrowse, png, screenshot, wait_for_element, wait_for_heading, wait_for_text
 from test_cases import resident_id
@@ -69,6 +77,32 @@ class ReviewInBrowser(ServeAndBrowse):
         status, item = server.get_json(f"/api/v1/cases/{case_id}", applicant)
         self.assertEqual(status, 200)
         self.assertEqual(item["state"], "verified")
+
+        # The applicant sees who looked, by role, with the purpose; and downloads all their data.
+        self.sign_in("13800138401", password)
+        b.get(server.base + "/account")
+        b.find_element(By.ID, "access-log").click()
+        wait_for_heading(b, "谁查看过我的信息")
+        log = b.find_element(By.CSS_SELECTOR, "ul.access-log").text
+        self.assertIn("审核员", log)
+        self.assertIn("与证件照片核对号码", log)
+        self.assertNotIn("reviewer.li", log)
+        screenshot(b, "access-log-zh-CN.png")
+        downloads = tempfile.mkdtemp(prefix="shiming-downloads-")
+        b.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+        b.get(server.base + "/account")
+        b.find_element(By.ID, "export").click()
+        for _ in range(100):  # at most 10 s
+            done = [name for name in os.listdir(downloads) if name.endswith(".zip")]
+            if done:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(done), 1, os.listdir(downloads))
+        with zipfile.ZipFile(os.path.join(downloads, done[0])) as archive:
+            data = json.loads(archive.read("data.json"))
+            self.assertEqual(data["cases"][0]["application"]["identity"]["documentNumber"], number)
+            self.assertIn("index.html", archive.namelist())
+        shutil.rmtree(downloads)
 
         self.sign_in("supervisor.wang", password)
         wait_for_heading(b, "工作台")

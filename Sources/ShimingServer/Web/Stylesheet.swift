@@ -86,6 +86,7 @@ enum Stylesheet {
     .identity-code strong { font-size: 1.5rem; letter-spacing: 0.08em; font-family: ui-monospace, monospace; }
     ul.problems li { margin: 0.4rem 0; color: var(--warn); font-weight: 600; }
     ul.checks { list-style: none; padding: 0; }
+    ul.access-log { list-style: none; padding: 0; }
     ul.checks li { margin: 0.3rem 0; }
     ul.checks li.failed { color: var(--warn); }
     ol.timeline { padding-left: 1.4rem; }

@@ -111,22 +111,23 @@ struct DataExportService: Sendable {
         }
     }
 
+    /// A stored file as the API shows it, and where it is in the ZIP.
     struct FilePart: Encodable {
-        var id: UUID
-        var kind: String?
-        var contentType: String
-        var size: Int
-        var createdAt: Date
-        /// Where the file is in the ZIP.
+        var file: StoredFileView
         var path: String
 
         init(_ file: StoredFile, folder: String) {
-            id = file.id
-            kind = file.kind
-            contentType = file.format.contentType
-            size = file.size
-            createdAt = file.createdAt
+            self.file = StoredFileView(file)
             path = "\(folder)/\(file.kind.map { "\($0)-" } ?? "")\(file.id.uuidString.lowercased()).\(file.format.fileExtension)"
+        }
+
+        enum Keys: String, CodingKey { case path }
+
+        /// One object: the file's fields with `path` beside them.
+        func encode(to encoder: any Encoder) throws {
+            try file.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(path, forKey: .path)
         }
     }
 

@@ -44,7 +44,7 @@ enum RightsPages {
         var main: [Node<HTML.BodyContext>] = [.h1(.text(accessTitle(lang))), .p(.class("lead"), .text(accessLead(lang)))]
         if entries.isEmpty { main.append(.p(.text(none(lang)))) }
         if !entries.isEmpty {
-            main.append(Forms.element("ul", [("class", "plain access-log")], entries.map { entry in
+            main.append(Forms.element("ul", [("class", "access-log")], entries.map { entry in
                 var lines: [Node<HTML.BodyContext>] = [
                     Forms.element("time", [("datetime", ISO8601DateFormatter().string(from: entry.at))], [.text(StaffPages.time(entry.at))]),
                     .text(" "),

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOPosix
 import ShimingCore
+import SQLKit
 import Testing
 import Vapor
 import VaporTesting
@@ -260,6 +261,38 @@ struct UploadLimitTests {
             let (headers, body) = TestFiles.multipart(file: photo, fields: ["kind": "id_front"])
             #expect(try await postDocument(shiming, token, item.id, body, headers).status == .created)
             #expect(storedObjects(shiming).count == 1)
+        }
+    }
+}
+
+@Suite("Counters past their windows are pruned")
+struct CounterPruningTests {
+    func rows(_ shiming: TestShiming, _ table: String) async throws -> Int {
+        try await shiming.db.sql().raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()?.decode(column: "n", as: Int.self) ?? -1
+    }
+
+    @Test("Two days after their last use, sign-in and code counters are removed by the sweep (fresh ones stay, one audit event), and the limits then behave as for a first request")
+    func prune() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.activeApplicant(phone: "13800138000")
+            for _ in 0..<3 { _ = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": "13800138000", "password": "wrong-Passw0rd!"]) }
+            let oldLimits = try await rows(shiming, "limit_windows"), oldThrottles = try await rows(shiming, "sign_in_throttles")
+            #expect(oldLimits > 0 && oldThrottles > 0)
+            #expect(try await shiming.app.features.accounts.pruneCounters() == 0, "nothing is old yet")
+
+            shiming.clock.advance(by: 2 * 86_400 + 60)
+            let fresh = try await shiming.send(.POST, "/api/v1/codes", json: ["channel": "sms", "destination": "13900139001", "purpose": "reset_password"])
+            #expect(fresh.status == .accepted, "\(fresh.text)")
+            let freshLimits = try await rows(shiming, "limit_windows") - oldLimits
+            #expect(freshLimits > 0)
+            #expect(try await shiming.app.features.accounts.pruneCounters() == oldLimits + oldThrottles)
+            #expect(try await rows(shiming, "limit_windows") == freshLimits)
+            #expect(try await rows(shiming, "sign_in_throttles") == 0)
+            let events = try await AuditLog.latest(5, on: shiming.db).filter { $0.action == "counters.pruned" }
+            #expect(events.count == 1 && events[0].details.contains("\"rows\":\"\(oldLimits + oldThrottles)\""))
+            // The destination whose row went is served as a first request.
+            let again = try await shiming.send(.POST, "/api/v1/codes", json: ["channel": "sms", "destination": "13800138000", "purpose": "reset_password"])
+            #expect(again.status == .accepted, "\(again.text)")
         }
     }
 }

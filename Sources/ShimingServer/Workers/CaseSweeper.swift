@@ -3,18 +3,21 @@ import Vapor
 /// `CaseService.sweep` and `ReviewService.sweep` in the background of `shiming serve`, once a
 /// minute: accounts whose second confirmation ran out are locked, holders are reminded before
 /// their verification runs out, verifications past their date expire, idle review claims return
-/// to the queue and overdue tasks are escalated. Several instances may sweep at once: each
-/// change is conditional on what it read.
+/// to the queue, overdue tasks are escalated, and sign-in and code counters past their windows
+/// are removed. Several instances may sweep at once: each change is conditional on what it read.
 enum CaseSweeper {
     static func make(_ application: Application) -> PeriodicWorker {
         let service = application.features.cases
         let review = application.features.review
+        let accounts = application.features.accounts
         let logger = Logger(label: "shiming.sweeper")
         return PeriodicWorker(name: "sweeper", interval: .seconds(60)) {
             let result = try await service.sweep()
             if result.total > 0 {
                 logger.notice("Sweep: \(result.locked) accounts locked (confirmation not entered), \(result.reminded) holders reminded to renew, \(result.expired) verifications expired")
             }
+            let pruned = try await accounts.pruneCounters()
+            if pruned > 0 { logger.notice("Sweep: \(pruned) sign-in and code counters past their windows removed") }
             let tasks = try await review.sweep()
             if tasks.released + tasks.escalated > 0 {
                 logger.notice("Sweep: \(tasks.released) idle review claims returned to the queue, \(tasks.escalated) overdue tasks escalated")

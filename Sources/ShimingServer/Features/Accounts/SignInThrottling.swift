@@ -18,6 +18,21 @@ struct SignInKeys: Sendable {
 }
 
 extension AccountService {
+    /// Drops sign-in and code counters two days after their last use (never a running lock),
+    /// so that the rows an attacker spraying from many addresses leaves behind do not pile up;
+    /// one audit event per batch. Run by the minute sweep.
+    func pruneCounters() async throws -> Int {
+        let now = now
+        let cutoff = now.addingTimeInterval(-2 * 86_400)
+        return try await store.transaction { tx in
+            let pruned = try await tx.limits.prune(before: cutoff) + tx.throttles.prune(before: cutoff, now: now)
+            if pruned > 0 {
+                try await tx.audit("counters.pruned", actor: .system, subject: "counters", details: ["rows": String(pruned)], at: now)
+            }
+            return pruned
+        }
+    }
+
     /// Failures from one address (many people may share it) before it is locked.
     static let addressThrottle = SignInThrottle(maxFailures: 30)
 

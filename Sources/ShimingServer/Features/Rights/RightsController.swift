@@ -21,7 +21,7 @@ struct RightsController {
         let me = routes.grouped("api", "v1", "me")
         me.on(.GET, "access-log", documentation: APIOperation(
             "getMyAccessLog", summary: "Who looked at the caller's data: staff views and reveals (by role, with the purpose), platform queries, exports; newest first, read from the audit log",
-            tag: "accounts", query: ["before": .integer(description: "only entries older than this seq"), "limit": .integer(description: "1–200, default 100")],
+            tag: "accounts", query: ["before": .integer(description: "only entries older than this seq"), "limit": .integer(description: "default 100", minimum: 1, maximum: AccessLogService.maxLimit)],
             responses: [200: .init("Entries", schema: .array(.ref("AccessLogEntry")))], components: ["AccessLogEntry": Self.entry], access: .holder
         ), use: accessLog)
         me.on(.GET, "export", documentation: APIOperation(

@@ -19,6 +19,14 @@ struct Allowance: Sendable, Equatable {
 struct LimitStore: Sendable {
     let db: any Database
 
+    /// Removes rows whose every window and pause ended before `cutoff` (no allowance is longer
+    /// than a day): a missing row counts from zero, as such a row would. One statement.
+    func prune(before cutoff: Date) async throws -> Int {
+        try await db.sql().raw("""
+            DELETE FROM limit_windows WHERE last_at < \(bind: cutoff) AND window_start < \(bind: cutoff) RETURNING key
+            """).all().count
+    }
+
     /// Counts one use of `key` if the allowance has room; false (nothing counted) otherwise.
     func take(_ key: String, _ allowance: Allowance, at now: Date) async throws -> Bool {
         let windowOver = now.addingTimeInterval(-allowance.window)

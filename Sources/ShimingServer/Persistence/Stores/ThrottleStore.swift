@@ -12,6 +12,15 @@ extension Store {
 struct ThrottleStore: Sendable {
     let db: any Database
 
+    /// Removes states untouched since `cutoff` that hold no running lock (a state remembers
+    /// at most a day of failures and locks, so such a row says what no row says). One statement.
+    func prune(before cutoff: Date, now: Date) async throws -> Int {
+        try await db.sql().raw("""
+            DELETE FROM sign_in_throttles
+            WHERE updated_at < \(bind: cutoff) AND (locked_until IS NULL OR locked_until < \(bind: now)) RETURNING key
+            """).all().count
+    }
+
     /// The state under `key`; a fresh one when there is none (or it cannot be read).
     func state(_ key: String) async throws -> SignInThrottle.State {
         guard let record = try await SignInThrottleRecord.find(key, on: db) else { return SignInThrottle.State() }

@@ -3,8 +3,8 @@ public indirect enum JSONSchema: Sendable, Encodable, Equatable {
     /// A string, optionally with a format (`uuid`, `date-time`, `email`) or allowed values, a
     /// minimum length and a pattern.
     case string(format: String? = nil, allowed: [String]? = nil, description: String? = nil, minLength: Int? = nil, pattern: String? = nil)
-    /// An integer.
-    case integer(description: String? = nil)
+    /// An integer, optionally within bounds (inclusive).
+    case integer(description: String? = nil, minimum: Int? = nil, maximum: Int? = nil)
     /// A number.
     case number(description: String? = nil)
     /// A boolean.
@@ -19,7 +19,7 @@ public indirect enum JSONSchema: Sendable, Encodable, Equatable {
     case nullable(JSONSchema)
 
     private enum Key: String, CodingKey {
-        case type, format, description, items, properties, required, additionalProperties, minLength, pattern
+        case type, format, description, items, properties, required, additionalProperties, minLength, pattern, minimum, maximum
         case ref = "$ref"
         case allowed = "enum"
     }
@@ -34,9 +34,11 @@ public indirect enum JSONSchema: Sendable, Encodable, Equatable {
             try container.encodeIfPresent(description, forKey: .description)
             try container.encodeIfPresent(minLength, forKey: .minLength)
             try container.encodeIfPresent(pattern, forKey: .pattern)
-        case .integer(let description):
+        case .integer(let description, let minimum, let maximum):
             try container.encode("integer", forKey: .type)
             try container.encodeIfPresent(description, forKey: .description)
+            try container.encodeIfPresent(minimum, forKey: .minimum)
+            try container.encodeIfPresent(maximum, forKey: .maximum)
         case .number(let description):
             try container.encode("number", forKey: .type)
             try container.encodeIfPresent(description, forKey: .description)

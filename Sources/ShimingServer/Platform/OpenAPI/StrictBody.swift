@@ -66,7 +66,9 @@ enum StrictQuery {
 
     static func accepts(_ value: String, _ schema: JSONSchema) -> Bool {
         switch schema {
-        case .integer: return Int(value) != nil
+        case .integer(_, let minimum, let maximum):
+            guard let number = Int(value) else { return false }
+            return number >= (minimum ?? .min) && number <= (maximum ?? .max)
         case .boolean: return ["true", "false", "1", "0"].contains(value)
         case .nullable(let inner): return accepts(value, inner)
         case .string(let format, let allowed, _, let minLength, _):

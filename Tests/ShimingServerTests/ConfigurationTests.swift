@@ -59,6 +59,7 @@ struct ConfigurationTests {
         ("SHIMING_HELP_PHONE", "call us"), ("SHIMING_HELP_PHONE", "<script>"),
         ("SHIMING_TRUSTED_PROXIES", "10.0.0.0/40"), ("SHIMING_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
         ("SHIMING_PLATFORM_RATE_LIMIT", "0"), ("SHIMING_WEBHOOK_ALLOW_PRIVATE", "yes"), ("SHIMING_METRICS_TOKEN", "short"),
+        ("SHIMING_DATABASE_POOL_TIMEOUT", "0"), ("SHIMING_DATABASE_POOL_TIMEOUT", "soon"),
     ])
     func refused(variable: String, value: String) {
         #expect {
@@ -66,6 +67,13 @@ struct ConfigurationTests {
         } throws: { error in
             (error as? ConfigurationError)?.variable == variable
         }
+    }
+
+    @Test("the wait for a PostgreSQL connection is 10 s unless set")
+    func poolTimeout() throws {
+        let key = ["SHIMING_ENCRYPTION_KEY": testEncryptionKey]
+        #expect(try ShimingConfiguration.fromEnvironment(key).databasePoolTimeout == 10)
+        #expect(try ShimingConfiguration.fromEnvironment(key.merging(["SHIMING_DATABASE_POOL_TIMEOUT": "45"]) { $1 }).databasePoolTimeout == 45)
     }
 
     @Test("both key variables at once are refused")

@@ -28,6 +28,7 @@ public func configure(
     case .postgres(let url):
         do {
             app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: configuration.databaseConnectionsPerLoop,
+                                            connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)),
                                             sqlLogLevel: .trace), as: .psql)
         } catch {
             throw ConfigurationError(variable: "DATABASE_URL", problem: "is not a valid PostgreSQL URL: \(error)")

@@ -73,8 +73,11 @@ public struct ShimingConfiguration: Sendable {
     /// error pages; `nil`: no help line is shown.
     public var helpPhone: String? = nil
     /// PostgreSQL connections each event loop (one per core) may open
-    /// (`SHIMING_DATABASE_CONNECTIONS`); a request that waits 10 s for one is answered 503.
+    /// (`SHIMING_DATABASE_CONNECTIONS`); a request that waits `databasePoolTimeout` for one is answered 503.
     public var databaseConnectionsPerLoop: Int = 4
+    /// How long a request waits for a PostgreSQL connection before it is answered 503
+    /// (`SHIMING_DATABASE_POOL_TIMEOUT`, seconds).
+    public var databasePoolTimeout: Int = 10
     /// Whether webhook URLs may point at loopback or private addresses when the public URL is
     /// https (`SHIMING_WEBHOOK_ALLOW_PRIVATE=1`; tests and closed networks).
     public var webhookAllowPrivate: Bool = false
@@ -341,7 +344,15 @@ public struct ShimingConfiguration: Sendable {
             identityService = settings
         }
 
-        return ShimingConfiguration(
+        var poolTimeout = 10
+        if let raw = value("SHIMING_DATABASE_POOL_TIMEOUT") {
+            guard let parsed = Int(raw), (1...300).contains(parsed) else {
+                throw ConfigurationError(variable: "SHIMING_DATABASE_POOL_TIMEOUT", problem: "must be a number of seconds between 1 and 300, got \"\(raw)\"")
+            }
+            poolTimeout = parsed
+        }
+
+        var configuration = ShimingConfiguration(
             dataDirectory: dataDirectory,
             database: database,
             hostname: hostname,
@@ -366,6 +377,8 @@ public struct ShimingConfiguration: Sendable {
             auditCheckpointCopy: value("SHIMING_AUDIT_CHECKPOINT_COPY").flatMap { $0.isEmpty ? nil : $0 },
             uploadQuotaBytes: uploadQuota * 1024 * 1024
         )
+        configuration.databasePoolTimeout = poolTimeout
+        return configuration
     }
 
     /// The database with any password removed, for logs and banners.

@@ -118,6 +118,9 @@ func testConfiguration(dataDirectory: String, database: ShimingConfiguration.Dat
         bcryptCost: 4
     )
     configuration.helpPhone = "400-800-1234"
+    // The suites run in parallel on a small machine: the race tests' requests may wait long for
+    // a connection, and a 503 there would say more about the machine than about the counters.
+    configuration.databasePoolTimeout = 60
     // The tests' webhook receivers listen on 127.0.0.1.
     configuration.webhookAllowPrivate = true
     return configuration

@@ -108,6 +108,14 @@ public struct ShimingConfiguration: Sendable {
             guard let raw = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else { return nil }
             return raw
         }
+        /// A whole number within `range`, `fallback` when unset; anything else names the variable.
+        func integer(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>, _ what: String) throws -> Int {
+            guard let raw = value(name) else { return fallback }
+            guard let parsed = Int(raw), range.contains(parsed) else {
+                throw ConfigurationError(variable: name, problem: "must be \(what) between \(range.lowerBound) and \(range.upperBound), got \"\(raw)\"")
+            }
+            return parsed
+        }
 
         let dataDirectory = value("SHIMING_DATA_DIR") ?? "./shiming-data"
 
@@ -205,13 +213,7 @@ public struct ShimingConfiguration: Sendable {
             poll = parsed
         }
 
-        var reviewIdle = 30
-        if let raw = value("SHIMING_REVIEW_IDLE_MINUTES") {
-            guard let parsed = Int(raw), parsed >= 1, parsed <= 24 * 60 else {
-                throw ConfigurationError(variable: "SHIMING_REVIEW_IDLE_MINUTES", problem: "must be whole minutes between 1 and 1440, got \"\(raw)\"")
-            }
-            reviewIdle = parsed
-        }
+        let reviewIdle = try integer("SHIMING_REVIEW_IDLE_MINUTES", 30, 1...(24 * 60), "whole minutes")
 
         var helpPhone: String?
         if let raw = value("SHIMING_HELP_PHONE")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
@@ -221,21 +223,8 @@ public struct ShimingConfiguration: Sendable {
             helpPhone = raw
         }
 
-        var connections = 4
-        if let raw = value("SHIMING_DATABASE_CONNECTIONS") {
-            guard let parsed = Int(raw), (1...64).contains(parsed) else {
-                throw ConfigurationError(variable: "SHIMING_DATABASE_CONNECTIONS", problem: "must be a number between 1 and 64 (connections per core), got \"\(raw)\"")
-            }
-            connections = parsed
-        }
-
-        var platformRate = 600
-        if let raw = value("SHIMING_PLATFORM_RATE_LIMIT") {
-            guard let parsed = Int(raw), (1...100_000).contains(parsed) else {
-                throw ConfigurationError(variable: "SHIMING_PLATFORM_RATE_LIMIT", problem: "must be a number between 1 and 100000 (calls per minute per key), got \"\(raw)\"")
-            }
-            platformRate = parsed
-        }
+        let connections = try integer("SHIMING_DATABASE_CONNECTIONS", 4, 1...64, "a number of connections per core")
+        let platformRate = try integer("SHIMING_PLATFORM_RATE_LIMIT", 600, 1...100_000, "a number of calls per minute per key")
         let allowPrivate = value("SHIMING_WEBHOOK_ALLOW_PRIVATE")
         guard allowPrivate == nil || ["0", "1"].contains(allowPrivate!) else {
             throw ConfigurationError(variable: "SHIMING_WEBHOOK_ALLOW_PRIVATE", problem: "must be 0 or 1, got \"\(allowPrivate!)\"")
@@ -344,14 +333,7 @@ public struct ShimingConfiguration: Sendable {
             identityService = settings
         }
 
-        var poolTimeout = 10
-        if let raw = value("SHIMING_DATABASE_POOL_TIMEOUT") {
-            guard let parsed = Int(raw), (1...300).contains(parsed) else {
-                throw ConfigurationError(variable: "SHIMING_DATABASE_POOL_TIMEOUT", problem: "must be a number of seconds between 1 and 300, got \"\(raw)\"")
-            }
-            poolTimeout = parsed
-        }
-
+        let poolTimeout = try integer("SHIMING_DATABASE_POOL_TIMEOUT", 10, 1...300, "a number of seconds")
         var configuration = ShimingConfiguration(
             dataDirectory: dataDirectory,
             database: database,

@@ -143,4 +143,23 @@ struct DataExportTests {
             #expect(page.status == .ok && page.headers.contentType?.subType == "zip")
         }
     }
+
+    @Test("The export holds the whole access log, past one page of 200")
+    func wholeAccessLog() async throws {
+        try await withShiming { shiming in
+            let reviewer = try await shiming.staff([.reviewer], username: "reviewer.often")
+            let caseID = try await shiming.pendingCase(phone: "13800138095", number: residentID(birth: "19870707", sequence: "619"))
+            let token = try await shiming.signIn("13800138095")
+            let looks = AccessLogService.maxLimit + 5
+            for _ in 0..<looks {
+                #expect(try await shiming.send(.GET, "/api/v1/review/cases/\(caseID)", headers: shiming.bearer(reviewer)).status == .ok)
+            }
+            let response = try await shiming.send(.GET, "/api/v1/me/export", headers: shiming.bearer(token))
+            struct Exported: Decodable { var accessLog: [AccessLogTests.EntryReply] }
+            let data = try #require(try Self.unzip(response.body)["data.json"])
+            let log = try JSONDecoder().decode(Exported.self, from: data).accessLog
+            #expect(log.filter { $0.kind == "case_viewed" }.count == looks)
+            #expect(log.map(\.seq) == log.map(\.seq).sorted(by: >), "newest first, no entry twice")
+        }
+    }
 }

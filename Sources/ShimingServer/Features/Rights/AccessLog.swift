@@ -53,14 +53,32 @@ struct AccessLogService: Sendable {
 
     /// The newest entries first, `limit` at most, older than `before` when given.
     func entries(for account: Account, before: Int64? = nil, limit: Int = 100) async throws -> [Entry] {
-        let store = store
         let subjects = try await store.accessLog.subjects(of: account.id)
-        let events = try await store.accessLog.events(subjects: subjects, actions: Array(Kind.byAction.keys), before: before,
-                                                      limit: min(max(limit, 1), Self.maxLimit))
+        return try await page(subjects, before: before, limit: min(max(limit, 1), Self.maxLimit)).entries
+    }
+
+    /// Every entry, newest first (the data export holds them all), read a page at a time.
+    func all(for account: Account) async throws -> [Entry] {
+        let subjects = try await store.accessLog.subjects(of: account.id)
+        var entries: [Entry] = []
+        var before: Int64?
+        repeat {
+            let page = try await page(subjects, before: before, limit: Self.maxLimit)
+            entries += page.entries
+            before = page.next
+        } while before != nil
+        return entries
+    }
+
+    /// One page of entries about these subjects, and the sequence number to read on from
+    /// (nil when this was the last page).
+    private func page(_ subjects: [String], before: Int64?, limit: Int) async throws -> (entries: [Entry], next: Int64?) {
+        let store = store
+        let events = try await store.accessLog.events(subjects: subjects, actions: Array(Kind.byAction.keys), before: before, limit: limit)
         let actors = events.map { Self.actor($0.actor) }
         let roles = try await store.accessLog.staffRoles(actors.compactMap { if case .staff(let id)? = $0 { id } else { nil } })
         let platforms = try await store.accessLog.platformNames(actors.compactMap { if case .platform(let id)? = $0 { id } else { nil } })
-        return zip(events, actors).compactMap { event, actor in
+        let entries: [Entry] = zip(events, actors).compactMap { event, actor in
             guard let kind = Kind.byAction[event.action] else { return nil }
             let viewer: Viewer
             switch actor {
@@ -76,6 +94,7 @@ struct AccessLogService: Sendable {
             }
             return entry
         }
+        return (entries, events.count == limit ? events.last?.seq : nil)
     }
 
     /// The reveal's purpose, opened for the person it is about.

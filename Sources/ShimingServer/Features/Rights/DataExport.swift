@@ -37,7 +37,7 @@ struct DataExportService: Sendable {
             grants: try await grants.list(account: account).map { PlatformViews.GrantBody($0, at: exportedAt) },
             feedback: try await feedback.mine(account).map(FeedbackPart.init),
             messages: try await stores().outbox.messages(about: account.id).compactMap(MessagePart.init),
-            accessLog: try await accessLog.entries(for: account, limit: AccessLogService.maxLimit).map(RightsController.EntryBody.init)
+            accessLog: try await accessLog.all(for: account).map(RightsController.EntryBody.init)
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -91,3 +91,9 @@ extension CaseService {
         return (file, try await context.files.read(file))
     }
 }
+
+extension Program {
+    /// The most any of the program's documents may weigh: what an upload is read up to before
+    /// its kind (which may come after the file in the form) is known.
+    var largestDocumentBytes: Int { documents.map(\.maxBytes).max() ?? 0 }
+}

@@ -179,7 +179,7 @@ struct CasesController {
         let program = try service.program(current.program)
         let files = req.shiming.files
         let form = try await StreamedForm.receive(req, into: files, fields: ["kind", "replace"],
-                                                  maxFileBytes: program.documents.map(\.maxBytes).max() ?? 0)
+                                                  maxFileBytes: program.largestDocumentBytes)
         let stored = try await files.owning(form.file) {
             guard let file = form.file else { throw AccountError.invalid(["file": "required"]) }
             let replace = form.fields["replace"] ?? "false"

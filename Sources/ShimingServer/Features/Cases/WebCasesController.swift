@@ -156,7 +156,7 @@ struct WebCasesController {
         return try await PageAction.run {
             try account.checkMayAct()
             let form = try await StreamedForm.receive(req, into: files, fields: ["kind", "_csrf"],
-                                                      maxFileBytes: program.documents.map(\.maxBytes).max() ?? 0)
+                                                      maxFileBytes: program.largestDocumentBytes)
             kind = form.fields["kind"].flatMap(Program.DocumentKind.init(rawValue:))
             guard let file = form.file else { throw AccountError.invalid(["file": "required"]) }
             // The household register takes two pages (the head's and the applicant's); other kinds one picture each.

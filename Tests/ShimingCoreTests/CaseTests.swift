@@ -47,13 +47,16 @@ func photo(_ kind: Program.DocumentKind = .idFront, width: Int = 1200, height: I
         var allowed = 0
         let actions: [CaseAction] = [.submit, .startChecks, .checked(.approved), .checked(.needsReview), .checked(.returned), .startReview,
                                      .reviewed(.approve), .reviewed(.reject), .reviewed(.return), .awaitConfirmation, .verify, .expire, .freeze, .appeal,
-                                     .restore(.needsReview), .restore(.awaitingConfirmation), .restore(.verified), .restore(.rejected)]
+                                     .restore(.needsReview), .restore(.awaitingConfirmation), .restore(.verified), .restore(.rejected), .withdraw]
         for state in CaseState.allCases {
             for action in actions where (try? CaseMachine.next(state, on: action)) != nil { allowed += 1 }
         }
         // submit ×4, startChecks, checked ×3, startReview ×2, reviewed ×3, awaitConfirmation, verify ×2, expire, freeze ×11, appeal ×2,
-        // restore ×9 (from frozen, appealed or in review to the three restorable states; never to rejected)
-        #expect(allowed == 4 + 1 + 3 + 2 + 3 + 1 + 2 + 1 + 11 + 2 + 9)
+        // restore ×9 (from frozen, appealed or in review to the three restorable states; never to rejected), withdraw ×6
+        // (a withdrawn case is final: not frozen, not restored)
+        #expect(allowed == 4 + 1 + 3 + 2 + 3 + 1 + 2 + 1 + 11 + 2 + 9 + 6)
+        #expect(throws: CaseTransitionError.self) { try CaseMachine.next(.frozen, on: .withdraw) }
+        #expect(throws: CaseTransitionError.self) { try CaseMachine.next(.verified, on: .withdraw) }
     }
 
     @Test func aTransitionCarriesWhatEnteringItsStateObliges() throws {

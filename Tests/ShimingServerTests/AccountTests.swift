@@ -28,7 +28,7 @@ struct RegistrationTests {
             #expect(account.contacts.first?.confirmed == true)
 
             let actions = try await AuditLog.events(subject: "account:\(created.id.uuidString.lowercased())", on: shiming.db).map(\.action)
-            #expect(actions == ["account.registered", "contact.confirmed"])
+            #expect(actions == ["account.registered", "consent.accepted", "consent.accepted", "consent.accepted", "contact.confirmed"])
         }
     }
 

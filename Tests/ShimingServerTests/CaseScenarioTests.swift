@@ -324,6 +324,9 @@ struct CaseScenarioTests {
             #expect(shiming.sink.messages.last?.text.contains("监护人") == true)
             let consented = try await shiming.send(.POST, "/api/v1/cases/\(item.id)/guardian-consent/confirm", headers: shiming.bearer(token), json: ["code": code])
             #expect(try consented.json(CaseReply.self).guardianConsent)
+            // The consent record names the guardian and the application.
+            let record = try await shiming.send(.GET, "/api/v1/me/consents", headers: shiming.bearer(token)).json(ConsentTests.Mine.self)
+            #expect(record.history.first?.kind == "sensitive" && record.history.first?.givenBy == "guardian")
             #expect(try await shiming.submitCase(token, item.id)?.state == "verified")
         }
     }

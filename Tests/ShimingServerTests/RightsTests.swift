@@ -118,6 +118,9 @@ struct DataExportTests {
             #expect(json.contains(number) && json.contains("张伟") && json.contains("13800138093"))
             #expect(json.contains("户口本上已改名") && json.contains("上传照片时很顺利"))
             #expect(json.contains("\"template\" : \"contact_code\""), "the messages sent to them")
+            struct Consents: Decodable { struct Part: Decodable { var kind: String; var version: String; var givenBy: String }; var consents: [Part] }
+            let consents = try JSONDecoder().decode(Consents.self, from: Data(json.utf8)).consents
+            #expect(Set(consents.map(\.kind)) == ["terms", "privacy", "sensitive"] && consents.allSatisfy { $0.givenBy == "self" }, "their consents")
             #expect(!json.contains(otherNumber) && !json.contains("李娜") && !json.contains("13800138094"))
             let item = try await shiming.getCase(token, caseID)
             let document = try #require(item.documents.first)

@@ -182,7 +182,7 @@ class ApplicationInBrowser(ServeAndBrowse):
 
     def applicant(self, phone, password):
         server = self.server
-        status, account = server.post_json("/api/v1/accounts", {"phone": phone, "password": password, "acceptTerms": True})
+        status, account = server.post_json("/api/v1/accounts", {"phone": phone, "password": password, "acceptTerms": True, "acceptSensitive": True})
         self.assertEqual(status, 201, account)
         status, _ = server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm",
                                      {"channel": "sms", "code": server.latest_code(phone)})

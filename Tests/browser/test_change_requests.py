@@ -15,7 +15,7 @@ class ChangeRequestInBrowser(ServeAndBrowse):
         password = "Shiming-2026!"
         server = self.server
         server.command("admin", "create", "--username", "reviewer.zhao", "--password-stdin", "--role", "reviewer", stdin=password + "\n")
-        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138001", "password": password, "acceptTerms": True})
+        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138001", "password": password, "acceptTerms": True, "acceptSensitive": True})
         self.assertEqual(status, 201, account)
         status, _ = server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm",
                                      {"channel": "sms", "code": server.latest_code("13800138001")})

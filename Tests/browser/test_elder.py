@@ -28,7 +28,14 @@ class ElderWalk(ServeAndBrowse):
         self.assertGreaterEqual(body_size, 22, "large type: body text at least 22 px")
         screenshot(b, "elder-p3-account.png")
 
+        # Registered without the sensitive-data consent: it is asked, on its own, before the first application.
         b.get(server.base + "/cases")
+        wait_for_element(b, "#sensitive-consent")
+        self.assertEqual(b.find_elements(By.CSS_SELECTOR, "#start-senior-personal"), [], "no program before the consent")
+        screenshot(b, "elder-sensitive-consent.png")
+        b.find_element(By.ID, "field-accept-sensitive").click()
+        b.find_element(By.CSS_SELECTOR, "#sensitive-consent button[type=submit]").click()
+        wait_for_element(b, "#start-senior-personal")
         b.find_element(By.CSS_SELECTOR, "#start-senior-personal button").click()
         number = resident_id("11010219500101262")
         answers = [("identity.name", "赵秀英"), ("identity.documentType", "resident"), ("identity.documentNumber", number),

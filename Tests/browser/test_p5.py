@@ -58,7 +58,7 @@ class ShopperInBrowser(unittest.TestCase):
         from selenium.webdriver.support.ui import Select
 
         server, b = self.server, self.browser
-        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138701", "password": PASSWORD, "acceptTerms": True})
+        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138701", "password": PASSWORD, "acceptTerms": True, "acceptSensitive": True})
         self.assertEqual(status, 201, account)
         server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm", {"channel": "sms", "code": server.latest_code("13800138701")})
 

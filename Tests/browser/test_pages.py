@@ -44,7 +44,7 @@ class EveryPage(ServeAndBrowse):
         server = self.server
         for username, role in (("admin.pages", "admin"), ("reviewer.pages", "reviewer")):
             server.command("admin", "create", "--username", username, "--password-stdin", "--role", role, stdin=PASSWORD + "\n")
-        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138501", "password": PASSWORD, "acceptTerms": True})
+        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138501", "password": PASSWORD, "acceptTerms": True, "acceptSensitive": True})
         self.assertEqual(status, 201, account)
         server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm", {"channel": "sms", "code": server.latest_code("13800138501")})
         auth = self.api_session("13800138501")
@@ -61,8 +61,8 @@ class EveryPage(ServeAndBrowse):
         pending_id, draft_id, senior_id = pending["id"].lower(), draft["id"].lower(), senior["id"].lower()
 
         public = ["/", "/programs", "/register", "/register?guardian=1", "/signin", "/signin/code", "/forgot", "/terms", "/privacy",
-                  "/no-such-page"]
-        applicant = ["/account", "/account/profile", "/account/password", "/account/change-requests", "/account/access-log", "/account/platforms", "/cases", f"/cases/{pending_id}",
+                  "/sensitive-data", "/no-such-page"]
+        applicant = ["/account", "/account/profile", "/account/password", "/account/change-requests", "/account/access-log", "/account/consents", "/account/platforms", "/cases", f"/cases/{pending_id}",
                      f"/cases/{draft_id}/edit/identity", f"/cases/{draft_id}/edit/details", f"/cases/{draft_id}/edit/review", f"/cases/{senior_id}/edit/documents", "/feedback"]
         staff = ["/staff", "/staff/review", f"/staff/review/cases/{pending_id}", "/staff/alerts", "/staff/feedback", "/staff/figures",
                  "/staff/accounts?login=13800138501", "/staff/change-requests", "/staff/new", "/staff/outbox"]

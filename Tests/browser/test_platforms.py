@@ -74,7 +74,7 @@ class HostedFlowInBrowser(unittest.TestCase):
 
     def verified_shopper(self, phone):
         server = self.server
-        status, account = server.post_json("/api/v1/accounts", {"phone": phone, "password": PASSWORD, "acceptTerms": True})
+        status, account = server.post_json("/api/v1/accounts", {"phone": phone, "password": PASSWORD, "acceptTerms": True, "acceptSensitive": True})
         self.assertEqual(status, 201, account)
         server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm", {"channel": "sms", "code": server.latest_code(phone)})
         _, session = server.post_json("/api/v1/sessions", {"login": phone, "password": PASSWORD})

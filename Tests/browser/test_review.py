@@ -20,7 +20,7 @@ class ReviewInBrowser(ServeAndBrowse):
     def pending_case(self, phone, password, number):
         """An applicant with a credit-bank application waiting for review, made through the API."""
         server = self.server
-        status, account = server.post_json("/api/v1/accounts", {"phone": phone, "password": password, "acceptTerms": True})
+        status, account = server.post_json("/api/v1/accounts", {"phone": phone, "password": password, "acceptTerms": True, "acceptSensitive": True})
         self.assertEqual(status, 201, account)
         status, _ = server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm", {"channel": "sms", "code": server.latest_code(phone)})
         self.assertEqual(status, 200)

@@ -25,7 +25,7 @@ def main():
     server = Server(env={"SHIMING_BCRYPT_COST": "4", "SHIMING_OUTBOX_POLL_SECONDS": "0.2"}).start()
     failed = False
     try:
-        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138000", "password": PASSWORD, "acceptTerms": True})
+        status, account = server.post_json("/api/v1/accounts", {"phone": "13800138000", "password": PASSWORD, "acceptTerms": True, "acceptSensitive": True})
         assert status == 201, account
         server.post_json(f"/api/v1/accounts/{account['id']}/contacts/confirm", {"channel": "sms", "code": server.latest_code("13800138000")})
         server.command("admin", "create", "--username", "reviewer.contract", "--password-stdin", "--role", "reviewer", stdin=PASSWORD + "\n")

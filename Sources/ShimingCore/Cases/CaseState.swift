@@ -13,6 +13,9 @@ public enum CaseState: String, Sendable, Codable, CaseIterable {
     case expired
     case frozen
     case appealed
+    /// The applicant withdrew their consent to the processing of sensitive data: nothing more is
+    /// done with the application (PIPL art. 29 with art. 15).
+    case withdrawn
 
     /// States in which the applicant may still change the data (API.md, `PATCH /cases/{id}`).
     public var isEditable: Bool { [.draft, .submitted, .needsReview, .returned].contains(self) }
@@ -30,7 +33,11 @@ public enum CaseState: String, Sendable, Codable, CaseIterable {
     public static let restorable: Set<CaseState> = [.needsReview, .awaitingConfirmation, .verified]
 
     /// States a person still has to act on (an applicant, a reviewer): not final.
-    public var isOpen: Bool { ![.rejected, .verified, .expired].contains(self) }
+    public var isOpen: Bool { ![.rejected, .verified, .expired, .withdrawn].contains(self) }
+
+    /// The states a withdrawn consent stops: everything still being worked on except a freeze
+    /// and its appeal (those stay with staff; a verification already given is not undone).
+    public static let withdrawable: Set<CaseState> = [.draft, .submitted, .needsReview, .inReview, .returned, .awaitingConfirmation]
 
     public var label: LocalizedText {
         switch self {
@@ -47,6 +54,7 @@ public enum CaseState: String, Sendable, Codable, CaseIterable {
         case .expired: LocalizedText("已过期，需要重新认证", "Expired — verify again")
         case .frozen: LocalizedText("已冻结", "Frozen")
         case .appealed: LocalizedText("申诉中", "Appealed")
+        case .withdrawn: LocalizedText("已撤回", "Withdrawn")
         }
     }
 }
@@ -75,6 +83,8 @@ public enum CaseAction: Sendable, Equatable {
     case appeal
     /// A freeze ends (lifted by staff, or an appeal upheld): the case returns to where it was.
     case restore(CaseState)
+    /// The applicant withdrew their sensitive-data consent.
+    case withdraw
 
     public enum CheckOutcome: String, Sendable, Equatable, Codable {
         case approved
@@ -102,6 +112,7 @@ public enum CaseAction: Sendable, Equatable {
         case .freeze: "freeze"
         case .appeal: "appeal"
         case .restore: "restore"
+        case .withdraw: "withdraw"
         }
     }
 }
@@ -148,7 +159,7 @@ public enum CaseMachine {
         let to = try next(state, on: action)
         var effects: [CaseEffect] = []
         switch action {
-        case .submit, .freeze: effects = [.cancelReviewTasks]
+        case .submit, .freeze, .withdraw: effects = [.cancelReviewTasks]
         case .appeal: effects = [.openReviewTask(kind: "appeal")]
         case .restore:
             if state == .appealed { effects.append(.cancelReviewTasks) }
@@ -188,13 +199,15 @@ public enum CaseMachine {
             return .verified
         case (.verified, .expire):
             return .expired
-        case (let from, .freeze) where from != .draft && from != .frozen:
+        case (let from, .freeze) where from != .draft && from != .frozen && from != .withdrawn:
             return .frozen
         case (.frozen, .appeal), (.rejected, .appeal):
             return .appealed
         case (.frozen, .restore(let to)), (.appealed, .restore(let to)), (.inReview, .restore(let to)):
             guard CaseState.restorable.contains(to) else { throw CaseTransitionError(from: state, action: action.name) }
             return to
+        case (let from, .withdraw) where CaseState.withdrawable.contains(from):
+            return .withdrawn
         default:
             throw CaseTransitionError(from: state, action: action.name)
         }

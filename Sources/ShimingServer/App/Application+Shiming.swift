@@ -32,6 +32,8 @@ public struct ShimingContext: Sendable {
     public let identityService: (any IdentityService)?
     /// The reasons reviewers give for rejecting or returning (defaults or `review-reasons.yaml`).
     public let reviewReasons: ReviewReasonList
+    /// The consent texts (`<data dir>/consents/`).
+    let consents: ConsentCatalog
 }
 
 extension Application {

@@ -89,7 +89,8 @@ public func configure(
         identityService: services.identityService ?? configuration.identityService.map {
             HTTPIdentityService(settings: $0, client: app.http.client.shared, clock: services.clock)
         },
-        reviewReasons: reviewReasons
+        reviewReasons: reviewReasons,
+        consents: try ConsentCatalog(directory: (configuration.dataDirectory as NSString).appendingPathComponent("consents"))
     )
 
     JSONCoding.install()
@@ -137,6 +138,8 @@ public func configure(
     WebPlatformsController(features: features).register(app.routes)
     RightsController(features: features).register(app.routes)
     WebRightsController(features: features).register(app.routes)
+    ConsentsController(features: features).register(app.routes)
+    WebConsentsController(features: features).register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

@@ -23,6 +23,7 @@ struct Features: Sendable {
     let grants: GrantService
     let accessLog: AccessLogService
     let exports: DataExportService
+    let consents: ConsentService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -38,6 +39,7 @@ struct Features: Sendable {
         sessions = VerificationSessionService(context: context, stores: stores, cases: cases)
         grants = GrantService(context: context, stores: stores, cases: cases)
         accessLog = AccessLogService(context: context, stores: stores)
+        consents = ConsentService(context: context, stores: stores)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)
     }

@@ -27,5 +27,6 @@ enum ShimingMigrations {
         GuardAuditTruncate(),
         AddStoredFileSealing(),
         AddOutboxAccount(),
+        CreateConsentAcceptances(),
     ]
 }

@@ -47,7 +47,8 @@ enum Layout {
                     .if(signedIn, .p(.a(.id("feedback-link"), .href("/feedback?page=\(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "/")"),
                                        .text(ReviewText.feedback(lang))))),
                     .p(.text(WebText.footer(lang))),
-                    .p(.a(.href("/terms"), .text(LegalPages.terms.title(lang))), .text(" · "), .a(.href("/privacy"), .text(LegalPages.privacy.title(lang))))
+                    .p(.a(.href("/terms"), .text(LegalPages.termsTitle(lang))), .text(" · "), .a(.href("/privacy"), .text(LegalPages.privacyTitle(lang))),
+                       .text(" · "), .a(.href("/sensitive-data"), .text(LegalPages.sensitiveTitle(lang))))
                 )
             )
         )

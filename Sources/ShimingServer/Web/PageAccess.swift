@@ -40,8 +40,17 @@ struct PageGuard: AsyncMiddleware {
             return request.method == .GET ? request.redirectToSignIn(next: request.url.string) : request.redirect(to: "/signin", redirectType: .normal)
         }
         try access.admit(account)
+        // A consent text changed: the applicant reads and accepts it before going on.
+        if !Self.consentFree.contains(where: { request.url.path.hasPrefix($0) }), !request.shiming.consents.pending(account).isEmpty {
+            let back = request.method == .GET ? request.url.string : "/account"
+            let query = back.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_.~"))) ?? "/account"
+            return request.redirect(to: "/account/consents?next=\(query)", redirectType: .normal)
+        }
         return try await next.respond(to: request)
     }
+
+    /// Pages open while a changed consent text waits: the consents themselves, and taking one's data away.
+    static let consentFree = ["/account/consents", "/account/export", "/account/access-log"]
 }
 
 extension Request {

@@ -31,10 +31,11 @@ extension TestShiming {
         return status == .created ? try response.json(Created.self) : nil
     }
 
-    /// Posts a registration with these string fields and the terms accepted.
+    /// Posts a registration with these string fields, the terms and (unless the fields say otherwise) the sensitive-data consent accepted.
     func postRegistration(_ fields: [String: String]) async throws -> TestingHTTPResponse {
         var json = fields.mapValues { $0 as Any }
         json["acceptTerms"] = true
+        if json["acceptSensitive"] == nil { json["acceptSensitive"] = true }
         var headers = HTTPHeaders()
         headers.contentType = .json
         return try await app.testing().sendRequest(

@@ -27,6 +27,8 @@ public struct Account: Sendable, Equatable {
     public var displayName: String?
     public var locale: Lang
     public var createdAt: Date
+    /// The hash of the consent text each kind was last accepted at (withdrawn ones are absent).
+    var consents: [ConsentKind: String] = [:]
 
     /// Throws the account-state error (`account_frozen`, …) unless the account may act now.
     func checkMayAct() throws {

@@ -110,17 +110,14 @@ enum AccountPages {
         }
         fields.append(Forms.field(.init(name: "password", label: AccountText.password, type: "password", autocomplete: "new-password",
                                         hint: AccountText.passwordHint, required: true), error: error("password"), lang: lang))
-        let termsError = error("acceptTerms")
-        fields.append(Forms.element("div", [("class", termsError == nil ? "field check" : "field check has-error")], [
-            Forms.element("label", [("for", "field-acceptTerms")], [
-                Forms.void("input", [("type", "checkbox"), ("id", "field-acceptTerms"), ("name", "acceptTerms"), ("value", "true")]
-                           + (model.values["acceptTerms"] == "true" ? [("checked", "checked")] : [])),
-                .text(" " + AccountText.acceptTermsBefore(lang)),
-                .a(.href("/terms"), .target(.blank), .text(AccountText.termsLink(lang))),
-                .text(AccountText.and(lang)),
-                .a(.href("/privacy"), .target(.blank), .text(AccountText.privacyLink(lang))),
-            ]),
-        ] + (termsError.map { [Forms.element("p", [("class", "field-error")], [.text($0)])] } ?? [])))
+        fields.append(ConsentPages.checkbox(name: "acceptTerms", checked: model.values["acceptTerms"] == "true", error: error("acceptTerms"), [
+            .text(" " + AccountText.acceptTermsBefore(lang)),
+            .a(.href("/terms"), .target(.blank), .text(AccountText.termsLink(lang))),
+            .text(AccountText.and(lang)),
+            .a(.href("/privacy"), .target(.blank), .text(AccountText.privacyLink(lang))),
+        ]))
+        fields.append(ConsentPages.sensitiveCheckbox(checked: model.values["acceptSensitive"] == "true", error: error("acceptSensitive"),
+                                                     later: true, lang: lang))
         if model.guardian { fields.append(Forms.void("input", [("type", "hidden"), ("name", "guardian"), ("value", "1")])) }
         fields.append(Forms.submit(AccountText.registerButton, lang: lang))
 
@@ -280,6 +277,8 @@ enum AccountPages {
         }
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/platforms"), ("id", "authorised-platforms")],
                                                             [.text(GrantPages.title(lang))])]))
+        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/consents"), ("id", "consents")],
+                                                            [.text(ConsentPages.title(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/access-log"), ("id", "access-log")],
                                                             [.text(RightsPages.accessTitle(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/export"), ("id", "export"), ("download", "")],

@@ -12,7 +12,6 @@ struct AccountService: Sendable {
     let passwords = PasswordPolicy()
     let throttle = SignInThrottle()
     let slowdown = SignInSlowdown()
-    let termsVersion = "2026-01"
 
     /// An account as the audit chain names it; also the key of its sign-in throttle.
     static func subject(_ id: UUID) -> String { "account:\(id.uuidString.lowercased())" }
@@ -42,11 +41,14 @@ struct AccountService: Sendable {
         var password: String
         var guardianPhone: String?
         var acceptTerms: Bool?
+        /// The separate consent to the processing of sensitive data; asked before the first
+        /// application when not given here.
+        var acceptSensitive: Bool?
     }
 
     /// Creates an account in `pending_activation` and sends the confirmation codes (and the
     /// e-mail activation link). Bad input is refused with every offending field named.
-    func register(_ input: Registration, lang: Lang, ip: String?) async throws -> Account {
+    func register(_ input: Registration, lang: Lang, ip: String?, client: ConsentService.Client? = nil) async throws -> Account {
         var fields: [String: String] = [:]
         var username: String?
         if let raw = input.username?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
@@ -88,7 +90,9 @@ struct AccountService: Sendable {
         let passwordHash = try await hasher.hash(input.password)
         let id = UUID()
         let publicURL = context.configuration.publicURL
-        let termsVersion = self.termsVersion
+        let consentTexts = ([.terms, .privacy] + (input.acceptSensitive == true ? [ConsentKind.sensitive] : [])).map { context.consents.text($0) }
+        let consentClient = client ?? ConsentService.Client(channel: .api, ip: ip)
+        let termsVersion = consentTexts[0].version
         let account = Account(
             id: id, username: username, phone: phone, phoneConfirmed: false, email: email, emailConfirmed: false,
             guardianPhone: guardianPhone, guardianPhoneConfirmed: false, status: .pendingActivation, statusReason: nil,
@@ -107,6 +111,9 @@ struct AccountService: Sendable {
                     ],
                     at: now
                 )
+                // A student registered with a guardian's phone: the guardian's code confirms the account and this consent.
+                try await ConsentService.record(consentTexts, account: id, givenBy: guardianPhone == nil ? .person : .guardian,
+                                                client: consentClient, caseID: nil, at: now, in: tx)
                 let minutes = Int(codes.policy.lifetime / 60)
                 let confirm = CodePurpose.confirmContact
                 if let phone {

@@ -39,7 +39,8 @@ struct AccountsController {
             requestBody: .object([
                 "username": .string(), "phone": .string(), "email": .string(format: "email"), "password": .string(),
                 "guardianPhone": .string(description: "P4: the guardian's mobile number, which receives the code"),
-                "acceptTerms": .boolean(),
+                "acceptTerms": .boolean(description: "the terms of use and the privacy policy, current versions (`GET /api/v1/consents`)"),
+                "acceptSensitive": .boolean(description: "the separate consent to the processing of sensitive data (identity numbers, document photos); else asked before the first application"),
             ], required: ["password", "acceptTerms"]),
             responses: [201: .init("Registered, pending activation", schema: .ref("Account")), 409: .init("Username or contact taken")],
             components: ["Account": Self.accountSchema]
@@ -85,7 +86,7 @@ struct AccountsController {
 
     @Sendable func registerAccount(_ req: Request) async throws -> Response {
         let input = try req.content.decode(AccountService.Registration.self)
-        let account = try await features.accounts.register(input, lang: req.lang, ip: req.clientIP)
+        let account = try await features.accounts.register(input, lang: req.lang, ip: req.clientIP, client: req.consentClient(.api))
         return try await AccountView(account).encodeResponse(status: .created, for: req)
     }
 

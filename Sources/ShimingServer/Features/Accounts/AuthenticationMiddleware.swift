@@ -123,6 +123,9 @@ struct AccessGuard: AsyncMiddleware {
             throw HTTPFailure.error(for: platform == nil ? .unauthorized : .forbidden)
         }
         try access.admit(account)
+        // A consent text changed: acting waits until it is accepted (`/api/v1/me/consents`);
+        // reading one's own data does not.
+        if access == .signedIn, !request.shiming.consents.pending(account).isEmpty { throw ConsentService.required }
         return try await next.respond(to: request)
     }
 }

@@ -44,6 +44,7 @@ struct WebAccountsController {
         var guardianPhone: String?
         var password: String?
         var acceptTerms: String?
+        var acceptSensitive: String?
         var guardian: String?
     }
 
@@ -54,16 +55,18 @@ struct WebAccountsController {
         let guardian = form.guardian == "1"
         let input = AccountService.Registration(
             username: form.username, phone: guardian ? nil : form.phone, email: guardian ? nil : form.email,
-            password: form.password ?? "", guardianPhone: guardian ? form.guardianPhone : nil, acceptTerms: form.acceptTerms == "true"
+            password: form.password ?? "", guardianPhone: guardian ? form.guardianPhone : nil, acceptTerms: form.acceptTerms == "true",
+            acceptSensitive: form.acceptSensitive == "true"
         )
         return try await PageAction.run {
-            let account = try await features.accounts.register(input, lang: req.lang, ip: req.clientIP)
+            let account = try await features.accounts.register(input, lang: req.lang, ip: req.clientIP, client: req.consentClient(.web))
             let channel = account.phone != nil || account.guardianPhone != nil ? "sms" : "email"
             return req.redirect(to: "/confirm?account=\(account.id.uuidString)&channel=\(channel)", redirectType: .normal)
         } refused: { error in
             var values = ["username": form.username ?? "", "phone": form.phone ?? "", "email": form.email ?? "",
                           "guardianPhone": form.guardianPhone ?? ""]
             values["acceptTerms"] = form.acceptTerms
+            values["acceptSensitive"] = form.acceptSensitive
             let model = AccountPages.RegisterModel(
                 lang: req.lang, csrf: csrf, guardian: guardian, values: values, errors: error.fields, notice: error.message(req.lang)
             )

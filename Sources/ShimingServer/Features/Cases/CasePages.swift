@@ -140,7 +140,8 @@ enum CasePages {
 
     // MARK: List
 
-    static func list(_ cases: [Case], programs: [Program], csrf: String, lang: Lang, notice: String?, mayStart: Bool = true) -> HTML {
+    static func list(_ cases: [Case], programs: [Program], csrf: String, lang: Lang, notice: String?, mayStart: Bool = true,
+                     sensitiveConsent: ConsentText? = nil) -> HTML {
         var main: [Node<HTML.BodyContext>] = [.h1(.text(title(lang))), .p(.class("lead"), .text(lead(lang)))]
         if let notice { main.append(Forms.notice(notice, kind: "error")) }
         if cases.isEmpty { main.append(.p(.text(none(lang)))) }
@@ -156,6 +157,22 @@ enum CasePages {
         // A frozen holder may read and appeal, not start anything new: no buttons that only lead to a refusal.
         if !mayStart { return Layout.page(title: title, lang: lang, path: "/cases", signedIn: true, main: .group(main)) }
         main.append(.h2(.text(Self.programs(lang))))
+        if let text = sensitiveConsent {
+            // Asked once, separately, before the first application (PIPL art. 29); the programs follow.
+            main.append(Forms.element("section", [("class", "card"), ("id", "sensitive-consent")], [
+                .p(.text(ConsentPages.sensitiveLead(lang))),
+                Forms.form(action: "/account/consents", csrf: csrf, [
+                    Forms.void("input", [("type", "hidden"), ("name", "version-sensitive"), ("value", text.version)]),
+                    Forms.void("input", [("type", "hidden"), ("name", "next"), ("value", "/cases")]),
+                    ConsentPages.checkbox(name: "accept-sensitive", checked: false, error: nil, [
+                        .text(" " + ConsentPages.acceptSensitiveBefore(lang)),
+                        .a(.href("/sensitive-data"), .target(.blank), .text(ConsentPages.sensitiveLink(lang))),
+                    ]),
+                    Forms.submit(ConsentPages.acceptButton, lang: lang),
+                ]),
+            ]))
+            return Layout.page(title: title, lang: lang, path: "/cases", signedIn: true, main: .group(main))
+        }
         for program in programs {
             main.append(Forms.element("section", [("class", "card"), ("id", "start-\(program.key)")], [
                 .h3(.text(program.title(lang))),

@@ -122,6 +122,8 @@ extension CaseService {
             throw AccountError.invalid(["program": "required"])
         }
         guard let program = context.programs[key] else { throw AccountError.invalid(["program": "invalid_value"]) }
+        // PIPL art. 29: the document number and photos are processed only with the separate consent.
+        guard account.consents[.sensitive] != nil else { throw ConsentService.sensitiveRequired() }
         var base = CaseApplication()
         var source: Case?
         if let renews = input.renews {

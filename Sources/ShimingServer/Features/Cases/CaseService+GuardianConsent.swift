@@ -31,7 +31,8 @@ extension CaseService {
     }
 
     /// Records the guardian's consent when the code from their phone is entered.
-    func confirmGuardianConsent(_ id: UUID, account: Account, code: String?, ip: String?) async throws -> Case {
+    func confirmGuardianConsent(_ id: UUID, account: Account, code: String?, ip: String?,
+                                client: ConsentService.Client? = nil) async throws -> Case {
         try account.checkMayAct()
         guard let code, !code.isEmpty else { throw AccountError.invalid(["code": "required"]) }
         let current = try await own(id, account: account)
@@ -41,6 +42,8 @@ extension CaseService {
         let index = context.blindIndex.phone(phone)
         let now = self.now
         let codes = self.codes
+        let sensitiveText = context.consents.text(.sensitive)
+        let client = client ?? ConsentService.Client(channel: .api, ip: ip)
         let check = try await store.transaction { tx -> CodeService.Check in
             let check = try await codes.check(code: code, destinationIndexes: [index], purpose: "guardian_consent:\(id.uuidString.lowercased())",
                                               now: now, in: tx)
@@ -50,6 +53,8 @@ extension CaseService {
             try await tx.cases.save(&record, at: now)
             try await tx.audit("case.guardian_consented", actor: .account(account.id), subject: Self.subject(id), ip: ip,
                                details: ["guardianPhone": MobileNumber.mask(phone)], at: now)
+            // The consent record: the guardian accepted the sensitive-data text for this child's application.
+            try await ConsentService.record([sensitiveText], account: account.id, givenBy: .guardian, client: client, caseID: id, at: now, in: tx)
             return check
         }
         switch check {

@@ -235,7 +235,7 @@ struct CasesController {
         let account = try req.requireAccount()
         let input = try req.content.decode(CodeInput.self)
         let item = try await features.cases.confirmGuardianConsent(try req.uuidParameter(), account: account,
-                                                                   code: input.code, ip: req.clientIP)
+                                                                   code: input.code, ip: req.clientIP, client: req.consentClient(.api))
         return CaseView(item, lang: req.lang)
     }
 }

@@ -49,7 +49,7 @@ struct WebCasesController {
         let authenticated = try req.caller
         let cases = try await service(req).list(account: authenticated.account)
         let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang, notice: nil,
-                                  mayStart: authenticated.account.status != .frozen)
+                                  mayStart: authenticated.account.status != .frozen, sensitiveConsent: sensitiveConsent(req, authenticated.account))
         return pages.page(html.render(), cookie: nil)
     }
 
@@ -64,9 +64,14 @@ struct WebCasesController {
         } refused: { error in
             let cases = try await service(req).list(account: authenticated.account)
             let html = CasePages.list(cases, programs: req.shiming.programs.programs, csrf: PageCSRF.token(for: req).0, lang: req.lang,
-                                      notice: error.message(req.lang))
+                                      notice: error.message(req.lang), sensitiveConsent: sensitiveConsent(req, authenticated.account))
             return pages.page(html.render(), cookie: nil, status: error.kind.status)
         }
+    }
+
+    /// The sensitive-data consent text to ask for before an application can start (nil: given).
+    func sensitiveConsent(_ req: Request, _ account: Account) -> ConsentText? {
+        account.consents[.sensitive] == nil ? req.shiming.consents.text(.sensitive) : nil
     }
 
     /// A case's status page; a frozen holder sees it too (to read why and appeal).
@@ -308,7 +313,7 @@ struct WebCasesController {
     @Sendable func confirmConsent(_ req: Request) async throws -> Response {
         let code = try? req.content.get(String.self, at: "code")
         return try await act(req, done: "consented", errorField: "consent") { service, account, item in
-            _ = try await service.confirmGuardianConsent(item.id, account: account, code: code, ip: req.clientIP)
+            _ = try await service.confirmGuardianConsent(item.id, account: account, code: code, ip: req.clientIP, client: req.consentClient(.web))
         }
     }
 }

@@ -1,73 +1,53 @@
+import Foundation
 import Plot
 import ShimingCore
 
-/// 《用户协议》 and 《隐私政策》: the texts a person accepts when registering (terms version
-/// `AccountService.termsVersion`), served as pages so the links on the form open them.
-/// They describe what this software does, no more.
+/// 《用户协议》, 《隐私政策》 and the sensitive-data consent, shown from the deployment's consent
+/// texts (`ConsentCatalog`), with their version, so the links on the forms open exactly what is
+/// accepted.
 enum LegalPages {
-    struct Document {
-        var path: String
-        var title: LocalizedText
-        var sections: [(LocalizedText, [LocalizedText])]
-    }
+    static let termsTitle = LocalizedText("用户协议", "Terms of use")
+    static let privacyTitle = LocalizedText("隐私政策", "Privacy policy")
+    static let sensitiveTitle = LocalizedText("敏感个人信息处理同意书", "Sensitive data consent")
 
-    static func page(_ document: Document, lang: Lang, signedIn: Bool) -> HTML {
-        var main: [Node<HTML.BodyContext>] = [
-            .h1(.text(document.title(lang))),
-            .p(.class("lead"), .text(LocalizedText("版本 2026-01", "Version 2026-01")(lang))),
+    static func page(_ text: ConsentText, lang: Lang, signedIn: Bool) -> HTML {
+        let title = text.title(lang)
+        let main: [Node<HTML.BodyContext>] = [
+            .div(.class("legal"), .group(Markdown.nodes(text.markdown[lang] ?? "", headingOffset: 0))),
+            .p(.class("lead"), .text(LocalizedText("版本 \(text.version)", "Version \(text.version)")(lang))),
         ]
-        for (heading, paragraphs) in document.sections {
-            main.append(.h2(.text(heading(lang))))
-            main += paragraphs.map { .p(.text($0(lang))) }
-        }
-        return Layout.page(title: document.title, lang: lang, path: document.path, signedIn: signedIn, main: .group(main))
+        return Layout.page(title: LocalizedText(title, title), lang: lang, path: text.kind.path, signedIn: signedIn, main: .group(main))
     }
+}
 
-    static let terms = Document(path: "/terms", title: LocalizedText("用户协议", "Terms of use"), sections: [
-        (LocalizedText("这项服务做什么", "What this service does"), [
-            LocalizedText("本服务替学校、学分银行、为老服务平台和网店确认用户是真实的人：您注册账号，填写身份信息、上传证件照片，系统自动核验，必要时由审核人员或班主任人工审核。",
-                          "This service confirms for schools, credit banks, senior-services sites and shops that their users are real people: you register, give your identity details and document photos, the system checks them and, where needed, a reviewer or class teacher looks at them."),
-        ]),
-        (LocalizedText("您的承诺", "What you agree to"), [
-            LocalizedText("只提交您本人（或您作为监护人代为办理的未成年人）的真实信息和证件；不冒用他人身份；不上传与认证无关的文件。",
-                          "Submit only true details and documents of your own (or of the minor for whom you act as guardian); do not use anyone else's identity; do not upload files that have nothing to do with the verification."),
-            LocalizedText("妥善保管密码和验证码，不要告诉任何人；工作人员不会向您索要密码或验证码。",
-                          "Keep your password and codes to yourself; staff will never ask you for them."),
-        ]),
-        (LocalizedText("审核与申诉", "Reviews and appeals"), [
-            LocalizedText("审核结果会通过短信或邮件告诉您，并在“我的实名认证”里说明原因。对不通过或冻结有异议的，可以在申请页面提出申诉，由另一位工作人员重新审核。",
-                          "You are told the result by SMS or e-mail, and the reasons are on your application's page. If you disagree with a rejection or a freeze, appeal on that page; another staff member reviews it again."),
-        ]),
-        (LocalizedText("账号的限制", "Limits on accounts"), [
-            LocalizedText("为防止冒用，连续输错密码或确认码会暂时锁定账号；发现异常时工作人员可以冻结账号，并告诉您原因和申诉方式。",
-                          "To prevent misuse, repeated wrong passwords or codes lock the account for a while; staff may freeze an account when something is wrong, and tell you why and how to appeal."),
-        ]),
-    ])
-
-    static let privacy = Document(path: "/privacy", title: LocalizedText("隐私政策", "Privacy policy"), sections: [
-        (LocalizedText("我们处理哪些信息", "What we process"), [
-            LocalizedText("账号信息（用户名、手机号、邮箱）；认证信息（姓名、证件类型和号码、性别、地址、学校班级、监护人、机构信息，视认证项目而定）；证件照片和证明材料；办理记录和登录记录。",
-                          "Account details (username, phone, e-mail); verification details (name, document type and number, gender, address, school and class, guardian, organisation — depending on the program); document photos and proofs; the record of what was done and of sign-ins."),
-        ]),
-        (LocalizedText("为什么处理", "Why"), [
-            LocalizedText("只为确认您的身份、通知您办理结果、处理申诉和防止冒用。不用于广告，不出售给任何人。",
-                          "Only to confirm your identity, tell you the results, handle appeals and prevent misuse. Not for advertising; never sold."),
-        ]),
-        (LocalizedText("如何保护", "How it is protected"), [
-            LocalizedText("身份信息和证件照片加密保存；页面上只显示部分内容；证件号码只以不可逆的方式用于查重。工作人员查看完整号码时必须写明用途，每一次查看都记入防篡改的日志。",
-                          "Identity details and document photos are stored encrypted; pages show them only partly; document numbers are used for duplicate checks only in an irreversible form. Staff who look at a full number must state why, and every look is written to a tamper-evident log."),
-        ]),
-        (LocalizedText("谁能看到", "Who sees it"), [
-            LocalizedText("负责审核的工作人员（学生认证由本班班主任）和平台管理员，仅在工作需要时；与您有利害关系的工作人员不能审核您的申请。",
-                          "The staff who review (for students, the class teacher) and the administrators, only as their work needs; staff connected to you cannot review your application."),
-        ]),
-        (LocalizedText("保存多久", "How long"), [
-            LocalizedText("认证信息保存到认证有效期结束、账号注销或法律要求的期限届满为止；办理记录为了可追溯而保存。",
-                          "Verification details are kept until the verification runs out, the account is closed, or the period the law requires ends; the record of what was done is kept so that it can be traced."),
-        ]),
-        (LocalizedText("您的权利", "Your rights"), [
-            LocalizedText("您可以在“我的账号”和“我的实名认证”查看自己提交的信息和办理记录，申请更正姓名、性别等信息；对处理有疑问，可以通过每页下方的“意见反馈”联系我们。",
-                          "You can read what you submitted and the record of your applications under “My account” and “My verifications”, and ask to correct your name, gender and similar details; for any question about how your data is handled, write to us through “Feedback” at the bottom of every page."),
-        ]),
-    ])
+/// The small Markdown the consent texts are written in: `# `/`## `/`### ` headings, `- ` list
+/// items, paragraphs separated by blank lines. Everything is text (escaped); no HTML passes.
+enum Markdown {
+    static func nodes(_ source: String, headingOffset: Int) -> [Node<HTML.BodyContext>] {
+        var nodes: [Node<HTML.BodyContext>] = []
+        var paragraph: [String] = []
+        var items: [String] = []
+        func flush() {
+            if !paragraph.isEmpty { nodes.append(.p(.text(paragraph.joined(separator: " ")))); paragraph = [] }
+            if !items.isEmpty { nodes.append(.ul(.forEach(items) { .li(.text($0)) })); items = [] }
+        }
+        for raw in source.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { flush(); continue }
+            let hashes = line.prefix { $0 == "#" }.count
+            if (1...3).contains(hashes), line.dropFirst(hashes).first == " " {
+                flush()
+                let text = String(line.dropFirst(hashes + 1))
+                nodes.append(Forms.element("h\(min(hashes + headingOffset, 6))", [], [.text(text)]))
+            } else if line.hasPrefix("- ") {
+                if !paragraph.isEmpty { flush() }
+                items.append(String(line.dropFirst(2)))
+            } else {
+                if !items.isEmpty { flush() }
+                paragraph.append(line)
+            }
+        }
+        flush()
+        return nodes
+    }
 }

@@ -14,6 +14,7 @@ struct WebController {
         routes.page(.GET, "elder", ":mode", access: .everyone, use: switchElderMode)
         routes.page(.GET, "terms", access: .everyone, use: terms)
         routes.page(.GET, "privacy", access: .everyone, use: privacy)
+        routes.page(.GET, "sensitive-data", access: .everyone, use: sensitive)
         routes.page(.GET, "programs", access: .everyone, use: programs)
     }
 
@@ -22,12 +23,12 @@ struct WebController {
         Self.html(ProgramPages.list(req.shiming.programs.programs, lang: req.lang, signedIn: req.authenticated != nil).render())
     }
 
-    @Sendable func terms(_ req: Request) async throws -> Response {
-        Self.html(LegalPages.page(LegalPages.terms, lang: req.lang, signedIn: req.authenticated != nil).render())
-    }
+    @Sendable func terms(_ req: Request) async throws -> Response { legal(.terms, req) }
+    @Sendable func privacy(_ req: Request) async throws -> Response { legal(.privacy, req) }
+    @Sendable func sensitive(_ req: Request) async throws -> Response { legal(.sensitive, req) }
 
-    @Sendable func privacy(_ req: Request) async throws -> Response {
-        Self.html(LegalPages.page(LegalPages.privacy, lang: req.lang, signedIn: req.authenticated != nil).render())
+    private func legal(_ kind: ConsentKind, _ req: Request) -> Response {
+        Self.html(LegalPages.page(req.shiming.consents.text(kind), lang: req.lang, signedIn: req.authenticated != nil).render())
     }
 
     /// Large type on or off (大字版 / 长辈版), remembered in a cookie; back to the same page.

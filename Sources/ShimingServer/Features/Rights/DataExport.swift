@@ -37,7 +37,8 @@ struct DataExportService: Sendable {
             grants: try await grants.list(account: account).map { PlatformViews.GrantBody($0, at: exportedAt) },
             feedback: try await feedback.mine(account).map(FeedbackPart.init),
             messages: try await stores().outbox.messages(about: account.id).compactMap(MessagePart.init),
-            accessLog: try await accessLog.all(for: account).map(RightsController.EntryBody.init)
+            accessLog: try await accessLog.all(for: account).map(RightsController.EntryBody.init),
+            consents: try await stores().consents.all(account: account.id).map(ConsentPart.init)
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -73,6 +74,18 @@ struct DataExportService: Sendable {
         var feedback: [FeedbackPart]
         var messages: [MessagePart]
         var accessLog: [RightsController.EntryBody]
+        var consents: [ConsentPart]
+    }
+
+    /// An acceptance, with the client it came from (the person's own address and browser).
+    struct ConsentPart: Encodable {
+        var kind: String, version: String, hash: String, givenBy: String, channel: String
+        var client: String?, `case`: UUID?, acceptedAt: Date, withdrawnAt: Date?
+
+        init(_ item: ConsentAcceptance) {
+            (kind, version, hash, givenBy, channel) = (item.kind.rawValue, item.version, item.textHash, item.givenBy.rawValue, item.channel.rawValue)
+            (client, `case`, acceptedAt, withdrawnAt) = (item.client, item.caseID, item.acceptedAt, item.withdrawnAt)
+        }
     }
 
     struct AccountPart: Encodable {

@@ -15,7 +15,7 @@ enum ExportPage {
         ("account", LocalizedText("账户", "Account")), ("cases", LocalizedText("实名申请", "Applications")),
         ("changeRequests", LocalizedText("更正申请", "Change requests")), ("grants", LocalizedText("已授权的平台", "Authorised platforms")),
         ("feedback", LocalizedText("意见反馈", "Feedback")), ("messages", LocalizedText("发给您的短信和邮件", "Messages sent to you")),
-        ("accessLog", LocalizedText("谁查看过我的信息", "Who looked at my data")),
+        ("accessLog", LocalizedText("谁查看过我的信息", "Who looked at my data")), ("consents", LocalizedText("我的同意", "My consents")),
     ]
 
     static func render(json: Data, lang: Lang) -> String {

@@ -37,6 +37,8 @@ final class AccountRecord: Model, @unchecked Sendable {
     @Field(key: "locale") var locale: String
     @OptionalField(key: "terms_version") var termsVersion: String?
     @OptionalField(key: "terms_accepted_at") var termsAcceptedAt: Date?
+    /// The hash each consent kind was last accepted at, `kind=hash;…` (`ConsentStore.summarise`).
+    @OptionalField(key: "consents") var consents: String?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 

@@ -259,7 +259,8 @@ extension AccountRecord {
             gender: gender,
             displayName: displayName,
             locale: Lang(rawValue: locale) ?? .zhCN,
-            createdAt: createdAt
+            createdAt: createdAt,
+            consents: ConsentStore.parse(consents)
         )
     }
 

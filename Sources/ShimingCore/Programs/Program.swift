@@ -1,3 +1,4 @@
+import Foundation
 /// A verification program: the policy one deployment (or one of its services) applies to an
 /// application. Programs are data, loaded from YAML; the five processes of PRODUCT.md are
 /// presets, not code paths.
@@ -182,6 +183,38 @@ public struct Program: Sendable, Equatable, Codable {
         }
     }
 
+    /// How long an application's personal data is kept (PIPL art. 19), in days. The daily
+    /// retention sweep deletes the document files `documents` days after the decision, and
+    /// shreds — keeping only the fact, program, state and times — rejected and withdrawn
+    /// applications `afterRejection` days after their last change, drafts and returned
+    /// applications left untouched as long, and expired verifications `caseData` days after
+    /// they ran out. A verification in force is never shredded.
+    public struct Retention: Sendable, Equatable, Codable {
+        public var documents: Int
+        public var afterRejection: Int
+        public var caseData: Int
+
+        public init(documents: Int = 180, afterRejection: Int = 90, caseData: Int = 3 * 365) {
+            self.documents = documents
+            self.afterRejection = afterRejection
+            self.caseData = caseData
+        }
+
+        /// `180d`, `6m` (30 days a month), `3y` (365 days a year), or a bare number of days.
+        public static func days(_ text: String) -> Int? {
+            let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let unit = trimmed.last else { return nil }
+            let factor = switch unit {
+            case "d": 1
+            case "m": 30
+            case "y": 365
+            default: 0
+            }
+            guard let count = Int(factor == 0 ? trimmed : String(trimmed.dropLast())), count >= 0 else { return nil }
+            return count * max(factor, 1)
+        }
+    }
+
     public var key: String
     public var title: LocalizedText
     public var description: LocalizedText
@@ -203,6 +236,8 @@ public struct Program: Sendable, Equatable, Codable {
     public var guardianConsentUnderAge: Int
     /// Whether verified people get a system-generated identity code (P1).
     public var issuesIdentityCode: Bool
+    /// How long the personal data of its applications is kept.
+    public var retention: Retention = Retention()
 
     public init(
         key: String, title: LocalizedText, description: LocalizedText, subject: Subject = .person, identity: Identity,
@@ -272,6 +307,10 @@ public struct Program: Sendable, Equatable, Codable {
         if applicationLimit.count < 1 { problems.append(("applicationLimit.count", "must be at least 1")) }
         if applicationLimit.days < 1 || applicationLimit.days > 365 { problems.append(("applicationLimit.days", "must be between 1 and 365")) }
         if guardianConsentUnderAge < 0 || guardianConsentUnderAge > 18 { problems.append(("guardianConsentUnderAge", "must be between 0 and 18")) }
+        for (field, days) in [("documents", retention.documents), ("afterRejection", retention.afterRejection), ("caseData", retention.caseData)]
+        where days < 1 || days > 30 * 365 {
+            problems.append(("retention.\(field)", "must be between 1 day and 30 years"))
+        }
         return problems
     }
 }

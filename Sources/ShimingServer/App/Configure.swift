@@ -144,6 +144,7 @@ public func configure(
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")
     app.asyncCommands.use(AuditCommands(), as: "audit")
+    app.asyncCommands.use(RetentionCommands(), as: "retention")
     app.asyncCommands.use(AdminCommands(), as: "admin")
     app.asyncCommands.use(RosterCommands(), as: "roster")
 }

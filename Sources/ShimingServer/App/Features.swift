@@ -24,6 +24,7 @@ struct Features: Sendable {
     let accessLog: AccessLogService
     let exports: DataExportService
     let consents: ConsentService
+    let retention: RetentionService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -40,6 +41,7 @@ struct Features: Sendable {
         grants = GrantService(context: context, stores: stores, cases: cases)
         accessLog = AccessLogService(context: context, stores: stores)
         consents = ConsentService(context: context, stores: stores)
+        retention = RetentionService(context: context, stores: stores, cases: cases)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)
     }

@@ -28,5 +28,6 @@ enum ShimingMigrations {
         AddStoredFileSealing(),
         AddOutboxAccount(),
         CreateConsentAcceptances(),
+        AddCaseShredding(),
     ]
 }

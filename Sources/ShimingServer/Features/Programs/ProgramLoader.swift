@@ -82,6 +82,7 @@ enum ProgramLoader {
         let top = try reader.mapping(root, "(top level)", allowed: [
             "key", "title", "description", "subject", "identity", "sections", "documents", "registry", "checks", "review",
             "confirmation", "reverificationMonths", "reverificationReminderDays", "applicationLimit", "guardianConsentUnderAge", "issuesIdentityCode",
+            "retention",
         ], required: ["key", "title", "identity"])
 
         var program = Program(
@@ -135,6 +136,18 @@ enum ProgramLoader {
             if let node = fields["minutes"] { confirmation.minutes = try reader.int(node, "confirmation.minutes") }
             if let node = fields["maxAttempts"] { confirmation.maxAttempts = try reader.int(node, "confirmation.maxAttempts") }
             program.confirmation = confirmation
+        }
+        if let node = top["retention"] {
+            let fields = try reader.mapping(node, "retention", allowed: ["documents", "afterRejection", "caseData"], required: [])
+            func days(_ key: String) throws -> Int? {
+                guard let node = fields[key] else { return nil }
+                guard let days = Program.Retention.days(node.string ?? "") else {
+                    throw reader.fail(node, "retention.\(key)", "must be a duration such as 180d, 6m or 3y")
+                }
+                return days
+            }
+            program.retention = Program.Retention(documents: try days("documents") ?? 180, afterRejection: try days("afterRejection") ?? 90,
+                                                  caseData: try days("caseData") ?? 3 * 365)
         }
         if let node = top["reverificationMonths"], node.null == nil {
             program.reverificationMonths = try reader.int(node, "reverificationMonths")

@@ -1,0 +1,80 @@
+import Fluent
+import Foundation
+import ShimingCore
+import SQLKit
+
+extension Store {
+    /// What the retention sweep finds and removes.
+    var retention: RetentionStore { RetentionStore(db: database) }
+}
+
+/// The retention sweep's queries: which applications are past their program's periods, and the
+/// statements that remove their personal data, each conditional on the version it was found at.
+struct RetentionStore: Sendable {
+    let db: any Database
+
+    /// An application past a period, as found.
+    struct Due: Sendable, Equatable {
+        var caseID: UUID
+        var version: Int
+        var state: CaseState
+    }
+
+    /// Decided applications of a program whose decision is older than `cutoff` and which still
+    /// hold document files, with those files.
+    func documentsDue(program: String, before cutoff: Date, limit: Int) async throws -> [(Due, [UUID])] {
+        let rows = try await db.sql().raw("""
+            SELECT c.id AS case_id, c.version AS version, c.state AS state, f.id AS file_id FROM cases c
+            JOIN stored_files f ON f.parent_id = c.id AND f.purpose = \(bind: CaseService.documentPurpose)
+            WHERE c.program = \(bind: program) AND c.state IN ('verified', 'expired', 'rejected', 'withdrawn')
+            AND COALESCE(c.verified_at, c.updated_at) < \(bind: cutoff)
+            ORDER BY c.id, f.id
+            """).all()
+        var found: [(Due, [UUID])] = []
+        for row in rows {
+            let id = try row.decode(column: "case_id", as: UUID.self)
+            let file = try row.decode(column: "file_id", as: UUID.self)
+            if let last = found.last, last.0.caseID == id {
+                found[found.count - 1].1.append(file)
+            } else {
+                guard found.count < limit else { break }
+                let state = CaseState(rawValue: try row.decode(column: "state", as: String.self)) ?? .draft
+                found.append((Due(caseID: id, version: try row.decode(column: "version", as: Int.self), state: state), [file]))
+            }
+        }
+        return found
+    }
+
+    /// Applications of a program to shred, not shredded yet: rejected and withdrawn ones whose
+    /// last change, and drafts and returned ones left untouched since, are older than
+    /// `abandoned`; expired verifications that ran out before `ended`.
+    func shreddingDue(program: String, abandoned: Date, ended: Date, limit: Int) async throws -> [Due] {
+        try await db.sql().raw("""
+            SELECT id, version, state FROM cases
+            WHERE program = \(bind: program) AND shredded_at IS NULL
+            AND ((state IN ('rejected', 'withdrawn', 'draft', 'returned') AND updated_at < \(bind: abandoned))
+                 OR (state = 'expired' AND expires_at < \(bind: ended)))
+            ORDER BY id LIMIT \(bind: limit)
+            """).all().map { row in
+                Due(caseID: try row.decode(column: "id", as: UUID.self), version: try row.decode(column: "version", as: Int.self),
+                    state: CaseState(rawValue: try row.decode(column: "state", as: String.self)) ?? .draft)
+            }
+    }
+
+    /// Replaces the application's data with `emptySealed` (an empty application), and drops
+    /// its number index, class, identity code link, confirmation and decision words; false
+    /// when the case moved on since it was found.
+    func shred(_ due: Due, emptySealed: String, decision: String?, at now: Date) async throws -> Bool {
+        try await db.sql().raw("""
+            UPDATE cases SET data_sealed = \(bind: emptySealed), number_index = NULL, scope_school = NULL, scope_grade = NULL,
+            scope_class = NULL, confirmation_hash = NULL, decision_json = \(bind: decision), shredded_at = \(bind: now), version = version + 1
+            WHERE id = \(bind: due.caseID) AND version = \(bind: due.version) AND shredded_at IS NULL
+            RETURNING id
+            """).first() != nil
+    }
+
+    /// Staff's notes of contacts about a case.
+    func deleteContacts(of caseID: UUID) async throws {
+        try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).delete()
+    }
+}

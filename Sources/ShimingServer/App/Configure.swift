@@ -140,6 +140,8 @@ public func configure(
     WebRightsController(features: features).register(app.routes)
     ConsentsController(features: features).register(app.routes)
     WebConsentsController(features: features).register(app.routes)
+    DeletionController(features: features).register(app.routes)
+    WebDeletionController(features: features).register(app.routes)
 
     app.asyncCommands.use(ShimingServeCommand(vaporServe: await app.servers.asyncCommand), as: "serve", isDefault: true)
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")

@@ -25,6 +25,7 @@ struct Features: Sendable {
     let exports: DataExportService
     let consents: ConsentService
     let retention: RetentionService
+    let deletion: DeletionService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -42,6 +43,7 @@ struct Features: Sendable {
         accessLog = AccessLogService(context: context, stores: stores)
         consents = ConsentService(context: context, stores: stores)
         retention = RetentionService(context: context, stores: stores, cases: cases)
+        deletion = DeletionService(context: context, stores: stores, accounts: accounts, cases: cases)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)
     }

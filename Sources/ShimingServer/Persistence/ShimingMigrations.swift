@@ -29,5 +29,6 @@ enum ShimingMigrations {
         AddOutboxAccount(),
         CreateConsentAcceptances(),
         AddCaseShredding(),
+        AddAccountDeletion(),
     ]
 }

@@ -45,6 +45,7 @@ enum Stylesheet {
       font: inherit; font-weight: 600; text-decoration: none; cursor: pointer; background: var(--paper); color: var(--accent);
     }
     .button.primary, button.primary { background: var(--accent); color: var(--accent-ink); }
+    button.danger { background: #b42318; color: #fff; border-color: #b42318; }
     .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; background: var(--soft); }
     .error-code { color: var(--warn); font-weight: 700; }
     form { margin: 1rem 0 1.5rem; }

@@ -4,13 +4,14 @@ import Vapor
 /// minute: accounts whose second confirmation ran out are locked, holders are reminded before
 /// their verification runs out, verifications past their date expire, idle review claims return
 /// to the queue, overdue tasks are escalated, and sign-in and code counters past their windows
-/// are removed; once a day, the retention sweep. Several instances may sweep at once: each change is conditional on what it read.
+/// are removed, accounts whose deletion is due are erased; once a day, the retention sweep. Several instances may sweep at once: each change is conditional on what it read.
 enum CaseSweeper {
     static func make(_ application: Application) -> PeriodicWorker {
         let service = application.features.cases
         let review = application.features.review
         let accounts = application.features.accounts
         let retention = application.features.retention
+        let deletion = application.features.deletion
         let logger = Logger(label: "shiming.sweeper")
         return PeriodicWorker(name: "sweeper", interval: .seconds(60)) {
             let result = try await service.sweep()
@@ -24,6 +25,8 @@ enum CaseSweeper {
                 let removed = try await retention.sweep()
                 logger.notice("Retention: \(removed.files.count) document files of \(removed.documentCases.count) applications deleted, \(removed.shredded.count) applications shredded")
             }
+            let erased = try await deletion.eraseDue()
+            if erased > 0 { logger.notice("Sweep: \(erased) accounts erased at the end of their deletion grace period") }
             let tasks = try await review.sweep()
             if tasks.released + tasks.escalated > 0 {
                 logger.notice("Sweep: \(tasks.released) idle review claims returned to the queue, \(tasks.escalated) overdue tasks escalated")

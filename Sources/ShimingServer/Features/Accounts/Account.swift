@@ -29,6 +29,8 @@ public struct Account: Sendable, Equatable {
     public var createdAt: Date
     /// The hash of the consent text each kind was last accepted at (withdrawn ones are absent).
     var consents: [ConsentKind: String] = [:]
+    /// When a deletion the person asked for takes effect, if one is pending.
+    var deletionDueAt: Date? = nil
 
     /// Throws the account-state error (`account_frozen`, …) unless the account may act now.
     func checkMayAct() throws {

@@ -284,6 +284,9 @@ enum AccountPages {
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/export"), ("id", "export"), ("download", "")],
                                                             [.text(RightsPages.exportTitle(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/feedback?page=/account")], [.text(ReviewText.feedback(lang))])]))
+        if account.kind == .applicant {
+            links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/delete"), ("id", "delete-account")], [.text(DeletionPages.title(lang))])]))
+        }
         return Layout.page(title: AccountText.accountTitle, lang: lang, path: "/account", signedIn: true, staff: account.kind == .staff, main: .group(
             .h1(.text(AccountText.accountTitle(lang))),
             frozen,

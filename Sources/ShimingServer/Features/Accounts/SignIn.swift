@@ -133,6 +133,10 @@ extension AccountService {
             try await tx.sessions.insert(session, tokenHash: codes.secrets.hash("session", token))
             try await tx.audit("sign_in.succeeded", actor: account.kind == .staff ? .staff(id) : .account(id),
                                subject: AccountService.subject(id), ip: ip, details: ["session": kind], at: now)
+            // Signing in within the grace period cancels a deletion the person asked for.
+            if account.deletionDueAt != nil, try await tx.erasure.setDeletionDue(id, at: nil) {
+                try await DeletionService.cancelled(account, ip: ip, at: now, in: tx)
+            }
         }
         return IssuedSession(token: token, csrfToken: csrf, expiresAt: expiresAt, account: account, deviceToken: deviceToken ?? nil)
     }

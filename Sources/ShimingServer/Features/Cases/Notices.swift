@@ -39,4 +39,17 @@ enum Notices {
         LocalizedText("您的孩子正在申请实名认证，需要您作为监护人同意处理其姓名、身份证号等个人信息。同意请将验证码 \(code) 告知孩子并在页面输入，\(minutes) 分钟内有效。",
                       "Your child is applying for identity verification, which needs your consent as guardian to process their name, ID number and other personal data. To consent, have code \(code) entered on the page within \(minutes) minutes.")(lang)
     }
+
+    static func deletionSubject(_ lang: Lang) -> String {
+        LocalizedText("注销账号", "Closing your account")(lang)
+    }
+
+    static func deletionRequested(on due: Date, lang: Lang) -> String {
+        LocalizedText("您申请了注销实名账号。\(ChinaTime.day(due)) 起将删除您的全部个人信息和证件；在此之前登录即可取消。不是您本人操作的，请立即登录并修改密码。",
+                      "You asked to close your account. From \(ChinaTime.day(due)) all your personal data and documents will be deleted; signing in before then cancels it. If this was not you, sign in now and change your password.")(lang)
+    }
+
+    static func deletionCancelled(_ lang: Lang) -> String {
+        LocalizedText("您已登录，注销账号的申请已取消，您的信息不会被删除。", "You signed in, so closing your account was cancelled; your data stays.")(lang)
+    }
 }

@@ -39,6 +39,10 @@ final class AccountRecord: Model, @unchecked Sendable {
     @OptionalField(key: "terms_accepted_at") var termsAcceptedAt: Date?
     /// The hash each consent kind was last accepted at, `kind=hash;…` (`ConsentStore.summarise`).
     @OptionalField(key: "consents") var consents: String?
+    /// When the person's deletion request takes effect (signing in before cancels it).
+    @OptionalField(key: "deletion_due_at") var deletionDueAt: Date?
+    /// When the account's personal data was erased.
+    @OptionalField(key: "erased_at") var erasedAt: Date?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 

@@ -260,7 +260,8 @@ extension AccountRecord {
             displayName: displayName,
             locale: Lang(rawValue: locale) ?? .zhCN,
             createdAt: createdAt,
-            consents: ConsentStore.parse(consents)
+            consents: ConsentStore.parse(consents),
+            deletionDueAt: deletionDueAt
         )
     }
 

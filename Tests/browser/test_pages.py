@@ -62,7 +62,7 @@ class EveryPage(ServeAndBrowse):
 
         public = ["/", "/programs", "/register", "/register?guardian=1", "/signin", "/signin/code", "/forgot", "/terms", "/privacy",
                   "/sensitive-data", "/no-such-page"]
-        applicant = ["/account", "/account/profile", "/account/password", "/account/change-requests", "/account/access-log", "/account/consents", "/account/platforms", "/cases", f"/cases/{pending_id}",
+        applicant = ["/account", "/account/profile", "/account/password", "/account/change-requests", "/account/access-log", "/account/consents", "/account/delete", "/account/platforms", "/cases", f"/cases/{pending_id}",
                      f"/cases/{draft_id}/edit/identity", f"/cases/{draft_id}/edit/details", f"/cases/{draft_id}/edit/review", f"/cases/{senior_id}/edit/documents", "/feedback"]
         staff = ["/staff", "/staff/review", f"/staff/review/cases/{pending_id}", "/staff/alerts", "/staff/feedback", "/staff/figures",
                  "/staff/accounts?login=13800138501", "/staff/change-requests", "/staff/new", "/staff/outbox"]

@@ -46,6 +46,7 @@ enum Stylesheet {
     }
     .button.primary, button.primary { background: var(--accent); color: var(--accent-ink); }
     button.danger { background: #b42318; color: #fff; border-color: #b42318; }
+    .consent-body { max-height: 45vh; overflow-y: auto; border-bottom: 1px solid var(--line); margin-bottom: 0.75rem; }
     .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; background: var(--soft); }
     .error-code { color: var(--warn); font-weight: 700; }
     form { margin: 1rem 0 1.5rem; }

@@ -71,8 +71,10 @@ enum ConsentPages {
             var fields: [Node<HTML.BodyContext>] = [.p(.text(updated(lang)))]
             for status in pending {
                 let kind = status.text.kind.rawValue
+                // The text scrolls in its own box, so the checkbox stays near on a phone.
                 fields.append(Forms.element("section", [("class", "card consent-text"), ("id", "text-\(kind)")], [
-                    .group(Markdown.nodes(status.text.markdown[lang] ?? "", headingOffset: 1)),
+                    Forms.element("div", [("class", "consent-body"), ("tabindex", "0"), ("role", "region"), ("aria-label", status.text.title(lang))],
+                                  Markdown.nodes(status.text.markdown[lang] ?? "", headingOffset: 1)),
                     .p(.class("hint"), .text(LocalizedText("版本 \(status.text.version)", "Version \(status.text.version)")(lang))),
                     Forms.void("input", [("type", "hidden"), ("name", "version-\(kind)"), ("value", status.text.version)]),
                     checkbox(name: "accept-\(kind)", checked: false, error: nil, [.text(" " + acceptVersion(lang) + "：" + status.text.title(lang))]),

@@ -165,4 +165,18 @@ struct DataExportTests {
             #expect(log.map(\.seq) == log.map(\.seq).sorted(by: >), "newest first, no entry twice")
         }
     }
+
+    @Test("exports left behind by a stopped process are removed at the next start, not one being sent now")
+    func leftoverExports() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shiming-exports-\(UUID().uuidString.prefix(8))").path
+        let folder = (directory as NSString).appendingPathComponent("exports")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let old = (folder as NSString).appendingPathComponent("old.zip")
+        let fresh = (folder as NSString).appendingPathComponent("fresh.zip")
+        for path in [old, fresh] { try Data("zip".utf8).write(to: URL(fileURLWithPath: path)) }
+        let now = Date()
+        try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-2 * 3600)], ofItemAtPath: old)
+        #expect(RightsController.removeLeftoverExports(dataDirectory: directory, now: now) == 1)
+        #expect(!FileManager.default.fileExists(atPath: old) && FileManager.default.fileExists(atPath: fresh))
+    }
 }

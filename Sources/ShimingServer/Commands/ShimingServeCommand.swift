@@ -28,6 +28,8 @@ struct ShimingServeCommand: AsyncCommand {
         }
 
         try await app.autoMigrate()
+        let leftovers = RightsController.removeLeftoverExports(dataDirectory: app.shiming.configuration.dataDirectory, now: Date())
+        if leftovers > 0 { app.logger.notice("Removed \(leftovers) data exports left behind by an earlier run") }
 
         for worker in [OutboxWorker.make(app), CaseSweeper.make(app), AuditCheckpointWorker.make(app)] {
             app.lifecycle.use(worker)

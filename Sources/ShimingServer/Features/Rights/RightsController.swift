@@ -54,6 +54,22 @@ struct RightsController {
         return response
     }
 
+    /// Removes exports left behind by a process that stopped while sending one (they are removed
+    /// once sent otherwise): files over an hour old, so that an instance sharing the data dir
+    /// keeps the one it is sending now. Answers how many were removed.
+    @discardableResult
+    static func removeLeftoverExports(dataDirectory: String, now: Date, olderThan age: TimeInterval = 3600) -> Int {
+        let folder = (dataDirectory as NSString).appendingPathComponent("exports")
+        var removed = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let path = (folder as NSString).appendingPathComponent(name)
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  now.timeIntervalSince(modified) > age, (try? FileManager.default.removeItem(atPath: path)) != nil else { continue }
+            removed += 1
+        }
+        return removed
+    }
+
     struct EntryBody: Content {
         var seq: Int64
         var at: Date

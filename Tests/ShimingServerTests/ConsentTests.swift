@@ -67,10 +67,28 @@ struct ConsentTests {
             #expect(refused.status == .forbidden)
             #expect(refused.apiError?.code == "consent_required")
             #expect(refused.apiError?.fields?["acceptSensitive"] == "required")
-            let accepted = try await shiming.sendObject(.POST, "/api/v1/me/consents", token: pupil,
-                                                        ["accept": [["kind": "sensitive", "version": ConsentDefaults.version]]])
+            // The pupil's consent is the guardian's: confirmed with a code sent to the guardian's phone.
+            let accept: [String: Any] = ["accept": [["kind": "sensitive", "version": ConsentDefaults.version]]]
+            let alone = try await shiming.sendObject(.POST, "/api/v1/me/consents", token: pupil, accept)
+            #expect(alone.status == .unprocessableEntity)
+            #expect(alone.apiError?.fields?["guardianCode"] == "required")
+            shiming.clock.advance(by: 120)  // past the pause between two codes to one phone
+            let sent = try await shiming.send(.POST, "/api/v1/me/consents/guardian/code", headers: shiming.bearer(pupil))
+            #expect(sent.status == .accepted, "\(sent.text)")
+            let guardianCode = try #require(try await shiming.latestCode(to: "13900139311"))
+            #expect(shiming.sink.messages.last { $0.to == "13900139311" }?.text.contains("敏感个人信息处理同意书") == true)
+            var wrong = accept
+            wrong["guardianCode"] = guardianCode == "000000" ? "111111" : "000000"
+            #expect(try await shiming.sendObject(.POST, "/api/v1/me/consents", token: pupil, wrong).apiError?.fields?["guardianCode"] == "invalid")
+            var right = accept
+            right["guardianCode"] = guardianCode
+            let accepted = try await shiming.sendObject(.POST, "/api/v1/me/consents", token: pupil, right)
             #expect(accepted.status == .ok, "\(accepted.text)")
-            #expect(try accepted.json(Mine.self).state("sensitive") == "accepted")
+            let afterGuardian = try accepted.json(Mine.self)
+            #expect(afterGuardian.state("sensitive") == "accepted")
+            #expect(afterGuardian.history.first { $0.kind == "sensitive" }?.givenBy == "guardian")
+            // An adult's account needs no guardian.
+            #expect(try await shiming.send(.POST, "/api/v1/me/consents/guardian/code", headers: shiming.bearer(token)).status == .conflict)
             _ = try await shiming.createCase(pupil, ["program": "senior-personal"])
 
             let events = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "consent.accepted").count()

@@ -147,4 +147,25 @@ struct DeletionTests {
             }
         }
     }
+
+    @Test("on the staff desk an administrator sees the erase form (a supervisor does not) and erasing needs a reason")
+    func eraseFromTheDesk() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.staff([.admin], username: "admin.desk")
+            _ = try await shiming.staff([.supervisor], username: "supervisor.desk")
+            let (id, _) = try await shiming.activeApplicant(phone: "13800138530")
+            let page = "/staff/accounts?id=\(id.uuidString.lowercased())"
+            let (supervisor, _) = try await shiming.webSession("supervisor.desk")
+            #expect(!(try await shiming.app.testing().sendRequest(.GET, page, headers: supervisor).body.string.contains("id=\"erase\"")))
+            let (admin, csrf) = try await shiming.webSession("admin.desk")
+            #expect(try await shiming.app.testing().sendRequest(.GET, page, headers: admin).body.string.contains("id=\"erase\""))
+            let path = "/staff/accounts/\(id.uuidString.lowercased())/erase"
+            let empty = try await shiming.postForm(path, ["_csrf": csrf, "reason": ""], headers: admin)
+            #expect(empty.status == .unprocessableEntity)
+            let done = try await shiming.postForm(path, ["_csrf": csrf, "reason": "本人书面申请"], headers: admin)
+            #expect(done.status == .ok)
+            #expect(done.body.string.contains("账号已注销") && !done.body.string.contains("id=\"erase\""))
+            #expect(try await AccountRecord.find(id, on: shiming.db)?.erasedAt != nil)
+        }
+    }
 }

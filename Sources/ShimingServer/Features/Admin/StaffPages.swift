@@ -203,6 +203,8 @@ enum StaffPages {
         var csrf = ""
         /// Supervisors and admins may freeze and unfreeze.
         var canFreeze = false
+        /// Administrators may erase an applicant's account.
+        var canErase = false
         var notice: (String, String)?
         var errors: [String: String] = [:]
         /// A look-up by document number: the accounts whose cases hold it (the number itself is
@@ -259,6 +261,16 @@ enum StaffPages {
                         ReviewPages.textarea("reason", ReviewText.freezeReason, value: "",
                                              error: model.errors["reason"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
                         Forms.submit(ReviewText.freeze, lang: lang, primary: false),
+                    ]),
+                ]))
+            }
+            if model.canErase, account.kind == "applicant", account.status != AccountStatus.closed.rawValue {
+                main.append(Forms.element("section", [("class", "card"), ("id", "erase")], [
+                    .h2(.text(DeletionPages.eraseTitle(lang))), .p(.text(DeletionPages.eraseLead(lang))),
+                    Forms.form(action: path + "/erase", csrf: model.csrf, [
+                        ReviewPages.textarea("reason", DeletionPages.eraseReason, value: "",
+                                             error: model.errors["reason"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
+                        Forms.element("button", [("type", "submit"), ("class", "danger")], [.text(DeletionPages.eraseTitle(lang))]),
                     ]),
                 ]))
             }

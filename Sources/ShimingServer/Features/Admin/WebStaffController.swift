@@ -101,6 +101,7 @@ struct WebStaffController {
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: login)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = !staff.account.roles.isDisjoint(with: AccessPolicy.supervise)
+        model.canErase = !staff.account.roles.isDisjoint(with: AccessPolicy.administer)
         let admin = features.admin
         // Each account shown is a look at that account, in its access log.
         let view = { (account: Account) in try await admin.view(account, staff: staff.account, ip: req.clientIP) }

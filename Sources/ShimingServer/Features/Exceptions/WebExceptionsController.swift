@@ -124,6 +124,7 @@ struct WebExceptionsController {
         var model = StaffPages.AccountLookupModel(lang: req.lang, login: detail.account.username ?? "", detail: detail, searched: true)
         model.csrf = PageCSRF.token(for: req).0
         model.canFreeze = true
+        model.canErase = (try? req.caller.account.roles.isDisjoint(with: AccessPolicy.administer)) == false
         model.notice = (notice, kind)
         model.errors = errors
         return staffPages.html(StaffPages.accounts(model).render(), status: status)

@@ -1,4 +1,5 @@
 import Foundation
+import IdentityRules
 import Plot
 import ShimingCore
 import Vapor
@@ -24,6 +25,7 @@ enum ConsentPages {
     static let withdrawWarning = LocalizedText("撤回后，尚未办结的实名申请会停止处理，也不能开始新的申请，直到您重新同意。",
                                                "Your unfinished applications then stop, and you cannot start a new one until you consent again.")
     static let withdrawn = LocalizedText("已撤回。", "Withdrawn.")
+    static let codeSent = LocalizedText("验证码已发送到监护人手机。", "The code was sent to your guardian's phone.")
     static let history = LocalizedText("同意记录", "Record of consents")
     static let guardian = LocalizedText("监护人", "Guardian")
     static let you = LocalizedText("本人", "You")
@@ -59,6 +61,20 @@ enum ConsentPages {
         var lang: Lang
         var notice: String?
         var error: String?
+        /// For a pupil registered with the guardian's phone: that phone, masked (their consents need the guardian's code).
+        var guardian: String? = nil
+        var errors: [String: String] = [:]
+    }
+
+    static let guardianLead = LocalizedText("您的账号用监护人手机号注册，同意须由监护人确认：先把验证码发到监护人手机", "Your account was registered with your guardian's phone, so your guardian confirms consents: first send a code to their phone")
+    static let sendCode = LocalizedText("发送验证码给监护人", "Send the code to my guardian")
+    static let guardianCode = LocalizedText("监护人收到的验证码", "The code your guardian received")
+
+    /// The guardian's code field, for the accept forms of a pupil's account.
+    static func guardianField(_ model: Model) -> [Node<HTML.BodyContext>] {
+        guard model.guardian != nil else { return [] }
+        return [Forms.field(.init(name: "guardianCode", label: guardianCode, type: "text", autocomplete: "one-time-code", inputMode: "numeric"),
+                            error: model.errors["guardianCode"].map { Forms.message(for: $0, lang: model.lang) }, lang: model.lang)]
     }
 
     static func page(_ model: Model) -> HTML {
@@ -66,6 +82,14 @@ enum ConsentPages {
         var main: [Node<HTML.BodyContext>] = [.h1(.text(title(lang))), .p(.class("lead"), .text(lead(lang)))]
         if let notice = model.notice { main.append(Forms.notice(notice, kind: "success")) }
         if let error = model.error { main.append(Forms.notice(error, kind: "error")) }
+        if let guardian = model.guardian {
+            main.append(Forms.element("section", [("class", "card"), ("id", "guardian-consent")], [
+                .p(.text(guardianLead(lang) + " \(guardian)。")),
+                Forms.form(action: "/account/consents/guardian-code", csrf: model.csrf,
+                           (model.next.map { [Forms.void("input", [("type", "hidden"), ("name", "next"), ("value", $0)])] } ?? [])
+                           + [Forms.submit(sendCode, lang: lang, primary: false)]),
+            ]))
+        }
         let pending = model.statuses.filter { model.pending.contains($0.text.kind) }
         if !pending.isEmpty {
             var fields: [Node<HTML.BodyContext>] = [.p(.text(updated(lang)))]
@@ -81,6 +105,7 @@ enum ConsentPages {
                 ]))
             }
             if let next = model.next { fields.append(Forms.void("input", [("type", "hidden"), ("name", "next"), ("value", next)])) }
+            fields += guardianField(model)
             fields.append(Forms.submit(acceptButton, lang: lang))
             main.append(Forms.form(action: "/account/consents", csrf: model.csrf, fields))
         }
@@ -103,8 +128,7 @@ enum ConsentPages {
                 lines.append(Forms.form(action: "/account/consents", csrf: model.csrf, [
                     Forms.void("input", [("type", "hidden"), ("name", "version-sensitive"), ("value", status.text.version)]),
                     checkbox(name: "accept-sensitive", checked: false, error: nil, [.text(" " + acceptVersion(lang))]),
-                    Forms.submit(acceptButton, lang: lang, primary: false),
-                ]))
+                ] + guardianField(model) + [Forms.submit(acceptButton, lang: lang, primary: false)]))
             }
             return Forms.element("li", [("class", "card"), ("data-kind", kind.rawValue)], lines)
         }))
@@ -132,21 +156,26 @@ struct WebConsentsController {
         routes.page(.GET, "account", "consents", access: .holder, use: show)
         routes.page(.POST, "account", "consents", access: .holder, use: accept)
         routes.page(.POST, "account", "consents", "sensitive", "withdraw", access: .holder, use: withdraw)
+        routes.page(.POST, "account", "consents", "guardian-code", access: .holder, use: sendGuardianCode)
     }
 
-    func render(_ req: Request, account: Account, notice: String? = nil, error: String? = nil, status: HTTPStatus = .ok) async throws -> Response {
+    func render(_ req: Request, account: Account, notice: String? = nil, error: UserFacingError? = nil, status: HTTPStatus = .ok,
+                next: String? = nil) async throws -> Response {
         let (statuses, history) = try await features.consents.overview(account)
-        let model = ConsentPages.Model(
+        var model = ConsentPages.Model(
             statuses: statuses, history: history, pending: req.shiming.consents.pending(account),
-            next: req.query[String.self, at: "next"].map(WebController.safeRedirectTarget), csrf: PageCSRF.token(for: req).0,
-            lang: req.lang, notice: notice, error: error
+            next: next ?? req.query[String.self, at: "next"].map(WebController.safeRedirectTarget), csrf: PageCSRF.token(for: req).0,
+            lang: req.lang, notice: notice, error: error?.message(req.lang)
         )
+        model.errors = error?.fields ?? [:]
+        if ConsentService.needsGuardian(account), let phone = account.guardianPhone { model.guardian = MobileNumber.mask(phone) }
         return WebController.html(ConsentPages.page(model).render(), status: status)
     }
 
     @Sendable func show(_ req: Request) async throws -> Response {
         let notice: String? = switch req.query[String.self, at: "done"] {
         case "withdrawn": ConsentPages.withdrawn(req.lang)
+        case "code-sent": ConsentPages.codeSent(req.lang)
         default: nil
         }
         return try await render(req, account: try req.caller.account, notice: notice)
@@ -164,10 +193,23 @@ struct WebConsentsController {
                 throw UserFacingError(code: "invalid_input", kind: .invalidInput,
                                       message: LocalizedText("请勾选同意每一份文本。", "Tick each text to accept it."))
             }
-            try await features.consents.accept(versions, account: account, client: req.consentClient(.web))
+            try await features.consents.accept(versions, account: account, client: req.consentClient(.web),
+                                               guardianCode: try? req.content.get(String.self, at: "guardianCode"))
             return req.redirect(to: next, redirectType: .normal)
         } refused: { error in
-            try await render(req, account: account, error: error.message(req.lang), status: error.kind.status)
+            try await render(req, account: account, error: error, status: error.kind.status, next: next)
+        }
+    }
+
+    @Sendable func sendGuardianCode(_ req: Request) async throws -> Response {
+        let account = try req.caller.account
+        let next = (try? req.content.get(String.self, at: "next")).map(WebController.safeRedirectTarget)
+        return try await PageAction.run {
+            _ = try await features.consents.sendGuardianCode(account: account, ip: req.clientIP)
+            let query = next.flatMap { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) }.map { "&next=\($0)" } ?? ""
+            return req.redirect(to: "/account/consents?done=code-sent\(query)", redirectType: .normal)
+        } refused: { error in
+            try await render(req, account: account, error: error, status: error.kind.status, next: next)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IdentityRules
 import ShimingCore
 
 /// Consent records (PIPL arts. 14, 15, 29, 31): what a person accepted — which text, which
@@ -10,6 +11,9 @@ struct ConsentService: Sendable {
     let stores: StoreProvider
 
     var catalog: ConsentCatalog { context.consents }
+    var codes: CodeService {
+        CodeService(policy: OneTimeCodePolicy(), secrets: SecretHasher(keyRing: context.keyRing), random: context.services.random)
+    }
     var store: Store { stores() }
     var now: Date { context.services.clock.now() }
 
@@ -79,7 +83,40 @@ struct ConsentService: Sendable {
     /// Records the person's acceptance of the current version of each kind named; a version
     /// that is not the current one is refused (the text changed while they read it). A text
     /// already accepted as it stands is not recorded twice.
-    func accept(_ versions: [ConsentKind: String], account: Account, client: Client) async throws {
+    /// A pupil registered with their guardian's phone: their consents are given by the guardian
+    /// (PIPL art. 31), confirmed with a code sent to that phone.
+    static func needsGuardian(_ account: Account) -> Bool { account.guardianPhone != nil && account.phone == nil }
+
+    static func codePurpose(_ account: UUID) -> String { "consent:\(account.uuidString.lowercased())" }
+
+    /// Sends the guardian a code that confirms their consent to the texts the pupil has to
+    /// accept; answers the masked phone it went to.
+    func sendGuardianCode(account: Account, ip: String?) async throws -> String {
+        guard Self.needsGuardian(account), let phone = account.guardianPhone else {
+            throw UserFacingError(code: "guardian_not_needed", kind: .conflict,
+                                  message: LocalizedText("您的账号不需要监护人确认。", "Your account does not need a guardian's confirmation."))
+        }
+        let index = context.blindIndex.phone(phone)
+        let titles = (catalog.pending(account).isEmpty ? [ConsentKind.sensitive] : catalog.pending(account)).map { catalog.text($0).title(account.locale) }
+        let now = self.now
+        let codes = self.codes
+        try await store.transaction { tx in
+            try await codes.reserve(destinationIndex: index, ip: ip, now: now, in: tx)
+            let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: Self.codePurpose(account.id),
+                                             accountID: account.id, ip: ip, now: now, in: tx)
+            let text = MessageTemplates.brand(account.locale) + LocalizedText(
+                "您的孩子需要您同意《\(titles.joined(separator: "》《"))》。同意请把验证码 \(code) 告诉孩子并在页面输入，\(Int(codes.policy.lifetime / 60)) 分钟内有效。",
+                "Your child needs your consent to: \(titles.joined(separator: "; ")). To agree, give your child the code \(code) to enter; valid for \(Int(codes.policy.lifetime / 60)) minutes.")(account.locale)
+            var message = OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent_texts", text: text, code: code)
+            message.account = account.id
+            try await tx.enqueue(message, at: now)
+            try await tx.audit("consent.guardian_code_sent", actor: .account(account.id), subject: AccountService.subject(account.id), ip: ip,
+                               details: ["guardianPhone": MobileNumber.mask(phone)], at: now)
+        }
+        return MobileNumber.mask(phone)
+    }
+
+    func accept(_ versions: [ConsentKind: String], account: Account, client: Client, guardianCode: String? = nil) async throws {
         var fields: [String: String] = [:]
         for (kind, version) in versions where version != catalog.text(kind).version { fields[kind.rawValue] = "outdated" }
         guard fields.isEmpty else {
@@ -90,8 +127,27 @@ struct ConsentService: Sendable {
         let texts = versions.keys.sorted { $0.rawValue < $1.rawValue }.map { catalog.text($0) }.filter { account.consents[$0.kind] != $0.hash }
         guard !texts.isEmpty else { return }
         let now = self.now
-        try await store.transaction { tx in
-            try await Self.record(texts, account: account.id, givenBy: .person, client: client, caseID: nil, at: now, in: tx)
+        guard Self.needsGuardian(account), let guardianPhone = account.guardianPhone else {
+            try await store.transaction { tx in
+                try await Self.record(texts, account: account.id, givenBy: .person, client: client, caseID: nil, at: now, in: tx)
+            }
+            return
+        }
+        guard let guardianCode, !guardianCode.isEmpty else { throw AccountError.invalid(["guardianCode": "required"]) }
+        let index = context.blindIndex.phone(guardianPhone)
+        let codes = self.codes
+        // A wrong code is counted (committed) before it is refused, so guesses run out.
+        let check = try await store.transaction { tx -> CodeService.Check in
+            let check = try await codes.check(code: guardianCode, destinationIndexes: [index], purpose: Self.codePurpose(account.id), now: now, in: tx)
+            if case .accepted = check {
+                try await Self.record(texts, account: account.id, givenBy: .guardian, client: client, caseID: nil, at: now, in: tx)
+            }
+            return check
+        }
+        switch check {
+        case .accepted: return
+        case .wrong: throw UserFacingError(code: "invalid_code", kind: .invalidInput, message: AccountError.invalidCode.message, fields: ["guardianCode": "invalid"])
+        case .expired: throw UserFacingError(code: "code_expired", kind: .invalidInput, message: AccountError.codeExpired.message, fields: ["guardianCode": "expired"])
         }
     }
 

@@ -45,10 +45,17 @@ struct ConsentsController {
         ), use: mine)
         me.on(.POST, documentation: APIOperation(
             "acceptConsents", summary: "Accept the current version of consent texts (a version that is no longer current answers 409 consent_outdated)", tag: "accounts",
-            requestBody: .object(["accept": .array(.object(["kind": .string(allowed: Self.kinds), "version": .string()], required: ["kind", "version"]))],
+            requestBody: .object(["accept": .array(.object(["kind": .string(allowed: Self.kinds), "version": .string(minLength: 1)], required: ["kind", "version"])),
+                                  "guardianCode": .string(description: "for a pupil registered with the guardian's phone: the code the guardian received (POST /api/v1/me/consents/guardian/code)")],
                                  required: ["accept"]),
             responses: [200: .init("Consents", schema: .ref("MyConsents")), 409: .init("The text changed")], components: Self.components, access: .holder
         ), use: accept)
+        me.on(.POST, "guardian", "code", documentation: APIOperation(
+            "sendGuardianConsentCode", summary: "For a pupil registered with the guardian's phone: send the guardian a code that confirms their consent (PIPL art. 31)", tag: "accounts",
+            responses: [202: .init("Sent", schema: .object(["sentTo": .string(description: "the guardian's phone, masked")], required: ["sentTo"])),
+                        409: .init("guardian_not_needed"), 429: .init("Too many codes")],
+            access: .holder
+        ), use: guardianCode)
         me.on(.DELETE, ":kind", documentation: APIOperation(
             "withdrawConsent", summary: "Withdraw the sensitive-data consent: unfinished applications stop (state withdrawn), new ones wait for a new consent", tag: "accounts",
             responses: [200: .init("Consents", schema: .ref("MyConsents")), 409: .init("The terms and privacy policy cannot be withdrawn on their own")],
@@ -117,21 +124,29 @@ struct ConsentsController {
     struct AcceptInput: Content {
         struct Item: Content { var kind: String?, version: String? }
         var accept: [Item]?
+        var guardianCode: String?
     }
 
     @Sendable func accept(_ req: Request) async throws -> MineBody {
         let input = try req.content.decode(AcceptInput.self)
         var versions: [ConsentKind: String] = [:]
         var fields: [String: String] = [:]
-        for (offset, item) in (input.accept ?? []).enumerated() {
+        guard let items = input.accept else { throw AccountError.invalid(["accept": "required"]) }
+        for (offset, item) in items.enumerated() {
             guard let kind = item.kind.flatMap(ConsentKind.init(rawValue:)) else { fields["accept[\(offset)].kind"] = "invalid_value"; continue }
             guard let version = item.version, !version.isEmpty else { fields["accept[\(offset)].version"] = "required"; continue }
             versions[kind] = version
         }
-        if versions.isEmpty, fields.isEmpty { fields["accept"] = "required" }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        try await features.consents.accept(versions, account: try req.requireAccount(), client: req.consentClient(.api))
+        try await features.consents.accept(versions, account: try req.requireAccount(), client: req.consentClient(.api), guardianCode: input.guardianCode)
         return try await body(req, account: try await reread(req))
+    }
+
+    struct SentBody: Content { var sentTo: String }
+
+    @Sendable func guardianCode(_ req: Request) async throws -> Response {
+        let sentTo = try await features.consents.sendGuardianCode(account: try req.requireAccount(), ip: req.clientIP)
+        return try await SentBody(sentTo: sentTo).encodeResponse(status: .accepted, for: req)
     }
 
     @Sendable func withdraw(_ req: Request) async throws -> MineBody {

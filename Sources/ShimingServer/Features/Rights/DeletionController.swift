@@ -20,13 +20,13 @@ struct DeletionController {
         let api = routes.grouped("api", "v1")
         api.on(.POST, "me", "deletion", documentation: APIOperation(
             "requestDeletion", summary: "Close the caller's account: every session ends, and after 7 days (signing in before cancels it) all their personal data is erased; answers what is kept and why",
-            tag: "accounts", requestBody: .object(["password": .string()], required: ["password"]),
+            tag: "accounts", requestBody: .object(["password": .string(minLength: 1)], required: ["password"]),
             responses: [202: .init("Requested", schema: .ref("DeletionRequested")), 422: .init("Wrong password")],
             components: Self.components, access: .holder
         ), use: request)
         api.on(.POST, "admin", "accounts", ":id", "erase", documentation: APIOperation(
             "eraseAccount", summary: "Erase an applicant's account now (grants revoked and platforms told, applications shredded, documents and contacts removed), with the reason; audited",
-            tag: "admin", requestBody: .object(["reason": .string(description: "1–500 characters")], required: ["reason"]),
+            tag: "admin", requestBody: .object(["reason": .string(description: "1–500 characters", minLength: 1, pattern: "\\S")], required: ["reason"]),
             responses: [200: .init("Erased", schema: .ref("Erased")), 409: .init("already_erased")],
             components: Self.components, access: .staff(AccessPolicy.administer)
         ), use: erase)
@@ -66,6 +66,11 @@ enum DeletionPages {
     static let password = LocalizedText("请输入密码确认", "Enter your password to confirm")
     static let button = LocalizedText("申请注销账号", "Close my account")
     static let doneTitle = LocalizedText("已申请注销", "Closing requested")
+    static let eraseTitle = LocalizedText("注销并删除个人信息", "Close and erase")
+    static let eraseLead = LocalizedText("立即注销这个账号：授权平台会收到撤回通知，全部个人信息和证件即刻删除，无法恢复。请写明原因（记入审计日志）。",
+                                         "Closes this account now: its platforms are told the grants ended, and all its personal data and documents are deleted at once, for good. Give the reason (it goes into the audit log).")
+    static let eraseReason = LocalizedText("原因", "Reason")
+    static let erasedDone = LocalizedText("账号已注销，个人信息已删除。", "The account was closed and its personal data erased.")
 
     static func kept(_ lang: Lang) -> Node<HTML.BodyContext> {
         .group(.h2(.text(keptTitle(lang))), .ul(.forEach(DeletionService.kept) { .li(.text($0.text(lang))) }))
@@ -103,6 +108,20 @@ struct WebDeletionController {
     func register(_ routes: any RoutesBuilder) {
         routes.page(.GET, "account", "delete", access: .holder, use: show)
         routes.page(.POST, "account", "delete", access: .holder, use: submit)
+        routes.grouped("staff").page(.POST, "accounts", ":id", "erase", access: .staff(AccessPolicy.administer), use: erase)
+    }
+
+    /// An administrator erases an account from its page on the staff desk.
+    @Sendable func erase(_ req: Request) async throws -> Response {
+        let staff = try req.caller.account
+        let id = try req.uuidParameter()
+        let pages = WebExceptionsController(features: features)
+        return try await PageAction.run {
+            try await features.deletion.erase(id, staff: staff, reason: try? req.content.get(String.self, at: "reason"), ip: req.clientIP)
+            return try await pages.accountPage(req, id, notice: DeletionPages.erasedDone(req.lang), kind: "ok", status: .ok)
+        } refused: { error in
+            try await pages.accountPage(req, id, notice: error.message(req.lang), kind: "error", status: error.kind.status, errors: error.fields)
+        }
     }
 
     @Sendable func show(_ req: Request) async throws -> Response {

@@ -17,7 +17,7 @@ enum ShimingMain {
         let environment = try Environment.detect()
         let configuration: ShimingConfiguration
         do {
-            configuration = try ShimingConfiguration.fromEnvironment()
+            configuration = try ShimingConfiguration.fromEnvironment(Self.environment(with: arguments))
         } catch {
             FileHandle.standardError.write(Data("shiming: cannot start: \(error)\n".utf8))
             exit(78)  // EX_CONFIG
@@ -42,5 +42,22 @@ enum ShimingMain {
             throw error
         }
         try await app.asyncShutdown()
+    }
+
+    /// The environment, with `serve --port P --hostname H` (or `-p`, `-H`) taken as `PORT` and
+    /// `SHIMING_HOSTNAME`: they decide the default public URL too (links in messages, the
+    /// consent texts' addresses), which is read with the rest of the configuration.
+    static func environment(with arguments: [String]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        guard arguments.first.map({ $0 == "serve" || $0.hasPrefix("-") }) ?? false else { return environment }
+        for (flags, variable) in [(["--port", "-p"], "PORT"), (["--hostname", "-H"], "SHIMING_HOSTNAME")] {
+            for (index, argument) in arguments.enumerated() {
+                if flags.contains(argument), index + 1 < arguments.count { environment[variable] = arguments[index + 1] }
+                for flag in flags where flag.hasPrefix("--") && argument.hasPrefix(flag + "=") {
+                    environment[variable] = String(argument.dropFirst(flag.count + 1))
+                }
+            }
+        }
+        return environment
     }
 }

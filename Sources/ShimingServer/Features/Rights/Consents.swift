@@ -80,9 +80,6 @@ struct ConsentService: Sendable {
         return (statuses, history)
     }
 
-    /// Records the person's acceptance of the current version of each kind named; a version
-    /// that is not the current one is refused (the text changed while they read it). A text
-    /// already accepted as it stands is not recorded twice.
     /// A pupil registered with their guardian's phone: their consents are given by the guardian
     /// (PIPL art. 31), confirmed with a code sent to that phone.
     static func needsGuardian(_ account: Account) -> Bool { account.guardianPhone != nil && account.phone == nil }
@@ -116,6 +113,10 @@ struct ConsentService: Sendable {
         return MobileNumber.mask(phone)
     }
 
+    /// Records the person's acceptance of the current version of each kind named; a version
+    /// that is not the current one is refused (the text changed while they read it). A text
+    /// already accepted as it stands is not recorded twice.
+    /// A pupil registered with the guardian's phone needs the guardian's code (`guardianCode`).
     func accept(_ versions: [ConsentKind: String], account: Account, client: Client, guardianCode: String? = nil) async throws {
         var fields: [String: String] = [:]
         for (kind, version) in versions where version != catalog.text(kind).version { fields[kind.rawValue] = "outdated" }

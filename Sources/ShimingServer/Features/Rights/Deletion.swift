@@ -102,7 +102,8 @@ struct DeletionService: Sendable {
             .compactMap { $0 }
         let result = try await store.transaction { [cases, context] tx -> (files: [UUID], cases: Int, grants: Int)? in
             try await tx.erasure.zeroDeletedContent()
-            guard try await tx.erasure.scrubAccount(id, at: now) else { return nil }
+            // The sweep erases only what is still due (a sign-in may just have cancelled it).
+            guard try await tx.erasure.scrubAccount(id, onlyIfDueBy: actor == .system ? now : nil, at: now) else { return nil }
             // The platforms learn that their grants ended.
             let grants = try await tx.grants.revoke(account: id, by: "erased", at: now)
             for grantID in grants {

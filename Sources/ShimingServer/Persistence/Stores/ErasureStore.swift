@@ -30,15 +30,17 @@ struct ErasureStore: Sendable {
             """).all().map { try $0.decode(column: "id", as: UUID.self) }
     }
 
-    /// Claims the account for erasure (one statement: two sweeps cannot both erase it) and
-    /// scrubs its row: contacts, their blind indexes, name, login, password; closed.
-    func scrubAccount(_ account: UUID, at now: Date) async throws -> Bool {
-        try await db.sql().raw("""
+    /// Claims the account for erasure (one statement: two sweeps cannot both erase it, and a
+    /// sign-in that cancelled a due deletion a moment before wins) and scrubs its row: contacts,
+    /// their blind indexes, name, login, password; closed.
+    func scrubAccount(_ account: UUID, onlyIfDueBy due: Date?, at now: Date) async throws -> Bool {
+        let dueClause: SQLQueryString = due.map { "AND deletion_due_at IS NOT NULL AND deletion_due_at <= \(bind: $0)" } ?? ""
+        return try await db.sql().raw("""
             UPDATE accounts SET phone_sealed = NULL, phone_index = NULL, phone_confirmed = \(bind: false), email_sealed = NULL, email_index = NULL,
             email_confirmed = \(bind: false), guardian_phone_sealed = NULL, guardian_phone_index = NULL, guardian_phone_confirmed = \(bind: false),
             legal_name_sealed = NULL, username = NULL, display_name = NULL, gender = NULL, password_hash = '', status = \(bind: AccountStatus.closed.rawValue),
             status_reason = NULL, on_duty_since = NULL, consents = NULL, deletion_due_at = NULL, erased_at = \(bind: now), updated_at = \(bind: now)
-            WHERE id = \(bind: account) AND erased_at IS NULL
+            WHERE id = \(bind: account) AND erased_at IS NULL \(dueClause)
             RETURNING id
             """).first() != nil
     }

@@ -170,4 +170,32 @@ struct DeletionTests {
             #expect(try await AccountRecord.find(id, on: shiming.db)?.erasedAt != nil)
         }
     }
+
+    @Test("an administrator's erasure and the sweep at the same moment erase once: one account.erased, one set of webhooks")
+    func parallelErasures() async throws {
+        try await withShiming { shiming in
+            _ = try await shiming.staff([.admin], username: "admin.race")
+            let (id, token) = try await shiming.activeApplicant(phone: "13800138540")
+            #expect(try await shiming.sendObject(.POST, "/api/v1/me/deletion", token: token, ["password": goodPassword]).status == .accepted)
+            shiming.clock.advance(by: 8 * Self.day)
+            let deletion = shiming.app.features.deletion
+            let adminAccount = try #require(try await shiming.app.features.accounts.findAccount(login: "admin.race"))
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for attempt in 0..<6 {
+                    group.addTask {
+                        if attempt % 2 == 0 { return try await deletion.erase(id, by: .system, reason: nil, ip: nil) }
+                        do {
+                            try await deletion.erase(id, staff: adminAccount, reason: "并发测试", ip: nil)
+                            return true
+                        } catch let error as UserFacingError where error.code == "already_erased" {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1, "\(outcomes)")
+            #expect(try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "account.erased").count() == 1)
+        }
+    }
 }

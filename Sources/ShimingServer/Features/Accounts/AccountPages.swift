@@ -277,8 +277,10 @@ enum AccountPages {
         }
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/platforms"), ("id", "authorised-platforms")],
                                                             [.text(GrantPages.title(lang))])]))
-        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/consents"), ("id", "consents")],
-                                                            [.text(ConsentPages.title(lang))])]))
+        if account.kind == .applicant {
+            links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/consents"), ("id", "consents")],
+                                                                [.text(ConsentPages.title(lang))])]))
+        }
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/access-log"), ("id", "access-log")],
                                                             [.text(RightsPages.accessTitle(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/export"), ("id", "export"), ("download", "")],

@@ -135,9 +135,13 @@ struct ConsentTests {
             #expect(terms[0].hash != terms[1].hash && terms[1].hash == before.consents[0].hash)
             _ = try await shiming.createCase(token, ["program": "senior-personal"])
 
-            // New words under the same version are a new text too.
+            // New words under the same version are a new text too; accepting the words read before is refused.
+            let read = try #require(try await mine(shiming, token).consents.first { $0.kind == "terms" }?.hash)
             try publish(shiming, .terms, version: "2026-12", extra: "## 新增条款\n\n平台会定期重新核验，并提前通知。")
             #expect(try await mine(shiming, token).pending == ["terms"])
+            let changed = try await shiming.sendObject(.POST, "/api/v1/me/consents", token: token,
+                                                       ["accept": [["kind": "terms", "version": "2026-12", "hash": read]]])
+            #expect(changed.apiError?.code == "consent_outdated")
             // Staff are not asked (they accept no applicant terms).
             let reviewer = try await shiming.staff([.reviewer], username: "reviewer.consent")
             #expect(try await shiming.send(.GET, "/api/v1/review/tasks", headers: shiming.bearer(reviewer)).status == .ok)

@@ -162,9 +162,10 @@ struct DeletionTests {
             let (admin, csrf) = try await shiming.webSession("admin.desk")
             #expect(try await shiming.app.testing().sendRequest(.GET, page, headers: admin).body.string.contains("id=\"erase\""))
             let path = "/staff/accounts/\(id.uuidString.lowercased())/erase"
-            let empty = try await shiming.postForm(path, ["_csrf": csrf, "reason": ""], headers: admin)
+            let empty = try await shiming.postForm(path, ["_csrf": csrf, "eraseReason": ""], headers: admin)
             #expect(empty.status == .unprocessableEntity)
-            let done = try await shiming.postForm(path, ["_csrf": csrf, "reason": "本人书面申请"], headers: admin)
+            #expect(empty.body.string.contains("field-eraseReason-error"))
+            let done = try await shiming.postForm(path, ["_csrf": csrf, "eraseReason": "本人书面申请"], headers: admin)
             #expect(done.status == .ok)
             #expect(done.body.string.contains("账号已注销") && !done.body.string.contains("id=\"erase\""))
             #expect(try await AccountRecord.find(id, on: shiming.db)?.erasedAt != nil)

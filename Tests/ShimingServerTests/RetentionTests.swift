@@ -28,7 +28,7 @@ struct RetentionTests {
     /// The plan for one program, as ids.
     func due(_ shiming: TestShiming, _ program: String = "senior-personal") async throws -> (documents: [UUID], files: [UUID], shred: [UUID]) {
         let plan = try #require(try await shiming.app.features.retention.plan(at: shiming.clock.now()).first { $0.program == program })
-        return (plan.documents.map(\.caseID), plan.documents.flatMap(\.files), plan.shred.map(\.caseID))
+        return (plan.documents.map(\.due.caseID), plan.documents.flatMap(\.files), plan.shred.map(\.caseID))
     }
 
     @Test("the sweep deletes exactly what the report listed: rejected and abandoned applications after 90 days, documents 180 days after the decision, expired verifications after 3 years; the fact and the audit chain stay")

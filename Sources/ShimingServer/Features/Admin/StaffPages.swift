@@ -268,8 +268,8 @@ enum StaffPages {
                 main.append(Forms.element("section", [("class", "card"), ("id", "erase")], [
                     .h2(.text(DeletionPages.eraseTitle(lang))), .p(.text(DeletionPages.eraseLead(lang))),
                     Forms.form(action: path + "/erase", csrf: model.csrf, [
-                        ReviewPages.textarea("reason", DeletionPages.eraseReason, value: "",
-                                             error: model.errors["reason"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
+                        ReviewPages.textarea("eraseReason", DeletionPages.eraseReason, value: "",
+                                             error: model.errors["eraseReason"].map { Forms.message(for: $0, lang: lang) }, lang: lang),
                         Forms.element("button", [("type", "submit"), ("class", "danger")], [.text(DeletionPages.eraseTitle(lang))]),
                     ]),
                 ]))

@@ -101,6 +101,7 @@ enum ConsentPages {
                                   Markdown.nodes(status.text.markdown[lang] ?? "", headingOffset: 1)),
                     .p(.class("hint"), .text(LocalizedText("版本 \(status.text.version)", "Version \(status.text.version)")(lang))),
                     Forms.void("input", [("type", "hidden"), ("name", "version-\(kind)"), ("value", status.text.version)]),
+                    Forms.void("input", [("type", "hidden"), ("name", "hash-\(kind)"), ("value", status.text.hash)]),
                     checkbox(name: "accept-\(kind)", checked: false, error: nil, [.text(" " + acceptVersion(lang) + "：" + status.text.title(lang))]),
                 ]))
             }
@@ -184,8 +185,10 @@ struct WebConsentsController {
     @Sendable func accept(_ req: Request) async throws -> Response {
         let account = try req.caller.account
         var versions: [ConsentKind: String] = [:]
+        var hashes: [ConsentKind: String] = [:]
         for kind in ConsentKind.allCases where (try? req.content.get(String.self, at: "accept-\(kind.rawValue)")) == "true" {
             versions[kind] = (try? req.content.get(String.self, at: "version-\(kind.rawValue)")) ?? ""
+            hashes[kind] = try? req.content.get(String.self, at: "hash-\(kind.rawValue)")
         }
         let next = WebController.safeRedirectTarget((try? req.content.get(String.self, at: "next")) ?? "/account/consents")
         return try await PageAction.run {
@@ -193,7 +196,7 @@ struct WebConsentsController {
                 throw UserFacingError(code: "invalid_input", kind: .invalidInput,
                                       message: LocalizedText("请勾选同意每一份文本。", "Tick each text to accept it."))
             }
-            try await features.consents.accept(versions, account: account, client: req.consentClient(.web),
+            try await features.consents.accept(versions, hashes: hashes, account: account, client: req.consentClient(.web),
                                                guardianCode: try? req.content.get(String.self, at: "guardianCode"))
             return req.redirect(to: next, redirectType: .normal)
         } refused: { error in

@@ -117,9 +117,13 @@ struct ConsentService: Sendable {
     /// that is not the current one is refused (the text changed while they read it). A text
     /// already accepted as it stands is not recorded twice.
     /// A pupil registered with the guardian's phone needs the guardian's code (`guardianCode`).
-    func accept(_ versions: [ConsentKind: String], account: Account, client: Client, guardianCode: String? = nil) async throws {
+    /// With `hashes` (the texts' hashes as shown), words changed under the same version are caught too.
+    func accept(_ versions: [ConsentKind: String], hashes: [ConsentKind: String] = [:], account: Account, client: Client,
+                guardianCode: String? = nil) async throws {
         var fields: [String: String] = [:]
-        for (kind, version) in versions where version != catalog.text(kind).version { fields[kind.rawValue] = "outdated" }
+        for (kind, version) in versions where version != catalog.text(kind).version || hashes[kind].map({ $0 != catalog.text(kind).hash }) == true {
+            fields[kind.rawValue] = "outdated"
+        }
         guard fields.isEmpty else {
             throw UserFacingError(code: "consent_outdated", kind: .conflict,
                                   message: LocalizedText("这份文本刚刚更新了，请阅读新版本后再同意。", "This text was just updated; read the new version, then accept it."),

@@ -45,7 +45,9 @@ struct ConsentsController {
         ), use: mine)
         me.on(.POST, documentation: APIOperation(
             "acceptConsents", summary: "Accept the current version of consent texts (a version that is no longer current answers 409 consent_outdated)", tag: "accounts",
-            requestBody: .object(["accept": .array(.object(["kind": .string(allowed: Self.kinds), "version": .string(minLength: 1)], required: ["kind", "version"])),
+            requestBody: .object(["accept": .array(.object(["kind": .string(allowed: Self.kinds), "version": .string(minLength: 1),
+                                                                      "hash": .string(description: "the text's hash as shown (GET /api/v1/consents): refused as outdated when the words changed since")],
+                                                                     required: ["kind", "version"])),
                                   "guardianCode": .string(description: "for a pupil registered with the guardian's phone: the code the guardian received (POST /api/v1/me/consents/guardian/code)")],
                                  required: ["accept"]),
             responses: [200: .init("Consents", schema: .ref("MyConsents")), 409: .init("The text changed")], components: Self.components, access: .holder
@@ -122,7 +124,7 @@ struct ConsentsController {
     }
 
     struct AcceptInput: Content {
-        struct Item: Content { var kind: String?, version: String? }
+        struct Item: Content { var kind: String?, version: String?, hash: String? }
         var accept: [Item]?
         var guardianCode: String?
     }
@@ -130,15 +132,18 @@ struct ConsentsController {
     @Sendable func accept(_ req: Request) async throws -> MineBody {
         let input = try req.content.decode(AcceptInput.self)
         var versions: [ConsentKind: String] = [:]
+        var hashes: [ConsentKind: String] = [:]
         var fields: [String: String] = [:]
         guard let items = input.accept else { throw AccountError.invalid(["accept": "required"]) }
         for (offset, item) in items.enumerated() {
             guard let kind = item.kind.flatMap(ConsentKind.init(rawValue:)) else { fields["accept[\(offset)].kind"] = "invalid_value"; continue }
             guard let version = item.version, !version.isEmpty else { fields["accept[\(offset)].version"] = "required"; continue }
             versions[kind] = version
+            hashes[kind] = item.hash
         }
         guard fields.isEmpty else { throw AccountError.invalid(fields) }
-        try await features.consents.accept(versions, account: try req.requireAccount(), client: req.consentClient(.api), guardianCode: input.guardianCode)
+        try await features.consents.accept(versions, hashes: hashes, account: try req.requireAccount(), client: req.consentClient(.api),
+                                           guardianCode: input.guardianCode)
         return try await body(req, account: try await reread(req))
     }
 

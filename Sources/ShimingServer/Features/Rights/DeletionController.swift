@@ -117,10 +117,12 @@ struct WebDeletionController {
         let id = try req.uuidParameter()
         let pages = WebExceptionsController(features: features)
         return try await PageAction.run {
-            try await features.deletion.erase(id, staff: staff, reason: try? req.content.get(String.self, at: "reason"), ip: req.clientIP)
+            // The field is `eraseReason` on the page, beside the freeze form's `reason`.
+            try await features.deletion.erase(id, staff: staff, reason: try? req.content.get(String.self, at: "eraseReason"), ip: req.clientIP)
             return try await pages.accountPage(req, id, notice: DeletionPages.erasedDone(req.lang), kind: "ok", status: .ok)
         } refused: { error in
-            try await pages.accountPage(req, id, notice: error.message(req.lang), kind: "error", status: error.kind.status, errors: error.fields)
+            let errors = Dictionary(uniqueKeysWithValues: error.fields.map { ($0.key == "reason" ? "eraseReason" : $0.key, $0.value) })
+            return try await pages.accountPage(req, id, notice: error.message(req.lang), kind: "error", status: error.kind.status, errors: errors)
         }
     }
 

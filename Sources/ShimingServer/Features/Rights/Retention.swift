@@ -24,32 +24,25 @@ struct RetentionService: Sendable {
     }
 
     /// What is due under one program.
-    struct ProgramPlan: Sendable, Equatable {
+    struct ProgramPlan: Sendable {
         var program: String
         var retention: Program.Retention
         /// Applications whose document files are due, with the files.
-        var documents: [(caseID: UUID, files: [UUID])]
-        /// Applications to shred, with the state that makes them due.
-        var shred: [(caseID: UUID, state: CaseState)]
-
-        static func == (lhs: Self, rhs: Self) -> Bool {
-            lhs.program == rhs.program && lhs.retention == rhs.retention
-                && lhs.documents.map(\.caseID) == rhs.documents.map(\.caseID) && lhs.documents.map(\.files) == rhs.documents.map(\.files)
-                && lhs.shred.map(\.caseID) == rhs.shred.map(\.caseID)
-        }
+        var documents: [(due: RetentionStore.Due, files: [UUID])]
+        /// Applications to shred (with the state that makes them due).
+        var shred: [RetentionStore.Due]
     }
 
     /// What the next sweep would do, per program (`limit` applications of each kind per program).
     func plan(at now: Date, limit: Int = 10_000) async throws -> [ProgramPlan] {
+        let day: TimeInterval = 86_400
         var plans: [ProgramPlan] = []
         for program in context.programs.programs {
             let retention = program.retention
-            let day: TimeInterval = 86_400
             let documents = try await store.retention.documentsDue(program: program.key, before: now - Double(retention.documents) * day, limit: limit)
             let shred = try await store.retention.shreddingDue(program: program.key, abandoned: now - Double(retention.afterRejection) * day,
                                                               ended: now - Double(retention.caseData) * day, limit: limit)
-            plans.append(ProgramPlan(program: program.key, retention: retention, documents: documents.map { ($0.0.caseID, $0.1) },
-                                     shred: shred.map { ($0.caseID, $0.state) }))
+            plans.append(ProgramPlan(program: program.key, retention: retention, documents: documents.map { (due: $0.0, files: $0.1) }, shred: shred))
         }
         return plans
     }
@@ -63,24 +56,20 @@ struct RetentionService: Sendable {
         var shredded: [UUID] = []
     }
 
-    /// Deletes and shreds what is due, in batches of `batchSize` (each its own transaction and
-    /// audit event); an application changed meanwhile is left for the next sweep.
+    /// Does the plan of now — what `retention report` prints — in batches of `batchSize` (each
+    /// its own transaction and audit event); an application changed since it was planned is left
+    /// for the next sweep.
     func sweep() async throws -> SweepResult {
         let now = self.now
         var result = SweepResult()
-        let day: TimeInterval = 86_400
-        for program in context.programs.programs {
-            let retention = program.retention
-            let documents = try await store.retention.documentsDue(program: program.key, before: now - Double(retention.documents) * day, limit: 10_000)
-            for batch in documents.chunked(Self.batchSize) {
-                let done = try await deleteDocuments(batch, program: program.key, at: now)
+        for plan in try await plan(at: now) {
+            for batch in plan.documents.chunked(Self.batchSize) {
+                let done = try await deleteDocuments(batch.map { ($0.due, $0.files) }, program: plan.program, at: now)
                 result.documentCases += done.map(\.0)
                 result.files += done.flatMap(\.1)
             }
-            let shred = try await store.retention.shreddingDue(program: program.key, abandoned: now - Double(retention.afterRejection) * day,
-                                                              ended: now - Double(retention.caseData) * day, limit: 10_000)
-            for batch in shred.chunked(Self.batchSize) {
-                result.shredded += try await self.shred(batch, program: program.key, at: now)
+            for batch in plan.shred.chunked(Self.batchSize) {
+                result.shredded += try await shred(batch, program: plan.program, at: now)
             }
         }
         return result

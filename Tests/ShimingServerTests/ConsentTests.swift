@@ -121,6 +121,8 @@ struct ConsentTests {
             let consentPage = try await shiming.app.testing().sendRequest(.GET, "/account/consents?next=/cases", headers: web)
             #expect(consentPage.status == .ok)
             #expect(consentPage.body.string.contains("新增条款") && consentPage.body.string.contains("accept-terms"))
+            // Someone who does not accept the new terms may still leave.
+            #expect(try await shiming.app.testing().sendRequest(.GET, "/account/delete", headers: web).status == .ok)
 
             let stale = try await shiming.sendObject(.POST, "/api/v1/me/consents", token: token,
                                                      ["accept": [["kind": "terms", "version": ConsentDefaults.version]]])

@@ -49,8 +49,9 @@ struct PageGuard: AsyncMiddleware {
         return try await next.respond(to: request)
     }
 
-    /// Pages open while a changed consent text waits: the consents themselves, and taking one's data away.
-    static let consentFree = ["/account/consents", "/account/export", "/account/access-log"]
+    /// Pages open while a changed consent text waits: the consents themselves, taking one's
+    /// data away, and closing the account (someone who does not accept the new terms may leave).
+    static let consentFree = ["/account/consents", "/account/export", "/account/access-log", "/account/delete"]
 }
 
 extension Request {

@@ -42,7 +42,7 @@ struct Features: Sendable {
         grants = GrantService(context: context, stores: stores, cases: cases)
         accessLog = AccessLogService(context: context, stores: stores)
         consents = ConsentService(context: context, stores: stores)
-        retention = RetentionService(context: context, stores: stores, cases: cases)
+        retention = RetentionService(context: context, stores: stores)
         deletion = DeletionService(context: context, stores: stores, accounts: accounts, cases: cases)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)

@@ -121,11 +121,7 @@ struct DeletionService: Sendable {
                 } else {
                     try await tx.reviewTasks.cancelOpen(caseID: record.id, at: now)
                 }
-                var decision = record.decision
-                decision?.noteSealed = nil
-                decision?.messageSealed = nil
-                _ = try await tx.retention.shred(.init(caseID: record.id, version: record.version, state: record.state),
-                                                 emptySealed: try cases.seal(CaseApplication(), id: record.id), decision: try decision.map(StoredJSON.text), at: now)
+                _ = try await tx.retention.shred(record, at: now)
             }
             let files = try await tx.erasure.removeRows(of: id, cases: owned.map(\.id))
             try await tx.erasure.removeCounters(indexes: indexes)

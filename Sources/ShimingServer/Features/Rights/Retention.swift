@@ -10,7 +10,6 @@ import ShimingCore
 struct RetentionService: Sendable {
     let context: ShimingContext
     let stores: StoreProvider
-    let cases: CaseService
 
     var store: Store { stores() }
     var now: Date { context.services.clock.now() }
@@ -97,20 +96,14 @@ struct RetentionService: Sendable {
     }
 
     private func shred(_ batch: [RetentionStore.Due], program: String, at now: Date) async throws -> [UUID] {
-        let emptyApplication = CaseApplication()
-        let (done, files) = try await store.transaction { [cases] tx -> ([UUID], [UUID]) in
+        let (done, files) = try await store.transaction { tx -> ([UUID], [UUID]) in
             var done: [UUID] = []
             var files: [UUID] = []
             for due in batch {
-                guard let current = try await tx.cases.find(due.caseID), current.version == due.version else { continue }
-                var decision = current.decision
-                decision?.noteSealed = nil
-                decision?.messageSealed = nil
-                guard try await tx.retention.shred(due, emptySealed: try cases.seal(emptyApplication, id: due.caseID),
-                                                   decision: try decision.map(StoredJSON.text), at: now) else { continue }
+                guard let current = try await tx.cases.find(due.caseID), current.version == due.version,
+                      try await tx.retention.shred(current, at: now) else { continue }
                 let documents = try await tx.files(of: [due.caseID], purpose: CaseService.documentPurpose).map(\.id)
                 try await tx.deleteFiles(documents)
-                try await tx.retention.deleteContacts(of: due.caseID)
                 files += documents
                 done.append(due.caseID)
             }

@@ -71,7 +71,6 @@ struct ErasureStore: Sendable {
             try await sql.raw("""
                 UPDATE case_appeals SET reason_sealed = \(bind: try emptyReason(CaseAppealRecord.context(caseID))) WHERE case_id = \(bind: caseID)
                 """).run()
-            try await sql.raw("DELETE FROM case_contacts WHERE case_id = \(bind: caseID)").run()
         }
         return files
     }

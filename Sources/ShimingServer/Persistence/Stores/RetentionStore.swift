@@ -5,13 +5,14 @@ import SQLKit
 
 extension Store {
     /// What the retention sweep finds and removes.
-    var retention: RetentionStore { RetentionStore(db: database) }
+    var retention: RetentionStore { RetentionStore(db: database, cipher: cipher) }
 }
 
 /// The retention sweep's queries: which applications are past their program's periods, and the
 /// statements that remove their personal data, each conditional on the version it was found at.
 struct RetentionStore: Sendable {
     let db: any Database
+    let cipher: FieldCipher
 
     /// An application past a period, as found.
     struct Due: Sendable, Equatable {
@@ -61,20 +62,28 @@ struct RetentionStore: Sendable {
             }
     }
 
-    /// Replaces the application's data with `emptySealed` (an empty application), and drops
-    /// its number index, class, identity code link, confirmation and decision words; false
-    /// when the case moved on since it was found.
-    func shred(_ due: Due, emptySealed: String, decision: String?, at now: Date) async throws -> Bool {
-        try await db.sql().raw("""
-            UPDATE cases SET data_sealed = \(bind: emptySealed), number_index = NULL, scope_school = NULL, scope_grade = NULL,
-            scope_class = NULL, confirmation_hash = NULL, decision_json = \(bind: decision), shredded_at = \(bind: now), version = version + 1
-            WHERE id = \(bind: due.caseID) AND version = \(bind: due.version) AND shredded_at IS NULL
+    /// Shreds an application as read at its version: its data becomes an empty application, its
+    /// number index, class, confirmation and the decision's words (staff note, message to the
+    /// applicant) go, and so do staff's contact notes; false when the case moved on or was
+    /// shredded already. Retention and erasure both shred through here.
+    func shred(_ item: StoredCase, at now: Date) async throws -> Bool {
+        var decision = item.decision
+        decision?.noteSealed = nil
+        decision?.messageSealed = nil
+        let empty = String(decoding: try JSONEncoder().encode(CaseApplication()), as: UTF8.self)
+        let shredded = try await db.sql().raw("""
+            UPDATE cases SET data_sealed = \(bind: try cipher.seal(empty, context: StoredCase.dataContext(item.id))), number_index = NULL,
+            scope_school = NULL, scope_grade = NULL, scope_class = NULL, confirmation_hash = NULL,
+            decision_json = \(bind: try decision.map(StoredJSON.text)), shredded_at = \(bind: now), version = version + 1
+            WHERE id = \(bind: item.id) AND version = \(bind: item.version) AND shredded_at IS NULL
             RETURNING id
             """).first() != nil
+        if shredded { try await deleteContacts(of: item.id) }
+        return shredded
     }
 
     /// Staff's notes of contacts about a case.
-    func deleteContacts(of caseID: UUID) async throws {
+    private func deleteContacts(of caseID: UUID) async throws {
         try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).delete()
     }
 }

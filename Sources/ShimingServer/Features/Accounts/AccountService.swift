@@ -20,7 +20,7 @@ struct AccountService: Sendable {
         self.context = context
         self.stores = stores
         hasher = context.passwordHasher
-        codes = CodeService(policy: OneTimeCodePolicy(), secrets: SecretHasher(keyRing: context.keyRing), random: context.services.random)
+        codes = CodeService(context: context)
     }
 
     var store: Store { stores() }

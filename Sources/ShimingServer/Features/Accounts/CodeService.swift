@@ -9,6 +9,13 @@ struct CodeService: Sendable {
     let secrets: SecretHasher
     let random: any RandomSource
 
+    /// The deployment's codes: the default policy, hashed with its key, from its randomness.
+    init(context: ShimingContext) {
+        policy = OneTimeCodePolicy()
+        secrets = SecretHasher(keyRing: context.keyRing)
+        random = context.services.random
+    }
+
     /// The outcome of checking a code, decided inside a transaction that always commits (a
     /// wrong entry must be counted even though the request fails).
     enum Check: Sendable {

@@ -28,7 +28,7 @@ struct CaseService: Sendable {
     var today: CivilDate { CivilDate(unixSeconds: Int64(now.timeIntervalSince1970)) }
     var secrets: SecretHasher { SecretHasher(keyRing: context.keyRing) }
     var codes: CodeService {
-        CodeService(policy: OneTimeCodePolicy(), secrets: secrets, random: context.services.random)
+        CodeService(context: context)
     }
 
     func numberIndex(_ normalized: String) -> String { context.blindIndex.index(normalized, domain: Self.numberDomain) }

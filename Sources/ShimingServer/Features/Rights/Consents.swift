@@ -12,7 +12,7 @@ struct ConsentService: Sendable {
 
     var catalog: ConsentCatalog { context.consents }
     var codes: CodeService {
-        CodeService(policy: OneTimeCodePolicy(), secrets: SecretHasher(keyRing: context.keyRing), random: context.services.random)
+        CodeService(context: context)
     }
     var store: Store { stores() }
     var now: Date { context.services.clock.now() }

@@ -29,15 +29,23 @@ final class MemoryFileStore: FileStore {
 @Suite("Sealed streams: files sealed segment by segment while they arrive")
 struct SealedStreamTests {
     let key = SymmetricKey(size: .bits256)
+    /// The owner of the files, whose key is in the cache (no key store is reached).
+    let owner = UUID()
 
     func sealedFiles(_ store: MemoryFileStore) -> SealedFiles {
-        SealedFiles(store: store, keyRing: KeyRing(masterKey: key), random: SystemRandom())
+        let ring = KeyRing(masterKey: key)
+        let cache = AccountKeyCache()
+        cache.put([AccountKey(accountID: owner, material: SymmetricKey(size: .bits256))])
+        let keys = AccountKeys(database: { fatalError("the key is cached") }, gate: WriteGate(serialises: false), cache: cache, keyRing: ring,
+                               random: SystemRandom(), clock: SystemClock())
+        return SealedFiles(store: store, keyRing: ring, accountKeys: keys, random: SystemRandom())
     }
 
     func sample(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) } }
 
     func stored(_ id: UUID, size: Int, sealing: FileSealing = .stream) -> StoredFile {
-        StoredFile(id: id, ownerID: UUID(), purpose: "test", parentID: UUID(), kind: nil, format: .pdf, size: size, createdAt: Date(), sealing: sealing)
+        StoredFile(id: id, ownerID: owner, purpose: "test", parentID: UUID(), kind: nil, format: .pdf, size: size, createdAt: Date(), sealing: sealing,
+                   keyID: sealing == .stream ? AccountKey.keyID(of: owner) : "")
     }
 
     @Test("Any size round-trips, written in pieces of any size, and takes one tag per 64 KiB segment",
@@ -47,7 +55,7 @@ struct SealedStreamTests {
         let files = sealedFiles(store)
         let id = UUID()
         let bytes = sample(size)
-        let writer = try await files.writer(id: id)
+        let writer = try await files.writer(id: id, owner: owner)
         var offset = 0
         var piece = 1
         while offset < bytes.count {
@@ -69,7 +77,7 @@ struct SealedStreamTests {
         let store = MemoryFileStore()
         let files = sealedFiles(store)
         let id = UUID()
-        try await files.write(Data(sample(200_000)), id: id)
+        try await files.write(Data(sample(200_000)), id: id, owner: owner)
         let name = id.uuidString.lowercased()
         let sealed = try await store.read(name: name)
         let header = SealedStream.headerBytes

@@ -16,6 +16,8 @@ public struct ShimingContext: Sendable {
     public let keyRing: KeyRing
     /// Encryption for personal data in columns.
     public let cipher: FieldCipher
+    /// The accounts' own data keys, which the cipher and the files seal personal data under.
+    let accountKeys: AccountKeys
     /// Blind indexes for lookups on encrypted values.
     public let blindIndex: BlindIndex
     /// This app's Prometheus registry (per app, not process-global, so tests stay independent).
@@ -34,6 +36,13 @@ public struct ShimingContext: Sendable {
     public let reviewReasons: ReviewReasonList
     /// The consent texts (`<data dir>/consents/`).
     let consents: ConsentCatalog
+}
+
+extension ShimingContext {
+    /// The cipher sealing under one account's own key (created and committed on first use).
+    func sealer(for account: UUID) async throws -> FieldCipher {
+        cipher.sealing(for: try await accountKeys.key(for: account))
+    }
 }
 
 extension Application {

@@ -25,11 +25,19 @@ public func configure(
     switch configuration.database {
     case .sqlite(let path):
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+        // The accounts' data keys in a file of their own: a copy of the database holds none.
+        app.databases.use(.sqlite(.file((configuration.dataDirectory as NSString).appendingPathComponent("keys.sqlite")), sqlLogLevel: .trace),
+                          as: .keys, isDefault: false)
     case .postgres(let url):
         do {
             app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: configuration.databaseConnectionsPerLoop,
                                             connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)),
                                             sqlLogLevel: .trace), as: .psql)
+            // The key store (`account_keys`) on a small pool of its own: a transaction that
+            // needs an account's key never waits for a connection the transactions hold.
+            app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 2,
+                                            connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)),
+                                            sqlLogLevel: .trace), as: .keys, isDefault: false)
         } catch {
             throw ConfigurationError(variable: "DATABASE_URL", problem: "is not a valid PostgreSQL URL: \(error)")
         }
@@ -38,10 +46,15 @@ public func configure(
     if isSQLite {
         // WAL lets readers proceed while one writer commits; the setting persists in the file.
         try await SQLiteTuning.apply(on: app.db)
+        try await SQLiteTuning.apply(on: app.db(.keys))
     }
     for migration in ShimingMigrations.all {
         app.migrations.add(migration)
     }
+    app.migrations.add(CreateAccountKeys(), to: .keys)
+    let accountKeyCache = AccountKeyCache()
+    let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
+                                  keyRing: keyRing, random: services.random, clock: services.clock)
 
     let baseSink: any MessageSink = services.messageSink ?? {
         let fallback: any MessageSink = switch configuration.messageSink {
@@ -73,7 +86,8 @@ public func configure(
         services: services,
         messageSink: messageSink,
         keyRing: keyRing,
-        cipher: FieldCipher(keyRing: keyRing),
+        cipher: FieldCipher(keyRing: keyRing, accountKeys: accountKeyCache),
+        accountKeys: accountKeys,
         blindIndex: BlindIndex(keyRing: keyRing),
         metrics: registry,
         writeGate: WriteGate(serialises: isSQLite),
@@ -83,6 +97,7 @@ public func configure(
             store: services.fileStore ?? DirectoryFileStore.started(
                 root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), app: app),
             keyRing: keyRing,
+            accountKeys: accountKeys,
             random: services.random
         ),
         programs: programs,
@@ -149,6 +164,12 @@ public func configure(
     app.asyncCommands.use(RetentionCommands(), as: "retention")
     app.asyncCommands.use(AdminCommands(), as: "admin")
     app.asyncCommands.use(RosterCommands(), as: "roster")
+}
+
+extension DatabaseID {
+    /// The key store: its own SQLite file (`keys.sqlite` in the data dir), or its own pool of
+    /// connections to the PostgreSQL database.
+    static let keys = DatabaseID(string: "keys")
 }
 
 /// Engine settings for the embedded SQLite file.

@@ -19,13 +19,21 @@ struct Store: Sendable {
     let blindIndex: BlindIndex
     /// Keys the audit chain.
     let auditKey: SymmetricKey
+    /// The accounts' data keys: loaded before rows sealed under them are opened.
+    let keys: AccountKeys
 
     /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
     /// SQLite); everything it writes, audit events included, commits or rolls back together.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database) { [gate, cipher, blindIndex, auditKey] tx in
-            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey))
+        try await gate.transaction(on: database) { [gate, cipher, blindIndex, auditKey, keys] tx in
+            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys))
         }
+    }
+
+    /// This store sealing what it writes under one account's data key (fetch it before the
+    /// transaction: `keys.key(for:)` commits a new key on its own).
+    func sealing(for key: AccountKey) -> Store {
+        Store(database: database, gate: gate, cipher: cipher.sealing(for: key), blindIndex: blindIndex, auditKey: auditKey, keys: keys)
     }
 
     /// Appends an audit event to the chain, in this store's transaction.
@@ -46,13 +54,13 @@ extension Store {
     /// The store on a request's (or a command's) own connection, built from the context.
     init(_ tx: any Database, context: ShimingContext) {
         self.init(database: tx, gate: context.writeGate, cipher: context.cipher, blindIndex: context.blindIndex,
-                  auditKey: context.keyRing.key(for: .auditChain))
+                  auditKey: context.keyRing.key(for: .auditChain), keys: context.accountKeys)
     }
 
     /// Puts a message in the outbox, in this store's transaction (sent after it commits).
     @discardableResult
     func enqueue(_ message: OutgoingMessage, at now: Date) async throws -> UUID {
-        try await Outbox(cipher: cipher).enqueue(message, at: now, on: database)
+        try await Outbox(cipher: cipher, keys: keys).enqueue(message, at: now, on: database)
     }
 }
 

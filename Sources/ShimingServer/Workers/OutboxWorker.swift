@@ -57,7 +57,7 @@ final class PeriodicWorker: LifecycleHandler, Sendable {
 enum OutboxWorker {
     static func make(_ application: Application) -> PeriodicWorker {
         let context = application.shiming
-        let outbox = Outbox(cipher: context.cipher)
+        let outbox = Outbox(cipher: context.cipher, keys: context.accountKeys)
         let logger = Logger(label: "shiming.outbox")
         let db = application.db
         return PeriodicWorker(name: "outbox", interval: .milliseconds(Int(context.configuration.outboxPollInterval * 1000))) {

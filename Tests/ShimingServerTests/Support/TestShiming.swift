@@ -61,7 +61,7 @@ struct TestShiming: Sendable {
     /// to the platforms (as `serve` routes them).
     @discardableResult
     func deliverOutbox() async throws -> DeliveryReport {
-        try await Outbox(cipher: app.shiming.cipher).deliverDue(
+        try await Outbox(cipher: app.shiming.cipher, keys: app.shiming.accountKeys).deliverDue(
             sink: app.shiming.messageSink, now: clock.now(), on: app.db, gate: app.shiming.writeGate, logger: app.logger
         )
     }

@@ -109,9 +109,10 @@ extension CaseService {
                 school?.class.map(NameMatching.labelKey))
     }
 
-    func seal(_ app: CaseApplication, id: UUID) throws -> String {
+    /// The application sealed under the applicant's own key.
+    func seal(_ app: CaseApplication, id: UUID, owner: UUID) async throws -> String {
         let json = String(decoding: try JSONEncoder().encode(app), as: UTF8.self)
-        return try cipher.seal(json, context: StoredCase.dataContext(id))
+        return try await context.sealer(for: owner).seal(json, context: StoredCase.dataContext(id))
     }
 
     // MARK: Create, edit, read
@@ -138,7 +139,7 @@ extension CaseService {
         let id = UUID()
         let now = self.now
         let derived = self.derived(app, program: program)
-        let sealed = try seal(app, id: id)
+        let sealed = try await seal(app, id: id, owner: account.id)
         let copies = try await copyDocuments(of: source, fitting: program)
         do {
             try await insert(id: id, account: account, program: program, sealed: sealed, derived: derived, renews: input.renews,
@@ -172,7 +173,7 @@ extension CaseService {
                   file.size <= rule.maxBytes, min(file.width ?? .max, file.height ?? .max) >= rule.minimumShortSide else { continue }
             let copy = DocumentCopy(id: UUID(), of: file)
             do {
-                try await context.files.write(try await context.files.read(file), id: copy.id)
+                try await context.files.write(try await context.files.read(file), id: copy.id, owner: file.ownerID)
             } catch {
                 for done in copies { try? await context.files.remove(done.id) }
                 throw error
@@ -232,7 +233,7 @@ extension CaseService {
         let app = try Self.merge(input, into: current.application, program: program, today: today)
         let now = self.now
         let derived = self.derived(app, program: program)
-        let sealed = try seal(app, id: id)
+        let sealed = try await seal(app, id: id, owner: account.id)
         let changed = app != current.application
         try await store.transaction { tx in
             var record = try await tx.cases.locked(id, version: current.version)

@@ -178,7 +178,7 @@ struct CasesController {
         guard current.state.isEditable else { throw CaseService.notEditable(current.state) }
         let program = try service.program(current.program)
         let files = req.shiming.files
-        let form = try await StreamedForm.receive(req, into: files, fields: ["kind", "replace"],
+        let form = try await StreamedForm.receive(req, into: files, owner: account.id, fields: ["kind", "replace"],
                                                   maxFileBytes: program.largestDocumentBytes)
         let stored = try await files.owning(form.file) {
             guard let file = form.file else { throw AccountError.invalid(["file": "required"]) }

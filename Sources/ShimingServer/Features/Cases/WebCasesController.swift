@@ -160,7 +160,7 @@ struct WebCasesController {
         var kind: Program.DocumentKind?
         return try await PageAction.run {
             try account.checkMayAct()
-            let form = try await StreamedForm.receive(req, into: files, fields: ["kind", "_csrf"],
+            let form = try await StreamedForm.receive(req, into: files, owner: account.id, fields: ["kind", "_csrf"],
                                                       maxFileBytes: program.largestDocumentBytes)
             kind = form.fields["kind"].flatMap(Program.DocumentKind.init(rawValue:))
             guard let file = form.file else { throw AccountError.invalid(["file": "required"]) }

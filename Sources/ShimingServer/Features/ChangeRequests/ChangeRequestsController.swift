@@ -124,7 +124,7 @@ struct ChangeRequestsController {
         let account = try req.requireAccount()
         let id = try req.uuidParameter()
         let files = req.shiming.files
-        let form = try await StreamedForm.receive(req, into: files, fields: [], maxFileBytes: ChangeRequestService.maxProofBytes)
+        let form = try await StreamedForm.receive(req, into: files, owner: account.id, fields: [], maxFileBytes: ChangeRequestService.maxProofBytes)
         guard let upload = form.file else { throw AccountError.invalid(["file": "required"]) }
         let file = try await features.changeRequests.addProof(to: id, account: account, file: upload, ip: req.clientIP)
         return try await StoredFileView(file).encodeResponse(status: .created, for: req)

@@ -52,7 +52,7 @@ struct WebChangeRequestsController {
         let files = req.shiming.files
         var values = ["field": "", "newValue": "", "reason": ""]
         return try await PageAction.run {
-            let form = try await StreamedForm.receive(req, into: files, fields: ["field", "newValue", "reason", "_csrf"],
+            let form = try await StreamedForm.receive(req, into: files, owner: authenticated.account.id, fields: ["field", "newValue", "reason", "_csrf"],
                                                       maxFileBytes: ChangeRequestService.maxProofBytes)
             for key in values.keys { values[key] = form.fields[key] ?? "" }
             return try await files.owning(form.file) {
@@ -82,7 +82,7 @@ struct WebChangeRequestsController {
         let id = try req.uuidParameter()
         let files = req.shiming.files
         return try await PageAction.run {
-            let form = try await StreamedForm.receive(req, into: files, fields: ["_csrf"], maxFileBytes: ChangeRequestService.maxProofBytes)
+            let form = try await StreamedForm.receive(req, into: files, owner: authenticated.account.id, fields: ["_csrf"], maxFileBytes: ChangeRequestService.maxProofBytes)
             guard let upload = form.file else { throw SealedFiles.problem(.empty) }
             _ = try await features.changeRequests.addProof(to: id, account: authenticated.account, file: upload, ip: req.clientIP)
             return req.redirect(to: "/account/change-requests?done=proof", redirectType: .normal)

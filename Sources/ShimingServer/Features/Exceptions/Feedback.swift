@@ -22,7 +22,13 @@ struct FeedbackService: Sendable {
         var answer: String?
     }
 
-    func open(_ feedback: Feedback) throws -> Item {
+    /// Feedback opened, its senders' keys loaded first.
+    func open(_ list: [Feedback]) async throws -> [Item] {
+        try await context.accountKeys.prepare(list.flatMap { [$0.textSealed, $0.answerSealed] })
+        return try list.map(open)
+    }
+
+    private func open(_ feedback: Feedback) throws -> Item {
         let context = Feedback.context(feedback.id)
         return Item(feedback: feedback, text: try self.context.cipher.open(feedback.textSealed, context: context),
                     answer: try feedback.answerSealed.map { try self.context.cipher.open($0, context: context) })
@@ -40,7 +46,7 @@ struct FeedbackService: Sendable {
         }
         let id = UUID()
         let feedback = Feedback(id: id, accountID: account.id, caseID: caseID, page: page,
-                                textSealed: try context.cipher.seal(text, context: Feedback.context(id)),
+                                textSealed: try await context.sealer(for: account.id).seal(text, context: Feedback.context(id)),
                                 tags: [], state: .new, createdAt: now)
         let actor: AuditActor = account.kind == .staff ? .staff(account.id) : .account(account.id)
         try await store.transaction { [now] tx in
@@ -54,7 +60,7 @@ struct FeedbackService: Sendable {
     static func subject(_ id: UUID) -> String { "feedback:\(id.uuidString.lowercased())" }
 
     func mine(_ account: Account) async throws -> [Item] {
-        try await store.feedback.sent(by: account.id, limit: 100).map(open)
+        try await open(store.feedback.sent(by: account.id, limit: 100))
     }
 
     /// Feedback in a state (`all` by default), optionally only with a tag.
@@ -64,7 +70,7 @@ struct FeedbackService: Sendable {
             guard let one = FeedbackState(rawValue: state) else { throw AccountError.invalid(["state": "invalid_value"]) }
             wanted = one
         }
-        let items = try await store.feedback.list(state: wanted, limit: 500).map(open)
+        let items = try await open(store.feedback.list(state: wanted, limit: 500))
         guard let tag, !tag.isEmpty else { return items }
         return items.filter { $0.feedback.tags.contains(tag) }
     }
@@ -101,13 +107,14 @@ struct FeedbackService: Sendable {
             try await tx.audit("feedback.updated", actor: .staff(staff.id), subject: Self.subject(id), ip: ip, details: details, at: now)
             return feedback
         }
-        return try open(feedback)
+        return try await open([feedback])[0]
     }
 
     /// Answers feedback; the sender is told by SMS or e-mail.
     func answer(_ id: UUID, text: String?, staff: Account, ip: String?) async throws -> Item {
         let text = try FreezeService.text(text, field: "text", max: 2000)
-        let sealed = try context.cipher.seal(text, context: Feedback.context(id))
+        guard let sender = try await store.feedback.find(id)?.accountID else { throw CommonErrors.notFound }
+        let sealed = try await context.sealer(for: sender).seal(text, context: Feedback.context(id))
         let feedback = try await store.transaction { [now] tx -> Feedback in
             guard var feedback = try await tx.feedback.find(id) else { throw CommonErrors.notFound }
             feedback.state = .answered
@@ -128,6 +135,6 @@ struct FeedbackService: Sendable {
             }
             return feedback
         }
-        return try open(feedback)
+        return try await open([feedback])[0]
     }
 }

@@ -172,8 +172,9 @@ struct ReviewService: Sendable {
         }
         let program = try cases.program(record.program)
         let (applicant, _) = try await parties(of: record)
-        let noteSealed = note.isEmpty ? nil : try context.cipher.seal(note, context: StoredCase.noteContext(task.caseID))
-        let messageSealed = message.isEmpty ? nil : try context.cipher.seal(message, context: StoredCase.messageContext(task.caseID))
+        let sealer = try await context.sealer(for: record.accountID)
+        let noteSealed = note.isEmpty ? nil : try sealer.seal(note, context: StoredCase.noteContext(task.caseID))
+        let messageSealed = message.isEmpty ? nil : try sealer.seal(message, context: StoredCase.messageContext(task.caseID))
         let version = record.version
         try await store.transaction { [cases] store in
             guard let task = try await store.reviewTasks.find(taskID), task.state == .open else { throw Self.taskClosed }

@@ -74,6 +74,7 @@ struct DeletionService: Sendable {
 
     /// Erases the accounts whose grace period is over; answers how many.
     func eraseDue() async throws -> Int {
+        try await context.accountKeys.destroy(store.erasure.erased(since: now.addingTimeInterval(-7 * 86_400)))
         var erased = 0
         for id in try await store.erasure.due(at: now, limit: 100) where try await erase(id, by: .system, reason: nil, ip: nil) {
             erased += 1
@@ -132,6 +133,10 @@ struct DeletionService: Sendable {
             return (files, owned.count, grants.count)
         }
         guard let result else { return false }
+        // The account's key goes last, after the commit: every copy of what was sealed under it,
+        // in backups too, can no longer be read. (Should this process die first, the sweep
+        // destroys the keys of accounts erased in the past week.)
+        try await context.accountKeys.destroy([id])
         for file in result.files { try? await context.files.remove(file) }
         // SQLite: the erased pages are zeroed (secure_delete); the log is folded in so no old copy stays beside the file.
         try? await store.erasure.foldLog()

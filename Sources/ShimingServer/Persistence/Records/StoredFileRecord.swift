@@ -28,6 +28,6 @@ final class StoredFileRecord: Model, @unchecked Sendable {
         let format = SniffedFile.Format.allCases.first { $0.contentType == contentType } ?? .pdf
         return StoredFile(id: try requireID(), ownerID: ownerID, purpose: purpose, parentID: parentID, kind: kind, format: format,
                           size: size, width: width, height: height, createdAt: createdAt,
-                          sealing: sealing.flatMap(FileSealing.init(rawValue:)) ?? .whole)
+                          sealing: sealing.flatMap(FileSealing.init(rawValue:)) ?? .whole, keyID: keyID)
     }
 }

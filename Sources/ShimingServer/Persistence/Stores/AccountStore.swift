@@ -5,7 +5,7 @@ import SQLKit
 
 extension Store {
     /// Accounts, opened.
-    var accounts: AccountStore { AccountStore(db: database, cipher: cipher, blindIndex: blindIndex) }
+    var accounts: AccountStore { AccountStore(db: database, cipher: cipher, blindIndex: blindIndex, keys: keys) }
 }
 
 extension BlindIndex {
@@ -23,33 +23,50 @@ enum ContactField: String, Sendable {
 }
 
 /// Rows of `accounts` ⇄ `Account` values. Contacts, the legal name and a freeze's reason are
-/// sealed here, bound to their column and row, and contacts are blind-indexed; every change is
-/// a small update of the fields it concerns, so two changes of one account do not undo each other.
+/// sealed here under the account's own key, bound to their column and row, and contacts are
+/// blind-indexed; every change is a small update of the fields it concerns, so two changes of
+/// one account do not undo each other.
 struct AccountStore: Sendable {
     let db: any Database
     let cipher: FieldCipher
     let blindIndex: BlindIndex
+    let keys: AccountKeys
+
+    /// The cipher sealing under the account's own key.
+    private func cipher(for id: UUID) async throws -> FieldCipher {
+        cipher.sealing(for: try await keys.key(for: id))
+    }
+
+    /// Opens rows, their accounts' keys loaded first.
+    private func open(_ records: [AccountRecord]) async throws -> [Account] {
+        try await keys.prepare(records.flatMap(\.sealedValues))
+        return try records.map { try $0.account(cipher: cipher) }
+    }
+
+    private func open(_ record: AccountRecord?) async throws -> Account? {
+        guard let record else { return nil }
+        return try await open([record]).first
+    }
 
     func find(_ id: UUID) async throws -> Account? {
-        try await AccountRecord.find(id, on: db)?.account(cipher: cipher)
+        try await open(AccountRecord.find(id, on: db))
     }
 
     /// Several accounts at once, in no particular order.
     func find(_ ids: [UUID]) async throws -> [Account] {
         guard !ids.isEmpty else { return [] }
-        return try await AccountRecord.query(on: db).filter(\.$id ~~ ids).all().map { try $0.account(cipher: cipher) }
+        return try await open(AccountRecord.query(on: db).filter(\.$id ~~ ids).all())
     }
 
     /// Active staff accounts holding a role.
     func activeStaff(with role: StaffRole) async throws -> [Account] {
-        try await staffQuery(with: role).all().map { try $0.account(cipher: cipher) }.filter { $0.roles.contains(role) }
+        try await open(staffQuery(with: role).all()).filter { $0.roles.contains(role) }
     }
 
     /// Active reviewers on duty, with when they went on duty.
     func onDutyReviewers() async throws -> [(Date, Account)] {
-        try await staffQuery(with: .reviewer).filter(\.$onDutySince != nil).all()
-            .map { ($0.onDutySince ?? .distantPast, try $0.account(cipher: cipher)) }
-            .filter { $0.1.roles.contains(.reviewer) }
+        let records = try await staffQuery(with: .reviewer).filter(\.$onDutySince != nil).all()
+        return try await zip(records.map { $0.onDutySince ?? .distantPast }, open(records)).filter { $0.1.roles.contains(.reviewer) }
     }
 
     /// Since when a staff member is on duty (nil: off).
@@ -79,29 +96,29 @@ struct AccountStore: Sendable {
     }
 
     func withUsername(_ username: String) async throws -> Account? {
-        try await AccountRecord.query(on: db).filter(\.$username == username).first()?.account(cipher: cipher)
+        try await open(AccountRecord.query(on: db).filter(\.$username == username).first())
     }
 
     func withPhone(_ index: String) async throws -> Account? {
-        try await AccountRecord.query(on: db).filter(\.$phoneIndex == index).first()?.account(cipher: cipher)
+        try await open(AccountRecord.query(on: db).filter(\.$phoneIndex == index).first())
     }
 
     func withEmail(_ index: String) async throws -> Account? {
-        try await AccountRecord.query(on: db).filter(\.$emailIndex == index).first()?.account(cipher: cipher)
+        try await open(AccountRecord.query(on: db).filter(\.$emailIndex == index).first())
     }
 
     /// The accounts registered with a guardian phone (brothers and sisters may share one).
     func withGuardianPhone(_ index: String, applicantsOnly: Bool, newestFirst: Bool, limit: Int) async throws -> [Account] {
         var query = AccountRecord.query(on: db).filter(\.$guardianPhoneIndex == index)
         if applicantsOnly { query = query.filter(\.$kind == Account.Kind.applicant.rawValue) }
-        return try await query.sort(\.$createdAt, newestFirst ? .descending : .ascending).limit(limit).all().map { try $0.account(cipher: cipher) }
+        return try await open(query.sort(\.$createdAt, newestFirst ? .descending : .ascending).limit(limit).all())
     }
 
     /// The account any of whose contacts has this index.
     func withContact(_ index: String) async throws -> Account? {
-        try await AccountRecord.query(on: db).group(.or) { group in
+        try await open(AccountRecord.query(on: db).group(.or) { group in
             group.filter(\.$phoneIndex == index).filter(\.$emailIndex == index).filter(\.$guardianPhoneIndex == index)
-        }.first()?.account(cipher: cipher)
+        }.first())
     }
 
     /// Locks the account's row until the transaction ends (PostgreSQL; on SQLite the write gate
@@ -129,6 +146,7 @@ struct AccountStore: Sendable {
     /// Stores a new account; `DuplicateRow` when its login name or a contact is taken meanwhile.
     func insert(_ account: Account, passwordHash: String, termsVersion: String?, at now: Date) async throws {
         let id = account.id
+        let cipher = try await cipher(for: id)
         func seal(_ value: String?, _ field: String) throws -> String? {
             try value.map { try cipher.seal($0, context: AccountRecord.context(field, id)) }
         }
@@ -184,6 +202,7 @@ struct AccountStore: Sendable {
     /// about a person).
     func setStatus(_ id: UUID, to status: AccountStatus, reason: String?, at now: Date) async throws {
         guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
+        let cipher = try await cipher(for: id)
         record.status = status.rawValue
         record.statusReason = status == .frozen ? try reason.map { try cipher.seal($0, context: AccountRecord.context("status_reason", id)) } : reason
         record.updatedAt = now
@@ -214,7 +233,7 @@ struct AccountStore: Sendable {
     /// Takes a verified name and gender (given values only).
     func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
         guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
-        if let legalName { record.legalNameSealed = try cipher.seal(legalName, context: AccountRecord.context("legal_name", id)) }
+        if let legalName { record.legalNameSealed = try await cipher(for: id).seal(legalName, context: AccountRecord.context("legal_name", id)) }
         if let gender { record.gender = gender }
         record.updatedAt = now
         try await record.save(on: db)
@@ -231,6 +250,11 @@ struct AccountStore: Sendable {
 }
 
 extension AccountRecord {
+    /// The sealed values of the row (whose keys are loaded before it is opened).
+    var sealedValues: [String?] {
+        [phoneSealed, emailSealed, guardianPhoneSealed, legalNameSealed, status == AccountStatus.frozen.rawValue ? statusReason : nil]
+    }
+
     /// Decrypts the record into a domain value.
     func account(cipher: FieldCipher) throws -> Account {
         let id = try requireID()

@@ -4,7 +4,7 @@ import ShimingCore
 
 extension Store {
     /// Freezes of accounts and appeals against freezes and rejections.
-    var appeals: AppealStore { AppealStore(db: database, cipher: cipher) }
+    var appeals: AppealStore { AppealStore(db: database, cipher: cipher, keys: keys) }
 }
 
 /// An account freeze: who froze it and why (sealed), the cases it froze and where each stood,
@@ -45,15 +45,21 @@ struct CaseAppeal: Sendable {
 struct AppealStore: Sendable {
     let db: any Database
     let cipher: FieldCipher
+    /// Reasons and notes are sealed under the account's own key.
+    let keys: AccountKeys
 
     // MARK: Freezes
+
+    private func sealer(_ account: UUID) async throws -> FieldCipher {
+        cipher.sealing(for: try await keys.key(for: account))
+    }
 
     func insert(_ freeze: AccountFreeze) async throws {
         let record = AccountFreezeRecord()
         record.id = freeze.id
         record.accountID = freeze.accountID
         record.frozenBy = freeze.frozenBy
-        record.reasonSealed = try cipher.seal(freeze.reason, context: AccountFreezeRecord.context(freeze.accountID))
+        record.reasonSealed = try await sealer(freeze.accountID).seal(freeze.reason, context: AccountFreezeRecord.context(freeze.accountID))
         record.cases = try StoredJSON.text(freeze.cases)
         record.frozenAt = freeze.frozenAt
         record.priorStatus = freeze.priorStatus.rawValue
@@ -65,6 +71,7 @@ struct AppealStore: Sendable {
     func liveFreeze(of accountID: UUID) async throws -> AccountFreeze? {
         guard let record = try await AccountFreezeRecord.query(on: db).filter(\.$accountID == accountID).filter(\.$liftedAt == nil)
             .sort(\.$frozenAt, .descending).first() else { return nil }
+        try await keys.load([accountID])
         return AccountFreeze(
             id: try record.requireID(), accountID: record.accountID, frozenBy: record.frozenBy,
             reason: try cipher.open(record.reasonSealed, context: AccountFreezeRecord.context(record.accountID)),
@@ -79,7 +86,7 @@ struct AppealStore: Sendable {
         record.liftedAt = now
         record.liftedHow = how
         record.liftedBy = staff
-        if let note { record.liftedNoteSealed = try cipher.seal(note, context: AccountFreezeRecord.context(freeze.accountID)) }
+        if let note { record.liftedNoteSealed = try await sealer(freeze.accountID).seal(note, context: AccountFreezeRecord.context(freeze.accountID)) }
         try await record.save(on: db)
     }
 
@@ -97,7 +104,7 @@ struct AppealStore: Sendable {
         record.contests = appeal.contests
         record.contestedBy = appeal.contestedBy
         record.freezeID = appeal.freezeID
-        record.reasonSealed = try cipher.seal(appeal.reason, context: CaseAppealRecord.context(appeal.caseID))
+        record.reasonSealed = try await sealer(appeal.accountID).seal(appeal.reason, context: CaseAppealRecord.context(appeal.caseID))
         record.taskID = appeal.taskID
         record.createdAt = appeal.createdAt
         try await record.create(on: db)
@@ -106,6 +113,7 @@ struct AppealStore: Sendable {
     /// The appeal a task decides.
     func appeal(forTask taskID: UUID) async throws -> CaseAppeal? {
         guard let record = try await CaseAppealRecord.query(on: db).filter(\.$taskID == taskID).first() else { return nil }
+        try await keys.load([record.accountID])
         return CaseAppeal(
             id: try record.requireID(), caseID: record.caseID, accountID: record.accountID, contests: record.contests,
             contestedBy: record.contestedBy, freezeID: record.freezeID,

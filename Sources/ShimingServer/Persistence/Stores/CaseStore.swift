@@ -5,7 +5,7 @@ import SQLKit
 
 extension Store {
     /// Cases, their history and identity codes.
-    var cases: CaseStore { CaseStore(db: database) }
+    var cases: CaseStore { CaseStore(db: database, keys: keys) }
 }
 
 /// Rows of `cases` ⇄ `StoredCase`, with the history rows of `case_transitions` and the identity
@@ -14,11 +14,23 @@ extension Store {
 /// of state goes through `CaseMachine` and leaves a history row.
 struct CaseStore: Sendable {
     let db: any Database
+    /// The applicants' keys, loaded with their cases so that the details open without I/O.
+    let keys: AccountKeys
 
     // MARK: Reading
 
+    private func values(_ records: [CaseRecord]) async throws -> [StoredCase] {
+        try await keys.load(records.map(\.accountID))
+        return try records.map(Self.value)
+    }
+
+    private func value(_ record: CaseRecord?) async throws -> StoredCase? {
+        guard let record else { return nil }
+        return try await values([record]).first
+    }
+
     func find(_ id: UUID) async throws -> StoredCase? {
-        try await CaseRecord.find(id, on: db).map(Self.value)
+        try await value(CaseRecord.find(id, on: db))
     }
 
     /// The case as it is now, if nobody changed it since `version`; 404 or `case_changed`.
@@ -30,12 +42,12 @@ struct CaseStore: Sendable {
 
     /// An account's cases, newest first.
     func owned(by accountID: UUID) async throws -> [StoredCase] {
-        try await CaseRecord.query(on: db).filter(\.$accountID == accountID).sort(\.$createdAt, .descending).all().map(Self.value)
+        try await values(CaseRecord.query(on: db).filter(\.$accountID == accountID).sort(\.$createdAt, .descending).all())
     }
 
     /// Cases of other accounts, or of the same account, that hold a number (by its index).
     func withNumber(_ index: String) async throws -> [StoredCase] {
-        try await CaseRecord.query(on: db).filter(\.$numberIndex == index).all().map(Self.value)
+        try await values(CaseRecord.query(on: db).filter(\.$numberIndex == index).all())
     }
 
     /// Whether another account holds a case with this number in a state that holds an identity.
@@ -47,37 +59,37 @@ struct CaseStore: Sendable {
 
     /// The account's newest verification under another program than `program`.
     func latestVerified(account: UUID, otherThan program: String) async throws -> StoredCase? {
-        try await CaseRecord.query(on: db).filter(\.$accountID == account).filter(\.$program != program)
-            .filter(\.$state == CaseState.verified.rawValue).sort(\.$verifiedAt, .descending).first().map(Self.value)
+        try await value(CaseRecord.query(on: db).filter(\.$accountID == account).filter(\.$program != program)
+            .filter(\.$state == CaseState.verified.rawValue).sort(\.$verifiedAt, .descending).first())
     }
 
     /// The account's verified cases under `program`, but `excluding`.
     func verified(account: UUID, program: String, excluding: UUID) async throws -> [StoredCase] {
-        try await CaseRecord.query(on: db).filter(\.$accountID == account).filter(\.$program == program)
-            .filter(\.$state == CaseState.verified.rawValue).filter(\.$id != excluding).all().map(Self.value)
+        try await values(CaseRecord.query(on: db).filter(\.$accountID == account).filter(\.$program == program)
+            .filter(\.$state == CaseState.verified.rawValue).filter(\.$id != excluding).all())
     }
 
     /// An account's cases in the given states.
     func owned(by accountID: UUID, in states: some Collection<CaseState>) async throws -> [StoredCase] {
-        try await CaseRecord.query(on: db).filter(\.$accountID == accountID).filter(\.$state ~~ states.map(\.rawValue)).all().map(Self.value)
+        try await values(CaseRecord.query(on: db).filter(\.$accountID == accountID).filter(\.$state ~~ states.map(\.rawValue)).all())
     }
 
     /// Cases in a state whose `field` date is before `date` (the sweep's look-ups), oldest changes first.
     func confirmationsOverdue(at now: Date, limit: Int) async throws -> [StoredCase] {
-        try await CaseRecord.query(on: db).filter(\.$state == CaseState.awaitingConfirmation.rawValue)
-            .filter(\.$confirmationExpiresAt < now).limit(limit).all().map(Self.value)
+        try await values(CaseRecord.query(on: db).filter(\.$state == CaseState.awaitingConfirmation.rawValue)
+            .filter(\.$confirmationExpiresAt < now).limit(limit).all())
     }
 
     /// Verified cases not yet reminded that run out in `[now, until)`.
     func unremindedExpiring(from now: Date, until: Date, limit: Int) async throws -> [StoredCase] {
-        try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$remindedAt == nil)
-            .filter(\.$expiresAt >= now).filter(\.$expiresAt < until).limit(limit).all().map(Self.value)
+        try await values(CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$remindedAt == nil)
+            .filter(\.$expiresAt >= now).filter(\.$expiresAt < until).limit(limit).all())
     }
 
     /// Verified cases past their date.
     func verificationsExpired(at now: Date, limit: Int) async throws -> [StoredCase] {
-        try await CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$expiresAt < now)
-            .limit(limit).all().map(Self.value)
+        try await values(CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$expiresAt < now)
+            .limit(limit).all())
     }
 
     /// The history of cases, oldest first, by case.

@@ -5,7 +5,7 @@ import SQLKit
 
 extension Store {
     /// Consent records.
-    var consents: ConsentStore { ConsentStore(db: database, cipher: cipher) }
+    var consents: ConsentStore { ConsentStore(db: database, cipher: cipher, keys: keys) }
 }
 
 /// One recorded acceptance, opened.
@@ -31,6 +31,8 @@ struct ConsentAcceptance: Sendable, Equatable {
 struct ConsentStore: Sendable {
     let db: any Database
     let cipher: FieldCipher
+    /// The client is sealed under the account's own key.
+    let keys: AccountKeys
 
     /// Records an acceptance and brings the account's summary up to date.
     func insert(_ acceptance: ConsentAcceptance) async throws {
@@ -42,6 +44,7 @@ struct ConsentStore: Sendable {
         record.textHash = acceptance.textHash
         record.givenBy = acceptance.givenBy.rawValue
         record.channel = acceptance.channel.rawValue
+        let cipher = cipher.sealing(for: try await keys.key(for: acceptance.accountID))
         record.clientSealed = try acceptance.client.map { try cipher.seal($0, context: ConsentAcceptanceRecord.clientContext(acceptance.id)) }
         record.caseID = acceptance.caseID
         record.acceptedAt = acceptance.acceptedAt
@@ -63,7 +66,8 @@ struct ConsentStore: Sendable {
 
     /// Every acceptance of the account, newest first.
     func all(account: UUID) async throws -> [ConsentAcceptance] {
-        try await ConsentAcceptanceRecord.query(on: db).filter(\.$accountID == account)
+        try await keys.load([account])
+        return try await ConsentAcceptanceRecord.query(on: db).filter(\.$accountID == account)
             .sort(\.$acceptedAt, .descending).all().map(value)
     }
 

@@ -30,6 +30,12 @@ struct ErasureStore: Sendable {
             """).all().map { try $0.decode(column: "id", as: UUID.self) }
     }
 
+    /// Accounts erased since a moment.
+    func erased(since cutoff: Date) async throws -> [UUID] {
+        try await db.sql().raw("SELECT id FROM accounts WHERE erased_at IS NOT NULL AND erased_at >= \(bind: cutoff)").all()
+            .map { try $0.decode(column: "id", as: UUID.self) }
+    }
+
     /// Claims the account for erasure (one statement: two sweeps cannot both erase it, and a
     /// sign-in that cancelled a due deletion a moment before wins) and scrubs its row: contacts,
     /// their blind indexes, name, login, password; closed.

@@ -5,7 +5,7 @@ import SQLKit
 
 extension Store {
     /// The outbox as staff see it (the worker claims and delivers through `Outbox`).
-    var outbox: OutboxStore { OutboxStore(db: database, cipher: cipher) }
+    var outbox: OutboxStore { OutboxStore(db: database, cipher: cipher, keys: keys) }
 }
 
 /// One outbox message as staff see it: where it stands, and the message opened (nil when it
@@ -26,16 +26,24 @@ struct OutboxEntry: Sendable {
 struct OutboxStore: Sendable {
     let db: any Database
     let cipher: FieldCipher
+    let keys: AccountKeys
+
+    /// Entries opened, the keys of the people they went to loaded first.
+    private func values(_ records: [OutboxMessageRecord]) async throws -> [OutboxEntry] {
+        try await keys.prepare(records.map(\.payload))
+        return try records.map(value)
+    }
 
     func find(_ id: UUID) async throws -> OutboxEntry? {
-        try await OutboxMessageRecord.find(id, on: db).map(value)
+        guard let record = try await OutboxMessageRecord.find(id, on: db) else { return nil }
+        return try await values([record]).first
     }
 
     /// Messages in one state (any when nil), newest first.
     func list(status: OutboxStatus?, limit: Int) async throws -> [OutboxEntry] {
         var query = OutboxMessageRecord.query(on: db).sort(\.$createdAt, .descending)
         if let status { query = query.filter(\.$status == status.rawValue) }
-        return try await query.limit(limit).all().map(value)
+        return try await values(query.limit(limit).all())
     }
 
     func count(in status: OutboxStatus) async throws -> Int {
@@ -67,13 +75,13 @@ struct OutboxStore: Sendable {
 extension OutboxStore {
     /// The messages sent about one account (codes, notices), oldest first.
     func messages(about accountID: UUID) async throws -> [OutboxEntry] {
-        try await OutboxMessageRecord.query(on: db).filter(\.$accountID == accountID).sort(\.$createdAt, .ascending).all().map(value)
+        try await values(OutboxMessageRecord.query(on: db).filter(\.$accountID == accountID).sort(\.$createdAt, .ascending).all())
     }
 
     /// A platform's webhook deliveries, newest first.
     func list(platform: UUID, limit: Int) async throws -> [OutboxEntry] {
-        try await OutboxMessageRecord.query(on: db).filter(\.$platformID == platform).sort(\.$createdAt, .descending)
-            .limit(limit).all().map(value)
+        try await values(OutboxMessageRecord.query(on: db).filter(\.$platformID == platform).sort(\.$createdAt, .descending)
+            .limit(limit).all())
     }
 
     /// Puts one of the platform's deliveries back in the queue, due now (sent, failed or waiting

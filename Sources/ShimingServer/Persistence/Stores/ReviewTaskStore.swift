@@ -5,7 +5,7 @@ import SQLKit
 
 extension Store {
     /// Review tasks and the contact log of cases.
-    var reviewTasks: ReviewTaskStore { ReviewTaskStore(db: database, cipher: cipher) }
+    var reviewTasks: ReviewTaskStore { ReviewTaskStore(db: database, cipher: cipher, keys: keys) }
 }
 
 /// Rows of `review_tasks` ⇄ `ReviewTask`, and `case_contacts`. A claim, a release, an
@@ -13,6 +13,7 @@ extension Store {
 struct ReviewTaskStore: Sendable {
     let db: any Database
     let cipher: FieldCipher
+    let keys: AccountKeys
 
     func find(_ id: UUID) async throws -> ReviewTask? {
         try await ReviewTaskRecord.find(id, on: db).map(Self.value)
@@ -181,8 +182,10 @@ struct ReviewTaskStore: Sendable {
 
     // MARK: The contact log
 
-    /// Records a contact with the applicant; the note is sealed here.
+    /// Records a contact with the applicant; the note is sealed here, under the applicant's key.
     func addContact(id: UUID, caseID: UUID, staff: UUID, channel: String, note: String, at now: Date) async throws {
+        guard let applicant = try await CaseRecord.find(caseID, on: db)?.accountID else { throw CommonErrors.notFound }
+        let cipher = cipher.sealing(for: try await keys.key(for: applicant))
         let row = CaseContactRecord()
         row.id = id
         row.caseID = caseID
@@ -195,7 +198,9 @@ struct ReviewTaskStore: Sendable {
 
     /// A case's contact log, oldest first, notes opened.
     func contacts(caseID: UUID) async throws -> [ReviewService.Contact] {
-        try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$at).all().map {
+        let records = try await CaseContactRecord.query(on: db).filter(\.$caseID == caseID).sort(\.$at).all()
+        try await keys.prepare(records.map(\.noteSealed))
+        return try records.map {
             ReviewService.Contact(id: try $0.requireID(), staffID: $0.staffID, channel: $0.channel,
                                   note: try cipher.open($0.noteSealed, context: CaseContactRecord.context(caseID)), at: $0.at)
         }

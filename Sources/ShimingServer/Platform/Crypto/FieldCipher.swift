@@ -6,15 +6,47 @@ import ShimingCore
 /// stored beside the ciphertext, and the column's name bound in as associated data so that a
 /// ciphertext copied into another column (or row kind) does not decrypt.
 ///
-/// Stored form: `<keyID>.<base64(nonce ‖ ciphertext ‖ tag)>`.
+/// Stored form: `<keyID>.<base64(nonce ‖ ciphertext ‖ tag)>`. The key is the master key's field
+/// subkey (data of no one person: platform secrets, the school roll) or one account's own data
+/// key (`a<account id>`, see `AccountKeys`); a cipher seals under one of them (`sealing(for:)`)
+/// and opens with either, the account keys coming from the cache the stores fill before
+/// mapping rows (`AccountKeys.prepare`).
 public struct FieldCipher: Sendable {
     private let keyID: String
     private let key: SymmetricKey
+    private let masterKeyID: String
+    private let masterKey: SymmetricKey
+    let accountKeys: AccountKeyCache
 
     /// Creates a cipher with the field-encryption subkey of a key ring.
-    public init(keyRing: KeyRing, purpose: KeyPurpose = .fieldEncryption) {
+    public init(keyRing: KeyRing, purpose: KeyPurpose = .fieldEncryption, accountKeys: AccountKeyCache = AccountKeyCache()) {
         keyID = keyRing.keyID
         key = keyRing.key(for: purpose)
+        masterKeyID = keyID
+        masterKey = key
+        self.accountKeys = accountKeys
+    }
+
+    private init(sealingWith accountKey: AccountKey, from cipher: FieldCipher) {
+        keyID = accountKey.keyID
+        key = accountKey.fieldKey
+        masterKeyID = cipher.masterKeyID
+        masterKey = cipher.masterKey
+        accountKeys = cipher.accountKeys
+    }
+
+    /// The same cipher sealing under one account's data key: what it seals becomes unreadable
+    /// everywhere, backups included, once that key is destroyed.
+    func sealing(for accountKey: AccountKey) -> FieldCipher {
+        FieldCipher(sealingWith: accountKey, from: self)
+    }
+
+    /// The id of the key this cipher seals under.
+    var sealingKeyID: String { keyID }
+
+    /// Whether a stored value was sealed under the master key (not yet under an account's key).
+    func isUnderMasterKey(_ stored: String) -> Bool {
+        stored.hasPrefix(masterKeyID + ".")
     }
 
     /// Encrypts bytes for the named context (e.g. `account.phone`).
@@ -33,7 +65,14 @@ public struct FieldCipher: Sendable {
     public func openData(_ stored: String, context: String) throws -> Data {
         guard let dot = stored.firstIndex(of: ".") else { throw FieldCipherError.malformed }
         let storedKeyID = stored[..<dot]
-        guard storedKeyID == keyID else { throw FieldCipherError.unknownKey(String(storedKeyID)) }
+        let key: SymmetricKey
+        if storedKeyID == masterKeyID {
+            key = masterKey
+        } else if let accountKey = accountKeys.key(String(storedKeyID)) {
+            key = accountKey.fieldKey
+        } else {
+            throw FieldCipherError.unknownKey(String(storedKeyID))
+        }
         guard let combined = Data(base64Encoded: String(stored[stored.index(after: dot)...])) else {
             throw FieldCipherError.malformed
         }

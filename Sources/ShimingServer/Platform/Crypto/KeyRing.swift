@@ -16,6 +16,8 @@ public enum KeyPurpose: String, Sendable, CaseIterable {
     case pairwiseSubject = "shiming/pairwise-subject/v1"
     /// HMAC-SHA256 for the audit chain and its signed checkpoints.
     case auditChain = "shiming/audit-chain/v1"
+    /// AES-256-GCM wrapping the accounts' own data keys (`AccountKeys`).
+    case keyWrapping = "shiming/key-wrapping/v1"
 }
 
 /// The master key and the purpose-specific subkeys derived from it.

@@ -185,6 +185,9 @@ public struct StoredFile: Sendable, Equatable {
     public var height: Int?
     public var createdAt: Date
     public var sealing: FileSealing = .stream
+    /// The key it is sealed under: its owner's (`a…`) or, for files stored before accounts had
+    /// keys of their own, the master key's.
+    public var keyID: String = ""
 }
 
 /// How a stored file's bytes are sealed.
@@ -195,7 +198,8 @@ public enum FileSealing: String, Sendable {
     case stream
 }
 
-/// Uploads encrypted at rest, under the file subkey, with the file's id bound in (a sealed file
+/// Uploads encrypted at rest, under their owner's file key (`AccountKey`; files from before
+/// per-account keys: the master's file subkey), with the file's id bound in (a sealed file
 /// moved under another id does not open), the key id stored in the row. New files are sealed
 /// as a stream (`SealedStream`) while they arrive, so an upload is never held whole in memory.
 /// The bytes go to the `FileStore`, the facts to `stored_files`.
@@ -222,21 +226,23 @@ struct SealedFiles: Sendable {
 
     let store: any FileStore
     let keyRing: KeyRing
+    let accountKeys: AccountKeys
     let random: any RandomSource
 
     static func context(_ id: UUID) -> Data { Data("file.\(id.uuidString.lowercased())".utf8) }
 
-    /// Starts sealing a new file under `id` as its bytes arrive; `finish()` makes it durable.
-    /// The caller then records the row with `record(…)` in its transaction, or removes the
-    /// file when it refuses the upload.
-    func writer(id: UUID) async throws -> SealedStream.Writer {
+    /// Starts sealing a new file of `owner` under `id` as its bytes arrive; `finish()` makes it
+    /// durable. The caller then records the row with `record(…)` in its transaction, or removes
+    /// the file when it refuses the upload.
+    func writer(id: UUID, owner: UUID) async throws -> SealedStream.Writer {
+        let key = try await accountKeys.key(for: owner)
         let upload = try await store.create(name: id.uuidString.lowercased())
-        return SealedStream.Writer(upload: upload, key: keyRing.key(for: .fileEncryption), context: Self.context(id), salt: random.bytes(32))
+        return SealedStream.Writer(upload: upload, key: key.fileKey, context: Self.context(id), salt: random.bytes(32))
     }
 
     /// Seals and writes bytes held in memory (a copy of a stored file), as a stream like any upload.
-    func write(_ data: Data, id: UUID) async throws {
-        let writer = try await writer(id: id)
+    func write(_ data: Data, id: UUID, owner: UUID) async throws {
+        let writer = try await writer(id: id, owner: owner)
         do {
             try await writer.append(Array(data))
             try await writer.finish()
@@ -260,7 +266,7 @@ struct SealedFiles: Sendable {
         record.size = size
         record.width = sniffed.width
         record.height = sniffed.height
-        record.keyID = keyRing.keyID
+        record.keyID = AccountKey.keyID(of: owner)
         record.sealing = FileSealing.stream.rawValue
         record.createdAt = now
         try await record.create(on: db)
@@ -270,13 +276,30 @@ struct SealedFiles: Sendable {
     /// The plaintext bytes of a stored file.
     func read(_ file: StoredFile) async throws -> Data {
         let stored = try await store.read(name: file.id.uuidString.lowercased())
-        let key = keyRing.key(for: .fileEncryption)
-        switch file.sealing {
+        let ownerKeyID = AccountKey.keyID(of: file.ownerID)
+        try await accountKeys.load([file.ownerID])
+        let ownerKey = accountKeys.cache.key(ownerKeyID)?.fileKey
+        // A file still under the master key may have been re-sealed under its owner's key by a
+        // key migration stopped before it updated the row: the owner's key is tried second.
+        let keys = file.keyID == ownerKeyID ? [ownerKey] : [keyRing.key(for: .fileEncryption), ownerKey]
+        var failure: any Error = FieldCipherError.unknownKey(file.keyID)
+        for case let key? in keys {
+            do {
+                return try Self.open(stored, sealing: file.sealing, key: key, id: file.id)
+            } catch {
+                failure = error
+            }
+        }
+        throw failure
+    }
+
+    private static func open(_ stored: Data, sealing: FileSealing, key: SymmetricKey, id: UUID) throws -> Data {
+        switch sealing {
         case .stream:
-            return try SealedStream.open(stored, key: key, context: Self.context(file.id))
+            return try SealedStream.open(stored, key: key, context: context(id))
         case .whole:
             do {
-                return try AES.GCM.open(AES.GCM.SealedBox(combined: stored), using: key, authenticating: Self.context(file.id))
+                return try AES.GCM.open(AES.GCM.SealedBox(combined: stored), using: key, authenticating: context(id))
             } catch {
                 throw FieldCipherError.authenticationFailed
             }

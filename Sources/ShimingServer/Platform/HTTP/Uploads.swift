@@ -25,7 +25,7 @@ struct StreamedForm {
     static let maxFieldBytes = 8 * 1024
     static let maxParts = 16
 
-    static func receive(_ req: Request, into files: SealedFiles, fields allowed: Set<String>, maxFileBytes: Int) async throws -> StreamedForm {
+    static func receive(_ req: Request, into files: SealedFiles, owner: UUID, fields allowed: Set<String>, maxFileBytes: Int) async throws -> StreamedForm {
         guard let type = req.headers.contentType, type.type == "multipart", type.subType == "form-data",
               let boundary = type.parameters["boundary"], !boundary.isEmpty, boundary.utf8.count <= 200 else {
             throw AccountError.invalid(["file": "required"])
@@ -54,7 +54,7 @@ struct StreamedForm {
                     do { try parser.execute(slice) } catch { throw AccountError.invalid(["file": "invalid_format"]) }
                     if let problem = parts.problem { throw problem }
                     guard !parts.fileBytes.isEmpty else { continue }
-                    if writer == nil { writer = try await files.writer(id: fileID) }
+                    if writer == nil { writer = try await files.writer(id: fileID, owner: owner) }
                     guard let current = writer else { continue }
                     if head.count < ReceivedFile.headBytes { head.append(contentsOf: parts.fileBytes.prefix(ReceivedFile.headBytes - head.count)) }
                     try await current.append(parts.fileBytes)

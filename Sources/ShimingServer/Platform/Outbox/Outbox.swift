@@ -18,10 +18,19 @@ public struct Outbox: Sendable {
     static let lease: TimeInterval = 120
 
     let cipher: FieldCipher
+    /// Messages to a person are sealed under their account's own key (so that erasing it
+    /// leaves no readable copy of their codes and notices, backups included).
+    let keys: AccountKeys?
 
     /// Creates an outbox that seals payloads with the given cipher.
     public init(cipher: FieldCipher) {
         self.cipher = cipher
+        keys = nil
+    }
+
+    init(cipher: FieldCipher, keys: AccountKeys) {
+        self.cipher = cipher
+        self.keys = keys
     }
 
     /// Adds a message to the outbox inside the caller's transaction.
@@ -34,6 +43,8 @@ public struct Outbox: Sendable {
         record.id = id
         record.channel = message.channel.rawValue
         record.template = message.template
+        var cipher = cipher
+        if let keys, let account = message.account, message.channel != .webhook { cipher = cipher.sealing(for: try await keys.key(for: account)) }
         record.payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))
         record.status = OutboxStatus.pending.rawValue
         record.attempts = 0
@@ -98,6 +109,7 @@ public struct Outbox: Sendable {
             guard let record = try await OutboxMessageRecord.find(id, on: db) else { continue }
             let message: OutgoingMessage
             do {
+                try await keys?.prepare([record.payload])
                 let payload = try cipher.openData(record.payload, context: Self.payloadContext(id))
                 message = try JSONDecoder().decode(OutgoingMessage.self, from: payload)
             } catch {

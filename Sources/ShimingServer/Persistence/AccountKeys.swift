@@ -1,0 +1,115 @@
+import Crypto
+import Fluent
+import Foundation
+import ShimingCore
+import SQLKit
+
+/// The accounts' own data keys: created on first use, stored wrapped by the master key in the
+/// key store (a database of its own on SQLite, `account_keys` on PostgreSQL), unwrapped into
+/// the process's `AccountKeyCache`, and destroyed when the account is erased.
+///
+/// A key is committed before anything is sealed under it (its own statement, never inside the
+/// caller's transaction), so no sealed value can outlive a rolled-back key; a key whose account
+/// was never stored is merely unused.
+struct AccountKeys: Sendable {
+    /// The key store.
+    let database: @Sendable () -> any Database
+    /// Admits one writer at a time to the key store on SQLite.
+    let gate: WriteGate
+    let cache: AccountKeyCache
+    /// The master key's id and its wrapping subkey.
+    let masterKeyID: String
+    let wrappingKey: SymmetricKey
+    let random: any RandomSource
+    let clock: any WallClock
+
+    init(database: @escaping @Sendable () -> any Database, gate: WriteGate, cache: AccountKeyCache, keyRing: KeyRing,
+         random: any RandomSource, clock: any WallClock) {
+        self.database = database
+        self.gate = gate
+        self.cache = cache
+        masterKeyID = keyRing.keyID
+        wrappingKey = keyRing.key(for: .keyWrapping)
+        self.random = random
+        self.clock = clock
+    }
+
+    static func wrapContext(_ account: UUID) -> Data { Data("shiming.account-key.\(account.uuidString.lowercased())".utf8) }
+
+    /// The account's key, created (and committed) when it has none yet.
+    func key(for account: UUID) async throws -> AccountKey {
+        if let key = cache.key(AccountKey.keyID(of: account)) { return key }
+        try await load([account])
+        if let key = cache.key(AccountKey.keyID(of: account)) { return key }
+        let material = SymmetricKey(data: random.bytes(32))
+        let wrapped = try material.withUnsafeBytes {
+            try AES.GCM.seal(Data($0), using: wrappingKey, authenticating: Self.wrapContext(account)).combined!.base64EncodedString()
+        }
+        let (masterKeyID, now) = (masterKeyID, clock.now())
+        try await gate.transaction(on: database()) { db in
+            // Two first uses racing: one insert wins, both then read the winner's key.
+            try await db.sql().raw("""
+                INSERT INTO account_keys (account_id, wrapped, master_key_id, created_at)
+                VALUES (\(bind: account), \(bind: wrapped), \(bind: masterKeyID), \(bind: now))
+                ON CONFLICT (account_id) DO NOTHING
+                """).run()
+        }
+        try await load([account])
+        guard let key = cache.key(AccountKey.keyID(of: account)) else { throw FieldCipherError.unknownKey(AccountKey.keyID(of: account)) }
+        return key
+    }
+
+    /// Unwraps into the cache the keys of these accounts that are not there yet (accounts
+    /// without a key, or whose key was destroyed, are skipped).
+    func load(_ accounts: some Collection<UUID>) async throws {
+        let missing = Array(Set(accounts.filter { cache.key(AccountKey.keyID(of: $0)) == nil }))
+        guard !missing.isEmpty else { return }
+        let sql = try database().sql()
+        for start in stride(from: 0, to: missing.count, by: 500) {
+            let chunk = missing[start..<min(start + 500, missing.count)]
+            let rows = try await sql.raw("""
+                SELECT account_id, wrapped, master_key_id FROM account_keys WHERE account_id IN (\(binds: Array(chunk)))
+                """).all()
+            cache.put(try rows.map { row in
+                let account = try row.decode(column: "account_id", as: UUID.self)
+                return try unwrap(try row.decode(column: "wrapped", as: String.self),
+                                  masterKeyID: try row.decode(column: "master_key_id", as: String.self), account: account)
+            })
+        }
+    }
+
+    /// Loads the account keys that sealed these values, before rows holding them are opened.
+    func prepare(_ sealed: some Sequence<String?>) async throws {
+        try await load(sealed.compactMap { $0.flatMap(AccountKey.account(ofSealed:)) })
+    }
+
+    /// Destroys the accounts' keys (those they still have): every value and file sealed under
+    /// them becomes unreadable, here and in every copy. On SQLite the key store zeroes the
+    /// deleted rows and folds its log into the file.
+    func destroy(_ accounts: [UUID]) async throws {
+        for account in accounts { cache.remove(AccountKey.keyID(of: account)) }
+        guard !accounts.isEmpty else { return }
+        let destroyed = try await gate.transaction(on: database()) { db in
+            try await SQLDialectSwitch.run(on: db, sqlite: ["PRAGMA secure_delete = ON"], postgres: [])
+            return try await db.sql().raw("DELETE FROM account_keys WHERE account_id IN (\(binds: accounts)) RETURNING account_id").all().count
+        }
+        guard destroyed > 0 else { return }
+        try await SQLDialectSwitch.run(on: database(), sqlite: ["PRAGMA wal_checkpoint(TRUNCATE)"], postgres: [])
+    }
+
+    /// The accounts that have a key (for checks and tests).
+    func accountsWithKeys() async throws -> [UUID] {
+        try await database().sql().raw("SELECT account_id FROM account_keys").all().map { try $0.decode(column: "account_id", as: UUID.self) }
+    }
+
+    private func unwrap(_ wrapped: String, masterKeyID: String, account: UUID) throws -> AccountKey {
+        guard masterKeyID == self.masterKeyID else { throw FieldCipherError.unknownKey(masterKeyID) }
+        guard let combined = Data(base64Encoded: wrapped) else { throw FieldCipherError.malformed }
+        do {
+            let material = try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: wrappingKey, authenticating: Self.wrapContext(account))
+            return AccountKey(accountID: account, material: SymmetricKey(data: material))
+        } catch {
+            throw FieldCipherError.authenticationFailed
+        }
+    }
+}

@@ -162,6 +162,7 @@ public func configure(
     app.asyncCommands.use(ShimingMigrateCommand(), as: "migrate")
     app.asyncCommands.use(AuditCommands(), as: "audit")
     app.asyncCommands.use(RetentionCommands(), as: "retention")
+    app.asyncCommands.use(KeyCommands(), as: "keys")
     app.asyncCommands.use(AdminCommands(), as: "admin")
     app.asyncCommands.use(RosterCommands(), as: "roster")
 }

@@ -26,6 +26,7 @@ struct Features: Sendable {
     let consents: ConsentService
     let retention: RetentionService
     let deletion: DeletionService
+    let keyMigration: KeyMigrationService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -44,6 +45,7 @@ struct Features: Sendable {
         consents = ConsentService(context: context, stores: stores)
         retention = RetentionService(context: context, stores: stores)
         deletion = DeletionService(context: context, stores: stores, accounts: accounts, cases: cases)
+        keyMigration = KeyMigrationService(context: context, stores: stores)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)
     }

@@ -1,10 +1,13 @@
+import NIOConcurrencyHelpers
 import Vapor
 
 /// `CaseService.sweep` and `ReviewService.sweep` in the background of `shiming serve`, once a
 /// minute: accounts whose second confirmation ran out are locked, holders are reminded before
 /// their verification runs out, verifications past their date expire, idle review claims return
 /// to the queue, overdue tasks are escalated, and sign-in and code counters past their windows
-/// are removed, accounts whose deletion is due are erased; once a day, the retention sweep. Several instances may sweep at once: each change is conditional on what it read.
+/// are removed, accounts whose deletion is due are erased, personal data still under the master key
+/// moves to its owner's key (a batch a minute until none is left); once a day, the retention
+/// sweep. Several instances may sweep at once: each change is conditional on what it read.
 enum CaseSweeper {
     static func make(_ application: Application) -> PeriodicWorker {
         let service = application.features.cases
@@ -12,6 +15,10 @@ enum CaseSweeper {
         let accounts = application.features.accounts
         let retention = application.features.retention
         let deletion = application.features.deletion
+        let keyMigration = application.features.keyMigration
+        // Nothing is ever sealed under the master key again once moved: after one empty batch
+        // this process stops looking.
+        let migrated = NIOLockedValueBox(false)
         let logger = Logger(label: "shiming.sweeper")
         return PeriodicWorker(name: "sweeper", interval: .seconds(60)) {
             let result = try await service.sweep()
@@ -27,6 +34,11 @@ enum CaseSweeper {
             }
             let erased = try await deletion.eraseDue()
             if erased > 0 { logger.notice("Sweep: \(erased) accounts erased at the end of their deletion grace period") }
+            if !migrated.withLockedValue({ $0 }) {
+                let step = try await keyMigration.step(limit: 500)
+                if step.isEmpty { migrated.withLockedValue { $0 = true } }
+                else { logger.notice("Keys: \(step.moved) values and \(step.files) files moved to their owners' own keys") }
+            }
             let tasks = try await review.sweep()
             if tasks.released + tasks.escalated > 0 {
                 logger.notice("Sweep: \(tasks.released) idle review claims returned to the queue, \(tasks.escalated) overdue tasks escalated")

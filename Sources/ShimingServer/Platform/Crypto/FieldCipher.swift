@@ -14,7 +14,8 @@ import ShimingCore
 public struct FieldCipher: Sendable {
     private let keyID: String
     private let key: SymmetricKey
-    private let masterKeyID: String
+    /// The master key's id (values under it are not yet, or never, any one person's).
+    let masterKeyID: String
     private let masterKey: SymmetricKey
     let accountKeys: AccountKeyCache
 

@@ -51,7 +51,9 @@ public func configure(
     for migration in ShimingMigrations.all {
         app.migrations.add(migration)
     }
-    app.migrations.add(CreateAccountKeys(), to: .keys)
+    // On PostgreSQL the key store is the same database: its table is migrated with the rest
+    // (two migrators setting up one database at once would race on the migration log).
+    if isSQLite { app.migrations.add(CreateAccountKeys(), to: .keys) } else { app.migrations.add(CreateAccountKeys()) }
     let accountKeyCache = AccountKeyCache()
     let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
                                   keyRing: keyRing, random: services.random, clock: services.clock)

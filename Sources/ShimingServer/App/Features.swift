@@ -27,6 +27,7 @@ struct Features: Sendable {
     let retention: RetentionService
     let deletion: DeletionService
     let keyMigration: KeyMigrationService
+    let exportJobs: ExportJobService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -48,6 +49,7 @@ struct Features: Sendable {
         keyMigration = KeyMigrationService(context: context, stores: stores)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)
+        exportJobs = ExportJobService(context: context, stores: stores, exports: exports)
     }
 }
 

@@ -93,6 +93,9 @@ public struct ShimingConfiguration: Sendable {
     public var auditCheckpointCopy: String? = nil
     /// What one account may keep in uploaded documents and proofs (`SHIMING_UPLOAD_QUOTA_MB`).
     public var uploadQuotaBytes: Int = 100 * 1024 * 1024
+    /// An account whose documents and proofs come to more than this gets its data export
+    /// prepared in the background, offered for 24 hours (`SHIMING_EXPORT_INLINE_MB`).
+    public var exportInlineBytes: Int = 20 * 1024 * 1024
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -360,6 +363,7 @@ public struct ShimingConfiguration: Sendable {
             uploadQuotaBytes: uploadQuota * 1024 * 1024
         )
         configuration.databasePoolTimeout = poolTimeout
+        configuration.exportInlineBytes = try integer("SHIMING_EXPORT_INLINE_MB", 20, 1...100_000, "a number of megabytes") * 1024 * 1024
         return configuration
     }
 

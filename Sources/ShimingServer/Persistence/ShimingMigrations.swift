@@ -30,5 +30,6 @@ enum ShimingMigrations {
         CreateConsentAcceptances(),
         AddCaseShredding(),
         AddAccountDeletion(),
+        CreateDataExports(),
     ]
 }

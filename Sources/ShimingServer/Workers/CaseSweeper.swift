@@ -5,7 +5,8 @@ import Vapor
 /// minute: accounts whose second confirmation ran out are locked, holders are reminded before
 /// their verification runs out, verifications past their date expire, idle review claims return
 /// to the queue, overdue tasks are escalated, and sign-in and code counters past their windows
-/// are removed, accounts whose deletion is due are erased, personal data still under the master key
+/// are removed, large accounts' data exports are prepared (and removed after 24 hours), accounts
+/// whose deletion is due are erased, personal data still under the master key
 /// moves to its owner's key (a batch a minute until none is left); once a day, the retention
 /// sweep. Several instances may sweep at once: each change is conditional on what it read.
 enum CaseSweeper {
@@ -16,6 +17,7 @@ enum CaseSweeper {
         let retention = application.features.retention
         let deletion = application.features.deletion
         let keyMigration = application.features.keyMigration
+        let exportJobs = application.features.exportJobs
         // Nothing is ever sealed under the master key again once moved: after one empty batch
         // this process stops looking.
         let migrated = NIOLockedValueBox(false)
@@ -32,6 +34,9 @@ enum CaseSweeper {
                 let removed = try await retention.sweep()
                 logger.notice("Retention: \(removed.files.count) document files of \(removed.documentCases.count) applications deleted, \(removed.shredded.count) applications shredded")
             }
+            let built = try await exportJobs.buildDue()
+            let expired = try await exportJobs.expireDue()
+            if built + expired > 0 { logger.notice("Exports: \(built) prepared, \(expired) removed after their 24 hours") }
             let erased = try await deletion.eraseDue()
             if erased > 0 { logger.notice("Sweep: \(erased) accounts erased at the end of their deletion grace period") }
             if !migrated.withLockedValue({ $0 }) {

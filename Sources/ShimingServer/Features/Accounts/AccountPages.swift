@@ -283,7 +283,7 @@ enum AccountPages {
         }
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/access-log"), ("id", "access-log")],
                                                             [.text(RightsPages.accessTitle(lang))])]))
-        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/export"), ("id", "export"), ("download", "")],
+        links.append(Forms.element("li", [], [Forms.element("a", [("href", "/account/export"), ("id", "export")],
                                                             [.text(RightsPages.exportTitle(lang))])]))
         links.append(Forms.element("li", [], [Forms.element("a", [("href", "/feedback?page=/account")], [.text(ReviewText.feedback(lang))])]))
         if account.kind == .applicant {

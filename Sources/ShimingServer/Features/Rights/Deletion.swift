@@ -124,7 +124,7 @@ struct DeletionService: Sendable {
                 }
                 _ = try await tx.retention.shred(record, at: now)
             }
-            let files = try await tx.erasure.removeRows(of: id, cases: owned.map(\.id))
+            let files = try await tx.erasure.removeRows(of: id, cases: owned.map(\.id)) + tx.exports.removeAll(of: id)
             try await tx.erasure.removeCounters(indexes: indexes)
             var details = ["applications": String(owned.count), "files": String(files.count), "grants": String(grants.count),
                            "by": actor == .system ? "request" : "staff"]

@@ -25,13 +25,94 @@ struct RightsController {
             responses: [200: .init("Entries", schema: .array(.ref("AccessLogEntry")))], components: ["AccessLogEntry": Self.entry], access: .holder
         ), use: accessLog)
         me.on(.GET, "export", documentation: APIOperation(
-            "exportMyData", summary: "Everything Shiming holds about the caller, as a ZIP: data.json, index.html (readable), the documents and proofs; audited",
-            tag: "accounts", responses: [200: .init("The ZIP", contentType: "application/zip")], access: .holder
+            "exportMyData", summary: "Everything Shiming holds about the caller, as a ZIP: data.json, index.html (readable), the documents and proofs; audited. For an account whose files are large the ZIP is prepared in the background instead: 202 with the export and its Location",
+            tag: "accounts", responses: [200: .init("The ZIP", contentType: "application/zip"), 202: .init("Being prepared", schema: .ref("DataExport"))],
+            components: Self.exportComponents, access: .holder
         ), use: export)
+        me.on(.POST, "exports", documentation: APIOperation(
+            "requestMyDataExport", summary: "Ask for the ZIP to be prepared in the background (the one being prepared or still offered is answered instead); the caller is told by message when it is ready, and may download it for 24 hours",
+            tag: "accounts", responses: [202: .init("Being prepared, or ready", schema: .ref("DataExport"))], components: Self.exportComponents, access: .holder
+        ), use: requestExport)
+        me.on(.GET, "exports", documentation: APIOperation(
+            "listMyDataExports", summary: "The caller's exports prepared in the background, newest first",
+            tag: "accounts", responses: [200: .init("Exports", schema: .array(.ref("DataExport")))], components: Self.exportComponents, access: .holder
+        ), use: listExports)
+        me.on(.GET, "exports", ":id", "download", documentation: APIOperation(
+            "downloadMyDataExport", summary: "The ZIP of a ready export, streamed; 409 export_not_ready while it is prepared, export_expired after its 24 hours",
+            tag: "accounts", responses: [200: .init("The ZIP", contentType: "application/zip"), 404: .init("Not the caller's"), 409: .init("Not ready, or expired")],
+            access: .holder
+        ), use: downloadExport)
+    }
+
+    static let exportComponents: [String: JSONSchema] = [
+        "DataExport": .object([
+            "id": .string(format: "uuid"),
+            "state": .string(allowed: ExportJob.State.allCases.map(\.rawValue)),
+            "requestedAt": .string(format: "date-time"),
+            "readyAt": .string(format: "date-time"),
+            "expiresAt": .string(format: "date-time", description: "when the ZIP is deleted (24 hours after it was ready)"),
+            "size": .integer(description: "bytes"),
+            "download": .string(description: "where to download it, once ready"),
+        ], required: ["id", "state", "requestedAt"]),
+    ]
+
+    struct ExportBody: Content {
+        var id: UUID
+        var state: String
+        var requestedAt: Date
+        var readyAt: Date?
+        var expiresAt: Date?
+        var size: Int?
+        var download: String?
+
+        init(_ job: ExportJob) {
+            (id, state, requestedAt, readyAt, expiresAt, size) = (job.id, job.state.rawValue, job.requestedAt, job.readyAt, job.expiresAt, job.size)
+            download = job.state == .ready ? "/api/v1/me/exports/\(job.id.uuidString.lowercased())/download" : nil
+        }
     }
 
     @Sendable func export(_ req: Request) async throws -> Response {
-        try await Self.exportResponse(req, account: try req.requireAccount(), exports: features.exports)
+        let account = try req.requireAccount()
+        guard try await features.exportJobs.isLarge(account) else {
+            return try await Self.exportResponse(req, account: account, exports: features.exports)
+        }
+        return try await accepted(req, try await features.exportJobs.request(account, lang: req.lang, ip: req.clientIP))
+    }
+
+    @Sendable func requestExport(_ req: Request) async throws -> Response {
+        try await accepted(req, try await features.exportJobs.request(try req.requireAccount(), lang: req.lang, ip: req.clientIP))
+    }
+
+    private func accepted(_ req: Request, _ job: ExportJob) async throws -> Response {
+        let response = try await ExportBody(job).encodeResponse(status: .accepted, for: req)
+        response.headers.replaceOrAdd(name: .location, value: "/api/v1/me/exports")
+        return response
+    }
+
+    @Sendable func listExports(_ req: Request) async throws -> [ExportBody] {
+        try await features.exportJobs.list(try req.requireAccount()).map(ExportBody.init)
+    }
+
+    @Sendable func downloadExport(_ req: Request) async throws -> Response {
+        try await Self.downloadResponse(req, id: try req.uuidParameter(), account: try req.requireAccount(), jobs: features.exportJobs)
+    }
+
+    /// A ready export's ZIP, opened piece by piece as it is sent (never held whole).
+    static func downloadResponse(_ req: Request, id: UUID, account: Account, jobs: ExportJobService) async throws -> Response {
+        let (job, pieces) = try await jobs.download(id, account: account)
+        let response = Response(status: .ok, body: .init(asyncStream: { writer in
+            do {
+                for try await piece in pieces { try await writer.writeBuffer(ByteBuffer(bytes: piece)) }
+                try await writer.write(.end)
+            } catch {
+                try await writer.write(.error(error))
+            }
+        }))
+        response.headers.contentType = HTTPMediaType(type: "application", subType: "zip")
+        if let size = job.size { response.headers.replaceOrAdd(name: .contentLength, value: String(size)) }
+        response.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"shiming-data-\(ChinaTime.day(job.requestedAt)).zip\"")
+        response.headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
+        return response
     }
 
     /// Builds the person's ZIP in `<data dir>/exports` (0700), streams it, and removes it.

@@ -16,6 +16,11 @@ enum RightsPages {
     static let you = LocalizedText("您本人", "You")
     static let staff = LocalizedText("工作人员", "Staff")
     static let exportTitle = LocalizedText("下载我的全部数据（ZIP）", "Download all my data (ZIP)")
+    static let exportLead = LocalizedText(
+        "您上传的材料较多，我们在后台为您准备数据副本，通常几分钟即可。准备好后会通过短信或邮件通知您，请在 24 小时内下载，之后副本会被删除。",
+        "You have uploaded many files, so your copy is prepared in the background, usually within minutes. You will get a message when it is ready; download it within 24 hours, after which it is deleted.")
+    static let refresh = LocalizedText("刷新", "Refresh")
+    static let download = LocalizedText("下载", "Download")
 
     static func viewer(_ viewer: AccessLogService.Viewer, _ lang: Lang) -> String {
         switch viewer {
@@ -38,6 +43,36 @@ enum RightsPages {
         case .platformQuery: LocalizedText("查询了您的核验结果（只含您同意的内容）", "asked about your verification (only what you agreed to)")(lang)
         case .exported: LocalizedText("导出了您的全部数据", "exported all your data")(lang)
         }
+    }
+
+    static func exportState(_ job: ExportJob, _ lang: Lang) -> String {
+        switch job.state {
+        case .preparing: LocalizedText("正在准备", "Being prepared")(lang)
+        case .ready:
+            LocalizedText("已准备好（\(ByteCountFormatter.string(fromByteCount: Int64(job.size ?? 0), countStyle: .file))），\(StaffPages.time(job.expiresAt ?? job.requestedAt)) 前可下载",
+                          "Ready (\(ByteCountFormatter.string(fromByteCount: Int64(job.size ?? 0), countStyle: .file))), until \(StaffPages.time(job.expiresAt ?? job.requestedAt))")(lang)
+        case .failed: LocalizedText("未能准备好，请再申请一次", "Could not be prepared; please ask again")(lang)
+        case .expired: LocalizedText("已过期删除", "Expired and deleted")(lang)
+        }
+    }
+
+    /// `/account/export` for a large account: the copies asked for, their state, and the link.
+    static func exports(_ jobs: [ExportJob], lang: Lang) -> HTML {
+        var main: [Node<HTML.BodyContext>] = [.h1(.text(exportTitle(lang))), .p(.class("lead"), .text(exportLead(lang)))]
+        main.append(Forms.element("ul", [("class", "exports")], jobs.map { job in
+            var lines: [Node<HTML.BodyContext>] = [
+                Forms.element("time", [("datetime", ISO8601DateFormatter().string(from: job.requestedAt))], [.text(StaffPages.time(job.requestedAt))]),
+                .text(" "), Forms.element("strong", [], [.text(exportState(job, lang))]),
+            ]
+            if job.state == .ready {
+                lines += [.text(" "), Forms.element("a", [("href", "/account/exports/\(job.id.uuidString.lowercased())/download"), ("class", "button"),
+                                                          ("id", "download-export")], [.text(download(lang))])]
+            }
+            return Forms.element("li", [("class", "card"), ("data-state", job.state.rawValue)], lines)
+        }))
+        if jobs.contains(where: { $0.state == .preparing }) { main.append(.p(.a(.href("/account/export"), .text(refresh(lang))))) }
+        main.append(.p(.a(.href("/account"), .text(AccountText.accountTitle(lang)))))
+        return Layout.page(title: exportTitle, lang: lang, path: "/account/export", signedIn: true, main: .group(main))
     }
 
     static func accessLog(_ entries: [AccessLogService.Entry], more: Int64?, lang: Lang) -> HTML {
@@ -71,10 +106,21 @@ struct WebRightsController {
     func register(_ routes: any RoutesBuilder) {
         routes.page(.GET, "account", "access-log", access: .holder, use: accessLog)
         routes.page(.GET, "account", "export", access: .holder, use: export)
+        routes.page(.GET, "account", "exports", ":id", "download", access: .holder, use: downloadExport)
     }
 
+    /// The ZIP at once, or for a large account the copies being prepared in the background.
     @Sendable func export(_ req: Request) async throws -> Response {
-        try await RightsController.exportResponse(req, account: try req.caller.account, exports: features.exports)
+        let account = try req.caller.account
+        guard try await features.exportJobs.isLarge(account) else {
+            return try await RightsController.exportResponse(req, account: account, exports: features.exports)
+        }
+        _ = try await features.exportJobs.request(account, lang: req.lang, ip: req.clientIP)
+        return WebController.html(RightsPages.exports(try await features.exportJobs.list(account), lang: req.lang).render())
+    }
+
+    @Sendable func downloadExport(_ req: Request) async throws -> Response {
+        try await RightsController.downloadResponse(req, id: try req.uuidParameter(), account: try req.caller.account, jobs: features.exportJobs)
     }
 
     @Sendable func accessLog(_ req: Request) async throws -> Response {

@@ -14,6 +14,9 @@ public protocol FileStore: Sendable {
     func create(name: String) async throws -> any FileStoreUpload
     /// The bytes stored under `name`.
     func read(name: String) async throws -> Data
+    /// The bytes stored under `name`, in pieces of about `pieceBytes`, so that a large object
+    /// is never held whole.
+    func pieces(name: String, pieceBytes: Int) -> AsyncThrowingStream<[UInt8], any Error>
     /// Removes what is stored under `name` (no error when it is already gone).
     func remove(name: String) async throws
 }
@@ -28,6 +31,26 @@ public protocol FileStoreUpload: Sendable {
 }
 
 extension FileStore {
+    /// Reads the whole object and hands it out in pieces (for stores that cannot do better).
+    public func pieces(name: String, pieceBytes: Int) -> AsyncThrowingStream<[UInt8], any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let data = try await read(name: name)
+                    var offset = 0
+                    while offset < data.count {
+                        continuation.yield(Array(data[offset..<min(offset + pieceBytes, data.count)]))
+                        offset += pieceBytes
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     /// Stores `data` under `name` in one go.
     public func write(_ data: Data, name: String) async throws {
         let upload = try await create(name: name)
@@ -90,6 +113,25 @@ public struct DirectoryFileStore: FileStore {
     public func read(name: String) async throws -> Data {
         let path = path(name)
         return try await threadPool.runIfActive { try Data(contentsOf: URL(fileURLWithPath: path)) }
+    }
+
+    /// Read on the store's threads, one piece at a time as the consumer asks.
+    public func pieces(name: String, pieceBytes: Int) -> AsyncThrowingStream<[UInt8], any Error> {
+        let (path, threadPool) = (path(name), threadPool)
+        // Closed at the end, or when the stream is dropped (the handle closes itself then).
+        let handle = NIOLockedValueBox<FileHandle?>(nil)
+        return AsyncThrowingStream(unfolding: {
+            try await threadPool.runIfActive {
+                try handle.withLockedValue { handle in
+                    if handle == nil { handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) }
+                    guard let data = try handle?.read(upToCount: pieceBytes), !data.isEmpty else {
+                        try handle?.close()
+                        return nil
+                    }
+                    return [UInt8](data)
+                }
+            }
+        })
     }
 
     public func remove(name: String) async throws {
@@ -291,6 +333,13 @@ struct SealedFiles: Sendable {
             }
         }
         throw failure
+    }
+
+    /// The plaintext of a file the account sealed as a stream under its own key (a data
+    /// export), read and opened piece by piece.
+    func stream(id: UUID, owner: UUID) async throws -> AsyncThrowingStream<[UInt8], any Error> {
+        let key = try await accountKeys.key(for: owner)
+        return SealedStream.open(store.pieces(name: id.uuidString.lowercased(), pieceBytes: 1 << 20), key: key.fileKey, context: Self.context(id))
     }
 
     private static func open(_ stored: Data, sealing: FileSealing, key: SymmetricKey, id: UUID) throws -> Data {

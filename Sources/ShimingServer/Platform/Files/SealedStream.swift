@@ -93,6 +93,53 @@ enum SealedStream {
         }
     }
 
+    /// The plaintext of a sealed stream as it is read, segment by segment (one segment held at
+    /// a time); the stream fails with `authenticationFailed` at the first segment that does
+    /// not open, and a stream cut short fails at its end.
+    static func open(_ pieces: AsyncThrowingStream<[UInt8], any Error>, key: SymmetricKey, context: Data) -> AsyncThrowingStream<[UInt8], any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let sealedSegment = segmentBytes + tagBytes
+                    var buffer: [UInt8] = []
+                    var header: [UInt8]?
+                    var fileKey: SymmetricKey?
+                    var index: UInt32 = 0
+                    func openSegment(_ bytes: ArraySlice<UInt8>, last: Bool) throws -> [UInt8] {
+                        guard let fileKey, let header, bytes.count >= tagBytes else { throw FieldCipherError.authenticationFailed }
+                        do {
+                            let box = try AES.GCM.SealedBox(nonce: try nonce(index, last: last), ciphertext: bytes.dropLast(tagBytes), tag: bytes.suffix(tagBytes))
+                            return Array(try AES.GCM.open(box, using: fileKey, authenticating: header))
+                        } catch {
+                            throw FieldCipherError.authenticationFailed
+                        }
+                    }
+                    for try await piece in pieces {
+                        buffer.append(contentsOf: piece)
+                        if header == nil, buffer.count >= headerBytes {
+                            guard Array(buffer[0..<magic.count]) == magic else { throw FieldCipherError.malformed }
+                            header = Array(buffer[0..<headerBytes])
+                            fileKey = Self.fileKey(key, salt: Array(buffer[magic.count..<headerBytes]), context: context)
+                            buffer.removeFirst(headerBytes)
+                        }
+                        // A full segment followed by more bytes is not the last one.
+                        while header != nil, buffer.count > sealedSegment {
+                            continuation.yield(try openSegment(buffer[0..<sealedSegment], last: false))
+                            buffer.removeFirst(sealedSegment)
+                            index += 1
+                        }
+                    }
+                    guard header != nil else { throw FieldCipherError.malformed }
+                    continuation.yield(try openSegment(buffer[...], last: true))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     /// The plaintext of a sealed stream, or `authenticationFailed`.
     static func open(_ sealed: Data, key: SymmetricKey, context: Data) throws -> Data {
         let bytes = [UInt8](sealed)

@@ -33,12 +33,11 @@ struct SealedStreamTests {
     let owner = UUID()
 
     func sealedFiles(_ store: MemoryFileStore) -> SealedFiles {
-        let ring = KeyRing(masterKey: key)
         let cache = AccountKeyCache()
         cache.put([AccountKey(accountID: owner, material: SymmetricKey(size: .bits256))])
-        let keys = AccountKeys(database: { fatalError("the key is cached") }, gate: WriteGate(serialises: false), cache: cache, keyRing: ring,
+        let keys = AccountKeys(database: { fatalError("the key is cached") }, gate: WriteGate(serialises: false), cache: cache, masters: MasterKeys(ring: key),
                                random: SystemRandom(), clock: SystemClock())
-        return SealedFiles(store: store, keyRing: ring, accountKeys: keys, random: SystemRandom())
+        return SealedFiles(store: store, masters: keys.masters, accountKeys: keys, random: SystemRandom())
     }
 
     func sample(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) } }
@@ -109,7 +108,7 @@ struct SealedStreamTests {
         let files = sealedFiles(store)
         let id = UUID()
         let bytes = Data(sample(5000))
-        let box = try AES.GCM.seal(bytes, using: files.keyRing.key(for: .fileEncryption), authenticating: SealedFiles.context(id))
+        let box = try AES.GCM.seal(bytes, using: files.masters.current.key(for: .fileEncryption), authenticating: SealedFiles.context(id))
         try await store.write(box.combined!, name: id.uuidString.lowercased())
         #expect(try await files.read(stored(id, size: 5000, sealing: .whole)) == bytes)
         await #expect(throws: FieldCipherError.self) { try await files.read(stored(id, size: 5000, sealing: .stream)) }

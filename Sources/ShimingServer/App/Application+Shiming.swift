@@ -12,8 +12,11 @@ public struct ShimingContext: Sendable {
     public let services: Services
     /// The message sink actually in use.
     public let messageSink: any MessageSink
-    /// Keys derived from the master key.
+    /// The keys that stay when the master key is rotated (audit chain, pairwise subjects, secret
+    /// hashes, blind indexes), with the master key version current at start.
     public let keyRing: KeyRing
+    /// The master key versions (re-read when `keys rotate` or `keys retire` changes the key file).
+    let masterKeys: MasterKeys
     /// Encryption for personal data in columns.
     public let cipher: FieldCipher
     /// The accounts' own data keys, which the cipher and the files seal personal data under.

@@ -19,8 +19,11 @@ public func configure(
         attributes: [.posixPermissions: 0o700]
     )
 
-    let masterKey = try MasterKey.load(configuration.encryptionKey, random: services.random, logger: app.logger)
-    let keyRing = KeyRing(masterKey: masterKey)
+    let masterKeys = MasterKeys(try MasterKey.load(configuration.encryptionKey, random: services.random, logger: app.logger),
+                                path: MasterKey.path(of: configuration.encryptionKey))
+    // The keys that never change (audit chain, pairwise subjects, secret hashes, blind indexes)
+    // and the current version's id; sealing and wrapping ask `masterKeys` for the version.
+    let keyRing = masterKeys.current
 
     switch configuration.database {
     case .sqlite(let path):
@@ -56,7 +59,7 @@ public func configure(
     if isSQLite { app.migrations.add(CreateAccountKeys(), to: .keys) } else { app.migrations.add(CreateAccountKeys()) }
     let accountKeyCache = AccountKeyCache()
     let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
-                                  keyRing: keyRing, random: services.random, clock: services.clock)
+                                  masters: masterKeys, random: services.random, clock: services.clock)
 
     let baseSink: any MessageSink = services.messageSink ?? {
         let fallback: any MessageSink = switch configuration.messageSink {
@@ -88,7 +91,8 @@ public func configure(
         services: services,
         messageSink: messageSink,
         keyRing: keyRing,
-        cipher: FieldCipher(keyRing: keyRing, accountKeys: accountKeyCache),
+        masterKeys: masterKeys,
+        cipher: FieldCipher(masters: masterKeys, accountKeys: accountKeyCache),
         accountKeys: accountKeys,
         blindIndex: BlindIndex(keyRing: keyRing),
         metrics: registry,
@@ -98,7 +102,7 @@ public func configure(
         files: SealedFiles(
             store: services.fileStore ?? DirectoryFileStore.started(
                 root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), app: app),
-            keyRing: keyRing,
+            masters: masterKeys,
             accountKeys: accountKeys,
             random: services.random
         ),

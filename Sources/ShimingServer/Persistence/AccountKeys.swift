@@ -17,35 +17,42 @@ struct AccountKeys: Sendable {
     /// Admits one writer at a time to the key store on SQLite.
     let gate: WriteGate
     let cache: AccountKeyCache
-    /// The master key's id and its wrapping subkey.
-    let masterKeyID: String
-    let wrappingKey: SymmetricKey
+    /// The master key versions: new keys are wrapped under the current one.
+    let masters: MasterKeys
     let random: any RandomSource
     let clock: any WallClock
 
-    init(database: @escaping @Sendable () -> any Database, gate: WriteGate, cache: AccountKeyCache, keyRing: KeyRing,
-         random: any RandomSource, clock: any WallClock) {
-        self.database = database
-        self.gate = gate
-        self.cache = cache
-        masterKeyID = keyRing.keyID
-        wrappingKey = keyRing.key(for: .keyWrapping)
-        self.random = random
-        self.clock = clock
+    static func wrapContext(_ account: UUID) -> Data { Data("shiming.account-key.\(account.uuidString.lowercased())".utf8) }
+
+    /// Wraps a key's material under the current master key version: the wrapped text and the version's id.
+    func wrap(_ material: SymmetricKey, account: UUID) throws -> (wrapped: String, masterKeyID: String) {
+        let ring = masters.current
+        let box = try material.withUnsafeBytes {
+            try AES.GCM.seal(Data($0), using: ring.key(for: .keyWrapping), authenticating: Self.wrapContext(account))
+        }
+        guard let combined = box.combined else { throw FieldCipherError.malformed }
+        return (combined.base64EncodedString(), ring.keyID)
     }
 
-    static func wrapContext(_ account: UUID) -> Data { Data("shiming.account-key.\(account.uuidString.lowercased())".utf8) }
+    /// The material of a wrapped key.
+    func unwrapMaterial(_ wrapped: String, masterKeyID: String, account: UUID) throws -> SymmetricKey {
+        guard let ring = masters.ring(masterKeyID) else { throw FieldCipherError.unknownKey(masterKeyID) }
+        guard let combined = Data(base64Encoded: wrapped) else { throw FieldCipherError.malformed }
+        do {
+            let box = try AES.GCM.SealedBox(combined: combined)
+            return SymmetricKey(data: try AES.GCM.open(box, using: ring.key(for: .keyWrapping), authenticating: Self.wrapContext(account)))
+        } catch {
+            throw FieldCipherError.authenticationFailed
+        }
+    }
 
     /// The account's key, created (and committed) when it has none yet.
     func key(for account: UUID) async throws -> AccountKey {
         if let key = cache.key(AccountKey.keyID(of: account)) { return key }
         try await load([account])
         if let key = cache.key(AccountKey.keyID(of: account)) { return key }
-        let material = SymmetricKey(data: random.bytes(32))
-        let wrapped = try material.withUnsafeBytes {
-            try AES.GCM.seal(Data($0), using: wrappingKey, authenticating: Self.wrapContext(account)).combined!.base64EncodedString()
-        }
-        let (masterKeyID, now) = (masterKeyID, clock.now())
+        let (wrapped, masterKeyID) = try wrap(SymmetricKey(data: random.bytes(32)), account: account)
+        let now = clock.now()
         try await gate.transaction(on: database()) { db in
             // Two first uses racing: one insert wins, both then read the winner's key.
             try await db.sql().raw("""
@@ -103,13 +110,6 @@ struct AccountKeys: Sendable {
     }
 
     private func unwrap(_ wrapped: String, masterKeyID: String, account: UUID) throws -> AccountKey {
-        guard masterKeyID == self.masterKeyID else { throw FieldCipherError.unknownKey(masterKeyID) }
-        guard let combined = Data(base64Encoded: wrapped) else { throw FieldCipherError.malformed }
-        do {
-            let material = try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: wrappingKey, authenticating: Self.wrapContext(account))
-            return AccountKey(accountID: account, material: SymmetricKey(data: material))
-        } catch {
-            throw FieldCipherError.authenticationFailed
-        }
+        AccountKey(accountID: account, material: try unwrapMaterial(wrapped, masterKeyID: masterKeyID, account: account))
     }
 }

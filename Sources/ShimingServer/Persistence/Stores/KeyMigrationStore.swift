@@ -60,7 +60,13 @@ struct KeyMigrationStore: Sendable {
     let cipher: FieldCipher
     let keys: AccountKeys
 
-    private var masterPrefix: String { cipher.masterKeyID + ".%" }
+    /// A value under any master key version: an 8-character key id, then the dot (an account
+    /// key's id is 33 characters).
+    static let underMaster = "________.%"
+    private var masterPrefix: String { Self.underMaster }
+    /// Decisions whose note or message is under a master key version.
+    private static let decisionUnderMaster: SQLQueryString =
+        "(decision_json LIKE '%\"noteSealed\":\"________.%' OR decision_json LIKE '%\"messageSealed\":\"________.%')"
 
     /// How many values of the column are still sealed under the master key.
     func remaining(_ column: SealedColumn) async throws -> Int {
@@ -108,7 +114,7 @@ struct KeyMigrationStore: Sendable {
     /// (they live inside the decision's JSON).
     func decisionsRemaining() async throws -> Int {
         let row = try await db.sql().raw("""
-            SELECT COUNT(*) AS n FROM cases WHERE decision_json LIKE \(bind: "%\"" + cipher.masterKeyID + ".%")
+            SELECT COUNT(*) AS n FROM cases WHERE \(Self.decisionUnderMaster)
             """).first()
         return try row?.decode(column: "n", as: Int.self) ?? 0
     }
@@ -117,7 +123,7 @@ struct KeyMigrationStore: Sendable {
     func moveDecisions(limit: Int) async throws -> Int {
         let sql = try db.sql()
         let rows = try await sql.raw("""
-            SELECT id, account_id, decision_json FROM cases WHERE decision_json LIKE \(bind: "%\"" + cipher.masterKeyID + ".%") LIMIT \(bind: limit)
+            SELECT id, account_id, decision_json FROM cases WHERE \(Self.decisionUnderMaster) LIMIT \(bind: limit)
             """).all()
         var moved = 0
         for row in rows {
@@ -131,8 +137,10 @@ struct KeyMigrationStore: Sendable {
                 guard let value, cipher.isUnderMasterKey(value) else { return value }
                 return try sealer.seal(try cipher.openData(value, context: context), context: context)
             }
+            let before = decision
             decision.noteSealed = try reseal(decision.noteSealed, StoredCase.noteContext(id))
             decision.messageSealed = try reseal(decision.messageSealed, StoredCase.messageContext(id))
+            guard decision != before else { continue }
             let updated = try await sql.raw("""
                 UPDATE cases SET decision_json = \(bind: try StoredJSON.text(decision)) WHERE id = \(bind: id) AND decision_json = \(bind: json) RETURNING id
                 """).first()
@@ -143,11 +151,15 @@ struct KeyMigrationStore: Sendable {
 
     /// Files still sealed under the master key, oldest first.
     func filesUnderMaster(limit: Int) async throws -> [StoredFile] {
-        try await StoredFileRecord.query(on: db).filter(\.$keyID == cipher.masterKeyID).sort(\.$createdAt).limit(limit).all().map { try $0.file() }
+        let ids = try await db.sql().raw("SELECT id FROM stored_files WHERE LENGTH(key_id) = 8 ORDER BY created_at LIMIT \(bind: limit)").all()
+            .map { try $0.decode(column: "id", as: UUID.self) }
+        guard !ids.isEmpty else { return [] }
+        return try await StoredFileRecord.query(on: db).filter(\.$id ~~ ids).sort(\.$createdAt).all().map { try $0.file() }
     }
 
     func filesUnderMasterCount() async throws -> Int {
-        try await StoredFileRecord.query(on: db).filter(\.$keyID == cipher.masterKeyID).count()
+        let row = try await db.sql().raw("SELECT COUNT(*) AS n FROM stored_files WHERE LENGTH(key_id) = 8").first()
+        return try row?.decode(column: "n", as: Int.self) ?? 0
     }
 
     /// Records that a file now lies under its owner's key (written as a stream), if its row is
@@ -155,7 +167,7 @@ struct KeyMigrationStore: Sendable {
     func fileMoved(_ file: StoredFile) async throws {
         try await db.sql().raw("""
             UPDATE stored_files SET key_id = \(bind: AccountKey.keyID(of: file.ownerID)), sealing = \(bind: FileSealing.stream.rawValue)
-            WHERE id = \(bind: file.id) AND key_id = \(bind: cipher.masterKeyID)
+            WHERE id = \(bind: file.id) AND key_id = \(bind: file.keyID)
             """).run()
     }
 }

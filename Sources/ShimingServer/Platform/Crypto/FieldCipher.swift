@@ -6,33 +6,32 @@ import ShimingCore
 /// stored beside the ciphertext, and the column's name bound in as associated data so that a
 /// ciphertext copied into another column (or row kind) does not decrypt.
 ///
-/// Stored form: `<keyID>.<base64(nonce ‖ ciphertext ‖ tag)>`. The key is the master key's field
-/// subkey (data of no one person: platform secrets, the school roll) or one account's own data
-/// key (`a<account id>`, see `AccountKeys`); a cipher seals under one of them (`sealing(for:)`)
-/// and opens with either, the account keys coming from the cache the stores fill before
-/// mapping rows (`AccountKeys.prepare`).
+/// Stored form: `<keyID>.<base64(nonce ‖ ciphertext ‖ tag)>`. The key is a master key version's
+/// field subkey (data of no one person: platform secrets, the school roll; new values under the
+/// current version) or one account's own data key (`a<account id>`, see `AccountKeys`); a
+/// cipher seals under one of them (`sealing(for:)`) and opens with any, the account keys coming
+/// from the cache the stores fill before mapping rows (`AccountKeys.prepare`).
 public struct FieldCipher: Sendable {
-    private let keyID: String
-    private let key: SymmetricKey
-    /// The master key's id (values under it are not yet, or never, any one person's).
-    let masterKeyID: String
-    private let masterKey: SymmetricKey
+    /// The account key this cipher seals under; nil: the current master key version.
+    private let accountKey: AccountKey?
+    let masters: MasterKeys
     let accountKeys: AccountKeyCache
 
-    /// Creates a cipher with the field-encryption subkey of a key ring.
-    public init(keyRing: KeyRing, purpose: KeyPurpose = .fieldEncryption, accountKeys: AccountKeyCache = AccountKeyCache()) {
-        keyID = keyRing.keyID
-        key = keyRing.key(for: purpose)
-        masterKeyID = keyID
-        masterKey = key
+    /// Creates a cipher over the master key versions.
+    init(masters: MasterKeys, accountKeys: AccountKeyCache = AccountKeyCache()) {
+        accountKey = nil
+        self.masters = masters
         self.accountKeys = accountKeys
     }
 
+    /// Creates a cipher with the field-encryption subkey of one key ring.
+    public init(keyRing: KeyRing, accountKeys: AccountKeyCache = AccountKeyCache()) {
+        self.init(masters: MasterKeys(ring: keyRing.masterKey), accountKeys: accountKeys)
+    }
+
     private init(sealingWith accountKey: AccountKey, from cipher: FieldCipher) {
-        keyID = accountKey.keyID
-        key = accountKey.fieldKey
-        masterKeyID = cipher.masterKeyID
-        masterKey = cipher.masterKey
+        self.accountKey = accountKey
+        masters = cipher.masters
         accountKeys = cipher.accountKeys
     }
 
@@ -42,16 +41,26 @@ public struct FieldCipher: Sendable {
         FieldCipher(sealingWith: accountKey, from: self)
     }
 
-    /// The id of the key this cipher seals under.
-    var sealingKeyID: String { keyID }
+    /// The key id and key new values are sealed under.
+    private var sealingKey: (id: String, key: SymmetricKey) {
+        if let accountKey { return (accountKey.keyID, accountKey.fieldKey) }
+        let ring = masters.current
+        return (ring.keyID, ring.key(for: .fieldEncryption))
+    }
 
-    /// Whether a stored value was sealed under the master key (not yet under an account's key).
+    /// The current master key version's id.
+    var masterKeyID: String { masters.current.keyID }
+
+    /// Whether a stored value was sealed under a master key version (not under an account's
+    /// key): master key ids are 8 hex digits, account key ids 33 characters.
     func isUnderMasterKey(_ stored: String) -> Bool {
-        stored.hasPrefix(masterKeyID + ".")
+        guard let dot = stored.firstIndex(of: ".") else { return false }
+        return stored.distance(from: stored.startIndex, to: dot) == 8
     }
 
     /// Encrypts bytes for the named context (e.g. `account.phone`).
     public func seal(_ plaintext: Data, context: String) throws -> String {
+        let (keyID, key) = sealingKey
         let box = try AES.GCM.seal(plaintext, using: key, authenticating: Data(context.utf8))
         guard let combined = box.combined else { throw FieldCipherError.malformed }
         return keyID + "." + combined.base64EncodedString()
@@ -65,14 +74,14 @@ public struct FieldCipher: Sendable {
     /// Decrypts bytes sealed for the named context.
     public func openData(_ stored: String, context: String) throws -> Data {
         guard let dot = stored.firstIndex(of: ".") else { throw FieldCipherError.malformed }
-        let storedKeyID = stored[..<dot]
+        let storedKeyID = String(stored[..<dot])
         let key: SymmetricKey
-        if storedKeyID == masterKeyID {
-            key = masterKey
-        } else if let accountKey = accountKeys.key(String(storedKeyID)) {
+        if let accountKey = accountKeys.key(storedKeyID) {
             key = accountKey.fieldKey
+        } else if storedKeyID.count == 8, let masterKey = masters.fieldKey(storedKeyID) {
+            key = masterKey
         } else {
-            throw FieldCipherError.unknownKey(String(storedKeyID))
+            throw FieldCipherError.unknownKey(storedKeyID)
         }
         guard let combined = Data(base64Encoded: String(stored[stored.index(after: dot)...])) else {
             throw FieldCipherError.malformed

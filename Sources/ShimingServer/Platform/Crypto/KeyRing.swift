@@ -25,11 +25,21 @@ public struct KeyRing: Sendable {
     /// A short, stable identifier of the master key, stored beside every ciphertext so that
     /// keys can rotate.
     public let keyID: String
-    private let subkeys: [KeyPurpose: SymmetricKey]
+    /// The master key version itself (for the key file and the tools).
+    let masterKey: SymmetricKey
+    private var subkeys: [KeyPurpose: SymmetricKey]
+
+    /// Derives every subkey from a 32-byte master key, but takes the `pinned` ones as given
+    /// (the keys that stay when the master key changes: see `KeyFile`).
+    init(masterKey: SymmetricKey, pinned: [KeyPurpose: SymmetricKey]) {
+        self.init(masterKey: masterKey)
+        for (purpose, key) in pinned { subkeys[purpose] = key }
+    }
 
     /// Derives every subkey from a 32-byte master key.
     public init(masterKey: SymmetricKey) {
         precondition(masterKey.bitCount == 256, "the master key must be 32 bytes")
+        self.masterKey = masterKey
         let fingerprint = SHA256.hash(data: masterKey.withUnsafeBytes { Data("shiming-key-id".utf8) + Data($0) })
         keyID = fingerprint.prefix(4).map { String(format: "%02x", $0) }.joined()
         var subkeys: [KeyPurpose: SymmetricKey] = [:]

@@ -6,12 +6,20 @@ import ShimingCore
 /// Loads the master encryption key from where the configuration says, creating it in the data
 /// directory on the first start of an SQLite deployment.
 enum MasterKey {
-    /// Reads (or first creates) the master key.
+    /// The key file of a source, if the keys come from one (and so can be rotated in place).
+    static func path(of source: ShimingConfiguration.KeySource) -> String? {
+        switch source {
+        case .inline: nil
+        case .file(let path), .dataDirectory(let path): path
+        }
+    }
+
+    /// Reads (or first creates) the master key versions.
     static func load(
         _ source: ShimingConfiguration.KeySource,
         random: any RandomSource,
         logger: Logger
-    ) throws -> SymmetricKey {
+    ) throws -> KeyFile {
         switch source {
         case .inline(let text):
             return try decode(text, origin: "SHIMING_ENCRYPTION_KEY")
@@ -37,7 +45,7 @@ enum MasterKey {
             logger.notice(
                 "Generated a new encryption key in \(path) (mode 0600). Back it up: without it the encrypted data cannot be read."
             )
-            return SymmetricKey(data: bytes)
+            return try decode(encoded, origin: path)
         }
     }
 
@@ -60,14 +68,18 @@ enum MasterKey {
         }
     }
 
-    private static func decode(_ text: String, origin: String) throws -> SymmetricKey {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let data = Data(base64Encoded: trimmed), data.count == 32 else {
-            throw ConfigurationError(
-                variable: origin,
-                problem: "must hold base64 of exactly 32 random bytes; make one with `openssl rand -base64 32`"
-            )
+    private static func decode(_ text: String, origin: String) throws -> KeyFile {
+        try KeyFile.parse(text, origin: origin)
+    }
+
+    /// Replaces the key file in one step (a new file, 0600, synced, renamed over the old one), so
+    /// a reader sees the old or the new file, never half of one.
+    static func replace(_ path: String, with file: KeyFile) throws {
+        let partial = path + ".new"
+        _ = unlink(partial)
+        guard createPrivately(partial, contents: Data(file.text().utf8)), rename(partial, path) == 0 else {
+            _ = unlink(partial)
+            throw ConfigurationError(variable: path, problem: "cannot write the key file (\(String(cString: strerror(errno))))")
         }
-        return SymmetricKey(data: data)
     }
 }

@@ -267,7 +267,7 @@ struct SealedFiles: Sendable {
     }
 
     let store: any FileStore
-    let keyRing: KeyRing
+    let masters: MasterKeys
     let accountKeys: AccountKeys
     let random: any RandomSource
 
@@ -323,7 +323,7 @@ struct SealedFiles: Sendable {
         let ownerKey = accountKeys.cache.key(ownerKeyID)?.fileKey
         // A file still under the master key may have been re-sealed under its owner's key by a
         // key migration stopped before it updated the row: the owner's key is tried second.
-        let keys = file.keyID == ownerKeyID ? [ownerKey] : [keyRing.key(for: .fileEncryption), ownerKey]
+        let keys = file.keyID == ownerKeyID ? [ownerKey] : [(masters.ring(file.keyID) ?? masters.current).key(for: .fileEncryption), ownerKey]
         var failure: any Error = FieldCipherError.unknownKey(file.keyID)
         for case let key? in keys {
             do {

@@ -28,6 +28,7 @@ struct Features: Sendable {
     let deletion: DeletionService
     let keyMigration: KeyMigrationService
     let exportJobs: ExportJobService
+    let keyRotation: KeyRotationService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -47,6 +48,7 @@ struct Features: Sendable {
         retention = RetentionService(context: context, stores: stores)
         deletion = DeletionService(context: context, stores: stores, accounts: accounts, cases: cases)
         keyMigration = KeyMigrationService(context: context, stores: stores)
+        keyRotation = KeyRotationService(context: context, stores: stores, migration: keyMigration)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)
         exportJobs = ExportJobService(context: context, stores: stores, exports: exports)

@@ -2,10 +2,12 @@ import Fluent
 import ShimingCore
 import Vapor
 
-/// `shiming keys status` and `shiming keys migrate`.
+/// `shiming keys status|migrate|rotate|retire`.
 struct KeyCommands: AsyncCommandGroup {
-    var help: String { "Encryption keys: what is still sealed under the master key, and moving it to the accounts' own keys." }
-    var commands: [String: any AnyAsyncCommand] { ["status": KeyStatusCommand(), "migrate": KeyMigrateCommand()] }
+    var help: String { "Encryption keys: the master key's versions and what lies under each, moving data to the accounts' own keys, rotation." }
+    var commands: [String: any AnyAsyncCommand] {
+        ["status": KeyStatusCommand(), "migrate": KeyMigrateCommand(), "rotate": KeyRotateCommand(), "retire": KeyRetireCommand()]
+    }
 }
 
 struct KeyStatusCommand: AsyncCommand {
@@ -16,8 +18,10 @@ struct KeyStatusCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
         try await app.autoMigrate()
-        context.console.print("master key: \(app.shiming.keyRing.keyID)")
         context.console.print("account keys: \(try await app.shiming.accountKeys.accountsWithKeys().count)")
+        for version in try await app.features.keyRotation.versions() {
+            context.console.print("master key \(version.keyID)\(version.current ? " (current)" : ""): \(version.accountKeys) account keys, \(version.values) values, \(version.other) files or decisions")
+        }
         for line in KeyReport.lines(try await app.features.keyMigration.remaining()) { context.console.print(line) }
     }
 }
@@ -45,6 +49,62 @@ struct KeyMigrateCommand: AsyncCommand {
         }
         context.console.print("done: \(values) values and \(files) files moved")
         for line in KeyReport.lines(try await service.remaining()) { context.console.print(line) }
+    }
+}
+
+struct KeyRotateCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Flag(name: "resume", help: "Make no new version: finish moving what still lies under older ones.")
+        var resume: Bool
+        @Option(name: "batch", help: "Values per batch (default 1000); each batch is committed on its own.")
+        var batch: Int?
+    }
+
+    var help: String { "Makes a new master key version (current at once; running servers pick it up within a second), then re-wraps the accounts' keys and re-seals what lies under older versions, batch by batch with progress. Then `keys retire <id>`." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await app.autoMigrate()
+        let rotation = app.features.keyRotation
+        if !signature.resume {
+            context.console.print("new master key version \(try await rotation.rotate()) is current")
+        }
+        let batch = max(1, min(signature.batch ?? 1000, 100_000))
+        var total = KeyRotationService.Progress()
+        while true {
+            let step = try await rotation.step(limit: batch)
+            if step.isEmpty { break }
+            total.moved += step.moved
+            total.rewrapped += step.rewrapped
+            total.resealed += step.resealed
+            context.console.print("so far: \(total.rewrapped) account keys re-wrapped, \(total.resealed) values re-sealed, \(total.moved) moved to their owners' keys")
+        }
+        for version in try await rotation.versions() where !version.current {
+            context.console.print(version.inUse
+                ? "master key \(version.keyID) still holds \(version.accountKeys) account keys, \(version.values) values, \(version.other) files or decisions"
+                : "master key \(version.keyID) is no longer used: `shiming keys retire \(version.keyID)`")
+        }
+    }
+}
+
+struct KeyRetireCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "id", help: "The master key version's id (`keys status` lists them).")
+        var id: String
+    }
+
+    var help: String { "Removes an older master key version from the key file once nothing lies under it." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await app.autoMigrate()
+        do {
+            try await app.features.keyRotation.retire(signature.id)
+            context.console.print("master key \(signature.id) retired")
+        } catch let error as UserFacingError {
+            context.console.error(error.message(.en))
+            throw error
+        }
     }
 }
 

@@ -104,6 +104,35 @@ struct AccountKeys: Sendable {
         try await SQLDialectSwitch.run(on: database(), sqlite: ["PRAGMA wal_checkpoint(TRUNCATE)"], postgres: [])
     }
 
+    /// Re-wraps up to `limit` keys wrapped under an older master key version with the current
+    /// one; each is swapped only where it is still as read. Answers how many moved.
+    func rewrap(limit: Int) async throws -> Int {
+        let current = masters.current.keyID
+        let rows = try await database().sql().raw("""
+            SELECT account_id, wrapped, master_key_id FROM account_keys WHERE master_key_id <> \(bind: current) LIMIT \(bind: limit)
+            """).all()
+        var moved = 0
+        for row in rows {
+            let account = try row.decode(column: "account_id", as: UUID.self)
+            let (old, version) = (try row.decode(column: "wrapped", as: String.self), try row.decode(column: "master_key_id", as: String.self))
+            let (wrapped, masterKeyID) = try wrap(try unwrapMaterial(old, masterKeyID: version, account: account), account: account)
+            let updated = try await gate.transaction(on: database()) { db in
+                try await db.sql().raw("""
+                    UPDATE account_keys SET wrapped = \(bind: wrapped), master_key_id = \(bind: masterKeyID)
+                    WHERE account_id = \(bind: account) AND wrapped = \(bind: old) RETURNING account_id
+                    """).first() != nil
+            }
+            if updated { moved += 1 }
+        }
+        return moved
+    }
+
+    /// How many keys are wrapped under a master key version.
+    func count(under masterKeyID: String) async throws -> Int {
+        let row = try await database().sql().raw("SELECT COUNT(*) AS n FROM account_keys WHERE master_key_id = \(bind: masterKeyID)").first()
+        return try row?.decode(column: "n", as: Int.self) ?? 0
+    }
+
     /// The accounts that have a key (for checks and tests).
     func accountsWithKeys() async throws -> [UUID] {
         try await database().sql().raw("SELECT account_id FROM account_keys").all().map { try $0.decode(column: "account_id", as: UUID.self) }

@@ -7,7 +7,8 @@ import Vapor
 /// to the queue, overdue tasks are escalated, and sign-in and code counters past their windows
 /// are removed, large accounts' data exports are prepared (and removed after 24 hours), accounts
 /// whose deletion is due are erased, personal data still under the master key
-/// moves to its owner's key (a batch a minute until none is left); once a day, the retention
+/// moves to its owner's key and what lies under an older master key version to the current one
+/// (a batch a minute until none is left); once a day, the retention
 /// sweep. Several instances may sweep at once: each change is conditional on what it read.
 enum CaseSweeper {
     static func make(_ application: Application) -> PeriodicWorker {
@@ -17,10 +18,13 @@ enum CaseSweeper {
         let retention = application.features.retention
         let deletion = application.features.deletion
         let keyMigration = application.features.keyMigration
+        let keyRotation = application.features.keyRotation
         let exportJobs = application.features.exportJobs
-        // Nothing is ever sealed under the master key again once moved: after one empty batch
-        // this process stops looking.
+        // Nothing personal is ever sealed under the master key again once moved, nor under an
+        // older version once re-sealed: after one empty batch this process stops looking (until
+        // the key file lists other versions).
         let migrated = NIOLockedValueBox(false)
+        let rotatedTo = NIOLockedValueBox<[String]>([])
         let logger = Logger(label: "shiming.sweeper")
         return PeriodicWorker(name: "sweeper", interval: .seconds(60)) {
             let result = try await service.sweep()
@@ -43,6 +47,12 @@ enum CaseSweeper {
                 let step = try await keyMigration.step(limit: 500)
                 if step.isEmpty { migrated.withLockedValue { $0 = true } }
                 else { logger.notice("Keys: \(step.moved) values and \(step.files) files moved to their owners' own keys") }
+            }
+            let versions = application.shiming.masterKeys.all.map(\.keyID)
+            if keyRotation.hasOlderVersions, rotatedTo.withLockedValue({ $0 }) != versions {
+                let step = try await keyRotation.step(limit: 500)
+                if step.isEmpty { rotatedTo.withLockedValue { $0 = versions } }
+                else { logger.notice("Keys: \(step.rewrapped) account keys re-wrapped and \(step.resealed) values re-sealed under the current master key") }
             }
             let tasks = try await review.sweep()
             if tasks.released + tasks.escalated > 0 {

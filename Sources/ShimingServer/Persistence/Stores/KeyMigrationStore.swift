@@ -42,6 +42,20 @@ struct SealedColumn: Sendable {
                      only: "account_id IS NOT NULL AND channel <> 'webhook'"),
     ]
 
+    /// Columns sealed under the master key that belong to no one person (re-sealed when the
+    /// master key is rotated).
+    static let shared: [SealedColumn] = [
+        SealedColumn(table: "platforms", column: "webhook_secret_sealed", owner: "NULL", contextID: "id", context: PlatformRecord.secretContext),
+        SealedColumn(table: "platforms", column: "previous_secret_sealed", owner: "NULL", contextID: "id", context: PlatformRecord.secretContext),
+        SealedColumn(table: "roster_entries", column: "data_sealed", owner: "NULL", contextID: "id", context: RosterLine.context),
+        SealedColumn(table: "risk_alerts", column: "note_sealed", owner: "NULL", contextID: "id", context: RiskAlert.context),
+        SealedColumn(table: "risk_alerts", column: "resolution_sealed", owner: "NULL", contextID: "id", context: RiskAlert.context),
+        SealedColumn(table: "verification_sessions", column: "reference_sealed", owner: "NULL", contextID: "id",
+                     context: VerificationSessionRecord.referenceContext),
+        SealedColumn(table: "outbox_messages", column: "payload", owner: "NULL", contextID: "id", context: Outbox.payloadContext,
+                     only: "(account_id IS NULL OR channel = 'webhook')"),
+    ]
+
     private static func account(_ field: String) -> SealedColumn {
         SealedColumn(table: "accounts", column: field + "_sealed", owner: "id", contextID: "id", context: { AccountRecord.context(field, $0) })
     }
@@ -108,6 +122,54 @@ struct KeyMigrationStore: Sendable {
             if updated != nil { moved += 1 }
         }
         return (moved, unreadable, rows.count < limit ? nil : try rows.last?.decode(column: "row_id", as: UUID.self))
+    }
+
+    /// How many values of the column lie under one master key version.
+    func count(_ column: SealedColumn, under keyID: String) async throws -> Int {
+        let row = try await db.sql().raw("""
+            SELECT COUNT(*) AS n FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: keyID + ".%")
+            \(unsafeRaw: column.only.isEmpty ? "" : "AND " + column.only)
+            """).first()
+        return try row?.decode(column: "n", as: Int.self) ?? 0
+    }
+
+    /// Re-seals under the current master key version up to `limit` values of the column that lie
+    /// under an older one (ids after `cursor`), each swapped only where the row still holds it.
+    func reseal(_ column: SealedColumn, after cursor: UUID?, limit: Int) async throws -> (moved: Int, unreadable: Int, cursor: UUID?) {
+        let sql = try db.sql()
+        let current = cipher.masterKeyID
+        let after: SQLQueryString = cursor.map { "AND id > \(bind: $0)" } ?? ""
+        let rows = try await sql.raw("""
+            SELECT id AS row_id, \(ident: column.contextID) AS context_id, \(ident: column.column) AS sealed
+            FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: masterPrefix) AND \(ident: column.column) NOT LIKE \(bind: current + ".%")
+            \(unsafeRaw: column.only.isEmpty ? "" : "AND " + column.only) \(after) ORDER BY id LIMIT \(bind: limit)
+            """).all()
+        var (moved, unreadable) = (0, 0)
+        for row in rows {
+            let rowID = try row.decode(column: "row_id", as: UUID.self)
+            let sealed = try row.decode(column: "sealed", as: String.self)
+            let context = column.context(try row.decode(column: "context_id", as: UUID.self))
+            guard let plaintext = try? cipher.openData(sealed, context: context) else {
+                unreadable += 1
+                continue
+            }
+            let updated = try await sql.raw("""
+                UPDATE \(ident: column.table) SET \(ident: column.column) = \(bind: try cipher.seal(plaintext, context: context))
+                WHERE id = \(bind: rowID) AND \(ident: column.column) = \(bind: sealed) RETURNING id
+                """).first()
+            if updated != nil { moved += 1 }
+        }
+        return (moved, unreadable, rows.count < limit ? nil : try rows.last?.decode(column: "row_id", as: UUID.self))
+    }
+
+    /// Files, and decisions' words, still under one master key version.
+    func filesAndDecisions(under keyID: String) async throws -> Int {
+        let files = try await db.sql().raw("SELECT COUNT(*) AS n FROM stored_files WHERE key_id = \(bind: keyID)").first()
+        let decisions = try await db.sql().raw("""
+            SELECT COUNT(*) AS n FROM cases WHERE decision_json LIKE \(bind: "%\"noteSealed\":\"" + keyID + ".%")
+               OR decision_json LIKE \(bind: "%\"messageSealed\":\"" + keyID + ".%")
+            """).first()
+        return try (files?.decode(column: "n", as: Int.self) ?? 0) + (decisions?.decode(column: "n", as: Int.self) ?? 0)
     }
 
     /// Decisions whose staff note or message to the applicant is still under the master key

@@ -38,7 +38,11 @@ struct KeyFile: Equatable, Sendable {
     /// Reads the text; `origin` names it in errors (never a key).
     static func parse(_ text: String, origin: String) throws -> KeyFile {
         var file = KeyFile(masters: [], pinned: [:], retired: [:])
-        for (number, raw) in text.split(whereSeparator: { $0 == "\n" || $0 == "," }).enumerated() {
+        // Lines of a file; `SHIMING_ENCRYPTION_KEY` may list versions separated by commas.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().flatMap { number, line in
+            line.hasPrefix("#") ? [] : line.split(separator: ",").map { (number, $0) }
+        }
+        for (number, raw) in lines {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)

@@ -95,10 +95,13 @@ struct AccountKeys: Sendable {
     /// deleted rows and folds its log into the file.
     func destroy(_ accounts: [UUID]) async throws {
         for account in accounts { cache.remove(AccountKey.keyID(of: account)) }
-        guard !accounts.isEmpty else { return }
-        let destroyed = try await gate.transaction(on: database()) { db in
-            try await SQLDialectSwitch.run(on: db, sqlite: ["PRAGMA secure_delete = ON"], postgres: [])
-            return try await db.sql().raw("DELETE FROM account_keys WHERE account_id IN (\(binds: accounts)) RETURNING account_id").all().count
+        var destroyed = 0
+        for start in stride(from: 0, to: accounts.count, by: 500) {
+            let chunk = Array(accounts[start..<min(start + 500, accounts.count)])
+            destroyed += try await gate.transaction(on: database()) { db in
+                try await SQLDialectSwitch.run(on: db, sqlite: ["PRAGMA secure_delete = ON"], postgres: [])
+                return try await db.sql().raw("DELETE FROM account_keys WHERE account_id IN (\(binds: chunk)) RETURNING account_id").all().count
+            }
         }
         guard destroyed > 0 else { return }
         try await SQLDialectSwitch.run(on: database(), sqlite: ["PRAGMA wal_checkpoint(TRUNCATE)"], postgres: [])

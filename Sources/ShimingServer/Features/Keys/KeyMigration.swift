@@ -39,17 +39,12 @@ struct KeyMigrationService: Sendable {
         var progress = Progress()
         var budget = limit
         for column in SealedColumn.personal where budget > 0 {
-            var cursor: UUID?
-            repeat {
-                let (page, after) = (min(budget, 200), cursor)
-                let (moved, unreadable, next) = try await store.transaction { tx in
-                    try await tx.keyMigration.move(column, after: after, limit: page)
-                }
-                progress.moved += moved
-                progress.unreadable += unreadable
-                budget -= moved
-                cursor = next
-            } while cursor != nil && budget > 0
+            let (moved, unreadable) = try await Self.pages(of: column, budget: budget, in: store) { tx, column, after, page in
+                try await tx.keyMigration.move(column, after: after, limit: page)
+            }
+            progress.moved += moved
+            progress.unreadable += unreadable
+            budget -= moved
         }
         if budget > 0 {
             let page = min(budget, 200)
@@ -66,5 +61,24 @@ struct KeyMigrationService: Sendable {
             progress.files += 1
         }
         return progress
+    }
+
+    /// One page of a column's work: what moved, what would not open, and where to go on.
+    typealias Page = @Sendable (Store, SealedColumn, UUID?, Int) async throws -> (moved: Int, unreadable: Int, cursor: UUID?)
+
+    /// Runs `page` over a column in the order of its rows' ids, a transaction of at most 200
+    /// values each, until `budget` values moved or the column ends.
+    static func pages(of column: SealedColumn, budget: Int, in store: Store, _ page: @escaping Page) async throws -> (moved: Int, unreadable: Int) {
+        var (moved, unreadable, budget) = (0, 0, budget)
+        var cursor: UUID?
+        repeat {
+            let (size, after) = (min(budget, 200), cursor)
+            let result = try await store.transaction { tx in try await page(tx, column, after, size) }
+            moved += result.moved
+            unreadable += result.unreadable
+            budget -= result.moved
+            cursor = result.cursor
+        } while cursor != nil && budget > 0
+        return (moved, unreadable)
     }
 }

@@ -80,14 +80,11 @@ struct KeyRotationService: Sendable {
         progress.rewrapped = try await context.accountKeys.rewrap(limit: limit)
         var budget = limit
         for column in SealedColumn.personal + SealedColumn.shared where budget > 0 {
-            var cursor: UUID?
-            repeat {
-                let (page, after) = (min(budget, 200), cursor)
-                let (moved, _, next) = try await store.transaction { tx in try await tx.keyMigration.reseal(column, after: after, limit: page) }
-                progress.resealed += moved
-                budget -= moved
-                cursor = next
-            } while cursor != nil && budget > 0
+            let (moved, _) = try await KeyMigrationService.pages(of: column, budget: budget, in: store) { tx, column, after, page in
+                try await tx.keyMigration.reseal(column, after: after, limit: page)
+            }
+            progress.resealed += moved
+            budget -= moved
         }
         return progress
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ShimingCore
 import ShimingServer
 import Vapor
 
@@ -38,8 +39,11 @@ enum ShimingMain {
             try? await app.asyncShutdown()
             exit(78)
         } catch {
+            // A command that fails says why and exits non-zero (never a crash with a backtrace).
+            let message = (error as? UserFacingError).map { $0.message(.en) } ?? String(describing: error)
+            FileHandle.standardError.write(Data("shiming: \(message)\n".utf8))
             try? await app.asyncShutdown()
-            throw error
+            exit(1)
         }
         try await app.asyncShutdown()
     }

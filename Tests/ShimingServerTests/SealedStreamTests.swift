@@ -113,4 +113,35 @@ struct SealedStreamTests {
         #expect(try await files.read(stored(id, size: 5000, sealing: .whole)) == bytes)
         await #expect(throws: FieldCipherError.self) { try await files.read(stored(id, size: 5000, sealing: .stream)) }
     }
+
+    @Test("Read back as a stream, in pieces of any size, the same bytes come out segment by segment; a changed byte or a cut end fails",
+          arguments: [(200_000, 7_001), (3 * 65_536, 65_552), (10, 3)])
+    func streamedRead(size: Int, piece: Int) async throws {
+        let store = MemoryFileStore()
+        let files = sealedFiles(store)
+        let id = UUID()
+        let bytes = sample(size)
+        try await files.write(Data(bytes), id: id, owner: owner)
+        func read(_ pieces: AsyncThrowingStream<[UInt8], any Error>) async throws -> [UInt8] {
+            var out: [UInt8] = []
+            for try await part in SealedStream.open(pieces, key: try await files.accountKeys.key(for: owner).fileKey, context: SealedFiles.context(id)) {
+                #expect(part.count <= SealedStream.segmentBytes)
+                out += part
+            }
+            return out
+        }
+        let name = id.uuidString.lowercased()
+        #expect(try await read(store.pieces(name: name, pieceBytes: piece)) == bytes)
+        var stream: [UInt8] = []
+        for try await part in try await files.stream(id: id, owner: owner) { stream += part }
+        #expect(stream == bytes)
+
+        let sealed = try await store.read(name: name)
+        var flipped = sealed
+        flipped[sealed.count - 20] ^= 1
+        try await store.write(flipped, name: name)
+        await #expect(throws: FieldCipherError.self) { try await read(store.pieces(name: name, pieceBytes: piece)) }
+        try await store.write(sealed.prefix(sealed.count - 1), name: name)
+        await #expect(throws: FieldCipherError.self) { try await read(store.pieces(name: name, pieceBytes: piece)) }
+    }
 }

@@ -29,8 +29,11 @@ public func configure(
     case .sqlite(let path):
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
         // The accounts' data keys in a file of their own: a copy of the database holds none.
-        app.databases.use(.sqlite(.file((configuration.dataDirectory as NSString).appendingPathComponent("keys.sqlite")), sqlLogLevel: .trace),
-                          as: .keys, isDefault: false)
+        // Readable by this user only, from the moment it exists (its log files take its mode).
+        let keyStore = (configuration.dataDirectory as NSString).appendingPathComponent("keys.sqlite")
+        if !FileManager.default.fileExists(atPath: keyStore) { _ = MasterKey.createPrivately(keyStore, contents: Data()) }
+        for suffix in ["", "-wal", "-shm"] { _ = chmod(keyStore + suffix, 0o600) }
+        app.databases.use(.sqlite(.file(keyStore), sqlLogLevel: .trace), as: .keys, isDefault: false)
     case .postgres(let url):
         do {
             app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: configuration.databaseConnectionsPerLoop,

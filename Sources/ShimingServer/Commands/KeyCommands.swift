@@ -37,12 +37,9 @@ struct KeyMigrateCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
         try await app.autoMigrate()
-        let batch = max(1, min(signature.batch ?? 1000, 100_000))
-        let service = app.features.keyMigration
+        let (batch, service) = (KeyReport.batch(signature.batch), app.features.keyMigration)
         var (values, files) = (0, 0)
-        while true {
-            let step = try await service.step(limit: batch)
-            if step.isEmpty { break }
+        try await KeyReport.untilEmpty({ try await service.step(limit: batch) }, isEmpty: \.isEmpty) { step in
             values += step.moved
             files += step.files
             context.console.print("moved \(values) values and \(files) files so far")
@@ -69,11 +66,9 @@ struct KeyRotateCommand: AsyncCommand {
         if !signature.resume {
             context.console.print("new master key version \(try await rotation.rotate()) is current")
         }
-        let batch = max(1, min(signature.batch ?? 1000, 100_000))
+        let batch = KeyReport.batch(signature.batch)
         var total = KeyRotationService.Progress()
-        while true {
-            let step = try await rotation.step(limit: batch)
-            if step.isEmpty { break }
+        try await KeyReport.untilEmpty({ try await rotation.step(limit: batch) }, isEmpty: \.isEmpty) { step in
             total.moved += step.moved
             total.rewrapped += step.rewrapped
             total.resealed += step.resealed
@@ -98,18 +93,25 @@ struct KeyRetireCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
         try await app.autoMigrate()
-        do {
-            try await app.features.keyRotation.retire(signature.id)
-            context.console.print("master key \(signature.id) retired")
-        } catch let error as UserFacingError {
-            context.console.error(error.message(.en))
-            throw error
-        }
+        try await app.features.keyRotation.retire(signature.id)
+        context.console.print("master key \(signature.id) retired")
     }
 }
 
-/// What is left under the master key, for the commands.
+/// What is left under the master key, and the batch loop, for the commands.
 enum KeyReport {
+    /// The batch size asked for, within 1…100000 (default 1000).
+    static func batch(_ asked: Int?) -> Int { max(1, min(asked ?? 1000, 100_000)) }
+
+    /// Runs batches until one moves nothing, reporting each.
+    static func untilEmpty<Progress>(_ step: () async throws -> Progress, isEmpty: (Progress) -> Bool, _ report: (Progress) -> Void) async throws {
+        while true {
+            let progress = try await step()
+            if isEmpty(progress) { return }
+            report(progress)
+        }
+    }
+
     static func lines(_ remaining: [(String, Int)]) -> [String] {
         let left = remaining.filter { $0.1 > 0 }
         guard !left.isEmpty else { return ["under the master key: no personal value or file"] }

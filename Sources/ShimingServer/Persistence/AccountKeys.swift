@@ -103,6 +103,8 @@ struct AccountKeys: Sendable {
                 return try await db.sql().raw("DELETE FROM account_keys WHERE account_id IN (\(binds: chunk)) RETURNING account_id").all().count
             }
         }
+        // Again, after the delete: a request may have loaded a key between the first removal and it.
+        for account in accounts { cache.remove(AccountKey.keyID(of: account)) }
         guard destroyed > 0 else { return }
         try await SQLDialectSwitch.run(on: database(), sqlite: ["PRAGMA wal_checkpoint(TRUNCATE)"], postgres: [])
     }

@@ -114,23 +114,27 @@ enum SealedStream {
                             throw FieldCipherError.authenticationFailed
                         }
                     }
+                    // Bytes before `start` are done with; they are dropped once per piece, not per segment.
+                    var start = 0
                     for try await piece in pieces {
+                        buffer.removeFirst(start)
+                        start = 0
                         buffer.append(contentsOf: piece)
                         if header == nil, buffer.count >= headerBytes {
                             guard Array(buffer[0..<magic.count]) == magic else { throw FieldCipherError.malformed }
                             header = Array(buffer[0..<headerBytes])
                             fileKey = Self.fileKey(key, salt: Array(buffer[magic.count..<headerBytes]), context: context)
-                            buffer.removeFirst(headerBytes)
+                            start = headerBytes
                         }
                         // A full segment followed by more bytes is not the last one.
-                        while header != nil, buffer.count > sealedSegment {
-                            continuation.yield(try openSegment(buffer[0..<sealedSegment], last: false))
-                            buffer.removeFirst(sealedSegment)
+                        while header != nil, buffer.count - start > sealedSegment {
+                            continuation.yield(try openSegment(buffer[start..<start + sealedSegment], last: false))
+                            start += sealedSegment
                             index += 1
                         }
                     }
                     guard header != nil else { throw FieldCipherError.malformed }
-                    continuation.yield(try openSegment(buffer[...], last: true))
+                    continuation.yield(try openSegment(buffer[start...], last: true))
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)

@@ -222,7 +222,7 @@ struct WebAccountsController {
             response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(
                 string: session.token, expires: session.expiresAt, path: "/", isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax
             )
-            response.cookies[PageCSRF.cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+            response.cookies[PageCSRF.cookie] = .cleared
             if let device = session.deviceToken {
                 // This browser is the owner's from now on: failures elsewhere do not slow it.
                 response.cookies[DeviceToken.cookie] = HTTPCookies.Value(string: device, expires: session.expiresAt.addingTimeInterval(365 * 24 * 3600),
@@ -249,7 +249,7 @@ struct WebAccountsController {
             try await features.accounts.signOut(session: authenticated.session, account: authenticated.account, ip: req.clientIP)
         }
         let response = req.redirect(to: "/", redirectType: .normal)
-        response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+        response.cookies[SessionAuthenticator.cookieName] = .cleared
         return response
     }
 

@@ -37,7 +37,7 @@ struct WebController {
         let response = req.redirect(to: Self.safeRedirectTarget(req.query[String.self, at: "next"]), redirectType: .normal)
         response.cookies[PageMode.cookie] = mode == "on"
             ? HTTPCookies.Value(string: "1", maxAge: 365 * 24 * 3600, path: "/", isHTTPOnly: true, sameSite: .lax)
-            : HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+            : .cleared
         return response
     }
 

@@ -34,7 +34,7 @@ struct WebVerifyController {
             response.cookies[Self.cookie] = HTTPCookies.Value(string: id.uuidString.lowercased(), expires: session.expiresAt, path: "/",
                                                               isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax)
         } else if req.cookies[Self.cookie] != nil {
-            response.cookies[Self.cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+            response.cookies[Self.cookie] = .cleared
         }
         return response
     }

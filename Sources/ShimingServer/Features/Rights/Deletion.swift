@@ -89,7 +89,7 @@ struct DeletionService: Sendable {
         }
         guard reason.count <= 500 else { throw AccountError.invalid(["reason": "invalid_length"]) }
         guard let account = try await store.accounts.find(id), account.kind == .applicant else { throw CommonErrors.notFound }
-        guard try await erase(account.id, by: .staff(staff.id), reason: reason, ip: ip) else {
+        guard try await erase(account, by: .staff(staff.id), reason: reason, ip: ip) else {
             throw UserFacingError(code: "already_erased", kind: .conflict, message: LocalizedText("该账号已经注销。", "This account was already erased."))
         }
     }
@@ -98,6 +98,11 @@ struct DeletionService: Sendable {
     /// was erased already (by another sweep or instance).
     func erase(_ id: UUID, by actor: AuditActor, reason: String?, ip: String?) async throws -> Bool {
         guard let account = try await store.accounts.find(id) else { return false }
+        return try await erase(account, by: actor, reason: reason, ip: ip)
+    }
+
+    private func erase(_ account: Account, by actor: AuditActor, reason: String?, ip: String?) async throws -> Bool {
+        let id = account.id
         let now = self.now
         let indexes = [account.phone.map(accounts.phoneIndex), account.guardianPhone.map(accounts.phoneIndex), account.email.map(accounts.emailIndex)]
             .compactMap { $0 }

@@ -137,7 +137,7 @@ struct WebDeletionController {
         return try await PageAction.run {
             let due = try await features.deletion.request(account, password: password, ip: req.clientIP)
             let response = WebController.html(DeletionPages.done(due: due, lang: req.lang).render())
-            response.cookies[SessionAuthenticator.cookieName] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), path: "/")
+            response.cookies[SessionAuthenticator.cookieName] = .cleared
             return response
         } refused: { error in
             let message = error.fields["password"].map { Forms.message(for: $0, lang: req.lang) } ?? error.message(req.lang)

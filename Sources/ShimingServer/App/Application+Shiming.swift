@@ -44,7 +44,7 @@ public struct ShimingContext: Sendable {
 extension ShimingContext {
     /// The cipher sealing under one account's own key (created and committed on first use).
     func sealer(for account: UUID) async throws -> FieldCipher {
-        cipher.sealing(for: try await accountKeys.key(for: account))
+        try await accountKeys.sealing(cipher, for: account)
     }
 }
 

@@ -66,6 +66,11 @@ struct AccountKeys: Sendable {
         return key
     }
 
+    /// `cipher`, sealing under the account's key (created and committed on first use).
+    func sealing(_ cipher: FieldCipher, for account: UUID) async throws -> FieldCipher {
+        cipher.sealing(for: try await key(for: account))
+    }
+
     /// Unwraps into the cache the keys of these accounts that are not there yet (accounts
     /// without a key, or whose key was destroyed, are skipped).
     func load(_ accounts: some Collection<UUID>) async throws {

@@ -18,6 +18,14 @@ struct DataExportService: Sendable {
 
     var now: Date { context.services.clock.now() }
 
+    /// Where a ZIP is built before it is sent or sealed: `<data dir>/exports/<id>.zip`, the
+    /// folder 0700 (made when missing). Whoever builds there removes the file.
+    func workFile(_ id: UUID) throws -> URL {
+        let folder = URL(fileURLWithPath: context.configuration.dataDirectory).appendingPathComponent("exports")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return folder.appendingPathComponent("\(id.uuidString.lowercased()).zip")
+    }
+
     /// Writes the person's ZIP to `url` (which must not exist yet) and records the export.
     func export(account: Account, to url: URL, lang: Lang, ip: String?) async throws {
         let exportedAt = now

@@ -27,7 +27,7 @@ struct ExportJobService: Sendable {
 
     /// Whether the account's export is large enough to be prepared in the background.
     func isLarge(_ account: Account) async throws -> Bool {
-        try await store.exports.fileBytes(of: account.id) > context.configuration.exportInlineBytes
+        try await store.fileBytes(of: account.id) > context.configuration.exportInlineBytes
     }
 
     /// Asks for an export: the one being prepared or still offered, or a new one (audited).
@@ -86,9 +86,7 @@ struct ExportJobService: Sendable {
             try await store.exports.markFailed(job.id)
             return false
         }
-        let folder = URL(fileURLWithPath: context.configuration.dataDirectory).appendingPathComponent("exports")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let plain = folder.appendingPathComponent("\(job.id.uuidString.lowercased()).zip")
+        let plain = try exports.workFile(job.id)
         defer { try? FileManager.default.removeItem(at: plain) }
         let size: Int
         do {

@@ -117,9 +117,7 @@ struct RightsController {
 
     /// Builds the person's ZIP in `<data dir>/exports` (0700), streams it, and removes it.
     static func exportResponse(_ req: Request, account: Account, exports: DataExportService) async throws -> Response {
-        let folder = URL(fileURLWithPath: req.shiming.configuration.dataDirectory).appendingPathComponent("exports")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let url = folder.appendingPathComponent("\(UUID().uuidString.lowercased()).zip")
+        let url = try exports.workFile(UUID())
         do {
             try await exports.export(account: account, to: url, lang: req.lang, ip: req.clientIP)
         } catch {

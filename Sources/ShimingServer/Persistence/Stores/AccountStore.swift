@@ -32,11 +32,6 @@ struct AccountStore: Sendable {
     let blindIndex: BlindIndex
     let keys: AccountKeys
 
-    /// The cipher sealing under the account's own key.
-    private func cipher(for id: UUID) async throws -> FieldCipher {
-        cipher.sealing(for: try await keys.key(for: id))
-    }
-
     /// Opens rows, their accounts' keys loaded first.
     private func open(_ records: [AccountRecord]) async throws -> [Account] {
         try await keys.prepare(records.flatMap(\.sealedValues))
@@ -146,7 +141,7 @@ struct AccountStore: Sendable {
     /// Stores a new account; `DuplicateRow` when its login name or a contact is taken meanwhile.
     func insert(_ account: Account, passwordHash: String, termsVersion: String?, at now: Date) async throws {
         let id = account.id
-        let cipher = try await cipher(for: id)
+        let cipher = try await keys.sealing(cipher, for: id)
         func seal(_ value: String?, _ field: String) throws -> String? {
             try value.map { try cipher.seal($0, context: AccountRecord.context(field, id)) }
         }
@@ -202,7 +197,7 @@ struct AccountStore: Sendable {
     /// about a person).
     func setStatus(_ id: UUID, to status: AccountStatus, reason: String?, at now: Date) async throws {
         guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
-        let cipher = try await cipher(for: id)
+        let cipher = try await keys.sealing(cipher, for: id)
         record.status = status.rawValue
         record.statusReason = status == .frozen ? try reason.map { try cipher.seal($0, context: AccountRecord.context("status_reason", id)) } : reason
         record.updatedAt = now
@@ -233,7 +228,7 @@ struct AccountStore: Sendable {
     /// Takes a verified name and gender (given values only).
     func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
         guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
-        if let legalName { record.legalNameSealed = try await cipher(for: id).seal(legalName, context: AccountRecord.context("legal_name", id)) }
+        if let legalName { record.legalNameSealed = try await keys.sealing(cipher, for: id).seal(legalName, context: AccountRecord.context("legal_name", id)) }
         if let gender { record.gender = gender }
         record.updatedAt = now
         try await record.save(on: db)

@@ -50,16 +50,12 @@ struct AppealStore: Sendable {
 
     // MARK: Freezes
 
-    private func sealer(_ account: UUID) async throws -> FieldCipher {
-        cipher.sealing(for: try await keys.key(for: account))
-    }
-
     func insert(_ freeze: AccountFreeze) async throws {
         let record = AccountFreezeRecord()
         record.id = freeze.id
         record.accountID = freeze.accountID
         record.frozenBy = freeze.frozenBy
-        record.reasonSealed = try await sealer(freeze.accountID).seal(freeze.reason, context: AccountFreezeRecord.context(freeze.accountID))
+        record.reasonSealed = try await keys.sealing(cipher, for: freeze.accountID).seal(freeze.reason, context: AccountFreezeRecord.context(freeze.accountID))
         record.cases = try StoredJSON.text(freeze.cases)
         record.frozenAt = freeze.frozenAt
         record.priorStatus = freeze.priorStatus.rawValue
@@ -86,7 +82,7 @@ struct AppealStore: Sendable {
         record.liftedAt = now
         record.liftedHow = how
         record.liftedBy = staff
-        if let note { record.liftedNoteSealed = try await sealer(freeze.accountID).seal(note, context: AccountFreezeRecord.context(freeze.accountID)) }
+        if let note { record.liftedNoteSealed = try await keys.sealing(cipher, for: freeze.accountID).seal(note, context: AccountFreezeRecord.context(freeze.accountID)) }
         try await record.save(on: db)
     }
 
@@ -104,7 +100,7 @@ struct AppealStore: Sendable {
         record.contests = appeal.contests
         record.contestedBy = appeal.contestedBy
         record.freezeID = appeal.freezeID
-        record.reasonSealed = try await sealer(appeal.accountID).seal(appeal.reason, context: CaseAppealRecord.context(appeal.caseID))
+        record.reasonSealed = try await keys.sealing(cipher, for: appeal.accountID).seal(appeal.reason, context: CaseAppealRecord.context(appeal.caseID))
         record.taskID = appeal.taskID
         record.createdAt = appeal.createdAt
         try await record.create(on: db)

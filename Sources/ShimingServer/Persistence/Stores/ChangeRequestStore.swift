@@ -33,7 +33,7 @@ struct ChangeRequestStore: Sendable {
 
     func insert(_ request: ChangeRequest) async throws {
         let id = request.id
-        let cipher = cipher.sealing(for: try await keys.key(for: request.accountID))
+        let cipher = try await keys.sealing(cipher, for: request.accountID)
         let record = ChangeRequestRecord()
         record.id = id
         record.accountID = request.accountID
@@ -66,7 +66,7 @@ struct ChangeRequestStore: Sendable {
     func decide(_ id: UUID, as state: ChangeRequestState, by staff: UUID, note: String?, at now: Date) async throws -> Bool {
         let sql = try db.sql()
         guard let account = try await ChangeRequestRecord.find(id, on: db)?.accountID else { return false }
-        let cipher = cipher.sealing(for: try await keys.key(for: account))
+        let cipher = try await keys.sealing(cipher, for: account)
         let sealed = try note.map { try cipher.seal($0, context: ChangeRequestRecord.context("decision_note", id)) }
         return try await sql.raw("""
             UPDATE change_requests SET state = \(bind: state.rawValue), decided_by = \(bind: staff), decided_at = \(bind: now),

@@ -44,7 +44,7 @@ struct ConsentStore: Sendable {
         record.textHash = acceptance.textHash
         record.givenBy = acceptance.givenBy.rawValue
         record.channel = acceptance.channel.rawValue
-        let cipher = cipher.sealing(for: try await keys.key(for: acceptance.accountID))
+        let cipher = try await keys.sealing(cipher, for: acceptance.accountID)
         record.clientSealed = try acceptance.client.map { try cipher.seal($0, context: ConsentAcceptanceRecord.clientContext(acceptance.id)) }
         record.caseID = acceptance.caseID
         record.acceptedAt = acceptance.acceptedAt

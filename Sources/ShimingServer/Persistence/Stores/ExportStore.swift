@@ -95,12 +95,6 @@ struct ExportStore: Sendable {
             """).all().map { try $0.decode(column: "id", as: UUID.self) }
     }
 
-    /// What the account's documents and proofs come to, in bytes.
-    func fileBytes(of account: UUID) async throws -> Int {
-        let row = try await db.sql().raw("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM stored_files WHERE owner_id = \(bind: account)").first()
-        return try row?.decode(column: "total", as: Int.self) ?? 0
-    }
-
     /// Removes the account's export rows (erasure; their files are removed by the caller).
     func removeAll(of account: UUID) async throws -> [UUID] {
         try await db.sql().raw("DELETE FROM data_exports WHERE account_id = \(bind: account) RETURNING id").all()

@@ -21,6 +21,11 @@ extension Store {
     /// PostgreSQL so that two uploads at once count one after the other.
     func storedBytes(of owner: UUID) async throws -> Int {
         try await accounts.lockRow(owner)
+        return try await fileBytes(of: owner)
+    }
+
+    /// What an account's documents and proofs come to, in bytes (no lock).
+    func fileBytes(of owner: UUID) async throws -> Int {
         let row = try await database.sql().raw("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM stored_files WHERE owner_id = \(bind: owner)").first()
         return try row?.decode(column: "total", as: Int.self) ?? 0
     }

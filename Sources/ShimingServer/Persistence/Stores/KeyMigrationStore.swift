@@ -84,69 +84,57 @@ struct KeyMigrationStore: Sendable {
 
     /// How many values of the column are still sealed under the master key.
     func remaining(_ column: SealedColumn) async throws -> Int {
+        try await count(column, matching: masterPrefix)
+    }
+
+    /// How many values of the column lie under one master key version.
+    func count(_ column: SealedColumn, under keyID: String) async throws -> Int {
+        try await count(column, matching: keyID + ".%")
+    }
+
+    private func count(_ column: SealedColumn, matching pattern: String) async throws -> Int {
         let row = try await db.sql().raw("""
-            SELECT COUNT(*) AS n FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: masterPrefix)
+            SELECT COUNT(*) AS n FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: pattern)
             \(unsafeRaw: column.only.isEmpty ? "" : "AND " + column.only)
             """).first()
         return try row?.decode(column: "n", as: Int.self) ?? 0
     }
 
-    /// Moves up to `limit` values of the column, in the order of their rows' ids after `cursor`;
-    /// answers how many moved and the cursor to go on from (nil: the column is done).
+    /// Moves up to `limit` values of the column to their owners' keys, in the order of their
+    /// rows' ids after `cursor`; answers how many moved and the cursor to go on from (nil: the
+    /// column is done).
     func move(_ column: SealedColumn, after cursor: UUID?, limit: Int) async throws -> (moved: Int, unreadable: Int, cursor: UUID?) {
+        try await swap(column, matching: masterPrefix, except: nil, after: cursor, limit: limit) { [keys, cipher] owner in
+            guard let owner else { return nil }
+            return try await keys.sealing(cipher, for: owner)
+        }
+    }
+
+    /// Re-seals under the current master key version up to `limit` values of the column that lie
+    /// under an older one (ids after `cursor`).
+    func reseal(_ column: SealedColumn, after cursor: UUID?, limit: Int) async throws -> (moved: Int, unreadable: Int, cursor: UUID?) {
+        try await swap(column, matching: masterPrefix, except: cipher.masterKeyID + ".%", after: cursor, limit: limit) { [cipher] _ in cipher }
+    }
+
+    /// The values of the column that match `pattern` (and not `except`), in id order after
+    /// `cursor`, each opened and sealed again with the cipher `sealer` gives for the row's owner
+    /// (nil: left alone), and swapped in only where the row still holds it. A value that does not
+    /// open (damaged) is left as it is and counted, never lost.
+    private func swap(_ column: SealedColumn, matching pattern: String, except: String?, after cursor: UUID?, limit: Int,
+                      sealer: (UUID?) async throws -> FieldCipher?) async throws -> (moved: Int, unreadable: Int, cursor: UUID?) {
         let sql = try db.sql()
         let after: SQLQueryString = cursor.map { "AND id > \(bind: $0)" } ?? ""
+        let besides: SQLQueryString = except.map { "AND \(ident: column.column) NOT LIKE \(bind: $0)" } ?? ""
         let rows = try await sql.raw("""
             SELECT id AS row_id, \(unsafeRaw: column.owner) AS owner, \(ident: column.contextID) AS context_id, \(ident: column.column) AS sealed
-            FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: masterPrefix)
+            FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: pattern) \(besides)
             \(unsafeRaw: column.only.isEmpty ? "" : "AND " + column.only) \(after)
             ORDER BY id LIMIT \(bind: limit)
             """).all()
         var (moved, unreadable) = (0, 0)
         for row in rows {
             let rowID = try row.decode(column: "row_id", as: UUID.self)
-            guard let owner = try row.decode(column: "owner", as: UUID?.self) else { continue }
-            let contextID = try row.decode(column: "context_id", as: UUID.self)
-            let sealed = try row.decode(column: "sealed", as: String.self)
-            let context = column.context(contextID)
-            // A value that does not open (damaged) is left as it is and counted, never lost.
-            guard let plaintext = try? cipher.openData(sealed, context: context) else {
-                unreadable += 1
-                continue
-            }
-            let resealed = try cipher.sealing(for: try await keys.key(for: owner)).seal(plaintext, context: context)
-            let updated = try await sql.raw("""
-                UPDATE \(ident: column.table) SET \(ident: column.column) = \(bind: resealed)
-                WHERE id = \(bind: rowID) AND \(ident: column.column) = \(bind: sealed) RETURNING id
-                """).first()
-            if updated != nil { moved += 1 }
-        }
-        return (moved, unreadable, rows.count < limit ? nil : try rows.last?.decode(column: "row_id", as: UUID.self))
-    }
-
-    /// How many values of the column lie under one master key version.
-    func count(_ column: SealedColumn, under keyID: String) async throws -> Int {
-        let row = try await db.sql().raw("""
-            SELECT COUNT(*) AS n FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: keyID + ".%")
-            \(unsafeRaw: column.only.isEmpty ? "" : "AND " + column.only)
-            """).first()
-        return try row?.decode(column: "n", as: Int.self) ?? 0
-    }
-
-    /// Re-seals under the current master key version up to `limit` values of the column that lie
-    /// under an older one (ids after `cursor`), each swapped only where the row still holds it.
-    func reseal(_ column: SealedColumn, after cursor: UUID?, limit: Int) async throws -> (moved: Int, unreadable: Int, cursor: UUID?) {
-        let sql = try db.sql()
-        let current = cipher.masterKeyID
-        let after: SQLQueryString = cursor.map { "AND id > \(bind: $0)" } ?? ""
-        let rows = try await sql.raw("""
-            SELECT id AS row_id, \(ident: column.contextID) AS context_id, \(ident: column.column) AS sealed
-            FROM \(ident: column.table) WHERE \(ident: column.column) LIKE \(bind: masterPrefix) AND \(ident: column.column) NOT LIKE \(bind: current + ".%")
-            \(unsafeRaw: column.only.isEmpty ? "" : "AND " + column.only) \(after) ORDER BY id LIMIT \(bind: limit)
-            """).all()
-        var (moved, unreadable) = (0, 0)
-        for row in rows {
-            let rowID = try row.decode(column: "row_id", as: UUID.self)
+            guard let sealer = try await sealer(try row.decode(column: "owner", as: UUID?.self)) else { continue }
             let sealed = try row.decode(column: "sealed", as: String.self)
             let context = column.context(try row.decode(column: "context_id", as: UUID.self))
             guard let plaintext = try? cipher.openData(sealed, context: context) else {
@@ -154,7 +142,7 @@ struct KeyMigrationStore: Sendable {
                 continue
             }
             let updated = try await sql.raw("""
-                UPDATE \(ident: column.table) SET \(ident: column.column) = \(bind: try cipher.seal(plaintext, context: context))
+                UPDATE \(ident: column.table) SET \(ident: column.column) = \(bind: try sealer.seal(plaintext, context: context))
                 WHERE id = \(bind: rowID) AND \(ident: column.column) = \(bind: sealed) RETURNING id
                 """).first()
             if updated != nil { moved += 1 }
@@ -194,7 +182,7 @@ struct KeyMigrationStore: Sendable {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
             var decision = try decoder.decode(CaseDecision.self, from: Data(json.utf8))
-            let sealer = cipher.sealing(for: try await keys.key(for: try row.decode(column: "account_id", as: UUID.self)))
+            let sealer = try await keys.sealing(cipher, for: try row.decode(column: "account_id", as: UUID.self))
             func reseal(_ value: String?, _ context: String) throws -> String? {
                 guard let value, cipher.isUnderMasterKey(value) else { return value }
                 return try sealer.seal(try cipher.openData(value, context: context), context: context)

@@ -185,7 +185,7 @@ struct ReviewTaskStore: Sendable {
     /// Records a contact with the applicant; the note is sealed here, under the applicant's key.
     func addContact(id: UUID, caseID: UUID, staff: UUID, channel: String, note: String, at now: Date) async throws {
         guard let applicant = try await CaseRecord.find(caseID, on: db)?.accountID else { throw CommonErrors.notFound }
-        let cipher = cipher.sealing(for: try await keys.key(for: applicant))
+        let cipher = try await keys.sealing(cipher, for: applicant)
         let row = CaseContactRecord()
         row.id = id
         row.caseID = caseID

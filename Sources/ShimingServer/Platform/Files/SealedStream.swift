@@ -106,13 +106,8 @@ enum SealedStream {
                     var fileKey: SymmetricKey?
                     var index: UInt32 = 0
                     func openSegment(_ bytes: ArraySlice<UInt8>, last: Bool) throws -> [UInt8] {
-                        guard let fileKey, let header, bytes.count >= tagBytes else { throw FieldCipherError.authenticationFailed }
-                        do {
-                            let box = try AES.GCM.SealedBox(nonce: try nonce(index, last: last), ciphertext: bytes.dropLast(tagBytes), tag: bytes.suffix(tagBytes))
-                            return Array(try AES.GCM.open(box, using: fileKey, authenticating: header))
-                        } catch {
-                            throw FieldCipherError.authenticationFailed
-                        }
+                        guard let fileKey, let header else { throw FieldCipherError.authenticationFailed }
+                        return Array(try SealedStream.openSegment(bytes, index: index, last: last, key: fileKey, header: header))
                     }
                     // Bytes before `start` are done with; they are dropped once per piece, not per segment.
                     var start = 0
@@ -158,17 +153,21 @@ enum SealedStream {
             let remaining = bytes.count - offset
             let last = remaining <= segmentBytes + tagBytes
             let length = last ? remaining : segmentBytes + tagBytes
-            guard length >= tagBytes else { throw FieldCipherError.authenticationFailed }
-            do {
-                let box = try AES.GCM.SealedBox(nonce: try nonce(index, last: last), ciphertext: bytes[offset..<offset + length - tagBytes],
-                                                tag: bytes[offset + length - tagBytes..<offset + length])
-                plaintext.append(contentsOf: try AES.GCM.open(box, using: fileKey, authenticating: header))
-            } catch {
-                throw FieldCipherError.authenticationFailed
-            }
+            plaintext.append(try openSegment(bytes[offset..<offset + length], index: index, last: last, key: fileKey, header: header))
             offset += length
             if last { return plaintext }
             index += 1
+        }
+    }
+
+    /// One sealed segment (ciphertext ‖ tag) opened, or `authenticationFailed`.
+    static func openSegment(_ bytes: ArraySlice<UInt8>, index: UInt32, last: Bool, key fileKey: SymmetricKey, header: [UInt8]) throws -> Data {
+        guard bytes.count >= tagBytes else { throw FieldCipherError.authenticationFailed }
+        do {
+            let box = try AES.GCM.SealedBox(nonce: try nonce(index, last: last), ciphertext: bytes.dropLast(tagBytes), tag: bytes.suffix(tagBytes))
+            return try AES.GCM.open(box, using: fileKey, authenticating: header)
+        } catch {
+            throw FieldCipherError.authenticationFailed
         }
     }
 }

@@ -44,7 +44,7 @@ public struct Outbox: Sendable {
         record.channel = message.channel.rawValue
         record.template = message.template
         var cipher = cipher
-        if let keys, let account = message.account, message.channel != .webhook { cipher = cipher.sealing(for: try await keys.key(for: account)) }
+        if let keys, let account = message.account, message.channel != .webhook { cipher = try await keys.sealing(cipher, for: account) }
         record.payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))
         record.status = OutboxStatus.pending.rawValue
         record.attempts = 0

@@ -97,7 +97,7 @@ public func configure(
         masterKeys: masterKeys,
         cipher: FieldCipher(masters: masterKeys, accountKeys: accountKeyCache),
         accountKeys: accountKeys,
-        blindIndex: BlindIndex(keyRing: keyRing),
+        blindIndex: BlindIndex(masters: masterKeys),
         metrics: registry,
         writeGate: WriteGate(serialises: isSQLite),
         passwordHasher: services.passwordHasher

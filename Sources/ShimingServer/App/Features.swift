@@ -29,6 +29,7 @@ struct Features: Sendable {
     let keyMigration: KeyMigrationService
     let exportJobs: ExportJobService
     let keyRotation: KeyRotationService
+    let reindex: ReindexService
 
     init(context: ShimingContext, database: @escaping DatabaseProvider) {
         let stores: StoreProvider = { Store(database(), context: context) }
@@ -49,6 +50,7 @@ struct Features: Sendable {
         deletion = DeletionService(context: context, stores: stores, accounts: accounts, cases: cases)
         keyMigration = KeyMigrationService(context: context, stores: stores)
         keyRotation = KeyRotationService(context: context, stores: stores, migration: keyMigration)
+        reindex = ReindexService(context: context, stores: stores)
         exports = DataExportService(context: context, stores: stores, cases: cases, changeRequests: changeRequests, grants: grants,
                                     feedback: feedback, accessLog: accessLog)
         exportJobs = ExportJobService(context: context, stores: stores, exports: exports)

@@ -2,11 +2,12 @@ import Fluent
 import ShimingCore
 import Vapor
 
-/// `shiming keys status|migrate|rotate|retire`.
+/// `shiming keys status|migrate|rotate|retire|reindex`.
 struct KeyCommands: AsyncCommandGroup {
-    var help: String { "Encryption keys: the master key's versions and what lies under each, moving data to the accounts' own keys, rotation." }
+    var help: String { "Encryption keys: the master key's versions and what lies under each, moving data to the accounts' own keys, rotation, a new blind-index key." }
     var commands: [String: any AnyAsyncCommand] {
-        ["status": KeyStatusCommand(), "migrate": KeyMigrateCommand(), "rotate": KeyRotateCommand(), "retire": KeyRetireCommand()]
+        ["status": KeyStatusCommand(), "migrate": KeyMigrateCommand(), "rotate": KeyRotateCommand(), "retire": KeyRetireCommand(),
+         "reindex": KeyReindexCommand()]
     }
 }
 
@@ -23,6 +24,9 @@ struct KeyStatusCommand: AsyncCommand {
             context.console.print("master key \(version.keyID)\(version.current ? " (current)" : ""): \(version.accountKeys) account keys, \(version.values) values, \(version.other) files or decisions")
         }
         for line in KeyReport.lines(try await app.features.keyMigration.remaining()) { context.console.print(line) }
+        if app.features.reindex.isRunning {
+            context.console.print("blind index: a re-index has not finished; lookups accept the old and the new index (`shiming keys reindex --resume`)")
+        }
     }
 }
 
@@ -95,6 +99,40 @@ struct KeyRetireCommand: AsyncCommand {
         try await app.autoMigrate()
         try await app.features.keyRotation.retire(signature.id)
         context.console.print("master key \(signature.id) retired")
+    }
+}
+
+struct KeyReindexCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Flag(name: "resume", help: "Make no new index key: finish the re-index begun before.")
+        var resume: Bool
+        @Option(name: "batch", help: "Rows per batch (default 1000); each batch is committed on its own.")
+        var batch: Int?
+    }
+
+    var help: String { "Makes a new blind-index key (running servers pick it up within a second and accept the old and the new index meanwhile), recomputes every stored index from its sealed value batch by batch with progress, then drops the old key." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        try await app.autoMigrate()
+        let reindex = app.features.reindex
+        if !signature.resume {
+            try await reindex.begin()
+            context.console.print("new blind-index key in place; waiting for running servers to read it")
+            // Servers re-read the key file at most a second after it changes; rows they write
+            // from then on carry the new index, so the walk below leaves none behind.
+            try await Task.sleep(for: .seconds(ReindexService.settling))
+        } else if !reindex.isRunning {
+            context.console.print("no re-index to resume")
+            return
+        }
+        let total = try await reindex.run(limit: KeyReport.batch(signature.batch)) { column, done in
+            context.console.print("\(column.name): \(done.checked) rows checked, \(done.replaced) re-indexed")
+        }
+        context.console.print("done: \(total.replaced) indexes recomputed, \(total.codesEnded) one-time codes sent before the switch ended (their holders ask for a new one); the old blind-index key has left the key file")
+        if total.unreadable > 0 {
+            context.console.print("\(total.unreadable) rows could not be read (their value does not open); they keep the old index and are no longer found")
+        }
     }
 }
 

@@ -29,8 +29,8 @@ struct AccountService: Sendable {
     /// An account by id; nil when there is none.
     func account(_ id: UUID) async throws -> Account? { try await store.accounts.find(id) }
 
-    func phoneIndex(_ phone: String) -> String { context.blindIndex.phone(phone) }
-    func emailIndex(_ email: String) -> String { context.blindIndex.email(email) }
+    func phoneIndex(_ phone: String) -> IndexProbe { context.blindIndex.phone(phone) }
+    func emailIndex(_ email: String) -> IndexProbe { context.blindIndex.email(email) }
 
     // MARK: Registration
 
@@ -83,7 +83,7 @@ struct AccountService: Sendable {
         let destinations = [phone.map(phoneIndex), guardianPhone.map(phoneIndex), email.map(emailIndex)].compactMap { $0 }
         try await store.transaction { [codes] tx in
             for (offset, index) in destinations.enumerated() {
-                try await codes.reserve(destinationIndex: index, ip: offset == 0 ? ip : nil, now: now, in: tx)
+                try await codes.reserve(destinationIndex: index.stored, ip: offset == 0 ? ip : nil, now: now, in: tx)
             }
         }
         try await refuseDuplicates(username: username, phone: phone, email: email, at: now)
@@ -117,19 +117,19 @@ struct AccountService: Sendable {
                 let minutes = Int(codes.policy.lifetime / 60)
                 let confirm = CodePurpose.confirmContact
                 if let phone {
-                    try await sendCode(to: phoneIndex(phone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, in: tx) { code in
+                    try await sendCode(to: phoneIndex(phone).stored, channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, in: tx) { code in
                         OutgoingMessage(channel: .sms, to: phone, template: "contact_code",
                                         text: MessageTemplates.contactCode(code, lang: lang, minutes: minutes), code: code)
                     }
                 }
                 if let guardianPhone {
-                    try await sendCode(to: phoneIndex(guardianPhone), channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, in: tx) { code in
+                    try await sendCode(to: phoneIndex(guardianPhone).stored, channel: "sms", purpose: confirm, accountID: id, ip: ip, now: now, in: tx) { code in
                         OutgoingMessage(channel: .sms, to: guardianPhone, template: "guardian_code",
                                         text: MessageTemplates.guardianCode(code, lang: lang, minutes: minutes), code: code)
                     }
                 }
                 if let email {
-                    let index = emailIndex(email)
+                    let index = emailIndex(email).stored
                     let token = OpaqueToken.make(codes.random)
                     _ = try await codes.issue(channel: "email", destinationIndex: index, purpose: Self.activationPurpose,
                                               accountID: id, ip: ip, lifetime: 24 * 3600, secret: token, now: now, in: tx)
@@ -224,7 +224,7 @@ struct AccountService: Sendable {
     func requestCode(_ request: CodeRequest, ip: String?) async throws {
         var fields: [String: String] = [:]
         let destination: String
-        let index: String
+        let index: IndexProbe
         switch request.channel {
         case "sms":
             do throws(DocumentError) { destination = try MobileNumber.validate(request.destination) } catch {
@@ -247,7 +247,7 @@ struct AccountService: Sendable {
         let now = self.now
         let minutes = Int(codes.policy.lifetime / 60)
         try await store.transaction { [self] tx in
-            try await codes.reserve(destinationIndex: index, ip: ip, now: now, in: tx)
+            try await codes.reserve(destinationIndex: index.stored, ip: ip, now: now, in: tx)
             var holder = try await accountHolding(index: index, channel: request.channel, in: tx)
             if purpose == .signIn {
                 // Only a phone that names one account that may sign in (a guardian phone shared
@@ -258,12 +258,12 @@ struct AccountService: Sendable {
             }
             guard let (holderAccount, role, confirmed) = holder,
                   purpose == .confirmContact ? !confirmed : confirmed else {
-                try await codes.recordUnsent(channel: request.channel, destinationIndex: index, purpose: purpose.rawValue, ip: ip, now: now, in: tx)
+                try await codes.recordUnsent(channel: request.channel, destinationIndex: index.stored, purpose: purpose.rawValue, ip: ip, now: now, in: tx)
                 return
             }
             let id = holderAccount.id
             let lang = holderAccount.locale
-            try await sendCode(to: index, channel: request.channel, purpose: purpose, accountID: id, ip: ip, now: now, in: tx) { code in
+            try await sendCode(to: index.stored, channel: request.channel, purpose: purpose, accountID: id, ip: ip, now: now, in: tx) { code in
                 let text: String = switch (purpose, role) {
                 case (.resetPassword, _): MessageTemplates.resetCode(code, lang: lang, minutes: minutes)
                 case (.signIn, _): MessageTemplates.signInCode(code, lang: lang, minutes: minutes)
@@ -281,7 +281,7 @@ struct AccountService: Sendable {
     }
 
     /// The account a destination belongs to, which role it plays, and whether it is confirmed.
-    private func accountHolding(index: String, channel: String, in store: Store) async throws -> (Account, String, Bool)? {
+    private func accountHolding(index: IndexProbe, channel: String, in store: Store) async throws -> (Account, String, Bool)? {
         if channel == "email" {
             return try await store.accounts.withEmail(index).map { ($0, "self", $0.emailConfirmed) }
         }
@@ -306,8 +306,8 @@ struct AccountService: Sendable {
         guard let account = try await store.accounts.find(accountID) else { throw CommonErrors.notFound }
         let indexes: [String]
         switch input.channel {
-        case "sms": indexes = [account.phone, account.guardianPhone].compactMap { $0 }.map(phoneIndex)
-        case "email": indexes = [account.email].compactMap { $0 }.map(emailIndex)
+        case "sms": indexes = [account.phone, account.guardianPhone].compactMap { $0 }.flatMap { phoneIndex($0).accepted }
+        case "email": indexes = [account.email].compactMap { $0 }.flatMap { emailIndex($0).accepted }
         default: throw AccountError.invalid(["channel": "invalid_value"])
         }
         let now = self.now
@@ -345,9 +345,10 @@ struct AccountService: Sendable {
     }
 
     private func markConfirmed(_ account: Account, destinationIndex: String, now: Date, ip: String?, how: String, in tx: Store) async throws {
-        let contact: ContactField? = if account.phone.map(phoneIndex) == destinationIndex { .phone }
-            else if account.email.map(emailIndex) == destinationIndex { .email }
-            else if account.guardianPhone.map(phoneIndex) == destinationIndex { .guardianPhone }
+        // The code's destination may carry the previous key's index while a re-index runs.
+        let contact: ContactField? = if let phone = account.phone, phoneIndex(phone).matches(destinationIndex) { .phone }
+            else if let email = account.email, emailIndex(email).matches(destinationIndex) { .email }
+            else if let guardianPhone = account.guardianPhone, phoneIndex(guardianPhone).matches(destinationIndex) { .guardianPhone }
             else { nil }
         guard let contact else { return }
         try await tx.accounts.confirm(account.id, contact, at: now)

@@ -43,7 +43,7 @@ extension AccountService {
     /// with purpose `reset_password`). Ends every session and lifts a sign-in lock; an account
     /// locked for its protection becomes active again.
     func resetPassword(_ input: PasswordReset, ip: String?) async throws {
-        let index: String
+        let index: IndexProbe
         switch input.channel {
         case "sms":
             guard let phone = try? MobileNumber.validate(input.destination) else { throw AccountError.invalid(["destination": "invalid_format"]) }
@@ -57,7 +57,7 @@ extension AccountService {
         let now = self.now
         let store = store
         let outcome = try await store.transaction { [self] tx in
-            try await codes.check(code: input.code, destinationIndexes: [index], purpose: CodePurpose.resetPassword.rawValue, now: now, in: tx)
+            try await codes.check(code: input.code, destinationIndexes: index.accepted, purpose: CodePurpose.resetPassword.rawValue, now: now, in: tx)
         }
         switch outcome {
         case .wrong: throw AccountError.invalidCode

@@ -81,7 +81,7 @@ extension AccountService {
             let phone = try? MobileNumber.validate(credentials.login.trimmingCharacters(in: .whitespaces))
             if let phone, found != nil {
                 let outcome = try await store.transaction { [self] tx in
-                    try await codes.check(code: code, destinationIndexes: [phoneIndex(phone)], purpose: CodePurpose.signIn.rawValue, now: now, in: tx)
+                    try await codes.check(code: code, destinationIndexes: phoneIndex(phone).accepted, purpose: CodePurpose.signIn.rawValue, now: now, in: tx)
                 }
                 if case .accepted = outcome { matches = true }
             }

@@ -105,7 +105,7 @@ extension CaseService {
     func derived(_ app: CaseApplication, program: Program) -> (index: String?, school: String?, grade: String?, class: String?) {
         let number = CaseEvaluator(program: program, today: today).identityNumber(app)?.number
         let school = app.school
-        return (number.map(numberIndex), school?.school.map(NameMatching.labelKey), school?.grade.map(NameMatching.labelKey),
+        return (number.map { numberIndex($0).stored }, school?.school.map(NameMatching.labelKey), school?.grade.map(NameMatching.labelKey),
                 school?.class.map(NameMatching.labelKey))
     }
 

@@ -33,7 +33,7 @@ extension CaseService {
         if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number = evaluator.identityNumber(current.application) {
             // Counted first (per number, account and address), so the registry is no oracle for
             // testing name ↔ number pairs; outside the transaction: a remote service may take seconds.
-            if try await registries.mayLookUp(number: numberIndex(number.number), account: account.id, ip: ip, program: program, in: store) {
+            if try await registries.mayLookUp(number: numberIndex(number.number).stored, account: account.id, ip: ip, program: program, in: store) {
                 registry = await registries.answer(program: program, application: current.application, number: number.number)
             } else {
                 registry = RegistryAnswer(verdict: .limited)
@@ -47,7 +47,7 @@ extension CaseService {
             var record = try await tx.cases.locked(id, version: current.version)
             let used = try await checkFrequency(account: account, program: program, isNew: isNew, in: tx)
             var duplicate: Bool?
-            if let index = record.numberIndex {
+            if let index = try numberProbe(of: record) {
                 duplicate = try await tx.cases.numberHeldByOthers(index, account: account.id)
             }
             var (checks, decision) = evaluator.decide(local: local, duplicate: duplicate, registry: hasRegistry ? registry : nil)

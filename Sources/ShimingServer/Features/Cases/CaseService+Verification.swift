@@ -39,7 +39,7 @@ extension CaseService {
         if let months = program.reverificationMonths {
             record.expiresAt = Calendar(identifier: .gregorian).date(byAdding: .month, value: months, to: now)
         }
-        if program.issuesIdentityCode, let index = record.numberIndex {
+        if program.issuesIdentityCode, let index = try numberProbe(of: record) {
             record.identityCode = try await identityCode(for: index, account: account.id, at: now, in: tx)
         }
         // A renewal replaces the verification it renews: that one ends now, without a notice.
@@ -84,11 +84,11 @@ extension CaseService {
     }
 
     /// The person's identity code: the one they already have, or a new random one.
-    func identityCode(for index: String, account: UUID, at now: Date, in tx: Store) async throws -> String {
+    func identityCode(for index: IndexProbe, account: UUID, at now: Date, in tx: Store) async throws -> String {
         if let existing = try await tx.cases.identityCode(numberIndex: index) { return existing }
         for _ in 0..<8 {
             let code = IdentityCode.generate(using: context.services.random)
-            if try await tx.cases.issueIdentityCode(code, numberIndex: index, account: account, at: now) { return code }
+            if try await tx.cases.issueIdentityCode(code, numberIndex: index.stored, account: account, at: now) { return code }
         }
         throw UserFacingError(code: "identity_code_exhausted", kind: .conflict,
                               message: LocalizedText("暂时无法生成识别码，请稍后重试。", "No identity code could be drawn; try again."))

@@ -31,7 +31,19 @@ struct CaseService: Sendable {
         CodeService(context: context)
     }
 
-    func numberIndex(_ normalized: String) -> String { context.blindIndex.index(normalized, domain: Self.numberDomain) }
+    func numberIndex(_ normalized: String) -> IndexProbe { context.blindIndex.index(normalized, domain: Self.numberDomain) }
+
+    /// What finds the cases holding the same number as this one: its stored index or, while a
+    /// re-index runs, both keys' indexes of its number (a stored index cannot be translated, so
+    /// the number is read from the application again).
+    func numberProbe(of record: StoredCase) throws -> IndexProbe? {
+        guard let stored = record.numberIndex else { return nil }
+        guard context.blindIndex.isReindexing, let program = context.programs[record.program],
+              let number = CaseEvaluator(program: program, today: today).identityNumber(try application(of: record))?.number else {
+            return IndexProbe(stored: stored, accepted: [stored])
+        }
+        return numberIndex(number)
+    }
 
     func program(_ key: String) throws -> Program {
         guard let program = context.programs[key] else {

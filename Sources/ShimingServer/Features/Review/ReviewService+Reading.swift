@@ -24,7 +24,7 @@ extension ReviewService {
         var related: [ReviewCaseView.Related] = []
         let store = store
         var others = try await store.cases.owned(by: record.accountID).filter { $0.id != item.id }
-        if let index = record.numberIndex {
+        if let index = try cases.numberProbe(of: record) {
             others += try await store.cases.withNumber(index).filter { $0.accountID != record.accountID }
         }
         for other in others.sorted(by: { $0.createdAt > $1.createdAt }).prefix(20) {

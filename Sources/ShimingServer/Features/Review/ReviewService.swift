@@ -119,7 +119,7 @@ struct ReviewService: Sendable {
     func earlierRejection(of record: StoredCase) async throws -> Rejection? {
         let store = store
         var caseIDs = try await store.cases.owned(by: record.accountID).map(\.id)
-        if let index = record.numberIndex {
+        if let index = try cases.numberProbe(of: record) {
             caseIDs += try await store.cases.withNumber(index).map(\.id)
         }
         guard let by = try await store.cases.latestRejection(among: Array(Set(caseIDs))) else { return nil }

@@ -98,8 +98,8 @@ struct ConsentService: Sendable {
         let now = self.now
         let codes = self.codes
         try await store.transaction { tx in
-            try await codes.reserve(destinationIndex: index, ip: ip, now: now, in: tx)
-            let code = try await codes.issue(channel: "sms", destinationIndex: index, purpose: Self.codePurpose(account.id),
+            try await codes.reserve(destinationIndex: index.stored, ip: ip, now: now, in: tx)
+            let code = try await codes.issue(channel: "sms", destinationIndex: index.stored, purpose: Self.codePurpose(account.id),
                                              accountID: account.id, ip: ip, now: now, in: tx)
             let text = MessageTemplates.brand(account.locale) + LocalizedText(
                 "您的孩子需要您同意《\(titles.joined(separator: "》《"))》。同意请把验证码 \(code) 告诉孩子并在页面输入，\(Int(codes.policy.lifetime / 60)) 分钟内有效。",
@@ -143,7 +143,7 @@ struct ConsentService: Sendable {
         let codes = self.codes
         // A wrong code is counted (committed) before it is refused, so guesses run out.
         let check = try await store.transaction { tx -> CodeService.Check in
-            let check = try await codes.check(code: guardianCode, destinationIndexes: [index], purpose: Self.codePurpose(account.id), now: now, in: tx)
+            let check = try await codes.check(code: guardianCode, destinationIndexes: index.accepted, purpose: Self.codePurpose(account.id), now: now, in: tx)
             if case .accepted = check {
                 try await Self.record(texts, account: account.id, givenBy: .guardian, client: client, caseID: nil, at: now, in: tx)
             }

@@ -105,7 +105,7 @@ struct DeletionService: Sendable {
         let id = account.id
         let now = self.now
         let indexes = [account.phone.map(accounts.phoneIndex), account.guardianPhone.map(accounts.phoneIndex), account.email.map(accounts.emailIndex)]
-            .compactMap { $0 }
+            .compactMap { $0 }.flatMap(\.accepted)
         let result = try await store.transaction { [cases, context] tx -> (files: [UUID], cases: Int, grants: Int)? in
             try await tx.erasure.zeroDeletedContent()
             // The sweep erases only what is still due (a sign-in may just have cancelled it).

@@ -10,9 +10,9 @@ extension Store {
 
 extension BlindIndex {
     /// The index a mobile number is found by (own or guardian phone, and code destinations).
-    func phone(_ number: String) -> String { index(number, domain: "phone") }
+    func phone(_ number: String) -> IndexProbe { index(number, domain: "phone") }
     /// The index an e-mail address is found by.
-    func email(_ address: String) -> String { index(address, domain: "email") }
+    func email(_ address: String) -> IndexProbe { index(address, domain: "email") }
 }
 
 /// Which contact of an account.
@@ -94,25 +94,25 @@ struct AccountStore: Sendable {
         try await open(AccountRecord.query(on: db).filter(\.$username == username).first())
     }
 
-    func withPhone(_ index: String) async throws -> Account? {
-        try await open(AccountRecord.query(on: db).filter(\.$phoneIndex == index).first())
+    func withPhone(_ index: IndexProbe) async throws -> Account? {
+        try await open(AccountRecord.query(on: db).filter(\.$phoneIndex ~~ index.accepted).first())
     }
 
-    func withEmail(_ index: String) async throws -> Account? {
-        try await open(AccountRecord.query(on: db).filter(\.$emailIndex == index).first())
+    func withEmail(_ index: IndexProbe) async throws -> Account? {
+        try await open(AccountRecord.query(on: db).filter(\.$emailIndex ~~ index.accepted).first())
     }
 
     /// The accounts registered with a guardian phone (brothers and sisters may share one).
-    func withGuardianPhone(_ index: String, applicantsOnly: Bool, newestFirst: Bool, limit: Int) async throws -> [Account] {
-        var query = AccountRecord.query(on: db).filter(\.$guardianPhoneIndex == index)
+    func withGuardianPhone(_ index: IndexProbe, applicantsOnly: Bool, newestFirst: Bool, limit: Int) async throws -> [Account] {
+        var query = AccountRecord.query(on: db).filter(\.$guardianPhoneIndex ~~ index.accepted)
         if applicantsOnly { query = query.filter(\.$kind == Account.Kind.applicant.rawValue) }
         return try await open(query.sort(\.$createdAt, newestFirst ? .descending : .ascending).limit(limit).all())
     }
 
     /// The account any of whose contacts has this index.
-    func withContact(_ index: String) async throws -> Account? {
+    func withContact(_ index: IndexProbe) async throws -> Account? {
         try await open(AccountRecord.query(on: db).group(.or) { group in
-            group.filter(\.$phoneIndex == index).filter(\.$emailIndex == index).filter(\.$guardianPhoneIndex == index)
+            group.filter(\.$phoneIndex ~~ index.accepted).filter(\.$emailIndex ~~ index.accepted).filter(\.$guardianPhoneIndex ~~ index.accepted)
         }.first())
     }
 
@@ -126,12 +126,12 @@ struct AccountStore: Sendable {
     /// Takes an unconfirmed phone or e-mail (`channel`) away from an account that registered it
     /// before `cutoff` and never confirmed it, in one conditional statement; the account's id
     /// when it did.
-    func releaseUnconfirmed(_ channel: String, index: String, registeredBefore cutoff: Date) async throws -> UUID? {
+    func releaseUnconfirmed(_ channel: String, index: IndexProbe, registeredBefore cutoff: Date) async throws -> UUID? {
         let (sealed, indexColumn, confirmed): (String, String, String) = channel == "email"
             ? ("email_sealed", "email_index", "email_confirmed") : ("phone_sealed", "phone_index", "phone_confirmed")
         let row = try await db.sql().raw("""
             UPDATE accounts SET \(ident: sealed) = NULL, \(ident: indexColumn) = NULL
-            WHERE \(ident: indexColumn) = \(bind: index) AND \(ident: confirmed) = \(bind: false)
+            WHERE \(ident: indexColumn) IN (\(binds: index.accepted)) AND \(ident: confirmed) = \(bind: false)
               AND status = 'pending_activation' AND created_at < \(bind: cutoff)
             RETURNING id
             """).first()
@@ -149,13 +149,13 @@ struct AccountStore: Sendable {
         record.id = id
         record.username = account.username
         record.phoneSealed = try seal(account.phone, "phone")
-        record.phoneIndex = account.phone.map(blindIndex.phone)
+        record.phoneIndex = account.phone.map { blindIndex.phone($0).stored }
         record.phoneConfirmed = account.phoneConfirmed
         record.emailSealed = try seal(account.email, "email")
-        record.emailIndex = account.email.map(blindIndex.email)
+        record.emailIndex = account.email.map { blindIndex.email($0).stored }
         record.emailConfirmed = account.emailConfirmed
         record.guardianPhoneSealed = try seal(account.guardianPhone, "guardian_phone")
-        record.guardianPhoneIndex = account.guardianPhone.map(blindIndex.phone)
+        record.guardianPhoneIndex = account.guardianPhone.map { blindIndex.phone($0).stored }
         record.guardianPhoneConfirmed = account.guardianPhoneConfirmed
         record.passwordHash = passwordHash
         record.status = account.status.rawValue

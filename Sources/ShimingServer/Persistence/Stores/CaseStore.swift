@@ -46,14 +46,14 @@ struct CaseStore: Sendable {
     }
 
     /// Cases of other accounts, or of the same account, that hold a number (by its index).
-    func withNumber(_ index: String) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$numberIndex == index).all())
+    func withNumber(_ index: IndexProbe) async throws -> [StoredCase] {
+        try await values(CaseRecord.query(on: db).filter(\.$numberIndex ~~ index.accepted).all())
     }
 
     /// Whether another account holds a case with this number in a state that holds an identity.
-    func numberHeldByOthers(_ index: String, account: UUID) async throws -> Bool {
+    func numberHeldByOthers(_ index: IndexProbe, account: UUID) async throws -> Bool {
         let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
-        return try await CaseRecord.query(on: db).filter(\.$numberIndex == index).filter(\.$accountID != account)
+        return try await CaseRecord.query(on: db).filter(\.$numberIndex ~~ index.accepted).filter(\.$accountID != account)
             .filter(\.$state ~~ holding).first() != nil
     }
 
@@ -210,8 +210,8 @@ struct CaseStore: Sendable {
     // MARK: Identity codes
 
     /// The identity code issued for a number index, if any.
-    func identityCode(numberIndex: String) async throws -> String? {
-        try await IdentityCodeRecord.query(on: db).filter(\.$numberIndex == numberIndex).first()?.id
+    func identityCode(numberIndex: IndexProbe) async throws -> String? {
+        try await IdentityCodeRecord.query(on: db).filter(\.$numberIndex ~~ numberIndex.accepted).first()?.id
     }
 
     /// Stores a new identity code; false when the code is already taken.

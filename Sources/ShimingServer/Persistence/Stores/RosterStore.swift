@@ -128,8 +128,8 @@ struct RosterStore: Sendable {
     }
 
     /// The lines of complete imports with this number index, opened.
-    func lines(numberIndex: String) async throws -> [RosterLine] {
-        let entries = try await RosterEntryRecord.query(on: db).filter(\.$numberIndex == numberIndex).all()
+    func lines(numberIndex: IndexProbe) async throws -> [RosterLine] {
+        let entries = try await RosterEntryRecord.query(on: db).filter(\.$numberIndex ~~ numberIndex.accepted).all()
         guard !entries.isEmpty else { return [] }
         let complete = Set(try await RosterImportRecord.query(on: db).filter(\.$id ~~ Set(entries.map(\.importID)))
             .filter(\.$state == "complete").all().map { try $0.requireID() })

@@ -116,30 +116,61 @@ public enum FieldCipherError: Error, Equatable, Sendable {
 /// An HMAC-SHA256 "blind index" of a normalised value: equal inputs give equal indexes, so
 /// "is this number already used?" is an indexed lookup, while the index reveals nothing about
 /// the value without the key.
+///
+/// The key follows the key file: `keys reindex` puts a new index key in and keeps the previous
+/// one (`previous blind-index`) while it recomputes every stored index; meanwhile rows are
+/// written with the new key's index and lookups accept either (`IndexProbe`).
 public struct BlindIndex: Sendable {
-    private let key: SymmetricKey
+    private let keys: @Sendable () -> IndexKeys
 
-    /// Creates an index with the blind-index subkey of a key ring.
-    public init(keyRing: KeyRing) {
-        key = keyRing.key(for: .blindIndex)
+    /// The index keys: the current one, and the previous one while a re-index runs.
+    struct IndexKeys: Sendable {
+        var current: SymmetricKey
+        var previous: SymmetricKey?
     }
 
-    /// The hex index of a value within a domain (e.g. `resident_id`); the domain keeps equal
+    /// An index following the key file's versions.
+    init(masters: MasterKeys) {
+        keys = { masters.indexKeys }
+    }
+
+    /// An index with the blind-index subkey of one key ring.
+    public init(keyRing: KeyRing) {
+        let fixed = IndexKeys(current: keyRing.key(for: .blindIndex))
+        keys = { fixed }
+    }
+
+    /// The index of a value within a domain (e.g. `resident_id`); the domain keeps equal
     /// strings of different kinds apart.
-    public func index(_ value: String, domain: String) -> String {
-        indexer(domain: domain).index(value)
+    func index(_ value: String, domain: String) -> IndexProbe {
+        let keys = keys()
+        let stored = Indexer(key: keys.current, domain: domain).index(value)
+        guard let previous = keys.previous else { return IndexProbe(stored: stored, accepted: [stored]) }
+        return IndexProbe(stored: stored, accepted: [stored, Indexer(key: previous, domain: domain).index(value)])
     }
 
     /// An index function for one domain with the key and the domain already absorbed, for
     /// indexing many values (a roster's million numbers) without redoing that work each time.
     public func indexer(domain: String) -> Indexer {
-        var base = HMAC<SHA256>(key: key)
-        base.update(data: Data((domain + "\u{1F}").utf8))
-        return Indexer(base: base)
+        Indexer(key: keys().current, domain: domain)
+    }
+
+    /// Whether a re-index runs: stored rows may hold either key's index.
+    var isReindexing: Bool { keys().previous != nil }
+
+    /// The previous key's index function while a re-index runs.
+    func previousIndexer(domain: String) -> Indexer? {
+        keys().previous.map { Indexer(key: $0, domain: domain) }
     }
 
     public struct Indexer {
         let base: HMAC<SHA256>
+
+        init(key: SymmetricKey, domain: String) {
+            var base = HMAC<SHA256>(key: key)
+            base.update(data: Data((domain + "\u{1F}").utf8))
+            self.base = base
+        }
 
         public func index(_ value: String) -> String {
             var mac = base
@@ -148,6 +179,17 @@ public struct BlindIndex: Sendable {
             return Hex.encode(mac.finalize())
         }
     }
+}
+
+/// A value's blind index as rows store it and as lookups accept it.
+struct IndexProbe: Sendable, Hashable {
+    /// What a row stores: the index under the current key.
+    let stored: String
+    /// What a lookup accepts: the stored form and, while a re-index runs, the previous key's.
+    let accepted: [String]
+
+    /// Whether a stored index is this value's.
+    func matches(_ index: String?) -> Bool { index.map(accepted.contains) ?? false }
 }
 
 /// Lower-case hex of bytes, without a formatter per byte (blind indexes are computed for every

@@ -13,11 +13,14 @@ import NIOConcurrencyHelpers
 ///     pinned pairwise-subject <…>     the platforms' subject ids stay the same
 ///     pinned secret-hashing <…>       sessions, API keys and codes stay valid
 ///     pinned blind-index <…>          lookups by phone, e-mail and number keep finding
+///     previous blind-index <…>        while `keys reindex` runs: the index key stored rows may still use
 ///     retired <key id> <base64>       a retired version's field key: opens what audit events sealed under it
 struct KeyFile: Equatable, Sendable {
     var masters: [SymmetricKey]
     var pinned: [KeyPurpose: SymmetricKey]
     var retired: [String: SymmetricKey]
+    /// The blind-index key being replaced while a re-index runs (`keys reindex`).
+    var previousIndex: SymmetricKey?
 
     /// The purposes whose keys stay when the master key changes.
     static let pinnedPurposes: [KeyPurpose] = [.auditChain, .pairwiseSubject, .secretHashing, .blindIndex]
@@ -37,7 +40,7 @@ struct KeyFile: Equatable, Sendable {
 
     /// Reads the text; `origin` names it in errors (never a key).
     static func parse(_ text: String, origin: String) throws -> KeyFile {
-        var file = KeyFile(masters: [], pinned: [:], retired: [:])
+        var file = KeyFile(masters: [], pinned: [:], retired: [:], previousIndex: nil)
         // Lines of a file; `SHIMING_ENCRYPTION_KEY` may list versions separated by commas.
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().flatMap { number, line in
             line.hasPrefix("#") ? [] : line.split(separator: ",").map { (number, $0) }
@@ -61,8 +64,9 @@ struct KeyFile: Equatable, Sendable {
                 }
                 file.pinned[purpose] = try key(words[2])
             case ("retired", 3): file.retired[words[1]] = try key(words[2])
+            case ("previous", 3) where words[1] == name(.blindIndex): file.previousIndex = try key(words[2])
             default:
-                throw ConfigurationError(variable: origin, problem: "line \(number + 1): expected a base64 key, `master <key>`, `pinned <purpose> <key>` or `retired <id> <key>`")
+                throw ConfigurationError(variable: origin, problem: "line \(number + 1): expected a base64 key, `master <key>`, `pinned <purpose> <key>`, `previous blind-index <key>` or `retired <id> <key>`")
             }
         }
         guard let oldest = file.masters.last else {
@@ -81,6 +85,7 @@ struct KeyFile: Equatable, Sendable {
                      "# Keep this file secret, mode 0600, and back it up apart from the data."]
         lines += masters.map { "master " + encoded($0) }
         lines += Self.pinnedPurposes.compactMap { purpose in pinned[purpose].map { "pinned \(Self.name(purpose)) " + encoded($0) } }
+        if let previousIndex { lines.append("previous \(Self.name(.blindIndex)) " + encoded(previousIndex)) }
         lines += retired.keys.sorted().map { "retired \($0) " + encoded(retired[$0]!) }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -111,7 +116,7 @@ final class MasterKeys: Sendable {
 
     /// Keys for tests and tools that have one ring and no file.
     convenience init(ring masterKey: SymmetricKey) {
-        self.init(KeyFile(masters: [masterKey], pinned: [:], retired: [:]), path: nil)
+        self.init(KeyFile(masters: [masterKey], pinned: [:], retired: [:], previousIndex: nil), path: nil)
     }
 
     private static func modified(_ path: String) -> Date? {
@@ -136,6 +141,15 @@ final class MasterKeys: Sendable {
     var current: KeyRing {
         refresh(force: false)
         return state.withLockedValue { $0.rings[0] }
+    }
+
+    /// The blind-index keys: the pinned one, and the previous one while a re-index runs (the
+    /// file is re-read at most once a second, as for `current`).
+    var indexKeys: BlindIndex.IndexKeys {
+        refresh(force: false)
+        return state.withLockedValue { state in
+            BlindIndex.IndexKeys(current: state.rings[0].key(for: .blindIndex), previous: state.file.previousIndex)
+        }
     }
 
     /// Every version, current first.

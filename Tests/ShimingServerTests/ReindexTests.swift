@@ -44,6 +44,10 @@ struct ReindexTests {
                 .decode(column: "count", as: Int.self) }
             let sendsBefore = try #require(try await window("code:to:" + before.phone))
             let oldKeyLine = try String(contentsOfFile: keyPath, encoding: .utf8)
+            // A second server on the same data, started before the re-index.
+            let second = try await Application.make(.testing)
+            try await configure(second, configuration: shiming.configuration, services: Services(clock: shiming.clock))
+            #expect(!second.shiming.blindIndex.isReindexing)
 
             // Begin: the new key is current at once, the old one kept as the previous.
             let reindex = shiming.app.features.reindex
@@ -54,6 +58,11 @@ struct ReindexTests {
             #expect(blind.phone("13800138650").accepted.contains(before.phone))
             let text = try String(contentsOfFile: keyPath, encoding: .utf8)
             #expect(text.contains("previous blind-index ") && text != oldKeyLine)
+            // The second server follows the file within a second.
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(second.shiming.blindIndex.isReindexing)
+            #expect(second.shiming.blindIndex.phone("13800138650") == blind.phone("13800138650"))
+            try await second.asyncShutdown()
 
             // During the walk: rows under the old index are found, new rows get the new one.
             shiming.clock.advance(by: 61)

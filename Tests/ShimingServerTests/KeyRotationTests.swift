@@ -14,11 +14,7 @@ import VaporTesting
 struct KeyRotationTests {
     @Test("keys rotate makes a new version current and moves everything off the old one in batches; keys retire then drops the old key: all data reads as before, sessions stay valid, the audit chain verifies, and a second server on the same data follows")
     func rotateAndRetire() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let keyPath = (folder as NSString).appendingPathComponent("master.key")
-        #expect(MasterKey.createPrivately(keyPath, contents: Data((testEncryptionKey + "\n").utf8)))
-        try await withShiming(adjust: { $0.encryptionKey = .file(path: keyPath) }) { shiming in
+        try await withShimingKeyFile { shiming, keyPath in
             let admin = try await shiming.staff([.admin], username: "admin.keys")
             let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: "https://shop.example/hooks")
             let (_, token) = try await shiming.activeApplicant(phone: "13800138640")

@@ -15,12 +15,7 @@ import VaporTesting
 struct ReindexTests {
     @Test("keys reindex: a new index key at once, lookups find old and new rows during the walk, every stored index becomes the new key's in batches, counters and identity codes follow, old codes end, and the old key leaves the file")
     func reindex() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reindex-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let keyPath = (folder as NSString).appendingPathComponent("master.key")
-        #expect(MasterKey.createPrivately(keyPath, contents: Data((testEncryptionKey + "\n").utf8)))
-        try await withShiming(adjust: { $0.encryptionKey = .file(path: keyPath) }) { shiming in
+        try await withShimingKeyFile { shiming, keyPath in
             let admin = try await shiming.staff([.admin], username: "admin.reindex", email: "admin.reindex@example.cn")
             let (a, b) = (residentID(birth: "20120101", sequence: "011"), residentID(birth: "20120202", sequence: "022"))
             _ = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year\n王一,\(a),第一中学,初一,1班,2025\n李二,\(b),第一中学,初一,1班,2025\n",
@@ -76,7 +71,12 @@ struct ReindexTests {
 
             // The walk, a row per batch.
             var batches = 0
-            let total = try await reindex.run(limit: 1) { _, _ in batches += 1 }
+            var passes = Set<Int>()
+            let total = try await reindex.run(limit: 1) { pass, _, _ in
+                batches += 1
+                passes.insert(pass)
+            }
+            #expect(passes == [1, 2], "the second pass finds nothing left")
             // Accounts: the admin's e-mail, the applicant's phone, the student's guardian phone;
             // the first case (the twin was written with the new key); two roster lines.
             #expect(total.replaced == 6 && total.kept == 0 && total.unreadable == 0, "\(total)")
@@ -121,6 +121,30 @@ struct ReindexTests {
                 return
             }
             #expect(try await reindex.run(limit: 10) == .init(), "nothing to resume")
+        }
+    }
+
+    @Test("a row a unique index blocks (another account holds the same phone under the new key) keeps the old key in the file until it is resolved")
+    func uniqueConflict() async throws {
+        try await withShimingKeyFile { shiming, keyPath in
+            let (first, _) = try await shiming.activeApplicant(phone: "13800138660")
+            let (second, _) = try await shiming.activeApplicant(phone: "13800138661")
+            let reindex = shiming.app.features.reindex, blind = shiming.app.shiming.blindIndex
+            try await reindex.begin()
+            // As if the second account had taken the first one's phone in a race with the check.
+            try await shiming.db.sql().raw("UPDATE accounts SET phone_index = \(bind: blind.phone("13800138660").stored) WHERE id = \(bind: second)").run()
+            await #expect { _ = try await reindex.run(limit: 10) } throws: { error in
+                (error as? UserFacingError)?.code == "reindex_incomplete" && (error as? UserFacingError)?.message.en.hasPrefix("1 rows") == true
+            }
+            let text = try String(contentsOfFile: keyPath, encoding: .utf8)
+            #expect(reindex.isRunning && text.contains("previous blind-index "))
+            let store = Store(shiming.db, context: shiming.app.shiming)
+            #expect(try await store.accounts.withPhone(blind.phone("13800138661")) == nil)
+            try await shiming.db.sql().raw("UPDATE accounts SET phone_index = \(bind: blind.phone("13800138661").stored) WHERE id = \(bind: second)").run()
+            let total = try await reindex.run(limit: 10)
+            #expect(total.replaced == 1 && total.kept == 0 && !reindex.isRunning)
+            #expect(try await store.accounts.withPhone(blind.phone("13800138660"))?.id == first)
+            #expect(try await store.accounts.withPhone(blind.phone("13800138661"))?.id == second)
         }
     }
 

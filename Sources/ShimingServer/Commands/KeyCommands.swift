@@ -126,8 +126,8 @@ struct KeyReindexCommand: AsyncCommand {
             context.console.print("no re-index to resume")
             return
         }
-        let total = try await reindex.run(limit: KeyReport.batch(signature.batch)) { column, done in
-            context.console.print("\(column.name): \(done.checked) rows checked, \(done.replaced) re-indexed")
+        let total = try await reindex.run(limit: KeyReport.batch(signature.batch)) { pass, column, done in
+            context.console.print("pass \(pass), \(column.name): \(done.checked) rows checked, \(done.replaced) re-indexed")
         }
         context.console.print("done: \(total.replaced) indexes recomputed, \(total.codesEnded) one-time codes sent before the switch ended (their holders ask for a new one); the old blind-index key has left the key file")
         if total.unreadable > 0 {

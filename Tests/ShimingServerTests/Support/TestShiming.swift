@@ -103,6 +103,17 @@ func withShiming<T>(
     }
 }
 
+/// `withShiming` with the master key in a key file of its own (as rotation needs), passed to
+/// `body` with the server.
+func withShimingKeyFile<T>(_ body: (TestShiming, String) async throws -> T) async throws -> T {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString.prefix(8))").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let keyPath = (folder as NSString).appendingPathComponent("master.key")
+    #expect(MasterKey.createPrivately(keyPath, contents: Data((testEncryptionKey + "\n").utf8)))
+    return try await withShiming(adjust: { $0.encryptionKey = .file(path: keyPath) }) { try await body($0, keyPath) }
+}
+
 func testConfiguration(dataDirectory: String, database: ShimingConfiguration.Database) -> ShimingConfiguration {
     var configuration = ShimingConfiguration(
         dataDirectory: dataDirectory,

@@ -127,17 +127,19 @@ struct ReindexService: Sendable {
         return total
     }
 
-    /// Runs passes until one leaves no row under the old key (at most three), then drops the
-    /// old key from the file. Refuses to finish while rows remain, naming how many.
-    func run(limit: Int, ip: String? = nil, report: (IndexedColumn, Progress) -> Void = { _, _ in }) async throws -> Progress {
+    /// Runs passes until one finds every row already under the new key (at most three: the
+    /// second sees what was written meanwhile by work begun before the switch, such as a long
+    /// roll import), then drops the old key from the file. Refuses to finish while rows remain
+    /// under the old key, naming how many.
+    func run(limit: Int, ip: String? = nil, report: (Int, IndexedColumn, Progress) -> Void = { _, _, _ in }) async throws -> Progress {
         guard let path = masters.path else { throw KeyRotationService.needsFile }
         var total = Progress()
         guard isRunning else { return total }
-        for _ in 0..<3 {
-            let progress = try await pass(limit: limit, report: report)
+        for number in 1...3 {
+            let progress = try await pass(limit: limit) { report(number, $0, $1) }
             total.replaced += progress.replaced
             (total.checked, total.kept, total.unreadable) = (progress.checked, progress.kept, progress.unreadable)
-            if progress.kept == 0 { break }
+            if progress.kept == 0, progress.replaced == 0 { break }
         }
         guard total.kept == 0 else {
             throw UserFacingError(code: "reindex_incomplete", kind: .conflict, message: LocalizedText(

@@ -104,7 +104,8 @@ struct RosterImporter {
     private let today: CivilDate
     private var pending: Task<Void, any Error>?
     private var rowCounter: UInt64 = 0
-    private let numberIndexer: BlindIndex.Indexer
+    /// Taken again for every batch, so a long import follows a new blind-index key (`keys reindex`).
+    private var numberIndexer: BlindIndex.Indexer
     private var schoolKeys: [String: String] = [:]
     /// The distinct (school, grade, class) labels seen, for `roster_classes`.
     private var classLabels: [String: RosterClass] = [:]
@@ -275,6 +276,7 @@ struct RosterImporter {
         guard !batch.isEmpty else { return }
         let rows = batch, importID = importID, store = store
         batch.removeAll(keepingCapacity: true)
+        numberIndexer = context.blindIndex.indexer(domain: CaseService.numberDomain)
         pending = Task { try await store.roster.insert(rows, importID: importID) }
     }
 

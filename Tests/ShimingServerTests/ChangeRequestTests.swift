@@ -78,7 +78,7 @@ struct ChangeRequestTests {
             let me = try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token)).json(Me.self)
             #expect(me.legalName == PersonalName.mask("王小明"))
             let stored = try #require(try await AccountRecord.find(accountID, on: shiming.db))
-            #expect(try stored.account(cipher: shiming.app.shiming.cipher).legalName == "王小明")
+            #expect(try AccountRow(stored).account(cipher: shiming.app.shiming.cipher).legalName == "王小明")
 
             try await shiming.deliverOutbox()
             let notice = try #require(shiming.sink.messages.last)

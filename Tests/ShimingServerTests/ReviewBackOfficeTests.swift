@@ -47,7 +47,7 @@ struct ReviewBackOfficeTests {
             for (username, token) in [("teacher.route", teacher), ("teacher.elsewhere", elsewhere), ("reviewer.route", reviewer),
                                       ("supervisor.route", supervisor), ("admin.route", admin)] {
                 let record = try #require(try await AccountRecord.query(on: shiming.db).filter(\.$username == username).first())
-                let account = try record.account(cipher: shiming.app.shiming.cipher)
+                let account = try AccountRow(record).account(cipher: shiming.app.shiming.cipher)
                 for state in ["open", "done"] {
                     let listed = try await shiming.send(.GET, "/api/v1/review/tasks?state=\(state)", headers: shiming.bearer(token))
                     let expected = try rows.filter { try $0.state == state && ReviewTasks.visible(ReviewTaskStore.value($0), to: account) }.map { try $0.requireID() }

@@ -144,10 +144,7 @@ extension AccountService {
     /// The account and session behind a token, if the session is live; the account's status
     /// is checked by the caller on every request.
     func authenticate(token: String) async throws -> (Account, Session)? {
-        let store = store
-        guard let session = try await store.sessions.live(tokenHash: codes.secrets.hash("session", token), at: now),
-              let account = try await store.accounts.find(session.accountID) else { return nil }
-        return (account, session)
+        try await store.accounts.withSession(tokenHash: codes.secrets.hash("session", token), at: now)
     }
 
     /// Ends a session.

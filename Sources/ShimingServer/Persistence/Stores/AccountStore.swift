@@ -34,8 +34,12 @@ struct AccountStore: Sendable {
 
     /// Opens rows, their accounts' keys loaded first.
     private func open(_ records: [AccountRecord]) async throws -> [Account] {
-        try await keys.prepare(records.flatMap(\.sealedValues))
-        return try records.map { try $0.account(cipher: cipher) }
+        try await open(rows: records.map(AccountRow.init))
+    }
+
+    private func open(rows: [AccountRow]) async throws -> [Account] {
+        try await keys.prepare(rows.flatMap(\.sealedValues))
+        return try rows.map { try $0.account(cipher: cipher) }
     }
 
     private func open(_ record: AccountRecord?) async throws -> Account? {
@@ -43,8 +47,30 @@ struct AccountStore: Sendable {
         return try await open([record]).first
     }
 
+    /// One account (read without the ORM: every signed-in request does it).
     func find(_ id: UUID) async throws -> Account? {
-        try await open(AccountRecord.find(id, on: db))
+        let rows = try await db.sql().raw("SELECT \(AccountRow.columns) FROM accounts WHERE id = \(bind: id)").all().map(AccountRow.init(row:))
+        return try await open(rows: rows).first
+    }
+
+    /// The account and session behind a session token's hash, if the session is live: one
+    /// query, on every signed-in request.
+    func withSession(tokenHash: String, at now: Date) async throws -> (Account, Session)? {
+        guard let row = try await db.sql().raw("""
+            SELECT \(AccountRow.columns), sessions.id AS session_id, sessions.kind AS session_kind, sessions.csrf_token AS session_csrf_token,
+                   sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at, sessions.ip AS session_ip
+            FROM sessions JOIN accounts ON accounts.id = sessions.account_id
+            WHERE sessions.token_hash = \(bind: tokenHash) AND sessions.revoked_at IS NULL AND sessions.expires_at > \(bind: now)
+            """).first() else { return nil }
+        let account = try AccountRow(row: row)
+        guard let opened = try await open(rows: [account]).first else { return nil }
+        let session = Session(id: try row.decode(column: "session_id", as: UUID.self), accountID: account.id,
+                              kind: try row.decode(column: "session_kind", as: String.self),
+                              csrfToken: try row.decode(column: "session_csrf_token", as: String?.self),
+                              createdAt: try row.decode(column: "session_created_at", as: Date.self),
+                              expiresAt: try row.decode(column: "session_expires_at", as: Date.self), revokedAt: nil,
+                              ip: try row.decode(column: "session_ip", as: String?.self))
+        return (opened, session)
     }
 
     /// Several accounts at once, in no particular order.
@@ -241,51 +267,5 @@ struct AccountStore: Sendable {
         if let locale { record.locale = locale.rawValue }
         record.updatedAt = now
         try await record.save(on: db)
-    }
-}
-
-extension AccountRecord {
-    /// The sealed values of the row (whose keys are loaded before it is opened).
-    var sealedValues: [String?] {
-        [phoneSealed, emailSealed, guardianPhoneSealed, legalNameSealed, status == AccountStatus.frozen.rawValue ? statusReason : nil]
-    }
-
-    /// Decrypts the record into a domain value.
-    func account(cipher: FieldCipher) throws -> Account {
-        let id = try requireID()
-        func open(_ sealed: String?, _ field: String) throws -> String? {
-            try sealed.map { try cipher.open($0, context: AccountRecord.context(field, id)) }
-        }
-        let scope: ClassScope? = if let scopeSchool, let scopeGrade, let scopeClass {
-            ClassScope(school: scopeSchool, grade: scopeGrade, className: scopeClass)
-        } else { nil }
-        return Account(
-            id: id,
-            username: username,
-            phone: try open(phoneSealed, "phone"),
-            phoneConfirmed: phoneConfirmed,
-            email: try open(emailSealed, "email"),
-            emailConfirmed: emailConfirmed,
-            guardianPhone: try open(guardianPhoneSealed, "guardian_phone"),
-            guardianPhoneConfirmed: guardianPhoneConfirmed,
-            status: AccountStatus(rawValue: status) ?? .closed,
-            // A freeze's reason is staff's words about a person: sealed like other personal data.
-            statusReason: status == AccountStatus.frozen.rawValue ? try open(statusReason, "status_reason") : statusReason,
-            kind: Account.Kind(rawValue: kind) ?? .applicant,
-            roles: Set(roles.split(separator: ",").compactMap { StaffRole(rawValue: String($0)) }),
-            scope: scope,
-            legalName: try open(legalNameSealed, "legal_name"),
-            gender: gender,
-            displayName: displayName,
-            locale: Lang(rawValue: locale) ?? .zhCN,
-            createdAt: createdAt,
-            consents: ConsentStore.parse(consents),
-            deletionDueAt: deletionDueAt
-        )
-    }
-
-    /// The associated-data context binding a sealed field to its column and row.
-    static func context(_ field: String, _ id: UUID) -> String {
-        "account.\(field).\(id.uuidString.lowercased())"
     }
 }

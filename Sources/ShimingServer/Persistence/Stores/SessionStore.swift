@@ -20,7 +20,7 @@ struct Session: Sendable, Equatable {
     var ip: String?
 }
 
-/// Rows of `sessions` ⇄ `Session`.
+/// Rows of `sessions` ⇄ `Session` (a session is read with its account: `AccountStore.withSession`).
 struct SessionStore: Sendable {
     let db: any Database
 
@@ -36,14 +36,6 @@ struct SessionStore: Sendable {
         record.revokedAt = session.revokedAt
         record.ip = session.ip
         try await record.create(on: db)
-    }
-
-    /// The session with this token hash, if it is neither revoked nor expired.
-    func live(tokenHash: String, at now: Date) async throws -> Session? {
-        guard let record = try await SessionRecord.query(on: db).filter(\.$tokenHash == tokenHash).first(),
-              record.revokedAt == nil, record.expiresAt > now else { return nil }
-        return Session(id: try record.requireID(), accountID: record.accountID, kind: record.kind, csrfToken: record.csrfToken,
-                       createdAt: record.createdAt, expiresAt: record.expiresAt, revokedAt: record.revokedAt, ip: record.ip)
     }
 
     /// Ends one session (no-op when it is already ended).

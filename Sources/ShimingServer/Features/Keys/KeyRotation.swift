@@ -53,11 +53,9 @@ struct KeyRotationService: Sendable {
     /// `step` (the command runs it to the end, the sweep a batch a minute).
     func rotate(ip: String? = nil) async throws -> String {
         guard let path = masters.path else { throw Self.needsFile }
-        var file = masters.file
         let previous = masters.current.keyID
-        file.masters.insert(SymmetricKey(data: context.services.random.bytes(32)), at: 0)
-        try MasterKey.replace(path, with: file)
-        masters.adopt(file)
+        let key = SymmetricKey(data: context.services.random.bytes(32))
+        try masters.rewrite(path) { $0.masters.insert(key, at: 0) }
         let current = masters.current.keyID
         try await store.auditAlone("keys.rotated", actor: .system, subject: "keys", ip: ip, details: ["from": previous, "to": current], at: now)
         return current
@@ -108,12 +106,11 @@ struct KeyRotationService: Sendable {
                 "仍有数据使用这个版本：\(version.accountKeys) 个账户密钥、\(version.values) 个字段、\(version.other) 个文件或决定。请先运行 `shiming keys rotate --resume`。",
                 "Data still lies under this version: \(version.accountKeys) account keys, \(version.values) values, \(version.other) files or decisions. Run `shiming keys rotate --resume` first."))
         }
-        var file = masters.file
-        guard let ring = masters.ring(keyID), let index = file.masters.firstIndex(where: { KeyRing(masterKey: $0).keyID == keyID }) else { return }
-        file.masters.remove(at: index)
-        file.retired[keyID] = ring.key(for: .fieldEncryption)
-        try MasterKey.replace(path, with: file)
-        masters.adopt(file)
+        guard let ring = masters.ring(keyID) else { return }
+        try masters.rewrite(path) { file in
+            file.masters.removeAll { KeyRing(masterKey: $0).keyID == keyID }
+            file.retired[keyID] = ring.key(for: .fieldEncryption)
+        }
         try await store.auditAlone("keys.retired", actor: .system, subject: "keys", ip: ip, details: ["key": keyID], at: now)
     }
 }

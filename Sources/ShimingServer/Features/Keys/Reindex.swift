@@ -54,11 +54,11 @@ struct ReindexService: Sendable {
             throw UserFacingError(code: "reindex_running", kind: .conflict, message: LocalizedText(
                 "重建索引尚未完成，请运行 `shiming keys reindex --resume`。", "A re-index has not finished; run `shiming keys reindex --resume`."))
         }
-        var file = masters.file
-        file.previousIndex = file.pinned[.blindIndex]
-        file.pinned[.blindIndex] = SymmetricKey(data: context.services.random.bytes(32))
-        try MasterKey.replace(path, with: file)
-        masters.adopt(file)
+        let key = SymmetricKey(data: context.services.random.bytes(32))
+        try masters.rewrite(path) { file in
+            file.previousIndex = file.pinned[.blindIndex]
+            file.pinned[.blindIndex] = key
+        }
         try await store.auditAlone(Self.begunAction, actor: .system, subject: "keys", ip: ip, at: now)
     }
 
@@ -98,14 +98,14 @@ struct ReindexService: Sendable {
     /// case's application (read as its program reads it).
     static func value(of row: IndexedRow, in column: IndexedColumn, programs: ProgramCatalog, today: CivilDate) -> String? {
         guard let plaintext = row.plaintext else { return nil }
-        switch column.table {
-        case "cases":
+        switch column.holds {
+        case .application:
             guard let program = row.extra.flatMap({ programs[$0] }),
                   let app = try? JSONDecoder().decode(CaseApplication.self, from: plaintext) else { return nil }
             return CaseEvaluator(program: program, today: today).identityNumber(app)?.number
-        case "roster_entries":
+        case .rosterLine:
             return (try? JSONDecoder().decode(RosterLine.self, from: plaintext))?.number
-        default:
+        case .value:
             return String(data: plaintext, encoding: .utf8)
         }
     }
@@ -153,10 +153,7 @@ struct ReindexService: Sendable {
                 try await tx.reindex.removeCodes(issuedBefore: begun.addingTimeInterval(Self.settling))
             }
         }
-        var file = masters.file
-        file.previousIndex = nil
-        try MasterKey.replace(path, with: file)
-        masters.adopt(file)
+        try masters.rewrite(path) { $0.previousIndex = nil }
         try await store.auditAlone("keys.reindexed", actor: .system, subject: "keys", ip: ip,
                                    details: ["replaced": String(total.replaced), "unreadable": String(total.unreadable),
                                              "codesEnded": String(total.codesEnded)], at: now)

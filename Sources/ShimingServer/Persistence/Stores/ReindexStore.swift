@@ -19,6 +19,8 @@ struct IndexedColumn: Sendable {
     let context: @Sendable (UUID) -> String
     /// The blind index's domain (`phone`, `email`, the identity number's).
     let domain: String
+    /// What the sealed column holds, and so how the indexed value is read from it.
+    let holds: Holds
     /// Another column needed to read the value from the sealed one (a case's program).
     var extra: String?
     /// Whether no two rows may hold the same index.
@@ -30,19 +32,28 @@ struct IndexedColumn: Sendable {
 
     var name: String { table + "." + index }
 
+    enum Holds: Sendable {
+        /// The indexed value itself (a contact).
+        case value
+        /// An application, whose number its program reads (`extra` names the program).
+        case application
+        /// A roll line (JSON) with its number.
+        case rosterLine
+    }
+
     static let all: [IndexedColumn] = [
         contact("phone", domain: "phone", unique: true),
         contact("email", domain: "email", unique: true),
         contact("guardian_phone", domain: "phone", unique: false),
         IndexedColumn(table: "cases", index: "number_index", sealed: "data_sealed", context: StoredCase.dataContext,
-                      domain: CaseService.numberDomain, extra: "program", limitPrefix: "registry:number:", identityCodes: true),
+                      domain: CaseService.numberDomain, holds: .application, extra: "program", limitPrefix: "registry:number:", identityCodes: true),
         IndexedColumn(table: "roster_entries", index: "number_index", sealed: "data_sealed", context: RosterLine.context,
-                      domain: CaseService.numberDomain),
+                      domain: CaseService.numberDomain, holds: .rosterLine),
     ]
 
     private static func contact(_ field: String, domain: String, unique: Bool) -> IndexedColumn {
         IndexedColumn(table: "accounts", index: field + "_index", sealed: field + "_sealed", context: { AccountRecord.context(field, $0) },
-                      domain: domain, unique: unique, limitPrefix: "code:to:")
+                      domain: domain, holds: .value, unique: unique, limitPrefix: "code:to:")
     }
 }
 

@@ -172,8 +172,17 @@ final class MasterKeys: Sendable {
         return state.withLockedValue { $0.file.retired[keyID] }
     }
 
+    /// Changes the key file at `path` (`keys rotate`, `retire`, `reindex`): the changed file
+    /// replaces it in one rename (mode 0600) and is taken at once.
+    func rewrite(_ path: String, _ change: (inout KeyFile) -> Void) throws {
+        var file = self.file
+        change(&file)
+        try MasterKey.replace(path, with: file)
+        adopt(file)
+    }
+
     /// Takes a file just written by this process.
-    func adopt(_ file: KeyFile) {
+    private func adopt(_ file: KeyFile) {
         state.withLockedValue { $0 = State(file: file, rings: file.rings, modified: path.flatMap(Self.modified)) }
     }
 }

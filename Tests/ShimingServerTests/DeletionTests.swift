@@ -88,9 +88,9 @@ struct DeletionTests {
 
             let signIn = try await shiming.send(.POST, "/api/v1/sessions", json: ["login": phone, "password": goodPassword])
             #expect(signIn.status == .unauthorized)
-            let row = try #require(try await CaseRecord.find(item.id, on: shiming.db))
-            #expect(row.state == "withdrawn" && row.numberIndex == nil)
-            let opened = try shiming.app.features.cases.application(of: try CaseStore.value(row))
+            let stored = try #require(try await shiming.app.features.cases.store.cases.find(item.id))
+            #expect(stored.state == .withdrawn && stored.numberIndex == nil)
+            let opened = try shiming.app.features.cases.application(of: stored)
             #expect(opened == CaseApplication(), "the application's details are gone")
             #expect(try await Self.traces(shiming, id).allSatisfy { !$0.isEmpty && traces.contains($0) == false })
             #expect(try await StoredFileRecord.query(on: shiming.db).filter(\.$ownerID == id).count() == 0)

@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import NIOPosix
 import ShimingCore
+import SQLKit
 
 /// A stored file's row. The bytes are elsewhere (sealed); this holds what may be shown.
 final class StoredFileRecord: Model, @unchecked Sendable {
@@ -25,9 +26,30 @@ final class StoredFileRecord: Model, @unchecked Sendable {
     init() {}
 
     func file() throws -> StoredFile {
-        let format = SniffedFile.Format.allCases.first { $0.contentType == contentType } ?? .pdf
-        return StoredFile(id: try requireID(), ownerID: ownerID, purpose: purpose, parentID: parentID, kind: kind, format: format,
-                          size: size, width: width, height: height, createdAt: createdAt,
-                          sealing: sealing.flatMap(FileSealing.init(rawValue:)) ?? .whole, keyID: keyID)
+        StoredFile(id: try requireID(), ownerID: ownerID, purpose: purpose, parentID: parentID, kind: kind,
+                   format: StoredFile.format(contentType), size: size, width: width, height: height, createdAt: createdAt,
+                   sealing: StoredFile.sealing(sealing), keyID: keyID)
+    }
+}
+
+extension StoredFile {
+    /// The columns of `stored_files` a `StoredFile` is made of, for a `SELECT`.
+    static let columns: SQLQueryString = "id, owner_id, purpose, parent_id, kind, content_type, size, width, height, key_id, sealing, created_at"
+
+    /// A row read with `columns`.
+    init(row: any SQLRow) throws {
+        self.init(id: try row.value("id"), ownerID: try row.value("owner_id"), purpose: try row.value("purpose"),
+                  parentID: try row.value("parent_id"), kind: try row.value("kind"), format: Self.format(try row.value("content_type")),
+                  size: try row.value("size"), width: try row.value("width"), height: try row.value("height"),
+                  createdAt: try row.value("created_at"), sealing: Self.sealing(try row.value("sealing")), keyID: try row.value("key_id"))
+    }
+
+    static func format(_ contentType: String) -> SniffedFile.Format {
+        SniffedFile.Format.allCases.first { $0.contentType == contentType } ?? .pdf
+    }
+
+    /// Rows written before files were sealed as streams have no `sealing`: sealed whole.
+    static func sealing(_ stored: String?) -> FileSealing {
+        stored.flatMap(FileSealing.init(rawValue:)) ?? .whole
     }
 }

@@ -6,7 +6,7 @@ import SQLKit
 /// The columns of `accounts` an `Account` is made of, read straight from an SQL row (the hot
 /// paths: every signed-in request loads its account) or taken from a Fluent record (the rest);
 /// one mapping to `Account` either way.
-struct AccountRow: Decodable, Sendable {
+struct AccountRow: Sendable {
     var id: UUID
     var username: String?
     var phoneSealed: String?
@@ -30,7 +30,7 @@ struct AccountRow: Decodable, Sendable {
     var deletionDueAt: Date?
     var createdAt: Date
 
-    /// The columns, for a `SELECT` (the row's own names, as `decode` reads them).
+    /// The columns, for a `SELECT` (the row's own names, as `init(row:)` reads them).
     static let columns: SQLQueryString = """
         accounts.id, accounts.username, accounts.phone_sealed, accounts.phone_confirmed, accounts.email_sealed, accounts.email_confirmed,
         accounts.guardian_phone_sealed, accounts.guardian_phone_confirmed, accounts.status, accounts.status_reason, accounts.kind, accounts.roles,
@@ -39,7 +39,17 @@ struct AccountRow: Decodable, Sendable {
         """
 
     init(row: any SQLRow) throws {
-        self = try row.decode(model: Self.self, keyDecodingStrategy: .convertFromSnakeCase)
+        (id, username, phoneSealed, phoneConfirmed, emailSealed, emailConfirmed) = (
+            try row.value("id"), try row.value("username"), try row.value("phone_sealed"), try row.value("phone_confirmed"),
+            try row.value("email_sealed"), try row.value("email_confirmed"))
+        (guardianPhoneSealed, guardianPhoneConfirmed, status, statusReason, kind, roles) = (
+            try row.value("guardian_phone_sealed"), try row.value("guardian_phone_confirmed"), try row.value("status"),
+            try row.value("status_reason"), try row.value("kind"), try row.value("roles"))
+        (scopeSchool, scopeGrade, scopeClass, legalNameSealed, gender, displayName) = (
+            try row.value("scope_school"), try row.value("scope_grade"), try row.value("scope_class"), try row.value("legal_name_sealed"),
+            try row.value("gender"), try row.value("display_name"))
+        (locale, consents, deletionDueAt, createdAt) = (
+            try row.value("locale"), try row.value("consents"), try row.value("deletion_due_at"), try row.value("created_at"))
     }
 
     init(_ record: AccountRecord) throws {

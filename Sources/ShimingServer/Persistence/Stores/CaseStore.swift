@@ -18,19 +18,18 @@ struct CaseStore: Sendable {
     let keys: AccountKeys
 
     // MARK: Reading
+    //
+    // The reads are plain SQL on the columns `StoredCase` is made of (the hot paths: every case
+    // page and API read), each row mapped once by `value(row:)`.
 
-    private func values(_ records: [CaseRecord]) async throws -> [StoredCase] {
-        try await keys.load(records.map(\.accountID))
-        return try records.map(Self.value)
-    }
-
-    private func value(_ record: CaseRecord?) async throws -> StoredCase? {
-        guard let record else { return nil }
-        return try await values([record]).first
+    private func select(_ tail: SQLQueryString) async throws -> [StoredCase] {
+        let items = try await db.sql().raw("SELECT \(Self.columns) FROM cases \(tail)").all().map(Self.value(row:))
+        try await keys.load(items.map(\.accountID))
+        return items
     }
 
     func find(_ id: UUID) async throws -> StoredCase? {
-        try await value(CaseRecord.find(id, on: db))
+        try await select("WHERE id = \(bind: id)").first
     }
 
     /// The case as it is now, if nobody changed it since `version`; 404 or `case_changed`.
@@ -42,67 +41,81 @@ struct CaseStore: Sendable {
 
     /// An account's cases, newest first.
     func owned(by accountID: UUID) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$accountID == accountID).sort(\.$createdAt, .descending).all())
+        try await select("WHERE account_id = \(bind: accountID) ORDER BY created_at DESC")
     }
 
     /// Cases of other accounts, or of the same account, that hold a number (by its index).
     func withNumber(_ index: IndexProbe) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$numberIndex ~~ index.accepted).all())
+        try await select("WHERE number_index IN (\(binds: index.accepted))")
     }
 
     /// Whether another account holds a case with this number in a state that holds an identity.
     func numberHeldByOthers(_ index: IndexProbe, account: UUID) async throws -> Bool {
         let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
-        return try await CaseRecord.query(on: db).filter(\.$numberIndex ~~ index.accepted).filter(\.$accountID != account)
-            .filter(\.$state ~~ holding).first() != nil
+        return try await db.sql().raw("""
+            SELECT 1 AS held FROM cases WHERE number_index IN (\(binds: index.accepted)) AND account_id <> \(bind: account)
+            AND state IN (\(binds: holding)) LIMIT 1
+            """).first() != nil
     }
 
     /// The account's newest verification under another program than `program`.
     func latestVerified(account: UUID, otherThan program: String) async throws -> StoredCase? {
-        try await value(CaseRecord.query(on: db).filter(\.$accountID == account).filter(\.$program != program)
-            .filter(\.$state == CaseState.verified.rawValue).sort(\.$verifiedAt, .descending).first())
+        try await select("""
+            WHERE account_id = \(bind: account) AND program <> \(bind: program) AND state = \(bind: CaseState.verified.rawValue)
+            ORDER BY verified_at DESC LIMIT 1
+            """).first
     }
 
     /// The account's verified cases under `program`, but `excluding`.
     func verified(account: UUID, program: String, excluding: UUID) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$accountID == account).filter(\.$program == program)
-            .filter(\.$state == CaseState.verified.rawValue).filter(\.$id != excluding).all())
+        try await select("""
+            WHERE account_id = \(bind: account) AND program = \(bind: program) AND state = \(bind: CaseState.verified.rawValue)
+            AND id <> \(bind: excluding)
+            """)
     }
 
     /// An account's cases in the given states.
     func owned(by accountID: UUID, in states: some Collection<CaseState>) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$accountID == accountID).filter(\.$state ~~ states.map(\.rawValue)).all())
+        guard !states.isEmpty else { return [] }
+        return try await select("WHERE account_id = \(bind: accountID) AND state IN (\(binds: states.map(\.rawValue)))")
     }
 
     /// Cases in a state whose `field` date is before `date` (the sweep's look-ups), oldest changes first.
     func confirmationsOverdue(at now: Date, limit: Int) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$state == CaseState.awaitingConfirmation.rawValue)
-            .filter(\.$confirmationExpiresAt < now).limit(limit).all())
+        try await select("""
+            WHERE state = \(bind: CaseState.awaitingConfirmation.rawValue) AND confirmation_expires_at < \(bind: now) LIMIT \(literal: limit)
+            """)
     }
 
     /// Verified cases not yet reminded that run out in `[now, until)`.
     func unremindedExpiring(from now: Date, until: Date, limit: Int) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$remindedAt == nil)
-            .filter(\.$expiresAt >= now).filter(\.$expiresAt < until).limit(limit).all())
+        try await select("""
+            WHERE state = \(bind: CaseState.verified.rawValue) AND reminded_at IS NULL AND expires_at >= \(bind: now)
+            AND expires_at < \(bind: until) LIMIT \(literal: limit)
+            """)
     }
 
     /// Verified cases past their date.
     func verificationsExpired(at now: Date, limit: Int) async throws -> [StoredCase] {
-        try await values(CaseRecord.query(on: db).filter(\.$state == CaseState.verified.rawValue).filter(\.$expiresAt < now)
-            .limit(limit).all())
+        try await select("WHERE state = \(bind: CaseState.verified.rawValue) AND expires_at < \(bind: now) LIMIT \(literal: limit)")
     }
 
     /// The history of cases, oldest first, by case.
     func history(of ids: [UUID]) async throws -> [UUID: [Case.Transition]] {
         guard !ids.isEmpty else { return [:] }
-        let rows = try await CaseTransitionRecord.query(on: db).filter(\.$caseID ~~ ids).sort(\.$at).sort(\.$seq).all()
-        return Dictionary(grouping: rows, by: \.caseID).mapValues { rows in
-            rows.map {
-                Case.Transition(action: $0.action, from: $0.fromState.flatMap(CaseState.init(rawValue:)),
-                                state: CaseState(rawValue: $0.toState) ?? .draft, actorKind: $0.actorKind,
-                                actorID: $0.actorID, rule: $0.rule, at: $0.at)
-            }
+        let rows = try await db.sql().raw("""
+            SELECT case_id, action, from_state, to_state, actor_kind, actor_id, rule, at FROM case_transitions
+            WHERE case_id IN (\(binds: ids)) ORDER BY at, seq
+            """).all()
+        var history: [UUID: [Case.Transition]] = [:]
+        for row in rows {
+            let from: String? = try row.value("from_state")
+            history[try row.value("case_id"), default: []].append(Case.Transition(
+                action: try row.value("action"), from: from.flatMap(CaseState.init(rawValue:)),
+                state: CaseState(rawValue: try row.value("to_state")) ?? .draft, actorKind: try row.value("actor_kind"),
+                actorID: try row.value("actor_id"), rule: try row.value("rule"), at: try row.value("at")))
         }
+        return history
     }
 
     /// When the account's new applications under `program` were first submitted since `since`, oldest first.
@@ -129,10 +142,15 @@ struct CaseStore: Sendable {
     // MARK: Writing
 
     func insert(_ item: StoredCase) async throws {
-        let record = CaseRecord()
-        record.id = item.id
-        try Self.fill(record, from: item)
-        try await record.create(on: db)
+        let checks = try item.checks.map(StoredJSON.text), decision = try item.decision.map(StoredJSON.text)
+        try await db.sql().raw("""
+            INSERT INTO cases (\(Self.columns)) VALUES (\(bind: item.id), \(bind: item.accountID), \(bind: item.program),
+            \(bind: item.state.rawValue), \(bind: item.dataSealed), \(bind: item.numberIndex), \(bind: item.scopeSchool), \(bind: item.scopeGrade),
+            \(bind: item.scopeClass), \(bind: item.identityCode), \(bind: checks), \(bind: decision), \(bind: item.guardianConsentAt),
+            \(bind: item.confirmationHash), \(bind: item.confirmationExpiresAt), \(bind: item.confirmationAttempts), \(bind: item.submittedAt),
+            \(bind: item.verifiedAt), \(bind: item.expiresAt), \(bind: item.remindedAt), \(bind: item.createdAt), \(bind: item.updatedAt),
+            \(bind: item.version))
+            """).run()
     }
 
     /// Saves a changed case as its next version, in one conditional statement: refused with
@@ -183,28 +201,22 @@ struct CaseStore: Sendable {
 
     func writeTransition(_ item: StoredCase, action: String, from: CaseState?, to: CaseState, actor: AuditActor, rule: String?,
                          at now: Date, seq: Int) async throws {
-        let row = CaseTransitionRecord()
-        row.id = UUID()
-        row.caseID = item.id
-        row.accountID = item.accountID
-        row.program = item.program
-        row.action = action
-        row.fromState = from?.rawValue
-        row.toState = to.rawValue
-        switch actor {
-        case .account(let id): (row.actorKind, row.actorID) = ("applicant", id)
-        case .staff(let id): (row.actorKind, row.actorID) = ("staff", id)
-        default: (row.actorKind, row.actorID) = ("system", nil)
+        let (actorKind, actorID): (String, UUID?) = switch actor {
+        case .account(let id): ("applicant", id)
+        case .staff(let id): ("staff", id)
+        default: ("system", nil)
         }
-        row.rule = rule
-        row.at = now
-        row.seq = seq
-        try await row.create(on: db)
+        try await db.sql().raw("""
+            INSERT INTO case_transitions (id, case_id, account_id, program, action, from_state, to_state, actor_kind, actor_id, rule, at, seq)
+            VALUES (\(bind: UUID()), \(bind: item.id), \(bind: item.accountID), \(bind: item.program), \(bind: action), \(bind: from?.rawValue),
+            \(bind: to.rawValue), \(bind: actorKind), \(bind: actorID), \(bind: rule), \(bind: now), \(bind: seq))
+            """).run()
     }
 
     /// The number the case's next history row takes.
     func nextSeq(_ id: UUID) async throws -> Int {
-        (try await CaseTransitionRecord.query(on: db).filter(\.$caseID == id).max(\.$seq) ?? 0) + 1
+        try await db.sql().raw("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM case_transitions WHERE case_id = \(bind: id)")
+            .first()?.value("next") ?? 1
     }
 
     // MARK: Identity codes
@@ -228,44 +240,27 @@ struct CaseStore: Sendable {
 
     // MARK: Mapping
 
-    private static func fill(_ record: CaseRecord, from item: StoredCase) throws {
-        record.accountID = item.accountID
-        record.program = item.program
-        record.state = item.state.rawValue
-        record.dataSealed = item.dataSealed
-        record.numberIndex = item.numberIndex
-        record.scopeSchool = item.scopeSchool
-        record.scopeGrade = item.scopeGrade
-        record.scopeClass = item.scopeClass
-        record.identityCode = item.identityCode
-        record.checksJSON = try item.checks.map(StoredJSON.text)
-        record.decisionJSON = try item.decision.map(StoredJSON.text)
-        record.guardianConsentAt = item.guardianConsentAt
-        record.confirmationHash = item.confirmationHash
-        record.confirmationExpiresAt = item.confirmationExpiresAt
-        record.confirmationAttempts = item.confirmationAttempts
-        record.submittedAt = item.submittedAt
-        record.verifiedAt = item.verifiedAt
-        record.expiresAt = item.expiresAt
-        record.remindedAt = item.remindedAt
-        record.createdAt = item.createdAt
-        record.updatedAt = item.updatedAt
-        record.version = item.version
-    }
+    /// The columns of `cases` a `StoredCase` is made of, for a `SELECT`.
+    static let columns: SQLQueryString = """
+        id, account_id, program, state, data_sealed, number_index, scope_school, scope_grade, scope_class, identity_code, checks_json,
+        decision_json, guardian_consent_at, confirmation_hash, confirmation_expires_at, confirmation_attempts, submitted_at, verified_at,
+        expires_at, reminded_at, created_at, updated_at, version
+        """
 
-    static func value(_ record: CaseRecord) throws -> StoredCase {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+    static func value(row: any SQLRow) throws -> StoredCase {
+        let checks: String? = try row.value("checks_json"), decision: String? = try row.value("decision_json")
         return StoredCase(
-            id: try record.requireID(), accountID: record.accountID, program: record.program,
-            state: CaseState(rawValue: record.state) ?? .draft, dataSealed: record.dataSealed, numberIndex: record.numberIndex,
-            scopeSchool: record.scopeSchool, scopeGrade: record.scopeGrade, scopeClass: record.scopeClass, identityCode: record.identityCode,
-            checks: try record.checksJSON.map { try decoder.decode([CheckResult].self, from: Data($0.utf8)) },
-            decision: try record.decisionJSON.map { try decoder.decode(CaseDecision.self, from: Data($0.utf8)) },
-            guardianConsentAt: record.guardianConsentAt, confirmationHash: record.confirmationHash,
-            confirmationExpiresAt: record.confirmationExpiresAt, confirmationAttempts: record.confirmationAttempts,
-            submittedAt: record.submittedAt, verifiedAt: record.verifiedAt, expiresAt: record.expiresAt, remindedAt: record.remindedAt,
-            createdAt: record.createdAt, updatedAt: record.updatedAt, version: record.version
+            id: try row.value("id"), accountID: try row.value("account_id"), program: try row.value("program"),
+            state: CaseState(rawValue: try row.value("state")) ?? .draft, dataSealed: try row.value("data_sealed"),
+            numberIndex: try row.value("number_index"), scopeSchool: try row.value("scope_school"), scopeGrade: try row.value("scope_grade"),
+            scopeClass: try row.value("scope_class"), identityCode: try row.value("identity_code"),
+            checks: try checks.map { try StoredJSON.decode([CheckResult].self, from: $0) },
+            decision: try decision.map { try StoredJSON.decode(CaseDecision.self, from: $0) },
+            guardianConsentAt: try row.value("guardian_consent_at"), confirmationHash: try row.value("confirmation_hash"),
+            confirmationExpiresAt: try row.value("confirmation_expires_at"), confirmationAttempts: try row.value("confirmation_attempts"),
+            submittedAt: try row.value("submitted_at"), verifiedAt: try row.value("verified_at"), expiresAt: try row.value("expires_at"),
+            remindedAt: try row.value("reminded_at"), createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"),
+            version: try row.value("version")
         )
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOPosix
 import ShimingCore
+import SQLKit
 import Vapor
 
 /// Where the sealed bytes of uploaded files live. Injected, so tests and other deployments
@@ -361,7 +362,9 @@ struct SealedFiles: Sendable {
 
     /// The files attached to these parents, oldest first.
     static func files(of parents: [UUID], purpose: String, on db: any Database) async throws -> [StoredFile] {
-        try await StoredFileRecord.query(on: db).filter(\.$parentID ~~ parents).filter(\.$purpose == purpose)
-            .sort(\.$createdAt).all().map { try $0.file() }
+        guard !parents.isEmpty else { return [] }
+        return try await db.sql().raw("""
+            SELECT \(StoredFile.columns) FROM stored_files WHERE parent_id IN (\(binds: parents)) AND purpose = \(bind: purpose) ORDER BY created_at
+            """).all().map(StoredFile.init(row:))
     }
 }

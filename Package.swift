@@ -62,7 +62,9 @@ let package = Package(
             ],
             swiftSettings: strictImports
         ),
-        .executableTarget(name: "shiming", dependencies: ["ShimingServer", "IdentityRules"], swiftSettings: strict),
+        .executableTarget(name: "shiming", dependencies: ["ShimingServer", "IdentityRules", .product(name: "NIOCore", package: "swift-nio"),
+                                                                  .product(name: "NIOPosix", package: "swift-nio")],
+                          swiftSettings: strict),
         .testTarget(
             name: "IdentityRulesTests",
             dependencies: ["IdentityRules", .product(name: "PropertyBased", package: "swift-property-based")],

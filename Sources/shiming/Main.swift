@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import ShimingCore
 import ShimingServer
 import Vapor
@@ -9,6 +11,10 @@ import Vapor
 @main
 enum ShimingMain {
     static func main() async throws {
+        // Swift tasks run on the event loops that serve the requests (no hop to a separate
+        // thread pool on every await). Nothing here blocks a thread in a task: bcrypt, SQLite
+        // and file I/O run on NIO thread pools.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // Tools that need no configuration, database or data directory run on their own.
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "idcheck" {

@@ -141,14 +141,15 @@ extension CaseService {
         let derived = self.derived(app, program: program)
         let sealed = try await seal(app, id: id, owner: account.id)
         let copies = try await copyDocuments(of: source, fitting: program)
+        let created: Case
         do {
-            try await insert(id: id, account: account, program: program, sealed: sealed, derived: derived, renews: input.renews,
-                             source: source, copies: copies, at: now, ip: ip)
+            created = try await insert(id: id, account: account, program: program, sealed: sealed, derived: derived, renews: input.renews,
+                                       source: source, copies: copies, at: now, ip: ip)
         } catch {
             for copy in copies { try? await context.files.remove(copy.id) }
             throw error
         }
-        return try await own(id, account: account)
+        return created
     }
 
     /// The account's latest verification under another program (the one "verify once" starts from).
@@ -192,23 +193,25 @@ extension CaseService {
                                "You have \(maxOpenDrafts) unsubmitted applications; finish and submit one of them first."))
 
     func insert(id: UUID, account: Account, program: Program, sealed: String, derived: (index: String?, school: String?, grade: String?, class: String?),
-                renews: UUID?, source: Case?, copies: [DocumentCopy], at now: Date, ip: String?) async throws {
+                renews: UUID?, source: Case?, copies: [DocumentCopy], at now: Date, ip: String?) async throws -> Case {
         let files = context.files
-        try await store.transaction { tx in
+        let (item, documents, created) = try await store.transaction { tx in
             // Drafts are cheap to make and hold files: a few at a time per account.
             try await tx.accounts.lockRow(account.id)
-            guard try await tx.cases.owned(by: account.id, in: [.draft]).count < Self.maxOpenDrafts else { throw Self.tooManyDrafts }
+            guard try await tx.cases.count(of: account.id, in: .draft) < Self.maxOpenDrafts else { throw Self.tooManyDrafts }
             let item = StoredCase(
                 id: id, accountID: account.id, program: program.key, state: .draft, dataSealed: sealed, numberIndex: derived.index,
                 scopeSchool: derived.school, scopeGrade: derived.grade, scopeClass: derived.class, confirmationAttempts: 0,
                 createdAt: now, updatedAt: now, version: 1
             )
             try await tx.cases.insert(item)
-            try await tx.cases.writeTransition(item, action: "create", from: nil, to: .draft, actor: .account(account.id), rule: nil, at: now, seq: 0)
+            let created = try await tx.cases.writeTransition(item, action: "create", from: nil, to: .draft, actor: .account(account.id), rule: nil,
+                                                             at: now, seq: 0)
+            var documents: [StoredFile] = []
             for copy in copies {
                 let file = copy.of
-                _ = try await tx.recordFile(in: files, id: copy.id, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: file.kind,
-                                            sniffed: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size, at: now)
+                documents.append(try await tx.recordFile(in: files, id: copy.id, owner: account.id, purpose: Self.documentPurpose, parent: id, kind: file.kind,
+                                            sniffed: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size, at: now))
             }
             var details = ["program": program.key]
             details["renews"] = renews?.uuidString.lowercased()
@@ -217,7 +220,10 @@ extension CaseService {
                 details["documentsReused"] = String(copies.count)
             }
             try await tx.audit("case.created", actor: .account(account.id), subject: Self.subject(id), ip: ip, details: details, at: now)
+            return (item, documents, created)
         }
+        // What was written is what a read would answer: no need to read it back.
+        return try assemble(item, documents: documents, history: [created])
     }
 
     /// Edits a case while it is editable. A case waiting for review that is edited goes

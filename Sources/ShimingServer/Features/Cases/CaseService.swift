@@ -83,21 +83,24 @@ struct CaseService: Sendable {
         let store = store
         let documents = Dictionary(grouping: try await store.files(of: ids, purpose: Self.documentPurpose), by: \.parentID)
         let history = try await store.cases.history(of: ids)
-        return try items.map { stored in
-            let id = stored.id
-            var item = Case(
-                id: id, accountID: stored.accountID, program: stored.program, state: stored.state,
-                application: try application(of: stored),
-                numberIndex: stored.numberIndex, identityCode: stored.identityCode,
-                checks: stored.checks ?? [], decision: stored.decision,
-                documents: documents[id] ?? [], history: history[id] ?? [],
-                guardianConsentAt: stored.guardianConsentAt, confirmationExpiresAt: stored.confirmationExpiresAt,
-                confirmationAttempts: stored.confirmationAttempts, submittedAt: stored.submittedAt, verifiedAt: stored.verifiedAt,
-                expiresAt: stored.expiresAt, createdAt: stored.createdAt, updatedAt: stored.updatedAt, version: stored.version
-            )
-            item.decisionMessage = try item.decision?.messageSealed.map { try cipher.open($0, context: StoredCase.messageContext(id)) }
-            return item
-        }
+        return try items.map { try assemble($0, documents: documents[$0.id] ?? [], history: history[$0.id] ?? []) }
+    }
+
+    /// A stored case with its documents and history, decrypted (no I/O).
+    func assemble(_ stored: StoredCase, documents: [StoredFile], history: [Case.Transition]) throws -> Case {
+        let id = stored.id
+        var item = Case(
+            id: id, accountID: stored.accountID, program: stored.program, state: stored.state,
+            application: try application(of: stored),
+            numberIndex: stored.numberIndex, identityCode: stored.identityCode,
+            checks: stored.checks ?? [], decision: stored.decision,
+            documents: documents, history: history,
+            guardianConsentAt: stored.guardianConsentAt, confirmationExpiresAt: stored.confirmationExpiresAt,
+            confirmationAttempts: stored.confirmationAttempts, submittedAt: stored.submittedAt, verifiedAt: stored.verifiedAt,
+            expiresAt: stored.expiresAt, createdAt: stored.createdAt, updatedAt: stored.updatedAt, version: stored.version
+        )
+        item.decisionMessage = try item.decision?.messageSealed.map { try cipher.open($0, context: StoredCase.messageContext(id)) }
+        return item
     }
 
     func list(account: Account) async throws -> [Case] {

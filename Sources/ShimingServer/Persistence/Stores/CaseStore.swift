@@ -44,6 +44,12 @@ struct CaseStore: Sendable {
         try await select("WHERE account_id = \(bind: accountID) ORDER BY created_at DESC")
     }
 
+    /// How many cases an account has in a state.
+    func count(of accountID: UUID, in state: CaseState) async throws -> Int {
+        try await db.sql().raw("SELECT COUNT(*) AS n FROM cases WHERE account_id = \(bind: accountID) AND state = \(bind: state.rawValue)")
+            .first()?.value("n") ?? 0
+    }
+
     /// Cases of other accounts, or of the same account, that hold a number (by its index).
     func withNumber(_ index: IndexProbe) async throws -> [StoredCase] {
         try await select("WHERE number_index IN (\(binds: index.accepted))")
@@ -199,8 +205,10 @@ struct CaseStore: Sendable {
         return effects
     }
 
+    /// Writes a history row; answers it as the history reads it.
+    @discardableResult
     func writeTransition(_ item: StoredCase, action: String, from: CaseState?, to: CaseState, actor: AuditActor, rule: String?,
-                         at now: Date, seq: Int) async throws {
+                         at now: Date, seq: Int) async throws -> Case.Transition {
         let (actorKind, actorID): (String, UUID?) = switch actor {
         case .account(let id): ("applicant", id)
         case .staff(let id): ("staff", id)
@@ -211,6 +219,7 @@ struct CaseStore: Sendable {
             VALUES (\(bind: UUID()), \(bind: item.id), \(bind: item.accountID), \(bind: item.program), \(bind: action), \(bind: from?.rawValue),
             \(bind: to.rawValue), \(bind: actorKind), \(bind: actorID), \(bind: rule), \(bind: now), \(bind: seq))
             """).run()
+        return Case.Transition(action: action, from: from, state: to, actorKind: actorKind, actorID: actorID, rule: rule, at: now)
     }
 
     /// The number the case's next history row takes.

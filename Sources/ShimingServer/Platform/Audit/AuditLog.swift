@@ -124,27 +124,33 @@ public enum AuditLog {
         on db: any Database
     ) async throws -> AuditEvent {
         assert(db.inTransaction, "audit events are written in the transaction of the change they record")
-        if SQLEngine.of(db) == .postgres, let sql = db as? any SQLDatabase {
+        let sql = try db.sql()
+        if SQLEngine.of(db) == .postgres {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: advisoryLockKey))").run()
         }
-        let last = try await AuditEventRecord.query(on: db).sort(\.$seq, .descending).first()
+        // Plain SQL: every state change passes here.
+        let last = try await sql.raw("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let detailText = String(decoding: try encoder.encode(details), as: UTF8.self)
         var event = AuditEvent(
             id: UUID(),
-            seq: (last?.seq ?? 0) + 1,
+            seq: (try last?.value("seq") ?? 0) + 1,
             actor: actor.stored,
             action: action,
             subject: subject,
             occurredAt: Date(timeIntervalSince1970: Double(AuditEvent.milliseconds(now)) / 1000),
             ip: ip,
             details: detailText,
-            prevHash: last?.hash ?? AuditEvent.genesisHash,
+            prevHash: try last?.value("hash") ?? AuditEvent.genesisHash,
             hash: ""
         )
         event.hash = event.expectedHash(key: key)
-        try await AuditEventRecord(event: event).create(on: db)
+        try await sql.raw("""
+            INSERT INTO audit_events (id, seq, actor, action, subject, occurred_at, ip, details, prev_hash, hash)
+            VALUES (\(bind: event.id), \(bind: event.seq), \(bind: event.actor), \(bind: event.action), \(bind: event.subject),
+            \(bind: event.occurredAt), \(bind: event.ip), \(bind: event.details), \(bind: event.prevHash), \(bind: event.hash))
+            """).run()
         return event
     }
 

@@ -1,5 +1,7 @@
+import Fluent
 import Foundation
 import NIOConcurrencyHelpers
+import SQLKit
 import Testing
 @testable import ShimingServer
 
@@ -32,5 +34,53 @@ struct WriteGateTests {
         let lock = AsyncSerialLock()
         await #expect(throws: Boom.self) { try await lock.run { throw Boom() } }
         #expect(try await lock.run { 42 } == 42)
+    }
+
+    @Test("on SQLite, transactions that queue commit together: each returns its own value or error after the one commit, a failed one leaves nothing")
+    func groupCommit() async throws {
+        guard TestEngine.postgresURL == nil else { return }  // PostgreSQL commits each transaction itself
+        struct Refused: Error, Equatable { let n: Int }
+        try await withShiming { shiming in
+            let gate = shiming.app.shiming.writeGate
+            try await (shiming.db as! any SQLDatabase).raw("CREATE TABLE gate_probe (n INTEGER PRIMARY KEY)").run()
+            let before = gate.commits
+            let holding = NIOLockedValueBox(false)
+            let outcomes = try await withThrowingTaskGroup(of: (Int, Result<Int, Refused>).self) { group in
+                for n in 0..<50 {
+                    group.addTask {
+                        do {
+                            let value = try await gate.transaction(on: shiming.db) { tx in
+                                if n == 0 {
+                                    // The first holds the writer until the 49 others queue: they then commit in two groups.
+                                    holding.withLockedValue { $0 = true }
+                                    for _ in 0..<5_000 where gate.waiting < 49 { try await Task.sleep(for: .milliseconds(2)) }
+                                }
+                                try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (\(bind: n))").run()
+                                if n % 7 == 3 { throw Refused(n: n) }  // after writing: its row must go
+                                return n * 10
+                            }
+                            return (n, .success(value))
+                        } catch let refused as Refused {
+                            return (n, .failure(refused))
+                        }
+                    }
+                    if n == 0 {
+                        for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                    }
+                }
+                var outcomes: [Int: Result<Int, Refused>] = [:]
+                for try await (n, outcome) in group { outcomes[n] = outcome }
+                return outcomes
+            }
+            for n in 0..<50 {
+                #expect(outcomes[n] == (n % 7 == 3 ? .failure(Refused(n: n)) : .success(n * 10)), "transaction \(n)")
+            }
+            let rows = try await (shiming.db as! any SQLDatabase).raw("SELECT n FROM gate_probe ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+            #expect(rows == (0..<50).filter { $0 % 7 != 3 })
+            // 1 alone, then 32 and 17 together.
+            #expect(gate.commits - before == 3)
+            // The gate goes on after refusals.
+            #expect(try await gate.transaction(on: shiming.db) { _ in 7 } == 7)
+        }
     }
 }

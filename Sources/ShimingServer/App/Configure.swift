@@ -25,9 +25,19 @@ public func configure(
     // and the current version's id; sealing and wrapping ask `masterKeys` for the version.
     let keyRing = masterKeys.current
 
+    let isSQLite: Bool = if case .sqlite = configuration.database { true } else { false }
+    if isSQLite {
+        // SQLite runs each statement on a thread of the application's pool (two by default on
+        // two cores): enough threads that every connection — one per event loop for reads, one
+        // per loop for the write gate, the key store's — gets one at once, so that the gate's
+        // statements never queue behind reads. Password hashing has a pool of its own.
+        app.threadPool = NIOThreadPool(numberOfThreads: 3 * System.coreCount)
+    }
+
     switch configuration.database {
     case .sqlite(let path):
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+        app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqliteWriter, isDefault: false)
         // The accounts' data keys in a file of their own: a copy of the database holds none.
         // Readable by this user only, from the moment it exists (its log files take its mode).
         let keyStore = (configuration.dataDirectory as NSString).appendingPathComponent("keys.sqlite")
@@ -48,7 +58,6 @@ public func configure(
             throw ConfigurationError(variable: "DATABASE_URL", problem: "is not a valid PostgreSQL URL: \(error)")
         }
     }
-    let isSQLite: Bool = if case .sqlite = configuration.database { true } else { false }
     if isSQLite {
         // WAL lets readers proceed while one writer commits; the setting persists in the file.
         try await SQLiteTuning.apply(on: app.db)
@@ -61,6 +70,7 @@ public func configure(
     // (two migrators setting up one database at once would race on the migration log).
     if isSQLite { app.migrations.add(CreateAccountKeys(), to: .keys) } else { app.migrations.add(CreateAccountKeys()) }
     let accountKeyCache = AccountKeyCache()
+    let writer: @Sendable () -> any Database = { [app] in app.db(.sqliteWriter) }
     let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
                                   masters: masterKeys, random: services.random, clock: services.clock)
 
@@ -99,9 +109,9 @@ public func configure(
         accountKeys: accountKeys,
         blindIndex: BlindIndex(masters: masterKeys),
         metrics: registry,
-        writeGate: WriteGate(serialises: isSQLite),
+        writeGate: WriteGate(serialises: isSQLite, writer: isSQLite ? writer : nil),
         passwordHasher: services.passwordHasher
-            ?? BcryptPasswordHasher(cost: configuration.bcryptCost, threadPool: app.threadPool),
+            ?? BcryptPasswordHasher(cost: configuration.bcryptCost, threadPool: .started(threads: System.coreCount, app: app)),
         files: SealedFiles(
             store: services.fileStore ?? DirectoryFileStore.started(
                 root: (configuration.dataDirectory as NSString).appendingPathComponent("files"), app: app),
@@ -180,6 +190,8 @@ extension DatabaseID {
     /// The key store: its own SQLite file (`keys.sqlite` in the data dir), or its own pool of
     /// connections to the PostgreSQL database.
     static let keys = DatabaseID(string: "keys")
+    /// The connections the write gate runs SQLite transactions on (the same file as `.sqlite`).
+    static let sqliteWriter = DatabaseID(string: "sqlite-writer")
 }
 
 /// Engine settings for the embedded SQLite file.

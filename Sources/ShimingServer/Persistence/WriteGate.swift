@@ -1,5 +1,6 @@
 import Fluent
 import NIOConcurrencyHelpers
+import SQLKit
 import Vapor
 
 /// Runs write transactions so that they cannot deadlock or lose their snapshot.
@@ -9,13 +10,29 @@ import Vapor
 /// waiting. On SQLite the gate therefore admits one write transaction at a time within the
 /// process (an SQLite deployment is one process). PostgreSQL handles concurrency itself, so
 /// there the gate lets everything through and code relies on row locks and constraints.
+///
+/// On SQLite the transactions run on connections of their own (`writer`): each event loop has
+/// one connection for reads, and a transaction holding it would make every read on that loop
+/// wait, while the gate's holder would wait behind those reads for the connection to start.
+/// And they commit in groups (`GroupCommit`): one flush to disk for the writes that queued
+/// while the one before committed.
 public final class WriteGate: Sendable {
     private let serial: AsyncSerialLock?
+    private let group: GroupCommit?
+    private let writer: (@Sendable () -> any Database)?
 
-    /// Creates a gate; `serialises` is true for SQLite.
-    public init(serialises: Bool) {
+    /// Creates a gate; `serialises` is true for SQLite, where `writer` (when given) is the
+    /// database the transactions run on instead of the one they are called with.
+    public init(serialises: Bool, writer: (@Sendable () -> any Database)? = nil) {
         serial = serialises ? AsyncSerialLock() : nil
+        group = serialises ? GroupCommit() : nil
+        self.writer = writer
     }
+
+    /// How many transactions the gate has committed (a group counts once); for tests.
+    var commits: Int { group?.commits ?? 0 }
+    /// How many transactions wait for the next group; for tests.
+    var waiting: Int { group?.waiting ?? 0 }
 
     /// Runs `body` admitted through the gate, without opening a transaction (for bulk writers
     /// that manage their own, e.g. the roster import on one SQLite connection).
@@ -30,13 +47,115 @@ public final class WriteGate: Sendable {
         on db: any Database,
         _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
-        guard let serial else {
+        guard let serial, let group else {
             return try await db.transaction { try await body($0) }
         }
-        return try await serial.run {
-            try await db.transaction { try await body($0) }
+        return try await group.run(on: writer?() ?? db, lock: serial, body)
+    }
+}
+
+/// Write transactions that queue while one commits run together: one SQLite transaction in
+/// which each runs in a savepoint of its own (one that fails is rolled back alone, as its own
+/// transaction would have been, and its caller gets its error), then one commit, one flush to
+/// disk. Every caller returns only after that commit: an answered write is as durable as
+/// before (`synchronous=FULL` stays), the disk is flushed once per group instead of once per
+/// write. A transaction alone runs as it always did, without a savepoint.
+final class GroupCommit: Sendable {
+    private struct Waiter: Sendable {
+        let body: @Sendable (any Database) async throws -> Void
+        let done: CheckedContinuation<(any Error)?, Never>
+    }
+
+    private struct State {
+        var leading = false
+        var waiting: [Waiter] = []
+        var commits = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    /// At most this many transactions commit together (a group holds the writer that long).
+    static let largestGroup = 32
+
+    var commits: Int { state.withLockedValue { $0.commits } }
+    var waiting: Int { state.withLockedValue { $0.waiting.count } }
+
+    func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock,
+                          _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+        let result = NIOLockedValueBox<T?>(nil)
+        let failure = await withCheckedContinuation { (done: CheckedContinuation<(any Error)?, Never>) in
+            let waiter = Waiter(body: { tx in
+                let value = try await body(tx)
+                result.withLockedValue { $0 = value }
+            }, done: done)
+            let leads = state.withLockedValue { state -> Bool in
+                state.waiting.append(waiter)
+                guard !state.leading else { return false }
+                state.leading = true
+                return true
+            }
+            // The first to arrive at an idle gate starts a leader; it commits group after group
+            // until nobody waits.
+            if leads { Task { await self.lead(on: db, lock: lock) } }
+        }
+        if let failure { throw failure }
+        guard let value = result.withLockedValue({ $0 }) else { throw GroupCommitError.noResult }
+        return value
+    }
+
+    private func lead(on db: any Database, lock: AsyncSerialLock) async {
+        while true {
+            let batch = state.withLockedValue { state -> [Waiter] in
+                let batch = Array(state.waiting.prefix(Self.largestGroup))
+                state.waiting.removeFirst(batch.count)
+                if batch.isEmpty { state.leading = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            let outcomes: [(any Error)?]
+            do {
+                outcomes = try await lock.run { await Self.commit(batch, on: db) }
+            } catch {
+                outcomes = batch.map { _ in error }
+            }
+            state.withLockedValue { $0.commits += 1 }
+            for (waiter, outcome) in zip(batch, outcomes) { waiter.done.resume(returning: outcome) }
         }
     }
+
+    /// Runs a group in one transaction; answers each one's error (nil: committed).
+    private static func commit(_ batch: [Waiter], on db: any Database) async -> [(any Error)?] {
+        do {
+            if batch.count == 1 {
+                try await db.transaction { try await batch[0].body($0) }
+                return [nil]
+            }
+            return try await db.transaction { tx in
+                let sql = try tx.sql()
+                var outcomes: [(any Error)?] = []
+                for waiter in batch {
+                    try await sql.raw("SAVEPOINT grouped").run()
+                    do {
+                        try await waiter.body(tx)
+                        try await sql.raw("RELEASE grouped").run()
+                        outcomes.append(nil)
+                    } catch {
+                        try await sql.raw("ROLLBACK TO grouped").run()
+                        try await sql.raw("RELEASE grouped").run()
+                        outcomes.append(error)
+                    }
+                }
+                return outcomes
+            }
+        } catch {
+            // Nothing of the group was committed.
+            return batch.map { _ in error }
+        }
+    }
+}
+
+enum GroupCommitError: Error {
+    /// A transaction reported neither a value nor an error (cannot happen).
+    case noResult
 }
 
 /// A first-come, first-served asynchronous mutex.

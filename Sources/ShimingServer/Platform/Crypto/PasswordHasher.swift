@@ -45,3 +45,18 @@ public struct BcryptPasswordHasher: PasswordHasher {
         return made
     }
 }
+
+extension NIOThreadPool {
+    /// A pool of its own for one kind of blocking work, started now and stopped with the application.
+    static func started(threads: Int, app: Application) -> NIOThreadPool {
+        let pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+        app.lifecycle.use(Shutdown(pool: pool))
+        return pool
+    }
+
+    private struct Shutdown: LifecycleHandler {
+        let pool: NIOThreadPool
+        func shutdownAsync(_ application: Application) async { try? await pool.shutdownGracefully() }
+    }
+}

@@ -82,15 +82,7 @@ public struct DirectoryFileStore: FileStore {
     /// uploads never queues sign-ins' password hashing on the shared blocking pool; the pool
     /// stops with the application.
     static func started(root: String, app: Application) -> DirectoryFileStore {
-        let pool = NIOThreadPool(numberOfThreads: 2)
-        pool.start()
-        app.lifecycle.use(PoolShutdown(pool: pool))
-        return DirectoryFileStore(root: root, threadPool: pool)
-    }
-
-    struct PoolShutdown: LifecycleHandler {
-        let pool: NIOThreadPool
-        func shutdownAsync(_ application: Application) async { try? await pool.shutdownGracefully() }
+        DirectoryFileStore(root: root, threadPool: .started(threads: 2, app: app))
     }
 
     func path(_ name: String) -> String {

@@ -111,11 +111,13 @@ struct RosterStore: Sendable {
             try await RosterEntryRecord.query(on: db).filter(\.$schoolKey ~~ part).filter(\.$importID != id).delete()
             try await RosterClassRecord.query(on: db).filter(\.$schoolKey ~~ part).delete()
         }
-        for labels in classes {
-            let row = RosterClassRecord()
-            row.id = UUID()
-            (row.schoolKey, row.school, row.grade, row.class) = (labels.schoolKey, labels.school, labels.grade, labels.class)
-            try await row.create(on: db)
+        // A roll of a city holds tens of thousands of classes: a few hundred to a statement.
+        for start in stride(from: 0, to: classes.count, by: 200) {
+            var insert = try db.sql().insert(into: RosterClassRecord.schema).columns("id", "school_key", "school", "grade", "class")
+            for labels in classes[start..<min(start + 200, classes.count)] {
+                insert = insert.values(SQLBind(UUID()), SQLBind(labels.schoolKey), SQLBind(labels.school), SQLBind(labels.grade), SQLBind(labels.class))
+            }
+            try await insert.run()
         }
     }
 

@@ -179,9 +179,7 @@ struct KeyMigrationStore: Sendable {
         for row in rows {
             let id = try row.decode(column: "id", as: UUID.self)
             let json = try row.decode(column: "decision_json", as: String.self)
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            var decision = try decoder.decode(CaseDecision.self, from: Data(json.utf8))
+            var decision = try StoredJSON.decode(CaseDecision.self, from: json)
             let sealer = try await keys.sealing(cipher, for: try row.decode(column: "account_id", as: UUID.self))
             func reseal(_ value: String?, _ context: String) throws -> String? {
                 guard let value, cipher.isUnderMasterKey(value) else { return value }

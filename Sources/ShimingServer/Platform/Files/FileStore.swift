@@ -79,8 +79,8 @@ public struct DirectoryFileStore: FileStore {
     }
 
     /// The store with a thread pool of its own (two threads), so that writing and syncing
-    /// uploads never queues sign-ins' password hashing on the shared blocking pool; the pool
-    /// stops with the application.
+    /// uploads never queues behind SQLite's statements or password hashing (each has its own
+    /// pool); the pool stops with the application.
     static func started(root: String, app: Application) -> DirectoryFileStore {
         DirectoryFileStore(root: root, threadPool: .started(threads: 2, app: app))
     }

@@ -43,15 +43,9 @@ struct AuditCheckpoints: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         var data = try encoder.encode(line)
         data.append(0x0A)
+        // Instances sharing a data dir append to the same file.
         for file in files {
-            if !FileManager.default.fileExists(atPath: file) {
-                guard MasterKey.createPrivately(file, contents: Data()) else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file]) }
-            }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
+            try AppendOnlyFile.append(data, to: file, sync: true)
         }
     }
 

@@ -43,21 +43,10 @@ public final class FileMessageSink: MessageSink {
         encoder.outputFormatting = [.withoutEscapingSlashes]
         var data = try encoder.encode(line)
         data.append(0x0A)
+        // Messages carry codes: readable by the owner only. Instances sharing a data dir append
+        // to the same file.
         try lock.withLock {
-            let url = URL(fileURLWithPath: path)
-            if !FileManager.default.fileExists(atPath: path) {
-                try FileManager.default.createDirectory(
-                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true
-                )
-                // Messages carry codes: readable by the owner only.
-                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-                }
-            }
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: data)
+            try AppendOnlyFile.append(data, to: path, sync: false)
         }
     }
 }

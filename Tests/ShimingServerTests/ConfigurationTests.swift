@@ -30,6 +30,7 @@ struct ConfigurationTests {
             "SHIMING_ENCRYPTION_KEY_FILE": "/run/secrets/key",
             "SHIMING_OUTBOX_POLL_SECONDS": "0.5",
             "SHIMING_HELP_PHONE": "400-800-1234",
+            "SHIMING_SWEEP_SECONDS": "5",
         ])
         #expect(config.database == .postgres(url: "postgres://shiming:secret@db:5432/shiming"))
         #expect(config.port == 9000)
@@ -40,6 +41,7 @@ struct ConfigurationTests {
         #expect(config.encryptionKey == .file(path: "/run/secrets/key"))
         #expect(config.outboxPollInterval == 0.5)
         #expect(config.helpPhone == "400-800-1234")
+        #expect(config.sweepSeconds == 5)
         #expect(config.databaseDescription == "PostgreSQL postgres://shiming:***@db:5432/shiming", "no password in logs")
     }
 
@@ -60,6 +62,7 @@ struct ConfigurationTests {
         ("SHIMING_TRUSTED_PROXIES", "10.0.0.0/40"), ("SHIMING_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
         ("SHIMING_PLATFORM_RATE_LIMIT", "0"), ("SHIMING_WEBHOOK_ALLOW_PRIVATE", "yes"), ("SHIMING_METRICS_TOKEN", "short"),
         ("SHIMING_DATABASE_POOL_TIMEOUT", "0"), ("SHIMING_DATABASE_POOL_TIMEOUT", "soon"),
+        ("SHIMING_SWEEP_SECONDS", "0"), ("SHIMING_SWEEP_SECONDS", "1.5"),
     ])
     func refused(variable: String, value: String) {
         #expect {

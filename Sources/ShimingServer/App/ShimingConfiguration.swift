@@ -69,6 +69,8 @@ public struct ShimingConfiguration: Sendable {
     /// Minutes a claimed review task may sit untouched before it returns to the queue
     /// (`SHIMING_REVIEW_IDLE_MINUTES`).
     public var reviewIdleMinutes: Int = 30
+    /// Seconds between two rounds of the background sweep (`SHIMING_SWEEP_SECONDS`, default 60).
+    public var sweepSeconds: Int = 60
     /// A telephone number people can call for help (`SHIMING_HELP_PHONE`), shown on waiting and
     /// error pages; `nil`: no help line is shown.
     public var helpPhone: String? = nil
@@ -208,15 +210,13 @@ public struct ShimingConfiguration: Sendable {
         var poll = 2.0
         if let raw = value("SHIMING_OUTBOX_POLL_SECONDS") {
             guard let parsed = Double(raw), parsed > 0, parsed <= 3600 else {
-                throw ConfigurationError(
-                    variable: "SHIMING_OUTBOX_POLL_SECONDS",
-                    problem: "must be a number of seconds between 0 and 3600, got \"\(raw)\""
-                )
+                throw ConfigurationError(variable: "SHIMING_OUTBOX_POLL_SECONDS", problem: "must be a number of seconds between 0 and 3600, got \"\(raw)\"")
             }
             poll = parsed
         }
 
         let reviewIdle = try integer("SHIMING_REVIEW_IDLE_MINUTES", 30, 1...(24 * 60), "whole minutes")
+        let sweepSeconds = try integer("SHIMING_SWEEP_SECONDS", 60, 1...3600, "whole seconds")
 
         var helpPhone: String?
         if let raw = value("SHIMING_HELP_PHONE")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
@@ -353,6 +353,7 @@ public struct ShimingConfiguration: Sendable {
             smsGateway: smsGateway,
             identityService: identityService,
             reviewIdleMinutes: reviewIdle,
+            sweepSeconds: sweepSeconds,
             helpPhone: helpPhone,
             databaseConnectionsPerLoop: connections,
             webhookAllowPrivate: allowPrivate == "1",

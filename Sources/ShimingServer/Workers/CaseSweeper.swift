@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import Vapor
 
 /// `CaseService.sweep` and `ReviewService.sweep` in the background of `shiming serve`, once a
-/// minute: accounts whose second confirmation ran out are locked, holders are reminded before
+/// minute (`SHIMING_SWEEP_SECONDS`): accounts whose second confirmation ran out are locked, holders are reminded before
 /// their verification runs out, verifications past their date expire, idle review claims return
 /// to the queue, overdue tasks are escalated, and sign-in and code counters past their windows
 /// are removed, large accounts' data exports are prepared (and removed after 24 hours), accounts
@@ -26,7 +26,7 @@ enum CaseSweeper {
         let migrated = NIOLockedValueBox(false)
         let rotatedTo = NIOLockedValueBox<[String]>([])
         let logger = Logger(label: "shiming.sweeper")
-        return PeriodicWorker(name: "sweeper", interval: .seconds(60)) {
+        return PeriodicWorker(name: "sweeper", interval: .seconds(application.shiming.configuration.sweepSeconds)) {
             let result = try await service.sweep()
             if result.total > 0 {
                 logger.notice("Sweep: \(result.locked) accounts locked (confirmation not entered), \(result.reminded) holders reminded to renew, \(result.expired) verifications expired")

@@ -1,0 +1,251 @@
+"""What the benchmark scripts share (bench-http, bench-scale): a throwaway PostgreSQL cluster, a
+release `shiming serve` started with its environment, a small JSON client, applicants set up
+through the public API, and wrk with its output read."""
+import concurrent.futures
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+PASSWORD = "Shiming-2026!"
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def log(message):
+    print(f"[{os.path.basename(__import__('sys').argv[0])}] {message}", flush=True)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def resident_id(rng):
+    body = f"110105{rng.randint(1950, 1990)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    value = (12 - sum(int(c) * w for c, w in zip(body, WEIGHTS)) % 11) % 11
+    return body + ("X" if value == 10 else str(value))
+
+
+# --- HTTP set-up -----------------------------------------------------------------------------
+
+class Client:
+    def __init__(self, base):
+        self.base = base
+
+    def call(self, method, path, body=None, token=None, ip=None, data=None, content_type="application/json"):
+        data = json.dumps(body).encode() if body is not None else data
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        if token:
+            request.add_header("Authorization", "Bearer " + token)
+        if ip:
+            request.add_header("X-Forwarded-For", ip)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                text = response.read()
+                return response.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            text = error.read()
+            return error.code, json.loads(text) if text else None
+
+    def page(self, path, token=None, ip=None):
+        """GETs a web page as a signed-in browser would (the bearer token stands for the cookie); answers the status."""
+        request = urllib.request.Request(self.base + path)
+        if token:
+            request.add_header("Authorization", "Bearer " + token)
+        if ip:
+            request.add_header("X-Forwarded-For", ip)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def upload(self, path, fields, filename, content, token=None, ip=None):
+        """A multipart form with one file (`file`) and text fields, as an upload form sends it."""
+        boundary = "shiming-bench-boundary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode() for name, value in fields.items()]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.call("POST", path, token=token, ip=ip, data=b"".join(parts), content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def png(width, height, shade=0xC0):
+    """A real greyscale PNG of the given size (an ID photo as far as the checks go)."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes([shade]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def codes_by_phone(messages_path):
+    codes = {}
+    try:
+        with open(messages_path, encoding="utf-8") as lines:
+            for line in lines:
+                message = json.loads(line)
+                if message.get("code"):
+                    codes[message["to"]] = message["code"]
+    except FileNotFoundError:
+        pass
+    return codes
+
+
+def applicants(client, codes_now, count, first_phone):
+    """Registers, confirms and signs in `count` applicants; returns their bearer tokens.
+    `codes_now()` answers the codes delivered so far by phone (the message log, an SMS gateway)."""
+    phones = [str(first_phone + i) for i in range(count)]
+    address = lambda i: f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+    def register(i):
+        status, body = client.call("POST", "/api/v1/accounts", {"phone": phones[i], "password": PASSWORD, "acceptTerms": True,
+                                                                "acceptSensitive": True}, ip=address(i))
+        if status != 201:
+            raise SystemExit(f"registration answered {status}: {body}")
+        return body["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(register, range(count)))
+    deadline = time.time() + 120
+    while True:
+        codes = codes_now()
+        if all(phone in codes for phone in phones):
+            break
+        if time.time() > deadline:
+            raise SystemExit("the confirmation codes did not arrive in the message log")
+        time.sleep(0.5)
+
+    def confirm_and_sign_in(i):
+        status, body = client.call("POST", f"/api/v1/accounts/{ids[i]}/contacts/confirm", {"channel": "sms", "code": codes[phones[i]]}, ip=address(i))
+        if status != 200:
+            raise SystemExit(f"confirmation answered {status}: {body}")
+        status, body = client.call("POST", "/api/v1/sessions", {"login": phones[i], "password": PASSWORD}, ip=address(i))
+        if status != 201:
+            raise SystemExit(f"sign-in answered {status}: {body}")
+        return body["token"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return list(pool.map(confirm_and_sign_in, range(count)))
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+def wrk(url, seconds, connections, threads=2, headers=(), script=None):
+    command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for header in headers:
+        command += ["-H", header]
+    if script:
+        command += ["-s", script]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    log(" ".join(line.strip() for line in output.splitlines() if "Requests/sec" in line or "99%" in line or "Non-2xx" in line))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latencies = {m.group(1): m.group(2) for m in re.finditer(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    return {"rate": rate, "p50": latencies.get("50"), "p99": latencies.get("99"), "bad": int(bad.group(1)) if bad else 0,
+            "errors": errors.group(0) if errors else "", "total": total}
+
+
+def milliseconds(text):
+    if text is None:
+        return None
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+
+
+class Postgres:
+    """A throwaway cluster with durable settings (PostgreSQL refuses to run as root: as `postgres` then)."""
+
+    def __init__(self, work):
+        self.bin = sorted(d for d in (f"/usr/lib/postgresql/{v}/bin" for v in os.listdir("/usr/lib/postgresql")) if os.path.isdir(d))[-1]
+        self.dir = os.path.join(work, "pgdata")
+        self.port = free_port()
+        os.makedirs(self.dir)
+        self.prefix = []
+        if os.getuid() == 0:
+            shutil.chown(work, "postgres")
+            shutil.chown(self.dir, "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(self.prefix + [f"{self.bin}/initdb", "-D", self.dir, "-U", "shiming", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
+                       check=True, capture_output=True)
+        subprocess.run(self.prefix + [f"{self.bin}/pg_ctl", "-D", self.dir, "-w", "-l", os.path.join(self.dir, "server.log"), "-o",
+                                      f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300", "start"],
+                       check=True, capture_output=True)
+
+    def database(self, name):
+        subprocess.run([f"{self.bin}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "shiming", "-d", "postgres", "-qc",
+                        f"CREATE DATABASE {name}"], check=True, capture_output=True)
+        return f"postgres://shiming@127.0.0.1:{self.port}/{name}?tlsmode=disable"
+
+    def stop(self):
+        subprocess.run(self.prefix + [f"{self.bin}/pg_ctl", "-D", self.dir, "-m", "fast", "stop"], capture_output=True)
+
+
+# --- the server ------------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, binary, data_dir, database_url, key, cost, extra=None, port=None):
+        self.port = port or free_port()
+        env = dict(os.environ, SHIMING_DATA_DIR=data_dir, SHIMING_ENCRYPTION_KEY=key, SHIMING_BCRYPT_COST=str(cost),
+                   SHIMING_TRUSTED_PROXIES="127.0.0.1", SHIMING_LOG_LEVEL="warning", SHIMING_OUTBOX_POLL_SECONDS="1")
+        env.pop("DATABASE_URL", None)
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        env.update(extra or {})
+        started = time.perf_counter()
+        self.process = subprocess.Popen([binary, "serve", "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=open(os.path.join(data_dir, "serve.log"), "a"))
+        self.client = Client(f"http://127.0.0.1:{self.port}")
+        while True:
+            try:
+                if self.client.call("GET", "/api/v1/info")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.perf_counter() - started > 60:
+                raise SystemExit("shiming serve did not start; see serve.log in the data dir")
+            time.sleep(0.01)
+        self.cold_start = time.perf_counter() - started
+        self.idle_rss = self.rss()
+
+    def rss(self):
+        with open(f"/proc/{self.process.pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+    def stop(self):
+        """SIGTERM, as a service manager stops it; answers the seconds the shutdown took."""
+        started = time.perf_counter()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            log("shiming serve did not stop within 60 s of SIGTERM; killed")
+        return time.perf_counter() - started

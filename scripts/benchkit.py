@@ -2,6 +2,8 @@
 release `shiming serve` started with its environment, a small JSON client, applicants set up
 through the public API, and wrk with its output read."""
 import concurrent.futures
+import hashlib
+import hmac
 import json
 import os
 import platform
@@ -9,9 +11,12 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler
 
 PASSWORD = "Shiming-2026!"
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -151,6 +156,82 @@ def applicants(client, codes_now, count, first_phone):
         return list(pool.map(confirm_and_sign_in, range(count)))
 
 
+# --- the outside world and the people's flows -----------------------------------------------
+
+class Outside(BaseHTTPRequestHandler):
+    """The SMS gateway, the identity service and the platform's webhook endpoint in one server."""
+    lock = threading.Lock()
+    sms = []        # the JSON bodies the gateway received
+    hooks = []      # (delivery id, event, signature header, body)
+
+    def answer(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        if self.path == "/check":
+            return self.answer({"result": "match"})
+        with Outside.lock:
+            if self.path == "/sms":
+                Outside.sms.append(json.loads(body))
+            else:
+                Outside.hooks.append((self.headers.get("X-Shiming-Delivery"), self.headers.get("X-Shiming-Event"),
+                                      self.headers.get("X-Shiming-Signature", ""), body))
+        self.answer({"ok": True})
+
+    def log_message(self, *arguments):
+        pass
+
+    @classmethod
+    def codes(cls):
+        with cls.lock:
+            return {message["to"]: message["code"] for message in cls.sms if message.get("code")}
+
+
+def signature_valid(header, body, secret):
+    parts = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    t = next((value for key, value in parts if key == "t"), "")
+    expected = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return any(key == "v1" and hmac.compare_digest(value, expected) for key, value in parts)
+
+
+PHOTO = png(1200, 800)
+
+
+def submit_verified(client, token, number, ip):
+    """An e-commerce application with an ID photo, submitted: the identity service says match."""
+    status, item = client.call("POST", "/api/v1/cases", {"program": "e-commerce", "identity": {
+        "name": "陈志远", "documentType": "resident", "documentNumber": number, "address": "上海市黄浦区某路 8 号"}}, token=token, ip=ip)
+    assert status == 201, (status, item)
+    status, stored = client.upload(f"/api/v1/cases/{item['id']}/documents", {"kind": "id_front"}, "id.png", PHOTO, token=token, ip=ip)
+    assert status == 201, (status, stored)
+    status, item = client.call("POST", f"/api/v1/cases/{item['id']}/submit", {}, token=token, ip=ip)
+    assert status == 200 and item["state"] == "verified", (status, item)
+    return item["id"].lower()
+
+
+def consent(client, token, platform_key, platform_id, reference, return_url, ip):
+    """A platform's verification session for a verified person: the person opens its page (signed
+    in, which binds it to them) and consents; answers the session as the platform reads it, with
+    the pairwise subject."""
+    status, session = client.call("POST", "/api/v1/verification-sessions", {
+        "program": "e-commerce", "reference": reference, "returnUrl": return_url}, token=platform_key, ip=ip)
+    assert status == 201, session
+    status = client.page(urllib.parse.urlparse(session["url"]).path, token=token, ip=ip)
+    assert status == 200, status
+    status, grant = client.call("POST", "/api/v1/me/grants", {"platform": platform_id, "claims": ["verified", "ageOver18"],
+                                                               "session": session["id"]}, token=token, ip=ip)
+    assert status == 201, (status, grant)
+    status, read = client.call("GET", f"/api/v1/verification-sessions/{session['id']}", token=platform_key, ip=ip)
+    assert status == 200 and read["status"] == "verified", (status, read)
+    return read
+
+
 # --- wrk -------------------------------------------------------------------------------------
 
 def wrk(url, seconds, connections, threads=2, headers=(), script=None):
@@ -218,6 +299,7 @@ class Server:
         if database_url:
             env["DATABASE_URL"] = database_url
         env.update(extra or {})
+        self.binary, self.env = binary, env
         started = time.perf_counter()
         self.process = subprocess.Popen([binary, "serve", "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL,
                                         stderr=open(os.path.join(data_dir, "serve.log"), "a"))
@@ -233,6 +315,10 @@ class Server:
             time.sleep(0.01)
         self.cold_start = time.perf_counter() - started
         self.idle_rss = self.rss()
+
+    def command(self, *arguments, stdin=None):
+        """`shiming <arguments>` on this server's database and data dir, as an operator runs it."""
+        return subprocess.run([self.binary, *arguments], env=self.env, input=stdin, text=True, capture_output=True, check=True)
 
     def rss(self):
         with open(f"/proc/{self.process.pid}/status") as status:

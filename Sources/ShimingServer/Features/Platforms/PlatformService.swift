@@ -158,19 +158,21 @@ struct PlatformService: Sendable {
         let store = store
         guard let key = try await store.platforms.liveKey(hash: secrets.hash("platform_key", apiKey)),
               let platform = try await store.platforms.find(key.platformID) else { return nil }
-        let now = now
-        try await store.transaction { tx in try await tx.platforms.touchKey(key.id, at: now) }
         return (platform, key)
     }
 
     /// Counts the call against the key's per-minute allowance; 429 with the seconds until the
-    /// next minute once it is used up.
+    /// next minute once it is used up. The first call of a minute also notes when the key was
+    /// last used (so the key's "last used" is to the minute, and costs no write of its own).
     func admitCall(_ key: PlatformKey) async throws {
         let now = now
         let window = Int64(now.timeIntervalSince1970) / 60
         let count = try await store.transaction { tx in
             let count = try await tx.platforms.countCall(key: key.id, window: window)
-            if count == 1, window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }
+            if count == 1 {
+                try await tx.platforms.touchKey(key.id, at: now)
+                if window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }
+            }
             return count
         }
         guard count <= context.configuration.platformRatePerMinute else {

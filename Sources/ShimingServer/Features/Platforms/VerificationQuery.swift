@@ -47,18 +47,22 @@ struct VerificationAnswer: Sendable, Equatable {
 extension GrantService {
     /// `GET /api/v1/verifications/{subject}`: the answer under the grant in force for this
     /// platform and subject, or 404 when there is none (whether the person exists is not told).
-    /// Each query is counted per day for the person to see, and audited.
+    /// Each query is counted per day for the person to see, and audited. The answer is read
+    /// outside the write, in parallel with other queries; the write is short and conditional: a
+    /// grant withdrawn meanwhile records nothing and answers 404, as it would a moment later.
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let now = now
-        return try await store.transaction { [self] tx in
-            guard subject.count <= 100, let grant = try await tx.grants.inForce(platform: platform.id, subject: subject, at: now) else {
-                throw CommonErrors.notFound
-            }
-            try await tx.grants.recordQuery(grant.id, at: now)
+        let store = store
+        guard subject.count <= 100, let grant = try await store.grants.inForce(platform: platform.id, subject: subject, at: now) else {
+            throw CommonErrors.notFound
+        }
+        let answer = try await answer(grant, platform: platform, in: store)
+        try await store.transaction { tx in
+            guard try await tx.grants.recordQuery(grant.id, at: now) else { throw CommonErrors.notFound }
             try await tx.audit("verification.queried", actor: .platform(platform.id), subject: Self.subject(grant.id), ip: ip,
                                details: ["key": key.id.uuidString.lowercased()], at: now)
-            return try await answer(grant, platform: platform, in: tx)
         }
+        return answer
     }
 
     /// The answer a grant allows, from the person's verification in force.

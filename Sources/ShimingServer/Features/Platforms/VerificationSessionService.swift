@@ -83,9 +83,8 @@ struct VerificationSessionService: Sendable {
             var reading = Reading(session: session, status: session.status(at: now))
             if reading.status == .verified, let grantID = session.grantID, let grant = try await tx.grants.find(grantID) {
                 reading.subject = grant.subject
-                if grant.inForce(at: now) {
+                if grant.inForce(at: now), try await tx.grants.recordQuery(grant.id, at: now) {
                     reading.verification = try await grants.answer(grant, platform: platform, in: tx)
-                    try await tx.grants.recordQuery(grant.id, at: now)
                 }
             }
             try await tx.audit("verification_session.read", actor: .platform(platform.id), subject: Self.subject(id), ip: ip,

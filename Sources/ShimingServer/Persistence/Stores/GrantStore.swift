@@ -115,10 +115,19 @@ struct GrantStore: Sendable {
             .filter(\.$expiresAt > now).all().map(Self.value)
     }
 
-    /// The grant in force under which the platform knows `subject`.
+    /// The grant in force under which the platform knows `subject` (the verification query's
+    /// lookup: plain SQL, read column by column).
     func inForce(platform: UUID, subject: String, at now: Date) async throws -> Grant? {
-        try await GrantRecord.query(on: db).filter(\.$platformID == platform).filter(\.$subject == subject)
-            .filter(\.$revokedAt == nil).filter(\.$expiresAt > now).sort(\.$grantedAt, .descending).first().map(Self.value)
+        try await db.sql().raw("""
+            SELECT id, account_id, platform_id, subject, claims, session_id, granted_at, expires_at, revoked_at, revoked_by, last_queried_at
+            FROM grants WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
+            ORDER BY granted_at DESC LIMIT 1
+            """).first().map { row in
+            Grant(id: try row.value("id"), accountID: try row.value("account_id"), platformID: try row.value("platform_id"),
+                  subject: try row.value("subject"), claims: StoredJSON.list(try row.value("claims")).compactMap(PlatformClaim.init(rawValue:)),
+                  sessionID: try row.value("session_id"), grantedAt: try row.value("granted_at"), expiresAt: try row.value("expires_at"),
+                  revokedAt: try row.value("revoked_at"), revokedBy: try row.value("revoked_by"), lastQueriedAt: try row.value("last_queried_at"))
+        }
     }
 
     /// Withdraws grants in one conditional statement and returns the ones it withdrew: one
@@ -133,14 +142,19 @@ struct GrantStore: Sendable {
         return try rows.map { try $0.decode(column: "id", as: UUID.self) }
     }
 
-    /// Counts one query under the grant on its day (one statement) and notes when it was.
-    func recordQuery(_ grant: UUID, at now: Date) async throws {
+    /// Notes the query on the grant if it is still in force (one conditional statement: false
+    /// when it was withdrawn or ran out meanwhile), then counts it on its day (one statement).
+    func recordQuery(_ grant: UUID, at now: Date) async throws -> Bool {
         let sql = try db.sql()
+        let inForce = try await sql.raw("""
+            UPDATE grants SET last_queried_at = \(bind: now) WHERE id = \(bind: grant) AND revoked_at IS NULL AND expires_at > \(bind: now) RETURNING id
+            """).all()
+        guard !inForce.isEmpty else { return false }
         try await sql.raw("""
             INSERT INTO grant_queries (grant_id, day, count, last_at) VALUES (\(bind: grant), \(bind: ChinaTime.day(now)), 1, \(bind: now))
             ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + 1, last_at = \(bind: now)
             """).run()
-        try await sql.raw("UPDATE grants SET last_queried_at = \(bind: now) WHERE id = \(bind: grant)").run()
+        return true
     }
 
     /// The per-day query counts under these grants, newest day first.

@@ -40,8 +40,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def resident_id(rng):
-    body = f"110105{rng.randint(1950, 1990)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+def resident_id(rng, years=(1950, 1990)):
+    body = f"110105{rng.randint(*years)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
     value = (12 - sum(int(c) * w for c, w in zip(body, WEIGHTS)) % 11) % 11
     return body + ("X" if value == 10 else str(value))
 
@@ -315,14 +315,16 @@ class Server:
             time.sleep(0.01)
         self.cold_start = time.perf_counter() - started
         self.idle_rss = self.rss()
+        self.idle_private = self.rss("RssAnon")
 
     def command(self, *arguments, stdin=None):
         """`shiming <arguments>` on this server's database and data dir, as an operator runs it."""
         return subprocess.run([self.binary, *arguments], env=self.env, input=stdin, text=True, capture_output=True, check=True)
 
-    def rss(self):
+    def rss(self, field="VmRSS"):
+        """Resident memory in MB; `RssAnon` is the private part (without the mapped binary and libraries)."""
         with open(f"/proc/{self.process.pid}/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+            return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
 
     def stop(self):
         """SIGTERM, as a service manager stops it; answers the seconds the shutdown took."""

@@ -253,11 +253,15 @@ struct AccountStore: Sendable {
 
     /// Takes a verified name and gender (given values only).
     func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
-        guard let record = try await AccountRecord.find(id, on: db) else { throw CommonErrors.notFound }
-        if let legalName { record.legalNameSealed = try await keys.sealing(cipher, for: id).seal(legalName, context: AccountRecord.context("legal_name", id)) }
-        if let gender { record.gender = gender }
-        record.updatedAt = now
-        try await record.save(on: db)
+        // Every verification that changes the name or gender writes here: one plain statement.
+        var sets: [SQLQueryString] = ["updated_at = \(bind: now)"]
+        if let legalName {
+            let sealed = try await keys.sealing(cipher, for: id).seal(legalName, context: AccountRecord.context("legal_name", id))
+            sets.append("legal_name_sealed = \(bind: sealed)")
+        }
+        if let gender { sets.append("gender = \(bind: gender)") }
+        let updated = try await db.sql().raw("UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = \(bind: id) RETURNING id").all()
+        guard !updated.isEmpty else { throw CommonErrors.notFound }
     }
 
     /// Sets the editable profile fields given (a display name of nil clears it).

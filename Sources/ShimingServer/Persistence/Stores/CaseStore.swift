@@ -126,9 +126,10 @@ struct CaseStore: Sendable {
 
     /// When the account's new applications under `program` were first submitted since `since`, oldest first.
     func firstSubmissions(account: UUID, program: String, since: Date) async throws -> [Date] {
-        try await CaseTransitionRecord.query(on: db).filter(\.$accountID == account).filter(\.$program == program)
-            .filter(\.$action == CaseAction.submit.name).filter(\.$fromState == CaseState.draft.rawValue).filter(\.$at > since)
-            .sort(\.$at, .ascending).all().map(\.at)
+        try await db.sql().raw("""
+            SELECT at FROM case_transitions WHERE account_id = \(bind: account) AND program = \(bind: program)
+            AND action = \(bind: CaseAction.submit.name) AND from_state = \(bind: CaseState.draft.rawValue) AND at > \(bind: since) ORDER BY at
+            """).all().map { try $0.value("at") }
     }
 
     /// Who rejected the newest rejected case among `ids` (nil inside: not a person on record);

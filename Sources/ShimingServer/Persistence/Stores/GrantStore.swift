@@ -111,23 +111,30 @@ struct GrantStore: Sendable {
 
     /// The account's grants in force.
     func inForce(account: UUID, at now: Date) async throws -> [Grant] {
-        try await GrantRecord.query(on: db).filter(\.$accountID == account).filter(\.$revokedAt == nil)
-            .filter(\.$expiresAt > now).all().map(Self.value)
+        try await db.sql().raw("""
+            SELECT \(Self.columns) FROM grants WHERE account_id = \(bind: account) AND revoked_at IS NULL AND expires_at > \(bind: now)
+            """).all().map(Self.grant(row:))
     }
 
     /// The grant in force under which the platform knows `subject` (the verification query's
     /// lookup: plain SQL, read column by column).
     func inForce(platform: UUID, subject: String, at now: Date) async throws -> Grant? {
         try await db.sql().raw("""
-            SELECT id, account_id, platform_id, subject, claims, session_id, granted_at, expires_at, revoked_at, revoked_by, last_queried_at
-            FROM grants WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
+            SELECT \(Self.columns) FROM grants
+            WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
             ORDER BY granted_at DESC LIMIT 1
-            """).first().map { row in
-            Grant(id: try row.value("id"), accountID: try row.value("account_id"), platformID: try row.value("platform_id"),
-                  subject: try row.value("subject"), claims: StoredJSON.list(try row.value("claims")).compactMap(PlatformClaim.init(rawValue:)),
-                  sessionID: try row.value("session_id"), grantedAt: try row.value("granted_at"), expiresAt: try row.value("expires_at"),
-                  revokedAt: try row.value("revoked_at"), revokedBy: try row.value("revoked_by"), lastQueriedAt: try row.value("last_queried_at"))
-        }
+            """).first().map(Self.grant(row:))
+    }
+
+    /// The columns a `Grant` is read from (`grant(row:)`), on the paths every verification and
+    /// every platform query take.
+    static let columns: SQLQueryString = "id, account_id, platform_id, subject, claims, session_id, granted_at, expires_at, revoked_at, revoked_by, last_queried_at"
+
+    static func grant(row: any SQLRow) throws -> Grant {
+        Grant(id: try row.value("id"), accountID: try row.value("account_id"), platformID: try row.value("platform_id"),
+              subject: try row.value("subject"), claims: StoredJSON.list(try row.value("claims")).compactMap(PlatformClaim.init(rawValue:)),
+              sessionID: try row.value("session_id"), grantedAt: try row.value("granted_at"), expiresAt: try row.value("expires_at"),
+              revokedAt: try row.value("revoked_at"), revokedBy: try row.value("revoked_by"), lastQueriedAt: try row.value("last_queried_at"))
     }
 
     /// Withdraws grants in one conditional statement and returns the ones it withdrew: one

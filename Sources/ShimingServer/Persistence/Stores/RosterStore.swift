@@ -131,13 +131,14 @@ struct RosterStore: Sendable {
 
     /// The lines of complete imports with this number index, opened.
     func lines(numberIndex: IndexProbe) async throws -> [RosterLine] {
-        let entries = try await RosterEntryRecord.query(on: db).filter(\.$numberIndex ~~ numberIndex.accepted).all()
-        guard !entries.isEmpty else { return [] }
-        let complete = Set(try await RosterImportRecord.query(on: db).filter(\.$id ~~ Set(entries.map(\.importID)))
-            .filter(\.$state == "complete").all().map { try $0.requireID() })
+        // Every submission checked against a roll asks this: one plain query, lines of complete imports only.
+        let rows = try await db.sql().raw("""
+            SELECT e.id, e.data_sealed FROM roster_entries e JOIN roster_imports i ON i.id = e.import_id
+            WHERE e.number_index IN (\(binds: numberIndex.accepted)) AND i.state = 'complete'
+            """).all()
         let decoder = JSONDecoder()
-        return try entries.filter { complete.contains($0.importID) }.map { entry in
-            let json = try cipher.open(entry.dataSealed, context: RosterLine.context(try entry.requireID()))
+        return try rows.map { row in
+            let json = try cipher.open(try row.value("data_sealed"), context: RosterLine.context(try row.value("id")))
             return try decoder.decode(RosterLine.self, from: Data(json.utf8))
         }
     }

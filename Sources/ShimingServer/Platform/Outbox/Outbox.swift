@@ -37,22 +37,17 @@ public struct Outbox: Sendable {
     @discardableResult
     public func enqueue(_ message: OutgoingMessage, at now: Date, on db: any Database) async throws -> UUID {
         assert(db.inTransaction, "messages are enqueued in the transaction of the change that caused them")
-        let record = OutboxMessageRecord()
         // A webhook's row is its delivery id (X-Shiming-Delivery): the log and a redelivery name it.
         let id = message.deliveryID ?? UUID()
-        record.id = id
-        record.channel = message.channel.rawValue
-        record.template = message.template
         var cipher = cipher
         if let keys, let account = message.account, message.channel != .webhook { cipher = try await keys.sealing(cipher, for: account) }
-        record.payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))
-        record.status = OutboxStatus.pending.rawValue
-        record.attempts = 0
-        record.nextAttemptAt = now
-        record.createdAt = now
-        record.platformID = message.platform
-        record.accountID = message.account
-        try await record.create(on: db)
+        let payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))
+        // Every change that tells someone enqueues: one plain statement, no model.
+        try await db.sql().raw("""
+            INSERT INTO outbox_messages (id, channel, template, payload, status, attempts, next_attempt_at, created_at, platform_id, account_id)
+            VALUES (\(bind: id), \(bind: message.channel.rawValue), \(bind: message.template), \(bind: payload),
+                    \(bind: OutboxStatus.pending.rawValue), 0, \(bind: now), \(bind: now), \(bind: message.platform), \(bind: message.account))
+            """).run()
         return id
     }
 

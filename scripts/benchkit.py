@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -18,12 +19,15 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "browser"))
+from harness import png  # noqa: E402  (the one maker of test PNGs)
+
 PASSWORD = "Shiming-2026!"
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
 
 def log(message):
-    print(f"[{os.path.basename(__import__('sys').argv[0])}] {message}", flush=True)
+    print(f"[{os.path.basename(sys.argv[0])}] {message}", flush=True)
 
 
 def cpu_name():
@@ -52,10 +56,10 @@ class Client:
     def __init__(self, base):
         self.base = base
 
-    def call(self, method, path, body=None, token=None, ip=None, data=None, content_type="application/json"):
-        data = json.dumps(body).encode() if body is not None else data
+    def send(self, method, path, data=None, content_type=None, token=None, ip=None):
+        """One request; answers the status and the body's bytes."""
         request = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
+        if content_type:
             request.add_header("Content-Type", content_type)
         if token:
             request.add_header("Authorization", "Bearer " + token)
@@ -63,25 +67,19 @@ class Client:
             request.add_header("X-Forwarded-For", ip)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                text = response.read()
-                return response.status, json.loads(text) if text else None
+                return response.status, response.read()
         except urllib.error.HTTPError as error:
-            text = error.read()
-            return error.code, json.loads(text) if text else None
+            return error.code, error.read()
+
+    def call(self, method, path, body=None, token=None, ip=None, data=None, content_type="application/json"):
+        """A JSON call; answers the status and the decoded answer."""
+        data = json.dumps(body).encode() if body is not None else data
+        status, text = self.send(method, path, data, content_type if data is not None else None, token, ip)
+        return status, json.loads(text) if text else None
 
     def page(self, path, token=None, ip=None):
         """GETs a web page as a signed-in browser would (the bearer token stands for the cookie); answers the status."""
-        request = urllib.request.Request(self.base + path)
-        if token:
-            request.add_header("Authorization", "Bearer " + token)
-        if ip:
-            request.add_header("X-Forwarded-For", ip)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                response.read()
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
+        return self.send("GET", path, token=token, ip=ip)[0]
 
     def upload(self, path, fields, filename, content, token=None, ip=None):
         """A multipart form with one file (`file`) and text fields, as an upload form sends it."""
@@ -91,19 +89,6 @@ class Client:
                      'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n")
         parts.append(f"--{boundary}--\r\n".encode())
         return self.call("POST", path, token=token, ip=ip, data=b"".join(parts), content_type=f"multipart/form-data; boundary={boundary}")
-
-
-def png(width, height, shade=0xC0):
-    """A real greyscale PNG of the given size (an ID photo as far as the checks go)."""
-    import struct
-    import zlib
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + bytes([shade]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def codes_by_phone(messages_path):

@@ -2,14 +2,14 @@ import NIOConcurrencyHelpers
 import Vapor
 
 /// `CaseService.sweep` and `ReviewService.sweep` in the background of `shiming serve`, once a
-/// minute (`SHIMING_SWEEP_SECONDS`): accounts whose second confirmation ran out are locked, holders are reminded before
-/// their verification runs out, verifications past their date expire, idle review claims return
-/// to the queue, overdue tasks are escalated, and sign-in and code counters past their windows
-/// are removed, large accounts' data exports are prepared (and removed after 24 hours), accounts
-/// whose deletion is due are erased, personal data still under the master key
-/// moves to its owner's key and what lies under an older master key version to the current one
-/// (a batch a minute until none is left); once a day, the retention
-/// sweep. Several instances may sweep at once: each change is conditional on what it read.
+/// minute (`SHIMING_SWEEP_SECONDS`): accounts whose second confirmation ran out are locked,
+/// holders are reminded before their verification runs out, verifications past their date
+/// expire, idle review claims return to the queue, overdue tasks are escalated, and sign-in and
+/// code counters past their windows are removed, large accounts' data exports are prepared (and
+/// removed after 24 hours), accounts whose deletion is due are erased, personal data still under
+/// the master key moves to its owner's key and what lies under an older master key version to
+/// the current one (a batch a round until none is left); once a day, the retention sweep.
+/// Several instances may sweep at once: each change is conditional on what it read.
 enum CaseSweeper {
     static func make(_ application: Application) -> PeriodicWorker {
         let service = application.features.cases

@@ -88,7 +88,7 @@ struct GrantStore: Sendable {
     let db: any Database
 
     func find(_ id: UUID) async throws -> Grant? {
-        try await GrantRecord.find(id, on: db).map(Self.value)
+        try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE id = \(bind: id)").first().map(Self.grant(row:))
     }
 
     func insert(_ grant: Grant) async throws {
@@ -106,7 +106,8 @@ struct GrantStore: Sendable {
 
     /// The account's grants, newest first (withdrawn ones too: the person sees their history).
     func of(account: UUID) async throws -> [Grant] {
-        try await GrantRecord.query(on: db).filter(\.$accountID == account).sort(\.$grantedAt, .descending).all().map(Self.value)
+        try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE account_id = \(bind: account) ORDER BY granted_at DESC")
+            .all().map(Self.grant(row:))
     }
 
     /// The account's grants in force.
@@ -173,14 +174,5 @@ struct GrantStore: Sendable {
             GrantQueryDay(grantID: try $0.decode(column: "grant_id", as: UUID.self), day: try $0.decode(column: "day", as: String.self),
                           count: try $0.decode(column: "count", as: Int.self), lastAt: try $0.decode(column: "last_at", as: Date.self))
         }
-    }
-
-    static func value(_ record: GrantRecord) throws -> Grant {
-        Grant(
-            id: try record.requireID(), accountID: record.accountID, platformID: record.platformID, subject: record.subject,
-            claims: StoredJSON.list(record.claims).compactMap(PlatformClaim.init(rawValue:)), sessionID: record.sessionID,
-            grantedAt: record.grantedAt, expiresAt: record.expiresAt, revokedAt: record.revokedAt, revokedBy: record.revokedBy,
-            lastQueriedAt: record.lastQueriedAt
-        )
     }
 }

@@ -14,7 +14,6 @@ public protocol MessageSink: Sendable {
 /// `{"channel":…,"to":…,"template":…,"text":…,"code":…?,"at":…}`.
 public final class FileMessageSink: MessageSink {
     private let path: String
-    private let lock = NIOLock()
 
     /// Creates a sink appending to `path`, creating the file and its folder on first use.
     public init(path: String) {
@@ -43,11 +42,9 @@ public final class FileMessageSink: MessageSink {
         encoder.outputFormatting = [.withoutEscapingSlashes]
         var data = try encoder.encode(line)
         data.append(0x0A)
-        // Messages carry codes: readable by the owner only. Instances sharing a data dir append
-        // to the same file.
-        try lock.withLock {
-            try AppendOnlyFile.append(data, to: path, sync: false)
-        }
+        // Messages carry codes: readable by the owner only. Each line is one O_APPEND write, so
+        // parallel deliveries, and instances sharing a data dir, never interleave.
+        try AppendOnlyFile.append(data, to: path, sync: false)
     }
 }
 

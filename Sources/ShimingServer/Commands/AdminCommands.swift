@@ -32,7 +32,7 @@ struct CreateStaffCommand: AsyncCommand {
             throw ConfigurationError(variable: "--password-stdin", problem: "is required: pipe the password on standard input")
         }
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let input = AccountService.StaffInput(
             username: username, password: password, roles: role.split(separator: ",").map(String.init),
             phone: signature.phone, email: signature.email, school: signature.school, grade: signature.grade, class: signature.className

@@ -17,7 +17,7 @@ struct AuditVerifyCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let report = try await AuditReport.make(app)
         for line in report.lines { context.console.print(line) }
         for problem in report.problems { context.console.error("Audit log BROKEN: \(problem)") }
@@ -37,7 +37,7 @@ struct AuditCheckpointCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let checkpoints = AuditCheckpoints(configuration: app.shiming.configuration, keyRing: app.shiming.keyRing)
         guard let head = try await AuditLog.latest(1, on: app.db).first else {
             context.console.print("The audit log is empty; nothing to checkpoint.")

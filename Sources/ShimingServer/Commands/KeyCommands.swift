@@ -18,7 +18,7 @@ struct KeyStatusCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         context.console.print("account keys: \(try await app.shiming.accountKeys.accountsWithKeys().count)")
         for version in try await app.features.keyRotation.versions() {
             context.console.print("master key \(version.keyID)\(version.current ? " (current)" : ""): \(version.accountKeys) account keys, \(version.values) values, \(version.other) files or decisions")
@@ -40,7 +40,7 @@ struct KeyMigrateCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let (batch, service) = (KeyReport.batch(signature.batch), app.features.keyMigration)
         var (values, files) = (0, 0)
         try await KeyReport.untilEmpty({ try await service.step(limit: batch) }, isEmpty: \.isEmpty) { step in
@@ -65,7 +65,7 @@ struct KeyRotateCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let rotation = app.features.keyRotation
         if !signature.resume {
             context.console.print("new master key version \(try await rotation.rotate()) is current")
@@ -96,7 +96,7 @@ struct KeyRetireCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         try await app.features.keyRotation.retire(signature.id)
         context.console.print("master key \(signature.id) retired")
     }
@@ -114,7 +114,7 @@ struct KeyReindexCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let reindex = app.features.reindex
         if !signature.resume {
             try await reindex.begin()
@@ -127,7 +127,7 @@ struct KeyReindexCommand: AsyncCommand {
             return
         }
         let total = try await reindex.run(limit: KeyReport.batch(signature.batch)) { pass, column, done in
-            context.console.print("pass \(pass), \(column.name): \(done.checked) rows checked, \(done.replaced) re-indexed")
+            context.console.print("pass \(pass), \(column): \(done.checked) rows checked, \(done.replaced) re-indexed")
         }
         context.console.print("done: \(total.replaced) indexes recomputed, \(total.codesEnded) one-time codes sent before the switch ended (their holders ask for a new one); the old blind-index key has left the key file")
         if total.unreadable > 0 {

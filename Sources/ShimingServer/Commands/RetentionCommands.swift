@@ -15,7 +15,7 @@ struct RetentionReportCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let plans = try await app.features.retention.plan(at: app.shiming.services.clock.now())
         for line in RetentionReport.lines(plans) { context.console.print(line) }
     }
@@ -28,7 +28,7 @@ struct RetentionSweepCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let result = try await app.features.retention.sweep()
         context.console.print("Documents deleted: \(result.files.count) files of \(result.documentCases.count) applications; applications shredded: \(result.shredded.count)")
     }

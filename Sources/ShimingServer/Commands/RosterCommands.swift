@@ -18,7 +18,7 @@ struct ImportRosterCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         guard let handle = FileHandle(forReadingAtPath: signature.file) else {
             throw ConfigurationError(variable: "FILE", problem: "\(signature.file) cannot be read")
         }

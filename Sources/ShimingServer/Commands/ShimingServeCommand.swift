@@ -27,7 +27,7 @@ struct ShimingServeCommand: AsyncCommand {
             app.http.server.configuration.port = port
         }
 
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let leftovers = RightsController.removeLeftoverExports(dataDirectory: app.shiming.configuration.dataDirectory, now: Date())
         if leftovers > 0 { app.logger.notice("Removed \(leftovers) data exports left behind by an earlier run") }
 
@@ -60,7 +60,7 @@ struct ShimingMigrateCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
         let before = try await AppliedMigrations.count(on: app.db)
-        try await app.autoMigrate()
+        try await app.shimingMigrate()
         let after = try await AppliedMigrations.count(on: app.db)
         context.console.print("Migrations: \(after - before) applied now, \(after) in total (\(app.shiming.configuration.databaseDescription)).")
     }

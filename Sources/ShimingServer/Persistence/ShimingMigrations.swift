@@ -31,5 +31,6 @@ enum ShimingMigrations {
         AddCaseShredding(),
         AddAccountDeletion(),
         CreateDataExports(),
+        CreateRosterLines(),
     ]
 }

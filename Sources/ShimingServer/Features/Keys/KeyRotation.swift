@@ -43,6 +43,7 @@ struct KeyRotationService: Sendable {
             for column in SealedColumn.personal + SealedColumn.shared {
                 values += try await store.keyMigration.count(column, under: ring.keyID)
             }
+            values += try await store.roster.count(under: ring.keyID)
             versions.append(Version(keyID: ring.keyID, current: position == 0, accountKeys: try await context.accountKeys.count(under: ring.keyID),
                                     values: values, other: try await store.keyMigration.filesAndDecisions(under: ring.keyID)))
         }
@@ -84,7 +85,35 @@ struct KeyRotationService: Sendable {
             progress.resealed += moved
             budget -= moved
         }
+        var cursor: Int64?
+        while budget > 0 {
+            let (moved, next) = try await resealRoster(after: cursor, limit: min(budget, 200))
+            progress.resealed += moved
+            budget -= moved
+            cursor = next
+            if cursor == nil { break }
+        }
         return progress
+    }
+
+    /// Re-seals under the current version up to `limit` roll lines after `cursor` that lie under
+    /// an older one, each only where the line still holds what was read; answers how many
+    /// moved and where to go on (nil: none left). A line that does not open is left as it is.
+    func resealRoster(after cursor: Int64?, limit: Int) async throws -> (moved: Int, cursor: Int64?) {
+        let random = context.services.random
+        return try await store.transaction { tx in
+            let cipher = tx.roster.cipher
+            let sealer = cipher.binarySealer()
+            let lines = try await tx.roster.stored(after: cursor, limit: limit, notUnder: cipher.masterKeyID)
+            let nonces = random.bytes(12 * lines.count)
+            var moved = 0
+            for (position, line) in lines.enumerated() {
+                guard let fields = try? cipher.openBinary(line.data, authenticating: line.context) else { continue }
+                let sealed = try sealer.seal(fields, nonce: nonces[(position * 12)..<(position * 12 + 12)], authenticating: line.context)
+                if try await tx.roster.replace(line, index: line.index, data: sealed) { moved += 1 }
+            }
+            return (moved, lines.count < limit ? nil : lines.last?.id)
+        }
     }
 
     /// Whether there is an older version whose data may still need moving.

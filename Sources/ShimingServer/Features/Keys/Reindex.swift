@@ -95,7 +95,7 @@ struct ReindexService: Sendable {
     }
 
     /// The indexed value a row holds: a contact as sealed, the number of a roster line or of a
-    /// case's application (read as its program reads it).
+    /// case's application (read as its program reads it). The roll's lines have `rosterStep`.
     static func value(of row: IndexedRow, in column: IndexedColumn, programs: ProgramCatalog, today: CivilDate) -> String? {
         guard let plaintext = row.plaintext else { return nil }
         switch column.holds {
@@ -103,15 +103,55 @@ struct ReindexService: Sendable {
             guard let program = row.extra.flatMap({ programs[$0] }),
                   let app = try? JSONDecoder().decode(CaseApplication.self, from: plaintext) else { return nil }
             return CaseEvaluator(program: program, today: today).identityNumber(app)?.number
-        case .rosterLine:
-            return (try? JSONDecoder().decode(RosterLine.self, from: plaintext))?.number
         case .value:
             return String(data: plaintext, encoding: .utf8)
         }
     }
 
-    /// One pass over every indexed column in batches of `limit`, reporting each batch.
-    func pass(limit: Int, report: (IndexedColumn, Progress) -> Void = { _, _ in }) async throws -> Progress {
+    /// Swaps up to `limit` roll lines after `cursor` (their own ids, integers): each line is
+    /// opened, and where it holds the old key's index of its number it takes the new one, sealed
+    /// again since its sealing binds the index.
+    func rosterStep(after cursor: Int64?, limit: Int) async throws -> (Progress, cursor: Int64?) {
+        let (blindIndex, random) = (context.blindIndex, context.services.random)
+        return try await store.transaction { tx in
+            var progress = Progress()
+            guard let previous = blindIndex.previousIndexer(domain: CaseService.numberDomain) else { return (progress, nil) }
+            let current = blindIndex.indexer(domain: CaseService.numberDomain)
+            let cipher = tx.roster.cipher
+            let sealer = cipher.binarySealer()
+            let lines = try await tx.roster.stored(after: cursor, limit: limit)
+            let nonces = random.bytes(12 * lines.count)
+            for (position, line) in lines.enumerated() {
+                progress.checked += 1
+                guard let fields = try? cipher.openBinary(line.data, authenticating: line.context),
+                      let number = RosterLine(packed: fields, school: line.school)?.number else {
+                    progress.unreadable += 1
+                    continue
+                }
+                let (old, new) = (previous.shortIndex(number), current.shortIndex(number))
+                if line.index == new { continue }
+                guard line.index == old else {
+                    progress.unreadable += 1
+                    continue
+                }
+                let sealed = try sealer.seal(fields, nonce: nonces[(position * 12)..<(position * 12 + 12)],
+                                             authenticating: RosterLine.context(importID: line.importID, school: line.school, index: new))
+                if try await tx.roster.replace(line, index: new, data: sealed) {
+                    progress.replaced += 1
+                } else {
+                    progress.kept += 1
+                }
+            }
+            return (progress, lines.count < limit ? nil : lines.last?.id)
+        }
+    }
+
+    /// The name the roll's lines are reported under.
+    static let rosterName = "roster_lines.number_index"
+
+    /// One pass over every indexed column, then the roll's lines, in batches of `limit`,
+    /// reporting each batch by the column's name.
+    func pass(limit: Int, report: (String, Progress) -> Void = { _, _ in }) async throws -> Progress {
         var total = Progress()
         for column in IndexedColumn.all {
             var cursor: UUID?
@@ -120,10 +160,19 @@ struct ReindexService: Sendable {
                 let (progress, next) = try await step(column, after: cursor, limit: limit)
                 done += progress
                 cursor = next
-                report(column, done)
+                report(column.name, done)
             } while cursor != nil
             total += done
         }
+        var cursor: Int64?
+        var done = Progress()
+        repeat {
+            let (progress, next) = try await rosterStep(after: cursor, limit: limit)
+            done += progress
+            cursor = next
+            report(Self.rosterName, done)
+        } while cursor != nil
+        total += done
         return total
     }
 
@@ -131,7 +180,7 @@ struct ReindexService: Sendable {
     /// second sees what was written meanwhile by work begun before the switch, such as a long
     /// roll import), then drops the old key from the file. Refuses to finish while rows remain
     /// under the old key, naming how many.
-    func run(limit: Int, ip: String? = nil, report: (Int, IndexedColumn, Progress) -> Void = { _, _, _ in }) async throws -> Progress {
+    func run(limit: Int, ip: String? = nil, report: (Int, String, Progress) -> Void = { _, _, _ in }) async throws -> Progress {
         guard let path = masters.path else { throw KeyRotationService.needsFile }
         var total = Progress()
         guard isRunning else { return total }

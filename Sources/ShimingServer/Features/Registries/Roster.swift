@@ -13,55 +13,74 @@ struct RosterLine: Codable, Sendable {
     var enrolmentYear: Int
     var extra: [String: String]?
 
-    /// The line as JSON (what `JSONDecoder` reads back), built by hand: `JSONEncoder` costs more
-    /// than sealing and hashing together, and a roll has a million lines.
-    var json: String {
-        var out = "{\"class\":" + Self.quoted(`class`) + ",\"enrolmentYear\":" + String(enrolmentYear)
-        if let extra, !extra.isEmpty {
-            out += ",\"extra\":{" + extra.sorted { $0.key < $1.key }.map { Self.quoted($0.key) + ":" + Self.quoted($0.value) }.joined(separator: ",") + "}"
-        }
-        out += ",\"grade\":" + Self.quoted(grade) + ",\"name\":" + Self.quoted(name) + ",\"number\":" + Self.quoted(number)
-        return out + ",\"school\":" + Self.quoted(school) + "}"
-    }
-
-    static func quoted(_ text: String) -> String {
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) { return "\"" + text + "\"" }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+    /// The sealed fields, packed: name, number, grade, class and enrolment year, then the extra
+    /// columns' names and values, each a length (LEB128) and its UTF-8. The school is its
+    /// segment's label. A roll has a million lines: this is cheaper to build and to store than JSON.
+    var packed: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        func put(_ text: String) {
+            var length = text.utf8.count
+            while length >= 0x80 {
+                out.append(UInt8(length & 0x7F) | 0x80)
+                length >>= 7
             }
+            out.append(UInt8(length))
+            out += text.utf8
         }
-        return out + "\""
+        for field in [name, number, grade, `class`, String(enrolmentYear)] { put(field) }
+        for (key, value) in (extra ?? [:]).sorted(by: { $0.key < $1.key }) {
+            put(key)
+            put(value)
+        }
+        return out
     }
 
-    /// The encryption context of a stored line.
-    static func context(_ id: UUID) -> String {
+    /// What a sealed line is bound to: its import, its school as the segment spells it and its
+    /// number's index. A line moved to another roll, school or number does not open.
+    static func context(importID: UUID, school: String, index: [UInt8]) -> [UInt8] {
+        var out = Array("roster".utf8)
+        withUnsafeBytes(of: importID.uuid) { out += $0 }
+        out += school.utf8
+        out.append(0x1F)
+        out += index
+        return out
+    }
+
+    /// The encryption context of a line stored before the compact form (`roster_entries`).
+    static func legacyContext(_ id: UUID) -> String {
         withUnsafeBytes(of: id.uuid) { "roster." + Hex.encode($0) }
-    }
-
-    /// Row ids that sort in insertion order within an import (its first eight random bytes,
-    /// then a counter), so the primary-key index grows at its end instead of splitting pages.
-    static func rowID(importID: UUID, counter: UInt64) -> UUID {
-        var bytes = importID.uuid
-        withUnsafeMutableBytes(of: &bytes) { raw in
-            for i in 0..<8 { raw[8 + i] = UInt8((counter >> (8 * (7 - UInt64(i)))) & 0xFF) }
-        }
-        return UUID(uuid: bytes)
     }
 
     var registryRecord: RegistryRecord {
         RegistryRecord(name: name, documentNumber: number, school: school, grade: grade, class: `class`, enrolmentYear: enrolmentYear)
+    }
+}
+
+extension RosterLine {
+    /// A line from its packed fields and its segment's school (nil: not a packed line).
+    init?(packed bytes: [UInt8], school: String) {
+        var fields: [String] = []
+        var at = 0
+        while at < bytes.count {
+            var (length, shift) = (0, 0)
+            while true {
+                guard at < bytes.count, shift < 28 else { return nil }
+                let byte = bytes[at]
+                at += 1
+                length |= Int(byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80 { break }
+            }
+            guard length <= bytes.count - at else { return nil }
+            fields.append(String(decoding: bytes[at..<(at + length)], as: UTF8.self))
+            at += length
+        }
+        guard fields.count >= 5, fields.count % 2 == 1, let year = Int(fields[4]) else { return nil }
+        self.init(name: fields[0], number: fields[1], school: school, grade: fields[2], class: fields[3], enrolmentYear: year)
+        if fields.count > 5 {
+            extra = Dictionary(stride(from: 5, to: fields.count, by: 2).map { (fields[$0], fields[$0 + 1]) }, uniquingKeysWith: { a, _ in a })
+        }
     }
 }
 
@@ -102,10 +121,15 @@ struct RosterImporter {
     private var report: RosterReport
     private let importID = UUID()
     private let today: CivilDate
-    private var pending: Task<Void, any Error>?
-    private var rowCounter: UInt64 = 0
-    /// Taken again for every batch, so a long import follows a new blind-index key (`keys reindex`).
+    private var pending: Task<[String: Int64], any Error>?
+    /// Taken again for every batch, so a long import follows a new blind-index key (`keys reindex`)
+    /// and a new master key version (`keys rotate`).
     private var numberIndexer: BlindIndex.Indexer
+    private var sealer: FieldCipher.BinarySealer
+    /// The batch's nonces, drawn at once from the injected random source.
+    private var nonces: [UInt8] = []
+    /// The segment of each school label written so far (label → id), as the writes answer.
+    private var segments: [String: Int64] = [:]
     private var schoolKeys: [String: String] = [:]
     /// The distinct (school, grade, class) labels seen, for `roster_classes`.
     private var classLabels: [String: RosterClass] = [:]
@@ -119,6 +143,7 @@ struct RosterImporter {
         self.ip = ip
         report = RosterReport(id: importID, rows: 0, imported: 0, rejected: [], rejectedCount: 0, schools: 0)
         numberIndexer = context.blindIndex.indexer(domain: CaseService.numberDomain)
+        sealer = context.cipher.binarySealer()
         today = CivilDate(unixSeconds: Int64(context.services.clock.now().timeIntervalSince1970))
     }
 
@@ -205,16 +230,17 @@ struct RosterImporter {
                 sealedLine.extra = Dictionary(extraColumns.map { ($0.0, $0.1 < record.fields.count ? record.fields[$0.1] : "") },
                                               uniquingKeysWith: { a, _ in a })
             }
-            rowCounter += 1
-            let id = RosterLine.rowID(importID: importID, counter: rowCounter)
-            let json = sealedLine.json
             let schoolKey = schoolKeys[line.school] ?? NameMatching.labelKey(line.school)
             schoolKeys[line.school] = schoolKey
             schools.insert(schoolKey)
             let classKey = schoolKey + "\u{1}" + line.grade + "\u{1}" + line.class
             if classLabels[classKey] == nil { classLabels[classKey] = RosterClass(schoolKey: schoolKey, school: line.school, grade: line.grade, class: line.class) }
-            batch.append(RosterRow(schoolKey: schoolKey, numberIndex: numberIndexer.index(line.number),
-                                   sealed: try context.cipher.seal(json, context: RosterLine.context(id)), id: id))
+            let index = numberIndexer.shortIndex(line.number)
+            if nonces.isEmpty { nonces = context.services.random.bytes(12 * Self.batchSize) }
+            let nonce = nonces[(batch.count * 12)..<(batch.count * 12 + 12)]
+            batch.append(RosterRow(school: line.school, numberIndex: index,
+                                   sealed: try sealer.seal(sealedLine.packed, nonce: nonce,
+                                                           authenticating: RosterLine.context(importID: importID, school: line.school, index: index))))
             report.imported += 1
             if batch.count >= Self.batchSize { try await flush() }
         } catch let problem as RowProblem {
@@ -274,17 +300,19 @@ struct RosterImporter {
     private mutating func flush() async throws {
         try await awaitWrites()
         guard !batch.isEmpty else { return }
-        let rows = batch, importID = importID, store = store
+        let (rows, importID, store, segments, schoolKeys) = (batch, importID, store, segments, schoolKeys)
         batch.removeAll(keepingCapacity: true)
+        nonces = []
         numberIndexer = context.blindIndex.indexer(domain: CaseService.numberDomain)
-        pending = Task { try await store.roster.insert(rows, importID: importID) }
+        sealer = context.cipher.binarySealer()
+        pending = Task { try await store.roster.insert(rows, importID: importID, segments: segments, schoolKeys: schoolKeys) }
     }
 
     private mutating func awaitWrites() async throws {
         guard let running = pending else { return }
         pending = nil
         let started = ContinuousClock.now
-        try await running.value
+        segments = try await running.value
         let waited = ContinuousClock.now - started
         waitedForWrites += Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
     }

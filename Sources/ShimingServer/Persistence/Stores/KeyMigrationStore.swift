@@ -43,11 +43,11 @@ struct SealedColumn: Sendable {
     ]
 
     /// Columns sealed under the master key that belong to no one person (re-sealed when the
-    /// master key is rotated).
+    /// master key is rotated). The school roll's lines, bytes with integer ids, are re-sealed by
+    /// `KeyRotationService.resealRoster`.
     static let shared: [SealedColumn] = [
         SealedColumn(table: "platforms", column: "webhook_secret_sealed", owner: "NULL", contextID: "id", context: PlatformRecord.secretContext),
         SealedColumn(table: "platforms", column: "previous_secret_sealed", owner: "NULL", contextID: "id", context: PlatformRecord.secretContext),
-        SealedColumn(table: "roster_entries", column: "data_sealed", owner: "NULL", contextID: "id", context: RosterLine.context),
         SealedColumn(table: "risk_alerts", column: "note_sealed", owner: "NULL", contextID: "id", context: RiskAlert.context),
         SealedColumn(table: "risk_alerts", column: "resolution_sealed", owner: "NULL", contextID: "id", context: RiskAlert.context),
         SealedColumn(table: "verification_sessions", column: "reference_sealed", owner: "NULL", contextID: "id",

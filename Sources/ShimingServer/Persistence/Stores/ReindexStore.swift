@@ -10,7 +10,8 @@ extension Store {
 
 /// A column of blind indexes whose value the row keeps sealed beside it, so a re-index can open
 /// the value and put the new key's index in place of the previous key's. Every indexed column
-/// is listed here once; what is counted or issued per index (limit windows, identity codes)
+/// is listed here once (the school roll's lines, bytes with integer ids, have a walk of their
+/// own: `ReindexService.rosterStep`); what is counted or issued per index (limit windows, identity codes)
 /// follows its index.
 struct IndexedColumn: Sendable {
     let table: String
@@ -37,8 +38,6 @@ struct IndexedColumn: Sendable {
         case value
         /// An application, whose number its program reads (`extra` names the program).
         case application
-        /// A roll line (JSON) with its number.
-        case rosterLine
     }
 
     static let all: [IndexedColumn] = [
@@ -47,8 +46,6 @@ struct IndexedColumn: Sendable {
         contact("guardian_phone", domain: "phone", unique: false),
         IndexedColumn(table: "cases", index: "number_index", sealed: "data_sealed", context: StoredCase.dataContext,
                       domain: CaseService.numberDomain, holds: .application, extra: "program", limitPrefix: "registry:number:", identityCodes: true),
-        IndexedColumn(table: "roster_entries", index: "number_index", sealed: "data_sealed", context: RosterLine.context,
-                      domain: CaseService.numberDomain, holds: .rosterLine),
     ]
 
     private static func contact(_ field: String, domain: String, unique: Bool) -> IndexedColumn {

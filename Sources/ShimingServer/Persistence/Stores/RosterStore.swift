@@ -1,6 +1,7 @@
 import Fluent
 import FluentSQLiteDriver
 import Foundation
+import NIOCore
 import ShimingCore
 import SQLKit
 
@@ -9,12 +10,12 @@ extension Store {
     var roster: RosterStore { RosterStore(db: database, gate: gate, cipher: cipher) }
 }
 
-/// One roll line ready to store: sealed, with its school key and number index.
+/// One roll line ready to store: the school label its segment takes, its number's short blind
+/// index and its sealed fields.
 struct RosterRow: Sendable {
-    var schoolKey: String
-    var numberIndex: String
-    var sealed: String
-    var id: UUID
+    var school: String
+    var numberIndex: [UInt8]
+    var sealed: [UInt8]
 }
 
 /// A (school, grade, class) of a roll, labels as the roll spells them.
@@ -25,9 +26,10 @@ struct RosterClass: Sendable {
     var `class`: String
 }
 
-/// Rows of `roster_imports`, `roster_entries` and `roster_classes`. An import writes its lines
-/// in batches while it runs; only a complete import's lines answer look-ups, and completing it
-/// replaces the schools' earlier lines.
+/// Rows of `roster_imports`, `roster_segments`, `roster_lines` and `roster_classes`. An import
+/// writes its lines in batches while it runs, each in the segment of its import and school
+/// label; only a complete import's lines answer look-ups, and completing it replaces the
+/// schools' earlier lines.
 struct RosterStore: Sendable {
     let db: any Database
     let gate: WriteGate
@@ -48,56 +50,80 @@ struct RosterStore: Sendable {
         }
     }
 
-    /// Writes one batch of lines. On SQLite: values bound directly, on one connection with a
-    /// large page cache for the random inserts into the number index, the WAL checkpointed in
-    /// big steps and commits not flushed one by one (WAL with `synchronous=NORMAL`: an
-    /// interrupted import is simply run again); the connection's settings are restored
-    /// afterwards, so other writes stay fully durable. On PostgreSQL: one multi-row INSERT.
-    func insert(_ rows: [RosterRow], importID: UUID) async throws {
+    /// Writes one batch of an import's lines, first making the segments of school labels not
+    /// in `segments` (label → segment id); answers `segments` with the new ones. On SQLite:
+    /// values bound directly, on one connection with a page cache holding the number index,
+    /// the WAL checkpointed in big steps and commits not flushed one by one (WAL with
+    /// `synchronous=NORMAL`: an interrupted import is simply run again); the connection's
+    /// settings are restored afterwards, so other writes stay fully durable. On PostgreSQL: one
+    /// transaction with a multi-row INSERT.
+    func insert(_ rows: [RosterRow], importID: UUID, segments known: [String: Int64], schoolKeys: [String: String]) async throws -> [String: Int64] {
+        var fresh: [String] = []
+        for row in rows where known[row.school] == nil && !fresh.contains(row.school) { fresh.append(row.school) }
+        let newSegments = fresh.map { (school: $0, key: schoolKeys[$0] ?? NameMatching.labelKey($0)) }
         if let sqlite = db as? any SQLiteDatabase {
-            try await gate.exclusive { try await Self.insertSQLite(rows, importID: importID, into: sqlite) }
-        } else {
-            try await gate.transaction(on: db) { tx in
-                let sql = try tx.sql()
-                var insert = sql.insert(into: RosterEntryRecord.schema).columns("id", "import_id", "school_key", "number_index", "data_sealed")
-                for row in rows {
-                    insert = insert.values(SQLBind(row.id), SQLBind(importID), SQLBind(row.schoolKey), SQLBind(row.numberIndex), SQLBind(row.sealed))
-                }
-                try await insert.run()
+            return try await gate.exclusive {
+                try await Self.insertSQLite(rows, importID: importID, segments: known, new: newSegments, into: sqlite)
             }
+        }
+        return try await gate.transaction(on: db) { tx in
+            let sql = try tx.sql()
+            var segments = known
+            for segment in newSegments {
+                segments[segment.school] = try await sql.raw("""
+                    INSERT INTO roster_segments (import_id, school_key, school) VALUES (\(bind: importID), \(bind: segment.key), \(bind: segment.school)) RETURNING id
+                    """).first().map { try $0.decode(column: "id", as: Int64.self) }
+            }
+            var insert = sql.insert(into: "roster_lines").columns("segment", "number_index", "data")
+            for row in rows {
+                insert = insert.values(SQLBind(segments[row.school] ?? 0), SQLBind(Data(row.numberIndex)), SQLBind(Data(row.sealed)))
+            }
+            try await insert.run()
+            return segments
         }
     }
 
-    private static func insertSQLite(_ rows: [RosterRow], importID: UUID, into sqlite: any SQLiteDatabase) async throws {
-        let placeholders = Array(repeating: "(?, ?, ?, ?, ?)", count: rows.count).joined(separator: ", ")
-        let encoder = SQLiteDataEncoder()
-        let importData = try encoder.encode(importID)
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(rows.count * 5)
-        for row in rows {
-            binds += [try encoder.encode(row.id), importData, .text(row.schoolKey), .text(row.numberIndex), .text(row.sealed)]
-        }
-        let statement = "INSERT INTO roster_entries (id, import_id, school_key, number_index, data_sealed) VALUES \(placeholders)"
-        try await sqlite.withConnection { [binds] connection in
+    private static func insertSQLite(_ rows: [RosterRow], importID: UUID, segments known: [String: Int64], new: [(school: String, key: String)],
+                                     into sqlite: any SQLiteDatabase) async throws -> [String: Int64] {
+        let importData = try SQLiteDataEncoder().encode(importID)
+        return try await sqlite.withConnection { connection in
             _ = try await connection.query("PRAGMA synchronous = NORMAL")
-            _ = try await connection.query("PRAGMA cache_size = -131072")
+            _ = try await connection.query("PRAGMA cache_size = -65536")
             _ = try await connection.query("PRAGMA wal_autocheckpoint = 25000")
+            var segments = known
             do {
-                // One statement, committed by itself: no surrounding transaction, so SQLite
-                // needs no statement journal.
-                _ = try await connection.query(statement, binds)
+                // New segments and the lines in one transaction; without new segments one
+                // statement committed by itself, so SQLite needs no statement journal.
+                if !new.isEmpty { _ = try await connection.query("BEGIN IMMEDIATE") }
+                for segment in new {
+                    let row = try await connection.query("INSERT INTO roster_segments (import_id, school_key, school) VALUES (?, ?, ?) RETURNING id",
+                                                         [importData, .text(segment.key), .text(segment.school)]).first
+                    segments[segment.school] = row?.column("id")?.integer.map(Int64.init)
+                }
+                var binds: [SQLiteData] = []
+                binds.reserveCapacity(rows.count * 3)
+                let allocator = ByteBufferAllocator()
+                for row in rows {
+                    binds += [.integer(Int(segments[row.school] ?? 0)), .blob(allocator.buffer(bytes: row.numberIndex)), .blob(allocator.buffer(bytes: row.sealed))]
+                }
+                let placeholders = Array(repeating: "(?, ?, ?)", count: rows.count).joined(separator: ", ")
+                _ = try await connection.query("INSERT INTO roster_lines (segment, number_index, data) VALUES \(placeholders)", binds)
+                if !new.isEmpty { _ = try await connection.query("COMMIT") }
             } catch {
+                if !new.isEmpty { _ = try? await connection.query("ROLLBACK") }
                 _ = try? await connection.query("PRAGMA synchronous = FULL")
                 _ = try? await connection.query("PRAGMA wal_autocheckpoint = 1000")
                 throw error
             }
             _ = try await connection.query("PRAGMA synchronous = FULL")
             _ = try await connection.query("PRAGMA wal_autocheckpoint = 1000")
+            return segments
         }
     }
 
     /// Marks an import complete with its counts and makes it the roll of its schools: their
-    /// earlier lines and classes go, this import's classes come (in the caller's transaction).
+    /// earlier segments, lines and classes go, this import's classes come (in the caller's
+    /// transaction).
     func complete(_ id: UUID, report: RosterReport, schools: [String], classes: [RosterClass], at now: Date) async throws {
         guard let record = try await RosterImportRecord.find(id, on: db) else { return }
         record.state = "complete"
@@ -106,14 +132,17 @@ struct RosterStore: Sendable {
         record.rejected = report.rejectedCount
         record.finishedAt = now
         try await record.save(on: db)
+        let sql = try db.sql()
         for start in stride(from: 0, to: schools.count, by: 500) {
             let part = Array(schools[start..<min(start + 500, schools.count)])
-            try await RosterEntryRecord.query(on: db).filter(\.$schoolKey ~~ part).filter(\.$importID != id).delete()
+            let earlier: SQLQueryString = "SELECT id FROM roster_segments WHERE school_key IN (\(binds: part)) AND import_id <> \(bind: id)"
+            try await sql.raw("DELETE FROM roster_lines WHERE segment IN (\(earlier))").run()
+            try await sql.raw("DELETE FROM roster_segments WHERE id IN (\(earlier))").run()
             try await RosterClassRecord.query(on: db).filter(\.$schoolKey ~~ part).delete()
         }
         // A roll of a city holds tens of thousands of classes: a few hundred to a statement.
         for start in stride(from: 0, to: classes.count, by: 200) {
-            var insert = try db.sql().insert(into: RosterClassRecord.schema).columns("id", "school_key", "school", "grade", "class")
+            var insert = sql.insert(into: RosterClassRecord.schema).columns("id", "school_key", "school", "grade", "class")
             for labels in classes[start..<min(start + 200, classes.count)] {
                 insert = insert.values(SQLBind(UUID()), SQLBind(labels.schoolKey), SQLBind(labels.school), SQLBind(labels.grade), SQLBind(labels.class))
             }
@@ -121,25 +150,36 @@ struct RosterStore: Sendable {
         }
     }
 
-    /// Marks an import failed and removes the lines it had written.
+    /// Marks an import failed and removes the lines and segments it had written.
     func abandon(_ id: UUID) async throws {
         try await gate.transaction(on: db) { tx in
-            try await RosterEntryRecord.query(on: tx).filter(\.$importID == id).delete()
+            let sql = try tx.sql()
+            try await sql.raw("DELETE FROM roster_lines WHERE segment IN (SELECT id FROM roster_segments WHERE import_id = \(bind: id))").run()
+            try await sql.raw("DELETE FROM roster_segments WHERE import_id = \(bind: id)").run()
             try await RosterImportRecord.query(on: tx).filter(\.$id == id).set(\.$state, to: "failed").update()
         }
+    }
+
+    /// A number's index as roll lines store it: the first 16 bytes of the blind index.
+    static func shortIndex(_ hex: String) -> [UInt8] {
+        Array((Hex.decode(String(hex.prefix(32))) ?? []).prefix(16))
     }
 
     /// The lines of complete imports with this number index, opened.
     func lines(numberIndex: IndexProbe) async throws -> [RosterLine] {
         // Every submission checked against a roll asks this: one plain query, lines of complete imports only.
         let rows = try await db.sql().raw("""
-            SELECT e.id, e.data_sealed FROM roster_entries e JOIN roster_imports i ON i.id = e.import_id
-            WHERE e.number_index IN (\(binds: numberIndex.accepted)) AND i.state = 'complete'
+            SELECT l.number_index, l.data, s.import_id, s.school FROM roster_lines l
+            JOIN roster_segments s ON s.id = l.segment JOIN roster_imports i ON i.id = s.import_id
+            WHERE l.number_index IN (\(binds: numberIndex.accepted.map { Data(Self.shortIndex($0)) })) AND i.state = 'complete'
             """).all()
-        let decoder = JSONDecoder()
         return try rows.map { row in
-            let json = try cipher.open(try row.value("data_sealed"), context: RosterLine.context(try row.value("id")))
-            return try decoder.decode(RosterLine.self, from: Data(json.utf8))
+            let school = try row.decode(column: "school", as: String.self)
+            let index = [UInt8](try row.decode(column: "number_index", as: Data.self))
+            let context = RosterLine.context(importID: try row.decode(column: "import_id", as: UUID.self), school: school, index: index)
+            guard let line = RosterLine(packed: try cipher.openBinary([UInt8](try row.decode(column: "data", as: Data.self)), authenticating: context),
+                                        school: school) else { throw FieldCipherError.malformed }
+            return line
         }
     }
 

@@ -178,6 +178,15 @@ public struct BlindIndex: Sendable {
             value.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
             return Hex.encode(mac.finalize())
         }
+
+        /// The index's first 16 bytes, as compact rows store it (128 bits keep equal values
+        /// apart as surely as 256 for any roll's size; the hex form is its first 32 digits).
+        public func shortIndex(_ value: String) -> [UInt8] {
+            var mac = base
+            var value = value
+            value.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+            return Array(mac.finalize().prefix(16))
+        }
     }
 }
 

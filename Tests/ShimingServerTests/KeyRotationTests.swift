@@ -22,6 +22,10 @@ struct KeyRotationTests {
             #expect(try await shiming.sendObject(.POST, "/api/v1/feedback", token: token, ["text": "很好用"]).status == .created)
             let (otherID, _) = try await shiming.activeApplicant(phone: "13800138641")
             #expect(try await shiming.sendObject(.POST, "/api/v1/admin/accounts/\(otherID)/erase", token: admin, ["reason": "测试轮换前注销"]).status == .ok)
+            let pupil = residentID(birth: "20120101", sequence: "011")
+            _ = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year,student_no\n王一,\(pupil),第一中学,初一,1班,2025,S01\n",
+                                               admin: admin)
+            let roster = Store(shiming.db, context: shiming.app.shiming).roster
             let before = try await shiming.getCase(token, item.id)
             let secrets = try await shiming.app.features.platforms.signingSecrets(shop.id, at: shiming.clock.now())
 
@@ -41,6 +45,8 @@ struct KeyRotationTests {
                 let versions = try await rotation.versions()
                 let oldVersion = try #require(versions.first { $0.keyID == old })
                 #expect(!oldVersion.inUse, "\(oldVersion)")
+                #expect(try await roster.count(under: old) == 0, "the roll's line is no longer under the old version")
+                #expect(try await roster.count(under: new) == 1)
                 #expect(try #require(versions.first { $0.keyID == new }).accountKeys == 2, "the administrator's and the applicant's")
 
                 try await rotation.retire(old)
@@ -63,6 +69,8 @@ struct KeyRotationTests {
                     Issue.record("the audit chain does not verify after the rotation")
                     return
                 }
+                let pupilLines = try await roster.lines(numberIndex: shiming.app.shiming.blindIndex.index(pupil, domain: CaseService.numberDomain))
+                #expect(pupilLines.map(\.name) == ["王一"] && pupilLines.first?.extra == ["student_no": "S01"] && pupilLines.first?.school == "第一中学")
                 // A new person after the rotation: their key is wrapped under the new version.
                 let (newcomer, _) = try await shiming.activeApplicant(phone: "13800138642")
                 _ = try await shiming.app.shiming.accountKeys.key(for: newcomer)

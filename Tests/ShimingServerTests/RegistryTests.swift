@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import NIOConcurrencyHelpers
 import ShimingCore
+import SQLKit
 import Testing
 import Vapor
 import VaporTesting
@@ -36,6 +37,22 @@ struct RegistryTests {
             #expect(try await Store(shiming.db, context: shiming.app.shiming).roster.lines(numberIndex: index(b)).map(\.grade) == ["初二"])
             #expect(try await Store(shiming.db, context: shiming.app.shiming).roster.lines(numberIndex: index(c)).map(\.school) == ["第二中学"])
 
+            // Stored compactly: a segment per import and school, the fields sealed as bytes.
+            let sql = try #require(shiming.db as? any SQLDatabase)
+            let segments = try await sql.raw("SELECT school FROM roster_segments ORDER BY school").all().map { try $0.decode(column: "school", as: String.self) }
+            #expect(segments == ["第一中学", "第二中学"], "the replaced roll's segment is gone")
+            for row in try await sql.raw("SELECT number_index, data FROM roster_lines").all() {
+                let data = try row.decode(column: "data", as: Data.self)
+                #expect(try row.decode(column: "number_index", as: Data.self).count == 16 && data.first == 1)
+                #expect(data.range(of: Data(b.utf8)) == nil && data.range(of: Data("李二".utf8)) == nil, "nothing in clear")
+            }
+            // A sealed line moved to another school's segment no longer opens.
+            try await sql.raw("""
+                UPDATE roster_lines SET segment = (SELECT id FROM roster_segments WHERE school = '第二中学')
+                WHERE segment = (SELECT id FROM roster_segments WHERE school = '第一中学')
+                """).run()
+            await #expect(throws: FieldCipherError.self) { try await Store(shiming.db, context: shiming.app.shiming).roster.lines(numberIndex: index(b)) }
+
             var headers = shiming.bearer(admin)
             headers.replaceOrAdd(name: .contentType, value: "text/csv")
             let badHeader = try await shiming.app.testing().sendRequest(.POST, "/api/v1/admin/rosters", headers: headers, body: ByteBuffer(string: "name,number\n"))
@@ -47,6 +64,56 @@ struct RegistryTests {
             #expect(failed == 2)
             let events = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "roster.imported").count()
             #expect(events == 2)
+        }
+    }
+
+    @Test("roll lines stored before the compact form are converted once after the migrations; one that does not open stays and is counted")
+    func legacyRollLines() async throws {
+        try await withShiming { shiming in
+            let sql = try #require(shiming.db as? any SQLDatabase)
+            let cipher = shiming.app.shiming.cipher
+            let importID = UUID()
+            let record = RosterImportRecord()
+            (record.id, record.state, record.rows, record.imported, record.rejected, record.actor, record.startedAt) =
+                (importID, "complete", 3, 3, 0, "cli:test", shiming.clock.now())
+            try await record.create(on: shiming.db)
+            let numbers = [residentID(birth: "20120101", sequence: "011"), residentID(birth: "20120202", sequence: "022"),
+                           residentID(birth: "20110303", sequence: "033")]
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            var ids: [UUID] = []
+            for (position, number) in numbers.enumerated() {
+                let id = UUID()
+                ids.append(id)
+                let line = RosterLine(name: ["王一", "李二", "张三"][position], number: number, school: "第一中学", grade: "初一", class: "1班",
+                                      enrolmentYear: 2025, extra: position == 0 ? ["student_no": "S01"] : nil)
+                // The third is sealed for another row: damaged.
+                let sealed = try cipher.seal(String(decoding: try encoder.encode(line), as: UTF8.self),
+                                             context: RosterLine.legacyContext(position == 2 ? UUID() : id))
+                try await sql.raw("""
+                    INSERT INTO roster_entries (id, import_id, school_key, number_index, data_sealed)
+                    VALUES (\(bind: id), \(bind: importID), \(bind: NameMatching.labelKey("第一中学")),
+                            \(bind: shiming.app.shiming.blindIndex.index(number, domain: CaseService.numberDomain).stored), \(bind: sealed))
+                    """).run()
+            }
+            let store = Store(shiming.db, context: shiming.app.shiming)
+            var cursor: UUID?
+            var (converted, unreadable) = (0, 0)
+            repeat {
+                let step = try await store.roster.convertLegacy(after: cursor, limit: 1, random: shiming.app.shiming.services.random)
+                (converted, unreadable, cursor) = (converted + step.converted, unreadable + step.unreadable, step.cursor)
+            } while cursor != nil
+            #expect(converted == 2 && unreadable == 1)
+            let index = { (number: String) in shiming.app.shiming.blindIndex.index(number, domain: CaseService.numberDomain) }
+            let first = try await store.roster.lines(numberIndex: index(numbers[0]))
+            #expect(first.map(\.name) == ["王一"] && first.first?.extra == ["student_no": "S01"] && first.first?.school == "第一中学")
+            #expect(try await store.roster.lines(numberIndex: index(numbers[1])).map(\.enrolmentYear) == [2025])
+            let left = try await sql.raw("SELECT id FROM roster_entries").all().map { try $0.decode(column: "id", as: UUID.self) }
+            #expect(left == [ids[2]], "the damaged line stays where it was")
+            #expect(try await sql.raw("SELECT COUNT(*) AS n FROM roster_segments").first()?.decode(column: "n", as: Int.self) == 1)
+            // Run again (as every start does): nothing more moves, nothing is lost.
+            try await RosterLegacy.convert(shiming.app)
+            #expect(try await store.roster.count(holding: numbers.map { index($0).stored }) == 2)
         }
     }
 

@@ -35,6 +35,8 @@ struct ReindexTests {
             }
             let blind = shiming.app.shiming.blindIndex
             let before = (phone: blind.phone("13800138650").stored, number: blind.index(number, domain: CaseService.numberDomain).stored)
+            let rollBefore = [a, b].map { blind.index($0, domain: CaseService.numberDomain).stored }
+            #expect(try await store.roster.count(holding: rollBefore) == 2)
             let window = { (key: String) in try await shiming.db.sql().raw("SELECT count FROM limit_windows WHERE key = \(bind: key)").first()?
                 .decode(column: "count", as: Int.self) }
             let sendsBefore = try #require(try await window("code:to:" + before.phone))
@@ -98,6 +100,15 @@ struct ReindexTests {
                 }
                 #expect(try await store.reindex.count(column, holding: [before.phone, before.number]) == 0, "\(column.name)")
             }
+            // The roll's lines too, each sealed again for its new index.
+            let lines = try await store.roster.stored(after: nil, limit: 100)
+            #expect(lines.count == 2)
+            for line in lines {
+                let fields = try shiming.app.shiming.cipher.openBinary(line.data, authenticating: line.context)
+                let number = try #require(RosterLine(packed: fields, school: line.school)).number
+                #expect(line.index == blind.indexer(domain: CaseService.numberDomain).shortIndex(number))
+            }
+            #expect(try await store.roster.count(holding: rollBefore) == 0)
             // Counted and issued things followed their index; everything is found as before.
             #expect(try await window("code:to:" + before.phone) == nil)
             #expect(try await window("code:to:" + blind.phone("13800138650").stored) == sendsBefore + 1,

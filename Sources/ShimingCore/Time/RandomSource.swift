@@ -9,9 +9,20 @@ public protocol RandomSource: Sendable {
 public struct SystemRandom: RandomSource {
     /// Creates the system generator.
     public init() {}
+    /// Eight bytes per draw from the generator (one system call each), not one.
     public func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { buffer in
+            var at = 0
+            while at < count {
+                let word = generator.next()
+                let taken = min(8, count - at)
+                withUnsafeBytes(of: word) { buffer.baseAddress!.advanced(by: at).copyMemory(from: $0.baseAddress!, byteCount: taken) }
+                at += taken
+            }
+        }
+        return out
     }
 }
 

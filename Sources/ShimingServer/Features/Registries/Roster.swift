@@ -3,87 +3,6 @@ import IdentityRules
 import NIOCore
 import ShimingCore
 
-/// The sealed part of a roster line.
-struct RosterLine: Codable, Sendable {
-    var name: String
-    var number: String
-    var school: String
-    var grade: String
-    var `class`: String
-    var enrolmentYear: Int
-    var extra: [String: String]?
-
-    /// The sealed fields, packed: name, number, grade, class and enrolment year, then the extra
-    /// columns' names and values, each a length (LEB128) and its UTF-8. The school is its
-    /// segment's label. A roll has a million lines: this is cheaper to build and to store than JSON.
-    var packed: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        func put(_ text: String) {
-            var length = text.utf8.count
-            while length >= 0x80 {
-                out.append(UInt8(length & 0x7F) | 0x80)
-                length >>= 7
-            }
-            out.append(UInt8(length))
-            out += text.utf8
-        }
-        for field in [name, number, grade, `class`, String(enrolmentYear)] { put(field) }
-        for (key, value) in (extra ?? [:]).sorted(by: { $0.key < $1.key }) {
-            put(key)
-            put(value)
-        }
-        return out
-    }
-
-    /// What a sealed line is bound to: its import, its school as the segment spells it and its
-    /// number's index. A line moved to another roll, school or number does not open.
-    static func context(importID: UUID, school: String, index: [UInt8]) -> [UInt8] {
-        var out = Array("roster".utf8)
-        withUnsafeBytes(of: importID.uuid) { out += $0 }
-        out += school.utf8
-        out.append(0x1F)
-        out += index
-        return out
-    }
-
-    /// The encryption context of a line stored before the compact form (`roster_entries`).
-    static func legacyContext(_ id: UUID) -> String {
-        withUnsafeBytes(of: id.uuid) { "roster." + Hex.encode($0) }
-    }
-
-    var registryRecord: RegistryRecord {
-        RegistryRecord(name: name, documentNumber: number, school: school, grade: grade, class: `class`, enrolmentYear: enrolmentYear)
-    }
-}
-
-extension RosterLine {
-    /// A line from its packed fields and its segment's school (nil: not a packed line).
-    init?(packed bytes: [UInt8], school: String) {
-        var fields: [String] = []
-        var at = 0
-        while at < bytes.count {
-            var (length, shift) = (0, 0)
-            while true {
-                guard at < bytes.count, shift < 28 else { return nil }
-                let byte = bytes[at]
-                at += 1
-                length |= Int(byte & 0x7F) << shift
-                shift += 7
-                if byte < 0x80 { break }
-            }
-            guard length <= bytes.count - at else { return nil }
-            fields.append(String(decoding: bytes[at..<(at + length)], as: UTF8.self))
-            at += length
-        }
-        guard fields.count >= 5, fields.count % 2 == 1, let year = Int(fields[4]) else { return nil }
-        self.init(name: fields[0], number: fields[1], school: school, grade: fields[2], class: fields[3], enrolmentYear: year)
-        if fields.count > 5 {
-            extra = Dictionary(stride(from: 5, to: fields.count, by: 2).map { (fields[$0], fields[$0 + 1]) }, uniquingKeysWith: { a, _ in a })
-        }
-    }
-}
-
 /// The answer to an import: API.md's `{rows, imported, rejected:[{line, code}]}`.
 struct RosterReport: Codable, Sendable, Equatable {
     struct Rejected: Codable, Sendable, Equatable {
@@ -122,12 +41,8 @@ struct RosterImporter {
     private let importID = UUID()
     private let today: CivilDate
     private var pending: Task<[String: Int64], any Error>?
-    /// Taken again for every batch, so a long import follows a new blind-index key (`keys reindex`)
-    /// and a new master key version (`keys rotate`).
-    private var numberIndexer: BlindIndex.Indexer
-    private var sealer: FieldCipher.BinarySealer
-    /// The batch's nonces, drawn at once from the injected random source.
-    private var nonces: [UInt8] = []
+    /// Records read and not yet prepared.
+    private var records: [CSVReader.Record] = []
     /// The segment of each school label written so far (label → id), as the writes answer.
     private var segments: [String: Int64] = [:]
     private var schoolKeys: [String: String] = [:]
@@ -142,8 +57,6 @@ struct RosterImporter {
         self.actor = actor
         self.ip = ip
         report = RosterReport(id: importID, rows: 0, imported: 0, rejected: [], rejectedCount: 0, schools: 0)
-        numberIndexer = context.blindIndex.indexer(domain: CaseService.numberDomain)
-        sealer = context.cipher.binarySealer()
         today = CivilDate(unixSeconds: Int64(context.services.clock.now().timeIntervalSince1970))
     }
 
@@ -183,6 +96,7 @@ struct RosterImporter {
                                                          "The file is empty; the first line must be the header name,id_number,school,grade,class,enrolment_year."),
                                   fields: ["file": "roster_empty"])
         }
+        try await prepare()
         try await flush()
         try await awaitWrites()
         report.schools = schools.count
@@ -209,75 +123,57 @@ struct RosterImporter {
     }
 
     private mutating func take(_ record: CSVReader.Record) async throws {
-        guard let columns else {
+        guard columns != nil else {
             try header(record)
             return
         }
-        report.rows += 1
-        if record.fields.count == 1, record.fields[0].trimmedWhitespace.isEmpty {
-            report.rows -= 1  // a blank line
-            return
-        }
-        func value(_ column: String) -> String {
-            guard let index = columns[column], index < record.fields.count else { return "" }
-            return record.fields[index].trimmedWhitespace
-        }
-        do {
-            let line = try validate(name: value("name"), number: value("id_number"), school: value("school"), grade: value("grade"),
-                                    class: value("class"), year: value("enrolment_year"))
-            var sealedLine = line
-            if !extraColumns.isEmpty {
-                sealedLine.extra = Dictionary(extraColumns.map { ($0.0, $0.1 < record.fields.count ? record.fields[$0.1] : "") },
-                                              uniquingKeysWith: { a, _ in a })
-            }
-            let schoolKey = schoolKeys[line.school] ?? NameMatching.labelKey(line.school)
-            schoolKeys[line.school] = schoolKey
-            schools.insert(schoolKey)
-            let classKey = schoolKey + "\u{1}" + line.grade + "\u{1}" + line.class
-            if classLabels[classKey] == nil { classLabels[classKey] = RosterClass(schoolKey: schoolKey, school: line.school, grade: line.grade, class: line.class) }
-            let index = numberIndexer.shortIndex(line.number)
-            if nonces.isEmpty { nonces = context.services.random.bytes(12 * Self.batchSize) }
-            let nonce = nonces[(batch.count * 12)..<(batch.count * 12 + 12)]
-            batch.append(RosterRow(school: line.school, numberIndex: index,
-                                   sealed: try sealer.seal(sealedLine.packed, nonce: nonce,
-                                                           authenticating: RosterLine.context(importID: importID, school: line.school, index: index))))
-            report.imported += 1
-            if batch.count >= Self.batchSize { try await flush() }
-        } catch let problem as RowProblem {
-            report.rejectedCount += 1
-            if report.rejected.count < Self.listedRejections {
-                report.rejected.append(.init(line: record.line, code: problem.code, field: problem.field))
-            }
-        }
+        records.append(record)
+        if records.count >= Self.batchSize { try await prepare() }
     }
 
-    struct RowProblem: Error {
-        var code: String
-        var field: String
-    }
-
-    private func validate(name: String, number: String, school: String, grade: String, class: String, year: String) throws -> RosterLine {
-        let cleanName: String
-        do throws(DocumentError) { cleanName = try PersonalName.validate(name) } catch {
-            throw RowProblem(code: name.isEmpty ? "required" : error.rawValue, field: "name")
+    /// Validates, indexes and seals the waiting records on both cores (a half each), then takes
+    /// what they gave in the file's order: counts, rejections, schools, classes, the batch.
+    private mutating func prepare() async throws {
+        guard let columns, !records.isEmpty else { return }
+        let work = records
+        records.removeAll(keepingCapacity: true)
+        let preparer = RosterPreparer(columns: columns, extraColumns: extraColumns, today: today, importID: importID,
+                                      sealer: context.cipher.binarySealer(), indexer: context.blindIndex.indexer(domain: CaseService.numberDomain))
+        let nonces = context.services.random.bytes(12 * work.count)
+        let half = (work.count + 1) / 2
+        let parts = try await withThrowingTaskGroup(of: (Int, [RosterPreparer.Outcome]).self) { group in
+            for start in stride(from: 0, to: work.count, by: half) {
+                let end = min(start + half, work.count)
+                let (records, nonces) = (Array(work[start..<end]), Array(nonces[(start * 12)..<(end * 12)]))
+                group.addTask { (start, try preparer.prepare(records, nonces: nonces)) }
+            }
+            var parts: [(Int, [RosterPreparer.Outcome])] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }
         }
-        guard !number.isEmpty else { throw RowProblem(code: "required", field: "id_number") }
-        let check = DocumentCheck.check(number, as: .resident, today: today)
-        guard check.isValid, var normalized = check.normalized else {
-            throw RowProblem(code: check.error?.rawValue ?? "invalid_format", field: "id_number")
-        }
-        if check.type == .residentID15 {
-            do throws(DocumentError) { normalized = try ResidentIDNumber.upgrade(normalized, today: today) } catch {
-                throw RowProblem(code: error.rawValue, field: "id_number")
+        for (_, outcomes) in parts {
+            for outcome in outcomes {
+                switch outcome {
+                case .blank:
+                    continue
+                case let .rejected(line, problem):
+                    report.rows += 1
+                    report.rejectedCount += 1
+                    if report.rejected.count < Self.listedRejections {
+                        report.rejected.append(.init(line: line, code: problem.code, field: problem.field))
+                    }
+                case let .line(row, schoolKey, grade, `class`):
+                    report.rows += 1
+                    report.imported += 1
+                    schools.insert(schoolKey)
+                    let classKey = schoolKey + "\u{1}" + grade + "\u{1}" + `class`
+                    if classLabels[classKey] == nil { classLabels[classKey] = RosterClass(schoolKey: schoolKey, school: row.school, grade: grade, class: `class`) }
+                    if schoolKeys[row.school] == nil { schoolKeys[row.school] = schoolKey }
+                    batch.append(row)
+                    if batch.count >= Self.batchSize { try await flush() }
+                }
             }
         }
-        for (field, value) in [("school", school), ("grade", grade), ("class", `class`)] where value.isEmpty {
-            throw RowProblem(code: "required", field: field)
-        }
-        guard let enrolment = Int(year), enrolment >= 1950, enrolment <= today.year + 1 else {
-            throw RowProblem(code: year.isEmpty ? "required" : "invalid_value", field: "enrolment_year")
-        }
-        return RosterLine(name: cleanName, number: normalized, school: school, grade: grade, class: `class`, enrolmentYear: enrolment)
     }
 
     private mutating func header(_ record: CSVReader.Record) throws {
@@ -296,15 +192,12 @@ struct RosterImporter {
     }
 
     /// Hands the batch to the database and returns; the next batch is prepared while it is
-    /// written (two cores: one parses, validates, hashes and seals, the other inserts).
+    /// written.
     private mutating func flush() async throws {
         try await awaitWrites()
         guard !batch.isEmpty else { return }
         let (rows, importID, store, segments, schoolKeys) = (batch, importID, store, segments, schoolKeys)
         batch.removeAll(keepingCapacity: true)
-        nonces = []
-        numberIndexer = context.blindIndex.indexer(domain: CaseService.numberDomain)
-        sealer = context.cipher.binarySealer()
         pending = Task { try await store.roster.insert(rows, importID: importID, segments: segments, schoolKeys: schoolKeys) }
     }
 

@@ -163,7 +163,7 @@ public struct BlindIndex: Sendable {
         keys().previous.map { Indexer(key: $0, domain: domain) }
     }
 
-    public struct Indexer {
+    public struct Indexer: Sendable {
         let base: HMAC<SHA256>
 
         init(key: SymmetricKey, domain: String) {

@@ -1,6 +1,7 @@
 import Foundation
 import IdentityRules
 import NIOCore
+import NIOPosix
 import ShimingCore
 
 /// The answer to an import: API.md's `{rows, imported, rejected:[{line, code}]}`.
@@ -140,18 +141,14 @@ struct RosterImporter {
         let preparer = RosterPreparer(columns: columns, extraColumns: extraColumns, today: today, importID: importID,
                                       sealer: context.cipher.binarySealer(), indexer: context.blindIndex.indexer(domain: CaseService.numberDomain))
         let nonces = context.services.random.bytes(12 * work.count)
+        // The first half on a thread of NIO's shared pool, the second here meanwhile (tasks
+        // would share the event loop this runs on).
         let half = (work.count + 1) / 2
-        let parts = try await withThrowingTaskGroup(of: (Int, [RosterPreparer.Outcome]).self) { group in
-            for start in stride(from: 0, to: work.count, by: half) {
-                let end = min(start + half, work.count)
-                let (records, nonces) = (Array(work[start..<end]), Array(nonces[(start * 12)..<(end * 12)]))
-                group.addTask { (start, try preparer.prepare(records, nonces: nonces)) }
-            }
-            var parts: [(Int, [RosterPreparer.Outcome])] = []
-            for try await part in group { parts.append(part) }
-            return parts.sorted { $0.0 < $1.0 }
-        }
-        for (_, outcomes) in parts {
+        let (first, firstNonces) = (Array(work[..<half]), Array(nonces[..<(half * 12)]))
+        let firstPart = Task { try await NIOThreadPool.singleton.runIfActive { try preparer.prepare(first, nonces: firstNonces) } }
+        let second = try preparer.prepare(Array(work[half...]), nonces: Array(nonces[(half * 12)...]))
+        let parts = [try await firstPart.value, second]
+        for outcomes in parts {
             for outcome in outcomes {
                 switch outcome {
                 case .blank:

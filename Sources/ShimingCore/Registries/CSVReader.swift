@@ -24,6 +24,16 @@ public struct CSVReader: Sendable {
 
     /// Reads a chunk and returns the records it completed.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [Record] where Bytes.Element == UInt8 {
+        read(bytes)
+    }
+
+    /// Reads a chunk of memory and returns the records it completed (`read` specialised here,
+    /// where other modules cannot).
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [Record] {
+        read(bytes)
+    }
+
+    private mutating func read<Bytes: Sequence>(_ bytes: Bytes) -> [Record] where Bytes.Element == UInt8 {
         var records: [Record] = []
         for byte in bytes {
             if !bomChecked {
@@ -108,6 +118,11 @@ extension String {
     /// (Foundation's `trimmingCharacters` goes through `NSString` on Linux and is slow per call).
     public var trimmedWhitespace: String {
         let scalars = unicodeScalars
+        // Most values start and end with a letter or digit: no white space lies in these ranges.
+        func plainlyNotSpace(_ scalar: Unicode.Scalar) -> Bool {
+            (0x21..<0x7F).contains(scalar.value) || (0x3001..<0xD800).contains(scalar.value)
+        }
+        if let first = scalars.first, let last = scalars.last, plainlyNotSpace(first), plainlyNotSpace(last) { return self }
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
         if first == scalars.startIndex, last == scalars.index(before: scalars.endIndex) { return self }

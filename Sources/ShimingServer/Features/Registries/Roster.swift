@@ -44,6 +44,8 @@ struct RosterImporter {
     private var pending: Task<[String: Int64], any Error>?
     /// Records read and not yet prepared.
     private var records: [CSVReader.Record] = []
+    /// The batch being prepared, its two halves.
+    private var preparing: [EventLoopFuture<[RosterPreparer.Outcome]>] = []
     /// The segment of each school label written so far (label → id), as the writes answer.
     private var segments: [String: Int64] = [:]
     private var schoolKeys: [String: String] = [:]
@@ -69,7 +71,7 @@ struct RosterImporter {
         try await importer.start()
         do {
             for try await chunk in chunks {
-                try await importer.feed(chunk.readableBytesView)
+                try await importer.feed(chunk)
             }
             let report = try await importer.finish()
             waited(importer.waitedForWrites)
@@ -84,8 +86,9 @@ struct RosterImporter {
         try await store.roster.begin(importID, actor: actor, at: context.services.clock.now())
     }
 
-    mutating func feed<Bytes: Sequence>(_ bytes: Bytes) async throws where Bytes.Element == UInt8 {
-        for record in reader.feed(bytes) { try await take(record) }
+    mutating func feed(_ chunk: ByteBuffer) async throws {
+        let records = chunk.withUnsafeReadableBytes { reader.feed($0) }
+        for record in records { try await take(record) }
     }
 
     mutating func finish() async throws -> RosterReport {
@@ -98,6 +101,7 @@ struct RosterImporter {
                                   fields: ["file": "roster_empty"])
         }
         try await prepare()
+        try await takePrepared()
         try await flush()
         try await awaitWrites()
         report.schools = schools.count
@@ -132,8 +136,9 @@ struct RosterImporter {
         if records.count >= Self.batchSize { try await prepare() }
     }
 
-    /// Validates, indexes and seals the waiting records on both cores (a half each), then takes
-    /// what they gave in the file's order: counts, rejections, schools, classes, the batch.
+    /// Hands the waiting records to NIO's shared thread pool, a half to each core, to be
+    /// validated, indexed and sealed while the next ones are read; then takes the batch handed
+    /// over before.
     private mutating func prepare() async throws {
         guard let columns, !records.isEmpty else { return }
         let work = records
@@ -141,13 +146,22 @@ struct RosterImporter {
         let preparer = RosterPreparer(columns: columns, extraColumns: extraColumns, today: today, importID: importID,
                                       sealer: context.cipher.binarySealer(), indexer: context.blindIndex.indexer(domain: CaseService.numberDomain))
         let nonces = context.services.random.bytes(12 * work.count)
-        // The first half on a thread of NIO's shared pool, the second here meanwhile (tasks
-        // would share the event loop this runs on).
-        let half = (work.count + 1) / 2
-        let (first, firstNonces) = (Array(work[..<half]), Array(nonces[..<(half * 12)]))
-        let firstPart = Task { try await NIOThreadPool.singleton.runIfActive { try preparer.prepare(first, nonces: firstNonces) } }
-        let second = try preparer.prepare(Array(work[half...]), nonces: Array(nonces[(half * 12)...]))
-        let parts = [try await firstPart.value, second]
+        let (half, loop) = ((work.count + 1) / 2, MultiThreadedEventLoopGroup.singleton.any())
+        let halves = [(Array(work[..<half]), Array(nonces[..<(half * 12)])), (Array(work[half...]), Array(nonces[(half * 12)...]))]
+        let handed = halves.map { records, nonces in
+            NIOThreadPool.singleton.runIfActive(eventLoop: loop) { try preparer.prepare(records, nonces: nonces) }
+        }
+        try await takePrepared()
+        preparing = handed
+    }
+
+    /// Takes what the batch handed over gave, in the file's order: counts, rejections, schools,
+    /// classes, the rows to write.
+    private mutating func takePrepared() async throws {
+        let handed = preparing
+        preparing = []
+        var parts: [[RosterPreparer.Outcome]] = []
+        for part in handed { parts.append(try await part.get()) }
         for outcomes in parts {
             for outcome in outcomes {
                 switch outcome {

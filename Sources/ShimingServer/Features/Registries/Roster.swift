@@ -41,7 +41,10 @@ struct RosterImporter {
     private var report: RosterReport
     private let importID = UUID()
     private let today: CivilDate
-    private var pending: Task<[String: Int64], any Error>?
+    /// The batches handed to the database, oldest first; each is written after the one before
+    /// it (which may make segments it needs).
+    private var writes: [Task<[String: Int64], any Error>] = []
+    static let writesAhead = 2
     /// Records read and not yet prepared.
     private var records: [CSVReader.Record] = []
     /// The batch being prepared, its two halves.
@@ -120,10 +123,8 @@ struct RosterImporter {
 
     /// Marks the import failed and removes what it had written.
     mutating func fail() async throws {
-        if let running = pending {
-            pending = nil
-            _ = try? await running.value
-        }
+        for write in writes { _ = try? await write.value }
+        writes = []
         try await store.roster.abandon(importID)
     }
 
@@ -202,21 +203,28 @@ struct RosterImporter {
         self.columns = columns
     }
 
-    /// Hands the batch to the database and returns; the next batch is prepared while it is
-    /// written.
+    /// Hands the batch to the database and returns while fewer than `writesAhead` batches are
+    /// being written; the next batches are read and prepared meanwhile.
     private mutating func flush() async throws {
-        try await awaitWrites()
         guard !batch.isEmpty else { return }
-        let (rows, importID, store, segments, schoolKeys) = (batch, importID, store, segments, schoolKeys)
+        while writes.count >= Self.writesAhead { try await awaitOldestWrite() }
+        let (rows, importID, store, known, schoolKeys, previous) = (batch, importID, store, segments, schoolKeys, writes.last)
         batch.removeAll(keepingCapacity: true)
-        pending = Task { try await store.roster.insert(rows, importID: importID, segments: segments, schoolKeys: schoolKeys) }
+        writes.append(Task {
+            // The batch before this one may make segments this one needs.
+            let segments = try await previous?.value ?? known
+            return try await store.roster.insert(rows, importID: importID, segments: segments, schoolKeys: schoolKeys)
+        })
     }
 
     private mutating func awaitWrites() async throws {
-        guard let running = pending else { return }
-        pending = nil
+        while !writes.isEmpty { try await awaitOldestWrite() }
+    }
+
+    private mutating func awaitOldestWrite() async throws {
+        let oldest = writes.removeFirst()
         let started = ContinuousClock.now
-        segments = try await running.value
+        segments = try await oldest.value
         let waited = ContinuousClock.now - started
         waitedForWrites += Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
     }

@@ -89,8 +89,16 @@ struct RosterImporter {
         try await store.roster.begin(importID, actor: actor, at: context.services.clock.now())
     }
 
+    /// Reads a chunk on NIO's shared thread pool: the event loop this runs on stays free for
+    /// the database writes' continuations (and, behind the API, for other requests).
     mutating func feed(_ chunk: ByteBuffer) async throws {
-        let records = chunk.withUnsafeReadableBytes { reader.feed($0) }
+        let before = reader
+        let (after, records) = try await NIOThreadPool.singleton.runIfActive {
+            var reader = before
+            let records = chunk.withUnsafeReadableBytes { reader.feed($0) }
+            return (reader, records)
+        }
+        reader = after
         for record in records { try await take(record) }
     }
 
@@ -174,13 +182,14 @@ struct RosterImporter {
                     if report.rejected.count < Self.listedRejections {
                         report.rejected.append(.init(line: line, code: problem.code, field: problem.field))
                     }
-                case let .line(row, schoolKey, grade, `class`):
+                case let .line(row, labels, classKey):
                     report.rows += 1
                     report.imported += 1
-                    schools.insert(schoolKey)
-                    let classKey = schoolKey + "\u{1}" + grade + "\u{1}" + `class`
-                    if classLabels[classKey] == nil { classLabels[classKey] = RosterClass(schoolKey: schoolKey, school: row.school, grade: grade, class: `class`) }
-                    if schoolKeys[row.school] == nil { schoolKeys[row.school] = schoolKey }
+                    if classLabels[classKey] == nil {
+                        classLabels[classKey] = labels
+                        schools.insert(labels.schoolKey)
+                        if schoolKeys[row.school] == nil { schoolKeys[row.school] = labels.schoolKey }
+                    }
                     batch.append(row)
                     if batch.count >= Self.batchSize { try await flush() }
                 }

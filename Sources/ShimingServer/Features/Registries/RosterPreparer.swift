@@ -18,7 +18,8 @@ struct RosterPreparer: Sendable {
     enum Outcome: Sendable {
         case blank
         case rejected(line: Int, RowProblem)
-        case line(RosterRow, schoolKey: String, grade: String, class: String)
+        /// A valid line: its row, its class's labels and the key they are told apart by.
+        case line(RosterRow, RosterClass, classKey: String)
     }
 
     struct RowProblem: Error, Sendable {
@@ -52,8 +53,9 @@ struct RosterPreparer: Sendable {
                 let index = indexer.shortIndex(line.number)
                 let sealed = try sealer.seal(line.packed, nonce: nonces[(position * 12)..<(position * 12 + 12)],
                                              authenticating: RosterLine.context(importID: importID, school: line.school, index: index))
-                outcomes.append(.line(RosterRow(school: line.school, numberIndex: index, sealed: sealed), schoolKey: schoolKey,
-                                      grade: line.grade, class: line.class))
+                outcomes.append(.line(RosterRow(school: line.school, numberIndex: index, sealed: sealed),
+                                      RosterClass(schoolKey: schoolKey, school: line.school, grade: line.grade, class: line.class),
+                                      classKey: schoolKey + "\u{1}" + line.grade + "\u{1}" + line.class))
             } catch let problem as RowProblem {
                 outcomes.append(.rejected(line: record.line, problem))
             }

@@ -47,6 +47,9 @@ struct RosterImporter {
     static let writesAhead = 2
     /// Records read and not yet prepared.
     private var records: [CSVReader.Record] = []
+    /// The chunk being read (the reader after it, and its records); the records of the one before.
+    private var parsing: EventLoopFuture<(CSVReader, [CSVReader.Record])>?
+    private var parsed: [CSVReader.Record] = []
     /// The batch being prepared, its two halves.
     private var preparing: [EventLoopFuture<[RosterPreparer.Outcome]>] = []
     /// The segment of each school label written so far (label → id), as the writes answer.
@@ -89,21 +92,32 @@ struct RosterImporter {
         try await store.roster.begin(importID, actor: actor, at: context.services.clock.now())
     }
 
-    /// Reads a chunk on NIO's shared thread pool: the event loop this runs on stays free for
-    /// the database writes' continuations (and, behind the API, for other requests).
+    /// Reads a chunk on NIO's shared thread pool while the records of the chunk before are
+    /// taken (prepared and written): the event loop this runs on stays free for the writes'
+    /// continuations (and, behind the API, for other requests).
     mutating func feed(_ chunk: ByteBuffer) async throws {
+        try await takeParsed()
         let before = reader
-        let (after, records) = try await NIOThreadPool.singleton.runIfActive {
+        parsing = NIOThreadPool.singleton.runIfActive(eventLoop: MultiThreadedEventLoopGroup.singleton.any()) {
             var reader = before
             let records = chunk.withUnsafeReadableBytes { reader.feed($0) }
             return (reader, records)
         }
-        reader = after
-        for record in records { try await take(record) }
+        for record in parsed { try await take(record) }
+        parsed = []
+    }
+
+    /// Waits for the chunk being read, keeping its records for the next `feed` or `finish`.
+    private mutating func takeParsed() async throws {
+        guard let running = parsing else { return }
+        parsing = nil
+        (reader, parsed) = try await running.get()
     }
 
     mutating func finish() async throws -> RosterReport {
-        for record in reader.finish() { try await take(record) }
+        try await takeParsed()
+        for record in parsed + reader.finish() { try await take(record) }
+        parsed = []
         guard columns != nil else {
             try await fail()
             throw UserFacingError(code: "roster_empty", kind: .invalidInput,

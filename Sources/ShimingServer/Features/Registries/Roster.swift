@@ -44,14 +44,16 @@ struct RosterImporter {
     /// The batches handed to the database, oldest first; each is written after the one before
     /// it (which may make segments it needs).
     private var writes: [Task<[String: Int64], any Error>] = []
-    static let writesAhead = 2
     /// Records read and not yet prepared.
     private var records: [CSVReader.Record] = []
     /// The chunk being read (the reader after it, and its records); the records of the one before.
     private var parsing: EventLoopFuture<(CSVReader, [CSVReader.Record])>?
     private var parsed: [CSVReader.Record] = []
     /// The batch being prepared, its two halves.
-    private var preparing: [EventLoopFuture<[RosterPreparer.Outcome]>] = []
+    private var preparing: [[EventLoopFuture<[RosterPreparer.Outcome]>]] = []
+    /// How many batches may be in preparation, and in the database's hands, at once.
+    static let preparedAhead = 2
+    static let writesAhead = 3
     /// The segment of each school label written so far (label → id), as the writes answer.
     private var segments: [String: Int64] = [:]
     private var schoolKeys: [String: String] = [:]
@@ -126,7 +128,7 @@ struct RosterImporter {
                                   fields: ["file": "roster_empty"])
         }
         try await prepare()
-        try await takePrepared()
+        while !preparing.isEmpty { try await takePrepared() }
         try await flush()
         try await awaitWrites()
         report.schools = schools.count
@@ -160,8 +162,8 @@ struct RosterImporter {
     }
 
     /// Hands the waiting records to NIO's shared thread pool, a half to each core, to be
-    /// validated, indexed and sealed while the next ones are read; then takes the batch handed
-    /// over before.
+    /// validated, indexed and sealed while the next ones are read; then takes the oldest batch
+    /// handed over while more than `preparedAhead` are.
     private mutating func prepare() async throws {
         guard let columns, !records.isEmpty else { return }
         let work = records
@@ -174,15 +176,14 @@ struct RosterImporter {
         let handed = halves.map { records, nonces in
             NIOThreadPool.singleton.runIfActive(eventLoop: loop) { try preparer.prepare(records, nonces: nonces) }
         }
-        try await takePrepared()
-        preparing = handed
+        preparing.append(handed)
+        while preparing.count > Self.preparedAhead { try await takePrepared() }
     }
 
-    /// Takes what the batch handed over gave, in the file's order: counts, rejections, schools,
+    /// Takes what the oldest batch handed over gave, in the file's order: counts, rejections, schools,
     /// classes, the rows to write.
     private mutating func takePrepared() async throws {
-        let handed = preparing
-        preparing = []
+        let handed = preparing.removeFirst()
         var parts: [[RosterPreparer.Outcome]] = []
         for part in handed { parts.append(try await part.get()) }
         for outcomes in parts {

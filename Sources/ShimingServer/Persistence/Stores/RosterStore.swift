@@ -88,7 +88,7 @@ struct RosterStore: Sendable {
         let importData = try SQLiteDataEncoder().encode(importID)
         return try await sqlite.withConnection { connection in
             _ = try await connection.query("PRAGMA synchronous = NORMAL")
-            _ = try await connection.query("PRAGMA cache_size = -65536")
+            _ = try await connection.query("PRAGMA cache_size = -32768")
             _ = try await connection.query("PRAGMA wal_autocheckpoint = 25000")
             var segments = known
             do {

@@ -25,7 +25,7 @@ struct RosterReport: Codable, Sendable, Equatable {
 /// written in batches, so memory does not grow with the file.
 struct RosterImporter {
     static let requiredColumns = ["name", "id_number", "school", "grade", "class", "enrolment_year"]
-    static let batchSize = 2000
+    static let batchSize = 8000
     static let listedRejections = 1000
 
     let context: ShimingContext
@@ -52,8 +52,8 @@ struct RosterImporter {
     /// The batch being prepared, its two halves.
     private var preparing: [[EventLoopFuture<[RosterPreparer.Outcome]>]] = []
     /// How many batches may be in preparation, and in the database's hands, at once.
-    static let preparedAhead = 2
-    static let writesAhead = 3
+    static let preparedAhead = 1
+    static let writesAhead = 2
     /// The segment of each school label written so far (label → id), as the writes answer.
     private var segments: [String: Int64] = [:]
     private var schoolKeys: [String: String] = [:]

@@ -50,7 +50,8 @@ struct RosterStore: Sendable {
         }
     }
 
-    /// Writes one batch of an import's lines, first making the segments of school labels not
+    /// Writes one batch of an import's lines (up to 8,000: three values each, within both
+    /// engines' limit on bound values), first making the segments of school labels not
     /// in `segments` (label → segment id); answers `segments` with the new ones. On SQLite:
     /// values bound directly, on one connection with a page cache holding the number index,
     /// the WAL checkpointed in big steps and commits not flushed one by one (WAL with
@@ -58,6 +59,8 @@ struct RosterStore: Sendable {
     /// settings are restored afterwards, so other writes stay fully durable. On PostgreSQL: one
     /// transaction with a multi-row INSERT.
     func insert(_ rows: [RosterRow], importID: UUID, segments known: [String: Int64], schoolKeys: [String: String]) async throws -> [String: Int64] {
+        // In the number index's order: each insert lands near the one before it in the index.
+        let rows = rows.sorted { $0.numberIndex.lexicographicallyPrecedes($1.numberIndex) }
         var fresh: [String] = []
         for row in rows where known[row.school] == nil && !fresh.contains(row.school) { fresh.append(row.school) }
         let newSegments = fresh.map { (school: $0, key: schoolKeys[$0] ?? NameMatching.labelKey($0)) }

@@ -41,8 +41,7 @@ struct RosterImporter {
     private var report: RosterReport
     private let importID = UUID()
     private let today: CivilDate
-    /// The batches handed to the database, oldest first; each is written after the one before
-    /// it (which may make segments it needs).
+    /// The batches handed to the database, oldest first.
     private var writes: [Task<[String: Int64], any Error>] = []
     /// Records read and not yet prepared.
     private var records: [CSVReader.Record] = []
@@ -228,17 +227,17 @@ struct RosterImporter {
     }
 
     /// Hands the batch to the database and returns while fewer than `writesAhead` batches are
-    /// being written; the next batches are read and prepared meanwhile.
+    /// being written; the next batches are read and prepared meanwhile. A batch with a school
+    /// that has no segment yet first waits for every write before it: the segments those make
+    /// are known then, and none is made twice. (Writes do not wait for each other: a task that
+    /// awaited the one before would keep it, and every batch before it, until the end.)
     private mutating func flush() async throws {
         guard !batch.isEmpty else { return }
+        if batch.contains(where: { segments[$0.school] == nil }) { try await awaitWrites() }
         while writes.count >= Self.writesAhead { try await awaitOldestWrite() }
-        let (rows, importID, store, known, schoolKeys, previous) = (batch, importID, store, segments, schoolKeys, writes.last)
+        let (rows, importID, store, known, schoolKeys) = (batch, importID, store, segments, schoolKeys)
         batch.removeAll(keepingCapacity: true)
-        writes.append(Task {
-            // The batch before this one may make segments this one needs.
-            let segments = try await previous?.value ?? known
-            return try await store.roster.insert(rows, importID: importID, segments: segments, schoolKeys: schoolKeys)
-        })
+        writes.append(Task { try await store.roster.insert(rows, importID: importID, segments: known, schoolKeys: schoolKeys) })
     }
 
     private mutating func awaitWrites() async throws {
@@ -248,7 +247,7 @@ struct RosterImporter {
     private mutating func awaitOldestWrite() async throws {
         let oldest = writes.removeFirst()
         let started = ContinuousClock.now
-        segments = try await oldest.value
+        segments.merge(try await oldest.value) { known, _ in known }
         let waited = ContinuousClock.now - started
         waitedForWrites += Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
     }

@@ -53,7 +53,7 @@ struct RosterStore: Sendable {
     /// Writes one batch of an import's lines (up to 8,000: three values each, within both
     /// engines' limit on bound values), first making the segments of school labels not
     /// in `segments` (label → segment id); answers `segments` with the new ones. On SQLite:
-    /// values bound directly, on one connection with a page cache holding the number index,
+    /// values bound directly, on one connection with a small page cache (4 MiB: a larger one bought no time),
     /// the WAL checkpointed in big steps and commits not flushed one by one (WAL with
     /// `synchronous=NORMAL`: an interrupted import is simply run again); the connection's
     /// settings are restored afterwards, so other writes stay fully durable. On PostgreSQL: one
@@ -91,7 +91,7 @@ struct RosterStore: Sendable {
         let importData = try SQLiteDataEncoder().encode(importID)
         return try await sqlite.withConnection { connection in
             _ = try await connection.query("PRAGMA synchronous = NORMAL")
-            _ = try await connection.query("PRAGMA cache_size = -32768")
+            _ = try await connection.query("PRAGMA cache_size = -4096")
             _ = try await connection.query("PRAGMA wal_autocheckpoint = 25000")
             var segments = known
             do {

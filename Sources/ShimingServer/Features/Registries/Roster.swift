@@ -22,7 +22,7 @@ struct RosterReport: Codable, Sendable, Equatable {
 }
 
 /// Streams a roster CSV into the database: parsed chunk by chunk, validated line by line,
-/// written in batches, so memory does not grow with the file.
+/// written in batches, with only a few chunks and batches in hand at a time.
 struct RosterImporter {
     static let requiredColumns = ["name", "id_number", "school", "grade", "class", "enrolment_year"]
     static let batchSize = 8000

@@ -6,7 +6,7 @@ import SQLKit
 extension RosterStore {
     /// Moves up to `limit` lines stored before the compact form (`roster_entries`, sealed JSON
     /// text under UUID ids) after `cursor` into segments and `roster_lines`, in one transaction
-    /// (a conversion stopped anywhere resumes). A line that does not open stays where it is and
+    /// (a conversion stopped anywhere resumes; a line another instance took meanwhile is skipped). A line that does not open stays where it is and
     /// is counted; the cursor moves past it. Answers the cursor to go on from (nil: done).
     func convertLegacy(after cursor: UUID?, limit: Int, random: any RandomSource) async throws -> (converted: Int, unreadable: Int, cursor: UUID?) {
         try await gate.transaction(on: db) { tx in
@@ -26,6 +26,8 @@ extension RosterStore {
                     unreadable += 1
                     continue
                 }
+                // Taken out first: an instance converting at the same time moves each line once.
+                guard try await sql.raw("DELETE FROM roster_entries WHERE id = \(bind: id) RETURNING id").first() != nil else { continue }
                 let importID = try row.decode(column: "import_id", as: UUID.self)
                 let schoolKey = try row.decode(column: "school_key", as: String.self)
                 let segmentKey = importID.uuidString + "\u{1}" + line.school
@@ -47,7 +49,6 @@ extension RosterStore {
                 try await sql.raw("""
                     INSERT INTO roster_lines (segment, number_index, data) VALUES (\(bind: segment ?? 0), \(bind: Data(index)), \(bind: Data(sealed)))
                     """).run()
-                try await sql.raw("DELETE FROM roster_entries WHERE id = \(bind: id)").run()
                 converted += 1
             }
             return (converted, unreadable, rows.count < limit ? nil : try rows.last?.decode(column: "id", as: UUID.self))

@@ -86,6 +86,10 @@ struct RosterStore: Sendable {
         }
     }
 
+    /// The connection's settings as every other write expects them (SQLite's defaults but for
+    /// `synchronous`, which Shiming keeps at FULL).
+    private static let restored = ["PRAGMA synchronous = FULL", "PRAGMA wal_autocheckpoint = 1000", "PRAGMA cache_size = -2000"]
+
     private static func insertSQLite(_ rows: [RosterRow], importID: UUID, segments known: [String: Int64], new: [(school: String, key: String)],
                                      into sqlite: any SQLiteDatabase) async throws -> [String: Int64] {
         let importData = try SQLiteDataEncoder().encode(importID)
@@ -114,12 +118,10 @@ struct RosterStore: Sendable {
                 if !new.isEmpty { _ = try await connection.query("COMMIT") }
             } catch {
                 if !new.isEmpty { _ = try? await connection.query("ROLLBACK") }
-                _ = try? await connection.query("PRAGMA synchronous = FULL")
-                _ = try? await connection.query("PRAGMA wal_autocheckpoint = 1000")
+                for setting in Self.restored { _ = try? await connection.query(setting) }
                 throw error
             }
-            _ = try await connection.query("PRAGMA synchronous = FULL")
-            _ = try await connection.query("PRAGMA wal_autocheckpoint = 1000")
+            for setting in Self.restored { _ = try await connection.query(setting) }
             return segments
         }
     }

@@ -109,7 +109,7 @@ struct KeyRotationService: Sendable {
             var moved = 0
             for (position, line) in lines.enumerated() {
                 guard let fields = try? cipher.openBinary(line.data, authenticating: line.context) else { continue }
-                let sealed = try sealer.seal(fields, nonce: nonces[(position * 12)..<(position * 12 + 12)], authenticating: line.context)
+                let sealed = try sealer.seal(fields, nonce: FieldCipher.nonce(position, of: nonces), authenticating: line.context)
                 if try await tx.roster.replace(line, index: line.index, data: sealed) { moved += 1 }
             }
             return (moved, lines.count < limit ? nil : lines.last?.id)

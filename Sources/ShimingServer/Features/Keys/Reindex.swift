@@ -134,7 +134,7 @@ struct ReindexService: Sendable {
                     progress.unreadable += 1
                     continue
                 }
-                let sealed = try sealer.seal(fields, nonce: nonces[(position * 12)..<(position * 12 + 12)],
+                let sealed = try sealer.seal(fields, nonce: FieldCipher.nonce(position, of: nonces),
                                              authenticating: RosterLine.context(importID: line.importID, school: line.school, index: new))
                 if try await tx.roster.replace(line, index: new, data: sealed) {
                     progress.replaced += 1
@@ -154,26 +154,24 @@ struct ReindexService: Sendable {
     func pass(limit: Int, report: (String, Progress) -> Void = { _, _ in }) async throws -> Progress {
         var total = Progress()
         for column in IndexedColumn.all {
-            var cursor: UUID?
-            var done = Progress()
-            repeat {
-                let (progress, next) = try await step(column, after: cursor, limit: limit)
-                done += progress
-                cursor = next
-                report(column.name, done)
-            } while cursor != nil
-            total += done
+            total += try await walk(column.name, report: report) { try await step(column, after: $0, limit: limit) }
         }
-        var cursor: Int64?
+        total += try await walk(Self.rosterName, report: report) { try await rosterStep(after: $0, limit: limit) }
+        return total
+    }
+
+    /// Runs `step` from the start of a column until it gives no cursor, reporting each batch.
+    private func walk<Cursor>(_ name: String, report: (String, Progress) -> Void,
+                              step: (Cursor?) async throws -> (Progress, cursor: Cursor?)) async throws -> Progress {
+        var cursor: Cursor?
         var done = Progress()
         repeat {
-            let (progress, next) = try await rosterStep(after: cursor, limit: limit)
+            let (progress, next) = try await step(cursor)
             done += progress
             cursor = next
-            report(Self.rosterName, done)
+            report(name, done)
         } while cursor != nil
-        total += done
-        return total
+        return done
     }
 
     /// Runs passes until one finds every row already under the new key (at most three: the

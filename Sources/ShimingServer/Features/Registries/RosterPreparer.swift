@@ -51,7 +51,7 @@ struct RosterPreparer: Sendable {
                 let schoolKey = schoolKeys[line.school] ?? NameMatching.labelKey(line.school)
                 schoolKeys[line.school] = schoolKey
                 let index = indexer.shortIndex(line.number)
-                let sealed = try sealer.seal(line.packed, nonce: nonces[(position * 12)..<(position * 12 + 12)],
+                let sealed = try sealer.seal(line.packed, nonce: FieldCipher.nonce(position, of: nonces),
                                              authenticating: RosterLine.context(importID: importID, school: line.school, index: index))
                 outcomes.append(.line(RosterRow(school: line.school, numberIndex: index, sealed: sealed),
                                       RosterClass(schoolKey: schoolKey, school: line.school, grade: line.grade, class: line.class),

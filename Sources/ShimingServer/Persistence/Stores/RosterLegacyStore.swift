@@ -44,7 +44,7 @@ extension RosterStore {
                 }
                 segments[segmentKey] = segment
                 let index = Self.shortIndex(try row.decode(column: "number_index", as: String.self))
-                let sealed = try sealer.seal(line.packed, nonce: nonces[(position * 12)..<(position * 12 + 12)],
+                let sealed = try sealer.seal(line.packed, nonce: FieldCipher.nonce(position, of: nonces),
                                              authenticating: RosterLine.context(importID: importID, school: line.school, index: index))
                 try await sql.raw("""
                     INSERT INTO roster_lines (segment, number_index, data) VALUES (\(bind: segment ?? 0), \(bind: Data(index)), \(bind: Data(sealed)))

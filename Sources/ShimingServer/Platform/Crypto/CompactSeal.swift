@@ -27,6 +27,11 @@ extension FieldCipher {
 
     static let binaryVersion: UInt8 = 1
 
+    /// The `position`-th 12-byte nonce of many drawn at once.
+    static func nonce(_ position: Int, of nonces: [UInt8]) -> ArraySlice<UInt8> {
+        nonces[(position * 12)..<(position * 12 + 12)]
+    }
+
     /// A sealer under the current master key version.
     func binarySealer() -> BinarySealer {
         let ring = masters.current

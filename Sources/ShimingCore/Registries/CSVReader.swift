@@ -24,17 +24,20 @@ public struct CSVReader: Sendable {
 
     /// Reads a chunk and returns the records it completed.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [Record] where Bytes.Element == UInt8 {
-        read(bytes)
+        var records = Records()
+        read(bytes, into: &records)
+        return records.list
     }
 
-    /// Reads a chunk of memory and returns the records it completed (`read` specialised here,
-    /// where other modules cannot).
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [Record] {
-        read(bytes)
+    /// Reads a chunk of memory and returns the records it completed, in one flat list
+    /// (`read` specialised here, where other modules cannot).
+    public mutating func records(_ bytes: UnsafeRawBufferPointer) -> Records {
+        var records = Records()
+        read(bytes, into: &records)
+        return records
     }
 
-    private mutating func read<Bytes: Sequence>(_ bytes: Bytes) -> [Record] where Bytes.Element == UInt8 {
-        var records: [Record] = []
+    private mutating func read<Bytes: Sequence>(_ bytes: Bytes, into records: inout Records) where Bytes.Element == UInt8 {
         for byte in bytes {
             if !bomChecked {
                 bomBuffer.append(byte)
@@ -47,12 +50,11 @@ public struct CSVReader: Sendable {
             }
             consume(byte, into: &records)
         }
-        return records
     }
 
     /// Ends the input: the last record, if it had no line break after it.
-    public mutating func finish() -> [Record] {
-        var records: [Record] = []
+    public mutating func finish() -> Records {
+        var records = Records()
         if !bomChecked, !bomBuffer.isEmpty {
             bomChecked = true
             for b in bomBuffer where bomBuffer != [0xEF, 0xBB, 0xBF] { consume(b, into: &records) }
@@ -61,7 +63,7 @@ public struct CSVReader: Sendable {
         return records
     }
 
-    private mutating func consume(_ byte: UInt8, into records: inout [Record]) {
+    private mutating func consume(_ byte: UInt8, into records: inout Records) {
         if afterCR {
             afterCR = false
             if byte == 0x0A { return }  // CRLF: the CR ended the record
@@ -103,12 +105,12 @@ public struct CSVReader: Sendable {
         field.removeAll(keepingCapacity: true)
     }
 
-    private mutating func endRecord(into records: inout [Record]) {
+    private mutating func endRecord(into records: inout Records) {
         inQuotes = false
         quoteSeen = false
         endField()
-        records.append(Record(line: recordLine, fields: fields))
-        fields.removeAll(keepingCapacity: true)
+        records.append(line: recordLine, fields: fields)
+        fields.removeAll(keepingCapacity: true)  // unique again: no allocation per record
         recordHasContent = false
     }
 }

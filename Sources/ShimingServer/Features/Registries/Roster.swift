@@ -44,10 +44,10 @@ struct RosterImporter {
     /// The batches handed to the database, oldest first.
     private var writes: [Task<[String: Int64], any Error>] = []
     /// Records read and not yet prepared.
-    private var records: [CSVReader.Record] = []
+    private var records = CSVReader.Records()
     /// The chunk being read (the reader after it, and its records); the records of the one before.
-    private var parsing: EventLoopFuture<(CSVReader, [CSVReader.Record])>?
-    private var parsed: [CSVReader.Record] = []
+    private var parsing: EventLoopFuture<(CSVReader, CSVReader.Records)>?
+    private var parsed = CSVReader.Records()
     /// The batch being prepared, its two halves.
     private var preparing: [[EventLoopFuture<[RosterPreparer.Outcome]>]] = []
     /// How many batches may be in preparation, and in the database's hands, at once.
@@ -101,11 +101,11 @@ struct RosterImporter {
         let before = reader
         parsing = NIOThreadPool.singleton.runIfActive(eventLoop: MultiThreadedEventLoopGroup.singleton.any()) {
             var reader = before
-            let records = chunk.withUnsafeReadableBytes { reader.feed($0) }
+            let records = chunk.withUnsafeReadableBytes { reader.records($0) }
             return (reader, records)
         }
-        for record in parsed { try await take(record) }
-        parsed = []
+        try await take(parsed)
+        parsed = CSVReader.Records()
     }
 
     /// Waits for the chunk being read, keeping its records for the next `feed` or `finish`.
@@ -117,8 +117,9 @@ struct RosterImporter {
 
     mutating func finish() async throws -> RosterReport {
         try await takeParsed()
-        for record in parsed + reader.finish() { try await take(record) }
-        parsed = []
+        try await take(parsed)
+        try await take(reader.finish())
+        parsed = CSVReader.Records()
         guard columns != nil else {
             try await fail()
             throw UserFacingError(code: "roster_empty", kind: .invalidInput,
@@ -151,13 +152,19 @@ struct RosterImporter {
         try await store.roster.abandon(importID)
     }
 
-    private mutating func take(_ record: CSVReader.Record) async throws {
-        guard columns != nil else {
-            try header(record)
-            return
+    /// Takes read records into the batch being gathered, preparing each full batch.
+    private mutating func take(_ read: CSVReader.Records) async throws {
+        var next = 0
+        if columns == nil, !read.isEmpty {
+            try header(read.fields(0))
+            next = 1
         }
-        records.append(record)
-        if records.count >= Self.batchSize { try await prepare() }
+        while next < read.count {
+            let end = min(read.count, next + Self.batchSize - records.count)
+            records.append(next..<end, of: read)
+            next = end
+            if records.count >= Self.batchSize { try await prepare() }
+        }
     }
 
     /// Hands the waiting records to NIO's shared thread pool, a half to each core, to be
@@ -171,7 +178,7 @@ struct RosterImporter {
                                       sealer: context.cipher.binarySealer(), indexer: context.blindIndex.indexer(domain: CaseService.numberDomain))
         let nonces = context.services.random.bytes(12 * work.count)
         let (half, loop) = ((work.count + 1) / 2, MultiThreadedEventLoopGroup.singleton.any())
-        let halves = [(Array(work[..<half]), Array(nonces[..<(half * 12)])), (Array(work[half...]), Array(nonces[(half * 12)...]))]
+        let halves = [(work.slice(0..<half), Array(nonces[..<(half * 12)])), (work.slice(half..<work.count), Array(nonces[(half * 12)...]))]
         let handed = halves.map { records, nonces in
             NIOThreadPool.singleton.runIfActive(eventLoop: loop) { try preparer.prepare(records, nonces: nonces) }
         }
@@ -211,8 +218,8 @@ struct RosterImporter {
         }
     }
 
-    private mutating func header(_ record: CSVReader.Record) throws {
-        let names = record.fields.map { $0.trimmedWhitespace.lowercased() }
+    private mutating func header(_ fields: CSVReader.Fields) throws {
+        let names = fields.map { $0.trimmedWhitespace.lowercased() }
         var columns: [String: Int] = [:]
         for (index, name) in names.enumerated() where columns[name] == nil { columns[name] = index }
         let missing = Self.requiredColumns.filter { columns[$0] == nil }

@@ -28,24 +28,25 @@ struct RosterPreparer: Sendable {
     }
 
     /// Prepares records, the i-th valid one sealed with the i-th 12 bytes of `nonces`.
-    func prepare(_ records: [CSVReader.Record], nonces: [UInt8]) throws -> [Outcome] {
+    func prepare(_ records: CSVReader.Records, nonces: [UInt8]) throws -> [Outcome] {
         var schoolKeys: [String: String] = [:]
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(records.count)
-        for (position, record) in records.enumerated() {
-            if record.fields.count == 1, record.fields[0].trimmedWhitespace.isEmpty {
+        for position in 0..<records.count {
+            let fields = records.fields(position)
+            if fields.count == 1, fields[0].trimmedWhitespace.isEmpty {
                 outcomes.append(.blank)
                 continue
             }
             func value(_ column: String) -> String {
-                guard let index = columns[column], index < record.fields.count else { return "" }
-                return record.fields[index].trimmedWhitespace
+                guard let index = columns[column], index < fields.count else { return "" }
+                return fields[index].trimmedWhitespace
             }
             do {
                 var line = try validate(name: value("name"), number: value("id_number"), school: value("school"), grade: value("grade"),
                                         class: value("class"), year: value("enrolment_year"))
                 if !extraColumns.isEmpty {
-                    line.extra = Dictionary(extraColumns.map { ($0.0, $0.1 < record.fields.count ? record.fields[$0.1] : "") },
+                    line.extra = Dictionary(extraColumns.map { ($0.0, $0.1 < fields.count ? fields[$0.1] : "") },
                                             uniquingKeysWith: { a, _ in a })
                 }
                 let schoolKey = schoolKeys[line.school] ?? NameMatching.labelKey(line.school)
@@ -57,7 +58,7 @@ struct RosterPreparer: Sendable {
                                       RosterClass(schoolKey: schoolKey, school: line.school, grade: line.grade, class: line.class),
                                       classKey: schoolKey + "\u{1}" + line.grade + "\u{1}" + line.class))
             } catch let problem as RowProblem {
-                outcomes.append(.rejected(line: record.line, problem))
+                outcomes.append(.rejected(line: records.lines[position], problem))
             }
         }
         return outcomes

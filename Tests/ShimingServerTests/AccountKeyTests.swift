@@ -73,6 +73,25 @@ struct AccountKeyTests {
         }
     }
 
+    @Test("an account key's id is \"a\" and the account id in lowercase hex, and reads back to the account; other ids name no account")
+    func keyIDs() throws {
+        for _ in 0..<50 {
+            let account = UUID()
+            let id = AccountKey.keyID(of: account)
+            #expect(id == "a" + account.uuidString.lowercased().filter { $0 != "-" })
+            #expect(AccountKey.account(ofKeyID: id) == account)
+            #expect(AccountKey.account(ofKeyID: id.uppercased().replacingOccurrences(of: "A", with: "a", range: id.startIndex..<id.index(after: id.startIndex))) == account)
+            #expect(AccountKey.account(ofSealed: id + ".c2VhbGVk") == account)
+        }
+        let valid = AccountKey.keyID(of: UUID())
+        for other in ["0a1b2c3d", "", "a", String(valid.dropLast()), valid + "0", "b" + valid.dropFirst(), String(valid.dropLast()) + "g",
+                      "a" + String(repeating: "é", count: 16)] {
+            #expect(AccountKey.account(ofKeyID: other) == nil, "\(other)")
+        }
+        #expect(AccountKey.account(ofSealed: "0a1b2c3d.c2VhbGVk") == nil)
+        #expect(AccountKey.account(ofSealed: "no dot") == nil)
+    }
+
     @Test("a person's fields and files are sealed under their own key; after erasure what a backup taken before holds of them opens under no key left, the key store keeps no copy, the audit chain verifies")
     func erasureReachesBackups() async throws {
         try await withShiming { shiming in

@@ -20,17 +20,18 @@ struct AccountKey: Sendable {
         fileKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data("shiming/account/file/v1".utf8), outputByteCount: 32)
     }
 
+    /// "a" and the account id's 16 bytes in lowercase hex (taken on every read of personal
+    /// data, so built from the bytes, not by editing the id's text).
     static func keyID(of account: UUID) -> String {
-        "a" + account.uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        withUnsafeBytes(of: account.uuid) { "a" + Hex.encode($0) }
     }
 
     /// The account a key id names, or nil when it is not an account key's id (the master key's
     /// ids are 8 hex digits).
     static func account(ofKeyID keyID: some StringProtocol) -> UUID? {
-        guard keyID.count == 33, keyID.first == "a" else { return nil }
-        let hex = Array(keyID.dropFirst())
-        let groups = [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }
-        return UUID(uuidString: groups.joined(separator: "-"))
+        guard keyID.utf8.count == 33, keyID.utf8.first == UInt8(ascii: "a"),
+              let bytes = Hex.decode(String(keyID.dropFirst())), bytes.count == 16 else { return nil }
+        return UUID(uuid: bytes.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) })
     }
 
     /// The account key id in front of a sealed value, if it has one.

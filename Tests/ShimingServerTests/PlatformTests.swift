@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import ShimingCore
+import SQLKit
 import Testing
 import Vapor
 import VaporTesting
@@ -340,6 +341,57 @@ struct PlatformAbuseTests {
             #expect((1...60).contains(wait))
             shiming.clock.advance(by: TimeInterval(wait))
             #expect(try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(second)).status == .notFound)
+        }
+    }
+
+    @Test("The verification query counts each call once, in the write it makes anyway, answered or not; past the allowance 429 with nothing recorded or audited")
+    func queryCountsItsCalls() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 4 }) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.counted")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let key = try #require(shop.apiKey)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138061")
+            service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+            _ = try await shiming.shopCase(token, name: "周杰", number: adultMale)
+            let session = try await shiming.startSession(key, reference: "counted")
+            _ = try await shiming.openHosted(session, token: token)
+            _ = try await shiming.answerConsent(session, token: token, "grant")
+            let subject = try #require(try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(key))
+                .json(SessionReply.self).subject)
+            shiming.clock.advance(by: 60)  // a new minute: the calls above counted in the one before
+            func counted() async throws -> Int {
+                let window = Int64(shiming.clock.now().timeIntervalSince1970) / 60
+                return try await shiming.db.sql().raw("SELECT count FROM platform_rate_windows WHERE window_start = \(bind: window)")
+                    .first()?.decode(column: "count", as: Int.self) ?? 0
+            }
+            func audited() async throws -> Int {
+                try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "verification.queried").count()
+            }
+
+            func queriesSeen() async throws -> Int {
+                try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
+                    .flatMap(\.queries).map(\.count).reduce(0, +)
+            }
+            let seenBefore = try await queriesSeen()  // what the session flow above recorded
+
+            #expect(try await shiming.query(key, subject).status == .ok)
+            #expect(try await [counted(), audited()] == [1, 1])
+            #expect(try await shiming.query(key, "sub_unknown").status == .notFound)
+            #expect(try await shiming.query(key, "sub_" + String(repeating: "0", count: 120)).status == .notFound)
+            #expect(try await counted() == 3)
+            #expect(try await shiming.query(key, subject).status == .ok)
+            #expect(try await [counted(), audited()] == [4, 2])
+            // Past the allowance: 429 with Retry-After, answered or not; the count stays, nothing
+            // is recorded or audited, and the person's access count is unchanged.
+            let limited = try await shiming.query(key, subject)
+            #expect(limited.status == .tooManyRequests && limited.headers.first(name: .retryAfter) != nil)
+            #expect(try await shiming.query(key, "sub_unknown").status == .tooManyRequests)
+            #expect(try await [counted(), audited()] == [4, 2])
+            #expect(try await queriesSeen() == seenBefore + 2)
+            shiming.clock.advance(by: 60)
+            #expect(try await shiming.query(key, subject).status == .ok)
+            #expect(try await [counted(), audited()] == [1, 3])
         }
     }
 

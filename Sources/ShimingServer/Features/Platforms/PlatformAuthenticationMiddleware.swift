@@ -18,6 +18,18 @@ extension Request {
         set { storage[PlatformCallerKey.self] = newValue }
     }
 
+    private struct PlatformCallCountedKey: StorageKey {
+        typealias Value = Bool
+    }
+
+    /// Set by an operation of a route that counts platform calls itself, once it is reached:
+    /// from then on the operation counts the call (a refusal before it, such as an unknown query
+    /// parameter, is counted by the middleware).
+    var platformCallCountedByOperation: Bool {
+        get { storage[PlatformCallCountedKey.self] ?? false }
+        set { storage[PlatformCallCountedKey.self] = newValue }
+    }
+
     /// The calling platform; 401 when the call carries no valid key.
     func requirePlatform() throws -> PlatformCaller {
         guard let caller = platformCaller else { throw HTTPFailure.error(for: .unauthorized) }
@@ -25,9 +37,25 @@ extension Request {
     }
 }
 
+extension Route {
+    static let countsPlatformCallsKey = "shiming.platform.counts-calls"
+
+    /// Whether the route's operation counts a platform key's call itself, in the transaction
+    /// it writes anyway (`PlatformService.countCall`), so the middleware does not.
+    var countsPlatformCalls: Bool { userInfo[Route.countsPlatformCallsKey] as? Bool ?? false }
+
+    /// Marks the route as counting platform calls in its operation.
+    @discardableResult
+    func countingPlatformCalls() -> Route {
+        userInfo[Route.countsPlatformCallsKey] = true
+        return self
+    }
+}
+
 /// Recognises `Authorization: Bearer sk_live_…` on every request and counts the call against
-/// the key's per-minute allowance (429 with `Retry-After` past it). An unknown or revoked key is
-/// 401 at once: a platform should learn its key is wrong, not be treated as anonymous.
+/// the key's per-minute allowance (429 with `Retry-After` past it), unless the route's operation
+/// counts it in its own transaction. An unknown or revoked key is 401 at once: a platform should
+/// learn its key is wrong, not be treated as anonymous.
 struct PlatformAuthenticator: AsyncMiddleware {
     let platforms: PlatformService
 
@@ -37,7 +65,7 @@ struct PlatformAuthenticator: AsyncMiddleware {
                 throw UserFacingError(code: "invalid_api_key", kind: .unauthenticated,
                                       message: LocalizedText("API 密钥无效或已吊销。", "The API key is unknown or revoked."))
             }
-            try await platforms.admitCall(key)
+            if request.route?.countsPlatformCalls != true { try await platforms.admitCall(key) }
             request.platformCaller = .init(platform: platform, key: key)
             // Successful calls are audited by the operation; refused ones (a probe of unknown
             // subjects, a route the key may not call) are audited here.
@@ -61,6 +89,11 @@ struct PlatformAuthenticator: AsyncMiddleware {
 
     private func auditRefused(_ request: Request, status: UInt) async throws {
         guard let caller = request.platformCaller else { return }
+        // Refused before the operation that would have counted it: counted here, so refusals
+        // cannot be made (and audited) past the allowance.
+        if request.route?.countsPlatformCalls == true, !request.platformCallCountedByOperation {
+            try await platforms.admitCall(caller.key)
+        }
         let route = request.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "unknown"
         try await platforms.auditRefused(platform: caller.platform, key: caller.key, method: request.method.rawValue, route: route, status: Int(status), ip: request.clientIP)
     }

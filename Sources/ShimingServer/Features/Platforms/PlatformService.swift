@@ -165,17 +165,21 @@ struct PlatformService: Sendable {
     /// next minute once it is used up. The first call of a minute also notes when the key was
     /// last used (so the key's "last used" is to the minute, and costs no write of its own).
     func admitCall(_ key: PlatformKey) async throws {
-        let now = now
+        let (now, allowance) = (now, context.configuration.platformRatePerMinute)
+        try await store.transaction { tx in try await Self.countCall(key, in: tx, at: now, allowance: allowance) }
+    }
+
+    /// Counts a call of the key inside `tx` (an operation that writes anyway counts its call in
+    /// its own transaction, one commit instead of two); past the allowance it throws 429, and
+    /// the transaction's rollback takes the count back (the window stays full).
+    static func countCall(_ key: PlatformKey, in tx: Store, at now: Date, allowance: Int) async throws {
         let window = Int64(now.timeIntervalSince1970) / 60
-        let count = try await store.transaction { tx in
-            let count = try await tx.platforms.countCall(key: key.id, window: window)
-            if count == 1 {
-                try await tx.platforms.touchKey(key.id, at: now)
-                if window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }
-            }
-            return count
+        let count = try await tx.platforms.countCall(key: key.id, window: window)
+        if count == 1 {
+            try await tx.platforms.touchKey(key.id, at: now)
+            if window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }
         }
-        guard count <= context.configuration.platformRatePerMinute else {
+        guard count <= allowance else {
             let seconds = Int(60 - Int64(now.timeIntervalSince1970) % 60)
             throw UserFacingError(code: "rate_limited", kind: .rateLimited(retryAfterSeconds: max(1, seconds)),
                                   message: LocalizedText("调用过于频繁，请稍后再试。", "Too many calls with this key; try again shortly."))

@@ -78,7 +78,7 @@ struct PlatformsController {
             "getVerification", summary: "The verification of a subject, with exactly the granted claims; 404 without a grant in force", tag: "platform-api",
             responses: [200: .init("The verification", schema: .ref("Verification")), 404: .init("No grant in force for this subject")],
             components: Views.components, access: .platform
-        ), use: query)
+        ), use: query).countingPlatformCalls()
     }
 
     // MARK: Admin
@@ -157,6 +157,7 @@ struct PlatformsController {
 
     @Sendable func query(_ req: Request) async throws -> Views.VerificationBody {
         let caller = try req.requirePlatform()
+        req.platformCallCountedByOperation = true
         let subject = req.parameters.get("subject") ?? ""
         return Views.VerificationBody(try await features.grants.query(subject: subject, platform: caller.platform, key: caller.key, ip: req.clientIP))
     }

@@ -23,8 +23,8 @@ extension Request {
     }
 
     /// Set by an operation of a route that counts platform calls itself, once it is reached:
-    /// from then on the operation counts the call (a refusal before it, such as an unknown query
-    /// parameter, is counted by the middleware).
+    /// from then on the operation counts the call. A refusal before it (a guard or a check in
+    /// front of the handler) is counted by the middleware instead.
     var platformCallCountedByOperation: Bool {
         get { storage[PlatformCallCountedKey.self] ?? false }
         set { storage[PlatformCallCountedKey.self] = newValue }

@@ -80,7 +80,7 @@ struct CounterRaceTests {
         }
     }
 
-    @Test("40 parallel calls with one platform key allowed 10 a minute: exactly 10 pass, 30 are 429; 20 parallel consents to one session: one grant")
+    @Test("40 parallel calls with one platform key allowed 10 a minute: exactly 10 pass, 30 are 429; 20 parallel consents to one session: one grant; 30 parallel answered queries: 10 answered and audited, 20 are 429")
     func parallelPlatformCalls() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 10 }) { shiming in
@@ -110,6 +110,21 @@ struct CounterRaceTests {
             #expect(answers == [303: 1, 410: 19])
             let grants = try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
             #expect(grants.count == 1)
+
+            // Answered queries count their call in their own transaction: in a new minute, 30 at
+            // once give exactly 10 answers, each recorded and audited once.
+            let subject = try #require(try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(key))
+                .json(SessionReply.self).subject)
+            shiming.clock.advance(by: 60)
+            let audited = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "verification.queried").count()
+            let queried = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for _ in 0..<30 {
+                    group.addTask { try await shiming.query(key, subject).status.code }
+                }
+                return try await group.reduce(into: [UInt: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(queried == [200: 10, 429: 20])
+            #expect(try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "verification.queried").count() == audited + 10)
         }
     }
 

@@ -395,6 +395,28 @@ struct PlatformAbuseTests {
         }
     }
 
+    @Test("A route that counts platform calls in its operation: a refusal in front of the operation is counted by the middleware, so past the allowance it is 429 and no more refusals are audited")
+    func refusalInFrontOfACountingOperation() async throws {
+        try await withShiming(adjust: { $0.platformRatePerMinute = 2 }) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.infront")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let key = try #require(shop.apiKey)
+            shiming.clock.advance(by: 60)
+            // No route refuses a key in front of its counting operation today; this one does, as a
+            // check added later might.
+            shiming.app.grouped(AccessGuard(access: .platform)).get("test", "refused-in-front") { _ -> String in
+                throw Abort(.badRequest)
+            }.countingPlatformCalls()
+            var statuses: [HTTPStatus] = []
+            for _ in 0..<3 {
+                statuses.append(try await shiming.app.testing().sendRequest(.GET, "/test/refused-in-front", headers: shiming.bearer(key)).status)
+            }
+            #expect(statuses == [.badRequest, .badRequest, .tooManyRequests])
+            let refused = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "platform.call_refused").count()
+            #expect(refused == 2)
+        }
+    }
+
     @Test("Sessions and registrations refuse what is not registered: an unknown return URL, a program or claim beyond the registration, unknown fields; webhook targets are checked")
     func badInput() async throws {
         try await withShiming { shiming in

@@ -51,24 +51,22 @@ extension GrantService {
     /// outside the write, in parallel with other queries; the write is short and conditional: a
     /// grant withdrawn meanwhile records nothing and answers 404, as it would a moment later.
     /// The key's call is counted against its allowance here (the route is marked so, and the
-    /// platform middleware leaves it): in the query's own transaction when there is an answer,
-    /// in one of its own on the way to a 404; past the allowance 429, with nothing recorded.
+    /// platform middleware leaves it), in the same transaction, answered or not; past the
+    /// allowance 429, with nothing recorded.
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let store = store
-        guard subject.count <= 100, let grant = try await store.grants.inForce(platform: platform.id, subject: subject, at: now) else {
-            try await store.transaction { tx in try await PlatformService.countCall(key, in: tx, at: now, allowance: allowance) }
-            throw CommonErrors.notFound
-        }
-        let answer = try await answer(grant, platform: platform, in: store)
+        let grant = subject.count <= 100 ? try await store.grants.inForce(platform: platform.id, subject: subject, at: now) : nil
+        var answer: VerificationAnswer?
+        if let grant { answer = try await self.answer(grant, platform: platform, in: store) }
         let recorded = try await store.transaction { tx in
             try await PlatformService.countCall(key, in: tx, at: now, allowance: allowance)
-            guard try await tx.grants.recordQuery(grant.id, at: now) else { return false }
+            guard let grant, try await tx.grants.recordQuery(grant.id, at: now) else { return false }
             try await tx.audit("verification.queried", actor: .platform(platform.id), subject: Self.subject(grant.id), ip: ip,
                                details: ["key": key.id.uuidString.lowercased()], at: now)
             return true
         }
-        guard recorded else { throw CommonErrors.notFound }
+        guard recorded, let answer else { throw CommonErrors.notFound }
         return answer
     }
 

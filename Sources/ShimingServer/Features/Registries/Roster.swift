@@ -172,13 +172,12 @@ struct RosterImporter {
     /// handed over while more than `preparedAhead` are.
     private mutating func prepare() async throws {
         guard let columns, !records.isEmpty else { return }
-        let work = records
-        records.removeAll(keepingCapacity: true)
         let preparer = RosterPreparer(columns: columns, extraColumns: extraColumns, today: today, importID: importID,
                                       sealer: context.cipher.binarySealer(), indexer: context.blindIndex.indexer(domain: CaseService.numberDomain))
-        let nonces = context.services.random.bytes(12 * work.count)
-        let (half, loop) = ((work.count + 1) / 2, MultiThreadedEventLoopGroup.singleton.any())
-        let halves = [(work.slice(0..<half), Array(nonces[..<(half * 12)])), (work.slice(half..<work.count), Array(nonces[(half * 12)...]))]
+        let nonces = context.services.random.bytes(12 * records.count)
+        let (half, loop) = ((records.count + 1) / 2, MultiThreadedEventLoopGroup.singleton.any())
+        let halves = [(records.slice(0..<half), Array(nonces[..<(half * 12)])), (records.slice(half..<records.count), Array(nonces[(half * 12)...]))]
+        records.removeAll(keepingCapacity: true)  // sliced into the halves: its buffers are kept for the next batch
         let handed = halves.map { records, nonces in
             NIOThreadPool.singleton.runIfActive(eventLoop: loop) { try preparer.prepare(records, nonces: nonces) }
         }

@@ -37,7 +37,6 @@ public func configure(
     switch configuration.database {
     case .sqlite(let path):
         app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
-        app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqliteWriter, isDefault: false)
         // The accounts' data keys in a file of their own: a copy of the database holds none.
         // Readable by this user only, from the moment it exists (its log files take its mode).
         let keyStore = (configuration.dataDirectory as NSString).appendingPathComponent("keys.sqlite")
@@ -70,7 +69,13 @@ public func configure(
     // (two migrators setting up one database at once would race on the migration log).
     if isSQLite { app.migrations.add(CreateAccountKeys(), to: .keys) } else { app.migrations.add(CreateAccountKeys()) }
     let accountKeyCache = AccountKeyCache()
-    let writer: @Sendable () -> any Database = { [app] in app.db(.sqliteWriter) }
+    // On SQLite the write gate's transactions run on a connection and a thread of their own.
+    var writer: SQLiteWriter?
+    if case .sqlite(let path) = configuration.database {
+        let made = SQLiteWriter(path: path, group: app.eventLoopGroup, logger: app.logger)
+        app.lifecycle.use(SQLiteWriter.Shutdown(writer: made))
+        writer = made
+    }
     let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
                                   masters: masterKeys, random: services.random, clock: services.clock)
 
@@ -109,7 +114,7 @@ public func configure(
         accountKeys: accountKeys,
         blindIndex: BlindIndex(masters: masterKeys),
         metrics: registry,
-        writeGate: WriteGate(serialises: isSQLite, writer: isSQLite ? writer : nil),
+        writeGate: WriteGate(serialises: isSQLite, writer: writer),
         passwordHasher: services.passwordHasher
             ?? BcryptPasswordHasher(cost: configuration.bcryptCost, threadPool: .started(threads: System.coreCount, app: app)),
         files: SealedFiles(
@@ -190,7 +195,8 @@ extension DatabaseID {
     /// The key store: its own SQLite file (`keys.sqlite` in the data dir), or its own pool of
     /// connections to the PostgreSQL database.
     static let keys = DatabaseID(string: "keys")
-    /// The connections the write gate runs SQLite transactions on (the same file as `.sqlite`).
+    /// The connection the write gate runs SQLite transactions on (the same file as `.sqlite`,
+    /// in `SQLiteWriter`'s own `Databases`).
     static let sqliteWriter = DatabaseID(string: "sqlite-writer")
 }
 

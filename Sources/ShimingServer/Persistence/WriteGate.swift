@@ -11,21 +11,22 @@ import Vapor
 /// process (an SQLite deployment is one process). PostgreSQL handles concurrency itself, so
 /// there the gate lets everything through and code relies on row locks and constraints.
 ///
-/// On SQLite the transactions run on connections of their own (`writer`): each event loop has
-/// one connection for reads, and a transaction holding it would make every read on that loop
-/// wait, while the gate's holder would wait behind those reads for the connection to start.
-/// And they commit in groups (`GroupCommit`): one flush to disk for the writes that queued
-/// while the one before committed.
+/// On SQLite the transactions run on a connection of their own (`SQLiteWriter`): each event
+/// loop has one connection for reads, and a transaction holding it would make every read on
+/// that loop wait, while the gate's holder would wait behind those reads for the connection to
+/// start. Their bodies run on the writer's thread, where their statements run. And they commit
+/// in groups (`GroupCommit`): one flush to disk for the writes that queued while the one before
+/// committed.
 public final class WriteGate: Sendable {
     private let serial: AsyncSerialLock?
     private let group: GroupCommit?
-    private let writer: (@Sendable () -> any Database)?
+    private let writer: SQLiteWriter?
 
-    /// Creates a gate; `serialises` is true for SQLite, where `writer` (when given) is the
-    /// database the transactions run on instead of the one they are called with.
-    public init(serialises: Bool, writer: (@Sendable () -> any Database)? = nil) {
+    /// Creates a gate; `serialises` is true for SQLite, where `writer` (when given) is where
+    /// the transactions run instead of the database they are called with.
+    init(serialises: Bool, writer: SQLiteWriter? = nil) {
         serial = serialises ? AsyncSerialLock() : nil
-        group = serialises ? GroupCommit() : nil
+        group = serialises ? GroupCommit(executor: writer?.executor) : nil
         self.writer = writer
     }
 
@@ -50,7 +51,7 @@ public final class WriteGate: Sendable {
         guard let serial, let group else {
             return try await db.transaction { try await body($0) }
         }
-        return try await group.run(on: writer?() ?? db, lock: serial, body)
+        return try await group.run(on: writer?.database() ?? db, lock: serial, body)
     }
 }
 
@@ -59,7 +60,9 @@ public final class WriteGate: Sendable {
 /// transaction would have been, and its caller gets its error), then one commit, one flush to
 /// disk. Every caller returns only after that commit: an answered write is as durable as
 /// before (`synchronous=FULL` stays), the disk is flushed once per group instead of once per
-/// write. A transaction alone runs as it always did, without a savepoint.
+/// write. A transaction alone runs as it always did, without a savepoint. The bodies prefer
+/// `executor` (the writer's thread), so that the code between their statements does not wait
+/// for a turn on a busy event loop.
 final class GroupCommit: Sendable {
     private struct Waiter: Sendable {
         let body: @Sendable (any Database) async throws -> Void
@@ -73,8 +76,13 @@ final class GroupCommit: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    private let executor: ThreadPoolExecutor?
     /// At most this many transactions commit together (a group holds the writer that long).
     static let largestGroup = 32
+
+    init(executor: ThreadPoolExecutor? = nil) {
+        self.executor = executor
+    }
 
     var commits: Int { state.withLockedValue { $0.commits } }
     var waiting: Int { state.withLockedValue { $0.waiting.count } }
@@ -113,7 +121,7 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             let outcomes: [(any Error)?]
             do {
-                outcomes = try await lock.run { await Self.commit(batch, on: db) }
+                outcomes = try await lock.run { [executor] in await Self.commit(batch, on: db, executor: executor) }
             } catch {
                 outcomes = batch.map { _ in error }
             }
@@ -123,13 +131,14 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs a group in one transaction; answers each one's error (nil: committed).
-    private static func commit(_ batch: [Waiter], on db: any Database) async -> [(any Error)?] {
+    private static func commit(_ batch: [Waiter], on db: any Database, executor: ThreadPoolExecutor?) async -> [(any Error)?] {
         do {
             if batch.count == 1 {
-                try await db.transaction { try await batch[0].body($0) }
+                try await db.transaction { tx in try await withTaskExecutorPreference(executor) { try await batch[0].body(tx) } }
                 return [nil]
             }
-            return try await db.transaction { tx in
+            // (Fluent runs a transaction in a task of its own: the preference is stated inside.)
+            return try await db.transaction { tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
                 var outcomes: [(any Error)?] = []
                 for waiter in batch {
@@ -145,7 +154,7 @@ final class GroupCommit: Sendable {
                     }
                 }
                 return outcomes
-            }
+            } }
         } catch {
             // Nothing of the group was committed.
             return batch.map { _ in error }

@@ -1,0 +1,74 @@
+import Fluent
+import FluentSQLiteDriver
+import NIOCore
+import NIOPosix
+import Vapor
+
+/// The SQLite connection the write gate runs its transactions on, and the one thread that does
+/// all of their work.
+///
+/// A write transaction is a chain of statements, each awaited before the next. On the shared
+/// pools, every statement hopped to a pool thread and back to whichever event loop the task
+/// ran on, and under load each hop back queued behind the requests that loop was serving: the
+/// writer, which every write waits for, spent most of a transaction waiting for its turn on a
+/// busy loop. Here the connection has a thread pool of one thread, and the transactions'
+/// bodies prefer an executor that runs on that same thread (`executor`): a statement's work
+/// and the code after it run one after the other on one thread, with no hop at all.
+final class SQLiteWriter: Sendable {
+    private let threads: NIOThreadPool
+    private let databases: Databases
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+    /// Runs tasks on the writer's thread (for `withTaskExecutorPreference`).
+    let executor: ThreadPoolExecutor
+
+    /// A writer on the SQLite file at `path`, its connection kept on one event loop of `group`.
+    init(path: String, group: any EventLoopGroup, logger: Logger) {
+        threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        databases = Databases(threadPool: threads, on: group)
+        databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqliteWriter, isDefault: false)
+        eventLoop = group.next()
+        self.logger = logger
+        executor = ThreadPoolExecutor(threads)
+    }
+
+    /// The database the gate's transactions run on.
+    func database() -> any Database {
+        // `database(_:)` answers nil only after `shutdown()`; a write after it has nothing to run on.
+        guard let db = databases.database(.sqliteWriter, logger: logger, on: eventLoop) else {
+            preconditionFailure("the SQLite writer was used after the application shut down")
+        }
+        return db
+    }
+
+    /// Closes the connection, then stops the thread.
+    func shutdown() async {
+        await databases.shutdownAsync()
+        try? await threads.shutdownGracefully()
+    }
+
+    /// Ties the writer's shutdown to the application's.
+    struct Shutdown: LifecycleHandler {
+        let writer: SQLiteWriter
+        func shutdownAsync(_ application: Application) async { await writer.shutdown() }
+    }
+}
+
+/// A task executor whose jobs run on a thread pool (the SQLite writer's single thread): the
+/// code between two statements of a write transaction runs where the statements run.
+final class ThreadPoolExecutor: TaskExecutor {
+    private let threads: NIOThreadPool
+
+    init(_ threads: NIOThreadPool) {
+        self.threads = threads
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        // A pool that has stopped hands the item back at once (`.cancelled`): the job still
+        // runs, here, for a task must never be dropped.
+        threads.submit { _ in job.runSynchronously(on: executor) }
+    }
+}

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import NIOConcurrencyHelpers
+import NIOPosix
 import SQLKit
 import Testing
 @testable import ShimingServer
@@ -81,6 +82,37 @@ struct WriteGateTests {
             #expect(gate.commits - before == 3)
             // The gate goes on after refusals.
             #expect(try await gate.transaction(on: shiming.db) { _ in 7 } == 7)
+        }
+    }
+
+    @Test("on SQLite, a transaction's body runs on the writer's own thread, statement after statement, never on an event loop")
+    func writerThread() async throws {
+        guard TestEngine.postgresURL == nil else { return }  // PostgreSQL's transactions run where their connections are
+        try await withShiming { shiming in
+            let gate = shiming.app.shiming.writeGate
+            try await (shiming.db as! any SQLDatabase).raw("CREATE TABLE writer_probe (n INTEGER PRIMARY KEY)").run()
+            // Alone and in a group of 8.
+            for parallel in [1, 8] {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for n in 0..<parallel {
+                        group.addTask {
+                            try await gate.transaction(on: shiming.db) { tx in
+                                let sql = tx as! any SQLDatabase
+                                var places: [(thread: pthread_t, onLoop: Bool)] = [(pthread_self(), MultiThreadedEventLoopGroup.currentEventLoop != nil)]
+                                for step in 0..<3 {
+                                    try await sql.raw("INSERT INTO writer_probe (n) VALUES (\(bind: parallel * 100 + n * 10 + step))").run()
+                                    places.append((pthread_self(), MultiThreadedEventLoopGroup.currentEventLoop != nil))
+                                }
+                                #expect(places.allSatisfy { !$0.onLoop }, "transaction \(n) of \(parallel) ran on an event loop")
+                                #expect(places.allSatisfy { pthread_equal($0.thread, places[0].thread) != 0 }, "transaction \(n) of \(parallel) changed threads")
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let count = try await (shiming.db as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM writer_probe").first()?.decode(column: "n", as: Int.self)
+            #expect(count == 27)
         }
     }
 }

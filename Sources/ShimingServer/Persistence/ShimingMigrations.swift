@@ -32,5 +32,6 @@ enum ShimingMigrations {
         AddAccountDeletion(),
         CreateDataExports(),
         CreateRosterLines(),
+        IndexStaffAccounts(),
     ]
 }

@@ -1,0 +1,31 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+@testable import ShimingServer
+
+@Suite("Query plans")
+struct QueryPlanTests {
+    /// The plan's text, one line per step, on either engine (on PostgreSQL with sequential
+    /// scans discouraged: its tables are tiny in a test, where reading them whole would win).
+    private func plan(of query: String, on db: any Database) async throws -> String {
+        try await db.transaction { tx in
+            let sql = try tx.sql()
+            if TestEngine.postgresURL == nil {
+                return try await sql.raw("EXPLAIN QUERY PLAN \(unsafeRaw: query)").all().map { try $0.decode(column: "detail", as: String.self) }
+                    .joined(separator: "\n")
+            }
+            try await sql.raw("SET LOCAL enable_seqscan = off").run()
+            return try await sql.raw("EXPLAIN \(unsafeRaw: query)").all().map { try $0.decode(column: "QUERY PLAN", as: String.self) }
+                .joined(separator: "\n")
+        }
+    }
+
+    @Test("staff are found by kind and status through an index, not by reading every account (teachers when a case goes to review, supervisors, reviewers on duty)")
+    func staffLookup() async throws {
+        try await withShiming { shiming in
+            let found = try await plan(of: "SELECT id FROM accounts WHERE kind = 'staff' AND status = 'active' AND roles LIKE '%teacher%'", on: shiming.db)
+            #expect(found.contains("accounts_kind_status"), "\(found)")
+        }
+    }
+}

@@ -26,7 +26,7 @@ public final class WriteGate: Sendable {
     /// the transactions run instead of the database they are called with.
     init(serialises: Bool, writer: SQLiteWriter? = nil) {
         serial = serialises ? AsyncSerialLock() : nil
-        group = serialises ? GroupCommit(executor: writer?.executor) : nil
+        group = serialises ? GroupCommit(executor: writer?.executor, setUp: writer == nil ? [] : SQLiteWriter.settings) : nil
         self.writer = writer
     }
 
@@ -77,11 +77,14 @@ final class GroupCommit: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let executor: ThreadPoolExecutor?
+    /// Statements each group's transaction starts with (the writer connection's settings).
+    private let setUp: [String]
     /// At most this many transactions commit together (a group holds the writer that long).
     static let largestGroup = 32
 
-    init(executor: ThreadPoolExecutor? = nil) {
+    init(executor: ThreadPoolExecutor? = nil, setUp: [String] = []) {
         self.executor = executor
+        self.setUp = setUp
     }
 
     var commits: Int { state.withLockedValue { $0.commits } }
@@ -121,7 +124,7 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             let outcomes: [(any Error)?]
             do {
-                outcomes = try await lock.run { [executor] in await Self.commit(batch, on: db, executor: executor) }
+                outcomes = try await lock.run { [executor, setUp] in await Self.commit(batch, on: db, executor: executor, setUp: setUp) }
             } catch {
                 outcomes = batch.map { _ in error }
             }
@@ -131,15 +134,19 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs a group in one transaction; answers each one's error (nil: committed).
-    private static func commit(_ batch: [Waiter], on db: any Database, executor: ThreadPoolExecutor?) async -> [(any Error)?] {
+    private static func commit(_ batch: [Waiter], on db: any Database, executor: ThreadPoolExecutor?, setUp: [String]) async -> [(any Error)?] {
         do {
             if batch.count == 1 {
-                try await db.transaction { tx in try await withTaskExecutorPreference(executor) { try await batch[0].body(tx) } }
+                try await db.transaction { tx in try await withTaskExecutorPreference(executor) {
+                    for statement in setUp { try await tx.sql().raw("\(unsafeRaw: statement)").run() }
+                    try await batch[0].body(tx)
+                } }
                 return [nil]
             }
             // (Fluent runs a transaction in a task of its own: the preference is stated inside.)
             return try await db.transaction { tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
+                for statement in setUp { try await sql.raw("\(unsafeRaw: statement)").run() }
                 var outcomes: [(any Error)?] = []
                 for waiter in batch {
                     try await sql.raw("SAVEPOINT grouped").run()

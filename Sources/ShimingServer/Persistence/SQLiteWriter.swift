@@ -38,12 +38,10 @@ final class SQLiteWriter: Sendable {
         executor = ThreadPoolExecutor(threads)
     }
 
-    /// The database the gate's transactions run on.
-    func database() -> any Database {
-        // `database(_:)` answers nil only after `shutdown()`; a write after it has nothing to run on.
-        guard let db = databases.database(.sqliteWriter, logger: logger, on: eventLoop) else {
-            preconditionFailure("the SQLite writer was used after the application shut down")
-        }
+    /// The database the gate's transactions run on; after `shutdown()` an error (a write
+    /// racing the application's end is refused, not run).
+    func database() throws -> any Database {
+        guard let db = databases.database(.sqliteWriter, logger: logger, on: eventLoop) else { throw SQLiteWriterError.shutDown }
         return db
     }
 
@@ -58,6 +56,11 @@ final class SQLiteWriter: Sendable {
         let writer: SQLiteWriter
         func shutdownAsync(_ application: Application) async { await writer.shutdown() }
     }
+}
+
+enum SQLiteWriterError: Error {
+    /// The application has shut down: there is no writer connection any more.
+    case shutDown
 }
 
 /// A task executor whose jobs run on a thread pool (the SQLite writer's single thread): the

@@ -51,7 +51,7 @@ public final class WriteGate: Sendable {
         guard let serial, let group else {
             return try await db.transaction { try await body($0) }
         }
-        return try await group.run(on: writer?.database() ?? db, lock: serial, body)
+        return try await group.run(on: try writer?.database() ?? db, lock: serial, body)
     }
 }
 

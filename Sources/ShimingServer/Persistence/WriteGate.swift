@@ -124,7 +124,7 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             let outcomes: [(any Error)?]
             do {
-                outcomes = try await lock.run { [executor, setUp] in await Self.commit(batch, on: db, executor: executor, setUp: setUp) }
+                outcomes = try await lock.run { await self.commit(batch, on: db) }
             } catch {
                 outcomes = batch.map { _ in error }
             }
@@ -134,19 +134,17 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs a group in one transaction; answers each one's error (nil: committed).
-    private static func commit(_ batch: [Waiter], on db: any Database, executor: ThreadPoolExecutor?, setUp: [String]) async -> [(any Error)?] {
+    private func commit(_ batch: [Waiter], on db: any Database) async -> [(any Error)?] {
         do {
-            if batch.count == 1 {
-                try await db.transaction { tx in try await withTaskExecutorPreference(executor) {
-                    for statement in setUp { try await tx.sql().raw("\(unsafeRaw: statement)").run() }
-                    try await batch[0].body(tx)
-                } }
-                return [nil]
-            }
             // (Fluent runs a transaction in a task of its own: the preference is stated inside.)
-            return try await db.transaction { tx in try await withTaskExecutorPreference(executor) {
+            return try await db.transaction { [executor, setUp] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
                 for statement in setUp { try await sql.raw("\(unsafeRaw: statement)").run() }
+                if batch.count == 1 {
+                    // Alone: as its own transaction, without a savepoint.
+                    try await batch[0].body(tx)
+                    return [nil]
+                }
                 var outcomes: [(any Error)?] = []
                 for waiter in batch {
                     try await sql.raw("SAVEPOINT grouped").run()

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import Testing
 @testable import ShimingServer
@@ -82,6 +83,48 @@ struct AuditTests {
                 return
             }
             #expect(count == 20)
+        }
+    }
+
+    @Test("in a write group, each event chains to the one before it, also after a transaction of the group is rolled back")
+    func groupedAppends() async throws {
+        try await withShiming { shiming in
+            let gate = shiming.app.shiming.writeGate
+            let now = shiming.clock.now()
+            let before = gate.commits
+            let holding = NIOLockedValueBox(false)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // The first holds the writer until the nine others queue: they then commit as one group.
+                group.addTask {
+                    try await gate.transaction(on: shiming.db) { tx in
+                        try await AuditLog.record("event.first", actor: .system, at: now, key: shiming.auditKey, on: tx)
+                        holding.withLockedValue { $0 = true }
+                        for _ in 0..<5_000 where gate.waiting < 9 { try await Task.sleep(for: .milliseconds(2)) }
+                    }
+                }
+                for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                for i in 0..<9 {
+                    group.addTask {
+                        do {
+                            try await gate.transaction(on: shiming.db) { tx in
+                                for step in 0..<2 {
+                                    try await AuditLog.record("event.\(i).\(step)", actor: .system, at: now, key: shiming.auditKey, on: tx)
+                                }
+                                if i % 3 == 1 { throw Abandon() }  // after recording: its events must go
+                            }
+                        } catch is Abandon {}
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(gate.commits - before == 2)
+            guard case .intact(let count, _) = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+                Issue.record("chain broken")
+                return
+            }
+            #expect(count == 1 + 6 * 2)
+            let actions = Set(try await AuditLog.latest(20, on: shiming.db).map(\.action))
+            #expect(!actions.contains("event.1.0") && !actions.contains("event.4.1") && actions.contains("event.8.1"))
         }
     }
 

@@ -69,11 +69,16 @@ public func configure(
     // (two migrators setting up one database at once would race on the migration log).
     if isSQLite { app.migrations.add(CreateAccountKeys(), to: .keys) } else { app.migrations.add(CreateAccountKeys()) }
     let accountKeyCache = AccountKeyCache()
-    // On SQLite the write gate's transactions run on a connection and a thread of their own.
-    var writer: SQLiteWriter?
-    if case .sqlite(let path) = configuration.database {
+    // The write gate's transactions run on a connection and a thread of their own.
+    let writer: any GateWriter
+    switch configuration.database {
+    case .sqlite(let path):
         let made = SQLiteWriter(path: path, group: app.eventLoopGroup, logger: app.logger)
         app.lifecycle.use(SQLiteWriter.Shutdown(writer: made))
+        writer = made
+    case .postgres(let url):
+        let made = try PostgresWriter(url: url, poolTimeout: configuration.databasePoolTimeout, threadPool: app.threadPool, logger: app.logger)
+        app.lifecycle.use(PostgresWriter.Shutdown(writer: made))
         writer = made
     }
     let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,

@@ -14,18 +14,21 @@ import Vapor
 /// busy loop. Here the connection has a thread pool of one thread, and the transactions'
 /// bodies prefer an executor that runs on that same thread (`executor`): a statement's work
 /// and the code after it run one after the other on one thread, with no hop at all.
-final class SQLiteWriter: Sendable {
+final class SQLiteWriter: GateWriter {
     private let threads: NIOThreadPool
     private let databases: Databases
     private let eventLoop: any EventLoop
     private let logger: Logger
+    private let threadExecutor: ThreadPoolExecutor
     /// Runs tasks on the writer's thread (for `withTaskExecutorPreference`).
-    let executor: ThreadPoolExecutor
+    var executor: any TaskExecutor { threadExecutor }
     /// The writer connection's settings, stated at the start of each group's transaction (a
     /// pool may open the connection anew). Its page cache holds 16 MiB instead of SQLite's
     /// 2 MiB: every write touches several tables' indexes at random places (ids are random),
     /// and under load about a tenth of the writer's time went to reading back pages it had evicted.
-    static let settings = ["PRAGMA cache_size = -16384"]
+    var settings: [String] { ["PRAGMA cache_size = -16384"] }
+    /// SQLite's one writer needs no lock of the chain's own.
+    var locksChain: Bool { false }
 
     /// A writer on the SQLite file at `path`, its connection kept on one event loop of `group`.
     init(path: String, group: any EventLoopGroup, logger: Logger) {
@@ -35,13 +38,11 @@ final class SQLiteWriter: Sendable {
         databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqliteWriter, isDefault: false)
         eventLoop = group.next()
         self.logger = logger
-        executor = ThreadPoolExecutor(threads)
+        threadExecutor = ThreadPoolExecutor(threads)
     }
 
-    /// The database the gate's transactions run on; after `shutdown()` an error (a write
-    /// racing the application's end is refused, not run).
     func database() throws -> any Database {
-        guard let db = databases.database(.sqliteWriter, logger: logger, on: eventLoop) else { throw SQLiteWriterError.shutDown }
+        guard let db = databases.database(.sqliteWriter, logger: logger, on: eventLoop) else { throw GateWriterError.shutDown }
         return db
     }
 
@@ -56,11 +57,6 @@ final class SQLiteWriter: Sendable {
         let writer: SQLiteWriter
         func shutdownAsync(_ application: Application) async { await writer.shutdown() }
     }
-}
-
-enum SQLiteWriterError: Error {
-    /// The application has shut down: there is no writer connection any more.
-    case shutDown
 }
 
 /// A task executor whose jobs run on a thread pool (the SQLite writer's single thread): the

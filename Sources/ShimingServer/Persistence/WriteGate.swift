@@ -3,30 +3,31 @@ import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 
-/// Runs write transactions so that they cannot deadlock or lose their snapshot.
+/// Runs write transactions so that they cannot deadlock or lose their snapshot, and commits
+/// them in groups.
 ///
 /// SQLite allows one writer at a time; Fluent opens one connection per event loop, and two
 /// deferred transactions that both read then write can fail with `SQLITE_BUSY` instead of
 /// waiting. On SQLite the gate therefore admits one write transaction at a time within the
-/// process (an SQLite deployment is one process). PostgreSQL handles concurrency itself, so
-/// there the gate lets everything through and code relies on row locks and constraints.
+/// process (an SQLite deployment is one process). On PostgreSQL every state change appends to
+/// the audit chain under one lock held until commit, so writes were one at a time there too;
+/// code still relies on row locks and constraints, as other instances write at the same time.
 ///
-/// On SQLite the transactions run on a connection of their own (`SQLiteWriter`): each event
-/// loop has one connection for reads, and a transaction holding it would make every read on
-/// that loop wait, while the gate's holder would wait behind those reads for the connection to
-/// start. Their bodies run on the writer's thread, where their statements run. And they commit
-/// in groups (`GroupCommit`): one flush to disk for the writes that queued while the one before
-/// committed.
+/// On both engines the transactions run on a connection of their own (`SQLiteWriter`,
+/// `PostgresWriter`), and their bodies run where that connection's work is done (the SQLite
+/// writer's thread, the PostgreSQL writer's event loop), not on the request's busy event loop.
+/// They commit in groups (`GroupCommit`): one flush to disk for the writes that queued while
+/// the one before committed.
 public final class WriteGate: Sendable {
     private let serial: AsyncSerialLock?
     private let group: GroupCommit?
-    private let writer: SQLiteWriter?
+    private let writer: (any GateWriter)?
 
-    /// Creates a gate; `serialises` is true for SQLite, where `writer` (when given) is where
-    /// the transactions run instead of the database they are called with.
-    init(serialises: Bool, writer: SQLiteWriter? = nil) {
+    /// Creates a gate; `serialises` is true for SQLite. With a `writer`, transactions run
+    /// there, instead of on the database they are called with, in groups.
+    init(serialises: Bool, writer: (any GateWriter)? = nil) {
         serial = serialises ? AsyncSerialLock() : nil
-        group = serialises ? GroupCommit(executor: writer?.executor, setUp: writer == nil ? [] : SQLiteWriter.settings) : nil
+        group = serialises || writer != nil ? GroupCommit(executor: writer?.executor, setUp: writer?.settings ?? [], locksChain: writer?.locksChain ?? false) : nil
         self.writer = writer
     }
 
@@ -48,7 +49,7 @@ public final class WriteGate: Sendable {
         on db: any Database,
         _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
-        guard let serial, let group else {
+        guard let group else {
             return try await db.transaction { try await body($0) }
         }
         return try await group.run(on: try writer?.database() ?? db, lock: serial, body)
@@ -61,8 +62,8 @@ public final class WriteGate: Sendable {
 /// disk. Every caller returns only after that commit: an answered write is as durable as
 /// before (`synchronous=FULL` stays), the disk is flushed once per group instead of once per
 /// write. A transaction alone runs as it always did, without a savepoint. The bodies prefer
-/// `executor` (the writer's thread), so that the code between their statements does not wait
-/// for a turn on a busy event loop.
+/// `executor` (the writer's thread or loop), so that the code between their statements does
+/// not wait for a turn on a busy event loop.
 final class GroupCommit: Sendable {
     private struct Waiter: Sendable {
         let body: @Sendable (any Database) async throws -> Void
@@ -76,21 +77,24 @@ final class GroupCommit: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let executor: ThreadPoolExecutor?
+    private let executor: (any TaskExecutor)?
     /// Statements each group's transaction starts with (the writer connection's settings).
     private let setUp: [String]
+    /// Whether `setUp` takes the audit chain's lock (then appending an event need not).
+    private let locksChain: Bool
     /// At most this many transactions commit together (a group holds the writer that long).
     static let largestGroup = 32
 
-    init(executor: ThreadPoolExecutor? = nil, setUp: [String] = []) {
+    init(executor: (any TaskExecutor)? = nil, setUp: [String] = [], locksChain: Bool = false) {
         self.executor = executor
         self.setUp = setUp
+        self.locksChain = locksChain
     }
 
     var commits: Int { state.withLockedValue { $0.commits } }
     var waiting: Int { state.withLockedValue { $0.waiting.count } }
 
-    func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock,
+    func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?,
                           _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let result = NIOLockedValueBox<T?>(nil)
         let failure = await withCheckedContinuation { (done: CheckedContinuation<(any Error)?, Never>) in
@@ -113,7 +117,7 @@ final class GroupCommit: Sendable {
         return value
     }
 
-    private func lead(on db: any Database, lock: AsyncSerialLock) async {
+    private func lead(on db: any Database, lock: AsyncSerialLock?) async {
         while true {
             let batch = state.withLockedValue { state -> [Waiter] in
                 let batch = Array(state.waiting.prefix(Self.largestGroup))
@@ -124,7 +128,11 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             let outcomes: [(any Error)?]
             do {
-                outcomes = try await lock.run { await self.commit(batch, on: db) }
+                if let lock {
+                    outcomes = try await lock.run { await self.commit(batch, on: db) }
+                } else {
+                    outcomes = await commit(batch, on: db)
+                }
             } catch {
                 outcomes = batch.map { _ in error }
             }
@@ -137,28 +145,32 @@ final class GroupCommit: Sendable {
     private func commit(_ batch: [Waiter], on db: any Database) async -> [(any Error)?] {
         do {
             // (Fluent runs a transaction in a task of its own: the preference is stated inside.)
-            return try await db.transaction { [executor, setUp] tx in try await withTaskExecutorPreference(executor) {
+            return try await db.transaction { [executor, setUp, locksChain] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
                 for statement in setUp { try await sql.raw("\(unsafeRaw: statement)").run() }
-                if batch.count == 1 {
-                    // Alone: as its own transaction, without a savepoint.
-                    try await batch[0].body(tx)
-                    return [nil]
-                }
-                var outcomes: [(any Error)?] = []
-                for waiter in batch {
-                    try await sql.raw("SAVEPOINT grouped").run()
-                    do {
-                        try await waiter.body(tx)
-                        try await sql.raw("RELEASE grouped").run()
-                        outcomes.append(nil)
-                    } catch {
-                        try await sql.raw("ROLLBACK TO grouped").run()
-                        try await sql.raw("RELEASE grouped").run()
-                        outcomes.append(error)
+                let tail = AuditChainTail(locked: locksChain)
+                return try await AuditChainTail.$current.withValue(tail) {
+                    if batch.count == 1 {
+                        // Alone: as its own transaction, without a savepoint.
+                        try await batch[0].body(tx)
+                        return [nil]
                     }
+                    var outcomes: [(any Error)?] = []
+                    for waiter in batch {
+                        try await sql.raw("SAVEPOINT grouped").run()
+                        do {
+                            try await waiter.body(tx)
+                            try await sql.raw("RELEASE grouped").run()
+                            outcomes.append(nil)
+                        } catch {
+                            try await sql.raw("ROLLBACK TO grouped").run()
+                            try await sql.raw("RELEASE grouped").run()
+                            tail.last = nil  // its events are gone: read the chain's end again
+                            outcomes.append(error)
+                        }
+                    }
+                    return outcomes
                 }
-                return outcomes
             } }
         } catch {
             // Nothing of the group was committed.

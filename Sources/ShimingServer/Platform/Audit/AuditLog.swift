@@ -1,6 +1,7 @@
 import Crypto
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 
 /// Who did something, as recorded in the audit log.
@@ -125,24 +126,33 @@ public enum AuditLog {
     ) async throws -> AuditEvent {
         assert(db.inTransaction, "audit events are written in the transaction of the change they record")
         let sql = try db.sql()
-        if SQLEngine.of(db) == .postgres {
+        let tail = AuditChainTail.current
+        if SQLEngine.of(db) == .postgres, tail?.locked != true {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: advisoryLockKey))").run()
         }
-        // Plain SQL: every state change passes here.
-        let last = try await sql.raw("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first()
+        // Plain SQL: every state change passes here. Within a write group the last event is
+        // known after the first one.
+        let last: (seq: Int64, hash: String)?
+        if let known = tail?.last {
+            last = known
+        } else if let row = try await sql.raw("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first() {
+            last = (try row.value("seq"), try row.value("hash"))
+        } else {
+            last = nil
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let detailText = String(decoding: try encoder.encode(details), as: UTF8.self)
         var event = AuditEvent(
             id: UUID(),
-            seq: (try last?.value("seq") ?? 0) + 1,
+            seq: (last?.seq ?? 0) + 1,
             actor: actor.stored,
             action: action,
             subject: subject,
             occurredAt: Date(timeIntervalSince1970: Double(AuditEvent.milliseconds(now)) / 1000),
             ip: ip,
             details: detailText,
-            prevHash: try last?.value("hash") ?? AuditEvent.genesisHash,
+            prevHash: last?.hash ?? AuditEvent.genesisHash,
             hash: ""
         )
         event.hash = event.expectedHash(key: key)
@@ -151,6 +161,7 @@ public enum AuditLog {
             VALUES (\(bind: event.id), \(bind: event.seq), \(bind: event.actor), \(bind: event.action), \(bind: event.subject),
             \(bind: event.occurredAt), \(bind: event.ip), \(bind: event.details), \(bind: event.prevHash), \(bind: event.hash))
             """).run()
+        tail?.last = (event.seq, event.hash)
         return event
     }
 
@@ -204,6 +215,28 @@ public enum AuditLog {
 
     /// An arbitrary constant naming Shiming's audit-chain lock among PostgreSQL advisory locks.
     static let advisoryLockKey: Int64 = 0x5348_494D_4155_4431
+}
+
+/// The end of the audit chain as the write group's transaction has left it so far, so that
+/// each event after the group's first is chained without reading the last one back; and
+/// whether the group holds the chain's lock (PostgreSQL's writer takes it before anything else).
+/// Only the write gate's groups have one (`AuditChainTail.current`); they forget the end when
+/// they roll a transaction back to its savepoint.
+final class AuditChainTail: Sendable {
+    let locked: Bool
+    private let state = NIOLockedValueBox<(seq: Int64, hash: String)?>(nil)
+
+    init(locked: Bool) {
+        self.locked = locked
+    }
+
+    /// The last event written in this group's transaction; nil: read it from the table.
+    var last: (seq: Int64, hash: String)? {
+        get { state.withLockedValue { $0 } }
+        set { state.withLockedValue { $0 = newValue } }
+    }
+
+    @TaskLocal static var current: AuditChainTail?
 }
 
 /// The result of checking the audit chain.

@@ -156,8 +156,7 @@ struct PlatformService: Sendable {
     func authenticate(apiKey: String) async throws -> (Platform, PlatformKey)? {
         guard apiKey.hasPrefix(Self.keyPrefix), apiKey.count < 200 else { return nil }
         let store = store
-        guard let key = try await store.platforms.liveKey(hash: secrets.hash("platform_key", apiKey)),
-              let platform = try await store.platforms.find(key.platformID) else { return nil }
+        guard let (key, platform) = try await store.platforms.liveKey(hash: secrets.hash("platform_key", apiKey)) else { return nil }
         return (platform, key)
     }
 

@@ -82,9 +82,26 @@ struct PlatformStore: Sendable {
         try await PlatformKeyRecord.query(on: db).filter(\.$platformID == platform).sort(\.$createdAt, .ascending).all().map(Self.value)
     }
 
-    /// The unrevoked key with this hash.
-    func liveKey(hash: String) async throws -> PlatformKey? {
-        try await PlatformKeyRecord.query(on: db).filter(\.$keyHash == hash).filter(\.$revokedAt == nil).first().map(Self.value)
+    /// The unrevoked key with this hash and its platform, in one statement (every call of a
+    /// platform starts here).
+    func liveKey(hash: String) async throws -> (PlatformKey, Platform)? {
+        guard let row = try await db.sql().raw("""
+            SELECT k.id AS key_id, k.prefix, k.created_at AS key_created_at, k.last_used_at, k.revoked_at,
+            p.id, p.name, p.purpose, p.redirect_uris, p.webhook_url, p.programs, p.claims, p.created_at, p.updated_at
+            FROM platform_keys k JOIN platforms p ON p.id = k.platform_id
+            WHERE k.key_hash = \(bind: hash) AND k.revoked_at IS NULL
+            LIMIT 1
+            """).first() else { return nil }
+        let platform = Platform(
+            id: try row.value("id"), name: try row.value("name"), purpose: try row.value("purpose"),
+            redirectURIs: StoredJSON.list(try row.value("redirect_uris")), webhookURL: try row.value("webhook_url"),
+            programs: StoredJSON.list(try row.value("programs")),
+            claims: StoredJSON.list(try row.value("claims")).compactMap(PlatformClaim.init(rawValue:)),
+            createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"))
+        let key = PlatformKey(id: try row.value("key_id"), platformID: platform.id, prefix: try row.value("prefix"),
+                              createdAt: try row.value("key_created_at"), lastUsedAt: try row.value("last_used_at"),
+                              revokedAt: try row.value("revoked_at"))
+        return (key, platform)
     }
 
     /// Revokes a key of the platform in one conditional statement; false when it is not the

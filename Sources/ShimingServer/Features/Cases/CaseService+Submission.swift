@@ -71,9 +71,8 @@ extension CaseService {
             var seq = try await tx.cases.nextSeq(id)
             let actor = AuditActor.account(account.id)
             // The applicant submits; the machine checks and decides.
-            var effects = try await tx.cases.move(.submit, &record, actor: actor, rule: nil, at: now, seq: &seq)
-            effects += try await tx.cases.move(.startChecks, &record, actor: .system, rule: nil, at: now, seq: &seq)
-            effects += try await tx.cases.move(.checked(decision.outcome), &record, actor: .system, rule: decision.rule, at: now, seq: &seq)
+            let effects = try await tx.cases.moves([(.submit, actor, nil), (.startChecks, .system, nil), (.checked(decision.outcome), .system, decision.rule)],
+                                                   &record, at: now, seq: &seq)
             record.checks = checks
             record.decision = CaseDecision(outcome: decision.outcome.rawValue, rule: decision.rule, reasons: decision.reasons,
                                            decidedBy: "system", decidedAt: now)

@@ -188,13 +188,27 @@ struct CaseStore: Sendable {
     @discardableResult
     func move(_ action: CaseAction, _ item: inout StoredCase, actor: AuditActor, rule: String?, at now: Date,
               seq: inout Int) async throws -> [CaseEffect] {
-        let from = item.state
-        let step: CaseTransition
-        do { step = try CaseMachine.transition(from, on: action) } catch { throw CaseService.transitionError(error) }
-        item.state = step.state
-        try await writeTransition(item, action: action.name, from: from, to: step.state, actor: actor, rule: rule, at: now, seq: seq)
-        seq += 1
-        return step.effects
+        try await moves([(action, actor, rule)], &item, at: now, seq: &seq)
+    }
+
+    /// Several moves one after another, their history rows written in one statement; answers
+    /// their effects in order. The caller saves.
+    func moves(_ steps: [(action: CaseAction, actor: AuditActor, rule: String?)], _ item: inout StoredCase, at now: Date,
+               seq: inout Int) async throws -> [CaseEffect] {
+        var rows: [SQLQueryString] = []
+        var effects: [CaseEffect] = []
+        for (action, actor, rule) in steps {
+            let from = item.state
+            let step: CaseTransition
+            do { step = try CaseMachine.transition(from, on: action) } catch { throw CaseService.transitionError(error) }
+            item.state = step.state
+            rows.append(Self.transitionRow(item, action: action.name, from: from, to: step.state, actor: actor, rule: rule, at: now, seq: seq).row)
+            seq += 1
+            effects += step.effects
+        }
+        guard !rows.isEmpty else { return [] }
+        try await db.sql().raw("\(Self.insertTransitions) \(rows.joined(separator: ", "))").run()
+        return effects
     }
 
     /// One action on its own: the move, its history row and the saved next version; answers its effects.
@@ -210,17 +224,27 @@ struct CaseStore: Sendable {
     @discardableResult
     func writeTransition(_ item: StoredCase, action: String, from: CaseState?, to: CaseState, actor: AuditActor, rule: String?,
                          at now: Date, seq: Int) async throws -> Case.Transition {
+        let (row, transition) = Self.transitionRow(item, action: action, from: from, to: to, actor: actor, rule: rule, at: now, seq: seq)
+        try await db.sql().raw("\(Self.insertTransitions) \(row)").run()
+        return transition
+    }
+
+    private static let insertTransitions: SQLQueryString =
+        "INSERT INTO case_transitions (id, case_id, account_id, program, action, from_state, to_state, actor_kind, actor_id, rule, at, seq) VALUES"
+
+    /// A history row's values, and the row as the history reads it.
+    private static func transitionRow(_ item: StoredCase, action: String, from: CaseState?, to: CaseState, actor: AuditActor, rule: String?,
+                                      at now: Date, seq: Int) -> (row: SQLQueryString, transition: Case.Transition) {
         let (actorKind, actorID): (String, UUID?) = switch actor {
         case .account(let id): ("applicant", id)
         case .staff(let id): ("staff", id)
         default: ("system", nil)
         }
-        try await db.sql().raw("""
-            INSERT INTO case_transitions (id, case_id, account_id, program, action, from_state, to_state, actor_kind, actor_id, rule, at, seq)
-            VALUES (\(bind: UUID()), \(bind: item.id), \(bind: item.accountID), \(bind: item.program), \(bind: action), \(bind: from?.rawValue),
+        let row: SQLQueryString = """
+            (\(bind: UUID()), \(bind: item.id), \(bind: item.accountID), \(bind: item.program), \(bind: action), \(bind: from?.rawValue),
             \(bind: to.rawValue), \(bind: actorKind), \(bind: actorID), \(bind: rule), \(bind: now), \(bind: seq))
-            """).run()
-        return Case.Transition(action: action, from: from, state: to, actorKind: actorKind, actorID: actorID, rule: rule, at: now)
+            """
+        return (row, Case.Transition(action: action, from: from, state: to, actorKind: actorKind, actorID: actorID, rule: rule, at: now))
     }
 
     /// The number the case's next history row takes.

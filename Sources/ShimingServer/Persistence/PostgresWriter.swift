@@ -15,7 +15,8 @@ protocol GateWriter: Sendable {
     var executor: any TaskExecutor { get }
     /// Statements each group's transaction starts with.
     var settings: [String] { get }
-    /// Whether `settings` take the audit chain's lock.
+    /// Whether each group takes the audit chain's lock first of all (PostgreSQL), so that
+    /// appending an event need not.
     var locksChain: Bool { get }
 }
 
@@ -34,10 +35,10 @@ final class PostgresWriter: GateWriter {
     private let logger: Logger
     private let loopExecutor: EventLoopExecutor
     var executor: any TaskExecutor { loopExecutor }
+    var settings: [String] { [] }
     /// Each group takes the audit chain's lock first, before any row lock: two instances'
     /// groups then wait for each other whole, and cannot deadlock on rows one holds and the
     /// other wants while it waits for the chain.
-    var settings: [String] { ["SELECT pg_advisory_xact_lock(\(AuditLog.advisoryLockKey))"] }
     var locksChain: Bool { true }
 
     /// A writer on the database at `url`, one connection on a loop of its own.
@@ -90,15 +91,15 @@ final class EventLoopExecutor: TaskExecutor {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
+        // A loop that has stopped would drop the job, and a task must never be dropped: after
+        // `close()` jobs go to the global executor instead.
+        if closed.withLockedValue({ $0 }) {
+            globalConcurrentExecutor.enqueue(job)
+            return
+        }
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        // A loop that has stopped would drop the job, and a task must never be dropped: after
-        // `close()` jobs run on the global executor instead.
-        if closed.withLockedValue({ $0 }) {
-            Task.detached { job.runSynchronously(on: executor) }
-        } else {
-            loop.execute { job.runSynchronously(on: executor) }
-        }
+        loop.execute { job.runSynchronously(on: executor) }
     }
 
     /// From now on, jobs run elsewhere (called before the loop shuts down).

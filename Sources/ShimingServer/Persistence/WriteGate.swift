@@ -80,7 +80,8 @@ final class GroupCommit: Sendable {
     private let executor: (any TaskExecutor)?
     /// Statements each group's transaction starts with (the writer connection's settings).
     private let setUp: [String]
-    /// Whether `setUp` takes the audit chain's lock (then appending an event need not).
+    /// Whether each group takes the audit chain's lock before its transactions run (then
+    /// appending an event need not).
     private let locksChain: Bool
     /// At most this many transactions commit together (a group holds the writer that long).
     static let largestGroup = 32
@@ -148,6 +149,7 @@ final class GroupCommit: Sendable {
             return try await db.transaction { [executor, setUp, locksChain] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
                 for statement in setUp { try await sql.raw("\(unsafeRaw: statement)").run() }
+                if locksChain { try await AuditLog.lockChain(on: sql) }
                 let tail = AuditChainTail(locked: locksChain)
                 return try await AuditChainTail.$current.withValue(tail) {
                     if batch.count == 1 {

@@ -128,7 +128,7 @@ public enum AuditLog {
         let sql = try db.sql()
         let tail = AuditChainTail.current
         if SQLEngine.of(db) == .postgres, tail?.locked != true {
-            try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: advisoryLockKey))").run()
+            try await lockChain(on: sql)
         }
         // Plain SQL: every state change passes here. Within a write group the last event is
         // known after the first one.
@@ -211,6 +211,11 @@ public enum AuditLog {
                 expectedSeq += 1
             }
         }
+    }
+
+    /// Takes the audit chain's lock on PostgreSQL until the transaction ends.
+    static func lockChain(on sql: any SQLDatabase) async throws {
+        try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: advisoryLockKey))").run()
     }
 
     /// An arbitrary constant naming Shiming's audit-chain lock among PostgreSQL advisory locks.

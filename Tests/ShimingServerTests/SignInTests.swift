@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import ShimingCore
+import SQLKit
 import Testing
 import Vapor
 import VaporTesting
@@ -29,6 +30,36 @@ struct SignInTests {
             #expect(try await shiming.send(.DELETE, "/api/v1/sessions/current", headers: shiming.bearer(token)).status == .noContent)
             #expect(try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token)).status == .unauthorized)
             #expect(try await shiming.send(.GET, "/api/v1/me").status == .unauthorized)
+        }
+    }
+
+    @Test("a session's lookup is reused for at most SHIMING_SESSION_CACHE_SECONDS, never after a write of this instance, never when 0")
+    func sessionCache() async throws {
+        for seconds in [1, 0] {
+            try await withShiming(adjust: { $0.sessionCacheSeconds = seconds }) { shiming in
+                _ = try #require(try await shiming.registerAccount(username: "liming", phone: "13800138000", email: "li@example.com"))
+                let token = try await shiming.signIn("liming")
+                let me = { try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token)).status }
+                #expect(try await me() == .ok)
+                // Signed out behind this instance's back (another instance, a command beside it).
+                try await shiming.db.sql().raw("UPDATE sessions SET revoked_at = \(bind: shiming.clock.now())").run()
+                if seconds > 0 {
+                    #expect(try await me() == .ok, "the lookup is reused within its lifetime")
+                    shiming.clock.advance(by: TimeInterval(seconds))
+                }
+                #expect(try await me() == .unauthorized)
+            }
+        }
+        try await withShiming { shiming in
+            _ = try #require(try await shiming.registerAccount(username: "liming", phone: "13800138000", email: "li@example.com"))
+            let token = try await shiming.signIn("liming")
+            let me = { try await shiming.send(.GET, "/api/v1/me", headers: shiming.bearer(token)).status }
+            #expect(try await me() == .ok)
+            try await shiming.db.sql().raw("UPDATE sessions SET revoked_at = \(bind: shiming.clock.now())").run()
+            #expect(try await me() == .ok)
+            // Any write transaction of this instance ends the reuse at once.
+            try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { _ in }
+            #expect(try await me() == .unauthorized)
         }
     }
 

@@ -43,6 +43,8 @@ public final class ShimingContext: Sendable {
     public let reviewReasons: ReviewReasonList
     /// The consent texts (`<data dir>/consents/`).
     let consents: ConsentCatalog
+    /// Recent session lookups (`SHIMING_SESSION_CACHE_SECONDS`).
+    let sessions: SessionCache
 
     init(configuration: ShimingConfiguration, services: Services, messageSink: any MessageSink, keyRing: KeyRing, masterKeys: MasterKeys,
          cipher: FieldCipher, accountKeys: AccountKeys, blindIndex: BlindIndex, metrics: PrometheusCollectorRegistry, writeGate: WriteGate,
@@ -64,6 +66,7 @@ public final class ShimingContext: Sendable {
         self.identityService = identityService
         self.reviewReasons = reviewReasons
         self.consents = consents
+        sessions = SessionCache(lifetime: TimeInterval(configuration.sessionCacheSeconds))
     }
 }
 

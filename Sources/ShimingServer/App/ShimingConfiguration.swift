@@ -98,6 +98,9 @@ public struct ShimingConfiguration: Sendable {
     /// An account whose documents and proofs come to more than this gets its data export
     /// prepared in the background, offered for 24 hours (`SHIMING_EXPORT_INLINE_MB`).
     public var exportInlineBytes: Int = 20 * 1024 * 1024
+    /// How long a signed-in session's lookup may be reused, in seconds, unless this instance
+    /// writes meanwhile (`SHIMING_SESSION_CACHE_SECONDS`; 0: never).
+    public var sessionCacheSeconds: Int = 1
 
     /// The SQLite file used when no `DATABASE_URL` is given.
     public static func defaultSQLitePath(in dataDirectory: String) -> String {
@@ -142,13 +145,7 @@ public struct ShimingConfiguration: Sendable {
             database = .sqlite(path: defaultSQLitePath(in: dataDirectory))
         }
 
-        var port = 8080
-        if let raw = value("PORT") {
-            guard let parsed = Int(raw), (1...65535).contains(parsed) else {
-                throw ConfigurationError(variable: "PORT", problem: "must be a number between 1 and 65535, got \"\(raw)\"")
-            }
-            port = parsed
-        }
+        let port = try integer("PORT", 8080, 1...65535, "a number")
 
         var logLevel = Logger.Level.info
         if let raw = value("SHIMING_LOG_LEVEL") ?? value("LOG_LEVEL") {
@@ -365,6 +362,7 @@ public struct ShimingConfiguration: Sendable {
         )
         configuration.databasePoolTimeout = poolTimeout
         configuration.exportInlineBytes = try integer("SHIMING_EXPORT_INLINE_MB", 20, 1...100_000, "a number of megabytes") * 1024 * 1024
+        configuration.sessionCacheSeconds = try integer("SHIMING_SESSION_CACHE_SECONDS", 1, 0...60, "a number of seconds")
         return configuration
     }
 

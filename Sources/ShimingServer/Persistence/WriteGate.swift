@@ -1,6 +1,7 @@
 import Fluent
 import NIOConcurrencyHelpers
 import SQLKit
+import Synchronization
 import Vapor
 
 /// Runs write transactions so that they cannot deadlock or lose their snapshot, and commits
@@ -22,6 +23,7 @@ public final class WriteGate: Sendable {
     private let serial: AsyncSerialLock?
     private let group: GroupCommit?
     private let writer: (any GateWriter)?
+    private let ended = Atomic<Int>(0)
 
     /// Creates a gate; `serialises` is true for SQLite. With a `writer`, transactions run
     /// there, instead of on the database they are called with, in groups.
@@ -35,10 +37,15 @@ public final class WriteGate: Sendable {
     var commits: Int { group?.commits ?? 0 }
     /// How many transactions wait for the next group; for tests.
     var waiting: Int { group?.waiting ?? 0 }
+    /// How many write transactions (and exclusive bulk writes) have ended, each counted once
+    /// its commit (or rollback) is done and before its caller goes on: what was read before a
+    /// change of this count may be out of date (`SessionCache`).
+    var writes: Int { ended.load(ordering: .acquiring) }
 
     /// Runs `body` admitted through the gate, without opening a transaction (for bulk writers
     /// that manage their own, e.g. the roster import on one SQLite connection).
     public func exclusive<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        defer { ended.add(1, ordering: .releasing) }
         guard let serial else { return try await body() }
         return try await serial.run(body)
     }
@@ -49,6 +56,7 @@ public final class WriteGate: Sendable {
         on db: any Database,
         _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
+        defer { ended.add(1, ordering: .releasing) }
         guard let group else {
             return try await db.transaction { try await body($0) }
         }

@@ -142,9 +142,13 @@ extension AccountService {
     }
 
     /// The account and session behind a token, if the session is live; the account's status
-    /// is checked by the caller on every request.
+    /// is checked by the caller on every request. A lookup is reused briefly (`SessionCache`).
     func authenticate(token: String) async throws -> (Account, Session)? {
-        try await store.accounts.withSession(tokenHash: codes.secrets.hash("session", token), at: now)
+        let (tokenHash, now, cache, writes) = (codes.secrets.hash("session", token), now, context.sessions, context.writeGate.writes)
+        if let found = cache.find(tokenHash, at: now, writes: writes) { return found }
+        guard let found = try await store.accounts.withSession(tokenHash: tokenHash, at: now) else { return nil }
+        cache.keep(found, for: tokenHash, at: now, writes: writes)
+        return found
     }
 
     /// Ends a session.

@@ -73,7 +73,7 @@ public func configure(
     let writer: any GateWriter
     switch configuration.database {
     case .sqlite(let path):
-        let made = SQLiteWriter(path: path, group: app.eventLoopGroup, logger: app.logger)
+        let made = SQLiteWriter(path: path, logger: app.logger)
         app.lifecycle.use(SQLiteWriter.Shutdown(writer: made))
         writer = made
     case .postgres(let url):

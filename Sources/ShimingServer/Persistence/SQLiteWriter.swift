@@ -4,24 +4,25 @@ import NIOCore
 import NIOPosix
 import Vapor
 
-/// The SQLite connection the write gate runs its transactions on, and the one thread that does
-/// all of their work.
+/// The SQLite connection the write gate runs its transactions on, with a thread and an event
+/// loop of its own.
 ///
-/// A write transaction is a chain of statements, each awaited before the next. On the shared
-/// pools, every statement hopped to a pool thread and back to whichever event loop the task
-/// ran on, and under load each hop back queued behind the requests that loop was serving: the
-/// writer, which every write waits for, spent most of a transaction waiting for its turn on a
-/// busy loop. Here the connection has a thread pool of one thread, and the transactions'
-/// bodies prefer an executor that runs on that same thread (`executor`): a statement's work
-/// and the code after it run one after the other on one thread, with no hop at all.
+/// A write transaction is a chain of statements, each awaited before the next. SQLiteNIO runs
+/// a statement on its thread pool, then hands each row and the statement's completion to the
+/// connection's event loop. On the application's loops, under load, each of those hand-offs
+/// queued behind the requests that loop was serving: the writer, which every write waits for,
+/// spent most of a transaction waiting for its turn on a busy loop. Here the connection has a
+/// thread pool of one thread and an event loop of its own, and the transactions' bodies prefer
+/// that loop (`executor`, as on PostgreSQL): a statement's completion and the code after it run
+/// at once, on a loop that serves no requests.
 final class SQLiteWriter: GateWriter {
     private let threads: NIOThreadPool
+    private let loops: MultiThreadedEventLoopGroup
     private let databases: Databases
-    private let eventLoop: any EventLoop
     private let logger: Logger
-    private let threadExecutor: ThreadPoolExecutor
-    /// Runs tasks on the writer's thread (for `withTaskExecutorPreference`).
-    var executor: any TaskExecutor { threadExecutor }
+    private let loopExecutor: EventLoopExecutor
+    /// Runs tasks on the writer's event loop (for `withTaskExecutorPreference`).
+    var executor: any TaskExecutor { loopExecutor }
     /// The writer connection's settings, stated at the start of each group's transaction (a
     /// pool may open the connection anew). Its page cache holds 16 MiB instead of SQLite's
     /// 2 MiB: every write touches several tables' indexes at random places (ids are random),
@@ -30,49 +31,33 @@ final class SQLiteWriter: GateWriter {
     /// SQLite's one writer needs no lock of the chain's own.
     var locksChain: Bool { false }
 
-    /// A writer on the SQLite file at `path`, its connection kept on one event loop of `group`.
-    init(path: String, group: any EventLoopGroup, logger: Logger) {
+    /// A writer on the SQLite file at `path`.
+    init(path: String, logger: Logger) {
         threads = NIOThreadPool(numberOfThreads: 1)
         threads.start()
-        databases = Databases(threadPool: threads, on: group)
+        loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        databases = Databases(threadPool: threads, on: loops)
         databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqliteWriter, isDefault: false)
-        eventLoop = group.next()
+        loopExecutor = EventLoopExecutor(loops.next())
         self.logger = logger
-        threadExecutor = ThreadPoolExecutor(threads)
     }
 
     func database() throws -> any Database {
-        guard let db = databases.database(.sqliteWriter, logger: logger, on: eventLoop) else { throw GateWriterError.shutDown }
+        guard let db = databases.database(.sqliteWriter, logger: logger, on: loopExecutor.loop) else { throw GateWriterError.shutDown }
         return db
     }
 
-    /// Closes the connection, then stops the thread.
+    /// Closes the connection, then stops the thread and the loop.
     func shutdown() async {
         await databases.shutdownAsync()
+        loopExecutor.close()
         try? await threads.shutdownGracefully()
+        try? await loops.shutdownGracefully()
     }
 
     /// Ties the writer's shutdown to the application's.
     struct Shutdown: LifecycleHandler {
         let writer: SQLiteWriter
         func shutdownAsync(_ application: Application) async { await writer.shutdown() }
-    }
-}
-
-/// A task executor whose jobs run on a thread pool (the SQLite writer's single thread): the
-/// code between two statements of a write transaction runs where the statements run.
-final class ThreadPoolExecutor: TaskExecutor {
-    private let threads: NIOThreadPool
-
-    init(_ threads: NIOThreadPool) {
-        self.threads = threads
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        // A pool that has stopped hands the item back at once (`.cancelled`): the job still
-        // runs, here, for a task must never be dropped.
-        threads.submit { _ in job.runSynchronously(on: executor) }
     }
 }

@@ -32,14 +32,6 @@ struct Store: Sendable {
 
     /// This store sealing what it writes under one account's data key (fetch it before the
     /// transaction: `keys.key(for:)` commits a new key on its own).
-    /// Runs `body` on one connection of the pool, held throughout: several reads in a row
-    /// take it from the pool and give it back once instead of once each.
-    func pinned<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await database.withConnection { [gate, cipher, blindIndex, auditKey, keys] db in
-            try await body(Store(database: db, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys))
-        }
-    }
-
     func sealing(for key: AccountKey) -> Store {
         Store(database: database, gate: gate, cipher: cipher.sealing(for: key), blindIndex: blindIndex, auditKey: auditKey, keys: keys)
     }

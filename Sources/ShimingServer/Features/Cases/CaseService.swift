@@ -60,12 +60,10 @@ struct CaseService: Sendable {
 
     /// The caller's own case; another account's is 404 (API.md: no existence leak).
     func own(_ id: UUID, account: Account) async throws -> Case {
-        try await store.pinned { [self] store in
-            guard let found = try await store.cases.find(id), found.accountID == account.id else {
-                throw CommonErrors.notFound
-            }
-            return try await load([found], in: store)[0]
+        guard let found = try await store.cases.find(id), found.accountID == account.id else {
+            throw CommonErrors.notFound
         }
+        return try await load(found)
     }
 
     func load(_ item: StoredCase) async throws -> Case {
@@ -80,13 +78,9 @@ struct CaseService: Sendable {
 
     /// Decrypts cases with their documents and history, two queries for the whole list.
     func load(_ items: [StoredCase]) async throws -> [Case] {
-        try await load(items, in: store)
-    }
-
-    /// `load(_:)` on a given store (a pinned connection, a transaction).
-    func load(_ items: [StoredCase], in store: Store) async throws -> [Case] {
         let ids = items.map(\.id)
         guard !ids.isEmpty else { return [] }
+        let store = store
         let documents = Dictionary(grouping: try await store.files(of: ids, purpose: Self.documentPurpose), by: \.parentID)
         let history = try await store.cases.history(of: ids)
         return try items.map { try assemble($0, documents: documents[$0.id] ?? [], history: history[$0.id] ?? []) }

@@ -68,10 +68,19 @@ public struct Outbox: Sendable {
         "outbox.payload." + id.uuidString.lowercased()
     }
 
+    /// A claimed message: what delivering it needs.
+    struct Claimed: Sendable {
+        var id: UUID
+        var channel: String
+        var template: String
+        var payload: String
+        var attempts: Int
+    }
+
     /// Claims up to `limit` due messages for this worker. The claim is one conditional
-    /// `UPDATE … RETURNING`, so two workers (or two instances) never claim the same message;
-    /// PostgreSQL additionally skips rows another worker has locked.
-    func claimDue(limit: Int, now: Date, on db: any Database) async throws -> [UUID] {
+    /// `UPDATE … RETURNING`, which also reads them, so two workers (or two instances) never
+    /// claim the same message; PostgreSQL additionally skips rows another worker has locked.
+    func claimDue(limit: Int, now: Date, on db: any Database) async throws -> [Claimed] {
         guard let sql = db as? any SQLDatabase else { return [] }
         let lock: SQLQueryString = SQLEngine.of(db) == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let due: SQLQueryString = """
@@ -82,9 +91,23 @@ public struct Outbox: Sendable {
             UPDATE outbox_messages SET status = 'sending', lease_until = \(bind: now.addingTimeInterval(Self.lease))
             WHERE id IN (SELECT id FROM outbox_messages WHERE \(due) ORDER BY next_attempt_at LIMIT \(bind: limit)\(lock))
             AND (\(due))
-            RETURNING id
+            RETURNING id, channel, template, payload, attempts
             """).all()
-        return try rows.map { try $0.decode(column: "id", as: UUID.self) }
+        return try rows.map {
+            Claimed(id: try $0.value("id"), channel: try $0.value("channel"), template: try $0.value("template"),
+                    payload: try $0.value("payload"), attempts: try $0.value("attempts"))
+        }
+    }
+
+    /// Records how a claimed message's delivery went and releases the claim, in one statement.
+    private func finish(_ message: Claimed, _ status: OutboxStatus, retryAt: Date? = nil, error: String? = nil, sentAt: Date? = nil,
+                        on db: any Database) async throws {
+        try await db.sql().raw("""
+            UPDATE outbox_messages SET status = \(bind: status.rawValue), attempts = \(bind: message.attempts),
+            next_attempt_at = COALESCE(\(bind: retryAt), next_attempt_at), lease_until = NULL, last_error = \(bind: error),
+            sent_at = COALESCE(\(bind: sentAt), sent_at)
+            WHERE id = \(bind: message.id)
+            """).run()
     }
 
     /// Delivers every due message once; returns what happened. Safe to run concurrently.
@@ -100,8 +123,8 @@ public struct Outbox: Sendable {
         // Every write goes through the gate (on SQLite one writer at a time: a write outside it
         // would cost a gated transaction its snapshot); the sending itself does not.
         let claimed = try await gate.exclusive { [self] in try await claimDue(limit: limit, now: now, on: db) }
-        for id in claimed {
-            guard let record = try await OutboxMessageRecord.find(id, on: db) else { continue }
+        for var record in claimed {
+            let id = record.id
             let message: OutgoingMessage
             do {
                 try await keys?.prepare([record.payload])
@@ -109,35 +132,33 @@ public struct Outbox: Sendable {
                 message = try JSONDecoder().decode(OutgoingMessage.self, from: payload)
             } catch {
                 // Unreadable payloads cannot improve with retries; keep the row, flag it.
-                record.status = OutboxStatus.failed.rawValue
-                record.lastError = "payload cannot be decrypted: \(error)"
-                record.leaseUntil = nil
-                try await gate.exclusive { [record] in try await record.save(on: db) }
+                let reason = "payload cannot be decrypted: \(error)"
+                try await gate.exclusive { [self, record] in try await finish(record, .failed, error: reason, on: db) }
                 report.failed += 1
                 continue
             }
             record.attempts += 1
+            var (status, retryAt, failure, sentAt): (OutboxStatus, Date?, String?, Date?) = (.sent, nil, nil, nil)
             do {
                 try await sink.deliver(message, at: now)
-                record.status = OutboxStatus.sent.rawValue
-                record.sentAt = now
-                record.lastError = nil
+                sentAt = now
                 report.sent += 1
             } catch {
-                record.lastError = DeliveryErrorText.scrub(String(describing: error))
+                failure = DeliveryErrorText.scrub(String(describing: error))
                 if let delay = Self.schedule(record.channel, afterAttempts: record.attempts) {
-                    record.status = OutboxStatus.pending.rawValue
-                    record.nextAttemptAt = now.addingTimeInterval(delay)
+                    status = .pending
+                    retryAt = now.addingTimeInterval(delay)
                     report.retrying += 1
                     logger.warning("Outbox message \(id) (\(record.template)) not delivered, attempt \(record.attempts): \(error)")
                 } else {
-                    record.status = OutboxStatus.failed.rawValue
+                    status = .failed
                     report.failed += 1
                     logger.error("Outbox message \(id) (\(record.template)) failed for good after \(record.attempts) attempts: \(error)")
                 }
             }
-            record.leaseUntil = nil
-            try await gate.exclusive { [record] in try await record.save(on: db) }
+            try await gate.exclusive { [self, record, status, retryAt, failure, sentAt] in
+                try await finish(record, status, retryAt: retryAt, error: failure, sentAt: sentAt, on: db)
+            }
         }
         return report
     }

@@ -70,17 +70,14 @@ public func configure(
     if isSQLite { app.migrations.add(CreateAccountKeys(), to: .keys) } else { app.migrations.add(CreateAccountKeys()) }
     let accountKeyCache = AccountKeyCache()
     // The write gate's transactions run on a connection and a thread of their own.
-    let writer: any GateWriter
+    let writer: GateWriter
     switch configuration.database {
     case .sqlite(let path):
-        let made = SQLiteWriter(path: path, logger: app.logger)
-        app.lifecycle.use(SQLiteWriter.Shutdown(writer: made))
-        writer = made
+        writer = GateWriter.sqlite(path: path, logger: app.logger)
     case .postgres(let url):
-        let made = try PostgresWriter(url: url, poolTimeout: configuration.databasePoolTimeout, threadPool: app.threadPool, logger: app.logger)
-        app.lifecycle.use(PostgresWriter.Shutdown(writer: made))
-        writer = made
+        writer = try GateWriter.postgres(url: url, poolTimeout: configuration.databasePoolTimeout, threadPool: app.threadPool, logger: app.logger)
     }
+    app.lifecycle.use(GateWriter.Shutdown(writer: writer))
     let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
                                   masters: masterKeys, random: services.random, clock: services.clock)
 
@@ -200,9 +197,6 @@ extension DatabaseID {
     /// The key store: its own SQLite file (`keys.sqlite` in the data dir), or its own pool of
     /// connections to the PostgreSQL database.
     static let keys = DatabaseID(string: "keys")
-    /// The connection the write gate runs SQLite transactions on (the same file as `.sqlite`,
-    /// in `SQLiteWriter`'s own `Databases`).
-    static let sqliteWriter = DatabaseID(string: "sqlite-writer")
 }
 
 /// Engine settings for the embedded SQLite file.

@@ -14,20 +14,19 @@ import Vapor
 /// the audit chain under one lock held until commit, so writes were one at a time there too;
 /// code still relies on row locks and constraints, as other instances write at the same time.
 ///
-/// On both engines the transactions run on a connection of their own (`SQLiteWriter`,
-/// `PostgresWriter`), and their bodies run where that connection's work is done (the SQLite
-/// writer's thread, the PostgreSQL writer's event loop), not on the request's busy event loop.
+/// On both engines the transactions run on a connection of their own (`GateWriter`), and their
+/// bodies run on that connection's own event loop, not on the request's busy event loop.
 /// They commit in groups (`GroupCommit`): one flush to disk for the writes that queued while
 /// the one before committed.
 public final class WriteGate: Sendable {
     private let serial: AsyncSerialLock?
     private let group: GroupCommit?
-    private let writer: (any GateWriter)?
+    private let writer: GateWriter?
     private let ended = Atomic<Int>(0)
 
     /// Creates a gate; `serialises` is true for SQLite. With a `writer`, transactions run
     /// there, instead of on the database they are called with, in groups.
-    init(serialises: Bool, writer: (any GateWriter)? = nil) {
+    init(serialises: Bool, writer: GateWriter? = nil) {
         serial = serialises ? AsyncSerialLock() : nil
         group = serialises || writer != nil ? GroupCommit(executor: writer?.executor, setUp: writer?.settings ?? [], locksChain: writer?.locksChain ?? false) : nil
         self.writer = writer

@@ -1,0 +1,136 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Vapor
+
+/// Where the write gate runs its transactions when it groups them: one connection, in a
+/// `Databases` of its own on an event loop of its own, and that loop runs the transactions'
+/// bodies too (`executor`).
+///
+/// A write transaction is a chain of statements, each awaited before the next, and every write
+/// waits for the writer. On the application's loops each statement's answer (PostgreSQL's
+/// reply; SQLiteNIO's rows and completion, handed back from its thread pool) queued behind the
+/// requests the loop was serving: the writer spent most of a transaction waiting for its turn on
+/// a busy loop. Here a statement's answer and the code after it run at once, on a loop that
+/// serves no requests.
+final class GateWriter: Sendable {
+    private let loops: MultiThreadedEventLoopGroup
+    /// The thread pool the writer started for itself (SQLite's), stopped with it.
+    private let ownThreads: NIOThreadPool?
+    private let databases: Databases
+    private let id: DatabaseID
+    private let logger: Logger
+    private let loopExecutor: EventLoopExecutor
+    /// Where the transactions' bodies run (for `withTaskExecutorPreference`).
+    var executor: any TaskExecutor { loopExecutor }
+    /// Statements each group's transaction starts with (the connection's settings: a pool may
+    /// open the connection anew).
+    let settings: [String]
+    /// Whether each group takes the audit chain's lock first of all (PostgreSQL), so that
+    /// appending an event need not.
+    let locksChain: Bool
+
+    private init(_ configuration: DatabaseConfigurationFactory, id: DatabaseID, threads: NIOThreadPool, ownsThreads: Bool,
+                 settings: [String], locksChain: Bool, logger: Logger) {
+        loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        ownThreads = ownsThreads ? threads : nil
+        databases = Databases(threadPool: threads, on: loops)
+        databases.use(configuration, as: id, isDefault: false)
+        loopExecutor = EventLoopExecutor(loops.next())
+        self.id = id
+        self.settings = settings
+        self.locksChain = locksChain
+        self.logger = logger
+    }
+
+    /// The writer on the SQLite file at `path`, with a thread pool of one thread for its
+    /// statements. Its page cache holds 16 MiB instead of SQLite's 2 MiB: every write touches
+    /// several tables' indexes at random places (ids are random), and under load about a tenth
+    /// of the writer's time went to reading back pages it had evicted. SQLite's one writer needs
+    /// no lock of the chain's own.
+    static func sqlite(path: String, logger: Logger) -> GateWriter {
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        return GateWriter(.sqlite(.file(path), sqlLogLevel: .trace), id: .sqliteWriter, threads: threads, ownsThreads: true,
+                          settings: ["PRAGMA cache_size = -16384"], locksChain: false, logger: logger)
+    }
+
+    /// The writer on the PostgreSQL database at `url`. Every state change appends to the audit
+    /// chain, ordered by a lock held until commit, so writes were one at a time already; the
+    /// gate commits them in groups (one flush, one lock for a group). Each group takes the
+    /// chain's lock first, before any row lock: two instances' groups then wait for each other
+    /// whole, and cannot deadlock on rows one holds and the other wants while it waits for the chain.
+    static func postgres(url: String, poolTimeout: Int, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
+        let configuration = try DatabaseConfigurationFactory.postgres(
+            url: url, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(Int64(poolTimeout)), sqlLogLevel: .trace)
+        return GateWriter(configuration, id: .postgresWriter, threads: threadPool, ownsThreads: false, settings: [], locksChain: true,
+                          logger: logger)
+    }
+
+    /// The database the gate's transactions run on; after shutdown an error (a write racing
+    /// the application's end is refused, not run).
+    func database() throws -> any Database {
+        guard let db = databases.database(id, logger: logger, on: loopExecutor.loop) else { throw GateWriterError.shutDown }
+        return db
+    }
+
+    /// Closes the connection, then stops the loop (jobs that come later run elsewhere) and the
+    /// writer's own threads.
+    func shutdown() async {
+        await databases.shutdownAsync()
+        loopExecutor.close()
+        try? await ownThreads?.shutdownGracefully()
+        try? await loops.shutdownGracefully()
+    }
+
+    /// Ties the writer's shutdown to the application's.
+    struct Shutdown: LifecycleHandler {
+        let writer: GateWriter
+        func shutdownAsync(_ application: Application) async { await writer.shutdown() }
+    }
+}
+
+enum GateWriterError: Error {
+    /// The application has shut down: there is no writer connection any more.
+    case shutDown
+}
+
+/// A task executor whose jobs run on one event loop: the code between two statements of a
+/// write transaction runs where the connection's answers arrive.
+final class EventLoopExecutor: TaskExecutor {
+    let loop: any EventLoop
+    private let closed = NIOLockedValueBox(false)
+
+    init(_ loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        // A loop that has stopped would drop the job, and a task must never be dropped: after
+        // `close()` jobs go to the global executor instead.
+        if closed.withLockedValue({ $0 }) {
+            globalConcurrentExecutor.enqueue(job)
+            return
+        }
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
+    }
+
+    /// From now on, jobs run elsewhere (called before the loop shuts down).
+    func close() {
+        closed.withLockedValue { $0 = true }
+    }
+}
+
+extension DatabaseID {
+    /// The connection the write gate runs SQLite transactions on (the same file as `.sqlite`,
+    /// in the writer's own `Databases`).
+    static let sqliteWriter = DatabaseID(string: "sqlite-writer")
+    /// The connection the write gate runs PostgreSQL transactions on (in the writer's own
+    /// `Databases`).
+    static let postgresWriter = DatabaseID(string: "postgres-writer")
+}

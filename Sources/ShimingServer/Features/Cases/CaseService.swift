@@ -60,10 +60,11 @@ struct CaseService: Sendable {
 
     /// The caller's own case; another account's is 404 (API.md: no existence leak).
     func own(_ id: UUID, account: Account) async throws -> Case {
-        guard let found = try await store.cases.find(id), found.accountID == account.id else {
+        guard let (found, documents, history) = try await store.cases.whole(id, documents: Self.documentPurpose),
+              found.accountID == account.id else {
             throw CommonErrors.notFound
         }
-        return try await load(found)
+        return try assemble(found, documents: documents, history: history)
     }
 
     func load(_ item: StoredCase) async throws -> Case {

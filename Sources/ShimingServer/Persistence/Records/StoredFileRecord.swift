@@ -33,8 +33,11 @@ final class StoredFileRecord: Model, @unchecked Sendable {
 }
 
 extension StoredFile {
-    /// The columns of `stored_files` a `StoredFile` is made of, for a `SELECT`.
-    static let columns: SQLQueryString = "id, owner_id, purpose, parent_id, kind, content_type, size, width, height, key_id, sealing, created_at"
+    /// The columns of `stored_files` a `StoredFile` is made of.
+    static let columnNames = ["id", "owner_id", "purpose", "parent_id", "kind", "content_type", "size", "width", "height", "key_id", "sealing",
+                              "created_at"]
+    /// The same, for a `SELECT`.
+    static let columns = SQLQueryString(columnNames.joined(separator: ", "))
 
     /// A row read with `columns`.
     init(row: any SQLRow) throws {

@@ -106,22 +106,48 @@ struct CaseStore: Sendable {
         try await select("WHERE state = \(bind: CaseState.verified.rawValue) AND expires_at < \(bind: now) LIMIT \(literal: limit)")
     }
 
+    /// A case with its documents (`stored_files` of `purpose`, oldest first) and its history,
+    /// in one statement: the read of every case page and API call on one case.
+    func whole(_ id: UUID, documents purpose: String) async throws -> (StoredCase, documents: [StoredFile], history: [Case.Transition])? {
+        let engine = SQLEngine.of(db)
+        let documents = JSONRows.aggregate(StoredFile.columnNames, dates: ["created_at"], from: """
+            stored_files WHERE parent_id = cases.id AND purpose = \(bind: purpose)
+            """, order: "created_at, id", engine: engine)
+        let history = JSONRows.aggregate(Self.transitionColumns, dates: ["at"], from: "case_transitions WHERE case_id = cases.id",
+                                         order: "at, seq", engine: engine)
+        guard let row = try await db.sql().raw("""
+            SELECT \(Self.columns), \(documents) AS documents_json, \(history) AS history_json FROM cases WHERE id = \(bind: id)
+            """).first() else { return nil }
+        let item = try Self.value(row: row)
+        try await keys.load([item.accountID])
+        return (item, try JSONRows.rows(row.value("documents_json"), dates: ["created_at"], engine: engine).map { try StoredFile(row: $0) },
+                try JSONRows.rows(row.value("history_json"), dates: ["at"], engine: engine).map { try Self.transition(row: $0).transition })
+    }
+
     /// The history of cases, oldest first, by case.
     func history(of ids: [UUID]) async throws -> [UUID: [Case.Transition]] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await db.sql().raw("""
-            SELECT case_id, action, from_state, to_state, actor_kind, actor_id, rule, at FROM case_transitions
+            SELECT \(unsafeRaw: Self.transitionColumns.joined(separator: ", ")) FROM case_transitions
             WHERE case_id IN (\(binds: ids)) ORDER BY at, seq
             """).all()
         var history: [UUID: [Case.Transition]] = [:]
         for row in rows {
-            let from: String? = try row.value("from_state")
-            history[try row.value("case_id"), default: []].append(Case.Transition(
-                action: try row.value("action"), from: from.flatMap(CaseState.init(rawValue:)),
-                state: CaseState(rawValue: try row.value("to_state")) ?? .draft, actorKind: try row.value("actor_kind"),
-                actorID: try row.value("actor_id"), rule: try row.value("rule"), at: try row.value("at")))
+            let (caseID, transition) = try Self.transition(row: row)
+            history[caseID, default: []].append(transition)
         }
         return history
+    }
+
+    /// The columns of `case_transitions` a `Case.Transition` is read from.
+    static let transitionColumns = ["case_id", "action", "from_state", "to_state", "actor_kind", "actor_id", "rule", "at"]
+
+    static func transition(row: some SQLRow) throws -> (caseID: UUID, transition: Case.Transition) {
+        let from: String? = try row.value("from_state")
+        return (try row.value("case_id"), Case.Transition(
+            action: try row.value("action"), from: from.flatMap(CaseState.init(rawValue:)),
+            state: CaseState(rawValue: try row.value("to_state")) ?? .draft, actorKind: try row.value("actor_kind"),
+            actorID: try row.value("actor_id"), rule: try row.value("rule"), at: try row.value("at")))
     }
 
     /// When the account's new applications under `program` were first submitted since `since`, oldest first.

@@ -356,7 +356,7 @@ struct SealedFiles: Sendable {
     static func files(of parents: [UUID], purpose: String, on db: any Database) async throws -> [StoredFile] {
         guard !parents.isEmpty else { return [] }
         return try await db.sql().raw("""
-            SELECT \(StoredFile.columns) FROM stored_files WHERE parent_id IN (\(binds: parents)) AND purpose = \(bind: purpose) ORDER BY created_at
+            SELECT \(StoredFile.columns) FROM stored_files WHERE parent_id IN (\(binds: parents)) AND purpose = \(bind: purpose) ORDER BY created_at, id
             """).all().map(StoredFile.init(row:))
     }
 }

@@ -1,0 +1,164 @@
+import Foundation
+import SQLKit
+
+/// A parent row read with its child rows in one statement: each child table becomes one column
+/// holding a JSON array of objects (`JSONRows.aggregate`), read back as rows (`JSONRows.rows`)
+/// that the children's usual `init(row:)` mappings read like the engine's own rows. A case page
+/// or API read then costs one statement instead of three.
+///
+/// Timestamps come back with exactly the value the engine's driver would give: on SQLite the
+/// stored seconds, written with six decimals and rounded to the microsecond as SQLiteNIO does;
+/// on PostgreSQL the microseconds since 2000 that PostgresNIO reads.
+enum JSONRows {
+    /// `(SELECT <the rows of tail as a JSON array> FROM tail)`: `columns` as the objects' keys,
+    /// `dates` (never NULL) written as the engine's driver reads them, rows in `order`.
+    static func aggregate(_ columns: [String], dates: Set<String>, from tail: SQLQueryString, order: String,
+                          engine: SQLEngine) -> SQLQueryString {
+        let pairs = columns.map { column -> String in
+            guard dates.contains(column) else { return "'\(column)', \(column)" }
+            switch engine {
+            case .sqlite: return "'\(column)', printf('%.6f', \(column))"
+            case .postgres: return "'\(column)', ((EXTRACT(EPOCH FROM \(column)) - 946684800) * 1000000)::bigint"
+            }
+        }.joined(separator: ", ")
+        switch engine {
+        case .sqlite:
+            return "(SELECT json_group_array(json_object(\(unsafeRaw: pairs)) ORDER BY \(unsafeRaw: order)) FROM " + tail + ")"
+        case .postgres:
+            return "(SELECT COALESCE(json_agg(json_build_object(\(unsafeRaw: pairs)) ORDER BY \(unsafeRaw: order)), '[]')::text FROM "
+                + tail + ")"
+        }
+    }
+
+    /// The rows of an array written by `aggregate` with the same `dates`.
+    static func rows(_ text: String, dates: Set<String>, engine: SQLEngine) throws -> [Row] {
+        try JSONDecoder().decode([[String: Scalar]].self, from: Data(text.utf8)).map { Row(values: $0, dates: dates, engine: engine) }
+    }
+
+    /// One value of an object.
+    enum Scalar: Decodable, Equatable {
+        case null
+        case bool(Bool)
+        case integer(Int64)
+        case double(Double)
+        case string(String)
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() {
+                self = .null
+            } else if let value = try? container.decode(Bool.self) {
+                self = .bool(value)
+            } else if let value = try? container.decode(Int64.self) {
+                self = .integer(value)
+            } else if let value = try? container.decode(Double.self) {
+                self = .double(value)
+            } else {
+                self = .string(try container.decode(String.self))
+            }
+        }
+    }
+
+    /// One child row.
+    struct Row: SQLRow {
+        let values: [String: Scalar]
+        let dates: Set<String>
+        let engine: SQLEngine
+
+        var allColumns: [String] { Array(values.keys) }
+
+        func contains(column: String) -> Bool { values[column] != nil }
+
+        func decodeNil(column: String) throws -> Bool { (values[column] ?? .null) == .null }
+
+        func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
+            try D(from: ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine,
+                                     codingPath: [ColumnKey(stringValue: column)]))
+        }
+    }
+
+    private struct ColumnKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes one value: `String`, integers, `Bool`, `Double`, `UUID` (text), `Date` (a date
+    /// column: `Date(from:)` asks for seconds since 2001) and their optionals.
+    private struct ValueDecoder: Decoder, SingleValueDecodingContainer {
+        let value: Scalar
+        let isDate: Bool
+        let engine: SQLEngine
+        let codingPath: [any CodingKey]
+        var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+        func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> { throw mismatch(type) }
+        func unkeyedContainer() throws -> any UnkeyedDecodingContainer { throw mismatch([Scalar].self) }
+        func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+        func decodeNil() -> Bool { value == .null }
+
+        func decode(_ type: Bool.Type) throws -> Bool {
+            switch value {
+            case .bool(let flag): return flag
+            case .integer(let number) where number == 0 || number == 1: return number == 1
+            default: throw mismatch(type)
+            }
+        }
+
+        func decode(_ type: String.Type) throws -> String {
+            guard case .string(let text) = value else { throw mismatch(type) }
+            return text
+        }
+
+        func decode(_ type: Double.Type) throws -> Double {
+            if isDate { return try secondsSince2001() }
+            switch value {
+            case .integer(let number): return Double(number)
+            case .double(let number): return number
+            default: throw mismatch(type)
+            }
+        }
+
+        func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
+
+        func decode(_ type: Int.Type) throws -> Int { try integer() }
+        func decode(_ type: Int8.Type) throws -> Int8 { try integer() }
+        func decode(_ type: Int16.Type) throws -> Int16 { try integer() }
+        func decode(_ type: Int32.Type) throws -> Int32 { try integer() }
+        func decode(_ type: Int64.Type) throws -> Int64 { try integer() }
+        func decode(_ type: UInt.Type) throws -> UInt { try integer() }
+        func decode(_ type: UInt8.Type) throws -> UInt8 { try integer() }
+        func decode(_ type: UInt16.Type) throws -> UInt16 { try integer() }
+        func decode(_ type: UInt32.Type) throws -> UInt32 { try integer() }
+        func decode(_ type: UInt64.Type) throws -> UInt64 { try integer() }
+
+        func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
+
+        private func integer<T: FixedWidthInteger>() throws -> T {
+            guard case .integer(let number) = value, let converted = T(exactly: number) else { throw mismatch(T.self) }
+            return converted
+        }
+
+        /// As the engine's driver reads the column (see `JSONRows`).
+        private func secondsSince2001() throws -> Double {
+            switch (engine, value) {
+            case (.sqlite, .string(let text)):
+                guard let seconds = Double(text) else { throw mismatch(Date.self) }
+                return (((seconds - Date.timeIntervalBetween1970AndReferenceDate) * 1e6).rounded()) / 1e6
+            case (.postgres, .integer(let microseconds)):
+                return Double(microseconds) / 1_000_000 + Self.postgresEpoch
+            default:
+                throw mismatch(Date.self)
+            }
+        }
+
+        /// 2000-01-01 00:00 UTC, PostgreSQL's epoch, in seconds since 2001-01-01.
+        private static let postgresEpoch: Double = -31_622_400
+
+        private func mismatch(_ type: Any.Type) -> DecodingError {
+            .typeMismatch(type, DecodingError.Context(codingPath: codingPath, debugDescription: "The column is not a \(type)"))
+        }
+    }
+}

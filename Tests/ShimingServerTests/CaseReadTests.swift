@@ -1,0 +1,65 @@
+import Foundation
+import SQLKit
+import Testing
+@testable import ShimingServer
+
+@Suite("A case read in one statement")
+struct CaseReadTests {
+    @Test("the one-statement read gives exactly what the three separate reads give: the case, its documents and its history, timestamps to the microsecond")
+    func sameAsSeparateReads() async throws {
+        try await withShiming { shiming in
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138070")
+            shiming.clock.advance(by: 0.314_159_3)  // timestamps with microseconds, and less
+            let item = try await shiming.seniorCase(token, name: "周桂兰", number: adultFemale, gender: "male")
+            let store = Store(shiming.db, context: shiming.app.shiming)
+
+            // A new case with its three documents: its creation in the history (no state before it).
+            let fresh = try #require(try await store.cases.whole(item.id, documents: CaseService.documentPurpose))
+            #expect(fresh.documents.count == 3)
+            #expect(fresh.history.count == 1 && fresh.history[0].from == nil)
+
+            try await shiming.addDocument(token, item.id, kind: "id_front")
+            shiming.clock.advance(by: 0.000_123)
+            try await shiming.addDocument(token, item.id, kind: "id_back")
+            #expect(try await shiming.submitCase(token, item.id)?.state == "returned")
+
+            let whole = try #require(try await store.cases.whole(item.id, documents: CaseService.documentPurpose))
+            let found = try #require(try await store.cases.find(item.id))
+            #expect(whole.0 == found)
+            let documents = try await store.files(of: [item.id], purpose: CaseService.documentPurpose)
+            #expect(documents.count == 5)
+            #expect(whole.documents == documents)
+            let history = try await store.cases.history(of: [item.id])[item.id] ?? []
+            #expect(history.count >= 2)
+            #expect(whole.history == history)
+
+            // Another purpose's files are not documents; an unknown case is nil.
+            #expect(try await store.cases.whole(item.id, documents: "change_request_proof")?.documents.isEmpty == true)
+            #expect(try await store.cases.whole(UUID(), documents: CaseService.documentPurpose) == nil)
+        }
+    }
+
+    @Test("child rows read back from JSON: nulls, numbers, text, identifiers, and each engine's timestamps as its driver reads them")
+    func jsonRows() throws {
+        let sqlite = try JSONRows.rows("""
+            [{"id":"6F2C0A9E-6C39-4E3B-9A51-0D6A3E2B7C11","size":42,"kind":null,"at":"1796244592.541140","ok":1}]
+            """, dates: ["at"], engine: .sqlite)
+        let row = try #require(sqlite.first)
+        let id: UUID = try row.value("id")
+        #expect(id == UUID(uuidString: "6f2c0a9e-6c39-4e3b-9a51-0d6a3e2b7c11"))
+        #expect(try row.value("size") as Int == 42)
+        #expect(try row.value("kind") as String? == nil)
+        #expect(try row.value("ok") as Bool)
+        let at: Date = try row.value("at")
+        #expect(abs(at.timeIntervalSince1970 - 1_796_244_592.541140) < 0.000_001)
+        #expect(try row.value("at") as Date? == at)
+        #expect(throws: DecodingError.self) { try row.value("size") as String }
+        #expect(throws: DecodingError.self) { try row.value("kind") as Int }
+
+        // PostgreSQL: microseconds since 2000-01-01.
+        let postgres = try JSONRows.rows(#"[{"at":849559792541140}]"#, dates: ["at"], engine: .postgres)
+        let postgresAt: Date = try #require(postgres.first).value("at")
+        #expect(abs(postgresAt.timeIntervalSince1970 - 1_796_244_592.541140) < 0.000_001)
+        #expect(try JSONRows.rows("[]", dates: [], engine: .postgres).isEmpty)
+    }
+}

@@ -33,6 +33,17 @@ struct CaseReadTests {
             #expect(history.count >= 2)
             #expect(whole.history == history)
 
+            // The case row itself as a JSON row (the verification query reads verified cases so):
+            // checks and decision, set and unset timestamps, all as the engine's own row.
+            let engine = SQLEngine.of(shiming.db)
+            let aggregate = JSONRows.aggregate(CaseStore.columnNames, dates: CaseStore.dateColumns, from: "cases WHERE id = \(bind: item.id)",
+                                               order: "id", engine: engine)
+            let text: String = try #require(try await shiming.db.sql().raw("SELECT \(aggregate) AS j").first()).value("j")
+            let rows = try JSONRows.rows(text, dates: CaseStore.dateColumns, engine: engine)
+            #expect(rows.count == 1)
+            #expect(try rows.map { try CaseStore.value(row: $0) } == [found])
+            #expect(found.checks != nil && found.submittedAt != nil && found.verifiedAt == nil)
+
             // Another purpose's files are not documents; an unknown case is nil.
             #expect(try await store.cases.whole(item.id, documents: "change_request_proof")?.documents.isEmpty == true)
             #expect(try await store.cases.whole(UUID(), documents: CaseService.documentPurpose) == nil)

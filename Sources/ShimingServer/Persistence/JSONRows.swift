@@ -11,13 +11,13 @@ import SQLKit
 /// on PostgreSQL the microseconds since 2000 that PostgresNIO reads.
 enum JSONRows {
     /// `(SELECT <the rows of tail as a JSON array> FROM tail)`: `columns` as the objects' keys,
-    /// `dates` (never NULL) written as the engine's driver reads them, rows in `order`.
+    /// `dates` written as the engine's driver reads them (NULL stays null), rows in `order`.
     static func aggregate(_ columns: [String], dates: Set<String>, from tail: SQLQueryString, order: String,
                           engine: SQLEngine) -> SQLQueryString {
         let pairs = columns.map { column -> String in
             guard dates.contains(column) else { return "'\(column)', \(column)" }
             switch engine {
-            case .sqlite: return "'\(column)', printf('%.6f', \(column))"
+            case .sqlite: return "'\(column)', CASE WHEN \(column) IS NULL THEN NULL ELSE printf('%.6f', \(column)) END"
             case .postgres: return "'\(column)', ((EXTRACT(EPOCH FROM \(column)) - 946684800) * 1000000)::bigint"
             }
         }.joined(separator: ", ")
@@ -45,16 +45,17 @@ enum JSONRows {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
+            // Most values are text: tried first, as each failed attempt costs a thrown error.
             if container.decodeNil() {
                 self = .null
-            } else if let value = try? container.decode(Bool.self) {
-                self = .bool(value)
+            } else if let value = try? container.decode(String.self) {
+                self = .string(value)
             } else if let value = try? container.decode(Int64.self) {
                 self = .integer(value)
             } else if let value = try? container.decode(Double.self) {
                 self = .double(value)
             } else {
-                self = .string(try container.decode(String.self))
+                self = .bool(try container.decode(Bool.self))
             }
         }
     }

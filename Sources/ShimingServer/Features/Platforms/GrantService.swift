@@ -115,8 +115,13 @@ struct GrantService: Sendable {
 
     /// The account's verification in force under one of the platform's programs, newest first.
     func verifiedCase(account: UUID, platform: Platform, in tx: Store) async throws -> StoredCase? {
+        verification(among: try await tx.cases.owned(by: account, in: [.verified]), platform: platform)
+    }
+
+    /// Of a person's verified cases, the newest under one of the platform's programs that has not expired.
+    func verification(among verified: [StoredCase], platform: Platform) -> StoredCase? {
         let now = now
-        return try await tx.cases.owned(by: account, in: [.verified])
+        return verified
             .filter { platform.programs.contains($0.program) && ($0.expiresAt.map { $0 > now } ?? true) }
             .max { ($0.verifiedAt ?? .distantPast) < ($1.verifiedAt ?? .distantPast) }
     }

@@ -56,9 +56,13 @@ extension GrantService {
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let store = store
-        let grant = subject.count <= 100 ? try await store.grants.inForce(platform: platform.id, subject: subject, at: now) : nil
+        let found = subject.count <= 100 ? try await store.grants.inForceWithVerifications(platform: platform.id, subject: subject, at: now) : nil
+        let grant = found?.0
         var answer: VerificationAnswer?
-        if let grant { answer = try await self.answer(grant, platform: platform, in: store) }
+        if let (grant, verified) = found {
+            try await store.keys.load([grant.accountID])
+            answer = try self.answer(grant, verification: verification(among: verified, platform: platform))
+        }
         let recorded = try await store.transaction { tx in
             try await PlatformService.countCall(key, in: tx, at: now, allowance: allowance)
             guard let grant, try await tx.grants.recordQuery(grant.id, at: now) else { return false }
@@ -72,8 +76,12 @@ extension GrantService {
 
     /// The answer a grant allows, from the person's verification in force.
     func answer(_ grant: Grant, platform: Platform, in tx: Store) async throws -> VerificationAnswer {
-        guard let item = try await verifiedCase(account: grant.accountID, platform: platform, in: tx),
-              let program = context.programs[item.program] else {
+        try answer(grant, verification: try await verifiedCase(account: grant.accountID, platform: platform, in: tx))
+    }
+
+    /// The answer a grant allows, from the verification the platform accepts (nil: none).
+    func answer(_ grant: Grant, verification item: StoredCase?) throws -> VerificationAnswer {
+        guard let item, let program = context.programs[item.program] else {
             return VerificationAnswer(verified: false, claims: grant.claims.contains(.verified) ? ["verified": .bool(false)] : [:])
         }
         let application = try cases.application(of: item)

@@ -300,12 +300,17 @@ struct CaseStore: Sendable {
 
     // MARK: Mapping
 
-    /// The columns of `cases` a `StoredCase` is made of, for a `SELECT`.
-    static let columns: SQLQueryString = """
-        id, account_id, program, state, data_sealed, number_index, scope_school, scope_grade, scope_class, identity_code, checks_json,
-        decision_json, guardian_consent_at, confirmation_hash, confirmation_expires_at, confirmation_attempts, submitted_at, verified_at,
-        expires_at, reminded_at, created_at, updated_at, version
-        """
+    /// The columns of `cases` a `StoredCase` is made of.
+    static let columnNames = [
+        "id", "account_id", "program", "state", "data_sealed", "number_index", "scope_school", "scope_grade", "scope_class", "identity_code",
+        "checks_json", "decision_json", "guardian_consent_at", "confirmation_hash", "confirmation_expires_at", "confirmation_attempts",
+        "submitted_at", "verified_at", "expires_at", "reminded_at", "created_at", "updated_at", "version",
+    ]
+    /// The same, for a `SELECT`.
+    static let columns = SQLQueryString(columnNames.joined(separator: ", "))
+    /// Those of them that are timestamps (for `JSONRows`).
+    static let dateColumns: Set = ["guardian_consent_at", "confirmation_expires_at", "submitted_at", "verified_at", "expires_at", "reminded_at",
+                                   "created_at", "updated_at"]
 
     static func value(row: any SQLRow) throws -> StoredCase {
         let checks: String? = try row.value("checks_json"), decision: String? = try row.value("decision_json")

@@ -117,14 +117,21 @@ struct GrantStore: Sendable {
             """).all().map(Self.grant(row:))
     }
 
-    /// The grant in force under which the platform knows `subject` (the verification query's
-    /// lookup: plain SQL, read column by column).
-    func inForce(platform: UUID, subject: String, at now: Date) async throws -> Grant? {
-        try await db.sql().raw("""
-            SELECT \(Self.columns) FROM grants
+    /// The verification query's read, in one statement: the grant in force under which the
+    /// platform knows `subject`, with the person's verified cases (the caller picks the one
+    /// the platform accepts: `GrantService.verification(among:platform:)`).
+    func inForceWithVerifications(platform: UUID, subject: String, at now: Date) async throws -> (Grant, verified: [StoredCase])? {
+        let engine = SQLEngine.of(db)
+        let verified = JSONRows.aggregate(CaseStore.columnNames, dates: CaseStore.dateColumns, from: """
+            cases WHERE account_id = grants.account_id AND state = \(bind: CaseState.verified.rawValue)
+            """, order: "verified_at", engine: engine)
+        guard let row = try await db.sql().raw("""
+            SELECT \(Self.columns), \(verified) AS verified_json FROM grants
             WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
             ORDER BY granted_at DESC LIMIT 1
-            """).first().map(Self.grant(row:))
+            """).first() else { return nil }
+        let cases = try JSONRows.rows(row.value("verified_json"), dates: CaseStore.dateColumns, engine: engine).map { try CaseStore.value(row: $0) }
+        return (try Self.grant(row: row), cases)
     }
 
     /// The columns a `Grant` is read from (`grant(row:)`), on the paths every verification and

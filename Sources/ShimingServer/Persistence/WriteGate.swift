@@ -158,7 +158,7 @@ final class GroupCommit: Sendable {
                 for statement in setUp { try await sql.raw("\(unsafeRaw: statement)").run() }
                 if locksChain { try await AuditLog.lockChain(on: sql) }
                 let tail = AuditChainTail(locked: locksChain)
-                return try await AuditChainTail.$current.withValue(tail) {
+                let outcomes = try await AuditChainTail.$current.withValue(tail) { () async throws -> [(any Error)?] in
                     if batch.count == 1 {
                         // Alone: as its own transaction, without a savepoint.
                         try await batch[0].body(tx)
@@ -170,17 +170,21 @@ final class GroupCommit: Sendable {
                     var outcomes: [(any Error)?] = []
                     for waiter in batch {
                         try await sql.raw("SAVEPOINT grouped").run()
+                        let mark = tail.mark
                         do {
                             try await waiter.body(tx)
                             outcomes.append(nil)
                         } catch {
                             try await sql.raw("ROLLBACK TO grouped").run()
-                            tail.last = nil  // its events are gone: read the chain's end again
+                            tail.restore(mark)  // its events are gone with it
                             outcomes.append(error)
                         }
                     }
                     return outcomes
                 }
+                // The group's audit events, in one statement: a failure here fails the group.
+                try await tail.flush(on: sql)
+                return outcomes
             } }
         } catch {
             // Nothing of the group was committed.

@@ -97,11 +97,6 @@ public struct AuditEvent: Sendable, Equatable {
 /// Appends to and reads the audit log. Every state change calls `record` inside the same
 /// transaction as the change, so that either both are stored or neither.
 public enum AuditLog {
-    /// Appends one event, chained to the current last event.
-    ///
-    /// On PostgreSQL a transaction-scoped advisory lock orders concurrent appenders; on SQLite
-    /// the write gate already admits one writer. The unique `seq` is the last line of defence:
-    /// a fork in the chain cannot be stored.
     /// Records an event that accompanies no other change (a staff view, a refused decision),
     /// in a transaction of its own, admitted through the write gate.
     static func recordAlone(
@@ -113,6 +108,13 @@ public enum AuditLog {
         }
     }
 
+    /// Appends one event, chained to the current last event.
+    ///
+    /// On PostgreSQL a transaction-scoped advisory lock orders concurrent appenders; on SQLite
+    /// the write gate already admits one writer. The unique `seq` is the last line of defence:
+    /// a fork in the chain cannot be stored. Inside a write group the event is chained at once
+    /// and stored with the group's other events in one statement before the commit
+    /// (`AuditChainTail.flush`); elsewhere it is inserted here.
     @discardableResult
     public static func record(
         _ action: String,
@@ -156,13 +158,29 @@ public enum AuditLog {
             hash: ""
         )
         event.hash = event.expectedHash(key: key)
-        try await sql.raw("""
-            INSERT INTO audit_events (id, seq, actor, action, subject, occurred_at, ip, details, prev_hash, hash)
-            VALUES (\(bind: event.id), \(bind: event.seq), \(bind: event.actor), \(bind: event.action), \(bind: event.subject),
-            \(bind: event.occurredAt), \(bind: event.ip), \(bind: event.details), \(bind: event.prevHash), \(bind: event.hash))
-            """).run()
-        tail?.last = (event.seq, event.hash)
+        if let tail {
+            tail.append(event)
+        } else {
+            try await insert([event], on: sql)
+        }
         return event
+    }
+
+    /// Stores events in one statement per 500.
+    static func insert(_ events: [AuditEvent], on sql: any SQLDatabase) async throws {
+        for start in stride(from: 0, to: events.count, by: 500) {
+            var rows: [SQLQueryString] = []
+            for event in events[start..<min(start + 500, events.count)] {
+                rows.append("""
+                    (\(bind: event.id), \(bind: event.seq), \(bind: event.actor), \(bind: event.action), \(bind: event.subject),
+                    \(bind: event.occurredAt), \(bind: event.ip), \(bind: event.details), \(bind: event.prevHash), \(bind: event.hash))
+                    """)
+            }
+            try await sql.raw("""
+                INSERT INTO audit_events (id, seq, actor, action, subject, occurred_at, ip, details, prev_hash, hash)
+                VALUES \(SQLList(rows, separator: SQLRaw(", ")))
+                """).run()
+        }
     }
 
     /// Events about one subject, oldest first.
@@ -223,22 +241,54 @@ public enum AuditLog {
 }
 
 /// The end of the audit chain as the write group's transaction has left it so far, so that
-/// each event after the group's first is chained without reading the last one back; and
-/// whether the group holds the chain's lock (PostgreSQL's writer takes it before anything else).
-/// Only the write gate's groups have one (`AuditChainTail.current`); they forget the end when
-/// they roll a transaction back to its savepoint.
+/// each event after the group's first is chained without reading the last one back; the
+/// group's events not stored yet, all inserted in one statement before its commit (`flush`);
+/// and whether the group holds the chain's lock (PostgreSQL's writer takes it before anything
+/// else). Only the write gate's groups have one (`AuditChainTail.current`). A transaction of
+/// the group rolled back to its savepoint takes its events back (`mark`, `restore`), so the
+/// events after it chain to the one before it.
 final class AuditChainTail: Sendable {
     let locked: Bool
-    private let state = NIOLockedValueBox<(seq: Int64, hash: String)?>(nil)
+    private let state = NIOLockedValueBox<(last: (seq: Int64, hash: String)?, pending: [AuditEvent])>((nil, []))
 
     init(locked: Bool) {
         self.locked = locked
     }
 
-    /// The last event written in this group's transaction; nil: read it from the table.
-    var last: (seq: Int64, hash: String)? {
-        get { state.withLockedValue { $0 } }
-        set { state.withLockedValue { $0 = newValue } }
+    /// The last event of this group's transaction so far; nil: read it from the table.
+    var last: (seq: Int64, hash: String)? { state.withLockedValue { $0.last } }
+
+    /// Adds an event chained to `last`.
+    func append(_ event: AuditEvent) {
+        state.withLockedValue {
+            $0.pending.append(event)
+            $0.last = (event.seq, event.hash)
+        }
+    }
+
+    /// Where the chain stands before one of the group's transactions.
+    struct Mark {
+        fileprivate let last: (seq: Int64, hash: String)?
+        fileprivate let pending: Int
+    }
+
+    var mark: Mark { state.withLockedValue { Mark(last: $0.last, pending: $0.pending.count) } }
+
+    /// Forgets the events appended after `mark` (their transaction was rolled back).
+    func restore(_ mark: Mark) {
+        state.withLockedValue {
+            $0.pending.removeLast($0.pending.count - mark.pending)
+            $0.last = mark.last
+        }
+    }
+
+    /// Stores the group's events, in the group's transaction.
+    func flush(on sql: any SQLDatabase) async throws {
+        let events = state.withLockedValue { state -> [AuditEvent] in
+            defer { state.pending = [] }
+            return state.pending
+        }
+        try await AuditLog.insert(events, on: sql)
     }
 
     @TaskLocal static var current: AuditChainTail?

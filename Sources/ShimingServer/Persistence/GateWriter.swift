@@ -18,10 +18,9 @@ import Vapor
 /// serves no requests.
 final class GateWriter: Sendable {
     private let loops: MultiThreadedEventLoopGroup
-    /// The thread pool the writer started for itself (SQLite's), stopped with it.
-    private let ownThreads: NIOThreadPool?
-    private let databases: Databases
-    private let id: DatabaseID
+    /// The connection: PostgreSQL's in a `Databases` of the writer's own; SQLite's a handle
+    /// of its own, whose statements run on the writer's loop itself (no thread pool between).
+    private let connection: Connection
     private let logger: Logger
     private let loopExecutor: EventLoopExecutor
     /// Where the transactions' bodies run (for `withTaskExecutorPreference`).
@@ -33,29 +32,28 @@ final class GateWriter: Sendable {
     /// appending an event need not.
     let locksChain: Bool
 
-    private init(_ configuration: DatabaseConfigurationFactory, id: DatabaseID, threads: NIOThreadPool, ownsThreads: Bool,
-                 settings: [String], locksChain: Bool, logger: Logger) {
-        loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        ownThreads = ownsThreads ? threads : nil
-        databases = Databases(threadPool: threads, on: loops)
-        databases.use(configuration, as: id, isDefault: false)
+    private enum Connection {
+        case pooled(Databases, DatabaseID)
+        case direct(SQLiteHandle)
+    }
+
+    private init(_ connection: Connection, loops: MultiThreadedEventLoopGroup, settings: [String], locksChain: Bool, logger: Logger) {
+        self.loops = loops
+        self.connection = connection
         loopExecutor = EventLoopExecutor(loops.next())
-        self.id = id
         self.settings = settings
         self.locksChain = locksChain
         self.logger = logger
     }
 
-    /// The writer on the SQLite file at `path`, with a thread pool of one thread for its
-    /// statements. Its page cache holds 16 MiB instead of SQLite's 2 MiB: every write touches
-    /// several tables' indexes at random places (ids are random), and under load about a tenth
-    /// of the writer's time went to reading back pages it had evicted. SQLite's one writer needs
-    /// no lock of the chain's own.
-    static func sqlite(path: String, logger: Logger) -> GateWriter {
-        let threads = NIOThreadPool(numberOfThreads: 1)
-        threads.start()
-        return GateWriter(.sqlite(.file(path), sqlLogLevel: .trace), id: .sqliteWriter, threads: threads, ownsThreads: true,
-                          settings: ["PRAGMA cache_size = -16384"], locksChain: false, logger: logger)
+    /// The writer on the SQLite file at `path`: one connection of its own (`SQLiteHandle`),
+    /// which keeps its statements prepared. Its page cache holds 16 MiB instead of SQLite's
+    /// 2 MiB: every write touches several tables' indexes at random places (ids are random),
+    /// and under load about a tenth of the writer's time went to reading back pages it had
+    /// evicted. SQLite's one writer needs no lock of the chain's own.
+    static func sqlite(path: String, logger: Logger) throws -> GateWriter {
+        GateWriter(.direct(try SQLiteHandle(path: path)), loops: MultiThreadedEventLoopGroup(numberOfThreads: 1),
+                   settings: ["PRAGMA cache_size = -16384"], locksChain: false, logger: logger)
     }
 
     /// The writer on the PostgreSQL database at `url`. Every state change appends to the audit
@@ -66,23 +64,33 @@ final class GateWriter: Sendable {
     static func postgres(url: String, poolTimeout: Int, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
         let configuration = try DatabaseConfigurationFactory.postgres(
             url: url, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(Int64(poolTimeout)), sqlLogLevel: .trace)
-        return GateWriter(configuration, id: .postgresWriter, threads: threadPool, ownsThreads: false, settings: [], locksChain: true,
-                          logger: logger)
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let databases = Databases(threadPool: threadPool, on: loops)
+        databases.use(configuration, as: .postgresWriter, isDefault: false)
+        return GateWriter(.pooled(databases, .postgresWriter), loops: loops, settings: [], locksChain: true, logger: logger)
     }
 
     /// The database the gate's transactions run on; after shutdown an error (a write racing
     /// the application's end is refused, not run).
     func database() throws -> any Database {
-        guard let db = databases.database(id, logger: logger, on: loopExecutor.loop) else { throw GateWriterError.shutDown }
-        return db
+        switch connection {
+        case .pooled(let databases, let id):
+            guard let db = databases.database(id, logger: logger, on: loopExecutor.loop) else { throw GateWriterError.shutDown }
+            return db
+        case .direct(let handle):
+            guard handle.isOpen else { throw GateWriterError.shutDown }
+            let context = DatabaseContext(configuration: DirectSQLiteConfiguration(handle: handle), logger: logger, eventLoop: loopExecutor.loop)
+            return DirectSQLiteDatabase(handle: handle, context: context, inTransaction: false)
+        }
     }
 
-    /// Closes the connection, then stops the loop (jobs that come later run elsewhere) and the
-    /// writer's own threads.
+    /// Closes the connection, then stops the loop (jobs that come later run elsewhere).
     func shutdown() async {
-        await databases.shutdownAsync()
+        switch connection {
+        case .pooled(let databases, _): await databases.shutdownAsync()
+        case .direct(let handle): handle.close()
+        }
         loopExecutor.close()
-        try? await ownThreads?.shutdownGracefully()
         try? await loops.shutdownGracefully()
     }
 
@@ -127,9 +135,6 @@ final class EventLoopExecutor: TaskExecutor {
 }
 
 extension DatabaseID {
-    /// The connection the write gate runs SQLite transactions on (the same file as `.sqlite`,
-    /// in the writer's own `Databases`).
-    static let sqliteWriter = DatabaseID(string: "sqlite-writer")
     /// The connection the write gate runs PostgreSQL transactions on (in the writer's own
     /// `Databases`).
     static let postgresWriter = DatabaseID(string: "postgres-writer")

@@ -27,16 +27,17 @@ public func configure(
 
     let isSQLite: Bool = if case .sqlite = configuration.database { true } else { false }
     if isSQLite {
-        // SQLite runs each statement on a thread of the application's pool (two by default on
-        // two cores): enough threads that every connection — one per event loop for reads, one
-        // per loop for the write gate, the key store's — gets one at once, so that the gate's
-        // statements never queue behind reads. Password hashing has a pool of its own.
+        // The key store's statements (SQLiteNIO's connections) and file reads run on the
+        // application's pool: enough threads that neither queues behind the other. The main
+        // file's statements run on their callers' threads (`DirectSQLiteDatabase`); password
+        // hashing has a pool of its own.
         app.threadPool = NIOThreadPool(numberOfThreads: 3 * System.coreCount)
     }
 
     switch configuration.database {
     case .sqlite(let path):
-        app.databases.use(.sqlite(.file(path), sqlLogLevel: .trace), as: .sqlite)
+        // Statements run on their callers' threads, from statements kept prepared.
+        app.databases.use(DirectSQLiteConfiguration(source: .pool(SQLiteHandlePool(path: path))), as: .sqlite)
         // The accounts' data keys in a file of their own: a copy of the database holds none.
         // Readable by this user only, from the moment it exists (its log files take its mode).
         let keyStore = (configuration.dataDirectory as NSString).appendingPathComponent("keys.sqlite")

@@ -79,8 +79,8 @@ final class GateWriter: Sendable {
             return db
         case .direct(let handle):
             guard handle.isOpen else { throw GateWriterError.shutDown }
-            let context = DatabaseContext(configuration: DirectSQLiteConfiguration(handle: handle), logger: logger, eventLoop: loopExecutor.loop)
-            return DirectSQLiteDatabase(handle: handle, context: context, inTransaction: false)
+            let context = DatabaseContext(configuration: DirectSQLiteConfiguration(source: .handle(handle)), logger: logger, eventLoop: loopExecutor.loop)
+            return DirectSQLiteDatabase(source: .handle(handle), context: context, inTransaction: false)
         }
     }
 

@@ -7,12 +7,18 @@ import SQLiteNIO
 import SQLKit
 import VaporCSQLite
 
-/// Fluent's and SQLKit's view of an `SQLiteHandle`: statements run on the calling thread, one
-/// connection, transactions opened on it. Values are encoded and decoded exactly as SQLiteKit
+/// Fluent's and SQLKit's view of an `SQLiteHandle` (the write gate's connection) or of an
+/// `SQLiteHandlePool` (everything else): statements run on the calling thread; a transaction
+/// (or `withConnection`) keeps one connection of the pool for itself until it ends. Values are encoded and decoded exactly as SQLiteKit
 /// does (`SQLiteDataEncoder`, `SQLiteDataDecoder`), so rows read and written here are the
 /// rows the rest of the application reads and writes through Fluent's SQLite driver.
 struct DirectSQLiteDatabase: Database, SQLDatabase {
-    let handle: SQLiteHandle
+    enum Source: Sendable {
+        case handle(SQLiteHandle)
+        case pool(SQLiteHandlePool)
+    }
+
+    let source: Source
     let context: DatabaseContext
     let inTransaction: Bool
 
@@ -40,9 +46,7 @@ struct DirectSQLiteDatabase: Database, SQLDatabase {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, binds) = serialize(query)
-        if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql)]) }
-        let result = try handle.query(sql, binds.map { try Self.encoder.encode($0) })
-        for values in result.rows { onRow(DirectSQLiteRow(columns: result.columns, values: values, decoder: Self.decoder)) }
+        for row in try self.query(sql, binds.map { try Self.encoder.encode($0) }) { onRow(row) }
     }
 
     // MARK: Database
@@ -75,43 +79,84 @@ struct DirectSQLiteDatabase: Database, SQLDatabase {
 
     func transaction<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         guard !inTransaction else { return closure(self) }
-        let transaction = DirectSQLiteDatabase(handle: handle, context: context, inTransaction: true)
-        do {
-            try run(SQLRaw("BEGIN TRANSACTION"), { _ in })
-        } catch {
-            return eventLoop.makeFailedFuture(error)
+        return pinned { database in
+            let transaction = DirectSQLiteDatabase(source: database.source, context: context, inTransaction: true)
+            do {
+                try transaction.run(SQLRaw("BEGIN TRANSACTION"), { _ in })
+            } catch {
+                return eventLoop.makeFailedFuture(error)
+            }
+            // A failed body, or a failed commit (the transaction is still open then), rolls back.
+            return closure(transaction)
+                .flatMapThrowing { value in
+                    try transaction.run(SQLRaw("COMMIT TRANSACTION"), { _ in })
+                    return value
+                }
+                .flatMapErrorThrowing { error in
+                    try? transaction.run(SQLRaw("ROLLBACK TRANSACTION"), { _ in })
+                    throw error
+                }
         }
-        // A failed body, or a failed commit (the transaction is still open then), rolls back.
-        return closure(transaction)
-            .flatMapThrowing { value in
-                try transaction.run(SQLRaw("COMMIT TRANSACTION"), { _ in })
-                return value
-            }
-            .flatMapErrorThrowing { error in
-                try? transaction.run(SQLRaw("ROLLBACK TRANSACTION"), { _ in })
-                throw error
-            }
     }
 
     func withConnection<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
-        closure(self)
+        pinned(closure)
+    }
+
+    /// `body` on one connection throughout: this one's, or one taken from the pool until the
+    /// future `body` answers completes.
+    private func pinned<T>(_ body: (DirectSQLiteDatabase) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        guard case .pool(let pool) = source else { return body(self) }
+        let handle: SQLiteHandle
+        do {
+            handle = try pool.take()
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return body(DirectSQLiteDatabase(source: .handle(handle), context: context, inTransaction: inTransaction))
+            .always { _ in pool.give(handle) }
+    }
+
+    /// `body` with this database on one connection throughout (work of several statements that
+    /// changes the connection's own settings for a while).
+    func onOneConnection<T>(_ body: (DirectSQLiteDatabase) async throws -> T) async throws -> T {
+        guard case .pool(let pool) = source else { return try await body(self) }
+        let handle = try pool.take()
+        defer { pool.give(handle) }
+        return try await body(DirectSQLiteDatabase(source: .handle(handle), context: context, inTransaction: inTransaction))
+    }
+
+    /// Runs one statement given as SQL and SQLite values (for bulk writes that build their
+    /// own), answering its rows.
+    func query(_ sql: String, _ binds: [SQLiteData] = []) throws -> [DirectSQLiteRow] {
+        if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql)]) }
+        let result = switch source {
+        case .handle(let handle): try handle.query(sql, binds)
+        case .pool(let pool): try pool.with { try $0.query(sql, binds) }
+        }
+        return result.rows.map { DirectSQLiteRow(columns: result.columns, values: $0, decoder: Self.decoder) }
     }
 }
 
 /// The configuration a `DirectSQLiteDatabase` names in its context: its driver vends databases
-/// on the one handle, and closes it at shutdown.
+/// on the source, and closes it at shutdown.
 struct DirectSQLiteConfiguration: DatabaseConfiguration {
-    let handle: SQLiteHandle
+    let source: DirectSQLiteDatabase.Source
     var middleware: [any AnyModelMiddleware] = []
 
-    func makeDriver(for databases: Databases) -> any DatabaseDriver { Driver(handle: handle) }
+    func makeDriver(for databases: Databases) -> any DatabaseDriver { Driver(source: source) }
 
     private struct Driver: DatabaseDriver {
-        let handle: SQLiteHandle
+        let source: DirectSQLiteDatabase.Source
         func makeDatabase(with context: DatabaseContext) -> any Database {
-            DirectSQLiteDatabase(handle: handle, context: context, inTransaction: false)
+            DirectSQLiteDatabase(source: source, context: context, inTransaction: false)
         }
-        func shutdown() { handle.close() }
+        func shutdown() {
+            switch source {
+            case .handle(let handle): handle.close()
+            case .pool(let pool): pool.close()
+            }
+        }
     }
 }
 

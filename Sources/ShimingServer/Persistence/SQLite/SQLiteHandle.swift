@@ -178,3 +178,56 @@ struct DirectSQLiteError: Error, CustomStringConvertible {
 
     var description: String { "SQLite error \(code): \(message)" }
 }
+
+/// Connections to one SQLite file for statements that run outside the write gate (reads, and
+/// the settings and checkpoints of the file). A statement takes a free connection, or opens
+/// one when all are busy, and gives it back when it has run: statements run on their callers'
+/// threads and never wait, so there are at most as many connections as threads that ran
+/// statements at once (and transactions open at once), a handful.
+final class SQLiteHandlePool: Sendable {
+    private struct State {
+        var free: [SQLiteHandle] = []
+        var all: [SQLiteHandle] = []
+        var closed = false
+    }
+
+    let path: String
+    private let state = Mutex(State())
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// A connection for the caller alone until it gives it back.
+    func take() throws -> SQLiteHandle {
+        if let handle = state.withLock({ $0.free.popLast() }) { return handle }
+        let handle = try SQLiteHandle(path: path)
+        let closed = state.withLock { state in
+            state.all.append(handle)
+            return state.closed
+        }
+        if closed { handle.close() }
+        return handle
+    }
+
+    func give(_ handle: SQLiteHandle) {
+        state.withLock { if !$0.closed { $0.free.append(handle) } }
+    }
+
+    /// Runs `body` on a connection of the pool.
+    func with<T>(_ body: (SQLiteHandle) throws -> T) throws -> T {
+        let handle = try take()
+        defer { give(handle) }
+        return try body(handle)
+    }
+
+    /// Closes every connection; later statements fail.
+    func close() {
+        let all = state.withLock { state in
+            state.closed = true
+            state.free = []
+            return state.all
+        }
+        for handle in all { handle.close() }
+    }
+}

@@ -64,7 +64,7 @@ struct RosterStore: Sendable {
         var fresh: [String] = []
         for row in rows where known[row.school] == nil && !fresh.contains(row.school) { fresh.append(row.school) }
         let newSegments = fresh.map { (school: $0, key: schoolKeys[$0] ?? NameMatching.labelKey($0)) }
-        if let sqlite = db as? any SQLiteDatabase {
+        if let sqlite = db as? DirectSQLiteDatabase {
             return try await gate.exclusive {
                 try await Self.insertSQLite(rows, importID: importID, segments: known, new: newSegments, into: sqlite)
             }
@@ -91,21 +91,21 @@ struct RosterStore: Sendable {
     private static let restored = ["PRAGMA synchronous = FULL", "PRAGMA wal_autocheckpoint = 1000", "PRAGMA cache_size = -2000"]
 
     private static func insertSQLite(_ rows: [RosterRow], importID: UUID, segments known: [String: Int64], new: [(school: String, key: String)],
-                                     into sqlite: any SQLiteDatabase) async throws -> [String: Int64] {
+                                     into sqlite: DirectSQLiteDatabase) async throws -> [String: Int64] {
         let importData = try SQLiteDataEncoder().encode(importID)
-        return try await sqlite.withConnection { connection in
-            _ = try await connection.query("PRAGMA synchronous = NORMAL")
-            _ = try await connection.query("PRAGMA cache_size = -4096")
-            _ = try await connection.query("PRAGMA wal_autocheckpoint = 25000")
+        return try await sqlite.onOneConnection { connection in
+            _ = try connection.query("PRAGMA synchronous = NORMAL")
+            _ = try connection.query("PRAGMA cache_size = -4096")
+            _ = try connection.query("PRAGMA wal_autocheckpoint = 25000")
             var segments = known
             do {
                 // New segments and the lines in one transaction; without new segments one
                 // statement committed by itself, so SQLite needs no statement journal.
-                if !new.isEmpty { _ = try await connection.query("BEGIN IMMEDIATE") }
+                if !new.isEmpty { _ = try connection.query("BEGIN IMMEDIATE") }
                 for segment in new {
-                    let row = try await connection.query("INSERT INTO roster_segments (import_id, school_key, school) VALUES (?, ?, ?) RETURNING id",
-                                                         [importData, .text(segment.key), .text(segment.school)]).first
-                    segments[segment.school] = row?.column("id")?.integer.map(Int64.init)
+                    let row = try connection.query("INSERT INTO roster_segments (import_id, school_key, school) VALUES (?, ?, ?) RETURNING id",
+                                                   [importData, .text(segment.key), .text(segment.school)]).first
+                    segments[segment.school] = try row?.decode(column: "id", as: Int64.self)
                 }
                 var binds: [SQLiteData] = []
                 binds.reserveCapacity(rows.count * 3)
@@ -114,14 +114,14 @@ struct RosterStore: Sendable {
                     binds += [.integer(Int(segments[row.school] ?? 0)), .blob(allocator.buffer(bytes: row.numberIndex)), .blob(allocator.buffer(bytes: row.sealed))]
                 }
                 let placeholders = Array(repeating: "(?, ?, ?)", count: rows.count).joined(separator: ", ")
-                _ = try await connection.query("INSERT INTO roster_lines (segment, number_index, data) VALUES \(placeholders)", binds)
-                if !new.isEmpty { _ = try await connection.query("COMMIT") }
+                _ = try connection.query("INSERT INTO roster_lines (segment, number_index, data) VALUES \(placeholders)", binds)
+                if !new.isEmpty { _ = try connection.query("COMMIT") }
             } catch {
-                if !new.isEmpty { _ = try? await connection.query("ROLLBACK") }
-                for setting in Self.restored { _ = try? await connection.query(setting) }
+                if !new.isEmpty { _ = try? connection.query("ROLLBACK") }
+                for setting in Self.restored { _ = try? connection.query(setting) }
                 throw error
             }
-            for setting in Self.restored { _ = try await connection.query(setting) }
+            for setting in Self.restored { _ = try connection.query(setting) }
             return segments
         }
     }

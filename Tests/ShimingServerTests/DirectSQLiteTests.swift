@@ -1,0 +1,163 @@
+import FluentKit
+import FluentSQLiteDriver
+import Foundation
+import Logging
+import NIOPosix
+import SQLKit
+import Testing
+@testable import ShimingServer
+
+/// The SQLite connections that run statements on their callers' threads (`DirectSQLiteDatabase`)
+/// against Fluent's SQLite driver on the same file: the rows one writes are the rows the other
+/// reads, transactions hold one connection, errors keep their kind.
+@Suite("SQLite statements on the caller's thread, kept prepared")
+struct DirectSQLiteTests {
+    /// One file, seen through both: `direct` (a pool of direct connections) and `driver`
+    /// (SQLiteNIO's, as Fluent's SQLite driver opens it).
+    private struct Pair {
+        let direct: DirectSQLiteDatabase
+        let driver: any Database
+        let pool: SQLiteHandlePool
+    }
+
+    private func withPair(_ body: (Pair) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("direct-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let databases = Databases(threadPool: NIOThreadPool.singleton, on: MultiThreadedEventLoopGroup.singleton)
+        databases.use(.sqlite(.file(path)), as: .sqlite)
+        let pool = SQLiteHandlePool(path: path)
+        let logger = Logger(label: "direct-sqlite-tests")
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let direct = DirectSQLiteDatabase(source: .pool(pool),
+                                          context: DatabaseContext(configuration: DirectSQLiteConfiguration(source: .pool(pool)), logger: logger, eventLoop: loop),
+                                          inTransaction: false)
+        let driver = try #require(databases.database(.sqlite, logger: logger, on: loop))
+        do {
+            try await direct.raw("PRAGMA journal_mode=WAL").run()
+            try await body(Pair(direct: direct, driver: driver, pool: pool))
+        } catch {
+            pool.close()
+            await databases.shutdownAsync()
+            throw error
+        }
+        pool.close()
+        await databases.shutdownAsync()
+    }
+
+    private struct Values: Equatable, Codable {
+        var id: UUID
+        var at: Date
+        var flag: Bool
+        var text: String
+        var bytes: Data
+        var missing: Int?
+        var ratio: Double
+        var big: Int64
+    }
+
+    private static let table = "CREATE TABLE t (id BLOB PRIMARY KEY, at REAL, flag INTEGER, text TEXT, bytes BLOB, missing INTEGER, ratio REAL, big INTEGER)"
+
+    private func insert(_ value: Values, on db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO t (id, at, flag, text, bytes, missing, ratio, big) VALUES (\(bind: value.id), \(bind: value.at), \(bind: value.flag),
+            \(bind: value.text), \(bind: value.bytes), \(bind: value.missing), \(bind: value.ratio), \(bind: value.big))
+            """).run()
+    }
+
+    private func read(_ id: UUID, on db: any SQLDatabase) async throws -> Values? {
+        try await db.raw("SELECT id, at, flag, text, bytes, missing, ratio, big FROM t WHERE id = \(bind: id)").first().map {
+            Values(id: try $0.decode(column: "id", as: UUID.self), at: try $0.decode(column: "at", as: Date.self),
+                   flag: try $0.decode(column: "flag", as: Bool.self), text: try $0.decode(column: "text", as: String.self),
+                   bytes: try $0.decode(column: "bytes", as: Data.self), missing: try $0.decode(column: "missing", as: Int?.self),
+                   ratio: try $0.decode(column: "ratio", as: Double.self), big: try $0.decode(column: "big", as: Int64.self))
+        }
+    }
+
+    @Test("what one writes the other reads unchanged, both ways: identifiers, timestamps with microseconds, booleans, Chinese text, bytes, nulls, numbers")
+    func sameRowsBothWays() async throws {
+        try await withPair { pair in
+            let driver = try pair.driver.sql()
+            try await pair.direct.raw(SQLQueryString(Self.table)).run()
+            let first = Values(id: UUID(), at: Date(timeIntervalSince1970: 1_796_244_592.541_14), flag: true, text: "陈桂芳 北京市西城区",
+                               bytes: Data([0, 1, 2, 255, 0]), missing: nil, ratio: 0.1 + 0.2, big: Int64.max)
+            let second = Values(id: UUID(), at: Date(timeIntervalSince1970: 946_684_800.000_001), flag: false, text: "",
+                                bytes: Data(), missing: 7, ratio: -1.5e-300, big: Int64.min)
+            try await insert(first, on: pair.direct)
+            try await insert(second, on: driver)
+            for value in [first, second] {
+                let viaDirect = try #require(try await read(value.id, on: pair.direct))
+                let viaDriver = try #require(try await read(value.id, on: driver))
+                #expect(viaDirect == viaDriver)
+                #expect(viaDirect.id == value.id && viaDirect.text == value.text && viaDirect.bytes == value.bytes)
+                #expect(viaDirect.missing == value.missing && viaDirect.big == value.big && viaDirect.flag == value.flag)
+            }
+            // Several rows, in order, and a statement that answers none.
+            let ids = try await pair.direct.raw("SELECT id FROM t ORDER BY big").all().map { try $0.decode(column: "id", as: UUID.self) }
+            #expect(ids == [second.id, first.id])
+            #expect(try await pair.direct.raw("SELECT id FROM t WHERE big = 0").all().isEmpty)
+        }
+    }
+
+    @Test("a transaction keeps one connection: others do not see its writes before the commit, and a failed one leaves nothing")
+    func transactions() async throws {
+        try await withPair { pair in
+            try await pair.direct.raw("CREATE TABLE n (v INTEGER PRIMARY KEY)").run()
+            let direct = pair.direct
+            try await direct.transaction { tx in
+                try await tx.sql().raw("INSERT INTO n (v) VALUES (1)").run()
+                #expect(try await tx.sql().raw("SELECT v FROM n").all().count == 1)
+                // Another connection of the pool still reads the state before the transaction.
+                #expect(try await direct.raw("SELECT v FROM n").all().isEmpty)
+            }
+            #expect(try await direct.raw("SELECT v FROM n").all().count == 1)
+
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await direct.transaction { tx in
+                    try await tx.sql().raw("INSERT INTO n (v) VALUES (2)").run()
+                    throw Refused()
+                }
+            }
+            #expect(try await direct.raw("SELECT v FROM n").all().count == 1)
+            // The connections went back to the pool: the next transaction commits as the first did.
+            try await direct.transaction { tx in try await tx.sql().raw("INSERT INTO n (v) VALUES (3)").run() }
+            #expect(try await pair.driver.sql().raw("SELECT v FROM n ORDER BY v").all().map { try $0.decode(column: "v", as: Int.self) } == [1, 3])
+        }
+    }
+
+    @Test("errors keep their kind (a duplicate is a constraint failure, bad SQL a syntax error), and more statements than are kept prepared all answer right")
+    func errorsAndKeptStatements() async throws {
+        try await withPair { pair in
+            let direct = pair.direct
+            try await direct.raw("CREATE TABLE u (name TEXT PRIMARY KEY)").run()
+            try await direct.raw("INSERT INTO u (name) VALUES (\(bind: "张三"))").run()
+            do {
+                try await direct.raw("INSERT INTO u (name) VALUES (\(bind: "张三"))").run()
+                Issue.record("a duplicate was stored")
+            } catch let error as any DatabaseError {
+                #expect(error.isConstraintFailure && !error.isSyntaxError)
+            }
+            do {
+                try await direct.raw("SELEC 1").run()
+                Issue.record("bad SQL ran")
+            } catch let error as any DatabaseError {
+                #expect(error.isSyntaxError && !error.isConstraintFailure)
+            }
+            // After errors, the same statements run again with other values.
+            try await direct.raw("INSERT INTO u (name) VALUES (\(bind: "李四"))").run()
+            #expect(try await direct.raw("SELECT name FROM u").all().count == 2)
+
+            // Twice as many distinct statements as are kept, then the first ones again.
+            let count = SQLiteHandle.keptStatements * 2
+            for round in 0..<2 {
+                for number in 0..<count {
+                    let row = try #require(try await direct.raw("SELECT \(unsafeRaw: String(number)) + \(bind: round) AS n").first())
+                    #expect(try row.decode(column: "n", as: Int.self) == number + round)
+                }
+            }
+            // A closed pool refuses statements with an error, not a crash.
+            pair.pool.close()
+            await #expect(throws: (any Error).self) { try await direct.raw("SELECT 1").run() }
+        }
+    }
+}

@@ -155,6 +155,10 @@ struct DirectSQLiteTests {
                     #expect(try row.decode(column: "n", as: Int.self) == number + round)
                 }
             }
+            // A statement given fewer values than it has parameters is refused, not run with
+            // the values of its last run.
+            #expect(try direct.query("SELECT ?1 + ?2 AS n", [.integer(1), .integer(2)]).first?.decode(column: "n", as: Int.self) == 3)
+            #expect(throws: (any Error).self) { try direct.query("SELECT ?1 + ?2 AS n", [.integer(1)]) }
             // A closed pool refuses statements with an error, not a crash.
             pair.pool.close()
             await #expect(throws: (any Error).self) { try await direct.raw("SELECT 1").run() }

@@ -69,9 +69,12 @@ final class SQLiteHandle: Sendable {
                 state.prepared[sql] = prepared
             }
             let statement = prepared.statement
-            defer {
-                sqlite_nio_sqlite3_reset(statement)
-                sqlite_nio_sqlite3_clear_bindings(statement)
+            // Every run binds all of the statement's values anew. Bindings are not cleared in
+            // between: SQLite re-prepares a statement whose plan looked at a bound value
+            // (whether it is 0 or 1, say) whenever its bindings are cleared.
+            defer { sqlite_nio_sqlite3_reset(statement) }
+            guard sqlite_nio_sqlite3_bind_parameter_count(statement) == binds.count else {
+                throw DirectSQLiteError(code: SQLITE_RANGE, message: "\(binds.count) values for \(sqlite_nio_sqlite3_bind_parameter_count(statement)) parameters")
             }
             try Self.bind(binds, to: statement, on: connection)
             var rows: [[SQLiteData]] = []

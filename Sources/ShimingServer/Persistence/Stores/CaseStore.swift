@@ -106,10 +106,16 @@ struct CaseStore: Sendable {
         try await select("WHERE state = \(bind: CaseState.verified.rawValue) AND expires_at < \(bind: now) LIMIT \(literal: limit)")
     }
 
-    /// A case with its documents (`stored_files` of `purpose`, oldest first) and its history,
-    /// in one statement: the read of every case page and API call on one case.
+    /// A case with its documents (`stored_files` of `purpose`, oldest first) and its history:
+    /// the read of every case page and API call on one case. On PostgreSQL one statement (one
+    /// round trip; the children come as JSON columns); on SQLite three, which run in-process
+    /// from prepared statements and cost less than building and parsing the JSON.
     func whole(_ id: UUID, documents purpose: String) async throws -> (StoredCase, documents: [StoredFile], history: [Case.Transition])? {
         let engine = SQLEngine.of(db)
+        if engine == .sqlite {
+            guard let item = try await find(id) else { return nil }
+            return (item, try await SealedFiles.files(of: [id], purpose: purpose, on: db), try await history(of: [id])[id] ?? [])
+        }
         let documents = JSONRows.aggregate(StoredFile.columnNames, dates: ["created_at"], from: """
             stored_files WHERE parent_id = cases.id AND purpose = \(bind: purpose)
             """, order: "created_at, id", engine: engine)

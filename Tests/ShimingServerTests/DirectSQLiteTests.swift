@@ -155,6 +155,14 @@ struct DirectSQLiteTests {
                     #expect(try row.decode(column: "n", as: Int.self) == number + round)
                 }
             }
+            // A bulk insert with more values than a kept statement holds runs, and runs again
+            // with other values (made anew each time).
+            let many = SQLiteHandle.keptValues + 100
+            for round in 0..<2 {
+                let values = (0..<many).map { SQLiteData.text("bulk-\(round)-\($0)") }
+                _ = try direct.query("INSERT INTO u (name) VALUES " + Array(repeating: "(?)", count: many).joined(separator: ", "), values)
+            }
+            #expect(try direct.query("SELECT COUNT(*) AS n FROM u WHERE name LIKE 'bulk-%'").first?.decode(column: "n", as: Int.self) == 2 * many)
             // A statement given fewer values than it has parameters is refused, not run with
             // the values of its last run.
             #expect(try direct.query("SELECT ?1 + ?2 AS n", [.integer(1), .integer(2)]).first?.decode(column: "n", as: Int.self) == 3)

@@ -6,16 +6,17 @@ import NIOCore
 import NIOPosix
 import Vapor
 
-/// Where the write gate runs its transactions when it groups them: one connection, in a
-/// `Databases` of its own on an event loop of its own, and that loop runs the transactions'
-/// bodies too (`executor`).
+/// Where the write gate runs its transactions when it groups them: one connection of its own
+/// and an event loop of its own, which runs the transactions' bodies (`executor`). On
+/// PostgreSQL the connection sits in a `Databases` of its own on that loop; on SQLite it is an
+/// `SQLiteHandle`, whose statements run on that loop itself.
 ///
 /// A write transaction is a chain of statements, each awaited before the next, and every write
 /// waits for the writer. On the application's loops each statement's answer (PostgreSQL's
-/// reply; SQLiteNIO's rows and completion, handed back from its thread pool) queued behind the
-/// requests the loop was serving: the writer spent most of a transaction waiting for its turn on
-/// a busy loop. Here a statement's answer and the code after it run at once, on a loop that
-/// serves no requests.
+/// reply; before session 23, SQLiteNIO's rows and completion, handed back from its thread pool)
+/// queued behind the requests the loop was serving: the writer spent most of a transaction
+/// waiting for its turn on a busy loop. Here a statement's answer and the code after it run at
+/// once, on a loop that serves no requests.
 final class GateWriter: Sendable {
     private let loops: MultiThreadedEventLoopGroup
     /// The connection: PostgreSQL's in a `Databases` of the writer's own; SQLite's a handle

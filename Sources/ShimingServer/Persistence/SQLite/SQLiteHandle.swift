@@ -17,6 +17,9 @@ import VaporCSQLite
 final class SQLiteHandle: Sendable {
     /// Prepared statements kept, at most; past it the least recently used one is finalised.
     static let keptStatements = 128
+    /// A statement with more values than this (a bulk insert's) is made for its one run and
+    /// not kept: it would hold its last values, and is rarely run again with as many rows.
+    static let keptValues = 1_000
 
     private struct Prepared {
         let statement: OpaquePointer
@@ -57,22 +60,27 @@ final class SQLiteHandle: Sendable {
             guard let connection = state.connection else { throw DirectSQLiteError(code: SQLITE_MISUSE, message: "connection closed") }
             state.uses += 1
             let prepared: Prepared
+            var kept = true
             if let found = state.prepared[sql] {
                 prepared = found
                 state.prepared[sql]?.lastUse = state.uses
             } else {
                 prepared = try Self.prepare(sql, on: connection, use: state.uses)
-                if state.prepared.count >= Self.keptStatements, let oldest = state.prepared.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                kept = sqlite_nio_sqlite3_bind_parameter_count(prepared.statement) <= Self.keptValues
+                if kept, state.prepared.count >= Self.keptStatements,
+                   let oldest = state.prepared.min(by: { $0.value.lastUse < $1.value.lastUse }) {
                     sqlite_nio_sqlite3_finalize(oldest.value.statement)
                     state.prepared[oldest.key] = nil
                 }
-                state.prepared[sql] = prepared
+                if kept { state.prepared[sql] = prepared }
             }
             let statement = prepared.statement
             // Every run binds all of the statement's values anew. Bindings are not cleared in
             // between: SQLite re-prepares a statement whose plan looked at a bound value
             // (whether it is 0 or 1, say) whenever its bindings are cleared.
-            defer { sqlite_nio_sqlite3_reset(statement) }
+            defer {
+                if kept { sqlite_nio_sqlite3_reset(statement) } else { sqlite_nio_sqlite3_finalize(statement) }
+            }
             guard sqlite_nio_sqlite3_bind_parameter_count(statement) == binds.count else {
                 throw DirectSQLiteError(code: SQLITE_RANGE, message: "\(binds.count) values for \(sqlite_nio_sqlite3_bind_parameter_count(statement)) parameters")
             }

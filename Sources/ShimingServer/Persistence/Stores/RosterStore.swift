@@ -2,6 +2,7 @@ import Fluent
 import FluentSQLiteDriver
 import Foundation
 import NIOCore
+import NIOPosix
 import ShimingCore
 import SQLKit
 
@@ -90,40 +91,49 @@ struct RosterStore: Sendable {
     /// `synchronous`, which Shiming keeps at FULL).
     private static let restored = ["PRAGMA synchronous = FULL", "PRAGMA wal_autocheckpoint = 1000", "PRAGMA cache_size = -2000"]
 
+    /// The lines' insert runs on a thread of the shared pool, not on the caller's: the import
+    /// parses, checks and seals the next lines on both cores meanwhile.
     private static func insertSQLite(_ rows: [RosterRow], importID: UUID, segments known: [String: Int64], new: [(school: String, key: String)],
                                      into sqlite: DirectSQLiteDatabase) async throws -> [String: Int64] {
         let importData = try SQLiteDataEncoder().encode(importID)
         return try await sqlite.onOneConnection { connection in
-            _ = try connection.query("PRAGMA synchronous = NORMAL")
-            _ = try connection.query("PRAGMA cache_size = -4096")
-            _ = try connection.query("PRAGMA wal_autocheckpoint = 25000")
-            var segments = known
-            do {
-                // New segments and the lines in one transaction; without new segments one
-                // statement committed by itself, so SQLite needs no statement journal.
-                if !new.isEmpty { _ = try connection.query("BEGIN IMMEDIATE") }
-                for segment in new {
-                    let row = try connection.query("INSERT INTO roster_segments (import_id, school_key, school) VALUES (?, ?, ?) RETURNING id",
-                                                   [importData, .text(segment.key), .text(segment.school)]).first
-                    segments[segment.school] = try row?.decode(column: "id", as: Int64.self)
-                }
-                var binds: [SQLiteData] = []
-                binds.reserveCapacity(rows.count * 3)
-                let allocator = ByteBufferAllocator()
-                for row in rows {
-                    binds += [.integer(Int(segments[row.school] ?? 0)), .blob(allocator.buffer(bytes: row.numberIndex)), .blob(allocator.buffer(bytes: row.sealed))]
-                }
-                let placeholders = Array(repeating: "(?, ?, ?)", count: rows.count).joined(separator: ", ")
-                _ = try connection.query("INSERT INTO roster_lines (segment, number_index, data) VALUES \(placeholders)", binds)
-                if !new.isEmpty { _ = try connection.query("COMMIT") }
-            } catch {
-                if !new.isEmpty { _ = try? connection.query("ROLLBACK") }
-                for setting in Self.restored { _ = try? connection.query(setting) }
-                throw error
+            try await NIOThreadPool.singleton.runIfActive {
+                try insertLines(rows, importData: importData, segments: known, new: new, on: connection)
             }
-            for setting in Self.restored { _ = try connection.query(setting) }
-            return segments
         }
+    }
+
+    private static func insertLines(_ rows: [RosterRow], importData: SQLiteData, segments known: [String: Int64], new: [(school: String, key: String)],
+                                    on connection: DirectSQLiteDatabase) throws -> [String: Int64] {
+        _ = try connection.query("PRAGMA synchronous = NORMAL")
+        _ = try connection.query("PRAGMA cache_size = -4096")
+        _ = try connection.query("PRAGMA wal_autocheckpoint = 25000")
+        var segments = known
+        do {
+            // New segments and the lines in one transaction; without new segments one
+            // statement committed by itself, so SQLite needs no statement journal.
+            if !new.isEmpty { _ = try connection.query("BEGIN IMMEDIATE") }
+            for segment in new {
+                let row = try connection.query("INSERT INTO roster_segments (import_id, school_key, school) VALUES (?, ?, ?) RETURNING id",
+                                               [importData, .text(segment.key), .text(segment.school)]).first
+                segments[segment.school] = try row?.decode(column: "id", as: Int64.self)
+            }
+            var binds: [SQLiteData] = []
+            binds.reserveCapacity(rows.count * 3)
+            let allocator = ByteBufferAllocator()
+            for row in rows {
+                binds += [.integer(Int(segments[row.school] ?? 0)), .blob(allocator.buffer(bytes: row.numberIndex)), .blob(allocator.buffer(bytes: row.sealed))]
+            }
+            let placeholders = Array(repeating: "(?, ?, ?)", count: rows.count).joined(separator: ", ")
+            _ = try connection.query("INSERT INTO roster_lines (segment, number_index, data) VALUES \(placeholders)", binds)
+            if !new.isEmpty { _ = try connection.query("COMMIT") }
+        } catch {
+            if !new.isEmpty { _ = try? connection.query("ROLLBACK") }
+            for setting in Self.restored { _ = try? connection.query(setting) }
+            throw error
+        }
+        for setting in Self.restored { _ = try connection.query(setting) }
+        return segments
     }
 
     /// Marks an import complete with its counts and makes it the roll of its schools: their

@@ -117,19 +117,32 @@ struct GrantStore: Sendable {
             """).all().map(Self.grant(row:))
     }
 
-    /// The verification query's read, in one statement: the grant in force under which the
-    /// platform knows `subject`, with the person's verified cases (the caller picks the one
-    /// the platform accepts: `GrantService.verification(among:platform:)`).
+    /// The verification query's read: the grant in force under which the platform knows
+    /// `subject`, with the person's verified cases, oldest first (the caller picks the one the
+    /// platform accepts: `GrantService.verification(among:platform:)`). On PostgreSQL one
+    /// statement (one round trip; the cases come as a JSON column); on SQLite two, which run
+    /// in-process from prepared statements and cost less than building and parsing the JSON.
     func inForceWithVerifications(platform: UUID, subject: String, at now: Date) async throws -> (Grant, verified: [StoredCase])? {
         let engine = SQLEngine.of(db)
+        let inForce: SQLQueryString = """
+            platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
+            ORDER BY granted_at DESC LIMIT 1
+            """
+        if engine == .sqlite {
+            guard let row = try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE \(inForce)").first() else { return nil }
+            let grant = try Self.grant(row: row)
+            let cases = try await db.sql().raw("""
+                SELECT \(CaseStore.columns) FROM cases WHERE account_id = \(bind: grant.accountID) AND state = \(bind: CaseState.verified.rawValue)
+                ORDER BY verified_at
+                """).all().map(CaseStore.value(row:))
+            return (grant, cases)
+        }
         let verified = JSONRows.aggregate(CaseStore.columnNames, dates: CaseStore.dateColumns, from: """
             cases WHERE account_id = grants.account_id AND state = \(bind: CaseState.verified.rawValue)
             """, order: "verified_at", engine: engine)
-        guard let row = try await db.sql().raw("""
-            SELECT \(Self.columns), \(verified) AS verified_json FROM grants
-            WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
-            ORDER BY granted_at DESC LIMIT 1
-            """).first() else { return nil }
+        guard let row = try await db.sql().raw("SELECT \(Self.columns), \(verified) AS verified_json FROM grants WHERE \(inForce)").first() else {
+            return nil
+        }
         let cases = try JSONRows.rows(row.value("verified_json"), dates: CaseStore.dateColumns, engine: engine).map { try CaseStore.value(row: $0) }
         return (try Self.grant(row: row), cases)
     }

@@ -74,7 +74,7 @@ public func configure(
     let writer: GateWriter
     switch configuration.database {
     case .sqlite(let path):
-        writer = try GateWriter.sqlite(path: path, logger: app.logger)
+        writer = try GateWriter.sqlite(path: path, threadPool: app.threadPool, logger: app.logger)
     case .postgres(let url):
         writer = try GateWriter.postgres(url: url, poolTimeout: configuration.databasePoolTimeout, threadPool: app.threadPool, logger: app.logger)
     }

@@ -7,9 +7,9 @@ import NIOPosix
 import Vapor
 
 /// Where the write gate runs its transactions when it groups them: one connection of its own
-/// and an event loop of its own, which runs the transactions' bodies (`executor`). On
-/// PostgreSQL the connection sits in a `Databases` of its own on that loop; on SQLite it is an
-/// `SQLiteHandle`, whose statements run on that loop itself.
+/// and an event loop of its own, which runs the transactions' bodies (`executor`), in a
+/// `Databases` of its own on that loop. On SQLite the connection is an `SQLiteHandle`, whose
+/// statements run on that loop itself.
 ///
 /// A write transaction is a chain of statements, each awaited before the next, and every write
 /// waits for the writer. On the application's loops each statement's answer (PostgreSQL's
@@ -19,9 +19,9 @@ import Vapor
 /// once, on a loop that serves no requests.
 final class GateWriter: Sendable {
     private let loops: MultiThreadedEventLoopGroup
-    /// The connection: PostgreSQL's in a `Databases` of the writer's own; SQLite's a handle
-    /// of its own, whose statements run on the writer's loop itself (no thread pool between).
-    private let connection: Connection
+    /// The one connection, in a `Databases` of the writer's own on its loop.
+    private let databases: Databases
+    private let id: DatabaseID
     private let logger: Logger
     private let loopExecutor: EventLoopExecutor
     /// Where the transactions' bodies run (for `withTaskExecutorPreference`).
@@ -33,27 +33,26 @@ final class GateWriter: Sendable {
     /// appending an event need not.
     let locksChain: Bool
 
-    private enum Connection {
-        case pooled(Databases, DatabaseID)
-        case direct(SQLiteHandle)
-    }
-
-    private init(_ connection: Connection, loops: MultiThreadedEventLoopGroup, settings: [String], locksChain: Bool, logger: Logger) {
-        self.loops = loops
-        self.connection = connection
+    private init(_ configuration: any DatabaseConfiguration, id: DatabaseID, threadPool: NIOThreadPool, settings: [String], locksChain: Bool,
+                 logger: Logger) {
+        loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        databases = Databases(threadPool: threadPool, on: loops)
+        databases.use(configuration, as: id, isDefault: false)
         loopExecutor = EventLoopExecutor(loops.next())
+        self.id = id
         self.settings = settings
         self.locksChain = locksChain
         self.logger = logger
     }
 
     /// The writer on the SQLite file at `path`: one connection of its own (`SQLiteHandle`),
-    /// which keeps its statements prepared. Its page cache holds 16 MiB instead of SQLite's
-    /// 2 MiB: every write touches several tables' indexes at random places (ids are random),
-    /// and under load about a tenth of the writer's time went to reading back pages it had
-    /// evicted. SQLite's one writer needs no lock of the chain's own.
-    static func sqlite(path: String, logger: Logger) throws -> GateWriter {
-        GateWriter(.direct(try SQLiteHandle(path: path)), loops: MultiThreadedEventLoopGroup(numberOfThreads: 1),
+    /// which keeps its statements prepared and runs them on the writer's loop (the thread pool
+    /// goes unused). Its page cache holds 16 MiB instead of SQLite's 2 MiB: every write touches
+    /// several tables' indexes at random places (ids are random), and under load about a tenth
+    /// of the writer's time went to reading back pages it had evicted. SQLite's one writer needs
+    /// no lock of the chain's own.
+    static func sqlite(path: String, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
+        GateWriter(DirectSQLiteConfiguration(source: .handle(try SQLiteHandle(path: path))), id: .sqliteWriter, threadPool: threadPool,
                    settings: ["PRAGMA cache_size = -16384"], locksChain: false, logger: logger)
     }
 
@@ -65,32 +64,19 @@ final class GateWriter: Sendable {
     static func postgres(url: String, poolTimeout: Int, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
         let configuration = try DatabaseConfigurationFactory.postgres(
             url: url, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(Int64(poolTimeout)), sqlLogLevel: .trace)
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let databases = Databases(threadPool: threadPool, on: loops)
-        databases.use(configuration, as: .postgresWriter, isDefault: false)
-        return GateWriter(.pooled(databases, .postgresWriter), loops: loops, settings: [], locksChain: true, logger: logger)
+        return GateWriter(configuration.make(), id: .postgresWriter, threadPool: threadPool, settings: [], locksChain: true, logger: logger)
     }
 
     /// The database the gate's transactions run on; after shutdown an error (a write racing
     /// the application's end is refused, not run).
     func database() throws -> any Database {
-        switch connection {
-        case .pooled(let databases, let id):
-            guard let db = databases.database(id, logger: logger, on: loopExecutor.loop) else { throw GateWriterError.shutDown }
-            return db
-        case .direct(let handle):
-            guard handle.isOpen else { throw GateWriterError.shutDown }
-            let context = DatabaseContext(configuration: DirectSQLiteConfiguration(source: .handle(handle)), logger: logger, eventLoop: loopExecutor.loop)
-            return DirectSQLiteDatabase(source: .handle(handle), context: context, inTransaction: false)
-        }
+        guard let db = databases.database(id, logger: logger, on: loopExecutor.loop) else { throw GateWriterError.shutDown }
+        return db
     }
 
     /// Closes the connection, then stops the loop (jobs that come later run elsewhere).
     func shutdown() async {
-        switch connection {
-        case .pooled(let databases, _): await databases.shutdownAsync()
-        case .direct(let handle): handle.close()
-        }
+        await databases.shutdownAsync()
         loopExecutor.close()
         try? await loops.shutdownGracefully()
     }
@@ -136,6 +122,9 @@ final class EventLoopExecutor: TaskExecutor {
 }
 
 extension DatabaseID {
+    /// The connection the write gate runs SQLite transactions on (the same file as `.sqlite`,
+    /// in the writer's own `Databases`).
+    static let sqliteWriter = DatabaseID(string: "sqlite-writer")
     /// The connection the write gate runs PostgreSQL transactions on (in the writer's own
     /// `Databases`).
     static let postgresWriter = DatabaseID(string: "postgres-writer")

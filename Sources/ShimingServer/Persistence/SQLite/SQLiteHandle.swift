@@ -96,9 +96,6 @@ final class SQLiteHandle: Sendable {
         }
     }
 
-    /// Whether the connection is open (until `close()`).
-    var isOpen: Bool { state.withLock { $0.connection != nil } }
-
     /// Finalises the kept statements and closes the connection; later statements fail.
     func close() {
         state.withLock { state in

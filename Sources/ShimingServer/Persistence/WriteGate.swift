@@ -28,7 +28,7 @@ public final class WriteGate: Sendable {
     /// there, instead of on the database they are called with, in groups.
     init(serialises: Bool, writer: GateWriter? = nil) {
         serial = serialises ? AsyncSerialLock() : nil
-        group = serialises || writer != nil ? GroupCommit(executor: writer?.executor, setUp: writer?.settings ?? [], locksChain: writer?.locksChain ?? false) : nil
+        group = serialises || writer != nil ? GroupCommit(executor: writer?.executor, locksChain: writer?.locksChain ?? false) : nil
         self.writer = writer
     }
 
@@ -85,17 +85,14 @@ final class GroupCommit: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let executor: (any TaskExecutor)?
-    /// Statements each group's transaction starts with (the writer connection's settings).
-    private let setUp: [String]
     /// Whether each group takes the audit chain's lock before its transactions run (then
     /// appending an event need not).
     private let locksChain: Bool
     /// At most this many transactions commit together (a group holds the writer that long).
     static let largestGroup = 32
 
-    init(executor: (any TaskExecutor)? = nil, setUp: [String] = [], locksChain: Bool = false) {
+    init(executor: (any TaskExecutor)? = nil, locksChain: Bool = false) {
         self.executor = executor
-        self.setUp = setUp
         self.locksChain = locksChain
     }
 
@@ -153,9 +150,8 @@ final class GroupCommit: Sendable {
     private func commit(_ batch: [Waiter], on db: any Database) async -> [(any Error)?] {
         do {
             // (Fluent runs a transaction in a task of its own: the preference is stated inside.)
-            return try await db.transaction { [executor, setUp, locksChain] tx in try await withTaskExecutorPreference(executor) {
+            return try await db.transaction { [executor, locksChain] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
-                for statement in setUp { try await sql.raw("\(unsafeRaw: statement)").run() }
                 if locksChain { try await AuditLog.lockChain(on: sql) }
                 let tail = AuditChainTail(locked: locksChain)
                 let outcomes = try await AuditChainTail.$current.withValue(tail) { () async throws -> [(any Error)?] in

@@ -28,4 +28,18 @@ struct QueryPlanTests {
             #expect(found.contains("accounts_kind_status"), "\(found)")
         }
     }
+
+    @Test("a person's cases in one state are found by account, not by reading every case in that state (drafts before a new one, verifications for a platform's query)",
+          arguments: [
+              "SELECT COUNT(*) AS n FROM cases WHERE account_id = '6f9619ff-8b86-d011-b42d-00c04fc964ff' AND state = 'draft'",
+              "SELECT id FROM cases WHERE account_id = '6f9619ff-8b86-d011-b42d-00c04fc964ff' AND state = 'verified' ORDER BY verified_at",
+              "SELECT id FROM cases WHERE account_id = '6f9619ff-8b86-d011-b42d-00c04fc964ff' AND program <> 'p' AND state = 'verified' ORDER BY verified_at DESC LIMIT 1",
+          ])
+    func casesByAccountAndState(query: String) async throws {
+        try await withShiming { shiming in
+            let found = try await plan(of: query, on: shiming.db)
+            #expect(found.contains("cases_account"), "\(found)")
+            #expect(!found.contains("cases_expiry") && !found.contains("cases_state"), "\(found)")
+        }
+    }
 }

@@ -33,5 +33,6 @@ enum ShimingMigrations {
         CreateDataExports(),
         CreateRosterLines(),
         IndexStaffAccounts(),
+        IndexCasesByAccountState(),
     ]
 }

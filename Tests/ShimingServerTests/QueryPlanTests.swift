@@ -42,4 +42,12 @@ struct QueryPlanTests {
             #expect(!found.contains("cases_expiry") && !found.contains("cases_state"), "\(found)")
         }
     }
+
+    @Test("an upload adds up its owner's files through an index, not by reading every stored file (the storage allowance)")
+    func storedBytesOfOwner() async throws {
+        try await withShiming { shiming in
+            let found = try await plan(of: "SELECT SUM(size) FROM stored_files WHERE owner_id = '6f9619ff-8b86-d011-b42d-00c04fc964ff'", on: shiming.db)
+            #expect(found.contains("stored_files_owner"), "\(found)")
+        }
+    }
 }

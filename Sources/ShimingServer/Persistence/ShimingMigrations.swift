@@ -34,5 +34,6 @@ enum ShimingMigrations {
         CreateRosterLines(),
         IndexStaffAccounts(),
         IndexCasesByAccountState(),
+        IndexFilesByOwner(),
     ]
 }

@@ -62,11 +62,10 @@ public struct AuditEvent: Sendable, Equatable {
     static let keyedPrefix = "k1:"
 
     static func keyedHash(previous: String, fields: [String], key: SymmetricKey) -> String {
-        let encoded = (try? JSONEncoder().encode(fields)) ?? Data()
         var mac = HMAC<SHA256>(key: key)
-        mac.update(data: Data(previous.utf8))
-        mac.update(data: Data([0x0A]))
-        mac.update(data: encoded)
+        mac.update(data: Array(previous.utf8))
+        mac.update(data: [0x0A])
+        mac.update(data: AuditJSON.array(fields))
         return keyedPrefix + Hex.encode(Data(mac.finalize()))
     }
 
@@ -80,11 +79,10 @@ public struct AuditEvent: Sendable, Equatable {
     static let genesisHash = String(repeating: "0", count: 64)
 
     static func chainHash(previous: String, fields: [String]) -> String {
-        let encoded = (try? JSONEncoder().encode(fields)) ?? Data()
         var hasher = SHA256()
-        hasher.update(data: Data(previous.utf8))
-        hasher.update(data: Data([0x0A]))
-        hasher.update(data: encoded)
+        hasher.update(data: Array(previous.utf8))
+        hasher.update(data: [0x0A])
+        hasher.update(data: AuditJSON.array(fields))
         return Hex.encode(hasher.finalize())
     }
 
@@ -142,9 +140,7 @@ public enum AuditLog {
         } else {
             last = nil
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let detailText = String(decoding: try encoder.encode(details), as: UTF8.self)
+        let detailText = AuditJSON.object(details)
         var event = AuditEvent(
             id: UUID(),
             seq: (last?.seq ?? 0) + 1,

@@ -1,0 +1,57 @@
+/// The audit chain's two JSON texts, written directly: an event's fields (an array of strings,
+/// hashed into the chain) and its details (a map of strings, stored). Every state change
+/// records an event inside the write gate, and two `JSONEncoder` runs per event cost the writer
+/// more than the hash itself.
+///
+/// The bytes are exactly those `JSONEncoder` writes for the same values, with the options
+/// noted on each function: the hashes of the events already in every deployment's chain depend
+/// on them. `AuditJSONTests` compares the two for every character of the Basic Multilingual
+/// Plane, characters beyond it, and random maps.
+enum AuditJSON {
+    /// `JSONEncoder().encode(strings)`, default options (a `/` is written `\/`).
+    static func array(_ strings: [String]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(strings.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (index, string) in strings.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            append(string, escapingSlashes: true, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` for a map of strings.
+    static func object(_ map: [String: String]) -> String {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (index, key) in map.keys.sorted().enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            append(key, escapingSlashes: false, to: &out)
+            out.append(UInt8(ascii: ":"))
+            append(map[key] ?? "", escapingSlashes: false, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A JSON string: quotation mark, backslash and control characters escaped (the five with
+    /// a short form by it, the others as `\u00xx`), everything else as its UTF-8 bytes.
+    private static func append(_ string: String, escapingSlashes: Bool, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
+            case UInt8(ascii: "/") where escapingSlashes: out += [UInt8(ascii: "\\"), byte]
+            case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x00..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

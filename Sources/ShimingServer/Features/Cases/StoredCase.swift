@@ -18,10 +18,11 @@ struct StoredCase: Sendable, Equatable {
     var scopeGrade: String?
     var scopeClass: String?
     var identityCode: String?
-    /// The last automatic check results (codes only, no personal data).
-    var checks: [CheckResult]?
-    /// The last decision (automatic or by a person); a staff note inside is sealed.
-    var decision: CaseDecision?
+    /// The last automatic check results (codes only, no personal data); decoded when first read.
+    @LazyJSON var checks: [CheckResult]? = nil
+    /// The last decision (automatic or by a person); a staff note inside is sealed. Decoded when
+    /// first read.
+    @LazyJSON var decision: CaseDecision? = nil
     var guardianConsentAt: Date?
     var confirmationHash: String?
     var confirmationExpiresAt: Date?

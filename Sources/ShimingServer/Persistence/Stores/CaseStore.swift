@@ -181,7 +181,7 @@ struct CaseStore: Sendable {
     // MARK: Writing
 
     func insert(_ item: StoredCase) async throws {
-        let checks = try item.checks.map(StoredJSON.text), decision = try item.decision.map(StoredJSON.text)
+        let checks = try item.$checks.columnText(), decision = try item.$decision.columnText()
         try await db.sql().raw("""
             INSERT INTO cases (\(Self.columns)) VALUES (\(bind: item.id), \(bind: item.accountID), \(bind: item.program),
             \(bind: item.state.rawValue), \(bind: item.dataSealed), \(bind: item.numberIndex), \(bind: item.scopeSchool), \(bind: item.scopeGrade),
@@ -197,8 +197,8 @@ struct CaseStore: Sendable {
     func save(_ item: inout StoredCase, at now: Date) async throws {
         let sql = try db.sql()
         item.updatedAt = now
-        let checks = try item.checks.map(StoredJSON.text)
-        let decision = try item.decision.map(StoredJSON.text)
+        let checks = try item.$checks.columnText()
+        let decision = try item.$decision.columnText()
         let row = sql.raw("""
             UPDATE cases SET state = \(bind: item.state.rawValue), data_sealed = \(bind: item.dataSealed), number_index = \(bind: item.numberIndex),
             scope_school = \(bind: item.scopeSchool), scope_grade = \(bind: item.scopeGrade), scope_class = \(bind: item.scopeClass),
@@ -319,19 +319,19 @@ struct CaseStore: Sendable {
                                    "created_at", "updated_at"]
 
     static func value(row: any SQLRow) throws -> StoredCase {
-        let checks: String? = try row.value("checks_json"), decision: String? = try row.value("decision_json")
-        return StoredCase(
+        var item = StoredCase(
             id: try row.value("id"), accountID: try row.value("account_id"), program: try row.value("program"),
             state: CaseState(rawValue: try row.value("state")) ?? .draft, dataSealed: try row.value("data_sealed"),
             numberIndex: try row.value("number_index"), scopeSchool: try row.value("scope_school"), scopeGrade: try row.value("scope_grade"),
             scopeClass: try row.value("scope_class"), identityCode: try row.value("identity_code"),
-            checks: try checks.map { try StoredJSON.decode([CheckResult].self, from: $0) },
-            decision: try decision.map { try StoredJSON.decode(CaseDecision.self, from: $0) },
             guardianConsentAt: try row.value("guardian_consent_at"), confirmationHash: try row.value("confirmation_hash"),
             confirmationExpiresAt: try row.value("confirmation_expires_at"), confirmationAttempts: try row.value("confirmation_attempts"),
             submittedAt: try row.value("submitted_at"), verifiedAt: try row.value("verified_at"), expiresAt: try row.value("expires_at"),
             remindedAt: try row.value("reminded_at"), createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"),
             version: try row.value("version")
         )
+        item.$checks = LazyJSON(columnText: try row.value("checks_json"))
+        item.$decision = LazyJSON(columnText: try row.value("decision_json"))
+        return item
     }
 }

@@ -125,6 +125,32 @@ struct DirectSQLiteTests {
         }
     }
 
+    @Test("the write gate's connection waits for a write lock another connection holds, also when its transaction reads before it writes")
+    func writerWaitsForTheLock() async throws {
+        try await withPair { pair in
+            try await pair.direct.raw("CREATE TABLE n (v INTEGER PRIMARY KEY)").run()
+            let handle = try SQLiteHandle(path: pair.pool.path)
+            defer { handle.close() }
+            let writer = DirectSQLiteDatabase(source: .handle(handle), context: pair.direct.context, inTransaction: false)
+            // Another connection holds the write lock (the retention turn did, outside the gate).
+            let other = try SQLiteHandle(path: pair.pool.path)
+            defer { other.close() }
+            _ = try other.query("BEGIN IMMEDIATE", [])
+            _ = try other.query("INSERT INTO n (v) VALUES (1)", [])
+            let transaction = Task {
+                try await writer.transaction { tx in
+                    _ = try await tx.sql().raw("SELECT COUNT(*) AS c FROM n").all()
+                    try await tx.sql().raw("INSERT INTO n (v) VALUES (2)").run()
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            _ = try other.query("COMMIT", [])
+            // A transaction begun as a reader failed here with "database is locked".
+            try await transaction.value
+            #expect(try await pair.direct.raw("SELECT v FROM n ORDER BY v").all().map { try $0.decode(column: "v", as: Int.self) } == [1, 2])
+        }
+    }
+
     @Test("errors keep their kind (a duplicate is a constraint failure, bad SQL a syntax error), and more statements than are kept prepared all answer right")
     func errorsAndKeptStatements() async throws {
         try await withPair { pair in

@@ -66,9 +66,11 @@ struct ExportJobService: Sendable {
     }
 
     /// Builds the exports waiting (the minute sweep); answers how many became ready.
+    /// (Claiming, expiring and failing are writes, each through the write gate like every other.)
     func buildDue() async throws -> Int {
         var built = 0
-        for job in try await store.exports.claim(at: now, lease: Self.lease, limit: 2) where try await build(job) {
+        let now = now
+        for job in try await store.transaction({ tx in try await tx.exports.claim(at: now, lease: Self.lease, limit: 2) }) where try await build(job) {
             built += 1
         }
         return built
@@ -76,14 +78,15 @@ struct ExportJobService: Sendable {
 
     /// Removes the files of exports past their 24 hours.
     func expireDue() async throws -> Int {
-        let expired = try await store.exports.expire(at: now, limit: 100)
+        let now = now
+        let expired = try await store.transaction { tx in try await tx.exports.expire(at: now, limit: 100) }
         for id in expired { try? await context.files.remove(id) }
         return expired.count
     }
 
     private func build(_ job: ExportJob) async throws -> Bool {
         guard let account = try await store.accounts.find(job.accountID), account.status != .closed else {
-            try await store.exports.markFailed(job.id)
+            try await store.transaction { tx in try await tx.exports.markFailed(job.id) }
             return false
         }
         let plain = try exports.workFile(job.id)
@@ -104,7 +107,7 @@ struct ExportJobService: Sendable {
                 throw error
             }
         } catch {
-            try await store.exports.markFailed(job.id)
+            try await store.transaction { tx in try await tx.exports.markFailed(job.id) }
             throw error
         }
         let now = self.now

@@ -17,9 +17,12 @@ struct RetentionService: Sendable {
     static let batchSize = 100
 
     /// Whether this instance runs today's sweep: one conditional statement on a day-long
-    /// window, so among several instances exactly one gets each day's turn.
+    /// window, so among several instances exactly one gets each day's turn. A write, so through
+    /// the write gate: on SQLite, a write beside the gate's own connection made a group of
+    /// waiting requests fail with "database is locked" at every sweep that met one.
     func takeDailyTurn() async throws -> Bool {
-        try await store.limits.take("sweep:retention", Allowance(cap: 1, window: 86_400), at: now)
+        let now = now
+        return try await store.transaction { tx in try await tx.limits.take("sweep:retention", Allowance(cap: 1, window: 86_400), at: now) }
     }
 
     /// What is due under one program.

@@ -77,12 +77,24 @@ struct DirectSQLiteDatabase: Database, SQLDatabase {
         eventLoop.makeSucceededVoidFuture()
     }
 
+    /// How a transaction begins. The write gate's connection (`.handle`) takes the write lock
+    /// at once: a transaction that read first and then wrote while another connection held the
+    /// lock would fail (SQLite returns "database is locked" without waiting when a reading
+    /// transaction wants to write), and with it the whole group. Taken at `BEGIN`, the lock is
+    /// waited for. Transactions of the pool (reads, and the gate's exclusive work) begin as usual.
+    private var begin: String {
+        switch source {
+        case .handle: "BEGIN IMMEDIATE TRANSACTION"
+        case .pool: "BEGIN TRANSACTION"
+        }
+    }
+
     func transaction<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         guard !inTransaction else { return closure(self) }
         return pinned { database in
             let transaction = DirectSQLiteDatabase(source: database.source, context: context, inTransaction: true)
             do {
-                try transaction.run(SQLRaw("BEGIN TRANSACTION"), { _ in })
+                try transaction.run(SQLRaw(begin), { _ in })
             } catch {
                 return eventLoop.makeFailedFuture(error)
             }

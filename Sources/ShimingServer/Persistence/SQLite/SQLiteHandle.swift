@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SQLiteNIO
 import Synchronization
@@ -44,8 +45,13 @@ final class SQLiteHandle: Sendable {
             sqlite_nio_sqlite3_close(connection)
             throw DirectSQLiteError(code: opened, message: message)
         }
-        // Wait for as long as another connection holds the file (SQLiteNIO's behaviour).
-        sqlite_nio_sqlite3_busy_handler(connection, { _, _ in 1 }, nil)
+        // Wait for as long as another connection holds the file (as SQLiteNIO did), but asleep:
+        // retrying at once kept a thread spinning (a request loop, for a read) while the
+        // writer's commit waited for the disk. A tenth of a millisecond at first, then one.
+        sqlite_nio_sqlite3_busy_handler(connection, { _, tries in
+            usleep(tries < 10 ? 100 : 1_000)
+            return 1
+        }, nil)
         state = Mutex(State(connection: connection))
         _ = try query("PRAGMA foreign_keys = ON", [])
     }

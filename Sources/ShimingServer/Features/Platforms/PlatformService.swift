@@ -172,8 +172,16 @@ struct PlatformService: Sendable {
     /// its own transaction, one commit instead of two); past the allowance it throws 429, and
     /// the transaction's rollback takes the count back (the window stays full).
     static func countCall(_ key: PlatformKey, in tx: Store, at now: Date, allowance: Int) async throws {
-        let window = Int64(now.timeIntervalSince1970) / 60
-        let count = try await tx.platforms.countCall(key: key.id, window: window)
+        try await admit(try await tx.platforms.countCall(key: key.id, window: window(now)), key: key, in: tx, at: now, allowance: allowance)
+    }
+
+    /// The per-minute window a call at `now` counts in.
+    static func window(_ now: Date) -> Int64 { Int64(now.timeIntervalSince1970) / 60 }
+
+    /// What follows counting the `count`th call of its minute: the first notes the key's use
+    /// (and every tenth minute drops old windows); past the allowance 429.
+    static func admit(_ count: Int, key: PlatformKey, in tx: Store, at now: Date, allowance: Int) async throws {
+        let window = window(now)
         if count == 1 {
             try await tx.platforms.touchKey(key.id, at: now)
             if window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }

@@ -64,8 +64,14 @@ extension GrantService {
             answer = try self.answer(grant, verification: verification(among: verified, platform: platform))
         }
         let recorded = try await store.transaction { tx in
-            try await PlatformService.countCall(key, in: tx, at: now, allowance: allowance)
-            guard let grant, try await tx.grants.recordQuery(grant.id, at: now) else { return false }
+            guard let grant else {
+                try await PlatformService.countCall(key, in: tx, at: now, allowance: allowance)
+                return false
+            }
+            let (calls, recorded) = try await tx.grants.recordQuery(grant.id, countingCallOf: key.id, window: PlatformService.window(now),
+                                                                    allowance: allowance, at: now)
+            try await PlatformService.admit(calls, key: key, in: tx, at: now, allowance: allowance)
+            guard recorded else { return false }
             try await tx.audit("verification.queried", actor: .platform(platform.id), subject: Self.subject(grant.id), ip: ip,
                                details: ["key": key.id.uuidString.lowercased()], at: now)
             return true

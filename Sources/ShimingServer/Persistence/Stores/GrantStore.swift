@@ -185,6 +185,33 @@ struct GrantStore: Sendable {
         return true
     }
 
+    /// The verification query's write: counts the key's call in its window and, while the
+    /// count is within `allowance`, notes the query on the grant if still in force and counts it
+    /// on its day; answers the call's count and whether the query was recorded. On PostgreSQL
+    /// one statement (one round trip on the write gate's connection instead of three); on
+    /// SQLite the three statements, in-process.
+    func recordQuery(_ grant: UUID, countingCallOf key: UUID, window: Int64, allowance: Int, at now: Date) async throws -> (calls: Int, recorded: Bool) {
+        guard SQLEngine.of(db) == .postgres else {
+            let calls = try await PlatformStore.countCall(key: key, window: window, on: db)
+            return (calls, calls <= allowance ? try await recordQuery(grant, at: now) : false)
+        }
+        let row = try await db.sql().raw("""
+            WITH counted AS (
+            """ + PlatformStore.countingCall(key: key, window: window) + """
+            ), queried AS (
+              UPDATE grants SET last_queried_at = \(bind: now)
+              WHERE id = \(bind: grant) AND revoked_at IS NULL AND expires_at > \(bind: now) AND (SELECT count FROM counted) <= \(bind: allowance)
+              RETURNING id
+            ), daily AS (
+              INSERT INTO grant_queries (grant_id, day, count, last_at) SELECT id, \(bind: ChinaTime.day(now)), 1, \(bind: now) FROM queried
+              ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + 1, last_at = EXCLUDED.last_at
+              RETURNING grant_id
+            )
+            SELECT (SELECT count FROM counted) AS calls, (SELECT COUNT(*) FROM daily) AS recorded
+            """).first()
+        return (try row?.decode(column: "calls", as: Int.self) ?? 1, try (row?.decode(column: "recorded", as: Int.self) ?? 0) > 0)
+    }
+
     /// The per-day query counts under these grants, newest day first.
     func queries(of grants: [UUID], limit: Int = 200) async throws -> [GrantQueryDay] {
         guard !grants.isEmpty else { return [] }

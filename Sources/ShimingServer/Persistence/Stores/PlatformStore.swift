@@ -125,12 +125,22 @@ struct PlatformStore: Sendable {
     /// Counts one call in the key's current window and returns the count so far, in one
     /// statement (two callers at once each get their own number).
     func countCall(key: UUID, window: Int64) async throws -> Int {
-        let row = try await db.sql().raw("""
-            INSERT INTO platform_rate_windows (key_id, window_start, count) VALUES (\(bind: key), \(bind: window), 1)
-            ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + 1
-            RETURNING count
-            """).first()
+        try await Self.countCall(key: key, window: window, on: db)
+    }
+
+    static func countCall(key: UUID, window: Int64, on db: any Database) async throws -> Int {
+        let row = try await db.sql().raw(countingCall(key: key, window: window)).first()
         return try row?.decode(column: "count", as: Int.self) ?? 1
+    }
+
+    /// The statement that counts a call (`RETURNING count`); the verification query's write on
+    /// PostgreSQL runs it inside its own (`GrantStore.recordQuery(_:countingCallOf:…)`).
+    static func countingCall(key: UUID, window: Int64) -> SQLQueryString {
+        """
+        INSERT INTO platform_rate_windows (key_id, window_start, count) VALUES (\(bind: key), \(bind: window), 1)
+        ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + 1
+        RETURNING count
+        """
     }
 
     /// Drops rate windows that ended before `window`.

@@ -32,6 +32,7 @@ final class SQLiteHandle: Sendable {
         var connection: OpaquePointer?
         var prepared: [String: Prepared] = [:]
         var uses: UInt64 = 0
+        var writes = 0
     }
 
     private let state: Mutex<State>
@@ -81,6 +82,7 @@ final class SQLiteHandle: Sendable {
                 if kept { state.prepared[sql] = prepared }
             }
             let statement = prepared.statement
+            if sqlite_nio_sqlite3_stmt_readonly(statement) == 0 { state.writes += 1 }
             // Every run binds all of the statement's values anew. Bindings are not cleared in
             // between: SQLite re-prepares a statement whose plan looked at a bound value
             // (whether it is 0 or 1, say) whenever its bindings are cleared.
@@ -101,6 +103,10 @@ final class SQLiteHandle: Sendable {
             }
         }
     }
+
+    /// How many statements that may write (not read-only to SQLite) this connection ran: on
+    /// the read pool, only the gate's exclusive work and migrations should (tests check it).
+    var writeStatements: Int { state.withLock { $0.writes } }
 
     /// Finalises the kept statements and closes the connection; later statements fail.
     func close() {
@@ -234,6 +240,9 @@ final class SQLiteHandlePool: Sendable {
         defer { give(handle) }
         return try body(handle)
     }
+
+    /// Statements that may write, run on any connection of the pool so far.
+    var writeStatements: Int { state.withLock { $0.all }.reduce(0) { $0 + $1.writeStatements } }
 
     /// Closes every connection; later statements fail.
     func close() {

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 /// A JSON column of a stored row, decoded the first time it is read rather than when the row
-/// is. A case's check results and decision are read with the case everywhere, but few readers
-/// look at them: a platform's verification query, for one, reads only who decided, and before
-/// this decoding the two columns was the largest single part of its time.
+/// is. A case's check results and decision come with the case everywhere, but few readers look
+/// at them: a platform's verification query reads only who decided, and decoding both columns
+/// of every row it read was the largest single part of its time on the request loops.
 ///
 /// Written back (`$column.columnText()`), a column nobody changed is the text as it was read:
 /// not encoded again, and kept as it is even if it could not be decoded (it then reads as nil,

@@ -128,6 +128,7 @@ struct PlatformStore: Sendable {
         try await Self.countCall(key: key, window: window, on: db)
     }
 
+    /// The same on a given connection (the verification query's write on SQLite runs it there).
     static func countCall(key: UUID, window: Int64, on db: any Database) async throws -> Int {
         let row = try await db.sql().raw(countingCall(key: key, window: window)).first()
         return try row?.decode(column: "count", as: Int.self) ?? 1

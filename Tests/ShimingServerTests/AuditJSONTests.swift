@@ -6,18 +6,6 @@ import Testing
 /// chain depend on its bytes being `JSONEncoder`'s.
 @Suite("Audit JSON")
 struct AuditJSONTests {
-    /// SplitMix64: the same texts on every run.
-    private struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private func encoded<T: Encodable>(_ value: T, _ formatting: JSONEncoder.OutputFormatting = []) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = formatting
@@ -42,7 +30,7 @@ struct AuditJSONTests {
 
     @Test("a map of strings is JSONEncoder's with sorted keys and slashes unescaped, byte for byte, for random maps")
     func objects() throws {
-        var random = Seeded(state: 20261203)
+        var random = SeededRandom(state: 20261203)
         let pieces = ["a", "B", "z", "Z", "0", "9", "10", "_", "-", "/", ".", "é", "中", "文", "😀", "\"", "\\", "\n", "\t", "\u{1}", "\u{1F}", " ",
                       "key", "program", "renews"]
         func text(_ count: Int) -> String { (0..<count).map { _ in pieces.randomElement(using: &random)! }.joined() }

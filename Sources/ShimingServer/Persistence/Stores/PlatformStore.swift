@@ -175,10 +175,3 @@ struct PlatformStore: Sendable {
                     lastUsedAt: record.lastUsedAt, revokedAt: record.revokedAt)
     }
 }
-
-extension StoredJSON {
-    /// A stored list of strings; an unreadable column reads as empty.
-    static func list(_ text: String) -> [String] {
-        (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
-    }
-}

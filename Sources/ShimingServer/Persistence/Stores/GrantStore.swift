@@ -174,16 +174,20 @@ struct GrantStore: Sendable {
     /// when it was withdrawn or ran out meanwhile), then counts it on its day (one statement).
     func recordQuery(_ grant: UUID, at now: Date) async throws -> Bool {
         let sql = try db.sql()
-        let inForce = try await sql.raw("""
-            UPDATE grants SET last_queried_at = \(bind: now) WHERE id = \(bind: grant) AND revoked_at IS NULL AND expires_at > \(bind: now) RETURNING id
-            """).all()
-        guard !inForce.isEmpty else { return false }
+        guard try await !sql.raw(Self.notingQuery(grant, at: now) + " RETURNING id").all().isEmpty else { return false }
         try await sql.raw("""
             INSERT INTO grant_queries (grant_id, day, count, last_at) VALUES (\(bind: grant), \(bind: ChinaTime.day(now)), 1, \(bind: now))
-            ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + 1, last_at = \(bind: now)
-            """).run()
+            """ + Self.countingQueryDay).run()
         return true
     }
+
+    /// The query noted on the grant while it is in force (a condition may follow).
+    private static func notingQuery(_ grant: UUID, at now: Date) -> SQLQueryString {
+        "UPDATE grants SET last_queried_at = \(bind: now) WHERE id = \(bind: grant) AND revoked_at IS NULL AND expires_at > \(bind: now)"
+    }
+
+    /// A query added to its day's count, after the `INSERT` of the day's first.
+    private static let countingQueryDay: SQLQueryString = " ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + 1, last_at = EXCLUDED.last_at"
 
     /// The verification query's write: counts the key's call in its window and, while the
     /// count is within `allowance`, notes the query on the grant if still in force and counts it
@@ -199,13 +203,12 @@ struct GrantStore: Sendable {
             WITH counted AS (
             """ + PlatformStore.countingCall(key: key, window: window) + """
             ), queried AS (
-              UPDATE grants SET last_queried_at = \(bind: now)
-              WHERE id = \(bind: grant) AND revoked_at IS NULL AND expires_at > \(bind: now) AND (SELECT count FROM counted) <= \(bind: allowance)
-              RETURNING id
+            """ + Self.notingQuery(grant, at: now) + """
+             AND (SELECT count FROM counted) <= \(bind: allowance) RETURNING id
             ), daily AS (
               INSERT INTO grant_queries (grant_id, day, count, last_at) SELECT id, \(bind: ChinaTime.day(now)), 1, \(bind: now) FROM queried
-              ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + 1, last_at = EXCLUDED.last_at
-              RETURNING grant_id
+            """ + Self.countingQueryDay + """
+             RETURNING grant_id
             )
             SELECT (SELECT count FROM counted) AS calls, (SELECT COUNT(*) FROM daily) AS recorded
             """).first()

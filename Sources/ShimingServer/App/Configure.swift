@@ -46,14 +46,15 @@ public func configure(
         app.databases.use(.sqlite(.file(keyStore), sqlLogLevel: .trace), as: .keys, isDefault: false)
     case .postgres(let url):
         do {
-            app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: configuration.databaseConnectionsPerLoop,
-                                            connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)),
-                                            sqlLogLevel: .trace), as: .psql)
+            // Statements given as SQL are kept prepared on each connection (`PreparedPostgresDatabase`).
+            app.databases.use(PreparedPostgresConfiguration(base: try DatabaseConfigurationFactory.postgres(
+                url: url, maxConnectionsPerEventLoop: configuration.databaseConnectionsPerLoop,
+                connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)), sqlLogLevel: .trace).make()), as: .psql)
             // The key store (`account_keys`) on a small pool of its own: a transaction that
             // needs an account's key never waits for a connection the transactions hold.
-            app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 2,
-                                            connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)),
-                                            sqlLogLevel: .trace), as: .keys, isDefault: false)
+            app.databases.use(PreparedPostgresConfiguration(base: try DatabaseConfigurationFactory.postgres(
+                url: url, maxConnectionsPerEventLoop: 2,
+                connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)), sqlLogLevel: .trace).make()), as: .keys, isDefault: false)
         } catch {
             throw ConfigurationError(variable: "DATABASE_URL", problem: "is not a valid PostgreSQL URL: \(error)")
         }

@@ -70,7 +70,7 @@ final class GateWriter: Sendable {
     static func postgres(url: String, poolTimeout: Int, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
         let configuration = try DatabaseConfigurationFactory.postgres(
             url: url, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(Int64(poolTimeout)), sqlLogLevel: .trace)
-        return GateWriter(configuration.make(), id: .postgresWriter, threadPool: threadPool, locksChain: true, logger: logger)
+        return GateWriter(PreparedPostgresConfiguration(base: configuration.make()), id: .postgresWriter, threadPool: threadPool, locksChain: true, logger: logger)
     }
 
     /// The database the gate's transactions run on; after shutdown an error (a write racing

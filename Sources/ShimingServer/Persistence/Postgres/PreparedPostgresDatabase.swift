@@ -23,8 +23,8 @@ import SQLKit
 ///   `IN` lists) run unnamed, as do statements with a value PostgresNIO cannot bind directly
 ///   (Fluent then encodes it through `Encodable`), and every statement once the process has
 ///   named `PreparedStatementNames.capacity` of them;
-/// - a statement the server refused to prepare (a syntax error, a changed table, a transaction
-///   already failed) gets a new name for its next run: PostgresNIO remembers a failed
+/// - a statement the server may have refused to prepare (a transaction already failed, a
+///   changed table) gets a new name for its next run: PostgresNIO remembers a failed
 ///   preparation on the connection and would answer every later run of the name with it.
 ///
 /// PostgresNIO prepares only statements whose text is a type's static property
@@ -228,12 +228,15 @@ final class PreparedStatementNames: Sendable {
     /// How many statements are named now.
     var count: Int { state.withLockedValue { $0.names.count } }
 
-    /// Whether the server refused to prepare the statement (or to run it as prepared), rather
-    /// than to run it: syntax and name errors (class 42), a failed transaction (25), an unknown
-    /// statement (26), a cached plan whose result changed (0A).
+    /// Whether the server may have refused to prepare the statement, rather than to run it.
+    /// PostgreSQL answers both with an error and nothing tells them apart, so every error
+    /// counts but those a statement meets running with its values: bad data (class 22), a
+    /// broken rule (23), a rolled-back transaction (40), a lock not available (55), a raised
+    /// exception (P0). A preparation that failed for a passing reason (a transaction already
+    /// failed, 25; a changed table, 0A; a cancelled statement, 57) must not stay remembered.
     static func refusedPreparing(_ error: PSQLError) -> Bool {
         guard let state = error.serverInfo?[.sqlState] else { return false }
-        return ["42", "25", "26", "0A"].contains(String(state.prefix(2)))
+        return !["22", "23", "40", "55", "P0"].contains(String(state.prefix(2)))
     }
 }
 

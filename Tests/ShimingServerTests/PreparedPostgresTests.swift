@@ -1,0 +1,79 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+@testable import ShimingServer
+
+/// Statements kept prepared on PostgreSQL's connections (`PreparedPostgresDatabase`).
+@Suite("PostgreSQL statements kept prepared", .enabled(if: TestEngine.postgresURL != nil))
+struct PreparedPostgresTests {
+    /// The statements prepared on this connection whose text contains `marker`: name and how
+    /// many times each was planned (executed).
+    private func prepared(_ marker: String, on sql: any SQLDatabase) async throws -> [(name: String, runs: Int)] {
+        try await sql.raw("SELECT name, generic_plans + custom_plans AS runs FROM pg_prepared_statements WHERE statement LIKE \(bind: "%" + marker + "%") AND statement NOT LIKE '%pg_prepared_statements%'")
+            .all().map { (try $0.decode(column: "name", as: String.self), try $0.decode(column: "runs", as: Int.self)) }
+    }
+
+    @Test("a statement run twice on a connection is prepared once, under a name of its own, and then only executed")
+    func preparedOnce() async throws {
+        try await withShiming { shiming in
+            try await shiming.db.withConnection { db in
+                let sql = try db.sql()
+                for value in [41, 99] {
+                    let row = try await sql.raw("SELECT \(bind: value)::bigint + 1 AS kept_once").first()
+                    #expect(try row?.decode(column: "kept_once", as: Int.self) == value + 1)
+                }
+                let found = try await prepared("kept_once", on: sql)
+                #expect(found.count == 1, "\(found)")
+                #expect(found.first?.name.hasPrefix("shiming_") == true)
+                #expect(found.first?.runs == 2)
+            }
+        }
+    }
+
+    @Test("one text with values of other types (or nil) is another statement: each value is read as its own type")
+    func typesAreTheStatement() async throws {
+        try await withShiming { shiming in
+            try await shiming.db.withConnection { db in
+                let sql = try db.sql()
+                let text = try await sql.raw("SELECT \(bind: "seven")::text AS kept_typed").first()
+                #expect(try text?.decode(column: "kept_typed", as: String.self) == "seven")
+                let number = try await sql.raw("SELECT \(bind: 7)::text AS kept_typed").first()
+                #expect(try number?.decode(column: "kept_typed", as: String.self) == "7")
+                let none = try await sql.raw("SELECT \(bind: String?.none)::text AS kept_typed").first()
+                #expect(try none?.decodeNil(column: "kept_typed") == true)
+                #expect(try await prepared("kept_typed", on: sql).count == 3)
+            }
+        }
+    }
+
+    @Test("statements with many values (bulk writes) run unnamed: each length would be a statement of its own")
+    func bulkRunsUnnamed() async throws {
+        try await withShiming { shiming in
+            try await shiming.db.withConnection { db in
+                let sql = try db.sql()
+                let values = Array(1...(PreparedStatementNames.largestBinds + 1))
+                let list = SQLList(values.map { SQLBind($0) })
+                let row = try await sql.raw("SELECT \(list) AS kept_bulk").first()
+                #expect(row != nil)
+                #expect(try await prepared("kept_bulk", on: sql).isEmpty)
+            }
+        }
+    }
+
+    @Test("a statement whose preparation failed inside a failed transaction runs once the transaction has ended, on the same connection")
+    func failedPreparationIsNotKept() async throws {
+        try await withShiming { shiming in
+            try await shiming.db.withConnection { db in
+                let sql = try db.sql()
+                try await sql.raw("BEGIN").run()
+                await #expect(throws: (any Error).self) { try await sql.raw("SELECT 1 / \(bind: 0) AS fails").run() }
+                // Prepared in a transaction that has failed: the server refuses it (25P02).
+                await #expect(throws: (any Error).self) { try await sql.raw("SELECT \(bind: "again")::text AS kept_after").first() }
+                try await sql.raw("ROLLBACK").run()
+                let row = try await sql.raw("SELECT \(bind: "again")::text AS kept_after").first()
+                #expect(try row?.decode(column: "kept_after", as: String.self) == "again")
+            }
+        }
+    }
+}

@@ -151,6 +151,24 @@ struct DirectSQLiteTests {
         }
     }
 
+    @Test("the write gate's commits leave the log's checkpoints to a checkpointer of its own, which copies the log into the file beside them")
+    func checkpointsBesideTheWriter() async throws {
+        try await withPair { pair in
+            try await pair.direct.raw("CREATE TABLE big (v BLOB)").run()
+            let checkpointer = try WALCheckpointer(path: pair.pool.path)
+            let writer = try SQLiteHandle(path: pair.pool.path)
+            defer { writer.close() }
+            writer.reportingWALGrowth(to: checkpointer)
+            // Past 1,000 pages of log, in commits of a page each.
+            for _ in 0..<1_200 { _ = try writer.query("INSERT INTO big (v) VALUES (zeroblob(4000))", []) }
+            checkpointer.close()  // waits for the one queued
+            #expect(checkpointer.checkpoints >= 1)
+            // What was committed is in the file itself now, not only in the log.
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: pair.pool.path)[.size] as? Int)
+            #expect(size > 1_000 * 4_000, "\(size)")
+        }
+    }
+
     @Test("errors keep their kind (a duplicate is a constraint failure, bad SQL a syntax error), and more statements than are kept prepared all answer right")
     func errorsAndKeptStatements() async throws {
         try await withPair { pair in

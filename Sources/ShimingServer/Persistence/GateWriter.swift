@@ -29,15 +29,18 @@ final class GateWriter: Sendable {
     /// Whether each group takes the audit chain's lock first of all (PostgreSQL), so that
     /// appending an event need not.
     let locksChain: Bool
+    /// On SQLite, what checkpoints the log in the writer's stead.
+    let checkpointer: WALCheckpointer?
 
     private init(_ configuration: any DatabaseConfiguration, id: DatabaseID, threadPool: NIOThreadPool, locksChain: Bool,
-                 logger: Logger) {
+                 checkpointer: WALCheckpointer? = nil, logger: Logger) {
         loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         databases = Databases(threadPool: threadPool, on: loops)
         databases.use(configuration, as: id, isDefault: false)
         loopExecutor = EventLoopExecutor(loops.next())
         self.id = id
         self.locksChain = locksChain
+        self.checkpointer = checkpointer
         self.logger = logger
     }
 
@@ -53,13 +56,16 @@ final class GateWriter: Sendable {
     ///   SQLite spilled those copies to a temporary file, and under the query load the writes
     ///   to it were a sixth of the writer's time. A group (at most 32 transactions of a few
     ///   pages each) keeps a few MiB at most, until its commit. Durability is the WAL's and
-    ///   does not change.
+    ///   does not change;
+    /// - its commits never checkpoint the log: a `WALCheckpointer` of its own does, beside it.
     static func sqlite(path: String, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
         let handle = try SQLiteHandle(path: path)
         _ = try handle.query("PRAGMA cache_size = -16384", [])
         _ = try handle.query("PRAGMA temp_store = MEMORY", [])
+        let checkpointer = try WALCheckpointer(path: path)
+        handle.reportingWALGrowth(to: checkpointer)
         return GateWriter(DirectSQLiteConfiguration(source: .handle(handle)), id: .sqliteWriter, threadPool: threadPool, locksChain: false,
-                          logger: logger)
+                          checkpointer: checkpointer, logger: logger)
     }
 
     /// The writer on the PostgreSQL database at `url`. Every state change appends to the audit
@@ -80,9 +86,11 @@ final class GateWriter: Sendable {
         return db
     }
 
-    /// Closes the connection, then stops the loop (jobs that come later run elsewhere).
+    /// Closes the connection (and the checkpointer's), then stops the loop (jobs that come
+    /// later run elsewhere).
     func shutdown() async {
         await databases.shutdownAsync()
+        checkpointer?.close()
         loopExecutor.close()
         try? await loops.shutdownGracefully()
     }

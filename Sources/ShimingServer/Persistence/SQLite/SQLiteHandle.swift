@@ -104,6 +104,29 @@ final class SQLiteHandle: Sendable {
         }
     }
 
+    /// From now on this connection's commits do not checkpoint the log themselves: each
+    /// reports the log's length to `checkpointer`, which checkpoints elsewhere. (A later
+    /// `PRAGMA wal_autocheckpoint` would undo this.) The checkpointer must outlive the connection.
+    func reportingWALGrowth(to checkpointer: WALCheckpointer) {
+        state.withLock { state in
+            guard let connection = state.connection else { return }
+            sqlite_nio_sqlite3_wal_hook(connection, { context, _, _, pages in
+                guard let context else { return SQLITE_OK }
+                Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().logGrew(to: pages)
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(checkpointer).toOpaque())
+        }
+    }
+
+    /// Copies into the file what of the log no reader still needs, without waiting for
+    /// anyone (a passive checkpoint); busy when another checkpoint runs, which is no error.
+    func checkpointPassively() {
+        state.withLock { state in
+            guard let connection = state.connection else { return }
+            _ = sqlite_nio_sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        }
+    }
+
     /// How many statements that may write (not read-only to SQLite) this connection ran: on
     /// the read pool, only the gate's exclusive work and migrations should (tests check it).
     var writeStatements: Int { state.withLock { $0.writes } }

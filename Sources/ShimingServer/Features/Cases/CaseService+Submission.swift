@@ -86,7 +86,9 @@ extension CaseService {
                               at: now, in: tx)
             switch decision.outcome {
             case .approved:
-                try await completeApproval(&record, program: program, account: account, actor: .system, at: now, seq: &seq, in: tx)
+                // The application is the one read before (the case's version has not changed).
+                try await completeApproval(&record, program: program, account: account, actor: .system, application: current.application,
+                                           at: now, seq: &seq, in: tx)
             case .returned:
                 try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), in: tx)
             case .needsReview:

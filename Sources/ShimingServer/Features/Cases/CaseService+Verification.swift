@@ -7,13 +7,15 @@ extension CaseService {
     // MARK: Approval, confirmation, verification
 
     /// An approved case either waits for the second confirmation code (sent now) or is verified.
-    func completeApproval(_ record: inout StoredCase, program: Program, account: Account, actor: AuditActor, at now: Date, seq: inout Int,
-                          in tx: Store) async throws {
+    /// `application` is the case's application when the caller has it open already (else it is
+    /// opened from the record).
+    func completeApproval(_ record: inout StoredCase, program: Program, account: Account, actor: AuditActor, application: CaseApplication? = nil,
+                          at now: Date, seq: inout Int, in tx: Store) async throws {
         if program.confirmation != nil {
             let effects = try await tx.cases.move(.awaitConfirmation, &record, actor: actor, rule: "program.confirmation", at: now, seq: &seq)
             try await perform(effects, on: &record, .init(applicant: account, program: program, reason: "program.confirmation"), at: now, in: tx)
         } else {
-            try await verify(&record, program: program, account: account, actor: actor, at: now, seq: &seq, in: tx)
+            try await verify(&record, program: program, account: account, actor: actor, application: application, at: now, seq: &seq, in: tx)
         }
     }
 
@@ -29,8 +31,8 @@ extension CaseService {
                            details: ["minutes": String(minutes)], at: now)
     }
 
-    func verify(_ record: inout StoredCase, program: Program, account: Account, actor: AuditActor, at now: Date, seq: inout Int,
-                in tx: Store) async throws {
+    func verify(_ record: inout StoredCase, program: Program, account: Account, actor: AuditActor, application: CaseApplication? = nil,
+                at now: Date, seq: inout Int, in tx: Store) async throws {
         try await tx.cases.move(.verify, &record, actor: actor, rule: program.confirmation == nil ? "checks.approved" : "confirmation.entered",
                                 at: now, seq: &seq)
         record.verifiedAt = now
@@ -50,7 +52,7 @@ extension CaseService {
             try await tx.audit("case.expired", actor: actor, subject: Self.subject(earlier.id), ip: nil,
                                details: ["renewedBy": id.uuidString.lowercased()], at: now)
         }
-        let profile = try await takeVerifiedDetails(record, program: program, account: account.id, at: now, in: tx)
+        let profile = try await takeVerifiedDetails(record, program: program, account: account.id, application: application, at: now, in: tx)
         try await tx.audit("case.verified", actor: actor, subject: Self.subject(id), ip: nil,
                            details: ["program": program.key, "identityCode": record.identityCode ?? "",
                                      "profile": profile.joined(separator: ",")], at: now)
@@ -62,9 +64,10 @@ extension CaseService {
 
     /// The verified name and gender become the account's (the profile shows them, masked, and
     /// change requests start from them). Returns what changed, for the audit event.
-    func takeVerifiedDetails(_ record: StoredCase, program: Program, account id: UUID, at now: Date, in tx: Store) async throws -> [String] {
-        guard let holder = try await tx.accounts.find(id), holder.kind == .applicant else { return [] }
-        let app = try application(of: record)
+    func takeVerifiedDetails(_ record: StoredCase, program: Program, account id: UUID, application opened: CaseApplication? = nil, at now: Date,
+                             in tx: Store) async throws -> [String] {
+        guard let holder = try await tx.accounts.verifiedIdentity(id), holder.kind == .applicant else { return [] }
+        let app = try opened ?? application(of: record)
         var changed: [String] = []
         var legalName: String?
         if let name = app.identity.name, holder.legalName != name {

@@ -252,6 +252,17 @@ struct AccountStore: Sendable {
     }
 
     /// Takes a verified name and gender (given values only).
+    /// What a verification may change on an account: its kind, legal name and gender, read and
+    /// opened alone (inside the write gate, where opening the whole account cost the writer).
+    func verifiedIdentity(_ id: UUID) async throws -> (kind: Account.Kind, legalName: String?, gender: String?)? {
+        guard let row = try await db.sql().raw("SELECT kind, legal_name_sealed, gender FROM accounts WHERE id = \(bind: id)").first()
+        else { return nil }
+        let sealed: String? = try row.value("legal_name_sealed")
+        try await keys.prepare([sealed])
+        let legalName = try sealed.map { try cipher.open($0, context: AccountRecord.context("legal_name", id)) }
+        return (Account.Kind(rawValue: try row.value("kind")) ?? .applicant, legalName, try row.value("gender"))
+    }
+
     func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
         // Every verification that changes the name or gender writes here: one plain statement.
         var sets: [SQLQueryString] = ["updated_at = \(bind: now)"]

@@ -344,6 +344,40 @@ struct PlatformAbuseTests {
         }
     }
 
+    @Test("a key's lookup is reused for at most SHIMING_SESSION_CACHE_SECONDS, never after this instance changed a platform or key, never when 0")
+    func keyCache() async throws {
+        for seconds in [1, 0] {
+            try await withShiming(adjust: { $0.sessionCacheSeconds = seconds }) { shiming in
+                let admin = try await shiming.staff([.admin], username: "admin.cache")
+                let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+                let key = try #require(shop.apiKey)
+                let call = { try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(key)).status }
+                #expect(try await call() == .notFound)
+                // Revoked behind this instance's back (another instance).
+                try await shiming.db.sql().raw("UPDATE platform_keys SET revoked_at = \(bind: shiming.clock.now())").run()
+                if seconds > 0 {
+                    #expect(try await call() == .notFound, "the lookup is reused within its lifetime")
+                    shiming.clock.advance(by: TimeInterval(seconds))
+                }
+                #expect(try await call() == .unauthorized)
+            }
+        }
+        try await withShiming { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.cache")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let key = try #require(shop.apiKey)
+            let call = { try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(key)).status }
+            #expect(try await call() == .notFound)
+            try await shiming.db.sql().raw("UPDATE platform_keys SET revoked_at = \(bind: shiming.clock.now())").run()
+            // The query's own writes do not end the reuse; a change to a platform here does.
+            #expect(try await call() == .notFound)
+            let renamed = try await shiming.send(.PATCH, "/api/v1/admin/platforms/\(shop.id)", headers: shiming.bearer(admin),
+                                                 json: ["name": "新商城"])
+            #expect(renamed.status == .ok)
+            #expect(try await call() == .unauthorized)
+        }
+    }
+
     @Test("The verification query counts each call once, in the write it makes anyway, answered or not; past the allowance 429 with nothing recorded or audited")
     func queryCountsItsCalls() async throws {
         let service = FakeIdentityService()

@@ -45,6 +45,8 @@ public final class ShimingContext: Sendable {
     let consents: ConsentCatalog
     /// Recent session lookups (`SHIMING_SESSION_CACHE_SECONDS`).
     let sessions: SessionCache
+    /// Recent platform key lookups (for as long as session lookups).
+    let platformKeys: PlatformKeyCache
 
     init(configuration: ShimingConfiguration, services: Services, messageSink: any MessageSink, keyRing: KeyRing, masterKeys: MasterKeys,
          cipher: FieldCipher, accountKeys: AccountKeys, blindIndex: BlindIndex, metrics: PrometheusCollectorRegistry, writeGate: WriteGate,
@@ -67,6 +69,7 @@ public final class ShimingContext: Sendable {
         self.reviewReasons = reviewReasons
         self.consents = consents
         sessions = SessionCache(lifetime: TimeInterval(configuration.sessionCacheSeconds))
+        platformKeys = PlatformKeyCache(lifetime: TimeInterval(configuration.sessionCacheSeconds))
     }
 }
 

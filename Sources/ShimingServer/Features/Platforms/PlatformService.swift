@@ -98,6 +98,7 @@ struct PlatformService: Sendable {
             try await tx.audit("platform.updated", actor: .staff(staff.id), subject: Self.subject(id), ip: ip,
                                details: ["fields": Self.changedFields(change).joined(separator: ",")], at: now)
         }
+        context.platformKeys.forgetAll()
         return platform
     }
 
@@ -111,6 +112,7 @@ struct PlatformService: Sendable {
             try await tx.audit("platform.key_added", actor: .staff(staff.id), subject: Self.subject(id), ip: ip,
                                details: ["key": key.id.uuidString.lowercased(), "prefix": key.prefix], at: now)
         }
+        context.platformKeys.forgetAll()
         return (key, apiKey)
     }
 
@@ -121,6 +123,7 @@ struct PlatformService: Sendable {
             try await tx.audit("platform.key_revoked", actor: .staff(staff.id), subject: Self.subject(id), ip: ip,
                                details: ["key": keyID.uuidString.lowercased()], at: now)
         }
+        context.platformKeys.forgetAll()
     }
 
     /// A new webhook secret, shown once; the old one keeps signing for a day beside it.
@@ -155,9 +158,12 @@ struct PlatformService: Sendable {
     /// The platform and key an `sk_live_…` token names, or nil for an unknown or revoked key.
     func authenticate(apiKey: String) async throws -> (Platform, PlatformKey)? {
         guard apiKey.hasPrefix(Self.keyPrefix), apiKey.count < 200 else { return nil }
-        let store = store
-        guard let (key, platform) = try await store.platforms.liveKey(hash: secrets.hash("platform_key", apiKey)) else { return nil }
-        return (platform, key)
+        let (hash, now, cache) = (secrets.hash("platform_key", apiKey), now, context.platformKeys)
+        if let (key, platform) = cache.find(hash, at: now) { return (platform, key) }
+        let changes = cache.changes
+        guard let found = try await store.platforms.liveKey(hash: hash) else { return nil }
+        cache.keep(found, for: hash, at: now, changes: changes)
+        return (found.1, found.0)
     }
 
     /// Counts the call against the key's per-minute allowance; 429 with the seconds until the

@@ -28,3 +28,68 @@ struct StoredJSONTests {
         #expect(StoredJSON.plainList(#"["a\"b"]"#) == nil)
     }
 }
+
+@Suite("Arrays of flat JSON objects read directly")
+struct FlatJSONTests {
+    private func decoded(_ text: String) -> [[String: JSONRows.Scalar]]? {
+        try? JSONDecoder().decode([[String: JSONRows.Scalar]].self, from: Data(text.utf8))
+    }
+
+    /// A JSON text of `value`, with escapes and spacing chosen at random.
+    private func spelled(_ text: String, _ random: inout SeededRandom) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += Bool.random(using: &random) ? "\\n" : "\\u000a"
+            case "/": out += Bool.random(using: &random) ? "/" : "\\/"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04X", scalar.value)
+            case _ where scalar.value < 0x10000 && Int.random(in: 0..<8, using: &random) == 0: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test("what it reads equals what JSONDecoder reads: seeded random arrays as PostgreSQL and SQLite write them, other spellings, and texts it leaves to JSONDecoder")
+    func sameAsJSONDecoder() throws {
+        var random = SeededRandom(state: 20261203)
+        let pieces = ["a", "id", "0", "/", "中文", "😀", " ", "\"", "\\", "\n", "\u{1}", "\t", "case_document", "2026-12-03T06:00:00Z", ""]
+        let space = ["", " ", "\n ", "\t"]
+        var read = 0
+        for _ in 0..<2_000 {
+            var objects: [String] = []
+            for _ in 0..<Int.random(in: 0...4, using: &random) {
+                var pairs: [String] = []
+                for key in ["id", "at", "size", "kind", "ok", "note"].shuffled(using: &random).prefix(Int.random(in: 0...6, using: &random)) {
+                    let value: String = switch Int.random(in: 0..<6, using: &random) {
+                    case 0: "null"
+                    case 1: Bool.random(using: &random) ? "true" : "false"
+                    case 2: String(Int64.random(in: Int64.min...Int64.max, using: &random))
+                    case 3: String(Int.random(in: -1_000...1_000, using: &random))
+                    default: spelled((0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined(), &random)
+                    }
+                    let (before, after) = (space.randomElement(using: &random)!, space.randomElement(using: &random)!)
+                    pairs.append(spelled(key, &random) + before + ":" + after + value)
+                }
+                objects.append("{" + pairs.joined(separator: "," + space.randomElement(using: &random)!) + "}")
+            }
+            let text = "[" + objects.joined(separator: ", " + space.randomElement(using: &random)!) + "]"
+            let direct = FlatJSON.objects(text)
+            #expect(direct != nil, "\(text)")
+            #expect(direct == decoded(text), "\(text)")
+            if direct != nil { read += 1 }
+        }
+        #expect(read == 2_000)
+        // Texts outside the plain shape are left to JSONDecoder (nil); none is read otherwise.
+        let odd = ["", "[", "[{}", "[{},]", "[,{}]", "{}", "[1]", "[{\"a\":1.5}]", "[{\"a\":1e3}]", "[{\"a\":01}]", "[{\"a\":-}]",
+                   "[{\"a\":99999999999999999999}]", "[{\"a\":[1]}]", "[{\"a\":{}}]", "[{\"a\":1,\"a\":2}]", "[{\"a\":\"\\ud83d\\ude00\"}]",
+                   "[{\"a\":\"\\x\"}]", "[{\"a\":\"\u{1}\"}]", "[{\"a\" 1}]", "[{a:1}]", "[{\"a\":tru}]", "[{\"a\":nul}]", "[] x", "[{\"a\":\"b}]"]
+        for text in odd {
+            #expect(FlatJSON.objects(text) == nil, "\(text)")
+        }
+        #expect(FlatJSON.objects(" [ ] ") == [])
+        #expect(FlatJSON.objects(#"[{"a" : -9223372036854775808, "b" : 9223372036854775807}]"#) == [["a": .integer(.min), "b": .integer(.max)]])
+    }
+}

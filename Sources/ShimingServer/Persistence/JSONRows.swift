@@ -32,7 +32,8 @@ enum JSONRows {
 
     /// The rows of an array written by `aggregate` with the same `dates`.
     static func rows(_ text: String, dates: Set<String>, engine: SQLEngine) throws -> [Row] {
-        try JSONDecoder().decode([[String: Scalar]].self, from: Data(text.utf8)).map { Row(values: $0, dates: dates, engine: engine) }
+        let objects = try FlatJSON.objects(text) ?? JSONDecoder().decode([[String: Scalar]].self, from: Data(text.utf8))
+        return objects.map { Row(values: $0, dates: dates, engine: engine) }
     }
 
     /// One value of an object.

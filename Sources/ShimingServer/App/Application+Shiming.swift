@@ -43,8 +43,12 @@ public final class ShimingContext: Sendable {
     public let reviewReasons: ReviewReasonList
     /// The consent texts (`<data dir>/consents/`).
     let consents: ConsentCatalog
-    /// Recent session lookups (`SHIMING_SESSION_CACHE_SECONDS`).
-    let sessions: SessionCache
+    /// Recent session lookups (the account and session behind a token's hash), reused for at
+    /// most `SHIMING_SESSION_CACHE_SECONDS` and only while no write transaction of this instance
+    /// has ended since (`WriteGate.writes` is the stamp): a sign-out, a disabled account or a
+    /// changed role here is seen by the very next request, one made by another instance (or a
+    /// command beside the server) within that time. The session's expiry is checked on every use.
+    let sessions: RecentLookups<(Account, Session)>
     /// Recent platform key lookups (for as long as session lookups).
     let platformKeys: PlatformKeyCache
 
@@ -68,7 +72,7 @@ public final class ShimingContext: Sendable {
         self.identityService = identityService
         self.reviewReasons = reviewReasons
         self.consents = consents
-        sessions = SessionCache(lifetime: TimeInterval(configuration.sessionCacheSeconds))
+        sessions = RecentLookups(lifetime: TimeInterval(configuration.sessionCacheSeconds))
         platformKeys = PlatformKeyCache(lifetime: TimeInterval(configuration.sessionCacheSeconds))
     }
 }

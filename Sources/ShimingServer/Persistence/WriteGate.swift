@@ -38,7 +38,7 @@ public final class WriteGate: Sendable {
     var waiting: Int { group?.waiting ?? 0 }
     /// How many write transactions (and exclusive bulk writes) have ended, each counted once
     /// its commit (or rollback) is done and before its caller goes on: what was read before a
-    /// change of this count may be out of date (`SessionCache`).
+    /// change of this count may be out of date (`ShimingContext.sessions`).
     var writes: Int { ended.load(ordering: .acquiring) }
 
     /// Runs `body` admitted through the gate, without opening a transaction (for bulk writers

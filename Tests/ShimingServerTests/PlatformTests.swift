@@ -346,15 +346,21 @@ struct PlatformAbuseTests {
 
     @Test("a key's lookup is reused for at most SHIMING_SESSION_CACHE_SECONDS, never after this instance changed a platform or key, never when 0")
     func keyCache() async throws {
-        for seconds in [1, 0] {
+        /// A platform's key that has made one call and then was revoked behind this instance's
+        /// back (by another instance); `body` gets the next call's status and the platform.
+        func revokedElsewhere(seconds: Int, _ body: (TestShiming, String, UUID, () async throws -> HTTPStatus) async throws -> Void) async throws {
             try await withShiming(adjust: { $0.sessionCacheSeconds = seconds }) { shiming in
                 let admin = try await shiming.staff([.admin], username: "admin.cache")
                 let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
                 let key = try #require(shop.apiKey)
                 let call = { try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(key)).status }
                 #expect(try await call() == .notFound)
-                // Revoked behind this instance's back (another instance).
                 try await shiming.db.sql().raw("UPDATE platform_keys SET revoked_at = \(bind: shiming.clock.now())").run()
+                try await body(shiming, admin, shop.id, call)
+            }
+        }
+        for seconds in [1, 0] {
+            try await revokedElsewhere(seconds: seconds) { (shiming: TestShiming, _: String, _: UUID, call: () async throws -> HTTPStatus) async throws in
                 if seconds > 0 {
                     #expect(try await call() == .notFound, "the lookup is reused within its lifetime")
                     shiming.clock.advance(by: TimeInterval(seconds))
@@ -362,17 +368,10 @@ struct PlatformAbuseTests {
                 #expect(try await call() == .unauthorized)
             }
         }
-        try await withShiming { shiming in
-            let admin = try await shiming.staff([.admin], username: "admin.cache")
-            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
-            let key = try #require(shop.apiKey)
-            let call = { try await shiming.send(.GET, "/api/v1/verifications/sub_x", headers: shiming.bearer(key)).status }
-            #expect(try await call() == .notFound)
-            try await shiming.db.sql().raw("UPDATE platform_keys SET revoked_at = \(bind: shiming.clock.now())").run()
+        try await revokedElsewhere(seconds: 1) { (shiming: TestShiming, admin: String, shop: UUID, call: () async throws -> HTTPStatus) async throws in
             // The query's own writes do not end the reuse; a change to a platform here does.
             #expect(try await call() == .notFound)
-            let renamed = try await shiming.send(.PATCH, "/api/v1/admin/platforms/\(shop.id)", headers: shiming.bearer(admin),
-                                                 json: ["name": "新商城"])
+            let renamed = try await shiming.send(.PATCH, "/api/v1/admin/platforms/\(shop)", headers: shiming.bearer(admin), json: ["name": "新商城"])
             #expect(renamed.status == .ok)
             #expect(try await call() == .unauthorized)
         }

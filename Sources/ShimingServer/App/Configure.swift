@@ -47,14 +47,12 @@ public func configure(
     case .postgres(let url):
         do {
             // Statements given as SQL are kept prepared on each connection (`PreparedPostgresDatabase`).
-            app.databases.use(PreparedPostgresConfiguration(base: try DatabaseConfigurationFactory.postgres(
-                url: url, maxConnectionsPerEventLoop: configuration.databaseConnectionsPerLoop,
-                connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)), sqlLogLevel: .trace).make()), as: .psql)
+            app.databases.use(try PreparedPostgresConfiguration(url: url, connectionsPerLoop: configuration.databaseConnectionsPerLoop,
+                                                                poolTimeout: configuration.databasePoolTimeout), as: .psql)
             // The key store (`account_keys`) on a small pool of its own: a transaction that
             // needs an account's key never waits for a connection the transactions hold.
-            app.databases.use(PreparedPostgresConfiguration(base: try DatabaseConfigurationFactory.postgres(
-                url: url, maxConnectionsPerEventLoop: 2,
-                connectionPoolTimeout: .seconds(Int64(configuration.databasePoolTimeout)), sqlLogLevel: .trace).make()), as: .keys, isDefault: false)
+            app.databases.use(try PreparedPostgresConfiguration(url: url, connectionsPerLoop: 2, poolTimeout: configuration.databasePoolTimeout),
+                              as: .keys, isDefault: false)
         } catch {
             throw ConfigurationError(variable: "DATABASE_URL", problem: "is not a valid PostgreSQL URL: \(error)")
         }

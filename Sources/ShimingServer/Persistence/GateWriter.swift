@@ -1,5 +1,4 @@
 import Fluent
-import FluentPostgresDriver
 import FluentSQLiteDriver
 import NIOConcurrencyHelpers
 import NIOCore
@@ -74,9 +73,8 @@ final class GateWriter: Sendable {
     /// chain's lock first, before any row lock: two instances' groups then wait for each other
     /// whole, and cannot deadlock on rows one holds and the other wants while it waits for the chain.
     static func postgres(url: String, poolTimeout: Int, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
-        let configuration = try DatabaseConfigurationFactory.postgres(
-            url: url, maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(Int64(poolTimeout)), sqlLogLevel: .trace)
-        return GateWriter(PreparedPostgresConfiguration(base: configuration.make()), id: .postgresWriter, threadPool: threadPool, locksChain: true, logger: logger)
+        GateWriter(try PreparedPostgresConfiguration(url: url, connectionsPerLoop: 1, poolTimeout: poolTimeout), id: .postgresWriter,
+                   threadPool: threadPool, locksChain: true, logger: logger)
     }
 
     /// The database the gate's transactions run on; after shutdown an error (a write racing

@@ -1,4 +1,5 @@
 import FluentKit
+import FluentPostgresDriver
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -225,9 +226,6 @@ final class PreparedStatementNames: Sendable {
         }
     }
 
-    /// How many statements are named now.
-    var count: Int { state.withLockedValue { $0.names.count } }
-
     /// Whether the server may have refused to prepare the statement, rather than to run it.
     /// PostgreSQL answers both with an error and nothing tells them apart, so every error
     /// counts but those a statement meets running with its values: bad data (class 22), a
@@ -245,6 +243,13 @@ struct PreparedPostgresConfiguration: DatabaseConfiguration {
     let base: any DatabaseConfiguration
     let names = PreparedStatementNames()
     var middleware: [any AnyModelMiddleware] = []
+
+    /// Fluent's PostgreSQL driver on `url` (a pool of `connectionsPerLoop` per event loop,
+    /// waited for at most `poolTimeout` seconds; statements logged at trace level), wrapped.
+    init(url: String, connectionsPerLoop: Int, poolTimeout: Int) throws {
+        base = try DatabaseConfigurationFactory.postgres(url: url, maxConnectionsPerEventLoop: connectionsPerLoop,
+                                                         connectionPoolTimeout: .seconds(Int64(poolTimeout)), sqlLogLevel: .trace).make()
+    }
 
     func makeDriver(for databases: Databases) -> any DatabaseDriver {
         Driver(base: base.makeDriver(for: databases), names: names)

@@ -251,7 +251,6 @@ struct AccountStore: Sendable {
         }
     }
 
-    /// Takes a verified name and gender (given values only).
     /// What a verification may change on an account: its kind, legal name and gender, read and
     /// opened alone (inside the write gate, where opening the whole account cost the writer).
     func verifiedIdentity(_ id: UUID) async throws -> (kind: Account.Kind, legalName: String?, gender: String?)? {
@@ -263,6 +262,7 @@ struct AccountStore: Sendable {
         return (Account.Kind(rawValue: try row.value("kind")) ?? .applicant, legalName, try row.value("gender"))
     }
 
+    /// Takes a verified name and gender (given values only).
     func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
         // Every verification that changes the name or gender writes here: one plain statement.
         var sets: [SQLQueryString] = ["updated_at = \(bind: now)"]

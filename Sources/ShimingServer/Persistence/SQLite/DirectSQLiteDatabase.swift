@@ -9,9 +9,9 @@ import VaporCSQLite
 
 /// Fluent's and SQLKit's view of an `SQLiteHandle` (the write gate's connection) or of an
 /// `SQLiteHandlePool` (everything else): statements run on the calling thread; a transaction
-/// (or `withConnection`) keeps one connection of the pool for itself until it ends. Values are encoded and decoded exactly as SQLiteKit
-/// does (`SQLiteDataEncoder`, `SQLiteDataDecoder`), so rows read and written here are the
-/// rows the rest of the application reads and writes through Fluent's SQLite driver.
+/// (or `withConnection`) keeps one connection of the pool for itself until it ends. Values are
+/// encoded and decoded exactly as SQLiteKit does (`SQLiteValues`), so rows read and written
+/// here are the rows the rest of the application reads and writes through Fluent's SQLite driver.
 struct DirectSQLiteDatabase: Database, SQLDatabase {
     enum Source: Sendable {
         case handle(SQLiteHandle)
@@ -21,9 +21,6 @@ struct DirectSQLiteDatabase: Database, SQLDatabase {
     let source: Source
     let context: DatabaseContext
     let inTransaction: Bool
-
-    private static let encoder = SQLiteDataEncoder()
-    private static let decoder = SQLiteDataDecoder()
 
     // MARK: SQLDatabase
 
@@ -46,7 +43,7 @@ struct DirectSQLiteDatabase: Database, SQLDatabase {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, binds) = serialize(query)
-        for row in try self.query(sql, binds.map { try Self.encoder.encode($0) }) { onRow(row) }
+        for row in try self.query(sql, binds.map(SQLiteValues.data)) { onRow(row) }
     }
 
     // MARK: Database
@@ -146,7 +143,7 @@ struct DirectSQLiteDatabase: Database, SQLDatabase {
         case .handle(let handle): try handle.query(sql, binds)
         case .pool(let pool): try pool.with { try $0.query(sql, binds) }
         }
-        return result.rows.map { DirectSQLiteRow(columns: result.columns, values: $0, decoder: Self.decoder) }
+        return result.rows.map { DirectSQLiteRow(columns: result.columns, values: $0) }
     }
 }
 
@@ -188,7 +185,6 @@ private struct DirectSQLiteConverter: SQLConverterDelegate {
 struct DirectSQLiteRow: SQLRow {
     let columns: SQLiteColumnNames
     let values: [SQLiteData]
-    let decoder: SQLiteDataDecoder
 
     var allColumns: [String] { columns.names }
 
@@ -201,7 +197,7 @@ struct DirectSQLiteRow: SQLRow {
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
         guard let offset = columns.offset(of: column) else { throw MissingSQLiteColumn(column: column) }
-        return try decoder.decode(D.self, from: values[offset])
+        return try SQLiteValues.value(D.self, from: values[offset])
     }
 }
 

@@ -95,7 +95,7 @@ struct RosterStore: Sendable {
     /// parses, checks and seals the next lines on both cores meanwhile.
     private static func insertSQLite(_ rows: [RosterRow], importID: UUID, segments known: [String: Int64], new: [(school: String, key: String)],
                                      into sqlite: DirectSQLiteDatabase) async throws -> [String: Int64] {
-        let importData = try SQLiteDataEncoder().encode(importID)
+        let importData = try SQLiteValues.data(importID)
         return try await sqlite.onOneConnection { connection in
             try await NIOThreadPool.singleton.runIfActive {
                 try insertLines(rows, importData: importData, segments: known, new: new, on: connection)

@@ -1,0 +1,91 @@
+import Foundation
+import SQLiteKit
+import SQLiteNIO
+
+/// Values to and from SQLite exactly as SQLiteKit converts them (`SQLiteDataEncoder`,
+/// `SQLiteDataDecoder`), with the types every statement binds and reads (text, ids, dates,
+/// integers, flags, and those optional) converted directly.
+///
+/// SQLiteKit asks the runtime, for every value, whether its type converts itself (a protocol
+/// conformance lookup), and takes the others (an id, an optional) through a `Codable` coder of
+/// their own; on the write gate's thread that was an eighth of a verification query's work.
+/// Anything else, and any value these would refuse (so that the error is SQLiteKit's), still
+/// goes through SQLiteKit.
+enum SQLiteValues {
+    private static let encoder = SQLiteDataEncoder()
+    private static let decoder = SQLiteDataDecoder()
+
+    /// A bound value as SQLite stores it.
+    static func data(_ value: any Encodable) throws -> SQLiteData {
+        switch value {
+        case let text as String: .text(text)
+        case let id as UUID: .text(id.sqliteText)
+        case let date as Date: .float(date.timeIntervalSince1970)
+        case let number as Int: .integer(number)
+        case let number as Int64: .integer(Int(number))
+        case let flag as Bool: .integer(flag ? 1 : 0)
+        default: try encoder.encode(value)
+        }
+    }
+
+    /// A stored value as the type the caller reads it as.
+    static func value<D: Decodable>(_ type: D.Type, from data: SQLiteData) throws -> D {
+        if let value = direct(D.self, from: data) { return value }
+        return try decoder.decode(D.self, from: data)
+    }
+
+    private static func direct<D>(_ type: D.Type, from data: SQLiteData) -> D? {
+        switch data {
+        case .text(let text):
+            if D.self == String.self || D.self == String?.self { return text as? D }
+            if D.self == UUID.self || D.self == UUID?.self { return UUID(uuidString: text).flatMap { $0 as? D } }
+        case .integer(let number):
+            if D.self == Int.self || D.self == Int?.self { return number as? D }
+            if D.self == Int64.self || D.self == Int64?.self { return Int64(number) as? D }
+            if D.self == Bool.self || D.self == Bool?.self, number == 0 || number == 1 { return (number == 1) as? D }
+            if D.self == Date.self || D.self == Date?.self { return date(Double(number)) as? D }
+        case .float(let seconds):
+            if D.self == Date.self || D.self == Date?.self { return date(seconds) as? D }
+        case .null:
+            if D.self == String?.self { return String?.none as? D }
+            if D.self == UUID?.self { return UUID?.none as? D }
+            if D.self == Date?.self { return Date?.none as? D }
+            if D.self == Int?.self { return Int?.none as? D }
+            if D.self == Int64?.self { return Int64?.none as? D }
+            if D.self == Bool?.self { return Bool?.none as? D }
+        case .blob:
+            break
+        }
+        return nil
+    }
+
+    /// A date from seconds since 1970, rounded to the microsecond as SQLiteNIO rounds it.
+    private static func date(_ seconds: Double) -> Date {
+        let sinceReference = seconds - Date.timeIntervalBetween1970AndReferenceDate
+        return Date(timeIntervalSinceReferenceDate: (sinceReference * 1e6).rounded() / 1e6)
+    }
+}
+
+extension UUID {
+    private static let digits = Array("0123456789ABCDEF".utf8)
+
+    /// `uuidString` (upper-case, hyphenated), which is how an id is stored as text, without
+    /// going through `snprintf`.
+    var sqliteText: String {
+        withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var at = 0
+                for (offset, byte) in bytes.enumerated() {
+                    if offset == 4 || offset == 6 || offset == 8 || offset == 10 {
+                        out[at] = UInt8(ascii: "-")
+                        at += 1
+                    }
+                    out[at] = Self.digits[Int(byte >> 4)]
+                    out[at + 1] = Self.digits[Int(byte & 0x0F)]
+                    at += 2
+                }
+                return at
+            }
+        }
+    }
+}

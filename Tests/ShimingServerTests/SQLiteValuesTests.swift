@@ -35,7 +35,7 @@ struct SQLiteValuesTests {
         }
         let id = UUID()
         #expect(try SQLiteValues.data(id) == .text(id.uuidString))
-        #expect(id.sqliteText == id.uuidString)
+        #expect(id.uuidText == id.uuidString)
     }
 
     /// The value SQLiteKit reads, or its error's description; and the same through `SQLiteValues`.

@@ -218,7 +218,27 @@ enum JSONCoding {
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        ContentConfiguration.global.use(encoder: encoder, for: .json)
+        ContentConfiguration.global.use(encoder: SortedJSONContentEncoder(fallback: encoder), for: .json)
         ContentConfiguration.global.use(decoder: decoder, for: .json)
     }()
+}
+
+/// The API's JSON bodies, written by `SortedJSON` as `fallback` (sorted keys, ISO 8601 dates,
+/// slashes not escaped) would write them, and by `fallback` itself where `SortedJSON` cannot.
+struct SortedJSONContentEncoder: ContentEncoder {
+    let fallback: JSONEncoder
+
+    func encode<E: Encodable>(_ encodable: E, to body: inout ByteBuffer, headers: inout HTTPHeaders) throws {
+        try encode(encodable, to: &body, headers: &headers, userInfo: [:])
+    }
+
+    func encode<E: Encodable>(_ encodable: E, to body: inout ByteBuffer, headers: inout HTTPHeaders,
+                              userInfo: [CodingUserInfoKey: any Sendable]) throws {
+        if userInfo.isEmpty, let bytes = try? SortedJSON(escapesSlashes: false).encode(encodable) {
+            headers.contentType = .json
+            body.writeBytes(bytes)
+        } else {
+            try fallback.encode(encodable, to: &body, headers: &headers, userInfo: userInfo)
+        }
+    }
 }

@@ -4,6 +4,7 @@ import Foundation
 /// value is always the same text.
 enum StoredJSON {
     static func text<T: Encodable>(_ value: T) throws -> String {
+        if let bytes = try? SortedJSON(escapesSlashes: true).encode(value) { return String(decoding: bytes, as: UTF8.self) }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .sortedKeys

@@ -19,7 +19,7 @@ enum SQLiteValues {
     static func data(_ value: any Encodable) throws -> SQLiteData {
         switch value {
         case let text as String: .text(text)
-        case let id as UUID: .text(id.sqliteText)
+        case let id as UUID: .text(id.uuidText)
         case let date as Date: .float(date.timeIntervalSince1970)
         case let number as Int: .integer(number)
         case let number as Int64: .integer(Int(number))
@@ -69,9 +69,9 @@ enum SQLiteValues {
 extension UUID {
     private static let digits = Array("0123456789ABCDEF".utf8)
 
-    /// `uuidString` (upper-case, hyphenated), which is how an id is stored as text, without
-    /// going through `snprintf`.
-    var sqliteText: String {
+    /// `uuidString` (upper-case, hyphenated: how an id is stored as text and written in JSON),
+    /// without going through `snprintf`.
+    var uuidText: String {
         withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
                 var at = 0

@@ -47,6 +47,54 @@ struct PreparedPostgresTests {
         }
     }
 
+    /// The value PostgresKit reads from `row`'s column, or its error's description; and the same
+    /// through `KeptRow`.
+    private func sameAsPostgresKit<T: Decodable & Equatable>(_ type: T.Type, _ row: KeptRow, _ column: String,
+                                                            sourceLocation: SourceLocation = #_sourceLocation) {
+        let expected = Result { try row.row.sql().decode(column: column, as: T.self) }
+        let actual = Result { try row.decode(column: column, as: T.self) }
+        switch (expected, actual) {
+        case (.success(let left), .success(let right)):
+            #expect(left == right, "\(T.self) from \(column)", sourceLocation: sourceLocation)
+        case (.failure(let left), .failure(let right)):
+            #expect(String(describing: left) == String(describing: right), "\(T.self) from \(column)", sourceLocation: sourceLocation)
+        default:
+            Issue.record("\(T.self) from \(column): PostgresKit \(expected), kept \(actual)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("a kept statement's rows read every column as PostgresKit reads it, for every type read directly and others, nulls and errors included")
+    func rowsReadAsPostgresKit() async throws {
+        try await withShiming { shiming in
+            let (id, at) = (UUID(), Date(timeIntervalSince1970: 1_796_244_592.541_14))
+            // (Read outside the connection's closure, which runs in a task of its own.)
+            let found = try await shiming.db.withConnection { db in
+                try await db.sql().raw("""
+                    SELECT \(bind: "陈桂芳")::text AS t, \(bind: id)::uuid AS u, \(bind: at)::timestamptz AS d, \(bind: Int.max)::bigint AS i8,
+                      \(bind: 7)::int4 AS i4, \(bind: true)::bool AS b, NULL::text AS tn, NULL::uuid AS un, NULL::timestamptz AS dn,
+                      NULL::bigint AS i8n, NULL::bool AS bn, '{"a":1}'::jsonb AS j, 1.5::float8 AS f, \(bind: id.uuidString)::text AS ut
+                    """).first()
+            }
+            let row = try #require(found as? KeptRow)
+            #expect(try row.decode(column: "u", as: UUID.self) == id && row.decode(column: "t", as: String.self) == "陈桂芳")
+            for column in row.allColumns + ["missing"] {
+                sameAsPostgresKit(String.self, row, column)
+                sameAsPostgresKit(String?.self, row, column)
+                sameAsPostgresKit(UUID.self, row, column)
+                sameAsPostgresKit(UUID?.self, row, column)
+                sameAsPostgresKit(Date.self, row, column)
+                sameAsPostgresKit(Date?.self, row, column)
+                sameAsPostgresKit(Int.self, row, column)
+                sameAsPostgresKit(Int?.self, row, column)
+                sameAsPostgresKit(Int64.self, row, column)
+                sameAsPostgresKit(Bool.self, row, column)
+                sameAsPostgresKit(Bool?.self, row, column)
+                sameAsPostgresKit(Double.self, row, column)
+                #expect(try row.decodeNil(column: column) == row.row.sql().decodeNil(column: column))
+            }
+        }
+    }
+
     @Test("statements with many values (bulk writes) run unnamed: each length would be a statement of its own")
     func bulkRunsUnnamed() async throws {
         try await withShiming { shiming in

@@ -1,5 +1,6 @@
 import FluentKit
 import FluentPostgresDriver
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -90,7 +91,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
                 let rows = try await KeptStatement.$current.withValue(.init(name: name, sql: sql)) {
                     try await connection.execute(KeptStatement(bindings: bindings.values), logger: logger)
                 }
-                for try await row in rows { onRow(row.sql()) }
+                for try await row in rows { onRow(KeptRow(row)) }
             }
         } catch let error as PSQLError {
             if PreparedStatementNames.refusedPreparing(error) { names.retire(name) }
@@ -143,16 +144,35 @@ private struct KeptBindings {
         values = PostgresBindings(capacity: binds.count)
         types.reserveCapacity(binds.count)
         for bind in binds {
-            if (bind as? any NilTestable)?.isNil == true {
-                values.appendNull()
-                types.append(.null)
-            } else if let value = bind as? any PostgresThrowingDynamicTypeEncodable {
-                guard (try? values.append(value, context: .default)) != nil else { return nil }
-                types.append(value.psqlType)
-            } else {
-                return nil
+            // The common types by their own type first (a cast, not a conformance lookup).
+            switch bind {
+            case let text as String: append(text)
+            case let id as UUID: append(id)
+            case let date as Date: append(date)
+            case let number as Int: append(number)
+            case let flag as Bool: append(flag)
+            default: guard appendOther(bind) else { return nil }
             }
         }
+    }
+
+    private mutating func append<Value: PostgresNonThrowingEncodable>(_ value: Value) {
+        values.append(value)
+        types.append(Value.psqlType)
+    }
+
+    /// Nil and the other values PostgresNIO encodes; false for those it does not.
+    private mutating func appendOther(_ bind: any Encodable & Sendable) -> Bool {
+        if (bind as? any NilTestable)?.isNil == true {
+            values.appendNull()
+            types.append(.null)
+        } else if let value = bind as? any PostgresThrowingDynamicTypeEncodable {
+            guard (try? values.append(value, context: .default)) != nil else { return false }
+            types.append(value.psqlType)
+        } else {
+            return false
+        }
+        return true
     }
 }
 

@@ -38,6 +38,25 @@ struct SQLiteValuesTests {
         #expect(id.uuidText == id.uuidString)
     }
 
+    @Test("ids read from text directly are the ids UUID(uuidString:) reads, in either case; every other text is left to it")
+    func idsFromText() {
+        var random = SeededRandom(state: 2026_12_05)
+        for round in 0..<2_000 {
+            let id = UUID(uuid: withUnsafeBytes(of: (random.next(), random.next())) { $0.load(as: uuid_t.self) })
+            let text = round % 3 == 0 ? id.uuidString.lowercased() : round % 3 == 1 ? id.uuidString : String(id.uuidString.enumerated().map {
+                $0.offset % 2 == 0 ? Character($0.element.lowercased()) : $0.element
+            })
+            #expect(UUID(hyphenated: text) == id && UUID(uuidString: text) == id, "\(text)")
+            // Damaged: a digit, a hyphen, the length, braces.
+            var damaged = Array(text)
+            let at = Int(random.next() % 36)
+            damaged[at] = ["g", "-", "0", " ", "Z"][Int(random.next() % 5)]
+            for other in [String(damaged), String(text.dropLast()), text + "0", "{" + text + "}", text.replacingOccurrences(of: "-", with: "")] {
+                #expect(UUID(hyphenated: other) == UUID(uuidString: other) || UUID(hyphenated: other) == nil, "\(other)")
+            }
+        }
+    }
+
     /// The value SQLiteKit reads, or its error's description; and the same through `SQLiteValues`.
     private func same<D: Decodable & Equatable>(_ type: D.Type, _ data: SQLiteData, sourceLocation: SourceLocation = #_sourceLocation) {
         let expected = Result { try Self.decoder.decode(D.self, from: data) }

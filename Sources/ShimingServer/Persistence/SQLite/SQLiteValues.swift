@@ -38,7 +38,7 @@ enum SQLiteValues {
         switch data {
         case .text(let text):
             if D.self == String.self || D.self == String?.self { return text as? D }
-            if D.self == UUID.self || D.self == UUID?.self { return UUID(uuidString: text).flatMap { $0 as? D } }
+            if D.self == UUID.self || D.self == UUID?.self { return (UUID(hyphenated: text) ?? UUID(uuidString: text)).flatMap { $0 as? D } }
         case .integer(let number):
             if D.self == Int.self || D.self == Int?.self { return number as? D }
             if D.self == Int64.self || D.self == Int64?.self { return Int64(number) as? D }
@@ -68,6 +68,42 @@ enum SQLiteValues {
 
 extension UUID {
     private static let digits = Array("0123456789ABCDEF".utf8)
+
+    /// `UUID(uuidString:)` for the one form ids are stored and sent in (36 characters, hyphens
+    /// after the 8th, 12th, 16th and 20th digit, either case), without going through `sscanf`;
+    /// nil for any other text (`UUID(uuidString:)` then decides).
+    init?(hyphenated text: String) {
+        var text = text
+        let parsed = text.withUTF8 { bytes -> uuid_t? in
+            guard bytes.count == 36 else { return nil }
+            var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            let ok = withUnsafeMutableBytes(of: &value) { out -> Bool in
+                var at = 0
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        guard bytes[at] == UInt8(ascii: "-") else { return false }
+                        at += 1
+                    }
+                    guard let high = Self.nibble(bytes[at]), let low = Self.nibble(bytes[at + 1]) else { return false }
+                    out[index] = high << 4 | low
+                    at += 2
+                }
+                return true
+            }
+            return ok ? value : nil
+        }
+        guard let parsed else { return nil }
+        self.init(uuid: parsed)
+    }
+
+    private static func nibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 
     /// `uuidString` (upper-case, hyphenated: how an id is stored as text and written in JSON),
     /// without going through `snprintf`.

@@ -90,7 +90,7 @@ public struct CheckReport {
     /// `,"birthDate":…,"regionActive":…` for numbers that carry facts.
     private mutating func appendFacts(_ facts: IdentityFacts, to out: inout [UInt8]) {
         out.append(contentsOf: #","birthDate":""#.utf8)
-        Self.appendDate(facts.birthDate, to: &out)
+        facts.birthDate.append(to: &out)
         out.append(contentsOf: facts.gender == .male ? #"","gender":"male","region":""#.utf8 : #"","gender":"female","region":""#.utf8)
         Self.appendDigits(facts.regionCode, to: &out)
         out.append(contentsOf: #"","regionName":"#.utf8)
@@ -120,19 +120,6 @@ public struct CheckReport {
             out.append(UInt8(ascii: "0") &+ UInt8(value / divisor % 10))
             divisor /= 10
         }
-    }
-
-    private static func appendDate(_ date: CivilDate, to out: inout [UInt8]) {
-        func two(_ value: Int) {
-            out.append(UInt8(ascii: "0") &+ UInt8(value / 10))
-            out.append(UInt8(ascii: "0") &+ UInt8(value % 10))
-        }
-        two(date.year / 100)
-        two(date.year % 100)
-        out.append(UInt8(ascii: "-"))
-        two(date.month)
-        out.append(UInt8(ascii: "-"))
-        two(date.day)
     }
 
     /// Appends a JSON string literal (quotes included), escaping what RFC 8259 requires.

@@ -42,6 +42,23 @@ public struct CivilDate: Sendable, Hashable, Comparable, CustomStringConvertible
             + (m.count == 1 ? "0" : "") + m + "-" + (d.count == 1 ? "0" : "") + d
     }
 
+    /// Appends `YYYY-MM-DD` (as `description`) as UTF-8 bytes, for writers that build their
+    /// output byte by byte.
+    public func append(to out: inout [UInt8]) {
+        Self.appendTwoDigits(year / 100, to: &out)
+        Self.appendTwoDigits(year % 100, to: &out)
+        out.append(UInt8(ascii: "-"))
+        Self.appendTwoDigits(month, to: &out)
+        out.append(UInt8(ascii: "-"))
+        Self.appendTwoDigits(day, to: &out)
+    }
+
+    /// Appends a number from 0 to 99 as two digits.
+    public static func appendTwoDigits(_ value: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "0") &+ UInt8(value / 10))
+        out.append(UInt8(ascii: "0") &+ UInt8(value % 10))
+    }
+
     /// Completed years of age on `date` (a person born on 29 February has a birthday on
     /// 1 March in common years).
     public func age(on date: CivilDate) -> Int {

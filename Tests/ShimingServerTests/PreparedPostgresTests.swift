@@ -47,20 +47,11 @@ struct PreparedPostgresTests {
         }
     }
 
-    /// The value PostgresKit reads from `row`'s column, or its error's description; and the same
-    /// through `KeptRow`.
+    /// PostgresKit's reading of `row`'s column and `KeptRow`'s agree, errors included.
     private func sameAsPostgresKit<T: Decodable & Equatable>(_ type: T.Type, _ row: KeptRow, _ column: String,
                                                             sourceLocation: SourceLocation = #_sourceLocation) {
-        let expected = Result { try row.row.sql().decode(column: column, as: T.self) }
-        let actual = Result { try row.decode(column: column, as: T.self) }
-        switch (expected, actual) {
-        case (.success(let left), .success(let right)):
-            #expect(left == right, "\(T.self) from \(column)", sourceLocation: sourceLocation)
-        case (.failure(let left), .failure(let right)):
-            #expect(String(describing: left) == String(describing: right), "\(T.self) from \(column)", sourceLocation: sourceLocation)
-        default:
-            Issue.record("\(T.self) from \(column): PostgresKit \(expected), kept \(actual)", sourceLocation: sourceLocation)
-        }
+        expectSameOutcome(Result { try row.row.sql().decode(column: column, as: T.self) }, Result { try row.decode(column: column, as: T.self) },
+                          "\(T.self) from \(column)", sourceLocation: sourceLocation)
     }
 
     @Test("a kept statement's rows read every column as PostgresKit reads it, for every type read directly and others, nulls and errors included")

@@ -57,18 +57,10 @@ struct SQLiteValuesTests {
         }
     }
 
-    /// The value SQLiteKit reads, or its error's description; and the same through `SQLiteValues`.
+    /// SQLiteKit's reading of `data` and `SQLiteValues`' agree, errors included.
     private func same<D: Decodable & Equatable>(_ type: D.Type, _ data: SQLiteData, sourceLocation: SourceLocation = #_sourceLocation) {
-        let expected = Result { try Self.decoder.decode(D.self, from: data) }
-        let actual = Result { try SQLiteValues.value(D.self, from: data) }
-        switch (expected, actual) {
-        case (.success(let left), .success(let right)):
-            #expect(left == right, "\(D.self) from \(data)", sourceLocation: sourceLocation)
-        case (.failure(let left), .failure(let right)):
-            #expect(String(describing: left) == String(describing: right), "\(D.self) from \(data)", sourceLocation: sourceLocation)
-        default:
-            Issue.record("\(D.self) from \(data): SQLiteKit \(expected), direct \(actual)", sourceLocation: sourceLocation)
-        }
+        expectSameOutcome(Result { try Self.decoder.decode(D.self, from: data) }, Result { try SQLiteValues.value(D.self, from: data) },
+                          "\(D.self) from \(data)", sourceLocation: sourceLocation)
     }
 
     @Test("read values: every directly read type, optional or not, from text, integers, floats, null and bytes, equal to SQLiteKit's, errors included")

@@ -131,19 +131,13 @@ struct SortedJSON: Sendable {
         let whole = Int64(seconds)
         let (civil, time) = (CivilDate(unixSeconds: whole, utcOffsetSeconds: 0), ((whole % 86_400) + 86_400) % 86_400)
         out.append(UInt8(ascii: "\""))
-        func two(_ value: Int) { out.append(contentsOf: [UInt8(ascii: "0") + UInt8(value / 10), UInt8(ascii: "0") + UInt8(value % 10)]) }
-        two(civil.year / 100)
-        two(civil.year % 100)
-        out.append(UInt8(ascii: "-"))
-        two(civil.month)
-        out.append(UInt8(ascii: "-"))
-        two(civil.day)
+        civil.append(to: &out)
         out.append(UInt8(ascii: "T"))
-        two(Int(time / 3_600))
+        CivilDate.appendTwoDigits(Int(time / 3_600), to: &out)
         out.append(UInt8(ascii: ":"))
-        two(Int(time / 60 % 60))
+        CivilDate.appendTwoDigits(Int(time / 60 % 60), to: &out)
         out.append(UInt8(ascii: ":"))
-        two(Int(time % 60))
+        CivilDate.appendTwoDigits(Int(time % 60), to: &out)
         out.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
     }
 }

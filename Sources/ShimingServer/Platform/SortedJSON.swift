@@ -70,7 +70,7 @@ struct SortedJSON: Sendable {
 
     private func write(_ node: Node, to out: inout [UInt8]) throws {
         switch node {
-        case .text(let text): write(text, to: &out)
+        case .text(let text): AuditJSON.append(text, escapingSlashes: escapesSlashes, to: &out)
         case .number(let digits): out.append(contentsOf: digits.utf8)
         case .bool(let flag): out.append(contentsOf: flag ? Self.true : Self.false)
         case .null: out.append(contentsOf: Self.null)
@@ -84,7 +84,7 @@ struct SortedJSON: Sendable {
                     guard member.key != list[offset - 1].key else { throw Unsupported() }
                     out.append(UInt8(ascii: ","))
                 }
-                write(member.key, to: &out)
+                AuditJSON.append(member.key, escapingSlashes: escapesSlashes, to: &out)
                 out.append(UInt8(ascii: ":"))
                 try write(member.value, to: &out)
             }
@@ -100,28 +100,6 @@ struct SortedJSON: Sendable {
     }
 
     private static let (`true`, `false`, null) = (Array("true".utf8), Array("false".utf8), Array("null".utf8))
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    private func write(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case UInt8(ascii: "/") where escapesSlashes: out.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0x0F)]])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
 
     /// `"2026-12-03T07:48:33Z"`: whole seconds (rounded down), UTC, years 1900 to 9999 (others
     /// `JSONEncoder` writes otherwise: Julian dates before 1583, more digits after 9999).

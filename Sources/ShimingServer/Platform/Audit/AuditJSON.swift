@@ -33,9 +33,11 @@ enum AuditJSON {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// A JSON string: quotation mark, backslash and control characters escaped (the five with
-    /// a short form by it, the others as `\u00xx`), everything else as its UTF-8 bytes.
-    private static func append(_ string: String, escapingSlashes: Bool, to out: inout [UInt8]) {
+    /// A JSON string as `JSONEncoder` writes it: quotation mark, backslash and control
+    /// characters escaped (the five with a short form by it, the others as `\u00xx`), `/` as
+    /// `\/` when `escapingSlashes`, everything else as its UTF-8 bytes. `SortedJSON` writes its
+    /// strings with it too.
+    static func append(_ string: String, escapingSlashes: Bool, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {

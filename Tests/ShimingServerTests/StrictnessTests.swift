@@ -19,6 +19,13 @@ struct StrictnessTests {
                                                       ["program": "credit-bank", "identity": ["nmae": "林森"], "extra": 1])
             #expect(nested.apiError?.fields == ["identity.nmae": "unknown_field", "extra": "unknown_field"])
             #expect(try await shiming.send(.GET, "/api/v1/cases?mine=1", headers: shiming.bearer(token)).json([CaseReply].self).isEmpty)
+            // A body the direct reader leaves to Foundation (a key written twice) is checked the same way.
+            var headers = shiming.bearer(token)
+            headers.contentType = .json
+            let twice = try await shiming.app.testing().sendRequest(
+                .POST, "/api/v1/cases", headers: headers,
+                body: ByteBuffer(string: #"{"program":"credit-bank","program":"credit-bank","identity":{"nmae":"林森"}}"#))
+            #expect(twice.status == .unprocessableEntity && twice.apiError?.fields == ["identity.nmae": "unknown_field"])
             let locked = try await shiming.sendObject(.PATCH, "/api/v1/me", token: token, ["legalName": "李四"])
             #expect(locked.apiError?.code == "field_locked")
         }

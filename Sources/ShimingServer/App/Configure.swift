@@ -219,7 +219,7 @@ enum JSONCoding {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         ContentConfiguration.global.use(encoder: SortedJSONContentEncoder(fallback: encoder), for: .json)
-        ContentConfiguration.global.use(decoder: decoder, for: .json)
+        ContentConfiguration.global.use(decoder: DirectJSONContentDecoder(fallback: decoder), for: .json)
     }()
 }
 
@@ -240,5 +240,35 @@ struct SortedJSONContentEncoder: ContentEncoder {
         } else {
             try fallback.encode(encodable, to: &body, headers: &headers, userInfo: userInfo)
         }
+    }
+}
+
+/// The API's JSON bodies, read by `DirectJSON` as `fallback` would read them, and by `fallback`
+/// itself where `DirectJSON` has no answer: a body it refuses gets `fallback`'s error, so the
+/// fields a 422 names are the same.
+struct DirectJSONContentDecoder: ContentDecoder {
+    let fallback: JSONDecoder
+    let direct: DirectJSON
+
+    init(fallback: JSONDecoder) {
+        self.fallback = fallback
+        if case .iso8601 = fallback.dateDecodingStrategy {
+            direct = DirectJSON(readsISO8601Dates: true)
+        } else {
+            direct = DirectJSON(readsISO8601Dates: false)
+        }
+    }
+
+    func decode<D: Decodable>(_ decodable: D.Type, from body: ByteBuffer, headers: HTTPHeaders) throws -> D {
+        try decode(decodable, from: body, headers: headers, userInfo: [:])
+    }
+
+    func decode<D: Decodable>(_ decodable: D.Type, from body: ByteBuffer, headers: HTTPHeaders,
+                              userInfo: [CodingUserInfoKey: any Sendable]) throws -> D {
+        if userInfo.isEmpty, let tree = body.withUnsafeReadableBytes({ try? JSONTree.parse($0) }),
+           let value = try? direct.decode(D.self, from: tree) {
+            return value
+        }
+        return try fallback.decode(decodable, from: body, headers: headers, userInfo: userInfo)
     }
 }

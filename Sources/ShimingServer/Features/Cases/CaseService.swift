@@ -74,7 +74,7 @@ struct CaseService: Sendable {
     /// What the applicant stated, decrypted (no I/O: usable inside a transaction).
     func application(of item: StoredCase) throws -> CaseApplication {
         let json = try cipher.open(item.dataSealed, context: StoredCase.dataContext(item.id))
-        return try JSONDecoder().decode(CaseApplication.self, from: Data(json.utf8))
+        return try DirectJSON.decode(CaseApplication.self, from: json, iso8601Dates: false)
     }
 
     /// Decrypts cases with their documents and history, two queries for the whole list.

@@ -101,7 +101,7 @@ struct ReindexService: Sendable {
         switch column.holds {
         case .application:
             guard let program = row.extra.flatMap({ programs[$0] }),
-                  let app = try? JSONDecoder().decode(CaseApplication.self, from: plaintext) else { return nil }
+                  let app = try? DirectJSON.decode(CaseApplication.self, from: plaintext, iso8601Dates: false) else { return nil }
             return CaseEvaluator(program: program, today: today).identityNumber(app)?.number
         case .value:
             return String(data: plaintext, encoding: .utf8)

@@ -63,7 +63,8 @@ struct OutboxStore: Sendable {
 
     func value(_ record: OutboxMessageRecord) throws -> OutboxEntry {
         let id = try record.requireID()
-        let message = try? JSONDecoder().decode(OutgoingMessage.self, from: cipher.openData(record.payload, context: Outbox.payloadContext(id)))
+        let message = try? DirectJSON.decode(OutgoingMessage.self, from: cipher.openData(record.payload, context: Outbox.payloadContext(id)),
+                                             iso8601Dates: false)
         return OutboxEntry(
             id: id, channel: record.channel, template: record.template, status: OutboxStatus(rawValue: record.status) ?? .pending,
             attempts: record.attempts, lastError: record.lastError, createdAt: record.createdAt, nextAttemptAt: record.nextAttemptAt,

@@ -9,7 +9,7 @@ import Vapor
 enum StrictBody {
     static func check(_ req: Request, against schema: JSONSchema, components: [String: JSONSchema]) throws {
         guard req.headers.contentType?.subType == "json", let buffer = req.body.data, buffer.readableBytes > 0,
-              let value = try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed]) else { return }
+              let value = tree(of: buffer) else { return }
         let unknown = unknownFields(in: value, schema: schema, components: components, path: "")
         guard unknown.isEmpty else {
             throw UserFacingError(code: "unknown_field", kind: .invalidInput,
@@ -18,29 +18,49 @@ enum StrictBody {
         }
     }
 
+    /// The body's members: read by `JSONTree`, or, for what it leaves to Foundation (another
+    /// encoding, a key written twice), by `JSONSerialization`, whose objects and arrays are all
+    /// this check needs; nil for a body that is not JSON (decoding it then fails).
+    static func tree(of buffer: ByteBuffer) -> JSONTree? {
+        if let tree = buffer.withUnsafeReadableBytes({ try? JSONTree.parse($0) }) { return tree }
+        guard let value = try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed]) else { return nil }
+        func tree(_ value: Any) -> JSONTree {
+            switch value {
+            case let items as [Any]: return .array(items.map(tree))
+            case let members as [String: Any]:
+                var object = JSONObject()
+                for (key, member) in members { _ = object.append(key, tree(member)) }
+                return .object(object)
+            default: return .null
+            }
+        }
+        return tree(value)
+    }
+
     /// The dotted paths of fields the schema does not name.
-    static func unknownFields(in value: Any, schema: JSONSchema, components: [String: JSONSchema], path: String, depth: Int = 0) -> [String] {
+    static func unknownFields(in value: JSONTree, schema: JSONSchema, components: [String: JSONSchema], path: String, depth: Int = 0) -> [String] {
         guard depth < 16 else { return [] }
         switch schema {
         case .ref(let name):
             guard let resolved = components[name] else { return [] }
             return unknownFields(in: value, schema: resolved, components: components, path: path, depth: depth + 1)
         case .nullable(let inner):
-            return value is NSNull ? [] : unknownFields(in: value, schema: inner, components: components, path: path, depth: depth + 1)
+            if case .null = value { return [] }
+            return unknownFields(in: value, schema: inner, components: components, path: path, depth: depth + 1)
         case .array(let items):
-            guard let array = value as? [Any] else { return [] }
+            guard case .array(let array) = value else { return [] }
             return array.enumerated().flatMap { index, item in
                 unknownFields(in: item, schema: items, components: components, path: "\(path)[\(index)]", depth: depth + 1)
             }
         case .object(let properties, _, let additional):
-            guard let object = value as? [String: Any] else { return [] }
-            return object.keys.sorted().flatMap { key -> [String] in
+            guard case .object(let object) = value else { return [] }
+            return object.members.sorted { $0.key < $1.key }.flatMap { key, member -> [String] in
                 let child = path.isEmpty ? key : "\(path).\(key)"
                 if let property = properties[key] {
-                    return unknownFields(in: object[key]!, schema: property, components: components, path: child, depth: depth + 1)
+                    return unknownFields(in: member, schema: property, components: components, path: child, depth: depth + 1)
                 }
                 if let additional {
-                    return unknownFields(in: object[key]!, schema: additional, components: components, path: child, depth: depth + 1)
+                    return unknownFields(in: member, schema: additional, components: components, path: child, depth: depth + 1)
                 }
                 return [child]
             }

@@ -129,7 +129,7 @@ public struct Outbox: Sendable {
             do {
                 try await keys?.prepare([record.payload])
                 let payload = try cipher.openData(record.payload, context: Self.payloadContext(id))
-                message = try JSONDecoder().decode(OutgoingMessage.self, from: payload)
+                message = try DirectJSON.decode(OutgoingMessage.self, from: payload, iso8601Dates: false)
             } catch {
                 // Unreadable payloads cannot improve with retries; keep the row, flag it.
                 let reason = "payload cannot be decrypted: \(error)"

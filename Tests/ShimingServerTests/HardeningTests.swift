@@ -126,6 +126,52 @@ struct RegistryOracleTests {
     }
 }
 
+extension RegistryOracleTests {
+    /// A program checked against the roll, at most 3 look-ups of a number a day.
+    static let rollProgram = """
+    key: roll-check
+    title: {zh-CN: 名册核对, en: Roll check}
+    identity:
+      documentTypes: [resident]
+    sections: [school]
+    documents:
+      - {kind: id_front, required: false}
+    registry: {source: roster, match: [name, document_number], lookupsPerNumberPerDay: 3}
+    """
+
+    @Test("The roll's look-ups are counted in the submission's own transaction: of 8 parallel submissions of one number (8 accounts, allowance 3), exactly 3 are answered from the roll; the rest go to a person as registry_limited, with a risk alert")
+    func rollLookupsCountedInTheSubmission() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shiming-roll-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/programs", withIntermediateDirectories: true)
+        try Self.rollProgram.write(toFile: directory + "/programs/roll.yaml", atomically: true, encoding: .utf8)
+        try await withShiming(dataDirectory: directory) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.roll")
+            let number = residentID(birth: "19900101", sequence: "611")
+            let report = try await shiming.importRoster("name,id_number,school,grade,class,enrolment_year\n王一,\(number),第一中学,初一,1班,2025\n",
+                                                        admin: admin)
+            #expect(report.imported == 1)
+            var cases: [(String, UUID)] = []
+            for index in 0..<8 {
+                let (_, token) = try await shiming.activeApplicant(phone: "1380013810\(index)")
+                let item = try await shiming.createCase(token, ["program": "roll-check",
+                                                                "identity": ["name": "王一", "documentType": "resident", "documentNumber": number],
+                                                                "school": ["school": "第一中学", "grade": "初一", "class": "1班", "enrolmentYear": 2025]])
+                cases.append((token, item.id))
+            }
+            let codes = try await withThrowingTaskGroup(of: String.self) { group in
+                for (token, id) in cases {
+                    group.addTask { try await shiming.submitCase(token, id)?.checks.first { $0.check == "registry" }?.code ?? "none" }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(codes.filter { $0 == "registry_limited" }.count == 5, "\(codes)")
+            #expect(codes.filter { $0 != "registry_limited" }.count == 3 && !codes.contains("none"), "\(codes)")
+            let alerts = try await RiskAlertRecord.query(on: shiming.db).all()
+            #expect(alerts.contains { $0.kind == "rate_limited" && $0.details.contains("registry_lookups") })
+        }
+    }
+}
+
 @Suite("Uploads and drafts per account")
 struct UploadLimitTests {
     @Test("An account keeps at most 5 open drafts (409 too_many_drafts, also with 8 created at once); a signed-out upload is turned away before its body matters")

@@ -30,10 +30,17 @@ extension CaseService {
 
         let local = localChecks(current, account: account, evaluator: evaluator)
         var registry: RegistryAnswer?
+        // Look-ups are counted per number, account and address, so the registry is no oracle for
+        // testing name ↔ number pairs. A remote service's are counted first, outside the
+        // transaction (it may take seconds); a local answer's in the transaction below, which
+        // drops the answer unread when an allowance is used up.
+        var countedInTransaction: String?
         if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number = evaluator.identityNumber(current.application) {
-            // Counted first (per number, account and address), so the registry is no oracle for
-            // testing name ↔ number pairs; outside the transaction: a remote service may take seconds.
-            if try await registries.mayLookUp(number: numberIndex(number.number).stored, account: account.id, ip: ip, program: program, in: store) {
+            let index = numberIndex(number.number).stored
+            if !CaseRegistries.isRemote(program) {
+                registry = await registries.answer(program: program, application: current.application, number: number.number)
+                countedInTransaction = index
+            } else if try await registries.mayLookUp(number: index, account: account.id, ip: ip, program: program, in: store) {
                 registry = await registries.answer(program: program, application: current.application, number: number.number)
             } else {
                 registry = RegistryAnswer(verdict: .limited)
@@ -43,7 +50,13 @@ extension CaseService {
         }
         let now = self.now
         let hasRegistry = program.checks.contains(.registry)
-        try await store.transaction { [self, registry] tx in
+        try await store.transaction { [self, registry, countedInTransaction] tx in
+            var registry = registry
+            if let index = countedInTransaction, !(try await registries.takeLookUp(number: index, account: account.id, ip: ip, program: program, in: tx)) {
+                registry = RegistryAnswer(verdict: .limited)
+                try await RiskAlertService.raise(.rateLimited, subject: Self.subject(id), program: program.key,
+                                                 details: ["limit": "registry_lookups"], at: now, in: tx)
+            }
             var record = try await tx.cases.locked(id, version: current.version)
             let used = try await checkFrequency(account: account, program: program, isNew: isNew, in: tx)
             var duplicate: Bool?

@@ -173,18 +173,28 @@ struct CaseRegistries: Sendable {
     static let perAccountPerDay = 10
     static let perAddressPerDay = 30
 
-    /// Takes one look-up from each allowance (one conditional statement each); false when any
-    /// is used up — nothing is asked then, and a person decides.
+    /// Whether the registry answers away from this process (a remote service, which may take
+    /// seconds): its look-ups are counted in a transaction of their own before it is asked.
+    /// The roll and "no registry" answer locally, and the submission counts their look-ups in
+    /// its own transaction, before the answer decides anything.
+    static func isRemote(_ program: Program) -> Bool { program.registry.source == .service }
+
+    /// Takes one look-up from each allowance (one conditional statement each), in a transaction
+    /// of its own; false when any is used up — nothing is asked then, and a person decides.
     func mayLookUp(number index: String, account: UUID, ip: String?, program: Program, in store: Store) async throws -> Bool {
-        try await store.transaction { tx in
-            var allowances = [("registry:number:" + index, Allowance(cap: program.registry.lookupsPerNumberPerDay, window: 24 * 3600)),
-                              ("registry:account:" + account.uuidString.lowercased(), Allowance(cap: Self.perAccountPerDay, window: 24 * 3600))]
-            if let ip { allowances.append(("registry:ip:" + ip, Allowance(cap: Self.perAddressPerDay, window: 24 * 3600))) }
-            for (key, allowance) in allowances where !(try await tx.limits.take(key, allowance, at: context.services.clock.now())) {
-                return false
-            }
-            return true
+        try await store.transaction { tx in try await takeLookUp(number: index, account: account, ip: ip, program: program, in: tx) }
+    }
+
+    /// Takes one look-up from each allowance inside the caller's transaction; false when any is
+    /// used up (the ones before it stay taken, as they would in `mayLookUp`).
+    func takeLookUp(number index: String, account: UUID, ip: String?, program: Program, in tx: Store) async throws -> Bool {
+        var allowances = [("registry:number:" + index, Allowance(cap: program.registry.lookupsPerNumberPerDay, window: 24 * 3600)),
+                          ("registry:account:" + account.uuidString.lowercased(), Allowance(cap: Self.perAccountPerDay, window: 24 * 3600))]
+        if let ip { allowances.append(("registry:ip:" + ip, Allowance(cap: Self.perAddressPerDay, window: 24 * 3600))) }
+        for (key, allowance) in allowances where !(try await tx.limits.take(key, allowance, at: context.services.clock.now())) {
+            return false
         }
+        return true
     }
 
     func answer(program: Program, application: CaseApplication, number: String) async -> RegistryAnswer {

@@ -47,35 +47,8 @@ struct DirectJSONTests {
     private static let pieces = ["a", "Z", "0", "/", "中文", "😀", " ", "\"", "\\", "\n", "\u{1}", "\t", "é", "\u{7F}", "\u{2028}", "\r", "\u{8}", "\u{C}", ""]
     private static let space = ["", "", " ", "\n  ", "\t", "\r\n"]
 
-    /// A JSON string of `text`, with escapes chosen at random; `odd` adds what `JSONTree`
-    /// refuses (a lone surrogate, a raw control character) now and then.
-    private static func spelled(_ text: String, _ random: inout SeededRandom, odd: Bool) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += Bool.random(using: &random) ? "\\n" : "\\u000A"
-            case "/": out += Bool.random(using: &random) ? "/" : "\\/"
-            case "\u{1}" where odd && Int.random(in: 0..<4, using: &random) == 0: out += "\u{1}"
-            case "\t" where Bool.random(using: &random): out += "\\t"
-            case "\r" where Bool.random(using: &random): out += "\\r"
-            case "\u{8}" where Bool.random(using: &random): out += "\\b"
-            case "\u{C}" where Bool.random(using: &random): out += "\\f"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            case _ where scalar.value >= 0x10000 && Bool.random(using: &random):
-                let value = scalar.value - 0x10000
-                out += String(format: "\\u%04X\\u%04x", 0xD800 + (value >> 10), 0xDC00 + (value & 0x3FF))
-            case _ where Int.random(in: 0..<8, using: &random) == 0: out += String(format: "\\u%04x", scalar.value & 0xFFFF)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        if odd && Int.random(in: 0..<20, using: &random) == 0 { out += "\\ud83d" }
-        return out + "\""
-    }
-
     private static func someText(_ random: inout SeededRandom, odd: Bool) -> String {
-        spelled((0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined(), &random, odd: odd)
+        JSONSamples.spelled((0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined(), &random, odd: odd)
     }
 
     /// A number as JSON may write it: mostly whole, sometimes a fraction, an exponent, `-0`, too large.
@@ -144,7 +117,7 @@ struct DirectJSONTests {
         if odd, let first = chosen.first, Int.random(in: 0..<10, using: &random) == 0 { chosen.append(first) }
         if Int.random(in: 0..<10, using: &random) == 0 { chosen.append("unknown") }
         let members = chosen.map { key in
-            spelled(key, &random, odd: false) + space.randomElement(using: &random)! + ":" + space.randomElement(using: &random)!
+            JSONSamples.spelled(key, &random) + space.randomElement(using: &random)! + ":" + space.randomElement(using: &random)!
                 + value(for: key, &random, depth: depth, odd: odd)
         }
         return "{" + members.joined(separator: "," + space.randomElement(using: &random)!) + "}"
@@ -207,11 +180,7 @@ struct DirectJSONTests {
 
     @Test("the application's own types, as StoredJSON writes them, are read directly")
     func applicationTypes() throws {
-        var application = CaseApplication()
-        application.identity.name = "陈桂芳"
-        application.identity.documentNumber = "11010519491231002X"
-        application.identity.address = "北京市西城区某某街道 1 号/2 室\n\"东\""
-        application.school = CaseApplication.School(school: "第一中学", enrolmentYear: 2024)
+        let application = JSONSamples.application
         let text = try StoredJSON.text(application)
         #expect(try DirectJSON(readsISO8601Dates: false).decode(CaseApplication.self, from: text) == application)
         #expect(try JSONDecoder().decode(CaseApplication.self, from: Data(text.utf8)) == application)
@@ -219,6 +188,20 @@ struct DirectJSONTests {
         let written = try StoredJSON.text(dates)
         #expect(try DirectJSON(readsISO8601Dates: true).decode([Date].self, from: written) == dates)
         #expect(try Self.foundation(iso8601Dates: true).decode([Date].self, from: Data(written.utf8)) == dates)
+    }
+
+    @Test("a large object (looked up through an index) reads as JSONDecoder reads it, and a key written twice anywhere is refused")
+    func largeObjects() throws {
+        let keys = (0..<40).map { "key\($0)" }
+        let text = "{" + keys.enumerated().map { "\"\($1)\":\($0)" }.joined(separator: ",") + "}"
+        let direct = try DirectJSON(readsISO8601Dates: false).decode([String: Int].self, from: text)
+        #expect(direct == (try JSONDecoder().decode([String: Int].self, from: Data(text.utf8))) && direct.count == 40)
+        guard case .object(let object) = try JSONTree.parse(text) else { Issue.record("not an object"); return }
+        #expect(object["key39"] == .number("39") && object["key0"] == .number("0") && object["key40"] == nil)
+        for repeated in [1, 11, 12, 13, 39] {
+            let twice = String(text.dropLast()) + ",\"key\(repeated)\":1}"
+            #expect(throws: JSONTree.Malformed.self) { try JSONTree.parse(twice) }
+        }
     }
 
     /// Reads a number leniently: a failed attempt is caught.

@@ -148,10 +148,7 @@ struct SortedJSONTests {
 
     @Test("the application's own types: a case's application, its checks, a verification answer")
     func applicationTypes() throws {
-        var identity = CaseApplication()
-        identity.identity.name = "陈桂芳"
-        identity.identity.documentNumber = "11010519491231002X"
-        identity.identity.address = "北京市西城区某某街道 1 号/2 室"
+        let identity = JSONSamples.application
         let answer = PlatformViews.VerificationBody(VerificationAnswer(
             verified: true, program: "e-commerce", level: "registry", verifiedAt: Date(timeIntervalSince1970: 1_796_244_592.5),
             expiresAt: nil, claims: ["ageOver18": .bool(true), "maskedName": .string("陈*芳"), "school": .object(["grade": "3", "class": "2"])]))

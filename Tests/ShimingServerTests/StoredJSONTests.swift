@@ -33,23 +33,6 @@ struct FlatJSONTests {
         try? JSONDecoder().decode([[String: JSONRows.Scalar]].self, from: Data(text.utf8))
     }
 
-    /// A JSON text of `value`, with escapes and spacing chosen at random.
-    private func spelled(_ text: String, _ random: inout SeededRandom) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += Bool.random(using: &random) ? "\\n" : "\\u000a"
-            case "/": out += Bool.random(using: &random) ? "/" : "\\/"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04X", scalar.value)
-            case _ where scalar.value < 0x10000 && Int.random(in: 0..<8, using: &random) == 0: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     @Test("what it reads equals what JSONDecoder reads: seeded random arrays as PostgreSQL and SQLite write them, other spellings, and texts it leaves to JSONDecoder")
     func sameAsJSONDecoder() throws {
         var random = SeededRandom(state: 20261203)
@@ -66,10 +49,10 @@ struct FlatJSONTests {
                     case 1: Bool.random(using: &random) ? "true" : "false"
                     case 2: String(Int64.random(in: Int64.min...Int64.max, using: &random))
                     case 3: String(Int.random(in: -1_000...1_000, using: &random))
-                    default: spelled((0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined(), &random)
+                    default: JSONSamples.spelled((0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined(), &random)
                     }
                     let (before, after) = (space.randomElement(using: &random)!, space.randomElement(using: &random)!)
-                    pairs.append(spelled(key, &random) + before + ":" + after + value)
+                    pairs.append(JSONSamples.spelled(key, &random) + before + ":" + after + value)
                 }
                 objects.append("{" + pairs.joined(separator: "," + space.randomElement(using: &random)!) + "}")
             }

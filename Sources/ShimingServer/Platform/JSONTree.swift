@@ -47,9 +47,9 @@ struct JSONObject: Sendable, Equatable {
 
     /// Adds a member; false if the key is already there.
     mutating func append(_ key: String, _ value: JSONTree) -> Bool {
-        if var index {
-            guard index.updateValue(members.count, forKey: key) == nil else { return false }
-            self.index = index
+        if index != nil {
+            // (In place: a copy of the index would be made at every member.)
+            guard index!.updateValue(members.count, forKey: key) == nil else { return false }
         } else {
             for member in members where member.key == key { return false }
             if members.count + 1 == Self.indexedFrom {
@@ -67,8 +67,6 @@ struct JSONObject: Sendable, Equatable {
         for member in members where member.key == key { return member.value }
         return nil
     }
-
-    var keys: [String] { members.map(\.key) }
 
     static func == (a: JSONObject, b: JSONObject) -> Bool {
         a.members.count == b.members.count && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }

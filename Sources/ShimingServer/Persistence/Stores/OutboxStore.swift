@@ -63,8 +63,7 @@ struct OutboxStore: Sendable {
 
     func value(_ record: OutboxMessageRecord) throws -> OutboxEntry {
         let id = try record.requireID()
-        let message = try? DirectJSON.decode(OutgoingMessage.self, from: cipher.openData(record.payload, context: Outbox.payloadContext(id)),
-                                             iso8601Dates: false)
+        let message = try? Outbox.message(record.payload, id: id, cipher: cipher)
         return OutboxEntry(
             id: id, channel: record.channel, template: record.template, status: OutboxStatus(rawValue: record.status) ?? .pending,
             attempts: record.attempts, lastError: record.lastError, createdAt: record.createdAt, nextAttemptAt: record.nextAttemptAt,

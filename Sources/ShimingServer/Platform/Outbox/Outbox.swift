@@ -68,6 +68,11 @@ public struct Outbox: Sendable {
         "outbox.payload." + id.uuidString.lowercased()
     }
 
+    /// A stored payload opened and read: the message `enqueue` sealed under row `id`.
+    static func message(_ payload: String, id: UUID, cipher: FieldCipher) throws -> OutgoingMessage {
+        try DirectJSON.decode(OutgoingMessage.self, from: cipher.openData(payload, context: payloadContext(id)), iso8601Dates: false)
+    }
+
     /// A claimed message: what delivering it needs.
     struct Claimed: Sendable {
         var id: UUID
@@ -128,8 +133,7 @@ public struct Outbox: Sendable {
             let message: OutgoingMessage
             do {
                 try await keys?.prepare([record.payload])
-                let payload = try cipher.openData(record.payload, context: Self.payloadContext(id))
-                message = try DirectJSON.decode(OutgoingMessage.self, from: payload, iso8601Dates: false)
+                message = try Self.message(record.payload, id: id, cipher: cipher)
             } catch {
                 // Unreadable payloads cannot improve with retries; keep the row, flag it.
                 let reason = "payload cannot be decrypted: \(error)"

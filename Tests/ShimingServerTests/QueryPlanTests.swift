@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import SQLKit
+import ShimingCore
 import Testing
 @testable import ShimingServer
 
@@ -40,6 +41,19 @@ struct QueryPlanTests {
             let found = try await plan(of: query, on: shiming.db)
             #expect(found.contains("cases_account"), "\(found)")
             #expect(!found.contains("cases_expiry") && !found.contains("cases_state"), "\(found)")
+        }
+    }
+
+    @Test("the application limit counts an account's first submissions through an index that holds only those")
+    func firstSubmissions() async throws {
+        try await withShiming { shiming in
+            let found = try await plan(of: """
+                SELECT at FROM case_transitions WHERE account_id = '6f9619ff-8b86-d011-b42d-00c04fc964ff' AND program = 'education-card'
+                AND action = 'submit' AND from_state = 'draft' AND at > '2026-01-01' ORDER BY at
+                """, on: shiming.db)
+            #expect(found.contains("case_transitions_first_submissions"), "\(found)")
+            // The names the index's condition spells.
+            #expect(CaseAction.submit.name == "submit" && CaseState.draft.rawValue == "draft")
         }
     }
 

@@ -35,5 +35,6 @@ enum ShimingMigrations {
         IndexStaffAccounts(),
         IndexCasesByAccountState(),
         IndexFilesByOwner(),
+        IndexFirstSubmissions(),
     ]
 }

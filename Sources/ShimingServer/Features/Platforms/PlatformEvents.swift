@@ -19,7 +19,7 @@ enum PlatformEvents {
     /// Queues one event for the platform, if it has a webhook URL.
     static func enqueue(_ type: String, to platform: Platform, data: [String: String], at now: Date, in tx: Store) async throws {
         guard let url = platform.webhookURL else { return }
-        let delivery = UUID()
+        let delivery = UUID.timeOrdered(at: now)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Ids as the API's JSON spells them (the X-Shiming-Delivery header carries this one).

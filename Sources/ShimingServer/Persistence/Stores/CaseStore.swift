@@ -156,11 +156,14 @@ struct CaseStore: Sendable {
             actorID: try row.value("actor_id"), rule: try row.value("rule"), at: try row.value("at")))
     }
 
-    /// When the account's new applications under `program` were first submitted since `since`, oldest first.
+    /// When the account's new applications under `program` were first submitted since `since`,
+    /// oldest first. The action and the state are written into the statement, not bound: they
+    /// are the condition of the partial index `case_transitions_first_submissions`, which a
+    /// planner uses only when it sees the same values.
     func firstSubmissions(account: UUID, program: String, since: Date) async throws -> [Date] {
         try await db.sql().raw("""
             SELECT at FROM case_transitions WHERE account_id = \(bind: account) AND program = \(bind: program)
-            AND action = \(bind: CaseAction.submit.name) AND from_state = \(bind: CaseState.draft.rawValue) AND at > \(bind: since) ORDER BY at
+            AND action = 'submit' AND from_state = 'draft' AND at > \(bind: since) ORDER BY at
             """).all().map { try $0.value("at") }
     }
 
@@ -273,7 +276,7 @@ struct CaseStore: Sendable {
         default: ("system", nil)
         }
         let row: SQLQueryString = """
-            (\(bind: UUID()), \(bind: item.id), \(bind: item.accountID), \(bind: item.program), \(bind: action), \(bind: from?.rawValue),
+            (\(bind: UUID.timeOrdered(at: now)), \(bind: item.id), \(bind: item.accountID), \(bind: item.program), \(bind: action), \(bind: from?.rawValue),
             \(bind: to.rawValue), \(bind: actorKind), \(bind: actorID), \(bind: rule), \(bind: now), \(bind: seq))
             """
         return (row, Case.Transition(action: action, from: from, state: to, actorKind: actorKind, actorID: actorID, rule: rule, at: now))

@@ -141,13 +141,14 @@ public enum AuditLog {
             last = nil
         }
         let detailText = AuditJSON.object(details)
+        let occurredAt = Date(timeIntervalSince1970: Double(AuditEvent.milliseconds(now)) / 1000)
         var event = AuditEvent(
-            id: UUID(),
+            id: .timeOrdered(at: occurredAt),
             seq: (last?.seq ?? 0) + 1,
             actor: actor.stored,
             action: action,
             subject: subject,
-            occurredAt: Date(timeIntervalSince1970: Double(AuditEvent.milliseconds(now)) / 1000),
+            occurredAt: occurredAt,
             ip: ip,
             details: detailText,
             prevHash: last?.hash ?? AuditEvent.genesisHash,

@@ -38,7 +38,7 @@ public struct Outbox: Sendable {
     public func enqueue(_ message: OutgoingMessage, at now: Date, on db: any Database) async throws -> UUID {
         assert(db.inTransaction, "messages are enqueued in the transaction of the change that caused them")
         // A webhook's row is its delivery id (X-Shiming-Delivery): the log and a redelivery name it.
-        let id = message.deliveryID ?? UUID()
+        let id = message.deliveryID ?? .timeOrdered(at: now)
         var cipher = cipher
         if let keys, let account = message.account, message.channel != .webhook { cipher = try await keys.sealing(cipher, for: account) }
         let payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))

@@ -157,6 +157,10 @@ struct PlatformTests {
                 #expect(hook.body.contains(subject) && hook.body.contains("\"status\":\"verified\""))
                 #expect(!hook.body.contains("陈") && !hook.body.contains(adultFemale))
                 #expect(hook.body.contains("\"id\":\"\(try #require(hook.headers.first(name: "X-Shiming-Delivery")))\""))
+                // The delivery id begins with the event's time (version 7; docs/platforms.md).
+                let deliveryHeader = try #require(hook.headers.first(name: "X-Shiming-Delivery"))
+                let delivery = try #require(UUID(uuidString: deliveryHeader))
+                #expect(TimeOrderedIDTests.version(delivery) == 7)
 
                 // The query: exactly the granted claims, never the number.
                 let answer = try await shiming.query(apiKey, subject)

@@ -2,8 +2,9 @@ import Fluent
 
 /// The application limit counts an account's first submissions under a program within a
 /// window (`CaseStore.firstSubmissions`). Its index held every history row of every case, by
-/// account, program, action and time: four to six entries per submission (submit, the checks,
-/// the decision, the verification), each on a page of its own, as accounts are random. Only
+/// account, program, action and time: three or four entries per submission (submit, the checks,
+/// the decision, the verification or the code to confirm), each on a page of its own, as
+/// accounts are random. Only
 /// first submissions are ever looked up, so the index now holds only those (a partial index,
 /// which both engines have): one entry per application, none for the other history rows. It
 /// was a tenth of the pages SQLite wrote under the submission load (docs/benchmarks.md, session 28).

@@ -51,6 +51,8 @@ public final class ShimingContext: Sendable {
     let sessions: RecentLookups<(Account, Session)>
     /// Recent platform key lookups (for as long as session lookups).
     let platformKeys: PlatformKeyCache
+    /// The verification queries' writes, in batches (`GrantService.recordQueries`).
+    let queryCalls = Batcher<QueryCall, Bool>(largest: 64)
 
     init(configuration: ShimingConfiguration, services: Services, messageSink: any MessageSink, keyRing: KeyRing, masterKeys: MasterKeys,
          cipher: FieldCipher, accountKeys: AccountKeys, blindIndex: BlindIndex, metrics: PrometheusCollectorRegistry, writeGate: WriteGate,

@@ -187,16 +187,23 @@ struct PlatformService: Sendable {
     /// What follows counting the `count`th call of its minute: the first notes the key's use
     /// (and every tenth minute drops old windows); past the allowance 429.
     static func admit(_ count: Int, key: PlatformKey, in tx: Store, at now: Date, allowance: Int) async throws {
+        if count == 1 { try await firstCall(of: key.id, in: tx, at: now) }
+        guard count <= allowance else { throw rateLimited(at: now) }
+    }
+
+    /// The first call of a key in its minute: notes the key's use, and every tenth minute drops
+    /// old windows.
+    static func firstCall(of key: UUID, in tx: Store, at now: Date) async throws {
         let window = window(now)
-        if count == 1 {
-            try await tx.platforms.touchKey(key.id, at: now)
-            if window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }
-        }
-        guard count <= allowance else {
-            let seconds = Int(60 - Int64(now.timeIntervalSince1970) % 60)
-            throw UserFacingError(code: "rate_limited", kind: .rateLimited(retryAfterSeconds: max(1, seconds)),
-                                  message: LocalizedText("调用过于频繁，请稍后再试。", "Too many calls with this key; try again shortly."))
-        }
+        try await tx.platforms.touchKey(key, at: now)
+        if window % 10 == 0 { try await tx.platforms.pruneWindows(before: window - 1) }
+    }
+
+    /// The refusal of a call past its key's allowance: 429, until the minute ends.
+    static func rateLimited(at now: Date) -> UserFacingError {
+        let seconds = Int(60 - Int64(now.timeIntervalSince1970) % 60)
+        return UserFacingError(code: "rate_limited", kind: .rateLimited(retryAfterSeconds: max(1, seconds)),
+                               message: LocalizedText("调用过于频繁，请稍后再试。", "Too many calls with this key; try again shortly."))
     }
 
     /// A refused call of a platform, in the audit log (which route, which status, which key).

@@ -29,6 +29,16 @@ enum ClaimValue: Sendable, Equatable, Codable {
     }
 }
 
+/// One verification query's write, in a batch of them (`GrantService.recordQueries`).
+struct QueryCall: Sendable {
+    let platform: UUID
+    let key: PlatformKey
+    /// The grant in force the answer was read under; nil when there was none (the call is
+    /// counted all the same, and answered 404).
+    let grant: UUID?
+    let ip: String?
+}
+
 /// What the verification query answers: whether the person is verified, how, and exactly the
 /// claims the grant allows (absent where the verification does not carry them).
 struct VerificationAnswer: Sendable, Equatable {
@@ -52,32 +62,84 @@ extension GrantService {
     /// grant withdrawn meanwhile records nothing and answers 404, as it would a moment later.
     /// The key's call is counted against its allowance here (the route is marked so, and the
     /// platform middleware leaves it), in the same transaction, answered or not; past the
-    /// allowance 429, with nothing recorded.
+    /// allowance 429, with nothing recorded. Queries that arrive while others are written are
+    /// written together, in one transaction (`recordQueries`).
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
-        let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let store = store
         let found = subject.count <= 100 ? try await store.grants.inForceWithVerifications(platform: platform.id, subject: subject, at: now) : nil
-        let grant = found?.0
         var answer: VerificationAnswer?
         if let (grant, verified) = found {
             try await store.keys.load([grant.accountID])
             answer = try self.answer(grant, verification: verification(among: verified, platform: platform))
         }
-        let recorded = try await store.transaction { tx in
-            guard let grant else {
-                try await PlatformService.countCall(key, in: tx, at: now, allowance: allowance)
-                return false
-            }
-            let (calls, recorded) = try await tx.grants.recordQuery(grant.id, countingCallOf: key.id, window: PlatformService.window(now),
-                                                                    allowance: allowance, at: now)
-            try await PlatformService.admit(calls, key: key, in: tx, at: now, allowance: allowance)
-            guard recorded else { return false }
-            try await tx.audit("verification.queried", actor: .platform(platform.id), subject: Self.subject(grant.id), ip: ip,
-                               details: ["key": key.id.uuidString.lowercased()], at: now)
-            return true
-        }
+        let call = QueryCall(platform: platform.id, key: key, grant: found?.0.id, ip: ip)
+        let recorded = try await context.queryCalls.run(call) { calls in await self.recordQueries(calls) }
         guard recorded, let answer else { throw CommonErrors.notFound }
         return answer
+    }
+
+    /// The write of a batch of verification queries, in one transaction; for each, whether it
+    /// was recorded, or its refusal (429). Each key's calls are counted in one conditional
+    /// statement when they all fit within the allowance, else one by one until one does not (the
+    /// rest are refused and not counted, as each alone would be). The admitted ones are noted
+    /// on their grants and counted per day together (`GrantStore.recordQueries`), and each is
+    /// audited. A failing statement fails the whole batch, and nothing of it is written.
+    func recordQueries(_ calls: [QueryCall]) async -> [Result<Bool, any Error>] {
+        let (now, allowance) = (now, context.configuration.platformRatePerMinute)
+        let window = PlatformService.window(now)
+        do {
+            return try await store.transaction { tx in
+                var admitted = [Bool](repeating: false, count: calls.count)
+                for (key, indices) in Self.grouped(calls.indices, by: { calls[$0].key.id }) {
+                    var counts: [Int] = []  // the window's count after each admitted call
+                    if let after = try await tx.platforms.countCalls(key: key, window: window, calls: indices.count, allowance: allowance) {
+                        counts = (1...indices.count).map { after - indices.count + $0 }
+                    } else {
+                        for _ in indices {
+                            guard let after = try await tx.platforms.countCalls(key: key, window: window, calls: 1, allowance: allowance) else { break }
+                            counts.append(after)
+                        }
+                    }
+                    if counts.first == 1 { try await PlatformService.firstCall(of: key, in: tx, at: now) }
+                    for index in indices.prefix(counts.count) { admitted[index] = true }
+                }
+                let queried = Self.grouped(calls.indices.filter { admitted[$0] }, by: { calls[$0].grant })
+                let recorded = try await tx.grants.recordQueries(queried.compactMap { grant, indices in grant.map { ($0, indices.count) } }, at: now)
+                var results: [Result<Bool, any Error>] = []
+                for (call, admitted) in zip(calls, admitted) {
+                    guard admitted else {
+                        results.append(.failure(PlatformService.rateLimited(at: now)))
+                        continue
+                    }
+                    guard let grant = call.grant, recorded.contains(grant) else {
+                        results.append(.success(false))
+                        continue
+                    }
+                    try await tx.audit("verification.queried", actor: .platform(call.platform), subject: Self.subject(grant), ip: call.ip,
+                                       details: ["key": call.key.id.uuidString.lowercased()], at: now)
+                    results.append(.success(true))
+                }
+                return results
+            }
+        } catch {
+            return calls.map { _ in .failure(error) }
+        }
+    }
+
+    /// `indices` grouped by a value, the groups in the order of their first index.
+    private static func grouped<Value: Hashable>(_ indices: some Sequence<Int>, by value: (Int) -> Value) -> [(Value, [Int])] {
+        var groups: [(Value, [Int])] = []
+        var positions: [Value: Int] = [:]
+        for index in indices {
+            let key = value(index)
+            if let position = positions[key] {
+                groups[position].1.append(index)
+            } else {
+                positions[key] = groups.count
+                groups.append((key, [index]))
+            }
+        }
+        return groups
     }
 
     /// The answer a grant allows, from the person's verification in force.

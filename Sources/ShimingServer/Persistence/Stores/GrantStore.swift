@@ -171,49 +171,56 @@ struct GrantStore: Sendable {
     }
 
     /// Notes the query on the grant if it is still in force (one conditional statement: false
-    /// when it was withdrawn or ran out meanwhile), then counts it on its day (one statement).
+    /// when it was withdrawn or ran out meanwhile), then counts it on its day.
     func recordQuery(_ grant: UUID, at now: Date) async throws -> Bool {
-        let sql = try db.sql()
-        guard try await !sql.raw(Self.notingQuery(grant, at: now) + " RETURNING id").all().isEmpty else { return false }
-        try await sql.raw("""
-            INSERT INTO grant_queries (grant_id, day, count, last_at) VALUES (\(bind: grant), \(bind: ChinaTime.day(now)), 1, \(bind: now))
-            """ + Self.countingQueryDay).run()
-        return true
+        try await !recordQueries([(grant, 1)], at: now).isEmpty
     }
 
-    /// The query noted on the grant while it is in force (a condition may follow).
-    private static func notingQuery(_ grant: UUID, at now: Date) -> SQLQueryString {
-        "UPDATE grants SET last_queried_at = \(bind: now) WHERE id = \(bind: grant) AND revoked_at IS NULL AND expires_at > \(bind: now)"
-    }
-
-    /// A query added to its day's count, after the `INSERT` of the day's first.
-    private static let countingQueryDay: SQLQueryString = " ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + 1, last_at = EXCLUDED.last_at"
-
-    /// The verification query's write: counts the key's call in its window and, while the
-    /// count is within `allowance`, notes the query on the grant if still in force and counts it
-    /// on its day; answers the call's count and whether the query was recorded. On PostgreSQL
-    /// one statement (one round trip on the write gate's connection instead of three); on
-    /// SQLite the three statements, in-process.
-    func recordQuery(_ grant: UUID, countingCallOf key: UUID, window: Int64, allowance: Int, at now: Date) async throws -> (calls: Int, recorded: Bool) {
-        guard SQLEngine.of(db) == .postgres else {
-            let calls = try await PlatformStore.countCall(key: key, window: window, on: db)
-            return (calls, calls <= allowance ? try await recordQuery(grant, at: now) : false)
+    /// The verification queries' write for a batch of them (`counts`: how many queries each
+    /// grant had): notes them on the grants still in force (one conditional statement: a grant
+    /// withdrawn or run out meanwhile records nothing) and counts them on their day; answers
+    /// the grants they were recorded under. On PostgreSQL one statement (one round trip on the
+    /// write gate's connection), on SQLite two, in-process.
+    func recordQueries(_ counts: [(grant: UUID, queries: Int)], at now: Date) async throws -> Set<UUID> {
+        guard !counts.isEmpty else { return [] }
+        let (sql, day) = (try db.sql(), ChinaTime.day(now))
+        guard SQLEngine.of(db) == .sqlite else {
+            // Arrays: one statement's text (and one prepared statement) for any batch.
+            let rows = try await sql.raw("""
+                WITH queried AS (
+                  UPDATE grants SET last_queried_at = \(bind: now)
+                  WHERE id = ANY(\(bind: counts.map(\.grant))) AND revoked_at IS NULL AND expires_at > \(bind: now) RETURNING id
+                ), daily AS (
+                  INSERT INTO grant_queries (grant_id, day, count, last_at)
+                  SELECT queried.id, \(bind: day), batch.queries, \(bind: now)
+                  FROM queried JOIN unnest(\(bind: counts.map(\.grant)), \(bind: counts.map(\.queries))) AS batch (grant_id, queries)
+                    ON batch.grant_id = queried.id
+                """ + Self.countingQueryDays + """
+                )
+                SELECT id FROM queried
+                """).all()
+            return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
         }
-        let row = try await db.sql().raw("""
-            WITH counted AS (
-            """ + PlatformStore.countingCall(key: key, window: window) + """
-            ), queried AS (
-            """ + Self.notingQuery(grant, at: now) + """
-             AND (SELECT count FROM counted) <= \(bind: allowance) RETURNING id
-            ), daily AS (
-              INSERT INTO grant_queries (grant_id, day, count, last_at) SELECT id, \(bind: ChinaTime.day(now)), 1, \(bind: now) FROM queried
-            """ + Self.countingQueryDay + """
-             RETURNING grant_id
-            )
-            SELECT (SELECT count FROM counted) AS calls, (SELECT COUNT(*) FROM daily) AS recorded
-            """).first()
-        return (try row?.decode(column: "calls", as: Int.self) ?? 1, try (row?.decode(column: "recorded", as: Int.self) ?? 0) > 0)
+        let rows = try await sql.raw("""
+            UPDATE grants SET last_queried_at = \(bind: now)
+            WHERE id IN (\(binds: counts.map(\.grant))) AND revoked_at IS NULL AND expires_at > \(bind: now) RETURNING id
+            """).all()
+        let noted = Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
+        let recorded = counts.filter { noted.contains($0.grant) }
+        guard !recorded.isEmpty else { return [] }
+        var insert: SQLQueryString = "INSERT INTO grant_queries (grant_id, day, count, last_at) VALUES "
+        for (index, item) in recorded.enumerated() {
+            insert = insert + (index == 0 ? "" : ", ") + "(\(bind: item.grant), \(bind: day), \(bind: item.queries), \(bind: now))"
+        }
+        try await sql.raw(insert + Self.countingQueryDays).run()
+        return noted
     }
+
+    /// Queries added to their day's counts, after the `INSERT` of a batch's (`EXCLUDED.count`
+    /// queries each).
+    private static let countingQueryDays: SQLQueryString = """
+         ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + EXCLUDED.count, last_at = EXCLUDED.last_at
+        """
 
     /// The per-day query counts under these grants, newest day first.
     func queries(of grants: [UUID], limit: Int = 200) async throws -> [GrantQueryDay] {

@@ -125,23 +125,26 @@ struct PlatformStore: Sendable {
     /// Counts one call in the key's current window and returns the count so far, in one
     /// statement (two callers at once each get their own number).
     func countCall(key: UUID, window: Int64) async throws -> Int {
-        try await Self.countCall(key: key, window: window, on: db)
-    }
-
-    /// The same on a given connection (the verification query's write on SQLite runs it there).
-    static func countCall(key: UUID, window: Int64, on db: any Database) async throws -> Int {
-        let row = try await db.sql().raw(countingCall(key: key, window: window)).first()
+        let row = try await db.sql().raw("""
+            INSERT INTO platform_rate_windows (key_id, window_start, count) VALUES (\(bind: key), \(bind: window), 1)
+            ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + 1
+            RETURNING count
+            """).first()
         return try row?.decode(column: "count", as: Int.self) ?? 1
     }
 
-    /// The statement that counts a call (`RETURNING count`); the verification query's write on
-    /// PostgreSQL runs it inside its own (`GrantStore.recordQuery(_:countingCallOf:…)`).
-    static func countingCall(key: UUID, window: Int64) -> SQLQueryString {
-        """
-        INSERT INTO platform_rate_windows (key_id, window_start, count) VALUES (\(bind: key), \(bind: window), 1)
-        ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + 1
-        RETURNING count
-        """
+    /// Counts `calls` calls of the key in its window at once if the count stays within
+    /// `allowance` (one conditional statement): the count after them, or nil, with nothing
+    /// counted, when they would pass it. The verification queries count a batch's calls so.
+    func countCalls(key: UUID, window: Int64, calls: Int, allowance: Int) async throws -> Int? {
+        // (A window's first calls are inserted without the condition.)
+        guard calls <= allowance else { return nil }
+        return try await db.sql().raw("""
+            INSERT INTO platform_rate_windows (key_id, window_start, count) VALUES (\(bind: key), \(bind: window), \(bind: calls))
+            ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + EXCLUDED.count
+            WHERE platform_rate_windows.count + EXCLUDED.count <= \(bind: allowance)
+            RETURNING count
+            """).first()?.decode(column: "count", as: Int.self)
     }
 
     /// Drops rate windows that ended before `window`.

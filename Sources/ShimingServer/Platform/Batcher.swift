@@ -1,0 +1,77 @@
+import Synchronization
+
+/// Calls that arrive while a batch runs wait, and run together as the next batch: many
+/// requests' small writes of one kind in one transaction, with one statement each for what they
+/// change together, instead of a transaction and its statements for each. A call alone runs at
+/// once, as a batch of one.
+///
+/// Whoever finds the batcher idle leads: it runs batch after batch with its `body` until nobody
+/// waits. Every caller must therefore pass the same operation. Each caller gets its own
+/// result: `body` answers one per input, in order.
+final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
+    typealias Body = @Sendable ([Input]) async -> [Result<Output, any Error>]
+
+    private struct Waiter: Sendable {
+        let input: Input
+        let done: CheckedContinuation<Result<Output, any Error>, Never>
+    }
+
+    private struct State: Sendable {
+        var leading = false
+        var waiting: [Waiter] = []
+        var batches = 0
+    }
+
+    private let state = Mutex(State())
+    /// At most this many calls run in one batch.
+    let largest: Int
+
+    init(largest: Int) {
+        precondition(largest > 0)
+        self.largest = largest
+    }
+
+    /// How many batches have run; for tests.
+    var batches: Int { state.withLock { $0.batches } }
+    /// How many calls wait for the next batch; for tests.
+    var waiting: Int { state.withLock { $0.waiting.count } }
+
+    /// Runs `input` in the next batch and answers its result.
+    func run(_ input: Input, body: @escaping Body) async throws -> Output {
+        let result = await withCheckedContinuation { (done: CheckedContinuation<Result<Output, any Error>, Never>) in
+            let leads = state.withLock { state -> Bool in
+                state.waiting.append(Waiter(input: input, done: done))
+                guard !state.leading else { return false }
+                state.leading = true
+                return true
+            }
+            // Detached: the leader serves others' calls, and takes nothing of this caller's task.
+            if leads { Task.detached { await self.lead(body) } }
+        }
+        return try result.get()
+    }
+
+    private func lead(_ body: Body) async {
+        while true {
+            let batch = state.withLock { state -> [Waiter] in
+                let batch = Array(state.waiting.prefix(largest))
+                state.waiting.removeFirst(batch.count)
+                if batch.isEmpty { state.leading = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            var results = await body(batch.map(\.input))
+            if results.count != batch.count {
+                // A body that miscounts fails the whole batch rather than answer anyone wrongly.
+                results = batch.map { _ in .failure(BatcherError.resultsMiscounted) }
+            }
+            state.withLock { $0.batches += 1 }
+            for (waiter, result) in zip(batch, results) { waiter.done.resume(returning: result) }
+        }
+    }
+}
+
+enum BatcherError: Error {
+    /// The batch's operation answered a different number of results than it was given inputs.
+    case resultsMiscounted
+}

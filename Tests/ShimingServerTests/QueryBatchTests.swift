@@ -1,0 +1,141 @@
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import ShimingCore
+import SQLKit
+import Testing
+import Vapor
+@testable import ShimingServer
+
+@Suite("Batches of writes")
+struct BatcherTests {
+    struct Odd: Error, Equatable { let n: Int }
+
+    /// Runs `count` calls, the first holding its batch until the others wait; answers each
+    /// call's result by its input.
+    private func heldCalls(_ batcher: Batcher<Int, Int>, count: Int, body: @escaping Batcher<Int, Int>.Body) async throws -> [Int: Result<Int, Odd>] {
+        let holding = NIOLockedValueBox(false)
+        return try await withThrowingTaskGroup(of: (Int, Result<Int, Odd>).self) { group in
+            for n in 0..<count {
+                group.addTask {
+                    do {
+                        return (n, .success(try await batcher.run(n) { inputs in
+                            if inputs == [0] {
+                                holding.withLockedValue { $0 = true }
+                                for _ in 0..<5_000 where batcher.waiting < count - 1 { try? await Task.sleep(for: .milliseconds(2)) }
+                            }
+                            return await body(inputs)
+                        }))
+                    } catch let odd as Odd {
+                        return (n, .failure(odd))
+                    }
+                }
+                if n == 0 {
+                    for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                }
+            }
+            var results: [Int: Result<Int, Odd>] = [:]
+            for try await (n, result) in group { results[n] = result }
+            return results
+        }
+    }
+
+    @Test("calls that queue while a batch runs run together, at most `largest` at a time, each with its own result; a call alone runs at once")
+    func batches() async throws {
+        let batcher = Batcher<Int, Int>(largest: 8)
+        let sizes = NIOLockedValueBox<[Int]>([])
+        let results = try await heldCalls(batcher, count: 21) { inputs in
+            sizes.withLockedValue { $0.append(inputs.count) }
+            return inputs.map { $0 % 2 == 1 ? .failure(Odd(n: $0)) : .success($0 * 10) }
+        }
+        #expect(sizes.withLockedValue { $0 } == [1, 8, 8, 4])
+        #expect(batcher.batches == 4)
+        for n in 0..<21 {
+            #expect(results[n] == (n % 2 == 1 ? .failure(Odd(n: n)) : .success(n * 10)), "call \(n)")
+        }
+        #expect(try await batcher.run(4) { inputs in inputs.map { .success($0 + 1) } } == 5)
+        #expect(batcher.batches == 5 && batcher.waiting == 0)
+    }
+
+    @Test("a batch whose operation answers the wrong number of results fails every call in it, and the batcher goes on")
+    func miscounted() async throws {
+        let batcher = Batcher<Int, Int>(largest: 64)
+        await #expect(throws: BatcherError.resultsMiscounted) {
+            try await batcher.run(1) { _ in [.success(1), .success(2)] }
+        }
+        #expect(try await batcher.run(2) { inputs in inputs.map { .success($0) } } == 2)
+    }
+}
+
+@Suite("Verification queries written in batches")
+struct QueryBatchTests {
+    @Test("Queries that arrive while one is written are written together: 30 (5 of them for an unknown subject) in two batches, each call counted once, each answered query recorded and audited once; past the allowance the rest of a batch is 429 and not counted")
+    func queriesInBatches() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 40 }) { shiming in
+            let admin = try await shiming.staff([.admin], username: "admin.batched")
+            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
+            let key = try #require(shop.apiKey)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138071")
+            service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+            _ = try await shiming.shopCase(token, name: "周杰", number: adultMale)
+            let session = try await shiming.startSession(key, reference: "batched")
+            _ = try await shiming.openHosted(session, token: token)
+            _ = try await shiming.answerConsent(session, token: token, "grant")
+            let subject = try #require(try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(key))
+                .json(SessionReply.self).subject)
+            shiming.clock.advance(by: 60)  // a new minute: the calls above counted in the one before
+
+            let context = shiming.app.shiming
+            func counted() async throws -> Int {
+                let window = Int64(shiming.clock.now().timeIntervalSince1970) / 60
+                return try await shiming.db.sql().raw("SELECT count FROM platform_rate_windows WHERE window_start = \(bind: window)")
+                    .first()?.decode(column: "count", as: Int.self) ?? 0
+            }
+            func audited() async throws -> Int {
+                try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "verification.queried").count()
+            }
+            func queriesSeen() async throws -> Int {
+                try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
+                    .flatMap(\.queries).map(\.count).reduce(0, +)
+            }
+            /// `count` queries while the writer is held: the first one's batch waits for the
+            /// writer, the others queue behind it and run as the next batch.
+            func heldQueries(_ count: Int, unknown: Int) async throws -> [UInt: Int] {
+                let holding = NIOLockedValueBox(false)
+                return try await withThrowingTaskGroup(of: UInt.self) { group in
+                    group.addTask {
+                        try await context.writeGate.transaction(on: shiming.db) { _ in
+                            holding.withLockedValue { $0 = true }
+                            for _ in 0..<5_000 where context.queryCalls.waiting < count - 1 { try await Task.sleep(for: .milliseconds(2)) }
+                        }
+                        return 0
+                    }
+                    for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                    for n in 0..<count {
+                        group.addTask {
+                            let response = try await shiming.query(key, n < unknown ? "sub_unknown" : subject)
+                            #expect(response.status != .tooManyRequests || response.headers.first(name: .retryAfter) != nil)
+                            return response.status.code
+                        }
+                        if n == 0 {  // its batch, alone, waits for the writer
+                            for _ in 0..<5_000 where context.writeGate.waiting < 1 { try await Task.sleep(for: .milliseconds(2)) }
+                        }
+                    }
+                    return try await group.reduce(into: [UInt: Int]()) { if $1 > 0 { $0[$1, default: 0] += 1 } }
+                }
+            }
+
+            let (batches, first) = (context.queryCalls.batches, try await (audited(), queriesSeen()))
+            #expect(try await heldQueries(30, unknown: 5) == [200: 25, 404: 5])
+            #expect(context.queryCalls.batches - batches == 2)
+            #expect(try await [counted(), audited(), queriesSeen()] == [30, first.0 + 25, first.1 + 25])
+
+            // 15 more in the same minute: the first fits (31), the batch of 14 would pass 40, so
+            // its calls are counted one by one: 9 fit, 5 are refused and not counted.
+            let before = try await (audited(), queriesSeen())
+            #expect(try await heldQueries(15, unknown: 0) == [200: 10, 429: 5])
+            #expect(try await [counted(), audited(), queriesSeen()] == [40, before.0 + 10, before.1 + 10])
+        }
+    }
+}

@@ -34,7 +34,8 @@ struct CodeService: Sendable {
         var keys = [("code:to:" + destinationIndex,
                      Allowance(cap: policy.dailyCapPerDestination, window: 24 * 3600, cooldown: policy.resendCooldown))]
         if let ip { keys.append(("code:ip:" + ip, Allowance(cap: policy.hourlyCapPerIP, window: 3600))) }
-        for (key, allowance) in keys where !(try await store.limits.take(key, allowance, at: now)) {
+        if let refused = try await store.limits.take(keys, at: now) {
+            let (key, allowance) = keys[refused]
             throw AccountError.rateLimited(seconds: try await store.limits.wait(key, allowance, at: now))
         }
     }

@@ -185,16 +185,14 @@ struct CaseRegistries: Sendable {
         try await store.transaction { tx in try await takeLookUp(number: index, account: account, ip: ip, program: program, in: tx) }
     }
 
-    /// Takes one look-up from each allowance inside the caller's transaction; false when any is
-    /// used up (the ones before it stay taken, as they would in `mayLookUp`).
+    /// Takes one look-up from each allowance in turn inside the caller's transaction; false when
+    /// any is used up (the ones before it stay taken, as they would in `mayLookUp`; the ones after
+    /// it are not taken).
     func takeLookUp(number index: String, account: UUID, ip: String?, program: Program, in tx: Store) async throws -> Bool {
         var allowances = [("registry:number:" + index, Allowance(cap: program.registry.lookupsPerNumberPerDay, window: 24 * 3600)),
                           ("registry:account:" + account.uuidString.lowercased(), Allowance(cap: Self.perAccountPerDay, window: 24 * 3600))]
         if let ip { allowances.append(("registry:ip:" + ip, Allowance(cap: Self.perAddressPerDay, window: 24 * 3600))) }
-        for (key, allowance) in allowances where !(try await tx.limits.take(key, allowance, at: context.services.clock.now())) {
-            return false
-        }
-        return true
+        return try await tx.limits.take(allowances, at: context.services.clock.now()) == nil
     }
 
     func answer(program: Program, application: CaseApplication, number: String) async -> RegistryAnswer {

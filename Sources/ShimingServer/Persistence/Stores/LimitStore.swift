@@ -29,10 +29,45 @@ struct LimitStore: Sendable {
 
     /// Counts one use of `key` if the allowance has room; false (nothing counted) otherwise.
     func take(_ key: String, _ allowance: Allowance, at now: Date) async throws -> Bool {
+        try await take([(key, allowance)], at: now) == nil
+    }
+
+    /// Counts one use of each key in turn while each has room (one conditional statement each);
+    /// answers the first that had none (it and the ones after it are not counted), or nil when
+    /// all were counted. On PostgreSQL the steps run as one statement (one round trip), each
+    /// only after the one before it counted.
+    func take(_ allowances: [(String, Allowance)], at now: Date) async throws -> Int? {
+        let sql = try db.sql()
+        guard SQLEngine.of(db) == .postgres, allowances.count > 1 else {
+            for (index, (key, allowance)) in allowances.enumerated() {
+                guard try await sql.raw(Self.taking(key, allowance, at: now, after: nil)).first() != nil else { return index }
+            }
+            return nil
+        }
+        var steps: [SQLQueryString] = []
+        var taken: [SQLQueryString] = []
+        for (index, (key, allowance)) in allowances.enumerated() {
+            let step = Self.taking(key, allowance, at: now, after: index == 0 ? nil : "step\(index - 1)")
+            steps.append("step\(unsafeRaw: String(index)) AS (" + step + ")")
+            taken.append("(SELECT COUNT(*) FROM step\(unsafeRaw: String(index))) AS taken\(unsafeRaw: String(index))")
+        }
+        let statement: SQLQueryString = "WITH " + steps.joined(separator: ", ") + " SELECT " + taken.joined(separator: ", ")
+        guard let row = try await sql.raw(statement).first() else { return 0 }
+        for index in allowances.indices where try row.decode(column: "taken\(index)", as: Int.self) == 0 {
+            return index
+        }
+        return nil
+    }
+
+    /// The statement that counts one use of `key` if its allowance has room (`RETURNING count`),
+    /// on PostgreSQL only once the step `after` has returned its row.
+    private static func taking(_ key: String, _ allowance: Allowance, at now: Date, after: String?) -> SQLQueryString {
         let windowOver = now.addingTimeInterval(-allowance.window)
         let cooled = now.addingTimeInterval(-allowance.cooldown)
-        return try await db.sql().raw("""
-            INSERT INTO limit_windows (key, window_start, count, last_at) VALUES (\(bind: key), \(bind: now), 1, \(bind: now))
+        let values: SQLQueryString = after.map { "SELECT \(bind: key), \(bind: now), 1, \(bind: now) WHERE EXISTS (SELECT 1 FROM \(unsafeRaw: $0))" }
+            ?? "VALUES (\(bind: key), \(bind: now), 1, \(bind: now))"
+        return "INSERT INTO limit_windows (key, window_start, count, last_at) " + values + """
+
             ON CONFLICT (key) DO UPDATE SET
               count = CASE WHEN limit_windows.window_start <= \(bind: windowOver) THEN 1 ELSE limit_windows.count + 1 END,
               window_start = CASE WHEN limit_windows.window_start <= \(bind: windowOver) THEN \(bind: now) ELSE limit_windows.window_start END,
@@ -40,7 +75,7 @@ struct LimitStore: Sendable {
             WHERE limit_windows.last_at <= \(bind: cooled)
               AND (limit_windows.window_start <= \(bind: windowOver) OR limit_windows.count < \(bind: allowance.cap))
             RETURNING count
-            """).first() != nil
+            """
     }
 
     /// Seconds until `key` has room again (after `take` said no).

@@ -85,6 +85,43 @@ extension TestShiming {
     func query(_ key: String, _ subject: String) async throws -> TestingHTTPResponse {
         try await send(.GET, "/api/v1/verifications/\(subject)", headers: bearer(key))
     }
+
+    /// A shopper verified by the identity service who granted a new platform its claims; the
+    /// clock then moves to the next minute, so the set-up's calls count in the one before. The
+    /// platform's key, the shopper's token and the subject the platform knows them by.
+    func grantedShopper(_ service: FakeIdentityService, admin: String, phone: String,
+                        reference: String) async throws -> (key: String, token: String, subject: String) {
+        let admin = try await staff([.admin], username: admin)
+        let key = try #require(try await registerPlatform(admin, name: "商城", webhook: nil).apiKey)
+        let (_, token) = try await activeApplicant(phone: phone)
+        service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
+        _ = try await shopCase(token, name: "周杰", number: adultMale)
+        let session = try await startSession(key, reference: reference)
+        _ = try await openHosted(session, token: token)
+        _ = try await answerConsent(session, token: token, "grant")
+        let subject = try #require(try await send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: bearer(key))
+            .json(SessionReply.self).subject)
+        clock.advance(by: 60)
+        return (key, token, subject)
+    }
+
+    /// The platform calls counted in the current minute's window (every key's).
+    func callsCounted() async throws -> Int {
+        let window = Int64(clock.now().timeIntervalSince1970) / 60
+        return try await db.sql().raw("""
+            SELECT COALESCE(CAST(SUM(count) AS BIGINT), 0) AS calls FROM platform_rate_windows WHERE window_start = \(bind: window)
+            """).first()?.decode(column: "calls", as: Int.self) ?? 0
+    }
+
+    /// The verification queries in the audit log.
+    func queriesAudited() async throws -> Int {
+        try await AuditEventRecord.query(on: db).filter(\.$action == "verification.queried").count()
+    }
+
+    /// The queries the person sees counted on their grants.
+    func queriesSeen(_ token: String) async throws -> Int {
+        try await send(.GET, "/api/v1/me/grants", headers: bearer(token)).json([GrantReply].self).flatMap(\.queries).map(\.count).reduce(0, +)
+    }
 }
 
 /// Checks a webhook's signature the way docs/platforms.md tells platforms to.
@@ -385,31 +422,10 @@ struct PlatformAbuseTests {
     func queryCountsItsCalls() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 4 }) { shiming in
-            let admin = try await shiming.staff([.admin], username: "admin.counted")
-            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
-            let key = try #require(shop.apiKey)
-            let (_, token) = try await shiming.activeApplicant(phone: "13800138061")
-            service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
-            _ = try await shiming.shopCase(token, name: "周杰", number: adultMale)
-            let session = try await shiming.startSession(key, reference: "counted")
-            _ = try await shiming.openHosted(session, token: token)
-            _ = try await shiming.answerConsent(session, token: token, "grant")
-            let subject = try #require(try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(key))
-                .json(SessionReply.self).subject)
-            shiming.clock.advance(by: 60)  // a new minute: the calls above counted in the one before
-            func counted() async throws -> Int {
-                let window = Int64(shiming.clock.now().timeIntervalSince1970) / 60
-                return try await shiming.db.sql().raw("SELECT count FROM platform_rate_windows WHERE window_start = \(bind: window)")
-                    .first()?.decode(column: "count", as: Int.self) ?? 0
-            }
-            func audited() async throws -> Int {
-                try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "verification.queried").count()
-            }
-
-            func queriesSeen() async throws -> Int {
-                try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
-                    .flatMap(\.queries).map(\.count).reduce(0, +)
-            }
+            let (key, token, subject) = try await shiming.grantedShopper(service, admin: "admin.counted", phone: "13800138061", reference: "counted")
+            func counted() async throws -> Int { try await shiming.callsCounted() }
+            func audited() async throws -> Int { try await shiming.queriesAudited() }
+            func queriesSeen() async throws -> Int { try await shiming.queriesSeen(token) }
             let seenBefore = try await queriesSeen()  // what the session flow above recorded
 
             #expect(try await shiming.query(key, subject).status == .ok)

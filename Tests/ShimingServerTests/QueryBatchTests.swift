@@ -73,32 +73,11 @@ struct QueryBatchTests {
     func queriesInBatches() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 40 }) { shiming in
-            let admin = try await shiming.staff([.admin], username: "admin.batched")
-            let shop = try await shiming.registerPlatform(admin, name: "商城", webhook: nil)
-            let key = try #require(shop.apiKey)
-            let (_, token) = try await shiming.activeApplicant(phone: "13800138071")
-            service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
-            _ = try await shiming.shopCase(token, name: "周杰", number: adultMale)
-            let session = try await shiming.startSession(key, reference: "batched")
-            _ = try await shiming.openHosted(session, token: token)
-            _ = try await shiming.answerConsent(session, token: token, "grant")
-            let subject = try #require(try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(key))
-                .json(SessionReply.self).subject)
-            shiming.clock.advance(by: 60)  // a new minute: the calls above counted in the one before
-
+            let (key, token, subject) = try await shiming.grantedShopper(service, admin: "admin.batched", phone: "13800138071", reference: "batched")
             let context = shiming.app.shiming
-            func counted() async throws -> Int {
-                let window = Int64(shiming.clock.now().timeIntervalSince1970) / 60
-                return try await shiming.db.sql().raw("SELECT count FROM platform_rate_windows WHERE window_start = \(bind: window)")
-                    .first()?.decode(column: "count", as: Int.self) ?? 0
-            }
-            func audited() async throws -> Int {
-                try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "verification.queried").count()
-            }
-            func queriesSeen() async throws -> Int {
-                try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
-                    .flatMap(\.queries).map(\.count).reduce(0, +)
-            }
+            func counted() async throws -> Int { try await shiming.callsCounted() }
+            func audited() async throws -> Int { try await shiming.queriesAudited() }
+            func queriesSeen() async throws -> Int { try await shiming.queriesSeen(token) }
             /// `count` queries while the writer is held: the first one's batch waits for the
             /// writer, the others queue behind it and run as the next batch.
             func heldQueries(_ count: Int, unknown: Int) async throws -> [UInt: Int] {

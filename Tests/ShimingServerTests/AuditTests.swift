@@ -99,10 +99,10 @@ struct AuditTests {
                     try await gate.transaction(on: shiming.db) { tx in
                         try await AuditLog.record("event.first", actor: .system, at: now, key: shiming.auditKey, on: tx)
                         holding.withLockedValue { $0 = true }
-                        for _ in 0..<5_000 where gate.waiting < 9 { try await Task.sleep(for: .milliseconds(2)) }
+                        try await waitUntil { gate.waiting >= 9 }
                     }
                 }
-                for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                try await waitUntil { holding.withLockedValue({ $0 }) }
                 for i in 0..<9 {
                     group.addTask {
                         do {

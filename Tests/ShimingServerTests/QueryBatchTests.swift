@@ -22,7 +22,7 @@ struct BatcherTests {
                         return (n, .success(try await batcher.run(n) { inputs in
                             if inputs == [0] {
                                 holding.withLockedValue { $0 = true }
-                                for _ in 0..<5_000 where batcher.waiting < count - 1 { try? await Task.sleep(for: .milliseconds(2)) }
+                                try? await waitUntil { batcher.waiting >= count - 1 }
                             }
                             return await body(inputs)
                         }))
@@ -31,7 +31,7 @@ struct BatcherTests {
                     }
                 }
                 if n == 0 {
-                    for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                    try await waitUntil { holding.withLockedValue({ $0 }) }
                 }
             }
             var results: [Int: Result<Int, Odd>] = [:]
@@ -86,11 +86,11 @@ struct QueryBatchTests {
                     group.addTask {
                         try await context.writeGate.transaction(on: shiming.db) { _ in
                             holding.withLockedValue { $0 = true }
-                            for _ in 0..<5_000 where context.queryCalls.waiting < count - 1 { try await Task.sleep(for: .milliseconds(2)) }
+                            try await waitUntil { context.queryCalls.waiting >= count - 1 }
                         }
                         return 0
                     }
-                    for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                    try await waitUntil { holding.withLockedValue({ $0 }) }
                     for n in 0..<count {
                         group.addTask {
                             let response = try await shiming.query(key, n < unknown ? "sub_unknown" : subject)
@@ -98,7 +98,7 @@ struct QueryBatchTests {
                             return response.status.code
                         }
                         if n == 0 {  // its batch, alone, waits for the writer
-                            for _ in 0..<5_000 where context.writeGate.waiting < 1 { try await Task.sleep(for: .milliseconds(2)) }
+                            try await waitUntil { context.writeGate.waiting >= 1 }
                         }
                     }
                     return try await group.reduce(into: [UInt: Int]()) { if $1 > 0 { $0[$1, default: 0] += 1 } }

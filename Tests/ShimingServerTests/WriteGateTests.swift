@@ -53,7 +53,7 @@ struct WriteGateTests {
                                 if n == 0 {
                                     // The first holds the writer until the 49 others queue: they then commit in two groups.
                                     holding.withLockedValue { $0 = true }
-                                    for _ in 0..<5_000 where gate.waiting < 49 { try await Task.sleep(for: .milliseconds(2)) }
+                                    try await waitUntil { gate.waiting >= 49 }
                                 }
                                 try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (\(bind: n))").run()
                                 if n % 7 == 3 { throw Refused(n: n) }  // after writing: its row must go
@@ -65,7 +65,7 @@ struct WriteGateTests {
                         }
                     }
                     if n == 0 {
-                        for _ in 0..<5_000 where !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+                        try await waitUntil { holding.withLockedValue({ $0 }) }
                     }
                 }
                 var outcomes: [Int: Result<Int, Refused>] = [:]

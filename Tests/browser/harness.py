@@ -250,6 +250,28 @@ def wait_for_text(browser, text, timeout=10):
     WebDriverWait(browser, timeout).until(found, f"page never showed {text!r}")
 
 
+def wait_for_download(directory, suffix, timeout=10):
+    """Waits until Chromium has finished the one download in `directory` and returns its path.
+
+    Chromium reserves the final name with an empty file while it still writes to a
+    `.crdownload` beside it, so a name ending in `suffix` alone does not mean the file is
+    complete: wait until no partial file is left and the named file has stopped growing."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        names = os.listdir(directory)
+        done = [name for name in names if name.endswith(suffix)]
+        partial = [name for name in names if name.endswith(".crdownload")]
+        if len(done) == 1 and not partial:
+            path = os.path.join(directory, done[0])
+            size = os.path.getsize(path)
+            if size > 0 and size == last:
+                return path
+            last = size
+        time.sleep(0.1)
+    raise AssertionError(f"no finished {suffix} download in {directory}: {os.listdir(directory)}")
+
+
 def wait_for_element(browser, css, timeout=10):
     """Waits for an element to appear (after a click that navigates) and returns it."""
     from selenium.common.exceptions import WebDriverException

@@ -48,7 +48,6 @@ class ApplicationInBrowser(ServeAndBrowse):
 
     def test_apply_fix_and_get_verified(self):
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support.ui import Select
 
         password = "Shiming-2026!"
         server = self.server

@@ -5,14 +5,12 @@ the applicant's case is verified, and the applicant reads on My account who look
 reviewer's role and purpose) and downloads all their data as a ZIP. A supervisor then reads the
 reviewer figures with their chart."""
 import json
-import os
 import shutil
 import tempfile
-import time
 import unittest
 import zipfile
 
-from harness import ServeAndBrowse, png, screenshot, wait_for_element, wait_for_heading, wait_for_text
+from harness import ServeAndBrowse, png, screenshot, wait_for_download, wait_for_element, wait_for_heading, wait_for_text
 from test_cases import resident_id
 
 
@@ -92,13 +90,7 @@ class ReviewInBrowser(ServeAndBrowse):
         b.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
         b.get(server.base + "/account")
         b.find_element(By.ID, "export").click()
-        for _ in range(100):  # at most 10 s
-            done = [name for name in os.listdir(downloads) if name.endswith(".zip")]
-            if done:
-                break
-            time.sleep(0.1)
-        self.assertEqual(len(done), 1, os.listdir(downloads))
-        with zipfile.ZipFile(os.path.join(downloads, done[0])) as archive:
+        with zipfile.ZipFile(wait_for_download(downloads, ".zip")) as archive:
             data = json.loads(archive.read("data.json"))
             self.assertEqual(data["cases"][0]["application"]["identity"]["documentNumber"], number)
             self.assertIn("index.html", archive.namelist())

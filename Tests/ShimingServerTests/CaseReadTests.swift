@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import Testing
 @testable import ShimingServer
@@ -47,6 +48,77 @@ struct CaseReadTests {
             // Another purpose's files are not documents; an unknown case is nil.
             #expect(try await store.cases.whole(item.id, documents: "change_request_proof")?.documents.isEmpty == true)
             #expect(try await store.cases.whole(UUID(), documents: CaseService.documentPurpose) == nil)
+        }
+    }
+
+    @Test("whole cases read at once are read together on PostgreSQL: with the first read held, 7 reads (two of one case, one unknown) in two batches, each answered its own case as a read alone gives it")
+    func readsInBatches() async throws {
+        try await withShiming { shiming in
+            let store = Store(shiming.db, context: shiming.app.shiming)
+            var ids: [UUID] = []
+            for (n, number) in [adultFemale, adultMale, residentID(birth: "19700101", sequence: "113")].enumerated() {
+                let (_, token) = try await shiming.activeApplicant(phone: "1380013808\(n)")
+                ids.append(try await shiming.seniorCase(token, name: "周桂兰", number: number).id)
+            }
+            let reads = [ids[0], ids[1], ids[2], UUID(), ids[1], ids[0], ids[2]]
+            // What each read alone gives: inside a transaction, which never batches.
+            var alone: [UUID: CaseStore.Whole] = [:]
+            for id in ids {
+                let read = try await store.transaction { tx in try await tx.cases.whole(id, documents: CaseService.documentPurpose) }
+                #expect(read != nil)
+                alone[id] = read
+            }
+            let batcher = shiming.app.shiming.reads.cases
+            let before = batcher.batches
+            let postgres = SQLEngine.of(shiming.db) == .postgres
+            let release = NIOLockedValueBox(false)
+            // PostgreSQL: a transaction holds the cases table until the other reads queue behind the first.
+            let holder = Task {
+                guard postgres else { return }
+                try await shiming.db.transaction { tx in
+                    try await tx.sql().raw("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE").run()
+                    try await waitUntil { release.withLockedValue { $0 } }
+                }
+            }
+            if postgres {
+                try await waitUntil {
+                    let held = try await shiming.db.sql().raw("SELECT COUNT(*) AS n FROM pg_locks WHERE relation = 'cases'::regclass AND granted AND mode = 'AccessExclusiveLock'").first()
+                    return try held?.decode(column: "n", as: Int.self) == 1
+                }
+            }
+            let found = try await withThrowingTaskGroup(of: (Int, CaseStore.Whole?).self) { group in
+                for (n, id) in reads.enumerated() {
+                    group.addTask { (n, try await store.cases.whole(id, documents: CaseService.documentPurpose)) }
+                    if postgres, n == 0 {
+                        try await waitUntil {
+                            let blocked = try await shiming.db.sql().raw("SELECT COUNT(*) AS n FROM pg_locks WHERE relation = 'cases'::regclass AND NOT granted").first()
+                            return try blocked?.decode(column: "n", as: Int.self) == 1
+                        }
+                    }
+                }
+                if postgres { try await waitUntil { batcher.waiting == reads.count - 1 } }
+                release.withLockedValue { $0 = true }
+                var found: [Int: CaseStore.Whole?] = [:]
+                for try await (n, whole) in group { found[n] = whole }
+                return found
+            }
+            try await holder.value
+            for (n, id) in reads.enumerated() {
+                let whole = try #require(found[n])
+                if let expected = alone[id] {
+                    guard let read = whole else {
+                        Issue.record("read \(n): no case")
+                        continue
+                    }
+                    #expect(read.0 == expected.0 && read.documents == expected.documents && read.history == expected.history, "read \(n)")
+                    #expect(read.documents.count == 3 && read.history.count == 1, "read \(n)")
+                } else {
+                    #expect(whole == nil, "read \(n): an unknown case")
+                }
+            }
+            // SQLite reads in-process and never batches.
+            #expect(batcher.batches - before == (postgres ? 2 : 0))
+            #expect(batcher.waiting == 0)
         }
     }
 

@@ -53,6 +53,8 @@ public final class ShimingContext: Sendable {
     let platformKeys: PlatformKeyCache
     /// The verification queries' writes, in batches (`GrantService.recordQueries`).
     let queryCalls = Batcher<QueryCall, Bool>(largest: 64)
+    /// Reads batched on PostgreSQL (`CaseStore.whole`).
+    let reads = ReadBatches()
 
     init(configuration: ShimingConfiguration, services: Services, messageSink: any MessageSink, keyRing: KeyRing, masterKeys: MasterKeys,
          cipher: FieldCipher, accountKeys: AccountKeys, blindIndex: BlindIndex, metrics: PrometheusCollectorRegistry, writeGate: WriteGate,

@@ -21,19 +21,22 @@ struct Store: Sendable {
     let auditKey: SymmetricKey
     /// The accounts' data keys: loaded before rows sealed under them are opened.
     let keys: AccountKeys
+    /// The process's batched reads (used only outside transactions).
+    let reads: ReadBatches
 
     /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
     /// SQLite); everything it writes, audit events included, commits or rolls back together.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database) { [gate, cipher, blindIndex, auditKey, keys] tx in
-            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys))
+        try await gate.transaction(on: database) { [gate, cipher, blindIndex, auditKey, keys, reads] tx in
+            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys, reads: reads))
         }
     }
 
     /// This store sealing what it writes under one account's data key (fetch it before the
     /// transaction: `keys.key(for:)` commits a new key on its own).
     func sealing(for key: AccountKey) -> Store {
-        Store(database: database, gate: gate, cipher: cipher.sealing(for: key), blindIndex: blindIndex, auditKey: auditKey, keys: keys)
+        Store(database: database, gate: gate, cipher: cipher.sealing(for: key), blindIndex: blindIndex, auditKey: auditKey, keys: keys,
+              reads: reads)
     }
 
     /// Appends an audit event to the chain, in this store's transaction.
@@ -54,7 +57,7 @@ extension Store {
     /// The store on a request's (or a command's) own connection, built from the context.
     init(_ tx: any Database, context: ShimingContext) {
         self.init(database: tx, gate: context.writeGate, cipher: context.cipher, blindIndex: context.blindIndex,
-                  auditKey: context.keyRing.key(for: .auditChain), keys: context.accountKeys)
+                  auditKey: context.keyRing.key(for: .auditChain), keys: context.accountKeys, reads: context.reads)
     }
 
     /// Puts a message in the outbox, in this store's transaction (sent after it commits).

@@ -5,7 +5,7 @@ import SQLKit
 
 extension Store {
     /// Cases, their history and identity codes.
-    var cases: CaseStore { CaseStore(db: database, keys: keys) }
+    var cases: CaseStore { CaseStore(db: database, keys: keys, reads: reads) }
 }
 
 /// Rows of `cases` ⇄ `StoredCase`, with the history rows of `case_transitions` and the identity
@@ -16,6 +16,8 @@ struct CaseStore: Sendable {
     let db: any Database
     /// The applicants' keys, loaded with their cases so that the details open without I/O.
     let keys: AccountKeys
+    /// The process's batched reads.
+    let reads: ReadBatches
 
     // MARK: Reading
     //
@@ -106,28 +108,61 @@ struct CaseStore: Sendable {
         try await select("WHERE state = \(bind: CaseState.verified.rawValue) AND expires_at < \(bind: now) LIMIT \(literal: limit)")
     }
 
+    /// A case with its documents and history, as `whole` answers it.
+    typealias Whole = (StoredCase, documents: [StoredFile], history: [Case.Transition])
+
+    /// One read of `whole`, in a batch.
+    struct WholeRead: Sendable {
+        let id: UUID
+        let purpose: String
+    }
+
     /// A case with its documents (`stored_files` of `purpose`, oldest first) and its history:
-    /// the read of every case page and API call on one case. On PostgreSQL one statement (one
-    /// round trip; the children come as JSON columns); on SQLite three, which run in-process
-    /// from prepared statements and cost less than building and parsing the JSON.
-    func whole(_ id: UUID, documents purpose: String) async throws -> (StoredCase, documents: [StoredFile], history: [Case.Transition])? {
-        let engine = SQLEngine.of(db)
-        if engine == .sqlite {
+    /// the read of every case page and API call on one case.
+    /// - On SQLite three statements, which run in-process from prepared statements and cost less
+    ///   than building and parsing JSON.
+    /// - On PostgreSQL one statement (the children come as JSON columns). Outside a transaction
+    ///   the reads that arrive while one is read wait and are read together in one statement
+    ///   (`ReadBatches`): on PostgreSQL each statement costs a round trip and the client's and
+    ///   the server's work for it, more than its rows.
+    func whole(_ id: UUID, documents purpose: String) async throws -> Whole? {
+        if SQLEngine.of(db) == .sqlite {
             guard let item = try await find(id) else { return nil }
             return (item, try await SealedFiles.files(of: [id], purpose: purpose, on: db), try await history(of: [id])[id] ?? [])
         }
+        guard !db.inTransaction else { return try await wholes([id], documents: purpose)[id] }
+        return try await reads.cases.run(WholeRead(id: id, purpose: purpose)) { [self] batch in await wholes(batch) }
+    }
+
+    /// A batch of `whole`'s reads: one statement for each purpose among them (there is one).
+    private func wholes(_ batch: [WholeRead]) async -> [Result<Whole?, any Error>] {
+        var found: [String: Result<[UUID: Whole], any Error>] = [:]
+        for purpose in Set(batch.map(\.purpose)) {
+            let ids = batch.filter { $0.purpose == purpose }.map(\.id)
+            do { found[purpose] = .success(try await wholes(ids, documents: purpose)) } catch { found[purpose] = .failure(error) }
+        }
+        return batch.map { read in found[read.purpose]!.map { $0[read.id] } }
+    }
+
+    /// PostgreSQL: the cases of `ids` that exist, with their documents and history, in one statement.
+    private func wholes(_ ids: [UUID], documents purpose: String) async throws -> [UUID: Whole] {
+        let engine = SQLEngine.of(db)
         let documents = JSONRows.aggregate(StoredFile.columnNames, dates: ["created_at"], from: """
             stored_files WHERE parent_id = cases.id AND purpose = \(bind: purpose)
             """, order: "created_at, id", engine: engine)
         let history = JSONRows.aggregate(Self.transitionColumns, dates: ["at"], from: "case_transitions WHERE case_id = cases.id",
                                          order: "at, seq", engine: engine)
-        guard let row = try await db.sql().raw("""
-            SELECT \(Self.columns), \(documents) AS documents_json, \(history) AS history_json FROM cases WHERE id = \(bind: id)
-            """).first() else { return nil }
-        let item = try Self.value(row: row)
-        try await keys.load([item.accountID])
-        return (item, try JSONRows.rows(row.value("documents_json"), dates: ["created_at"], engine: engine).map { try StoredFile(row: $0) },
-                try JSONRows.rows(row.value("history_json"), dates: ["at"], engine: engine).map { try Self.transition(row: $0).transition })
+        let rows = try await db.sql().raw("""
+            SELECT \(Self.columns), \(documents) AS documents_json, \(history) AS history_json FROM cases WHERE id = ANY(\(bind: ids))
+            """).all()
+        var wholes: [UUID: Whole] = [:]
+        for row in rows {
+            let item = try Self.value(row: row)
+            wholes[item.id] = (item, try JSONRows.rows(row.value("documents_json"), dates: ["created_at"], engine: engine).map { try StoredFile(row: $0) },
+                               try JSONRows.rows(row.value("history_json"), dates: ["at"], engine: engine).map { try Self.transition(row: $0).transition })
+        }
+        try await keys.load(wholes.values.map(\.0.accountID))
+        return wholes
     }
 
     /// The history of cases, oldest first, by case.

@@ -1,0 +1,9 @@
+/// Reads that many requests make at once, batched on PostgreSQL: the ones that arrive while one
+/// batch is read wait and are read together as the next, in one statement (one round trip, one
+/// start of the statement's plan) instead of one each. A read alone runs at once. Each batch
+/// starts after every read in it was asked for, so a read sees what was committed before it.
+/// One per process (`ShimingContext.reads`), handed to every `Store`.
+final class ReadBatches: Sendable {
+    /// Whole cases with their documents and history (`CaseStore.whole`).
+    let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64)
+}

@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import SQLKit
 import Testing
 @testable import ShimingServer
@@ -71,40 +70,11 @@ struct CaseReadTests {
             let batcher = shiming.app.shiming.reads.cases
             let before = batcher.batches
             let postgres = SQLEngine.of(shiming.db) == .postgres
-            let release = NIOLockedValueBox(false)
-            // PostgreSQL: a transaction holds the cases table until the other reads queue behind the first.
-            let holder = Task {
-                guard postgres else { return }
-                try await shiming.db.transaction { tx in
-                    try await tx.sql().raw("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE").run()
-                    try await waitUntil { release.withLockedValue { $0 } }
-                }
-            }
-            if postgres {
-                try await waitUntil {
-                    let held = try await shiming.db.sql().raw("SELECT COUNT(*) AS n FROM pg_locks WHERE relation = 'cases'::regclass AND granted AND mode = 'AccessExclusiveLock'").first()
-                    return try held?.decode(column: "n", as: Int.self) == 1
-                }
-            }
-            let found = try await withThrowingTaskGroup(of: (Int, CaseStore.Whole?).self) { group in
-                for (n, id) in reads.enumerated() {
-                    group.addTask { (n, try await store.cases.whole(id, documents: CaseService.documentPurpose)) }
-                    if postgres, n == 0 {
-                        try await waitUntil {
-                            let blocked = try await shiming.db.sql().raw("SELECT COUNT(*) AS n FROM pg_locks WHERE relation = 'cases'::regclass AND NOT granted").first()
-                            return try blocked?.decode(column: "n", as: Int.self) == 1
-                        }
-                    }
-                }
-                if postgres { try await waitUntil { batcher.waiting == reads.count - 1 } }
-                release.withLockedValue { $0 = true }
-                var found: [Int: CaseStore.Whole?] = [:]
-                for try await (n, whole) in group { found[n] = whole }
-                return found
-            }
-            try await holder.value
+            let found = try await shiming.heldReads("cases", batcher: batcher, reads.map { id in
+                { @Sendable in try await store.cases.whole(id, documents: CaseService.documentPurpose) }
+            })
             for (n, id) in reads.enumerated() {
-                let whole = try #require(found[n])
+                let whole = found[n]
                 if let expected = alone[id] {
                     guard let read = whole else {
                         Issue.record("read \(n): no case")

@@ -117,4 +117,36 @@ struct QueryBatchTests {
             #expect(try await [counted(), audited(), queriesSeen()] == [40, before.0 + 10, before.1 + 10])
         }
     }
+
+    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 6 (the granted subject now, twice, and just before and after its grant runs out; another platform's; an unknown subject) in two batches, each as a read alone gives it")
+    func readsInBatches() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            let (_, _, subject) = try await shiming.grantedShopper(service, admin: "admin.reads", phone: "13800138072", reference: "reads")
+            let row = try #require(try await shiming.db.sql().raw("SELECT platform_id, expires_at FROM grants WHERE subject = \(bind: subject)").first())
+            let (platform, expires) = (try row.decode(column: "platform_id", as: UUID.self), try row.decode(column: "expires_at", as: Date.self))
+            let now = shiming.clock.now()
+            let reads = [(platform, subject, now), (platform, subject, expires.addingTimeInterval(1)), (UUID(), subject, now),
+                         (platform, "sub_unknown", now), (platform, subject, now), (platform, subject, expires.addingTimeInterval(-1))]
+            let store = Store(shiming.db, context: shiming.app.shiming)
+            // What each read alone gives: inside a transaction, which never batches.
+            var alone: [GrantStore.WithVerifications?] = []
+            for (platform, subject, at) in reads {
+                alone.append(try await store.transaction { tx in try await tx.grants.inForceWithVerifications(platform: platform, subject: subject, at: at) })
+            }
+            #expect(alone.map { $0 != nil } == [true, false, false, false, true, true])
+            #expect(alone[0]?.verified.count == 1)
+
+            let batcher = shiming.app.shiming.reads.grants
+            let before = batcher.batches
+            let found = try await shiming.heldReads("grants", batcher: batcher, reads.map { platform, subject, at in
+                { @Sendable in try await store.grants.inForceWithVerifications(platform: platform, subject: subject, at: at) }
+            })
+            for (n, (read, expected)) in zip(found, alone).enumerated() {
+                #expect(read?.0 == expected?.0 && read?.verified == expected?.verified, "read \(n)")
+            }
+            // SQLite reads in-process and never batches.
+            #expect(batcher.batches - before == (SQLEngine.of(shiming.db) == .postgres ? 2 : 0))
+        }
+    }
 }

@@ -6,4 +6,6 @@
 final class ReadBatches: Sendable {
     /// Whole cases with their documents and history (`CaseStore.whole`).
     let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64)
+    /// The verification query's grants in force with the verified cases (`GrantStore.inForceWithVerifications`).
+    let grants = Batcher<GrantStore.InForceRead, GrantStore.WithVerifications?>(largest: 64)
 }

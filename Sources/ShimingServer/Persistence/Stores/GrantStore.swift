@@ -7,7 +7,7 @@ extension Store {
     /// Hosted verification sessions.
     var verificationSessions: VerificationSessionStore { VerificationSessionStore(db: database, cipher: cipher) }
     /// The subjects' grants and the platforms' queries under them.
-    var grants: GrantStore { GrantStore(db: database) }
+    var grants: GrantStore { GrantStore(db: database, reads: reads) }
 }
 
 /// Rows of `verification_sessions` ⇄ `VerificationSession`; the platform's reference is sealed.
@@ -86,6 +86,8 @@ struct VerificationSessionStore: Sendable {
 /// Rows of `grants` and `grant_queries`.
 struct GrantStore: Sendable {
     let db: any Database
+    /// The process's batched reads.
+    let reads: ReadBatches
 
     func find(_ id: UUID) async throws -> Grant? {
         try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE id = \(bind: id)").first().map(Self.grant(row:))
@@ -117,18 +119,30 @@ struct GrantStore: Sendable {
             """).all().map(Self.grant(row:))
     }
 
+    /// A grant in force with the person's verified cases, as `inForceWithVerifications` answers it.
+    typealias WithVerifications = (Grant, verified: [StoredCase])
+
+    /// One read of `inForceWithVerifications`, in a batch.
+    struct InForceRead: Sendable {
+        let platform: UUID
+        let subject: String
+        let now: Date
+    }
+
     /// The verification query's read: the grant in force under which the platform knows
     /// `subject`, with the person's verified cases, oldest first (the caller picks the one the
-    /// platform accepts: `GrantService.verification(among:platform:)`). On PostgreSQL one
-    /// statement (one round trip; the cases come as a JSON column); on SQLite two, which run
-    /// in-process from prepared statements and cost less than building and parsing the JSON.
-    func inForceWithVerifications(platform: UUID, subject: String, at now: Date) async throws -> (Grant, verified: [StoredCase])? {
-        let engine = SQLEngine.of(db)
-        let inForce: SQLQueryString = """
-            platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
-            ORDER BY granted_at DESC LIMIT 1
-            """
-        if engine == .sqlite {
+    /// platform accepts: `GrantService.verification(among:platform:)`).
+    /// - On SQLite two statements, which run in-process from prepared statements and cost less
+    ///   than building and parsing JSON.
+    /// - On PostgreSQL one statement (the cases come as a JSON column). Outside a transaction
+    ///   the reads that arrive while one is read are read together in one statement
+    ///   (`ReadBatches`), each at its own time.
+    func inForceWithVerifications(platform: UUID, subject: String, at now: Date) async throws -> WithVerifications? {
+        guard SQLEngine.of(db) != .sqlite else {
+            let inForce: SQLQueryString = """
+                platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
+                ORDER BY granted_at DESC LIMIT 1
+                """
             guard let row = try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE \(inForce)").first() else { return nil }
             let grant = try Self.grant(row: row)
             let cases = try await db.sql().raw("""
@@ -137,14 +151,37 @@ struct GrantStore: Sendable {
                 """).all().map(CaseStore.value(row:))
             return (grant, cases)
         }
+        let read = InForceRead(platform: platform, subject: subject, now: now)
+        guard !db.inTransaction else { return try await inForceWithVerifications([read])[0] }
+        return try await reads.grants.run(read) { [self] batch in
+            do { return try await inForceWithVerifications(batch).map { .success($0) } } catch { return batch.map { _ in .failure(error) } }
+        }
+    }
+
+    /// PostgreSQL: each read's grant in force with its person's verified cases (nil where there
+    /// is none), in order, in one statement: the reads are a table of platforms, subjects and
+    /// times, each joined to its newest grant in force.
+    private func inForceWithVerifications(_ batch: [InForceRead]) async throws -> [WithVerifications?] {
+        let engine = SQLEngine.of(db)
         let verified = JSONRows.aggregate(CaseStore.columnNames, dates: CaseStore.dateColumns, from: """
             cases WHERE account_id = grants.account_id AND state = \(bind: CaseState.verified.rawValue)
             """, order: "verified_at", engine: engine)
-        guard let row = try await db.sql().raw("SELECT \(Self.columns), \(verified) AS verified_json FROM grants WHERE \(inForce)").first() else {
-            return nil
+        let rows = try await db.sql().raw("""
+            SELECT asked.n, found.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
+              WITH ORDINALITY AS asked (platform_id, subject, at, n)
+            CROSS JOIN LATERAL (
+              SELECT \(Self.columns), \(verified) AS verified_json FROM grants
+              WHERE grants.platform_id = asked.platform_id AND grants.subject = asked.subject AND revoked_at IS NULL AND expires_at > asked.at
+              ORDER BY granted_at DESC LIMIT 1
+            ) AS found
+            """).all()
+        var found = [WithVerifications?](repeating: nil, count: batch.count)
+        for row in rows {
+            let n: Int = try row.value("n")
+            let cases = try JSONRows.rows(row.value("verified_json"), dates: CaseStore.dateColumns, engine: engine).map { try CaseStore.value(row: $0) }
+            found[n - 1] = (try Self.grant(row: row), cases)
         }
-        let cases = try JSONRows.rows(row.value("verified_json"), dates: CaseStore.dateColumns, engine: engine).map { try CaseStore.value(row: $0) }
-        return (try Self.grant(row: row), cases)
+        return found
     }
 
     /// The columns a `Grant` is read from (`grant(row:)`), on the paths every verification and

@@ -1,4 +1,5 @@
 import Foundation
+import ShimingCore
 import SQLKit
 import Testing
 @testable import ShimingServer
@@ -43,6 +44,13 @@ struct CaseReadTests {
             #expect(rows.count == 1)
             #expect(try rows.map { try CaseStore.value(row: $0) } == [found])
             #expect(found.checks != nil && found.submittedAt != nil && found.verifiedAt == nil)
+
+            // The read a move starts from: the case and its next history number, in one statement.
+            let (locked, next) = try await store.cases.lockedForMoves(item.id, version: found.version)
+            #expect(locked == found)
+            #expect(try await store.cases.nextSeq(item.id) == next)
+            await #expect(throws: CaseErrors.changed) { try await store.cases.lockedForMoves(item.id, version: found.version - 1) }
+            await #expect(throws: CommonErrors.notFound) { try await store.cases.lockedForMoves(UUID(), version: 1) }
 
             // Another purpose's files are not documents; an unknown case is nil.
             #expect(try await store.cases.whole(item.id, documents: "change_request_proof")?.documents.isEmpty == true)

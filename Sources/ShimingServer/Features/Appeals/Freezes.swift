@@ -115,7 +115,7 @@ struct FreezeService: Sendable {
         let program = try cases.program(current.program)
         let now = cases.now
         try await store.transaction { [cases] tx in
-            var record = try await tx.cases.locked(caseID, version: current.version)
+            var (record, seq) = try await tx.cases.lockedForMoves(caseID, version: current.version)
             let contests = current.state == .frozen ? "freeze" : "rejection"
             var contestedBy: UUID?
             var freezeID: UUID?
@@ -126,7 +126,6 @@ struct FreezeService: Sendable {
             } else {
                 contestedBy = try await tx.cases.lastActor(of: caseID, into: .rejected)
             }
-            var seq = try await tx.cases.nextSeq(caseID)
             let effects = try await tx.cases.move(.appeal, &record, actor: .account(account.id), rule: "appeal.\(contests)", at: now, seq: &seq)
             // The appeal's task, which the staff member it contests may not take.
             guard let taskID = try await cases.perform(effects, on: &record, .init(application: current.application, applicant: account, program: program,

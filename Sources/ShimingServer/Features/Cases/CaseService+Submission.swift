@@ -57,7 +57,7 @@ extension CaseService {
                 try await RiskAlertService.raise(.rateLimited, subject: Self.subject(id), program: program.key,
                                                  details: ["limit": "registry_lookups"], at: now, in: tx)
             }
-            var record = try await tx.cases.locked(id, version: current.version)
+            var (record, seq) = try await tx.cases.lockedForMoves(id, version: current.version)
             let used = try await checkFrequency(account: account, program: program, isNew: isNew, in: tx)
             var duplicate: Bool?
             if let index = try numberProbe(of: record) {
@@ -81,7 +81,6 @@ extension CaseService {
                 try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: program.key,
                                                  details: ["check": "registry", "code": failed.code], at: now, in: tx)
             }
-            var seq = try await tx.cases.nextSeq(id)
             let actor = AuditActor.account(account.id)
             // The applicant submits; the machine checks and decides.
             let effects = try await tx.cases.moves([(.submit, actor, nil), (.startChecks, .system, nil), (.checked(decision.outcome), .system, decision.rule)],

@@ -124,7 +124,7 @@ extension CaseService {
         let now = self.now
         let expected = secrets.hash("case_confirmation", id.uuidString.lowercased(), code)
         let outcome = try await store.transaction { [self] tx -> ConfirmOutcome in
-            var record = try await tx.cases.locked(id, version: current.version)
+            var (record, seq) = try await tx.cases.lockedForMoves(id, version: current.version)
             guard let hash = record.confirmationHash, let expires = record.confirmationExpiresAt else {
                 throw AccountError.codeExpired
             }
@@ -133,7 +133,6 @@ extension CaseService {
                 return .locked
             }
             if SecretHasher.equal(hash, expected) {
-                var seq = try await tx.cases.nextSeq(id)
                 try await verify(&record, program: program, account: account, actor: .account(account.id), at: now, seq: &seq, in: tx)
                 try await tx.cases.save(&record, at: now)
                 return .verified

@@ -178,8 +178,7 @@ struct ReviewService: Sendable {
         let version = record.version
         try await store.transaction { [cases] store in
             guard let task = try await store.reviewTasks.find(taskID), task.state == .open else { throw Self.taskClosed }
-            var record = try await store.cases.locked(task.caseID, version: version)
-            var seq = try await store.cases.nextSeq(task.caseID)
+            var (record, seq) = try await store.cases.lockedForMoves(task.caseID, version: version)
             let actor = AuditActor.staff(staff.id)
             if record.state == .needsReview || record.state == .appealed {
                 try await store.cases.move(.startReview, &record, actor: actor, rule: nil, at: now, seq: &seq)

@@ -2,7 +2,9 @@
 /// batch is read wait and are read together as the next, in one statement (one round trip, one
 /// start of the statement's plan) instead of one each. A read alone runs at once. Each batch
 /// starts after every read in it was asked for, so a read sees what was committed before it.
-/// One per process (`ShimingContext.reads`), handed to every `Store`.
+/// One per process (`ShimingContext.reads`), handed to every `Store`. A batch runs on the
+/// database handle of the read that started it: every store outside a transaction reaches the
+/// same database (the app's, through its pools), so any of them reads for all.
 final class ReadBatches: Sendable {
     /// Whole cases with their documents and history (`CaseStore.whole`).
     let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64)

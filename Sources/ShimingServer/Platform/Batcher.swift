@@ -51,6 +51,14 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
         return try result.get()
     }
 
+    /// `run` for an operation that answers every input of its batch, in order, or fails them all
+    /// with its error.
+    func run(_ input: Input, all body: @escaping @Sendable ([Input]) async throws -> [Output]) async throws -> Output {
+        try await run(input) { batch in
+            do { return try await body(batch).map { .success($0) } } catch { return batch.map { _ in .failure(error) } }
+        }
+    }
+
     private func lead(_ body: Body) async {
         while true {
             let batch = state.withLock { state -> [Waiter] in

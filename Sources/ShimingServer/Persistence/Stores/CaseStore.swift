@@ -45,8 +45,7 @@ struct CaseStore: Sendable {
     /// the transactions that move the case: one round trip fewer on PostgreSQL.
     func lockedForMoves(_ id: UUID, version: Int) async throws -> (StoredCase, nextSeq: Int) {
         guard let row = try await db.sql().raw("""
-            SELECT \(Self.columns), (SELECT COALESCE(MAX(seq), 0) + 1 FROM case_transitions WHERE case_id = cases.id) AS next_seq
-            FROM cases WHERE id = \(bind: id)
+            SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq FROM cases WHERE id = \(bind: id)
             """).first() else { throw CommonErrors.notFound }
         let found = try Self.value(row: row)
         guard found.version == version else { throw CaseErrors.changed }
@@ -144,17 +143,16 @@ struct CaseStore: Sendable {
             return (item, try await SealedFiles.files(of: [id], purpose: purpose, on: db), try await history(of: [id])[id] ?? [])
         }
         guard !db.inTransaction else { return try await wholes([id], documents: purpose)[id] }
-        return try await reads.cases.run(WholeRead(id: id, purpose: purpose)) { [self] batch in await wholes(batch) }
+        return try await reads.cases.run(WholeRead(id: id, purpose: purpose), all: { [self] batch in try await wholes(batch) })
     }
 
     /// A batch of `whole`'s reads: one statement for each purpose among them (there is one).
-    private func wholes(_ batch: [WholeRead]) async -> [Result<Whole?, any Error>] {
-        var found: [String: Result<[UUID: Whole], any Error>] = [:]
+    private func wholes(_ batch: [WholeRead]) async throws -> [Whole?] {
+        var found: [String: [UUID: Whole]] = [:]
         for purpose in Set(batch.map(\.purpose)) {
-            let ids = batch.filter { $0.purpose == purpose }.map(\.id)
-            do { found[purpose] = .success(try await wholes(ids, documents: purpose)) } catch { found[purpose] = .failure(error) }
+            found[purpose] = try await wholes(batch.filter { $0.purpose == purpose }.map(\.id), documents: purpose)
         }
-        return batch.map { read in found[read.purpose]!.map { $0[read.id] } }
+        return batch.map { found[$0.purpose]?[$0.id] }
     }
 
     /// PostgreSQL: the cases of `ids` that exist, with their documents and history, in one statement.
@@ -332,8 +330,12 @@ struct CaseStore: Sendable {
 
     /// The number the case's next history row takes.
     func nextSeq(_ id: UUID) async throws -> Int {
-        try await db.sql().raw("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM case_transitions WHERE case_id = \(bind: id)")
-            .first()?.value("next") ?? 1
+        try await db.sql().raw("SELECT \(Self.nextSeq(of: "\(bind: id)")) AS next").first()?.value("next") ?? 1
+    }
+
+    /// The next history number of the case `id` (an expression: a bound value or a column).
+    private static func nextSeq(of id: SQLQueryString) -> SQLQueryString {
+        "(SELECT COALESCE(MAX(seq), 0) + 1 FROM case_transitions WHERE case_id = \(id))"
     }
 
     // MARK: Identity codes

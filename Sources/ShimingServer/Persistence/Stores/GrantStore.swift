@@ -153,9 +153,7 @@ struct GrantStore: Sendable {
         }
         let read = InForceRead(platform: platform, subject: subject, now: now)
         guard !db.inTransaction else { return try await inForceWithVerifications([read])[0] }
-        return try await reads.grants.run(read) { [self] batch in
-            do { return try await inForceWithVerifications(batch).map { .success($0) } } catch { return batch.map { _ in .failure(error) } }
-        }
+        return try await reads.grants.run(read, all: { [self] batch in try await inForceWithVerifications(batch) })
     }
 
     /// PostgreSQL: each read's grant in force with its person's verified cases (nil where there

@@ -169,8 +169,11 @@ final class GroupCommit: Sendable {
                         let mark = tail.mark
                         do {
                             try await waiter.body(tx)
+                            // Its queued writes fail it, not the next one (`DeferredWrites`).
+                            try await tx.flushDeferredWrites()
                             outcomes.append(nil)
                         } catch {
+                            tx.discardDeferredWrites()
                             try await sql.raw("ROLLBACK TO grouped").run()
                             tail.restore(mark)  // its events are gone with it
                             outcomes.append(error)

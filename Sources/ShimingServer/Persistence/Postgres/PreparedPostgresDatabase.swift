@@ -36,36 +36,57 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     /// The driver's database: the pool, or one connection in a transaction.
     let base: any Database & SQLDatabase & PostgresDatabase
     let names: PreparedStatementNames
+    /// In a transaction: its writes queued for its next statement (`DeferredWrites`).
+    var deferred: DeferredWrites? = nil
 
     // MARK: Database
 
     var context: DatabaseContext { base.context }
     var inTransaction: Bool { base.inTransaction }
 
+    // Fluent's own statements run after the writes queued before them.
+
     func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> Void) -> EventLoopFuture<Void> {
-        base.execute(query: query, onOutput: onOutput)
+        afterQueued { base.execute(query: query, onOutput: onOutput) }
     }
 
     func execute(schema: DatabaseSchema) -> EventLoopFuture<Void> {
-        base.execute(schema: schema)
+        afterQueued { base.execute(schema: schema) }
     }
 
     func execute(enum: DatabaseEnum) -> EventLoopFuture<Void> {
-        base.execute(enum: `enum`)
+        afterQueued { base.execute(enum: `enum`) }
     }
 
+    /// The transaction's statements are kept too, and its writes may wait for the next one
+    /// (`runDeferred`); those still queued are sent before it commits.
     func transaction<T: Sendable>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
-        base.transaction { [names] in closure(Self.wrapping($0, names: names)) }
+        base.transaction { [names] database in
+            guard let base = database as? any Database & SQLDatabase & PostgresDatabase else { return closure(database) }
+            let transaction = PreparedPostgresDatabase(base: base, names: names, deferred: DeferredWrites())
+            return closure(transaction).flatMap { value in
+                transaction.eventLoop.makeFutureWithTask {
+                    try await transaction.flushDeferred()
+                    return value
+                }
+            }
+        }
     }
 
+    /// The connection's statements are kept too (in a transaction, after its queued writes).
     func withConnection<T: Sendable>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
-        base.withConnection { [names] in closure(Self.wrapping($0, names: names)) }
+        afterQueued {
+            base.withConnection { [names, deferred] database in
+                guard let base = database as? any Database & SQLDatabase & PostgresDatabase else { return closure(database) }
+                return closure(PreparedPostgresDatabase(base: base, names: names, deferred: deferred))
+            }
+        }
     }
 
-    /// The driver's connection (or transaction) wrapped, so its statements are kept too.
-    private static func wrapping(_ database: any Database, names: PreparedStatementNames) -> any Database {
-        guard let base = database as? any Database & SQLDatabase & PostgresDatabase else { return database }
-        return PreparedPostgresDatabase(base: base, names: names)
+    /// `next` once the queued writes are sent (at once when none are queued).
+    private func afterQueued<T: Sendable>(_ next: @escaping @Sendable () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        guard let deferred, case let writes = deferred.take(), !writes.isEmpty else { return next() }
+        return eventLoop.makeFutureWithTask { try await send(writes) }.flatMap { next() }
     }
 
     // MARK: SQLDatabase
@@ -79,7 +100,42 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
         eventLoop.makeFutureWithTask { try await self.execute(sql: query, onRow) }
     }
 
+    /// Runs `query`, carrying the writes queued before it when it may (`DeferredWrites`), else
+    /// after sending them.
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        guard let deferred, case let writes = deferred.take(), !writes.isEmpty else { return try await run(query, onRow) }
+        if DeferredWrites.mayCarry(writes, sql: serialize(query).sql) {
+            try await run(SQLCarriedWrites(writes: writes, statement: query), onRow)
+        } else {
+            try await send(writes)
+            try await run(query, onRow)
+        }
+    }
+
+    /// Queues `write` for the transaction's next statement (`DeferredWrites.queue`).
+    func queue(_ write: any SQLExpression) async throws {
+        guard let deferred else { return try await run(write) { _ in } }
+        let (accepted, first) = deferred.queue(write, sql: serialize(write).sql)
+        try await send(first)
+        if !accepted { try await run(write) { _ in } }
+    }
+
+    /// Sends the writes queued so far, alone.
+    func flushDeferred() async throws {
+        guard let deferred else { return }
+        try await send(deferred.take())
+    }
+
+    private func send(_ writes: [DeferredWrites.Write]) async throws {
+        switch writes.count {
+        case 0: return
+        case 1: try await run(writes[0].query) { _ in }
+        default: try await run(SQLCarriedWrites(writes: writes, statement: nil)) { _ in }
+        }
+    }
+
+    /// Runs `query` as it is: kept prepared when it can be, else through the driver.
+    private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = serialize(query)
         guard let bindings = KeptBindings(binds), let name = names.name(for: sql, types: bindings.types) else {
             // Unnamed, through the driver (which logs the statement itself).
@@ -100,7 +156,8 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     }
 
     func withSession<R: Sendable>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await base.withSession(closure)
+        try await flushDeferred()
+        return try await base.withSession(closure)
     }
 
     /// `body` with one connection of the driver's, held (from the pool, or the transaction's

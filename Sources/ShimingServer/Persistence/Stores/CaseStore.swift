@@ -288,7 +288,8 @@ struct CaseStore: Sendable {
             effects += step.effects
         }
         guard !rows.isEmpty else { return [] }
-        try await db.sql().raw("\(Self.insertTransitions) \(rows.joined(separator: ", "))").run()
+        // Read back by nobody in the transaction: it goes with the next statement.
+        try await db.sql().runDeferred("\(Self.insertTransitions) \(rows.joined(separator: ", "))")
         return effects
     }
 
@@ -306,7 +307,7 @@ struct CaseStore: Sendable {
     func writeTransition(_ item: StoredCase, action: String, from: CaseState?, to: CaseState, actor: AuditActor, rule: String?,
                          at now: Date, seq: Int) async throws -> Case.Transition {
         let (row, transition) = Self.transitionRow(item, action: action, from: from, to: to, actor: actor, rule: rule, at: now, seq: seq)
-        try await db.sql().raw("\(Self.insertTransitions) \(row)").run()
+        try await db.sql().runDeferred("\(Self.insertTransitions) \(row)")
         return transition
     }
 

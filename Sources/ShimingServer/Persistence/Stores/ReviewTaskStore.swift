@@ -119,10 +119,10 @@ struct ReviewTaskStore: Sendable {
 
     /// Cancels a case's open tasks (the applicant resubmitted, the account was frozen).
     func cancelOpen(caseID: UUID, at now: Date) async throws {
-        try await db.sql().raw("""
+        try await db.sql().runDeferred("""
             UPDATE review_tasks SET state = \(bind: ReviewTaskState.cancelled.rawValue), closed_at = \(bind: now)
             WHERE case_id = \(bind: caseID) AND state = \(bind: ReviewTaskState.open.rawValue)
-            """).run()
+            """)
     }
 
     /// Marks an open task decided; false when it was no longer open.

@@ -42,12 +42,13 @@ public struct Outbox: Sendable {
         var cipher = cipher
         if let keys, let account = message.account, message.channel != .webhook { cipher = try await keys.sealing(cipher, for: account) }
         let payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))
-        // Every change that tells someone enqueues: one plain statement, no model.
-        try await db.sql().raw("""
+        // Every change that tells someone enqueues: one plain statement, no model, sent with the
+        // transaction's next one (`runDeferred`).
+        try await db.sql().runDeferred("""
             INSERT INTO outbox_messages (id, channel, template, payload, status, attempts, next_attempt_at, created_at, platform_id, account_id)
             VALUES (\(bind: id), \(bind: message.channel.rawValue), \(bind: message.template), \(bind: payload),
                     \(bind: OutboxStatus.pending.rawValue), 0, \(bind: now), \(bind: now), \(bind: message.platform), \(bind: message.account))
-            """).run()
+            """)
         return id
     }
 

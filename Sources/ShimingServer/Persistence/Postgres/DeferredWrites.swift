@@ -1,0 +1,148 @@
+import FluentKit
+import NIOConcurrencyHelpers
+import SQLKit
+
+/// Writes of a PostgreSQL transaction whose results nobody reads, sent with its next statement.
+///
+/// Each statement is a round trip to the server, and a write transaction holds the write gate
+/// for all of its round trips: a submission made fourteen. A history row, a review task's
+/// closing, an outbox message are written and never read back in the transaction that writes
+/// them, so they need not be a round trip of their own. `SQLDatabase.runDeferred(_:)` queues
+/// such a write; the transaction's next statement carries the queue in front of it as
+/// data-modifying `WITH` parts (`WITH d0 AS (INSERT …), d1 AS (UPDATE …) SELECT …`), one round
+/// trip for all of them.
+///
+/// A statement's `WITH` parts and the statement itself all see the database as it was when
+/// the statement began, so a write is carried only where that changes nothing:
+/// - a statement that names a table a queued write writes does not carry the queue: the queue
+///   is sent alone first, then the statement (it sees the writes, as it would have);
+/// - a write that names a table another queued write writes is queued only after the queue was
+///   sent, unless both only insert into it (rows inserted side by side);
+/// - a queued write sees what the statements before it wrote (every statement after it
+///   carries or sends it), and, like any statement, not what later ones write.
+///
+/// A queued write that fails fails the statement that carries it, inside the same body (the
+/// gate's group sends what a body queued before its next savepoint, `flushDeferredWrites`), so
+/// the body fails as it would have. A queue is dropped with the rollback that undoes it. Outside
+/// PostgreSQL transactions (SQLite, the pools), `runDeferred` runs the write at once.
+final class DeferredWrites: Sendable {
+    struct Write: Sendable {
+        let query: any SQLExpression
+        /// The table it writes.
+        let table: String
+        let inserts: Bool
+    }
+
+    private let queue = NIOLockedValueBox<[Write]>([])
+
+    /// At most this many writes wait for a statement to carry them.
+    static let largest = 8
+
+    /// The writes queued so far, taken off the queue.
+    func take() -> [Write] { queue.withLockedValue { queue in defer { queue = [] }; return queue } }
+
+    /// Drops the queue (its savepoint or transaction is being rolled back).
+    func discard() { queue.withLockedValue { $0 = [] } }
+
+    /// Queues `write` (text `sql`); answers the writes that must be sent alone first (none when
+    /// it joins the queue), or nil when `sql` is no write that can wait (then it runs at once,
+    /// after the queue).
+    func queue(_ write: any SQLExpression, sql: String) -> (accepted: Bool, sendFirst: [Write]) {
+        guard let (table, inserts) = Self.target(of: sql) else { return (false, take()) }
+        let new = Write(query: write, table: table, inserts: inserts)
+        return queue.withLockedValue { queue in
+            let clashes = queue.count >= Self.largest || queue.contains { other in
+                if other.table == table { return !(inserts && other.inserts) || Self.occurrences(of: table, in: sql) > 1 }
+                return Self.occurrences(of: other.table, in: sql) > 0
+            }
+            let first = clashes ? queue : []
+            if clashes { queue = [] }
+            queue.append(new)
+            return (true, first)
+        }
+    }
+
+    /// Whether `sql` may carry `writes` in front of it: it begins as a plain statement and names
+    /// none of the tables they write.
+    static func mayCarry(_ writes: [Write], sql: String) -> Bool {
+        let head = sql.prefix(7).uppercased()
+        guard ["SELECT ", "INSERT ", "UPDATE ", "DELETE "].contains(head) else { return false }
+        return !writes.contains { occurrences(of: $0.table, in: sql) > 0 }
+    }
+
+    /// The table an `INSERT INTO t …` or `UPDATE t …` writes (nil for anything else, including
+    /// an insert that may update on a conflict).
+    static func target(of sql: String) -> (table: String, inserts: Bool)? {
+        let words = sql.split(whereSeparator: \.isWhitespace).prefix(3).map { $0.lowercased() }
+        guard !sql.uppercased().contains("ON CONFLICT") else { return nil }
+        if words.count >= 3, words[0] == "insert", words[1] == "into" { return (name(words[2]), true) }
+        if words.count >= 2, words[0] == "update" { return (name(words[1]), false) }
+        return nil
+    }
+
+    /// A table's name as written (`t`, `"t"`, or `t(` before a column list).
+    private static func name(_ word: String) -> String {
+        String(word.prefix { $0 != "(" }.filter { $0 != "\"" })
+    }
+
+    /// How often `table` appears in `sql` as a word of its own (not inside another name).
+    static func occurrences(of table: String, in sql: String) -> Int {
+        let text = sql.lowercased().utf8
+        let needle = table.utf8
+        func isNamePart(_ byte: UInt8) -> Bool {
+            (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5f
+        }
+        var count = 0
+        var start = text.startIndex
+        while let range = text[start...].firstRange(of: needle) {
+            let before = range.lowerBound == text.startIndex ? nil : text[text.index(before: range.lowerBound)]
+            let after = range.upperBound == text.endIndex ? nil : text[range.upperBound]
+            if !(before.map(isNamePart) ?? false) && !(after.map(isNamePart) ?? false) { count += 1 }
+            start = range.upperBound
+        }
+        return count
+    }
+}
+
+/// Queued writes as the `WITH` parts of `statement` (or of `SELECT 1` when sent alone).
+struct SQLCarriedWrites: SQLExpression {
+    let writes: [DeferredWrites.Write]
+    let statement: (any SQLExpression)?
+
+    func serialize(to serializer: inout SQLSerializer) {
+        serializer.write("WITH ")
+        for (number, write) in writes.enumerated() {
+            if number > 0 { serializer.write(", ") }
+            serializer.write("d\(number) AS (")
+            write.query.serialize(to: &serializer)
+            serializer.write(")")
+        }
+        serializer.write(" ")
+        if let statement { statement.serialize(to: &serializer) } else { serializer.write("SELECT 1") }
+    }
+}
+
+extension SQLDatabase {
+    /// Runs `query`, a write whose result nobody reads (no rows, no count): in a PostgreSQL
+    /// transaction it goes with the transaction's next statement (`DeferredWrites`), elsewhere
+    /// at once.
+    func runDeferred(_ query: SQLQueryString) async throws {
+        guard let postgres = self as? PreparedPostgresDatabase, postgres.deferred != nil else {
+            return try await raw(query).run()
+        }
+        try await postgres.queue(query)
+    }
+}
+
+extension Database {
+    /// Sends the writes this transaction queued (`runDeferred`) now: the write gate's group does
+    /// at the end of each body, so that a failing write fails its own body.
+    func flushDeferredWrites() async throws {
+        try await (self as? PreparedPostgresDatabase)?.flushDeferred()
+    }
+
+    /// Drops the writes this transaction queued: the savepoint they came after is being rolled back.
+    func discardDeferredWrites() {
+        (self as? PreparedPostgresDatabase)?.deferred?.discard()
+    }
+}

@@ -65,42 +65,79 @@ final class DeferredWrites: Sendable {
     /// Whether `sql` may carry `writes` in front of it: it begins as a plain statement and names
     /// none of the tables they write.
     static func mayCarry(_ writes: [Write], sql: String) -> Bool {
-        let head = sql.prefix(7).uppercased()
-        guard ["SELECT ", "INSERT ", "UPDATE ", "DELETE "].contains(head) else { return false }
+        let words = firstWords(of: sql, count: 1)
+        guard let head = words.first, ["select", "insert", "update", "delete"].contains(head) else { return false }
         return !writes.contains { occurrences(of: $0.table, in: sql) > 0 }
     }
 
     /// The table an `INSERT INTO t …` or `UPDATE t …` writes (nil for anything else, including
     /// an insert that may update on a conflict).
     static func target(of sql: String) -> (table: String, inserts: Bool)? {
-        let words = sql.split(whereSeparator: \.isWhitespace).prefix(3).map { $0.lowercased() }
-        guard !sql.uppercased().contains("ON CONFLICT") else { return nil }
-        if words.count >= 3, words[0] == "insert", words[1] == "into" { return (name(words[2]), true) }
-        if words.count >= 2, words[0] == "update" { return (name(words[1]), false) }
+        let words = firstWords(of: sql, count: 3)
+        guard occurrences(of: "conflict", in: sql) == 0 else { return nil }
+        if words.count >= 3, words[0] == "insert", words[1] == "into" { return (words[2], true) }
+        if words.count >= 2, words[0] == "update" { return (words[1], false) }
         return nil
     }
 
-    /// A table's name as written (`t`, `"t"`, or `t(` before a column list).
-    private static func name(_ word: String) -> String {
-        String(word.prefix { $0 != "(" }.filter { $0 != "\"" })
+    // These run for every statement of a transaction with writes waiting: byte scans, no copies
+    // of the statement's text.
+
+    /// The first `count` words of `sql` in lower case, a word ending at a space, `(` or `"`
+    /// (a quoted name is read without its quotes).
+    private static func firstWords(of sql: String, count: Int) -> [String] {
+        var sql = sql
+        return sql.withUTF8 { text in
+            var words: [String] = []
+            var index = 0
+            while words.count < count && index < text.count {
+                while index < text.count, isSpace(text[index]) || text[index] == UInt8(ascii: "\"") { index += 1 }
+                let start = index
+                while index < text.count, !isSpace(text[index]), text[index] != UInt8(ascii: "("), text[index] != UInt8(ascii: "\"") { index += 1 }
+                guard index > start else { break }
+                words.append(String(decoding: text[start..<index].map(lower), as: UTF8.self))
+            }
+            return words
+        }
     }
 
-    /// How often `table` appears in `sql` as a word of its own (not inside another name).
+    /// How often `table` (in lower case) appears in `sql` as a word of its own, in any case.
     static func occurrences(of table: String, in sql: String) -> Int {
-        let text = sql.lowercased().utf8
-        let needle = table.utf8
-        func isNamePart(_ byte: UInt8) -> Bool {
-            (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5f
+        var sql = sql, table = table
+        return sql.withUTF8 { text in
+            table.withUTF8 { name in
+                guard let first = name.first, name.count <= text.count else { return 0 }
+                var count = 0
+                var index = 0
+                while index <= text.count - name.count {
+                    guard lower(text[index]) == first else { index += 1; continue }
+                    var matched = 1
+                    while matched < name.count, lower(text[index + matched]) == name[matched] { matched += 1 }
+                    let end = index + name.count
+                    if matched == name.count, index == 0 || !isNamePart(text[index - 1]), end == text.count || !isNamePart(text[end]) {
+                        count += 1
+                        index = end
+                    } else {
+                        index += 1
+                    }
+                }
+                return count
+            }
         }
-        var count = 0
-        var start = text.startIndex
-        while let range = text[start...].firstRange(of: needle) {
-            let before = range.lowerBound == text.startIndex ? nil : text[text.index(before: range.lowerBound)]
-            let after = range.upperBound == text.endIndex ? nil : text[range.upperBound]
-            if !(before.map(isNamePart) ?? false) && !(after.map(isNamePart) ?? false) { count += 1 }
-            start = range.upperBound
-        }
-        return count
+    }
+
+    private static func lower(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+    }
+
+    private static func isNamePart(_ byte: UInt8) -> Bool {
+        let byte = lower(byte)
+        return (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            || byte == UInt8(ascii: "_")
     }
 }
 

@@ -58,6 +58,59 @@ struct CaseReadTests {
         }
     }
 
+    @Test("a submission's one read gives what the three reads it replaces give: the case and its next number, the application limit's count and oldest, the duplicate check for the stored number, held or not")
+    func submissionReadsAsSeparateReads() async throws {
+        try await withShiming { shiming in
+            let store = Store(shiming.db, context: shiming.app.shiming)
+            let (_, first) = try await shiming.activeApplicant(phone: "13800138090")
+            let a = try await shiming.seniorCase(first, name: "周桂兰", number: adultFemale, gender: "male")
+            try await shiming.addDocument(first, a.id, kind: "id_front")
+            try await shiming.addDocument(first, a.id, kind: "id_back")
+            shiming.clock.advance(by: 60)
+            #expect(try await shiming.submitCase(first, a.id)?.state == "returned")
+            let (_, second) = try await shiming.activeApplicant(phone: "13800138091")
+            let b = try await shiming.seniorCase(second, name: "周桂兰", number: adultFemale)
+            let since = shiming.clock.now().addingTimeInterval(-30 * 24 * 3600)
+
+            func same(_ id: UUID) async throws -> CaseStore.SubmissionReads {
+                let found = try #require(try await store.cases.find(id))
+                let reads = try await store.cases.lockedForSubmission(id, version: found.version, account: found.accountID, program: found.program, since: since)
+                let (locked, next) = try await store.cases.lockedForMoves(id, version: found.version)
+                #expect(reads.record == locked && reads.nextSeq == next)
+                let recent = try await store.cases.firstSubmissions(account: found.accountID, program: found.program, since: since)
+                #expect(reads.recentCount == recent.count && reads.oldestRecent == recent.first)
+                let index = try #require(found.numberIndex)
+                let held = try await store.cases.numberHeldByOthers(IndexProbe(stored: index, accepted: [index]), account: found.accountID)
+                #expect(reads.storedNumberHeldByOthers == held)
+                return reads
+            }
+            // The returned case counts one first submission and holds no identity.
+            let submitted = try await same(a.id)
+            #expect(submitted.recentCount == 1 && submitted.oldestRecent != nil)
+            #expect(try await same(b.id).storedNumberHeldByOthers == false)
+            // Waiting for review, it holds the number against the other account's case.
+            var found = try #require(try await store.cases.find(a.id))
+            found.state = .needsReview
+            let waiting = try await store.transaction { [found] tx in
+                var item = found
+                try await tx.cases.save(&item, at: shiming.clock.now())
+                return item
+            }
+            let other = try await same(b.id)
+            #expect(other.storedNumberHeldByOthers && other.recentCount == 0 && other.oldestRecent == nil)
+            #expect(try await same(a.id).storedNumberHeldByOthers == false)  // its own account's case is not another's
+            // Without an application limit nothing counts; a changed version or an unknown case is refused.
+            let unlimited = try await store.cases.lockedForSubmission(a.id, version: waiting.version, account: waiting.accountID, program: waiting.program, since: nil)
+            #expect(unlimited.recentCount == 0 && unlimited.oldestRecent == nil)
+            await #expect(throws: CaseErrors.changed) {
+                try await store.cases.lockedForSubmission(a.id, version: waiting.version - 1, account: waiting.accountID, program: waiting.program, since: since)
+            }
+            await #expect(throws: CommonErrors.notFound) {
+                try await store.cases.lockedForSubmission(UUID(), version: 1, account: waiting.accountID, program: waiting.program, since: since)
+            }
+        }
+    }
+
     @Test("whole cases read at once are read together on PostgreSQL: with the first read held, 7 reads (two of one case, one unknown) in two batches, each answered its own case as a read alone gives it")
     func readsInBatches() async throws {
         try await withShiming { shiming in

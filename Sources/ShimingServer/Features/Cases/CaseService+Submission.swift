@@ -57,11 +57,16 @@ extension CaseService {
                 try await RiskAlertService.raise(.rateLimited, subject: Self.subject(id), program: program.key,
                                                  details: ["limit": "registry_lookups"], at: now, in: tx)
             }
-            var (record, seq) = try await tx.cases.lockedForMoves(id, version: current.version)
-            let used = try await checkFrequency(account: account, program: program, isNew: isNew, in: tx)
+            // The case, the application limit and the duplicate check, read in one statement.
+            let reads = try await tx.cases.lockedForSubmission(id, version: current.version, account: account.id, program: program.key,
+                                                               since: frequencyWindow(program)?.since)
+            var (record, seq) = (reads.record, reads.nextSeq)
+            let used = try frequency(recent: reads.recentCount, oldest: reads.oldestRecent, program: program, isNew: isNew)
             var duplicate: Bool?
             if let index = try numberProbe(of: record) {
-                duplicate = try await tx.cases.numberHeldByOthers(index, account: account.id)
+                // While a re-index runs the probe accepts the previous key's index too: asked apart.
+                duplicate = index.accepted == [index.stored] && index.stored == record.numberIndex
+                    ? reads.storedNumberHeldByOthers : try await tx.cases.numberHeldByOthers(index, account: account.id)
             }
             var (checks, decision) = evaluator.decide(local: local, duplicate: duplicate, registry: hasRegistry ? registry : nil)
             if let used, let index = checks.firstIndex(where: { $0.check == "frequency" }) {
@@ -130,13 +135,25 @@ extension CaseService {
     /// draft's first submission counts: sending back what a reviewer or the checks returned,
     /// or a pending case edited, is the same application.
     func checkFrequency(account: Account, program: Program, isNew: Bool, in store: Store) async throws -> Int? {
+        guard let window = frequencyWindow(program) else { return nil }
+        let recent = try await store.cases.firstSubmissions(account: account.id, program: program.key, since: window.since)
+        return try frequency(recent: recent.count, oldest: recent.first, program: program, isNew: isNew)
+    }
+
+    /// The program's application limit window (nil: the program has none): its length and where it starts now.
+    func frequencyWindow(_ program: Program) -> (seconds: TimeInterval, since: Date)? {
         guard program.checks.contains(.frequency) else { return nil }
+        let seconds = TimeInterval(program.applicationLimit.days) * 24 * 3600
+        return (seconds, now.addingTimeInterval(-seconds))
+    }
+
+    /// `checkFrequency` on the window's first submissions read already: `recent` of them, the
+    /// oldest at `oldest`.
+    func frequency(recent: Int, oldest: Date?, program: Program, isNew: Bool) throws -> Int? {
+        guard let window = frequencyWindow(program) else { return nil }
         let limit = program.applicationLimit
-        let window = TimeInterval(limit.days) * 24 * 3600
-        let since = now.addingTimeInterval(-window)
-        let recent = try await store.cases.firstSubmissions(account: account.id, program: program.key, since: since)
-        guard isNew, recent.count >= limit.count, let oldest = recent.first else { return recent.count + (isNew ? 1 : 0) }
-        let retry = oldest.addingTimeInterval(window)
+        guard isNew, recent >= limit.count, let oldest else { return recent + (isNew ? 1 : 0) }
+        let retry = oldest.addingTimeInterval(window.seconds)
         let seconds = Int(retry.timeIntervalSince(now).rounded(.up))
         let when = ChinaTime.minute(retry)
         throw UserFacingError(

@@ -335,7 +335,7 @@ struct CaseStore: Sendable {
     }
 
     /// The next history number of the case `id` (an expression: a bound value or a column).
-    private static func nextSeq(of id: SQLQueryString) -> SQLQueryString {
+    static func nextSeq(of id: SQLQueryString) -> SQLQueryString {
         "(SELECT COALESCE(MAX(seq), 0) + 1 FROM case_transitions WHERE case_id = \(id))"
     }
 

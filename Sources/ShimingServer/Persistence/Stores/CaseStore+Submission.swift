@@ -1,0 +1,45 @@
+import Foundation
+import ShimingCore
+import SQLKit
+
+/// What a submission reads in its transaction, in one statement.
+extension CaseStore {
+    struct SubmissionReads: Sendable {
+        /// The case, at the version the submission started from (`lockedForMoves`).
+        let record: StoredCase
+        /// Its next history number.
+        let nextSeq: Int
+        /// The account's first submissions to the program after `since` (`firstSubmissions`):
+        /// how many, and the oldest.
+        let recentCount: Int
+        let oldestRecent: Date?
+        /// Whether a case of another account holds the number the case stores, in a state that
+        /// holds an identity (`numberHeldByOthers` for the stored index alone).
+        let storedNumberHeldByOthers: Bool
+    }
+
+    /// The reads a submission makes before it decides, in one round trip instead of three:
+    /// the case and its next history number, the application limit's count, and the duplicate
+    /// check for the number the case stores. `since` nil: the program has no application limit
+    /// (the count is 0). `case_changed` on another version, 404 on an unknown case.
+    func lockedForSubmission(_ id: UUID, version: Int, account: UUID, program: String, since: Date?) async throws -> SubmissionReads {
+        let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
+        // As `firstSubmissions` reads them (its partial index needs the action and state written out).
+        let recent: SQLQueryString = """
+            FROM case_transitions WHERE account_id = \(bind: account) AND program = \(bind: program)
+            AND action = 'submit' AND from_state = 'draft' AND at > \(bind: since)
+            """
+        guard let row = try await db.sql().raw("""
+            SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq,
+            (SELECT COUNT(*) \(recent)) AS recent_count, (SELECT MIN(at) \(recent)) AS oldest_recent,
+            CASE WHEN EXISTS (SELECT 1 FROM cases AS others WHERE others.number_index = cases.number_index
+              AND others.account_id <> \(bind: account) AND others.state IN (\(binds: holding))) THEN 1 ELSE 0 END AS held
+            FROM cases WHERE id = \(bind: id)
+            """).first() else { throw CommonErrors.notFound }
+        let found = try Self.value(row: row)
+        guard found.version == version else { throw CaseErrors.changed }
+        try await keys.load([found.accountID])
+        return SubmissionReads(record: found, nextSeq: try row.value("next_seq"), recentCount: try row.value("recent_count"),
+                               oldestRecent: try row.value("oldest_recent"), storedNumberHeldByOthers: try row.value("held") == 1)
+    }
+}

@@ -44,9 +44,9 @@ final class DeferredWrites: Sendable {
     /// Drops the queue (its savepoint or transaction is being rolled back).
     func discard() { queue.withLockedValue { $0 = [] } }
 
-    /// Queues `write` (text `sql`); answers the writes that must be sent alone first (none when
-    /// it joins the queue), or nil when `sql` is no write that can wait (then it runs at once,
-    /// after the queue).
+    /// Queues `write` (text `sql`) and answers the writes the caller must send alone first:
+    /// none when it joins the queue, the whole queue when it clashes with it. Not `accepted`
+    /// when `sql` is no write that can wait: the caller sends the queue, then runs it at once.
     func queue(_ write: any SQLExpression, sql: String) -> (accepted: Bool, sendFirst: [Write]) {
         guard let (table, inserts) = Self.target(of: sql) else { return (false, take()) }
         let new = Write(query: write, table: table, inserts: inserts)

@@ -23,17 +23,12 @@ extension CaseStore {
     /// check for the number the case stores. `since` nil: the program has no application limit
     /// (the count is 0). `case_changed` on another version, 404 on an unknown case.
     func lockedForSubmission(_ id: UUID, version: Int, account: UUID, program: String, since: Date?) async throws -> SubmissionReads {
-        let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
-        // As `firstSubmissions` reads them (its partial index needs the action and state written out).
-        let recent: SQLQueryString = """
-            FROM case_transitions WHERE account_id = \(bind: account) AND program = \(bind: program)
-            AND action = 'submit' AND from_state = 'draft' AND at > \(bind: since)
-            """
+        let recent = Self.firstSubmissions(account: account, program: program, since: since)
         guard let row = try await db.sql().raw("""
             SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq,
             (SELECT COUNT(*) \(recent)) AS recent_count, (SELECT MIN(at) \(recent)) AS oldest_recent,
             CASE WHEN EXISTS (SELECT 1 FROM cases AS others WHERE others.number_index = cases.number_index
-              AND others.account_id <> \(bind: account) AND others.state IN (\(binds: holding))) THEN 1 ELSE 0 END AS held
+              AND others.account_id <> \(bind: account) AND others.state IN (\(binds: Self.holdingStates))) THEN 1 ELSE 0 END AS held
             FROM cases WHERE id = \(bind: id)
             """).first() else { throw CommonErrors.notFound }
         let found = try Self.value(row: row)

@@ -71,12 +71,14 @@ struct CaseStore: Sendable {
 
     /// Whether another account holds a case with this number in a state that holds an identity.
     func numberHeldByOthers(_ index: IndexProbe, account: UUID) async throws -> Bool {
-        let holding = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
-        return try await db.sql().raw("""
+        try await db.sql().raw("""
             SELECT 1 AS held FROM cases WHERE number_index IN (\(binds: index.accepted)) AND account_id <> \(bind: account)
-            AND state IN (\(binds: holding)) LIMIT 1
+            AND state IN (\(binds: Self.holdingStates)) LIMIT 1
             """).first() != nil
     }
+
+    /// The states in which a case holds its number against other accounts'.
+    static let holdingStates = CaseState.allCases.filter(\.holdsIdentity).map(\.rawValue)
 
     /// The account's newest verification under another program than `program`.
     func latestVerified(account: UUID, otherThan program: String) async throws -> StoredCase? {
@@ -207,10 +209,16 @@ struct CaseStore: Sendable {
     /// are the condition of the partial index `case_transitions_first_submissions`, which a
     /// planner uses only when it sees the same values.
     func firstSubmissions(account: UUID, program: String, since: Date) async throws -> [Date] {
-        try await db.sql().raw("""
-            SELECT at FROM case_transitions WHERE account_id = \(bind: account) AND program = \(bind: program)
-            AND action = 'submit' AND from_state = 'draft' AND at > \(bind: since) ORDER BY at
-            """).all().map { try $0.value("at") }
+        try await db.sql().raw("SELECT at \(Self.firstSubmissions(account: account, program: program, since: since)) ORDER BY at")
+            .all().map { try $0.value("at") }
+    }
+
+    /// `FROM … WHERE …` of those first submissions (none when `since` is nil).
+    static func firstSubmissions(account: UUID, program: String, since: Date?) -> SQLQueryString {
+        """
+        FROM case_transitions WHERE account_id = \(bind: account) AND program = \(bind: program)
+        AND action = 'submit' AND from_state = 'draft' AND at > \(bind: since)
+        """
     }
 
     /// Who rejected the newest rejected case among `ids` (nil inside: not a person on record);

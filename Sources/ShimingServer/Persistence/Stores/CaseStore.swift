@@ -41,18 +41,6 @@ struct CaseStore: Sendable {
         return found
     }
 
-    /// `locked`, with the case's next history number (`nextSeq`) read in the same statement, for
-    /// the transactions that move the case: one round trip fewer on PostgreSQL.
-    func lockedForMoves(_ id: UUID, version: Int) async throws -> (StoredCase, nextSeq: Int) {
-        guard let row = try await db.sql().raw("""
-            SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq FROM cases WHERE id = \(bind: id)
-            """).first() else { throw CommonErrors.notFound }
-        let found = try Self.value(row: row)
-        guard found.version == version else { throw CaseErrors.changed }
-        try await keys.load([found.accountID])
-        return (found, try row.value("next_seq"))
-    }
-
     /// An account's cases, newest first.
     func owned(by accountID: UUID) async throws -> [StoredCase] {
         try await select("WHERE account_id = \(bind: accountID) ORDER BY created_at DESC")

@@ -2,8 +2,15 @@ import Foundation
 import ShimingCore
 import SQLKit
 
-/// What a submission reads in its transaction, in one statement.
+/// The reads a move starts from, each in one statement.
 extension CaseStore {
+    /// `locked`, with the case's next history number (`nextSeq`) read in the same statement, for
+    /// the transactions that move the case: one round trip fewer on PostgreSQL.
+    func lockedForMoves(_ id: UUID, version: Int) async throws -> (StoredCase, nextSeq: Int) {
+        let (found, row) = try await locked(id, version: version, reading: "")
+        return (found, try row.value("next_seq"))
+    }
+
     struct SubmissionReads: Sendable {
         /// The case, at the version the submission started from (`lockedForMoves`).
         let record: StoredCase
@@ -24,17 +31,24 @@ extension CaseStore {
     /// (the count is 0). `case_changed` on another version, 404 on an unknown case.
     func lockedForSubmission(_ id: UUID, version: Int, account: UUID, program: String, since: Date?) async throws -> SubmissionReads {
         let recent = Self.firstSubmissions(account: account, program: program, since: since)
-        guard let row = try await db.sql().raw("""
-            SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq,
-            (SELECT COUNT(*) \(recent)) AS recent_count, (SELECT MIN(at) \(recent)) AS oldest_recent,
+        let (found, row) = try await locked(id, version: version, reading: """
+            , (SELECT COUNT(*) \(recent)) AS recent_count, (SELECT MIN(at) \(recent)) AS oldest_recent,
             CASE WHEN EXISTS (SELECT 1 FROM cases AS others WHERE others.number_index = cases.number_index
               AND others.account_id <> \(bind: account) AND others.state IN (\(binds: Self.holdingStates))) THEN 1 ELSE 0 END AS held
-            FROM cases WHERE id = \(bind: id)
+            """)
+        return SubmissionReads(record: found, nextSeq: try row.value("next_seq"), recentCount: try row.value("recent_count"),
+                               oldestRecent: try row.value("oldest_recent"), storedNumberHeldByOthers: try row.value("held") == 1)
+    }
+
+    /// The case at `version` (404 unknown, `case_changed` at another), its account's keys loaded,
+    /// and its row, with the next history number as `next_seq` and the columns `also` adds.
+    private func locked(_ id: UUID, version: Int, reading also: SQLQueryString) async throws -> (StoredCase, any SQLRow) {
+        guard let row = try await db.sql().raw("""
+            SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq \(also) FROM cases WHERE id = \(bind: id)
             """).first() else { throw CommonErrors.notFound }
         let found = try Self.value(row: row)
         guard found.version == version else { throw CaseErrors.changed }
         try await keys.load([found.accountID])
-        return SubmissionReads(record: found, nextSeq: try row.value("next_seq"), recentCount: try row.value("recent_count"),
-                               oldestRecent: try row.value("oldest_recent"), storedNumberHeldByOthers: try row.value("held") == 1)
+        return (found, row)
     }
 }

@@ -248,7 +248,9 @@ def milliseconds(text):
 class Postgres:
     """A throwaway cluster with durable settings (PostgreSQL refuses to run as root: as `postgres` then)."""
 
-    def __init__(self, work):
+    def __init__(self, work, statistics=False):
+        """`statistics`: with pg_stat_statements loaded (each statement's time, for finding where it goes), and
+        the plans of statements slower than 5 ms logged (auto_explain) into the cluster's server.log."""
         self.bin = sorted(d for d in (f"/usr/lib/postgresql/{v}/bin" for v in os.listdir("/usr/lib/postgresql")) if os.path.isdir(d))[-1]
         self.dir = os.path.join(work, "pgdata")
         self.port = free_port()
@@ -261,13 +263,20 @@ class Postgres:
         subprocess.run(self.prefix + [f"{self.bin}/initdb", "-D", self.dir, "-U", "shiming", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
                        check=True, capture_output=True)
         subprocess.run(self.prefix + [f"{self.bin}/pg_ctl", "-D", self.dir, "-w", "-l", os.path.join(self.dir, "server.log"), "-o",
-                                      f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300", "start"],
+                                      f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
+                                      + (" -c shared_preload_libraries=pg_stat_statements,auto_explain -c auto_explain.log_min_duration=5"
+                                         " -c auto_explain.log_analyze=on -c auto_explain.log_buffers=on" if statistics else ""), "start"],
                        check=True, capture_output=True)
 
     def database(self, name):
         subprocess.run([f"{self.bin}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "shiming", "-d", "postgres", "-qc",
                         f"CREATE DATABASE {name}"], check=True, capture_output=True)
         return f"postgres://shiming@127.0.0.1:{self.port}/{name}?tlsmode=disable"
+
+    def sql(self, database, statement):
+        """One statement's answer as psql prints it."""
+        return subprocess.run([f"{self.bin}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "shiming", "-d", database, "-c", statement],
+                              check=True, capture_output=True, text=True).stdout
 
     def stop(self):
         subprocess.run(self.prefix + [f"{self.bin}/pg_ctl", "-D", self.dir, "-m", "fast", "stop"], capture_output=True)

@@ -7,6 +7,7 @@ import Testing
 @Suite("Outbox and message delivery")
 struct OutboxTests {
     struct Abandon: Error {}
+    struct RolledBack: Error { let plan: [String] }
 
     let codeMessage = OutgoingMessage(
         channel: .sms, to: "13800138000", template: "registration_code",
@@ -125,6 +126,40 @@ struct OutboxTests {
             #expect(reports.map(\.sent).reduce(0, +) == 30)
             #expect(shiming.sink.messages.count == 30)
             #expect(Set(shiming.sink.messages.map(\.to)).count == 30)
+        }
+    }
+
+    @Test("a claim locks its due messages once, however many are due (PostgreSQL: no locking subquery run again for every due row); the claim takes at most its limit, oldest first")
+    func claimLocksOnce() async throws {
+        try await withShiming { shiming in
+            for i in 0..<240 {
+                var message = codeMessage
+                message.to = "1380014\(String(format: "%04d", i))"
+                try await enqueue(message, shiming)
+                shiming.clock.advance(by: 1)
+            }
+            let now = shiming.clock.now()
+            if TestEngine.postgresURL != nil {
+                // The plan as it ran (then rolled back): each step's line ends with its loops.
+                var plan: [String] = []
+                do {
+                    try await shiming.db.transaction { tx in
+                        let rows = try await tx.sql().raw("EXPLAIN ANALYZE \(Outbox.claim(limit: 100, now: now, engine: .postgres))").all()
+                        throw RolledBack(plan: try rows.map { try $0.decode(column: "QUERY PLAN", as: String.self) })
+                    }
+                } catch let rolledBack as RolledBack {
+                    plan = rolledBack.plan
+                }
+                let locking = plan.filter { $0.contains("LockRows") }
+                #expect(locking.count == 1 && locking.allSatisfy { $0.contains("loops=1)") }, "\(plan.joined(separator: "\n"))")
+            }
+            let oldest = try await shiming.db.sql().raw("SELECT id FROM outbox_messages ORDER BY next_attempt_at LIMIT 100").all()
+                .map { try $0.decode(column: "id", as: UUID.self) }
+            let claimed = try await shiming.db.transaction { tx in
+                try await Outbox(cipher: shiming.app.shiming.cipher).claimDue(limit: 100, now: now, on: tx)
+            }
+            #expect(claimed.map(\.id).sorted { $0.uuidString < $1.uuidString } == oldest.sorted { $0.uuidString < $1.uuidString })
+            #expect(try await Outbox.statusCounts(on: shiming.db)[.sending] == 100)
         }
     }
 

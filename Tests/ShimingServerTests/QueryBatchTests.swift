@@ -57,6 +57,41 @@ struct BatcherTests {
         #expect(batcher.batches == 5 && batcher.waiting == 0)
     }
 
+    @Test("with `concurrent` 2 a second batch runs while the first is held, and the calls that queue behind both run as one more")
+    func concurrentBatches() async throws {
+        let batcher = Batcher<Int, Int>(largest: 8, concurrent: 2)
+        let second = NIOLockedValueBox(false)
+        let sizes = NIOLockedValueBox<[Int]>([])
+        let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for n in 0..<6 {
+                group.addTask {
+                    (n, try await batcher.run(n) { inputs in
+                        if inputs == [0] {
+                            // Held until a second batch runs beside it and the rest queue.
+                            try? await waitUntil { second.withLockedValue({ $0 }) && batcher.waiting == 4 }
+                        } else if inputs == [1] {
+                            // Running while the first is held: no batch has ended yet.
+                            second.withLockedValue { $0 = batcher.batches == 0 }
+                            // Until the rest queue, or the first batch has taken them already.
+                            try? await waitUntil { batcher.waiting == 4 || batcher.batches > 0 }
+                        }
+                        sizes.withLockedValue { $0.append(inputs.count) }
+                        return inputs.map { .success($0 * 10) }
+                    })
+                }
+                if n < 2 { try await waitUntil { batcher.running.calls == n + 1 } }
+            }
+            var results: [Int: Int] = [:]
+            for try await (n, result) in group { results[n] = result }
+            return results
+        }
+        #expect(second.withLockedValue { $0 })
+        #expect(sizes.withLockedValue { $0.sorted() } == [1, 1, 4])
+        #expect(results == Dictionary(uniqueKeysWithValues: (0..<6).map { ($0, $0 * 10) }))
+        try await waitUntil { batcher.running.batches == 0 }  // the leaders end once nobody waits
+        #expect(batcher.batches == 3 && batcher.running.calls == 0 && batcher.waiting == 0)
+    }
+
     @Test("a batch whose operation answers the wrong number of results fails every call in it, and the batcher goes on")
     func miscounted() async throws {
         let batcher = Batcher<Int, Int>(largest: 64)
@@ -118,7 +153,7 @@ struct QueryBatchTests {
         }
     }
 
-    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 6 (the granted subject now, twice, and just before and after its grant runs out; another platform's; an unknown subject) in two batches, each as a read alone gives it")
+    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 6 (the granted subject now, twice, and just before and after its grant runs out; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it")
     func readsInBatches() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service) { shiming in
@@ -139,14 +174,15 @@ struct QueryBatchTests {
 
             let batcher = shiming.app.shiming.reads.grants
             let before = batcher.batches
-            let found = try await shiming.heldReads("grants", batcher: batcher, reads.map { platform, subject, at in
+            let (found, batches) = try await shiming.heldReads("grants", batcher: batcher, reads.map { platform, subject, at in
                 { @Sendable in try await store.grants.inForceWithVerifications(platform: platform, subject: subject, at: at) }
             })
             for (n, (read, expected)) in zip(found, alone).enumerated() {
                 #expect(read?.0 == expected?.0 && read?.verified == expected?.verified, "read \(n)")
             }
             // SQLite reads in-process and never batches.
-            #expect(batcher.batches - before == (SQLEngine.of(shiming.db) == .postgres ? 2 : 0))
+            #expect(batcher.batches - before == batches)
+            #expect(SQLEngine.of(shiming.db) == .postgres ? (2...ReadBatches.concurrent + 1).contains(batches) : batches == 0, "\(batches) batches")
         }
     }
 }

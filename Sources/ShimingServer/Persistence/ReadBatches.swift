@@ -5,9 +5,16 @@
 /// One per process (`ShimingContext.reads`), handed to every `Store`. A batch runs on the
 /// database handle of the read that started it: every store outside a transaction reaches the
 /// same database (the app's, through its pools), so any of them reads for all.
+///
+/// Up to `concurrent` batches of a kind are read at once: with one, the reads that arrive wait
+/// for the whole of the batch before (its round trip, then its rows decoded), and under load the
+/// machine idled about a fifth of the time; with three, alternated runs on PostgreSQL read
+/// 20–55 % more cases a second (session 32, docs/benchmarks.md).
 final class ReadBatches: Sendable {
+    /// How many batches of one kind are read at once, each on a connection of its own.
+    static let concurrent = 3
     /// Whole cases with their documents and history (`CaseStore.whole`).
-    let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64)
+    let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64, concurrent: ReadBatches.concurrent)
     /// The verification query's grants in force with the verified cases (`GrantStore.inForceWithVerifications`).
-    let grants = Batcher<GrantStore.InForceRead, GrantStore.WithVerifications?>(largest: 64)
+    let grants = Batcher<GrantStore.InForceRead, GrantStore.WithVerifications?>(largest: 64, concurrent: ReadBatches.concurrent)
 }

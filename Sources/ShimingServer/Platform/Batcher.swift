@@ -5,9 +5,13 @@ import Synchronization
 /// change together, instead of a transaction and its statements for each. A call alone runs at
 /// once, as a batch of one.
 ///
-/// Whoever finds the batcher idle leads: it runs batch after batch with its `body` until nobody
-/// waits. Every caller must therefore pass the same operation. Each caller gets its own
-/// result: `body` answers one per input, in order.
+/// Whoever finds fewer than `concurrent` batches running leads: it runs batch after batch with
+/// its `body` until nobody waits. Every caller must therefore pass the same operation. Each
+/// caller gets its own result: `body` answers one per input, in order.
+///
+/// With `concurrent` above one, a batch starts while others run, each on its own connection:
+/// for reads, whose batches wait on a round trip and then on decoding, so that one batch alone
+/// leaves the machine idle part of the time.
 final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     typealias Body = @Sendable ([Input]) async -> [Result<Output, any Error>]
 
@@ -17,32 +21,38 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private struct State: Sendable {
-        var leading = false
+        var leaders = 0
         var waiting: [Waiter] = []
+        var taken = 0
         var batches = 0
     }
 
     private let state = Mutex(State())
     /// At most this many calls run in one batch.
     let largest: Int
+    /// At most this many batches run at once.
+    let concurrent: Int
 
-    init(largest: Int) {
-        precondition(largest > 0)
+    init(largest: Int, concurrent: Int = 1) {
+        precondition(largest > 0 && concurrent > 0)
         self.largest = largest
+        self.concurrent = concurrent
     }
 
     /// How many batches have run; for tests.
     var batches: Int { state.withLock { $0.batches } }
     /// How many calls wait for the next batch; for tests.
     var waiting: Int { state.withLock { $0.waiting.count } }
+    /// How many batches run, and how many calls they hold; for tests.
+    var running: (batches: Int, calls: Int) { state.withLock { ($0.leaders, $0.taken) } }
 
     /// Runs `input` in the next batch and answers its result.
     func run(_ input: Input, body: @escaping Body) async throws -> Output {
         let result = await withCheckedContinuation { (done: CheckedContinuation<Result<Output, any Error>, Never>) in
             let leads = state.withLock { state -> Bool in
                 state.waiting.append(Waiter(input: input, done: done))
-                guard !state.leading else { return false }
-                state.leading = true
+                guard state.leaders < concurrent else { return false }
+                state.leaders += 1
                 return true
             }
             // Detached: the leader serves others' calls, and takes nothing of this caller's task.
@@ -64,7 +74,8 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
             let batch = state.withLock { state -> [Waiter] in
                 let batch = Array(state.waiting.prefix(largest))
                 state.waiting.removeFirst(batch.count)
-                if batch.isEmpty { state.leading = false }
+                state.taken += batch.count
+                if batch.isEmpty { state.leaders -= 1 }
                 return batch
             }
             guard !batch.isEmpty else { return }
@@ -73,7 +84,10 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
                 // A body that miscounts fails the whole batch rather than answer anyone wrongly.
                 results = batch.map { _ in .failure(BatcherError.resultsMiscounted) }
             }
-            state.withLock { $0.batches += 1 }
+            state.withLock {
+                $0.batches += 1
+                $0.taken -= batch.count
+            }
             for (waiter, result) in zip(batch, results) { waiter.done.resume(returning: result) }
         }
     }

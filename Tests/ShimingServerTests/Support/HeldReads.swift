@@ -4,12 +4,14 @@ import SQLKit
 @testable import ShimingServer
 
 extension TestShiming {
-    /// Runs `reads` at once and answers their results in order. On PostgreSQL a transaction
-    /// holds `table` locked until the first read is blocked on it and the others wait in
-    /// `batcher` behind it, so that they run as two batches; on SQLite (which never batches
-    /// reads) they simply run in parallel.
+    /// Runs `reads` at once and answers their results in order, and how many batches they
+    /// should take. On PostgreSQL a transaction holds `table` locked until the first read is
+    /// blocked on it and every other read is either in a batch blocked on it too (the batcher
+    /// runs up to `concurrent` at once) or waits in `batcher`; released, the blocked batches
+    /// end and the waiting reads run as one more. On SQLite (which never batches reads) they
+    /// simply run in parallel, in no batch.
     func heldReads<Input, Output, T: Sendable>(_ table: String, batcher: Batcher<Input, Output>,
-                                               _ reads: [@Sendable () async throws -> T]) async throws -> [T] {
+                                               _ reads: [@Sendable () async throws -> T]) async throws -> (results: [T], batches: Int) {
         let postgres = SQLEngine.of(db) == .postgres
         let db = db
         func locks(_ condition: String) async throws -> Int {
@@ -30,11 +32,19 @@ extension TestShiming {
                 group.addTask { (n, try await read()) }
                 if postgres, n == 0 { try await waitUntil { try await locks("NOT granted") >= 1 } }
             }
-            if postgres { try await waitUntil { batcher.waiting == reads.count - 1 } }
+            var batches = 0
+            if postgres {
+                try await waitUntil {
+                    let running = batcher.running
+                    guard running.calls + batcher.waiting == reads.count else { return false }
+                    return try await locks("NOT granted") == running.batches
+                }
+                batches = batcher.running.batches + (batcher.waiting > 0 ? 1 : 0)
+            }
             release.withLockedValue { $0 = true }
             var results: [Int: T] = [:]
             for try await (n, result) in group { results[n] = result }
-            return reads.indices.map { results[$0]! }
+            return (reads.indices.map { results[$0]! }, batches)
         }
         try await holder.value
         return results

@@ -154,6 +154,27 @@ struct CaseReadTests {
         }
     }
 
+    @Test("on PostgreSQL the whole case read is planned for its values each time, not kept prepared: a plan made while the tables were small would go on reading them whole after they grew")
+    func wholeReadPlannedEachTime() async throws {
+        try await withShiming { shiming in
+            guard SQLEngine.of(shiming.db) == .postgres else { return }
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138075")
+            let item = try await shiming.seniorCase(token, name: "周桂兰", number: adultFemale)
+            let store = Store(shiming.db, context: shiming.app.shiming)
+            let kept = try await store.transaction { tx -> [String] in
+                for _ in 0..<3 {
+                    #expect(try await tx.cases.whole(item.id, documents: CaseService.documentPurpose)?.0.id == item.id)
+                    #expect(try await tx.cases.find(item.id)?.id == item.id)
+                }
+                return try await tx.database.sql().raw("SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT id, account_id%FROM cases%'")
+                    .all().map { try $0.decode(column: "statement", as: String.self) }
+            }
+            // The plain case read on the same connection is kept; the whole read is not.
+            #expect(kept.contains { !$0.contains("documents_json") }, "\(kept)")
+            #expect(!kept.contains { $0.contains("documents_json") }, "\(kept)")
+        }
+    }
+
     @Test("child rows read back from JSON: nulls, numbers, text, identifiers, and each engine's timestamps as its driver reads them")
     func jsonRows() throws {
         let sqlite = try JSONRows.rows("""

@@ -22,9 +22,10 @@ import SQLKit
 /// - one name per statement text and bind types (`PreparedStatementNames`), the same on every
 ///   connection of this process; the server keeps each for the connection's life;
 /// - statements with more than `PreparedStatementNames.largestBinds` values (bulk inserts, long
-///   `IN` lists) run unnamed, as do statements with a value PostgresNIO cannot bind directly
-///   (Fluent then encodes it through `Encodable`), and every statement once the process has
-///   named `PreparedStatementNames.capacity` of them;
+///   `IN` lists) run unnamed, as do those marked `PlannedEachTime` (a batch's read), statements
+///   with a value PostgresNIO cannot bind directly (Fluent then encodes it through
+///   `Encodable`), and every statement once the process has named
+///   `PreparedStatementNames.capacity` of them;
 /// - a statement the server may have refused to prepare (a transaction already failed, a
 ///   changed table) gets a new name for its next run: PostgresNIO remembers a failed
 ///   preparation on the connection and would answer every later run of the name with it.
@@ -137,7 +138,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     /// Runs `query` as it is: kept prepared when it can be, else through the driver.
     private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = serialize(query)
-        guard let bindings = KeptBindings(binds), let name = names.name(for: sql, types: bindings.types) else {
+        guard !(query is PlannedEachTime), let bindings = KeptBindings(binds), let name = names.name(for: sql, types: bindings.types) else {
             // Unnamed, through the driver (which logs the statement itself).
             return try await base.execute(sql: query, onRow)
         }

@@ -126,7 +126,8 @@ struct CaseStore: Sendable {
     /// - On PostgreSQL one statement (the children come as JSON columns). Outside a transaction
     ///   the reads that arrive while one is read wait and are read together in one statement
     ///   (`ReadBatches`): on PostgreSQL each statement costs a round trip and the client's and
-    ///   the server's work for it, more than its rows.
+    ///   the server's work for it, more than its rows. It is planned for each batch
+    ///   (`PlannedEachTime`), so a plan made while the tables were small is not kept.
     func whole(_ id: UUID, documents purpose: String) async throws -> Whole? {
         if SQLEngine.of(db) == .sqlite {
             guard let item = try await find(id) else { return nil }
@@ -153,9 +154,9 @@ struct CaseStore: Sendable {
             """, order: "created_at, id", engine: engine)
         let history = JSONRows.aggregate(Self.transitionColumns, dates: ["at"], from: "case_transitions WHERE case_id = cases.id",
                                          order: "at, seq", engine: engine)
-        let rows = try await db.sql().raw("""
+        let rows = try await db.sql().rows(plannedEachTime: """
             SELECT \(Self.columns), \(documents) AS documents_json, \(history) AS history_json FROM cases WHERE id = ANY(\(bind: ids))
-            """).all()
+            """ as SQLQueryString)
         var wholes: [UUID: Whole] = [:]
         for row in rows {
             let item = try Self.value(row: row)

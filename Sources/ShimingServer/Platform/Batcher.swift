@@ -9,9 +9,9 @@ import Synchronization
 /// its `body` until nobody waits. Every caller must therefore pass the same operation. Each
 /// caller gets its own result: `body` answers one per input, in order.
 ///
-/// With `concurrent` above one, a batch starts while others run, each on its own connection:
-/// for reads, whose batches wait on a round trip and then on decoding, so that one batch alone
-/// leaves the machine idle part of the time.
+/// With `concurrent` above one, a batch starts while others run (for reads, each on a
+/// connection of its own): reads' batches wait on a round trip and then on decoding, and one
+/// batch at a time left the machine idle part of the time (`ReadBatches`).
 final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     typealias Body = @Sendable ([Input]) async -> [Result<Output, any Error>]
 

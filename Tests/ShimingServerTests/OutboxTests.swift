@@ -22,6 +22,16 @@ struct OutboxTests {
         }
     }
 
+    /// `count` code messages, each to its own number from `first` on, `secondsApart` apart.
+    func enqueueCodes(_ count: Int, from first: Int, secondsApart: TimeInterval = 0, _ shiming: TestShiming) async throws {
+        for i in 0..<count {
+            var message = codeMessage
+            message.to = String(first + i)
+            try await enqueue(message, shiming)
+            shiming.clock.advance(by: secondsApart)
+        }
+    }
+
     @Test("an enqueued message is delivered by the worker, not before")
     func deliver() async throws {
         try await withShiming { shiming in
@@ -114,11 +124,7 @@ struct OutboxTests {
     @Test("two workers delivering at once send each message exactly once")
     func concurrentWorkers() async throws {
         try await withShiming { shiming in
-            for i in 0..<30 {
-                var message = codeMessage
-                message.to = "1380013\(String(format: "%04d", i))"
-                try await enqueue(message, shiming)
-            }
+            try await enqueueCodes(30, from: 13800130000, shiming)
             let reports = try await withThrowingTaskGroup(of: DeliveryReport.self) { group in
                 for _ in 0..<3 { group.addTask { try await shiming.deliverOutbox() } }
                 return try await group.reduce(into: [DeliveryReport]()) { $0.append($1) }
@@ -132,12 +138,7 @@ struct OutboxTests {
     @Test("a claim locks its due messages once, however many are due (PostgreSQL: no locking subquery run again for every due row); the claim takes at most its limit, oldest first")
     func claimLocksOnce() async throws {
         try await withShiming { shiming in
-            for i in 0..<240 {
-                var message = codeMessage
-                message.to = "1380014\(String(format: "%04d", i))"
-                try await enqueue(message, shiming)
-                shiming.clock.advance(by: 1)
-            }
+            try await enqueueCodes(240, from: 13800140000, secondsApart: 1, shiming)
             let now = shiming.clock.now()
             if TestEngine.postgresURL != nil {
                 // The plan as it ran (then rolled back): each step's line ends with its loops.

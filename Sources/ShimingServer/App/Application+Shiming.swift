@@ -52,7 +52,7 @@ public final class ShimingContext: Sendable {
     /// Recent platform key lookups (for as long as session lookups).
     let platformKeys: PlatformKeyCache
     /// The verification queries' writes, in batches (`GrantService.recordQueries`).
-    let queryCalls = Batcher<QueryCall, Bool>(largest: 64)
+    let queryCalls: Batcher<QueryCall, Bool>
     /// Reads batched on PostgreSQL (the case read, the verification query's read).
     let reads = ReadBatches()
 
@@ -70,6 +70,7 @@ public final class ShimingContext: Sendable {
         self.blindIndex = blindIndex
         self.metrics = metrics
         self.writeGate = writeGate
+        queryCalls = Batcher(largest: 64, executor: writeGate.executor)
         self.passwordHasher = passwordHasher
         self.files = files
         self.programs = programs

@@ -32,10 +32,14 @@ public final class WriteGate: Sendable {
         self.writer = writer
     }
 
-    /// How many transactions the gate has committed (a group counts once); for tests.
+    /// How many transactions the gate has committed (a group counts once; tests, `/metrics`).
     var commits: Int { group?.commits ?? 0 }
     /// How many transactions wait for the next group; for tests.
     var waiting: Int { group?.waiting ?? 0 }
+    /// Where the writer's transactions run (its connection's own loop), if it has one: work
+    /// that only hands writes to the gate and their results back (`Batcher`'s leaders) runs
+    /// there too, instead of waiting for a turn on a busy request loop between batches.
+    var executor: (any TaskExecutor)? { writer?.executor }
     /// How many write transactions (and exclusive bulk writes) have ended, each counted once
     /// its commit (or rollback) is done and before its caller goes on: what was read before a
     /// change of this count may be out of date (`ShimingContext.sessions`).
@@ -114,8 +118,10 @@ final class GroupCommit: Sendable {
                 return true
             }
             // The first to arrive at an idle gate starts a leader; it commits group after group
-            // until nobody waits.
-            if leads { Task { await self.lead(on: db, lock: lock) } }
+            // until nobody waits. It runs on the writer's executor: on a request loop, it would
+            // wait for a turn behind the requests' work before each group, and again after it,
+            // while the writer idled.
+            if leads { Task(executorPreference: executor) { await self.lead(on: db, lock: lock) } }
         }
         if let failure { throw failure }
         guard let value = result.withLockedValue({ $0 }) else { throw GroupCommitError.noResult }

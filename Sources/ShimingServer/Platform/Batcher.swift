@@ -32,14 +32,20 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     let largest: Int
     /// At most this many batches run at once.
     let concurrent: Int
+    /// Where the leaders run (nil: the global executor, i.e. the request loops).
+    private let executor: (any TaskExecutor)?
 
-    init(largest: Int, concurrent: Int = 1) {
+    /// `executor`: where the leaders run. A batch of writes hands itself to the write gate and
+    /// waits for it, so its leader belongs on the writer's executor: on a request loop, every
+    /// step between two batches waits for a turn behind the requests' work.
+    init(largest: Int, concurrent: Int = 1, executor: (any TaskExecutor)? = nil) {
         precondition(largest > 0 && concurrent > 0)
         self.largest = largest
         self.concurrent = concurrent
+        self.executor = executor
     }
 
-    /// How many batches have run; for tests.
+    /// How many batches have run (tests, `/metrics`).
     var batches: Int { state.withLock { $0.batches } }
     /// How many calls wait for the next batch; for tests.
     var waiting: Int { state.withLock { $0.waiting.count } }
@@ -56,7 +62,7 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
                 return true
             }
             // Detached: the leader serves others' calls, and takes nothing of this caller's task.
-            if leads { Task.detached { await self.lead(body) } }
+            if leads { Task.detached(executorPreference: executor) { await self.lead(body) } }
         }
         return try result.get()
     }

@@ -89,6 +89,16 @@ struct SystemController {
                                    labels: labels).set(queue.oldestAge)
             }
         }
+        // How writes are grouped since the process started: transactions per group is how many
+        // share one commit (one flush to disk); queries per batch, one transaction.
+        let gate = req.shiming.writeGate
+        registry.makeGauge(descriptor: .init(metricName: "write_transactions", unitName: "", helpText: "Write transactions ended since start"))
+            .set(Double(gate.writes))
+        registry.makeGauge(descriptor: .init(metricName: "write_groups", unitName: "", helpText: "Groups of write transactions committed since start"))
+            .set(Double(gate.commits))
+        registry.makeGauge(descriptor: .init(metricName: "verification_query_batches", unitName: "",
+                                             helpText: "Batches the verification queries were written in since start"))
+            .set(Double(req.shiming.queryCalls.batches))
         var headers = HTTPHeaders()
         headers.contentType = .init(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(string: registry.emitToString()))

@@ -61,6 +61,7 @@ struct BatcherTests {
     func concurrentBatches() async throws {
         let batcher = Batcher<Int, Int>(largest: 8, concurrent: 2)
         let second = NIOLockedValueBox(false)
+        let released = NIOLockedValueBox(false)
         let sizes = NIOLockedValueBox<[Int]>([])
         let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for n in 0..<6 {
@@ -69,11 +70,13 @@ struct BatcherTests {
                         if inputs == [0] {
                             // Held until a second batch runs beside it and the rest queue.
                             try? await waitUntil { second.withLockedValue({ $0 }) && batcher.waiting == 4 }
+                            released.withLockedValue { $0 = second.withLockedValue({ $0 }) && batcher.waiting == 4 }
                         } else if inputs == [1] {
                             // Running while the first is held: no batch has ended yet.
                             second.withLockedValue { $0 = batcher.batches == 0 }
-                            // Until the rest queue, or the first batch has taken them already.
-                            try? await waitUntil { batcher.waiting == 4 || batcher.batches > 0 }
+                            // Until the first has seen the rest queue (were it to end first, its
+                            // leader could take them before the first saw them).
+                            try? await waitUntil { released.withLockedValue({ $0 }) }
                         }
                         sizes.withLockedValue { $0.append(inputs.count) }
                         return inputs.map { .success($0 * 10) }
@@ -85,11 +88,29 @@ struct BatcherTests {
             for try await (n, result) in group { results[n] = result }
             return results
         }
-        #expect(second.withLockedValue { $0 })
+        #expect(second.withLockedValue { $0 } && released.withLockedValue { $0 })
         #expect(sizes.withLockedValue { $0.sorted() } == [1, 1, 4])
         #expect(results == Dictionary(uniqueKeysWithValues: (0..<6).map { ($0, $0 * 10) }))
         try await waitUntil { batcher.running.batches == 0 }  // the leaders end once nobody waits
         #expect(batcher.batches == 3 && batcher.running.calls == 0 && batcher.waiting == 0)
+    }
+
+    @Test("with an executor, every batch runs there, also the ones a caller on another thread starts")
+    func leadersOnTheirExecutor() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = loops.next()
+        let executor = EventLoopExecutor(loop)
+        let batcher = Batcher<Int, Bool>(largest: 4, executor: executor)
+        let onLoop = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for n in 0..<12 {
+                group.addTask { try await batcher.run(n) { inputs in inputs.map { _ in .success(loop.inEventLoop) } } }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(onLoop == Array(repeating: true, count: 12))
+        #expect(!loop.inEventLoop)
+        executor.close()
+        try await loops.shutdownGracefully()
     }
 
     @Test("a batch whose operation answers the wrong number of results fails every call in it, and the batcher goes on")
@@ -150,6 +171,16 @@ struct QueryBatchTests {
             let before = try await (audited(), queriesSeen())
             #expect(try await heldQueries(15, unknown: 0) == [200: 10, 429: 5])
             #expect(try await [counted(), audited(), queriesSeen()] == [40, before.0 + 10, before.1 + 10])
+
+            // `/metrics` tells how the writes were grouped: the batches, the transactions and
+            // the groups they were committed in, as counted (nothing writes in between).
+            let metrics = try await shiming.send(.GET, "/metrics").text
+            let gate = context.writeGate
+            #expect(gate.commits < gate.writes)  // the held ones were committed together
+            for (name, value) in [("verification_query_batches", context.queryCalls.batches), ("write_transactions", gate.writes),
+                                  ("write_groups", gate.commits)] {
+                #expect(metrics.contains("\n\(name) \(Double(value))\n"), "\(name) \(value) in \(metrics)")
+            }
         }
     }
 

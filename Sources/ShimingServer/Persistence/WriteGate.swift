@@ -34,6 +34,9 @@ public final class WriteGate: Sendable {
 
     /// How many transactions the gate has committed (a group counts once; tests, `/metrics`).
     var commits: Int { group?.commits ?? 0 }
+    /// How many transactions have ended in those groups, committed or rolled back (`/metrics`:
+    /// per group, how many shared a commit).
+    var grouped: Int { group?.transactions ?? 0 }
     /// How many transactions wait for the next group; for tests.
     var waiting: Int { group?.waiting ?? 0 }
     /// Where the writer's transactions run (its connection's own loop), if it has one: work
@@ -85,6 +88,7 @@ final class GroupCommit: Sendable {
         var leading = false
         var waiting: [Waiter] = []
         var commits = 0
+        var transactions = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -101,6 +105,7 @@ final class GroupCommit: Sendable {
     }
 
     var commits: Int { state.withLockedValue { $0.commits } }
+    var transactions: Int { state.withLockedValue { $0.transactions } }
     var waiting: Int { state.withLockedValue { $0.waiting.count } }
 
     func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?,
@@ -147,7 +152,10 @@ final class GroupCommit: Sendable {
             } catch {
                 outcomes = batch.map { _ in error }
             }
-            state.withLockedValue { $0.commits += 1 }
+            state.withLockedValue {
+                $0.commits += 1
+                $0.transactions += batch.count
+            }
             for (waiter, outcome) in zip(batch, outcomes) { waiter.done.resume(returning: outcome) }
         }
     }

@@ -92,8 +92,8 @@ struct SystemController {
         // How writes are grouped since the process started: transactions per group is how many
         // share one commit (one flush to disk); queries per batch, one transaction.
         let gate = req.shiming.writeGate
-        registry.makeGauge(descriptor: .init(metricName: "write_transactions", unitName: "", helpText: "Write transactions ended since start"))
-            .set(Double(gate.writes))
+        registry.makeGauge(descriptor: .init(metricName: "write_transactions", unitName: "", helpText: "Write transactions ended in groups since start"))
+            .set(Double(gate.grouped))
         registry.makeGauge(descriptor: .init(metricName: "write_groups", unitName: "", helpText: "Groups of write transactions committed since start"))
             .set(Double(gate.commits))
         registry.makeGauge(descriptor: .init(metricName: "verification_query_batches", unitName: "",

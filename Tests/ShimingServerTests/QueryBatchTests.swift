@@ -53,6 +53,9 @@ struct BatcherTests {
         for n in 0..<21 {
             #expect(results[n] == (n % 2 == 1 ? .failure(Odd(n: n)) : .success(n * 10)), "call \(n)")
         }
+        // Once the leader has seen nobody waiting and ended (until then it would take this call
+        // into a batch of its own operation: every caller must pass the same one).
+        try await waitUntil { batcher.running.leaders == 0 }
         #expect(try await batcher.run(4) { inputs in inputs.map { .success($0 + 1) } } == 5)
         #expect(batcher.batches == 5 && batcher.waiting == 0)
     }
@@ -91,7 +94,7 @@ struct BatcherTests {
         #expect(second.withLockedValue { $0 } && released.withLockedValue { $0 })
         #expect(sizes.withLockedValue { $0.sorted() } == [1, 1, 4])
         #expect(results == Dictionary(uniqueKeysWithValues: (0..<6).map { ($0, $0 * 10) }))
-        try await waitUntil { batcher.running.batches == 0 }  // the leaders end once nobody waits
+        try await waitUntil { batcher.running.leaders == 0 }  // the leaders end once nobody waits
         #expect(batcher.batches == 3 && batcher.running.calls == 0 && batcher.waiting == 0)
     }
 

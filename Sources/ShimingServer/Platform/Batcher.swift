@@ -24,6 +24,9 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
         var leaders = 0
         var waiting: [Waiter] = []
         var taken = 0
+        /// Batches taken and not yet ended (a leader may have started and not taken one yet, or
+        /// find nothing left to take).
+        var holding = 0
         var batches = 0
     }
 
@@ -49,8 +52,9 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     var batches: Int { state.withLock { $0.batches } }
     /// How many calls wait for the next batch; for tests.
     var waiting: Int { state.withLock { $0.waiting.count } }
-    /// How many batches run, and how many calls they hold; for tests.
-    var running: (batches: Int, calls: Int) { state.withLock { ($0.leaders, $0.taken) } }
+    /// How many batches run (taken, not yet ended), how many calls they hold, and how many
+    /// leaders are alive; for tests.
+    var running: (batches: Int, calls: Int, leaders: Int) { state.withLock { ($0.holding, $0.taken, $0.leaders) } }
 
     /// Runs `input` in the next batch and answers its result.
     func run(_ input: Input, body: @escaping Body) async throws -> Output {
@@ -81,7 +85,7 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
                 let batch = Array(state.waiting.prefix(largest))
                 state.waiting.removeFirst(batch.count)
                 state.taken += batch.count
-                if batch.isEmpty { state.leaders -= 1 }
+                if batch.isEmpty { state.leaders -= 1 } else { state.holding += 1 }
                 return batch
             }
             guard !batch.isEmpty else { return }
@@ -93,6 +97,7 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
             state.withLock {
                 $0.batches += 1
                 $0.taken -= batch.count
+                $0.holding -= 1
             }
             for (waiter, result) in zip(batch, results) { waiter.done.resume(returning: result) }
         }

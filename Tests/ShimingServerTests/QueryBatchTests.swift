@@ -66,14 +66,16 @@ struct BatcherTests {
         let second = NIOLockedValueBox(false)
         let released = NIOLockedValueBox(false)
         let sizes = NIOLockedValueBox<[Int]>([])
+        /// A second batch runs beside the first, and the rest have queued.
+        let queued = { @Sendable in second.withLockedValue({ $0 }) && batcher.waiting == 4 }
         let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for n in 0..<6 {
                 group.addTask {
                     (n, try await batcher.run(n) { inputs in
                         if inputs == [0] {
                             // Held until a second batch runs beside it and the rest queue.
-                            try? await waitUntil { second.withLockedValue({ $0 }) && batcher.waiting == 4 }
-                            released.withLockedValue { $0 = second.withLockedValue({ $0 }) && batcher.waiting == 4 }
+                            try? await waitUntil(queued)
+                            released.withLockedValue { $0 = queued() }
                         } else if inputs == [1] {
                             // Running while the first is held: no batch has ended yet.
                             second.withLockedValue { $0 = batcher.batches == 0 }

@@ -11,8 +11,8 @@ extension TestShiming {
     /// pool) or waits in `batcher`; released, the blocked batches end and the waiting reads run
     /// as one more. Once every read is in a batch or waiting, the count is settled: the batches
     /// taken, and one more for the waiting reads (a leader that has not taken a batch yet takes
-    /// all of them; the others take their next only after their batch ends). On SQLite (which never batches reads) they
-    /// simply run in parallel, in no batch.
+    /// all of them; the others take their next only after their batch ends). On SQLite (which
+    /// never batches reads) they simply run in parallel, in no batch.
     func heldReads<Input, Output, T: Sendable>(_ table: String, batcher: Batcher<Input, Output>,
                                                _ reads: [@Sendable () async throws -> T]) async throws -> (results: [T], batches: Int) {
         let postgres = SQLEngine.of(db) == .postgres

@@ -102,10 +102,15 @@ extension TestShiming {
         #expect(response.status == .created, "\(response.text)")
     }
 
+    /// Submits; an accepted submission answers (without reading the case back) exactly what a
+    /// read right after it answers, byte for byte.
     func submitCase(_ token: String, _ caseID: UUID, expect status: HTTPStatus = .ok) async throws -> CaseReply? {
         let response = try await send(.POST, "/api/v1/cases/\(caseID)/submit", headers: bearer(token))
         #expect(response.status == status, "\(response.text)")
-        return status == .ok ? try response.json(CaseReply.self) : nil
+        guard status == .ok else { return nil }
+        let read = try await send(.GET, "/api/v1/cases/\(caseID)", headers: bearer(token))
+        #expect(read.status == .ok && read.text == response.text, "submitted: \(response.text)\nread: \(read.text)")
+        return try response.json(CaseReply.self)
     }
 
     func getCase(_ token: String, _ caseID: UUID) async throws -> CaseReply {

@@ -50,7 +50,7 @@ extension CaseService {
         }
         let now = self.now
         let hasRegistry = program.checks.contains(.registry)
-        try await store.transaction { [self, registry, countedInTransaction] tx in
+        let written = try await store.transaction { [self, registry, countedInTransaction] tx in
             var registry = registry
             if let index = countedInTransaction, !(try await registries.takeLookUp(number: index, account: account.id, ip: ip, program: program, in: tx)) {
                 registry = RegistryAnswer(verdict: .limited)
@@ -112,8 +112,11 @@ extension CaseService {
                 break
             }
             try await tx.cases.save(&record, at: now)
+            return record
         }
-        return try await own(id, account: account)
+        // What was written is what a read would answer: the application and documents are the
+        // ones read at the version the submission started from, the history gains its moves.
+        return try assemble(written, application: current.application, documents: current.documents, history: current.history + written.moved)
     }
 
     /// The checks that need no I/O (also shown before submitting, on the last step of the form).

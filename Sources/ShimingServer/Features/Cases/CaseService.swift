@@ -87,12 +87,13 @@ struct CaseService: Sendable {
         return try items.map { try assemble($0, documents: documents[$0.id] ?? [], history: history[$0.id] ?? []) }
     }
 
-    /// A stored case with its documents and history, decrypted (no I/O).
-    func assemble(_ stored: StoredCase, documents: [StoredFile], history: [Case.Transition]) throws -> Case {
+    /// A stored case with its documents and history, decrypted (no I/O); `application`, when
+    /// the caller holds it opened already (it is what `dataSealed` seals).
+    func assemble(_ stored: StoredCase, application: CaseApplication? = nil, documents: [StoredFile], history: [Case.Transition]) throws -> Case {
         let id = stored.id
         var item = Case(
             id: id, accountID: stored.accountID, program: stored.program, state: stored.state,
-            application: try application(of: stored),
+            application: try application ?? self.application(of: stored),
             numberIndex: stored.numberIndex, identityCode: stored.identityCode,
             checks: stored.checks ?? [], decision: stored.decision,
             documents: documents, history: history,

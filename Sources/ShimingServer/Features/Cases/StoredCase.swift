@@ -36,6 +36,9 @@ struct StoredCase: Sendable, Equatable {
     var updatedAt: Date
     /// The version this value was read at; `CaseStore.save` refuses it once someone moved on.
     var version: Int
+    /// Not a column: the history rows `CaseStore.moves` wrote for this value since it was read,
+    /// in order, so that a caller can answer the case it wrote without reading it back.
+    var moved: [Case.Transition] = []
 
     /// The encryption contexts of a case's sealed values.
     static func dataContext(_ id: UUID) -> String { "case.data.\(id.uuidString.lowercased())" }

@@ -269,8 +269,8 @@ struct CaseStore: Sendable {
         try await moves([(action, actor, rule)], &item, at: now, seq: &seq)
     }
 
-    /// Several moves one after another, their history rows written in one statement; answers
-    /// their effects in order. The caller saves.
+    /// Several moves one after another, their history rows written in one statement (and kept
+    /// on the value, `StoredCase.moved`); answers their effects in order. The caller saves.
     func moves(_ steps: [(action: CaseAction, actor: AuditActor, rule: String?)], _ item: inout StoredCase, at now: Date,
                seq: inout Int) async throws -> [CaseEffect] {
         var rows: [SQLQueryString] = []
@@ -280,7 +280,9 @@ struct CaseStore: Sendable {
             let step: CaseTransition
             do { step = try CaseMachine.transition(from, on: action) } catch { throw CaseService.transitionError(error) }
             item.state = step.state
-            rows.append(Self.transitionRow(item, action: action.name, from: from, to: step.state, actor: actor, rule: rule, at: now, seq: seq).row)
+            let (row, transition) = Self.transitionRow(item, action: action.name, from: from, to: step.state, actor: actor, rule: rule, at: now, seq: seq)
+            rows.append(row)
+            item.moved.append(transition)
             seq += 1
             effects += step.effects
         }

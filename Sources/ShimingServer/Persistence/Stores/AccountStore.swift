@@ -262,7 +262,9 @@ struct AccountStore: Sendable {
         return (Account.Kind(rawValue: try row.value("kind")) ?? .applicant, legalName, try row.value("gender"))
     }
 
-    /// Takes a verified name and gender (given values only).
+    /// Takes a verified name and gender (given values only), for an account the transaction has
+    /// read already (its callers found it there): the write is not read back, so on PostgreSQL
+    /// it goes with the transaction's next statement (`runDeferred`).
     func setVerifiedIdentity(_ id: UUID, legalName: String?, gender: String?, at now: Date) async throws {
         // Every verification that changes the name or gender writes here: one plain statement.
         var sets: [SQLQueryString] = ["updated_at = \(bind: now)"]
@@ -271,8 +273,7 @@ struct AccountStore: Sendable {
             sets.append("legal_name_sealed = \(bind: sealed)")
         }
         if let gender { sets.append("gender = \(bind: gender)") }
-        let updated = try await db.sql().raw("UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = \(bind: id) RETURNING id").all()
-        guard !updated.isEmpty else { throw CommonErrors.notFound }
+        try await db.sql().runDeferred("UPDATE accounts SET \(sets.joined(separator: ", ")) WHERE id = \(bind: id)")
     }
 
     /// Sets the editable profile fields given (a display name of nil clears it).

@@ -153,13 +153,43 @@ public enum Masking {
     /// Keeps the first and last characters and replaces the rest with `*`; short inputs keep
     /// fewer so that at least a third of any input stays hidden.
     public static func keep(first: Int, last: Int, of text: String) -> String {
+        if let masked = keep(first: first, last: last, ofSingleScalarCharacters: text) { return masked }
         let characters = Array(text)
-        var first = first, last = last
-        let mustHide = (characters.count + 2) / 3
-        while characters.count - first - last < mustHide, first + last > 0 {
-            if first >= last { first -= 1 } else { last -= 1 }
-        }
+        let (first, last) = shown(first: first, last: last, of: characters.count)
         let hidden = characters.count - first - last
         return String(characters.prefix(first)) + String(repeating: "*", count: hidden) + String(characters.suffix(last))
+    }
+
+    /// How many leading and trailing characters of `count` stay shown: fewer than asked when a
+    /// third would not be hidden otherwise.
+    static func shown(first: Int, last: Int, of count: Int) -> (first: Int, last: Int) {
+        var first = first, last = last
+        let mustHide = (count + 2) / 3
+        while count - first - last < mustHide, first + last > 0 {
+            if first >= last { first -= 1 } else { last -= 1 }
+        }
+        return (first, last)
+    }
+
+    /// `keep` over Unicode scalars, when each is a character of its own (nil otherwise): what
+    /// document numbers, names and addresses are made of (printable ASCII, CJK ideographs,
+    /// full-width forms, the middle dot of transcribed names). None of these joins a neighbour
+    /// into one character, so counting and cutting scalars is counting and cutting characters,
+    /// without the grapheme breaking `Array(text)` does.
+    static func keep(first: Int, last: Int, ofSingleScalarCharacters text: String) -> String? {
+        var scalars: [Unicode.Scalar] = []
+        scalars.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x20...0x7E, 0xB7, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xFF01...0xFF5E: scalars.append(scalar)
+            default: return nil
+            }
+        }
+        let (first, last) = shown(first: first, last: last, of: scalars.count)
+        var masked = String.UnicodeScalarView()
+        masked.append(contentsOf: scalars[..<first])
+        masked.append(contentsOf: repeatElement("*", count: scalars.count - first - last))
+        masked.append(contentsOf: scalars[(scalars.count - last)...])
+        return String(masked)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import ShimingCore
 
 @Suite struct IPNetworkTests {
@@ -6,7 +7,11 @@ import Testing
     func networks() throws {
         #expect(IPAddress("203.0.113.7")?.description == "203.0.113.7")
         #expect(IPAddress("2001:db8::1") != nil && IPAddress("[::1]") != nil && IPAddress("::ffff:10.1.2.3")?.isV4 == true)
-        for bad in ["", "1.2.3", "1.2.3.256", "01.2.3.4", "1.2.3.4.5", "2001:db8:::1", "g::1", "1:2:3:4:5:6:7:8:9", "not an ip"] {
+        for good in ["0.0.0.0", "255.255.255.255", " 10.0.0.1 ", "100.64.0.10"] {
+            #expect(IPAddress(good)?.description == good.trimmingCharacters(in: .whitespaces), "\(good)")
+        }
+        for bad in ["", "1.2.3", "1.2.3.256", "01.2.3.4", "1.2.3.04", "1.2.3.00", "1..2.3", "1.2.3.4.", ".1.2.3", "1.2.3.4.5", "1.2.3.1000",
+                    "１.2.3.4", "2001:db8:::1", "g::1", "1:2:3:4:5:6:7:8:9", "not an ip"] {
             #expect(IPAddress(bad) == nil, "\(bad)")
         }
         let ten = try #require(IPNetwork("10.0.0.0/8"))

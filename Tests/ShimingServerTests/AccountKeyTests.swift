@@ -144,7 +144,7 @@ struct AccountKeyTests {
             #expect(theirs.documents.count == 3)
             let document = try await shiming.send(.GET, "/api/v1/cases/\(other.id)/documents/\(theirs.documents[0].id)", headers: shiming.bearer(otherToken))
             #expect(document.status == .ok && document.body.readableBytes > 1000)
-            guard case .intact = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+            guard case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                 Issue.record("the audit chain does not verify")
                 return
             }

@@ -34,7 +34,7 @@ struct AuditTests {
             #expect(events[2].prevHash == events[1].hash)
             #expect(events[1].occurredAt == testStart.addingTimeInterval(1.234))
             #expect(events[0].details == #"{"reason":"test"}"#)
-            let result = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db)
+            let result = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db)
             #expect(result == .intact(events: 3, lastHash: events[2].hash))
         }
     }
@@ -65,7 +65,7 @@ struct AuditTests {
             case .postgres: try await sql.raw("DROP TRIGGER audit_events_no_change ON audit_events").run()
             }
             try await sql.raw("UPDATE audit_events SET details = '{\"reason\":\"forged\"}' WHERE seq = 3").run()
-            #expect(try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) == .broken(seq: 3, reason: "content does not match its hash"))
+            #expect(try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) == .broken(seq: 3, reason: "content does not match its hash"))
         }
     }
 
@@ -78,7 +78,7 @@ struct AuditTests {
                 }
                 try await group.waitForAll()
             }
-            guard case .intact(let count, _) = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+            guard case .intact(let count, _) = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                 Issue.record("chain broken")
                 return
             }
@@ -118,7 +118,7 @@ struct AuditTests {
                 try await group.waitForAll()
             }
             #expect(gate.commits - before == 2)
-            guard case .intact(let count, _) = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+            guard case .intact(let count, _) = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                 Issue.record("chain broken")
                 return
             }
@@ -210,7 +210,7 @@ struct AuditCheckpointTests {
             last.details = #"{"n":"forged"}"#
             last.hash = AuditEvent.chainHash(previous: last.prevHash, fields: last.canonicalFields)
             try await sql.raw("UPDATE audit_events SET details = \(bind: last.details), hash = \(bind: last.hash) WHERE seq = 3").run()
-            #expect(try await AuditLog.verify(key: shiming.auditKey, on: shiming.db)
+            #expect(try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db)
                 == .broken(seq: 3, reason: "an unkeyed event after keyed ones (the chain was recomputed)"))
 
             let file = try #require(checkpoints(shiming).files.first)

@@ -184,7 +184,7 @@ struct ConsentTests {
             let actions = try await AuditEventRecord.query(on: shiming.db).all().map(\.action)
             #expect(actions.filter { $0 == "case.withdrawn" }.count == 2)
             #expect(actions.filter { $0 == "consent.withdrawn" }.count == 1)
-            guard case .intact = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+            guard case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                 Issue.record("the audit chain does not verify")
                 return
             }

@@ -108,7 +108,7 @@ struct DeletionTests {
             }
             let erased = try await AuditEventRecord.query(on: shiming.db).filter(\.$action == "account.erased").all()
             #expect(erased.count == 1)
-            guard case .intact = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+            guard case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                 Issue.record("the audit chain does not verify")
                 return
             }

@@ -65,7 +65,7 @@ struct KeyRotationTests {
                 let reason = try #require(StoredJSON.dictionary(erased.details)["reason"])
                 #expect(reason.hasPrefix(old + "."), "sealed inside the audit event under the old version")
                 #expect(try shiming.app.shiming.cipher.open(reason, context: DeletionService.reasonContext(otherID)) == "测试轮换前注销")
-                guard case .intact = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+                guard case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                     Issue.record("the audit chain does not verify after the rotation")
                     return
                 }

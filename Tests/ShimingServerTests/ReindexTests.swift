@@ -127,7 +127,7 @@ struct ReindexTests {
                 .decode(column: "n", as: Int.self) }
             #expect(try await codes("created_at < \(bind: begun.addingTimeInterval(ReindexService.settling))") == 0)
             #expect(try await codes("created_at >= \(bind: begun.addingTimeInterval(ReindexService.settling))") == 1, "the newcomer's code, sent after the switch, stays")
-            guard case .intact = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+            guard case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                 Issue.record("the audit chain does not verify after the re-index")
                 return
             }

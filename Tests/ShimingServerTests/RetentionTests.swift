@@ -96,7 +96,7 @@ struct RetentionTests {
 
             let events = try await AuditEventRecord.query(on: shiming.db).filter(\.$action ~~ ["retention.shredded", "retention.documents_deleted"]).all()
             #expect(events.count == 3, "one event per batch")
-            guard case .intact = try await AuditLog.verify(key: shiming.auditKey, on: shiming.db) else {
+            guard case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
                 Issue.record("the audit chain does not verify")
                 return
             }

@@ -6,11 +6,17 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `203.0.113.7`, `2001:db8::1`, `::ffff:203.0.113.7`, `[2001:db8::1]`; nil otherwise.
     public init?(_ text: String) {
+        // The common form (a plain dotted quad, as every request's peer and forwarded hop is
+        // on IPv4) is read from its bytes, without the character-level steps below.
+        if let v4 = text.utf8.withContiguousStorageIfAvailable(Self.dottedQuad) ?? nil {
+            bytes = Self.v4Prefix + v4
+            return
+        }
         var text = Substring(text.trimmingCharacters(in: .whitespaces))
         if text.hasPrefix("["), text.hasSuffix("]") { text = text.dropFirst().dropLast() }
         if let zone = text.firstIndex(of: "%") { text = text[..<zone] }
         if let v4 = Self.parseV4(text) {
-            bytes = Array(repeating: 0, count: 10) + [0xFF, 0xFF] + v4
+            bytes = Self.v4Prefix + v4
         } else if let v6 = Self.parseV6(text) {
             bytes = v6
         } else {
@@ -19,7 +25,10 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether it is an IPv4 address (mapped).
-    public var isV4: Bool { bytes.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] }
+    public var isV4: Bool { bytes.prefix(12).elementsEqual(Self.v4Prefix) }
+
+    /// The first 12 bytes of every mapped IPv4 address (`::ffff:0:0/96`).
+    static let v4Prefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
 
     public var description: String {
         if isV4 { return bytes.suffix(4).map(String.init).joined(separator: ".") }
@@ -27,14 +36,33 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func parseV4(_ text: Substring) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
+        text.utf8.withContiguousStorageIfAvailable(dottedQuad) ?? dottedQuad(Array(text.utf8))
+    }
+
+    /// Four decimal numbers 0–255 separated by dots, without leading zeros (`010` is refused:
+    /// some readers take it as octal); nil for anything else.
+    static func dottedQuad(_ utf8: some Sequence<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), part.allSatisfy(\.isNumber),
-                  let value = UInt8(part), !(part.count > 1 && part.first == "0") else { return nil }
-            out.append(value)
+        out.reserveCapacity(4)
+        var (value, digits, leadingZero) = (0, 0, false)
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "."):
+                guard digits > 0, out.count < 3 else { return nil }
+                out.append(UInt8(value))
+                (value, digits, leadingZero) = (0, 0, false)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                guard !leadingZero, digits < 3 else { return nil }
+                leadingZero = digits == 0 && byte == UInt8(ascii: "0")
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard value <= 255 else { return nil }
+            default:
+                return nil
+            }
         }
+        guard digits > 0, out.count == 3 else { return nil }
+        out.append(UInt8(value))
         return out
     }
 

@@ -78,7 +78,8 @@ public func configure(
         writer = try GateWriter.postgres(url: url, poolTimeout: configuration.databasePoolTimeout, threadPool: app.threadPool, logger: app.logger)
     }
     app.lifecycle.use(GateWriter.Shutdown(writer: writer))
-    let accountKeys = AccountKeys(database: { [app] in app.db(.keys) }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
+    let keyDatabases = LoopDatabases(app, id: .keys)
+    let accountKeys = AccountKeys(database: { keyDatabases.current }, gate: WriteGate(serialises: isSQLite), cache: accountKeyCache,
                                   masters: masterKeys, random: services.random, clock: services.clock)
 
     let baseSink: any MessageSink = services.messageSink ?? {
@@ -140,7 +141,8 @@ public func configure(
     app.http.server.configuration.port = configuration.port
 
     // The services, built once and handed to everything that uses them.
-    let features = Features(context: app.shiming, database: { [app] in app.db })
+    let databases = LoopDatabases(app)
+    let features = Features(context: app.shiming, database: { databases.current })
     app.features = features
 
     app.middleware = Middlewares()

@@ -18,7 +18,7 @@ struct Store: Sendable {
     /// Indexes personal values that rows are looked up by.
     let blindIndex: BlindIndex
     /// Keys the audit chain.
-    let auditKey: SymmetricKey
+    let auditKey: MACKey
     /// The accounts' data keys: loaded before rows sealed under them are opened.
     let keys: AccountKeys
     /// The process's batched reads (used only outside transactions).
@@ -57,7 +57,7 @@ extension Store {
     /// The store on a request's (or a command's) own connection, built from the context.
     init(_ tx: any Database, context: ShimingContext) {
         self.init(database: tx, gate: context.writeGate, cipher: context.cipher, blindIndex: context.blindIndex,
-                  auditKey: context.keyRing.key(for: .auditChain), keys: context.accountKeys, reads: context.reads)
+                  auditKey: context.keyRing.macKey(for: .auditChain), keys: context.accountKeys, reads: context.reads)
     }
 
     /// Puts a message in the outbox, in this store's transaction (sent after it commits).

@@ -34,7 +34,7 @@ struct TestShiming: Sendable {
 
     var db: any Database { app.db }
     /// The key the audit chain is made with.
-    var auditKey: SymmetricKey { app.shiming.keyRing.key(for: .auditChain) }
+    var auditKey: MACKey { app.shiming.keyRing.macKey(for: .auditChain) }
 
     /// Runs a request against the in-memory server.
     func send(

@@ -6,16 +6,16 @@ import ShimingCore
 /// hash is useless without the deployment's key (a 6-digit code alone could be brute-forced
 /// from a plain SHA-256).
 struct SecretHasher: Sendable {
-    let key: SymmetricKey
+    let key: MACKey
 
     init(keyRing: KeyRing) {
-        key = keyRing.key(for: .secretHashing)
+        key = keyRing.macKey(for: .secretHashing)
     }
 
     /// Hex HMAC-SHA256 of the parts, separated unambiguously.
     func hash(_ parts: String...) -> String {
-        let message = parts.joined(separator: "\u{1F}")
-        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key))
+        var message = parts.joined(separator: "\u{1F}")
+        return message.withUTF8 { Hex.encode(key.code(UnsafeRawBufferPointer($0))) }
     }
 
     /// Compares two hex digests in constant time.

@@ -98,8 +98,23 @@ extension Case {
     }
 
     static func mask(number: String) -> String {
-        let compact = number.uppercased().filter { !$0.isWhitespace }
+        let compact = Self.printableASCIIUppercased(number) ?? number.uppercased().filter { !$0.isWhitespace }
         if compact.count == 18 { return ResidentIDNumber.mask(compact) }
         return Masking.keep(first: 2, last: 2, of: compact)
+    }
+
+    /// `text` upper-cased when it is all printable ASCII (no spaces to drop), else nil: the
+    /// form stored numbers have, without the character-level steps.
+    private static func printableASCIIUppercased(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else { return nil }
+            return String(unsafeUninitializedCapacity: bytes.count) { out in
+                for (index, byte) in bytes.enumerated() {
+                    out[index] = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 0x20 : byte
+                }
+                return bytes.count
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ struct GrantService: Sendable {
     /// The identifier `platform` knows `account` by: `sub_` and 32 hex digits.
     func pairwiseSubject(account: UUID, platform: UUID) -> String {
         let message = Data((account.uuidString.lowercased() + "\u{1F}" + platform.uuidString.lowercased()).utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: context.keyRing.key(for: .pairwiseSubject))
+        let mac = context.keyRing.macKey(for: .pairwiseSubject).code(message)
         return "sub_" + Hex.encode(Data(mac).prefix(16))
     }
 

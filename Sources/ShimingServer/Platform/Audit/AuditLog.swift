@@ -50,7 +50,7 @@ public struct AuditEvent: Sendable, Equatable {
     /// under the deployment's audit key over the previous hash and an unambiguous JSON encoding
     /// of the fields, written `k1:<hex>` — without the key nobody can recompute a chain that
     /// passes. Events written before the chain was keyed carry a plain SHA-256 (no prefix).
-    public func expectedHash(key: SymmetricKey) -> String {
+    public func expectedHash(key: MACKey) -> String {
         hash.hasPrefix(Self.keyedPrefix) || hash.isEmpty
             ? AuditEvent.keyedHash(previous: prevHash, fields: canonicalFields, key: key)
             : AuditEvent.chainHash(previous: prevHash, fields: canonicalFields)
@@ -61,8 +61,8 @@ public struct AuditEvent: Sendable, Equatable {
 
     static let keyedPrefix = "k1:"
 
-    static func keyedHash(previous: String, fields: [String], key: SymmetricKey) -> String {
-        var mac = HMAC<SHA256>(key: key)
+    static func keyedHash(previous: String, fields: [String], key: MACKey) -> String {
+        var mac = key.authenticator()
         mac.update(data: Array(previous.utf8))
         mac.update(data: [0x0A])
         mac.update(data: AuditJSON.array(fields))
@@ -99,7 +99,7 @@ public enum AuditLog {
     /// in a transaction of its own, admitted through the write gate.
     static func recordAlone(
         _ action: String, actor: AuditActor, subject: String, ip: String?, details: [String: String] = [:], at now: Date,
-        key: SymmetricKey, gate: WriteGate, on db: any Database
+        key: MACKey, gate: WriteGate, on db: any Database
     ) async throws {
         try await gate.transaction(on: db) { tx in
             try await record(action, actor: actor, subject: subject, ip: ip, details: details, at: now, key: key, on: tx)
@@ -121,7 +121,7 @@ public enum AuditLog {
         ip: String? = nil,
         details: [String: String] = [:],
         at now: Date,
-        key: SymmetricKey,
+        key: MACKey,
         on db: any Database
     ) async throws -> AuditEvent {
         assert(db.inTransaction, "audit events are written in the transaction of the change they record")
@@ -197,6 +197,7 @@ public enum AuditLog {
     /// Walks the whole chain in order and reports the first event whose hash, predecessor
     /// link or sequence number is wrong.
     public static func verify(key: SymmetricKey, on db: any Database, pageSize: Int = 1000) async throws -> AuditVerification {
+        let key = MACKey(key)
         var expectedSeq: Int64 = 1
         var previousHash = AuditEvent.genesisHash
         var keyedSeen = false

@@ -18,6 +18,9 @@ public enum KeyPurpose: String, Sendable, CaseIterable {
     case auditChain = "shiming/audit-chain/v1"
     /// AES-256-GCM wrapping the accounts' own data keys (`AccountKeys`).
     case keyWrapping = "shiming/key-wrapping/v1"
+
+    /// The purposes whose subkeys are HMAC keys used on hot paths (kept set up in `KeyRing`).
+    static let macPurposes: [KeyPurpose] = [.secretHashing, .pairwiseSubject, .auditChain]
 }
 
 /// The master key and the purpose-specific subkeys derived from it.
@@ -28,12 +31,17 @@ public struct KeyRing: Sendable {
     /// The master key version itself (for the key file and the tools).
     let masterKey: SymmetricKey
     private var subkeys: [KeyPurpose: SymmetricKey]
+    /// The subkeys of the purposes that are HMAC keys, set up once (`MACKey`).
+    private var macKeys: [KeyPurpose: MACKey] = [:]
 
     /// Derives every subkey from a 32-byte master key, but takes the `pinned` ones as given
     /// (the keys that stay when the master key changes: see `KeyFile`).
     init(masterKey: SymmetricKey, pinned: [KeyPurpose: SymmetricKey]) {
         self.init(masterKey: masterKey)
-        for (purpose, key) in pinned { subkeys[purpose] = key }
+        for (purpose, key) in pinned {
+            subkeys[purpose] = key
+            if macKeys[purpose] != nil { macKeys[purpose] = MACKey(key) }
+        }
     }
 
     /// Derives every subkey from a 32-byte master key.
@@ -52,10 +60,16 @@ public struct KeyRing: Sendable {
             )
         }
         self.subkeys = subkeys
+        for purpose in KeyPurpose.macPurposes { macKeys[purpose] = MACKey(subkeys[purpose]!) }
     }
 
     /// The subkey for one purpose.
     public func key(for purpose: KeyPurpose) -> SymmetricKey {
         subkeys[purpose]!  // every purpose is derived in init
+    }
+
+    /// The subkey of an HMAC purpose, set up for computing codes.
+    public func macKey(for purpose: KeyPurpose) -> MACKey {
+        macKeys[purpose] ?? MACKey(key(for: purpose))
     }
 }

@@ -43,4 +43,22 @@ struct LazyJSONTests {
         column.wrappedValue = [CheckResult.ok("document")]
         #expect(try column.columnText() == StoredJSON.text([CheckResult.ok("document")]))
     }
+
+    @Test("who decided is read from the column alone while the decision is not decoded, and from the decision once it is or was set in code")
+    func decidedBy() throws {
+        let decision = CaseDecision(outcome: "approve", rule: "review.decision", reasons: [], decidedBy: "staff-7", decidedAt: Date(timeIntervalSince1970: 1_790_000_000),
+                                    noteSealed: nil, reasonTexts: nil)
+        var item = StoredCase(id: UUID(), accountID: UUID(), program: "p1", state: .verified, dataSealed: "sealed", confirmationAttempts: 0,
+                              createdAt: Date(), updatedAt: Date(), version: 1)
+        item.$decision = LazyJSON(columnText: try StoredJSON.text(decision))
+        #expect(item.decidedBy == "staff-7")
+        #expect(item.decision == decision)
+        #expect(item.decidedBy == "staff-7", "from the decoded decision")
+        item.decision?.decidedBy = "system"
+        #expect(item.decidedBy == "system", "a decision set in code is what is read")
+        item.$decision = LazyJSON(columnText: "{not json")
+        #expect(item.decidedBy == nil)
+        item.$decision = LazyJSON(columnText: nil)
+        #expect(item.decidedBy == nil)
+    }
 }

@@ -27,6 +27,11 @@ struct LazyJSON<Value: Codable & Sendable & Equatable>: Sendable, Equatable {
             decoded = Mutex(.some(value))
         }
 
+        func part<Part: Decodable>(_ type: Part.Type, of whole: (Value) -> Part) -> Part? {
+            if let known = decoded.withLock({ $0 }) { return known.map(whole) }
+            return text.flatMap { try? StoredJSON.decode(Part.self, from: $0) }
+        }
+
         var value: Value? {
             decoded.withLock { cached in
                 if let known = cached { return known }
@@ -56,6 +61,13 @@ struct LazyJSON<Value: Codable & Sendable & Equatable>: Sendable, Equatable {
     var projectedValue: LazyJSON<Value> {
         get { self }
         set { self = newValue }
+    }
+
+    /// One part of the value, for a reader that needs no more: decoded alone from the column's
+    /// text (`Part` declares only the members it reads) while the whole is not decoded, else
+    /// taken from the whole (`whole`). nil where the value is nil or the text does not decode.
+    func part<Part: Decodable>(_ type: Part.Type, of whole: (Value) -> Part) -> Part? {
+        box.part(type, of: whole)
     }
 
     /// The text to store: as read when unchanged, else the value encoded.

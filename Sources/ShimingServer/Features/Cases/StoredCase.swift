@@ -45,3 +45,13 @@ struct StoredCase: Sendable, Equatable {
     static func noteContext(_ id: UUID) -> String { "case.note.\(id.uuidString.lowercased())" }
     static func messageContext(_ id: UUID) -> String { "case.message.\(id.uuidString.lowercased())" }
 }
+
+extension StoredCase {
+    /// Who made the last decision (`system`, or a staff member's id), read without decoding
+    /// the rest of it (the verification query's level needs no more).
+    var decidedBy: String? { $decision.part(Decider.self) { Decider(decidedBy: $0.decidedBy) }?.decidedBy }
+
+    private struct Decider: Decodable {
+        var decidedBy: String
+    }
+}

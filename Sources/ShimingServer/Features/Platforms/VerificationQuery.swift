@@ -167,7 +167,7 @@ extension GrantService {
     }
 
     static func level(_ item: StoredCase, program: Program) -> String {
-        if let decision = item.decision, decision.decidedBy != "system" { return "reviewed" }
+        if let decidedBy = item.decidedBy, decidedBy != "system" { return "reviewed" }
         return program.registry.source == .none ? "document" : "registry"
     }
 

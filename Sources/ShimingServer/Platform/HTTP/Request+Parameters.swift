@@ -5,7 +5,9 @@ import Vapor
 extension Request {
     /// A route's id parameter as a UUID; anything else is 404, like an id that names nothing.
     func uuidParameter(_ name: String = "id") throws -> UUID {
-        guard let id = parameters.get(name, as: UUID.self) else { throw CommonErrors.notFound }
+        // The hyphenated form is read from its bytes; `UUID(uuidString:)` (which goes through
+        // `sscanf`) decides only for other texts.
+        guard let text = parameters.get(name), let id = UUID(hyphenated: text) ?? UUID(uuidString: text) else { throw CommonErrors.notFound }
         return id
     }
 }

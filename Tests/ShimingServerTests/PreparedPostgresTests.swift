@@ -86,6 +86,31 @@ struct PreparedPostgresTests {
         }
     }
 
+    @Test("a statement planned each time runs unnamed (nothing kept prepared), with its array values, and its rows read as a kept statement's")
+    func plannedEachTimeRowsAreKeptRows() async throws {
+        try await withShiming { shiming in
+            let ids = [UUID(), UUID()]
+            let rows = try await shiming.db.withConnection { db in
+                let sql = try db.sql()
+                let rows = try await sql.rows(plannedEachTime: """
+                    SELECT asked.id AS u, asked.n AS n, \(bind: "陈桂芳")::text AS planned_each FROM unnest(\(bind: ids)) WITH ORDINALITY AS asked (id, n)
+                    """ as SQLQueryString)
+                #expect(try await prepared("planned_each", on: sql).isEmpty)
+                return rows
+            }
+            #expect(rows.count == 2)
+            for (index, found) in rows.enumerated() {
+                let row = try #require(found as? KeptRow)
+                #expect(try row.decode(column: "u", as: UUID.self) == ids[index] && row.decode(column: "n", as: Int.self) == index + 1)
+                for column in row.allColumns + ["missing"] {
+                    sameAsPostgresKit(String.self, row, column)
+                    sameAsPostgresKit(UUID.self, row, column)
+                    sameAsPostgresKit(Int.self, row, column)
+                }
+            }
+        }
+    }
+
     @Test("statements with many values (bulk writes) run unnamed: each length would be a statement of its own")
     func bulkRunsUnnamed() async throws {
         try await withShiming { shiming in

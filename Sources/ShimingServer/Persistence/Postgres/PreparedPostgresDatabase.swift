@@ -138,8 +138,21 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     /// Runs `query` as it is: kept prepared when it can be, else through the driver.
     private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = serialize(query)
-        guard !(query is PlannedEachTime), let bindings = KeptBindings(binds), let name = names.name(for: sql, types: bindings.types) else {
+        guard let bindings = KeptBindings(binds) else {
             // Unnamed, through the driver (which logs the statement itself).
+            return try await base.execute(sql: query, onRow)
+        }
+        if query is PlannedEachTime {
+            // Unnamed (planned for its values), its rows read as a kept statement's are: the
+            // driver's rows read every value through a conformance lookup and a coding path
+            // (a batch's case reads spent a tenth of the request loops there).
+            if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql)]) }
+            return try await onConnection { connection in
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger)
+                for try await row in rows { onRow(KeptRow(row)) }
+            }
+        }
+        guard let name = names.name(for: sql, types: bindings.types) else {
             return try await base.execute(sql: query, onRow)
         }
         if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql), "statement": .string(name)]) }

@@ -251,7 +251,7 @@ struct PlatformTests {
         }
     }
 
-    @Test("Platforms the person authorised hear of a freeze and its end (verification.updated); while frozen the query says not verified; the case page shows a platform still waiting")
+    @Test("Platforms the person authorised hear of a freeze, its end and a renewal (verification.updated); while frozen the query says not verified; the case page shows a platform still waiting")
     func verificationUpdated() async throws {
         let service = FakeIdentityService()
         try await WebhookReceiver.with { receiver in
@@ -278,10 +278,17 @@ struct PlatformTests {
                 #expect(!whileFrozen.verified && whileFrozen.claims == ["verified": .bool(false)])
                 _ = try await shiming.sendObject(.POST, "/api/v1/admin/accounts/\(accountID)/unfreeze", token: admin, [:])
                 #expect(try await shiming.query(key, subject).json(VerificationReply.self).verified)
+                // A renewal ends the verification it renews, and the platform hears of it.
+                let renewal = try await shiming.createCase(token, ["program": "e-commerce", "renews": item.id.uuidString])
+                try await shiming.addDocument(token, renewal.id, kind: "id_front")
+                #expect(try await shiming.submitCase(token, renewal.id)?.state == "verified")
+                let ended = try await shiming.getCase(token, item.id)
+                #expect(ended.state == "expired" && ended.history.last?.rule == "program.renewed")
+                #expect(try await shiming.query(key, subject).json(VerificationReply.self).verified)
                 try await shiming.deliverOutbox()
                 let updates = receiver.received.filter { $0.headers.first(name: "X-Shiming-Event") == "verification.updated" }
-                #expect(updates.map { $0.body.contains("\"change\":\"frozen\"") } == [true, false])
-                #expect(updates.last?.body.contains("\"change\":\"unfrozen\"") == true)
+                let changes = updates.map { update in ["frozen", "unfrozen", "renewed", "verified"].first { update.body.contains("\"change\":\"\($0)\"") } }
+                #expect(changes == ["frozen", "unfrozen", "renewed"])
                 #expect(updates.allSatisfy { $0.body.contains(subject) && !$0.body.contains("风险") })
 
                 // A probe of a subject the platform holds no grant for is refused, and audited.

@@ -46,27 +46,31 @@ extension CaseService {
         }
         // A renewal replaces the verification it renews: that one ends now, without a notice.
         let id = record.id
-        let earlierOnes = try await tx.cases.verified(account: account.id, program: program.key, excluding: id)
+        let reads = try await tx.verificationReads(account: account.id, program: program.key, excluding: id, at: now)
+        let earlierOnes = reads.earlier
         for var earlier in earlierOnes {
             try await tx.cases.apply(.expire, to: &earlier, actor: actor, rule: "program.renewed", at: now)
             try await tx.audit("case.expired", actor: actor, subject: Self.subject(earlier.id), ip: nil,
                                details: ["renewedBy": id.uuidString.lowercased()], at: now)
         }
-        let profile = try await takeVerifiedDetails(record, program: program, account: account.id, application: application, at: now, in: tx)
+        let profile = try await takeVerifiedDetails(record, program: program, account: account.id, holder: reads.holder, application: application,
+                                                    at: now, in: tx)
         try await tx.audit("case.verified", actor: actor, subject: Self.subject(id), ip: nil,
                            details: ["program": program.key, "identityCode": record.identityCode ?? "",
                                      "profile": profile.joined(separator: ",")], at: now)
         // Platforms the person authorised hear of a renewal (or a verification under another program).
-        try await PlatformEvents.verificationChanged(account: account.id, change: earlierOnes.isEmpty ? "verified" : "renewed", at: now, in: tx)
+        try await PlatformEvents.verificationChanged(account: account.id, change: earlierOnes.isEmpty ? "verified" : "renewed", grants: reads.grants,
+                                                     at: now, in: tx)
         try await notify(account, template: "case_verified",
                          text: Notices.verified(program: program, code: record.identityCode, lang: account.locale), in: tx)
     }
 
     /// The verified name and gender become the account's (the profile shows them, masked, and
-    /// change requests start from them). Returns what changed, for the audit event.
-    func takeVerifiedDetails(_ record: StoredCase, program: Program, account id: UUID, application opened: CaseApplication? = nil, at now: Date,
-                             in tx: Store) async throws -> [String] {
-        guard let holder = try await tx.accounts.verifiedIdentity(id), holder.kind == .applicant else { return [] }
+    /// change requests start from them). Returns what changed, for the audit event. `holder`
+    /// is the account's verified identity as the transaction read it (nil: the account is gone).
+    func takeVerifiedDetails(_ record: StoredCase, program: Program, account id: UUID, holder: AccountStore.VerifiedIdentity?,
+                             application opened: CaseApplication? = nil, at now: Date, in tx: Store) async throws -> [String] {
+        guard let holder, holder.kind == .applicant else { return [] }
         let app = try opened ?? application(of: record)
         var changed: [String] = []
         var legalName: String?

@@ -30,9 +30,11 @@ enum PlatformEvents {
     }
 
     /// Tells every platform the account has granted that its verification changed
-    /// (`expired`, `renewed`, `revoked`, `frozen`, `unfrozen`).
-    static func verificationChanged(account: UUID, change: String, at now: Date, in tx: Store) async throws {
-        let grants = try await tx.grants.inForce(account: account, at: now)
+    /// (`expired`, `renewed`, `revoked`, `frozen`, `unfrozen`); `grants`, the grants in force
+    /// when the transaction read them already (`VerificationReads`).
+    static func verificationChanged(account: UUID, change: String, grants inForce: [Grant]? = nil, at now: Date, in tx: Store) async throws {
+        var grants = inForce ?? []
+        if inForce == nil { grants = try await tx.grants.inForce(account: account, at: now) }
         guard !grants.isEmpty else { return }
         let platforms = try await tx.platforms.find(grants.map(\.platformID))
         for grant in grants {

@@ -253,9 +253,20 @@ struct AccountStore: Sendable {
 
     /// What a verification may change on an account: its kind, legal name and gender, read and
     /// opened alone (inside the write gate, where opening the whole account cost the writer).
-    func verifiedIdentity(_ id: UUID) async throws -> (kind: Account.Kind, legalName: String?, gender: String?)? {
-        guard let row = try await db.sql().raw("SELECT kind, legal_name_sealed, gender FROM accounts WHERE id = \(bind: id)").first()
+    func verifiedIdentity(_ id: UUID) async throws -> VerifiedIdentity? {
+        guard let row = try await db.sql().raw("SELECT \(Self.verifiedIdentityColumns) FROM accounts WHERE id = \(bind: id)").first()
         else { return nil }
+        return try await verifiedIdentity(id, row: row)
+    }
+
+    /// An account's kind, verified name and gender.
+    typealias VerifiedIdentity = (kind: Account.Kind, legalName: String?, gender: String?)
+
+    /// The columns `verifiedIdentity(_:row:)` reads.
+    static let verifiedIdentityColumns: SQLQueryString = "kind, legal_name_sealed, gender"
+
+    /// The verified identity of account `id` from a row holding `verifiedIdentityColumns`.
+    func verifiedIdentity(_ id: UUID, row: some SQLRow) async throws -> VerifiedIdentity {
         let sealed: String? = try row.value("legal_name_sealed")
         try await keys.prepare([sealed])
         let legalName = try sealed.map { try cipher.open($0, context: AccountRecord.context("legal_name", id)) }

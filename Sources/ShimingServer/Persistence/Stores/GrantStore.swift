@@ -184,7 +184,11 @@ struct GrantStore: Sendable {
 
     /// The columns a `Grant` is read from (`grant(row:)`), on the paths every verification and
     /// every platform query take.
-    static let columns: SQLQueryString = "id, account_id, platform_id, subject, claims, session_id, granted_at, expires_at, revoked_at, revoked_by, last_queried_at"
+    static let columnNames = ["id", "account_id", "platform_id", "subject", "claims", "session_id", "granted_at", "expires_at", "revoked_at", "revoked_by",
+                              "last_queried_at"]
+    static let columns = SQLQueryString(columnNames.joined(separator: ", "))
+    /// Those of them that are timestamps (for `JSONRows`).
+    static let dateColumns: Set = ["granted_at", "expires_at", "revoked_at", "last_queried_at"]
 
     static func grant(row: any SQLRow) throws -> Grant {
         Grant(id: try row.value("id"), accountID: try row.value("account_id"), platformID: try row.value("platform_id"),

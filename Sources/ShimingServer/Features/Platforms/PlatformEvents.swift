@@ -33,8 +33,8 @@ enum PlatformEvents {
     /// (`expired`, `renewed`, `revoked`, `frozen`, `unfrozen`); `grants`, the grants in force
     /// when the transaction read them already (`VerificationReads`).
     static func verificationChanged(account: UUID, change: String, grants inForce: [Grant]? = nil, at now: Date, in tx: Store) async throws {
-        var grants = inForce ?? []
-        if inForce == nil { grants = try await tx.grants.inForce(account: account, at: now) }
+        let grants: [Grant]
+        if let inForce { grants = inForce } else { grants = try await tx.grants.inForce(account: account, at: now) }
         guard !grants.isEmpty else { return }
         let platforms = try await tx.platforms.find(grants.map(\.platformID))
         for grant in grants {

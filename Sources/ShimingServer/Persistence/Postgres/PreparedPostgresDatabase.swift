@@ -142,29 +142,26 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
             // Unnamed, through the driver (which logs the statement itself).
             return try await base.execute(sql: query, onRow)
         }
-        if query is PlannedEachTime {
-            // Unnamed (planned for its values), its rows read as a kept statement's are: the
-            // driver's rows read every value through a conformance lookup and a coding path
-            // (a batch's case reads spent a tenth of the request loops there).
-            if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql)]) }
-            return try await onConnection { connection in
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger)
-                for try await row in rows { onRow(KeptRow(row)) }
-            }
-        }
-        guard let name = names.name(for: sql, types: bindings.types) else {
-            return try await base.execute(sql: query, onRow)
-        }
-        if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql), "statement": .string(name)]) }
+        // Kept prepared under a name of its own, unless it is planned each time or every name
+        // is taken: then unnamed. Either way on the connection itself, its rows read as
+        // `KeptRow`s (the driver's rows read every value through a conformance lookup and a
+        // coding path: a batch's case reads spent a tenth of the request loops there).
+        let name = query is PlannedEachTime ? nil : names.name(for: sql, types: bindings.types)
+        if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql), "statement": .string(name ?? "unnamed")]) }
         do {
             try await onConnection { connection in
-                let rows = try await KeptStatement.$current.withValue(.init(name: name, sql: sql)) {
-                    try await connection.execute(KeptStatement(bindings: bindings.values), logger: logger)
+                if let name {
+                    let rows = try await KeptStatement.$current.withValue(.init(name: name, sql: sql)) {
+                        try await connection.execute(KeptStatement(bindings: bindings.values), logger: logger)
+                    }
+                    for try await row in rows { onRow(KeptRow(row)) }
+                } else {
+                    let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger)
+                    for try await row in rows { onRow(KeptRow(row)) }
                 }
-                for try await row in rows { onRow(KeptRow(row)) }
             }
         } catch let error as PSQLError {
-            if PreparedStatementNames.refusedPreparing(error) { names.retire(name) }
+            if let name, PreparedStatementNames.refusedPreparing(error) { names.retire(name) }
             throw error
         }
     }

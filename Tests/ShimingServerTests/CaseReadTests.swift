@@ -111,6 +111,48 @@ struct CaseReadTests {
         }
     }
 
+    @Test("a submission's read takes the look-up's allowances as `LimitStore.take` does: in turn, the first without room answered and the ones after it not counted; an unknown case's transaction counts nothing")
+    func submissionReadTakesAllowances() async throws {
+        try await withShiming { shiming in
+            let store = Store(shiming.db, context: shiming.app.shiming)
+            let (_, token) = try await shiming.activeApplicant(phone: "13800138092")
+            let item = try await shiming.seniorCase(token, name: "周桂兰", number: adultFemale)
+            let found = try #require(try await store.cases.find(item.id))
+            let now = shiming.clock.now()
+            let three = [("probe:a", Allowance(cap: 2, window: 3600)), ("probe:b", Allowance(cap: 1, window: 3600)), ("probe:c", Allowance(cap: 2, window: 3600))]
+            func counts() async throws -> [String: Int] {
+                let rows = try await shiming.db.sql().raw("SELECT key, count FROM limit_windows WHERE key LIKE 'probe:%'").all()
+                return Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode(column: "key", as: String.self), try $0.decode(column: "count", as: Int.self)) })
+            }
+            func read(_ id: UUID) async throws -> CaseStore.SubmissionReads {
+                try await store.transaction { tx in
+                    try await tx.cases.lockedForSubmission(id, version: found.version, account: found.accountID, program: found.program,
+                                                           since: nil, taking: (three, now))
+                }
+            }
+            let first = try await read(item.id)
+            #expect(first.untaken == nil && first.record.id == item.id)
+            #expect(try await counts() == ["probe:a": 1, "probe:b": 1, "probe:c": 1])
+            // b has no room left: a is counted, b and c are not; the case is read all the same.
+            let second = try await read(item.id)
+            #expect(second.untaken == 1 && second.record.id == item.id)
+            #expect(try await counts() == ["probe:a": 2, "probe:b": 1, "probe:c": 1])
+            #expect(try await read(item.id).untaken == 0)
+            // Nothing given, nothing taken.
+            let none = try await store.cases.lockedForSubmission(item.id, version: found.version, account: found.accountID, program: found.program, since: nil)
+            #expect(none.untaken == nil)
+            // An unknown case fails the read, and its transaction's rollback undoes the taking.
+            let later = now.addingTimeInterval(3601)
+            await #expect(throws: CommonErrors.notFound) {
+                try await store.transaction { tx in
+                    try await tx.cases.lockedForSubmission(UUID(), version: 1, account: found.accountID, program: found.program,
+                                                           since: nil, taking: (three, later))
+                }
+            }
+            #expect(try await counts() == ["probe:a": 2, "probe:b": 1, "probe:c": 1])
+        }
+    }
+
     @Test("whole cases read at once are read together on PostgreSQL: with the first read held, 7 reads (two of one case, one unknown) in the batches held with it (up to 3 at once) and one more, each answered its own case as a read alone gives it")
     func readsInBatches() async throws {
         try await withShiming { shiming in

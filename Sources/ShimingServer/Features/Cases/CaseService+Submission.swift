@@ -52,14 +52,16 @@ extension CaseService {
         let hasRegistry = program.checks.contains(.registry)
         let written = try await store.transaction { [self, registry, countedInTransaction] tx in
             var registry = registry
-            if let index = countedInTransaction, !(try await registries.takeLookUp(number: index, account: account.id, ip: ip, program: program, in: tx)) {
+            // The case, the application limit and the duplicate check, read in one statement
+            // that also takes the local look-up from its allowances.
+            let allowances = countedInTransaction.map { registries.lookUpAllowances(number: $0, account: account.id, ip: ip, program: program) } ?? []
+            let reads = try await tx.cases.lockedForSubmission(id, version: current.version, account: account.id, program: program.key,
+                                                               since: frequencyWindow(program)?.since, taking: (allowances, now))
+            if reads.untaken != nil {
                 registry = RegistryAnswer(verdict: .limited)
                 try await RiskAlertService.raise(.rateLimited, subject: Self.subject(id), program: program.key,
                                                  details: ["limit": "registry_lookups"], at: now, in: tx)
             }
-            // The case, the application limit and the duplicate check, read in one statement.
-            let reads = try await tx.cases.lockedForSubmission(id, version: current.version, account: account.id, program: program.key,
-                                                               since: frequencyWindow(program)?.since)
             var (record, seq) = (reads.record, reads.nextSeq)
             let used = try frequency(recent: reads.recentCount, oldest: reads.oldestRecent, program: program, isNew: isNew)
             var duplicate: Bool?

@@ -189,10 +189,16 @@ struct CaseRegistries: Sendable {
     /// any is used up (the ones before it stay taken, as they would in `mayLookUp`; the ones after
     /// it are not taken).
     func takeLookUp(number index: String, account: UUID, ip: String?, program: Program, in tx: Store) async throws -> Bool {
+        try await tx.limits.take(lookUpAllowances(number: index, account: account, ip: ip, program: program), at: context.services.clock.now()) == nil
+    }
+
+    /// The allowances a look-up takes from, in the order they are taken: the number's, the
+    /// account's, the address's (a submission takes them in the statement that reads its case).
+    func lookUpAllowances(number index: String, account: UUID, ip: String?, program: Program) -> [(String, Allowance)] {
         var allowances = [("registry:number:" + index, Allowance(cap: program.registry.lookupsPerNumberPerDay, window: 24 * 3600)),
                           ("registry:account:" + account.uuidString.lowercased(), Allowance(cap: Self.perAccountPerDay, window: 24 * 3600))]
         if let ip { allowances.append(("registry:ip:" + ip, Allowance(cap: Self.perAddressPerDay, window: 24 * 3600))) }
-        return try await tx.limits.take(allowances, at: context.services.clock.now()) == nil
+        return allowances
     }
 
     func answer(program: Program, application: CaseApplication, number: String) async -> RegistryAnswer {

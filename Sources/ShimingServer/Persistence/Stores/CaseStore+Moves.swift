@@ -23,27 +23,45 @@ extension CaseStore {
         /// Whether a case of another account holds the number the case stores, in a state that
         /// holds an identity (`numberHeldByOthers` for the stored index alone).
         let storedNumberHeldByOthers: Bool
+        /// Of the allowances given to take (`LimitStore.take`), the first that had no room (it
+        /// and the ones after it are not counted); nil when all were counted, or none given.
+        let untaken: Int?
     }
 
-    /// The reads a submission makes before it decides, in one round trip instead of three:
-    /// the case and its next history number, the application limit's count, and the duplicate
-    /// check for the number the case stores. `since` nil: the program has no application limit
-    /// (the count is 0). `case_changed` on another version, 404 on an unknown case.
-    func lockedForSubmission(_ id: UUID, version: Int, account: UUID, program: String, since: Date?) async throws -> SubmissionReads {
+    /// The reads a submission makes before it decides, in one round trip instead of four: the
+    /// case and its next history number, the application limit's count, the duplicate check
+    /// for the number the case stores, and the taking of allowances in turn (`LimitStore.take`,
+    /// as parts of the same statement on PostgreSQL; before the read on SQLite). `since` nil: the
+    /// program has no application limit (the count is 0). `case_changed` on another version,
+    /// 404 on an unknown case (the transaction's rollback then undoes what was taken).
+    func lockedForSubmission(_ id: UUID, version: Int, account: UUID, program: String, since: Date?,
+                             taking: (allowances: [(String, Allowance)], at: Date)? = nil) async throws -> SubmissionReads {
+        var untaken: Int?
+        var steps: (parts: SQLQueryString, taken: SQLQueryString)?
+        if let (allowances, now) = taking, !allowances.isEmpty {
+            if SQLEngine.of(db) == .postgres {
+                steps = LimitStore.steps(allowances, at: now)
+            } else {
+                untaken = try await LimitStore(db: db).take(allowances, at: now)
+            }
+        }
         let recent = Self.firstSubmissions(account: account, program: program, since: since)
-        let (found, row) = try await locked(id, version: version, reading: """
+        let (found, row) = try await locked(id, version: version, with: steps.map { "WITH " + $0.parts + " " }, reading: """
             , (SELECT COUNT(*) \(recent)) AS recent_count, (SELECT MIN(at) \(recent)) AS oldest_recent,
             CASE WHEN EXISTS (SELECT 1 FROM cases AS others WHERE others.number_index = cases.number_index
               AND others.account_id <> \(bind: account) AND others.state IN (\(binds: Self.holdingStates))) THEN 1 ELSE 0 END AS held
-            """)
+            """ + (steps.map { ", " + $0.taken } ?? ""))
+        if let taking, steps != nil { untaken = try LimitStore.firstUntaken(taking.allowances.count, in: row) }
         return SubmissionReads(record: found, nextSeq: try row.value("next_seq"), recentCount: try row.value("recent_count"),
-                               oldestRecent: try row.value("oldest_recent"), storedNumberHeldByOthers: try row.value("held") == 1)
+                               oldestRecent: try row.value("oldest_recent"), storedNumberHeldByOthers: try row.value("held") == 1,
+                               untaken: untaken)
     }
 
     /// The case at `version` (404 unknown, `case_changed` at another), its account's keys loaded,
-    /// and its row, with the next history number as `next_seq` and the columns `also` adds.
-    private func locked(_ id: UUID, version: Int, reading also: SQLQueryString) async throws -> (StoredCase, any SQLRow) {
-        guard let row = try await db.sql().raw("""
+    /// and its row, with the next history number as `next_seq` and the columns `also` adds;
+    /// `with`, the statement's `WITH` clause, if it has one.
+    private func locked(_ id: UUID, version: Int, with: SQLQueryString? = nil, reading also: SQLQueryString) async throws -> (StoredCase, any SQLRow) {
+        guard let row = try await db.sql().raw((with ?? "") + """
             SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq \(also) FROM cases WHERE id = \(bind: id)
             """).first() else { throw CommonErrors.notFound }
         let found = try Self.value(row: row)

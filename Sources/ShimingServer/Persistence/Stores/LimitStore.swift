@@ -44,16 +44,30 @@ struct LimitStore: Sendable {
             }
             return nil
         }
+        let steps = Self.steps(allowances, at: now)
+        guard let row = try await sql.raw("WITH " + steps.parts + " SELECT " + steps.taken).first() else { return 0 }
+        return try Self.firstUntaken(allowances.count, in: row)
+    }
+
+    /// `take` as parts of another PostgreSQL statement, so that the taking costs no round trip
+    /// of its own: `parts`, the steps that count each use in turn (`stepN AS (…)`), for its
+    /// `WITH`; `taken`, the columns (`takenN`) it selects for `firstUntaken`. The steps run
+    /// whatever the statement's own part finds (a data-modifying `WITH` part always runs).
+    static func steps(_ allowances: [(String, Allowance)], at now: Date) -> (parts: SQLQueryString, taken: SQLQueryString) {
         var steps: [SQLQueryString] = []
         var taken: [SQLQueryString] = []
         for (index, (key, allowance)) in allowances.enumerated() {
-            let step = Self.taking(key, allowance, at: now, after: index == 0 ? nil : "step\(index - 1)")
+            let step = taking(key, allowance, at: now, after: index == 0 ? nil : "step\(index - 1)")
             steps.append("step\(unsafeRaw: String(index)) AS (" + step + ")")
             taken.append("(SELECT COUNT(*) FROM step\(unsafeRaw: String(index))) AS taken\(unsafeRaw: String(index))")
         }
-        let statement: SQLQueryString = "WITH " + steps.joined(separator: ", ") + " SELECT " + taken.joined(separator: ", ")
-        guard let row = try await sql.raw(statement).first() else { return 0 }
-        for index in allowances.indices where try row.decode(column: "taken\(index)", as: Int.self) == 0 {
+        return (steps.joined(separator: ", "), taken.joined(separator: ", "))
+    }
+
+    /// From a row with the columns of `steps(…).taken` for `count` allowances: the first that had
+    /// no room, or nil when all were counted (as `take` answers).
+    static func firstUntaken(_ count: Int, in row: some SQLRow) throws -> Int? {
+        for index in 0..<count where try row.decode(column: "taken\(index)", as: Int.self) == 0 {
             return index
         }
         return nil

@@ -50,13 +50,19 @@ extension CaseService {
         }
         let now = self.now
         let hasRegistry = program.checks.contains(.registry)
+        // Whether the checks will verify the case if nothing the transaction reads says otherwise
+        // (no duplicate, the look-up allowed): then it reads what the verification reads at once.
+        let mayVerify = program.confirmation == nil && !(hasRegistry && registry == nil)
+            && evaluator.decide(local: local, duplicate: false, registry: hasRegistry ? registry : nil).decision.outcome == .approved
         let written = try await store.transaction { [self, registry, countedInTransaction] tx in
             var registry = registry
             // The case, the application limit and the duplicate check, read in one statement
-            // that also takes the local look-up from its allowances.
+            // that also takes the local look-up from its allowances and, when the checks may
+            // verify the case, reads what the verification reads.
             let allowances = countedInTransaction.map { registries.lookUpAllowances(number: $0, account: account.id, ip: ip, program: program) } ?? []
-            let reads = try await tx.cases.lockedForSubmission(id, version: current.version, account: account.id, program: program.key,
-                                                               since: frequencyWindow(program)?.since, taking: (allowances, now))
+            let (reads, verificationReads) = try await tx.submissionReads(id, version: current.version, account: account.id, program: program.key,
+                                                                          since: frequencyWindow(program)?.since, taking: (allowances, now),
+                                                                          verifying: mayVerify)
             if reads.untaken != nil {
                 registry = RegistryAnswer(verdict: .limited)
                 try await RiskAlertService.raise(.rateLimited, subject: Self.subject(id), program: program.key,
@@ -107,7 +113,7 @@ extension CaseService {
             case .approved:
                 // The application is the one read before (the case's version has not changed).
                 try await completeApproval(&record, program: program, account: account, actor: .system, application: current.application,
-                                           at: now, seq: &seq, in: tx)
+                                           reads: verificationReads, at: now, seq: &seq, in: tx)
             case .returned:
                 try await notify(account, template: "case_returned", text: Notices.returned(program: program, lang: account.locale), in: tx)
             case .needsReview:

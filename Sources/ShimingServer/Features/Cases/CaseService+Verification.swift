@@ -8,14 +8,16 @@ extension CaseService {
 
     /// An approved case either waits for the second confirmation code (sent now) or is verified.
     /// `application` is the case's application when the caller has it open already (else it is
-    /// opened from the record).
+    /// opened from the record). `reads`: the verification's reads, when the transaction has read
+    /// them already (`Store.submissionReads`).
     func completeApproval(_ record: inout StoredCase, program: Program, account: Account, actor: AuditActor, application: CaseApplication? = nil,
-                          at now: Date, seq: inout Int, in tx: Store) async throws {
+                          reads: VerificationReads? = nil, at now: Date, seq: inout Int, in tx: Store) async throws {
         if program.confirmation != nil {
             let effects = try await tx.cases.move(.awaitConfirmation, &record, actor: actor, rule: "program.confirmation", at: now, seq: &seq)
             try await perform(effects, on: &record, .init(applicant: account, program: program, reason: "program.confirmation"), at: now, in: tx)
         } else {
-            try await verify(&record, program: program, account: account, actor: actor, application: application, at: now, seq: &seq, in: tx)
+            try await verify(&record, program: program, account: account, actor: actor, application: application, reads: reads, at: now,
+                             seq: &seq, in: tx)
         }
     }
 
@@ -32,7 +34,7 @@ extension CaseService {
     }
 
     func verify(_ record: inout StoredCase, program: Program, account: Account, actor: AuditActor, application: CaseApplication? = nil,
-                at now: Date, seq: inout Int, in tx: Store) async throws {
+                reads given: VerificationReads? = nil, at now: Date, seq: inout Int, in tx: Store) async throws {
         try await tx.cases.move(.verify, &record, actor: actor, rule: program.confirmation == nil ? "checks.approved" : "confirmation.entered",
                                 at: now, seq: &seq)
         record.verifiedAt = now
@@ -46,7 +48,8 @@ extension CaseService {
         }
         // A renewal replaces the verification it renews: that one ends now, without a notice.
         let id = record.id
-        let reads = try await tx.verificationReads(account: account.id, program: program.key, excluding: id, at: now)
+        let reads: VerificationReads
+        if let given { reads = given } else { reads = try await tx.verificationReads(account: account.id, program: program.key, excluding: id, at: now) }
         let earlierOnes = reads.earlier
         for var earlier in earlierOnes {
             try await tx.cases.apply(.expire, to: &earlier, actor: actor, rule: "program.renewed", at: now)

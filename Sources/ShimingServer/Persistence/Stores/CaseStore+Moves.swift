@@ -26,6 +26,8 @@ extension CaseStore {
         /// Of the allowances given to take (`LimitStore.take`), the first that had no room (it
         /// and the ones after it are not counted); nil when all were counted, or none given.
         let untaken: Int?
+        /// The row read, with any columns the caller added (`alsoReading`).
+        let row: any SQLRow
     }
 
     /// The reads a submission makes before it decides, in one round trip instead of four: the
@@ -35,7 +37,8 @@ extension CaseStore {
     /// program has no application limit (the count is 0). `case_changed` on another version,
     /// 404 on an unknown case (the transaction's rollback then undoes what was taken).
     func lockedForSubmission(_ id: UUID, version: Int, account: UUID, program: String, since: Date?,
-                             taking: (allowances: [(String, Allowance)], at: Date)? = nil) async throws -> SubmissionReads {
+                             taking: (allowances: [(String, Allowance)], at: Date)? = nil,
+                             alsoReading: (join: SQLQueryString, columns: SQLQueryString)? = nil) async throws -> SubmissionReads {
         var untaken: Int?
         var steps: (parts: SQLQueryString, taken: SQLQueryString)?
         if let (allowances, now) = taking, !allowances.isEmpty {
@@ -46,23 +49,24 @@ extension CaseStore {
             }
         }
         let recent = Self.firstSubmissions(account: account, program: program, since: since)
-        let (found, row) = try await locked(id, version: version, with: steps.map { "WITH " + $0.parts + " " }, reading: """
+        let (found, row) = try await locked(id, version: version, with: steps.map { "WITH " + $0.parts + " " }, joining: alsoReading?.join, reading: """
             , (SELECT COUNT(*) \(recent)) AS recent_count, (SELECT MIN(at) \(recent)) AS oldest_recent,
             CASE WHEN EXISTS (SELECT 1 FROM cases AS others WHERE others.number_index = cases.number_index
               AND others.account_id <> \(bind: account) AND others.state IN (\(binds: Self.holdingStates))) THEN 1 ELSE 0 END AS held
-            """ + (steps.map { ", " + $0.taken } ?? ""))
+            """ + (steps.map { ", " + $0.taken } ?? "") + (alsoReading.map { ", " + $0.columns } ?? ""))
         if let taking, steps != nil { untaken = try LimitStore.firstUntaken(taking.allowances.count, in: row) }
         return SubmissionReads(record: found, nextSeq: try row.value("next_seq"), recentCount: try row.value("recent_count"),
                                oldestRecent: try row.value("oldest_recent"), storedNumberHeldByOthers: try row.value("held") == 1,
-                               untaken: untaken)
+                               untaken: untaken, row: row)
     }
 
     /// The case at `version` (404 unknown, `case_changed` at another), its account's keys loaded,
     /// and its row, with the next history number as `next_seq` and the columns `also` adds;
-    /// `with`, the statement's `WITH` clause, if it has one.
-    private func locked(_ id: UUID, version: Int, with: SQLQueryString? = nil, reading also: SQLQueryString) async throws -> (StoredCase, any SQLRow) {
+    /// `with`, the statement's `WITH` clause, and `joining`, what is joined to the case's row, if any.
+    private func locked(_ id: UUID, version: Int, with: SQLQueryString? = nil, joining: SQLQueryString? = nil,
+                        reading also: SQLQueryString) async throws -> (StoredCase, any SQLRow) {
         guard let row = try await db.sql().raw((with ?? "") + """
-            SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq \(also) FROM cases WHERE id = \(bind: id)
+            SELECT \(Self.columns), \(Self.nextSeq(of: "cases.id")) AS next_seq \(also) FROM cases \(joining ?? "") WHERE cases.id = \(bind: id)
             """).first() else { throw CommonErrors.notFound }
         let found = try Self.value(row: row)
         guard found.version == version else { throw CaseErrors.changed }

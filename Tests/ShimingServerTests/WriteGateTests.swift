@@ -84,6 +84,80 @@ struct WriteGateTests {
         }
     }
 
+    @Test("repeatable transactions that follow each other in a group share one savepoint: one that fails (by throwing, or by a statement the database refuses) leaves nothing, the ones that shared its savepoint run again and commit once, each with its own value and audit event; the others run once")
+    func repeatableShareASavepoint() async throws {
+        struct Refused: Error, Equatable { let n: Int }
+        try await withShiming { shiming in
+            let gate = shiming.app.shiming.writeGate
+            let sql = shiming.db as! any SQLDatabase
+            try await sql.raw("CREATE TABLE gate_probe (n INTEGER PRIMARY KEY)").run()
+            try await sql.raw("INSERT INTO gate_probe (n) VALUES (1000)").run()
+            let now = shiming.clock.now()
+            let runs = NIOLockedValueBox([Int: Int]())
+            let holding = NIOLockedValueBox(false)
+            let count = 40
+            // Every third is not repeatable; 3, 10, 17, … throw after writing; 5, 16, 27 write a row that is there already.
+            func repeatable(_ n: Int) -> Bool { n % 3 != 2 }
+            func fails(_ n: Int) -> Bool { n % 7 == 3 || n % 11 == 5 }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, Result<Int, Refused>).self) { group in
+                for n in 0..<count {
+                    group.addTask {
+                        do {
+                            let value = try await gate.transaction(on: shiming.db, repeatable: repeatable(n)) { tx in
+                                runs.withLockedValue { $0[n, default: 0] += 1 }
+                                if n == 0 {
+                                    // The first holds the writer until the others queue: they then commit in two groups (32, 7).
+                                    holding.withLockedValue { $0 = true }
+                                    try await waitUntil { gate.waiting >= count - 1 }
+                                }
+                                try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (\(bind: n))").run()
+                                try await AuditLog.record("probe.\(n)", actor: .system, at: now, key: shiming.auditKey, on: tx)
+                                if n % 11 == 5 {
+                                    do {
+                                        try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (1000)").run()
+                                    } catch {
+                                        throw Refused(n: n)
+                                    }
+                                }
+                                if n % 7 == 3 { throw Refused(n: n) }  // after writing: its row and event must go
+                                return n * 10
+                            }
+                            return (n, .success(value))
+                        } catch let refused as Refused {
+                            return (n, .failure(refused))
+                        }
+                    }
+                    // Each queues before the next is started: the groups hold them in this order.
+                    if n == 0 {
+                        try await waitUntil { holding.withLockedValue({ $0 }) }
+                    } else {
+                        try await waitUntil { gate.waiting >= n }
+                    }
+                }
+                var outcomes: [Int: Result<Int, Refused>] = [:]
+                for try await (n, outcome) in group { outcomes[n] = outcome }
+                return outcomes
+            }
+            for n in 0..<count {
+                #expect(outcomes[n] == (fails(n) ? .failure(Refused(n: n)) : .success(n * 10)), "transaction \(n)")
+            }
+            let rows = try await sql.raw("SELECT n FROM gate_probe WHERE n < 1000 ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+            #expect(rows == (0..<count).filter { !fails($0) })
+            let ran = runs.withLockedValue { $0 }
+            // A repeatable one right after a repeatable one that committed shared its savepoint:
+            // when the later one failed, the earlier ran again. Nothing else runs twice.
+            let again = (1..<count).filter { n in repeatable(n) && repeatable(n - 1) && !fails(n - 1) && fails(n) }.map { $0 - 1 }
+            #expect(!again.isEmpty)
+            #expect(ran == Dictionary(uniqueKeysWithValues: (0..<count).map { ($0, again.contains($0) ? 2 : 1) }))
+            guard case .intact(let events, _) = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
+                Issue.record("chain broken")
+                return
+            }
+            let probes = try await AuditLog.latest(200, on: shiming.db).map(\.action).filter { $0.hasPrefix("probe.") }
+            #expect(probes.sorted() == (0..<count).filter { !fails($0) }.map { "probe.\($0)" }.sorted() && events >= probes.count)
+        }
+    }
+
     @Test("a transaction's body runs on the writer's own thread, statement after statement, never on a loop that serves requests")
     func writerThread() async throws {
         try await withShiming { shiming in

@@ -26,8 +26,11 @@ struct Store: Sendable {
 
     /// Runs `body` in one transaction, admitted through the write gate (one writer at a time on
     /// SQLite); everything it writes, audit events included, commits or rolls back together.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database) { [gate, cipher, blindIndex, auditKey, keys, reads] tx in
+    /// `repeatable`: `body` changes nothing but through the transaction (no files, no state in
+    /// memory but caches of what it read), so it may run again after a rollback
+    /// (`WriteGate.transaction`), and costs PostgreSQL's write chain no savepoint.
+    func transaction<T: Sendable>(repeatable: Bool = false, _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
+        try await gate.transaction(on: database, repeatable: repeatable) { [gate, cipher, blindIndex, auditKey, keys, reads] tx in
             try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys, reads: reads))
         }
     }

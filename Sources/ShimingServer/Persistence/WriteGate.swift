@@ -56,17 +56,20 @@ public final class WriteGate: Sendable {
         return try await serial.run(body)
     }
 
-    /// Runs `body` inside a database transaction, admitted through the gate.
+    /// Runs `body` inside a database transaction, admitted through the gate. `repeatable`: the
+    /// body changes nothing but through the transaction, so it may run again after its first
+    /// run was rolled back, and a group runs it without a savepoint of its own (`GroupCommit`).
     @discardableResult
     public func transaction<T: Sendable>(
         on db: any Database,
+        repeatable: Bool = false,
         _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
         defer { ended.add(1, ordering: .releasing) }
         guard let group else {
             return try await db.transaction { try await body($0) }
         }
-        return try await group.run(on: try writer?.database() ?? db, lock: serial, body)
+        return try await group.run(on: try writer?.database() ?? db, lock: serial, repeatable: repeatable, body)
     }
 }
 
@@ -78,10 +81,17 @@ public final class WriteGate: Sendable {
 /// write. A transaction alone runs as it always did, without a savepoint. The bodies prefer
 /// `executor` (the writer's thread or loop), so that the code between their statements does
 /// not wait for a turn on a busy event loop.
+///
+/// A savepoint is a round trip of the writer's chain on PostgreSQL. Repeatable transactions
+/// (they change nothing but through the transaction) that follow each other share one: the
+/// first opens it, the ones after it run under it. When one of them fails, the savepoint is
+/// rolled back, which undoes the ones before it under the same savepoint too; those run again,
+/// each in a savepoint of its own, and what their second run gives is their outcome.
 final class GroupCommit: Sendable {
     private struct Waiter: Sendable {
         let body: @Sendable (any Database) async throws -> Void
         let done: CheckedContinuation<(any Error)?, Never>
+        let repeatable: Bool
     }
 
     private struct State {
@@ -108,14 +118,14 @@ final class GroupCommit: Sendable {
     var transactions: Int { state.withLockedValue { $0.transactions } }
     var waiting: Int { state.withLockedValue { $0.waiting.count } }
 
-    func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?,
+    func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?, repeatable: Bool = false,
                           _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let result = NIOLockedValueBox<T?>(nil)
         let failure = await withCheckedContinuation { (done: CheckedContinuation<(any Error)?, Never>) in
             let waiter = Waiter(body: { tx in
                 let value = try await body(tx)
                 result.withLockedValue { $0 = value }
-            }, done: done)
+            }, done: done, repeatable: repeatable)
             let leads = state.withLockedValue { state -> Bool in
                 state.waiting.append(waiter)
                 guard !state.leading else { return false }
@@ -174,23 +184,39 @@ final class GroupCommit: Sendable {
                         try await batch[0].body(tx)
                         return [nil]
                     }
-                    // Each opens a savepoint over the ones before (never released: the commit
-                    // ends them all), so a transaction costs one statement more, not two.
-                    // `ROLLBACK TO` the newest savepoint of the name undoes the failed one alone.
-                    var outcomes: [(any Error)?] = []
-                    for waiter in batch {
-                        try await sql.raw("SAVEPOINT grouped").run()
-                        let mark = tail.mark
-                        do {
-                            try await waiter.body(tx)
-                            // Its queued writes fail it, not the next one (`DeferredWrites`).
-                            try await tx.flushDeferredWrites()
-                            outcomes.append(nil)
-                        } catch {
-                            tx.discardDeferredWrites()
+                    // A savepoint is opened over the ones before (never released: the commit ends
+                    // them all), so a transaction costs one statement more, not two, and a
+                    // repeatable one that follows repeatable ones costs none (`shared`: those
+                    // run under the newest savepoint). `ROLLBACK TO` the newest savepoint of the
+                    // name undoes the failed one, and the ones sharing its savepoint, alone.
+                    var outcomes = [(any Error)?](repeating: nil, count: batch.count)
+                    var shared: [Int] = []
+                    var mark = tail.mark
+                    for (index, waiter) in batch.enumerated() {
+                        if !(waiter.repeatable && !shared.isEmpty) {
+                            try await sql.raw("SAVEPOINT grouped").run()
+                            shared = []
+                            mark = tail.mark
+                        }
+                        if let error = await Self.attempt(waiter, on: tx) {
                             try await sql.raw("ROLLBACK TO grouped").run()
                             tail.restore(mark)  // its events are gone with it
-                            outcomes.append(error)
+                            outcomes[index] = error
+                            // The ones it shared the savepoint with were undone too: each runs again.
+                            for again in shared {
+                                try await sql.raw("SAVEPOINT grouped").run()
+                                let mark = tail.mark
+                                if let error = await Self.attempt(batch[again], on: tx) {
+                                    try await sql.raw("ROLLBACK TO grouped").run()
+                                    tail.restore(mark)
+                                    outcomes[again] = error
+                                }
+                            }
+                            shared = []
+                        } else if waiter.repeatable {
+                            shared.append(index)
+                        } else {
+                            shared = []
                         }
                     }
                     return outcomes
@@ -202,6 +228,22 @@ final class GroupCommit: Sendable {
         } catch {
             // Nothing of the group was committed.
             return batch.map { _ in error }
+        }
+    }
+}
+
+extension GroupCommit {
+    /// Runs a waiter's body in the group's transaction, then sends the writes it queued (so
+    /// that they fail it, not the next one: `DeferredWrites`); its error, or nil. A failed one's
+    /// queued writes are dropped: the caller rolls it back.
+    private static func attempt(_ waiter: Waiter, on tx: any Database) async -> (any Error)? {
+        do {
+            try await waiter.body(tx)
+            try await tx.flushDeferredWrites()
+            return nil
+        } catch {
+            tx.discardDeferredWrites()
+            return error
         }
     }
 }

@@ -54,7 +54,8 @@ extension CaseService {
         // (no duplicate, the look-up allowed): then it reads what the verification reads at once.
         let mayVerify = program.confirmation == nil && !(hasRegistry && registry == nil)
             && evaluator.decide(local: local, duplicate: false, registry: hasRegistry ? registry : nil).decision.outcome == .approved
-        let written = try await store.transaction { [self, registry, countedInTransaction] tx in
+        // Repeatable: everything it changes, it changes in the transaction.
+        let written = try await store.transaction(repeatable: true) { [self, registry, countedInTransaction] tx in
             var registry = registry
             // The case, the application limit and the duplicate check, read in one statement
             // that also takes the local look-up from its allowances and, when the checks may

@@ -39,38 +39,14 @@ struct WriteGateTests {
 
     @Test("transactions that queue commit together: each returns its own value or error after the one commit, a failed one leaves nothing")
     func groupCommit() async throws {
-        struct Refused: Error, Equatable { let n: Int }
         try await withShiming { shiming in
             let gate = shiming.app.shiming.writeGate
             try await (shiming.db as! any SQLDatabase).raw("CREATE TABLE gate_probe (n INTEGER PRIMARY KEY)").run()
             let before = gate.commits
-            let holding = NIOLockedValueBox(false)
-            let outcomes = try await withThrowingTaskGroup(of: (Int, Result<Int, Refused>).self) { group in
-                for n in 0..<50 {
-                    group.addTask {
-                        do {
-                            let value = try await gate.transaction(on: shiming.db) { tx in
-                                if n == 0 {
-                                    // The first holds the writer until the 49 others queue: they then commit in two groups.
-                                    holding.withLockedValue { $0 = true }
-                                    try await waitUntil { gate.waiting >= 49 }
-                                }
-                                try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (\(bind: n))").run()
-                                if n % 7 == 3 { throw Refused(n: n) }  // after writing: its row must go
-                                return n * 10
-                            }
-                            return (n, .success(value))
-                        } catch let refused as Refused {
-                            return (n, .failure(refused))
-                        }
-                    }
-                    if n == 0 {
-                        try await waitUntil { holding.withLockedValue({ $0 }) }
-                    }
-                }
-                var outcomes: [Int: Result<Int, Refused>] = [:]
-                for try await (n, outcome) in group { outcomes[n] = outcome }
-                return outcomes
+            let outcomes = try await Self.queued(50, on: shiming) { n, tx in
+                try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (\(bind: n))").run()
+                if n % 7 == 3 { throw Refused(n: n) }  // after writing: its row must go
+                return n * 10
             }
             for n in 0..<50 {
                 #expect(outcomes[n] == (n % 7 == 3 ? .failure(Refused(n: n)) : .success(n * 10)), "transaction \(n)")
@@ -84,59 +60,70 @@ struct WriteGateTests {
         }
     }
 
+    struct Refused: Error, Equatable { let n: Int }
+
+    /// Runs `count` transactions through the gate, the first holding the writer until the
+    /// others queue, in the order of their numbers (then they commit in groups of 32 and the
+    /// rest); each one's value or `Refused` error by its number.
+    static func queued(_ count: Int, on shiming: TestShiming, repeatable: @escaping @Sendable (Int) -> Bool = { _ in false },
+                       _ body: @escaping @Sendable (Int, any Database) async throws -> Int) async throws -> [Int: Result<Int, Refused>] {
+        let gate = shiming.app.shiming.writeGate
+        let holding = NIOLockedValueBox(false)
+        return try await withThrowingTaskGroup(of: (Int, Result<Int, Refused>).self) { group in
+            for n in 0..<count {
+                group.addTask {
+                    do {
+                        let value = try await gate.transaction(on: shiming.db, repeatable: repeatable(n)) { tx in
+                            if n == 0 {
+                                holding.withLockedValue { $0 = true }
+                                try await waitUntil { gate.waiting >= count - 1 }
+                            }
+                            return try await body(n, tx)
+                        }
+                        return (n, .success(value))
+                    } catch let refused as Refused {
+                        return (n, .failure(refused))
+                    }
+                }
+                // Each queues before the next is started.
+                if n == 0 {
+                    try await waitUntil { holding.withLockedValue({ $0 }) }
+                } else {
+                    try await waitUntil { gate.waiting >= n }
+                }
+            }
+            var outcomes: [Int: Result<Int, Refused>] = [:]
+            for try await (n, outcome) in group { outcomes[n] = outcome }
+            return outcomes
+        }
+    }
+
     @Test("repeatable transactions that follow each other in a group share one savepoint: one that fails (by throwing, or by a statement the database refuses) leaves nothing, the ones that shared its savepoint run again and commit once, each with its own value and audit event; the others run once")
     func repeatableShareASavepoint() async throws {
-        struct Refused: Error, Equatable { let n: Int }
         try await withShiming { shiming in
-            let gate = shiming.app.shiming.writeGate
             let sql = shiming.db as! any SQLDatabase
             try await sql.raw("CREATE TABLE gate_probe (n INTEGER PRIMARY KEY)").run()
             try await sql.raw("INSERT INTO gate_probe (n) VALUES (1000)").run()
             let now = shiming.clock.now()
             let runs = NIOLockedValueBox([Int: Int]())
-            let holding = NIOLockedValueBox(false)
             let count = 40
             // Every third is not repeatable; 3, 10, 17, … throw after writing; 5, 16, 27 write a row that is there already.
-            func repeatable(_ n: Int) -> Bool { n % 3 != 2 }
+            let repeatable: @Sendable (Int) -> Bool = { $0 % 3 != 2 }
             func fails(_ n: Int) -> Bool { n % 7 == 3 || n % 11 == 5 }
-            let outcomes = try await withThrowingTaskGroup(of: (Int, Result<Int, Refused>).self) { group in
-                for n in 0..<count {
-                    group.addTask {
-                        do {
-                            let value = try await gate.transaction(on: shiming.db, repeatable: repeatable(n)) { tx in
-                                runs.withLockedValue { $0[n, default: 0] += 1 }
-                                if n == 0 {
-                                    // The first holds the writer until the others queue: they then commit in two groups (32, 7).
-                                    holding.withLockedValue { $0 = true }
-                                    try await waitUntil { gate.waiting >= count - 1 }
-                                }
-                                try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (\(bind: n))").run()
-                                try await AuditLog.record("probe.\(n)", actor: .system, at: now, key: shiming.auditKey, on: tx)
-                                if n % 11 == 5 {
-                                    do {
-                                        try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (1000)").run()
-                                    } catch {
-                                        throw Refused(n: n)
-                                    }
-                                }
-                                if n % 7 == 3 { throw Refused(n: n) }  // after writing: its row and event must go
-                                return n * 10
-                            }
-                            return (n, .success(value))
-                        } catch let refused as Refused {
-                            return (n, .failure(refused))
-                        }
-                    }
-                    // Each queues before the next is started: the groups hold them in this order.
-                    if n == 0 {
-                        try await waitUntil { holding.withLockedValue({ $0 }) }
-                    } else {
-                        try await waitUntil { gate.waiting >= n }
+            // 0 alone, then 1–32 and 33–39 in two groups.
+            let outcomes = try await Self.queued(count, on: shiming, repeatable: repeatable) { n, tx in
+                runs.withLockedValue { $0[n, default: 0] += 1 }
+                try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (\(bind: n))").run()
+                try await AuditLog.record("probe.\(n)", actor: .system, at: now, key: shiming.auditKey, on: tx)
+                if n % 11 == 5 {
+                    do {
+                        try await (tx as! any SQLDatabase).raw("INSERT INTO gate_probe (n) VALUES (1000)").run()
+                    } catch {
+                        throw Refused(n: n)
                     }
                 }
-                var outcomes: [Int: Result<Int, Refused>] = [:]
-                for try await (n, outcome) in group { outcomes[n] = outcome }
-                return outcomes
+                if n % 7 == 3 { throw Refused(n: n) }  // after writing: its row and event must go
+                return n * 10
             }
             for n in 0..<count {
                 #expect(outcomes[n] == (fails(n) ? .failure(Refused(n: n)) : .success(n * 10)), "transaction \(n)")

@@ -189,35 +189,35 @@ final class GroupCommit: Sendable {
                     // repeatable one that follows repeatable ones costs none (`shared`: those
                     // run under the newest savepoint). `ROLLBACK TO` the newest savepoint of the
                     // name undoes the failed one, and the ones sharing its savepoint, alone.
+                    func inOwnSavepoint(_ waiter: Waiter) async throws -> (any Error)? {
+                        try await sql.raw("SAVEPOINT grouped").run()
+                        let mark = tail.mark
+                        guard let error = await Self.attempt(waiter, on: tx) else { return nil }
+                        try await sql.raw("ROLLBACK TO grouped").run()
+                        tail.restore(mark)  // its events are gone with it
+                        return error
+                    }
                     var outcomes = [(any Error)?](repeating: nil, count: batch.count)
                     var shared: [Int] = []
                     var mark = tail.mark
                     for (index, waiter) in batch.enumerated() {
-                        if !(waiter.repeatable && !shared.isEmpty) {
-                            try await sql.raw("SAVEPOINT grouped").run()
-                            shared = []
+                        guard waiter.repeatable, !shared.isEmpty else {
                             mark = tail.mark
+                            outcomes[index] = try await inOwnSavepoint(waiter)
+                            shared = waiter.repeatable && outcomes[index] == nil ? [index] : []
+                            continue
                         }
-                        if let error = await Self.attempt(waiter, on: tx) {
-                            try await sql.raw("ROLLBACK TO grouped").run()
-                            tail.restore(mark)  // its events are gone with it
-                            outcomes[index] = error
-                            // The ones it shared the savepoint with were undone too: each runs again.
-                            for again in shared {
-                                try await sql.raw("SAVEPOINT grouped").run()
-                                let mark = tail.mark
-                                if let error = await Self.attempt(batch[again], on: tx) {
-                                    try await sql.raw("ROLLBACK TO grouped").run()
-                                    tail.restore(mark)
-                                    outcomes[again] = error
-                                }
-                            }
-                            shared = []
-                        } else if waiter.repeatable {
+                        // Under the savepoint of the ones in `shared`.
+                        guard let error = await Self.attempt(waiter, on: tx) else {
                             shared.append(index)
-                        } else {
-                            shared = []
+                            continue
                         }
+                        try await sql.raw("ROLLBACK TO grouped").run()
+                        tail.restore(mark)
+                        outcomes[index] = error
+                        // The ones it shared the savepoint with were undone too: each runs again.
+                        for again in shared { outcomes[again] = try await inOwnSavepoint(batch[again]) }
+                        shared = []
                     }
                     return outcomes
                 }

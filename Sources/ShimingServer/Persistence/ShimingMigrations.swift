@@ -36,5 +36,6 @@ enum ShimingMigrations {
         IndexCasesByAccountState(),
         IndexFilesByOwner(),
         IndexFirstSubmissions(),
+        LockAuditChainInOneStatement(),
     ]
 }

@@ -176,8 +176,7 @@ final class GroupCommit: Sendable {
             // (Fluent runs a transaction in a task of its own: the preference is stated inside.)
             return try await db.transaction { [executor, locksChain] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
-                if locksChain { try await AuditLog.lockChain(on: sql) }
-                let tail = AuditChainTail(locked: locksChain)
+                let tail = locksChain ? AuditChainTail(lockedAt: try await AuditLog.lockChain(on: sql)) : AuditChainTail()
                 let outcomes = try await AuditChainTail.$current.withValue(tail) { () async throws -> [(any Error)?] in
                     if batch.count == 1 {
                         // Alone: as its own transaction, without a savepoint.

@@ -79,32 +79,40 @@ extension GrantService {
     }
 
     /// The write of a batch of verification queries, in one transaction; for each, whether it
-    /// was recorded, or its refusal (429). Each key's calls are counted in one conditional
-    /// statement when they all fit within the allowance, else one by one until one does not (the
-    /// rest are refused and not counted, as each alone would be). The admitted ones are noted
-    /// on their grants and counted per day together (`GrantStore.recordQueries`), and each is
-    /// audited. A failing statement fails the whole batch, and nothing of it is written.
+    /// was recorded, or its refusal (429). The keys whose calls all fit within the allowance are
+    /// counted, and their calls noted on their grants and counted per day, in one step
+    /// (`Store.countCallsAndRecordQueries`: one statement on PostgreSQL). A key whose calls do
+    /// not all fit is then counted call by call until one does not (the rest are refused and not
+    /// counted, as each alone would be), and its admitted calls noted after. Each recorded query
+    /// is audited. A failing statement fails the whole batch, and nothing of it is written.
     func recordQueries(_ calls: [QueryCall]) async -> [Result<Bool, any Error>] {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let window = PlatformService.window(now)
         do {
             return try await store.transaction { tx in
                 var admitted = [Bool](repeating: false, count: calls.count)
-                for (key, indices) in Self.grouped(calls.indices, by: { calls[$0].key.id }) {
-                    var counts: [Int] = []  // the window's count after each admitted call
-                    if let after = try await tx.platforms.countCalls(key: key, window: window, calls: indices.count, allowance: allowance) {
-                        counts = (1...indices.count).map { after - indices.count + $0 }
+                let byKey = Self.grouped(calls.indices, by: { calls[$0].key.id })
+                let (counts, together) = try await tx.countCallsAndRecordQueries(
+                    keys: byKey.map { ($0.0, $0.1.count) }, window: window, allowance: allowance,
+                    queries: calls.compactMap { call in call.grant.map { ($0, call.key.id) } }, at: now)
+                var recorded = together
+                var oneByOne: [Int] = []  // calls admitted one by one, noted after
+                for (key, indices) in byKey {
+                    var after: [Int] = []  // the window's count after each admitted call
+                    if let total = counts[key] {
+                        after = (1...indices.count).map { total - indices.count + $0 }
                     } else {
                         for _ in indices {
-                            guard let after = try await tx.platforms.countCalls(key: key, window: window, calls: 1, allowance: allowance) else { break }
-                            counts.append(after)
+                            guard let count = try await tx.platforms.countCalls(key: key, window: window, calls: 1, allowance: allowance) else { break }
+                            after.append(count)
                         }
+                        oneByOne += indices.prefix(after.count)
                     }
-                    if counts.first == 1 { try await PlatformService.firstCall(of: key, in: tx, at: now) }
-                    for index in indices.prefix(counts.count) { admitted[index] = true }
+                    if after.first == 1 { try await PlatformService.firstCall(of: key, in: tx, at: now) }
+                    for index in indices.prefix(after.count) { admitted[index] = true }
                 }
-                let queried = Self.grouped(calls.indices.filter { admitted[$0] }, by: { calls[$0].grant })
-                let recorded = try await tx.grants.recordQueries(queried.compactMap { grant, indices in grant.map { ($0, indices.count) } }, at: now)
+                let queried = Self.grouped(oneByOne, by: { calls[$0].grant })
+                recorded.formUnion(try await tx.grants.recordQueries(queried.compactMap { grant, indices in grant.map { ($0, indices.count) } }, at: now))
                 var results: [Result<Bool, any Error>] = []
                 for (call, admitted) in zip(calls, admitted) {
                     guard admitted else {

@@ -257,7 +257,7 @@ struct GrantStore: Sendable {
 
     /// Queries added to their day's counts, after the `INSERT` of a batch's (`EXCLUDED.count`
     /// queries each).
-    private static let countingQueryDays: SQLQueryString = """
+    static let countingQueryDays: SQLQueryString = """
          ON CONFLICT (grant_id, day) DO UPDATE SET count = grant_queries.count + EXCLUDED.count, last_at = EXCLUDED.last_at
         """
 

@@ -127,14 +127,13 @@ public enum AuditLog {
         assert(db.inTransaction, "audit events are written in the transaction of the change they record")
         let sql = try db.sql()
         let tail = AuditChainTail.current
-        if SQLEngine.of(db) == .postgres, tail?.locked != true {
-            try await lockChain(on: sql)
-        }
-        // Plain SQL: every state change passes here. Within a write group the last event is
-        // known after the first one.
+        // Plain SQL: every state change passes here. A write group knows the chain's end from
+        // when it took the lock (PostgreSQL) or from its first event on.
         let last: (seq: Int64, hash: String)?
         if let known = tail?.last {
             last = known
+        } else if SQLEngine.of(db) == .postgres, tail?.locked != true {
+            last = try await lockChain(on: sql)
         } else if let row = try await sql.raw("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first() {
             last = (try row.value("seq"), try row.value("hash"))
         } else {
@@ -229,9 +228,17 @@ public enum AuditLog {
         }
     }
 
-    /// Takes the audit chain's lock on PostgreSQL until the transaction ends.
-    static func lockChain(on sql: any SQLDatabase) async throws {
-        try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: advisoryLockKey))").run()
+    /// Takes the audit chain's lock on PostgreSQL until the transaction ends, and answers the
+    /// chain's last event as it stands once the lock is held (nil: the chain is empty).
+    ///
+    /// One round trip (`audit_chain_end()`, migration `LockAuditChainInOneStatement`): the
+    /// function takes the lock, then reads the end in a statement of its own, with a snapshot
+    /// taken after the lock. A single statement that locked and read would read with the
+    /// snapshot of its start, and could miss an event another instance committed while it
+    /// waited for the lock.
+    static func lockChain(on sql: any SQLDatabase) async throws -> (seq: Int64, hash: String)? {
+        guard let row = try await sql.raw("SELECT seq, hash FROM audit_chain_end()").first() else { return nil }
+        return (try row.value("seq"), try row.value("hash"))
     }
 
     /// An arbitrary constant naming Shiming's audit-chain lock among PostgreSQL advisory locks.
@@ -247,13 +254,22 @@ public enum AuditLog {
 /// events after it chain to the one before it.
 final class AuditChainTail: Sendable {
     let locked: Bool
-    private let state = NIOLockedValueBox<(last: (seq: Int64, hash: String)?, pending: [AuditEvent])>((nil, []))
+    private let state: NIOLockedValueBox<(last: (seq: Int64, hash: String)?, pending: [AuditEvent])>
 
-    init(locked: Bool) {
-        self.locked = locked
+    /// A group's tail that does not hold the chain's lock: the end is read at its first event.
+    init() {
+        locked = false
+        state = NIOLockedValueBox((nil, []))
     }
 
-    /// The last event of this group's transaction so far; nil: read it from the table.
+    /// A group's tail that holds the chain's lock, with the end it read then (nil: empty chain).
+    init(lockedAt end: (seq: Int64, hash: String)?) {
+        locked = true
+        state = NIOLockedValueBox((end ?? (0, AuditEvent.genesisHash), []))
+    }
+
+    /// The last event of this group's transaction so far (sequence 0 and the genesis hash
+    /// before the first event of a chain); nil: read it from the table.
     var last: (seq: Int64, hash: String)? { state.withLockedValue { $0.last } }
 
     /// Adds an event chained to `last`.

@@ -86,6 +86,32 @@ struct AuditTests {
         }
     }
 
+    @Test("PostgreSQL: appenders on connections of their own (as other instances are) each lock the chain and read its end in one statement, and still form one unbroken chain")
+    func appendersOnTheirOwnConnections() async throws {
+        try await withShiming { shiming in
+            guard SQLEngine.of(shiming.db) == .postgres else { return }
+            let now = shiming.clock.now()
+            // Outside the write gate: each transaction on a pool connection of its own, all at
+            // once. An end read with a snapshot from before the lock was held would give two of
+            // them the same sequence number, and the unique `seq` would refuse one.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<24 {
+                    group.addTask {
+                        _ = try await shiming.db.transaction { tx in
+                            try await AuditLog.record("event.\(i)", actor: .system, subject: "s:\(i)", at: now, key: shiming.auditKey, on: tx)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            guard case .intact(let count, _) = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
+                Issue.record("chain broken")
+                return
+            }
+            #expect(count == 24)
+        }
+    }
+
     @Test("in a write group, each event chains to the one before it, also after a transaction of the group is rolled back")
     func groupedAppends() async throws {
         try await withShiming { shiming in

@@ -132,7 +132,7 @@ public enum AuditLog {
         let last: (seq: Int64, hash: String)?
         if let known = tail?.last {
             last = known
-        } else if SQLEngine.of(db) == .postgres, tail?.locked != true {
+        } else if SQLEngine.of(db) == .postgres {
             last = try await lockChain(on: sql)
         } else if let row = try await sql.raw("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first() {
             last = (try row.value("seq"), try row.value("hash"))
@@ -247,24 +247,21 @@ public enum AuditLog {
 
 /// The end of the audit chain as the write group's transaction has left it so far, so that
 /// each event after the group's first is chained without reading the last one back; the
-/// group's events not stored yet, all inserted in one statement before its commit (`flush`);
-/// and whether the group holds the chain's lock (PostgreSQL's writer takes it before anything
-/// else). Only the write gate's groups have one (`AuditChainTail.current`). A transaction of
+/// group's events not stored yet, all inserted in one statement before its commit (`flush`).
+/// A group that took the chain's lock before anything else (PostgreSQL's writer) knows the end
+/// from then on. Only the write gate's groups have one (`AuditChainTail.current`). A transaction of
 /// the group rolled back to its savepoint takes its events back (`mark`, `restore`), so the
 /// events after it chain to the one before it.
 final class AuditChainTail: Sendable {
-    let locked: Bool
     private let state: NIOLockedValueBox<(last: (seq: Int64, hash: String)?, pending: [AuditEvent])>
 
     /// A group's tail that does not hold the chain's lock: the end is read at its first event.
     init() {
-        locked = false
         state = NIOLockedValueBox((nil, []))
     }
 
     /// A group's tail that holds the chain's lock, with the end it read then (nil: empty chain).
     init(lockedAt end: (seq: Int64, hash: String)?) {
-        locked = true
         state = NIOLockedValueBox((end ?? (0, AuditEvent.genesisHash), []))
     }
 

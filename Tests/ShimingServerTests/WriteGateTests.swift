@@ -181,6 +181,46 @@ struct WriteGateTests {
         }
     }
 
+    @Test("the writer runs a transaction in the caller's task (Fluent's starts a task of its own, which waited for a turn on the request loops): it commits with the writes queued last, and a failing body or queued write leaves nothing")
+    func inPlaceTransactions() async throws {
+        try await withShiming { shiming in
+            let gate = shiming.app.shiming.writeGate
+            let writer = try #require(gate.writerDatabase)
+            let sql = shiming.db as! any SQLDatabase
+            try await sql.raw("CREATE TABLE in_place_probe (n INTEGER PRIMARY KEY)").run()
+            @Sendable func task() -> Int { withUnsafeCurrentTask { $0?.hashValue ?? 0 } }
+            @Sendable func rows() async throws -> [Int] {
+                try await sql.raw("SELECT n FROM in_place_probe ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
+            }
+            // Through the gate's lock: nothing else uses the writer meanwhile.
+            try await gate.exclusive {
+                let caller = task()
+                let inside = try await writer.transactionInPlace { tx in
+                    try await (tx as! any SQLDatabase).runDeferred("INSERT INTO in_place_probe (n) VALUES (1)")
+                    return task()
+                }
+                #expect(inside == caller)
+                #expect(try await writer.transaction { _ in task() } != caller)  // Fluent's own
+                #expect(try await rows() == [1])
+                await #expect(throws: Refused(n: 2)) {
+                    try await writer.transactionInPlace { tx in
+                        try await (tx as! any SQLDatabase).raw("INSERT INTO in_place_probe (n) VALUES (2)").run()
+                        try await (tx as! any SQLDatabase).runDeferred("INSERT INTO in_place_probe (n) VALUES (3)")
+                        throw Refused(n: 2)
+                    }
+                }
+                await #expect(throws: (any Error).self) {  // the queued write breaks the key at the commit
+                    try await writer.transactionInPlace { tx in
+                        try await (tx as! any SQLDatabase).raw("INSERT INTO in_place_probe (n) VALUES (4)").run()
+                        try await (tx as! any SQLDatabase).runDeferred("INSERT INTO in_place_probe (n) VALUES (1)")
+                    }
+                }
+                #expect(try await rows() == [1])
+                #expect(try await writer.transactionInPlace { _ in 5 } == 5)  // the connection goes on
+            }
+        }
+    }
+
     @Test("on SQLite a sweep round writes nothing beside the write gate (a write on the read pool took the lock from under a group, whose requests failed with 'database is locked')")
     func sweepWritesThroughTheGate() async throws {
         guard TestEngine.postgresURL == nil else { return }

@@ -43,6 +43,8 @@ public final class WriteGate: Sendable {
     /// that only hands writes to the gate and their results back (`Batcher`'s leaders) runs
     /// there too, instead of waiting for a turn on a busy request loop between batches.
     var executor: (any TaskExecutor)? { writer?.executor }
+    /// The writer's database (nil without a writer); for tests.
+    var writerDatabase: (any Database)? { try? writer?.database() }
     /// How many write transactions (and exclusive bulk writes) have ended, each counted once
     /// its commit (or rollback) is done and before its caller goes on: what was read before a
     /// change of this count may be out of date (`ShimingContext.sessions`).
@@ -173,8 +175,9 @@ final class GroupCommit: Sendable {
     /// Runs a group in one transaction; answers each one's error (nil: committed).
     private func commit(_ batch: [Waiter], on db: any Database) async -> [(any Error)?] {
         do {
-            // (Fluent runs a transaction in a task of its own: the preference is stated inside.)
-            return try await db.transaction { [executor, locksChain] tx in try await withTaskExecutorPreference(executor) {
+            // In the leader's task (`InPlaceTransactions`), on the writer's executor; a database
+            // that cannot runs its body in a task of its own, so the preference is stated inside.
+            return try await db.transactionInPlace { [executor, locksChain] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
                 let tail = locksChain ? AuditChainTail(lockedAt: try await AuditLog.lockChain(on: sql)) : AuditChainTail()
                 let outcomes = try await AuditChainTail.$current.withValue(tail) { () async throws -> [(any Error)?] in

@@ -12,7 +12,7 @@ import VaporCSQLite
 /// (or `withConnection`) keeps one connection of the pool for itself until it ends. Values are
 /// encoded and decoded exactly as SQLiteKit does (`SQLiteValues`), so rows read and written
 /// here are the rows the rest of the application reads and writes through Fluent's SQLite driver.
-struct DirectSQLiteDatabase: Database, SQLDatabase {
+struct DirectSQLiteDatabase: Database, SQLDatabase, InPlaceTransactions {
     enum Source: Sendable {
         case handle(SQLiteHandle)
         case pool(SQLiteHandlePool)
@@ -110,6 +110,24 @@ struct DirectSQLiteDatabase: Database, SQLDatabase {
 
     func withConnection<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         pinned(closure)
+    }
+
+    /// `transaction`, in the calling task (`InPlaceTransactions`).
+    func inPlaceTransaction<T: Sendable>(_ body: (any Database) async throws -> T) async throws -> T {
+        guard !inTransaction else { return try await body(self) }
+        let begin = begin  // the pool's begins as usual, even on the handle it lends
+        return try await onOneConnection { database in
+            let transaction = DirectSQLiteDatabase(source: database.source, context: context, inTransaction: true)
+            try transaction.run(SQLRaw(begin), { _ in })
+            do {
+                let value = try await body(transaction)
+                try transaction.run(SQLRaw("COMMIT TRANSACTION"), { _ in })
+                return value
+            } catch {
+                try? transaction.run(SQLRaw("ROLLBACK TRANSACTION"), { _ in })
+                throw error
+            }
+        }
     }
 
     /// `body` on one connection throughout: this one's, or one taken from the pool until the

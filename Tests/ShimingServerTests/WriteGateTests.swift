@@ -192,7 +192,8 @@ struct WriteGateTests {
             @Sendable func rows() async throws -> [Int] {
                 try await sql.raw("SELECT n FROM in_place_probe ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
             }
-            // Through the gate's lock: nothing else uses the writer meanwhile.
+            // Nothing else uses the writer meanwhile: on SQLite the gate's lock keeps it, and
+            // PostgreSQL's writer is one connection, held by each transaction until it ends.
             try await gate.exclusive {
                 let caller = task()
                 let inside = try await writer.transactionInPlace { tx in

@@ -32,29 +32,21 @@ extension PreparedPostgresDatabase: InPlaceTransactions {
     /// rollback.
     func inPlaceTransaction<T: Sendable>(_ body: (any Database) async throws -> T) async throws -> T {
         guard !inTransaction else { return try await body(self) }
-        // One connection of the pool's, held until `done` is completed (no task of its own).
-        let handedOver = eventLoop.makePromise(of: (any Database & SQLDatabase & PostgresDatabase).self)
-        let done = eventLoop.makePromise(of: Void.self)
-        base.withConnection { (database: any Database) -> EventLoopFuture<Void> in
-            if let database = database as? any Database & SQLDatabase & PostgresDatabase {
-                handedOver.succeed(database)
-            } else {
-                handedOver.fail(InPlaceTransactionError.notPostgres)
+        // One connection of the pool's, held until the transaction ends (no task of its own).
+        return try await holding({ base.withConnection($0) }) { (database: any Database) in
+            guard let database = database as? any Database & SQLDatabase & PostgresDatabase else { throw InPlaceTransactionError.notPostgres }
+            let transaction = PreparedPostgresDatabase(base: database, names: names, deferred: DeferredWrites())
+            try await transaction.execute(sql: SQLRaw("BEGIN")) { _ in }
+            do {
+                let value = try await body(transaction)
+                try await transaction.flushDeferred()
+                try await transaction.execute(sql: SQLRaw("COMMIT")) { _ in }
+                return value
+            } catch {
+                transaction.deferred?.discard()
+                try await transaction.execute(sql: SQLRaw("ROLLBACK")) { _ in }
+                throw error
             }
-            return done.futureResult
-        }.whenFailure { handedOver.fail($0) }
-        defer { done.succeed(()) }
-        let transaction = PreparedPostgresDatabase(base: try await handedOver.futureResult.get(), names: names, deferred: DeferredWrites())
-        try await transaction.execute(sql: SQLRaw("BEGIN")) { _ in }
-        do {
-            let value = try await body(transaction)
-            try await transaction.flushDeferred()
-            try await transaction.execute(sql: SQLRaw("COMMIT")) { _ in }
-            return value
-        } catch {
-            transaction.deferred?.discard()
-            try await transaction.execute(sql: SQLRaw("ROLLBACK")) { _ in }
-            throw error
         }
     }
 }

@@ -172,29 +172,24 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     }
 
     /// `body` with one connection of the driver's, held (from the pool, or the transaction's
-    /// own) until `body` ends, without a task of its own: the connection is handed over through
-    /// a promise, and given back when a second one is completed.
+    /// own) until `body` ends, without a task of its own (`holding`).
     private func onConnection(_ body: (PostgresConnection) async throws -> Void) async throws {
-        let handedOver = eventLoop.makePromise(of: PostgresConnection.self)
+        try await holding({ base.withConnection($0) }, body)
+    }
+
+    /// `body` with what `lease` hands over (a connection, or a database on one connection of the
+    /// pool), held until `body` ends, without a task of its own: it is handed over through a
+    /// promise, and given back when a second one is completed.
+    func holding<Held: Sendable, Value>(_ lease: (@escaping @Sendable (Held) -> EventLoopFuture<Void>) -> EventLoopFuture<Void>,
+                                        _ body: (Held) async throws -> Value) async throws -> Value {
+        let handedOver = eventLoop.makePromise(of: Held.self)
         let done = eventLoop.makePromise(of: Void.self)
-        base.withConnection { (connection: PostgresConnection) -> EventLoopFuture<Void> in
-            handedOver.succeed(connection)
+        defer { done.succeed(()) }
+        lease { held in
+            handedOver.succeed(held)
             return done.futureResult
         }.whenFailure { handedOver.fail($0) }
-        let connection: PostgresConnection
-        do {
-            connection = try await handedOver.futureResult.get()
-        } catch {
-            done.succeed(())
-            throw error
-        }
-        do {
-            try await body(connection)
-            done.succeed(())
-        } catch {
-            done.succeed(())
-            throw error
-        }
+        return try await body(try await handedOver.futureResult.get())
     }
 }
 

@@ -192,36 +192,53 @@ struct QueryBatchTests {
         }
     }
 
-    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 6 (the granted subject now, twice, and just before and after its grant runs out; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it")
+    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; a verification past its end is not read")
     func readsInBatches() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service) { shiming in
             let (_, _, subject) = try await shiming.grantedShopper(service, admin: "admin.reads", phone: "13800138072", reference: "reads")
-            let row = try #require(try await shiming.db.sql().raw("SELECT platform_id, expires_at FROM grants WHERE subject = \(bind: subject)").first())
+            let row = try #require(try await shiming.db.sql().raw("""
+                SELECT grants.platform_id, grants.expires_at, cases.program, cases.id AS case_id FROM grants JOIN cases ON cases.account_id = grants.account_id
+                WHERE grants.subject = \(bind: subject) AND cases.state = 'verified'
+                """).first())
             let (platform, expires) = (try row.decode(column: "platform_id", as: UUID.self), try row.decode(column: "expires_at", as: Date.self))
+            let (programs, verifiedCase) = ([try row.decode(column: "program", as: String.self)], try row.decode(column: "case_id", as: UUID.self))
             let now = shiming.clock.now()
-            let reads = [(platform, subject, now), (platform, subject, expires.addingTimeInterval(1)), (UUID(), subject, now),
-                         (platform, "sub_unknown", now), (platform, subject, now), (platform, subject, expires.addingTimeInterval(-1))]
+            let reads = [(platform, subject, programs, now), (platform, subject, programs, expires.addingTimeInterval(1)), (UUID(), subject, programs, now),
+                         (platform, "sub_unknown", programs, now), (platform, subject, programs, now), (platform, subject, programs, expires.addingTimeInterval(-1)),
+                         (platform, subject, ["education-card"], now)]
             let store = Store(shiming.db, context: shiming.app.shiming)
             // What each read alone gives: inside a transaction, which never batches.
-            var alone: [GrantStore.WithVerifications?] = []
-            for (platform, subject, at) in reads {
-                alone.append(try await store.transaction { tx in try await tx.grants.inForceWithVerifications(platform: platform, subject: subject, at: at) })
+            func alone(_ reads: [(UUID, String, [String], Date)]) async throws -> [GrantStore.WithVerification?] {
+                var found: [GrantStore.WithVerification?] = []
+                for (platform, subject, programs, at) in reads {
+                    found.append(try await store.transaction { tx in
+                        try await tx.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: at)
+                    })
+                }
+                return found
             }
-            #expect(alone.map { $0 != nil } == [true, false, false, false, true, true])
-            #expect(alone[0]?.verified.count == 1)
+            let expected = try await alone(reads)
+            #expect(expected.map { $0 != nil } == [true, false, false, false, true, true, true])
+            #expect(expected.map { $0?.verified?.id } == [verifiedCase, nil, nil, nil, verifiedCase, verifiedCase, nil])
 
             let batcher = shiming.app.shiming.reads.grants
             let before = batcher.batches
-            let (found, batches) = try await shiming.heldReads("grants", batcher: batcher, reads.map { platform, subject, at in
-                { @Sendable in try await store.grants.inForceWithVerifications(platform: platform, subject: subject, at: at) }
+            let (found, batches) = try await shiming.heldReads("grants", batcher: batcher, reads.map { platform, subject, programs, at in
+                { @Sendable in try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: at) }
             })
-            for (n, (read, expected)) in zip(found, alone).enumerated() {
+            for (n, (read, expected)) in zip(found, expected).enumerated() {
                 #expect(read?.0 == expected?.0 && read?.verified == expected?.verified, "read \(n)")
             }
             // SQLite reads in-process and never batches.
             #expect(batcher.batches - before == batches)
             #expect(SQLEngine.of(shiming.db) == .postgres ? (2...ReadBatches.concurrent + 1).contains(batches) : batches == 0, "\(batches) batches")
+
+            // A verification that ran out is not read, alone or batched; the grant still is.
+            try await shiming.db.sql().raw("UPDATE cases SET expires_at = \(bind: now.addingTimeInterval(-1)) WHERE id = \(bind: verifiedCase)").run()
+            let ended = try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: now)
+            #expect(ended != nil && ended?.verified == nil)
+            #expect(try await alone([(platform, subject, programs, now)]).first??.verified == nil)
         }
     }
 }

@@ -15,6 +15,7 @@ final class ReadBatches: Sendable {
     static let concurrent = 3
     /// Whole cases with their documents and history (`CaseStore.whole`).
     let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64, concurrent: ReadBatches.concurrent)
-    /// The verification query's grants in force with the verified cases (`GrantStore.inForceWithVerifications`).
-    let grants = Batcher<GrantStore.InForceRead, GrantStore.WithVerifications?>(largest: 64, concurrent: ReadBatches.concurrent)
+    /// The verification query's grants in force with the verification each platform accepts
+    /// (`GrantStore.inForceWithVerification`).
+    let grants = Batcher<GrantStore.InForceRead, GrantStore.WithVerification?>(largest: 64, concurrent: ReadBatches.concurrent)
 }

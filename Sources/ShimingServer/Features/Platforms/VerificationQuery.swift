@@ -66,11 +66,12 @@ extension GrantService {
     /// written together, in one transaction (`recordQueries`).
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let store = store
-        let found = subject.count <= 100 ? try await store.grants.inForceWithVerifications(platform: platform.id, subject: subject, at: now) : nil
+        let found = subject.count <= 100
+            ? try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now) : nil
         var answer: VerificationAnswer?
         if let (grant, verified) = found {
             try await store.keys.load([grant.accountID])
-            answer = try self.answer(grant, verification: verification(among: verified, platform: platform))
+            answer = try self.answer(grant, verification: verified)
         }
         let call = QueryCall(platform: platform.id, key: key, grant: found?.0.id, ip: ip)
         let recorded = try await context.queryCalls.run(call) { calls in await self.recordQueries(calls) }

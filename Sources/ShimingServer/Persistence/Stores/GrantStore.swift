@@ -119,25 +119,27 @@ struct GrantStore: Sendable {
             """).all().map(Self.grant(row:))
     }
 
-    /// A grant in force with the person's verified cases, as `inForceWithVerifications` answers it.
-    typealias WithVerifications = (Grant, verified: [StoredCase])
+    /// A grant in force with the verification its platform accepts (nil: none), as
+    /// `inForceWithVerification` answers it.
+    typealias WithVerification = (Grant, verified: StoredCase?)
 
-    /// One read of `inForceWithVerifications`, in a batch.
+    /// One read of `inForceWithVerification`, in a batch.
     struct InForceRead: Sendable {
         let platform: UUID
         let subject: String
+        /// The programs whose verifications the platform accepts.
+        let programs: [String]
         let now: Date
     }
 
     /// The verification query's read: the grant in force under which the platform knows
-    /// `subject`, with the person's verified cases, oldest first (the caller picks the one the
-    /// platform accepts: `GrantService.verification(among:platform:)`).
-    /// - On SQLite two statements, which run in-process from prepared statements and cost less
-    ///   than building and parsing JSON.
-    /// - On PostgreSQL one statement (the cases come as a JSON column). Outside a transaction
-    ///   the reads that arrive while one is read are read together in one statement
-    ///   (`ReadBatches`), each at its own time.
-    func inForceWithVerifications(platform: UUID, subject: String, at now: Date) async throws -> WithVerifications? {
+    /// `subject`, with the person's newest verification of one of `programs` still in force
+    /// (as `GrantService.verification(among:platform:)` picks it from all of them). Only that
+    /// one case is read, as columns.
+    /// - On SQLite two statements, which run in-process from prepared statements.
+    /// - On PostgreSQL one statement. Outside a transaction the reads that arrive while one is
+    ///   read are read together in one statement (`ReadBatches`), each at its own time.
+    func inForceWithVerification(platform: UUID, subject: String, programs: [String], at now: Date) async throws -> WithVerification? {
         guard SQLEngine.of(db) != .sqlite else {
             let inForce: SQLQueryString = """
                 platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
@@ -145,39 +147,49 @@ struct GrantStore: Sendable {
                 """
             guard let row = try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE \(inForce)").first() else { return nil }
             let grant = try Self.grant(row: row)
-            let cases = try await db.sql().raw("""
+            guard !programs.isEmpty else { return (grant, nil) }
+            let verified = try await db.sql().raw("""
                 SELECT \(CaseStore.columns) FROM cases WHERE account_id = \(bind: grant.accountID) AND state = \(bind: CaseState.verified.rawValue)
-                ORDER BY verified_at
-                """).all().map(CaseStore.value(row:))
-            return (grant, cases)
+                  AND program IN (\(binds: programs)) AND (expires_at IS NULL OR expires_at > \(bind: now))
+                ORDER BY verified_at DESC NULLS LAST LIMIT 1
+                """).first().map(CaseStore.value(row:))
+            return (grant, verified)
         }
-        let read = InForceRead(platform: platform, subject: subject, now: now)
-        guard !db.inTransaction else { return try await inForceWithVerifications([read])[0] }
-        return try await reads.grants.run(read, all: { [self] batch in try await inForceWithVerifications(batch) })
+        let read = InForceRead(platform: platform, subject: subject, programs: programs, now: now)
+        guard !db.inTransaction else { return try await inForceWithVerification([read])[0] }
+        return try await reads.grants.run(read, all: { [self] batch in try await inForceWithVerification(batch) })
     }
 
-    /// PostgreSQL: each read's grant in force with its person's verified cases (nil where there
-    /// is none), in order, in one statement: the reads are a table of platforms, subjects and
-    /// times, each joined to its newest grant in force.
-    private func inForceWithVerifications(_ batch: [InForceRead]) async throws -> [WithVerifications?] {
-        let engine = SQLEngine.of(db)
-        let verified = JSONRows.aggregate(CaseStore.columnNames, dates: CaseStore.dateColumns, from: """
-            cases WHERE account_id = grants.account_id AND state = \(bind: CaseState.verified.rawValue)
-            """, order: "verified_at", engine: engine)
+    /// PostgreSQL: each read's grant in force with its person's verification the platform
+    /// accepts (nil where there is no grant), in order, in one statement: the reads are a table
+    /// of platforms, subjects and times, each joined to its newest grant in force, and that to
+    /// the newest verification in force of one of the read's programs (`accepts`: the reads'
+    /// programs as pairs of read and program), its columns named `case_…`.
+    private func inForceWithVerification(_ batch: [InForceRead]) async throws -> [WithVerification?] {
+        let accepts = batch.enumerated().flatMap { n, read in read.programs.map { (n + 1, $0) } }
         let rows = try await db.sql().raw("""
-            SELECT asked.n, found.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
+            SELECT asked.n, found.*, verified.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
               WITH ORDINALITY AS asked (platform_id, subject, at, n)
             CROSS JOIN LATERAL (
-              SELECT \(Self.columns), \(verified) AS verified_json FROM grants
+              SELECT \(Self.columns) FROM grants
               WHERE grants.platform_id = asked.platform_id AND grants.subject = asked.subject AND revoked_at IS NULL AND expires_at > asked.at
               ORDER BY granted_at DESC LIMIT 1
             ) AS found
+            LEFT JOIN LATERAL (
+              SELECT \(PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: "case_")) FROM cases
+              WHERE cases.account_id = found.account_id AND cases.state = \(bind: CaseState.verified.rawValue)
+                AND cases.program IN (
+                  SELECT accepts.program FROM unnest(\(bind: accepts.map(\.0)), \(bind: accepts.map(\.1))) AS accepts (n, program) WHERE accepts.n = asked.n
+                )
+                AND (cases.expires_at IS NULL OR cases.expires_at > asked.at)
+              ORDER BY cases.verified_at DESC NULLS LAST LIMIT 1
+            ) AS verified ON true
             """).all()
-        var found = [WithVerifications?](repeating: nil, count: batch.count)
+        var found = [WithVerification?](repeating: nil, count: batch.count)
         for row in rows {
             let n: Int = try row.value("n")
-            let cases = try JSONRows.rows(row.value("verified_json"), dates: CaseStore.dateColumns, engine: engine).map { try CaseStore.value(row: $0) }
-            found[n - 1] = (try Self.grant(row: row), cases)
+            let verified = try row.decodeNil(column: "case_id") ? nil : try CaseStore.value(row: PrefixedRow(row: row, prefix: "case_"))
+            found[n - 1] = (try Self.grant(row: row), verified)
         }
         return found
     }

@@ -192,6 +192,46 @@ struct QueryBatchTests {
         }
     }
 
+    @Test("A batch of queries alone in its group takes the audit chain's lock in its counting statement on PostgreSQL, before it locks any row: while another transaction holds the lock, the batch waits for it and that transaction can still lock the key's window and the grant; then the query is counted, recorded and audited once, the chain intact")
+    func chainLockedByTheCount() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.chained", phone: "13800138073", reference: "chained")
+            let (db, gate) = (shiming.db, shiming.app.shiming.writeGate)
+            let postgres = SQLEngine.of(db) == .postgres
+            // A transaction alone that says so leaves the lock to its first statement; others
+            // (and every transaction on SQLite, which has no such lock) do not.
+            #expect(try await gate.transaction(on: db, locksChainItself: true) { _ in AuditChainTail.current?.awaitsLock } == postgres)
+            #expect(try await gate.transaction(on: db) { _ in AuditChainTail.current?.awaitsLock } == false)
+
+            #expect(try await shiming.query(key, subject).status == .ok)  // the minute's window row exists from here on
+            let (counted, audited) = (try await shiming.callsCounted(), try await shiming.queriesAudited())
+            let window = Int64(shiming.clock.now().timeIntervalSince1970) / 60
+            let holding = NIOLockedValueBox(false)
+            let holder = Task {
+                guard postgres else { return }
+                try await db.transaction { tx in
+                    let sql = try tx.sql()
+                    try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: AuditLog.advisoryLockKey))").run()
+                    holding.withLockedValue { $0 = true }
+                    try await waitUntil {
+                        try await db.sql().raw("SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                            .first()?.decode(column: "n", as: Int.self) == 1
+                    }
+                    // The batch waits for the lock: it must not hold the rows it will change.
+                    try await sql.raw("SELECT count FROM platform_rate_windows WHERE window_start = \(bind: window) FOR UPDATE NOWAIT").run()
+                    try await sql.raw("SELECT id FROM grants WHERE subject = \(bind: subject) FOR UPDATE NOWAIT").run()
+                }
+            }
+            if postgres { try await waitUntil { holding.withLockedValue { $0 } } }
+            #expect(try await shiming.query(key, subject).status == .ok)
+            try await holder.value
+            #expect(try await [shiming.callsCounted(), shiming.queriesAudited()] == [counted + 1, audited + 1])
+            let chain = try await AuditLog.verify(key: shiming.auditKey.key, on: db)
+            guard case .intact = chain else { Issue.record("\(chain)"); return }
+        }
+    }
+
     @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; a verification past its end is not read")
     func readsInBatches() async throws {
         let service = FakeIdentityService()

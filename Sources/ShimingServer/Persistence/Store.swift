@@ -29,8 +29,11 @@ struct Store: Sendable {
     /// `repeatable`: `body` changes nothing but through the transaction (no files, no state in
     /// memory but caches of what it read), so it may run again after a rollback
     /// (`WriteGate.transaction`), and costs PostgreSQL's write chain no savepoint.
-    func transaction<T: Sendable>(repeatable: Bool = false, _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database, repeatable: repeatable) { [gate, cipher, blindIndex, auditKey, keys, reads] tx in
+    /// `locksChainItself`: `body`'s first statement takes the audit chain's lock
+    /// (`AuditChainTail.awaitingLock`).
+    func transaction<T: Sendable>(repeatable: Bool = false, locksChainItself: Bool = false,
+                                  _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
+        try await gate.transaction(on: database, repeatable: repeatable, locksChainItself: locksChainItself) { [gate, cipher, blindIndex, auditKey, keys, reads] tx in
             try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys, reads: reads))
         }
     }

@@ -61,17 +61,20 @@ public final class WriteGate: Sendable {
     /// Runs `body` inside a database transaction, admitted through the gate. `repeatable`: the
     /// body changes nothing but through the transaction, so it may run again after its first
     /// run was rolled back, and a group runs it without a savepoint of its own (`GroupCommit`).
+    /// `locksChainItself`: the body's first statement takes the audit chain's lock where the
+    /// group would take it first (`AuditChainTail.awaitingLock`).
     @discardableResult
     public func transaction<T: Sendable>(
         on db: any Database,
         repeatable: Bool = false,
+        locksChainItself: Bool = false,
         _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
         defer { ended.add(1, ordering: .releasing) }
         guard let group else {
             return try await db.transaction { try await body($0) }
         }
-        return try await group.run(on: try writer?.database() ?? db, lock: serial, repeatable: repeatable, body)
+        return try await group.run(on: try writer?.database() ?? db, lock: serial, repeatable: repeatable, locksChainItself: locksChainItself, body)
     }
 }
 
@@ -94,6 +97,7 @@ final class GroupCommit: Sendable {
         let body: @Sendable (any Database) async throws -> Void
         let done: CheckedContinuation<(any Error)?, Never>
         let repeatable: Bool
+        let locksChainItself: Bool
     }
 
     private struct State {
@@ -120,14 +124,14 @@ final class GroupCommit: Sendable {
     var transactions: Int { state.withLockedValue { $0.transactions } }
     var waiting: Int { state.withLockedValue { $0.waiting.count } }
 
-    func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?, repeatable: Bool = false,
+    func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?, repeatable: Bool = false, locksChainItself: Bool = false,
                           _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let result = NIOLockedValueBox<T?>(nil)
         let failure = await withCheckedContinuation { (done: CheckedContinuation<(any Error)?, Never>) in
             let waiter = Waiter(body: { tx in
                 let value = try await body(tx)
                 result.withLockedValue { $0 = value }
-            }, done: done, repeatable: repeatable)
+            }, done: done, repeatable: repeatable, locksChainItself: locksChainItself)
             let leads = state.withLockedValue { state -> Bool in
                 state.waiting.append(waiter)
                 guard !state.leading else { return false }
@@ -179,7 +183,10 @@ final class GroupCommit: Sendable {
             // that cannot runs its body in a task of its own, so the preference is stated inside.
             return try await db.transactionInPlace { [executor, locksChain] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
-                let tail = locksChain ? AuditChainTail(lockedAt: try await AuditLog.lockChain(on: sql)) : AuditChainTail()
+                // A transaction alone that takes the lock in its first statement takes it there.
+                let tail = !locksChain ? AuditChainTail()
+                    : batch.count == 1 && batch[0].locksChainItself ? AuditChainTail.awaitingLock()
+                    : AuditChainTail(lockedAt: try await AuditLog.lockChain(on: sql))
                 let outcomes = try await AuditChainTail.$current.withValue(tail) { () async throws -> [(any Error)?] in
                     if batch.count == 1 {
                         // Alone: as its own transaction, without a savepoint.

@@ -90,7 +90,8 @@ extension GrantService {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let window = PlatformService.window(now)
         do {
-            return try await store.transaction { tx in
+            // Its first statement (the count) takes the audit chain's lock when the batch commits alone.
+            return try await store.transaction(locksChainItself: true) { tx in
                 var admitted = [Bool](repeating: false, count: calls.count)
                 let byKey = Self.grouped(calls.indices, by: { calls[$0].key.id })
                 let (counts, together) = try await tx.countCallsAndRecordQueries(

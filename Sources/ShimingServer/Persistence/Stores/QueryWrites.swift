@@ -14,10 +14,21 @@ extension Store {
     /// rate window's count and the grants' notes are data-modifying `WITH` parts; the notes
     /// read the counted keys from the count's `RETURNING`, so a key that did not fit notes
     /// nothing. SQLite: `PlatformStore.countCalls` and `GrantStore.recordQueries` in turn.
+    ///
+    /// In a transaction whose first statement this is and that takes the audit chain's lock
+    /// itself (`AuditChainTail.awaitingLock`), the statement takes it too, one round trip less:
+    /// `chain` calls `audit_chain_end()`, which locks, then reads the end with a snapshot of its
+    /// own (so it sees every event committed before the lock). The count's rows are joined to
+    /// `chain` (always one row), so no row is counted, nor locked, before the lock is held. The
+    /// end comes back as a row of its own (no id; no sequence when the chain is empty).
     func countCallsAndRecordQueries(keys: [(key: UUID, calls: Int)], window: Int64, allowance: Int, queries: [(grant: UUID, key: UUID)],
                                     at now: Date) async throws -> (counts: [UUID: Int], recorded: Set<UUID>) {
         let keys = keys.filter { $0.calls <= allowance }  // (a window's first calls are inserted without the condition)
-        guard !keys.isEmpty else { return ([:], []) }
+        let tail = AuditChainTail.current
+        guard !keys.isEmpty else {
+            try await tail?.lock(on: database.sql())  // before the calls are counted one by one
+            return ([:], [])
+        }
         guard SQLEngine.of(database) == .postgres else {
             var counts: [UUID: Int] = [:]
             for (key, calls) in keys {
@@ -27,10 +38,19 @@ extension Store {
             for query in queries where counts[query.key] != nil { perGrant[query.grant, default: 0] += 1 }
             return (counts, try await grants.recordQueries(perGrant.map { ($0.key, $0.value) }, at: now))
         }
-        let rows = try await database.sql().raw("""
+        let locks = tail?.awaitsLock == true
+        let rows = try await database.sql().raw((locks ? """
+            WITH chain AS MATERIALIZED (
+              SELECT last.seq, last.hash FROM (VALUES (1)) AS one (n) LEFT JOIN audit_chain_end() AS last ON true
+            ), counted AS (
+              INSERT INTO platform_rate_windows (key_id, window_start, count)
+              SELECT batch.key_id, \(bind: window), batch.calls FROM unnest(\(bind: keys.map(\.key)), \(bind: keys.map(\.calls))) AS batch (key_id, calls)
+              CROSS JOIN chain
+            """ : """
             WITH counted AS (
               INSERT INTO platform_rate_windows (key_id, window_start, count)
               SELECT batch.key_id, \(bind: window), batch.calls FROM unnest(\(bind: keys.map(\.key)), \(bind: keys.map(\.calls))) AS batch (key_id, calls)
+            """) + """
               ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + EXCLUDED.count
               WHERE platform_rate_windows.count + EXCLUDED.count <= \(bind: allowance)
               RETURNING key_id, count
@@ -46,12 +66,17 @@ extension Store {
               SELECT queried.id, \(bind: ChinaTime.day(now)), admitted.queries, \(bind: now) FROM queried JOIN admitted ON admitted.grant_id = queried.id
             """ + GrantStore.countingQueryDays + """
             )
-            SELECT key_id AS id, count::bigint AS count FROM counted
-            UNION ALL SELECT id, NULL FROM queried
-            """).all()
+            SELECT key_id AS id, count::bigint AS count, NULL::bigint AS seq, NULL::text AS hash FROM counted
+            UNION ALL SELECT id, NULL, NULL, NULL FROM queried
+            """ + (locks ? " UNION ALL SELECT NULL, NULL, seq, hash FROM chain" : "")).all()
         var counts: [UUID: Int] = [:]
         var recorded: Set<UUID> = []
         for row in rows {
+            guard !(try row.decodeNil(column: "id")) else {
+                let seq: Int64? = try row.value("seq")
+                tail?.locked(at: try seq.map { ($0, try row.value("hash")) })
+                continue
+            }
             let id: UUID = try row.value("id")
             if let count: Int = try row.value("count") { counts[id] = count } else { recorded.insert(id) }
         }

@@ -134,6 +134,7 @@ public enum AuditLog {
             last = known
         } else if SQLEngine.of(db) == .postgres {
             last = try await lockChain(on: sql)
+            if tail?.awaitsLock == true { tail?.locked(at: last) }
         } else if let row = try await sql.raw("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first() {
             last = (try row.value("seq"), try row.value("hash"))
         } else {
@@ -249,20 +250,56 @@ public enum AuditLog {
 /// each event after the group's first is chained without reading the last one back; the
 /// group's events not stored yet, all inserted in one statement before its commit (`flush`).
 /// A group that took the chain's lock before anything else (PostgreSQL's writer) knows the end
-/// from then on. Only the write gate's groups have one (`AuditChainTail.current`). A transaction of
-/// the group rolled back to its savepoint takes its events back (`mark`, `restore`), so the
-/// events after it chain to the one before it.
+/// from then on; so does a group of one transaction whose first statement took the lock and
+/// read the end itself (`awaitingLock`). Only the write gate's groups have one
+/// (`AuditChainTail.current`). A transaction of the group rolled back to its savepoint takes
+/// its events back (`mark`, `restore`), so the events after it chain to the one before it.
 final class AuditChainTail: Sendable {
-    private let state: NIOLockedValueBox<(last: (seq: Int64, hash: String)?, pending: [AuditEvent])>
+    private struct State {
+        var last: (seq: Int64, hash: String)?
+        var pending: [AuditEvent] = []
+        /// The lock is to be taken by the transaction's first statement (`awaitingLock`).
+        var awaitsLock = false
+    }
+
+    private let state: NIOLockedValueBox<State>
 
     /// A group's tail that does not hold the chain's lock: the end is read at its first event.
     init() {
-        state = NIOLockedValueBox((nil, []))
+        state = NIOLockedValueBox(State())
     }
 
     /// A group's tail that holds the chain's lock, with the end it read then (nil: empty chain).
     init(lockedAt end: (seq: Int64, hash: String)?) {
-        state = NIOLockedValueBox((end ?? (0, AuditEvent.genesisHash), []))
+        state = NIOLockedValueBox(State(last: end ?? (0, AuditEvent.genesisHash)))
+    }
+
+    /// The tail of a group of one transaction declared to take the chain's lock in its first
+    /// statement, which reads the end with it (`locked(at:)`): one round trip less on the
+    /// writer than taking it before. Such a transaction must take it before anything that locks
+    /// a row (`lock(on:)` when its first statement does not run), as every group does, so that
+    /// two instances cannot each hold what the other waits for.
+    static func awaitingLock() -> AuditChainTail {
+        let tail = AuditChainTail()
+        tail.state.withLockedValue { $0.awaitsLock = true }
+        return tail
+    }
+
+    /// Whether the transaction's first statement is still to take the chain's lock.
+    var awaitsLock: Bool { state.withLockedValue { $0.awaitsLock } }
+
+    /// The transaction's statement took the chain's lock and read its end (nil: empty chain).
+    func locked(at end: (seq: Int64, hash: String)?) {
+        state.withLockedValue {
+            $0.awaitsLock = false
+            $0.last = end ?? (0, AuditEvent.genesisHash)
+        }
+    }
+
+    /// Takes the chain's lock (`AuditLog.lockChain`) if it is still to be taken.
+    func lock(on sql: any SQLDatabase) async throws {
+        guard awaitsLock else { return }
+        locked(at: try await AuditLog.lockChain(on: sql))
     }
 
     /// The last event of this group's transaction so far (sequence 0 and the genesis hash

@@ -31,10 +31,22 @@ extension RoutesBuilder {
 /// after it; anyone else comes back to the page they asked for); a locked or closed account
 /// (frozen too, unless the page is one a frozen holder may use) → the error page saying why;
 /// an applicant or a staff member without one of the roles → 403.
-struct PageGuard: AsyncMiddleware {
+struct PageGuard: Middleware {
     let access: Access
 
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    /// Decided from what the authenticators put on the request, without waiting: a plain
+    /// `Middleware`, like `AccessGuard`.
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        do {
+            if let redirect = try refusal(request) { return request.eventLoop.makeSucceededFuture(redirect) }
+        } catch {
+            return request.eventLoop.makeFailedFuture(error)
+        }
+        return next.respond(to: request)
+    }
+
+    /// Where the caller goes instead of the page (nil: to the page), or the error refusing it.
+    private func refusal(_ request: Request) throws -> Response? {
         guard let account = request.authenticated?.account else {
             if case .staff = access { return request.redirect(to: "/signin", redirectType: .normal) }
             return request.method == .GET ? request.redirectToSignIn(next: request.url.string) : request.redirect(to: "/signin", redirectType: .normal)
@@ -46,7 +58,7 @@ struct PageGuard: AsyncMiddleware {
             let query = back.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_.~"))) ?? "/account"
             return request.redirect(to: "/account/consents?next=\(query)", redirectType: .normal)
         }
-        return try await next.respond(to: request)
+        return nil
     }
 
     /// Pages open while a changed consent text waits: the consents themselves, taking one's

@@ -109,15 +109,27 @@ struct SessionAuthenticator: AsyncMiddleware {
     }
 }
 
-/// Enforces a route's `Access` and the caller's account status, on every request.
-struct AccessGuard: AsyncMiddleware {
+/// Enforces a route's `Access` and the caller's account status, on every request. It decides
+/// from what the authenticators put on the request, without waiting for anything, so it is a
+/// plain `Middleware`: an `AsyncMiddleware` would start a task of its own and wait for the
+/// rest of the chain's future, on every guarded request.
+struct AccessGuard: Middleware {
     let access: Access
 
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        do {
+            try admit(request)
+        } catch {
+            return request.eventLoop.makeFailedFuture(error)
+        }
+        return next.respond(to: request)
+    }
+
+    private func admit(_ request: Request) throws {
         let platform = request.platformCaller
         if access == .platform {
             guard platform != nil else { throw HTTPFailure.error(for: request.authenticated == nil ? .unauthorized : .forbidden) }
-            return try await next.respond(to: request)
+            return
         }
         guard let account = request.authenticated?.account else {
             throw HTTPFailure.error(for: platform == nil ? .unauthorized : .forbidden)
@@ -126,6 +138,5 @@ struct AccessGuard: AsyncMiddleware {
         // A consent text changed: acting waits until it is accepted (`/api/v1/me/consents`);
         // reading one's own data does not.
         if access == .signedIn, !request.shiming.consents.pending(account).isEmpty { throw ConsentService.required }
-        return try await next.respond(to: request)
     }
 }

@@ -215,8 +215,11 @@ struct QueryBatchTests {
                     try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: AuditLog.advisoryLockKey))").run()
                     holding.withLockedValue { $0 = true }
                     try await waitUntil {
-                        try await db.sql().raw("SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-                            .first()?.decode(column: "n", as: Int.self) == 1
+                        // (this database's: other tests' databases share the server's lock table)
+                        try await db.sql().raw("""
+                            SELECT COUNT(*) AS n FROM pg_locks
+                            WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                            """).first()?.decode(column: "n", as: Int.self) == 1
                     }
                     // The batch waits for the lock: it must not hold the rows it will change.
                     try await sql.raw("SELECT count FROM platform_rate_windows WHERE window_start = \(bind: window) FOR UPDATE NOWAIT").run()

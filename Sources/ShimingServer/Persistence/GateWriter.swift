@@ -25,8 +25,9 @@ final class GateWriter: Sendable {
     private let loopExecutor: EventLoopExecutor
     /// Where the transactions' bodies run (for `withTaskExecutorPreference`).
     var executor: any TaskExecutor { loopExecutor }
-    /// Whether each group takes the audit chain's lock first of all (PostgreSQL), so that
-    /// appending an event need not.
+    /// Whether each group takes the audit chain's lock first of all (PostgreSQL), or its one
+    /// transaction in its first statement (`AuditChainTail.awaitingLock`), so that appending an
+    /// event need not.
     let locksChain: Bool
     /// On SQLite, what checkpoints the log in the writer's stead.
     let checkpointer: WALCheckpointer?
@@ -70,8 +71,10 @@ final class GateWriter: Sendable {
     /// The writer on the PostgreSQL database at `url`. Every state change appends to the audit
     /// chain, ordered by a lock held until commit, so writes were one at a time already; the
     /// gate commits them in groups (one flush, one lock for a group). Each group takes the
-    /// chain's lock first, before any row lock: two instances' groups then wait for each other
-    /// whole, and cannot deadlock on rows one holds and the other wants while it waits for the chain.
+    /// chain's lock first, before any row lock (a group of one transaction may take it in that
+    /// transaction's first statement, still before any row: `AuditChainTail.awaitingLock`): two
+    /// instances' groups then wait for each other whole, and cannot deadlock on rows one holds
+    /// and the other wants while it waits for the chain.
     static func postgres(url: String, poolTimeout: Int, threadPool: NIOThreadPool, logger: Logger) throws -> GateWriter {
         GateWriter(try PreparedPostgresConfiguration(url: url, connectionsPerLoop: 1, poolTimeout: poolTimeout), id: .postgresWriter,
                    threadPool: threadPool, locksChain: true, logger: logger)

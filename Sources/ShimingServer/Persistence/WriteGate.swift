@@ -110,7 +110,8 @@ final class GroupCommit: Sendable {
     private let state = NIOLockedValueBox(State())
     private let executor: (any TaskExecutor)?
     /// Whether each group takes the audit chain's lock before its transactions run (then
-    /// appending an event need not).
+    /// appending an event need not); a group of one transaction that takes it in its first
+    /// statement (`locksChainItself`) leaves it to that statement.
     private let locksChain: Bool
     /// At most this many transactions commit together (a group holds the writer that long).
     static let largestGroup = 32

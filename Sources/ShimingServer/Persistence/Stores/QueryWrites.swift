@@ -39,18 +39,17 @@ extension Store {
             return (counts, try await grants.recordQueries(perGrant.map { ($0.key, $0.value) }, at: now))
         }
         let locks = tail?.awaitsLock == true
-        let rows = try await database.sql().raw((locks ? """
-            WITH chain AS MATERIALIZED (
+        let chain: SQLQueryString = locks ? """
+            chain AS MATERIALIZED (
               SELECT last.seq, last.hash FROM (VALUES (1)) AS one (n) LEFT JOIN audit_chain_end() AS last ON true
-            ), counted AS (
+            ),\n
+            """ : ""
+        let joined: SQLQueryString = locks ? "CROSS JOIN chain" : ""
+        let rows = try await database.sql().raw("""
+            WITH \(chain)counted AS (
               INSERT INTO platform_rate_windows (key_id, window_start, count)
               SELECT batch.key_id, \(bind: window), batch.calls FROM unnest(\(bind: keys.map(\.key)), \(bind: keys.map(\.calls))) AS batch (key_id, calls)
-              CROSS JOIN chain
-            """ : """
-            WITH counted AS (
-              INSERT INTO platform_rate_windows (key_id, window_start, count)
-              SELECT batch.key_id, \(bind: window), batch.calls FROM unnest(\(bind: keys.map(\.key)), \(bind: keys.map(\.calls))) AS batch (key_id, calls)
-            """) + """
+              \(joined)
               ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + EXCLUDED.count
               WHERE platform_rate_windows.count + EXCLUDED.count <= \(bind: allowance)
               RETURNING key_id, count

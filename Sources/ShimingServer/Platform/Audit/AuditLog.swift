@@ -128,13 +128,14 @@ public enum AuditLog {
         let sql = try db.sql()
         let tail = AuditChainTail.current
         // Plain SQL: every state change passes here. A write group knows the chain's end from
-        // when it took the lock (PostgreSQL) or from its first event on.
+        // when it took the lock (PostgreSQL; one that left it to its transaction's first statement
+        // takes it here if no statement has) or from its first event on.
+        try await tail?.lock(on: sql)
         let last: (seq: Int64, hash: String)?
         if let known = tail?.last {
             last = known
         } else if SQLEngine.of(db) == .postgres {
             last = try await lockChain(on: sql)
-            if tail?.awaitsLock == true { tail?.locked(at: last) }
         } else if let row = try await sql.raw("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").first() {
             last = (try row.value("seq"), try row.value("hash"))
         } else {
@@ -270,8 +271,9 @@ final class AuditChainTail: Sendable {
     }
 
     /// A group's tail that holds the chain's lock, with the end it read then (nil: empty chain).
-    init(lockedAt end: (seq: Int64, hash: String)?) {
-        state = NIOLockedValueBox(State(last: end ?? (0, AuditEvent.genesisHash)))
+    convenience init(lockedAt end: (seq: Int64, hash: String)?) {
+        self.init()
+        locked(at: end)
     }
 
     /// The tail of a group of one transaction declared to take the chain's lock in its first

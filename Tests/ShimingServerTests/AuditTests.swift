@@ -154,6 +154,36 @@ struct AuditTests {
         }
     }
 
+    @Test("a group's events are stored field for field as they were chained, with and without subject and ip, in any number (one statement per 500)")
+    func storedAsChained() async throws {
+        try await withShiming { shiming in
+            let now = shiming.clock.now()
+            for count in [1, 7, 501] {
+                let chained = try await shiming.app.shiming.writeGate.transaction(on: shiming.db) { tx in
+                    var events: [AuditEvent] = []
+                    for n in 0..<count {
+                        events.append(try await AuditLog.record(
+                            "event.\(count).\(n)", actor: n % 2 == 0 ? .system : .anonymous, subject: n % 3 == 0 ? nil : "case:\(n)",
+                            ip: n % 4 == 1 ? nil : "192.0.2.\(n % 250)", details: n % 5 == 0 ? [:] : ["n": "\(n)", "名": "审核"],
+                            at: now.addingTimeInterval(Double(n) / 1000), key: shiming.auditKey, on: tx))
+                    }
+                    return events
+                }
+                let stored = try await AuditLog.latest(count, on: shiming.db).reversed()
+                // The time as the chain hashes it (milliseconds): a stored one is read back to the microsecond.
+                func fields(_ events: some Sequence<AuditEvent>) -> [AuditEvent] {
+                    events.map { var event = $0; event.occurredAt = Date(timeIntervalSince1970: Double(AuditEvent.milliseconds($0.occurredAt)) / 1000); return event }
+                }
+                #expect(fields(stored) == fields(chained))
+            }
+            guard case .intact(let events, _) = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) else {
+                Issue.record("chain broken")
+                return
+            }
+            #expect(events == 1 + 7 + 501)
+        }
+    }
+
     @Test("an event recorded in a transaction that rolls back is not stored")
     func rollback() async throws {
         try await withShiming { shiming in

@@ -164,11 +164,24 @@ public enum AuditLog {
         return event
     }
 
-    /// Stores events in one statement per 500.
+    /// Stores events in one statement per 500. On PostgreSQL the rows go as one array per
+    /// column (`unnest`): one statement text for any number of events, kept prepared
+    /// (`PreparedPostgresDatabase`), where a `VALUES` list of each length was a statement of its
+    /// own, and past six events (64 values) parsed and planned at every group's commit.
     static func insert(_ events: [AuditEvent], on sql: any SQLDatabase) async throws {
         for start in stride(from: 0, to: events.count, by: 500) {
+            let chunk = events[start..<min(start + 500, events.count)]
+            if sql.dialect.name == "postgresql" {
+                try await sql.raw("""
+                    INSERT INTO audit_events (id, seq, actor, action, subject, occurred_at, ip, details, prev_hash, hash)
+                    SELECT * FROM unnest(\(bind: chunk.map(\.id)), \(bind: chunk.map(\.seq)), \(bind: chunk.map(\.actor)), \(bind: chunk.map(\.action)),
+                      \(bind: NullableTexts(chunk.map(\.subject))), \(bind: chunk.map(\.occurredAt)), \(bind: NullableTexts(chunk.map(\.ip))),
+                      \(bind: chunk.map(\.details)), \(bind: chunk.map(\.prevHash)), \(bind: chunk.map(\.hash)))
+                    """).run()
+                continue
+            }
             var rows: [SQLQueryString] = []
-            for event in events[start..<min(start + 500, events.count)] {
+            for event in chunk {
                 rows.append("""
                     (\(bind: event.id), \(bind: event.seq), \(bind: event.actor), \(bind: event.action), \(bind: event.subject),
                     \(bind: event.occurredAt), \(bind: event.ip), \(bind: event.details), \(bind: event.prevHash), \(bind: event.hash))

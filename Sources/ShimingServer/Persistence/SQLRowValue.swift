@@ -13,15 +13,28 @@ extension SQLRow {
 /// the reader of that table's rows (`CaseStore.value(row:)`).
 struct PrefixedRow: SQLRow {
     let row: any SQLRow
-    let prefix: String
+    let names: Names
 
-    var allColumns: [String] { row.allColumns.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) } }
+    /// The prefixed names of a table's columns, made once (not a new string for every value read).
+    final class Names: Sendable {
+        let prefix: String
+        private let prefixed: [String: String]
 
-    func contains(column: String) -> Bool { row.contains(column: prefix + column) }
+        init(_ columns: [String], prefix: String) {
+            self.prefix = prefix
+            prefixed = Dictionary(uniqueKeysWithValues: columns.map { ($0, prefix + $0) })
+        }
 
-    func decodeNil(column: String) throws -> Bool { try row.decodeNil(column: prefix + column) }
+        func callAsFunction(_ column: String) -> String { prefixed[column] ?? prefix + column }
+    }
 
-    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D { try row.decode(column: prefix + column, as: type) }
+    var allColumns: [String] { row.allColumns.filter { $0.hasPrefix(names.prefix) }.map { String($0.dropFirst(names.prefix.count)) } }
+
+    func contains(column: String) -> Bool { row.contains(column: names(column)) }
+
+    func decodeNil(column: String) throws -> Bool { try row.decodeNil(column: names(column)) }
+
+    func decode<D: Decodable>(column: String, as type: D.Type) throws -> D { try row.decode(column: names(column), as: type) }
 
     /// The columns of `columns` named with `prefix` (`cases.id AS case_id, …`), for a `SELECT`.
     static func columns(_ columns: [String], of table: String, prefix: String) -> SQLQueryString {

@@ -15,40 +15,65 @@ import SQLKit
 struct KeptRow: SQLRow {
     let row: PostgresRow
     let cells: PostgresRandomAccessRow
+    /// Where each column is, shared by the rows of one answer: PostgresNIO's own table is
+    /// looked up twice for every value (whether the column is there, then the column).
+    let columns: Columns
 
-    init(_ row: PostgresRow) {
+    /// The columns' positions by name (of duplicate names, the last, as PostgresNIO's).
+    final class Columns: Sendable {
+        let positions: [String: Int]
+
+        init(_ cells: PostgresRandomAccessRow) {
+            var positions = [String: Int](minimumCapacity: cells.count)
+            for (position, cell) in cells.enumerated() { positions[cell.columnName] = position }
+            self.positions = positions
+        }
+    }
+
+    /// A row of an answer whose rows share `columns` (made from the first).
+    init(_ row: PostgresRow, columns: inout Columns?) {
         self.row = row
         cells = row.makeRandomAccess()
+        if let columns {
+            self.columns = columns
+        } else {
+            let made = Columns(cells)
+            columns = made
+            self.columns = made
+        }
     }
 
     var allColumns: [String] { cells.map(\.columnName) }
 
-    func contains(column: String) -> Bool { cells.contains(column) }
+    func contains(column: String) -> Bool { columns.positions[column] != nil }
 
     func decodeNil(column: String) throws -> Bool {
-        !cells.contains(column) || cells[column].bytes == nil
+        guard let position = columns.positions[column] else { return true }
+        return cells[position].bytes == nil
     }
 
     func decode<T: Decodable>(column: String, as type: T.Type) throws -> T {
-        if cells.contains(column) {
-            let cell = cells[column]
-            if !cell.dataType.isUserDefined, let value = try? Self.direct(T.self, from: cell) { return value }
+        if let position = columns.positions[column], let kind = ColumnType.of(T.self) {
+            let cell = cells[position]
+            if !cell.dataType.isUserDefined, let value = try? Self.direct(kind, T.self, from: cell) { return value }
         }
         return try row.sql().decode(column: column, as: T.self)
     }
 
-    private static func direct<T>(_ type: T.Type, from cell: PostgresCell) throws -> T? {
-        if T.self == String.self { return try cell.decode(String.self) as? T }
-        if T.self == String?.self { return try cell.decode(String?.self) as? T }
-        if T.self == UUID.self { return try cell.decode(UUID.self) as? T }
-        if T.self == UUID?.self { return try cell.decode(UUID?.self) as? T }
-        if T.self == Date.self { return try cell.decode(Date.self) as? T }
-        if T.self == Date?.self { return try cell.decode(Date?.self) as? T }
-        if T.self == Int.self { return try cell.decode(Int.self) as? T }
-        if T.self == Int?.self { return try cell.decode(Int?.self) as? T }
-        if T.self == Int64.self { return try cell.decode(Int64.self) as? T }
-        if T.self == Bool.self { return try cell.decode(Bool.self) as? T }
-        if T.self == Bool?.self { return try cell.decode(Bool?.self) as? T }
-        return nil
+    private static func direct<T>(_ kind: ColumnType, _ type: T.Type, from cell: PostgresCell) throws -> T {
+        switch kind {
+        case .string: ColumnType.same(try cell.decode(String.self), as: T.self)
+        case .optionalString: ColumnType.same(try cell.decode(String?.self), as: T.self)
+        case .uuid: ColumnType.same(try cell.decode(UUID.self), as: T.self)
+        case .optionalUUID: ColumnType.same(try cell.decode(UUID?.self), as: T.self)
+        case .date: ColumnType.same(try cell.decode(Date.self), as: T.self)
+        case .optionalDate: ColumnType.same(try cell.decode(Date?.self), as: T.self)
+        case .int: ColumnType.same(try cell.decode(Int.self), as: T.self)
+        case .optionalInt: ColumnType.same(try cell.decode(Int?.self), as: T.self)
+        case .int64: ColumnType.same(try cell.decode(Int64.self), as: T.self)
+        case .optionalInt64: ColumnType.same(try cell.decode(Int64?.self), as: T.self)
+        case .bool: ColumnType.same(try cell.decode(Bool.self), as: T.self)
+        case .optionalBool: ColumnType.same(try cell.decode(Bool?.self), as: T.self)
+        }
     }
 }

@@ -154,10 +154,12 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
                     let rows = try await KeptStatement.$current.withValue(.init(name: name, sql: sql)) {
                         try await connection.execute(KeptStatement(bindings: bindings.values), logger: logger)
                     }
-                    for try await row in rows { onRow(KeptRow(row)) }
+                    var columns: KeptRow.Columns?
+                    for try await row in rows { onRow(KeptRow(row, columns: &columns)) }
                 } else {
                     let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger)
-                    for try await row in rows { onRow(KeptRow(row)) }
+                    var columns: KeptRow.Columns?
+                    for try await row in rows { onRow(KeptRow(row, columns: &columns)) }
                 }
             }
         } catch let error as PSQLError {

@@ -35,28 +35,31 @@ enum SQLiteValues {
     }
 
     private static func direct<D>(_ type: D.Type, from data: SQLiteData) -> D? {
-        switch data {
-        case .text(let text):
-            if D.self == String.self || D.self == String?.self { return text as? D }
-            if D.self == UUID.self || D.self == UUID?.self { return (UUID(hyphenated: text) ?? UUID(uuidString: text)).flatMap { $0 as? D } }
-        case .integer(let number):
-            if D.self == Int.self || D.self == Int?.self { return number as? D }
-            if D.self == Int64.self || D.self == Int64?.self { return Int64(number) as? D }
-            if D.self == Bool.self || D.self == Bool?.self, number == 0 || number == 1 { return (number == 1) as? D }
-            if D.self == Date.self || D.self == Date?.self { return date(Double(number)) as? D }
-        case .float(let seconds):
-            if D.self == Date.self || D.self == Date?.self { return date(seconds) as? D }
-        case .null:
-            if D.self == String?.self { return String?.none as? D }
-            if D.self == UUID?.self { return UUID?.none as? D }
-            if D.self == Date?.self { return Date?.none as? D }
-            if D.self == Int?.self { return Int?.none as? D }
-            if D.self == Int64?.self { return Int64?.none as? D }
-            if D.self == Bool?.self { return Bool?.none as? D }
-        case .blob:
-            break
+        guard let kind = ColumnType.of(D.self) else { return nil }
+        switch (data, kind) {
+        case (.text(let text), .string): return ColumnType.same(text, as: D.self)
+        case (.text(let text), .optionalString): return ColumnType.same(String?.some(text), as: D.self)
+        case (.text(let text), .uuid), (.text(let text), .optionalUUID):
+            guard let id = UUID(hyphenated: text) ?? UUID(uuidString: text) else { return nil }
+            return kind == .uuid ? ColumnType.same(id, as: D.self) : ColumnType.same(UUID?.some(id), as: D.self)
+        case (.integer(let number), .int): return ColumnType.same(number, as: D.self)
+        case (.integer(let number), .optionalInt): return ColumnType.same(Int?.some(number), as: D.self)
+        case (.integer(let number), .int64): return ColumnType.same(Int64(number), as: D.self)
+        case (.integer(let number), .optionalInt64): return ColumnType.same(Int64?.some(Int64(number)), as: D.self)
+        case (.integer(let number), .bool) where number == 0 || number == 1: return ColumnType.same(number == 1, as: D.self)
+        case (.integer(let number), .optionalBool) where number == 0 || number == 1: return ColumnType.same(Bool?.some(number == 1), as: D.self)
+        case (.integer(let number), .date): return ColumnType.same(date(Double(number)), as: D.self)
+        case (.integer(let number), .optionalDate): return ColumnType.same(Date?.some(date(Double(number))), as: D.self)
+        case (.float(let seconds), .date): return ColumnType.same(date(seconds), as: D.self)
+        case (.float(let seconds), .optionalDate): return ColumnType.same(Date?.some(date(seconds)), as: D.self)
+        case (.null, .optionalString): return ColumnType.same(String?.none, as: D.self)
+        case (.null, .optionalUUID): return ColumnType.same(UUID?.none, as: D.self)
+        case (.null, .optionalDate): return ColumnType.same(Date?.none, as: D.self)
+        case (.null, .optionalInt): return ColumnType.same(Int?.none, as: D.self)
+        case (.null, .optionalInt64): return ColumnType.same(Int64?.none, as: D.self)
+        case (.null, .optionalBool): return ColumnType.same(Bool?.none, as: D.self)
+        default: return nil
         }
-        return nil
     }
 
     /// A date from seconds since 1970, rounded to the microsecond as SQLiteNIO rounds it.

@@ -176,7 +176,7 @@ struct GrantStore: Sendable {
               ORDER BY granted_at DESC LIMIT 1
             ) AS found
             LEFT JOIN LATERAL (
-              SELECT \(PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: "case_")) FROM cases
+              SELECT \(PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: Self.verifiedColumns.prefix)) FROM cases
               WHERE cases.account_id = found.account_id AND cases.state = \(bind: CaseState.verified.rawValue)
                 AND cases.program IN (
                   SELECT accepts.program FROM unnest(\(bind: accepts.map(\.0)), \(bind: accepts.map(\.1))) AS accepts (n, program) WHERE accepts.n = asked.n
@@ -188,11 +188,14 @@ struct GrantStore: Sendable {
         var found = [WithVerification?](repeating: nil, count: batch.count)
         for row in rows {
             let n: Int = try row.value("n")
-            let verified = try row.decodeNil(column: "case_id") ? nil : try CaseStore.value(row: PrefixedRow(row: row, prefix: "case_"))
+            let verified = try row.decodeNil(column: "case_id") ? nil : try CaseStore.value(row: PrefixedRow(row: row, names: Self.verifiedColumns))
             found[n - 1] = (try Self.grant(row: row), verified)
         }
         return found
     }
+
+    /// The verification's columns beside the grant's in `inForceWithVerification`'s rows.
+    static let verifiedColumns = PrefixedRow.Names(CaseStore.columnNames, prefix: "case_")
 
     /// The columns a `Grant` is read from (`grant(row:)`), on the paths every verification and
     /// every platform query take.

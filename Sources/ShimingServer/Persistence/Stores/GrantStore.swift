@@ -136,24 +136,27 @@ struct GrantStore: Sendable {
     /// `subject`, with the person's newest verification of one of `programs` still in force
     /// (as `GrantService.verification(among:platform:)` picks it from all of them). Only that
     /// one case is read, as columns.
-    /// - On SQLite two statements, which run in-process from prepared statements.
+    /// - On SQLite one statement, run in-process from a prepared statement (one read
+    ///   transaction, where two statements took two).
     /// - On PostgreSQL one statement. Outside a transaction the reads that arrive while one is
     ///   read are read together in one statement (`ReadBatches`), each at its own time.
     func inForceWithVerification(platform: UUID, subject: String, programs: [String], at now: Date) async throws -> WithVerification? {
         guard SQLEngine.of(db) != .sqlite else {
-            let inForce: SQLQueryString = """
-                platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
-                ORDER BY granted_at DESC LIMIT 1
-                """
-            guard let row = try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE \(inForce)").first() else { return nil }
-            let grant = try Self.grant(row: row)
-            guard !programs.isEmpty else { return (grant, nil) }
-            let verified = try await db.sql().raw("""
-                SELECT \(CaseStore.columns) FROM cases WHERE account_id = \(bind: grant.accountID) AND state = \(bind: CaseState.verified.rawValue)
+            // The newest grant in force, joined to the case the newest verification picks.
+            let verified: SQLQueryString = programs.isEmpty ? "NULL" : """
+                (SELECT id FROM cases WHERE account_id = found.account_id AND state = \(bind: CaseState.verified.rawValue)
                   AND program IN (\(binds: programs)) AND (expires_at IS NULL OR expires_at > \(bind: now))
-                ORDER BY verified_at DESC NULLS LAST LIMIT 1
-                """).first().map(CaseStore.value(row:))
-            return (grant, verified)
+                ORDER BY verified_at DESC NULLS LAST LIMIT 1)
+                """
+            let row = try await db.sql().raw("""
+                SELECT found.*, \(PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: Self.verifiedColumns.prefix)) FROM (
+                  SELECT \(Self.columns) FROM grants
+                  WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
+                  ORDER BY granted_at DESC LIMIT 1
+                ) AS found LEFT JOIN cases ON cases.id = \(verified)
+                """).first()
+            guard let row else { return nil }
+            return try Self.grantWithVerification(row: row)
         }
         let read = InForceRead(platform: platform, subject: subject, programs: programs, now: now)
         guard !db.inTransaction else { return try await inForceWithVerification([read])[0] }
@@ -188,10 +191,16 @@ struct GrantStore: Sendable {
         var found = [WithVerification?](repeating: nil, count: batch.count)
         for row in rows {
             let n: Int = try row.value("n")
-            let verified = try row.decodeNil(column: "case_id") ? nil : try CaseStore.value(row: PrefixedRow(row: row, names: Self.verifiedColumns))
-            found[n - 1] = (try Self.grant(row: row), verified)
+            found[n - 1] = try Self.grantWithVerification(row: row)
         }
         return found
+    }
+
+    /// A grant with the verification beside it in the same row (its columns named `case_…`;
+    /// NULL where there is none).
+    private static func grantWithVerification(row: any SQLRow) throws -> WithVerification {
+        let verified = try row.decodeNil(column: "case_id") ? nil : try CaseStore.value(row: PrefixedRow(row: row, names: verifiedColumns))
+        return (try grant(row: row), verified)
     }
 
     /// The verification's columns beside the grant's in `inForceWithVerification`'s rows.

@@ -149,7 +149,7 @@ struct GrantStore: Sendable {
                 ORDER BY verified_at DESC NULLS LAST LIMIT 1)
                 """
             let row = try await db.sql().raw("""
-                SELECT found.*, \(PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: Self.verifiedColumns.prefix)) FROM (
+                SELECT found.*, \(Self.verifiedSelect) FROM (
                   SELECT \(Self.columns) FROM grants
                   WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
                   ORDER BY granted_at DESC LIMIT 1
@@ -179,7 +179,7 @@ struct GrantStore: Sendable {
               ORDER BY granted_at DESC LIMIT 1
             ) AS found
             LEFT JOIN LATERAL (
-              SELECT \(PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: Self.verifiedColumns.prefix)) FROM cases
+              SELECT \(Self.verifiedSelect) FROM cases
               WHERE cases.account_id = found.account_id AND cases.state = \(bind: CaseState.verified.rawValue)
                 AND cases.program IN (
                   SELECT accepts.program FROM unnest(\(bind: accepts.map(\.0)), \(bind: accepts.map(\.1))) AS accepts (n, program) WHERE accepts.n = asked.n
@@ -205,6 +205,8 @@ struct GrantStore: Sendable {
 
     /// The verification's columns beside the grant's in `inForceWithVerification`'s rows.
     static let verifiedColumns = PrefixedRow.Names(CaseStore.columnNames, prefix: "case_")
+    /// Those columns as they are selected (`cases.id AS case_id, …`), written once.
+    static let verifiedSelect = PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: verifiedColumns.prefix)
 
     /// The columns a `Grant` is read from (`grant(row:)`), on the paths every verification and
     /// every platform query take.

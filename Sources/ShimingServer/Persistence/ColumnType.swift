@@ -5,9 +5,9 @@ import Foundation
 /// The row readers (`DirectSQLiteRow`, `KeptRow`) are asked for a value through SQLKit's generic
 /// `decode(column:as:)`, unspecialised. Comparing the type asked for with `String?.self`
 /// there asks the runtime for `Optional<String>`'s metadata at every comparison (a lookup in
-/// its cache), and handing the value back with `as? T` is a dynamic cast: together about half
-/// of the time a verification query spent reading its row. These identities are computed
-/// once; a value of the type found is handed back as it is (`unsafeBitCast` to the same type).
+/// its cache), and handing the value back with `as? T` is a dynamic cast, for every value of
+/// every row. These identities are computed once; a value of the type found is handed back as
+/// it is (`unsafeBitCast` to the same type).
 enum ColumnType {
     case string, optionalString, uuid, optionalUUID, date, optionalDate
     case int, optionalInt, int64, optionalInt64, bool, optionalBool
@@ -23,14 +23,6 @@ enum ColumnType {
 
     /// The kind of `type`, nil for any other type.
     static func of<T>(_ type: T.Type) -> ColumnType? { known[ObjectIdentifier(type)] }
-
-    /// Whether the type is optional (a NULL reads as nil).
-    var isOptional: Bool {
-        switch self {
-        case .optionalString, .optionalUUID, .optionalDate, .optionalInt, .optionalInt64, .optionalBool: true
-        case .string, .uuid, .date, .int, .int64, .bool: false
-        }
-    }
 
     /// `value` as `T`, which `of` found to be `V` itself.
     @inline(__always)

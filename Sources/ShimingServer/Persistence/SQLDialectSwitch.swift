@@ -8,7 +8,12 @@ enum SQLEngine: Sendable {
 
     /// The engine behind a Fluent database.
     static func of(_ database: any Database) -> SQLEngine {
-        (database as? any SQLDatabase)?.dialect.name == "postgresql" ? .postgres : .sqlite
+        (database as? any SQLDatabase).map { of(sql: $0) } ?? .sqlite
+    }
+
+    /// The engine behind an SQLKit database.
+    static func of(sql database: any SQLDatabase) -> SQLEngine {
+        database.dialect.name == "postgresql" ? .postgres : .sqlite
     }
 }
 

@@ -171,7 +171,7 @@ public enum AuditLog {
     static func insert(_ events: [AuditEvent], on sql: any SQLDatabase) async throws {
         for start in stride(from: 0, to: events.count, by: 500) {
             let chunk = events[start..<min(start + 500, events.count)]
-            if sql.dialect.name == "postgresql" {
+            if SQLEngine.of(sql: sql) == .postgres {
                 try await sql.raw("""
                     INSERT INTO audit_events (id, seq, actor, action, subject, occurred_at, ip, details, prev_hash, hash)
                     SELECT * FROM unnest(\(bind: chunk.map(\.id)), \(bind: chunk.map(\.seq)), \(bind: chunk.map(\.actor)), \(bind: chunk.map(\.action)),

@@ -194,11 +194,8 @@ final class GroupCommit: Sendable {
                         try await batch[0].body(tx)
                         return [nil]
                     }
-                    // A savepoint is opened over the ones before (never released: the commit ends
-                    // them all), so a transaction costs one statement more, not two, and a
-                    // repeatable one that follows repeatable ones costs none (`shared`: those
-                    // run under the newest savepoint). `ROLLBACK TO` the newest savepoint of the
-                    // name undoes the failed one, and the ones sharing its savepoint, alone.
+                    // A transaction in a savepoint of its own: `ROLLBACK TO` the newest savepoint
+                    // of the name undoes it alone when it fails.
                     func inOwnSavepoint(_ waiter: Waiter) async throws -> (any Error)? {
                         try await sql.raw("SAVEPOINT grouped").run()
                         let mark = tail.mark
@@ -208,6 +205,23 @@ final class GroupCommit: Sendable {
                         return error
                     }
                     var outcomes = [(any Error)?](repeating: nil, count: batch.count)
+                    if SQLEngine.of(sql: sql) == .sqlite {
+                        // SQLite: each in a savepoint of its own, released once it ended. Its
+                        // statements cost no round trip, and an open savepoint keeps every page
+                        // changed under it in SQLite's statement journal, a list of 1 KiB chunks
+                        // that each statement's end walks from its start: over a group of
+                        // submissions, 9 % of the writer's time. Released, it empties.
+                        for (index, waiter) in batch.enumerated() {
+                            outcomes[index] = try await inOwnSavepoint(waiter)
+                            try await sql.raw("RELEASE grouped").run()
+                        }
+                        return outcomes
+                    }
+                    // On PostgreSQL, where each statement is a round trip, a savepoint is opened
+                    // over the ones before (never released: the commit ends them all), so a
+                    // transaction costs one statement more, not two, and a repeatable one that
+                    // follows repeatable ones costs none (`shared`: those run under the newest
+                    // savepoint, and when one fails the others that shared it run again).
                     var shared: [Int] = []
                     var mark = tail.mark
                     for (index, waiter) in batch.enumerated() {

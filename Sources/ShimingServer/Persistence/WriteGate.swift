@@ -60,7 +60,8 @@ public final class WriteGate: Sendable {
 
     /// Runs `body` inside a database transaction, admitted through the gate. `repeatable`: the
     /// body changes nothing but through the transaction, so it may run again after its first
-    /// run was rolled back, and a group runs it without a savepoint of its own (`GroupCommit`).
+    /// run was rolled back, and a group on PostgreSQL runs it without a savepoint of its own
+    /// (`GroupCommit`).
     /// `locksChainItself`: the body's first statement takes the audit chain's lock where the
     /// group would take it first (`AuditChainTail.awaitingLock`).
     @discardableResult

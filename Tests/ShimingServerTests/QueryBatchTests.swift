@@ -118,6 +118,27 @@ struct BatcherTests {
         try await loops.shutdownGracefully()
     }
 
+    @Test("a batch's results reach each caller on the loop it waits on, in order (one task for each loop), and at once for a caller on no loop")
+    func resumedOnTheirLoops() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (first, second) = (loops.next(), loops.next())
+        #expect(first !== second)
+        let seen = NIOLockedValueBox<[(item: Int, first: Bool, second: Bool)]>([])
+        let items: [(loop: (any EventLoop)?, item: Int)] = [(first, 0), (second, 1), (nil, 2), (first, 3), (second, 4), (first, 5)]
+        Batcher<Int, Int>.deliver(items) { item in
+            seen.withLockedValue { $0.append((item, first.inEventLoop, second.inEventLoop)) }
+        }
+        // The caller on no loop has its result before `deliver` returns.
+        #expect(seen.withLockedValue { $0.map(\.item) } == [2])
+        try await first.submit {}.get()
+        try await second.submit {}.get()
+        let delivered = seen.withLockedValue { $0 }
+        #expect(delivered.map(\.item).sorted() == [0, 1, 2, 3, 4, 5])
+        #expect(delivered.filter(\.first).map(\.item) == [0, 3, 5])
+        #expect(delivered.filter(\.second).map(\.item) == [1, 4])
+        try await loops.shutdownGracefully()
+    }
+
     @Test("a batch whose operation answers the wrong number of results fails every call in it, and the batcher goes on")
     func miscounted() async throws {
         let batcher = Batcher<Int, Int>(largest: 64)

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Calls that arrive while a batch runs wait, and run together as the next batch: many
@@ -18,6 +20,8 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     private struct Waiter: Sendable {
         let input: Input
         let done: CheckedContinuation<Result<Output, any Error>, Never>
+        /// The request loop the caller waits on (nil: none), where it is resumed.
+        let loop: (any EventLoop)?
     }
 
     private struct State: Sendable {
@@ -58,9 +62,10 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
 
     /// Runs `input` in the next batch and answers its result.
     func run(_ input: Input, body: @escaping Body) async throws -> Output {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop
         let result = await withCheckedContinuation { (done: CheckedContinuation<Result<Output, any Error>, Never>) in
             let leads = state.withLock { state -> Bool in
-                state.waiting.append(Waiter(input: input, done: done))
+                state.waiting.append(Waiter(input: input, done: done, loop: loop))
                 guard state.leaders < concurrent else { return false }
                 state.leaders += 1
                 return true
@@ -99,7 +104,37 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
                 $0.taken -= batch.count
                 $0.holding -= 1
             }
-            for (waiter, result) in zip(batch, results) { waiter.done.resume(returning: result) }
+            Self.resume(batch, with: results)
+        }
+    }
+
+    /// Resumes each caller on the loop it waits on (`deliver`).
+    private static func resume(_ batch: [Waiter], with results: [Result<Output, any Error>]) {
+        deliver(zip(batch, results).map { ($0.loop, ($0.done, $1)) }) { done, result in done.resume(returning: result) }
+    }
+
+    /// Hands each item to `resume` on its loop, with one task handed to each loop for all of its
+    /// items, in order; an item without a loop (or on the loop this runs on) at once.
+    ///
+    /// A continuation resumed from the writer's thread (or a database connection's) goes to any
+    /// request loop, in turn: half of the callers then ran on a loop other than their
+    /// connection's, and handed their answer over to it again; and each resumption was a task
+    /// handed across threads. On its own loop, a caller is resumed where it answers.
+    static func deliver<Item: Sendable>(_ items: [(loop: (any EventLoop)?, item: Item)], resume: @escaping @Sendable (Item) -> Void) {
+        var byLoop: [(loop: any EventLoop, items: [Item])] = []
+        for (loop, item) in items {
+            guard let loop, !loop.inEventLoop else {
+                resume(item)
+                continue
+            }
+            if let index = byLoop.firstIndex(where: { $0.loop === loop }) {
+                byLoop[index].items.append(item)
+            } else {
+                byLoop.append((loop, [item]))
+            }
+        }
+        for (loop, items) in byLoop {
+            loop.execute { for item in items { resume(item) } }
         }
     }
 }

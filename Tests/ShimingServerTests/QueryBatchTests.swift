@@ -118,7 +118,7 @@ struct BatcherTests {
         try await loops.shutdownGracefully()
     }
 
-    @Test("a batch's results reach each caller on the loop it waits on, in order (one task for each loop), and at once for a caller on no loop")
+    @Test("a batch's results reach each caller on the loop it waits on, in order, and a caller on no loop's at once, before any other")
     func resumedOnTheirLoops() async throws {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let (first, second) = (loops.next(), loops.next())
@@ -128,8 +128,9 @@ struct BatcherTests {
         Batcher<Int, Int>.deliver(items) { item in
             seen.withLockedValue { $0.append((item, first.inEventLoop, second.inEventLoop)) }
         }
-        // The caller on no loop has its result before `deliver` returns.
-        #expect(seen.withLockedValue { $0.map(\.item) } == [2])
+        // The caller on no loop has its result before `deliver` hands the others to their loops
+        // (which may already have run them by now).
+        #expect(seen.withLockedValue { $0.first?.item } == 2)
         try await first.submit {}.get()
         try await second.submit {}.get()
         let delivered = seen.withLockedValue { $0 }

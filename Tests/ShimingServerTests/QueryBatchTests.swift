@@ -125,7 +125,7 @@ struct BatcherTests {
         #expect(first !== second)
         let seen = NIOLockedValueBox<[(item: Int, first: Bool, second: Bool)]>([])
         let items: [(loop: (any EventLoop)?, item: Int)] = [(first, 0), (second, 1), (nil, 2), (first, 3), (second, 4), (first, 5)]
-        Batcher<Int, Int>.deliver(items) { item in
+        CallerLoops.deliver(items) { item in
             seen.withLockedValue { $0.append((item, first.inEventLoop, second.inEventLoop)) }
         }
         // The caller on no loop has its result before `deliver` hands the others to their loops

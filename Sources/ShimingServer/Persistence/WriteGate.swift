@@ -99,6 +99,8 @@ final class GroupCommit: Sendable {
         let done: CheckedContinuation<(any Error)?, Never>
         let repeatable: Bool
         let locksChainItself: Bool
+        /// The request loop the caller waits on (nil: none), where it is resumed.
+        let loop: (any EventLoop)?
     }
 
     private struct State {
@@ -129,11 +131,12 @@ final class GroupCommit: Sendable {
     func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?, repeatable: Bool = false, locksChainItself: Bool = false,
                           _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let result = NIOLockedValueBox<T?>(nil)
+        let loop = CallerLoops.current
         let failure = await withCheckedContinuation { (done: CheckedContinuation<(any Error)?, Never>) in
             let waiter = Waiter(body: { tx in
                 let value = try await body(tx)
                 result.withLockedValue { $0 = value }
-            }, done: done, repeatable: repeatable, locksChainItself: locksChainItself)
+            }, done: done, repeatable: repeatable, locksChainItself: locksChainItself, loop: loop)
             let leads = state.withLockedValue { state -> Bool in
                 state.waiting.append(waiter)
                 guard !state.leading else { return false }
@@ -174,7 +177,8 @@ final class GroupCommit: Sendable {
                 $0.commits += 1
                 $0.transactions += batch.count
             }
-            for (waiter, outcome) in zip(batch, outcomes) { waiter.done.resume(returning: outcome) }
+            // Each caller on its own loop (`CallerLoops.deliver`), as a `Batcher`'s are.
+            CallerLoops.deliver(zip(batch, outcomes).map { ($0.loop, ($0.done, $1)) }) { done, outcome in done.resume(returning: outcome) }
         }
     }
 

@@ -62,7 +62,7 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
 
     /// Runs `input` in the next batch and answers its result.
     func run(_ input: Input, body: @escaping Body) async throws -> Output {
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop
+        let loop = CallerLoops.current
         let result = await withCheckedContinuation { (done: CheckedContinuation<Result<Output, any Error>, Never>) in
             let leads = state.withLock { state -> Bool in
                 state.waiting.append(Waiter(input: input, done: done, loop: loop))
@@ -108,10 +108,17 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
         }
     }
 
-    /// Resumes each caller on the loop it waits on (`deliver`).
+    /// Resumes each caller on the loop it waits on (`CallerLoops.deliver`).
     private static func resume(_ batch: [Waiter], with results: [Result<Output, any Error>]) {
-        deliver(zip(batch, results).map { ($0.loop, ($0.done, $1)) }) { done, result in done.resume(returning: result) }
+        CallerLoops.deliver(zip(batch, results).map { ($0.loop, ($0.done, $1)) }) { done, result in done.resume(returning: result) }
     }
+}
+
+/// Where callers that wait for others' work (a `Batcher`'s batch, a write group) are resumed:
+/// on the request loop each waits on.
+enum CallerLoops {
+    /// The event loop the calling code runs on (nil: none, e.g. under the tests' executor).
+    static var current: (any EventLoop)? { MultiThreadedEventLoopGroup.currentEventLoop }
 
     /// Hands each item to `resume` on its loop, with one task handed to each loop for all of its
     /// items, in order; an item without a loop (or on the loop this runs on) at once.

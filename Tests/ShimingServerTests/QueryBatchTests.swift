@@ -257,11 +257,11 @@ struct QueryBatchTests {
         }
     }
 
-    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; a verification past its end is not read")
+    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; who decided the verification is read; a verification past its end is not read")
     func readsInBatches() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service) { shiming in
-            let (_, _, subject) = try await shiming.grantedShopper(service, admin: "admin.reads", phone: "13800138072", reference: "reads")
+            let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.reads", phone: "13800138072", reference: "reads")
             let row = try #require(try await shiming.db.sql().raw("""
                 SELECT grants.platform_id, grants.expires_at, cases.program, cases.id AS case_id FROM grants JOIN cases ON cases.account_id = grants.account_id
                 WHERE grants.subject = \(bind: subject) AND cases.state = 'verified'
@@ -274,8 +274,8 @@ struct QueryBatchTests {
                          (platform, subject, ["education-card"], now)]
             let store = Store(shiming.db, context: shiming.app.shiming)
             // What each read alone gives: inside a transaction, which never batches.
-            func alone(_ reads: [(UUID, String, [String], Date)]) async throws -> [GrantStore.WithVerification?] {
-                var found: [GrantStore.WithVerification?] = []
+            func alone(_ reads: [(UUID, String, [String], Date)]) async throws -> [GrantStore.Queried?] {
+                var found: [GrantStore.Queried?] = []
                 for (platform, subject, programs, at) in reads {
                     found.append(try await store.transaction { tx in
                         try await tx.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: at)
@@ -293,11 +293,24 @@ struct QueryBatchTests {
                 { @Sendable in try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: at) }
             })
             for (n, (read, expected)) in zip(found, expected).enumerated() {
-                #expect(read?.0 == expected?.0 && read?.verified == expected?.verified, "read \(n)")
+                #expect(read == expected, "read \(n)")
             }
             // SQLite reads in-process and never batches.
             #expect(batcher.batches - before == batches)
             #expect(SQLEngine.of(shiming.db) == .postgres ? (2...ReadBatches.concurrent + 1).contains(batches) : batches == 0, "\(batches) batches")
+
+            // Who decided is read from the decision (not decoded whole): a person's decision answers "reviewed".
+            #expect(expected[0]?.verified?.decidedBy == "system" && Set(expected[0]?.claims ?? []) == [.verified, .ageOver18, .maskedName])
+            let reviewer = UUID().uuidString.lowercased()
+            try await shiming.db.sql().raw("""
+                UPDATE cases SET decision_json = REPLACE(decision_json, '"decidedBy":"system"', \(bind: "\"decidedBy\":\"\(reviewer)\"")) WHERE id = \(bind: verifiedCase)
+                """).run()
+            #expect(try await alone([reads[0]]).first??.verified?.decidedBy == reviewer)
+            let batched = try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: now)
+            #expect(batched?.verified?.decidedBy == reviewer)
+            let answer = try await shiming.query(key, subject)
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(try answer.json(VerificationReply.self).level == "reviewed")
 
             // A verification that ran out is not read, alone or batched; the grant still is.
             try await shiming.db.sql().raw("UPDATE cases SET expires_at = \(bind: now.addingTimeInterval(-1)) WHERE id = \(bind: verifiedCase)").run()

@@ -17,5 +17,5 @@ final class ReadBatches: Sendable {
     let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64, concurrent: ReadBatches.concurrent)
     /// The verification query's grants in force with the verification each platform accepts
     /// (`GrantStore.inForceWithVerification`).
-    let grants = Batcher<GrantStore.InForceRead, GrantStore.WithVerification?>(largest: 64, concurrent: ReadBatches.concurrent)
+    let grants = Batcher<GrantStore.InForceRead, GrantStore.Queried?>(largest: 64, concurrent: ReadBatches.concurrent)
 }

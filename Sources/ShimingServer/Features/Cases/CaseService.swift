@@ -73,7 +73,12 @@ struct CaseService: Sendable {
 
     /// What the applicant stated, decrypted (no I/O: usable inside a transaction).
     func application(of item: StoredCase) throws -> CaseApplication {
-        let json = try cipher.open(item.dataSealed, context: StoredCase.dataContext(item.id))
+        try application(sealed: item.dataSealed, of: item.id)
+    }
+
+    /// The application sealed as case `id`'s (`StoredCase.dataSealed`), opened.
+    func application(sealed: String, of id: UUID) throws -> CaseApplication {
+        let json = try cipher.open(sealed, context: StoredCase.dataContext(id))
         return try DirectJSON.decode(CaseApplication.self, from: json, iso8601Dates: false)
     }
 

@@ -39,6 +39,26 @@ struct QueryCall: Sendable {
     let ip: String?
 }
 
+/// What a verification query's answer is made of: the clear facts of the verification the
+/// platform accepts and its sealed application. The query reads these alone, not the whole case.
+struct AnsweredVerification: Sendable, Equatable {
+    var id: UUID
+    var program: String
+    var dataSealed: String
+    var identityCode: String?
+    /// `system`, or the id of the staff member who decided (the answer's `level`).
+    var decidedBy: String?
+    var verifiedAt: Date?
+    var expiresAt: Date?
+}
+
+extension AnsweredVerification {
+    init(_ item: StoredCase) {
+        self.init(id: item.id, program: item.program, dataSealed: item.dataSealed, identityCode: item.identityCode, decidedBy: item.decidedBy,
+                  verifiedAt: item.verifiedAt, expiresAt: item.expiresAt)
+    }
+}
+
 /// What the verification query answers: whether the person is verified, how, and exactly the
 /// claims the grant allows (absent where the verification does not carry them).
 struct VerificationAnswer: Sendable, Equatable {
@@ -69,11 +89,11 @@ extension GrantService {
         let found = subject.count <= 100
             ? try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now) : nil
         var answer: VerificationAnswer?
-        if let (grant, verified) = found {
-            try await store.keys.load([grant.accountID])
-            answer = try self.answer(grant, verification: verified)
+        if let found {
+            try await store.keys.load([found.accountID])
+            answer = try self.answer(claims: found.claims, verification: found.verified)
         }
-        let call = QueryCall(platform: platform.id, key: key, grant: found?.0.id, ip: ip)
+        let call = QueryCall(platform: platform.id, key: key, grant: found?.id, ip: ip)
         let recorded = try await context.queryCalls.run(call) { calls in await self.recordQueries(calls) }
         guard recorded, let answer else { throw CommonErrors.notFound }
         return answer
@@ -154,16 +174,17 @@ extension GrantService {
 
     /// The answer a grant allows, from the person's verification in force.
     func answer(_ grant: Grant, platform: Platform, in tx: Store) async throws -> VerificationAnswer {
-        try answer(grant, verification: try await verifiedCase(account: grant.accountID, platform: platform, in: tx))
+        let verified = try await verifiedCase(account: grant.accountID, platform: platform, in: tx)
+        return try answer(claims: grant.claims, verification: verified.map(AnsweredVerification.init))
     }
 
-    /// The answer a grant allows, from the verification the platform accepts (nil: none).
-    func answer(_ grant: Grant, verification item: StoredCase?) throws -> VerificationAnswer {
+    /// The answer a grant of `claims` allows, from the verification the platform accepts (nil: none).
+    func answer(claims granted: [PlatformClaim], verification item: AnsweredVerification?) throws -> VerificationAnswer {
         guard let item, let program = context.programs[item.program] else {
-            return VerificationAnswer(verified: false, claims: grant.claims.contains(.verified) ? ["verified": .bool(false)] : [:])
+            return VerificationAnswer(verified: false, claims: granted.contains(.verified) ? ["verified": .bool(false)] : [:])
         }
-        let application = try cases.application(of: item)
-        let granted = Set(grant.claims)
+        let application = try cases.application(sealed: item.dataSealed, of: item.id)
+        let granted = Set(granted)
         var claims: [String: ClaimValue] = [:]
         for claim in granted {
             if let value = Self.value(of: claim, item: item, application: application, today: CivilDate(unixSeconds: Int64(now.timeIntervalSince1970))) {
@@ -176,15 +197,15 @@ extension GrantService {
         )
     }
 
-    static func level(_ item: StoredCase, program: Program) -> String {
+    static func level(_ item: AnsweredVerification, program: Program) -> String {
         if let decidedBy = item.decidedBy, decidedBy != "system" { return "reviewed" }
         return program.registry.source == .none ? "document" : "registry"
     }
 
     /// One claim's value, or nil where the verification does not carry it (no birth date in a
     /// passport number, no school outside education programs). Never the document number.
-    static func value(of claim: PlatformClaim, item: StoredCase, application: CaseApplication, today: CivilDate) -> ClaimValue? {
-        let name = application.identity.name.map(PersonalName.compact)
+    static func value(of claim: PlatformClaim, item: AnsweredVerification, application: CaseApplication, today: CivilDate) -> ClaimValue? {
+        var name: String? { application.identity.name.map(PersonalName.compact) }
         switch claim {
         case .verified: return .bool(true)
         case .program: return .string(item.program)

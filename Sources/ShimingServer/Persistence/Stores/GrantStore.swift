@@ -119,9 +119,14 @@ struct GrantStore: Sendable {
             """).all().map(Self.grant(row:))
     }
 
-    /// A grant in force with the verification its platform accepts (nil: none), as
-    /// `inForceWithVerification` answers it.
-    typealias WithVerification = (Grant, verified: StoredCase?)
+    /// What the verification query reads of a grant in force (`inForceWithVerification`): what
+    /// its answer and its write need, with the verification the platform accepts (nil: none).
+    struct Queried: Sendable, Equatable {
+        let id: UUID
+        let accountID: UUID
+        let claims: [PlatformClaim]
+        let verified: AnsweredVerification?
+    }
 
     /// One read of `inForceWithVerification`, in a batch.
     struct InForceRead: Sendable {
@@ -134,33 +139,44 @@ struct GrantStore: Sendable {
 
     /// The verification query's read: the grant in force under which the platform knows
     /// `subject`, with the person's newest verification of one of `programs` still in force
-    /// (as `GrantService.verification(among:platform:)` picks it from all of them). Only that
-    /// one case is read, as columns.
+    /// (as `GrantService.verification(among:platform:)` picks it from all of them). Of the two,
+    /// only the columns the answer needs are read (a whole case's decoding was a third of
+    /// the read's time on SQLite).
     /// - On SQLite one statement, run in-process from a prepared statement (one read
-    ///   transaction, where two statements took two).
+    ///   transaction, where two statements took two), its text written once per count of programs.
     /// - On PostgreSQL one statement. Outside a transaction the reads that arrive while one is
     ///   read are read together in one statement (`ReadBatches`), each at its own time.
-    func inForceWithVerification(platform: UUID, subject: String, programs: [String], at now: Date) async throws -> WithVerification? {
+    func inForceWithVerification(platform: UUID, subject: String, programs: [String], at now: Date) async throws -> Queried? {
         guard SQLEngine.of(db) != .sqlite else {
-            // The newest grant in force, joined to the case the newest verification picks.
-            let verified: SQLQueryString = programs.isEmpty ? "NULL" : """
-                (SELECT id FROM cases WHERE account_id = found.account_id AND state = \(bind: CaseState.verified.rawValue)
-                  AND program IN (\(binds: programs)) AND (expires_at IS NULL OR expires_at > \(bind: now))
-                ORDER BY verified_at DESC NULLS LAST LIMIT 1)
-                """
-            let row = try await db.sql().raw("""
-                SELECT found.*, \(Self.verifiedSelect) FROM (
-                  SELECT \(Self.columns) FROM grants
-                  WHERE platform_id = \(bind: platform) AND subject = \(bind: subject) AND revoked_at IS NULL AND expires_at > \(bind: now)
-                  ORDER BY granted_at DESC LIMIT 1
-                ) AS found LEFT JOIN cases ON cases.id = \(verified)
-                """).first()
-            guard let row else { return nil }
-            return try Self.grantWithVerification(row: row)
+            let binds: [any Encodable & Sendable] = [platform, subject, now] + programs + (programs.isEmpty ? [] : [now])
+            let sql = programs.count < Self.sqliteStatements.count ? Self.sqliteStatements[programs.count] : Self.sqliteInForce(programs: programs.count)
+            guard let row = try await db.sql().text(SQLText(sql: sql, binds: binds)).first()
+            else { return nil }
+            return try Self.queried(row: row)
         }
         let read = InForceRead(platform: platform, subject: subject, programs: programs, now: now)
         guard !db.inTransaction else { return try await inForceWithVerification([read])[0] }
         return try await reads.grants.run(read, all: { [self] batch in try await inForceWithVerification(batch) })
+    }
+
+    /// `sqliteInForce` for up to 8 programs, written once.
+    private static let sqliteStatements = (0...8).map(sqliteInForce(programs:))
+
+    /// SQLite: the newest grant in force (platform, subject, time), joined to the case the
+    /// newest verification picks (the `count` programs, time).
+    private static func sqliteInForce(programs count: Int) -> String {
+        let verified = count == 0 ? "NULL" : """
+            (SELECT id FROM cases WHERE account_id = found.account_id AND state = '\(CaseState.verified.rawValue)'
+              AND program IN (\(Array(repeating: "?", count: count).joined(separator: ", "))) AND (expires_at IS NULL OR expires_at > ?)
+            ORDER BY verified_at DESC NULLS LAST LIMIT 1)
+            """
+        return """
+            SELECT found.id, found.account_id, found.claims, \(answeredSelect(decidedBy: "json_extract(cases.decision_json, '$.decidedBy')")) FROM (
+              SELECT id, account_id, claims, granted_at FROM grants
+              WHERE platform_id = ? AND subject = ? AND revoked_at IS NULL AND expires_at > ?
+              ORDER BY granted_at DESC LIMIT 1
+            ) AS found LEFT JOIN cases ON cases.id = \(verified)
+            """
     }
 
     /// PostgreSQL: each read's grant in force with its person's verification the platform
@@ -168,18 +184,18 @@ struct GrantStore: Sendable {
     /// of platforms, subjects and times, each joined to its newest grant in force, and that to
     /// the newest verification in force of one of the read's programs (`accepts`: the reads'
     /// programs as pairs of read and program), its columns named `case_…`.
-    private func inForceWithVerification(_ batch: [InForceRead]) async throws -> [WithVerification?] {
+    private func inForceWithVerification(_ batch: [InForceRead]) async throws -> [Queried?] {
         let accepts = batch.enumerated().flatMap { n, read in read.programs.map { (n + 1, $0) } }
         let rows = try await db.sql().raw("""
-            SELECT asked.n, found.*, verified.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
+            SELECT asked.n, found.id, found.account_id, found.claims, verified.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
               WITH ORDINALITY AS asked (platform_id, subject, at, n)
             CROSS JOIN LATERAL (
-              SELECT \(Self.columns) FROM grants
+              SELECT id, account_id, claims FROM grants
               WHERE grants.platform_id = asked.platform_id AND grants.subject = asked.subject AND revoked_at IS NULL AND expires_at > asked.at
               ORDER BY granted_at DESC LIMIT 1
             ) AS found
             LEFT JOIN LATERAL (
-              SELECT \(Self.verifiedSelect) FROM cases
+              SELECT \(unsafeRaw: Self.answeredSelect(decidedBy: "cases.decision_json::json ->> 'decidedBy'")) FROM cases
               WHERE cases.account_id = found.account_id AND cases.state = \(bind: CaseState.verified.rawValue)
                 AND cases.program IN (
                   SELECT accepts.program FROM unnest(\(bind: accepts.map(\.0)), \(bind: accepts.map(\.1))) AS accepts (n, program) WHERE accepts.n = asked.n
@@ -188,25 +204,31 @@ struct GrantStore: Sendable {
               ORDER BY cases.verified_at DESC NULLS LAST LIMIT 1
             ) AS verified ON true
             """).all()
-        var found = [WithVerification?](repeating: nil, count: batch.count)
+        var found = [Queried?](repeating: nil, count: batch.count)
         for row in rows {
             let n: Int = try row.value("n")
-            found[n - 1] = try Self.grantWithVerification(row: row)
+            found[n - 1] = try Self.queried(row: row)
         }
         return found
     }
 
-    /// A grant with the verification beside it in the same row (its columns named `case_…`;
-    /// NULL where there is none).
-    private static func grantWithVerification(row: any SQLRow) throws -> WithVerification {
-        let verified = try row.decodeNil(column: "case_id") ? nil : try CaseStore.value(row: PrefixedRow(row: row, names: verifiedColumns))
-        return (try grant(row: row), verified)
+    /// The columns of the case an answer is made of (`AnsweredVerification`), named `case_…`
+    /// beside the grant's; `decidedBy` reads the decision's `decidedBy` (the column is written
+    /// by `StoredJSON` alone, so it is JSON).
+    private static func answeredSelect(decidedBy: String) -> String {
+        "cases.id AS case_id, cases.program AS case_program, cases.data_sealed AS case_data_sealed, cases.identity_code AS case_identity_code, "
+            + "\(decidedBy) AS case_decided_by, cases.verified_at AS case_verified_at, cases.expires_at AS case_expires_at"
     }
 
-    /// The verification's columns beside the grant's in `inForceWithVerification`'s rows.
-    static let verifiedColumns = PrefixedRow.Names(CaseStore.columnNames, prefix: "case_")
-    /// Those columns as they are selected (`cases.id AS case_id, …`), written once.
-    static let verifiedSelect = PrefixedRow.columns(CaseStore.columnNames, of: "cases", prefix: verifiedColumns.prefix)
+    /// A grant with the verification beside it in the same row (NULL where there is none).
+    private static func queried(row: any SQLRow) throws -> Queried {
+        let verified = try row.decodeNil(column: "case_id") ? nil : AnsweredVerification(
+            id: try row.value("case_id"), program: try row.value("case_program"), dataSealed: try row.value("case_data_sealed"),
+            identityCode: try row.value("case_identity_code"), decidedBy: try row.value("case_decided_by"),
+            verifiedAt: try row.value("case_verified_at"), expiresAt: try row.value("case_expires_at"))
+        return Queried(id: try row.value("id"), accountID: try row.value("account_id"),
+                       claims: StoredJSON.list(try row.value("claims")).compactMap(PlatformClaim.init(rawValue:)), verified: verified)
+    }
 
     /// The columns a `Grant` is read from (`grant(row:)`), on the paths every verification and
     /// every platform query take.

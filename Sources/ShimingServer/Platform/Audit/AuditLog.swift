@@ -180,17 +180,13 @@ public enum AuditLog {
                     """).run()
                 continue
             }
-            var rows: [SQLQueryString] = []
-            for event in chunk {
-                rows.append("""
-                    (\(bind: event.id), \(bind: event.seq), \(bind: event.actor), \(bind: event.action), \(bind: event.subject),
-                    \(bind: event.occurredAt), \(bind: event.ip), \(bind: event.details), \(bind: event.prevHash), \(bind: event.hash))
-                    """)
+            // SQLite: the text written at once (ten values a row), not serialized value by value.
+            let binds = chunk.flatMap { event -> [any Encodable & Sendable] in
+                [event.id, event.seq, event.actor, event.action, event.subject, event.occurredAt, event.ip, event.details, event.prevHash, event.hash]
             }
-            try await sql.raw("""
-                INSERT INTO audit_events (id, seq, actor, action, subject, occurred_at, ip, details, prev_hash, hash)
-                VALUES \(SQLList(rows, separator: SQLRaw(", ")))
-                """).run()
+            let rows = repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            try await sql.text(SQLText(sql: "INSERT INTO audit_events (id, seq, actor, action, subject, occurred_at, ip, details, prev_hash, hash) VALUES "
+                + rows, binds: binds)).run()
         }
     }
 

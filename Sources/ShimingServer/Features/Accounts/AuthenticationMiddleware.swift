@@ -82,9 +82,10 @@ struct SessionAuthenticator: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         var token: String?
         var viaCookie = false
-        if let bearer = request.headers.bearerAuthorization?.token, bearer.hasPrefix(PlatformService.keyPrefix) {
+        let bearer = request.headers.bearerToken
+        if let bearer, bearer.hasPrefix(PlatformService.keyPrefix) {
             // A platform's key: `PlatformAuthenticator` recognises it.
-        } else if let bearer = request.headers.bearerAuthorization?.token {
+        } else if let bearer {
             token = bearer
         } else if let cookie = request.cookies[Self.cookieName]?.string {
             token = cookie

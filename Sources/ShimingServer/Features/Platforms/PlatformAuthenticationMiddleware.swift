@@ -60,7 +60,7 @@ struct PlatformAuthenticator: AsyncMiddleware {
     let platforms: PlatformService
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if let token = request.headers.bearerAuthorization?.token, token.hasPrefix(PlatformService.keyPrefix) {
+        if let token = request.headers.bearerToken, token.hasPrefix(PlatformService.keyPrefix) {
             guard let (platform, key) = try await platforms.authenticate(apiKey: token) else {
                 throw UserFacingError(code: "invalid_api_key", kind: .unauthenticated,
                                       message: LocalizedText("API 密钥无效或已吊销。", "The API key is unknown or revoked."))

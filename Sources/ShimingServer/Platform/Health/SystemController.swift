@@ -60,7 +60,7 @@ struct SystemController {
 
     @Sendable func metrics(_ req: Request) async throws -> Response {
         if let token = req.shiming.configuration.metricsToken {
-            guard let sent = req.headers.bearerAuthorization?.token,
+            guard let sent = req.headers.bearerToken,
                   SecretHasher.equal(SHA256.hash(data: Data(sent.utf8)).description, SHA256.hash(data: Data(token.utf8)).description) else {
                 throw HTTPFailure.error(for: .unauthorized)
             }

@@ -257,7 +257,7 @@ struct QueryBatchTests {
         }
     }
 
-    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; who decided the verification is read; a verification past its end is not read")
+    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; who decided the verification is read (a decision that is not JSON as none); a verification past its end is not read")
     func readsInBatches() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service) { shiming in
@@ -311,6 +311,15 @@ struct QueryBatchTests {
             let answer = try await shiming.query(key, subject)
             #expect(answer.status == .ok, "\(answer.text)")
             #expect(try answer.json(VerificationReply.self).level == "reviewed")
+            // A decision that is not JSON reads as none (as a case's read takes it), alone and in a batch, and fails nothing.
+            try await shiming.db.sql().raw("UPDATE cases SET decision_json = 'not json' WHERE id = \(bind: verifiedCase)").run()
+            #expect(try await alone([reads[0]]).first??.verified?.id == verifiedCase)
+            #expect(try await alone([reads[0]]).first??.verified?.decidedBy == nil)
+            let unreadable = try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: now)
+            #expect(unreadable?.verified?.id == verifiedCase && unreadable?.verified?.decidedBy == nil)
+            let plain = try await shiming.query(key, subject)
+            #expect(plain.status == .ok, "\(plain.text)")
+            #expect(try plain.json(VerificationReply.self).level == "registry")
 
             // A verification that ran out is not read, alone or batched; the grant still is.
             try await shiming.db.sql().raw("UPDATE cases SET expires_at = \(bind: now.addingTimeInterval(-1)) WHERE id = \(bind: verifiedCase)").run()

@@ -51,6 +51,12 @@ extension StoredCase {
     /// the rest of it (the verification query's level needs no more).
     var decidedBy: String? { $decision.part(Decider.self) { Decider(decidedBy: $0.decidedBy) }?.decidedBy }
 
+    /// The same from a decision as stored (`decision_json`): nil where there is none, or where
+    /// the text does not decode (as `LazyJSON` reads it).
+    static func decidedBy(decisionJSON text: String?) -> String? {
+        text.flatMap { try? StoredJSON.decode(Decider.self, from: $0) }?.decidedBy
+    }
+
     private struct Decider: Decodable {
         var decidedBy: String
     }

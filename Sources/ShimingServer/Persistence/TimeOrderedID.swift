@@ -28,12 +28,36 @@ extension UUID {
         return UUID(uuid: bytes)
     }
 
-    /// The same, from the system's random numbers.
+    /// The same, from the system's random numbers, drawn in one call (`SystemRandomNumberGenerator`
+    /// asks the kernel once for each of the two numbers; an audit event's id is made on the
+    /// writer's thread).
     static func timeOrdered(at time: Date) -> UUID {
-        var generator = SystemRandomNumberGenerator()
+        var generator = DrawnAtOnce()
         return timeOrdered(at: time, using: &generator)
     }
 
     /// The largest time a version 7 UUID holds, in milliseconds since 1970 (48 bits).
     static let largestMilliseconds: UInt64 = (1 << 48) - 1
+}
+
+/// Two random numbers from the system, drawn in one call (`arc4random_buf`: one `getrandom`);
+/// any after them from `SystemRandomNumberGenerator`.
+private struct DrawnAtOnce: RandomNumberGenerator {
+    private var words: (UInt64, UInt64) = (0, 0)
+    private var given = 0
+
+    init() {
+        withUnsafeMutableBytes(of: &words) { arc4random_buf($0.baseAddress!, $0.count) }
+    }
+
+    mutating func next() -> UInt64 {
+        given += 1
+        switch given {
+        case 1: return words.0
+        case 2: return words.1
+        default:
+            var system = SystemRandomNumberGenerator()
+            return system.next()
+        }
+    }
 }

@@ -264,7 +264,8 @@ class Postgres:
                        check=True, capture_output=True)
         subprocess.run(self.prefix + [f"{self.bin}/pg_ctl", "-D", self.dir, "-w", "-l", os.path.join(self.dir, "server.log"), "-o",
                                       f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
-                                      + (" -c shared_preload_libraries=pg_stat_statements,auto_explain -c auto_explain.log_min_duration=5"
+                                      + (" -c shared_preload_libraries=pg_stat_statements,auto_explain -c pg_stat_statements.track_planning=on"
+                                         " -c auto_explain.log_min_duration=5"
                                          " -c auto_explain.log_analyze=on -c auto_explain.log_buffers=on" if statistics else ""), "start"],
                        check=True, capture_output=True)
 

@@ -86,28 +86,46 @@ struct PreparedPostgresTests {
         }
     }
 
-    @Test("a statement planned each time runs unnamed (nothing kept prepared), with its array values, and its rows read as a kept statement's")
-    func plannedEachTimeRowsAreKeptRows() async throws {
+    @Test("a statement planned as the data grows is kept prepared, under a new name at each growth step, with its array values, and its rows read as a kept statement's")
+    func plannedAsDataGrowsIsKeptPerStep() async throws {
         try await withShiming { shiming in
             let ids = [UUID(), UUID()]
-            let rows = try await shiming.db.withConnection { db in
+            try await shiming.db.withConnection { db in
                 let sql = try db.sql()
-                let rows = try await sql.rows(plannedEachTime: """
-                    SELECT asked.id AS u, asked.n AS n, \(bind: "陈桂芳")::text AS planned_each FROM unnest(\(bind: ids)) WITH ORDINALITY AS asked (id, n)
-                    """ as SQLQueryString)
-                #expect(try await prepared("planned_each", on: sql).isEmpty)
-                return rows
-            }
-            #expect(rows.count == 2)
-            for (index, found) in rows.enumerated() {
-                let row = try #require(found as? KeptRow)
-                #expect(try row.decode(column: "u", as: UUID.self) == ids[index] && row.decode(column: "n", as: Int.self) == index + 1)
-                for column in row.allColumns + ["missing"] {
-                    sameAsPostgresKit(String.self, row, column)
-                    sameAsPostgresKit(UUID.self, row, column)
-                    sameAsPostgresKit(Int.self, row, column)
+                for growth in [3, 3, 4, 3] {
+                    let rows = try await sql.rows(planned: """
+                        SELECT asked.id AS u, asked.n AS n, \(bind: "陈桂芳")::text AS planned_growth FROM unnest(\(bind: ids)) WITH ORDINALITY AS asked (id, n)
+                        """ as SQLQueryString, forGrowth: growth)
+                    #expect(rows.count == 2)
+                    for (index, found) in rows.enumerated() {
+                        let row = try #require(found as? KeptRow)
+                        #expect(try row.decode(column: "u", as: UUID.self) == ids[index] && row.decode(column: "n", as: Int.self) == index + 1)
+                        for column in row.allColumns + ["missing"] {
+                            sameAsPostgresKit(String.self, row, column)
+                            sameAsPostgresKit(UUID.self, row, column)
+                            sameAsPostgresKit(Int.self, row, column)
+                        }
+                    }
                 }
+                // One statement for step 3 (run three times), one for step 4 (once): planned afresh
+                // at the new step, the one before still kept.
+                let found = try await prepared("planned_growth", on: sql).sorted { $0.runs > $1.runs }
+                #expect(found.map(\.runs) == [3, 1], "\(found)")
+                #expect(Set(found.map(\.name)).count == 2 && found.allSatisfy { $0.name.hasPrefix("shiming_") })
             }
+        }
+    }
+
+    @Test("the write gate's growth counts the doublings of its writes")
+    func growthSteps() async throws {
+        try await withShiming { shiming in
+            let gate = shiming.app.shiming.writeGate
+            let writes = gate.writes
+            #expect(gate.growth == Int.bitWidth - writes.leadingZeroBitCount)
+            #expect(writes == 0 || (1 << (gate.growth - 1)...(1 << gate.growth) - 1).contains(writes))
+            try await gate.transaction(on: shiming.db) { _ in }
+            #expect(gate.writes == writes + 1)
+            #expect(gate.growth == Int.bitWidth - (writes + 1).leadingZeroBitCount)
         }
     }
 

@@ -1,15 +1,23 @@
 import NIOConcurrencyHelpers
 import SQLKit
 
-/// A statement PostgreSQL plans for its values each time it runs, instead of keeping it
-/// prepared (`PreparedPostgresDatabase`). For a batch's read: its planning is shared by the
-/// batch's requests, and a kept statement's generic plan, made while its tables were small,
-/// goes on reading them whole after they grew, until the next `ANALYZE` (seen under load: a
-/// fresh deployment's case reads scanned 4,700 cases and 9,500 history rows for each case read,
-/// 5–11 ms a batch, right after thousands of drafts were made). Elsewhere, and on SQLite, it
-/// runs as the statement it wraps.
-struct PlannedEachTime: SQLExpression {
+/// A statement kept prepared (`PreparedPostgresDatabase`) under a name of its own for each
+/// `growth` step: PostgreSQL plans it afresh whenever the data may have doubled since it last
+/// did. For a batch's read, whose plan depends on how large its tables are.
+///
+/// A kept statement's generic plan is made once per connection, from the tables as they are
+/// then, and kept until PostgreSQL's next `ANALYZE` of them. One made while the tables were
+/// small went on reading them whole after they grew (seen under load: a fresh deployment's case
+/// reads scanned 4,700 cases and 9,500 history rows for each case read, 5–11 ms a batch, right
+/// after thousands of drafts were made). Planned at every batch instead (sessions 32–43), the
+/// parsing and planning were two fifths of the server's work for the case read, 0.16 ms of
+/// planning alone per batch. `growth` is `WriteGate.growth`: it steps each time this process's
+/// writes double, so a plan serves while the tables grow at most about twofold through this
+/// process; what other instances write is seen at the next `ANALYZE` (autovacuum's), as for
+/// every kept statement. On SQLite it runs as the statement it wraps.
+struct PlannedAsDataGrows: SQLExpression {
     let statement: any SQLExpression
+    let growth: Int
 
     func serialize(to serializer: inout SQLSerializer) {
         statement.serialize(to: &serializer)
@@ -17,10 +25,10 @@ struct PlannedEachTime: SQLExpression {
 }
 
 extension SQLDatabase {
-    /// The rows of `statement`, planned for its values each time (`PlannedEachTime`).
-    func rows(plannedEachTime statement: some SQLExpression) async throws -> [any SQLRow] {
+    /// The rows of `statement`, kept prepared for the data's `growth` (`PlannedAsDataGrows`).
+    func rows(planned statement: some SQLExpression, forGrowth growth: Int) async throws -> [any SQLRow] {
         let rows = NIOLockedValueBox<[any SQLRow]>([])
-        try await execute(sql: PlannedEachTime(statement: statement)) { row in rows.withLockedValue { $0.append(row) } }
+        try await execute(sql: PlannedAsDataGrows(statement: statement, growth: growth)) { row in rows.withLockedValue { $0.append(row) } }
         return rows.withLockedValue { $0 }
     }
 }

@@ -20,12 +20,13 @@ import SQLKit
 ///
 /// What is kept, and what is not:
 /// - one name per statement text and bind types (`PreparedStatementNames`), the same on every
-///   connection of this process; the server keeps each for the connection's life;
+///   connection of this process; the server keeps each for the connection's life. A batch's
+///   read gets a new name each time this process's writes double (`PlannedAsDataGrows`), so
+///   that it is planned afresh for tables that grew;
 /// - statements with more than `PreparedStatementNames.largestBinds` values (bulk inserts, long
-///   `IN` lists) run unnamed, as do those marked `PlannedEachTime` (a batch's read), statements
-///   with a value PostgresNIO cannot bind directly (Fluent then encodes it through
-///   `Encodable`), and every statement once the process has named
-///   `PreparedStatementNames.capacity` of them;
+///   `IN` lists) run unnamed, as do statements with a value PostgresNIO cannot bind directly
+///   (Fluent then encodes it through `Encodable`), and every statement once the process has
+///   named `PreparedStatementNames.capacity` of them;
 /// - a statement the server may have refused to prepare (a transaction already failed, a
 ///   changed table) gets a new name for its next run: PostgresNIO remembers a failed
 ///   preparation on the connection and would answer every later run of the name with it.
@@ -142,11 +143,10 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
             // Unnamed, through the driver (which logs the statement itself).
             return try await base.execute(sql: query, onRow)
         }
-        // Kept prepared under a name of its own, unless it is planned each time or every name
-        // is taken: then unnamed. Either way on the connection itself, its rows read as
+        // Kept prepared under a name of its own, unless every name is taken: then unnamed. Either way on the connection itself, its rows read as
         // `KeptRow`s (the driver's rows read every value through a conformance lookup and a
         // coding path: a batch's case reads spent a tenth of the request loops there).
-        let name = query is PlannedEachTime ? nil : names.name(for: sql, types: bindings.types)
+        let name = names.name(for: sql, types: bindings.types, growth: (query as? PlannedAsDataGrows)?.growth ?? 0)
         if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql), "statement": .string(name ?? "unnamed")]) }
         do {
             try await onConnection { connection in
@@ -285,6 +285,8 @@ final class PreparedStatementNames: Sendable {
     private struct Key: Hashable {
         let sql: String
         let types: [PostgresDataType]
+        /// `PlannedAsDataGrows.growth` (0 for every other statement).
+        let growth: Int
     }
 
     private struct State {
@@ -294,9 +296,10 @@ final class PreparedStatementNames: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    /// The name of the statement `sql` with values of `types`; nil once `capacity` are named.
-    func name(for sql: String, types: [PostgresDataType]) -> String? {
-        let key = Key(sql: sql, types: types)
+    /// The name of the statement `sql` with values of `types` (a new one at each `growth` step:
+    /// `PlannedAsDataGrows`); nil once `capacity` are named.
+    func name(for sql: String, types: [PostgresDataType], growth: Int = 0) -> String? {
+        let key = Key(sql: sql, types: types, growth: growth)
         return state.withLockedValue { state in
             if let name = state.names[key] { return name }
             guard state.names.count < Self.capacity else { return nil }

@@ -5,7 +5,7 @@ import SQLKit
 
 extension Store {
     /// Cases, their history and identity codes.
-    var cases: CaseStore { CaseStore(db: database, keys: keys, reads: reads) }
+    var cases: CaseStore { CaseStore(db: database, keys: keys, reads: reads, growth: gate.growth) }
 }
 
 /// Rows of `cases` ⇄ `StoredCase`, with the history rows of `case_transitions` and the identity
@@ -18,6 +18,8 @@ struct CaseStore: Sendable {
     let keys: AccountKeys
     /// The process's batched reads.
     let reads: ReadBatches
+    /// `WriteGate.growth` when the store was made: the batched read is planned for it.
+    let growth: Int
 
     // MARK: Reading
     //
@@ -126,8 +128,9 @@ struct CaseStore: Sendable {
     /// - On PostgreSQL one statement (the children come as JSON columns). Outside a transaction
     ///   the reads that arrive while one is read wait and are read together in one statement
     ///   (`ReadBatches`): on PostgreSQL each statement costs a round trip and the client's and
-    ///   the server's work for it, more than its rows. It is planned for each batch
-    ///   (`PlannedEachTime`), so a plan made while the tables were small is not kept.
+    ///   the server's work for it, more than its rows. It is kept prepared and planned afresh
+    ///   each time this process's writes double (`PlannedAsDataGrows`), so that a plan made
+    ///   while the tables were small is not kept after they grew.
     func whole(_ id: UUID, documents purpose: String) async throws -> Whole? {
         if SQLEngine.of(db) == .sqlite {
             guard let item = try await find(id) else { return nil }
@@ -154,9 +157,9 @@ struct CaseStore: Sendable {
             """, order: "created_at, id", engine: engine)
         let history = JSONRows.aggregate(Self.transitionColumns, dates: ["at"], from: "case_transitions WHERE case_id = cases.id",
                                          order: "at, seq", engine: engine)
-        let rows = try await db.sql().rows(plannedEachTime: """
+        let rows = try await db.sql().rows(planned: """
             SELECT \(Self.columns), \(documents) AS documents_json, \(history) AS history_json FROM cases WHERE id = ANY(\(bind: ids))
-            """ as SQLQueryString)
+            """ as SQLQueryString, forGrowth: growth)
         var wholes: [UUID: Whole] = [:]
         for row in rows {
             let item = try Self.value(row: row)

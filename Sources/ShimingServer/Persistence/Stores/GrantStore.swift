@@ -7,7 +7,7 @@ extension Store {
     /// Hosted verification sessions.
     var verificationSessions: VerificationSessionStore { VerificationSessionStore(db: database, cipher: cipher) }
     /// The subjects' grants and the platforms' queries under them.
-    var grants: GrantStore { GrantStore(db: database, reads: reads) }
+    var grants: GrantStore { GrantStore(db: database, reads: reads, growth: gate.growth) }
 }
 
 /// Rows of `verification_sessions` ⇄ `VerificationSession`; the platform's reference is sealed.
@@ -88,6 +88,8 @@ struct GrantStore: Sendable {
     let db: any Database
     /// The process's batched reads.
     let reads: ReadBatches
+    /// `WriteGate.growth` when the store was made: the batched read is planned for it.
+    let growth: Int
 
     func find(_ id: UUID) async throws -> Grant? {
         try await db.sql().raw("SELECT \(Self.columns) FROM grants WHERE id = \(bind: id)").first().map(Self.grant(row:))
@@ -183,10 +185,11 @@ struct GrantStore: Sendable {
     /// accepts (nil where there is no grant), in order, in one statement: the reads are a table
     /// of platforms, subjects and times, each joined to its newest grant in force, and that to
     /// the newest verification in force of one of the read's programs (`accepts`: the reads'
-    /// programs as pairs of read and program), its columns named `case_…`.
+    /// programs as pairs of read and program), its columns named `case_…`. Kept prepared and
+    /// planned afresh as the data grows (`PlannedAsDataGrows`).
     private func inForceWithVerification(_ batch: [InForceRead]) async throws -> [Queried?] {
         let accepts = batch.enumerated().flatMap { n, read in read.programs.map { (n + 1, $0) } }
-        let rows = try await db.sql().raw("""
+        let rows = try await db.sql().rows(planned: """
             SELECT asked.n, found.id, found.account_id, found.claims, verified.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
               WITH ORDINALITY AS asked (platform_id, subject, at, n)
             CROSS JOIN LATERAL (
@@ -203,7 +206,7 @@ struct GrantStore: Sendable {
                 AND (cases.expires_at IS NULL OR cases.expires_at > asked.at)
               ORDER BY cases.verified_at DESC NULLS LAST LIMIT 1
             ) AS verified ON true
-            """).all()
+            """ as SQLQueryString, forGrowth: growth)
         var found = [Queried?](repeating: nil, count: batch.count)
         for row in rows {
             let n: Int = try row.value("n")

@@ -257,6 +257,29 @@ struct QueryBatchTests {
         }
     }
 
+    @Test("On PostgreSQL a batch's counting statement is planned once for any number of keys and queries (a plan for one batch's values came out cheaper, and PostgreSQL planned it again at every batch); each query is still counted, recorded and audited once")
+    func countingPlannedOnce() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            guard SQLEngine.of(shiming.db) == .postgres, let writer = shiming.app.shiming.writeGate.writerDatabase else { return }
+            let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.planned", phone: "13800138074", reference: "planned")
+            // Just past a doubling of the writes, so that the nine run under one growth step.
+            let gate = shiming.app.shiming.writeGate
+            while gate.writes < 32 || gate.writes & (gate.writes - 1) != 0 { try await gate.transaction(on: shiming.db) { _ in } }
+            let (counted, audited) = (try await shiming.callsCounted(), try await shiming.queriesAudited())
+            for _ in 0..<9 { #expect(try await shiming.query(key, subject).status == .ok) }
+            #expect(try await [shiming.callsCounted(), shiming.queriesAudited()] == [counted + 9, audited + 9])
+            // The writer's one connection holds the statement (one name per growth step).
+            let plans = try await writer.sql().raw("""
+                SELECT generic_plans, custom_plans FROM pg_prepared_statements
+                WHERE statement LIKE '%INSERT INTO platform_rate_windows%' AND statement NOT LIKE '%pg_prepared_statements%'
+                """).all().map { (try $0.decode(column: "generic_plans", as: Int.self), try $0.decode(column: "custom_plans", as: Int.self)) }
+            #expect(!plans.isEmpty && plans.reduce(0) { $0 + $1.0 } > 0, "\(plans)")
+            // PostgreSQL tries five plans for the values at hand before it compares.
+            #expect(plans.allSatisfy { $0.1 <= 5 }, "\(plans)")
+        }
+    }
+
     @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; who decided the verification is read (a decision that is not JSON as none); a verification past its end is not read")
     func readsInBatches() async throws {
         let service = FakeIdentityService()

@@ -116,19 +116,6 @@ struct PreparedPostgresTests {
         }
     }
 
-    @Test("the write gate's growth counts the doublings of its writes")
-    func growthSteps() async throws {
-        try await withShiming { shiming in
-            let gate = shiming.app.shiming.writeGate
-            let writes = gate.writes
-            #expect(gate.growth == Int.bitWidth - writes.leadingZeroBitCount)
-            #expect(writes == 0 || (1 << (gate.growth - 1)...(1 << gate.growth) - 1).contains(writes))
-            try await gate.transaction(on: shiming.db) { _ in }
-            #expect(gate.writes == writes + 1)
-            #expect(gate.growth == Int.bitWidth - (writes + 1).leadingZeroBitCount)
-        }
-    }
-
     @Test("statements with many values (bulk writes) run unnamed: each length would be a statement of its own")
     func bulkRunsUnnamed() async throws {
         try await withShiming { shiming in

@@ -29,6 +29,17 @@ struct WriteGateTests {
         #expect(final.order.count == 50)
     }
 
+    @Test("the gate's growth steps each time its writes double (their binary digits), and a transaction counts as a write")
+    func growthSteps() async throws {
+        #expect([0, 1, 2, 3, 4, 7, 8, 1_000, Int.max].map(WriteGate.growth(of:)) == [0, 1, 2, 2, 3, 3, 4, 10, 63])
+        try await withShiming { shiming in
+            let gate = shiming.app.shiming.writeGate
+            let writes = gate.writes
+            try await gate.transaction(on: shiming.db) { _ in }
+            #expect(gate.writes > writes)  // (and others' in the background)
+        }
+    }
+
     @Test("a failing body releases the lock")
     func releasesOnError() async throws {
         struct Boom: Error {}

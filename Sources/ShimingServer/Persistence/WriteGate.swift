@@ -49,9 +49,13 @@ public final class WriteGate: Sendable {
     /// its commit (or rollback) is done and before its caller goes on: what was read before a
     /// change of this count may be out of date (`ShimingContext.sessions`).
     var writes: Int { ended.load(ordering: .acquiring) }
-    /// How many times `writes` has doubled (its binary digits: 0, 1, 2, 2, 3, …): a batch's read
-    /// is planned afresh at each step (`PlannedAsDataGrows`).
-    var growth: Int { Int.bitWidth - writes.leadingZeroBitCount }
+    /// How many times `writes` has doubled (`growth(of:)`): a statement whose plan depends on
+    /// how large its tables are is planned afresh at each step (`PlannedAsDataGrows`).
+    var growth: Int { Self.growth(of: writes) }
+
+    /// The binary digits of `writes`: 0 for none, 1 for one, 2 for two or three, 3 for four to
+    /// seven, …
+    static func growth(of writes: Int) -> Int { Int.bitWidth - writes.leadingZeroBitCount }
 
     /// Runs `body` admitted through the gate, without opening a transaction (for bulk writers
     /// that manage their own, e.g. the roster import on one SQLite connection).

@@ -3,7 +3,8 @@ import SQLKit
 
 /// A statement kept prepared (`PreparedPostgresDatabase`) under a name of its own for each
 /// `growth` step: PostgreSQL plans it afresh whenever the data may have doubled since it last
-/// did. For a batch's read, whose plan depends on how large its tables are.
+/// did. For the statements whose plan depends on how large their tables are: the batched
+/// reads and the verification query batch's counting statement.
 ///
 /// A kept statement's generic plan is made once per connection, from the tables as they are
 /// then, and kept until PostgreSQL's next `ANALYZE` of them. One made while the tables were

@@ -143,9 +143,10 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
             // Unnamed, through the driver (which logs the statement itself).
             return try await base.execute(sql: query, onRow)
         }
-        // Kept prepared under a name of its own, unless every name is taken: then unnamed. Either way on the connection itself, its rows read as
-        // `KeptRow`s (the driver's rows read every value through a conformance lookup and a
-        // coding path: a batch's case reads spent a tenth of the request loops there).
+        // Kept prepared under a name of its own, unless every name is taken: then unnamed.
+        // Either way on the connection itself, its rows read as `KeptRow`s (the driver's rows
+        // read every value through a conformance lookup and a coding path: a batch's case reads
+        // spent a tenth of the request loops there).
         let name = names.name(for: sql, types: bindings.types, growth: (query as? PlannedAsDataGrows)?.growth ?? 0)
         if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql), "statement": .string(name ?? "unnamed")]) }
         do {

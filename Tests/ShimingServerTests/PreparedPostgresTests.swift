@@ -93,9 +93,9 @@ struct PreparedPostgresTests {
             try await shiming.db.withConnection { db in
                 let sql = try db.sql()
                 for growth in [3, 3, 4, 3] {
-                    let rows = try await sql.rows(planned: """
+                    let rows = try await sql.planned("""
                         SELECT asked.id AS u, asked.n AS n, \(bind: "陈桂芳")::text AS planned_growth FROM unnest(\(bind: ids)) WITH ORDINALITY AS asked (id, n)
-                        """ as SQLQueryString, forGrowth: growth)
+                        """ as SQLQueryString, forGrowth: growth).all()
                     #expect(rows.count == 2)
                     for (index, found) in rows.enumerated() {
                         let row = try #require(found as? KeptRow)

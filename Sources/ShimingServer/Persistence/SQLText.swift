@@ -17,16 +17,18 @@ struct SQLText: SQLExpression {
 
 extension SQLDatabase {
     /// `text` to run, its rows fetched as with `raw(_:)`.
-    func text(_ text: SQLText) -> SQLTextFetcher {
-        SQLTextFetcher(query: text, database: self)
+    func text(_ text: SQLText) -> SQLStatementFetcher {
+        SQLStatementFetcher(query: text, database: self)
     }
 }
 
-final class SQLTextFetcher: SQLQueryFetcher {
+/// A statement of Shiming's own kind (`SQLText`, `PlannedAsDataGrows`) to run, its rows
+/// fetched as with `raw(_:)` (`first()`, `all()`, …).
+final class SQLStatementFetcher: SQLQueryFetcher {
     let query: any SQLExpression
     let database: any SQLDatabase
 
-    init(query: SQLText, database: any SQLDatabase) {
+    init(query: any SQLExpression, database: any SQLDatabase) {
         self.query = query
         self.database = database
     }

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import SQLKit
 
 /// A statement kept prepared (`PreparedPostgresDatabase`) under a name of its own for each
@@ -26,10 +25,9 @@ struct PlannedAsDataGrows: SQLExpression {
 }
 
 extension SQLDatabase {
-    /// The rows of `statement`, kept prepared for the data's `growth` (`PlannedAsDataGrows`).
-    func rows(planned statement: some SQLExpression, forGrowth growth: Int) async throws -> [any SQLRow] {
-        let rows = NIOLockedValueBox<[any SQLRow]>([])
-        try await execute(sql: PlannedAsDataGrows(statement: statement, growth: growth)) { row in rows.withLockedValue { $0.append(row) } }
-        return rows.withLockedValue { $0 }
+    /// `statement` to run, kept prepared for the data's `growth` (`PlannedAsDataGrows`); its
+    /// rows fetched as with `raw(_:)`.
+    func planned(_ statement: some SQLExpression, forGrowth growth: Int) -> SQLStatementFetcher {
+        SQLStatementFetcher(query: PlannedAsDataGrows(statement: statement, growth: growth), database: self)
     }
 }

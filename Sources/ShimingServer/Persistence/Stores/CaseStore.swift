@@ -157,9 +157,9 @@ struct CaseStore: Sendable {
             """, order: "created_at, id", engine: engine)
         let history = JSONRows.aggregate(Self.transitionColumns, dates: ["at"], from: "case_transitions WHERE case_id = cases.id",
                                          order: "at, seq", engine: engine)
-        let rows = try await db.sql().rows(planned: """
+        let rows = try await db.sql().planned("""
             SELECT \(Self.columns), \(documents) AS documents_json, \(history) AS history_json FROM cases WHERE id = ANY(\(bind: ids))
-            """ as SQLQueryString, forGrowth: growth)
+            """ as SQLQueryString, forGrowth: growth).all()
         var wholes: [UUID: Whole] = [:]
         for row in rows {
             let item = try Self.value(row: row)

@@ -189,7 +189,7 @@ struct GrantStore: Sendable {
     /// planned afresh as the data grows (`PlannedAsDataGrows`).
     private func inForceWithVerification(_ batch: [InForceRead]) async throws -> [Queried?] {
         let accepts = batch.enumerated().flatMap { n, read in read.programs.map { (n + 1, $0) } }
-        let rows = try await db.sql().rows(planned: """
+        let rows = try await db.sql().planned("""
             SELECT asked.n, found.id, found.account_id, found.claims, verified.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
               WITH ORDINALITY AS asked (platform_id, subject, at, n)
             CROSS JOIN LATERAL (
@@ -206,7 +206,7 @@ struct GrantStore: Sendable {
                 AND (cases.expires_at IS NULL OR cases.expires_at > asked.at)
               ORDER BY cases.verified_at DESC NULLS LAST LIMIT 1
             ) AS verified ON true
-            """ as SQLQueryString, forGrowth: growth)
+            """ as SQLQueryString, forGrowth: growth).all()
         var found = [Queried?](repeating: nil, count: batch.count)
         for row in rows {
             let n: Int = try row.value("n")

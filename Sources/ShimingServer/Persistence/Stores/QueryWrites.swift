@@ -74,7 +74,7 @@ extension Store {
             SELECT key_id AS id, count::bigint AS count, NULL::bigint AS seq, NULL::text AS hash FROM counted
             UNION ALL SELECT id, NULL, NULL, NULL FROM queried
             """ + (locks ? " UNION ALL SELECT NULL, NULL, seq, hash FROM chain" : "")
-        let rows = try await database.sql().rows(planned: statement, forGrowth: gate.growth)
+        let rows = try await database.sql().planned(statement, forGrowth: gate.growth).all()
         var counts: [UUID: Int] = [:]
         var recorded: Set<UUID> = []
         for row in rows {

@@ -211,11 +211,7 @@ struct CaseReadTests {
                         .all().filter { try $0.decode(column: "statement", as: String.self).contains("documents_json") }
                         .map { try $0.decode(column: "name", as: String.self) })
                 }
-                // Just past a doubling (then a step lasts as many writes again, more than any
-                // written meanwhile in the background).
-                while context.writeGate.writes < 32 || context.writeGate.writes & (context.writeGate.writes - 1) != 0 {
-                    try await context.writeGate.transaction(on: shiming.db) { _ in }
-                }
+                try await context.writeGate.writeUntilJustDoubled(on: shiming.db)
                 let growth = context.writeGate.growth
                 let before = try await kept()  // the connection may have served the requests above
                 for _ in 0..<3 {

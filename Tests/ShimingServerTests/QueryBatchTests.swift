@@ -264,8 +264,7 @@ struct QueryBatchTests {
             guard SQLEngine.of(shiming.db) == .postgres, let writer = shiming.app.shiming.writeGate.writerDatabase else { return }
             let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.planned", phone: "13800138074", reference: "planned")
             // Just past a doubling of the writes, so that the nine run under one growth step.
-            let gate = shiming.app.shiming.writeGate
-            while gate.writes < 32 || gate.writes & (gate.writes - 1) != 0 { try await gate.transaction(on: shiming.db) { _ in } }
+            try await shiming.app.shiming.writeGate.writeUntilJustDoubled(on: shiming.db)
             let (counted, audited) = (try await shiming.callsCounted(), try await shiming.queriesAudited())
             for _ in 0..<9 { #expect(try await shiming.query(key, subject).status == .ok) }
             #expect(try await [shiming.callsCounted(), shiming.queriesAudited()] == [counted + 9, audited + 9])

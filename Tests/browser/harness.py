@@ -288,6 +288,27 @@ def wait_for_element(browser, css, timeout=10):
         raise AssertionError(f"no {css!r} on {browser.current_url}; the page says:\n{page_text(browser)}") from None
 
 
+def wait_for_element_text(browser, css, text, timeout=10):
+    """Waits until an element shows `text` and returns it. Use it where the page before a click
+    already had an element of that name (a field error shown on the previous answer): waiting
+    for the element alone can find the old page's, which is gone a moment later."""
+    from selenium.common.exceptions import TimeoutException, WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def found(driver):
+        try:
+            element = driver.find_element(By.CSS_SELECTOR, css)
+            return element if text in element.text else False
+        except WebDriverException:  # not drawn yet, or the document is being replaced
+            return False
+
+    try:
+        return WebDriverWait(browser, timeout).until(found)
+    except TimeoutException:
+        raise AssertionError(f"no {css!r} showing {text!r} on {browser.current_url}; the page says:\n{page_text(browser)}") from None
+
+
 def wait_for_state(browser, state, timeout=10):
     """Waits until the case status page shows the given state (`#case-state[data-state]`)."""
     return wait_for_element(browser, f"#case-state[data-state={state}]", timeout)

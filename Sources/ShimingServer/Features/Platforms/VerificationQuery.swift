@@ -33,9 +33,10 @@ enum ClaimValue: Sendable, Equatable, Codable {
 struct QueryCall: Sendable {
     let platform: UUID
     let key: PlatformKey
-    /// The grant in force the answer was read under; nil when there was none (the call is
-    /// counted all the same, and answered 404).
-    let grant: UUID?
+    /// The grant in force the answer is read under: read before the write, or to be read in it
+    /// (`Store.readsQueriedGrantsInWrite`). A call without one is counted all the same, and
+    /// answered 404.
+    let grant: GrantStore.QueriedGrant
     let ip: String?
 }
 
@@ -77,36 +78,43 @@ struct VerificationAnswer: Sendable, Equatable {
 extension GrantService {
     /// `GET /api/v1/verifications/{subject}`: the answer under the grant in force for this
     /// platform and subject, or 404 when there is none (whether the person exists is not told).
-    /// Each query is counted per day for the person to see, and audited. The answer is read
-    /// outside the write, in parallel with other queries; the write is short and conditional: a
-    /// grant withdrawn meanwhile records nothing and answers 404, as it would a moment later.
-    /// The key's call is counted against its allowance here (the route is marked so, and the
-    /// platform middleware leaves it), in the same transaction, answered or not; past the
-    /// allowance 429, with nothing recorded. Queries that arrive while others are written are
-    /// written together, in one transaction (`recordQueries`).
+    /// Each query is counted per day for the person to see, and audited. The key's call is
+    /// counted against its allowance here (the route is marked so, and the platform middleware
+    /// leaves it), in the same transaction, answered or not; past the allowance 429, with
+    /// nothing recorded. Queries that arrive while others are written are written together, in
+    /// one transaction (`recordQueries`); the write is short and conditional: a grant withdrawn
+    /// meanwhile records nothing and answers 404, as it would a moment later.
+    ///
+    /// The grant and the verification are read in the write's statement on PostgreSQL (one
+    /// stage for the query to wait through, not two), and before it, in parallel with other
+    /// queries, on SQLite (`Store.readsQueriedGrantsInWrite`). The answer is made from what was
+    /// read, after the write.
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let store = store
-        let found = subject.count <= 100
-            ? try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now) : nil
-        var answer: VerificationAnswer?
-        if let found {
-            try await store.keys.load([found.accountID])
-            answer = try self.answer(claims: found.claims, verification: found.verified)
+        let grant: GrantStore.QueriedGrant
+        if subject.count > 100 {
+            grant = .known(nil)
+        } else if store.readsQueriedGrantsInWrite {
+            grant = .toRead(GrantStore.InForceRead(platform: platform.id, subject: subject, programs: platform.programs, now: now))
+        } else {
+            grant = .known(try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now))
         }
-        let call = QueryCall(platform: platform.id, key: key, grant: found?.id, ip: ip)
-        let recorded = try await context.queryCalls.run(call) { calls in await self.recordQueries(calls) }
-        guard recorded, let answer else { throw CommonErrors.notFound }
-        return answer
+        let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip)
+        guard let found = try await context.queryCalls.run(call, body: { calls in await self.recordQueries(calls) }) else { throw CommonErrors.notFound }
+        try await store.keys.load([found.accountID])
+        return try answer(claims: found.claims, verification: found.verified)
     }
 
-    /// The write of a batch of verification queries, in one transaction; for each, whether it
-    /// was recorded, or its refusal (429). The keys whose calls all fit within the allowance are
-    /// counted, and their calls noted on their grants and counted per day, in one step
-    /// (`Store.countCallsAndRecordQueries`: one statement on PostgreSQL). A key whose calls do
-    /// not all fit is then counted call by call until one does not (the rest are refused and not
-    /// counted, as each alone would be), and its admitted calls noted after. Each recorded query
-    /// is audited. A failing statement fails the whole batch, and nothing of it is written.
-    func recordQueries(_ calls: [QueryCall]) async -> [Result<Bool, any Error>] {
+    /// The write of a batch of verification queries, in one transaction; for each, the grant
+    /// (with the verification) it was recorded under, nil where it was not (no grant in force),
+    /// or its refusal (429). The keys whose calls all fit within the allowance are counted, and
+    /// their calls noted on their grants and counted per day, in one step
+    /// (`Store.countCallsAndRecordQueries`: one statement on PostgreSQL, which reads the grants
+    /// too). A key whose calls do not all fit is then counted call by call until one does not
+    /// (the rest are refused and not counted, as each alone would be), and its admitted calls
+    /// noted after. Each recorded query is audited. A failing statement fails the whole batch,
+    /// and nothing of it is written.
+    func recordQueries(_ calls: [QueryCall]) async -> [Result<GrantStore.Queried?, any Error>] {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let window = PlatformService.window(now)
         do {
@@ -114,9 +122,9 @@ extension GrantService {
             return try await store.transaction(locksChainItself: true) { tx in
                 var admitted = [Bool](repeating: false, count: calls.count)
                 let byKey = Self.grouped(calls.indices, by: { calls[$0].key.id })
-                let (counts, together) = try await tx.countCallsAndRecordQueries(
+                let (counts, together, found) = try await tx.countCallsAndRecordQueries(
                     keys: byKey.map { ($0.0, $0.1.count) }, window: window, allowance: allowance,
-                    queries: calls.compactMap { call in call.grant.map { ($0, call.key.id) } }, at: now)
+                    queries: calls.map { ($0.key.id, $0.grant) }, at: now)
                 var recorded = together
                 var oneByOne: [Int] = []  // calls admitted one by one, noted after
                 for (key, indices) in byKey {
@@ -133,21 +141,21 @@ extension GrantService {
                     if after.first == 1 { try await PlatformService.firstCall(of: key, in: tx, at: now) }
                     for index in indices.prefix(after.count) { admitted[index] = true }
                 }
-                let queried = Self.grouped(oneByOne, by: { calls[$0].grant })
+                let queried = Self.grouped(oneByOne, by: { found[$0]?.id })
                 recorded.formUnion(try await tx.grants.recordQueries(queried.compactMap { grant, indices in grant.map { ($0, indices.count) } }, at: now))
-                var results: [Result<Bool, any Error>] = []
-                for (call, admitted) in zip(calls, admitted) {
-                    guard admitted else {
+                var results: [Result<GrantStore.Queried?, any Error>] = []
+                for (index, call) in calls.enumerated() {
+                    guard admitted[index] else {
                         results.append(.failure(PlatformService.rateLimited(at: now)))
                         continue
                     }
-                    guard let grant = call.grant, recorded.contains(grant) else {
-                        results.append(.success(false))
+                    guard let grant = found[index], recorded.contains(grant.id) else {
+                        results.append(.success(nil))
                         continue
                     }
-                    try await tx.audit("verification.queried", actor: .platform(call.platform), subject: Self.subject(grant), ip: call.ip,
+                    try await tx.audit("verification.queried", actor: .platform(call.platform), subject: Self.subject(grant.id), ip: call.ip,
                                        details: ["key": call.key.id.uuidString.lowercased()], at: now)
-                    results.append(.success(true))
+                    results.append(.success(grant))
                 }
                 return results
             }

@@ -139,6 +139,14 @@ struct GrantStore: Sendable {
         let now: Date
     }
 
+    /// What a verification query's write knows of the grant it is asked under: read before the
+    /// write (`known`; nil: none), or to be read in the write's own statement (`toRead`,
+    /// PostgreSQL: `Store.countCallsAndRecordQueries`).
+    enum QueriedGrant: Sendable {
+        case known(Queried?)
+        case toRead(InForceRead)
+    }
+
     /// The verification query's read: the grant in force under which the platform knows
     /// `subject`, with the person's newest verification of one of `programs` still in force
     /// (as `GrantService.verification(among:platform:)` picks it from all of them). Of the two,
@@ -149,16 +157,30 @@ struct GrantStore: Sendable {
     /// - On PostgreSQL one statement. Outside a transaction the reads that arrive while one is
     ///   read are read together in one statement (`ReadBatches`), each at its own time.
     func inForceWithVerification(platform: UUID, subject: String, programs: [String], at now: Date) async throws -> Queried? {
-        guard SQLEngine.of(db) != .sqlite else {
-            let binds: [any Encodable & Sendable] = [platform, subject, now] + programs + (programs.isEmpty ? [] : [now])
-            let sql = programs.count < Self.sqliteStatements.count ? Self.sqliteStatements[programs.count] : Self.sqliteInForce(programs: programs.count)
-            guard let row = try await db.sql().text(SQLText(sql: sql, binds: binds)).first()
-            else { return nil }
-            return try Self.queried(row: row, engine: .sqlite)
-        }
         let read = InForceRead(platform: platform, subject: subject, programs: programs, now: now)
-        guard !db.inTransaction else { return try await inForceWithVerification([read])[0] }
-        return try await reads.grants.run(read, all: { [self] batch in try await inForceWithVerification(batch) })
+        guard SQLEngine.of(db) != .sqlite else { return try await sqliteInForce(read) }
+        guard !db.inTransaction else { return try await postgresInForce([read])[0] }
+        return try await reads.grants.run(read, all: { [self] batch in try await postgresInForce(batch) })
+    }
+
+    /// `inForceWithVerification` for each of `reads`, in order: on PostgreSQL in one statement.
+    func inForceWithVerification(_ reads: [InForceRead]) async throws -> [Queried?] {
+        guard !reads.isEmpty else { return [] }
+        guard SQLEngine.of(db) != .sqlite else {
+            var found: [Queried?] = []
+            for read in reads { found.append(try await sqliteInForce(read)) }
+            return found
+        }
+        return try await postgresInForce(reads)
+    }
+
+    private func sqliteInForce(_ read: InForceRead) async throws -> Queried? {
+        let (programs, now) = (read.programs, read.now)
+        let binds: [any Encodable & Sendable] = [read.platform, read.subject, now] + programs + (programs.isEmpty ? [] : [now])
+        let sql = programs.count < Self.sqliteStatements.count ? Self.sqliteStatements[programs.count] : Self.sqliteInForce(programs: programs.count)
+        guard let row = try await db.sql().text(SQLText(sql: sql, binds: binds)).first()
+        else { return nil }
+        return try Self.queried(row: row, engine: .sqlite)
     }
 
     /// `sqliteInForce` for up to 8 programs, written once.
@@ -182,16 +204,39 @@ struct GrantStore: Sendable {
     }
 
     /// PostgreSQL: each read's grant in force with its person's verification the platform
-    /// accepts (nil where there is no grant), in order, in one statement: the reads are a table
-    /// of platforms, subjects and times, each joined to its newest grant in force, and that to
-    /// the newest verification in force of one of the read's programs (`accepts`: the reads'
-    /// programs as pairs of read and program), its columns named `case_…`. Kept prepared and
-    /// planned afresh as the data grows (`PlannedAsDataGrows`).
-    private func inForceWithVerification(_ batch: [InForceRead]) async throws -> [Queried?] {
-        let accepts = batch.enumerated().flatMap { n, read in read.programs.map { (n + 1, $0) } }
+    /// accepts (nil where there is no grant), in order, in one statement (`inForceJoins`). Kept
+    /// prepared and planned afresh as the data grows (`PlannedAsDataGrows`).
+    private func postgresInForce(_ batch: [InForceRead]) async throws -> [Queried?] {
         let rows = try await db.sql().planned("""
-            SELECT asked.n, found.id, found.account_id, found.claims, verified.* FROM unnest(\(bind: batch.map(\.platform)), \(bind: batch.map(\.subject)), \(bind: batch.map(\.now)))
-              WITH ORDINALITY AS asked (platform_id, subject, at, n)
+            SELECT asked.n, found.id, found.account_id, found.claims, verified.* FROM \(Self.asked(batch))
+            \(Self.inForceJoins(batch))
+            """ as SQLQueryString, forGrowth: growth).all()
+        var found = [Queried?](repeating: nil, count: batch.count)
+        for row in rows {
+            let n: Int = try row.value("n")
+            found[n - 1] = try Self.queried(row: row, engine: .postgres)
+        }
+        return found
+    }
+
+    /// PostgreSQL: the reads as a table `asked` (`platform_id`, `subject`, `at`, then the
+    /// `extra` columns, then `n`, the read's place from 1), for `inForceJoins`.
+    static func asked(_ batch: [InForceRead], extra: [(name: String, values: [UUID])] = []) -> SQLQueryString {
+        var arrays: [SQLQueryString] = ["(SELECT \(bind: batch.map(\.platform)))", "(SELECT \(bind: batch.map(\.subject)))", "(SELECT \(bind: batch.map(\.now)))"]
+        arrays += extra.map { "(SELECT \(bind: $0.values))" }
+        let names = (["platform_id", "subject", "at"] + extra.map(\.name) + ["n"]).joined(separator: ", ")
+        return "unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS asked (\(unsafeRaw: names))"
+    }
+
+    /// PostgreSQL: joined to the table `asked` of `batch`'s reads (`asked(_:)`), each read's
+    /// newest grant in force (`found`: its `id`, `account_id` and `claims`; reads without one
+    /// have no row), and that grant's person's newest verification in force of one of the
+    /// read's programs (`verified`: `answeredColumns` columns named `case_…`, NULL where there
+    /// is none). The arrays are read through `(SELECT $n)`, which the planner does not look
+    /// into, so one plan serves every batch (`Store.countCallsAndRecordQueries`).
+    static func inForceJoins(_ batch: [InForceRead]) -> SQLQueryString {
+        let accepts = batch.enumerated().flatMap { n, read in read.programs.map { (n + 1, $0) } }
+        return """
             CROSS JOIN LATERAL (
               SELECT id, account_id, claims FROM grants
               WHERE grants.platform_id = asked.platform_id AND grants.subject = asked.subject AND revoked_at IS NULL AND expires_at > asked.at
@@ -201,19 +246,17 @@ struct GrantStore: Sendable {
               SELECT \(unsafeRaw: Self.answeredSelect(decision: "cases.decision_json AS case_decision_json")) FROM cases
               WHERE cases.account_id = found.account_id AND cases.state = \(bind: CaseState.verified.rawValue)
                 AND cases.program IN (
-                  SELECT accepts.program FROM unnest(\(bind: accepts.map(\.0)), \(bind: accepts.map(\.1))) AS accepts (n, program) WHERE accepts.n = asked.n
+                  SELECT accepts.program FROM unnest((SELECT \(bind: accepts.map(\.0))), (SELECT \(bind: accepts.map(\.1)))) AS accepts (n, program)
+                  WHERE accepts.n = asked.n
                 )
                 AND (cases.expires_at IS NULL OR cases.expires_at > asked.at)
               ORDER BY cases.verified_at DESC NULLS LAST LIMIT 1
             ) AS verified ON true
-            """ as SQLQueryString, forGrowth: growth).all()
-        var found = [Queried?](repeating: nil, count: batch.count)
-        for row in rows {
-            let n: Int = try row.value("n")
-            found[n - 1] = try Self.queried(row: row, engine: .postgres)
-        }
-        return found
+            """
     }
+
+    /// How many columns `verified` of `inForceJoins` has.
+    static let answeredColumns = 7
 
     /// The columns of the case an answer is made of (`AnsweredVerification`), named `case_…`
     /// beside the grant's, with `decision`: who decided (`queried(row:engine:)`).
@@ -231,7 +274,7 @@ struct GrantStore: Sendable {
     /// A grant with the verification beside it in the same row (NULL where there is none). On
     /// PostgreSQL the decision comes as its JSON text, read in Swift (casting a column that is
     /// not JSON would fail the statement, and with it every read of the batch).
-    private static func queried(row: any SQLRow, engine: SQLEngine) throws -> Queried {
+    static func queried(row: any SQLRow, engine: SQLEngine) throws -> Queried {
         let verified = try row.decodeNil(column: "case_id") ? nil : AnsweredVerification(
             id: try row.value("case_id"), program: try row.value("case_program"), dataSealed: try row.value("case_data_sealed"),
             identityCode: try row.value("case_identity_code"),

@@ -3,17 +3,26 @@ import ShimingCore
 import SQLKit
 
 extension Store {
+    /// Whether the verification query reads its grant in its write's statement
+    /// (`GrantStore.QueriedGrant.toRead`): on PostgreSQL, where a read of its own was a batch's
+    /// round trip and a stage more for every query to wait through. On SQLite the reads cost
+    /// microseconds in-process and are made before, in parallel, leaving the writer its writes.
+    var readsQueriedGrantsInWrite: Bool { SQLEngine.of(database) == .postgres }
+
     /// The verification queries' write for a batch of them, where each key's calls all fit:
     /// counts each key's calls in its rate window (`keys`, each at most `allowance` calls; a key
     /// whose calls would pass the allowance counts none), then notes the calls of the keys
     /// counted on their grants still in force and counts them on their day (`queries`: one per
-    /// call with a grant). Answers each counted key's count after its calls (keys absent did not
-    /// fit) and the grants noted.
+    /// call, with its key and its grant, known or to be read). Answers each counted key's count
+    /// after its calls (keys absent did not fit), the grants noted, and each query's grant in
+    /// force with its verification (`found`, in order; nil: none).
     ///
-    /// PostgreSQL: one statement, one round trip of the writer's chain instead of two. The
+    /// PostgreSQL: one statement, one round trip of the writer's chain instead of two, and the
+    /// grants to read are read in it too (`GrantStore.inForceJoins`), as of its start. The
     /// rate window's count and the grants' notes are data-modifying `WITH` parts; the notes
     /// read the counted keys from the count's `RETURNING`, so a key that did not fit notes
-    /// nothing. SQLite: `PlatformStore.countCalls` and `GrantStore.recordQueries` in turn.
+    /// nothing. SQLite: the reads, `PlatformStore.countCalls` and `GrantStore.recordQueries`
+    /// in turn.
     ///
     /// The arrays are read through `(SELECT $n)`, which PostgreSQL does not look into when it
     /// plans: a plan for the values at hand saw how many keys and queries a batch has, came out
@@ -27,23 +36,30 @@ extension Store {
     /// own (so it sees every event committed before the lock). The count's rows are joined to
     /// `chain` (always one row), so no row is counted, nor locked, before the lock is held. The
     /// end comes back as a row of its own (no id; no sequence when the chain is empty).
-    func countCallsAndRecordQueries(keys: [(key: UUID, calls: Int)], window: Int64, allowance: Int, queries: [(grant: UUID, key: UUID)],
-                                    at now: Date) async throws -> (counts: [UUID: Int], recorded: Set<UUID>) {
+    func countCallsAndRecordQueries(keys: [(key: UUID, calls: Int)], window: Int64, allowance: Int,
+                                    queries: [(key: UUID, grant: GrantStore.QueriedGrant)], at now: Date) async throws
+        -> (counts: [UUID: Int], recorded: Set<UUID>, found: [GrantStore.Queried?]) {
         let keys = keys.filter { $0.calls <= allowance }  // (a window's first calls are inserted without the condition)
         let tail = AuditChainTail.current
-        guard !keys.isEmpty else {
-            try await tail?.lock(on: database.sql())  // before the calls are counted one by one
-            return ([:], [])
+        var found = queries.map { query -> GrantStore.Queried? in if case .known(let grant) = query.grant { grant } else { nil } }
+        let toRead = queries.indices.compactMap { index -> (index: Int, read: GrantStore.InForceRead)? in
+            if case .toRead(let read) = queries[index].grant { (index, read) } else { nil }
         }
-        guard SQLEngine.of(database) == .postgres else {
+        guard !keys.isEmpty, SQLEngine.of(database) == .postgres else {
+            if keys.isEmpty { try await tail?.lock(on: database.sql()) }  // before the calls are counted one by one
+            for (index, grant) in zip(toRead.map(\.index), try await grants.inForceWithVerification(toRead.map(\.read))) { found[index] = grant }
+            guard !keys.isEmpty else { return ([:], [], found) }
             var counts: [UUID: Int] = [:]
             for (key, calls) in keys {
                 counts[key] = try await platforms.countCalls(key: key, window: window, calls: calls, allowance: allowance)
             }
             var perGrant: [UUID: Int] = [:]
-            for query in queries where counts[query.key] != nil { perGrant[query.grant, default: 0] += 1 }
-            return (counts, try await grants.recordQueries(perGrant.map { ($0.key, $0.value) }, at: now))
+            for (query, grant) in zip(queries, found) where counts[query.key] != nil {
+                if let grant { perGrant[grant.id, default: 0] += 1 }
+            }
+            return (counts, try await grants.recordQueries(perGrant.map { ($0.key, $0.value) }, at: now), found)
         }
+        let known = zip(queries, found).compactMap { query, grant in grant.map { ($0.id, query.key) } }
         let locks = tail?.awaitsLock == true
         let chain: SQLQueryString = locks ? """
             chain AS MATERIALIZED (
@@ -51,6 +67,10 @@ extension Store {
             ),\n
             """ : ""
         let joined: SQLQueryString = locks ? "CROSS JOIN chain" : ""
+        let reads = toRead.map(\.read)
+        // Rows: each grant read (`asked`'s columns, its place `n` first), then each counted key,
+        // each noted grant and the chain's end, with NULL in the columns they do not have.
+        let blank = SQLQueryString(String(repeating: "NULL, ", count: 2 + GrantStore.answeredColumns))
         let statement: SQLQueryString = """
             WITH \(chain)counted AS (
               INSERT INTO platform_rate_windows (key_id, window_start, count)
@@ -59,10 +79,15 @@ extension Store {
               ON CONFLICT (key_id, window_start) DO UPDATE SET count = platform_rate_windows.count + EXCLUDED.count
               WHERE platform_rate_windows.count + EXCLUDED.count <= \(bind: allowance)
               RETURNING key_id, count
+            ), asked AS (
+              SELECT asked.n, asked.key_id, found.id, found.account_id, found.claims, verified.*
+              FROM \(GrantStore.asked(reads, extra: [("key_id", toRead.map { queries[$0.index].key })]))
+              \(GrantStore.inForceJoins(reads))
             ), admitted AS (
-              SELECT asked.grant_id, count(*) AS queries
-              FROM unnest((SELECT \(bind: queries.map(\.grant))), (SELECT \(bind: queries.map(\.key)))) AS asked (grant_id, key_id)
-              JOIN counted ON counted.key_id = asked.key_id GROUP BY asked.grant_id
+              SELECT queries.grant_id, count(*) AS queries FROM (
+                SELECT id AS grant_id, key_id FROM asked
+                UNION ALL SELECT * FROM unnest((SELECT \(bind: known.map(\.0))), (SELECT \(bind: known.map(\.1)))) AS known (grant_id, key_id)
+              ) AS queries JOIN counted ON counted.key_id = queries.key_id GROUP BY queries.grant_id
             ), queried AS (
               UPDATE grants SET last_queried_at = \(bind: now)
               WHERE id IN (SELECT grant_id FROM admitted) AND revoked_at IS NULL AND expires_at > \(bind: now) RETURNING id
@@ -71,21 +96,25 @@ extension Store {
               SELECT queried.id, \(bind: ChinaTime.day(now)), admitted.queries, \(bind: now) FROM queried JOIN admitted ON admitted.grant_id = queried.id
             """ + GrantStore.countingQueryDays + """
             )
-            SELECT key_id AS id, count::bigint AS count, NULL::bigint AS seq, NULL::text AS hash FROM counted
-            UNION ALL SELECT id, NULL, NULL, NULL FROM queried
-            """ + (locks ? " UNION ALL SELECT NULL, NULL, seq, hash FROM chain" : "")
+            SELECT asked.*, NULL::bigint AS count, NULL::bigint AS seq, NULL::text AS hash FROM asked
+            UNION ALL SELECT NULL, NULL, key_id, \(blank)count::bigint, NULL, NULL FROM counted
+            UNION ALL SELECT NULL, NULL, id, \(blank)NULL, NULL, NULL FROM queried
+            """ + (locks ? " UNION ALL SELECT NULL, NULL, NULL, \(blank)NULL, seq, hash FROM chain" : "")
         let rows = try await database.sql().planned(statement, forGrowth: gate.growth).all()
         var counts: [UUID: Int] = [:]
         var recorded: Set<UUID> = []
         for row in rows {
-            guard !(try row.decodeNil(column: "id")) else {
+            if let n: Int = try row.value("n") {
+                found[toRead[n - 1].index] = try GrantStore.queried(row: row, engine: .postgres)
+            } else if try row.decodeNil(column: "id") {
                 let seq: Int64? = try row.value("seq")
                 tail?.locked(at: try seq.map { ($0, try row.value("hash")) })
-                continue
+            } else if let count: Int = try row.value("count") {
+                counts[try row.value("id")] = count
+            } else {
+                recorded.insert(try row.value("id"))
             }
-            let id: UUID = try row.value("id")
-            if let count: Int = try row.value("count") { counts[id] = count } else { recorded.insert(id) }
         }
-        return (counts, recorded)
+        return (counts, recorded, found)
     }
 }

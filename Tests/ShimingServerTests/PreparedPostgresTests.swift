@@ -47,6 +47,30 @@ struct PreparedPostgresTests {
         }
     }
 
+    @Test("arrays are bound as arrays of their own element type, empty ones too (a cast alone takes an empty array for any element type)")
+    func arraysKeepTheirType() async throws {
+        try await withShiming { shiming in
+            try await shiming.db.withConnection { db in
+                let sql = try db.sql()
+                let (id, at) = (UUID(), Date(timeIntervalSince1970: 1_796_244_592.541))
+                let arrays: [(any Encodable & Sendable, any Encodable & Sendable, String)] = [
+                    ([UUID](), [id], "uuid[]"), ([String](), ["陈桂芳"], "text[]"), ([Date](), [at], "timestamp with time zone[]"),
+                    ([Int](), [7], "bigint[]"), ([Int64](), [Int64(7)], "bigint[]"), (NullableTexts([]), NullableTexts([nil, "a"]), "text[]"),
+                ]
+                for (empty, full, type) in arrays {
+                    for value in [empty, full] {
+                        let row = try await sql.raw("SELECT pg_typeof(\(bind: value))::text AS kept_array, cardinality(\(bind: value)) AS length").first()
+                        #expect(try row?.decode(column: "kept_array", as: String.self) == type, "\(value)")
+                    }
+                }
+                let row = try await sql.raw("SELECT (\(bind: [id]))[1] AS u, (\(bind: [at]))[1] AS d, (\(bind: ["陈桂芳"]))[1] AS t").first()
+                #expect(try row?.decode(column: "u", as: UUID.self) == id && row?.decode(column: "t", as: String.self) == "陈桂芳")
+                let date = try #require(try row?.decode(column: "d", as: Date.self))
+                #expect(abs(date.timeIntervalSince(at)) < 0.000_001)
+            }
+        }
+    }
+
     /// PostgresKit's reading of `row`'s column and `KeptRow`'s agree, errors included.
     private func sameAsPostgresKit<T: Decodable & Equatable>(_ type: T.Type, _ row: KeptRow, _ column: String,
                                                             sourceLocation: SourceLocation = #_sourceLocation) {

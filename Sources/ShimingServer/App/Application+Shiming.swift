@@ -52,7 +52,7 @@ public final class ShimingContext: Sendable {
     /// Recent platform key lookups (for as long as session lookups).
     let platformKeys: PlatformKeyCache
     /// The verification queries' writes, in batches (`GrantService.recordQueries`).
-    let queryCalls: Batcher<QueryCall, GrantStore.Queried?>
+    let queryCalls: Batcher<QueryCall, GrantStore.Found?>
     /// Reads batched on PostgreSQL (the case read, the verification query's read).
     let reads = ReadBatches()
 

@@ -100,21 +100,22 @@ extension GrantService {
             grant = .known(try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now))
         }
         let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip)
-        guard let found = try await context.queryCalls.run(call, body: { calls in await self.recordQueries(calls) }) else { throw CommonErrors.notFound }
+        guard let found = try await context.queryCalls.run(call, body: { calls in await self.recordQueries(calls) })?.queried()
+        else { throw CommonErrors.notFound }
         try await store.keys.load([found.accountID])
         return try answer(claims: found.claims, verification: found.verified)
     }
 
     /// The write of a batch of verification queries, in one transaction; for each, the grant
-    /// (with the verification) it was recorded under, nil where it was not (no grant in force),
-    /// or its refusal (429). The keys whose calls all fit within the allowance are counted, and
+    /// (with the verification, `GrantStore.Found`) it was recorded under, nil where it was not
+    /// (no grant in force), or its refusal (429). The keys whose calls all fit within the allowance are counted, and
     /// their calls noted on their grants and counted per day, in one step
     /// (`Store.countCallsAndRecordQueries`: one statement on PostgreSQL, which reads the grants
     /// too). A key whose calls do not all fit is then counted call by call until one does not
     /// (the rest are refused and not counted, as each alone would be), and its admitted calls
     /// noted after. Each recorded query is audited. A failing statement fails the whole batch,
     /// and nothing of it is written.
-    func recordQueries(_ calls: [QueryCall]) async -> [Result<GrantStore.Queried?, any Error>] {
+    func recordQueries(_ calls: [QueryCall]) async -> [Result<GrantStore.Found?, any Error>] {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let window = PlatformService.window(now)
         do {
@@ -143,7 +144,7 @@ extension GrantService {
                 }
                 let queried = Self.grouped(oneByOne, by: { found[$0]?.id })
                 recorded.formUnion(try await tx.grants.recordQueries(queried.compactMap { grant, indices in grant.map { ($0, indices.count) } }, at: now))
-                var results: [Result<GrantStore.Queried?, any Error>] = []
+                var results: [Result<GrantStore.Found?, any Error>] = []
                 for (index, call) in calls.enumerated() {
                     guard admitted[index] else {
                         results.append(.failure(PlatformService.rateLimited(at: now)))

@@ -139,6 +139,39 @@ struct GrantStore: Sendable {
         let now: Date
     }
 
+    /// A grant in force as the verification query's write found it: its id, and the rest
+    /// (`queried()`) read where the answer is made. Read in the write's statement (PostgreSQL),
+    /// the row is decoded by the request that asked, not by the writer: decoding each batch's
+    /// rows in turn was 12 % of the writer's work under the query's load, on the path every
+    /// query of the next batch waits through.
+    struct Found: Sendable {
+        let id: UUID
+        private let value: Value
+
+        private enum Value: Sendable {
+            case queried(Queried)
+            case row(any SQLRow, SQLEngine)
+        }
+
+        init(_ queried: Queried) {
+            id = queried.id
+            value = .queried(queried)
+        }
+
+        /// A row with `queried(row:engine:)`'s columns, whose grant is `id`.
+        init(id: UUID, row: any SQLRow, engine: SQLEngine) {
+            self.id = id
+            value = .row(row, engine)
+        }
+
+        func queried() throws -> Queried {
+            switch value {
+            case .queried(let queried): queried
+            case .row(let row, let engine): try GrantStore.queried(row: row, engine: engine)
+            }
+        }
+    }
+
     /// What a verification query's write knows of the grant it is asked under: read before the
     /// write (`known`; nil: none), or to be read in the write's own statement (`toRead`,
     /// PostgreSQL: `Store.countCallsAndRecordQueries`).

@@ -15,7 +15,8 @@ extension Store {
     /// counted on their grants still in force and counts them on their day (`queries`: one per
     /// call, with its key and its grant, known or to be read). Answers each counted key's count
     /// after its calls (keys absent did not fit), the grants noted, and each query's grant in
-    /// force with its verification (`found`, in order; nil: none).
+    /// force with its verification (`found`, in order; nil: none; a row read here is decoded by
+    /// whoever makes the answer, `GrantStore.Found`).
     ///
     /// PostgreSQL: one statement, one round trip of the writer's chain instead of two, and the
     /// grants to read are read in it too (`GrantStore.inForceJoins`), as of its start. The
@@ -38,16 +39,16 @@ extension Store {
     /// end comes back as a row of its own (no id; no sequence when the chain is empty).
     func countCallsAndRecordQueries(keys: [(key: UUID, calls: Int)], window: Int64, allowance: Int,
                                     queries: [(key: UUID, grant: GrantStore.QueriedGrant)], at now: Date) async throws
-        -> (counts: [UUID: Int], recorded: Set<UUID>, found: [GrantStore.Queried?]) {
+        -> (counts: [UUID: Int], recorded: Set<UUID>, found: [GrantStore.Found?]) {
         let keys = keys.filter { $0.calls <= allowance }  // (a window's first calls are inserted without the condition)
         let tail = AuditChainTail.current
-        var found = queries.map { query -> GrantStore.Queried? in if case .known(let grant) = query.grant { grant } else { nil } }
+        var found = queries.map { query -> GrantStore.Found? in if case .known(let grant?) = query.grant { GrantStore.Found(grant) } else { nil } }
         let toRead = queries.indices.compactMap { index -> (index: Int, read: GrantStore.InForceRead)? in
             if case .toRead(let read) = queries[index].grant { (index, read) } else { nil }
         }
         guard !keys.isEmpty, SQLEngine.of(database) == .postgres else {
             if keys.isEmpty { try await tail?.lock(on: database.sql()) }  // before the calls are counted one by one
-            for (index, grant) in zip(toRead.map(\.index), try await grants.inForceWithVerification(toRead.map(\.read))) { found[index] = grant }
+            for (index, grant) in zip(toRead.map(\.index), try await grants.inForceWithVerification(toRead.map(\.read))) { found[index] = grant.map(GrantStore.Found.init) }
             guard !keys.isEmpty else { return ([:], [], found) }
             var counts: [UUID: Int] = [:]
             for (key, calls) in keys {
@@ -105,7 +106,7 @@ extension Store {
         var recorded: Set<UUID> = []
         for row in rows {
             if let n: Int = try row.value("n") {
-                found[toRead[n - 1].index] = try GrantStore.queried(row: row, engine: .postgres)
+                found[toRead[n - 1].index] = GrantStore.Found(id: try row.value("id"), row: row, engine: .postgres)
             } else if try row.decodeNil(column: "id") {
                 let seq: Int64? = try row.value("seq")
                 tail?.locked(at: try seq.map { ($0, try row.value("hash")) })

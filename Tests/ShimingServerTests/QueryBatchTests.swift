@@ -279,8 +279,8 @@ struct QueryBatchTests {
         }
     }
 
-    @Test("The queries' reads that arrive at once are read together on PostgreSQL: 7 (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject) in the batches held with the first (up to 3 at once) and one more, each as a read alone gives it; who decided the verification is read (a decision that is not JSON as none); a verification past its end is not read")
-    func readsInBatches() async throws {
+    @Test("The query's read gives, for each of 7 reads (the granted subject now, twice, and just before and after its grant runs out; for programs the platform does not accept; another platform's; an unknown subject), what a read alone gives: read together in one statement, and read in the query's write; who decided the verification is read (a decision that is not JSON as none); a verification past its end is not read")
+    func readsTogether() async throws {
         let service = FakeIdentityService()
         try await withShiming(identityService: service) { shiming in
             let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.reads", phone: "13800138072", reference: "reads")
@@ -290,36 +290,36 @@ struct QueryBatchTests {
                 """).first())
             let (platform, expires) = (try row.decode(column: "platform_id", as: UUID.self), try row.decode(column: "expires_at", as: Date.self))
             let (programs, verifiedCase) = ([try row.decode(column: "program", as: String.self)], try row.decode(column: "case_id", as: UUID.self))
+            let keyID = try #require(try await shiming.db.sql().raw("SELECT id FROM platform_keys WHERE platform_id = \(bind: platform)").first()?
+                .decode(column: "id", as: UUID.self))
             let now = shiming.clock.now()
             let reads = [(platform, subject, programs, now), (platform, subject, programs, expires.addingTimeInterval(1)), (UUID(), subject, programs, now),
                          (platform, "sub_unknown", programs, now), (platform, subject, programs, now), (platform, subject, programs, expires.addingTimeInterval(-1)),
                          (platform, subject, ["education-card"], now)]
+                .map { GrantStore.InForceRead(platform: $0.0, subject: $0.1, programs: $0.2, now: $0.3) }
             let store = Store(shiming.db, context: shiming.app.shiming)
-            // What each read alone gives: inside a transaction, which never batches.
-            func alone(_ reads: [(UUID, String, [String], Date)]) async throws -> [GrantStore.Queried?] {
+            // What each read alone gives.
+            func alone(_ reads: [GrantStore.InForceRead]) async throws -> [GrantStore.Queried?] {
                 var found: [GrantStore.Queried?] = []
-                for (platform, subject, programs, at) in reads {
-                    found.append(try await store.transaction { tx in
-                        try await tx.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: at)
-                    })
+                for read in reads {
+                    found.append(try await store.grants.inForceWithVerification(platform: read.platform, subject: read.subject, programs: read.programs, at: read.now))
                 }
                 return found
             }
             let expected = try await alone(reads)
             #expect(expected.map { $0 != nil } == [true, false, false, false, true, true, true])
             #expect(expected.map { $0?.verified?.id } == [verifiedCase, nil, nil, nil, verifiedCase, verifiedCase, nil])
-
-            let batcher = shiming.app.shiming.reads.grants
-            let before = batcher.batches
-            let (found, batches) = try await shiming.heldReads("grants", batcher: batcher, reads.map { platform, subject, programs, at in
-                { @Sendable in try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: at) }
-            })
-            for (n, (read, expected)) in zip(found, expected).enumerated() {
-                #expect(read == expected, "read \(n)")
+            // Together: one statement on PostgreSQL.
+            #expect(try await store.grants.inForceWithVerification(reads) == expected)
+            // In the query's write (PostgreSQL: in its counting statement), beside a grant known before it.
+            let (window, allowance) = (PlatformService.window(now), shiming.app.shiming.configuration.platformRatePerMinute)
+            let known = try #require(expected[0])
+            let written = try await store.transaction(locksChainItself: true) { tx in
+                try await tx.countCallsAndRecordQueries(keys: [(keyID, reads.count + 1)], window: window, allowance: allowance,
+                                                        queries: [(keyID, .known(known))] + reads.map { (keyID, .toRead($0)) }, at: now)
             }
-            // SQLite reads in-process and never batches.
-            #expect(batcher.batches - before == batches)
-            #expect(SQLEngine.of(shiming.db) == .postgres ? (2...ReadBatches.concurrent + 1).contains(batches) : batches == 0, "\(batches) batches")
+            #expect(try written.found.map { try $0?.queried() } == [known] + expected)
+            #expect(written.counts[keyID] != nil && written.recorded == [known.id])
 
             // Who decided is read from the decision (not decoded whole): a person's decision answers "reviewed".
             #expect(expected[0]?.verified?.decidedBy == "system" && Set(expected[0]?.claims ?? []) == [.verified, .ageOver18, .maskedName])
@@ -328,26 +328,26 @@ struct QueryBatchTests {
                 UPDATE cases SET decision_json = REPLACE(decision_json, '"decidedBy":"system"', \(bind: "\"decidedBy\":\"\(reviewer)\"")) WHERE id = \(bind: verifiedCase)
                 """).run()
             #expect(try await alone([reads[0]]).first??.verified?.decidedBy == reviewer)
-            let batched = try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: now)
-            #expect(batched?.verified?.decidedBy == reviewer)
+            let together = try await store.grants.inForceWithVerification([reads[0], reads[3]])
+            #expect(together.first??.verified?.decidedBy == reviewer)
             let answer = try await shiming.query(key, subject)
             #expect(answer.status == .ok, "\(answer.text)")
             #expect(try answer.json(VerificationReply.self).level == "reviewed")
-            // A decision that is not JSON reads as none (as a case's read takes it), alone and in a batch, and fails nothing.
+            // A decision that is not JSON reads as none (as a case's read takes it), alone and together, and fails nothing.
             try await shiming.db.sql().raw("UPDATE cases SET decision_json = 'not json' WHERE id = \(bind: verifiedCase)").run()
             let unreadableAlone = try await alone([reads[0]]).first ?? nil
             #expect(unreadableAlone?.verified?.id == verifiedCase && unreadableAlone?.verified?.decidedBy == nil)
-            let unreadable = try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: now)
+            let unreadable = try await store.grants.inForceWithVerification([reads[0], reads[3]]).first ?? nil
             #expect(unreadable?.verified?.id == verifiedCase && unreadable?.verified?.decidedBy == nil)
             let plain = try await shiming.query(key, subject)
             #expect(plain.status == .ok, "\(plain.text)")
             #expect(try plain.json(VerificationReply.self).level == "registry")
 
-            // A verification that ran out is not read, alone or batched; the grant still is.
+            // A verification that ran out is not read, alone or together; the grant still is.
             try await shiming.db.sql().raw("UPDATE cases SET expires_at = \(bind: now.addingTimeInterval(-1)) WHERE id = \(bind: verifiedCase)").run()
-            let ended = try await store.grants.inForceWithVerification(platform: platform, subject: subject, programs: programs, at: now)
+            let ended = try await store.grants.inForceWithVerification([reads[0], reads[3]]).first ?? nil
             #expect(ended != nil && ended?.verified == nil)
-            #expect(try await alone([(platform, subject, programs, now)]).first??.verified == nil)
+            #expect(try await alone([reads[0]]).first??.verified == nil)
         }
     }
 }

@@ -53,7 +53,7 @@ public final class ShimingContext: Sendable {
     let platformKeys: PlatformKeyCache
     /// The verification queries' writes, in batches (`GrantService.recordQueries`).
     let queryCalls: Batcher<QueryCall, GrantStore.Found?>
-    /// Reads batched on PostgreSQL (the case read, the verification query's read).
+    /// Reads batched on PostgreSQL (the whole case read).
     let reads = ReadBatches()
 
     init(configuration: ShimingConfiguration, services: Services, messageSink: any MessageSink, keyRing: KeyRing, masterKeys: MasterKeys,

@@ -10,12 +10,12 @@
 /// for the whole of the batch before (its round trip, then its rows decoded), and under load the
 /// machine idled about a fifth of the time; with three, alternated runs on PostgreSQL read
 /// 20–55 % more cases a second (session 32, docs/benchmarks.md).
+///
+/// The verification query's read was batched here too until session 45; it is now read in the
+/// query's write (`Store.readsQueriedGrantsInWrite`).
 final class ReadBatches: Sendable {
     /// How many batches of one kind are read at once, each on a connection of its own.
     static let concurrent = 3
     /// Whole cases with their documents and history (`CaseStore.whole`).
     let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64, concurrent: ReadBatches.concurrent)
-    /// The verification query's grants in force with the verification each platform accepts
-    /// (`GrantStore.inForceWithVerification`).
-    let grants = Batcher<GrantStore.InForceRead, GrantStore.Queried?>(largest: 64, concurrent: ReadBatches.concurrent)
 }

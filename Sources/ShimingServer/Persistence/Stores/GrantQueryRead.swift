@@ -172,13 +172,15 @@ extension GrantStore {
     }
 
     /// How many columns `verified` of `inForceJoins` has.
-    static let answeredColumns = 7
+    static let answeredColumns = answered(decision: "").count
 
     /// The columns of the case an answer is made of (`AnsweredVerification`), named `case_…`
     /// beside the grant's, with `decision`: who decided (`queried(row:engine:)`).
-    private static func answeredSelect(decision: String) -> String {
-        "cases.id AS case_id, cases.program AS case_program, cases.data_sealed AS case_data_sealed, cases.identity_code AS case_identity_code, "
-            + "\(decision), cases.verified_at AS case_verified_at, cases.expires_at AS case_expires_at"
+    private static func answeredSelect(decision: String) -> String { answered(decision: decision).joined(separator: ", ") }
+
+    private static func answered(decision: String) -> [String] {
+        ["cases.id AS case_id", "cases.program AS case_program", "cases.data_sealed AS case_data_sealed", "cases.identity_code AS case_identity_code",
+         decision, "cases.verified_at AS case_verified_at", "cases.expires_at AS case_expires_at"]
     }
 
     /// SQLite: the decision's `decidedBy`, taken out of its JSON by SQLite (decoding the whole

@@ -108,13 +108,13 @@ extension GrantService {
 
     /// The write of a batch of verification queries, in one transaction; for each, the grant
     /// (with the verification, `GrantStore.Found`) it was recorded under, nil where it was not
-    /// (no grant in force), or its refusal (429). The keys whose calls all fit within the allowance are counted, and
-    /// their calls noted on their grants and counted per day, in one step
-    /// (`Store.countCallsAndRecordQueries`: one statement on PostgreSQL, which reads the grants
-    /// too). A key whose calls do not all fit is then counted call by call until one does not
-    /// (the rest are refused and not counted, as each alone would be), and its admitted calls
-    /// noted after. Each recorded query is audited. A failing statement fails the whole batch,
-    /// and nothing of it is written.
+    /// (no grant in force), or its refusal (429). The keys whose calls all fit within the
+    /// allowance are counted, and their calls noted on their grants and counted per day, in one
+    /// step (`Store.countCallsAndRecordQueries`: one statement on PostgreSQL, which reads the
+    /// grants too). A key whose calls do not all fit is then counted call by call until one
+    /// does not (the rest are refused and not counted, as each alone would be), and its admitted
+    /// calls noted after. Each recorded query is audited. A failing statement fails the whole
+    /// batch, and nothing of it is written.
     func recordQueries(_ calls: [QueryCall]) async -> [Result<GrantStore.Found?, any Error>] {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let window = PlatformService.window(now)

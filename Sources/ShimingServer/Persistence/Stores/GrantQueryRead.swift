@@ -14,7 +14,8 @@ extension GrantStore {
         let verified: AnsweredVerification?
     }
 
-    /// One read of `inForceWithVerification`, in a batch.
+    /// One read of `inForceWithVerification`: alone, among several in one statement, or in the
+    /// query's write (`QueriedGrant.toRead`).
     struct InForceRead: Sendable {
         let platform: UUID
         let subject: String
@@ -138,7 +139,9 @@ extension GrantStore {
     /// PostgreSQL: the reads as a table `asked` (`platform_id`, `subject`, `at`, then the
     /// `extra` columns, then `n`, the read's place from 1), for `inForceJoins`.
     static func asked(_ batch: [InForceRead], extra: [(name: String, values: [UUID])] = []) -> SQLQueryString {
-        var arrays: [SQLQueryString] = ["(SELECT \(bind: batch.map(\.platform)))", "(SELECT \(bind: batch.map(\.subject)))", "(SELECT \(bind: batch.map(\.now)))"]
+        var arrays: [SQLQueryString] = [
+            "(SELECT \(bind: batch.map(\.platform)))", "(SELECT \(bind: batch.map(\.subject)))", "(SELECT \(bind: batch.map(\.now)))",
+        ]
         arrays += extra.map { "(SELECT \(bind: $0.values))" }
         let names = (["platform_id", "subject", "at"] + extra.map(\.name) + ["n"]).joined(separator: ", ")
         return "unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS asked (\(unsafeRaw: names))"

@@ -48,7 +48,8 @@ extension Store {
         }
         guard !keys.isEmpty, SQLEngine.of(database) == .postgres else {
             if keys.isEmpty { try await tail?.lock(on: database.sql()) }  // before the calls are counted one by one
-            for (index, grant) in zip(toRead.map(\.index), try await grants.inForceWithVerification(toRead.map(\.read))) { found[index] = grant.map(GrantStore.Found.init) }
+            let read = try await grants.inForceWithVerification(toRead.map(\.read))
+            for (index, grant) in zip(toRead.map(\.index), read) { found[index] = grant.map(GrantStore.Found.init) }
             guard !keys.isEmpty else { return ([:], [], found) }
             var counts: [UUID: Int] = [:]
             for (key, calls) in keys {

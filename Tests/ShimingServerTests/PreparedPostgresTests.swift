@@ -53,14 +53,16 @@ struct PreparedPostgresTests {
             try await shiming.db.withConnection { db in
                 let sql = try db.sql()
                 let (id, at) = (UUID(), Date(timeIntervalSince1970: 1_796_244_592.541))
+                // Each type's empty array and one of two values, and the type PostgreSQL gets.
                 let arrays: [(any Encodable & Sendable, any Encodable & Sendable, String)] = [
-                    ([UUID](), [id], "uuid[]"), ([String](), ["陈桂芳"], "text[]"), ([Date](), [at], "timestamp with time zone[]"),
-                    ([Int](), [7], "bigint[]"), ([Int64](), [Int64(7)], "bigint[]"), (NullableTexts([]), NullableTexts([nil, "a"]), "text[]"),
+                    ([UUID](), [id, id], "uuid[]"), ([String](), ["陈桂芳", ""], "text[]"), ([Date](), [at, at], "timestamp with time zone[]"),
+                    ([Int](), [7, 8], "bigint[]"), ([Int64](), [Int64(7), 8], "bigint[]"), (NullableTexts([]), NullableTexts([nil, "a"]), "text[]"),
                 ]
                 for (empty, full, type) in arrays {
-                    for value in [empty, full] {
+                    for (value, length) in [(empty, 0), (full, 2)] {
                         let row = try await sql.raw("SELECT pg_typeof(\(bind: value))::text AS kept_array, cardinality(\(bind: value)) AS length").first()
                         #expect(try row?.decode(column: "kept_array", as: String.self) == type, "\(value)")
+                        #expect(try row?.decode(column: "length", as: Int.self) == length, "\(value)")
                     }
                 }
                 let row = try await sql.raw("SELECT (\(bind: [id]))[1] AS u, (\(bind: [at]))[1] AS d, (\(bind: ["陈桂芳"]))[1] AS t").first()

@@ -136,15 +136,15 @@ extension GrantStore {
         return found
     }
 
-    /// PostgreSQL: the reads as a table `asked` (`platform_id`, `subject`, `at`, then the
-    /// `extra` columns, then `n`, the read's place from 1), for `inForceJoins`.
-    static func asked(_ batch: [InForceRead], extra: [(name: String, values: [UUID])] = []) -> SQLQueryString {
-        var arrays: [SQLQueryString] = [
-            "(SELECT \(bind: batch.map(\.platform)))", "(SELECT \(bind: batch.map(\.subject)))", "(SELECT \(bind: batch.map(\.now)))",
-        ]
-        arrays += extra.map { "(SELECT \(bind: $0.values))" }
-        let names = (["platform_id", "subject", "at"] + extra.map(\.name) + ["n"]).joined(separator: ", ")
-        return "unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS asked (\(unsafeRaw: names))"
+    /// PostgreSQL: the reads as a table `asked` (`platform_id`, `subject`, `at`, with `keys` the
+    /// key each read is asked with as `key_id`, then `n`, the read's place from 1), for
+    /// `inForceJoins`.
+    static func asked(_ batch: [InForceRead], keys: [UUID]? = nil) -> SQLQueryString {
+        let key: (array: SQLQueryString, name: SQLQueryString) = keys.map { (", (SELECT \(bind: $0))", ", key_id") } ?? ("", "")
+        return """
+            unnest((SELECT \(bind: batch.map(\.platform))), (SELECT \(bind: batch.map(\.subject))), (SELECT \(bind: batch.map(\.now)))\(key.array))
+              WITH ORDINALITY AS asked (platform_id, subject, at\(key.name), n)
+            """
     }
 
     /// PostgreSQL: joined to the table `asked` of `batch`'s reads (`asked(_:)`), each read's

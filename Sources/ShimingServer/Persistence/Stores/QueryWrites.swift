@@ -83,7 +83,7 @@ extension Store {
               RETURNING key_id, count
             ), asked AS (
               SELECT asked.n, asked.key_id, found.id, found.account_id, found.claims, verified.*
-              FROM \(GrantStore.asked(reads, extra: [("key_id", toRead.map { queries[$0.index].key })]))
+              FROM \(GrantStore.asked(reads, keys: toRead.map { queries[$0.index].key }))
               \(GrantStore.inForceJoins(reads))
             ), admitted AS (
               SELECT queries.grant_id, count(*) AS queries FROM (

@@ -75,9 +75,7 @@ extension GrantStore {
     /// - On PostgreSQL one statement (`postgresInForce`). The query itself reads in its write's
     ///   statement there (`Store.readsQueriedGrantsInWrite`), not here.
     func inForceWithVerification(platform: UUID, subject: String, programs: [String], at now: Date) async throws -> Queried? {
-        let read = InForceRead(platform: platform, subject: subject, programs: programs, now: now)
-        guard SQLEngine.of(db) != .sqlite else { return try await sqliteInForce(read) }
-        return try await postgresInForce([read])[0]
+        try await inForceWithVerification([InForceRead(platform: platform, subject: subject, programs: programs, now: now)])[0]
     }
 
     /// `inForceWithVerification` for each of `reads`, in order: on PostgreSQL in one statement.

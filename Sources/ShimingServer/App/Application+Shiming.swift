@@ -53,6 +53,8 @@ public final class ShimingContext: Sendable {
     let platformKeys: PlatformKeyCache
     /// The verification queries' writes, in batches (`GrantService.recordQueries`).
     let queryCalls: Batcher<QueryCall, GrantStore.Found?>
+    /// What the verification queries last found, for writing a batch in one statement.
+    let queryExpectations = QueryExpectations()
     /// Reads batched on PostgreSQL (the whole case read).
     let reads = ReadBatches()
 

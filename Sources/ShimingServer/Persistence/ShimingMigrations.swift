@@ -37,5 +37,6 @@ enum ShimingMigrations {
         IndexFilesByOwner(),
         IndexFirstSubmissions(),
         LockAuditChainInOneStatement(),
+        CheckExpectedOutcomes(),
     ]
 }

@@ -33,9 +33,14 @@ struct Store: Sendable {
     /// (`AuditChainTail.awaitingLock`).
     func transaction<T: Sendable>(repeatable: Bool = false, locksChainItself: Bool = false,
                                   _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database, repeatable: repeatable, locksChainItself: locksChainItself) { [gate, cipher, blindIndex, auditKey, keys, reads] tx in
-            try await body(Store(database: tx, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys, reads: reads))
+        try await gate.transaction(on: database, repeatable: repeatable, locksChainItself: locksChainItself) { [self] tx in
+            try await body(on(tx))
         }
+    }
+
+    /// This store on another connection or transaction of the same database.
+    func on(_ database: any Database) -> Store {
+        Store(database: database, gate: gate, cipher: cipher, blindIndex: blindIndex, auditKey: auditKey, keys: keys, reads: reads)
     }
 
     /// This store sealing what it writes under one account's data key (fetch it before the

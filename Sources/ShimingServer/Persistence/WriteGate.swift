@@ -84,6 +84,19 @@ public final class WriteGate: Sendable {
         }
         return try await group.run(on: try writer?.database() ?? db, lock: serial, repeatable: repeatable, locksChainItself: locksChainItself, body)
     }
+
+    /// Runs `body` on the writer's connection outside any transaction, between the groups of
+    /// transactions: for a write that is one statement, which PostgreSQL commits by itself, one
+    /// round trip where a transaction of it is three (`BEGIN`, it, `COMMIT`). `body` is given
+    /// the audit chain's end as this instance's last commit left it (nil: not known, as after a
+    /// failed one; its statement must check it under the chain's lock), and answers the end its
+    /// statement left (nil: not known).
+    func statement<T: Sendable>(on db: any Database,
+                                _ body: @escaping @Sendable (any Database, AuditChainEnd?) async throws -> (T, AuditChainEnd?)) async throws -> T {
+        defer { ended.add(1, ordering: .releasing) }
+        guard let group else { return try await body(db, nil).0 }
+        return try await group.alone(on: try writer?.database() ?? db, lock: serial, body)
+    }
 }
 
 /// Write transactions that queue while one commits run together: one SQLite transaction in
@@ -106,6 +119,9 @@ final class GroupCommit: Sendable {
         let done: CheckedContinuation<(any Error)?, Never>
         let repeatable: Bool
         let locksChainItself: Bool
+        /// A statement run alone, outside any transaction (`WriteGate.statement`); nil: a
+        /// transaction (`body`).
+        let alone: (@Sendable (any Database, AuditChainEnd?) async throws -> AuditChainEnd?)?
         /// The request loop the caller waits on (nil: none), where it is resumed.
         let loop: (any EventLoop)?
     }
@@ -115,6 +131,9 @@ final class GroupCommit: Sendable {
         var waiting: [Waiter] = []
         var commits = 0
         var transactions = 0
+        /// The audit chain's end as the last commit left it, where the gate's groups take the
+        /// chain's lock (nil: not known).
+        var chainEnd: AuditChainEnd?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -138,12 +157,33 @@ final class GroupCommit: Sendable {
     func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?, repeatable: Bool = false, locksChainItself: Bool = false,
                           _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let result = NIOLockedValueBox<T?>(nil)
-        let loop = CallerLoops.current
-        let failure = await withCheckedContinuation { (done: CheckedContinuation<(any Error)?, Never>) in
-            let waiter = Waiter(body: { tx in
+        return try await wait(on: db, lock: lock, result: result) { done, loop in
+            Waiter(body: { tx in
                 let value = try await body(tx)
                 result.withLockedValue { $0 = value }
-            }, done: done, repeatable: repeatable, locksChainItself: locksChainItself, loop: loop)
+            }, done: done, repeatable: repeatable, locksChainItself: locksChainItself, alone: nil, loop: loop)
+        }
+    }
+
+    /// `WriteGate.statement`: `body` runs alone, between groups, outside any transaction.
+    func alone<T: Sendable>(on db: any Database, lock: AsyncSerialLock?,
+                            _ body: @escaping @Sendable (any Database, AuditChainEnd?) async throws -> (T, AuditChainEnd?)) async throws -> T {
+        let result = NIOLockedValueBox<T?>(nil)
+        return try await wait(on: db, lock: lock, result: result) { done, loop in
+            Waiter(body: { _ in }, done: done, repeatable: false, locksChainItself: false, alone: { db, end in
+                let (value, after) = try await body(db, end)
+                result.withLockedValue { $0 = value }
+                return after
+            }, loop: loop)
+        }
+    }
+
+    /// Queues the waiter `make` gives, leading if nobody does, and answers its result.
+    private func wait<T: Sendable>(on db: any Database, lock: AsyncSerialLock?, result: NIOLockedValueBox<T?>,
+                                   _ make: (CheckedContinuation<(any Error)?, Never>, (any EventLoop)?) -> Waiter) async throws -> T {
+        let loop = CallerLoops.current
+        let failure = await withCheckedContinuation { (done: CheckedContinuation<(any Error)?, Never>) in
+            let waiter = make(done, loop)
             let leads = state.withLockedValue { state -> Bool in
                 state.waiting.append(waiter)
                 guard !state.leading else { return false }
@@ -164,7 +204,9 @@ final class GroupCommit: Sendable {
     private func lead(on db: any Database, lock: AsyncSerialLock?) async {
         while true {
             let batch = state.withLockedValue { state -> [Waiter] in
-                let batch = Array(state.waiting.prefix(Self.largestGroup))
+                // A statement alone runs alone; the transactions before the next one run together.
+                let taken = state.waiting.first?.alone != nil ? 1 : state.waiting.prefix(Self.largestGroup).prefix { $0.alone == nil }.count
+                let batch = Array(state.waiting.prefix(taken))
                 state.waiting.removeFirst(batch.count)
                 if batch.isEmpty { state.leading = false }
                 return batch
@@ -172,11 +214,10 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             let outcomes: [(any Error)?]
             do {
-                if let lock {
-                    outcomes = try await lock.run { await self.commit(batch, on: db) }
-                } else {
-                    outcomes = await commit(batch, on: db)
+                let run: @Sendable () async -> [(any Error)?] = {
+                    if let alone = batch[0].alone { [await self.runAlone(alone, on: db)] } else { await self.commit(batch, on: db) }
                 }
+                if let lock { outcomes = try await lock.run(run) } else { outcomes = await run() }
             } catch {
                 outcomes = batch.map { _ in error }
             }
@@ -189,12 +230,27 @@ final class GroupCommit: Sendable {
         }
     }
 
+    /// Runs a statement alone (`WriteGate.statement`); answers its error (nil: done).
+    private func runAlone(_ body: @Sendable (any Database, AuditChainEnd?) async throws -> AuditChainEnd?,
+                          on db: any Database) async -> (any Error)? {
+        let end = state.withLockedValue { $0.chainEnd }
+        do {
+            let after = try await withTaskExecutorPreference(executor) { try await body(db, end) }
+            state.withLockedValue { $0.chainEnd = after }
+            return nil
+        } catch {
+            state.withLockedValue { $0.chainEnd = nil }
+            return error
+        }
+    }
+
     /// Runs a group in one transaction; answers each one's error (nil: committed).
     private func commit(_ batch: [Waiter], on db: any Database) async -> [(any Error)?] {
+        state.withLockedValue { $0.chainEnd = nil }  // until this group has committed
         do {
             // In the leader's task (`InPlaceTransactions`), on the writer's executor; a database
             // that cannot runs its body in a task of its own, so the preference is stated inside.
-            return try await db.transactionInPlace { [executor, locksChain] tx in try await withTaskExecutorPreference(executor) {
+            let committed = try await db.transactionInPlace { [executor, locksChain] tx in try await withTaskExecutorPreference(executor) {
                 let sql = try tx.sql()
                 // A transaction alone that takes the lock in its first statement takes it there.
                 let tail = !locksChain ? AuditChainTail()
@@ -259,8 +315,12 @@ final class GroupCommit: Sendable {
                 }
                 // The group's audit events, in one statement: a failure here fails the group.
                 try await tail.flush(on: sql)
-                return outcomes
+                // The chain's end it leaves, if it held the chain's lock (kept once committed).
+                let end = locksChain && !tail.awaitsLock ? tail.last : nil
+                return (outcomes, end)
             } }
+            state.withLockedValue { $0.chainEnd = committed.1 }
+            return committed.0
         } catch {
             // Nothing of the group was committed.
             return batch.map { _ in error }

@@ -38,6 +38,16 @@ struct QueryCall: Sendable {
     /// answered 404.
     let grant: GrantStore.QueriedGrant
     let ip: String?
+    /// What this instance expects the call's write to find (`QueryExpectations`), made with the
+    /// request (nil: nothing expected; only where the grant is read in the write).
+    let expected: Expected?
+
+    enum Expected: Sendable {
+        /// No grant in force.
+        case noGrant
+        /// This grant, and the audit event of the query under it.
+        case grant(UUID, AuditEvent.Unchained)
+    }
 }
 
 /// What a verification query's answer is made of: the clear facts of the verification the
@@ -99,23 +109,90 @@ extension GrantService {
         } else {
             grant = .known(try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now))
         }
-        let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip)
+        let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip, expected: expected(grant, key: key, ip: ip))
         guard let found = try await context.queryCalls.run(call, body: { calls in await self.recordQueries(calls) })?.queried()
         else { throw CommonErrors.notFound }
         try await store.keys.load([found.accountID])
         return try answer(claims: found.claims, verification: found.verified)
     }
 
-    /// The write of a batch of verification queries, in one transaction; for each, the grant
-    /// (with the verification, `GrantStore.Found`) it was recorded under, nil where it was not
-    /// (no grant in force), or its refusal (429). The keys whose calls all fit within the
+    /// The write of a batch of verification queries; for each, the grant (with the
+    /// verification, `GrantStore.Found`) it was recorded under, nil where it was not (no grant
+    /// in force), or its refusal (429). In one statement where its outcome can be expected
+    /// (`recordAsExpected`), else in one transaction (`recordTheLongWay`), and then what it
+    /// found is kept for the batches after it (`QueryExpectations`).
+    func recordQueries(_ calls: [QueryCall]) async -> [Result<GrantStore.Found?, any Error>] {
+        if let written = await recordAsExpected(calls) { return written }
+        let results = await recordTheLongWay(calls)
+        for (call, result) in zip(calls, results) {
+            guard case .toRead(let read) = call.grant, case .success(let grant) = result else { continue }
+            context.queryExpectations.found(grant?.id, platform: read.platform, subject: read.subject)
+        }
+        return results
+    }
+
+    /// What a query's write is expected to find, where its grant is read in the write: the
+    /// grant last found for the platform's subject (`QueryExpectations`) with the query's audit
+    /// event under it, made here rather than by the writer of the batch.
+    private func expected(_ grant: GrantStore.QueriedGrant, key: PlatformKey, ip: String?) -> QueryCall.Expected? {
+        guard store.readsQueriedGrantsInWrite else { return nil }
+        guard case .toRead(let read) = grant else { return .noGrant }  // (a subject too long to read)
+        return context.queryExpectations.grant(platform: read.platform, subject: read.subject).map { found in
+            found.map {
+                .grant($0, AuditEvent.Unchained("verification.queried", actor: .platform(read.platform), subject: Self.subject($0), ip: ip,
+                                                details: ["key": key.id.uuidString.lowercased()], at: now))
+            } ?? .noGrant
+        }
+    }
+
+    /// PostgreSQL: the batch's write, audit events included, in one statement outside any
+    /// transaction (one round trip of the writer instead of four: `BEGIN`, the write, the
+    /// events, `COMMIT`), where its outcome can be expected: every call's grant as last found
+    /// here (`QueryCall.expected`), no key with more calls than the allowance, and the audit
+    /// chain's end as this instance's last commit left it (`WriteGate.statement`). The events
+    /// made with the requests are chained here, and the statement checks all of it under the chain's lock
+    /// (`Store.countCallsAndRecordQueries`, `expecting`). Nil where the outcome cannot be
+    /// expected, or was not as expected (then nothing of the statement was kept): the batch is
+    /// written the long way.
+    private func recordAsExpected(_ calls: [QueryCall]) async -> [Result<GrantStore.Found?, any Error>]? {
+        let (store, expectations) = (store, context.queryExpectations)
+        let (now, allowance) = (now, context.configuration.platformRatePerMinute)
+        let byKey = Self.grouped(calls.indices, by: { calls[$0].key.id })
+        guard store.readsQueriedGrantsInWrite, byKey.allSatisfy({ $0.1.count <= allowance }) else { return nil }
+        guard calls.allSatisfy({ $0.expected != nil }) else { return nil }
+        let grants = calls.map { call -> UUID? in if case .grant(let grant, _)? = call.expected { grant } else { nil } }
+        do {
+            let found = try await store.gate.statement(on: store.database) { db, end -> ([GrantStore.Found?]?, AuditChainEnd?) in
+                guard let end else { return (nil, nil) }  // not known: the long way takes the lock and reads it
+                var (events, last) = ([AuditEvent](), end)
+                for call in calls {
+                    guard case .grant(_, let unchained)? = call.expected else { continue }
+                    let event = unchained.chained(after: last, key: store.auditKey)
+                    events.append(event)
+                    last = (event.seq, event.hash)
+                }
+                let written = try await store.on(db).countCallsAndRecordQueries(
+                    keys: byKey.map { ($0.0, $0.1.count) }, window: PlatformService.window(now), allowance: allowance,
+                    queries: calls.map { ($0.key.id, $0.grant) }, at: now, expecting: .init(grants: grants, end: end, events: events))
+                return (written.found, last)
+            }
+            guard let found else { return nil }
+            expectations.wrote(asExpected: true)
+            return found.map { .success($0) }
+        } catch {
+            expectations.wrote(asExpected: false)
+            return nil
+        }
+    }
+
+    /// The batch's write in one transaction. The keys whose calls all fit within the
     /// allowance are counted, and their calls noted on their grants and counted per day, in one
     /// step (`Store.countCallsAndRecordQueries`: one statement on PostgreSQL, which reads the
     /// grants too). A key whose calls do not all fit is then counted call by call until one
     /// does not (the rest are refused and not counted, as each alone would be), and its admitted
     /// calls noted after. Each recorded query is audited. A failing statement fails the whole
     /// batch, and nothing of it is written.
-    func recordQueries(_ calls: [QueryCall]) async -> [Result<GrantStore.Found?, any Error>] {
+    private func recordTheLongWay(_ calls: [QueryCall]) async -> [Result<GrantStore.Found?, any Error>] {
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let window = PlatformService.window(now)
         do {

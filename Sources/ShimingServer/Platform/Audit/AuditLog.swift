@@ -1,7 +1,6 @@
 import Crypto
 import Fluent
 import Foundation
-import NIOConcurrencyHelpers
 import SQLKit
 
 /// Who did something, as recorded in the audit log.
@@ -31,6 +30,10 @@ public enum AuditActor: Sendable, Equatable {
         }
     }
 }
+
+/// The audit chain's last event: its sequence number and hash (0 and the genesis hash before
+/// the first event).
+typealias AuditChainEnd = (seq: Int64, hash: String)
 
 /// A recorded event, as read back from the log.
 public struct AuditEvent: Sendable, Equatable {
@@ -62,11 +65,17 @@ public struct AuditEvent: Sendable, Equatable {
     static let keyedPrefix = "k1:"
 
     static func keyedHash(previous: String, fields: [String], key: MACKey) -> String {
+        keyedHash(previous: previous, json: AuditJSON.array(fields), key: key)
+    }
+
+    /// The same, with the fields already encoded (`AuditJSON.array`).
+    static func keyedHash(previous: String, json fields: [UInt8], key: MACKey) -> String {
         var mac = key.authenticator()
         mac.update(data: Array(previous.utf8))
         mac.update(data: [0x0A])
-        mac.update(data: AuditJSON.array(fields))
-        return keyedPrefix + Hex.encode(Data(mac.finalize()))
+        mac.update(data: fields)
+        // The code's bytes where they are: through `Data` each was a call of its iterator.
+        return keyedPrefix + mac.finalize().withUnsafeBytes { Hex.encode($0) }
     }
 
     var canonicalFields: [String] {
@@ -89,6 +98,52 @@ public struct AuditEvent: Sendable, Equatable {
     /// Whole milliseconds since 1970: the precision both engines keep exactly.
     static func milliseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
+extension AuditEvent {
+    /// A new event chained after `last` (nil: the first of the chain) under the audit key.
+    init(_ action: String, actor: AuditActor, subject: String?, ip: String?, details: [String: String], at now: Date,
+         after last: AuditChainEnd?, key: MACKey) {
+        self = Unchained(action, actor: actor, subject: subject, ip: ip, details: details, at: now).chained(after: last, key: key)
+    }
+
+    /// An event's content before its place in the chain (its sequence number, the previous
+    /// hash, its hash), with the hashed fields after the sequence number already encoded: made
+    /// where it happened, so that whoever chains it does little more than the hash (the
+    /// verification queries' writer, `GrantService.recordQueries`).
+    struct Unchained: Sendable {
+        let id: UUID
+        let actor: String
+        let action: String
+        let subject: String?
+        let occurredAt: Date
+        let ip: String?
+        let details: String
+        /// `canonicalFields` after the sequence number as `AuditJSON.array` writes them, from
+        /// the comma before the second: `,"<id>",…]`.
+        private let fieldsAfterSeq: [UInt8]
+
+        init(_ action: String, actor: AuditActor, subject: String?, ip: String?, details: [String: String], at now: Date) {
+            let occurredAt = Date(timeIntervalSince1970: Double(AuditEvent.milliseconds(now)) / 1000)
+            (self.id, self.actor, self.action, self.subject) = (.timeOrdered(at: occurredAt), actor.stored, action, subject)
+            (self.occurredAt, self.ip, self.details) = (occurredAt, ip, AuditJSON.object(details))
+            var fields = AuditJSON.array([
+                id.uuidString.lowercased(), self.actor, action, subject ?? "", String(AuditEvent.milliseconds(occurredAt)), ip ?? "", self.details,
+            ])
+            fields[0] = UInt8(ascii: ",")
+            fieldsAfterSeq = fields
+        }
+
+        /// The event in its place after `last` (nil: the first of the chain), hashed under the key.
+        func chained(after last: AuditChainEnd?, key: MACKey) -> AuditEvent {
+            let seq = (last?.seq ?? 0) + 1
+            let previous = last?.hash ?? AuditEvent.genesisHash
+            // `AuditJSON.array(canonicalFields)`: the sequence number's digits need no escape.
+            let fields = Array("[\"\(seq)\"".utf8) + fieldsAfterSeq
+            return AuditEvent(id: id, seq: seq, actor: actor, action: action, subject: subject, occurredAt: occurredAt, ip: ip, details: details,
+                              prevHash: previous, hash: AuditEvent.keyedHash(previous: previous, json: fields, key: key))
+        }
     }
 }
 
@@ -131,7 +186,7 @@ public enum AuditLog {
         // when it took the lock (PostgreSQL; one that left it to its transaction's first statement
         // takes it here if no statement has) or from its first event on.
         try await tail?.lock(on: sql)
-        let last: (seq: Int64, hash: String)?
+        let last: AuditChainEnd?
         if let known = tail?.last {
             last = known
         } else if SQLEngine.of(db) == .postgres {
@@ -141,21 +196,7 @@ public enum AuditLog {
         } else {
             last = nil
         }
-        let detailText = AuditJSON.object(details)
-        let occurredAt = Date(timeIntervalSince1970: Double(AuditEvent.milliseconds(now)) / 1000)
-        var event = AuditEvent(
-            id: .timeOrdered(at: occurredAt),
-            seq: (last?.seq ?? 0) + 1,
-            actor: actor.stored,
-            action: action,
-            subject: subject,
-            occurredAt: occurredAt,
-            ip: ip,
-            details: detailText,
-            prevHash: last?.hash ?? AuditEvent.genesisHash,
-            hash: ""
-        )
-        event.hash = event.expectedHash(key: key)
+        let event = AuditEvent(action, actor: actor, subject: subject, ip: ip, details: details, at: now, after: last, key: key)
         if let tail {
             tail.append(event)
         } else {
@@ -247,110 +288,13 @@ public enum AuditLog {
     /// taken after the lock. A single statement that locked and read would read with the
     /// snapshot of its start, and could miss an event another instance committed while it
     /// waited for the lock.
-    static func lockChain(on sql: any SQLDatabase) async throws -> (seq: Int64, hash: String)? {
+    static func lockChain(on sql: any SQLDatabase) async throws -> AuditChainEnd? {
         guard let row = try await sql.raw("SELECT seq, hash FROM audit_chain_end()").first() else { return nil }
         return (try row.value("seq"), try row.value("hash"))
     }
 
     /// An arbitrary constant naming Shiming's audit-chain lock among PostgreSQL advisory locks.
     static let advisoryLockKey: Int64 = 0x5348_494D_4155_4431
-}
-
-/// The end of the audit chain as the write group's transaction has left it so far, so that
-/// each event after the group's first is chained without reading the last one back; the
-/// group's events not stored yet, all inserted in one statement before its commit (`flush`).
-/// A group that took the chain's lock before anything else (PostgreSQL's writer) knows the end
-/// from then on; so does a group of one transaction whose first statement took the lock and
-/// read the end itself (`awaitingLock`). Only the write gate's groups have one
-/// (`AuditChainTail.current`). A transaction of the group rolled back to its savepoint takes
-/// its events back (`mark`, `restore`), so the events after it chain to the one before it.
-final class AuditChainTail: Sendable {
-    private struct State {
-        var last: (seq: Int64, hash: String)?
-        var pending: [AuditEvent] = []
-        /// The lock is to be taken by the transaction's first statement (`awaitingLock`).
-        var awaitsLock = false
-    }
-
-    private let state: NIOLockedValueBox<State>
-
-    /// A group's tail that does not hold the chain's lock: the end is read at its first event.
-    init() {
-        state = NIOLockedValueBox(State())
-    }
-
-    /// A group's tail that holds the chain's lock, with the end it read then (nil: empty chain).
-    convenience init(lockedAt end: (seq: Int64, hash: String)?) {
-        self.init()
-        locked(at: end)
-    }
-
-    /// The tail of a group of one transaction declared to take the chain's lock in its first
-    /// statement, which reads the end with it (`locked(at:)`): one round trip less on the
-    /// writer than taking it before. Such a transaction must take it before anything that locks
-    /// a row (`lock(on:)` when its first statement does not run), as every group does, so that
-    /// two instances cannot each hold what the other waits for.
-    static func awaitingLock() -> AuditChainTail {
-        let tail = AuditChainTail()
-        tail.state.withLockedValue { $0.awaitsLock = true }
-        return tail
-    }
-
-    /// Whether the transaction's first statement is still to take the chain's lock.
-    var awaitsLock: Bool { state.withLockedValue { $0.awaitsLock } }
-
-    /// The transaction's statement took the chain's lock and read its end (nil: empty chain).
-    func locked(at end: (seq: Int64, hash: String)?) {
-        state.withLockedValue {
-            $0.awaitsLock = false
-            $0.last = end ?? (0, AuditEvent.genesisHash)
-        }
-    }
-
-    /// Takes the chain's lock (`AuditLog.lockChain`) if it is still to be taken.
-    func lock(on sql: any SQLDatabase) async throws {
-        guard awaitsLock else { return }
-        locked(at: try await AuditLog.lockChain(on: sql))
-    }
-
-    /// The last event of this group's transaction so far (sequence 0 and the genesis hash
-    /// before the first event of a chain); nil: read it from the table.
-    var last: (seq: Int64, hash: String)? { state.withLockedValue { $0.last } }
-
-    /// Adds an event chained to `last`.
-    func append(_ event: AuditEvent) {
-        state.withLockedValue {
-            $0.pending.append(event)
-            $0.last = (event.seq, event.hash)
-        }
-    }
-
-    /// Where the chain stands before one of the group's transactions.
-    struct Mark {
-        fileprivate let last: (seq: Int64, hash: String)?
-        fileprivate let pending: Int
-    }
-
-    var mark: Mark { state.withLockedValue { Mark(last: $0.last, pending: $0.pending.count) } }
-
-    /// Forgets the events appended after `mark` (their transaction was rolled back).
-    func restore(_ mark: Mark) {
-        state.withLockedValue {
-            $0.pending.removeLast($0.pending.count - mark.pending)
-            $0.last = mark.last
-        }
-    }
-
-    /// Stores the group's events, in the group's transaction.
-    func flush(on sql: any SQLDatabase) async throws {
-        let events = state.withLockedValue { state -> [AuditEvent] in
-            defer { state.pending = [] }
-            return state.pending
-        }
-        try await AuditLog.insert(events, on: sql)
-    }
-
-    @TaskLocal static var current: AuditChainTail?
 }
 
 /// The result of checking the audit chain.

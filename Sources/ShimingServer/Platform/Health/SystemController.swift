@@ -99,6 +99,12 @@ struct SystemController {
         registry.makeGauge(descriptor: .init(metricName: "verification_query_batches", unitName: "",
                                              helpText: "Batches the verification queries were written in since start"))
             .set(Double(req.shiming.queryCalls.batches))
+        registry.makeGauge(descriptor: .init(metricName: "verification_query_batches_in_one_statement", unitName: "",
+                                             helpText: "Batches of verification queries written in one statement, as expected, since start"))
+            .set(Double(req.shiming.queryExpectations.met))
+        registry.makeGauge(descriptor: .init(metricName: "verification_query_batches_not_as_expected", unitName: "",
+                                             helpText: "Batches of verification queries not written as expected (then the long way) since start"))
+            .set(Double(req.shiming.queryExpectations.unmet))
         var headers = HTTPHeaders()
         headers.contentType = .init(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(string: registry.emitToString()))

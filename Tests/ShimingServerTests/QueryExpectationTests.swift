@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import Testing
 @testable import ShimingServer
@@ -9,7 +10,7 @@ struct QueryExpectationTests {
     @Test("On PostgreSQL a batch whose outcome this instance expects (its grants as last found, the chain's end as last committed here, no key's first call of the minute) is written in one statement, its audit events in it, alike to the long way's; where the outcome is not as expected (the chain moved elsewhere, a grant withdrawn, the allowance reached) nothing of that statement is kept and the long way answers; the chain stays intact. On SQLite every batch goes the long way, with the same answers")
     func writtenAsExpected() async throws {
         let service = FakeIdentityService()
-        try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 8 }) { shiming in
+        try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 16 }) { shiming in
             let (key, token, subject) = try await shiming.grantedShopper(service, admin: "admin.expected", phone: "13800138081", reference: "expected")
             let expectations = shiming.app.shiming.queryExpectations
             let postgres = SQLEngine.of(shiming.db) == .postgres
@@ -25,6 +26,26 @@ struct QueryExpectationTests {
             /// Calls counted this minute, queries audited and seen by the person since the start.
             func recorded() async throws -> [Int] {
                 [try await shiming.callsCounted(), try await shiming.queriesAudited() - audited, try await shiming.queriesSeen(token) - seen]
+            }
+            /// Queries for `subjects` while the writer is held: the first one's write waits for
+            /// it, the others queue behind and are written as one batch.
+            func held(_ subjects: [String]) async throws -> [UInt] {
+                let (context, holding) = (shiming.app.shiming, NIOLockedValueBox(false))
+                return try await withThrowingTaskGroup(of: (Int, UInt).self) { group in
+                    group.addTask {
+                        try await context.writeGate.transaction(on: shiming.db) { _ in
+                            holding.withLockedValue { $0 = true }
+                            try await waitUntil { context.queryCalls.waiting >= subjects.count - 1 }
+                        }
+                        return (-1, 0)
+                    }
+                    try await waitUntil { holding.withLockedValue({ $0 }) }
+                    for (n, asked) in subjects.enumerated() {
+                        group.addTask { (n, try await status(asked)) }
+                        if n == 0 { try await waitUntil { context.writeGate.waiting >= 1 } }
+                    }
+                    return try await group.reduce(into: [(Int, UInt)]()) { if $1.0 >= 0 { $0.append($1) } }.sorted { $0.0 < $1.0 }.map(\.1)
+                }
             }
             func intact() async throws -> Bool {
                 if case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) { true } else { false }
@@ -46,31 +67,37 @@ struct QueryExpectationTests {
             #expect(ways(2, 0))
             #expect(try await recorded() == [4, 2, 2])
 
+            // Six calls in one batch (three of each subject), after one alone: both expected.
+            let subjects = [subject] + [subject, "sub_none", subject, "sub_none", subject, "sub_none"]
+            #expect(try await held(subjects) == [200, 200, 404, 200, 404, 200, 404])
+            #expect(ways(4, 0))
+            #expect(try await recorded() == [11, 6, 6])
+
             // The chain moved by a write outside this instance's gate, as another instance's
             // would: the statement fails under the lock, the long way answers, audited once.
             _ = try await shiming.db.transaction { tx in
                 try await AuditLog.record("test.elsewhere", actor: .system, at: shiming.clock.now(), key: shiming.auditKey, on: tx)
             }
             #expect(try await status(subject) == 200)
-            #expect(ways(2, 1))
-            #expect(try await recorded() == [5, 3, 3])
+            #expect(ways(4, 1))
+            #expect(try await recorded() == [12, 7, 7])
             #expect(try await status(subject) == 200)
-            #expect(ways(3, 1))
+            #expect(ways(5, 1))
 
             // The grant withdrawn: the grant expected is no longer in force; 404, not audited.
             let grants = try await shiming.send(.GET, "/api/v1/me/grants", headers: shiming.bearer(token)).json([GrantReply].self)
             let grant = try #require(grants.first { $0.state == "active" })
             #expect(try await shiming.send(.DELETE, "/api/v1/me/grants/\(grant.id)", headers: shiming.bearer(token)).status == .noContent)
             #expect(try await status(subject) == 404)
-            #expect(ways(3, 2))
-            #expect(try await status(subject) == 404)
-            #expect(ways(4, 2))
-            #expect(try await recorded() == [8, 4, 4])
+            #expect(ways(5, 2))
+            #expect(try await [status(subject), status(subject)] == [404, 404])
+            #expect(ways(7, 2))
+            #expect(try await recorded() == [16, 8, 8])
 
             // Past the allowance: the count's condition fails the statement; the long way refuses.
             #expect(try await status(subject) == 429)
-            #expect(ways(4, 3))
-            #expect(try await recorded() == [8, 4, 4])
+            #expect(ways(7, 3))
+            #expect(try await recorded() == [16, 8, 8])
             #expect(try await intact())
         }
     }

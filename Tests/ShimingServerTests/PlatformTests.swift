@@ -1,6 +1,7 @@
 import Crypto
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import ShimingCore
 import SQLKit
 import Testing
@@ -84,6 +85,30 @@ extension TestShiming {
 
     func query(_ key: String, _ subject: String) async throws -> TestingHTTPResponse {
         try await send(.GET, "/api/v1/verifications/\(subject)", headers: bearer(key))
+    }
+
+    /// Queries for `subjects` while the writer is held: the first one's write waits for it, the
+    /// others queue behind and are written as the next batch. The answers, in order.
+    func heldQueries(_ key: String, subjects: [String]) async throws -> [TestingHTTPResponse] {
+        let (context, holding) = (app.shiming, NIOLockedValueBox(false))
+        return try await withThrowingTaskGroup(of: (Int, TestingHTTPResponse?).self) { group in
+            group.addTask {
+                try await context.writeGate.transaction(on: self.db) { _ in
+                    holding.withLockedValue { $0 = true }
+                    try await waitUntil { context.queryCalls.waiting >= subjects.count - 1 }
+                }
+                return (-1, nil)
+            }
+            try await waitUntil { holding.withLockedValue({ $0 }) }
+            for (n, subject) in subjects.enumerated() {
+                group.addTask { (n, try await self.query(key, subject)) }
+                if n == 0 {  // its write, alone, waits for the writer
+                    try await waitUntil { context.writeGate.waiting >= 1 }
+                }
+            }
+            return try await group.reduce(into: [(Int, TestingHTTPResponse?)]()) { $0.append($1) }
+                .sorted { $0.0 < $1.0 }.compactMap(\.1)
+        }
     }
 
     /// A shopper verified by the identity service who granted a new platform its claims; the

@@ -161,31 +161,14 @@ struct QueryBatchTests {
             func counted() async throws -> Int { try await shiming.callsCounted() }
             func audited() async throws -> Int { try await shiming.queriesAudited() }
             func queriesSeen() async throws -> Int { try await shiming.queriesSeen(token) }
-            /// `count` queries while the writer is held: the first one's batch waits for the
-            /// writer, the others queue behind it and run as the next batch.
+            /// `count` queries while the writer is held (the first `unknown` for a subject without
+            /// a grant), how many of each status; a 429 tells when to retry.
             func heldQueries(_ count: Int, unknown: Int) async throws -> [UInt: Int] {
-                let holding = NIOLockedValueBox(false)
-                return try await withThrowingTaskGroup(of: UInt.self) { group in
-                    group.addTask {
-                        try await context.writeGate.transaction(on: shiming.db) { _ in
-                            holding.withLockedValue { $0 = true }
-                            try await waitUntil { context.queryCalls.waiting >= count - 1 }
-                        }
-                        return 0
-                    }
-                    try await waitUntil { holding.withLockedValue({ $0 }) }
-                    for n in 0..<count {
-                        group.addTask {
-                            let response = try await shiming.query(key, n < unknown ? "sub_unknown" : subject)
-                            #expect(response.status != .tooManyRequests || response.headers.first(name: .retryAfter) != nil)
-                            return response.status.code
-                        }
-                        if n == 0 {  // its batch, alone, waits for the writer
-                            try await waitUntil { context.writeGate.waiting >= 1 }
-                        }
-                    }
-                    return try await group.reduce(into: [UInt: Int]()) { if $1 > 0 { $0[$1, default: 0] += 1 } }
+                let responses = try await shiming.heldQueries(key, subjects: (0..<count).map { $0 < unknown ? "sub_unknown" : subject })
+                for response in responses {
+                    #expect(response.status != .tooManyRequests || response.headers.first(name: .retryAfter) != nil)
                 }
+                return responses.reduce(into: [UInt: Int]()) { $0[$1.status.code, default: 0] += 1 }
             }
 
             let (batches, first) = (context.queryCalls.batches, try await (audited(), queriesSeen()))

@@ -102,12 +102,6 @@ public struct AuditEvent: Sendable, Equatable {
 }
 
 extension AuditEvent {
-    /// A new event chained after `last` (nil: the first of the chain) under the audit key.
-    init(_ action: String, actor: AuditActor, subject: String?, ip: String?, details: [String: String], at now: Date,
-         after last: AuditChainEnd?, key: MACKey) {
-        self = Unchained(action, actor: actor, subject: subject, ip: ip, details: details, at: now).chained(after: last, key: key)
-    }
-
     /// An event's content before its place in the chain (its sequence number, the previous
     /// hash, its hash), with the hashed fields after the sequence number already encoded: made
     /// where it happened, so that whoever chains it does little more than the hash (the
@@ -196,7 +190,7 @@ public enum AuditLog {
         } else {
             last = nil
         }
-        let event = AuditEvent(action, actor: actor, subject: subject, ip: ip, details: details, at: now, after: last, key: key)
+        let event = AuditEvent.Unchained(action, actor: actor, subject: subject, ip: ip, details: details, at: now).chained(after: last, key: key)
         if let tail {
             tail.append(event)
         } else {

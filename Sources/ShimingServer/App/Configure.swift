@@ -215,14 +215,19 @@ enum SQLiteTuning {
 enum JSONCoding {
     static func install() { _ = installed }
 
-    private static let installed: Void = {
+    /// The API's JSON encoder, as installed for `application/json`.
+    static let encoder: SortedJSONContentEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         // Sorted keys: the same answer is byte-for-byte the same (Linux orders keys at random).
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return SortedJSONContentEncoder(fallback: encoder)
+    }()
+
+    private static let installed: Void = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        ContentConfiguration.global.use(encoder: SortedJSONContentEncoder(fallback: encoder), for: .json)
+        ContentConfiguration.global.use(encoder: encoder, for: .json)
         ContentConfiguration.global.use(decoder: DirectJSONContentDecoder(fallback: decoder), for: .json)
     }()
 }

@@ -176,16 +176,21 @@ private struct Parser {
     private mutating func string() throws -> String {
         index += 1
         let start = index
+        var bits: UInt8 = 0  // the run's bytes or-ed: below 0x80, it is ASCII
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let run = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                // ASCII is valid UTF-8 as it is; `String(validating:)` looks up its encoding's
+                // generic metadata on every call.
+                if bits < 0x80 { return String(decoding: run, as: UTF8.self) }
                 guard let text = String(validating: run, as: UTF8.self) else { throw JSONTree.Malformed() }
                 return text
             }
             if byte == UInt8(ascii: "\\") { return try escapedString(from: start) }
             guard byte >= 0x20 else { throw JSONTree.Malformed() }
+            bits |= byte
             index += 1
         }
         throw JSONTree.Malformed()

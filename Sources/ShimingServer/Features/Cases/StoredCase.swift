@@ -54,7 +54,13 @@ extension StoredCase {
     /// The same from a decision as stored (`decision_json`): nil where there is none, or where
     /// the text does not decode (as `LazyJSON` reads it).
     static func decidedBy(decisionJSON text: String?) -> String? {
-        text.flatMap { try? StoredJSON.decode(Decider.self, from: $0) }?.decidedBy
+        guard let text else { return nil }
+        // Read off the tree where it parses (every verification query on PostgreSQL reads one).
+        if case .object(let decision)? = try? JSONTree.parse(text) {
+            guard case .text(let decidedBy)? = decision["decidedBy"] else { return nil }
+            return decidedBy
+        }
+        return (try? StoredJSON.decode(Decider.self, from: text))?.decidedBy
     }
 
     private struct Decider: Decodable {

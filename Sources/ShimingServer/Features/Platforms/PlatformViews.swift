@@ -94,6 +94,15 @@ enum PlatformViews {
             expiresAt = answer.expiresAt
             claims = answer.claims
         }
+
+        /// Written by the API's encoder without looking it up in Vapor's content configuration
+        /// (a dictionary of media types behind a lock, hashed on every answer): the same bytes
+        /// and headers, on the path every platform takes before each sensitive action.
+        func encodeResponse(for request: Request) async throws -> Response {
+            let response = Response()
+            try response.content.encode(self, using: JSONCoding.encoder)
+            return response
+        }
     }
 
     struct SessionBody: Content {

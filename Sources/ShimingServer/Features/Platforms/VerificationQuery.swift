@@ -101,15 +101,16 @@ extension GrantService {
     /// read, after the write.
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let store = store
+        let readInWrite = store.readsQueriedGrantsInWrite
         let grant: GrantStore.QueriedGrant
         if subject.count > 100 {
             grant = .known(nil)
-        } else if store.readsQueriedGrantsInWrite {
+        } else if readInWrite {
             grant = .toRead(GrantStore.InForceRead(platform: platform.id, subject: subject, programs: platform.programs, now: now))
         } else {
             grant = .known(try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now))
         }
-        let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip, expected: expected(grant, key: key, ip: ip))
+        let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip, expected: readInWrite ? expected(grant, key: key, ip: ip) : nil)
         guard let found = try await context.queryCalls.run(call, body: { calls in await self.recordQueries(calls) })?.queried()
         else { throw CommonErrors.notFound }
         try await store.keys.load([found.accountID])
@@ -135,7 +136,6 @@ extension GrantService {
     /// grant last found for the platform's subject (`QueryExpectations`) with the query's audit
     /// event under it, made here rather than by the writer of the batch.
     private func expected(_ grant: GrantStore.QueriedGrant, key: PlatformKey, ip: String?) -> QueryCall.Expected? {
-        guard store.readsQueriedGrantsInWrite else { return nil }
         guard case .toRead(let read) = grant else { return .noGrant }  // (a subject too long to read)
         return context.queryExpectations.grant(platform: read.platform, subject: read.subject).map { found in
             found.map {

@@ -54,8 +54,8 @@ public struct FieldCipher: Sendable {
     /// Whether a stored value was sealed under a master key version (not under an account's
     /// key): master key ids are 8 hex digits, account key ids 33 characters.
     func isUnderMasterKey(_ stored: String) -> Bool {
-        guard let dot = stored.firstIndex(of: ".") else { return false }
-        return stored.distance(from: stored.startIndex, to: dot) == 8
+        guard let dot = stored.utf8.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        return stored.utf8.distance(from: stored.startIndex, to: dot) == 8
     }
 
     /// Encrypts bytes for the named context (e.g. `account.phone`).
@@ -73,12 +73,13 @@ public struct FieldCipher: Sendable {
 
     /// Decrypts bytes sealed for the named context.
     public func openData(_ stored: String, context: String) throws -> Data {
-        guard let dot = stored.firstIndex(of: ".") else { throw FieldCipherError.malformed }
+        // By its bytes: `String.firstIndex(of:)` walks characters.
+        guard let dot = stored.utf8.firstIndex(of: UInt8(ascii: ".")) else { throw FieldCipherError.malformed }
         let storedKeyID = String(stored[..<dot])
         let key: SymmetricKey
         if let accountKey = accountKeys.key(storedKeyID) {
             key = accountKey.fieldKey
-        } else if storedKeyID.count == 8, let masterKey = masters.fieldKey(storedKeyID) {
+        } else if storedKeyID.utf8.count == 8, let masterKey = masters.fieldKey(storedKeyID) {
             key = masterKey
         } else {
             throw FieldCipherError.unknownKey(storedKeyID)

@@ -270,6 +270,20 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return SingleContainer(tree: tree, path: Path(parent: path, key: key), shared: shared)
     }
 
+    /// The member's value where there is one and it is not null (`decodeIfPresent`): one
+    /// lookup, where the protocol's own asks `contains`, then `decodeNil`, then `decode`.
+    private func present(_ key: Key) -> SingleContainer? {
+        guard let tree = object[key.stringValue] else { return nil }
+        if case .null = tree { return nil }
+        return SingleContainer(tree: tree, path: Path(parent: path, key: key), shared: shared)
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try present(key)?.decode(type) }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try present(key)?.decode(type) }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try present(key)?.decode(type) }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try present(key)?.decode(type) }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try present(key)?.decode(type) }
+
     func decodeNil(forKey key: Key) throws -> Bool { try member(key).decodeNil() }
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try member(key).decode(type) }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try member(key).decode(type) }

@@ -76,8 +76,10 @@ struct SortedJSON: Sendable {
         case .null: out.append(contentsOf: Self.null)
         case .date(let date): try Self.write(date, to: &out)
         case .object(let members):
-            var list = members.list
-            list.sort { $0.key < $1.key }
+            // Sorted in place: the tree is written once, and a copy of each object's members
+            // was made to sort them.
+            members.list.sort { $0.key < $1.key }
+            let list = members.list
             out.append(UInt8(ascii: "{"))
             for (offset, member) in list.enumerated() {
                 if offset > 0 {

@@ -55,7 +55,10 @@ struct KeptRow: SQLRow {
     func decode<T: Decodable>(column: String, as type: T.Type) throws -> T {
         if let position = columns.positions[column], let kind = ColumnType.of(T.self) {
             let cell = cells[position]
-            if !cell.dataType.isUserDefined, let value = try? Self.direct(kind, T.self, from: cell) { return value }
+            // (`do`, not `try?`: an optional of `T` is generic metadata to look up at each value.)
+            if !cell.dataType.isUserDefined {
+                do { return try Self.direct(kind, T.self, from: cell) } catch {}
+            }
         }
         return try row.sql().decode(column: column, as: T.self)
     }

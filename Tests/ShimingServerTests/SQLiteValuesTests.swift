@@ -38,6 +38,16 @@ struct SQLiteValuesTests {
         #expect(id.uuidText == id.uuidString)
     }
 
+    @Test("an id's text in either case is uuidString's, and uuidString.lowercased()'s")
+    func idsAsText() {
+        var random = SeededRandom(state: 2026_12_06)
+        for _ in 0..<2_000 {
+            let id = UUID(uuid: withUnsafeBytes(of: (random.next(), random.next())) { $0.load(as: uuid_t.self) })
+            #expect(id.uuidText == id.uuidString)
+            #expect(id.lowercasedText == id.uuidString.lowercased())
+        }
+    }
+
     @Test("ids read from text directly are the ids UUID(uuidString:) reads, in either case; every other text is left to it")
     func idsFromText() {
         var random = SeededRandom(state: 2026_12_05)

@@ -42,9 +42,9 @@ enum RetentionReport {
             let retention = plan.retention
             lines.append("\(plan.program) (documents \(retention.documents)d after the decision, rejected/withdrawn/abandoned \(retention.afterRejection)d, expired \(retention.caseData)d):")
             lines.append("  documents: \(plan.documents.flatMap(\.files).count) files of \(plan.documents.count) applications")
-            for item in plan.documents { lines.append("    documents \(item.due.caseID.uuidString.lowercased()) (\(item.files.count) files)") }
+            for item in plan.documents { lines.append("    documents \(item.due.caseID.lowercasedText) (\(item.files.count) files)") }
             lines.append("  shred: \(plan.shred.count) applications")
-            for item in plan.shred { lines.append("    shred \(item.caseID.uuidString.lowercased()) (\(item.state.rawValue))") }
+            for item in plan.shred { lines.append("    shred \(item.caseID.lowercasedText) (\(item.state.rawValue))") }
         }
         return lines
     }

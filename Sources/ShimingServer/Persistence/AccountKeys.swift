@@ -22,7 +22,7 @@ struct AccountKeys: Sendable {
     let random: any RandomSource
     let clock: any WallClock
 
-    static func wrapContext(_ account: UUID) -> Data { Data("shiming.account-key.\(account.uuidString.lowercased())".utf8) }
+    static func wrapContext(_ account: UUID) -> Data { Data("shiming.account-key.\(account.lowercasedText)".utf8) }
 
     /// Wraps a key's material under the current master key version: the wrapped text and the version's id.
     func wrap(_ material: SymmetricKey, account: UUID) throws -> (wrapped: String, masterKeyID: String) {

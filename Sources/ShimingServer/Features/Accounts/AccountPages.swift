@@ -270,7 +270,7 @@ enum AccountPages {
             let channel = account.phone != nil || account.guardianPhone != nil ? "sms" : "email"
             unconfirmed = Forms.element("section", [("class", "notice error"), ("id", "unconfirmed"), ("role", "alert")], [
                 .p(.text(AccountText.unconfirmedLead(lang))),
-                .p(.a(.class("button primary"), .href("/confirm?account=\(account.id.uuidString.lowercased())&channel=\(channel)"),
+                .p(.a(.class("button primary"), .href("/confirm?account=\(account.id.lowercasedText)&channel=\(channel)"),
                       .text(AccountText.confirmNow(lang)))),
             ])
             links = []

@@ -14,7 +14,7 @@ struct AccountService: Sendable {
     let slowdown = SignInSlowdown()
 
     /// An account as the audit chain names it; also the key of its sign-in throttle.
-    static func subject(_ id: UUID) -> String { "account:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "account:\(id.lowercasedText)" }
 
     init(context: ShimingContext, stores: @escaping StoreProvider) {
         self.context = context

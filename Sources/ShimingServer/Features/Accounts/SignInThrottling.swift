@@ -116,14 +116,14 @@ enum DeviceToken {
 
     static func make(account: UUID, secrets: SecretHasher, random: any RandomSource) -> String {
         let device = OpaqueToken.make(random).prefix(22)
-        return "\(device).\(secrets.hash("device", account.uuidString.lowercased(), String(device)).prefix(32))"
+        return "\(device).\(secrets.hash("device", account.lowercasedText, String(device)).prefix(32))"
     }
 
     /// The device id, when the token is valid for this account.
     static func deviceID(_ token: String, account: UUID, secrets: SecretHasher) -> String? {
         let parts = token.split(separator: ".")
         guard parts.count == 2, parts[0].count == 22, token.count < 100 else { return nil }
-        let expected = secrets.hash("device", account.uuidString.lowercased(), String(parts[0])).prefix(32)
+        let expected = secrets.hash("device", account.lowercasedText, String(parts[0])).prefix(32)
         return SecretHasher.equal(String(parts[1]), String(expected)) ? String(parts[0]) : nil
     }
 }

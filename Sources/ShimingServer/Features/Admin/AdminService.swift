@@ -86,7 +86,7 @@ struct AdminService: Sendable {
                                       message: LocalizedText("只能重发发送失败的消息。", "Only failed messages can be sent again."),
                                       fields: ["status": entry.status.rawValue])
             }
-            try await tx.audit("outbox.retried", actor: .staff(admin.id), subject: "outbox:\(id.uuidString.lowercased())", ip: ip,
+            try await tx.audit("outbox.retried", actor: .staff(admin.id), subject: "outbox:\(id.lowercasedText)", ip: ip,
                                details: ["template": entry.template], at: now)
             return requeued
         }

@@ -127,7 +127,7 @@ enum StaffPages {
                 requests.map { request in [
                     .text(request.field.label(lang)), .text(ChangeRequestPages.shown(request, lang: lang)), .text("\(request.proofs.count)"),
                     .text(time(request.createdAt)),
-                    Forms.element("a", [("href", "/staff/change-requests/\(request.id.uuidString.lowercased())")], [.text(StaffText.open(lang))]),
+                    Forms.element("a", [("href", "/staff/change-requests/\(request.id.lowercasedText)")], [.text(StaffText.open(lang))]),
                 ] }
             ))
         }
@@ -148,7 +148,7 @@ enum StaffPages {
     static func changeRequest(_ model: ChangeRequestModel) -> HTML {
         let lang = model.lang
         let request = model.request
-        let id = request.id.uuidString.lowercased()
+        let id = request.id.lowercasedText
         func clear(_ value: String?) -> String {
             guard let value else { return "—" }
             return request.field == .gender ? ChangeRequestPages.genders[value]?(lang) ?? value : value
@@ -170,7 +170,7 @@ enum StaffPages {
         ]))
         main.append(.h2(.text(StaffText.proofs(lang))))
         main.append(Forms.element("div", [("class", "proofs")], request.proofs.map { file in
-            let href = "/staff/change-requests/\(id)/proofs/\(file.id.uuidString.lowercased())"
+            let href = "/staff/change-requests/\(id)/proofs/\(file.id.lowercasedText)"
             if file.format == .pdf {
                 return Forms.element("p", [], [Forms.element("a", [("href", href)], [.text(StaffText.openPDF(lang))])])
             }
@@ -228,14 +228,14 @@ enum StaffPages {
         if !model.matches.isEmpty {
             main.append(Forms.element("ul", [("class", "plain"), ("id", "number-matches")], model.matches.map { match in
                 let status = AccountStatus(rawValue: match.account.status).flatMap { AccountText.statusNames[$0]?(lang) } ?? match.account.status
-                return Forms.element("li", [], [.a(.href("/staff/accounts?id=\(match.account.id.uuidString.lowercased())"),
+                return Forms.element("li", [], [.a(.href("/staff/accounts?id=\(match.account.id.lowercasedText)"),
                                                    .text("\(match.account.username ?? match.account.contacts.first?.value ?? match.account.id.uuidString) · \(status)"))])
             }))
         }
         if let detail = model.detail {
             let account = detail.account
             let status = AccountStatus(rawValue: account.status).flatMap { AccountText.statusNames[$0]?(lang) } ?? account.status
-            main.append(Forms.element("dl", [("class", "facts"), ("data-account", account.id.uuidString.lowercased())], [
+            main.append(Forms.element("dl", [("class", "facts"), ("data-account", account.id.lowercasedText)], [
                 Forms.element("dt", [], [.text(AccountText.usernameLabel(lang))]), Forms.element("dd", [], [.text(account.username ?? "—")]),
                 Forms.element("dt", [], [.text(StaffText.kind(lang))]),
                 Forms.element("dd", [], [.text((account.kind == "staff" ? StaffText.kindStaff : StaffText.kindApplicant)(lang))]),
@@ -248,7 +248,7 @@ enum StaffPages {
                               [.text(detail.signInLockedUntil.map(time) ?? StaffText.notLocked(lang))]),
                 Forms.element("dt", [], [.text(StaffText.failures(lang))]), Forms.element("dd", [], [.text("\(detail.recentFailedSignIns)")]),
             ]))
-            let path = "/staff/accounts/\(account.id.uuidString.lowercased())"
+            let path = "/staff/accounts/\(account.id.lowercasedText)"
             if model.canFreeze, account.status == AccountStatus.frozen.rawValue {
                 main.append(Forms.form(action: path + "/unfreeze", csrf: model.csrf, [
                     Forms.field(.init(name: "note", label: ReviewText.resolution), error: nil, lang: lang),
@@ -333,7 +333,7 @@ enum StaffPages {
                 entries.map { entry in [
                     .text("\(entry.channel) · \(entry.template)"), .text(entry.to), .text("\(entry.attempts)"), .text(entry.lastError ?? "—"),
                     .text(time(entry.createdAt)),
-                    canRetry ? Forms.form(action: "/staff/outbox/\(entry.id.uuidString.lowercased())/retry", csrf: csrf,
+                    canRetry ? Forms.form(action: "/staff/outbox/\(entry.id.lowercasedText)/retry", csrf: csrf,
                                           [Forms.submit(StaffText.retry, lang: lang, primary: false)]) : .text(""),
                 ] }
             ))

@@ -49,7 +49,7 @@ struct FreezeService: Sendable {
                                                       frozenAt: now, priorStatus: holder.status, priorStatusReason: holder.statusReason))
             try await tx.accounts.setStatus(accountID, to: .frozen, reason: reason, at: now)
             try await tx.audit("account.frozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
-                               details: ["freeze": freezeID.uuidString.lowercased(), "cases": String(frozen.count)], at: now)
+                               details: ["freeze": freezeID.lowercasedText, "cases": String(frozen.count)], at: now)
             try await PlatformEvents.verificationChanged(account: accountID, change: "frozen", at: now, in: tx)
             try await cases.notify(holder, template: "account_frozen", text: FreezeNotices.frozen(reason: reason, lang: holder.locale), in: tx)
         }
@@ -95,7 +95,7 @@ struct FreezeService: Sendable {
         if case .staff(let id) = actor { liftedBy = id }
         try await tx.appeals.lift(freeze, how: how, by: liftedBy, note: note, at: now)
         try await tx.audit("account.unfrozen", actor: actor, subject: AccountService.subject(accountID), ip: ip,
-                           details: ["freeze": freeze.id.uuidString.lowercased(), "how": how], at: now)
+                           details: ["freeze": freeze.id.lowercasedText, "how": how], at: now)
         try await PlatformEvents.verificationChanged(account: accountID, change: "unfrozen", at: now, in: tx)
         try await cases.notify(holder, template: "account_unfrozen", text: FreezeNotices.unfrozen(lang: holder.locale), in: tx)
     }
@@ -135,7 +135,7 @@ struct FreezeService: Sendable {
                                                    freezeID: freezeID, reason: reason, taskID: taskID, createdAt: now))
             try await tx.cases.save(&record, at: now)
             try await tx.audit("case.appealed", actor: .account(account.id), subject: CaseService.subject(caseID), ip: ip,
-                               details: ["contests": contests, "task": taskID.uuidString.lowercased()], at: now)
+                               details: ["contests": contests, "task": taskID.lowercasedText], at: now)
             try await cases.notify(account, template: "appeal_received", text: FreezeNotices.appealReceived(program: program, lang: account.locale), in: tx)
         }
         return try await cases.own(caseID, account: account)

@@ -19,7 +19,7 @@ extension CasePages {
     }
 
     static func status(_ model: Model) -> HTML {
-        let lang = model.lang, item = model.item, id = item.id.uuidString.lowercased()
+        let lang = model.lang, item = model.item, id = item.id.lowercasedText
         var main: [Node<HTML.BodyContext>] = [
             .h1(.text(model.program.title(lang))),
             .p(.class("lead"), Forms.element("strong", [("class", "state"), ("id", "case-state"), ("data-state", item.state.rawValue)],

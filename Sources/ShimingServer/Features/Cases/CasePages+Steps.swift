@@ -17,7 +17,7 @@ extension CasePages {
         })
     }
 
-    static func stepPath(_ item: Case, _ step: Step) -> String { "/cases/\(item.id.uuidString.lowercased())/edit/\(step.rawValue)" }
+    static func stepPath(_ item: Case, _ step: Step) -> String { "/cases/\(item.id.lowercasedText)/edit/\(step.rawValue)" }
 
     static func following(_ step: Step, in program: Program) -> Step {
         let steps = Step.steps(for: program)
@@ -71,14 +71,14 @@ extension CasePages {
     }
 
     static func documents(_ model: Model) -> HTML {
-        let lang = model.lang, id = model.item.id.uuidString.lowercased()
+        let lang = model.lang, id = model.item.id.lowercasedText
         var content: [Node<HTML.BodyContext>] = [.p(.class("hint"), .text(fileHint(lang)))]
         for rule in model.program.documents {
             let files = model.item.documents.filter { $0.kind == rule.kind.rawValue }
             var card: [Node<HTML.BodyContext>] = [.h3(.text(rule.kind.label(lang) + (rule.required ? "" : optional(lang))))]
             if files.isEmpty { card.append(.p(.text(notUploaded(lang)))) }
             for file in files {
-                let path = "/cases/\(id)/documents/\(file.id.uuidString.lowercased())"
+                let path = "/cases/\(id)/documents/\(file.id.lowercasedText)"
                 var row: [Node<HTML.BodyContext>] = []
                 if file.format != .pdf {
                     row.append(Forms.void("img", [("src", path), ("alt", rule.kind.label(lang)), ("class", "thumb")]))
@@ -124,7 +124,7 @@ extension CasePages {
                 Forms.element("li", [("data-code", $0.code)], [.text($0.reason(lang))])
             }))
         }
-        content.append(Forms.form(action: "/cases/\(model.item.id.uuidString.lowercased())/submit", csrf: model.csrf, [Forms.submit(submit, lang: lang)]))
+        content.append(Forms.form(action: "/cases/\(model.item.id.lowercasedText)/submit", csrf: model.csrf, [Forms.submit(submit, lang: lang)]))
         return frame(model, step: .review, content)
     }
 

@@ -147,11 +147,11 @@ enum CasePages {
         if cases.isEmpty { main.append(.p(.text(none(lang)))) }
         for item in cases {
             let name = programs.first { $0.key == item.program }?.title(lang) ?? item.program
-            main.append(Forms.element("section", [("class", "card"), ("data-case", item.id.uuidString.lowercased())], [
+            main.append(Forms.element("section", [("class", "card"), ("data-case", item.id.lowercasedText)], [
                 .h2(.text(name)),
                 .p(Forms.element("strong", [("class", "state"), ("data-state", item.state.rawValue)], [.text(item.state.label(lang))]),
                    .text(" · \(StaffPages.time(item.updatedAt))")),
-                .p(.a(.class("button"), .href("/cases/\(item.id.uuidString.lowercased())"), .text(open(lang)))),
+                .p(.a(.class("button"), .href("/cases/\(item.id.lowercasedText)"), .text(open(lang)))),
             ]))
         }
         // A frozen holder may read and appeal, not start anything new: no buttons that only lead to a refusal.

@@ -50,9 +50,9 @@ extension CaseService {
                 try await tx.deleteFiles(replacedIDs)
                 let stored = try await tx.recordFile(in: files, id: upload.id, owner: account.id, purpose: Self.documentPurpose, parent: id,
                                                      kind: kind.rawValue, sniffed: sniffed, size: upload.size, at: now)
-                var details = ["file": upload.id.uuidString.lowercased(), "kind": kind.rawValue, "contentType": sniffed.format.contentType,
+                var details = ["file": upload.id.lowercasedText, "kind": kind.rawValue, "contentType": sniffed.format.contentType,
                                "size": String(upload.size)]
-                if !replacedIDs.isEmpty { details["replaced"] = replacedIDs.map { $0.uuidString.lowercased() }.joined(separator: ",") }
+                if !replacedIDs.isEmpty { details["replaced"] = replacedIDs.map { $0.lowercasedText }.joined(separator: ",") }
                 try await tx.audit("case.document_added", actor: .account(account.id), subject: Self.subject(id), ip: ip, details: details, at: now)
                 return stored
             }
@@ -81,7 +81,7 @@ extension CaseService {
             try await tx.cases.save(&record, at: now)
             try await tx.deleteFiles([fileID])
             try await tx.audit("case.document_removed", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                               details: ["file": fileID.uuidString.lowercased()], at: now)
+                               details: ["file": fileID.lowercasedText], at: now)
         }
         try? await context.files.remove(fileID)
     }

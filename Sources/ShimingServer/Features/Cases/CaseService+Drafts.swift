@@ -214,9 +214,9 @@ extension CaseService {
                                             sniffed: SniffedFile(format: file.format, width: file.width, height: file.height), size: file.size, at: now))
             }
             var details = ["program": program.key]
-            details["renews"] = renews?.uuidString.lowercased()
+            details["renews"] = renews?.lowercasedText
             if let source {
-                details["prefilledFrom"] = source.id.uuidString.lowercased()
+                details["prefilledFrom"] = source.id.lowercasedText
                 details["documentsReused"] = String(copies.count)
             }
             try await tx.audit("case.created", actor: .account(account.id), subject: Self.subject(id), ip: ip, details: details, at: now)

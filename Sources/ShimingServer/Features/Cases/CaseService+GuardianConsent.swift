@@ -20,7 +20,7 @@ extension CaseService {
         let store = store
         try await store.transaction { tx in
             try await codes.reserve(destinationIndex: index.stored, ip: ip, now: now, in: tx)
-            let code = try await codes.issue(channel: "sms", destinationIndex: index.stored, purpose: "guardian_consent:\(id.uuidString.lowercased())",
+            let code = try await codes.issue(channel: "sms", destinationIndex: index.stored, purpose: "guardian_consent:\(id.lowercasedText)",
                                              accountID: account.id, ip: ip, now: now, in: tx)
             let text = MessageTemplates.brand(lang) + Notices.guardianConsent(code: code, minutes: Int(codes.policy.lifetime / 60), lang: lang)
             var message = OutgoingMessage(channel: .sms, to: phone, template: "guardian_consent", text: text, code: code)
@@ -45,7 +45,7 @@ extension CaseService {
         let sensitiveText = context.consents.text(.sensitive)
         let client = client ?? ConsentService.Client(channel: .api, ip: ip)
         let check = try await store.transaction { tx -> CodeService.Check in
-            let check = try await codes.check(code: code, destinationIndexes: index.accepted, purpose: "guardian_consent:\(id.uuidString.lowercased())",
+            let check = try await codes.check(code: code, destinationIndexes: index.accepted, purpose: "guardian_consent:\(id.lowercasedText)",
                                               now: now, in: tx)
             guard case .accepted = check else { return check }
             var record = try await tx.cases.locked(id, version: current.version)

@@ -24,7 +24,7 @@ extension CaseService {
     func sendConfirmation(_ record: inout StoredCase, minutes: Int, account: Account, at now: Date, in tx: Store) async throws {
         let id = record.id
         let code = OneTimeCodePolicy().generate(using: context.services.random)
-        record.confirmationHash = secrets.hash("case_confirmation", id.uuidString.lowercased(), code)
+        record.confirmationHash = secrets.hash("case_confirmation", id.lowercasedText, code)
         record.confirmationExpiresAt = now.addingTimeInterval(TimeInterval(minutes) * 60)
         record.confirmationAttempts = 0
         try await notify(account, template: "case_confirmation", text: Notices.confirmation(code: code, minutes: minutes, lang: account.locale),
@@ -54,7 +54,7 @@ extension CaseService {
         for var earlier in earlierOnes {
             try await tx.cases.apply(.expire, to: &earlier, actor: actor, rule: "program.renewed", at: now)
             try await tx.audit("case.expired", actor: actor, subject: Self.subject(earlier.id), ip: nil,
-                               details: ["renewedBy": id.uuidString.lowercased()], at: now)
+                               details: ["renewedBy": id.lowercasedText], at: now)
         }
         let profile = try await takeVerifiedDetails(record, program: program, account: account.id, holder: reads.holder, application: application,
                                                     at: now, in: tx)
@@ -129,7 +129,7 @@ extension CaseService {
         let program = try program(current.program)
         let maxAttempts = program.confirmation?.maxAttempts ?? 5
         let now = self.now
-        let expected = secrets.hash("case_confirmation", id.uuidString.lowercased(), code)
+        let expected = secrets.hash("case_confirmation", id.lowercasedText, code)
         let outcome = try await store.transaction { [self] tx -> ConfirmOutcome in
             var (record, seq) = try await tx.cases.lockedForMoves(id, version: current.version)
             guard let hash = record.confirmationHash, let expires = record.confirmationExpiresAt else {
@@ -183,7 +183,7 @@ extension CaseService {
             try await tx.accounts.setStatus(holder.id, to: .locked, reason: why, at: now)
         }
         try await tx.audit("account.locked", actor: .system, subject: AccountService.subject(record.accountID), ip: nil,
-                           details: ["why": why, "case": id.uuidString.lowercased()], at: now)
+                           details: ["why": why, "case": id.lowercasedText], at: now)
         try await RiskAlertService.raise(.failedVerification, subject: Self.subject(id), program: record.program,
                                          details: ["check": "confirmation", "code": why], at: now, in: tx)
         try await notify(account, template: "account_locked", text: Notices.locked(lang: account.locale), in: tx)

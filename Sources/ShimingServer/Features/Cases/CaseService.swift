@@ -127,7 +127,7 @@ struct CaseService: Sendable {
         let store = store
         let ids = Set(try await store.cases.withNumber(numberIndex(normalized)).map(\.accountID))
         let found = try await store.accounts.find(Array(ids)).sorted { $0.createdAt < $1.createdAt }
-        try await store.auditAlone("account.looked_up_by_number", actor: .staff(staff.id), subject: "staff:\(staff.id.uuidString.lowercased())", ip: ip,
+        try await store.auditAlone("account.looked_up_by_number", actor: .staff(staff.id), subject: "staff:\(staff.id.lowercasedText)", ip: ip,
                                    details: ["matches": String(found.count)], at: now)
         return found
     }
@@ -137,5 +137,5 @@ struct CaseService: Sendable {
         UserFacingError(code: error.code, kind: .conflict, message: error.message)
     }
 
-    static func subject(_ id: UUID) -> String { "case:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "case:\(id.lowercasedText)" }
 }

@@ -41,9 +41,9 @@ struct StoredCase: Sendable, Equatable {
     var moved: [Case.Transition] = []
 
     /// The encryption contexts of a case's sealed values.
-    static func dataContext(_ id: UUID) -> String { "case.data.\(id.uuidString.lowercased())" }
-    static func noteContext(_ id: UUID) -> String { "case.note.\(id.uuidString.lowercased())" }
-    static func messageContext(_ id: UUID) -> String { "case.message.\(id.uuidString.lowercased())" }
+    static func dataContext(_ id: UUID) -> String { "case.data.\(id.lowercasedText)" }
+    static func noteContext(_ id: UUID) -> String { "case.note.\(id.lowercasedText)" }
+    static func messageContext(_ id: UUID) -> String { "case.message.\(id.lowercasedText)" }
 }
 
 extension StoredCase {

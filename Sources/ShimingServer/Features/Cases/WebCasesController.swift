@@ -42,7 +42,7 @@ struct WebCasesController {
     }
 
     func redirect(_ req: Request, _ item: Case, _ suffix: String = "") -> Response {
-        req.redirect(to: "/cases/\(item.id.uuidString.lowercased())\(suffix)", redirectType: .normal)
+        req.redirect(to: "/cases/\(item.id.lowercasedText)\(suffix)", redirectType: .normal)
     }
 
     @Sendable func list(_ req: Request) async throws -> Response {

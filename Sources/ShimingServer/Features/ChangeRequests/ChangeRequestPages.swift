@@ -82,14 +82,14 @@ enum ChangeRequestPages {
             if request.state == .pending {
                 if request.proofs.isEmpty { card.append(Forms.notice(needProof(lang), kind: "error")) }
                 if request.proofs.count < ChangeRequestService.maxProofs {
-                    card.append(uploadForm(action: "/account/change-requests/\(request.id.uuidString.lowercased())/proofs", csrf: model.csrf, [
-                        fileField(name: "file", id: "proof-\(request.id.uuidString.lowercased())", label: addProof,
+                    card.append(uploadForm(action: "/account/change-requests/\(request.id.lowercasedText)/proofs", csrf: model.csrf, [
+                        fileField(name: "file", id: "proof-\(request.id.lowercasedText)", label: addProof,
                                   error: model.proofErrors[request.id], lang: lang),
                         Forms.submit(addProof, lang: lang, primary: false),
                     ]))
                 }
             }
-            main.append(Forms.element("section", [("class", "card"), ("data-request", request.id.uuidString.lowercased())], card))
+            main.append(Forms.element("section", [("class", "card"), ("data-request", request.id.lowercasedText)], card))
         }
         main.append(.h2(.text(newRequest(lang))))
         if !model.current.isEmpty {

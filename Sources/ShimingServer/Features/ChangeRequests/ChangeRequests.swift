@@ -111,12 +111,12 @@ struct ChangeRequestService: Sendable {
             }
             try await tx.changeRequests.insert(request)
             try await tx.audit("change_request.created", actor: .account(account.id), subject: Self.subject(request.id),
-                               ip: ip, details: ["field": field.rawValue, "account": account.id.uuidString.lowercased()], at: request.createdAt)
+                               ip: ip, details: ["field": field.rawValue, "account": account.id.lowercasedText], at: request.createdAt)
         }
         return request
     }
 
-    static func subject(_ id: UUID) -> String { "change_request:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "change_request:\(id.lowercasedText)" }
 
     /// The caller's own change request; another account's is 404.
     func own(_ id: UUID, account: Account) async throws -> ChangeRequest {
@@ -195,7 +195,7 @@ struct ChangeRequestService: Sendable {
                 let stored = try await tx.recordFile(in: files, id: upload.id, owner: account.id, purpose: Self.proofPurpose, parent: id, kind: nil,
                                                      sniffed: sniffed, size: upload.size, at: now)
                 try await tx.audit("change_request.proof_added", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                                   details: ["file": upload.id.uuidString.lowercased(), "contentType": sniffed.format.contentType, "size": String(upload.size)],
+                                   details: ["file": upload.id.lowercasedText, "contentType": sniffed.format.contentType, "size": String(upload.size)],
                                    at: now)
                 return stored
             }
@@ -223,7 +223,7 @@ struct ChangeRequestService: Sendable {
     /// records nothing.
     func staffProof(_ fileID: UUID, request id: UUID, staff: Account, ip: String?) async throws -> (StoredFile, Data) {
         let request = try await staffView(id, action: "change_request.proof_viewed", staff: staff, ip: ip,
-                                          details: ["file": fileID.uuidString.lowercased()]) {
+                                          details: ["file": fileID.lowercasedText]) {
             guard $0.proofs.contains(where: { $0.id == fileID }) else { throw CommonErrors.notFound }
         }
         return try await proof(fileID, of: request)
@@ -281,7 +281,7 @@ struct ChangeRequestService: Sendable {
                 }
             }
             try await tx.audit("change_request.\(outcome.rawValue)", actor: .staff(staff.id), subject: subject, ip: ip,
-                               details: ["field": request.field.rawValue, "account": request.accountID.uuidString.lowercased()], at: now)
+                               details: ["field": request.field.rawValue, "account": request.accountID.lowercasedText], at: now)
             if let message = Self.notice(for: request, outcome: outcome, note: note, account: account) {
                 try await tx.enqueue(message, at: now)
             }

@@ -22,7 +22,7 @@ enum ExceptionPages {
         }))
         if alerts.isEmpty { main.append(.p(.text(StaffText.none(lang)))) }
         for alert in alerts {
-            let id = alert.id.uuidString.lowercased()
+            let id = alert.id.lowercasedText
             var about = alert.subject
             if alert.subject.hasPrefix("case:") { about = String(alert.subject.dropFirst(5)) }
             var children: [Body] = [
@@ -58,14 +58,14 @@ enum ExceptionPages {
         if let notice { main.append(Forms.notice(notice, kind: "ok")) }
         if items.isEmpty { main.append(.p(.text(StaffText.none(lang)))) }
         for item in items {
-            let id = item.id.uuidString.lowercased()
+            let id = item.id.lowercasedText
             var children: [Body] = [
                 .p(.strong(.text(ReviewText.feedbackStates[item.state]?(lang) ?? item.state)),
                    .text(" · \(StaffPages.time(item.createdAt))\(item.page.map { " · \($0)" } ?? "")")),
                 Forms.element("blockquote", [], [.text(item.text)]),
             ]
             if let caseID = item.caseId {
-                children.append(.p(ReviewPages.link("/staff/review/cases/\(caseID.uuidString.lowercased())", ReviewText.openCase(lang))))
+                children.append(.p(ReviewPages.link("/staff/review/cases/\(caseID.lowercasedText)", ReviewText.openCase(lang))))
             }
             children.append(Forms.form(action: "/staff/feedback/\(id)", csrf: csrf, [
                 Forms.field(.init(name: "tags", label: ReviewText.tags, value: item.tags.joined(separator: ", ")), error: nil, lang: lang),

@@ -52,12 +52,12 @@ struct FeedbackService: Sendable {
         try await store.transaction { [now] tx in
             try await tx.feedback.insert(feedback)
             try await tx.audit("feedback.sent", actor: actor, subject: Self.subject(id), ip: ip,
-                               details: ["case": caseID?.uuidString.lowercased() ?? "", "page": page ?? ""], at: now)
+                               details: ["case": caseID?.lowercasedText ?? "", "page": page ?? ""], at: now)
         }
         return Item(feedback: feedback, text: text, answer: nil)
     }
 
-    static func subject(_ id: UUID) -> String { "feedback:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "feedback:\(id.lowercasedText)" }
 
     func mine(_ account: Account) async throws -> [Item] {
         try await open(store.feedback.sent(by: account.id, limit: 100))

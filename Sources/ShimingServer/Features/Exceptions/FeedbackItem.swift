@@ -19,5 +19,5 @@ struct Feedback: Sendable, Equatable {
     var answeredAt: Date?
 
     /// The encryption context of the feedback's sealed texts.
-    static func context(_ id: UUID) -> String { "feedback.\(id.uuidString.lowercased())" }
+    static func context(_ id: UUID) -> String { "feedback.\(id.lowercasedText)" }
 }

@@ -23,5 +23,5 @@ struct RiskAlert: Sendable, Equatable {
     var resolutionSealed: String?
 
     /// The encryption context of an alert's sealed texts.
-    static func context(_ id: UUID) -> String { "risk_alert.\(id.uuidString.lowercased())" }
+    static func context(_ id: UUID) -> String { "risk_alert.\(id.lowercasedText)" }
 }

@@ -56,14 +56,14 @@ struct RiskAlertService: Sendable {
         return alert
     }
 
-    static func subject(_ id: UUID) -> String { "risk_alert:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "risk_alert:\(id.lowercasedText)" }
 
     /// A staff member raises an alert about a case or an account, with a note. Reviewers and
     /// teachers may name only cases they may see (teachers: their class); others are unknown.
     func raise(caseID: UUID?, accountID: UUID?, note: String?, staff: Account, ip: String?) async throws -> RiskAlert {
         let note = try FreezeService.text(note, field: "note", max: 1000)
         let store = store
-        var subject = "staff:\(staff.id.uuidString.lowercased())"
+        var subject = "staff:\(staff.id.lowercasedText)"
         var program: String?
         if let caseID {
             var visible = !staff.roles.isDisjoint(with: AccessPolicy.supervise)

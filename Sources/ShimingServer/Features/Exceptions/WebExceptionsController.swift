@@ -49,7 +49,7 @@ struct WebExceptionsController {
     func moveAlert(_ req: Request, to state: RiskAlertState) async throws -> Response {
         let staff = try req.caller
         let id = try req.uuidParameter()
-        let note = try? req.content.get(String.self, at: "note-\(id.uuidString.lowercased())")
+        let note = try? req.content.get(String.self, at: "note-\(id.lowercasedText)")
         return try await PageAction.run {
             _ = try await features.alerts.move(id, to: state, note: note, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/alerts?done=1", redirectType: .normal)
@@ -89,7 +89,7 @@ struct WebExceptionsController {
     @Sendable func answerFeedback(_ req: Request) async throws -> Response {
         let staff = try req.caller
         let id = try req.uuidParameter()
-        let text = try? req.content.get(String.self, at: "answer-\(id.uuidString.lowercased())")
+        let text = try? req.content.get(String.self, at: "answer-\(id.lowercasedText)")
         return try await PageAction.run {
             _ = try await features.feedback.answer(id, text: text, staff: staff.account, ip: req.clientIP)
             return req.redirect(to: "/staff/feedback?done=1", redirectType: .normal)
@@ -168,7 +168,7 @@ struct WebExceptionsController {
         let items = try await features.feedback.mine(account).map(FeedbackView.init)
         let safePage = page.flatMap { $0.hasPrefix("/") && !$0.contains("?") && $0.count <= 200 ? $0 : nil }
         let html = ExceptionPages.feedback(items, lang: req.lang, csrf: PageCSRF.token(for: req).0, page: safePage,
-                                           caseID: caseID.flatMap(UUID.init(uuidString:))?.uuidString.lowercased(), error: error, value: value,
+                                           caseID: caseID.flatMap(UUID.init(uuidString:))?.lowercasedText, error: error, value: value,
                                            notice: notice, staff: account.kind == .staff)
         return staffPages.html(html.render(), status: status)
     }
@@ -199,7 +199,7 @@ struct WebExceptionsController {
         let reason = try? req.content.get(String.self, at: "reason")
         return try await PageAction.run {
             _ = try await features.freezes.appeal(caseID: caseID, account: authenticated.account, reason: reason, ip: req.clientIP)
-            return req.redirect(to: "/cases/\(caseID.uuidString.lowercased())?done=appealed", redirectType: .normal)
+            return req.redirect(to: "/cases/\(caseID.lowercasedText)?done=appealed", redirectType: .normal)
         } refused: { error in
             return try await WebCasesController(features: features).statusPage(req, account: authenticated.account, caseID: caseID, status: error.kind.status) {
                 $0.notice = error.message(req.lang)

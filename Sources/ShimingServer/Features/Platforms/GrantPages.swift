@@ -30,7 +30,7 @@ enum GrantPages {
         if let notice { main.append(Forms.notice(notice, kind: "ok")) }
         if grants.isEmpty { main.append(.p(.text(none(lang)))) }
         for grant in grants {
-            let id = grant.id.uuidString.lowercased()
+            let id = grant.id.lowercasedText
             let claims = grant.claims.compactMap(PlatformClaim.init(rawValue:)).map { $0.label(lang) }.joined(separator: "；")
             var facts: [Node<HTML.BodyContext>] = [
                 Forms.element("dt", [], [.text(StaffText.state(lang))]),

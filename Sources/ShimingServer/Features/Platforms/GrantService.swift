@@ -17,11 +17,11 @@ struct GrantService: Sendable {
     /// How long a grant lasts unless withdrawn.
     static let lifetime: TimeInterval = 365 * 24 * 3600
 
-    static func subject(_ id: UUID) -> String { "grant:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "grant:\(id.lowercasedText)" }
 
     /// The identifier `platform` knows `account` by: `sub_` and 32 hex digits.
     func pairwiseSubject(account: UUID, platform: UUID) -> String {
-        let message = Data((account.uuidString.lowercased() + "\u{1F}" + platform.uuidString.lowercased()).utf8)
+        let message = Data((account.lowercasedText + "\u{1F}" + platform.lowercasedText).utf8)
         let mac = context.keyRing.macKey(for: .pairwiseSubject).code(message)
         return "sub_" + Hex.encode(Data(mac).prefix(16))
     }
@@ -81,7 +81,7 @@ struct GrantService: Sendable {
             guard let grant = try await tx.grants.find(id), grant.accountID == account.id else { throw CommonErrors.notFound }
             guard try await tx.grants.revoke(account: account.id, id: id, by: "subject", at: now) == [id] else { return }
             try await tx.audit("grant.withdrawn", actor: .account(account.id), subject: Self.subject(id), ip: ip,
-                               details: ["platform": grant.platformID.uuidString.lowercased()], at: now)
+                               details: ["platform": grant.platformID.lowercasedText], at: now)
             if let platform = try await tx.platforms.find(grant.platformID) {
                 try await PlatformEvents.enqueue(PlatformEvents.grantRevoked, to: platform,
                                                  data: ["grant": id.uuidString, "subject": grant.subject], at: now, in: tx)
@@ -97,8 +97,8 @@ struct GrantService: Sendable {
                           claims: claims, sessionID: session, grantedAt: now, expiresAt: now.addingTimeInterval(Self.lifetime))
         try await tx.grants.insert(grant)
         try await tx.audit("grant.given", actor: .account(account), subject: Self.subject(grant.id), ip: ip,
-                           details: ["platform": platform.id.uuidString.lowercased(), "claims": claims.map(\.rawValue).joined(separator: ","),
-                                     "replaced": replaced.map { $0.uuidString.lowercased() }.joined(separator: ",")], at: now)
+                           details: ["platform": platform.id.lowercasedText, "claims": claims.map(\.rawValue).joined(separator: ","),
+                                     "replaced": replaced.map { $0.lowercasedText }.joined(separator: ",")], at: now)
         return grant
     }
 

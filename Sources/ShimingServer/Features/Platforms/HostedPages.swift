@@ -60,7 +60,7 @@ enum HostedPages {
     }
 
     static func page(_ model: Model) -> HTML {
-        let lang = model.lang, id = model.session.id.uuidString.lowercased(), path = "/verify/\(id)"
+        let lang = model.lang, id = model.session.id.lowercasedText, path = "/verify/\(id)"
         var main: [Node<HTML.BodyContext>] = []
         if case .closed(let status, let back) = model.body {
             main.append(.h1(.text(closedTitle(lang))))
@@ -93,7 +93,7 @@ enum HostedPages {
             ]))
         case .waiting(let caseID):
             main.append(.p(.text(waitingLead(lang))))
-            main.append(.p(Forms.element("a", [("class", "button primary"), ("id", "open-case"), ("href", "/cases/\(caseID.uuidString.lowercased())")],
+            main.append(.p(Forms.element("a", [("class", "button primary"), ("id", "open-case"), ("href", "/cases/\(caseID.lowercasedText)")],
                                          [.text(openCase(lang))]),
                            .text(" "),
                            Forms.element("a", [("class", "button"), ("id", "back-pending"), ("href", model.session.returnLocation(.pending))],
@@ -114,9 +114,9 @@ enum HostedPages {
     /// "The platform is waiting" banners on the applicant's pages, each linking back to its session.
     static func waiting(_ sessions: [(VerificationSession, Platform)], lang: Lang) -> [Node<HTML.BodyContext>] {
         sessions.map { session, platform in
-            Forms.element("p", [("class", "notice ok"), ("data-session", session.id.uuidString.lowercased())], [
+            Forms.element("p", [("class", "notice ok"), ("data-session", session.id.lowercasedText)], [
                 .text(waitingBanner(platform.name)(lang) + " "),
-                Forms.element("a", [("href", "/verify/\(session.id.uuidString.lowercased())"), ("class", "continue-session")], [.text(continueLink(lang))]),
+                Forms.element("a", [("href", "/verify/\(session.id.lowercasedText)"), ("class", "continue-session")], [.text(continueLink(lang))]),
             ])
         }
     }

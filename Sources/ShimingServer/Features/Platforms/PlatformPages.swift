@@ -44,7 +44,7 @@ enum PlatformPages {
             main.append(.p(.text(StaffText.none(lang))))
         } else {
             main.append(StaffPages.table([name(lang), programsLabel(lang), claimsLabel(lang), created(lang)], platforms.map { platform in [
-                Forms.element("a", [("href", "/staff/platforms/\(platform.id.uuidString.lowercased())")], [.text(platform.name)]),
+                Forms.element("a", [("href", "/staff/platforms/\(platform.id.lowercasedText)")], [.text(platform.name)]),
                 .text(platform.programs.joined(separator: ", ")), .text(platform.claims.map(\.rawValue).joined(separator: ", ")),
                 .text(StaffPages.time(platform.createdAt)),
             ] }))
@@ -84,7 +84,7 @@ enum PlatformPages {
 
     static func detail(_ platform: Platform, keys: [PlatformKey], deliveries: [OutboxEntry], programs: [Program], csrf: String, lang: Lang,
                        shown: [Shown] = [], errors: [String: String] = [:], notice: String? = nil) -> HTML {
-        let id = platform.id.uuidString.lowercased(), base = "/staff/platforms/\(id)"
+        let id = platform.id.lowercasedText, base = "/staff/platforms/\(id)"
         var main: [Node<HTML.BodyContext>] = []
         if let notice { main.append(Forms.notice(notice, kind: errors.isEmpty ? "ok" : "error")) }
         for secret in shown {
@@ -98,7 +98,7 @@ enum PlatformPages {
             Forms.element("code", [], [.text(key.prefix + "…")]), .text(StaffPages.time(key.createdAt)),
             .text(key.lastUsedAt.map(StaffPages.time) ?? never(lang)),
             .text(key.revokedAt.map { revoked(lang) + " " + StaffPages.time($0) } ?? "—"),
-            key.revokedAt == nil ? Forms.form(action: "\(base)/keys/\(key.id.uuidString.lowercased())/revoke", csrf: csrf,
+            key.revokedAt == nil ? Forms.form(action: "\(base)/keys/\(key.id.lowercasedText)/revoke", csrf: csrf,
                                               [Forms.submit(revoke, lang: lang, primary: false)]) : .text(""),
         ] }))
         main.append(Forms.form(action: "\(base)/keys", csrf: csrf, [Forms.submit(newKey, lang: lang, primary: false)]))
@@ -110,7 +110,7 @@ enum PlatformPages {
                                          deliveries.map { entry in [
                 .text(entry.template), .text(entry.status.rawValue), .text("\(entry.attempts)"), .text(entry.lastError ?? "—"),
                 .text(StaffPages.time(entry.createdAt)),
-                entry.status == .sending ? .text("") : Forms.form(action: "\(base)/deliveries/\(entry.id.uuidString.lowercased())/redeliver", csrf: csrf,
+                entry.status == .sending ? .text("") : Forms.form(action: "\(base)/deliveries/\(entry.id.lowercasedText)/redeliver", csrf: csrf,
                                                                    [Forms.submit(redeliver, lang: lang, primary: false)]),
             ] }))
         }

@@ -16,7 +16,7 @@ struct PlatformService: Sendable {
     /// How long a replaced webhook secret keeps signing (both signatures are sent meanwhile).
     static let secretOverlap: TimeInterval = 24 * 3600
 
-    static func subject(_ id: UUID) -> String { "platform:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "platform:\(id.lowercasedText)" }
 
     /// What an admin registers (`POST /api/v1/admin/platforms`).
     struct Registration: Codable, Sendable {
@@ -61,7 +61,7 @@ struct PlatformService: Sendable {
             try await tx.platforms.insertKey(key, hash: secrets.hash("platform_key", apiKey))
             try await tx.audit("platform.registered", actor: .staff(staff.id), subject: Self.subject(platform.id), ip: ip,
                                details: ["name": platform.name, "programs": platform.programs.joined(separator: ","),
-                                         "claims": platform.claims.map(\.rawValue).joined(separator: ","), "key": key.id.uuidString.lowercased()],
+                                         "claims": platform.claims.map(\.rawValue).joined(separator: ","), "key": key.id.lowercasedText],
                                at: now)
         }
         return Registered(platform: platform, key: key, apiKey: apiKey, webhookSecret: secret)
@@ -110,7 +110,7 @@ struct PlatformService: Sendable {
         try await store.transaction { [secrets] tx in
             try await tx.platforms.insertKey(key, hash: secrets.hash("platform_key", apiKey))
             try await tx.audit("platform.key_added", actor: .staff(staff.id), subject: Self.subject(id), ip: ip,
-                               details: ["key": key.id.uuidString.lowercased(), "prefix": key.prefix], at: now)
+                               details: ["key": key.id.lowercasedText, "prefix": key.prefix], at: now)
         }
         context.platformKeys.forgetAll()
         return (key, apiKey)
@@ -121,7 +121,7 @@ struct PlatformService: Sendable {
         try await store.transaction { tx in
             guard try await tx.platforms.revokeKey(keyID, of: id, at: now) else { throw CommonErrors.notFound }
             try await tx.audit("platform.key_revoked", actor: .staff(staff.id), subject: Self.subject(id), ip: ip,
-                               details: ["key": keyID.uuidString.lowercased()], at: now)
+                               details: ["key": keyID.lowercasedText], at: now)
         }
         context.platformKeys.forgetAll()
     }
@@ -149,7 +149,7 @@ struct PlatformService: Sendable {
         try await store.transaction { tx in
             guard try await tx.outbox.requeue(delivery, platform: id, at: now) else { throw CommonErrors.notFound }
             try await tx.audit("platform.webhook_redelivered", actor: .staff(staff.id), subject: Self.subject(id), ip: ip,
-                               details: ["delivery": delivery.uuidString.lowercased()], at: now)
+                               details: ["delivery": delivery.lowercasedText], at: now)
         }
     }
 
@@ -209,7 +209,7 @@ struct PlatformService: Sendable {
     /// A refused call of a platform, in the audit log (which route, which status, which key).
     func auditRefused(platform: Platform, key: PlatformKey, method: String, route: String, status: Int, ip: String?) async throws {
         try await store.auditAlone("platform.call_refused", actor: .platform(platform.id), subject: Self.subject(platform.id), ip: ip,
-                                   details: ["key": key.id.uuidString.lowercased(), "route": "\(method) \(route)", "status": String(status)],
+                                   details: ["key": key.id.lowercasedText, "route": "\(method) \(route)", "status": String(status)],
                                    at: now)
     }
 

@@ -140,7 +140,7 @@ extension GrantService {
         return context.queryExpectations.grant(platform: read.platform, subject: read.subject).map { found in
             found.map {
                 .grant($0, AuditEvent.Unchained("verification.queried", actor: .platform(read.platform), subject: Self.subject($0), ip: ip,
-                                                details: ["key": key.id.uuidString.lowercased()], at: now))
+                                                details: ["key": key.id.lowercasedText], at: now))
             } ?? .noGrant
         }
     }
@@ -232,7 +232,7 @@ extension GrantService {
                         continue
                     }
                     try await tx.audit("verification.queried", actor: .platform(call.platform), subject: Self.subject(grant.id), ip: call.ip,
-                                       details: ["key": call.key.id.uuidString.lowercased()], at: now)
+                                       details: ["key": call.key.id.lowercasedText], at: now)
                     results.append(.success(grant))
                 }
                 return results

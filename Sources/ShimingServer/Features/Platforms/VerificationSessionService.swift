@@ -16,7 +16,7 @@ struct VerificationSessionService: Sendable {
     /// How long a session's URL works.
     static let lifetime: TimeInterval = 24 * 3600
 
-    static func subject(_ id: UUID) -> String { "verification_session:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "verification_session:\(id.lowercasedText)" }
 
     /// What `POST /api/v1/verification-sessions` takes.
     struct Start: Codable, Sendable {
@@ -49,7 +49,7 @@ struct VerificationSessionService: Sendable {
         case apply
     }
 
-    func url(_ id: UUID) -> String { context.configuration.publicURL + "/verify/" + id.uuidString.lowercased() }
+    func url(_ id: UUID) -> String { context.configuration.publicURL + "/verify/" + id.lowercasedText }
 
     // MARK: The platform
 
@@ -71,7 +71,7 @@ struct VerificationSessionService: Sendable {
         try await store.transaction { tx in
             try await tx.verificationSessions.insert(session)
             try await tx.audit("verification_session.created", actor: .platform(platform.id), subject: Self.subject(session.id), ip: ip,
-                               details: ["key": key.id.uuidString.lowercased(), "program": session.program], at: now)
+                               details: ["key": key.id.lowercasedText, "program": session.program], at: now)
         }
         return session
     }
@@ -88,7 +88,7 @@ struct VerificationSessionService: Sendable {
                 }
             }
             try await tx.audit("verification_session.read", actor: .platform(platform.id), subject: Self.subject(id), ip: ip,
-                               details: ["key": key.id.uuidString.lowercased()], at: now)
+                               details: ["key": key.id.lowercasedText], at: now)
             return reading
         }
     }
@@ -102,7 +102,7 @@ struct VerificationSessionService: Sendable {
                                       message: LocalizedText("该核验会话已结束。", "This verification session is already over."))
             }
             try await tx.audit("verification_session.cancelled", actor: .platform(platform.id), subject: Self.subject(session.id), ip: ip,
-                               details: ["key": key.id.uuidString.lowercased()], at: now)
+                               details: ["key": key.id.lowercasedText], at: now)
         }
         return try await read(id, platform: platform, key: key, ip: ip)
     }

@@ -80,7 +80,7 @@ struct WebPlatformsController {
             _ = try await features.platforms.update(id, .init(name: input.name, purpose: input.purpose, redirectUris: input.redirectUris,
                                                               webhookUrl: input.webhookUrl ?? "", programs: input.programs, claims: input.claims),
                                                     staff: staff, ip: req.clientIP)
-            return req.redirect(to: "/staff/platforms/\(id.uuidString.lowercased())?done=1", redirectType: .normal)
+            return req.redirect(to: "/staff/platforms/\(id.lowercasedText)?done=1", redirectType: .normal)
         } refused: { error in
             try await detailPage(req, id, errors: error.fields, notice: error.message(req.lang), status: error.kind.status)
         }
@@ -95,7 +95,7 @@ struct WebPlatformsController {
     @Sendable func revokeKey(_ req: Request) async throws -> Response {
         let id = try req.uuidParameter()
         try await features.platforms.revokeKey(try req.uuidParameter("key"), of: id, staff: try req.caller.account, ip: req.clientIP)
-        return req.redirect(to: "/staff/platforms/\(id.uuidString.lowercased())?done=1", redirectType: .normal)
+        return req.redirect(to: "/staff/platforms/\(id.lowercasedText)?done=1", redirectType: .normal)
     }
 
     @Sendable func rotateSecret(_ req: Request) async throws -> Response {
@@ -107,6 +107,6 @@ struct WebPlatformsController {
     @Sendable func redeliver(_ req: Request) async throws -> Response {
         let id = try req.uuidParameter()
         try await features.platforms.redeliver(try req.uuidParameter("delivery"), of: id, staff: try req.caller.account, ip: req.clientIP)
-        return req.redirect(to: "/staff/platforms/\(id.uuidString.lowercased())?done=1", redirectType: .normal)
+        return req.redirect(to: "/staff/platforms/\(id.lowercasedText)?done=1", redirectType: .normal)
     }
 }

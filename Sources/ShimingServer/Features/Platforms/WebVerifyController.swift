@@ -21,7 +21,7 @@ struct WebVerifyController {
     /// Where sign-in lands when the person opened a verification link before signing in.
     static func pendingLanding(_ req: Request) -> String? {
         guard let raw = req.cookies[cookie]?.string, let id = UUID(uuidString: raw) else { return nil }
-        return "/verify/\(id.uuidString.lowercased())"
+        return "/verify/\(id.lowercasedText)"
     }
 
     @Sendable func open(_ req: Request) async throws -> Response {
@@ -31,7 +31,7 @@ struct WebVerifyController {
         let (session, platform, step) = try await features.sessions.open(id, account: account)
         let response = render(req, session: session, platform: platform, step: step)
         if case .signIn = step {
-            response.cookies[Self.cookie] = HTTPCookies.Value(string: id.uuidString.lowercased(), expires: session.expiresAt, path: "/",
+            response.cookies[Self.cookie] = HTTPCookies.Value(string: id.lowercasedText, expires: session.expiresAt, path: "/",
                                                               isSecure: req.isSecure, isHTTPOnly: true, sameSite: .lax)
         } else if req.cookies[Self.cookie] != nil {
             response.cookies[Self.cookie] = .cleared

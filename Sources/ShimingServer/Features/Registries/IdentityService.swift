@@ -196,7 +196,7 @@ struct CaseRegistries: Sendable {
     /// account's, the address's (a submission takes them in the statement that reads its case).
     func lookUpAllowances(number index: String, account: UUID, ip: String?, program: Program) -> [(String, Allowance)] {
         var allowances = [("registry:number:" + index, Allowance(cap: program.registry.lookupsPerNumberPerDay, window: 24 * 3600)),
-                          ("registry:account:" + account.uuidString.lowercased(), Allowance(cap: Self.perAccountPerDay, window: 24 * 3600))]
+                          ("registry:account:" + account.lowercasedText, Allowance(cap: Self.perAccountPerDay, window: 24 * 3600))]
         if let ip { allowances.append(("registry:ip:" + ip, Allowance(cap: Self.perAddressPerDay, window: 24 * 3600))) }
         return allowances
     }

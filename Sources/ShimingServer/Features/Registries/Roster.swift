@@ -138,7 +138,7 @@ struct RosterImporter {
         try await store.transaction { tx in
             // The new roll replaces the old one, school by school.
             try await tx.roster.complete(id, report: report, schools: schools, classes: classes, at: now)
-            try await tx.audit("roster.imported", actor: actor, subject: "roster_import:\(id.uuidString.lowercased())", ip: ip,
+            try await tx.audit("roster.imported", actor: actor, subject: "roster_import:\(id.lowercasedText)", ip: ip,
                                details: ["rows": String(report.rows), "imported": String(report.imported),
                                          "rejected": String(report.rejectedCount), "schools": String(schools.count)], at: now)
         }

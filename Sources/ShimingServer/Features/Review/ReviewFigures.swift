@@ -70,7 +70,7 @@ enum ReviewFigures {
         let byReviewer = Dictionary(grouping: decisions, by: \.reviewer)
         let reviewerIDs = Set(byReviewer.keys).union(overturns.compactMap(\.reviewer))
         let reviewers = reviewerIDs.map { id in
-            row(id: id.uuidString.lowercased(), name: names[id] ?? id.uuidString.lowercased(), byReviewer[id] ?? [],
+            row(id: id.lowercasedText, name: names[id] ?? id.lowercasedText, byReviewer[id] ?? [],
                 overturned: overturns.filter { $0.reviewer == id }.count)
         }.sorted { ($0.decided, $1.name) > ($1.decided, $0.name) }
         let byProgram = Dictionary(grouping: decisions, by: \.program)
@@ -94,7 +94,7 @@ enum ReviewFigures {
         let ids = Set(decisions.map(\.reviewer)).union(overturns.compactMap(\.reviewer))
         var names: [UUID: String] = [:]
         for account in try await store.accounts.find(Array(ids)) {
-            names[account.id] = account.displayName ?? account.username ?? account.id.uuidString.lowercased()
+            names[account.id] = account.displayName ?? account.username ?? account.id.lowercasedText
         }
         let programs = Dictionary(catalog.programs.map { ($0.key, $0.title(lang)) }, uniquingKeysWith: { a, _ in a })
         let (reviewers, teams) = compute(decisions, overturns: overturns, names: names, programs: programs)

@@ -133,7 +133,7 @@ enum ReviewPages {
         return Forms.element("a", attributes, [.text(text)])
     }
 
-    static func lower(_ id: UUID) -> String { id.uuidString.lowercased() }
+    static func lower(_ id: UUID) -> String { id.lowercasedText }
 
     /// A registry comparison field's name (`document_number`, `class`, …) as the form calls it.
     static func matchLabel(_ field: String, _ lang: Lang) -> String {

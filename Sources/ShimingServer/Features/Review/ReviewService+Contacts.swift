@@ -49,7 +49,7 @@ extension ReviewService {
     }
 
     /// The encryption context of a reveal's purpose in the audit details.
-    static func revealPurposeContext(_ caseID: UUID) -> String { "audit.reveal_purpose.\(caseID.uuidString.lowercased())" }
+    static func revealPurposeContext(_ caseID: UUID) -> String { "audit.reveal_purpose.\(caseID.lowercasedText)" }
 
     static let contactChannels = ["phone", "sms", "email", "in_person"]
 
@@ -75,7 +75,7 @@ extension ReviewService {
         try await store.transaction { tx in
             try await tx.reviewTasks.addContact(id: id, caseID: caseID, staff: staff.id, channel: channel, note: note, at: now)
             try await tx.audit("case.contact_recorded", actor: .staff(staff.id), subject: CaseService.subject(caseID), ip: ip,
-                               details: ["channel": channel, "contact": id.uuidString.lowercased()], at: now)
+                               details: ["channel": channel, "contact": id.lowercasedText], at: now)
             try await tx.reviewTasks.touch(caseID: caseID, staff: staff.id, at: now)
         }
         return Contact(id: id, staffID: staff.id, channel: channel, note: note, at: now)

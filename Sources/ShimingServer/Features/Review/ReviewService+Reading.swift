@@ -45,7 +45,7 @@ extension ReviewService {
         let (_, record) = try await visibleCase(caseID, staff: staff)
         let item = try await cases.load(record)
         let document = try await cases.document(fileID, of: item)
-        try await audit("case.document_viewed", staff: staff, caseID: item.id, ip: ip, details: ["file": fileID.uuidString.lowercased()])
+        try await audit("case.document_viewed", staff: staff, caseID: item.id, ip: ip, details: ["file": fileID.lowercasedText])
         return document
     }
 

@@ -60,7 +60,7 @@ struct ReviewService: Sendable {
         }
         guard let why else { return }
         try await store.auditAlone("case.decision_refused", actor: .staff(staff.id), subject: CaseService.subject(task.caseID), ip: ip,
-                                   details: ["why": why.rawValue, "task": task.id.uuidString.lowercased()], at: cases.now)
+                                   details: ["why": why.rawValue, "task": task.id.lowercasedText], at: cases.now)
         throw why.error
     }
 
@@ -76,7 +76,7 @@ struct ReviewService: Sendable {
         let won = try await store.transaction { tx -> Bool in
             guard try await tx.reviewTasks.claim(id, for: staff.id, at: now, idleSince: idleSince) else { return false }
             try await tx.audit("review_task.claimed", actor: .staff(staff.id), subject: ReviewTasks.subject(id), ip: ip,
-                               details: ["case": task.caseID.uuidString.lowercased()], at: now)
+                               details: ["case": task.caseID.lowercasedText], at: now)
             return true
         }
         guard won else {
@@ -189,7 +189,7 @@ struct ReviewService: Sendable {
             guard try await store.reviewTasks.close(taskID, outcome: outcome.rawValue, by: staff.id, at: now) else { throw Self.taskClosed }
             if liftsFreeze {
                 try await store.audit("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
-                                      details: ["outcome": outcome.rawValue, "kind": "appeal", "task": taskID.uuidString.lowercased()], at: now)
+                                      details: ["outcome": outcome.rawValue, "kind": "appeal", "task": taskID.lowercasedText], at: now)
                 try await store.cases.save(&record, at: now)
                 guard let freeze = try await store.appeals.liveFreeze(of: record.accountID),
                       let holder = try await store.accounts.find(record.accountID) else { throw FreezeService.notFrozen }
@@ -198,14 +198,14 @@ struct ReviewService: Sendable {
             }
             try await store.cases.move(.reviewed(outcome), &record, actor: actor, rule: "review.decision", at: now, seq: &seq)
             record.decision = (CaseDecision(
-                outcome: outcome.rawValue, rule: "review.decision", reasons: reasons, decidedBy: staff.id.uuidString.lowercased(), decidedAt: now,
+                outcome: outcome.rawValue, rule: "review.decision", reasons: reasons, decidedBy: staff.id.lowercasedText, decidedAt: now,
                 noteSealed: noteSealed, reasonTexts: Dictionary(uniqueKeysWithValues: reasons.compactMap { code in list.text(code).map { (code, $0) } }),
                 fields: pointed.isEmpty ? nil : pointed, messageSealed: messageSealed))
             try await store.audit("case.reviewed", actor: actor, subject: CaseService.subject(task.caseID), ip: ip,
                                       details: ["outcome": outcome.rawValue, "reasons": reasons.joined(separator: ","),
                                                 "fields": pointed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
                                                 "message": messageSealed == nil ? "no" : "yes",
-                                                "kind": task.kind, "task": taskID.uuidString.lowercased()], at: now)
+                                                "kind": task.kind, "task": taskID.lowercasedText], at: now)
             switch outcome {
             case .approve:
                 try await cases.completeApproval(&record, program: program, account: applicant, actor: actor, at: now, seq: &seq, in: store)
@@ -265,7 +265,7 @@ struct ReviewService: Sendable {
             let released = try await store.transaction { tx -> Bool in
                 guard try await tx.reviewTasks.releaseIdle(task.id, claimedBefore: idleSince) else { return false }
                 try await tx.audit("review_task.released", actor: .system, subject: ReviewTasks.subject(task.id),
-                                   details: ["why": "idle", "assignee": task.assigneeID?.uuidString.lowercased() ?? ""], at: now)
+                                   details: ["why": "idle", "assignee": task.assigneeID?.lowercasedText ?? ""], at: now)
                 return true
             }
             if released { result.released += 1 }

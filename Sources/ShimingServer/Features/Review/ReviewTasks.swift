@@ -30,7 +30,7 @@ struct ReviewTask: Sendable, Equatable {
 }
 
 enum ReviewTasks {
-    static func subject(_ id: UUID) -> String { "review_task:\(id.uuidString.lowercased())" }
+    static func subject(_ id: UUID) -> String { "review_task:\(id.lowercasedText)" }
 
     /// Opens the review task for a case entering review or appeal (in the caller's
     /// transaction) and routes it: the class's teacher (told by SMS or e-mail; no teacher → the
@@ -63,8 +63,8 @@ enum ReviewTasks {
             }
         }
         try await tx.reviewTasks.insert(task)
-        var details = ["case": caseID.uuidString.lowercased(), "routing": task.routing, "reason": reason, "kind": kind]
-        details["assignee"] = task.assigneeID?.uuidString.lowercased()
+        var details = ["case": caseID.lowercasedText, "routing": task.routing, "reason": reason, "kind": kind]
+        details["assignee"] = task.assigneeID?.lowercasedText
         try await tx.audit("review_task.opened", actor: .system, subject: subject(id), details: details, at: now)
         for person in notify {
             try await tell(person, template: "review_task_assigned", text: ReviewNotices.assigned(program: program, due: task.dueAt, lang: person.locale),

@@ -84,7 +84,7 @@ struct ConsentService: Sendable {
     /// (PIPL art. 31), confirmed with a code sent to that phone.
     static func needsGuardian(_ account: Account) -> Bool { account.guardianPhone != nil && account.phone == nil }
 
-    static func codePurpose(_ account: UUID) -> String { "consent:\(account.uuidString.lowercased())" }
+    static func codePurpose(_ account: UUID) -> String { "consent:\(account.lowercasedText)" }
 
     /// Sends the guardian a code that confirms their consent to the texts the pupil has to
     /// accept; answers the masked phone it went to.
@@ -194,7 +194,7 @@ struct ConsentService: Sendable {
                 channel: client.channel, client: client.description, caseID: caseID, acceptedAt: now
             ))
             var details = ["kind": text.kind.rawValue, "version": text.version, "givenBy": givenBy.rawValue, "channel": client.channel.rawValue]
-            if let caseID { details["case"] = caseID.uuidString.lowercased() }
+            if let caseID { details["case"] = caseID.lowercasedText }
             try await tx.audit("consent.accepted", actor: .account(account), subject: AccountService.subject(account), ip: client.ip,
                                details: details, at: now)
         }

@@ -23,7 +23,7 @@ struct DataExportService: Sendable {
     func workFile(_ id: UUID) throws -> URL {
         let folder = URL(fileURLWithPath: context.configuration.dataDirectory).appendingPathComponent("exports")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return folder.appendingPathComponent("\(id.uuidString.lowercased()).zip")
+        return folder.appendingPathComponent("\(id.lowercasedText).zip")
     }
 
     /// Writes the person's ZIP to `url` (which must not exist yet) and records the export.
@@ -139,7 +139,7 @@ struct DataExportService: Sendable {
 
         init(_ file: StoredFile, folder: String) {
             self.file = StoredFileView(file)
-            path = "\(folder)/\(file.kind.map { "\($0)-" } ?? "")\(file.id.uuidString.lowercased()).\(file.format.fileExtension)"
+            path = "\(folder)/\(file.kind.map { "\($0)-" } ?? "")\(file.id.lowercasedText).\(file.format.fileExtension)"
         }
 
         enum Keys: String, CodingKey { case path }
@@ -201,7 +201,7 @@ struct DataExportService: Sendable {
                 Step(action: $0.action, from: $0.from?.rawValue, state: $0.state.rawValue,
                      by: $0.actorKind == "applicant" ? "you" : $0.actorKind, at: $0.at)
             }
-            documents = item.documents.map { FilePart($0, folder: "documents/\(item.id.uuidString.lowercased())") }
+            documents = item.documents.map { FilePart($0, folder: "documents/\(item.id.lowercasedText)") }
             guardianConsentAt = item.guardianConsentAt
             submittedAt = item.submittedAt
             verifiedAt = item.verifiedAt
@@ -233,7 +233,7 @@ struct DataExportService: Sendable {
             decidedAt = request.decidedAt
             decisionNote = request.decisionNote
             createdAt = request.createdAt
-            proofs = request.proofs.map { FilePart($0, folder: "proofs/\(request.id.uuidString.lowercased())") }
+            proofs = request.proofs.map { FilePart($0, folder: "proofs/\(request.id.lowercasedText)") }
         }
     }
 

@@ -148,5 +148,5 @@ struct DeletionService: Sendable {
         return true
     }
 
-    static func reasonContext(_ id: UUID) -> String { "account.erase_reason.\(id.uuidString.lowercased())" }
+    static func reasonContext(_ id: UUID) -> String { "account.erase_reason.\(id.lowercasedText)" }
 }

@@ -40,7 +40,7 @@ struct ExportJobService: Sendable {
         try await store.transaction { tx in
             try await tx.exports.insert(job)
             try await tx.audit("account.export_requested", actor: .account(account.id), subject: AccountService.subject(account.id), ip: ip,
-                               details: ["export": job.id.uuidString.lowercased()], at: now)
+                               details: ["export": job.id.lowercasedText], at: now)
         }
         return job
     }

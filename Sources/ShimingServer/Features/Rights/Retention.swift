@@ -89,7 +89,7 @@ struct RetentionService: Sendable {
             if !done.isEmpty {
                 try await tx.audit("retention.documents_deleted", actor: .system, subject: "program:\(program)", details: [
                     "applications": String(done.count), "files": String(done.flatMap(\.1).count),
-                    "cases": done.map { $0.0.uuidString.lowercased() }.joined(separator: ","),
+                    "cases": done.map { $0.0.lowercasedText }.joined(separator: ","),
                 ], at: now)
             }
             return done
@@ -113,7 +113,7 @@ struct RetentionService: Sendable {
             if !done.isEmpty {
                 try await tx.audit("retention.shredded", actor: .system, subject: "program:\(program)", details: [
                     "applications": String(done.count), "files": String(files.count),
-                    "cases": done.map { $0.uuidString.lowercased() }.joined(separator: ","),
+                    "cases": done.map { $0.lowercasedText }.joined(separator: ","),
                 ], at: now)
             }
             return (done, files)

@@ -67,7 +67,7 @@ struct RightsController {
 
         init(_ job: ExportJob) {
             (id, state, requestedAt, readyAt, expiresAt, size) = (job.id, job.state.rawValue, job.requestedAt, job.readyAt, job.expiresAt, job.size)
-            download = job.state == .ready ? "/api/v1/me/exports/\(job.id.uuidString.lowercased())/download" : nil
+            download = job.state == .ready ? "/api/v1/me/exports/\(job.id.lowercasedText)/download" : nil
         }
     }
 

@@ -65,7 +65,7 @@ enum RightsPages {
                 .text(" "), Forms.element("strong", [], [.text(exportState(job, lang))]),
             ]
             if job.state == .ready {
-                lines += [.text(" "), Forms.element("a", [("href", "/account/exports/\(job.id.uuidString.lowercased())/download"), ("class", "button"),
+                lines += [.text(" "), Forms.element("a", [("href", "/account/exports/\(job.id.lowercasedText)/download"), ("class", "button"),
                                                           ("id", "download-export")], [.text(download(lang))])]
             }
             return Forms.element("li", [("class", "card"), ("data-state", job.state.rawValue)], lines)

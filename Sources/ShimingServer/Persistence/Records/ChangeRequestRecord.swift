@@ -20,7 +20,7 @@ final class ChangeRequestRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ column: String, _ id: UUID) -> String { "change_request.\(column).\(id.uuidString.lowercased())" }
+    static func context(_ column: String, _ id: UUID) -> String { "change_request.\(column).\(id.lowercasedText)" }
 
     func changeRequest(cipher: FieldCipher, proofs: [StoredFile]) throws -> ChangeRequest {
         let id = try requireID()

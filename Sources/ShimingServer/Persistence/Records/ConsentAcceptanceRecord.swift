@@ -23,5 +23,5 @@ final class ConsentAcceptanceRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func clientContext(_ id: UUID) -> String { "consent.client.\(id.uuidString.lowercased())" }
+    static func clientContext(_ id: UUID) -> String { "consent.client.\(id.lowercasedText)" }
 }

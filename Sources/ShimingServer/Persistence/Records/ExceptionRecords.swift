@@ -25,7 +25,7 @@ final class AccountFreezeRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ accountID: UUID) -> String { "account.freeze.\(accountID.uuidString.lowercased())" }
+    static func context(_ accountID: UUID) -> String { "account.freeze.\(accountID.lowercasedText)" }
 }
 
 /// An applicant's appeal against a freeze or a rejection, and how it ended.
@@ -50,7 +50,7 @@ final class CaseAppealRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ caseID: UUID) -> String { "case.appeal.\(caseID.uuidString.lowercased())" }
+    static func context(_ caseID: UUID) -> String { "case.appeal.\(caseID.lowercasedText)" }
 }
 
 /// Something supervisors should look at: raised by the system (failed verifications,

@@ -21,7 +21,7 @@ final class PlatformRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func secretContext(_ id: UUID) -> String { "platform.webhook_secret.\(id.uuidString.lowercased())" }
+    static func secretContext(_ id: UUID) -> String { "platform.webhook_secret.\(id.lowercasedText)" }
 }
 
 /// An API key of a platform, stored as a keyed hash with a short prefix to tell keys apart.
@@ -59,7 +59,7 @@ final class VerificationSessionRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func referenceContext(_ id: UUID) -> String { "verification_session.reference.\(id.uuidString.lowercased())" }
+    static func referenceContext(_ id: UUID) -> String { "verification_session.reference.\(id.lowercasedText)" }
 }
 
 /// A person's consent for one platform: the claims, until when, and the pairwise subject the

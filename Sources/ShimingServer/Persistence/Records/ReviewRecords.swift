@@ -53,5 +53,5 @@ final class CaseContactRecord: Model, @unchecked Sendable {
 
     init() {}
 
-    static func context(_ caseID: UUID) -> String { "case.contact.\(caseID.uuidString.lowercased())" }
+    static func context(_ caseID: UUID) -> String { "case.contact.\(caseID.lowercasedText)" }
 }

@@ -71,6 +71,7 @@ enum SQLiteValues {
 
 extension UUID {
     private static let digits = Array("0123456789ABCDEF".utf8)
+    private static let lowercaseDigits = Array("0123456789abcdef".utf8)
 
     /// `UUID(uuidString:)` for the one form ids are stored and sent in (36 characters, hyphens
     /// after the 8th, 12th, 16th and 20th digit, either case), without going through `sscanf`;
@@ -110,7 +111,13 @@ extension UUID {
 
     /// `uuidString` (upper-case, hyphenated: how an id is stored as text and written in JSON),
     /// without going through `snprintf`.
-    var uuidText: String {
+    var uuidText: String { text(digits: Self.digits) }
+
+    /// `uuidString.lowercased()` (how an id is written in audit details, subjects, links and
+    /// pages), without `snprintf` and a second string.
+    var lowercasedText: String { text(digits: Self.lowercaseDigits) }
+
+    private func text(digits: [UInt8]) -> String {
         withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
                 var at = 0
@@ -119,8 +126,8 @@ extension UUID {
                         out[at] = UInt8(ascii: "-")
                         at += 1
                     }
-                    out[at] = Self.digits[Int(byte >> 4)]
-                    out[at + 1] = Self.digits[Int(byte & 0x0F)]
+                    out[at] = digits[Int(byte >> 4)]
+                    out[at + 1] = digits[Int(byte & 0x0F)]
                     at += 2
                 }
                 return at

@@ -106,6 +106,6 @@ struct AccountRow: Sendable {
 extension AccountRecord {
     /// The associated-data context binding a sealed field to its column and row.
     static func context(_ field: String, _ id: UUID) -> String {
-        "account.\(field).\(id.uuidString.lowercased())"
+        "account.\(field).\(id.lowercasedText)"
     }
 }

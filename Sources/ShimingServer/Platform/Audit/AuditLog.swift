@@ -23,9 +23,9 @@ public enum AuditActor: Sendable, Equatable {
         switch self {
         case .system: "system"
         case .anonymous: "anonymous"
-        case .account(let id): "account:\(id.uuidString.lowercased())"
-        case .staff(let id): "staff:\(id.uuidString.lowercased())"
-        case .platform(let id): "platform:\(id.uuidString.lowercased())"
+        case .account(let id): "account:\(id.lowercasedText)"
+        case .staff(let id): "staff:\(id.lowercasedText)"
+        case .platform(let id): "platform:\(id.lowercasedText)"
         case .cli(let user): "cli:\(user)"
         }
     }
@@ -80,7 +80,7 @@ public struct AuditEvent: Sendable, Equatable {
 
     var canonicalFields: [String] {
         [
-            String(seq), id.uuidString.lowercased(), actor, action, subject ?? "",
+            String(seq), id.lowercasedText, actor, action, subject ?? "",
             String(AuditEvent.milliseconds(occurredAt)), ip ?? "", details,
         ]
     }
@@ -123,7 +123,7 @@ extension AuditEvent {
             (self.id, self.actor, self.action, self.subject) = (.timeOrdered(at: occurredAt), actor.stored, action, subject)
             (self.occurredAt, self.ip, self.details) = (occurredAt, ip, AuditJSON.object(details))
             var fields = AuditJSON.array([
-                id.uuidString.lowercased(), self.actor, action, subject ?? "", String(AuditEvent.milliseconds(occurredAt)), ip ?? "", self.details,
+                id.lowercasedText, self.actor, action, subject ?? "", String(AuditEvent.milliseconds(occurredAt)), ip ?? "", self.details,
             ])
             fields[0] = UInt8(ascii: ",")
             fieldsAfterSeq = fields

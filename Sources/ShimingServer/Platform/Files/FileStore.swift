@@ -264,14 +264,14 @@ struct SealedFiles: Sendable {
     let accountKeys: AccountKeys
     let random: any RandomSource
 
-    static func context(_ id: UUID) -> Data { Data("file.\(id.uuidString.lowercased())".utf8) }
+    static func context(_ id: UUID) -> Data { Data("file.\(id.lowercasedText)".utf8) }
 
     /// Starts sealing a new file of `owner` under `id` as its bytes arrive; `finish()` makes it
     /// durable. The caller then records the row with `record(…)` in its transaction, or removes
     /// the file when it refuses the upload.
     func writer(id: UUID, owner: UUID) async throws -> SealedStream.Writer {
         let key = try await accountKeys.key(for: owner)
-        let upload = try await store.create(name: id.uuidString.lowercased())
+        let upload = try await store.create(name: id.lowercasedText)
         return SealedStream.Writer(upload: upload, key: key.fileKey, context: Self.context(id), salt: random.bytes(32))
     }
 
@@ -310,7 +310,7 @@ struct SealedFiles: Sendable {
 
     /// The plaintext bytes of a stored file.
     func read(_ file: StoredFile) async throws -> Data {
-        let stored = try await store.read(name: file.id.uuidString.lowercased())
+        let stored = try await store.read(name: file.id.lowercasedText)
         let ownerKeyID = AccountKey.keyID(of: file.ownerID)
         try await accountKeys.load([file.ownerID])
         let ownerKey = accountKeys.cache.key(ownerKeyID)?.fileKey
@@ -332,7 +332,7 @@ struct SealedFiles: Sendable {
     /// export), read and opened piece by piece.
     func stream(id: UUID, owner: UUID) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         let key = try await accountKeys.key(for: owner)
-        return SealedStream.open(store.pieces(name: id.uuidString.lowercased(), pieceBytes: 1 << 20), key: key.fileKey, context: Self.context(id))
+        return SealedStream.open(store.pieces(name: id.lowercasedText, pieceBytes: 1 << 20), key: key.fileKey, context: Self.context(id))
     }
 
     private static func open(_ stored: Data, sealing: FileSealing, key: SymmetricKey, id: UUID) throws -> Data {
@@ -349,7 +349,7 @@ struct SealedFiles: Sendable {
     }
 
     func remove(_ id: UUID) async throws {
-        try await store.remove(name: id.uuidString.lowercased())
+        try await store.remove(name: id.lowercasedText)
     }
 
     /// The files attached to these parents, oldest first.

@@ -17,7 +17,7 @@ extension StoredFile {
     func response(_ data: Data) -> Response {
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: format.contentType)
-        headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"\(id.uuidString.lowercased()).\(format.fileExtension)\"")
+        headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"\(id.lowercasedText).\(format.fileExtension)\"")
         headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
         return Response(status: .ok, headers: headers, body: .init(data: data))
     }

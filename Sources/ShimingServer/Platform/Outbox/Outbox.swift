@@ -66,7 +66,7 @@ public struct Outbox: Sendable {
     }
 
     static func payloadContext(_ id: UUID) -> String {
-        "outbox.payload." + id.uuidString.lowercased()
+        "outbox.payload." + id.lowercasedText
     }
 
     /// A stored payload opened and read: the message `enqueue` sealed under row `id`.

@@ -114,10 +114,10 @@ extension TestShiming {
     /// A shopper verified by the identity service who granted a new platform its claims; the
     /// clock then moves to the next minute, so the set-up's calls count in the one before. The
     /// platform's key, the shopper's token and the subject the platform knows them by.
-    func grantedShopper(_ service: FakeIdentityService, admin: String, phone: String,
-                        reference: String) async throws -> (key: String, token: String, subject: String) {
+    func grantedShopper(_ service: FakeIdentityService, admin: String, phone: String, reference: String,
+                        claims: [String] = ["verified", "ageOver18", "maskedName"]) async throws -> (key: String, token: String, subject: String) {
         let admin = try await staff([.admin], username: admin)
-        let key = try #require(try await registerPlatform(admin, name: "商城", webhook: nil).apiKey)
+        let key = try #require(try await registerPlatform(admin, name: "商城", webhook: nil, claims: claims).apiKey)
         let (_, token) = try await activeApplicant(phone: phone)
         service.set(adultMale, RegistryAnswer(verdict: .match, matched: [.name, .documentNumber]))
         _ = try await shopCase(token, name: "周杰", number: adultMale)
@@ -477,6 +477,31 @@ struct PlatformAbuseTests {
             shiming.clock.advance(by: 60)
             #expect(try await shiming.query(key, subject).status == .ok)
             #expect(try await [counted(), audited()] == [1, 3])
+        }
+    }
+
+    @Test("A grant whose claims are none of the application's is answered without opening it: with the application unreadable, the first platform's query answers; the second's, granted the masked name, does not")
+    func answersWithoutOpeningTheApplication() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            let (key, token, subject) = try await shiming.grantedShopper(service, admin: "admin.minimal", phone: "13800138062", reference: "minimal",
+                                                                         claims: ["verified", "program"])
+            let admin = try await shiming.staff([.admin], username: "admin.minimal.two")
+            let other = try #require(try await shiming.registerPlatform(admin, name: "书店", webhook: nil).apiKey)
+            let session = try await shiming.startSession(other, reference: "minimal-two")
+            _ = try await shiming.openHosted(session, token: token)
+            #expect(try await shiming.answerConsent(session, token: token, "grant").status == .seeOther)
+            let otherSubject = try #require(try await shiming.send(.GET, "/api/v1/verification-sessions/\(session.id)", headers: shiming.bearer(other))
+                .json(SessionReply.self).subject)
+            #expect(try await shiming.query(other, otherSubject).status == .ok)
+
+            // The application sealed under a key nobody holds: opening it can only fail.
+            try await (shiming.db as! any SQLDatabase).raw("UPDATE cases SET data_sealed = 'deadbeef.AAAA'").run()
+            let answered = try await shiming.query(key, subject)
+            #expect(answered.status == .ok, "\(answered.text)")
+            let reply = try answered.json(VerificationReply.self)
+            #expect(reply == VerificationReply(verified: true, program: "e-commerce", level: "registry", claims: ["verified": .bool(true), "program": .string("e-commerce")]), "\(answered.text)")
+            #expect(try await shiming.query(other, otherSubject).status == .internalServerError)
         }
     }
 

@@ -269,11 +269,14 @@ extension GrantService {
         guard let item, let program = context.programs[item.program] else {
             return VerificationAnswer(verified: false, claims: granted.contains(.verified) ? ["verified": .bool(false)] : [:])
         }
-        let application = try cases.application(sealed: item.dataSealed, of: item.id)
         let granted = Set(granted)
+        // Opened only for a claim read from it: nothing personal is decrypted to answer
+        // `verified`, `program`, `expiresAt` or `identityCode`.
+        let application = granted.isDisjoint(with: Self.claimsFromApplication) ? nil : try cases.application(sealed: item.dataSealed, of: item.id)
         var claims: [String: ClaimValue] = [:]
+        let today = CivilDate(unixSeconds: Int64(now.timeIntervalSince1970))
         for claim in granted {
-            if let value = Self.value(of: claim, item: item, application: application, today: CivilDate(unixSeconds: Int64(now.timeIntervalSince1970))) {
+            if let value = Self.value(of: claim, item: item, application: application, today: today) {
                 claims[claim.rawValue] = value
             }
         }
@@ -288,27 +291,31 @@ extension GrantService {
         return program.registry.source == .none ? "document" : "registry"
     }
 
+    /// The claims read from the person's application (the others from the verification's clear facts).
+    static let claimsFromApplication: Set<PlatformClaim> = [.ageOver14, .ageOver18, .ageOver60, .maskedName, .name, .school, .organisation]
+
     /// One claim's value, or nil where the verification does not carry it (no birth date in a
-    /// passport number, no school outside education programs). Never the document number.
-    static func value(of claim: PlatformClaim, item: AnsweredVerification, application: CaseApplication, today: CivilDate) -> ClaimValue? {
-        var name: String? { application.identity.name.map(PersonalName.compact) }
+    /// passport number, no school outside education programs). Never the document number. The
+    /// application is needed for the claims read from it (`claimsFromApplication`).
+    static func value(of claim: PlatformClaim, item: AnsweredVerification, application: CaseApplication?, today: CivilDate) -> ClaimValue? {
+        var name: String? { application?.identity.name.map(PersonalName.compact) }
         switch claim {
         case .verified: return .bool(true)
         case .program: return .string(item.program)
         case .expiresAt: return item.expiresAt.map { .string(RFC3339.string(from: $0)) }
         case .ageOver14, .ageOver18, .ageOver60:
-            guard let number = application.identity.documentNumber,
+            guard let number = application?.identity.documentNumber,
                   let facts = DocumentCheck.check(number, today: today).facts else { return nil }
             let threshold = claim == .ageOver14 ? 14 : claim == .ageOver18 ? 18 : 60
             return .bool(facts.age(on: today) >= threshold)
         case .maskedName: return name.map { .string(maskMiddle($0)) }
         case .name: return name.map { .string($0) }
         case .school:
-            guard let school = application.school, let title = school.school else { return nil }
+            guard let school = application?.school, let title = school.school else { return nil }
             return .object(["school": title, "grade": school.grade ?? "", "class": school.class ?? ""])
         case .identityCode: return item.identityCode.map { .string($0) }
         case .organisation:
-            guard let organisation = application.organisation, let title = organisation.name else { return nil }
+            guard let organisation = application?.organisation, let title = organisation.name else { return nil }
             return .object(["name": title, "creditCode": organisation.creditCode ?? ""])
         }
     }

@@ -139,6 +139,9 @@ public func configure(
 
     app.http.server.configuration.hostname = configuration.hostname
     app.http.server.configuration.port = configuration.port
+    // Requests are counted and timed by `RequestMetricsMiddleware` into `/metrics`; Vapor's own
+    // report goes to swift-metrics, which nothing here reads (a route label and two lookups a request).
+    app.http.server.configuration.reportMetrics = false
 
     // The services, built once and handed to everything that uses them.
     let databases = LoopDatabases(app)

@@ -149,16 +149,14 @@ public func configure(
     app.features = features
 
     app.middleware = Middlewares()
-    app.middleware.use(MiddlewareChain([
-        RequestLogMiddleware(),
-        RequestMetricsMiddleware(registry: registry),
-        SecurityHeadersMiddleware(),
-        PageModeMiddleware(),
-        ShimingErrorMiddleware(),
-        MethodNotAllowedMiddleware(),
-        SessionAuthenticator(accounts: features.accounts),
-        PlatformAuthenticator(platforms: features.platforms),
-    ]))
+    app.middleware.use(RequestLogMiddleware())
+    app.middleware.use(RequestMetricsMiddleware(registry: registry))
+    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(PageModeMiddleware())
+    app.middleware.use(ShimingErrorMiddleware())
+    app.middleware.use(MethodNotAllowedMiddleware())
+    app.middleware.use(SessionAuthenticator(accounts: features.accounts))
+    app.middleware.use(PlatformAuthenticator(platforms: features.platforms))
 
     SystemController().register(app.routes)
     WebController().register(app.routes)

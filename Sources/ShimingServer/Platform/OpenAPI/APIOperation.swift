@@ -99,9 +99,8 @@ extension RoutesBuilder {
 
 /// A documented route's responder: its access guard (`AccessGuard.admit`), before anything of
 /// the body is read, then the body collected as Vapor's own route does (`.collect`), then the
-/// handler. In one responder rather than the guard as a middleware in front of the route, so
-/// that the app's middlewares (`MiddlewareChain`) run it in their task: behind a middleware of
-/// Vapor's, an async route starts a task of its own.
+/// handler. In one responder rather than the guard as a middleware in front of the route: one
+/// responder, promise and future less on every guarded request.
 private struct DocumentedResponder: AsyncResponder {
     let `guard`: AccessGuard?
     let body: HTTPBodyStreamStrategy

@@ -111,10 +111,9 @@ struct SessionAuthenticator: AsyncMiddleware {
 }
 
 /// Enforces a route's `Access` and the caller's account status, on every request. It decides
-/// from what the authenticators put on the request, without waiting for anything. A documented
-/// route calls `admit` in its own responder (`RoutesBuilder.on(_:_:documentation:body:use:)`);
-/// in front of other routes it is a plain `Middleware`: an `AsyncMiddleware` would start a
-/// task of its own and wait for the rest of the chain's future, on every guarded request.
+/// from what the authenticators put on the request, without waiting for anything, so it is a
+/// plain `Middleware`: an `AsyncMiddleware` would start a task of its own and wait for the
+/// rest of the chain's future, on every guarded request.
 struct AccessGuard: Middleware {
     let access: Access
 
@@ -127,8 +126,7 @@ struct AccessGuard: Middleware {
         return next.respond(to: request)
     }
 
-    /// Refuses the request (401, 403, or the consent required) unless its caller may call the route.
-    func admit(_ request: Request) throws {
+    private func admit(_ request: Request) throws {
         let platform = request.platformCaller
         if access == .platform {
             guard platform != nil else { throw HTTPFailure.error(for: request.authenticated == nil ? .unauthorized : .forbidden) }

@@ -33,7 +33,7 @@ public struct APIOperation: Sendable {
     public var responses: [Int: Response]
     /// Named schemas this operation refers to with `.ref`.
     public var components: [String: JSONSchema]
-    /// Who may call the route; enforced by `AccessGuard.admit` in the route's responder.
+    /// Who may call the route; enforced by `AccessGuard` when the route is registered.
     public var access: Access
 
     /// Whether the route needs a signed-in caller (session cookie or bearer token).
@@ -82,37 +82,17 @@ extension RoutesBuilder {
         body: HTTPBodyStreamStrategy = .collect,
         use handler: @Sendable @escaping (Request) async throws -> Response
     ) -> Route {
+        let builder: any RoutesBuilder = documentation.access == .everyone ? self : grouped(AccessGuard(access: documentation.access))
         let query = documentation.query
         let bodySchema = documentation.requestContentType == "application/json" ? documentation.requestBody : nil
         let components = documentation.components
-        let responder = DocumentedResponder(guard: documentation.access == .everyone ? nil : AccessGuard(access: documentation.access), body: body) { req in
+        let checked: @Sendable (Request) async throws -> Response = { req in
             try StrictQuery.check(req, against: query)
             if let bodySchema { try StrictBody.check(req, against: bodySchema, components: components) }
-            return try await handler(req).encodeResponse(for: req)
+            return try await handler(req)
         }
-        let route = Route(method: method, path: path, responder: responder, requestType: Request.self, responseType: Response.self)
-        add(route)
+        let route = builder.on(method, path, body: body, use: checked)
         route.userInfo[Route.operationKey] = documentation
         return route
-    }
-}
-
-/// A documented route's responder: its access guard (`AccessGuard.admit`), before anything of
-/// the body is read, then the body collected as Vapor's own route does (`.collect`), then the
-/// handler. In one responder rather than the guard as a middleware in front of the route: one
-/// responder, promise and future less on every guarded request.
-private struct DocumentedResponder: AsyncResponder {
-    let `guard`: AccessGuard?
-    let body: HTTPBodyStreamStrategy
-    let handler: @Sendable (Request) async throws -> Vapor.Response
-
-    func respond(to request: Request) async throws -> Vapor.Response {
-        try `guard`?.admit(request)
-        if case .collect(let max) = body, request.body.data == nil {
-            _ = try await request.eventLoop.flatSubmit {
-                request.body.collect(max: max?.value ?? request.application.routes.defaultMaxBodySize.value)
-            }.get()
-        }
-        return try await handler(request)
     }
 }

@@ -75,4 +75,25 @@ struct FlatJSONTests {
         #expect(JSONRows.flatObjects(#"[{"a" : -9223372036854775808, "b" : 9223372036854775807}]"#) == [["a": .integer(.min), "b": .integer(.max)]])
         #expect(JSONRows.flatObjects(#"[{"a":"\ud83d\ude00"}]"#) == decoded(#"[{"a":"\ud83d\ude00"}]"#))
     }
+
+    @Test("an id column reads as UUID(uuidString:) reads it: either case, other texts, null and a number")
+    func ids() throws {
+        let id = UUID()
+        let texts = [id.uuidString, id.uuidString.lowercased(), "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", "6ba7b810-9dad-11d1-80b4-00c04fd430c",
+                     "6ba7b810-9dad-11d1-80b4-00c04fd430c8 ", "6ba7b8109dad11d180b400c04fd430c8", "{6ba7b810-9dad-11d1-80b4-00c04fd430c8}",
+                     "6ba7b810-9dad-11d1-80b4_00c04fd430c8", "6ba7b810-9dad-11d1-80b4-00c04fd430cg", ""]
+        for engine in [SQLEngine.sqlite, .postgres] {
+            for text in texts {
+                let json = String(decoding: try JSONEncoder().encode([["id": text]]), as: UTF8.self)
+                let row = try #require(try JSONRows.rows(json, dates: [], engine: engine).first)
+                #expect((try? row.decode(column: "id", as: UUID.self)) == UUID(uuidString: text), "\(text)")
+                // `try?` flattens: nil where the text is no id, as where it throws.
+                #expect((try? row.decode(column: "id", as: UUID?.self)) == UUID(uuidString: text), "\(text)")
+            }
+            let others = try JSONRows.rows(#"[{"id":null,"n":7}]"#, dates: [], engine: engine)[0]
+            #expect(try others.decode(column: "id", as: UUID?.self) == nil)
+            #expect((try? others.decode(column: "n", as: UUID.self)) == nil)
+            #expect((try? others.decode(column: "id", as: UUID.self)) == nil)
+        }
+    }
 }

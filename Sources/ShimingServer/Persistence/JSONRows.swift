@@ -102,8 +102,8 @@ enum JSONRows {
         func decodeNil(column: String) throws -> Bool { (values[column] ?? .null) == .null }
 
         func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-            try D(from: ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine,
-                                     codingPath: [ColumnKey(stringValue: column)]))
+            try ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine,
+                             codingPath: [ColumnKey(stringValue: column)]).decode(D.self)
         }
     }
 
@@ -164,7 +164,12 @@ enum JSONRows {
         func decode(_ type: UInt32.Type) throws -> UInt32 { try integer() }
         func decode(_ type: UInt64.Type) throws -> UInt64 { try integer() }
 
-        func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
+        func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            // An id from its bytes: `UUID(from:)` reads it through `UUID(uuidString:)`, which
+            // parses with `sscanf` (a case's history rows are read this way on PostgreSQL).
+            if T.self == UUID.self, case .string(let text) = value, let id = UUID(hyphenated: text) { return id as! T }
+            return try T(from: self)
+        }
 
         private func integer<T: FixedWidthInteger>() throws -> T {
             guard case .integer(let number) = value, let converted = T(exactly: number) else { throw mismatch(T.self) }

@@ -1,9 +1,11 @@
 import Foundation
+import ShimingCore
 
 /// How JSON columns are written and read: sorted keys and ISO 8601 dates, so that the same
 /// value is always the same text.
 enum StoredJSON {
     static func text<T: Encodable>(_ value: T) throws -> String {
+        if T.self == [CheckResult].self { return CheckResultsJSON.text(value as! [CheckResult]) }
         if let bytes = try? SortedJSON(escapesSlashes: true).encode(value) { return String(decoding: bytes, as: UTF8.self) }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

@@ -41,7 +41,7 @@ public struct Outbox: Sendable {
         let id = message.deliveryID ?? .timeOrdered(at: now)
         var cipher = cipher
         if let keys, let account = message.account, message.channel != .webhook { cipher = try await keys.sealing(cipher, for: account) }
-        let payload = try cipher.seal(try JSONEncoder().encode(message), context: Self.payloadContext(id))
+        let payload = try cipher.seal(try Self.json(message), context: Self.payloadContext(id))
         // Every change that tells someone enqueues: one plain statement, no model, sent with the
         // transaction's next one (`runDeferred`).
         try await db.sql().runDeferred("""
@@ -63,6 +63,14 @@ public struct Outbox: Sendable {
             return attempts <= webhookRetries.count ? webhookRetries[max(attempts - 1, 0)] : nil
         }
         return attempts < maxAttempts ? backoff(afterAttempts: attempts) : nil
+    }
+
+    /// A message as the JSON its sealed payload holds, read back by `DirectJSON`. Written by
+    /// `SortedJSON` (a `JSONEncoder` set up for each message was a fiftieth of SQLite's writer
+    /// under the submissions); older payloads, written by `JSONEncoder`, read the same.
+    static func json(_ message: OutgoingMessage) throws -> Data {
+        if let bytes = try? SortedJSON(escapesSlashes: true).encode(message) { return Data(bytes) }
+        return try JSONEncoder().encode(message)
     }
 
     static func payloadContext(_ id: UUID) -> String {

@@ -47,11 +47,6 @@ enum CheckResultsJSON {
 
     private static func member(_ name: StaticString, _ texts: [String], to out: inout [UInt8]) {
         key(name, first: false, to: &out)
-        out.append(UInt8(ascii: "["))
-        for (offset, text) in texts.enumerated() {
-            if offset > 0 { out.append(UInt8(ascii: ",")) }
-            AuditJSON.append(text, escapingSlashes: true, to: &out)
-        }
-        out.append(UInt8(ascii: "]"))
+        AuditJSON.append(texts, to: &out)
     }
 }

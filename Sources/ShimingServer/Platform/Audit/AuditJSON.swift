@@ -10,14 +10,20 @@
 enum AuditJSON {
     /// `JSONEncoder().encode(strings)`, default options (a `/` is written `\/`).
     static func array(_ strings: [String]) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "[")]
+        var out: [UInt8] = []
         out.reserveCapacity(strings.reduce(2) { $0 + $1.utf8.count + 3 })
+        append(strings, to: &out)
+        return out
+    }
+
+    /// `array(strings)` appended to `out`.
+    static func append(_ strings: [String], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
         for (index, string) in strings.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             append(string, escapingSlashes: true, to: &out)
         }
         out.append(UInt8(ascii: "]"))
-        return out
     }
 
     /// `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` for a map of strings.

@@ -135,16 +135,19 @@ struct OutboxTests {
         }
     }
 
-    @Test("a claim locks its due messages once, however many are due (PostgreSQL: no locking subquery run again for every due row); the claim takes at most its limit, oldest first")
+    @Test("a claim locks its due messages once, however many are due (PostgreSQL: no locking subquery run again for every due row), and reads at most its limit of each kind; the claim takes at most its limit, oldest first")
     func claimLocksOnce() async throws {
         try await withShiming { shiming in
             try await enqueueCodes(240, from: 13800140000, secondsApart: 1, shiming)
             let now = shiming.clock.now()
             if TestEngine.postgresURL != nil {
-                // The plan as it ran (then rolled back): each step's line ends with its loops.
+                // The plan as it ran (then rolled back), on an index as the planner picks for a
+                // large table: each step's line ends with its rows and loops.
                 var plan: [String] = []
                 do {
                     try await shiming.db.transaction { tx in
+                        try await tx.sql().raw("SET LOCAL enable_seqscan = off").run()
+                        try await tx.sql().raw("SET LOCAL enable_bitmapscan = off").run()
                         let rows = try await tx.sql().raw("EXPLAIN ANALYZE \(Outbox.claim(limit: 100, now: now, engine: .postgres))").all()
                         throw RolledBack(plan: try rows.map { try $0.decode(column: "QUERY PLAN", as: String.self) })
                     }
@@ -152,7 +155,10 @@ struct OutboxTests {
                     plan = rolledBack.plan
                 }
                 let locking = plan.filter { $0.contains("LockRows") }
-                #expect(locking.count == 1 && locking.allSatisfy { $0.contains("loops=1)") }, "\(plan.joined(separator: "\n"))")
+                #expect(locking.count == 2 && locking.allSatisfy { $0.contains("loops=1)") }, "\(plan.joined(separator: "\n"))")
+                // The 240 waiting messages are read in the index's order, 100 of them, not all.
+                let scans = plan.filter { $0.contains("Scan using outbox_due") }
+                #expect(!scans.isEmpty && scans.allSatisfy { Self.actualRows($0).map { $0 <= 100 } ?? false }, "\(plan.joined(separator: "\n"))")
             }
             let oldest = try await shiming.db.sql().raw("SELECT id FROM outbox_messages ORDER BY next_attempt_at LIMIT 100").all()
                 .map { try $0.decode(column: "id", as: UUID.self) }
@@ -162,6 +168,35 @@ struct OutboxTests {
             #expect(claimed.map(\.id).sorted { $0.uuidString < $1.uuidString } == oldest.sorted { $0.uuidString < $1.uuidString })
             #expect(try await Outbox.statusCounts(on: shiming.db)[.sending] == 100)
         }
+    }
+
+    @Test("a claim whose lease lapsed is claimed again among the waiting messages, oldest first; one still leased is not")
+    func lapsedClaimsJoinTheWaiting() async throws {
+        try await withShiming { shiming in
+            let outbox = Outbox(cipher: shiming.app.shiming.cipher)
+            // Ten messages a second apart; the first four are claimed, and their lease lapses.
+            try await enqueueCodes(10, from: 13800150000, secondsApart: 1, shiming)
+            let first = try await shiming.db.transaction { tx in try await outbox.claimDue(limit: 4, now: shiming.clock.now(), on: tx) }
+            #expect(first.count == 4)
+            shiming.clock.advance(by: Outbox.lease + 1)
+            // A claim of one, now; the lease it gives still runs at the claim after it.
+            let second = try await shiming.db.transaction { tx in try await outbox.claimDue(limit: 1, now: shiming.clock.now(), on: tx) }
+            let byAge = try await shiming.db.sql().raw("SELECT id FROM outbox_messages ORDER BY next_attempt_at").all()
+                .map { try $0.decode(column: "id", as: UUID.self) }
+            #expect(Set(first.map(\.id)) == Set(byAge[0..<4]))
+            // The four lapsed are the oldest: the claim of one takes the first of them.
+            #expect(second.map(\.id) == [byAge[0]])
+            // Then the three still lapsed and the three oldest waiting, not the one leased again.
+            let third = try await shiming.db.transaction { tx in try await outbox.claimDue(limit: 6, now: shiming.clock.now(), on: tx) }
+            #expect(Set(third.map(\.id)) == Set(byAge[1..<7]))
+            #expect(try await Outbox.statusCounts(on: shiming.db)[.sending] == 7)
+        }
+    }
+
+    /// The actual rows of a plan line (`… (actual time=… rows=N loops=…)`).
+    static func actualRows(_ line: String) -> Int? {
+        guard let actual = line.range(of: "(actual "), let rows = line[actual.upperBound...].range(of: "rows=") else { return nil }
+        return Int(line[rows.upperBound...].prefix { $0.isNumber })
     }
 
     @Test("the file sink appends one JSON line per message, with the code and the time")

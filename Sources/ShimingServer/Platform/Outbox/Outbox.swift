@@ -103,10 +103,15 @@ public struct Outbox: Sendable {
         }
     }
 
-    /// `claimDue`'s statement. On PostgreSQL the due messages are chosen and locked once, in a
-    /// materialized `WITH` part, then updated by id: as `id IN (SELECT … FOR UPDATE SKIP LOCKED)`
-    /// the planner could run the locking subquery again for every due row (a backlog of
-    /// thousands made every claim quadratic).
+    /// `claimDue`'s statement. A message is due when it waits (`pending`, its time come) or its
+    /// claim lapsed (`sending`, its lease over). Each kind is read apart, in the due index's
+    /// order and at most `limit` of it, and the oldest `limit` of both are claimed: as one
+    /// condition (`pending … OR sending …`) the database read and sorted every due message at
+    /// each claim, so a backlog of tens of thousands (a gateway down for an hour) made every
+    /// claim slow. On PostgreSQL each kind is locked as read (`FOR UPDATE SKIP LOCKED`, once, in
+    /// a materialized `WITH` part, so that the planner cannot run the locking again for every
+    /// due row), and the claim updates by id; a row locked but not among the oldest is let go
+    /// when the statement ends.
     static func claim(limit: Int, now: Date, engine: SQLEngine) -> SQLQueryString {
         let due: SQLQueryString = """
             (status = 'pending' AND next_attempt_at <= \(bind: now)) \
@@ -114,18 +119,28 @@ public struct Outbox: Sendable {
             """
         let set: SQLQueryString = "SET status = 'sending', lease_until = \(bind: now.addingTimeInterval(Self.lease))"
         let returning: SQLQueryString = "RETURNING outbox_messages.id, channel, template, payload, attempts"
+        let locking: SQLQueryString = engine == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let waiting: SQLQueryString = """
+            SELECT id, next_attempt_at FROM outbox_messages WHERE status = 'pending' AND next_attempt_at <= \(bind: now) \
+            ORDER BY next_attempt_at LIMIT \(bind: limit)\(locking)
+            """
+        let lapsed: SQLQueryString = """
+            SELECT id, next_attempt_at FROM outbox_messages WHERE status = 'sending' AND lease_until < \(bind: now) \
+            ORDER BY next_attempt_at LIMIT \(bind: limit)\(locking)
+            """
         guard engine == .postgres else {
             return """
                 UPDATE outbox_messages \(set)
-                WHERE id IN (SELECT id FROM outbox_messages WHERE \(due) ORDER BY next_attempt_at LIMIT \(bind: limit))
+                WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at FROM (\(waiting)) \
+                UNION ALL SELECT id, next_attempt_at FROM (\(lapsed))) ORDER BY next_attempt_at LIMIT \(bind: limit))
                 AND (\(due))
                 \(returning)
                 """
         }
         return """
-            WITH claimed AS MATERIALIZED (
-            SELECT id FROM outbox_messages WHERE \(due) ORDER BY next_attempt_at LIMIT \(bind: limit) FOR UPDATE SKIP LOCKED
-            )
+            WITH waiting AS MATERIALIZED (\(waiting)), lapsed AS MATERIALIZED (\(lapsed)),
+            claimed AS (SELECT id FROM (SELECT id, next_attempt_at FROM waiting UNION ALL SELECT id, next_attempt_at FROM lapsed \
+            ORDER BY next_attempt_at LIMIT \(bind: limit)) oldest)
             UPDATE outbox_messages \(set) FROM claimed WHERE outbox_messages.id = claimed.id AND (\(due))
             \(returning)
             """

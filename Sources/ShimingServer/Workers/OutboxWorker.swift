@@ -51,9 +51,10 @@ final class PeriodicWorker: LifecycleHandler, Sendable {
     }
 }
 
-/// Outbox delivery in the background of `shiming serve`, every poll interval. Several instances
-/// may run it at once: claims are exclusive. Only `serve` starts it; tests and tools deliver
-/// explicitly with `Outbox.deliverDue`.
+/// Outbox delivery in the background of `shiming serve`: what is due, round after round while
+/// rounds come back full, then a pause of the poll interval. Several instances may run it at
+/// once: claims are exclusive. Only `serve` starts it; tests and tools deliver explicitly with
+/// `Outbox.deliverDue`.
 enum OutboxWorker {
     static func make(_ application: Application) -> PeriodicWorker {
         let context = application.shiming
@@ -61,7 +62,8 @@ enum OutboxWorker {
         let logger = Logger(label: "shiming.outbox")
         let db = application.db
         return PeriodicWorker(name: "outbox", interval: .milliseconds(Int(context.configuration.outboxPollInterval * 1000))) {
-            _ = try await outbox.deliverDue(sink: context.messageSink, now: context.services.clock.now(), on: db, gate: context.writeGate, logger: logger)
+            let clock = context.services.clock
+            _ = try await outbox.deliverAllDue(sink: context.messageSink, now: { clock.now() }, on: db, gate: context.writeGate, logger: logger)
         }
     }
 }

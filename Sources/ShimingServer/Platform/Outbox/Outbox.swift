@@ -151,66 +151,134 @@ public struct Outbox: Sendable {
     }
 
     /// Records how a claimed message's delivery went and releases the claim, in one statement.
-    private func finish(_ message: Claimed, _ status: OutboxStatus, retryAt: Date? = nil, error: String? = nil, sentAt: Date? = nil,
-                        on db: any Database) async throws {
+    private func finish(_ outcome: Delivered, on db: any Database) async throws {
         try await db.sql().raw("""
-            UPDATE outbox_messages SET status = \(bind: status.rawValue), attempts = \(bind: message.attempts),
-            next_attempt_at = COALESCE(\(bind: retryAt), next_attempt_at), lease_until = NULL, last_error = \(bind: error),
-            sent_at = COALESCE(\(bind: sentAt), sent_at)
-            WHERE id = \(bind: message.id)
+            UPDATE outbox_messages SET status = \(bind: outcome.status.rawValue), attempts = \(bind: outcome.record.attempts),
+            next_attempt_at = COALESCE(\(bind: outcome.retryAt), next_attempt_at), lease_until = NULL, last_error = \(bind: outcome.error),
+            sent_at = COALESCE(\(bind: outcome.sentAt), sent_at)
+            WHERE id = \(bind: outcome.record.id)
             """).run()
     }
 
-    /// Delivers every due message once; returns what happened. Safe to run concurrently.
+    /// Messages a round claims at most.
+    public static let roundSize = 100
+    /// Messages delivered at once within a round: an SMTP conversation, a gateway's answer or a
+    /// webhook's receiver is waited for, and one at a time a round of a hundred waited for each
+    /// in turn (with a two-second pause between rounds, at most fifty a second).
+    static let concurrentDeliveries = 8
+
+    /// Delivers every due message once, round after round while rounds come back full (a
+    /// backlog is worked off without pausing); returns what happened. Safe to run concurrently.
+    public func deliverAllDue(sink: any MessageSink, now: @Sendable () -> Date, on db: any Database, gate: WriteGate,
+                              logger: Logger) async throws -> DeliveryReport {
+        var total = DeliveryReport()
+        while !Task.isCancelled {
+            let round = try await deliverDue(sink: sink, now: now(), on: db, gate: gate, logger: logger)
+            total.add(round)
+            if round.handled < Self.roundSize { break }
+        }
+        return total
+    }
+
+    /// Delivers one round of due messages (at most `limit`); returns what happened. Safe to run
+    /// concurrently. The claimed messages go out in runs of up to `concurrentDeliveries` at
+    /// once, no two of a run to the same recipient (one person's or platform's messages arrive
+    /// in their order), and each run's outcomes are recorded together, in one transaction of
+    /// the write gate. A process that stops between a delivery and its record sends that
+    /// message again once its claim lapses, as it always could for the one message in hand.
     public func deliverDue(
         sink: any MessageSink,
         now: Date,
         on db: any Database,
         gate: WriteGate,
         logger: Logger,
-        limit: Int = 100
+        limit: Int = Outbox.roundSize
     ) async throws -> DeliveryReport {
         var report = DeliveryReport()
         // Every write goes through the gate (on SQLite one writer at a time: a write outside it
         // would cost a gated transaction its snapshot); the sending itself does not.
         let claimed = try await gate.exclusive { [self] in try await claimDue(limit: limit, now: now, on: db) }
-        for var record in claimed {
-            let id = record.id
-            let message: OutgoingMessage
+        var opened: [(Claimed, Result<OutgoingMessage, any Error>)] = []
+        for record in claimed {
             do {
                 try await keys?.prepare([record.payload])
-                message = try Self.message(record.payload, id: id, cipher: cipher)
+                opened.append((record, .success(try Self.message(record.payload, id: record.id, cipher: cipher))))
             } catch {
-                // Unreadable payloads cannot improve with retries; keep the row, flag it.
-                let reason = "payload cannot be decrypted: \(error)"
-                try await gate.exclusive { [self, record] in try await finish(record, .failed, error: reason, on: db) }
-                report.failed += 1
-                continue
+                opened.append((record, .failure(error)))
             }
-            record.attempts += 1
-            var (status, retryAt, failure, sentAt): (OutboxStatus, Date?, String?, Date?) = (.sent, nil, nil, nil)
-            do {
-                try await sink.deliver(message, at: now)
-                sentAt = now
-                report.sent += 1
-            } catch {
-                failure = DeliveryErrorText.scrub(String(describing: error))
-                if let delay = Self.schedule(record.channel, afterAttempts: record.attempts) {
-                    status = .pending
-                    retryAt = now.addingTimeInterval(delay)
-                    report.retrying += 1
-                    logger.warning("Outbox message \(id) (\(record.template)) not delivered, attempt \(record.attempts): \(error)")
-                } else {
-                    status = .failed
-                    report.failed += 1
-                    logger.error("Outbox message \(id) (\(record.template)) failed for good after \(record.attempts) attempts: \(error)")
+        }
+        for run in Self.runs(of: opened) {
+            let outcomes = await withTaskGroup(of: Delivered.self, returning: [Delivered].self) { group in
+                for (record, message) in run {
+                    group.addTask { await Self.deliver(record, message, sink: sink, now: now, logger: logger) }
                 }
+                return await group.reduce(into: []) { $0.append($1) }
             }
-            try await gate.exclusive { [self, record, status, retryAt, failure, sentAt] in
-                try await finish(record, status, retryAt: retryAt, error: failure, sentAt: sentAt, on: db)
+            for outcome in outcomes { report.count(outcome.status) }
+            try await gate.transaction(on: db, repeatable: true) { [self] tx in
+                for outcome in outcomes { try await finish(outcome, on: tx) }
             }
         }
         return report
+    }
+
+    /// The opened messages in runs to deliver at once: in their order, at most
+    /// `concurrentDeliveries` each, a run ending before a second message to one of its
+    /// recipients (an unreadable payload joins any run).
+    static func runs<Item>(of opened: [(Claimed, Result<Item, any Error>)],
+                           recipient: (Item) -> String) -> [[(Claimed, Result<Item, any Error>)]] {
+        var runs: [[(Claimed, Result<Item, any Error>)]] = []
+        var current: [(Claimed, Result<Item, any Error>)] = []
+        var recipients: Set<String> = []
+        for item in opened {
+            let to = (try? item.1.get()).map(recipient)
+            if current.count == concurrentDeliveries || to.map(recipients.contains) == true {
+                runs.append(current)
+                (current, recipients) = ([], [])
+            }
+            current.append(item)
+            if let to { recipients.insert(to) }
+        }
+        if !current.isEmpty { runs.append(current) }
+        return runs
+    }
+
+    static func runs(of opened: [(Claimed, Result<OutgoingMessage, any Error>)]) -> [[(Claimed, Result<OutgoingMessage, any Error>)]] {
+        runs(of: opened, recipient: { "\($0.channel.rawValue):\($0.to)" })
+    }
+
+    /// How one claimed message's delivery went.
+    struct Delivered: Sendable {
+        var record: Claimed
+        var status: OutboxStatus
+        var retryAt: Date?
+        var error: String?
+        var sentAt: Date?
+    }
+
+    /// Delivers one opened message (or fails one whose payload cannot be opened: retries cannot
+    /// mend it; the row is kept and flagged).
+    private static func deliver(_ claimed: Claimed, _ opened: Result<OutgoingMessage, any Error>, sink: any MessageSink, now: Date,
+                                logger: Logger) async -> Delivered {
+        var record = claimed
+        let message: OutgoingMessage
+        switch opened {
+        case .success(let value): message = value
+        case .failure(let error): return Delivered(record: record, status: .failed, error: "payload cannot be decrypted: \(error)")
+        }
+        record.attempts += 1
+        do {
+            try await sink.deliver(message, at: now)
+            return Delivered(record: record, status: .sent, sentAt: now)
+        } catch {
+            let failure = DeliveryErrorText.scrub(String(describing: error))
+            if let delay = schedule(record.channel, afterAttempts: record.attempts) {
+                logger.warning("Outbox message \(record.id) (\(record.template)) not delivered, attempt \(record.attempts): \(error)")
+                return Delivered(record: record, status: .pending, retryAt: now.addingTimeInterval(delay), error: failure)
+            }
+            logger.error("Outbox message \(record.id) (\(record.template)) failed for good after \(record.attempts) attempts: \(error)")
+            return Delivered(record: record, status: .failed, error: failure)
+        }
     }
 
     /// Counts of messages per status, for admins and `/metrics`.
@@ -228,4 +296,22 @@ public struct DeliveryReport: Sendable, Equatable {
     public var sent = 0
     public var retrying = 0
     public var failed = 0
+
+    /// The messages the round handled (claimed), however it went.
+    public var handled: Int { sent + retrying + failed }
+
+    mutating func count(_ status: OutboxStatus) {
+        switch status {
+        case .sent: sent += 1
+        case .pending: retrying += 1
+        case .failed: failed += 1
+        case .sending: break
+        }
+    }
+
+    mutating func add(_ other: DeliveryReport) {
+        sent += other.sent
+        retrying += other.retrying
+        failed += other.failed
+    }
 }

@@ -234,7 +234,7 @@ struct OutboxTests {
         }
     }
 
-    @Test("one recipient's messages are delivered one after another, in their order, while others' go out beside them")
+    @Test("one recipient's messages are delivered one after another, in their order, among messages to others")
     func oneRecipientInOrder() async throws {
         try await withShiming { shiming in
             // Three to one number among nine to others, a second apart.

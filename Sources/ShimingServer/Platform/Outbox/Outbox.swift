@@ -183,8 +183,8 @@ public struct Outbox: Sendable {
     /// Delivers one round of due messages (at most `limit`); returns what happened. Safe to run
     /// concurrently. The claimed messages go out in runs of up to `concurrentDeliveries` at
     /// once, no two of a run to the same recipient (one person's or platform's messages arrive
-    /// in their order), and each run's outcomes are recorded together, in one transaction of
-    /// the write gate. A process that stops between a delivery and its record sends that
+    /// in their order), and each run's outcomes are recorded together, in one transaction
+    /// admitted through the write gate. A process that stops between a delivery and its record sends that
     /// message again once its claim lapses, as it always could for the one message in hand.
     public func deliverDue(
         sink: any MessageSink,
@@ -215,8 +215,12 @@ public struct Outbox: Sendable {
                 return await group.reduce(into: []) { $0.append($1) }
             }
             for outcome in outcomes { report.count(outcome.status) }
-            try await gate.transaction(on: db, repeatable: true) { [self] tx in
-                for outcome in outcomes { try await finish(outcome, on: tx) }
+            // One transaction of its own, not a turn in the gate's groups: on PostgreSQL a group
+            // waits for the writer's queue, and the next run would wait for it.
+            try await gate.exclusive { [self] in
+                try await db.transaction { tx in
+                    for outcome in outcomes { try await finish(outcome, on: tx) }
+                }
             }
         }
         return report

@@ -198,6 +198,9 @@ public struct Outbox: Sendable {
         // Every write goes through the gate (on SQLite one writer at a time: a write outside it
         // would cost a gated transaction its snapshot); the sending itself does not.
         let claimed = try await gate.exclusive { [self] in try await claimDue(limit: limit, now: now, on: db) }
+        // The round's account keys in one look-up; each message's own below then finds its key
+        // loaded (where this one fails, they look theirs up alone, as before).
+        try? await keys?.prepare(claimed.map(\.payload))
         var opened: [(Claimed, Result<OutgoingMessage, any Error>)] = []
         for record in claimed {
             do {
@@ -207,7 +210,7 @@ public struct Outbox: Sendable {
                 opened.append((record, .failure(error)))
             }
         }
-        for run in Self.runs(of: opened) {
+        for run in Self.runs(of: opened, recipient: { "\($0.channel.rawValue):\($0.to)" }) {
             let outcomes = await withTaskGroup(of: Delivered.self, returning: [Delivered].self) { group in
                 for (record, message) in run {
                     group.addTask { await Self.deliver(record, message, sink: sink, now: now, logger: logger) }
@@ -245,10 +248,6 @@ public struct Outbox: Sendable {
         }
         if !current.isEmpty { runs.append(current) }
         return runs
-    }
-
-    static func runs(of opened: [(Claimed, Result<OutgoingMessage, any Error>)]) -> [[(Claimed, Result<OutgoingMessage, any Error>)]] {
-        runs(of: opened, recipient: { "\($0.channel.rawValue):\($0.to)" })
     }
 
     /// How one claimed message's delivery went.

@@ -34,7 +34,26 @@ struct DeferredWritesTests {
         #expect(DeferredWrites.mayCarry(writes, sql: "UPDATE probe_b SET n = 2 RETURNING n"))
         #expect(!DeferredWrites.mayCarry(writes, sql: "SELECT n FROM probe_b WHERE n IN (SELECT n FROM probe_a)"))
         #expect(!DeferredWrites.mayCarry(writes, sql: "SAVEPOINT grouped"))
-        #expect(!DeferredWrites.mayCarry(writes, sql: "WITH x AS (SELECT 1) SELECT * FROM x"))
+        #expect(DeferredWrites.mayCarry(writes, sql: "WITH x AS (SELECT 1) SELECT * FROM x"))  // its parts join theirs
+        #expect(!DeferredWrites.mayCarry(writes, sql: "WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x"))
+
+        // Writes an earlier body handed over go with a statement that reads their table, not
+        // with one that writes it.
+        _ = queue.queue(insertA, sql: insertText)
+        #expect(queue.handOver())
+        let handed = queue.take()
+        #expect(handed.allSatisfy { $0.handedOver })
+        #expect(DeferredWrites.mayCarry(handed, sql: "SELECT n FROM probe_a WHERE n = $1"))
+        #expect(DeferredWrites.mayCarry(handed, sql: "WITH s AS (INSERT INTO probe_b (n) SELECT n FROM probe_a) SELECT 1"))
+        #expect(!DeferredWrites.mayCarry(handed, sql: "UPDATE \"probe_a\" SET n = 1"))
+        #expect(!DeferredWrites.mayCarry(handed, sql: "WITH s AS (INSERT INTO probe_a (n) VALUES ($1)) SELECT 1"))
+        #expect(!DeferredWrites.mayCarry(handed, sql: "WITH s AS (DELETE FROM probe_a) SELECT 1"))
+        #expect(!DeferredWrites.mayCarry(handed, sql: "MERGE INTO probe_b USING probe_a ON true WHEN MATCHED THEN DO NOTHING"))
+        #expect(DeferredWrites.writtenTables(of: """
+            WITH step0 AS (INSERT INTO limit_windows (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET count = 1)
+            SELECT * FROM cases WHERE id = $2
+            """)?.contains("limit_windows") == true)
+        #expect(queue.handOver() == false)  // nothing queued
 
         // An update after an insert of the same table, or a write that reads a waiting write's
         // table, waits only after the queue was sent.
@@ -106,6 +125,66 @@ struct DeferredWritesTests {
                 }
             }
             #expect(try await numbers("deferred_other", on: pool) == [7])
+        }
+    }
+
+    @Test("in a group, a transaction's waiting writes go with the next one's first statement, its WITH clause included, where both named their rows and none in common; one that fails there fails its own transaction only, and the one that carried it commits",
+          .enabled(if: TestEngine.postgresURL != nil))
+    func handedOver() async throws {
+        try await withShiming { shiming in
+            let pool = try shiming.db.sql()
+            try await pool.raw("CREATE TABLE handed_rows (n INTEGER PRIMARY KEY)").run()
+            let gate = shiming.app.shiming.writeGate
+            let before = gate.commits
+            let holding = NIOLockedValueBox(false)
+            // What each one's first statement saw of the rows before its own (by its number).
+            let seen = NIOLockedValueBox<[Int: Int]>([:])
+            let failed = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                for n in 0..<12 {
+                    // 7 and 8 name a row in common: 8 sees what 7 wrote.
+                    let footprint: Set<String> = n == 7 || n == 8 ? ["row:\(n)", "pair"] : ["row:\(n)"]
+                    group.addTask {
+                        do {
+                            try await gate.transaction(on: shiming.db, repeatable: true, footprint: footprint) { tx in
+                                if n == 0 {
+                                    holding.withLockedValue { $0 = true }
+                                    try await waitUntil { gate.waiting >= 11 }
+                                }
+                                let sql = try tx.sql()
+                                let count = try await sql.raw("""
+                                    WITH earlier AS (SELECT n FROM handed_rows WHERE n < \(bind: n)) SELECT COUNT(*) AS c FROM earlier
+                                    """).first()?.decode(column: "c", as: Int.self) ?? -1
+                                seen.withLockedValue { $0[n] = count }
+                                try await sql.runDeferred("INSERT INTO handed_rows (n) VALUES (\(bind: n))")
+                                // 2 queues its row twice: the key breaks where it is sent, with 3's first statement.
+                                if n == 2 { try await sql.runDeferred("INSERT INTO handed_rows (n) VALUES (\(bind: n))") }
+                            }
+                            return (n, false)
+                        } catch let error as any DatabaseError where error.isConstraintFailure {
+                            return (n, true)
+                        }
+                    }
+                    if n == 0 { try await waitUntil { holding.withLockedValue({ $0 }) } }
+                }
+                var failed: [Int] = []
+                for try await (n, didFail) in group where didFail { failed.append(n) }
+                return failed.sorted()
+            }
+            #expect(failed == [2])
+            let kept = (0..<12).filter { $0 != 2 }
+            #expect(try await numbers("handed_rows", on: pool) == kept)
+            #expect(gate.commits - before == 2)  // one alone, then eleven together
+            // 8 ran after 7 and saw its row, with 0, 1, 3, 4, 5 and 6 (had 7 handed its write
+            // over, 8's first statement would not have seen it).
+            #expect(seen.withLockedValue { $0[8] } == 7)
+            // The first statements that carried the writes before them, as the writer's
+            // connection keeps them: their `WITH` clause after the carried parts.
+            let carried = try await gate.transaction(on: shiming.db) { tx in
+                try await tx.sql().raw("""
+                    SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'WITH d0 AS (INSERT INTO handed_rows%earlier%'
+                    """).all().map { try $0.decode(column: "statement", as: String.self) }
+            }
+            #expect(!carried.isEmpty && carried.allSatisfy { $0.contains("), earlier AS (SELECT n FROM handed_rows") }, "\(carried)")
         }
     }
 

@@ -17,12 +17,20 @@ import Vapor
 /// first opens it, the ones after it run under it. When one of them fails, the savepoint is
 /// rolled back, which undoes the ones before it under the same savepoint too; those run again,
 /// each in a savepoint of its own, and what their second run gives is their outcome.
+///
+/// When such a transaction and the one after it name the rows they touch (`footprint`) and
+/// none is in both, the first one's queued writes go with the second one's first statement
+/// (`DeferredWrites.handOver`): a round trip less. Should that statement fail, both run again,
+/// each in a savepoint of its own.
 final class GroupCommit: Sendable {
     private struct Waiter: Sendable {
         let body: @Sendable (any Database) async throws -> Void
         let done: CheckedContinuation<(any Error)?, Never>
         let repeatable: Bool
         let locksChainItself: Bool
+        /// The rows it reads or writes that another transaction may write, as keys (nil: not
+        /// said); see `WriteGate.transaction`.
+        let footprint: Set<String>?
         /// A statement run alone, outside any transaction (`WriteGate.statement`); nil: a
         /// transaction (`body`).
         let alone: (@Sendable (any Database, AuditChainEnd?) async throws -> AuditChainEnd?)?
@@ -59,13 +67,13 @@ final class GroupCommit: Sendable {
     var waiting: Int { state.withLockedValue { $0.waiting.count } }
 
     func run<T: Sendable>(on db: any Database, lock: AsyncSerialLock?, repeatable: Bool = false, locksChainItself: Bool = false,
-                          _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+                          footprint: Set<String>? = nil, _ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
         let result = NIOLockedValueBox<T?>(nil)
         return try await wait(on: db, lock: lock, result: result) { done, loop in
             Waiter(body: { tx in
                 let value = try await body(tx)
                 result.withLockedValue { $0 = value }
-            }, done: done, repeatable: repeatable, locksChainItself: locksChainItself, alone: nil, loop: loop)
+            }, done: done, repeatable: repeatable, locksChainItself: locksChainItself, footprint: footprint, alone: nil, loop: loop)
         }
     }
 
@@ -74,7 +82,7 @@ final class GroupCommit: Sendable {
                             _ body: @escaping @Sendable (any Database, AuditChainEnd?) async throws -> (T, AuditChainEnd?)) async throws -> T {
         let result = NIOLockedValueBox<T?>(nil)
         return try await wait(on: db, lock: lock, result: result) { done, loop in
-            Waiter(body: { _ in }, done: done, repeatable: false, locksChainItself: false, alone: { db, end in
+            Waiter(body: { _ in }, done: done, repeatable: false, locksChainItself: false, footprint: nil, alone: { db, end in
                 let (value, after) = try await body(db, end)
                 result.withLockedValue { $0 = value }
                 return after
@@ -168,13 +176,14 @@ final class GroupCommit: Sendable {
                     }
                     // A transaction in a savepoint of its own: `ROLLBACK TO` the newest savepoint
                     // of the name undoes it alone when it fails.
-                    func inOwnSavepoint(_ waiter: Waiter) async throws -> (any Error)? {
+                    func inOwnSavepoint(_ waiter: Waiter, handingOver next: Waiter? = nil) async throws -> (error: (any Error)?, handedOver: Bool) {
                         try await sql.raw("SAVEPOINT grouped").run()
                         let mark = tail.mark
-                        guard let error = await Self.attempt(waiter, on: tx) else { return nil }
+                        let attempt = await Self.attempt(waiter, on: tx, handingOver: next)
+                        guard let error = attempt.error else { return attempt }
                         try await sql.raw("ROLLBACK TO grouped").run()
                         tail.restore(mark)  // its events are gone with it
-                        return error
+                        return (error, false)
                     }
                     var outcomes = [(any Error)?](repeating: nil, count: batch.count)
                     if SQLEngine.of(sql: sql) == .sqlite {
@@ -184,7 +193,7 @@ final class GroupCommit: Sendable {
                         // that each statement's end walks from its start: over a group of
                         // submissions, 9 % of the writer's time. Released, it empties.
                         for (index, waiter) in batch.enumerated() {
-                            outcomes[index] = try await inOwnSavepoint(waiter)
+                            outcomes[index] = try await inOwnSavepoint(waiter).error
                             try await sql.raw("RELEASE grouped").run()
                         }
                         return outcomes
@@ -196,24 +205,34 @@ final class GroupCommit: Sendable {
                     // savepoint, and when one fails the others that shared it run again).
                     var shared: [Int] = []
                     var mark = tail.mark
+                    // Whether the one before left its writes for this one's first statement.
+                    var handedOver = false
                     for (index, waiter) in batch.enumerated() {
+                        let next = index + 1 < batch.count ? batch[index + 1] : nil
                         guard waiter.repeatable, !shared.isEmpty else {
                             mark = tail.mark
-                            outcomes[index] = try await inOwnSavepoint(waiter)
-                            shared = waiter.repeatable && outcomes[index] == nil ? [index] : []
+                            let attempt = try await inOwnSavepoint(waiter, handingOver: next)
+                            outcomes[index] = attempt.error
+                            shared = waiter.repeatable && attempt.error == nil ? [index] : []
+                            handedOver = attempt.handedOver
                             continue
                         }
                         // Under the savepoint of the ones in `shared`.
-                        guard let error = await Self.attempt(waiter, on: tx) else {
+                        let attempt = await Self.attempt(waiter, on: tx, handingOver: next)
+                        guard let error = attempt.error else {
                             shared.append(index)
+                            handedOver = attempt.handedOver
                             continue
                         }
                         try await sql.raw("ROLLBACK TO grouped").run()
                         tail.restore(mark)
                         outcomes[index] = error
-                        // The ones it shared the savepoint with were undone too: each runs again.
-                        for again in shared { outcomes[again] = try await inOwnSavepoint(batch[again]) }
+                        // The ones it shared the savepoint with were undone too: each runs again;
+                        // and so does this one if its first statement carried their writes (the
+                        // error may be theirs).
+                        for again in shared + (handedOver ? [index] : []) { outcomes[again] = try await inOwnSavepoint(batch[again]).error }
                         shared = []
+                        handedOver = false
                     }
                     return outcomes
                 }
@@ -235,15 +254,20 @@ final class GroupCommit: Sendable {
 extension GroupCommit {
     /// Runs a waiter's body in the group's transaction, then sends the writes it queued (so
     /// that they fail it, not the next one: `DeferredWrites`); its error, or nil. A failed one's
-    /// queued writes are dropped: the caller rolls it back.
-    private static func attempt(_ waiter: Waiter, on tx: any Database) async -> (any Error)? {
+    /// queued writes are dropped: the caller rolls it back. With `next`, the waiter to run after
+    /// it under the same savepoint, where both named their rows and none is in both, the writes
+    /// are left for `next`'s first statement (`DeferredWrites.handOver`; `handedOver` then tells).
+    private static func attempt(_ waiter: Waiter, on tx: any Database, handingOver next: Waiter? = nil) async -> (error: (any Error)?, handedOver: Bool) {
         do {
             try await waiter.body(tx)
+            if let next, next.repeatable, waiter.repeatable, let mine = waiter.footprint, let theirs = next.footprint, mine.isDisjoint(with: theirs) {
+                return (nil, tx.handOverDeferredWrites())
+            }
             try await tx.flushDeferredWrites()
-            return nil
+            return (nil, false)
         } catch {
             tx.discardDeferredWrites()
-            return error
+            return (error, false)
         }
     }
 }

@@ -30,10 +30,11 @@ struct Store: Sendable {
     /// memory but caches of what it read), so it may run again after a rollback
     /// (`WriteGate.transaction`), and costs PostgreSQL's write chain no savepoint.
     /// `locksChainItself`: `body`'s first statement takes the audit chain's lock
-    /// (`AuditChainTail.awaitingLock`).
-    func transaction<T: Sendable>(repeatable: Bool = false, locksChainItself: Bool = false,
+    /// (`AuditChainTail.awaitingLock`). `footprint`: the rows `body` reads or writes that
+    /// another transaction may write, as keys (`WriteGate.transaction`).
+    func transaction<T: Sendable>(repeatable: Bool = false, locksChainItself: Bool = false, footprint: Set<String>? = nil,
                                   _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database, repeatable: repeatable, locksChainItself: locksChainItself) { [self] tx in
+        try await gate.transaction(on: database, repeatable: repeatable, locksChainItself: locksChainItself, footprint: footprint) { [self] tx in
             try await body(on(tx))
         }
     }

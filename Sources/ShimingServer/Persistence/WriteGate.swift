@@ -71,18 +71,25 @@ public final class WriteGate: Sendable {
     /// (`GroupCommit`).
     /// `locksChainItself`: the body's first statement takes the audit chain's lock where the
     /// group would take it first (`AuditChainTail.awaitingLock`).
+    /// `footprint`, for a repeatable body: keys (e.g. `case:<id>`, `account:<id>`) naming the
+    /// rows its queued writes change (`runDeferred`) and those its first statement reads; naming
+    /// more is safe. Of two such bodies one after the other in a group with no key in common,
+    /// the first one's queued writes go with the second one's first statement on PostgreSQL,
+    /// which would not have read what they change (`GroupCommit`).
     @discardableResult
     public func transaction<T: Sendable>(
         on db: any Database,
         repeatable: Bool = false,
         locksChainItself: Bool = false,
+        footprint: Set<String>? = nil,
         _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
         defer { ended.add(1, ordering: .releasing) }
         guard let group else {
             return try await db.transaction { try await body($0) }
         }
-        return try await group.run(on: try writer?.database() ?? db, lock: serial, repeatable: repeatable, locksChainItself: locksChainItself, body)
+        return try await group.run(on: try writer?.database() ?? db, lock: serial, repeatable: repeatable, locksChainItself: locksChainItself,
+                                   footprint: footprint, body)
     }
 
     /// Runs `body` on the writer's connection outside any transaction, between the groups of

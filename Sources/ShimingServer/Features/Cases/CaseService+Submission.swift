@@ -54,8 +54,13 @@ extension CaseService {
         // (no duplicate, the look-up allowed): then it reads what the verification reads at once.
         let mayVerify = program.confirmation == nil && !(hasRegistry && registry == nil)
             && evaluator.decide(local: local, duplicate: false, registry: hasRegistry ? registry : nil).decision.outcome == .approved
+        // What its first statement reads and its queued writes change (`WriteGate.transaction`):
+        // the case, the account's cases, verified identity and grants, the cases holding its number.
+        var footprint: Set<String> = ["case:\(id.lowercasedText)", "account:\(account.id.lowercasedText)"]
+        if let stored = current.numberIndex { footprint.insert("number:\(stored)") }
+        if let number = evaluator.identityNumber(current.application) { footprint.formUnion(numberIndex(number.number).accepted.map { "number:\($0)" }) }
         // Repeatable: everything it changes, it changes in the transaction.
-        let written = try await store.transaction(repeatable: true) { [self, registry, countedInTransaction] tx in
+        let written = try await store.transaction(repeatable: true, footprint: footprint) { [self, registry, countedInTransaction] tx in
             var registry = registry
             // The case, the application limit and the duplicate check, read in one statement
             // that also takes the local look-up from its allowances and, when the checks may

@@ -25,12 +25,22 @@ import SQLKit
 /// gate's group sends what a body queued before its next savepoint, `flushDeferredWrites`), so
 /// the body fails as it would have. A queue is dropped with the rollback that undoes it. Outside
 /// PostgreSQL transactions (SQLite, the pools), `runDeferred` runs the write at once.
+///
+/// Between two bodies of a group whose callers said they touch different rows (`footprint`,
+/// `GroupCommit`), the first one's writes stay queued, marked as left by an earlier body
+/// (`handOver()`), and the second one's first statement carries them even where it reads their
+/// tables: it reads none of their rows. It may not write their tables (two changes of one row
+/// in one statement, one is lost). When the statement fails, the group runs both again, each
+/// with its own writes sent alone.
 final class DeferredWrites: Sendable {
     struct Write: Sendable {
         let query: any SQLExpression
         /// The table it writes.
         let table: String
         let inserts: Bool
+        /// Queued by an earlier body of the group, whose rows the next body does not read
+        /// (`handOver()`).
+        var handedOver = false
     }
 
     private let queue = NIOLockedValueBox<[Write]>([])
@@ -43,6 +53,16 @@ final class DeferredWrites: Sendable {
 
     /// Drops the queue (its savepoint or transaction is being rolled back).
     func discard() { queue.withLockedValue { $0 = [] } }
+
+    /// Marks the writes queued so far as an earlier body's, for the next body's first statement
+    /// to carry (`mayCarry`); answers whether there were any.
+    @discardableResult
+    func handOver() -> Bool {
+        queue.withLockedValue { queue in
+            for index in queue.indices { queue[index].handedOver = true }
+            return !queue.isEmpty
+        }
+    }
 
     /// Queues `write` (text `sql`) and answers the writes the caller must send alone first:
     /// none when it joins the queue, the whole queue when it clashes with it. Not `accepted`
@@ -62,12 +82,36 @@ final class DeferredWrites: Sendable {
         }
     }
 
-    /// Whether `sql` may carry `writes` in front of it: it begins as a plain statement and names
-    /// none of the tables they write.
+    /// Whether `sql` may carry `writes` in front of it: it begins as a plain statement, or with
+    /// a `WITH` clause the carried parts join (`SQLCarriedWrites`); it names none of the tables
+    /// its own body's writes write, and writes none of those an earlier body handed over.
     static func mayCarry(_ writes: [Write], sql: String) -> Bool {
-        let words = firstWords(of: sql, count: 1)
-        guard let head = words.first, ["select", "insert", "update", "delete"].contains(head) else { return false }
-        return !writes.contains { occurrences(of: $0.table, in: sql) > 0 }
+        let words = firstWords(of: sql, count: 2)
+        guard let head = words.first, ["select", "insert", "update", "delete", "with"].contains(head) else { return false }
+        if head == "with", words.count < 2 || words[1] == "recursive" { return false }
+        let written = writes.contains(where: \.handedOver) ? writtenTables(of: sql) : []
+        return !writes.contains { $0.handedOver ? written == nil || written?.contains($0.table) == true : occurrences(of: $0.table, in: sql) > 0 }
+    }
+
+    /// The tables `sql` may write (in lower case): each named right after `UPDATE`, `INTO` or
+    /// `DELETE FROM`; nil (any) when it merges.
+    static func writtenTables(of sql: String) -> Set<String>? {
+        var sql = sql
+        return sql.withUTF8 { text in
+            var written: Set<String> = []
+            var previous: (String, String) = ("", "")
+            var index = 0
+            while index < text.count {
+                guard isNamePart(text[index]) else { index += 1; continue }
+                let start = index
+                while index < text.count, isNamePart(text[index]) { index += 1 }
+                let word = String(decoding: text[start..<index].map(lower), as: UTF8.self)
+                if word == "merge" { return nil }
+                if previous.1 == "update" || previous.1 == "into" || (previous.0 == "delete" && previous.1 == "from") { written.insert(word) }
+                previous = (previous.1, word)
+            }
+            return written
+        }
     }
 
     /// The table an `INSERT INTO t …` or `UPDATE t …` writes (nil for anything else, including
@@ -141,7 +185,8 @@ final class DeferredWrites: Sendable {
     }
 }
 
-/// Queued writes as the `WITH` parts of `statement` (or of `SELECT 1` when sent alone).
+/// Queued writes as the `WITH` parts of `statement` (or of `SELECT 1` when sent alone). A
+/// statement with a `WITH` clause of its own gets the writes as its clause's first parts.
 struct SQLCarriedWrites: SQLExpression {
     let writes: [DeferredWrites.Write]
     let statement: (any SQLExpression)?
@@ -154,8 +199,15 @@ struct SQLCarriedWrites: SQLExpression {
             write.query.serialize(to: &serializer)
             serializer.write(")")
         }
+        guard let statement else { return serializer.write(" SELECT 1") }
+        let start = serializer.sql.endIndex
         serializer.write(" ")
-        if let statement { statement.serialize(to: &serializer) } else { serializer.write("SELECT 1") }
+        statement.serialize(to: &serializer)
+        // Its own `WITH` (the first word, as `DeferredWrites.mayCarry` read it) becomes a comma.
+        let own = serializer.sql[start...].drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        if own.prefix(4).lowercased() == "with", let after = own.dropFirst(4).first, after == " " || after == "\n" || after == "\t" || after == "\r" {
+            serializer.sql.replaceSubrange(start..<own.index(own.startIndex, offsetBy: 4), with: ",")
+        }
     }
 }
 
@@ -181,5 +233,11 @@ extension Database {
     /// Drops the writes this transaction queued: the savepoint they came after is being rolled back.
     func discardDeferredWrites() {
         (self as? PreparedPostgresDatabase)?.deferred?.discard()
+    }
+
+    /// Leaves the writes this transaction queued for the next body's first statement to carry
+    /// (`DeferredWrites.handOver`); answers whether any were queued.
+    func handOverDeferredWrites() -> Bool {
+        (self as? PreparedPostgresDatabase)?.deferred?.handOver() ?? false
     }
 }

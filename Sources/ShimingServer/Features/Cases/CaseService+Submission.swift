@@ -125,7 +125,8 @@ extension CaseService {
             case .needsReview:
                 break
             }
-            try await tx.cases.save(&record, at: now)
+            // The read locked the case's row at this version.
+            try await tx.cases.saveLocked(&record, at: now)
             return record
         }
         // What was written is what a read would answer: the application and documents are the

@@ -247,11 +247,17 @@ struct CaseStore: Sendable {
     /// Saves a changed case as its next version, in one conditional statement: refused with
     /// `case_changed` when the stored version is no longer the one `item` was read at.
     func save(_ item: inout StoredCase, at now: Date) async throws {
-        let sql = try db.sql()
         item.updatedAt = now
+        let row = try db.sql().raw(try Self.update(item, at: now) + " RETURNING version")
+        guard let version = try await row.first()?.decode(column: "version", as: Int.self) else { throw CaseErrors.changed }
+        item.version = version
+    }
+
+    /// The conditional update that saves `item` as its next version (`save`, `saveLocked`).
+    static func update(_ item: StoredCase, at now: Date) throws -> SQLQueryString {
         let checks = try item.$checks.columnText()
         let decision = try item.$decision.columnText()
-        let row = sql.raw("""
+        return """
             UPDATE cases SET state = \(bind: item.state.rawValue), data_sealed = \(bind: item.dataSealed), number_index = \(bind: item.numberIndex),
             scope_school = \(bind: item.scopeSchool), scope_grade = \(bind: item.scopeGrade), scope_class = \(bind: item.scopeClass),
             identity_code = \(bind: item.identityCode), checks_json = \(bind: checks), decision_json = \(bind: decision),
@@ -260,10 +266,7 @@ struct CaseStore: Sendable {
             submitted_at = \(bind: item.submittedAt), verified_at = \(bind: item.verifiedAt), expires_at = \(bind: item.expiresAt),
             reminded_at = \(bind: item.remindedAt), updated_at = \(bind: now), version = version + 1
             WHERE id = \(bind: item.id) AND version = \(bind: item.version)
-            RETURNING version
-            """)
-        guard let version = try await row.first()?.decode(column: "version", as: Int.self) else { throw CaseErrors.changed }
-        item.version = version
+            """
     }
 
     /// Moves the case by one action (refused with 409 when the machine does not allow it) and

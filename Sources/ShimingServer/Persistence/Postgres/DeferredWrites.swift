@@ -94,20 +94,27 @@ final class DeferredWrites: Sendable {
     }
 
     /// The tables `sql` may write (in lower case): each named right after `UPDATE`, `INTO` or
-    /// `DELETE FROM`; nil (any) when it merges.
+    /// `DELETE FROM`; nil (any) when it merges. A byte scan: only the names written are copied.
     static func writtenTables(of sql: String) -> Set<String>? {
         var sql = sql
         return sql.withUTF8 { text in
+            func equals(_ range: Range<Int>, _ word: StaticString) -> Bool {
+                guard range.count == word.utf8CodeUnitCount else { return false }
+                let bytes = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+                return zip(range, bytes).allSatisfy { lower(text[$0]) == $1 }
+            }
             var written: Set<String> = []
-            var previous: (String, String) = ("", "")
+            var previous: (Range<Int>, Range<Int>) = (0..<0, 0..<0)
             var index = 0
             while index < text.count {
                 guard isNamePart(text[index]) else { index += 1; continue }
                 let start = index
                 while index < text.count, isNamePart(text[index]) { index += 1 }
-                let word = String(decoding: text[start..<index].map(lower), as: UTF8.self)
-                if word == "merge" { return nil }
-                if previous.1 == "update" || previous.1 == "into" || (previous.0 == "delete" && previous.1 == "from") { written.insert(word) }
+                let word = start..<index
+                if equals(word, "merge") { return nil }
+                if equals(previous.1, "update") || equals(previous.1, "into") || (equals(previous.0, "delete") && equals(previous.1, "from")) {
+                    written.insert(String(decoding: text[word].map(lower), as: UTF8.self))
+                }
                 previous = (previous.1, word)
             }
             return written
@@ -185,13 +192,17 @@ final class DeferredWrites: Sendable {
     }
 }
 
-/// Queued writes as the `WITH` parts of `statement` (or of `SELECT 1` when sent alone). A
-/// statement with a `WITH` clause of its own gets the writes as its clause's first parts.
+/// Queued writes sent alone, as the `WITH` parts of `SELECT 1`.
 struct SQLCarriedWrites: SQLExpression {
     let writes: [DeferredWrites.Write]
-    let statement: (any SQLExpression)?
 
     func serialize(to serializer: inout SQLSerializer) {
+        Self.parts(writes, to: &serializer)
+        serializer.write(" SELECT 1")
+    }
+
+    /// `WITH d0 AS (…), d1 AS (…)`.
+    private static func parts(_ writes: [DeferredWrites.Write], to serializer: inout SQLSerializer) {
         serializer.write("WITH ")
         for (number, write) in writes.enumerated() {
             if number > 0 { serializer.write(", ") }
@@ -199,15 +210,37 @@ struct SQLCarriedWrites: SQLExpression {
             write.query.serialize(to: &serializer)
             serializer.write(")")
         }
-        guard let statement else { return serializer.write(" SELECT 1") }
-        let start = serializer.sql.endIndex
-        serializer.write(" ")
-        statement.serialize(to: &serializer)
-        // Its own `WITH` (the first word, as `DeferredWrites.mayCarry` read it) becomes a comma.
-        let own = serializer.sql[start...].drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+    }
+
+    /// Queued writes as the `WITH` parts of `statement`, serialised already (`DeferredWrites
+    /// .mayCarry` read it). Its values stay first (`$1`…), the writes' follow, so that its text
+    /// is used as it is. A statement with a `WITH` clause of its own gets the writes as its
+    /// clause's first parts.
+    static func carried(_ writes: [DeferredWrites.Write], before statement: (sql: String, binds: [any Encodable & Sendable]),
+                        on database: any SQLDatabase) -> SQLSerialized {
+        var serializer = SQLSerializer(database: database)
+        serializer.binds = statement.binds
+        parts(writes, to: &serializer)
+        // Its own `WITH` (the first word, as `mayCarry` read it) becomes a comma.
+        let own = statement.sql.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
         if own.prefix(4).lowercased() == "with", let after = own.dropFirst(4).first, after == " " || after == "\n" || after == "\t" || after == "\r" {
-            serializer.sql.replaceSubrange(start..<own.index(own.startIndex, offsetBy: 4), with: ",")
+            serializer.sql += "," + own.dropFirst(4)
+        } else {
+            serializer.sql += " " + statement.sql
         }
+        return SQLSerialized(sql: serializer.sql, binds: serializer.binds)
+    }
+}
+
+/// A statement serialised already: its text, its placeholders numbered from `$1`, and its values.
+struct SQLSerialized: SQLExpression {
+    let sql: String
+    let binds: [any Encodable & Sendable]
+
+    func serialize(to serializer: inout SQLSerializer) {
+        // Only ever serialised alone (the driver's unnamed path), where its numbering holds.
+        serializer.write(sql)
+        serializer.binds.append(contentsOf: binds)
     }
 }
 

@@ -106,11 +106,13 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     /// after sending them.
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         guard let deferred, case let writes = deferred.take(), !writes.isEmpty else { return try await run(query, onRow) }
-        if DeferredWrites.mayCarry(writes, sql: serialize(query).sql) {
-            try await run(SQLCarriedWrites(writes: writes, statement: query), onRow)
+        // Serialised once: read for the rules, then sent as it is, or behind the writes.
+        let statement = serialize(query)
+        if DeferredWrites.mayCarry(writes, sql: statement.sql) {
+            try await run(SQLCarriedWrites.carried(writes, before: statement, on: self), onRow)
         } else {
             try await send(writes)
-            try await run(query, onRow)
+            try await run(SQLSerialized(sql: statement.sql, binds: statement.binds), growth: (query as? PlannedAsDataGrows)?.growth ?? 0, onRow)
         }
     }
 
@@ -132,13 +134,19 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
         switch writes.count {
         case 0: return
         case 1: try await run(writes[0].query) { _ in }
-        default: try await run(SQLCarriedWrites(writes: writes, statement: nil)) { _ in }
+        default: try await run(SQLCarriedWrites(writes: writes)) { _ in }
         }
     }
 
     /// Runs `query` as it is: kept prepared when it can be, else through the driver.
     private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, binds) = serialize(query)
+        try await run(SQLSerialized(sql: sql, binds: binds), growth: (query as? PlannedAsDataGrows)?.growth ?? 0, onRow)
+    }
+
+    /// `run` for a statement serialised already; `growth`, its `PlannedAsDataGrows` step.
+    private func run(_ query: SQLSerialized, growth: Int = 0, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        let (sql, binds) = (query.sql, query.binds)
         guard let bindings = KeptBindings(binds) else {
             // Unnamed, through the driver (which logs the statement itself).
             return try await base.execute(sql: query, onRow)
@@ -147,7 +155,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
         // Either way on the connection itself, its rows read as `KeptRow`s (the driver's rows
         // read every value through a conformance lookup and a coding path: a batch's case reads
         // spent a tenth of the request loops there).
-        let name = names.name(for: sql, types: bindings.types, growth: (query as? PlannedAsDataGrows)?.growth ?? 0)
+        let name = names.name(for: sql, types: bindings.types, growth: growth)
         if logger.logLevel <= .trace { logger.trace("Executing query", metadata: ["sql": .string(sql), "statement": .string(name ?? "unnamed")]) }
         do {
             try await onConnection { connection in

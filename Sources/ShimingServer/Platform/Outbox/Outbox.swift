@@ -218,11 +218,20 @@ public struct Outbox: Sendable {
                 return await group.reduce(into: []) { $0.append($1) }
             }
             for outcome in outcomes { report.count(outcome.status) }
-            // One transaction of its own, not a turn in the gate's groups: on PostgreSQL a group
-            // waits for the writer's queue, and the next run would wait for it.
-            try await gate.exclusive { [self] in
-                try await db.transaction { tx in
+            // On PostgreSQL one transaction of its own beside the writer, not a turn in the gate's
+            // groups: a group waits for the writer's queue, and the next run would wait for it.
+            // On SQLite a turn in the groups, sharing their commit: a transaction of its own held
+            // the one writer for a commit of its own per run (the submissions beside it fell from
+            // 2,085 to 1,559 a second).
+            if SQLEngine.of(db) == .sqlite {
+                try await gate.transaction(on: db, repeatable: true) { [self] tx in
                     for outcome in outcomes { try await finish(outcome, on: tx) }
+                }
+            } else {
+                try await gate.exclusive { [self] in
+                    try await db.transaction { tx in
+                        for outcome in outcomes { try await finish(outcome, on: tx) }
+                    }
                 }
             }
         }

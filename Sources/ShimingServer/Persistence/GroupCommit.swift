@@ -28,8 +28,8 @@ final class GroupCommit: Sendable {
         let done: CheckedContinuation<(any Error)?, Never>
         let repeatable: Bool
         let locksChainItself: Bool
-        /// The rows it reads or writes that another transaction may write, as keys (nil: not
-        /// said); see `WriteGate.transaction`.
+        /// Keys naming the rows its queued writes change and its first statement reads (nil:
+        /// not said); see `WriteGate.transaction`.
         let footprint: Set<String>?
         /// A statement run alone, outside any transaction (`WriteGate.statement`); nil: a
         /// transaction (`body`).

@@ -80,6 +80,38 @@ struct DeferredWritesTests {
         try await sql.raw("SELECT n FROM \(unsafeRaw: table) ORDER BY n").all().map { try $0.decode(column: "n", as: Int.self) }
     }
 
+    /// Runs 12 transactions through the gate at once, the first held until the other 11 wait, so
+    /// that those 11 commit in one group, in the order of their numbers (each starts once the one
+    /// before waits); `body(n, sql)` is transaction n's. Answers the numbers of those that failed
+    /// on a broken key, in order.
+    private func twelveInAGroup(_ shiming: TestShiming, repeatable: Bool = false, footprint: @escaping @Sendable (Int) -> Set<String>? = { _ in nil },
+                                _ body: @escaping @Sendable (Int, any SQLDatabase) async throws -> Void) async throws -> [Int] {
+        let gate = shiming.app.shiming.writeGate
+        let holding = NIOLockedValueBox(false)
+        return try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for n in 0..<12 {
+                group.addTask {
+                    do {
+                        try await gate.transaction(on: shiming.db, repeatable: repeatable, footprint: footprint(n)) { tx in
+                            if n == 0 {
+                                holding.withLockedValue { $0 = true }
+                                try await waitUntil { gate.waiting >= 11 }
+                            }
+                            try await body(n, try tx.sql())
+                        }
+                        return (n, false)
+                    } catch let error as any DatabaseError where error.isConstraintFailure {
+                        return (n, true)
+                    }
+                }
+                if n == 0 { try await waitUntil { holding.withLockedValue({ $0 }) } } else { try await waitUntil { gate.waiting >= n } }
+            }
+            var failed: [Int] = []
+            for try await (n, didFail) in group where didFail { failed.append(n) }
+            return failed.sorted()
+        }
+    }
+
     @Test("in a PostgreSQL transaction the next statement carries the waiting writes in one round trip; a statement or a Fluent query that reads their table sees them; an update waits for the insert before it; what is left is sent before the commit, and a rollback drops it",
           .enabled(if: TestEngine.postgresURL != nil))
     func carried() async throws {
@@ -136,39 +168,17 @@ struct DeferredWritesTests {
             try await pool.raw("CREATE TABLE handed_rows (n INTEGER PRIMARY KEY)").run()
             let gate = shiming.app.shiming.writeGate
             let before = gate.commits
-            let holding = NIOLockedValueBox(false)
             // What each one's first statement saw of the rows before its own (by its number).
             let seen = NIOLockedValueBox<[Int: Int]>([:])
-            let failed = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
-                for n in 0..<12 {
-                    // 7 and 8 name a row in common: 8 sees what 7 wrote.
-                    let footprint: Set<String> = n == 7 || n == 8 ? ["row:\(n)", "pair"] : ["row:\(n)"]
-                    group.addTask {
-                        do {
-                            try await gate.transaction(on: shiming.db, repeatable: true, footprint: footprint) { tx in
-                                if n == 0 {
-                                    holding.withLockedValue { $0 = true }
-                                    try await waitUntil { gate.waiting >= 11 }
-                                }
-                                let sql = try tx.sql()
-                                let count = try await sql.raw("""
-                                    WITH earlier AS (SELECT n FROM handed_rows WHERE n < \(bind: n)) SELECT COUNT(*) AS c FROM earlier
-                                    """).first()?.decode(column: "c", as: Int.self) ?? -1
-                                seen.withLockedValue { $0[n] = count }
-                                try await sql.runDeferred("INSERT INTO handed_rows (n) VALUES (\(bind: n))")
-                                // 2 queues its row twice: the key breaks where it is sent, with 3's first statement.
-                                if n == 2 { try await sql.runDeferred("INSERT INTO handed_rows (n) VALUES (\(bind: n))") }
-                            }
-                            return (n, false)
-                        } catch let error as any DatabaseError where error.isConstraintFailure {
-                            return (n, true)
-                        }
-                    }
-                    if n == 0 { try await waitUntil { holding.withLockedValue({ $0 }) } }
-                }
-                var failed: [Int] = []
-                for try await (n, didFail) in group where didFail { failed.append(n) }
-                return failed.sorted()
+            // 7 and 8 name a row in common: 8 sees what 7 wrote.
+            let failed = try await twelveInAGroup(shiming, repeatable: true, footprint: { n in n == 7 || n == 8 ? ["row:\(n)", "pair"] : ["row:\(n)"] }) { n, sql in
+                let count = try await sql.raw("""
+                    WITH earlier AS (SELECT n FROM handed_rows WHERE n < \(bind: n)) SELECT COUNT(*) AS c FROM earlier
+                    """).first()?.decode(column: "c", as: Int.self) ?? -1
+                seen.withLockedValue { $0[n] = count }
+                try await sql.runDeferred("INSERT INTO handed_rows (n) VALUES (\(bind: n))")
+                // 2 queues its row twice: the key breaks where it is sent, with 3's first statement.
+                if n == 2 { try await sql.runDeferred("INSERT INTO handed_rows (n) VALUES (\(bind: n))") }
             }
             #expect(failed == [2])
             let kept = (0..<12).filter { $0 != 2 }
@@ -197,32 +207,11 @@ struct DeferredWritesTests {
             try await pool.raw("CREATE TABLE deferred_mark (n INTEGER PRIMARY KEY)").run()
             let gate = shiming.app.shiming.writeGate
             let before = gate.commits
-            let holding = NIOLockedValueBox(false)
-            let failed = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
-                for n in 0..<12 {
-                    group.addTask {
-                        do {
-                            try await gate.transaction(on: shiming.db) { tx in
-                                if n == 0 {
-                                    holding.withLockedValue { $0 = true }
-                                    try await waitUntil { gate.waiting >= 11 }
-                                }
-                                let sql = try tx.sql()
-                                try await sql.runDeferred("INSERT INTO deferred_mark (n) VALUES (\(bind: n))")
-                                try await sql.runDeferred("INSERT INTO deferred_group (n) VALUES (\(bind: n))")
-                                // Every third queues its row twice: its commit would break the key.
-                                if n % 3 == 2 { try await sql.runDeferred("INSERT INTO deferred_group (n) VALUES (\(bind: n))") }
-                            }
-                            return (n, false)
-                        } catch let error as any DatabaseError where error.isConstraintFailure {
-                            return (n, true)
-                        }
-                    }
-                    if n == 0 { try await waitUntil { holding.withLockedValue({ $0 }) } }
-                }
-                var failed: [Int] = []
-                for try await (n, didFail) in group where didFail { failed.append(n) }
-                return failed.sorted()
+            let failed = try await twelveInAGroup(shiming) { n, sql in
+                try await sql.runDeferred("INSERT INTO deferred_mark (n) VALUES (\(bind: n))")
+                try await sql.runDeferred("INSERT INTO deferred_group (n) VALUES (\(bind: n))")
+                // Every third queues its row twice: its commit would break the key.
+                if n % 3 == 2 { try await sql.runDeferred("INSERT INTO deferred_group (n) VALUES (\(bind: n))") }
             }
             let expected = (0..<12).filter { $0 % 3 == 2 }
             #expect(failed == expected)

@@ -35,8 +35,11 @@ extension CaseService {
         // transaction (it may take seconds); a local answer's in the transaction below, which
         // drops the answer unread when an allowance is used up.
         var countedInTransaction: String?
-        if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number = evaluator.identityNumber(current.application) {
-            let index = numberIndex(number.number).stored
+        // The number's blind index (while a re-index runs, both keys'), once: the look-ups count
+        // it, and the footprint below names it.
+        let number = evaluator.identityNumber(current.application)
+        let numberIndexes = number.map { numberIndex($0.number) }
+        if !CaseEvaluator.needsFixing(local), program.checks.contains(.registry), let number, let index = numberIndexes?.stored {
             if !CaseRegistries.isRemote(program) {
                 registry = await registries.answer(program: program, application: current.application, number: number.number)
                 countedInTransaction = index
@@ -58,7 +61,7 @@ extension CaseService {
         // the case, the account's cases, verified identity and grants, the cases holding its number.
         var footprint: Set<String> = ["case:\(id.lowercasedText)", "account:\(account.id.lowercasedText)"]
         if let stored = current.numberIndex { footprint.insert("number:\(stored)") }
-        if let number = evaluator.identityNumber(current.application) { footprint.formUnion(numberIndex(number.number).accepted.map { "number:\($0)" }) }
+        footprint.formUnion((numberIndexes?.accepted ?? []).map { "number:\($0)" })
         // Repeatable: everything it changes, it changes in the transaction.
         let written = try await store.transaction(repeatable: true, footprint: footprint) { [self, registry, countedInTransaction] tx in
             var registry = registry

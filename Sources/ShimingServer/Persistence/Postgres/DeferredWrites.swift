@@ -56,7 +56,6 @@ final class DeferredWrites: Sendable {
 
     /// Marks the writes queued so far as an earlier body's, for the next body's first statement
     /// to carry (`mayCarry`); answers whether there were any.
-    @discardableResult
     func handOver() -> Bool {
         queue.withLockedValue { queue in
             for index in queue.indices { queue[index].handedOver = true }
@@ -222,8 +221,9 @@ struct SQLCarriedWrites: SQLExpression {
         serializer.binds = statement.binds
         parts(writes, to: &serializer)
         // Its own `WITH` (the first word, as `mayCarry` read it) becomes a comma.
-        let own = statement.sql.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        if own.prefix(4).lowercased() == "with", let after = own.dropFirst(4).first, after == " " || after == "\n" || after == "\t" || after == "\r" {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        let own = statement.sql.drop(while: isSpace)
+        if own.prefix(4).lowercased() == "with", let after = own.dropFirst(4).first, isSpace(after) {
             serializer.sql += "," + own.dropFirst(4)
         } else {
             serializer.sql += " " + statement.sql

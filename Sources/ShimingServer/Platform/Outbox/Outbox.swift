@@ -184,8 +184,8 @@ public struct Outbox: Sendable {
     /// concurrently. The claimed messages go out in runs of up to `concurrentDeliveries` at
     /// once, no two of a run to the same recipient (one person's or platform's messages arrive
     /// in their order), and each run's outcomes are recorded together, in one transaction
-    /// admitted through the write gate. A process that stops between a delivery and its record sends that
-    /// message again once its claim lapses, as it always could for the one message in hand.
+    /// admitted through the write gate. A process that stops between a delivery and its record
+    /// sends that message again once its claim lapses, as it always could for the one message in hand.
     public func deliverDue(
         sink: any MessageSink,
         now: Date,
@@ -223,16 +223,13 @@ public struct Outbox: Sendable {
             // On SQLite a turn in the groups, sharing their commit: a transaction of its own held
             // the one writer for a commit of its own per run (the submissions beside it fell from
             // 2,085 to 1,559 a second).
+            let record: @Sendable (any Database) async throws -> Void = { [self] tx in
+                for outcome in outcomes { try await finish(outcome, on: tx) }
+            }
             if SQLEngine.of(db) == .sqlite {
-                try await gate.transaction(on: db, repeatable: true) { [self] tx in
-                    for outcome in outcomes { try await finish(outcome, on: tx) }
-                }
+                try await gate.transaction(on: db, repeatable: true, record)
             } else {
-                try await gate.exclusive { [self] in
-                    try await db.transaction { tx in
-                        for outcome in outcomes { try await finish(outcome, on: tx) }
-                    }
-                }
+                try await gate.exclusive { try await db.transaction(record) }
             }
         }
         return report

@@ -105,7 +105,7 @@ struct SortedJSON: Sendable {
 
     /// `"2026-12-03T07:48:33Z"`: whole seconds (rounded down), UTC, years 1900 to 9999 (others
     /// `JSONEncoder` writes otherwise: Julian dates before 1583, more digits after 9999).
-    private static func write(_ date: Date, to out: inout [UInt8]) throws {
+    static func write(_ date: Date, to out: inout [UInt8]) throws {
         let seconds = date.timeIntervalSince1970.rounded(.down)
         guard seconds >= -2_208_988_800, seconds < 253_402_300_800 else { throw Unsupported() }
         let whole = Int64(seconds)

@@ -99,9 +99,37 @@ enum PlatformViews {
         /// (a dictionary of media types behind a lock, hashed on every answer): the same bytes
         /// and headers, on the path every platform takes before each sensitive action.
         func encodeResponse(for request: Request) async throws -> Response {
-            let response = Response()
-            try response.content.encode(self, using: JSONCoding.encoder)
-            return response
+            try JSONCoding.response(self) { try $0.json() }
+        }
+
+        /// The bytes `SortedJSON` writes for the answer (`JSONWriter`; tested against it).
+        func json() throws -> [UInt8] {
+            var out = JSONWriter(capacity: 256)
+            try out.object { out in
+                out.key("claims")
+                out.object { out in
+                    for (name, value) in claims.sorted(by: { $0.key < $1.key }) {
+                        out.key(name)
+                        switch value {
+                        case .bool(let flag): out.bool(flag)
+                        case .string(let text): out.string(text)
+                        case .object(let members):
+                            out.object { out in
+                                for (key, text) in members.sorted(by: { $0.key < $1.key }) {
+                                    out.key(key)
+                                    out.string(text)
+                                }
+                            }
+                        }
+                    }
+                }
+                try out.member("expiresAt", expiresAt)
+                out.member("level", level)
+                out.member("program", program)
+                out.member("verified", verified)
+                try out.member("verifiedAt", verifiedAt)
+            }
+            return out.bytes
         }
     }
 

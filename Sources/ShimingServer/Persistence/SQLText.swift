@@ -33,3 +33,15 @@ final class SQLStatementFetcher: SQLQueryFetcher {
         self.database = database
     }
 }
+
+extension SQLDatabase {
+    /// `serialize(_:)`, with room for a statement's text and values set aside first: both grew
+    /// step by step, each step a new allocation and a copy, for every statement a writer runs.
+    func serializedAhead(_ query: any SQLExpression) -> (sql: String, binds: [any Encodable & Sendable]) {
+        var serializer = SQLSerializer(database: self)
+        serializer.sql.reserveCapacity(512)
+        serializer.binds.reserveCapacity(24)
+        query.serialize(to: &serializer)
+        return (serializer.sql, serializer.binds)
+    }
+}

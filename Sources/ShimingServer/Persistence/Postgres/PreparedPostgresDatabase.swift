@@ -107,7 +107,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         guard let deferred, case let writes = deferred.take(), !writes.isEmpty else { return try await run(query, onRow) }
         // Serialised once: read for the rules, then sent as it is, or behind the writes.
-        let statement = serialize(query)
+        let statement = serializedAhead(query)
         if DeferredWrites.mayCarry(writes, sql: statement.sql) {
             try await run(SQLCarriedWrites.carried(writes, before: statement, on: self), onRow)
         } else {
@@ -119,7 +119,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     /// Queues `write` for the transaction's next statement (`DeferredWrites.queue`).
     func queue(_ write: any SQLExpression) async throws {
         guard let deferred else { return try await run(write) { _ in } }
-        let (sql, binds) = serialize(write)
+        let (sql, binds) = serializedAhead(write)
         let (accepted, first) = deferred.queue(write, serialized: SQLSerialized(sql: sql, binds: binds))
         try await send(first)
         if !accepted { try await run(write) { _ in } }
@@ -142,7 +142,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
 
     /// Runs `query` as it is: kept prepared when it can be, else through the driver.
     private func run(_ query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        let (sql, binds) = serialize(query)
+        let (sql, binds) = serializedAhead(query)
         try await run(SQLSerialized(sql: sql, binds: binds), growth: (query as? PlannedAsDataGrows)?.growth ?? 0, onRow)
     }
 

@@ -42,7 +42,7 @@ struct DirectSQLiteDatabase: Database, SQLDatabase, InPlaceTransactions {
     }
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
-        let (sql, binds) = serialize(query)
+        let (sql, binds) = serializedAhead(query)
         for row in try self.query(sql, binds.map(SQLiteValues.data)) { onRow(row) }
     }
 

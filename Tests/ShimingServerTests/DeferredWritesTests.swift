@@ -116,6 +116,9 @@ struct DeferredWritesTests {
         #expect(once.sql.contains("note = 'it''s $1 ''$2'''") && once.sql.contains("VALUES ($9, $10, 0)"))
         #expect(once.binds.count == again.binds.count && once.binds.count == 13)
         #expect(zip(once.binds, again.binds).allSatisfy { "\($0)" == "\($1)" })
+        #expect(SQLSerialized(sql: "UPDATE t SET state = 'active' WHERE id = $1", binds: []).numbersOn)
+        #expect(!SQLSerialized(sql: "UPDATE t SET note = E'a\\'b' WHERE id = $1", binds: []).numbersOn)
+        #expect(!SQLSerialized(sql: "UPDATE t SET note = $$a$$ WHERE id = $1", binds: []).numbersOn)
         // Alone (no values before it), a kept text is sent as it is.
         #expect(kept[0].serialized?.numbered(after: 0) == kept[0].serialized?.sql)
     }

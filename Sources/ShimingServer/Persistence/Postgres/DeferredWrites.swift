@@ -198,7 +198,7 @@ final class DeferredWrites: Sendable {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
 
-    private static func isNamePart(_ byte: UInt8) -> Bool {
+    static func isNamePart(_ byte: UInt8) -> Bool {
         let byte = lower(byte)
         return (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
             || byte == UInt8(ascii: "_")
@@ -259,7 +259,20 @@ struct SQLSerialized: SQLExpression {
     /// Whether its placeholders can be numbered on (`numbered(after:)`): its text has no
     /// comment, escape string or dollar quote, where a `$` might be no placeholder.
     var numbersOn: Bool {
-        !(sql.contains("--") || sql.contains("/*") || sql.contains("$$") || sql.contains("E'") || sql.contains("e'"))
+        var sql = sql
+        return sql.withUTF8 { text in
+            // A byte scan for `--`, `/*`, `$$` and `E'` (or `e'`) starting a word.
+            for index in text.indices.dropLast() {
+                switch (text[index], text[index + 1]) {
+                case (UInt8(ascii: "-"), UInt8(ascii: "-")), (UInt8(ascii: "/"), UInt8(ascii: "*")), (UInt8(ascii: "$"), UInt8(ascii: "$")):
+                    return false
+                case (UInt8(ascii: "E"), UInt8(ascii: "'")), (UInt8(ascii: "e"), UInt8(ascii: "'")):
+                    if index == 0 || !DeferredWrites.isNamePart(text[index - 1]) { return false }
+                default: continue
+                }
+            }
+            return true
+        }
     }
 
     /// Its text with each placeholder `$n` written `$(n + offset)`, for its values to follow

@@ -1,9 +1,6 @@
 import Fluent
 import Foundation
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
-import PostgresKit
 import SQLKit
 import Testing
 @testable import ShimingServer
@@ -77,50 +74,6 @@ struct DeferredWritesTests {
         #expect(queue.queue(insertA, sql: insertText).sendFirst.count == DeferredWrites.largest)
         queue.discard()
         #expect(queue.take().isEmpty)
-    }
-
-    /// An `SQLDatabase` that only serialises, as PostgreSQL's driver does (`$n` placeholders).
-    private struct PostgresText: SQLDatabase {
-        var logger: Logger { Logger(label: "shiming.test.postgres-text") }
-        var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
-        var dialect: any SQLDialect { PostgresDialect() }
-        func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-            eventLoop.makeSucceededVoidFuture()
-        }
-    }
-
-    @Test("a queued write is sent from the text serialised when it was queued, its placeholders numbered on behind the carrying statement's and the writes' before it: the same text and values as serialising it again")
-    func serialisedOnce() throws {
-        let database = PostgresText()
-        let now = Date(timeIntervalSince1970: 1_765_000_000)
-        let writes: [SQLQueryString] = [
-            "INSERT INTO case_transitions (id, action, from_state, at, seq) VALUES (\(bind: UUID()), 'submit', \(bind: "draft"), \(bind: now), \(bind: 3))",
-            "UPDATE review_tasks SET state = \(bind: "closed"), note = 'it''s $1 ''$2''' WHERE \"case_id\" = \(bind: UUID()) AND state = 'open'",
-            "INSERT INTO outbox_messages (id, payload, attempts) VALUES (\(bind: UUID()), \(bind: #"{"a": "$9"}"#), 0)",
-            "UPDATE accounts SET legal_name_sealed = \(bind: "x"), gender = \(bind: String?.none) WHERE id = \(bind: UUID()) -- $1",
-        ]
-        func queued(keeping: Bool) -> [DeferredWrites.Write] {
-            let queue = DeferredWrites()
-            for write in writes {
-                let (sql, binds) = database.serialize(write)
-                _ = keeping ? queue.queue(write, serialized: SQLSerialized(sql: sql, binds: binds)) : queue.queue(write, sql: sql)
-            }
-            return queue.take()
-        }
-        let kept = queued(keeping: true)
-        #expect(kept.map { $0.serialized != nil } == [true, true, true, false])  // a comment: serialised again
-        let statement = database.serialize("SELECT id FROM cases WHERE id = \(bind: UUID()) AND state = \(bind: "draft")" as SQLQueryString)
-        let once = SQLCarriedWrites.carried(kept, before: statement, on: database)
-        let again = SQLCarriedWrites.carried(queued(keeping: false), before: statement, on: database)
-        #expect(once.sql == again.sql)
-        #expect(once.sql.contains("note = 'it''s $1 ''$2'''") && once.sql.contains("VALUES ($9, $10, 0)"))
-        #expect(once.binds.count == again.binds.count && once.binds.count == 13)
-        #expect(zip(once.binds, again.binds).allSatisfy { "\($0)" == "\($1)" })
-        #expect(SQLSerialized(sql: "UPDATE t SET state = 'active' WHERE id = $1", binds: []).numbersOn)
-        #expect(!SQLSerialized(sql: "UPDATE t SET note = E'a\\'b' WHERE id = $1", binds: []).numbersOn)
-        #expect(!SQLSerialized(sql: "UPDATE t SET note = $$a$$ WHERE id = $1", binds: []).numbersOn)
-        // Alone (no values before it), a kept text is sent as it is.
-        #expect(kept[0].serialized?.numbered(after: 0) == kept[0].serialized?.sql)
     }
 
     private func numbers(_ table: String, on sql: any SQLDatabase) async throws -> [Int] {

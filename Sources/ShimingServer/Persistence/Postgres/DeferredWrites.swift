@@ -35,10 +35,6 @@ import SQLKit
 final class DeferredWrites: Sendable {
     struct Write: Sendable {
         let query: any SQLExpression
-        /// Its text and values as serialised when it was queued (`$1`…), where that text can be
-        /// numbered on behind other values (`SQLSerialized.numbered(after:)`): then it is not
-        /// serialised a second time when sent.
-        var serialized: SQLSerialized?
         /// The table it writes.
         let table: String
         let inserts: Bool
@@ -71,18 +67,8 @@ final class DeferredWrites: Sendable {
     /// none when it joins the queue, the whole queue when it clashes with it. Not `accepted`
     /// when `sql` is no write that can wait: the caller sends the queue, then runs it at once.
     func queue(_ write: any SQLExpression, sql: String) -> (accepted: Bool, sendFirst: [Write]) {
-        queue(write, sql: sql, serialized: nil)
-    }
-
-    /// `queue` for `write` serialised already (`$1`…): sent from that serialisation where its
-    /// text can be numbered on, else serialised again.
-    func queue(_ write: any SQLExpression, serialized: SQLSerialized) -> (accepted: Bool, sendFirst: [Write]) {
-        queue(write, sql: serialized.sql, serialized: serialized.numbersOn ? serialized : nil)
-    }
-
-    private func queue(_ write: any SQLExpression, sql: String, serialized: SQLSerialized?) -> (accepted: Bool, sendFirst: [Write]) {
         guard let (table, inserts) = Self.target(of: sql) else { return (false, take()) }
-        let new = Write(query: write, serialized: serialized, table: table, inserts: inserts)
+        let new = Write(query: write, table: table, inserts: inserts)
         return queue.withLockedValue { queue in
             let clashes = queue.count >= Self.largest || queue.contains { other in
                 if other.table == table { return !(inserts && other.inserts) || Self.occurrences(of: table, in: sql) > 1 }
@@ -198,7 +184,7 @@ final class DeferredWrites: Sendable {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
 
-    static func isNamePart(_ byte: UInt8) -> Bool {
+    private static func isNamePart(_ byte: UInt8) -> Bool {
         let byte = lower(byte)
         return (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
             || byte == UInt8(ascii: "_")
@@ -220,12 +206,7 @@ struct SQLCarriedWrites: SQLExpression {
         for (number, write) in writes.enumerated() {
             if number > 0 { serializer.write(", ") }
             serializer.write("d\(number) AS (")
-            if let serialized = write.serialized {
-                serializer.write(serialized.numbered(after: serializer.binds.count))
-                serializer.binds.append(contentsOf: serialized.binds)
-            } else {
-                write.query.serialize(to: &serializer)
-            }
+            write.query.serialize(to: &serializer)
             serializer.write(")")
         }
     }
@@ -255,63 +236,6 @@ struct SQLCarriedWrites: SQLExpression {
 struct SQLSerialized: SQLExpression {
     let sql: String
     let binds: [any Encodable & Sendable]
-
-    /// Whether its placeholders can be numbered on (`numbered(after:)`): its text has no
-    /// comment, escape string or dollar quote, where a `$` might be no placeholder.
-    var numbersOn: Bool {
-        var sql = sql
-        return sql.withUTF8 { text in
-            // A byte scan for `--`, `/*`, `$$` and `E'` (or `e'`) starting a word.
-            for index in text.indices.dropLast() {
-                switch (text[index], text[index + 1]) {
-                case (UInt8(ascii: "-"), UInt8(ascii: "-")), (UInt8(ascii: "/"), UInt8(ascii: "*")), (UInt8(ascii: "$"), UInt8(ascii: "$")):
-                    return false
-                case (UInt8(ascii: "E"), UInt8(ascii: "'")), (UInt8(ascii: "e"), UInt8(ascii: "'")):
-                    if index == 0 || !DeferredWrites.isNamePart(text[index - 1]) { return false }
-                default: continue
-                }
-            }
-            return true
-        }
-    }
-
-    /// Its text with each placeholder `$n` written `$(n + offset)`, for its values to follow
-    /// `offset` others in one statement; quoted texts and names are left as they are. Only for
-    /// a text that `numbersOn`.
-    func numbered(after offset: Int) -> String {
-        guard offset > 0 else { return sql }
-        var sql = sql
-        return sql.withUTF8 { text in
-            var out: [UInt8] = []
-            out.reserveCapacity(text.count + 16)
-            var quote: UInt8?
-            var index = 0
-            while index < text.count {
-                let byte = text[index]
-                index += 1
-                if let open = quote {
-                    if byte == open { quote = nil }  // (a doubled quote closes and opens again)
-                    out.append(byte)
-                } else if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") {
-                    quote = byte
-                    out.append(byte)
-                } else if byte == UInt8(ascii: "$"), index < text.count, Self.isDigit(text[index]) {
-                    var number = 0
-                    while index < text.count, Self.isDigit(text[index]) {
-                        number = number * 10 + Int(text[index] - UInt8(ascii: "0"))
-                        index += 1
-                    }
-                    out.append(byte)
-                    out.append(contentsOf: String(number + offset).utf8)
-                } else {
-                    out.append(byte)
-                }
-            }
-            return String(decoding: out, as: UTF8.self)
-        }
-    }
-
-    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
     func serialize(to serializer: inout SQLSerializer) {
         // Only ever serialised alone (the driver's unnamed path), where its numbering holds.

@@ -119,8 +119,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     /// Queues `write` for the transaction's next statement (`DeferredWrites.queue`).
     func queue(_ write: any SQLExpression) async throws {
         guard let deferred else { return try await run(write) { _ in } }
-        let (sql, binds) = serializedAhead(write)
-        let (accepted, first) = deferred.queue(write, serialized: SQLSerialized(sql: sql, binds: binds))
+        let (accepted, first) = deferred.queue(write, sql: serializedAhead(write).sql)
         try await send(first)
         if !accepted { try await run(write) { _ in } }
     }
@@ -134,8 +133,7 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
     private func send(_ writes: [DeferredWrites.Write]) async throws {
         switch writes.count {
         case 0: return
-        case 1:
-            if let serialized = writes[0].serialized { try await run(serialized) { _ in } } else { try await run(writes[0].query) { _ in } }
+        case 1: try await run(writes[0].query) { _ in }
         default: try await run(SQLCarriedWrites(writes: writes)) { _ in }
         }
     }

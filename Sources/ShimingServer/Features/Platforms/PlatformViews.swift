@@ -95,9 +95,9 @@ enum PlatformViews {
             claims = answer.claims
         }
 
-        /// Written by the API's encoder without looking it up in Vapor's content configuration
-        /// (a dictionary of media types behind a lock, hashed on every answer): the same bytes
-        /// and headers, on the path every platform takes before each sensitive action.
+        /// Written directly (`json()`), without looking the encoder up in Vapor's content
+        /// configuration (a dictionary of media types behind a lock, hashed on every answer): the
+        /// same bytes and headers, on the path every platform takes before each sensitive action.
         func encodeResponse(for request: Request) async throws -> Response {
             try JSONCoding.response(self) { try $0.json() }
         }

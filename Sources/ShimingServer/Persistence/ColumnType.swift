@@ -21,8 +21,9 @@ enum ColumnType {
         ObjectIdentifier(Bool.self): .bool, ObjectIdentifier(Bool?.self): .optionalBool,
     ]
 
-    /// The kind of `type`, nil for any other type.
-    static func of<T>(_ type: T.Type) -> ColumnType? { known[ObjectIdentifier(type)] }
+    /// The kind of `type` (a value's dynamic type too: `type(of:)` of a bound value), nil for
+    /// any other type.
+    static func of(_ type: any Any.Type) -> ColumnType? { known[ObjectIdentifier(type)] }
 
     /// `value` as `T`, which `of` found to be `V` itself.
     @inline(__always)

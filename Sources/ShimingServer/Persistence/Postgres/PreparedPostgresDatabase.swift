@@ -210,8 +210,6 @@ struct PreparedPostgresDatabase: Database, SQLDatabase {
 private struct KeptBindings {
     var values = PostgresBindings()
     var types: [PostgresDataType] = []
-    private static let (string, uuid, date, int) = (ObjectIdentifier(String.self), ObjectIdentifier(UUID.self), ObjectIdentifier(Date.self),
-                                                     ObjectIdentifier(Int.self))
 
     /// Nil when there are too many values to keep the statement for, or a value needs Fluent's
     /// `Encodable` path.
@@ -220,13 +218,13 @@ private struct KeptBindings {
         values = PostgresBindings(capacity: binds.count)
         types.reserveCapacity(binds.count)
         for bind in binds {
-            // The common types by their type first, then by a cast (not a conformance lookup): a
-            // cast that fails is the runtime's slow path (`SQLiteValues.data`).
-            switch ObjectIdentifier(type(of: bind)) {
-            case Self.string: append(bind as! String); continue
-            case Self.uuid: append(bind as! UUID); continue
-            case Self.date: append(bind as! Date); continue
-            case Self.int: append(bind as! Int); continue
+            // The common types by their type first (`ColumnType`), then by a cast (not a
+            // conformance lookup): a cast that fails is the runtime's slow path (`SQLiteValues.data`).
+            switch ColumnType.of(type(of: bind)) {
+            case .string: append(bind as! String); continue
+            case .uuid: append(bind as! UUID); continue
+            case .date: append(bind as! Date); continue
+            case .int: append(bind as! Int); continue
             default: break
             }
             switch bind {

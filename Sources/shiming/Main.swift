@@ -12,9 +12,12 @@ import Vapor
 enum ShimingMain {
     static func main() async throws {
         // Swift tasks run on the event loops that serve the requests (no hop to a separate
-        // thread pool on every await). Nothing here blocks a thread in a task: bcrypt, SQLite
-        // and file I/O run on NIO thread pools.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // thread pool on every await), as jobs of the global executor (`LoopGlobalExecutor`;
+        // NIO's own take-over where that cannot be installed). Nothing here blocks a thread in
+        // a task: bcrypt, SQLite and file I/O run on NIO thread pools.
+        if !LoopGlobalExecutor.install() {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         // Tools that need no configuration, database or data directory run on their own.
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "idcheck" {

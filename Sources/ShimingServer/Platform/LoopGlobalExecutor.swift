@@ -19,8 +19,8 @@ import Synchronization
 /// PostgreSQL's case read and under SQLite's verification query. Here a global job runs as what it is, a job of the generic executor, so the
 /// runtime continues it in place (as it does on its own thread pool).
 ///
-/// Jobs of a task executor (`EventLoopExecutor`) and of actors are not global jobs and do not
-/// come here.
+/// Jobs of a task executor (`EventLoopExecutor`) and of actors with an executor of their own
+/// are not global jobs and do not come here (a default actor's jobs are, and do).
 public enum LoopGlobalExecutor {
     /// The runtime's hook for enqueuing a global job: the job and the default enqueue.
     private typealias Hook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void

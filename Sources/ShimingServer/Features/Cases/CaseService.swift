@@ -79,6 +79,7 @@ struct CaseService: Sendable {
     /// The application sealed as case `id`'s (`StoredCase.dataSealed`), opened.
     func application(sealed: String, of id: UUID) throws -> CaseApplication {
         let json = try cipher.open(sealed, context: StoredCase.dataContext(id))
+        if let tree = try? JSONTree.parse(json), let application = CaseApplication(stored: tree) { return application }
         return try DirectJSON.decode(CaseApplication.self, from: json, iso8601Dates: false)
     }
 

@@ -40,7 +40,7 @@ extension StoredFile {
     static let columns = SQLQueryString(columnNames.joined(separator: ", "))
 
     /// A row read with `columns`.
-    init(row: any SQLRow) throws {
+    init(row: some SQLRow) throws {
         self.init(id: try row.value("id"), ownerID: try row.value("owner_id"), purpose: try row.value("purpose"),
                   parentID: try row.value("parent_id"), kind: try row.value("kind"), format: Self.format(try row.value("content_type")),
                   size: try row.value("size"), width: try row.value("width"), height: try row.value("height"),

@@ -27,7 +27,7 @@ struct CaseStore: Sendable {
     // page and API read), each row mapped once by `value(row:)`.
 
     private func select(_ tail: SQLQueryString) async throws -> [StoredCase] {
-        let items = try await db.sql().raw("SELECT \(Self.columns) FROM cases \(tail)").all().map(Self.value(row:))
+        let items = try await db.sql().raw("SELECT \(Self.columns) FROM cases \(tail)").all().map { try Self.value(row: $0) }
         try await keys.load(items.map(\.accountID))
         return items
     }
@@ -135,10 +135,7 @@ struct CaseStore: Sendable {
     ///   one or a few ids was planned afresh at almost every run (under the submit load, 492
     ///   plans in 541 runs, more time planning than running; now 48 in 492).
     func whole(_ id: UUID, documents purpose: String) async throws -> Whole? {
-        if SQLEngine.of(db) == .sqlite {
-            guard let item = try await find(id) else { return nil }
-            return (item, try await SealedFiles.files(of: [id], purpose: purpose, on: db), try await history(of: [id])[id] ?? [])
-        }
+        if SQLEngine.of(db) == .sqlite { return try await wholeOnSQLite(id, documents: purpose) }
         guard !db.inTransaction else { return try await wholes([id], documents: purpose)[id] }
         return try await reads.cases.run(WholeRead(id: id, purpose: purpose), all: { [self] batch in try await wholes(batch) })
     }
@@ -380,7 +377,7 @@ struct CaseStore: Sendable {
     static let dateColumns: Set = ["guardian_consent_at", "confirmation_expires_at", "submitted_at", "verified_at", "expires_at", "reminded_at",
                                    "created_at", "updated_at"]
 
-    static func value(row: any SQLRow) throws -> StoredCase {
+    static func value(row: some SQLRow) throws -> StoredCase {
         var item = StoredCase(
             id: try row.value("id"), accountID: try row.value("account_id"), program: try row.value("program"),
             state: CaseState(rawValue: try row.value("state")) ?? .draft, dataSealed: try row.value("data_sealed"),

@@ -357,6 +357,6 @@ struct SealedFiles: Sendable {
         guard !parents.isEmpty else { return [] }
         return try await db.sql().raw("""
             SELECT \(StoredFile.columns) FROM stored_files WHERE parent_id IN (\(binds: parents)) AND purpose = \(bind: purpose) ORDER BY created_at, id
-            """).all().map(StoredFile.init(row:))
+            """).all().map { try StoredFile(row: $0) }
     }
 }

@@ -38,7 +38,17 @@ struct AccountRow: Sendable {
         accounts.locale, accounts.consents, accounts.deletion_due_at, accounts.created_at
         """
 
+    /// A row read with `columns`, the mapping specialised for the app's own rows (as
+    /// `CaseStore.value(row:)` is).
     init(row: any SQLRow) throws {
+        switch row {
+        case let row as KeptRow: self = try Self(of: row)
+        case let row as DirectSQLiteRow: self = try Self(of: row)
+        default: self = try Self(of: row)
+        }
+    }
+
+    init(of row: some SQLRow) throws {
         (id, username, phoneSealed, phoneConfirmed, emailSealed, emailConfirmed) = (
             try row.value("id"), try row.value("username"), try row.value("phone_sealed"), try row.value("phone_confirmed"),
             try row.value("email_sealed"), try row.value("email_confirmed"))

@@ -27,7 +27,7 @@ struct CaseStore: Sendable {
     // page and API read), each row mapped once by `value(row:)`.
 
     private func select(_ tail: SQLQueryString) async throws -> [StoredCase] {
-        let items = try await db.sql().raw("SELECT \(Self.columns) FROM cases \(tail)").all().map { try Self.value(row: $0) }
+        let items = try await db.sql().raw("SELECT \(Self.columns) FROM cases \(tail)").all().map(Self.value(row:))
         try await keys.load(items.map(\.accountID))
         return items
     }
@@ -361,36 +361,5 @@ struct CaseStore: Sendable {
         record.issuedAt = now
         try await record.create(on: db)
         return true
-    }
-
-    // MARK: Mapping
-
-    /// The columns of `cases` a `StoredCase` is made of.
-    static let columnNames = [
-        "id", "account_id", "program", "state", "data_sealed", "number_index", "scope_school", "scope_grade", "scope_class", "identity_code",
-        "checks_json", "decision_json", "guardian_consent_at", "confirmation_hash", "confirmation_expires_at", "confirmation_attempts",
-        "submitted_at", "verified_at", "expires_at", "reminded_at", "created_at", "updated_at", "version",
-    ]
-    /// The same, for a `SELECT`.
-    static let columns = SQLQueryString(columnNames.joined(separator: ", "))
-    /// Those of them that are timestamps (for `JSONRows`).
-    static let dateColumns: Set = ["guardian_consent_at", "confirmation_expires_at", "submitted_at", "verified_at", "expires_at", "reminded_at",
-                                   "created_at", "updated_at"]
-
-    static func value(row: some SQLRow) throws -> StoredCase {
-        var item = StoredCase(
-            id: try row.value("id"), accountID: try row.value("account_id"), program: try row.value("program"),
-            state: CaseState(rawValue: try row.value("state")) ?? .draft, dataSealed: try row.value("data_sealed"),
-            numberIndex: try row.value("number_index"), scopeSchool: try row.value("scope_school"), scopeGrade: try row.value("scope_grade"),
-            scopeClass: try row.value("scope_class"), identityCode: try row.value("identity_code"),
-            guardianConsentAt: try row.value("guardian_consent_at"), confirmationHash: try row.value("confirmation_hash"),
-            confirmationExpiresAt: try row.value("confirmation_expires_at"), confirmationAttempts: try row.value("confirmation_attempts"),
-            submittedAt: try row.value("submitted_at"), verifiedAt: try row.value("verified_at"), expiresAt: try row.value("expires_at"),
-            remindedAt: try row.value("reminded_at"), createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"),
-            version: try row.value("version")
-        )
-        item.$checks = LazyJSON(columnText: try row.value("checks_json"))
-        item.$decision = LazyJSON(columnText: try row.value("decision_json"))
-        return item
     }
 }

@@ -193,7 +193,16 @@ extension GrantStore {
     /// A grant with the verification beside it in the same row (NULL where there is none). On
     /// PostgreSQL the decision comes as its JSON text, read in Swift (casting a column that is
     /// not JSON would fail the statement, and with it every read of the batch).
+    /// The mapping is specialised for the app's own rows (as `CaseStore.value(row:)` is).
     static func queried(row: any SQLRow, engine: SQLEngine) throws -> Queried {
+        switch row {
+        case let row as KeptRow: try queried(of: row, engine: engine)
+        case let row as DirectSQLiteRow: try queried(of: row, engine: engine)
+        default: try queried(of: row, engine: engine)
+        }
+    }
+
+    static func queried(of row: some SQLRow, engine: SQLEngine) throws -> Queried {
         let verified = try row.decodeNil(column: "case_id") ? nil : AnsweredVerification(
             id: try row.value("case_id"), program: try row.value("case_program"), dataSealed: try row.value("case_data_sealed"),
             identityCode: try row.value("case_identity_code"),

@@ -47,7 +47,7 @@ extension Store {
 
     /// `VerificationReads` from a row with the columns of `verificationParts`.
     func verificationReads(account: UUID, row: any SQLRow) async throws -> VerificationReads {
-        let cases = try JSONRows.rows(row.value("earlier_json"), dates: CaseStore.dateColumns, engine: .postgres).map { try CaseStore.value(row: $0) }
+        let cases = try JSONRows.rows(row.value("earlier_json"), dates: CaseStore.dateColumns, engine: .postgres).map { try CaseStore.value(of: $0) }
         try await keys.load(cases.map(\.accountID))
         let found: Bool = try row.value("holder_found")
         return VerificationReads(earlier: cases, holder: found ? try await accounts.verifiedIdentity(account, row: row) : nil,

@@ -8,7 +8,11 @@ enum SQLEngine: Sendable {
 
     /// The engine behind a Fluent database.
     static func of(_ database: any Database) -> SQLEngine {
-        (database as? any SQLDatabase).map { of(sql: $0) } ?? .sqlite
+        // The app's own databases first: a cast to a concrete type compares its metadata, where
+        // one to a protocol searches the conformances (asked on every read of a hot path).
+        if database is DirectSQLiteDatabase { return .sqlite }
+        if database is PreparedPostgresDatabase { return .postgres }
+        return (database as? any SQLDatabase).map { of(sql: $0) } ?? .sqlite
     }
 
     /// The engine behind an SQLKit database.

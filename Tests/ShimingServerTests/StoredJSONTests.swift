@@ -96,4 +96,33 @@ struct FlatJSONTests {
             #expect((try? others.decode(column: "id", as: UUID.self)) == nil)
         }
     }
+
+    @Test("a row's values read directly are what Decodable reads, or its error: every kind, varied values, dates or not, both engines")
+    func directAsDecodable() throws {
+        let scalars: [JSONRows.Scalar] = [
+            .null, .bool(true), .bool(false), .integer(0), .integer(1), .integer(-5), .integer(.max), .integer(.min), .integer(788_918_400_123_456),
+            .double(1.5), .string(""), .string("abc"), .string("1712345678.123456"), .string("-3.5"), .string(UUID().uuidString),
+            .string(UUID().uuidString.lowercased()), .string("{6ba7b810-9dad-11d1-80b4-00c04fd430c8}"),
+        ]
+        for engine in [SQLEngine.sqlite, .postgres] {
+            for isDate in [false, true] {
+                for scalar in scalars {
+                    let row = JSONRows.Row(values: ["c": scalar], dates: isDate ? ["c"] : [], engine: engine)
+                    same(row, String.self); same(row, String?.self); same(row, UUID.self); same(row, UUID?.self)
+                    same(row, Date.self); same(row, Date?.self); same(row, Int.self); same(row, Int?.self)
+                    same(row, Int64.self); same(row, Int64?.self); same(row, Bool.self); same(row, Bool?.self)
+                }
+            }
+        }
+    }
+
+    private func same<T: Decodable & Equatable>(_ row: JSONRows.Row, _ type: T.Type) {
+        let direct = Result { try row.decode(column: "c", as: T.self) }
+        let general = Result { try row.decodeThroughDecoder(column: "c", as: T.self) }
+        switch (direct, general) {
+        case (.success(let read), .success(let expected)): #expect(read == expected, "\(T.self) \(row.values) \(row.engine)")
+        case (.failure(let read), .failure(let expected)): #expect("\(read)" == "\(expected)", "\(T.self) \(row.values)")
+        default: Issue.record("\(T.self) \(row.values) \(row.engine) \(row.dates): \(direct) against \(general)")
+        }
+    }
 }

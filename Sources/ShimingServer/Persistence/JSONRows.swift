@@ -101,9 +101,18 @@ enum JSONRows {
 
         func decodeNil(column: String) throws -> Bool { (values[column] ?? .null) == .null }
 
+        /// The types rows are read as most (`ColumnType`) are read directly, anything else and
+        /// any value they would refuse through `Decodable` (`decodeThroughDecoder`), whose
+        /// answer or error stands: the same values either way (tests compare the two).
         func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-            try ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine,
-                             codingPath: [ColumnKey(stringValue: column)]).decode(D.self)
+            let decoder = ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine, column: column)
+            if let kind = ColumnType.of(D.self), let value = decoder.direct(kind, as: D.self) { return value }
+            return try decoder.decode(D.self)
+        }
+
+        /// `decode` through `Decodable` alone.
+        func decodeThroughDecoder<D: Decodable>(column: String, as type: D.Type) throws -> D {
+            try ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine, column: column).decode(D.self)
         }
     }
 
@@ -120,8 +129,35 @@ enum JSONRows {
         let value: Scalar
         let isDate: Bool
         let engine: SQLEngine
-        let codingPath: [any CodingKey]
+        let column: String
+        /// Made when asked for (an error's context): an array for every value read was a
+        /// fifth of reading it.
+        var codingPath: [any CodingKey] { [ColumnKey(stringValue: column)] }
         var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+        /// The value as `D`, of kind `kind`, as `decode` reads it, or nil where this does not
+        /// read it so (`decode` then answers, a value or its error).
+        func direct<D>(_ kind: ColumnType, as type: D.Type) -> D? {
+            switch (kind, value) {
+            case (.string, .string(let text)): return ColumnType.same(text, as: D.self)
+            case (.optionalString, .string(let text)): return ColumnType.same(String?.some(text), as: D.self)
+            case (.optionalString, .null): return ColumnType.same(String?.none, as: D.self)
+            case (.uuid, .string(let text)): return UUID(hyphenated: text).map { ColumnType.same($0, as: D.self) }
+            case (.optionalUUID, .string(let text)): return UUID(hyphenated: text).map { ColumnType.same(UUID?.some($0), as: D.self) }
+            case (.optionalUUID, .null): return ColumnType.same(UUID?.none, as: D.self)
+            case (.date, _) where isDate: return (try? secondsSince2001()).map { ColumnType.same(Date(timeIntervalSinceReferenceDate: $0), as: D.self) }
+            case (.optionalDate, .null): return ColumnType.same(Date?.none, as: D.self)
+            case (.optionalDate, _) where isDate:
+                return (try? secondsSince2001()).map { ColumnType.same(Date?.some(Date(timeIntervalSinceReferenceDate: $0)), as: D.self) }
+            case (.int, .integer(let number)): return Int(exactly: number).map { ColumnType.same($0, as: D.self) }
+            case (.optionalInt, .integer(let number)): return Int(exactly: number).map { ColumnType.same(Int?.some($0), as: D.self) }
+            case (.optionalInt, .null): return ColumnType.same(Int?.none, as: D.self)
+            case (.int64, .integer(let number)): return ColumnType.same(number, as: D.self)
+            case (.optionalInt64, .integer(let number)): return ColumnType.same(Int64?.some(number), as: D.self)
+            case (.optionalInt64, .null): return ColumnType.same(Int64?.none, as: D.self)
+            default: return nil
+            }
+        }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> { throw mismatch(type) }
         func unkeyedContainer() throws -> any UnkeyedDecodingContainer { throw mismatch([Scalar].self) }

@@ -203,6 +203,19 @@ public enum PersonalName {
 
     /// `张**`: the first character kept.
     public static func mask(_ input: String) -> String {
+        // A name of Han characters alone, most names here, is its own compact form and has a
+        // character for each scalar: masked without compacting it (a case read masks one or two).
+        var hanCount = 0
+        for scalar in input.unicodeScalars {
+            guard isHan(scalar) else {
+                hanCount = 0
+                break
+            }
+            hanCount += 1
+        }
+        if hanCount > 0, let first = input.unicodeScalars.first {
+            return String(first) + String(repeating: "*", count: max(1, hanCount - 1))
+        }
         let name = compact(input)
         guard let first = name.first else { return "" }
         return String(first) + String(repeating: "*", count: max(1, name.count - 1))

@@ -130,6 +130,41 @@ struct OtherDocumentTests {
     func nameMask() {
         #expect(PersonalName.mask("张三") == "张*")
         #expect(PersonalName.mask("阿沛·阿旺晋美") == "阿******")
+        #expect(PersonalName.mask(" 张三 ") == "张*")
+        #expect(PersonalName.mask("〇") == "〇*")
+        #expect(PersonalName.mask("") == "")
+    }
+
+    /// A name of Han characters alone is masked without compacting it: the same as compacting it
+    /// first, for every Han range, lengths from 1 to 8, and names with anything else beside them.
+    @Test("a name of Han characters alone masks as its compact form does")
+    func hanNameMask() {
+        let ranges: [ClosedRange<UInt32>] = [0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2EBEF, 0x2EBF0...0x2EE5F,
+                                             0x30000...0x323AF, 0xF900...0xFAFF, 0x2F800...0x2FA1F, 0x3007...0x3007]
+        let others = [" ", "·", ".", "\u{3000}", "\u{0301}", "A", "\u{FF0E}", "\u{00B7}"]
+        var state: UInt64 = 54
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<2_000 {
+            var name = String.UnicodeScalarView()
+            for _ in 0..<(1 + next(8)) {
+                let range = ranges[next(ranges.count)]
+                name.append(Unicode.Scalar(range.lowerBound + UInt32(next(Int(range.upperBound - range.lowerBound) + 1)))!)
+            }
+            var text = String(name)
+            if next(3) == 0 {
+                var scalars = Array(text.unicodeScalars)
+                scalars.insert(contentsOf: others[next(others.count)].unicodeScalars, at: next(scalars.count + 1))
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: scalars)
+                text = String(view)
+            }
+            let compact = PersonalName.compact(text)
+            let expected = compact.first.map { String($0) + String(repeating: "*", count: max(1, compact.count - 1)) } ?? ""
+            #expect(PersonalName.mask(text) == expected, "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
     }
 
     @Test("passport and permit masks keep two characters at each end")

@@ -130,8 +130,7 @@ enum JSONRows {
         let isDate: Bool
         let engine: SQLEngine
         let column: String
-        /// Made when asked for (an error's context): an array for every value read was a
-        /// fifth of reading it.
+        /// Made when asked for (an error's context), not an array for every value read.
         var codingPath: [any CodingKey] { [ColumnKey(stringValue: column)] }
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 

@@ -105,14 +105,18 @@ enum JSONRows {
         /// any value they would refuse through `Decodable` (`decodeThroughDecoder`), whose
         /// answer or error stands: the same values either way (tests compare the two).
         func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-            let decoder = ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine, column: column)
+            let decoder = decoder(column)
             if let kind = ColumnType.of(D.self), let value = decoder.direct(kind, as: D.self) { return value }
             return try decoder.decode(D.self)
         }
 
         /// `decode` through `Decodable` alone.
         func decodeThroughDecoder<D: Decodable>(column: String, as type: D.Type) throws -> D {
-            try ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine, column: column).decode(D.self)
+            try decoder(column).decode(D.self)
+        }
+
+        private func decoder(_ column: String) -> ValueDecoder {
+            ValueDecoder(value: values[column] ?? .null, isDate: dates.contains(column), engine: engine, column: column)
         }
     }
 

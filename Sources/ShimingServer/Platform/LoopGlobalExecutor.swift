@@ -16,8 +16,9 @@ import Synchronization
 /// (`swift_task_switch`), and the runtime cannot take that hop in place from a serial executor:
 /// it queues the task on the loop a second time. Every resumption cost two turns of the loop,
 /// the first of them only to queue the second: about 8 % of the request loops' samples under
-/// PostgreSQL's case read and under SQLite's verification query. Here a global job runs as what it is, a job of the generic executor, so the
-/// runtime continues it in place (as it does on its own thread pool).
+/// PostgreSQL's case read and under SQLite's verification query. Here a global job runs as what
+/// it is, a job of the generic executor, so the runtime continues it in place (as it does on
+/// its own thread pool).
 ///
 /// Jobs of a task executor (`EventLoopExecutor`) and of actors with an executor of their own
 /// are not global jobs and do not come here (a default actor's jobs are, and do).

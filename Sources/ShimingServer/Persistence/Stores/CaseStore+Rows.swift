@@ -48,20 +48,13 @@ extension CaseStore {
 
     // MARK: SQLite's case read
 
-    /// `whole` on SQLite: the case, its documents and its history in three statements (three
-    /// prepared statements cost less than one aggregating them as JSON, which has to be parsed).
-    ///
-    /// On the app's own connections (`DirectSQLiteDatabase`, always, but for a database set up
-    /// otherwise) the statements are fixed text with their values bound directly, and their rows
-    /// are read as `DirectSQLiteRow`s: the mappings (`value(row:)`, `StoredFile(row:)`,
-    /// `transition(row:)`) are then specialised for them, where through `any SQLRow` every
-    /// column was a dynamic call and a look-up of its type's metadata. Every case read of an
-    /// applicant comes here.
-    func wholeOnSQLite(_ id: UUID, documents purpose: String) async throws -> Whole? {
-        guard let sqlite = db as? DirectSQLiteDatabase else {
-            guard let item = try await find(id) else { return nil }
-            return (item, try await SealedFiles.files(of: [id], purpose: purpose, on: db), try await history(of: [id])[id] ?? [])
-        }
+    /// `whole` on the app's own SQLite connections: the case, its documents and its history in
+    /// three statements (three prepared statements cost less than one aggregating them as JSON,
+    /// which has to be parsed), each fixed text with its values bound directly, their rows read
+    /// as `DirectSQLiteRow`s. The mappings (`value(of:)`, `StoredFile(row:)`, `transition(row:)`)
+    /// are then specialised for them, where through `any SQLRow` every column was a dynamic call
+    /// and a look-up of its type's metadata. Every case read of an applicant comes here.
+    func whole(_ id: UUID, documents purpose: String, on sqlite: DirectSQLiteDatabase) async throws -> Whole? {
         let caseID = SQLiteData.text(id.uuidText)
         guard let row = try sqlite.query(Self.sqliteCase, [caseID]).first else { return nil }
         let item = try Self.value(of: row)

@@ -135,7 +135,11 @@ struct CaseStore: Sendable {
     ///   one or a few ids was planned afresh at almost every run (under the submit load, 492
     ///   plans in 541 runs, more time planning than running; now 48 in 492).
     func whole(_ id: UUID, documents purpose: String) async throws -> Whole? {
-        if SQLEngine.of(db) == .sqlite { return try await wholeOnSQLite(id, documents: purpose) }
+        if let sqlite = db as? DirectSQLiteDatabase { return try await whole(id, documents: purpose, on: sqlite) }
+        if SQLEngine.of(db) == .sqlite {
+            guard let item = try await find(id) else { return nil }
+            return (item, try await SealedFiles.files(of: [id], purpose: purpose, on: db), try await history(of: [id])[id] ?? [])
+        }
         guard !db.inTransaction else { return try await wholes([id], documents: purpose)[id] }
         return try await reads.cases.run(WholeRead(id: id, purpose: purpose), all: { [self] batch in try await wholes(batch) })
     }

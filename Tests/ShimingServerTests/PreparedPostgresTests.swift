@@ -171,4 +171,28 @@ struct PreparedPostgresTests {
             }
         }
     }
+
+    @Test("a statement that fails running, by bad data or an outcome not as expected (Shiming's own SQLSTATE, SH001), stays prepared under its name: it is not prepared again at its next run")
+    func failedRunIsKept() async throws {
+        try await withShiming { shiming in
+            try await shiming.db.withConnection { db in
+                let sql = try db.sql()
+                let checks: [(String, @Sendable (Int) -> SQLQueryString)] = [
+                    ("kept_after_data", { "1 / \(bind: $0)::bigint" }),
+                    ("kept_after_outcome", { "CASE WHEN outcome_as_expected(\(bind: $0) <> 0) THEN 1 END" }),
+                ]
+                for (marker, check) in checks {
+                    let statement = { (value: Int) -> SQLQueryString in
+                        "SELECT \(bind: value)::bigint AS \(unsafeRaw: marker), \(check(value)) AS checked"
+                    }
+                    #expect(try await sql.raw(statement(1)).first()?.decode(column: marker, as: Int.self) == 1)
+                    await #expect(throws: (any Error).self) { try await sql.raw(statement(0)).run() }
+                    #expect(try await sql.raw(statement(2)).first()?.decode(column: marker, as: Int.self) == 2)
+                    let found = try await prepared(marker, on: sql)
+                    #expect(found.count == 1, "\(found)")
+                    #expect(found.first.map { $0.runs >= 2 } == true, "\(marker): \(found)")  // (the failed run may not count)
+                }
+            }
+        }
+    }
 }

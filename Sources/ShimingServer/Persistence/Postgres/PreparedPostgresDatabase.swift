@@ -355,11 +355,12 @@ final class PreparedStatementNames: Sendable {
     /// PostgreSQL answers both with an error and nothing tells them apart, so every error
     /// counts but those a statement meets running with its values: bad data (class 22), a
     /// broken rule (23), a rolled-back transaction (40), a lock not available (55), a raised
-    /// exception (P0). A preparation that failed for a passing reason (a transaction already
-    /// failed, 25; a changed table, 0A; a cancelled statement, 57) must not stay remembered.
+    /// exception (P0, or Shiming's own, SH: an outcome not as expected). A preparation that
+    /// failed for a passing reason (a transaction already failed, 25; a changed table, 0A; a
+    /// cancelled statement, 57) must not stay remembered.
     static func refusedPreparing(_ error: PSQLError) -> Bool {
         guard let state = error.serverInfo?[.sqlState] else { return false }
-        return !["22", "23", "40", "55", "P0"].contains(String(state.prefix(2)))
+        return !["22", "23", "40", "55", "P0", "SH"].contains(String(state.prefix(2)))
     }
 }
 

@@ -219,6 +219,33 @@ def consent(client, token, platform_key, platform_id, reference, return_url, ip)
 
 # --- wrk -------------------------------------------------------------------------------------
 
+def query_script(path, keys):
+    """A wrk script sending the URL's query with each of `keys` in turn."""
+    with open(path, "w") as out:
+        out.write("local keys = {" + ", ".join('"Bearer ' + key + '"' for key in keys) + "}\n")
+        out.write("""local sent = 0
+request = function()
+  sent = sent + 1
+  return wrk.format("GET", nil, {["Authorization"] = keys[sent % #keys + 1]})
+end
+""")
+
+
+def write_counts(client):
+    """The server's write counts since it started, from `/metrics` (transactions, the groups they
+    were committed in, the verification queries' write batches)."""
+    status, body = client.send("GET", "/metrics")
+    if status != 200:
+        raise SystemExit(f"GET /metrics answered {status}")
+    text = body.decode()
+    counts = {}
+    for name in ("write_transactions", "write_groups", "verification_query_batches", "verification_query_batches_in_one_statement",
+                 "verification_query_batches_not_as_expected"):
+        match = re.search(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.MULTILINE)
+        counts[name] = int(float(match.group(1))) if match else 0
+    return counts
+
+
 def wrk(url, seconds, connections, threads=2, headers=(), script=None):
     command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for header in headers:

@@ -6,10 +6,10 @@ import Testing
 
 @Suite("Verification queries written in one statement where their outcome is expected")
 struct QueryExpectationTests {
-    @Test("On PostgreSQL a batch whose outcome this instance expects (its grants as last found, the chain's end as last committed here, no key's first call of the minute) is written in one statement, its audit events in it, alike to the long way's; where the outcome is not as expected (the chain moved elsewhere, a grant withdrawn, the allowance reached) nothing of that statement is kept and the long way answers; the chain stays intact. On SQLite every batch goes the long way, with the same answers")
+    @Test("On PostgreSQL a batch whose outcome this instance expects (its grants as last found, the chain's end as last committed here, no key's first call of the minute) is written in one statement, its audit events in it, alike to the long way's; where the outcome is not as expected (the chain moved elsewhere, a grant withdrawn, the allowance reached) nothing of that statement is kept and the long way answers, as it does at once for the batch after such a miss; the chain stays intact. On SQLite every batch goes the long way, with the same answers")
     func writtenAsExpected() async throws {
         let service = FakeIdentityService()
-        try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 16 }) { shiming in
+        try await withShiming(identityService: service, adjust: { $0.platformRatePerMinute = 17 }) { shiming in
             let (key, token, subject) = try await shiming.grantedShopper(service, admin: "admin.expected", phone: "13800138081", reference: "expected")
             let expectations = shiming.app.shiming.queryExpectations
             let postgres = SQLEngine.of(shiming.db) == .postgres
@@ -60,6 +60,10 @@ struct QueryExpectationTests {
             #expect(try await status(subject) == 200)
             #expect(ways(4, 1))
             #expect(try await recorded() == [12, 7, 7])
+            // The batch right after a miss goes the long way at once (`QueryExpectations.attempts`).
+            #expect(try await status(subject) == 200)
+            #expect(ways(4, 1))
+            #expect(try await recorded() == [13, 8, 8])
             #expect(try await status(subject) == 200)
             #expect(ways(5, 1))
 
@@ -70,14 +74,35 @@ struct QueryExpectationTests {
             #expect(try await status(subject) == 404)
             #expect(ways(5, 2))
             #expect(try await [status(subject), status(subject)] == [404, 404])
-            #expect(ways(7, 2))
-            #expect(try await recorded() == [16, 8, 8])
+            #expect(ways(6, 2))
+            #expect(try await recorded() == [17, 9, 9])
 
             // Past the allowance: the count's condition fails the statement; the long way refuses.
             #expect(try await status(subject) == 429)
-            #expect(ways(7, 3))
-            #expect(try await recorded() == [16, 8, 8])
+            #expect(ways(6, 3))
+            #expect(try await recorded() == [17, 9, 9])
             #expect(try await intact())
         }
+    }
+
+    @Test("after the nth batch in a row not as expected, the next 2^(n-1) batches go the long way at once, at most 64; a batch written as expected ends the run of misses")
+    func missesBackOff() {
+        let expectations = QueryExpectations()
+        func skipped() -> Int {
+            var count = 0
+            while !expectations.attempts() { count += 1 }
+            return count
+        }
+        #expect(skipped() == 0)
+        var skips: [Int] = []
+        for _ in 0..<9 {
+            expectations.wrote(asExpected: false)
+            skips.append(skipped())
+        }
+        #expect(skips == [1, 2, 4, 8, 16, 32, 64, 64, 64])
+        expectations.wrote(asExpected: true)
+        expectations.wrote(asExpected: false)
+        #expect(skipped() == 1)
+        #expect(expectations.met == 1 && expectations.unmet == 10)
     }
 }

@@ -152,14 +152,15 @@ extension GrantService {
     /// chain's end as this instance's last commit left it (`WriteGate.statement`). The events
     /// made with the requests are chained here, and the statement checks all of it under the chain's lock
     /// (`Store.countCallsAndRecordQueries`, `expecting`). Nil where the outcome cannot be
-    /// expected, or was not as expected (then nothing of the statement was kept): the batch is
-    /// written the long way.
+    /// expected, or was not as expected (then nothing of the statement was kept), or the batch
+    /// closely follows one that was not (`QueryExpectations.attempts`): the batch is written the
+    /// long way.
     private func recordAsExpected(_ calls: [QueryCall]) async -> [Result<GrantStore.Found?, any Error>]? {
         let (store, expectations) = (store, context.queryExpectations)
         let (now, allowance) = (now, context.configuration.platformRatePerMinute)
         let byKey = Self.grouped(calls.indices, by: { calls[$0].key.id })
         guard store.readsQueriedGrantsInWrite, byKey.allSatisfy({ $0.1.count <= allowance }) else { return nil }
-        guard calls.allSatisfy({ $0.expected != nil }) else { return nil }
+        guard calls.allSatisfy({ $0.expected != nil }), expectations.attempts() else { return nil }
         let grants = calls.map { call -> UUID? in if case .grant(let grant, _)? = call.expected { grant } else { nil } }
         do {
             let found = try await store.gate.statement(on: store.database) { db, end -> ([GrantStore.Found?]?, AuditChainEnd?) in

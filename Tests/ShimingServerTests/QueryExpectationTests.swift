@@ -73,6 +73,7 @@ struct QueryExpectationTests {
             #expect(try await shiming.send(.DELETE, "/api/v1/me/grants/\(grant.id)", headers: shiming.bearer(token)).status == .noContent)
             #expect(try await status(subject) == 404)
             #expect(ways(5, 2))
+            // The first of the next two goes the long way (after the miss), the second is expected as none.
             #expect(try await [status(subject), status(subject)] == [404, 404])
             #expect(ways(6, 2))
             #expect(try await recorded() == [17, 9, 9])

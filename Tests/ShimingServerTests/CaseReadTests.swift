@@ -207,8 +207,8 @@ struct CaseReadTests {
             try await shiming.db.withConnection { db in
                 let store = Store(db, context: context)
                 func kept() async throws -> Set<String> {
-                    Set(try await db.sql().raw("SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT id, account_id%FROM cases%'")
-                        .all().filter { try $0.decode(column: "statement", as: String.self).contains("documents_json") }
+                    Set(try await db.sql().raw("SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT 0 AS part, id, account_id%FROM cases%'")
+                        .all().filter { try $0.decode(column: "statement", as: String.self).contains("file_created_at") }
                         .map { try $0.decode(column: "name", as: String.self) })
                 }
                 try await context.writeGate.writeUntilJustDoubled(on: shiming.db)

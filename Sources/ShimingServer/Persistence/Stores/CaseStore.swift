@@ -125,7 +125,7 @@ struct CaseStore: Sendable {
     /// the read of every case page and API call on one case.
     /// - On SQLite three statements, which run in-process from prepared statements and cost less
     ///   than building and parsing JSON.
-    /// - On PostgreSQL one statement (the children come as JSON columns). Outside a transaction
+    /// - On PostgreSQL one statement (the children as rows of their own, `wholes`). Outside a transaction
     ///   the reads that arrive while one is read wait and are read together in one statement
     ///   (`ReadBatches`): on PostgreSQL each statement costs a round trip and the client's and
     ///   the server's work for it, more than its rows. It is kept prepared and planned afresh
@@ -151,27 +151,6 @@ struct CaseStore: Sendable {
             found[purpose] = try await wholes(batch.filter { $0.purpose == purpose }.map(\.id), documents: purpose)
         }
         return batch.map { found[$0.purpose]?[$0.id] }
-    }
-
-    /// PostgreSQL: the cases of `ids` that exist, with their documents and history, in one statement.
-    private func wholes(_ ids: [UUID], documents purpose: String) async throws -> [UUID: Whole] {
-        let engine = SQLEngine.of(db)
-        let documents = JSONRows.aggregate(StoredFile.columnNames, dates: ["created_at"], from: """
-            stored_files WHERE parent_id = cases.id AND purpose = \(bind: purpose)
-            """, order: "created_at, id", engine: engine)
-        let history = JSONRows.aggregate(Self.transitionColumns, dates: ["at"], from: "case_transitions WHERE case_id = cases.id",
-                                         order: "at, seq", engine: engine)
-        let rows = try await db.sql().planned("""
-            SELECT \(Self.columns), \(documents) AS documents_json, \(history) AS history_json FROM cases WHERE id = ANY((SELECT \(bind: ids))::uuid[])
-            """ as SQLQueryString, forGrowth: growth).all()
-        var wholes: [UUID: Whole] = [:]
-        for row in rows {
-            let item = try Self.value(row: row)
-            wholes[item.id] = (item, try JSONRows.rows(row.value("documents_json"), dates: ["created_at"], engine: engine).map { try StoredFile(row: $0) },
-                               try JSONRows.rows(row.value("history_json"), dates: ["at"], engine: engine).map { try Self.transition(row: $0).transition })
-        }
-        try await keys.load(wholes.values.map(\.0.accountID))
-        return wholes
     }
 
     /// The history of cases, oldest first, by case.

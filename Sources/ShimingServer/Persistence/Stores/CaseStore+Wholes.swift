@@ -9,10 +9,11 @@ extension CaseStore {
     /// columns, each part filling its own and leaving the others null, in binary as every row.
     ///
     /// Until session 56 the children came as two JSON columns built per case (two subplans, a
-    /// JSON object per row, its dates turned into numbers) and parsed back here: for a batch
-    /// of 20 of the read row's cases the server took 0.69 ms a statement, against 0.31 ms for
-    /// this form (pgbench, prepared, one client), and mapping the rows with their JSON was 7.7 %
-    /// of the request loops' samples under the case read.
+    /// JSON object per row, its dates turned into numbers) and parsed back here. Under the case
+    /// read's load the server now runs a batch (14 reads on average) in 0.170 ms instead of
+    /// 0.216 ms; a case read alone costs it about as much as before (pgbench: 0.171 against
+    /// 0.157 ms for one id, 0.24 against 0.41 ms for 14). The case read's rate did not change
+    /// beyond the noise of eight alternated rounds (docs/benchmarks.md, session 56).
     func wholes(_ ids: [UUID], documents purpose: String) async throws -> [UUID: Whole] {
         let wanted = "ANY((SELECT \(bind: ids))::uuid[])" as SQLQueryString
         let rows = try await db.sql().planned("""

@@ -6,7 +6,8 @@ extension CaseStore {
     /// PostgreSQL: the cases of `ids` that exist, with their documents and history, in one
     /// statement of three parts, each row marked by its part: the cases, their documents, their
     /// history, each read by its index with the ids as an array. The parts share one list of
-    /// columns, each part filling its own and leaving the others null, in binary as every row.
+    /// columns, each part filling its own and leaving the others null; the children come as
+    /// plain columns, which the driver reads as it reads any row.
     ///
     /// Until session 56 the children came as two JSON columns built per case (two subplans, a
     /// JSON object per row, its dates turned into numbers) and parsed back here. Under the case

@@ -234,6 +234,42 @@ struct OutboxTests {
         }
     }
 
+    @Test("a run's outcomes are recorded together, each as its own: sent, retried later, failed for good (PostgreSQL: in one statement)")
+    func runOutcomesRecorded() async throws {
+        try await withShiming { shiming in
+            let enqueued = shiming.clock.now()  // the messages' times: this, a second later, two seconds later
+            try await enqueueCodes(3, from: 13800180000, secondsApart: 1, shiming)
+            let sql = try #require(shiming.db as? any SQLDatabase)
+            try await sql.raw("""
+                UPDATE outbox_messages SET attempts = \(bind: Outbox.maxAttempts - 1)
+                WHERE id = (SELECT id FROM outbox_messages ORDER BY created_at DESC LIMIT 1)
+                """).run()
+            let now = shiming.clock.now()
+            let report = try await Outbox(cipher: shiming.app.shiming.cipher).deliverDue(
+                sink: FailingSink(failing: ["13800180001", "13800180002"]), now: now, on: shiming.db, gate: shiming.app.shiming.writeGate,
+                logger: shiming.app.logger)
+            #expect(report == DeliveryReport(sent: 1, retrying: 1, failed: 1))
+            let records = try await OutboxMessageRecord.query(on: shiming.db).sort(\.$createdAt).all()
+            try #require(records.count == 3)
+            let (sent, retrying, failed) = (records[0], records[1], records[2])
+            #expect(sent.status == "sent" && sent.attempts == 1 && sent.lastError == nil && sent.leaseUntil == nil)
+            #expect(sent.sentAt.map { abs($0.timeIntervalSince(now)) < 0.001 } == true)
+            #expect(abs(sent.nextAttemptAt.timeIntervalSince(enqueued)) < 0.001)
+            #expect(retrying.status == "pending" && retrying.attempts == 1 && retrying.leaseUntil == nil && retrying.sentAt == nil)
+            #expect(abs(retrying.nextAttemptAt.timeIntervalSince(now.addingTimeInterval(Outbox.backoff(afterAttempts: 1)))) < 0.001)
+            #expect(retrying.lastError?.contains("refused") == true)
+            #expect(failed.status == "failed" && failed.attempts == Outbox.maxAttempts && failed.leaseUntil == nil && failed.sentAt == nil)
+            #expect(failed.lastError?.contains("refused") == true)
+            #expect(abs(failed.nextAttemptAt.timeIntervalSince(enqueued.addingTimeInterval(2))) < 0.001, "a message failed for good keeps its time")
+            // The retried one is delivered once its time comes; the others are not touched again.
+            shiming.clock.advance(by: Outbox.backoff(afterAttempts: 1))
+            let later = try await Outbox(cipher: shiming.app.shiming.cipher).deliverDue(
+                sink: FailingSink(failing: []), now: shiming.clock.now(), on: shiming.db, gate: shiming.app.shiming.writeGate, logger: shiming.app.logger)
+            #expect(later == DeliveryReport(sent: 1, retrying: 0, failed: 0))
+            #expect(try await Outbox.statusCounts(on: shiming.db) == [.pending: 0, .sending: 0, .sent: 2, .failed: 1])
+        }
+    }
+
     @Test("one recipient's messages are delivered one after another, in their order, among messages to others")
     func oneRecipientInOrder() async throws {
         try await withShiming { shiming in
@@ -373,5 +409,19 @@ final class TracingSink: MessageSink {
         state.withLockedValue { $0.append(Event(to: message.to, text: message.text, started: true)) }
         for _ in 0..<3 { await Task.yield() }
         state.withLockedValue { $0.append(Event(to: message.to, text: message.text, started: false)) }
+    }
+}
+
+/// A sink that refuses the messages to some recipients and takes the others.
+struct FailingSink: MessageSink {
+    struct Refused: Error, CustomStringConvertible {
+        var description: String { "refused (tests)" }
+    }
+    let failing: Set<String>
+
+    var description: String { "failing (tests)" }
+
+    func deliver(_ message: OutgoingMessage, at: Date) async throws {
+        if failing.contains(message.to) { throw Refused() }
     }
 }

@@ -219,14 +219,18 @@ def consent(client, token, platform_key, platform_id, reference, return_url, ip)
 
 # --- wrk -------------------------------------------------------------------------------------
 
-def query_script(path, keys):
-    """A wrk script sending the URL's query with each of `keys` in turn."""
+def query_script(path, keys, subjects=None):
+    """A wrk script sending the URL's query with each of `keys` in turn; with `subjects`, about each of them in turn
+    (each with every key) instead of the URL's one."""
     with open(path, "w") as out:
         out.write("local keys = {" + ", ".join('"Bearer ' + key + '"' for key in keys) + "}\n")
+        out.write("local subjects = {" + ", ".join('"/api/v1/verifications/' + subject + '"' for subject in subjects or []) + "}\n")
         out.write("""local sent = 0
 request = function()
   sent = sent + 1
-  return wrk.format("GET", nil, {["Authorization"] = keys[sent % #keys + 1]})
+  local path = nil
+  if #subjects > 0 then path = subjects[math.floor(sent / #keys) % #subjects + 1] end
+  return wrk.format("GET", path, {["Authorization"] = keys[sent % #keys + 1]})
 end
 """)
 

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 import SQLKit
@@ -249,5 +250,34 @@ struct WriteGateTests {
             try await sweeper.round()
             #expect(pool.writeStatements == before)
         }
+    }
+
+    @Test("the writer's one handle serves every write until the writer shuts down; after that a write is refused, not run")
+    func writerRefusesAfterShutdown() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gate-writer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let writer = try GateWriter.sqlite(path: directory.appendingPathComponent("writer.sqlite").path, threadPool: pool, logger: Logger(label: "writer-test"))
+        let gate = WriteGate(serialises: true, writer: writer)
+        let db = try #require(gate.writerDatabase)
+        try await gate.transaction(on: db) { tx in try await (tx as! any SQLDatabase).raw("CREATE TABLE probe (n INTEGER)").run() }
+        for n in 1...3 {
+            try await gate.transaction(on: db) { tx in try await (tx as! any SQLDatabase).raw("INSERT INTO probe (n) VALUES (\(bind: n))").run() }
+        }
+        let count = try await gate.transaction(on: db) { tx in
+            try await (tx as! any SQLDatabase).raw("SELECT COUNT(*) AS n FROM probe").first()?.decode(column: "n", as: Int.self)
+        }
+        #expect(count == 3)
+
+        await writer.shutdown()
+        #expect(gate.writerDatabase == nil)
+        let ran = NIOLockedValueBox(false)
+        await #expect(throws: GateWriterError.self) {
+            try await gate.transaction(on: db) { _ in ran.withLockedValue { $0 = true } }
+        }
+        #expect(ran.withLockedValue { $0 } == false)
+        try await pool.shutdownGracefully()
     }
 }

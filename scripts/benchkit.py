@@ -104,15 +104,19 @@ def codes_by_phone(messages_path):
     return codes
 
 
+def client_address(i):
+    """The client address the `i`-th applicant of a batch comes from (one of their own, for the per-address limits)."""
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
 def applicants(client, codes_now, count, first_phone):
-    """Registers, confirms and signs in `count` applicants; returns their bearer tokens.
-    `codes_now()` answers the codes delivered so far by phone (the message log, an SMS gateway)."""
+    """Registers, confirms and signs in `count` applicants, the `i`-th from `client_address(i)`; returns their bearer
+    tokens. `codes_now()` answers the codes delivered so far by phone (the message log, an SMS gateway)."""
     phones = [str(first_phone + i) for i in range(count)]
-    address = lambda i: f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
     def register(i):
         status, body = client.call("POST", "/api/v1/accounts", {"phone": phones[i], "password": PASSWORD, "acceptTerms": True,
-                                                                "acceptSensitive": True}, ip=address(i))
+                                                                "acceptSensitive": True}, ip=client_address(i))
         if status != 201:
             raise SystemExit(f"registration answered {status}: {body}")
         return body["id"]
@@ -129,10 +133,10 @@ def applicants(client, codes_now, count, first_phone):
         time.sleep(0.5)
 
     def confirm_and_sign_in(i):
-        status, body = client.call("POST", f"/api/v1/accounts/{ids[i]}/contacts/confirm", {"channel": "sms", "code": codes[phones[i]]}, ip=address(i))
+        status, body = client.call("POST", f"/api/v1/accounts/{ids[i]}/contacts/confirm", {"channel": "sms", "code": codes[phones[i]]}, ip=client_address(i))
         if status != 200:
             raise SystemExit(f"confirmation answered {status}: {body}")
-        status, body = client.call("POST", "/api/v1/sessions", {"login": phones[i], "password": PASSWORD}, ip=address(i))
+        status, body = client.call("POST", "/api/v1/sessions", {"login": phones[i], "password": PASSWORD}, ip=client_address(i))
         if status != 201:
             raise SystemExit(f"sign-in answered {status}: {body}")
         return body["token"]

@@ -92,10 +92,15 @@ class Client:
 
 
 def codes_by_phone(messages_path):
+    """The last code delivered to each phone, from the server's message log. The server appends each line in one
+    write, but a read beside it may see that write's first page without the rest (Linux makes a buffered write
+    visible page by page): a line without its newline is still being written, and is read next time."""
     codes = {}
     try:
         with open(messages_path, encoding="utf-8") as lines:
             for line in lines:
+                if not line.endswith("\n"):
+                    break
                 message = json.loads(line)
                 if message.get("code"):
                     codes[message["to"]] = message["code"]

@@ -127,11 +127,14 @@ class Server:
         return subprocess.run([shiming_bin(), *arguments], env=self.env, input=stdin, text=True, capture_output=True, check=True)
 
     def messages(self):
+        """The messages the server has written to its file sink. A line without its newline is
+        still being written (a read beside the server's one write may see its first page alone),
+        and is left for the next read."""
         path = os.path.join(self.data_dir, "messages.jsonl")
         if not os.path.exists(path):
             return []
         with open(path, encoding="utf-8") as sink:
-            return [json.loads(line) for line in sink if line.strip()]
+            return [json.loads(line) for line in sink if line.endswith("\n") and line.strip()]
 
     def latest_code(self, destination, timeout=10):
         """The newest one-time code sent to a destination, from the file sink."""

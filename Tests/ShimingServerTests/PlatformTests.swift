@@ -483,7 +483,8 @@ struct PlatformAbuseTests {
     @Test("A grant whose claims are none of the application's is answered without opening it: with the application unreadable, the first platform's query answers; the second's, granted the masked name, does not")
     func answersWithoutOpeningTheApplication() async throws {
         let service = FakeIdentityService()
-        try await withShiming(identityService: service) { shiming in
+        // The application is changed below behind the instance's back, and each query must read it: no read kept (`VerificationLookups`).
+        try await withShiming(identityService: service, adjust: { $0.sessionCacheSeconds = 0 }) { shiming in
             let (key, token, subject) = try await shiming.grantedShopper(service, admin: "admin.minimal", phone: "13800138062", reference: "minimal",
                                                                          claims: ["verified", "program"])
             let admin = try await shiming.staff([.admin], username: "admin.minimal.two")

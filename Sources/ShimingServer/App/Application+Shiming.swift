@@ -51,6 +51,9 @@ public final class ShimingContext: Sendable {
     let sessions: RecentLookups<(Account, Session)>
     /// Recent platform key lookups (for as long as session lookups).
     let platformKeys: PlatformKeyCache
+    /// Recent reads of the verification query (for as long as session lookups, while no write
+    /// but the queries' own records has ended here).
+    let verifications: VerificationLookups
     /// The verification queries' writes, in batches (`GrantService.recordQueries`).
     let queryCalls: Batcher<QueryCall, GrantStore.Found?>
     /// What the verification queries last found, for writing a batch in one statement.
@@ -81,6 +84,7 @@ public final class ShimingContext: Sendable {
         self.consents = consents
         sessions = RecentLookups(lifetime: TimeInterval(configuration.sessionCacheSeconds))
         platformKeys = PlatformKeyCache(lifetime: TimeInterval(configuration.sessionCacheSeconds))
+        verifications = VerificationLookups(lifetime: TimeInterval(configuration.sessionCacheSeconds))
     }
 }
 

@@ -31,10 +31,12 @@ struct Store: Sendable {
     /// (`WriteGate.transaction`), and costs PostgreSQL's write chain no savepoint.
     /// `locksChainItself`: `body`'s first statement takes the audit chain's lock
     /// (`AuditChainTail.awaitingLock`). `footprint`: the rows `body` reads or writes that
-    /// another transaction may write, as keys (`WriteGate.transaction`).
+    /// another transaction may write, as keys (`WriteGate.transaction`). `changesLookups`: false
+    /// for the verification queries' records alone (`WriteGate.changes`).
     func transaction<T: Sendable>(repeatable: Bool = false, locksChainItself: Bool = false, footprint: Set<String>? = nil,
-                                  _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await gate.transaction(on: database, repeatable: repeatable, locksChainItself: locksChainItself, footprint: footprint) { [self] tx in
+                                  changesLookups: Bool = true, _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
+        try await gate.transaction(on: database, repeatable: repeatable, locksChainItself: locksChainItself, footprint: footprint,
+                                   changesLookups: changesLookups) { [self] tx in
             try await body(on(tx))
         }
     }

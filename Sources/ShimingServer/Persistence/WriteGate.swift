@@ -23,6 +23,7 @@ public final class WriteGate: Sendable {
     private let group: GroupCommit?
     private let writer: GateWriter?
     private let ended = Atomic<Int>(0)
+    private let changed = Atomic<Int>(0)
 
     /// Creates a gate; `serialises` is true for SQLite. With a `writer`, transactions run
     /// there, instead of on the database they are called with, in groups.
@@ -49,6 +50,10 @@ public final class WriteGate: Sendable {
     /// its commit (or rollback) is done and before its caller goes on: what was read before a
     /// change of this count may be out of date (`ShimingContext.sessions`).
     var writes: Int { ended.load(ordering: .acquiring) }
+    /// `writes` but for the verification queries' own records (`changesLookups: false`: their
+    /// counts, notes and audit events, which no lookup reads), counted alike: the stamp of the
+    /// lookups that the queries' writes must not end (`ShimingContext.verifications`).
+    var changes: Int { changed.load(ordering: .acquiring) }
     /// How many times `writes` has doubled (`growth(of:)`): a statement whose plan depends on
     /// how large its tables are is planned afresh at each step (`PlannedAsDataGrows`).
     var growth: Int { Self.growth(of: writes) }
@@ -60,7 +65,7 @@ public final class WriteGate: Sendable {
     /// Runs `body` admitted through the gate, without opening a transaction (for bulk writers
     /// that manage their own, e.g. the roster import on one SQLite connection).
     public func exclusive<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        defer { ended.add(1, ordering: .releasing) }
+        defer { end(changesLookups: true) }
         guard let serial else { return try await body() }
         return try await serial.run(body)
     }
@@ -76,15 +81,17 @@ public final class WriteGate: Sendable {
     /// more is safe. Of two such bodies one after the other in a group with no key in common,
     /// the first one's queued writes go with the second one's first statement on PostgreSQL,
     /// which would not have read what they change (`GroupCommit`).
+    /// `changesLookups`: false for the verification queries' records alone (`changes`).
     @discardableResult
     public func transaction<T: Sendable>(
         on db: any Database,
         repeatable: Bool = false,
         locksChainItself: Bool = false,
         footprint: Set<String>? = nil,
+        changesLookups: Bool = true,
         _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
-        defer { ended.add(1, ordering: .releasing) }
+        defer { end(changesLookups: changesLookups) }
         guard let group else {
             return try await db.transaction { try await body($0) }
         }
@@ -97,12 +104,20 @@ public final class WriteGate: Sendable {
     /// round trip where a transaction of it is three (`BEGIN`, it, `COMMIT`). `body` is given
     /// the audit chain's end as this instance's last commit left it (nil: not known, as after a
     /// failed one; its statement must check it under the chain's lock), and answers the end its
-    /// statement left (nil: not known).
-    func statement<T: Sendable>(on db: any Database,
+    /// statement left (nil: not known). `changesLookups` as for `transaction`.
+    func statement<T: Sendable>(on db: any Database, changesLookups: Bool = true,
                                 _ body: @escaping @Sendable (any Database, AuditChainEnd?) async throws -> (T, AuditChainEnd?)) async throws -> T {
-        defer { ended.add(1, ordering: .releasing) }
+        defer { end(changesLookups: changesLookups) }
         guard let group else { return try await body(db, nil).0 }
         return try await group.alone(on: try writer?.database() ?? db, lock: serial, body)
+    }
+}
+
+extension WriteGate {
+    /// Counts a write that has ended (committed or rolled back), before its caller goes on.
+    private func end(changesLookups: Bool) {
+        if changesLookups { changed.add(1, ordering: .releasing) }
+        ended.add(1, ordering: .releasing)
     }
 }
 

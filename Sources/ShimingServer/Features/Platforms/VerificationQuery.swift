@@ -33,13 +33,14 @@ enum ClaimValue: Sendable, Equatable, Codable {
 struct QueryCall: Sendable {
     let platform: UUID
     let key: PlatformKey
-    /// The grant in force the answer is read under: read before the write, or to be read in it
-    /// (`Store.readsQueriedGrantsInWrite`). A call without one is counted all the same, and
-    /// answered 404.
+    /// The grant in force the answer is read under: read before the write, kept from a query
+    /// before (`VerificationLookups`), or to be read in the write (`Store.readsQueriedGrantsInWrite`).
+    /// A call without one is counted all the same, and answered 404.
     let grant: GrantStore.QueriedGrant
     let ip: String?
-    /// What this instance expects the call's write to find (`QueryExpectations`), made with the
-    /// request (nil: nothing expected; only where the grant is read in the write).
+    /// What this instance expects the call's write to find (`QueryExpectations`, or the grant
+    /// known), made with the request (nil: nothing expected; only on PostgreSQL, where the
+    /// batch's write may be one statement).
     let expected: Expected?
 
     enum Expected: Sendable {
@@ -97,22 +98,30 @@ extension GrantService {
     ///
     /// The grant and the verification are read in the write's statement on PostgreSQL (one
     /// stage for the query to wait through, not two), and before it, in parallel with other
-    /// queries, on SQLite (`Store.readsQueriedGrantsInWrite`). The answer is made from what was
-    /// read, after the write.
+    /// queries, on SQLite (`Store.readsQueriedGrantsInWrite`); or taken from what a query about
+    /// the same subject read a moment ago (`ShimingContext.verifications`), whose grant the
+    /// write checks all the same. The answer is made from what was read, after the write.
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
-        let store = store
+        let (store, now, lookups) = (store, now, context.verifications)
         let readInWrite = store.readsQueriedGrantsInWrite
+        let stamp = context.writeGate.changes  // before the read, so a change ending during it makes the read unusable later
         let grant: GrantStore.QueriedGrant
+        var reads = true  // whether the grant found is read for this query (and then kept)
         if subject.count > 100 {
-            grant = .known(nil)
+            (grant, reads) = (.known(nil), false)
+        } else if let kept = lookups.find(platform: platform.id, subject: subject, at: now, stamp: stamp) {
+            (grant, reads) = (.known(kept), false)
         } else if readInWrite {
             grant = .toRead(GrantStore.InForceRead(platform: platform.id, subject: subject, programs: platform.programs, now: now))
         } else {
             grant = .known(try await store.grants.inForceWithVerification(platform: platform.id, subject: subject, programs: platform.programs, at: now))
         }
-        let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip, expected: readInWrite ? expected(grant, key: key, ip: ip) : nil)
+        let call = QueryCall(platform: platform.id, key: key, grant: grant, ip: ip,
+                             expected: readInWrite ? expected(grant, platform: platform.id, key: key, ip: ip) : nil)
         guard let found = try await context.queryCalls.run(call, body: { calls in await self.recordQueries(calls) })?.queried()
         else { throw CommonErrors.notFound }
+        // Kept once the write has found the grant in force.
+        if reads { lookups.keep(found, platform: platform.id, subject: subject, at: now, stamp: stamp) }
         try await store.keys.load([found.accountID])
         return try answer(claims: found.claims, verification: found.verified)
     }
@@ -133,15 +142,18 @@ extension GrantService {
     }
 
     /// What a query's write is expected to find, where its grant is read in the write: the
-    /// grant last found for the platform's subject (`QueryExpectations`) with the query's audit
+    /// grant known (kept from a query before, or none for a subject too long to read), or the
+    /// one last found for the platform's subject (`QueryExpectations`); with the query's audit
     /// event under it, made here rather than by the writer of the batch.
-    private func expected(_ grant: GrantStore.QueriedGrant, key: PlatformKey, ip: String?) -> QueryCall.Expected? {
-        guard case .toRead(let read) = grant else { return .noGrant }  // (a subject too long to read)
-        return context.queryExpectations.grant(platform: read.platform, subject: read.subject).map { found in
-            found.map {
-                .grant($0, AuditEvent.Unchained("verification.queried", actor: .platform(read.platform), subject: Self.subject($0), ip: ip,
-                                                details: ["key": key.id.lowercasedText], at: now))
-            } ?? .noGrant
+    private func expected(_ grant: GrantStore.QueriedGrant, platform: UUID, key: PlatformKey, ip: String?) -> QueryCall.Expected? {
+        let (now, key) = (now, key.id.lowercasedText)
+        let queried = { (grant: UUID) -> QueryCall.Expected in
+            .grant(grant, AuditEvent.Unchained("verification.queried", actor: .platform(platform), subject: Self.subject(grant), ip: ip,
+                                               details: ["key": key], at: now))
+        }
+        switch grant {
+        case .known(let found): return found.map { queried($0.id) } ?? .noGrant
+        case .toRead(let read): return context.queryExpectations.grant(platform: read.platform, subject: read.subject).map { $0.map(queried) ?? .noGrant }
         }
     }
 
@@ -163,7 +175,7 @@ extension GrantService {
         guard calls.allSatisfy({ $0.expected != nil }), expectations.attempts() else { return nil }
         let grants = calls.map { call -> UUID? in if case .grant(let grant, _)? = call.expected { grant } else { nil } }
         do {
-            let found = try await store.gate.statement(on: store.database) { db, end -> ([GrantStore.Found?]?, AuditChainEnd?) in
+            let found = try await store.gate.statement(on: store.database, changesLookups: false) { db, end -> ([GrantStore.Found?]?, AuditChainEnd?) in
                 guard let end else { return (nil, nil) }  // not known: the long way takes the lock and reads it
                 var (events, last) = ([AuditEvent](), end)
                 for call in calls {
@@ -198,7 +210,7 @@ extension GrantService {
         let window = PlatformService.window(now)
         do {
             // Its first statement (the count) takes the audit chain's lock when the batch commits alone.
-            return try await store.transaction(locksChainItself: true) { tx in
+            return try await store.transaction(locksChainItself: true, changesLookups: false) { tx in
                 var admitted = [Bool](repeating: false, count: calls.count)
                 let byKey = Self.grouped(calls.indices, by: { calls[$0].key.id })
                 let (counts, together, found) = try await tx.countCallsAndRecordQueries(

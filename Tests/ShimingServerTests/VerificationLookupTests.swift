@@ -1,0 +1,76 @@
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+@testable import ShimingServer
+
+@Suite("The verification query's reads kept for a moment")
+struct VerificationLookupTests {
+    @Test("A query's grant and verification are reused for at most SHIMING_SESSION_CACHE_SECONDS and while no write but the queries' own records has ended on this instance, never when 0; a grant withdrawn behind the instance's back is refused by the next query all the same, and every query is counted and audited")
+    func keptForAMoment() async throws {
+        let service = FakeIdentityService()
+        for seconds in [1, 0] {
+            try await withShiming(identityService: service, adjust: { $0.sessionCacheSeconds = seconds }) { shiming in
+                let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.kept", phone: "13800138091", reference: "kept")
+                let audited = try await shiming.queriesAudited()
+                /// The query's answer (nil: not 200).
+                func verified() async throws -> Bool? {
+                    let response = try await shiming.query(key, subject)
+                    return response.status == .ok ? try response.json(VerificationReply.self).verified : nil
+                }
+                /// Changes the person's verification as another instance would: not through this one.
+                func elsewhere(_ statement: SQLQueryString) async throws {
+                    try await shiming.db.sql().raw(statement).run()
+                }
+                #expect(try await verified() == true)
+
+                // The verification ends elsewhere: seen once the kept read is a lifetime old.
+                try await elsewhere("UPDATE cases SET expires_at = \(bind: shiming.clock.now()) WHERE state = 'verified'")
+                if seconds > 0 {
+                    #expect(try await verified() == true, "reused within its lifetime: the queries' own writes do not end it")
+                    #expect(try await verified() == true)
+                    shiming.clock.advance(by: TimeInterval(seconds))
+                }
+                #expect(try await verified() == false)
+
+                // Renewed elsewhere: seen at once after any other write of this instance.
+                try await elsewhere("UPDATE cases SET expires_at = \(bind: shiming.clock.now().addingTimeInterval(86_400 * 365)) WHERE state = 'verified'")
+                if seconds > 0 {
+                    #expect(try await verified() == false, "reused")
+                    _ = try await shiming.staff([.reviewer], username: "reviewer.kept")  // a write here
+                }
+                #expect(try await verified() == true)
+
+                // The grant withdrawn elsewhere: the query's write finds it no longer in force.
+                try await elsewhere("UPDATE grants SET revoked_at = \(bind: shiming.clock.now())")
+                #expect(try await verified() == nil)
+                #expect(try await verified() == nil)
+
+                // Every answered query audited, kept read or not; the refused ones not.
+                #expect(try await shiming.queriesAudited() - audited == (seconds > 0 ? 6 : 3))
+                if case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) {} else { Issue.record("audit chain broken") }
+            }
+        }
+    }
+
+    @Test("A kept read is not used once its verification has expired, nor for another platform's subject of the same name")
+    func keptReadsBounds() async throws {
+        let service = FakeIdentityService()
+        try await withShiming(identityService: service) { shiming in
+            let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.bounds", phone: "13800138092", reference: "bounds")
+            let lookups = VerificationLookups(lifetime: 60)
+            let (platform, other, now) = (UUID(), UUID(), shiming.clock.now())
+            let verification = AnsweredVerification(id: UUID(), program: "e-commerce", dataSealed: "", identityCode: nil, decidedBy: "system",
+                                                    verifiedAt: now, expiresAt: now.addingTimeInterval(10))
+            let found = GrantStore.Queried(id: UUID(), accountID: UUID(), claims: [.verified], verified: verification)
+            lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
+            #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == found)
+            #expect(lookups.find(platform: other, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == nil)
+            #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 4) == nil)
+            lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
+            #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(10), stamp: 3) == nil)
+            // The app's own query still answers from the database.
+            #expect(try await shiming.query(key, subject).status == .ok)
+        }
+    }
+}

@@ -12,7 +12,12 @@ struct VerificationLookupTests {
         for seconds in [1, 0] {
             try await withShiming(identityService: service, adjust: { $0.sessionCacheSeconds = seconds }) { shiming in
                 let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.kept", phone: "13800138091", reference: "kept")
-                let audited = try await shiming.queriesAudited()
+                /// Every key's calls counted so far, in every minute's window.
+                func counted() async throws -> Int {
+                    try await shiming.db.sql().raw("SELECT COALESCE(CAST(SUM(count) AS BIGINT), 0) AS calls FROM platform_rate_windows")
+                        .first()?.decode(column: "calls", as: Int.self) ?? 0
+                }
+                let (audited, calls) = (try await shiming.queriesAudited(), try await counted())
                 /// The query's answer (nil: not 200).
                 func verified() async throws -> Bool? {
                     let response = try await shiming.query(key, subject)
@@ -46,31 +51,29 @@ struct VerificationLookupTests {
                 #expect(try await verified() == nil)
                 #expect(try await verified() == nil)
 
-                // Every answered query audited, kept read or not; the refused ones not.
+                // Every query counted, kept read or not; every answered one audited, the refused ones not.
+                #expect(try await counted() - calls == (seconds > 0 ? 8 : 5))
                 #expect(try await shiming.queriesAudited() - audited == (seconds > 0 ? 6 : 3))
                 if case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) {} else { Issue.record("audit chain broken") }
             }
         }
     }
 
-    @Test("A kept read is not used once its verification has expired, nor for another platform's subject of the same name")
-    func keptReadsBounds() async throws {
-        let service = FakeIdentityService()
-        try await withShiming(identityService: service) { shiming in
-            let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.bounds", phone: "13800138092", reference: "bounds")
-            let lookups = VerificationLookups(lifetime: 60)
-            let (platform, other, now) = (UUID(), UUID(), shiming.clock.now())
-            let verification = AnsweredVerification(id: UUID(), program: "e-commerce", dataSealed: "", identityCode: nil, decidedBy: "system",
-                                                    verifiedAt: now, expiresAt: now.addingTimeInterval(10))
-            let found = GrantStore.Queried(id: UUID(), accountID: UUID(), claims: [.verified], verified: verification)
-            lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
-            #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == found)
-            #expect(lookups.find(platform: other, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == nil)
-            #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 4) == nil)
-            lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
-            #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(10), stamp: 3) == nil)
-            // The app's own query still answers from the database.
-            #expect(try await shiming.query(key, subject).status == .ok)
-        }
+    @Test("A kept read serves its platform's subject alone, under the stamp it was kept with, until its verification expires")
+    func keptReadsBounds() {
+        let lookups = VerificationLookups(lifetime: 60)
+        let (platform, other, now, subject) = (UUID(), UUID(), Date(timeIntervalSince1970: 1_796_000_000), "sub_bounds")
+        let verification = AnsweredVerification(id: UUID(), program: "e-commerce", dataSealed: "", identityCode: nil, decidedBy: "system",
+                                                verifiedAt: now, expiresAt: now.addingTimeInterval(10))
+        let found = GrantStore.Queried(id: UUID(), accountID: UUID(), claims: [.verified], verified: verification)
+        lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
+        #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == found)
+        #expect(lookups.find(platform: other, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == nil)
+        #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 4) == nil)
+        lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
+        #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(10), stamp: 3) == nil)
+        let none = VerificationLookups(lifetime: 0)  // SHIMING_SESSION_CACHE_SECONDS=0: nothing kept
+        none.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
+        #expect(none.find(platform: platform, subject: subject, at: now, stamp: 3) == nil)
     }
 }

@@ -234,24 +234,20 @@ def query_script(path, keys, subjects=None):
     with open(path, "w") as out:
         out.write("local keys = {" + ", ".join('"Bearer ' + key + '"' for key in keys) + "}\n")
         out.write("local subjects = {" + ", ".join('"/api/v1/verifications/' + subject + '"' for subject in subjects or []) + "}\n")
-        # Each distinct request is formatted once and sent again as it is, so that wrk's Lua spends no more on a
-        # request than its static route does on one without a script.
-        out.write("""local sent = 0
-local formatted = {}
+        # Every request is formatted once, in `init` (after wrk has set the Host header), and sent in turn, so that
+        # wrk's Lua spends no more on a request than its static route does on one without a script.
+        out.write("""local requests = {}
+local sent = 0
+function init(args)
+  local paths = subjects
+  if #paths == 0 then paths = {wrk.path} end
+  for _, path in ipairs(paths) do
+    for _, key in ipairs(keys) do table.insert(requests, wrk.format("GET", path, {["Authorization"] = key})) end
+  end
+end
 request = function()
   sent = sent + 1
-  local key = sent % #keys + 1
-  local subject = 0
-  if #subjects > 0 then subject = math.floor(sent / #keys) % #subjects end
-  local n = subject * #keys + key
-  local request = formatted[n]
-  if request == nil then
-    local path = nil
-    if #subjects > 0 then path = subjects[subject + 1] end
-    request = wrk.format("GET", path, {["Authorization"] = keys[key]})
-    formatted[n] = request
-  end
-  return request
+  return requests[sent % #requests + 1]
 end
 """)
 

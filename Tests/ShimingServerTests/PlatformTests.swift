@@ -130,11 +130,12 @@ extension TestShiming {
         return (key, token, subject)
     }
 
-    /// The platform calls counted in the current minute's window (every key's).
-    func callsCounted() async throws -> Int {
+    /// The platform calls counted in the current minute's window (every key's), or in every window.
+    func callsCounted(inEveryWindow: Bool = false) async throws -> Int {
         let window = Int64(clock.now().timeIntervalSince1970) / 60
+        let which: SQLQueryString = inEveryWindow ? "" : " WHERE window_start = \(bind: window)"
         return try await db.sql().raw("""
-            SELECT COALESCE(CAST(SUM(count) AS BIGINT), 0) AS calls FROM platform_rate_windows WHERE window_start = \(bind: window)
+            SELECT COALESCE(CAST(SUM(count) AS BIGINT), 0) AS calls FROM platform_rate_windows\(which)
             """).first()?.decode(column: "calls", as: Int.self) ?? 0
     }
 

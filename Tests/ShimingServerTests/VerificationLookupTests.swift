@@ -12,12 +12,7 @@ struct VerificationLookupTests {
         for seconds in [1, 0] {
             try await withShiming(identityService: service, adjust: { $0.sessionCacheSeconds = seconds }) { shiming in
                 let (key, _, subject) = try await shiming.grantedShopper(service, admin: "admin.kept", phone: "13800138091", reference: "kept")
-                /// Every key's calls counted so far, in every minute's window.
-                func counted() async throws -> Int {
-                    try await shiming.db.sql().raw("SELECT COALESCE(CAST(SUM(count) AS BIGINT), 0) AS calls FROM platform_rate_windows")
-                        .first()?.decode(column: "calls", as: Int.self) ?? 0
-                }
-                let (audited, calls) = (try await shiming.queriesAudited(), try await counted())
+                let (audited, calls) = (try await shiming.queriesAudited(), try await shiming.callsCounted(inEveryWindow: true))
                 /// The query's answer (nil: not 200).
                 func verified() async throws -> Bool? {
                     let response = try await shiming.query(key, subject)
@@ -52,7 +47,7 @@ struct VerificationLookupTests {
                 #expect(try await verified() == nil)
 
                 // Every query counted, kept read or not; every answered one audited, the refused ones not.
-                #expect(try await counted() - calls == (seconds > 0 ? 8 : 5))
+                #expect(try await shiming.callsCounted(inEveryWindow: true) - calls == (seconds > 0 ? 8 : 5))
                 #expect(try await shiming.queriesAudited() - audited == (seconds > 0 ? 6 : 3))
                 if case .intact = try await AuditLog.verify(key: shiming.auditKey.key, on: shiming.db) {} else { Issue.record("audit chain broken") }
             }

@@ -54,21 +54,34 @@ struct VerificationLookupTests {
         }
     }
 
-    @Test("A kept read serves its platform's subject alone, under the stamp it was kept with, until its verification expires")
+    @Test("A kept read serves its platform's subject alone, under the stamp it was kept with, until its verification expires; its answer serves a write that found what was kept, on the day it was made")
     func keptReadsBounds() {
         let lookups = VerificationLookups(lifetime: 60)
         let (platform, other, now, subject) = (UUID(), UUID(), Date(timeIntervalSince1970: 1_796_000_000), "sub_bounds")
         let verification = AnsweredVerification(id: UUID(), program: "e-commerce", dataSealed: "", identityCode: nil, decidedBy: "system",
                                                 verifiedAt: now, expiresAt: now.addingTimeInterval(10))
-        let found = GrantStore.Queried(id: UUID(), accountID: UUID(), claims: [.verified], verified: verification)
-        lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
-        #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == found)
+        let found = GrantStore.Queried(id: UUID(), accountID: UUID(), claims: [.verified, .ageOver18], verified: verification)
+        let answer = VerificationAnswer(verified: true, level: "document", verifiedAt: now, claims: ["verified": .bool(true), "ageOver18": .bool(true)])
+        let today = GrantService.day(now)
+        let kept = VerificationLookups.Kept(found: found, answer: answer, day: today)
+        lookups.keep(kept, platform: platform, subject: subject, at: now, stamp: 3)
+        #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == kept)
         #expect(lookups.find(platform: other, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == nil)
         #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 4) == nil)
-        lookups.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
+        lookups.keep(kept, platform: platform, subject: subject, at: now, stamp: 3)
         #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(10), stamp: 3) == nil)
+
+        // The answer kept serves the grant and verification it was made from, on its day alone.
+        #expect(kept.answer(for: found, on: today) == answer)
+        #expect(kept.answer(for: found, on: GrantService.day(now.addingTimeInterval(86_400))) == nil, "age claims are the day's")
+        let claimsChanged = GrantStore.Queried(id: found.id, accountID: found.accountID, claims: [.verified], verified: verification)
+        #expect(kept.answer(for: claimsChanged, on: today) == nil)
+        var renewed = verification
+        renewed.expiresAt = now.addingTimeInterval(86_400 * 365)
+        #expect(kept.answer(for: GrantStore.Queried(id: found.id, accountID: found.accountID, claims: found.claims, verified: renewed), on: today) == nil)
+
         let none = VerificationLookups(lifetime: 0)  // SHIMING_SESSION_CACHE_SECONDS=0: nothing kept
-        none.keep(found, platform: platform, subject: subject, at: now, stamp: 3)
+        none.keep(kept, platform: platform, subject: subject, at: now, stamp: 3)
         #expect(none.find(platform: platform, subject: subject, at: now, stamp: 3) == nil)
     }
 }

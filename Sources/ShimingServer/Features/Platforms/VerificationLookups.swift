@@ -1,4 +1,5 @@
 import Foundation
+import IdentityRules
 
 /// What the verification query last read for a platform's subject (the grant in force with the
 /// verification the platform accepts, `GrantStore.Queried`), kept for a short while so that the
@@ -14,10 +15,28 @@ import Foundation
 ///
 /// Whether the grant is still in force is not taken from it: each query's write checks that
 /// (`Store.countCallsAndRecordQueries`), so a grant withdrawn anywhere is refused by the very
-/// next query, 404, as before. What is kept is what the database holds: the application stays
-/// sealed, and is opened only to make each answer, as when it is read.
+/// next query, 404, as before.
+///
+/// The answer made from the read is kept with it (`Kept`), for the day it was made on (its age
+/// claims are that day's), and serves the next queries whose write found the very grant and
+/// verification kept. It holds the claims the grant discloses to the platform and nothing more:
+/// the application stays sealed, as in the database, and is not kept opened.
 final class VerificationLookups: Sendable {
-    private let lookups: RecentLookups<GrantStore.Queried>
+    /// A read kept, and the answer made from it.
+    struct Kept: Sendable, Equatable {
+        let found: GrantStore.Queried
+        let answer: VerificationAnswer
+        /// The day (China's) the answer was made on.
+        let day: CivilDate
+
+        /// The answer kept, for a query whose write found `found` on `day`; nil where it found
+        /// something else, or on another day (the answer is then made afresh).
+        func answer(for found: GrantStore.Queried, on day: CivilDate) -> VerificationAnswer? {
+            found == self.found && day == self.day ? answer : nil
+        }
+    }
+
+    private let lookups: RecentLookups<Kept>
 
     init(lifetime: TimeInterval, capacity: Int = 4_096) {
         lookups = RecentLookups(lifetime: lifetime, capacity: capacity)
@@ -25,15 +44,16 @@ final class VerificationLookups: Sendable {
 
     /// The kept read of `subject` for `platform`, if still usable at `now` under `stamp`
     /// (`WriteGate.changes`, read now).
-    func find(platform: UUID, subject: String, at now: Date, stamp: Int) -> GrantStore.Queried? {
-        lookups.find(Self.key(platform, subject), at: now, stamp: stamp) { found in
-            found.verified?.expiresAt.map { $0 > now } ?? true
+    func find(platform: UUID, subject: String, at now: Date, stamp: Int) -> Kept? {
+        lookups.find(Self.key(platform, subject), at: now, stamp: stamp) { kept in
+            kept.found.verified?.expiresAt.map { $0 > now } ?? true
         }
     }
 
-    /// Keeps a grant in force the query found, read at `now` under `stamp` (read before the read started).
-    func keep(_ found: GrantStore.Queried, platform: UUID, subject: String, at now: Date, stamp: Int) {
-        lookups.keep(found, for: Self.key(platform, subject), at: now, stamp: stamp)
+    /// Keeps a grant in force the query found, read at `now` under `stamp` (read before the read
+    /// started), with the answer made from it.
+    func keep(_ kept: Kept, platform: UUID, subject: String, at now: Date, stamp: Int) {
+        lookups.keep(kept, for: Self.key(platform, subject), at: now, stamp: stamp)
     }
 
     private static func key(_ platform: UUID, _ subject: String) -> String {

@@ -100,17 +100,19 @@ extension GrantService {
     /// stage for the query to wait through, not two), and before it, in parallel with other
     /// queries, on SQLite (`Store.readsQueriedGrantsInWrite`); or taken from what a query about
     /// the same subject read a moment ago (`ShimingContext.verifications`), whose grant the
-    /// write checks all the same. The answer is made from what was read, after the write.
+    /// write checks all the same. The answer is made from what was read, after the write, or is
+    /// the one kept with the read where the write found what was kept, on the same day.
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let (store, now, lookups) = (store, now, context.verifications)
-        let readInWrite = store.readsQueriedGrantsInWrite
+        let (readInWrite, today) = (store.readsQueriedGrantsInWrite, Self.day(now))
         let stamp = context.writeGate.changes  // before the read, so a change ending during it makes the read unusable later
         let grant: GrantStore.QueriedGrant
         var reads = true  // whether the grant found is read for this query (and then kept)
+        var kept: VerificationLookups.Kept?
         if subject.count > 100 {
             (grant, reads) = (.known(nil), false)
-        } else if let kept = lookups.find(platform: platform.id, subject: subject, at: now, stamp: stamp) {
-            (grant, reads) = (.known(kept), false)
+        } else if let found = lookups.find(platform: platform.id, subject: subject, at: now, stamp: stamp) {
+            (grant, reads, kept) = (.known(found.found), false, found)
         } else if readInWrite {
             grant = .toRead(GrantStore.InForceRead(platform: platform.id, subject: subject, programs: platform.programs, now: now))
         } else {
@@ -120,10 +122,17 @@ extension GrantService {
                              expected: readInWrite ? expected(grant, platform: platform.id, key: key, ip: ip) : nil)
         guard let found = try await context.queryCalls.run(call, body: { calls in await self.recordQueries(calls) })?.queried()
         else { throw CommonErrors.notFound }
-        // Kept once the write has found the grant in force.
-        if reads { lookups.keep(found, platform: platform.id, subject: subject, at: now, stamp: stamp) }
+        if let answer = kept?.answer(for: found, on: today) { return answer }
         try await store.keys.load([found.accountID])
-        return try answer(claims: found.claims, verification: found.verified)
+        let answer = try answer(claims: found.claims, verification: found.verified, on: today)
+        // Kept once the write has found the grant in force.
+        if reads { lookups.keep(.init(found: found, answer: answer, day: today), platform: platform.id, subject: subject, at: now, stamp: stamp) }
+        return answer
+    }
+
+    /// The day (China's) whose age claims an answer made at `now` gives.
+    static func day(_ now: Date) -> CivilDate {
+        CivilDate(unixSeconds: Int64(now.timeIntervalSince1970))
     }
 
     /// The write of a batch of verification queries; for each, the grant (with the
@@ -274,11 +283,12 @@ extension GrantService {
     /// The answer a grant allows, from the person's verification in force.
     func answer(_ grant: Grant, platform: Platform, in tx: Store) async throws -> VerificationAnswer {
         let verified = try await verifiedCase(account: grant.accountID, platform: platform, in: tx)
-        return try answer(claims: grant.claims, verification: verified.map(AnsweredVerification.init))
+        return try answer(claims: grant.claims, verification: verified.map(AnsweredVerification.init), on: Self.day(now))
     }
 
-    /// The answer a grant of `claims` allows, from the verification the platform accepts (nil: none).
-    func answer(claims granted: [PlatformClaim], verification item: AnsweredVerification?) throws -> VerificationAnswer {
+    /// The answer a grant of `claims` allows on `today`, from the verification the platform
+    /// accepts (nil: none).
+    func answer(claims granted: [PlatformClaim], verification item: AnsweredVerification?, on today: CivilDate) throws -> VerificationAnswer {
         guard let item, let program = context.programs[item.program] else {
             return VerificationAnswer(verified: false, claims: granted.contains(.verified) ? ["verified": .bool(false)] : [:])
         }
@@ -287,7 +297,6 @@ extension GrantService {
         // `verified`, `program`, `expiresAt` or `identityCode`.
         let application = granted.isDisjoint(with: Self.claimsFromApplication) ? nil : try cases.application(sealed: item.dataSealed, of: item.id)
         var claims: [String: ClaimValue] = [:]
-        let today = CivilDate(unixSeconds: Int64(now.timeIntervalSince1970))
         for claim in granted {
             if let value = Self.value(of: claim, item: item, application: application, today: today) {
                 claims[claim.rawValue] = value

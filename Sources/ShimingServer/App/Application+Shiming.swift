@@ -45,7 +45,8 @@ public final class ShimingContext: Sendable {
     let consents: ConsentCatalog
     /// Recent session lookups (the account and session behind a token's hash), reused for at
     /// most `SHIMING_SESSION_CACHE_SECONDS` and only while no write transaction of this instance
-    /// has ended since (`WriteGate.writes` is the stamp): a sign-out, a disabled account or a
+    /// has ended since, but for the verification queries' own records, which touch no account
+    /// or session (`WriteGate.changes` is the stamp): a sign-out, a disabled account or a
     /// changed role here is seen by the very next request, one made by another instance (or a
     /// command beside the server) within that time. The session's expiry is checked on every use.
     let sessions: RecentLookups<(Account, Session)>

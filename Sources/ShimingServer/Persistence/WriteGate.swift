@@ -48,11 +48,12 @@ public final class WriteGate: Sendable {
     var writerDatabase: (any Database)? { try? writer?.database() }
     /// How many write transactions (and exclusive bulk writes) have ended, each counted once
     /// its commit (or rollback) is done and before its caller goes on: what was read before a
-    /// change of this count may be out of date (`ShimingContext.sessions`).
+    /// change of this count may be out of date.
     var writes: Int { ended.load(ordering: .acquiring) }
     /// `writes` but for the verification queries' own records (`changesLookups: false`: their
     /// counts, notes and audit events, which no lookup reads), counted alike: the stamp of the
-    /// lookups that the queries' writes must not end (`ShimingContext.verifications`).
+    /// lookups that the queries' writes must not end (`ShimingContext.sessions`,
+    /// `ShimingContext.verifications`).
     var changes: Int { changed.load(ordering: .acquiring) }
     /// How many times `writes` has doubled (`growth(of:)`): a statement whose plan depends on
     /// how large its tables are is planned afresh at each step (`PlannedAsDataGrows`).

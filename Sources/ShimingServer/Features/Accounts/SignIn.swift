@@ -144,10 +144,10 @@ extension AccountService {
     /// The account and session behind a token, if the session is live; the account's status
     /// is checked by the caller on every request. A lookup is reused briefly (`ShimingContext.sessions`).
     func authenticate(token: String) async throws -> (Account, Session)? {
-        let (tokenHash, now, cache, writes) = (codes.secrets.hash("session", token), now, context.sessions, context.writeGate.writes)
-        if let found = cache.find(tokenHash, at: now, stamp: writes, usable: { $0.1.expiresAt > now }) { return found }
+        let (tokenHash, now, cache, changes) = (codes.secrets.hash("session", token), now, context.sessions, context.writeGate.changes)
+        if let found = cache.find(tokenHash, at: now, stamp: changes, usable: { $0.1.expiresAt > now }) { return found }
         guard let found = try await store.accounts.withSession(tokenHash: tokenHash, at: now) else { return nil }
-        cache.keep(found, for: tokenHash, at: now, stamp: writes)
+        cache.keep(found, for: tokenHash, at: now, stamp: changes)
         return found
     }
 

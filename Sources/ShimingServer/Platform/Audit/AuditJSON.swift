@@ -55,19 +55,31 @@ enum AuditJSON {
                 break
             }
             guard !plain else { return out.append(contentsOf: bytes) }
+            // Byte by byte into `out` (an array literal per escape was an allocation each: a
+            // query's audit details, `{"key":"…"}`, have four quotation marks).
+            let digits: StaticString = "0123456789abcdef"
             for byte in bytes {
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
-                case UInt8(ascii: "/") where escapingSlashes: out += [UInt8(ascii: "\\"), byte]
-                case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-                case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-                case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-                case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
-                case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-                case 0x00..<0x20:
-                    let digits = Array("0123456789abcdef".utf8)
-                    out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
-                default: out.append(byte)
+                let short: UInt8? = switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte
+                case UInt8(ascii: "/") where escapingSlashes: byte
+                case 0x08: UInt8(ascii: "b")
+                case 0x09: UInt8(ascii: "t")
+                case 0x0A: UInt8(ascii: "n")
+                case 0x0C: UInt8(ascii: "f")
+                case 0x0D: UInt8(ascii: "r")
+                default: nil
+                }
+                if let short {
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(short)
+                } else if byte < 0x20 {
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                    digits.withUTF8Buffer { hex in
+                        out.append(hex[Int(byte >> 4)])
+                        out.append(hex[Int(byte & 0x0F)])
+                    }
+                } else {
+                    out.append(byte)
                 }
             }
         }

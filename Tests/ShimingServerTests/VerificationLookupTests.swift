@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import SQLKit
+import ShimingCore
 import Testing
 @testable import ShimingServer
 
@@ -62,7 +63,7 @@ struct VerificationLookupTests {
                                                 verifiedAt: now, expiresAt: now.addingTimeInterval(10))
         let found = GrantStore.Queried(id: UUID(), accountID: UUID(), claims: [.verified, .ageOver18], verified: verification)
         let answer = VerificationAnswer(verified: true, level: "document", verifiedAt: now, claims: ["verified": .bool(true), "ageOver18": .bool(true)])
-        let today = GrantService.day(now)
+        let today = ChinaTime.civilDay(now)
         let kept = VerificationLookups.Kept(found: found, answer: answer, day: today)
         lookups.keep(kept, platform: platform, subject: subject, at: now, stamp: 3)
         #expect(lookups.find(platform: platform, subject: subject, at: now.addingTimeInterval(5), stamp: 3) == kept)
@@ -73,7 +74,7 @@ struct VerificationLookupTests {
 
         // The answer kept serves the grant and verification it was made from, on its day alone.
         #expect(kept.answer(for: found, on: today) == answer)
-        #expect(kept.answer(for: found, on: GrantService.day(now.addingTimeInterval(86_400))) == nil, "age claims are the day's")
+        #expect(kept.answer(for: found, on: ChinaTime.civilDay(now.addingTimeInterval(86_400))) == nil, "age claims are the day's")
         let claimsChanged = GrantStore.Queried(id: found.id, accountID: found.accountID, claims: [.verified], verified: verification)
         #expect(kept.answer(for: claimsChanged, on: today) == nil)
         var renewed = verification

@@ -11,10 +11,16 @@ public enum ChinaTime {
         return calendar
     }
 
+    /// The day in Beijing at `date` (UTC+8 by default, `CivilDate(unixSeconds:)`): what a
+    /// person's age and the days queries are counted on are reckoned by.
+    public static func civilDay(_ date: Date) -> CivilDate {
+        CivilDate(unixSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
     /// `2026-11-21 16:15 (UTC+8)`.
     public static func minute(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970) + 8 * 3600
-        let day = CivilDate(unixSeconds: Int64(date.timeIntervalSince1970))  // the day in Beijing (UTC+8 by default)
+        let day = civilDay(date)
         let minuteOfDay = Int((seconds % 86_400 + 86_400) % 86_400) / 60
         let hh = minuteOfDay / 60, mm = minuteOfDay % 60
         return "\(day) \(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm) (UTC+8)"
@@ -24,7 +30,7 @@ public enum ChinaTime {
     /// 1991), as `minute` does; a calendar and a format cost more than the rest of a platform
     /// query's counting.
     public static func day(_ date: Date) -> String {
-        CivilDate(unixSeconds: Int64(date.timeIntervalSince1970.rounded(.down))).description
+        civilDay(date).description
     }
 
     /// The start of a day given as `yyyy-MM-dd`; nil when it is no such day.

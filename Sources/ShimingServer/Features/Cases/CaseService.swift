@@ -25,7 +25,7 @@ struct CaseService: Sendable {
 
     var now: Date { context.services.clock.now() }
     var cipher: FieldCipher { context.cipher }
-    var today: CivilDate { CivilDate(unixSeconds: Int64(now.timeIntervalSince1970)) }
+    var today: CivilDate { ChinaTime.civilDay(now) }
     var secrets: SecretHasher { SecretHasher(keyRing: context.keyRing) }
     var codes: CodeService {
         CodeService(context: context)

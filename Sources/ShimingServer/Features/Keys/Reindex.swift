@@ -66,7 +66,7 @@ struct ReindexService: Sendable {
     /// to go on from (nil: the column is done).
     func step(_ column: IndexedColumn, after cursor: UUID?, limit: Int) async throws -> (Progress, cursor: UUID?) {
         let (blindIndex, programs) = (context.blindIndex, context.programs)
-        let today = CivilDate(unixSeconds: Int64(now.timeIntervalSince1970))
+        let today = ChinaTime.civilDay(now)
         return try await store.transaction { tx in
             var progress = Progress()
             guard let previous = blindIndex.previousIndexer(domain: column.domain) else { return (progress, nil) }

@@ -104,7 +104,7 @@ extension GrantService {
     /// the one kept with the read where the write found what was kept, on the same day.
     func query(subject: String, platform: Platform, key: PlatformKey, ip: String?) async throws -> VerificationAnswer {
         let (store, now, lookups) = (store, now, context.verifications)
-        let (readInWrite, today) = (store.readsQueriedGrantsInWrite, Self.day(now))
+        let (readInWrite, today) = (store.readsQueriedGrantsInWrite, ChinaTime.civilDay(now))
         let stamp = context.writeGate.changes  // before the read, so a change ending during it makes the read unusable later
         let grant: GrantStore.QueriedGrant
         var reads = true  // whether the grant found is read for this query (and then kept)
@@ -130,10 +130,6 @@ extension GrantService {
         return answer
     }
 
-    /// The day (China's) whose age claims an answer made at `now` gives.
-    static func day(_ now: Date) -> CivilDate {
-        CivilDate(unixSeconds: Int64(now.timeIntervalSince1970))
-    }
 
     /// The write of a batch of verification queries; for each, the grant (with the
     /// verification, `GrantStore.Found`) it was recorded under, nil where it was not (no grant
@@ -283,7 +279,7 @@ extension GrantService {
     /// The answer a grant allows, from the person's verification in force.
     func answer(_ grant: Grant, platform: Platform, in tx: Store) async throws -> VerificationAnswer {
         let verified = try await verifiedCase(account: grant.accountID, platform: platform, in: tx)
-        return try answer(claims: grant.claims, verification: verified.map(AnsweredVerification.init), on: Self.day(now))
+        return try answer(claims: grant.claims, verification: verified.map(AnsweredVerification.init), on: ChinaTime.civilDay(now))
     }
 
     /// The answer a grant of `claims` allows on `today`, from the verification the platform

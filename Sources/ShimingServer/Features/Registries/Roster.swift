@@ -67,7 +67,7 @@ struct RosterImporter {
         self.actor = actor
         self.ip = ip
         report = RosterReport(id: importID, rows: 0, imported: 0, rejected: [], rejectedCount: 0, schools: 0)
-        today = CivilDate(unixSeconds: Int64(context.services.clock.now().timeIntervalSince1970))
+        today = ChinaTime.civilDay(context.services.clock.now())
     }
 
     /// Imports a whole source of byte chunks; `waited` learns how long the reading side waited

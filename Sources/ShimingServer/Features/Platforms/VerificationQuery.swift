@@ -107,12 +107,11 @@ extension GrantService {
         let (readInWrite, today) = (store.readsQueriedGrantsInWrite, ChinaTime.civilDay(now))
         let stamp = context.writeGate.changes  // before the read, so a change ending during it makes the read unusable later
         let grant: GrantStore.QueriedGrant
-        var reads = true  // whether the grant found is read for this query (and then kept)
         var kept: VerificationLookups.Kept?
         if subject.count > 100 {
-            (grant, reads) = (.known(nil), false)
+            grant = .known(nil)
         } else if let found = lookups.find(platform: platform.id, subject: subject, at: now, stamp: stamp) {
-            (grant, reads, kept) = (.known(found.found), false, found)
+            (grant, kept) = (.known(found.found), found)
         } else if readInWrite {
             grant = .toRead(GrantStore.InForceRead(platform: platform.id, subject: subject, programs: platform.programs, now: now))
         } else {
@@ -125,8 +124,9 @@ extension GrantService {
         if let answer = kept?.answer(for: found, on: today) { return answer }
         try await store.keys.load([found.accountID])
         let answer = try answer(claims: found.claims, verification: found.verified, on: today)
-        // Kept once the write has found the grant in force.
-        if reads { lookups.keep(.init(found: found, answer: answer, day: today), platform: platform.id, subject: subject, at: now, stamp: stamp) }
+        // Kept once the write has found the grant in force, where it was read for this query (a
+        // subject too long to read finds none, and was answered 404 above).
+        if kept == nil { lookups.keep(.init(found: found, answer: answer, day: today), platform: platform.id, subject: subject, at: now, stamp: stamp) }
         return answer
     }
 

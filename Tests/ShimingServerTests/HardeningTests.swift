@@ -2,6 +2,7 @@ import Crypto
 import Fluent
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import ShimingCore
 import SQLKit
@@ -96,6 +97,17 @@ struct TrustedProxyTests {
         #expect(try await failedSignInAddresses(trusting: ["127.0.0.1/32"]) == ["198.51.100.9"])
         #expect(try await failedSignInAddresses(trusting: []) == ["127.0.0.1"])
         #expect(try await failedSignInAddresses(trusting: ["10.0.0.0/8"]) == ["127.0.0.1"])
+    }
+
+    @Test("A peer's address is written as NIO writes it (inet_ntop): IPv4 from its four bytes, IPv6 through NIO")
+    func peerText() throws {
+        for text in ["0.0.0.0", "10.0.0.5", "127.0.0.1", "203.0.113.255", "255.255.255.255"] {
+            let address = try SocketAddress(ipAddress: text, port: 4711)
+            #expect(Request.text(of: address) == text)
+            #expect(Request.text(of: address) == address.ipAddress)
+        }
+        let v6 = try SocketAddress(ipAddress: "2001:db8::1", port: 4711)
+        #expect(Request.text(of: v6) == v6.ipAddress)
     }
 }
 

@@ -31,7 +31,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     static let v4Prefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
 
     public var description: String {
-        if isV4 { return bytes.suffix(4).map(String.init).joined(separator: ".") }
+        if isV4 { return "\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])" }
         return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
     }
 

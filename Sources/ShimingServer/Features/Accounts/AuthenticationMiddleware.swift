@@ -1,4 +1,5 @@
 import Fluent
+import NIOCore
 import ShimingCore
 import Vapor
 
@@ -60,14 +61,25 @@ extension Request {
     /// these headers, so nobody else's are read.
     var clientIP: String? {
         let trusted = application.shiming.configuration.trustedProxies
-        let peer = remoteAddress?.ipAddress
+        let peer = peerIP
         guard !trusted.isEmpty else { return peer }
         return ClientAddress.resolve(peer: peer, forwardedFor: headers[.xForwardedFor], forwarded: headers[.forwarded], trusted: trusted)
     }
 
+    /// The direct peer's IP as text.
+    var peerIP: String? { remoteAddress.flatMap(Self.text) }
+
+    /// An address's IP as text; IPv4 written from its four bytes (NIO's `ipAddress` formats
+    /// through `inet_ntop`, that is `sprintf`: about a microsecond of every request that asks).
+    static func text(of address: SocketAddress) -> String? {
+        guard case .v4(let v4) = address else { return address.ipAddress }
+        let value = UInt32(bigEndian: v4.address.sin_addr.s_addr)
+        return "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+    }
+
     /// Whether the direct peer is a trusted proxy (its `X-Forwarded-Proto` is then believed).
     var fromTrustedProxy: Bool {
-        guard let peer = remoteAddress?.ipAddress.flatMap(IPAddress.init) else { return false }
+        guard let peer = peerIP.flatMap(IPAddress.init) else { return false }
         return application.shiming.configuration.trustedProxies.contains { $0.contains(peer) }
     }
 }

@@ -267,21 +267,40 @@ def write_counts(client):
     return counts
 
 
+def processor_ticks():
+    """The machine's processor time so far, in clock ticks summed over its processors: (busy, all); None without
+    /proc/stat. Waiting for the disk counts as idle."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
 def wrk(url, seconds, connections, threads=2, headers=(), script=None):
+    """wrk's rate, latencies, non-2xx answers and requests; with the machine's processors over the run (`busy`: the
+    share of their time not idle; `cpu_us`: that time per request, of every process, wrk and the database included)."""
     command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     if script:
         command += ["-s", script]
+    ticks = processor_ticks()
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    after = processor_ticks()
     log(" ".join(line.strip() for line in output.splitlines() if "Requests/sec" in line or "99%" in line or "Non-2xx" in line))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     latencies = {m.group(1): m.group(2) for m in re.finditer(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors:.*", output)
     total = int(re.search(r"(\d+) requests in", output).group(1))
+    busy = cpu_us = None
+    if ticks and after and after[1] > ticks[1]:
+        busy = (after[0] - ticks[0]) / (after[1] - ticks[1])
+        cpu_us = (after[0] - ticks[0]) / os.sysconf("SC_CLK_TCK") * 1e6 / max(total, 1)
     return {"rate": rate, "p50": latencies.get("50"), "p99": latencies.get("99"), "bad": int(bad.group(1)) if bad else 0,
-            "errors": errors.group(0) if errors else "", "total": total}
+            "errors": errors.group(0) if errors else "", "total": total, "busy": busy, "cpu_us": cpu_us}
 
 
 def milliseconds(text):

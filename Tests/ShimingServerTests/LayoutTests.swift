@@ -45,6 +45,15 @@ struct LayoutTests {
         }
     }
 
+    @Test("route parameters are read through Request.parameter (ShimingResponder leaves Vapor's `parameters` empty)")
+    func parametersThroughTheResponder() throws {
+        for (path, text) in try Self.sources(under: "Sources/ShimingServer") where !path.hasSuffix("RouteTable.swift") {
+            for word in ["parameters.get(", "parameters.require(", "parameters.getCatchall("] {
+                #expect(!text.contains(word), "ShimingServer/\(path) reads `\(word)`: use `parameter(_:)`")
+            }
+        }
+    }
+
     @Test("ShimingCore imports neither the web framework nor the database")
     func coreIsPlain() throws {
         for (path, text) in try Self.sources(under: "Sources/ShimingCore") {

@@ -157,6 +157,8 @@ public func configure(
     app.middleware.use(MethodNotAllowedMiddleware())
     app.middleware.use(SessionAuthenticator(accounts: features.accounts))
     app.middleware.use(PlatformAuthenticator(platforms: features.platforms))
+    // Vapor's responder with a router that decodes a parameter only when it is read (`RouteTable`).
+    app.responder.use { app in ShimingResponder(routes: app.routes, middleware: app.middleware.resolve()) }
 
     SystemController().register(app.routes)
     WebController().register(app.routes)

@@ -136,7 +136,7 @@ struct WebCasesController {
 
     @Sendable func step(_ req: Request) async throws -> Response {
         let (_, item, program) = try await load(req)
-        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)) else { throw CommonErrors.notFound }
+        guard let step = req.parameter("step").flatMap(CasePages.Step.init(rawValue:)) else { throw CommonErrors.notFound }
         guard item.state.isEditable else { return redirect(req, item) }
         var model = model(req, item, program)
         model.question = req.query[Int.self, at: "q"]
@@ -178,7 +178,7 @@ struct WebCasesController {
     /// Saves one step's text fields through the same merge as `PATCH /cases/{id}`.
     @Sendable func save(_ req: Request) async throws -> Response {
         let (account, item, program) = try await load(req)
-        guard let step = req.parameters.get("step").flatMap(CasePages.Step.init(rawValue:)), step != .documents else { throw CommonErrors.notFound }
+        guard let step = req.parameter("step").flatMap(CasePages.Step.init(rawValue:)), step != .documents else { throw CommonErrors.notFound }
         let service = service(req)
         let form = (try? req.content.decode([String: String].self)) ?? [:]
         var values = form

@@ -33,7 +33,7 @@ struct WebController {
 
     /// Large type on or off (大字版 / 长辈版), remembered in a cookie; back to the same page.
     @Sendable func switchElderMode(_ req: Request) async throws -> Response {
-        guard let mode = req.parameters.get("mode"), ["on", "off"].contains(mode) else { throw CommonErrors.notFound }
+        guard let mode = req.parameter("mode"), ["on", "off"].contains(mode) else { throw CommonErrors.notFound }
         let response = req.redirect(to: Self.safeRedirectTarget(req.query[String.self, at: "next"]), redirectType: .normal)
         response.cookies[PageMode.cookie] = mode == "on"
             ? HTTPCookies.Value(string: "1", maxAge: 365 * 24 * 3600, path: "/", isHTTPOnly: true, sameSite: .lax)
@@ -47,7 +47,7 @@ struct WebController {
 
     /// Remembers the chosen language in a cookie and goes back to the page the visitor was on.
     @Sendable func switchLanguage(_ req: Request) async throws -> Response {
-        guard let code = req.parameters.get("code"), let lang = Lang(rawValue: code) else {
+        guard let code = req.parameter("code"), let lang = Lang(rawValue: code) else {
             throw UserFacingError(
                 code: "unsupported_language", kind: .notFound,
                 message: LocalizedText("不支持该语言。", "This language is not available."),

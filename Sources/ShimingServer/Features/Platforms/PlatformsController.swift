@@ -158,7 +158,7 @@ struct PlatformsController {
     @Sendable func query(_ req: Request) async throws -> Views.VerificationBody {
         let caller = try req.requirePlatform()
         req.platformCallCountedByOperation = true
-        let subject = req.parameters.get("subject") ?? ""
+        let subject = req.parameter("subject") ?? ""
         return Views.VerificationBody(try await features.grants.query(subject: subject, platform: caller.platform, key: caller.key, ip: req.clientIP))
     }
 }

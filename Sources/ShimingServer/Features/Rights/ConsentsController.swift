@@ -155,7 +155,7 @@ struct ConsentsController {
     }
 
     @Sendable func withdraw(_ req: Request) async throws -> MineBody {
-        guard let kind = req.parameters.get("kind").flatMap(ConsentKind.init(rawValue:)) else { throw CommonErrors.notFound }
+        guard let kind = req.parameter("kind").flatMap(ConsentKind.init(rawValue:)) else { throw CommonErrors.notFound }
         let stopped = try await features.consents.withdraw(kind, account: try req.requireAccount(), client: req.consentClient(.api), cases: features.cases)
         return try await body(req, account: try await reread(req), stopped: stopped)
     }

@@ -7,7 +7,7 @@ extension Request {
     func uuidParameter(_ name: String = "id") throws -> UUID {
         // The hyphenated form is read from its bytes; `UUID(uuidString:)` (which goes through
         // `sscanf`) decides only for other texts.
-        guard let text = parameters.get(name), let id = UUID(hyphenated: text) ?? UUID(uuidString: text) else { throw CommonErrors.notFound }
+        guard let text = parameter(name), let id = UUID(hyphenated: text) ?? UUID(uuidString: text) else { throw CommonErrors.notFound }
         return id
     }
 }

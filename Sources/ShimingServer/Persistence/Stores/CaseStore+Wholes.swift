@@ -58,13 +58,13 @@ extension CaseStore {
         ("at", "timestamptz"), ("seq", "bigint"),
     ]
     /// The names the files' columns take where a case's column has the same name.
-    private static let fileNames = ["id": "file_id", "created_at": "file_created_at"]
+    private static let fileNames = [(usual: "id", renamed: "file_id"), (usual: "created_at", renamed: "file_created_at")]
     /// The history rows' case id is the column the case's id is in.
-    private static let transitionNames = ["case_id": "id"]
+    private static let transitionNames = [(usual: "case_id", renamed: "id")]
 
     /// The cases' part: the children's columns null, typed and named.
     private static let wholeChildColumns = SQLQueryString((wholeFiles + wholeTransitions).map { column in
-        "NULL::\(column.type) AS \(fileNames[column.name] ?? column.name)"
+        "NULL::\(column.type) AS \(fileNames.first { $0.usual == column.name }?.renamed ?? column.name)"
     }.joined(separator: ", "))
     /// The files' part after its case id: the cases' other columns null, then the file's, then the history's null.
     private static let wholeFileColumns = SQLQueryString(
@@ -79,23 +79,29 @@ extension CaseStore {
 /// (For rows of one statement whose parts share one list of columns.)
 struct RenamedColumns<Row: SQLRow>: SQLRow {
     let row: Row
-    let names: [String: String]
+    /// (usual name, name in the row): one or two, so compared in turn rather than hashed (every
+    /// column of every document and history row of a case read is looked up through them).
+    let names: [(usual: String, renamed: String)]
 
-    init(_ row: Row, _ names: [String: String]) {
+    init(_ row: Row, _ names: [(usual: String, renamed: String)]) {
         self.row = row
         self.names = names
     }
 
-    var allColumns: [String] {
-        let usual = Dictionary(names.map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        return row.allColumns.map { usual[$0] ?? $0 }
+    private func renamed(_ column: String) -> String {
+        for name in names where name.usual == column { return name.renamed }
+        return column
     }
 
-    func contains(column: String) -> Bool { row.contains(column: names[column] ?? column) }
+    var allColumns: [String] {
+        row.allColumns.map { column in names.first { $0.renamed == column }?.usual ?? column }
+    }
 
-    func decodeNil(column: String) throws -> Bool { try row.decodeNil(column: names[column] ?? column) }
+    func contains(column: String) -> Bool { row.contains(column: renamed(column)) }
+
+    func decodeNil(column: String) throws -> Bool { try row.decodeNil(column: renamed(column)) }
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        try row.decode(column: names[column] ?? column, as: type)
+        try row.decode(column: renamed(column), as: type)
     }
 }

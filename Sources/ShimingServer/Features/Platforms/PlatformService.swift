@@ -157,7 +157,7 @@ struct PlatformService: Sendable {
 
     /// The platform and key an `sk_live_…` token names, or nil for an unknown or revoked key.
     func authenticate(apiKey: String) async throws -> (Platform, PlatformKey)? {
-        guard apiKey.hasPrefix(Self.keyPrefix), apiKey.count < 200 else { return nil }
+        guard apiKey.hasPrefix(Self.keyPrefix), apiKey.utf8.count < 200 else { return nil }
         let (hash, now, cache) = (secrets.hash("platform_key", apiKey), now, context.platformKeys)
         if let (key, platform) = cache.find(hash, at: now) { return (platform, key) }
         let changes = cache.changes

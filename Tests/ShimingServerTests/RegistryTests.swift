@@ -67,48 +67,6 @@ struct RegistryTests {
         }
     }
 
-    @Test("look-ups of the roll asked together are read in one statement on PostgreSQL, each answered with its own number's lines; a line that does not open fails its own number's look-ups only")
-    func batchedLookUps() async throws {
-        try await withShiming { shiming in
-            let admin = try await shiming.staff([.admin], username: "admin.batch")
-            let numbers = (1...4).map { residentID(birth: "2012010\($0)", sequence: "0\($0)1") }
-            _ = try await shiming.importRoster("""
-            name,id_number,school,grade,class,enrolment_year
-            王一,\(numbers[0]),第一中学,初一,1班,2025
-            李二,\(numbers[1]),第一中学,初一,2班,2025
-            张三,\(numbers[2]),第一中学,初一,3班,2025
-            赵四,\(numbers[3]),第一中学,初一,4班,2025
-            王一,\(numbers[0]),第二中学,初二,5班,2024
-
-            """, admin: admin)
-            // 赵四's line moved to another school's segment: it no longer opens.
-            let sql = try #require(shiming.db as? any SQLDatabase)
-            try await sql.raw("""
-                UPDATE roster_lines SET segment = (SELECT id FROM roster_segments WHERE school = '第二中学')
-                WHERE number_index = \(bind: Data(RosterStore.shortIndex(shiming.app.shiming.blindIndex.index(numbers[3], domain: CaseService.numberDomain).stored)))
-                """).run()
-            let store = Store(shiming.db, context: shiming.app.shiming)
-            let asked = [numbers[0], numbers[1], residentID(birth: "20100101", sequence: "999"), numbers[3], numbers[2], numbers[1], numbers[0]]
-            let probes = asked.map { shiming.app.shiming.blindIndex.index($0, domain: CaseService.numberDomain) }
-            let expected: [[String]?] = [["第一中学 1班", "第二中学 5班"], ["第一中学 2班"], [], nil, ["第一中学 3班"], ["第一中学 2班"], ["第一中学 1班", "第二中学 5班"]]
-            // Alone (in a transaction, which never batches), each gives what it should.
-            for (probe, lines) in zip(probes, expected) {
-                let alone = try? await store.transaction { tx in try await tx.roster.lines(numberIndex: probe).map { "\($0.school) \($0.class)" }.sorted() }
-                #expect(alone == lines)
-            }
-            let batcher = shiming.app.shiming.reads.rosterLines
-            let before = batcher.batches
-            let (found, batches) = try await shiming.heldReads("roster_lines", batcher: batcher, probes.map { probe in
-                { @Sendable () async throws -> [String]? in try? await store.roster.lines(numberIndex: probe).map { "\($0.school) \($0.class)" }.sorted() }
-            })
-            #expect(found == expected)
-            let postgres = SQLEngine.of(shiming.db) == .postgres
-            #expect(batcher.batches - before == batches)
-            #expect(postgres ? (2...ReadBatches.concurrent + 1).contains(batches) : batches == 0, "\(batches) batches")
-            #expect(batcher.waiting == 0)
-        }
-    }
-
     @Test("roll lines stored before the compact form are converted once after the migrations; one that does not open stays and is counted")
     func legacyRollLines() async throws {
         try await withShiming { shiming in

@@ -18,6 +18,4 @@ final class ReadBatches: Sendable {
     static let concurrent = 3
     /// Whole cases with their documents and history (`CaseStore.whole`).
     let cases = Batcher<CaseStore.WholeRead, CaseStore.Whole?>(largest: 64, concurrent: ReadBatches.concurrent)
-    /// A roll's lines by number (`RosterStore.lines`), each look-up's short indexes.
-    let rosterLines = Batcher<[[UInt8]], [RosterLine]>(largest: 64, concurrent: ReadBatches.concurrent)
 }

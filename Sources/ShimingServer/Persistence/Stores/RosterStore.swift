@@ -8,7 +8,7 @@ import SQLKit
 
 extension Store {
     /// The imported school rolls (P4).
-    var roster: RosterStore { RosterStore(db: database, gate: gate, cipher: cipher, reads: reads) }
+    var roster: RosterStore { RosterStore(db: database, gate: gate, cipher: cipher) }
 }
 
 /// One roll line ready to store: the school label its segment takes, its number's short blind
@@ -35,8 +35,6 @@ struct RosterStore: Sendable {
     let db: any Database
     let gate: WriteGate
     let cipher: FieldCipher
-    /// The process's batched reads (the look-ups by number, on PostgreSQL).
-    let reads: ReadBatches
 
     /// Records an import as running.
     func begin(_ id: UUID, actor: AuditActor, at now: Date) async throws {
@@ -182,52 +180,21 @@ struct RosterStore: Sendable {
         Array((Hex.decode(String(hex.prefix(32))) ?? []).prefix(16))
     }
 
-    /// The lines of complete imports with this number index, opened. Every submission checked
-    /// against a roll asks this. On PostgreSQL, outside a transaction, the look-ups that arrive
-    /// while others are read are read together in one statement (`ReadBatches`): under the
-    /// submission load it was one statement a submission, of a client's and a server's work
-    /// each (a round trip, a start of the plan) for a row or two.
+    /// The lines of complete imports with this number index, opened.
     func lines(numberIndex: IndexProbe) async throws -> [RosterLine] {
-        var wanted: [[UInt8]] = []
-        for index in numberIndex.accepted.map(Self.shortIndex) where !wanted.contains(index) { wanted.append(index) }
-        guard SQLEngine.of(db) == .postgres, !db.inTransaction else { return try await lines(of: [wanted])[0].get() }
-        return try await reads.rosterLines.run(wanted) { [self] batch in
-            do { return try await lines(of: batch) } catch { return batch.map { _ in .failure(error) } }
-        }
-    }
-
-    /// The lines of each look-up's short indexes, read in one statement. On PostgreSQL the
-    /// indexes are bound as one array (hex texts, decoded in the statement), so that any batch
-    /// is the same kept statement; its `ARRAY(…)` is computed once, and the lines are found
-    /// through their index as for one. A line that does not open fails the look-ups of its
-    /// number only.
-    private func lines(of batch: [[[UInt8]]]) async throws -> [Result<[RosterLine], any Error>] {
-        let indexes = Array(Set(batch.joined()))
-        let wanted: SQLQueryString = SQLEngine.of(db) == .postgres
-            ? "= ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest((SELECT \(bind: indexes.map { Hex.encode($0) }))::text[]) AS h))"
-            : "IN (\(binds: indexes.map { Data($0) }))"
+        // Every submission checked against a roll asks this: one plain query, lines of complete imports only.
         let rows = try await db.sql().raw("""
             SELECT l.number_index, l.data, s.import_id, s.school FROM roster_lines l
             JOIN roster_segments s ON s.id = l.segment JOIN roster_imports i ON i.id = s.import_id
-            WHERE l.number_index \(wanted) AND i.state = 'complete'
+            WHERE l.number_index IN (\(binds: numberIndex.accepted.map { Data(Self.shortIndex($0)) })) AND i.state = 'complete'
             """).all()
-        var found: [[UInt8]: Result<[RosterLine], any Error>] = [:]
-        for row in rows {
+        return try rows.map { row in
+            let school = try row.decode(column: "school", as: String.self)
             let index = [UInt8](try row.decode(column: "number_index", as: Data.self))
-            guard case .success(var lines) = found[index, default: .success([])] else { continue }
-            do {
-                let school = try row.decode(column: "school", as: String.self)
-                let context = RosterLine.context(importID: try row.decode(column: "import_id", as: UUID.self), school: school, index: index)
-                guard let line = RosterLine(packed: try cipher.openBinary([UInt8](try row.decode(column: "data", as: Data.self)), authenticating: context),
-                                            school: school) else { throw FieldCipherError.malformed }
-                lines.append(line)
-                found[index] = .success(lines)
-            } catch {
-                found[index] = .failure(error)
-            }
-        }
-        return batch.map { wanted in
-            Result { try wanted.flatMap { try (found[$0] ?? .success([])).get() } }
+            let context = RosterLine.context(importID: try row.decode(column: "import_id", as: UUID.self), school: school, index: index)
+            guard let line = RosterLine(packed: try cipher.openBinary([UInt8](try row.decode(column: "data", as: Data.self)), authenticating: context),
+                                        school: school) else { throw FieldCipherError.malformed }
+            return line
         }
     }
 

@@ -64,22 +64,24 @@ extension FieldCipher {
 }
 
 extension Hex {
+    /// The value of a lower- or upper-case hex digit (nil: not one).
+    static func digit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     /// Bytes of lower- or upper-case hex (nil: not hex of whole bytes).
     static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count / 2)
         for i in stride(from: 0, to: utf8.count, by: 2) {
-            guard let high = nibble(utf8[i]), let low = nibble(utf8[i + 1]) else { return nil }
+            guard let high = Hex.digit(utf8[i]), let low = Hex.digit(utf8[i + 1]) else { return nil }
             out.append(high << 4 | low)
         }
         return out

@@ -25,7 +25,7 @@ struct WebVerifyController {
     }
 
     @Sendable func open(_ req: Request) async throws -> Response {
-        guard let id = req.parameter("id").flatMap(UUID.init(uuidString:)) else { throw CommonErrors.notFound }
+        let id = try req.uuidParameter()
         let account = req.authenticated?.account
         if let account { try account.checkMayAct() }
         let (session, platform, step) = try await features.sessions.open(id, account: account)

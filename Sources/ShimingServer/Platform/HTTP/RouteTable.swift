@@ -221,7 +221,6 @@ extension Request {
     /// The route's parameter `name`, percent-decoded; nil when the route has none of that name.
     /// Route parameters are read here, not from `parameters` (which `ShimingResponder` leaves empty).
     func parameter(_ name: String) -> String? {
-        if let routeParameters { return routeParameters.value(name) }
-        return parameters.get(name)
+        routeParameters?.value(name)
     }
 }

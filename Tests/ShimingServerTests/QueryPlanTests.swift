@@ -64,4 +64,17 @@ struct QueryPlanTests {
             #expect(found.contains("stored_files_owner"), "\(found)")
         }
     }
+
+    @Test("the erasure sweep finds the accounts whose deletion is due, and those erased lately, through indexes that hold only those, not by reading every account",
+          arguments: [
+              ("SELECT id FROM accounts WHERE deletion_due_at IS NOT NULL AND deletion_due_at <= '2026-12-01' AND erased_at IS NULL ORDER BY deletion_due_at LIMIT 100",
+               "accounts_deletion_due"),
+              ("SELECT id FROM accounts WHERE erased_at IS NOT NULL AND erased_at >= '2026-11-24'", "accounts_erased"),
+          ])
+    func erasureSweep(query: String, index: String) async throws {
+        try await withShiming { shiming in
+            let found = try await plan(of: query, on: shiming.db)
+            #expect(found.contains(index), "\(found)")
+        }
+    }
 }

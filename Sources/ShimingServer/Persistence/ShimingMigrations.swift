@@ -38,5 +38,6 @@ enum ShimingMigrations {
         IndexFirstSubmissions(),
         LockAuditChainInOneStatement(),
         CheckExpectedOutcomes(),
+        IndexAccountErasure(),
     ]
 }

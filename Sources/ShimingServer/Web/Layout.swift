@@ -106,14 +106,11 @@ enum PageMode {
     @TaskLocal static var elder = false
 }
 
-/// Reads the large-type choice from its cookie for the rest of the request. Without it (every
-/// API call, most pages) the request goes on at once, `elder` being false; with it, the rest of
-/// the chain runs in a task that holds the choice, which the handler's task inherits.
-struct PageModeMiddleware: Middleware {
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        guard request.cookies[PageMode.cookie]?.string == "1" else { return next.respond(to: request) }
-        return request.eventLoop.makeFutureWithTask {
-            try await PageMode.$elder.withValue(true) { try await next.respond(to: request).get() }
+/// Reads the large-type choice from its cookie for the rest of the request.
+struct PageModeMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        try await PageMode.$elder.withValue(request.cookies[PageMode.cookie]?.string == "1") {
+            try await next.respond(to: request)
         }
     }
 }

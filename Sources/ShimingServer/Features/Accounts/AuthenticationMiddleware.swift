@@ -87,57 +87,38 @@ extension Request {
 /// Loads the session named by `Authorization: Bearer …` or the session cookie, on every
 /// request. An unknown or expired token is ignored here (public routes still work); guarded
 /// routes then answer 401. Cookie sessions must carry their CSRF token on unsafe methods.
-/// A plain `Middleware`: a request without a token, or whose session a request moments ago
-/// looked up (`AccountService.recentlyAuthenticated`), goes on without waiting; only a lookup
-/// that reads the database runs in a task.
-struct SessionAuthenticator: Middleware {
+struct SessionAuthenticator: AsyncMiddleware {
     static let cookieName = "shiming_session"
     let accounts: AccountService
 
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        guard let (token, viaCookie) = Self.token(of: request) else { return next.respond(to: request) }
-        let hash = accounts.sessionHash(token)
-        if let found = accounts.recentlyAuthenticated(hash: hash) {
-            do {
-                try Self.admit(found, viaCookie: viaCookie, to: request)
-            } catch {
-                return request.eventLoop.makeFailedFuture(error)
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        var token: String?
+        var viaCookie = false
+        let bearer = request.headers.bearerToken
+        if let bearer, bearer.hasPrefix(PlatformService.keyPrefix) {
+            // A platform's key: `PlatformAuthenticator` recognises it.
+        } else if let bearer {
+            token = bearer
+        } else if let cookie = request.cookies[Self.cookieName]?.string {
+            token = cookie
+            viaCookie = true
+        }
+        if let token, let (account, session) = try await accounts.authenticate(token: token) {
+            if viaCookie, ![.GET, .HEAD, .OPTIONS].contains(request.method) {
+                // Header (scripts, API clients), form field, or — for multipart uploads, whose
+                // body is read only after this check — the form's action URL.
+                let sent = request.headers.first(name: "X-CSRF-Token") ?? (try? request.content.get(String.self, at: "_csrf"))
+                    ?? request.query[String.self, at: "_csrf"]
+                guard let expected = session.csrfToken, let sent, SecretHasher.equal(sent, expected) else {
+                    throw UserFacingError(
+                        code: "csrf_failed", kind: .forbidden,
+                        message: LocalizedText("页面已过期，请刷新后重试。", "The page has expired; reload it and try again.")
+                    )
+                }
             }
-            return next.respond(to: request)
+            request.authenticated = .init(account: account, session: session, viaCookie: viaCookie)
         }
-        return request.eventLoop.makeFutureWithTask { [accounts] in
-            if let found = try await accounts.authenticate(hash: hash) { try Self.admit(found, viaCookie: viaCookie, to: request) }
-            return try await next.respond(to: request).get()
-        }
-    }
-
-    /// The session token the request carries, and whether in the cookie; nil for none (a
-    /// platform's key is `PlatformAuthenticator`'s).
-    private static func token(of request: Request) -> (String, viaCookie: Bool)? {
-        if let bearer = request.headers.bearerToken {
-            return bearer.hasPrefix(PlatformService.keyPrefix) ? nil : (bearer, viaCookie: false)
-        }
-        guard let cookie = request.cookies[cookieName]?.string else { return nil }
-        return (cookie, viaCookie: true)
-    }
-
-    /// Puts the session's account on the request, once a cookie session's unsafe request has
-    /// shown its CSRF token.
-    private static func admit(_ found: (Account, Session), viaCookie: Bool, to request: Request) throws {
-        let (account, session) = found
-        if viaCookie, ![.GET, .HEAD, .OPTIONS].contains(request.method) {
-            // Header (scripts, API clients), form field, or — for multipart uploads, whose
-            // body is read only after this check — the form's action URL.
-            let sent = request.headers.first(name: "X-CSRF-Token") ?? (try? request.content.get(String.self, at: "_csrf"))
-                ?? request.query[String.self, at: "_csrf"]
-            guard let expected = session.csrfToken, let sent, SecretHasher.equal(sent, expected) else {
-                throw UserFacingError(
-                    code: "csrf_failed", kind: .forbidden,
-                    message: LocalizedText("页面已过期，请刷新后重试。", "The page has expired; reload it and try again.")
-                )
-            }
-        }
-        request.authenticated = .init(account: account, session: session, viaCookie: viaCookie)
+        return try await next.respond(to: request)
     }
 }
 

@@ -144,26 +144,10 @@ extension AccountService {
     /// The account and session behind a token, if the session is live; the account's status
     /// is checked by the caller on every request. A lookup is reused briefly (`ShimingContext.sessions`).
     func authenticate(token: String) async throws -> (Account, Session)? {
-        let hash = sessionHash(token)
-        if let found = recentlyAuthenticated(hash: hash) { return found }
-        return try await authenticate(hash: hash)
-    }
-
-    /// How a session token is found: its keyed hash, never the token itself.
-    func sessionHash(_ token: String) -> String { codes.secrets.hash("session", token) }
-
-    /// The account and session behind a token's hash as a lookup moments ago found them, while
-    /// that lookup may be reused and the session is live; nil otherwise (then `authenticate(hash:)`).
-    func recentlyAuthenticated(hash tokenHash: String) -> (Account, Session)? {
-        let now = now
-        return context.sessions.find(tokenHash, at: now, stamp: context.writeGate.changes, usable: { $0.1.expiresAt > now })
-    }
-
-    /// The account and session behind a token's hash, read from the database, and kept briefly.
-    func authenticate(hash tokenHash: String) async throws -> (Account, Session)? {
-        let (now, changes) = (now, context.writeGate.changes)  // the stamp before the read (`RecentLookups`)
+        let (tokenHash, now, cache, changes) = (codes.secrets.hash("session", token), now, context.sessions, context.writeGate.changes)
+        if let found = cache.find(tokenHash, at: now, stamp: changes, usable: { $0.1.expiresAt > now }) { return found }
         guard let found = try await store.accounts.withSession(tokenHash: tokenHash, at: now) else { return nil }
-        context.sessions.keep(found, for: tokenHash, at: now, stamp: changes)
+        cache.keep(found, for: tokenHash, at: now, stamp: changes)
         return found
     }
 

@@ -55,39 +55,36 @@ extension Route {
 /// Recognises `Authorization: Bearer sk_live_…` on every request and counts the call against
 /// the key's per-minute allowance (429 with `Retry-After` past it), unless the route's operation
 /// counts it in its own transaction. An unknown or revoked key is 401 at once: a platform should
-/// learn its key is wrong, not be treated as anonymous. A plain `Middleware`: a request without
-/// a platform's key goes on at once.
-struct PlatformAuthenticator: Middleware {
+/// learn its key is wrong, not be treated as anonymous.
+struct PlatformAuthenticator: AsyncMiddleware {
     let platforms: PlatformService
 
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        guard let token = request.headers.bearerToken, token.hasPrefix(PlatformService.keyPrefix) else { return next.respond(to: request) }
-        return request.eventLoop.makeFutureWithTask { try await self.respond(to: request, key: token, chainingTo: next) }
-    }
-
-    private func respond(to request: Request, key token: String, chainingTo next: any Responder) async throws -> Response {
-        guard let (platform, key) = try await platforms.authenticate(apiKey: token) else {
-            throw UserFacingError(code: "invalid_api_key", kind: .unauthenticated,
-                                  message: LocalizedText("API 密钥无效或已吊销。", "The API key is unknown or revoked."))
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if let token = request.headers.bearerToken, token.hasPrefix(PlatformService.keyPrefix) {
+            guard let (platform, key) = try await platforms.authenticate(apiKey: token) else {
+                throw UserFacingError(code: "invalid_api_key", kind: .unauthenticated,
+                                      message: LocalizedText("API 密钥无效或已吊销。", "The API key is unknown or revoked."))
+            }
+            if request.route?.countsPlatformCalls != true { try await platforms.admitCall(key) }
+            request.platformCaller = .init(platform: platform, key: key)
+            // Successful calls are audited by the operation; refused ones (a probe of unknown
+            // subjects, a route the key may not call) are audited here.
+            do {
+                let response = try await next.respond(to: request)
+                if (400..<500).contains(response.status.code) { try await auditRefused(request, status: response.status.code) }
+                return response
+            } catch let error as any AbortError where (400..<500).contains(error.status.code) && error.status != .tooManyRequests {
+                try await auditRefused(request, status: error.status.code)
+                throw error
+            } catch let error as UserFacingError {
+                // Refusals (4xx) are audited; a rate limit is not (it would write for every
+                // call of a flood), nor is an overloaded or failing server (5xx).
+                let status = error.kind.status.code
+                if (400..<500).contains(status), status != 429 { try await auditRefused(request, status: status) }
+                throw error
+            }
         }
-        if request.route?.countsPlatformCalls != true { try await platforms.admitCall(key) }
-        request.platformCaller = .init(platform: platform, key: key)
-        // Successful calls are audited by the operation; refused ones (a probe of unknown
-        // subjects, a route the key may not call) are audited here.
-        do {
-            let response = try await next.respond(to: request).get()
-            if (400..<500).contains(response.status.code) { try await auditRefused(request, status: response.status.code) }
-            return response
-        } catch let error as any AbortError where (400..<500).contains(error.status.code) && error.status != .tooManyRequests {
-            try await auditRefused(request, status: error.status.code)
-            throw error
-        } catch let error as UserFacingError {
-            // Refusals (4xx) are audited; a rate limit is not (it would write for every
-            // call of a flood), nor is an overloaded or failing server (5xx).
-            let status = error.kind.status.code
-            if (400..<500).contains(status), status != 429 { try await auditRefused(request, status: status) }
-            throw error
-        }
+        return try await next.respond(to: request)
     }
 
     private func auditRefused(_ request: Request, status: UInt) async throws {

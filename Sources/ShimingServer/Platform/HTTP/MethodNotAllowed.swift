@@ -5,10 +5,11 @@ import Vapor
 /// API.md "Strictness": a method the path does not declare is 405 with `Allow` naming the ones
 /// it does, not 404 (the router alone cannot tell the two apart). Only requests no route matched
 /// are looked at, so routed answers are untouched.
-struct MethodNotAllowedMiddleware: Middleware {
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        next.respond(to: request).flatMapErrorThrowing { error in
-            guard let abort = error as? any AbortError, abort.status == .notFound, request.route == nil else { throw error }
+struct MethodNotAllowedMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch let error as any AbortError where error.status == .notFound && request.route == nil {
             let allowed = Self.methods(for: request.url.path, in: request.application.routes.all)
             guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { throw error }
             let response = ShimingErrorMiddleware.response(for: HTTPFailure.error(for: .methodNotAllowed), request: request)

@@ -4,14 +4,12 @@ import Vapor
 
 /// One log line per request: the method and the path as it was sent (still percent-encoded,
 /// so `%0a` cannot start a forged line) with any control character escaped, and the client's
-/// address in the metadata. A plain `Middleware`, as every global one here that need not wait
-/// (`ShimingResponder`): an `AsyncMiddleware` starts a task of its own and waits for the future
-/// of the rest of the chain, on every request.
-struct RequestLogMiddleware: Middleware {
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+/// address in the metadata.
+struct RequestLogMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         request.logger.info("\(request.method) \(Self.printable(request.url.path))",
                             metadata: request.clientIP.map { ["client": .string($0)] } ?? [:])
-        return next.respond(to: request)
+        return try await next.respond(to: request)
     }
 
     /// The text with control characters (and the backslash that escapes them) written as `\u{…}`.

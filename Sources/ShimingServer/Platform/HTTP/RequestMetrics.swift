@@ -3,7 +3,7 @@ import Vapor
 
 /// Counts requests and records their latency in the app's Prometheus registry, labelled by the
 /// route pattern (not the raw path, which would make one series per id).
-struct RequestMetricsMiddleware: Middleware {
+struct RequestMetricsMiddleware: AsyncMiddleware {
     let registry: PrometheusCollectorRegistry
 
     static let buckets: [Duration] = [
@@ -11,16 +11,11 @@ struct RequestMetricsMiddleware: Middleware {
         .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
     ]
 
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let start = ContinuousClock.now
         // The error middleware sits inside this one, so errors arrive here as responses.
-        return next.respond(to: request).map { response in
-            record(request, response, elapsed: ContinuousClock.now - start)
-            return response
-        }
-    }
-
-    private func record(_ request: Request, _ response: Response, elapsed: Duration) {
+        let response = try await next.respond(to: request)
+        let elapsed = ContinuousClock.now - start
         let route = Self.routeLabel(request)
         let method = request.method.rawValue
         registry.makeCounter(
@@ -32,6 +27,7 @@ struct RequestMetricsMiddleware: Middleware {
             labels: [("method", method), ("route", route)],
             buckets: Self.buckets
         ).record(elapsed)
+        return response
     }
 
     static func routeLabel(_ request: Request) -> String {
@@ -42,16 +38,13 @@ struct RequestMetricsMiddleware: Middleware {
 
 /// Headers that make every page safer in a browser: no sniffing, no framing, no third-party
 /// resources (everything Shiming serves comes from itself).
-struct SecurityHeadersMiddleware: Middleware {
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        next.respond(to: request).map { response in Self.secure(response, for: request) }
-    }
-
-    private static func secure(_ response: Response, for request: Request) -> Response {
+struct SecurityHeadersMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
         response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
-        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: policy(formTargets: request.formTargets))
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.policy(formTargets: request.formTargets))
         if request.application.shiming.configuration.publicURL.hasPrefix("https://") {
             // Served over TLS: browsers keep to https for a year.
             response.headers.replaceOrAdd(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains")

@@ -5,9 +5,13 @@ import Vapor
 /// Turns every error into the API's error shape (JSON) or an error page (browsers), in the
 /// request's language. Internal details — stack traces, SQL, driver messages — go to the log
 /// with the request id, never into the response.
-struct ShimingErrorMiddleware: Middleware {
-    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        next.respond(to: request).recover { error in Self.response(for: error, request: request) }
+struct ShimingErrorMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            return Self.response(for: error, request: request)
+        }
     }
 
     static func response(for error: any Error, request: Request) -> Response {

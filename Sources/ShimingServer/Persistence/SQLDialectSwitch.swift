@@ -37,3 +37,20 @@ enum SQLDialectSwitch {
         }
     }
 }
+
+/// A migration made only of statements both engines understand alike (indexes Fluent's schema
+/// builder cannot declare): `forward` when it is prepared, `backward` when it is reverted.
+protocol PortableStatementsMigration: AsyncMigration {
+    var forward: [String] { get }
+    var backward: [String] { get }
+}
+
+extension PortableStatementsMigration {
+    func prepare(on database: any Database) async throws {
+        try await SQLDialectSwitch.run(on: database, portable: forward)
+    }
+
+    func revert(on database: any Database) async throws {
+        try await SQLDialectSwitch.run(on: database, portable: backward)
+    }
+}

@@ -6,12 +6,7 @@ import Fluent
 /// SQLite (which keeps no statistics here) chose `state`: counting one person's drafts read
 /// every draft of every person, and a platform's query read every verified case. The cost grew
 /// with the whole table, inside the write gate for the draft count.
-struct IndexCasesByAccountState: AsyncMigration {
-    func prepare(on database: any Database) async throws {
-        try await SQLDialectSwitch.run(on: database, portable: ["CREATE INDEX cases_account_state ON cases (account_id, state)"])
-    }
-
-    func revert(on database: any Database) async throws {
-        try await SQLDialectSwitch.run(on: database, portable: ["DROP INDEX cases_account_state"])
-    }
+struct IndexCasesByAccountState: PortableStatementsMigration {
+    let forward = ["CREATE INDEX cases_account_state ON cases (account_id, state)"]
+    let backward = ["DROP INDEX cases_account_state"]
 }

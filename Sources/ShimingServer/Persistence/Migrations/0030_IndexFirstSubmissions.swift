@@ -8,18 +8,13 @@ import Fluent
 /// first submissions are ever looked up, so the index now holds only those (a partial index,
 /// which both engines have): one entry per application, none for the other history rows. It
 /// was a tenth of the pages SQLite wrote under the submission load (docs/benchmarks.md, session 28).
-struct IndexFirstSubmissions: AsyncMigration {
-    func prepare(on database: any Database) async throws {
-        try await SQLDialectSwitch.run(on: database, portable: [
-            "CREATE INDEX case_transitions_first_submissions ON case_transitions (account_id, program, at) WHERE action = 'submit' AND from_state = 'draft'",
-            "DROP INDEX case_transitions_frequency",
-        ])
-    }
-
-    func revert(on database: any Database) async throws {
-        try await SQLDialectSwitch.run(on: database, portable: [
-            "CREATE INDEX case_transitions_frequency ON case_transitions (account_id, program, action, at)",
-            "DROP INDEX case_transitions_first_submissions",
-        ])
-    }
+struct IndexFirstSubmissions: PortableStatementsMigration {
+    let forward = [
+        "CREATE INDEX case_transitions_first_submissions ON case_transitions (account_id, program, at) WHERE action = 'submit' AND from_state = 'draft'",
+        "DROP INDEX case_transitions_frequency",
+    ]
+    let backward = [
+        "CREATE INDEX case_transitions_frequency ON case_transitions (account_id, program, action, at)",
+        "DROP INDEX case_transitions_first_submissions",
+    ]
 }

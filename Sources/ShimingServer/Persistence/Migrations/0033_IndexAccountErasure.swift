@@ -7,15 +7,13 @@ import Fluent
 /// every account registered (a million would take about a second a minute on each instance).
 /// Almost no account has either date, so each index holds only those that do (a partial index,
 /// which both engines have), and finding none costs one index page.
-struct IndexAccountErasure: AsyncMigration {
-    func prepare(on database: any Database) async throws {
-        try await SQLDialectSwitch.run(on: database, portable: [
-            "CREATE INDEX accounts_deletion_due ON accounts (deletion_due_at) WHERE deletion_due_at IS NOT NULL AND erased_at IS NULL",
-            "CREATE INDEX accounts_erased ON accounts (erased_at) WHERE erased_at IS NOT NULL",
-        ])
-    }
-
-    func revert(on database: any Database) async throws {
-        try await SQLDialectSwitch.run(on: database, portable: ["DROP INDEX accounts_erased", "DROP INDEX accounts_deletion_due"])
-    }
+struct IndexAccountErasure: PortableStatementsMigration {
+    let forward = [
+        "CREATE INDEX accounts_deletion_due ON accounts (deletion_due_at) WHERE deletion_due_at IS NOT NULL AND erased_at IS NULL",
+        "CREATE INDEX accounts_erased ON accounts (erased_at) WHERE erased_at IS NOT NULL",
+    ]
+    let backward = [
+        "DROP INDEX accounts_erased",
+        "DROP INDEX accounts_deletion_due",
+    ]
 }

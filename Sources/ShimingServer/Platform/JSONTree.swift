@@ -249,13 +249,7 @@ private struct Parser {
         for _ in 0..<4 {
             let byte = bytes[index]
             index += 1
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw JSONTree.Malformed()
-            }
+            guard let digit = Hex.digit(byte) else { throw JSONTree.Malformed() }
             value = value << 4 | UInt32(digit)
         }
         return value

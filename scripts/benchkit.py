@@ -252,13 +252,18 @@ end
 """)
 
 
-def write_counts(client):
-    """The server's write counts since it started, from `/metrics` (transactions, the groups they
-    were committed in, the verification queries' write batches)."""
+def metrics(client):
+    """The server's `/metrics` text."""
     status, body = client.send("GET", "/metrics")
     if status != 200:
         raise SystemExit(f"GET /metrics answered {status}")
-    text = body.decode()
+    return body.decode()
+
+
+def write_counts(client):
+    """The server's write counts since it started, from `/metrics` (transactions, the groups they
+    were committed in, the verification queries' write batches)."""
+    text = metrics(client)
     counts = {}
     for name in ("write_transactions", "write_groups", "verification_query_batches", "verification_query_batches_in_one_statement",
                  "verification_query_batches_not_as_expected"):
